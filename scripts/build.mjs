@@ -1,0 +1,28 @@
+// Bundles the Action entry (dist/index.js) and the CLI (dist/cli.js) with esbuild.
+// Output must be byte-for-byte reproducible: CI rebuilds it and fails on any difference.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Some dependencies (ajv) are CommonJS and call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __restorableCreateRequire } from 'node:module';\nconst require = __restorableCreateRequire(import.meta.url);",
+  },
+};
+
+await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+await build({
+  ...common,
+  entryPoints: ['src/cli.ts'],
+  outfile: 'dist/cli.js',
+  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
+});
+
+// The CLI is the package's bin.
+const { chmodSync } = await import('node:fs');
+chmodSync('dist/cli.js', 0o755);

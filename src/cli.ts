@@ -1,0 +1,110 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { VERSION } from './assets.ts';
+import { runCheck } from './commands/check.ts';
+import { isFailOn, SEVERITIES } from './controls/result.ts';
+import { renderJson } from './report/json.ts';
+import { renderSummary } from './report/summary.ts';
+import { renderText } from './report/text.ts';
+import { writeReports } from './report/write.ts';
+
+const USAGE = `restorable ${VERSION}: backup and disaster-recovery compliance as code
+
+Usage:
+  restorable check [paths...] [options]   check policies against the control library
+
+Options for check:
+  --root <dir>         repository root (default: the current directory)
+  --config <file>      profile (default: .restorable/config.yaml when present)
+  --fail-on <level>    critical, high, medium, low (default) or never
+  --format <text|json> what to print (default: text)
+  --sarif <file>       also write SARIF 2.1.0
+  --junit <file>       also write JUnit XML
+  --json <file>        also write the JSON report
+  --summary <file>     also write the Markdown summary
+  --verbose            list passing controls too
+  --no-color           plain output
+
+  -h, --help           this text
+  -v, --version        the version
+
+Exit status: 0 when no control fails at or above --fail-on, 1 when one does or a file has a problem,
+2 on a usage error.
+`;
+
+export async function cli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (command !== 'check') return usageError(`unknown command "${command}"`);
+
+  let parsed: ReturnType<typeof parseCheckArgs>;
+  try {
+    parsed = parseCheckArgs(rest);
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const failOn = values['fail-on'];
+  if (failOn !== undefined && !isFailOn(failOn)) {
+    return usageError(`--fail-on must be one of ${[...SEVERITIES, 'never'].join(', ')}, not "${failOn}"`);
+  }
+  if (values.format !== 'text' && values.format !== 'json') {
+    return usageError(`--format must be text or json, not "${values.format}"`);
+  }
+  const root = resolve(values.root ?? '.');
+  const report = runCheck({ root, paths: positionals, config: values.config, failOn });
+  writeReports(report, root, { sarif: values.sarif, junit: values.junit, json: values.json });
+  if (values.summary) writeFileSync(resolve(root, values.summary), renderSummary(report));
+  const color = !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR;
+  process.stdout.write(
+    values.format === 'json'
+      ? renderJson(report)
+      : renderText(report, { color, verbose: values.verbose ?? false }),
+  );
+  return report.failed ? 1 : 0;
+}
+
+function parseCheckArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      root: { type: 'string' },
+      config: { type: 'string' },
+      'fail-on': { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      sarif: { type: 'string' },
+      junit: { type: 'string' },
+      json: { type: 'string' },
+      summary: { type: 'string' },
+      verbose: { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`restorable: ${message}\nRun \`restorable --help\` for usage.\n`);
+  return 2;
+}
+
+process.exitCode = await cli(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(
+    `restorable: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return 2;
+});

@@ -1,0 +1,184 @@
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { BUILTIN_CONTROLS_DIR, VERSION } from '../assets.ts';
+import { evaluatePolicy } from '../controls/evaluate-static.ts';
+import type { FactProbe } from '../controls/facts.ts';
+import { loadControls } from '../controls/library.ts';
+import { applyProfile } from '../controls/profile.ts';
+import {
+  type CheckCounts,
+  type CheckReport,
+  type ControlSummary,
+  type Finding,
+  SEVERITIES,
+  type Severity,
+} from '../controls/result.ts';
+import { DEFAULT_CONTROLS_PATH, loadConfig } from '../policy/config.ts';
+import { discoverPolicyFiles } from '../policy/discover.ts';
+import { loadPolicies } from '../policy/load-policies.ts';
+import type { YamlProblem } from '../policy/yaml-file.ts';
+
+export interface CheckOptions {
+  /** Repository root: policies, config and runbooks are found relative to it. */
+  root: string;
+  /** Policy files, directories or globs; empty for the configured ones. */
+  paths: readonly string[];
+  /** Config file relative to root; undefined for `.restorable/config.yaml` if present. */
+  config?: string;
+  /** Overrides the config's failOn. */
+  failOn?: Severity | 'never';
+}
+
+/**
+ * `restorable check`: reads files only. It runs nothing from a policy, reads no secret and writes nothing;
+ * the caller decides where reports go.
+ */
+export function runCheck(options: CheckOptions): CheckReport {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const { root } = options;
+  const config = loadConfig(root, options.config);
+
+  const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: 'controls' }];
+  const ownDirs =
+    config.data.controls?.paths ??
+    (existsSync(join(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
+  for (const dir of ownDirs) controlDirs.push({ path: join(root, dir), display: dir });
+  const library = loadControls(controlDirs);
+  const profile = applyProfile(library.controls, config);
+
+  const discovered = discoverPolicyFiles(root, options.paths, config.data.policies);
+  const loaded = loadPolicies(root, discovered.files);
+  const probe = repositoryProbe(root);
+
+  const findings: Finding[] = loaded.policies.flatMap((policy) =>
+    evaluatePolicy(policy, profile.controls, probe),
+  );
+  const problems = [
+    ...config.problems,
+    ...library.problems,
+    ...profile.problems,
+    ...discovered.problems,
+    ...loaded.problems,
+  ].map(problemFinding);
+  if (discovered.files.length === 0 && discovered.problems.length === 0) {
+    problems.push(
+      problemFinding({
+        ruleId: 'policy/none-found',
+        message: `no policy files found (${options.paths.length ? options.paths.join(', ') : (config.data.policies ?? ['.restorable/**/*.{yml,yaml}']).join(', ')})`,
+        remediation: 'Add a policy under .restorable/ or give the paths to check.',
+        location: { file: '.', line: 1, column: 1, endLine: 1, endColumn: 1 },
+      }),
+    );
+  }
+  findings.push(...problems);
+
+  const failOn = options.failOn ?? config.data.failOn ?? 'low';
+  const controls: ControlSummary[] = profile.controls.map((c) => ({
+    id: c.data.id,
+    title: c.data.title,
+    description: c.data.description,
+    severity: c.severity,
+    evaluation: c.data.check.static ? 'static' : 'runtime',
+    criteria: {
+      soc2: c.data.criteria.soc2,
+      iso27001: c.data.criteria.iso27001 ?? [],
+      nist80053: c.data.criteria.nist80053 ?? [],
+    },
+    remediation: c.data.remediation.replace(
+      /\{param\.([A-Za-z0-9]+)\}/g,
+      (m, n: string) => c.paramText[n] ?? m,
+    ),
+    source: c.source,
+  }));
+  const systems = loaded.policies.flatMap((p) =>
+    p.data.systems.map((s) => ({ policy: p.data.metadata.name, system: s.name, file: p.file })),
+  );
+  const counts = countFindings(
+    findings,
+    discovered.files.length,
+    loaded.policies.length,
+    systems.length,
+    controls.length,
+  );
+  return {
+    tool: { name: 'restorable', version: VERSION },
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    files: discovered.files,
+    systems,
+    controls,
+    findings,
+    counts,
+    failOn,
+    failed: findings.some((f) => f.status === 'fail' && fails(f.severity, failOn)),
+  };
+}
+
+/** A failing finding fails the run when its severity is at or above the threshold. */
+export function fails(severity: Severity, failOn: Severity | 'never'): boolean {
+  if (failOn === 'never') return false;
+  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(failOn);
+}
+
+function problemFinding(problem: YamlProblem): Finding {
+  return {
+    kind: 'problem',
+    ruleId: problem.ruleId,
+    title: problem.ruleId,
+    // A file that cannot be read cannot be checked: that is as bad as the worst failing control.
+    severity: 'critical',
+    status: 'fail',
+    location: problem.location,
+    message: problem.message,
+    remediation: problem.remediation,
+  };
+}
+
+function countFindings(
+  findings: readonly Finding[],
+  files: number,
+  policies: number,
+  systems: number,
+  controls: number,
+): CheckCounts {
+  const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  const counts: CheckCounts = {
+    files,
+    policies,
+    systems,
+    controls,
+    passed: 0,
+    failed: 0,
+    notApplicable: 0,
+    problems: 0,
+    bySeverity,
+  };
+  for (const f of findings) {
+    if (f.kind === 'problem') counts.problems++;
+    else if (f.status === 'pass') counts.passed++;
+    else if (f.status === 'not-applicable') counts.notApplicable++;
+    else {
+      counts.failed++;
+      bySeverity[f.severity]++;
+    }
+  }
+  return counts;
+}
+
+/** Answers "does this runbook file exist" without looking outside the repository. */
+function repositoryProbe(root: string): FactProbe {
+  const realRoot = realpathSync(root);
+  return {
+    fileExists(path) {
+      const absolute = join(root, path);
+      try {
+        if (!statSync(absolute).isFile()) return false;
+        const inside = relative(realRoot, realpathSync(absolute));
+        return !inside.startsWith('..') && !isAbsolute(inside);
+      } catch {
+        return false;
+      }
+    },
+  };
+}

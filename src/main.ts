@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+import * as core from '@actions/core';
+import { runCheck } from './commands/check.ts';
+import { isFailOn } from './controls/result.ts';
+import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
+import { renderSummary } from './report/summary.ts';
+import { writeReports } from './report/write.ts';
+
+/** The Action: inputs → command → GitHub output (annotations, job summary, outputs). */
+export async function run(): Promise<void> {
+  const command = core.getInput('command') || 'check';
+  if (command !== 'check') {
+    core.setFailed(`input "command": unknown command "${command}"; this version supports: check`);
+    return;
+  }
+  const failOn = core.getInput('fail-on') || undefined;
+  if (failOn !== undefined && !isFailOn(failOn)) {
+    core.setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
+    return;
+  }
+  const root = resolve(process.env.GITHUB_WORKSPACE ?? '.', core.getInput('working-directory') || '.');
+  const report = runCheck({
+    root,
+    paths: core
+      .getMultilineInput('policies')
+      .flatMap((line) => line.split(/\s+/))
+      .filter(Boolean),
+    config: core.getInput('config') || undefined,
+    failOn,
+  });
+
+  for (const annotation of selectAnnotations(report)) {
+    const emit =
+      annotation.level === 'error' ? core.error : annotation.level === 'warning' ? core.warning : core.notice;
+    emit(annotation.message, {
+      title: annotation.title,
+      file: annotation.file,
+      startLine: annotation.startLine,
+      endLine: annotation.endLine,
+      startColumn: annotation.startColumn,
+      endColumn: annotation.endColumn,
+    });
+  }
+  const hidden = annotationOverflow(report);
+  if (hidden > 0)
+    core.info(`${hidden} more failing finding(s) are listed in the job summary and the reports.`);
+
+  const written = writeReports(report, root, {
+    sarif: core.getInput('sarif-file') || undefined,
+    junit: core.getInput('junit-file') || undefined,
+    json: core.getInput('json-file') || undefined,
+  });
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report), true).write();
+
+  const { counts } = report;
+  core.setOutput('result', report.failed ? 'failed' : 'passed');
+  core.setOutput('passed', counts.passed);
+  core.setOutput('failed', counts.failed);
+  core.setOutput('problems', counts.problems);
+  core.setOutput('not-applicable', counts.notApplicable);
+  core.setOutput('systems', counts.systems);
+  core.setOutput('controls', counts.controls);
+  core.setOutput('sarif-file', written.sarif ?? '');
+  core.setOutput('junit-file', written.junit ?? '');
+  core.setOutput('json-file', written.json ?? '');
+  core.info(
+    `checked ${counts.systems} system(s) in ${counts.policies} polic${counts.policies === 1 ? 'y' : 'ies'} against ${counts.controls} controls: ${counts.passed} passed, ${counts.failed} failed, ${counts.problems} problem(s)`,
+  );
+  if (report.failed) {
+    core.setFailed(
+      `${counts.failed + counts.problems} finding(s) at or above fail-on "${report.failOn}"; see the annotations and the job summary`,
+    );
+  }
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PolicyData } from './model.ts';
+import { closest } from './schema-errors.ts';
+import { validators } from './schemas.ts';
+import { validateDocument } from './validate-document.ts';
+import { parseYamlFile, type YamlDocument, type YamlProblem } from './yaml-file.ts';
+
+export interface LoadedPolicy {
+  file: string;
+  document: YamlDocument;
+  data: PolicyData;
+}
+
+/** Parses, validates and cross-checks every policy document in the files (paths relative to root). */
+export function loadPolicies(
+  root: string,
+  files: readonly string[],
+): { policies: LoadedPolicy[]; problems: YamlProblem[] } {
+  const policies: LoadedPolicy[] = [];
+  const problems: YamlProblem[] = [];
+  const names = new Map<string, string>();
+  for (const file of files) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(root, file));
+    } catch (error) {
+      problems.push({
+        ruleId: 'policy/unreadable',
+        message: `cannot read ${file}: ${(error as Error).message}`,
+        remediation: 'Check the file exists and is readable.',
+        location: { file, line: 1, column: 1, endLine: 1, endColumn: 1 },
+      });
+      continue;
+    }
+    const parsed = parseYamlFile(file, bytes);
+    problems.push(...parsed.problems);
+    for (const document of parsed.documents) {
+      const schemaProblems = validateDocument(document, validators().policy, 'policy/schema');
+      if (schemaProblems.length) {
+        problems.push(...schemaProblems);
+        continue;
+      }
+      const data = document.value as PolicyData;
+      const referenceProblems = crossCheck(data, document);
+      const previous = names.get(data.metadata.name);
+      if (previous) {
+        referenceProblems.push({
+          ruleId: 'policy/duplicate-name',
+          message: `policy name \`${data.metadata.name}\` is already used in ${previous}`,
+          remediation: 'Give every policy a unique `metadata.name`: evidence and reports are keyed by it.',
+          location: document.locate(['metadata', 'name']),
+        });
+      } else {
+        names.set(data.metadata.name, `${file}:${document.locate(['metadata', 'name']).line}`);
+      }
+      problems.push(...referenceProblems);
+      if (referenceProblems.length === 0) policies.push({ file, document, data });
+    }
+  }
+  return { policies, problems };
+}
+
+/** What the schema cannot express: names that refer to each other. */
+function crossCheck(policy: PolicyData, document: YamlDocument): YamlProblem[] {
+  const problems: YamlProblem[] = [];
+  const defined = Object.keys(policy.repositories ?? {});
+  const systemNames = new Map<string, number>();
+  policy.systems.forEach((system, s) => {
+    const first = systemNames.get(system.name);
+    if (first !== undefined) {
+      problems.push({
+        ruleId: 'policy/duplicate-system',
+        message: `system \`${system.name}\` is defined twice in this policy (also at systems[${first}])`,
+        remediation: 'Give each system a unique name.',
+        location: document.locate(['systems', s, 'name']),
+      });
+    } else {
+      systemNames.set(system.name, s);
+    }
+    system.repositories.forEach((name, r) => {
+      if (!defined.includes(name)) {
+        const guess = closest(name, defined);
+        problems.push({
+          ruleId: 'policy/unknown-repository',
+          message: `system \`${system.name}\` uses repository \`${name}\`, which this policy does not define`,
+          remediation: guess
+            ? `Did you mean \`${guess}\`?`
+            : defined.length
+              ? `Use one of: ${defined.join(', ')}, or define \`${name}\` under \`repositories:\`.`
+              : `Define \`${name}\` under \`repositories:\` (an s3 bucket or a local directory).`,
+          location: document.locate(['systems', s, 'repositories', r]),
+        });
+      }
+    });
+    const drill = system.drill;
+    if (drill?.repository && !system.repositories.includes(drill.repository)) {
+      problems.push({
+        ruleId: 'policy/unknown-repository',
+        message: `the drill of \`${system.name}\` restores from \`${drill.repository}\`, which is not one of the system's repositories`,
+        remediation: `Use one of: ${system.repositories.join(', ')}.`,
+        location: document.locate(['systems', s, 'drill', 'repository']),
+      });
+    }
+    if (drill?.select?.algorithm === 'random-within' && drill.select.window === undefined) {
+      problems.push({
+        ruleId: 'policy/drill-window',
+        message: `the drill of \`${system.name}\` selects \`random-within\` but sets no \`window\``,
+        remediation: 'Add `window:` (e.g. `30d`), or use `algorithm: latest`.',
+        location: document.locate(['systems', s, 'drill', 'select']),
+      });
+    }
+  });
+  return problems;
+}
