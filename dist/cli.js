@@ -14917,14 +14917,13 @@ function parseCron(expr) {
       return { ok: false, error: `${spec.name} field "${text}": ${error.message}` };
     }
   }
-  const [minutes, hours, daysOfMonth, months, daysOfWeek] = sets;
   const cron = {
     text: expr,
-    minutes,
-    hours,
-    daysOfMonth,
-    months,
-    daysOfWeek,
+    minutes: sets[0],
+    hours: sets[1],
+    daysOfMonth: sets[2],
+    months: sets[3],
+    daysOfWeek: sets[4],
     dayOfMonthRestricted: !texts[2].startsWith("*"),
     dayOfWeekRestricted: !texts[4].startsWith("*")
   };
@@ -14944,15 +14943,16 @@ function parseItem(item, spec) {
   if (parts.length > 2) throw new FieldError(`"${item}" has more than one step`);
   const [rangeText, stepText] = parts;
   const step = stepText === void 0 ? 1 : parseStep(stepText);
+  if (rangeText === "") throw new FieldError('missing value before "/"');
   let start;
   let end;
-  if (rangeText === "") throw new FieldError(`missing value before "/"`);
   if (rangeText === "*") {
     [start, end] = [spec.min, spec.openEnd];
   } else if (rangeText.includes("-")) {
     const bounds = rangeText.split("-");
-    if (bounds.length !== 2 || bounds.includes(""))
+    if (bounds.length !== 2 || bounds.includes("")) {
       throw new FieldError(`"${rangeText}" is not a valid range`);
+    }
     start = parseValue(bounds[0], spec);
     end = parseValue(bounds[1], spec);
     if (start > end) throw new FieldError(`range ${bounds[0]}-${bounds[1]} is backwards (start exceeds end)`);
@@ -15106,6 +15106,7 @@ function formatDuration(seconds) {
   let rest = seconds;
   let text = "";
   for (const [unit, size] of UNITS) {
+    if (unit === "w") continue;
     const amount = Math.floor(rest / size);
     if (amount > 0) {
       text += `${amount}${unit}`;
@@ -15918,7 +15919,12 @@ var policy_schema_default = {
   title: "Restorable backup policy",
   description: "A backup and disaster-recovery policy: the systems a team backs up, where their snapshots go, how often, how long they are kept, how they are encrypted and how restores are drilled. Fields that SOC 2 requires (schedule, retention, encryption, drill, RPO, RTO, owner, runbook) are optional here and required by controls, so that a missing one is reported with its control and criteria.",
   type: "object",
-  required: ["apiVersion", "kind", "metadata", "systems"],
+  required: [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "systems"
+  ],
   additionalProperties: false,
   properties: {
     apiVersion: {
@@ -15963,14 +15969,21 @@ var policy_schema_default = {
       type: "string",
       pattern: "^(?=\\d)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$",
       description: "A duration: whole numbers with units y (365 days), w, d, h, m, s, largest first (e.g. `6h`, `35d`, `1d12h`, `7y`).",
-      examples: ["6h", "35d", "7y"],
+      examples: [
+        "6h",
+        "35d",
+        "7y"
+      ],
       format: "duration"
     },
     cron: {
       type: "string",
       format: "cron",
       description: "A cron expression, evaluated in UTC as GitHub Actions does: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`).",
-      examples: ["0 */6 * * *", "0 5 * * 1"]
+      examples: [
+        "0 */6 * * *",
+        "0 5 * * 1"
+      ]
     },
     command: {
       type: "array",
@@ -15992,7 +16005,9 @@ var policy_schema_default = {
     metadata: {
       type: "object",
       description: "Who owns the policy and how the data is classified; systems inherit these.",
-      required: ["name"],
+      required: [
+        "name"
+      ],
       additionalProperties: false,
       properties: {
         name: {
@@ -16030,7 +16045,12 @@ var policy_schema_default = {
       description: "Accountable owner: a GitHub team (`@org/team`), a user (`@login`) or an e-mail address."
     },
     classification: {
-      enum: ["public", "internal", "confidential", "restricted"],
+      enum: [
+        "public",
+        "internal",
+        "confidential",
+        "restricted"
+      ],
       description: "Data classification. `confidential` and `restricted` data must have a maximum retention (disposal, SOC 2 C1.2)."
     },
     runbook: {
@@ -16057,18 +16077,20 @@ var policy_schema_default = {
     s3: {
       type: "object",
       description: "An S3 bucket (AWS or any S3-compatible service).",
-      required: ["bucket"],
+      required: [
+        "bucket"
+      ],
       additionalProperties: false,
       properties: {
         bucket: {
           type: "string",
           pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-          description: "Bucket name."
+          description: "Bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
         },
         region: {
           type: "string",
           pattern: "^[a-z0-9-]{2,32}$",
-          description: "Region (e.g. `us-east-1`). Used to tell an offsite copy from the primary."
+          description: "Region (e.g. `us-east-1`): lower-case letters, digits and hyphens. Used to tell an offsite copy from the primary."
         },
         prefix: {
           type: "string",
@@ -16086,7 +16108,10 @@ var policy_schema_default = {
           description: "Path-style addressing, as most S3-compatible services need."
         },
         checksums: {
-          enum: ["when-supported", "when-required"],
+          enum: [
+            "when-supported",
+            "when-required"
+          ],
           description: "Request checksum calculation. `when-required` for services that reject the SDK's default checksums (R2, GCS, B2)."
         },
         storageClass: {
@@ -16102,11 +16127,16 @@ var policy_schema_default = {
     objectLock: {
       type: "object",
       description: "S3 Object Lock retention applied to every object written. The bucket must have Object Lock enabled.",
-      required: ["mode"],
+      required: [
+        "mode"
+      ],
       additionalProperties: false,
       properties: {
         mode: {
-          enum: ["governance", "compliance"],
+          enum: [
+            "governance",
+            "compliance"
+          ],
           description: "`compliance`: nobody, root included, can delete early. `governance`: users with a special permission can."
         },
         days: {
@@ -16124,17 +16154,23 @@ var policy_schema_default = {
       },
       oneOf: [
         {
-          required: ["days"]
+          required: [
+            "days"
+          ]
         },
         {
-          required: ["years"]
+          required: [
+            "years"
+          ]
         }
       ]
     },
     local: {
       type: "object",
       description: "A local directory (the embedded default).",
-      required: ["path"],
+      required: [
+        "path"
+      ],
       additionalProperties: false,
       properties: {
         path: {
@@ -16148,7 +16184,11 @@ var policy_schema_default = {
     system: {
       type: "object",
       description: "One thing that is backed up.",
-      required: ["name", "source", "repositories"],
+      required: [
+        "name",
+        "source",
+        "repositories"
+      ],
       additionalProperties: false,
       properties: {
         name: {
@@ -16209,10 +16249,14 @@ var policy_schema_default = {
       description: "What is backed up: the output of a command, or directory trees.",
       oneOf: [
         {
-          required: ["command"]
+          required: [
+            "command"
+          ]
         },
         {
-          required: ["paths"]
+          required: [
+            "paths"
+          ]
         }
       ],
       additionalProperties: false,
@@ -16325,7 +16369,9 @@ var policy_schema_default = {
       additionalProperties: false,
       properties: {
         cipher: {
-          enum: ["aes-256-gcm"],
+          enum: [
+            "aes-256-gcm"
+          ],
           description: "Content cipher. Only `aes-256-gcm`."
         },
         recipients: {
@@ -16344,7 +16390,9 @@ var policy_schema_default = {
             },
             {
               type: "object",
-              required: ["env"],
+              required: [
+                "env"
+              ],
               additionalProperties: false,
               properties: {
                 env: {
@@ -16374,10 +16422,15 @@ var policy_schema_default = {
         select: {
           type: "object",
           additionalProperties: false,
-          required: ["algorithm"],
+          required: [
+            "algorithm"
+          ],
           properties: {
             algorithm: {
-              enum: ["latest", "random-within"],
+              enum: [
+                "latest",
+                "random-within"
+              ],
               description: "`latest` snapshot, or a `random-within` the window (reproducible from a recorded seed)."
             },
             window: {
@@ -16396,7 +16449,9 @@ var policy_schema_default = {
           description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
           items: {
             type: "object",
-            required: ["command"],
+            required: [
+              "command"
+            ],
             additionalProperties: false,
             properties: {
               name: {
@@ -16450,8 +16505,9 @@ function validators() {
 // src/policy/schema-errors.ts
 function describeSchemaErrors(errors, prefix) {
   const oneOfPaths = errors.filter((e) => e.keyword === "oneOf").map((e) => e.schemaPath);
+  const formatPaths = new Set(errors.filter((e) => e.keyword === "format").map((e) => e.instancePath));
   const kept = errors.filter(
-    (e) => e.keyword === "oneOf" || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`))
+    (e) => (e.keyword === "oneOf" || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`))) && !(e.keyword === "pattern" && formatPaths.has(e.instancePath))
   );
   const seen = /* @__PURE__ */ new Set();
   const out = [];
@@ -16469,7 +16525,7 @@ function describe(error, prefix) {
   const parent = error.parentSchema ?? {};
   const hint = parent.description ?? "";
   const ruleId = `${prefix}/${error.keyword}`;
-  const where = path.length ? `\`${path.join(".")}\`` : "the document";
+  const where = path.length ? `\`${displayPath(path)}\`` : "the document";
   const params = error.params;
   const result = (message, remediation, p = path, atKey = false) => ({
     ruleId,
@@ -16546,10 +16602,17 @@ function describe(error, prefix) {
       }
       return result(`${where} is not in any of the accepted forms`, hint);
     }
+    case "minProperties":
+    case "maxProperties": {
+      const limit = Number(params.limit);
+      const count = isObject(error.data) ? Object.keys(error.data).length : 0;
+      return result(
+        `${where} has ${count} key${count === 1 ? "" : "s"}; ${error.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
+        hint
+      );
+    }
     case "minItems":
     case "maxItems":
-    case "minProperties":
-    case "maxProperties":
     case "minLength":
     case "maxLength":
     case "minimum":
@@ -16566,6 +16629,9 @@ function describe(error, prefix) {
     default:
       return result(`${where} ${error.message ?? "is invalid"}`, hint);
   }
+}
+function displayPath(path) {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`).join("");
 }
 function pointerToPath(pointer) {
   if (pointer === "") return [];
@@ -16708,7 +16774,7 @@ function parseYamlFile(file, bytes2) {
       for (const error of errors) {
         problems.push({
           ruleId: error.code === "DUPLICATE_KEY" ? "yaml/duplicate-key" : "yaml/syntax",
-          message: firstLine(error.message),
+          message: error.code === "DUPLICATE_KEY" ? `duplicate key \`${keyAt(text, error.pos[0])}\`` : firstLine(error.message),
           remediation: error.code === "DUPLICATE_KEY" ? "Keep one of the two keys: YAML parsers disagree on which one wins." : "Fix the YAML syntax at this position.",
           location: rangeOf(error.pos[0], error.pos[1])
         });
@@ -16764,6 +16830,10 @@ function nodeAt(root, path, wantKey) {
     }
   }
   return node;
+}
+function keyAt(text, offset) {
+  const match = /^\s*("[^"]*"|'[^']*'|[^:\n]*)/.exec(text.slice(offset, offset + 200));
+  return (match?.[1] ?? "").trim().replace(/^["']|["']$/g, "");
 }
 function firstLine(message) {
   return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");

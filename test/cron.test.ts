@@ -236,6 +236,11 @@ describe('cronMaxIntervalSeconds', () => {
     ['0 12 13 * 5', 7 * DAY],
     // 2096-02-29 to 2104-02-29: 2100 is not a leap year.
     ['0 0 29 2 *', (8 * 365 + 1) * DAY],
+    // Both fields must match, one starting with `*`: New Year's Day on a Sunday, then on a Monday.
+    ['0 0 1 1 */7', 4_018 * DAY],
+    ['0 0 */31 1 MON', 4_382 * DAY],
+    // Feb 29 on a Sunday: 2088 to 2128.
+    ['0 0 29 2 */7', (40 * 365 + 9) * DAY],
     // Friday 17:00 to Monday 08:00.
     ['0 8-17 * * 1-5', 2 * DAY + 15 * 3_600],
   ])('%s is %i', (expr, seconds) => {
@@ -243,7 +248,14 @@ describe('cronMaxIntervalSeconds', () => {
   });
 
   it('matches the gaps cronNext walks across two whole 400-year cycles', () => {
-    for (const expr of ['0 0 29 2 *', '0 0 31 * *', '0 12 13 * 5', '0 0 1-7 * */7', '0 6 */10 2 */3']) {
+    for (const expr of [
+      '0 0 29 2 *',
+      '0 0 31 * *',
+      '0 12 13 * 5',
+      '0 0 1-7 * */7',
+      '0 6 */10 2 */3',
+      '0 0 */31 1 MON',
+    ]) {
       const parsed = cron(expr);
       const end = Date.UTC(2800, 0, 1);
       let t = cronNext(parsed, at('1999-12-31T23:59:59Z'));

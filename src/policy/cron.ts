@@ -68,6 +68,7 @@ const FIELDS: readonly FieldSpec[] = [
 /** Thrown inside field parsing and turned into an error result that names the field. */
 class FieldError extends Error {}
 
+/** Parses five fields or a macro; the error names the field at fault, or says why it can never fire. */
 export function parseCron(expr: string): CronParseResult {
   const trimmed = expr.trim();
   if (trimmed === '') return { ok: false, error: 'empty cron expression' };
@@ -94,20 +95,13 @@ export function parseCron(expr: string): CronParseResult {
       return { ok: false, error: `${spec.name} field "${text}": ${error.message}` };
     }
   }
-  const [minutes, hours, daysOfMonth, months, daysOfWeek] = sets as [
-    number[],
-    number[],
-    number[],
-    number[],
-    number[],
-  ];
   const cron: Cron = {
     text: expr,
-    minutes,
-    hours,
-    daysOfMonth,
-    months,
-    daysOfWeek,
+    minutes: sets[0]!,
+    hours: sets[1]!,
+    daysOfMonth: sets[2]!,
+    months: sets[3]!,
+    daysOfWeek: sets[4]!,
     dayOfMonthRestricted: !texts[2]!.startsWith('*'),
     dayOfWeekRestricted: !texts[4]!.startsWith('*'),
   };
@@ -130,15 +124,16 @@ function parseItem(item: string, spec: FieldSpec): number[] {
   if (parts.length > 2) throw new FieldError(`"${item}" has more than one step`);
   const [rangeText, stepText] = parts as [string, string | undefined];
   const step = stepText === undefined ? 1 : parseStep(stepText);
+  if (rangeText === '') throw new FieldError('missing value before "/"');
   let start: number;
   let end: number;
-  if (rangeText === '') throw new FieldError(`missing value before "/"`);
   if (rangeText === '*') {
     [start, end] = [spec.min, spec.openEnd];
   } else if (rangeText.includes('-')) {
     const bounds = rangeText.split('-');
-    if (bounds.length !== 2 || bounds.includes(''))
+    if (bounds.length !== 2 || bounds.includes('')) {
       throw new FieldError(`"${rangeText}" is not a valid range`);
+    }
     start = parseValue(bounds[0]!, spec);
     end = parseValue(bounds[1]!, spec);
     if (start > end) throw new FieldError(`range ${bounds[0]}-${bounds[1]} is backwards (start exceeds end)`);

@@ -38,7 +38,10 @@ export function parseDuration(text: string): number | undefined {
   return total > 0 && Number.isSafeInteger(total) ? total : undefined;
 }
 
-/** The exact form of a whole number of seconds, largest unit first: 90000 → `1d1h`, 0 → `0s`. */
+/**
+ * The exact form of a whole number of seconds, largest unit first: 90000 → `1d1h`, 0 → `0s`.
+ * Weeks are read but never written: people compare retention in days (`30d`, not `4w2d`).
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isSafeInteger(seconds) || seconds < 0) {
     throw new RangeError(`cannot format ${seconds} as a duration: expected a whole number of seconds >= 0`);
@@ -47,6 +50,7 @@ export function formatDuration(seconds: number): string {
   let rest = seconds;
   let text = '';
   for (const [unit, size] of UNITS) {
+    if (unit === 'w') continue;
     const amount = Math.floor(rest / size);
     if (amount > 0) {
       text += `${amount}${unit}`;

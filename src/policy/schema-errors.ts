@@ -28,8 +28,12 @@ interface SchemaNode {
 export function describeSchemaErrors(errors: readonly ErrorObject[], prefix: string): SchemaViolation[] {
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
   // Errors from inside a failed oneOf's branches only restate the oneOf; keep the oneOf itself.
+  // A value that fails its format usually fails the matching pattern too; one message is enough.
+  const formatPaths = new Set(errors.filter((e) => e.keyword === 'format').map((e) => e.instancePath));
   const kept = errors.filter(
-    (e) => e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`)),
+    (e) =>
+      (e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`))) &&
+      !(e.keyword === 'pattern' && formatPaths.has(e.instancePath)),
   );
   const seen = new Set<string>();
   const out: SchemaViolation[] = [];
@@ -48,7 +52,7 @@ function describe(error: ErrorObject, prefix: string): SchemaViolation {
   const parent = (error.parentSchema ?? {}) as SchemaNode;
   const hint = parent.description ?? '';
   const ruleId = `${prefix}/${error.keyword}`;
-  const where = path.length ? `\`${path.join('.')}\`` : 'the document';
+  const where = path.length ? `\`${displayPath(path)}\`` : 'the document';
   const params = error.params as Record<string, unknown>;
   const result = (message: string, remediation: string, p = path, atKey = false): SchemaViolation => ({
     ruleId,
@@ -132,10 +136,17 @@ function describe(error: ErrorObject, prefix: string): SchemaViolation {
       }
       return result(`${where} is not in any of the accepted forms`, hint);
     }
+    case 'minProperties':
+    case 'maxProperties': {
+      const limit = Number(params.limit);
+      const count = isObject(error.data) ? Object.keys(error.data).length : 0;
+      return result(
+        `${where} has ${count} key${count === 1 ? '' : 's'}; ${error.keyword === 'minProperties' ? 'at least' : 'at most'} ${limit} allowed`,
+        hint,
+      );
+    }
     case 'minItems':
     case 'maxItems':
-    case 'minProperties':
-    case 'maxProperties':
     case 'minLength':
     case 'maxLength':
     case 'minimum':
@@ -152,6 +163,11 @@ function describe(error: ErrorObject, prefix: string): SchemaViolation {
     default:
       return result(`${where} ${error.message ?? 'is invalid'}`, hint);
   }
+}
+
+/** `systems[0].retention.minimum`, as a person would write it. */
+export function displayPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
 export function pointerToPath(pointer: string): (string | number)[] {

@@ -96,7 +96,10 @@ export function parseYamlFile(file: string, bytes: Uint8Array): YamlFile {
       for (const error of errors) {
         problems.push({
           ruleId: error.code === 'DUPLICATE_KEY' ? 'yaml/duplicate-key' : 'yaml/syntax',
-          message: firstLine(error.message),
+          message:
+            error.code === 'DUPLICATE_KEY'
+              ? `duplicate key \`${keyAt(text, error.pos[0])}\``
+              : firstLine(error.message),
           remediation:
             error.code === 'DUPLICATE_KEY'
               ? 'Keep one of the two keys: YAML parsers disagree on which one wins.'
@@ -159,6 +162,11 @@ function nodeAt(root: Node, path: SourcePath, wantKey: boolean): Node | undefine
     }
   }
   return node;
+}
+
+function keyAt(text: string, offset: number): string {
+  const match = /^\s*("[^"]*"|'[^']*'|[^:\n]*)/.exec(text.slice(offset, offset + 200));
+  return (match?.[1] ?? '').trim().replace(/^["']|["']$/g, '');
 }
 
 function firstLine(message: string): string {

@@ -1,0 +1,173 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runNode } from './helpers/run-node.ts';
+import { workspace } from './helpers/workspace.ts';
+
+const ACTION = join(REPO_ROOT, 'dist/index.js');
+
+const POLICY = readFileSync(join(REPO_ROOT, 'examples/pass/payments-postgres-s3.yaml'), 'utf8');
+const RUNBOOK = readFileSync(join(REPO_ROOT, 'examples/runbooks/payments.md'), 'utf8');
+const WEAK = POLICY.replace('name: payments\n', 'name: weak\n')
+  .replace('      minimum: 35d\n', '      minimum: 7d\n')
+  .replace(/ {4}encryption:\n(?: {6}.*\n)+/, '');
+
+/** Parses GITHUB_OUTPUT's `name<<delimiter` blocks. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<]+)<<(.+)$/.exec(lines[i]!);
+    if (!match) continue;
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]!);
+    outputs[match[1]!] = value.join('\n');
+  }
+  return outputs;
+}
+
+interface AnnotationLine {
+  level: string;
+  props: Record<string, string>;
+  message: string;
+}
+
+/** Reads the workflow commands (`::error file=…,line=…::message`) the Action printed. */
+function parseAnnotations(stdout: string): AnnotationLine[] {
+  const out: AnnotationLine[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^::(error|warning|notice)( [^:]*)?::(.*)$/.exec(line);
+    if (!match) continue;
+    const props: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').trim().split(',').filter(Boolean)) {
+      const at = pair.indexOf('=');
+      props[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1).replace(/%2C/g, ','));
+    }
+    out.push({ level: match[1]!, props, message: match[3]! });
+  }
+  return out;
+}
+
+function runAction(files: Record<string, string>, inputs: Record<string, string>) {
+  const root = workspace({
+    ...files,
+    'examples/runbooks/payments.md': RUNBOOK,
+    'event.json': JSON.stringify({
+      action: 'synchronize',
+      number: 7,
+      pull_request: { number: 7, head: { sha: 'abc' } },
+    }),
+  });
+  const summary = join(root, 'summary.md');
+  const output = join(root, 'output.txt');
+  writeFileSync(summary, '');
+  writeFileSync(output, '');
+  const env: Record<string, string> = {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: root,
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: join(root, 'event.json'),
+    GITHUB_STEP_SUMMARY: summary,
+    GITHUB_OUTPUT: output,
+    RUNNER_TEMP: root,
+  };
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  const run = runNode([ACTION], { cwd: root, env });
+  return {
+    ...run,
+    root,
+    summary: readFileSync(summary, 'utf8'),
+    outputs: parseOutputs(readFileSync(output, 'utf8')),
+  };
+}
+
+describe('dist/index.js run as the runner runs it', () => {
+  it('passes on a compliant policy: outputs, summary, SARIF, no error annotations', () => {
+    const run = runAction(
+      { '.restorable/payments.yaml': POLICY },
+      { command: 'check', 'sarif-file': 'out/r.sarif' },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).not.toMatch(/^::error/m);
+    expect(run.outputs.result).toBe('passed');
+    expect(run.outputs.failed).toBe('0');
+    expect(Number(run.outputs.passed)).toBeGreaterThan(15);
+    expect(run.outputs['sarif-file']).toBe(join(run.root, 'out/r.sarif'));
+    const sarif = JSON.parse(readFileSync(join(run.root, 'out/r.sarif'), 'utf8'));
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].results).toEqual([]);
+    expect(run.summary).toContain('payments/payments-db');
+  });
+
+  it('fails on a weak policy with annotations at the exact YAML lines', () => {
+    const run = runAction(
+      { '.restorable/payments.yaml': POLICY, '.restorable/weak.yaml': WEAK },
+      { command: 'check', 'junit-file': 'junit.xml', 'json-file': 'report.json', 'sarif-file': '' },
+    );
+    expect(run.status).toBe(1);
+    const minimumLine = WEAK.split('\n').findIndex((l) => l.includes('minimum: 7d')) + 1;
+    const annotations = parseAnnotations(run.stdout);
+    const retention = annotations.find((a) => a.props.title?.startsWith('RB-RET-001'));
+    expect(retention).toMatchObject({
+      level: 'error',
+      props: {
+        file: '.restorable/weak.yaml',
+        line: String(minimumLine),
+        endLine: String(minimumLine),
+        col: '16',
+      },
+    });
+    expect(retention!.message).toContain('minimum retention is 7d; the profile requires at least 35d');
+    const systemLine = WEAK.split('\n').findIndex((l) => l.includes('- name: payments-db')) + 1;
+    const encryption = annotations.find((a) => a.props.title?.startsWith('RB-ENC-001'));
+    expect(encryption).toMatchObject({
+      level: 'error',
+      props: { file: '.restorable/weak.yaml', line: String(systemLine) },
+    });
+    expect(run.stdout).toMatch(/^::error::.*finding\(s\) at or above fail-on "low"/m);
+    expect(run.outputs.result).toBe('failed');
+    expect(Number(run.outputs.failed)).toBeGreaterThanOrEqual(2);
+    expect(run.outputs['sarif-file']).toBe('');
+    expect(existsSync(join(run.root, 'restorable.sarif'))).toBe(false);
+    expect(readFileSync(join(run.root, 'junit.xml'), 'utf8')).toContain('name="RB-RET-001/weak/payments-db"');
+    const json = JSON.parse(readFileSync(join(run.root, 'report.json'), 'utf8'));
+    expect(json.counts.failed).toBe(Number(run.outputs.failed));
+    expect(run.summary).toMatch(/RB-RET-001/);
+    expect(run.summary).toContain('weak/payments-db');
+  });
+
+  it('fail-on high lets a medium failure through but still reports it', () => {
+    const medium = POLICY.replace('name: payments\n', 'name: medium\n')
+      .replace('    rto: 2h\n', '    rto: 2h\n')
+      .replace('      repository: offsite\n', '      repository: offsite\n      timeout: 3h\n');
+    const run = runAction({ '.restorable/medium.yaml': medium }, { command: 'check', 'fail-on': 'high' });
+    expect(run.status).toBe(0);
+    const warnings = parseAnnotations(run.stdout).filter((a) => a.level === 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.props).toMatchObject({ file: '.restorable/medium.yaml' });
+    expect(warnings[0]!.props.title).toMatch(/^RB-DRILL-003/);
+    expect(run.outputs.failed).toBe('1');
+    expect(run.outputs.result).toBe('passed');
+  });
+
+  it('caps annotations at 10 errors and keeps the full list in the summary', () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++)
+      files[`.restorable/weak-${i}.yaml`] = WEAK.replace('name: weak\n', `name: weak-${i}\n`);
+    const run = runAction(files, { command: 'check' });
+    const errors = parseAnnotations(run.stdout).filter((a) => a.level === 'error' && a.props.file);
+    expect(errors).toHaveLength(10);
+    for (let i = 0; i < 12; i++) expect(run.summary).toContain(`weak-${i}.yaml`);
+  });
+
+  it('rejects an unknown command and a bad fail-on with a clear message', () => {
+    const bad = runAction({ '.restorable/payments.yaml': POLICY }, { command: 'explode' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('::error::input "command": unknown command "explode"');
+    const failOn = runAction({ '.restorable/payments.yaml': POLICY }, { 'fail-on': 'severe' });
+    expect(failOn.stdout).toContain(
+      'input "fail-on": must be critical, high, medium, low or never, not "severe"',
+    );
+  });
+});
