@@ -18,6 +18,7 @@ export interface Finding {
   ruleId: string;
   title: string;
   severity: Severity;
+  /** Problems are always 'fail' (and 'critical'): a file that cannot be read cannot be checked. */
   status: Status;
   /** policy metadata.name, when known */
   policy?: string;
@@ -59,6 +60,7 @@ export interface CheckCounts {
   notApplicable: number;
   /** problems with the files (YAML, schema, config) */
   problems: number;
+  /** Failing control findings by severity (problems are counted apart, in `problems`). */
   bySeverity: Record<Severity, number>;
 }
 

@@ -1,7 +1,10 @@
 /** A path into a YAML document: mapping keys and sequence indexes, from the root. */
 export type SourcePath = readonly (string | number)[];
 
-/** 1-based line and column, as GitHub annotations and editors count them. */
+/**
+ * 1-based line and column, as GitHub annotations and editors count them. Columns count UTF-16 code units;
+ * the end is exclusive (the position just after the node), as SARIF expects.
+ */
 export interface SourceRange {
   file: string;
   line: number;
