@@ -2988,7 +2988,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve4.call(this, root, ref);
+      let _sch = resolve5.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
         const { schemaId } = this.opts;
@@ -3015,7 +3015,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve4(root, ref) {
+    function resolve5(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -3879,7 +3879,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve4(baseURI, relativeURI, options) {
+    function resolve5(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -4270,7 +4270,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve4,
+      resolve: resolve5,
       resolveComponent,
       equal,
       serialize,
@@ -14849,7 +14849,7 @@ var require_dist = __commonJS({
 
 // src/cli.ts
 import { writeFileSync as writeFileSync2 } from "node:fs";
-import { resolve as resolve3 } from "node:path";
+import { resolve as resolve4 } from "node:path";
 import { parseArgs } from "node:util";
 
 // src/assets.ts
@@ -14861,7 +14861,7 @@ var VERSION = JSON.parse(readFileSync(new URL("package.json", packageRoot), "utf
 
 // src/commands/check.ts
 import { existsSync as existsSync3, realpathSync, statSync as statSync2 } from "node:fs";
-import { isAbsolute, join as join5, relative as relative2 } from "node:path";
+import { isAbsolute, join as join4, relative as relative2 } from "node:path";
 
 // src/policy/cron.ts
 var FIELD_NAMES = "minute hour day-of-month month day-of-week";
@@ -15214,6 +15214,13 @@ var REPOSITORY_FACTS = [
   { name: "objectLock.mode", type: "string", description: "`governance` or `compliance`." },
   { name: "objectLock.retention", type: "duration", description: "Object Lock retention period." }
 ];
+var RUNTIME_FACTS = [
+  {
+    name: "measured",
+    type: "duration",
+    description: "The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded."
+  }
+];
 var DAY2 = 86400;
 function systemFacts(policy, systemIndex, probe) {
   const system = policy.systems[systemIndex];
@@ -15270,7 +15277,7 @@ function systemFacts(policy, systemIndex, probe) {
   const repositories = system.repositories.map(
     (name, i) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i))
   );
-  const locations = new Set(repositories.map((r) => r.values.location));
+  const locations = new Set(repositories.map((r) => r.values.location).filter((l) => l !== void 0));
   set("repositories.count", repositories.length, sys("repositories"));
   set("repositories.locations", locations.size, sys("repositories"));
   set("offsite", locations.size >= 2, sys("repositories"));
@@ -15296,13 +15303,12 @@ function repositoryFacts(name, repo, reference) {
   const s3 = repo?.s3;
   if (s3) {
     const lock = s3.objectLock;
-    const endpointHost = s3.endpoint ? hostOf(s3.endpoint) : "aws";
     Object.assign(values, {
       kind: "s3",
       region: s3.region,
       endpoint: s3.endpoint,
       tls: s3.endpoint === void 0 || s3.endpoint.toLowerCase().startsWith("https://"),
-      location: `s3:${endpointHost}:${s3.region ?? "default"}`,
+      location: locationOf(s3.endpoint, s3.region),
       objectLock: lock !== void 0,
       "objectLock.mode": lock?.mode,
       "objectLock.retention": lock ? (lock.days ?? 0) * DAY2 + (lock.years ?? 0) * 365 * DAY2 : void 0
@@ -15327,12 +15333,22 @@ function intervalOf(schedule) {
   const parsed = parseCron(schedule);
   return parsed.ok ? cronMaxIntervalSeconds(parsed.cron) : void 0;
 }
-function hostOf(endpoint) {
-  try {
-    return new URL(endpoint).host.toLowerCase();
-  } catch {
-    return endpoint.toLowerCase();
+function locationOf(endpoint, region2) {
+  let host = "aws";
+  if (endpoint !== void 0) {
+    try {
+      host = new URL(endpoint).hostname.toLowerCase();
+    } catch {
+      host = endpoint.toLowerCase();
+    }
   }
+  const aws = host === "aws" || host.endsWith(".amazonaws.com") || host === "amazonaws.com";
+  if (aws) {
+    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
+    const known = region2 ?? fromHost;
+    return known === void 0 ? void 0 : `aws:${known}`;
+  }
+  return `${host}:${region2 ?? ""}`;
 }
 function isValidOwner(owner) {
   return /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]{1,100})?$/.test(owner) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(owner);
@@ -15350,10 +15366,9 @@ function runbookStatus(runbook, probe) {
 }
 
 // src/controls/predicate.ts
-var FACT_TYPES = new Map([
-  ...SYSTEM_FACTS.map((f) => [f.name, f.type]),
-  ...REPOSITORY_FACTS.map((f) => [f.name, f.type])
-]);
+var FACT_TYPES = new Map(
+  [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f) => [f.name, f.type])
+);
 var OPERATORS = [
   "exists",
   "equals",
@@ -15397,7 +15412,7 @@ function evaluate(predicate, scope, control) {
   if ("not" in predicate) {
     const inner = evaluate(predicate.not, scope, control);
     if (!inner.ok) return SUCCESS;
-    return failure(scope, firstFact(predicate.not), "it holds", "it must not");
+    return failure(scope, firstFact(predicate.not), "it holds", "it must not", "it must not");
   }
   if ("each" in predicate) {
     for (const element of scope.lists[predicate.each] ?? []) {
@@ -15417,13 +15432,15 @@ function compare(comparison, scope, control) {
   const target = comparison[op];
   if (op === "exists") {
     const holds2 = actual !== void 0 === target;
-    return holds2 ? SUCCESS : failure(scope, fact, show(actual, type), target ? "set" : "not set");
+    const wanted = target ? "set" : "not set";
+    return holds2 ? SUCCESS : failure(scope, fact, show(actual, type), wanted, wanted);
   }
   const expected = op === "matches" ? target : resolve(target, scope, control, type);
-  const expectedText = op === "in" ? `one of ${(Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(", ")}` : `${WORDS[op]} ${op === "matches" ? String(target) : show(expected, type)}`;
-  if (actual === void 0) return failure(scope, fact, "not set", expectedText);
+  const limit = op === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(", ") : op === "matches" ? String(target) : show(expected, type);
+  const expectedText = `${WORDS[op]} ${limit}`;
+  if (actual === void 0) return failure(scope, fact, "not set", expectedText, limit);
   if (expected === void 0)
-    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`);
+    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`, "not set");
   let holds;
   switch (op) {
     case "equals":
@@ -15444,7 +15461,7 @@ function compare(comparison, scope, control) {
       holds = op === "gte" ? a >= b : op === "gt" ? a > b : op === "lte" ? a <= b : a < b;
     }
   }
-  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText);
+  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText, limit);
 }
 function resolve(operand, scope, control, type) {
   if (Array.isArray(operand)) return operand;
@@ -15455,11 +15472,18 @@ function resolve(operand, scope, control, type) {
   if (type === "duration" && typeof operand === "string") return parseDuration(operand);
   return operand;
 }
-function failure(scope, fact, actual, expected) {
+function failure(scope, fact, actual, expected, limit) {
   const { path } = lookupFact(scope, fact);
   return {
     ok: false,
-    failure: { fact, path, actual, expected, text: `\`${fact}\` is ${actual}; it must be ${expected}` }
+    failure: {
+      fact,
+      path,
+      actual,
+      expected,
+      limit,
+      text: `\`${fact}\` is ${actual}; it must be ${expected}`
+    }
   };
 }
 function firstFact(predicate) {
@@ -15477,6 +15501,10 @@ function regex(source) {
     regexes.set(source, compiled2);
   }
   return compiled2;
+}
+function showFact(name, value) {
+  if (value === void 0) return "not set";
+  return FACT_TYPES.get(name) === "duration" && typeof value === "number" ? formatDuration(value) : String(value);
 }
 function show(value, type) {
   if (value === void 0) return "not set";
@@ -15573,13 +15601,13 @@ function evaluatePolicy(policy, controls, probe) {
 function fill(template, failure2, scope, control) {
   if (template === void 0) return void 0;
   return template.replace(
-    /\{(actual|expected|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
+    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
     (_, name) => {
       if (name === "actual") return failure2.actual;
       if (name === "expected") return failure2.expected;
+      if (name === "limit") return failure2.limit;
       if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      const { value } = lookupFact(scope, name.slice(5));
-      return value === void 0 ? "not set" : String(value);
+      return showFact(name.slice(5), lookupFact(scope, name.slice(5)).value);
     }
   );
 }
@@ -15601,14 +15629,22 @@ var config_schema_default = {
   required: ["apiVersion", "kind"],
   additionalProperties: false,
   properties: {
-    apiVersion: { const: "restorable/v1" },
-    kind: { const: "Config" },
+    apiVersion: {
+      const: "restorable/v1"
+    },
+    kind: {
+      const: "Config"
+    },
     policies: {
       type: "array",
       description: "Globs (relative to the repository root) that find policy files. Default: `.restorable/**/*.yml` and `.restorable/**/*.yaml`, except this file and `.restorable/controls/`.",
       minItems: 1,
       maxItems: 64,
-      items: { type: "string", minLength: 1, maxLength: 1024 }
+      items: {
+        type: "string",
+        minLength: 1,
+        maxLength: 1024
+      }
     },
     controls: {
       type: "object",
@@ -15619,35 +15655,51 @@ var config_schema_default = {
           type: "array",
           description: "Directories of the organisation's own controls (same format as the shipped ones), relative to the repository root. Default: `.restorable/controls` when it exists.",
           maxItems: 32,
-          items: { type: "string", minLength: 1, maxLength: 1024 }
+          items: {
+            type: "string",
+            minLength: 1,
+            maxLength: 1024
+          }
         },
         include: {
           type: "array",
           description: "Only these control ids apply (default: all). `*` wildcards allowed, e.g. `RB-DRILL-*`.",
           maxItems: 1024,
-          items: { $ref: "#/$defs/controlPattern" }
+          items: {
+            $ref: "#/$defs/controlPattern"
+          }
         },
         exclude: {
           type: "array",
           description: "These control ids do not apply. Wildcards allowed.",
           maxItems: 1024,
-          items: { $ref: "#/$defs/controlPattern" }
+          items: {
+            $ref: "#/$defs/controlPattern"
+          }
         },
         parameters: {
           type: "object",
           description: "Parameter overrides per control id, e.g. `RB-RET-001: { minimum: 365d }`.",
-          propertyNames: { $ref: "#/$defs/controlId" },
+          propertyNames: {
+            $ref: "#/$defs/controlId"
+          },
           additionalProperties: {
             type: "object",
             maxProperties: 64,
-            additionalProperties: { type: ["string", "number", "boolean", "array"] }
+            additionalProperties: {
+              type: ["string", "number", "boolean", "array"]
+            }
           }
         },
         severity: {
           type: "object",
           description: "Severity overrides per control id.",
-          propertyNames: { $ref: "#/$defs/controlId" },
-          additionalProperties: { enum: ["critical", "high", "medium", "low"] }
+          propertyNames: {
+            $ref: "#/$defs/controlId"
+          },
+          additionalProperties: {
+            enum: ["critical", "high", "medium", "low"]
+          }
         }
       }
     },
@@ -15671,7 +15723,8 @@ var config_schema_default = {
               pattern: "^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$",
               description: "Full fingerprint (v4: 40 hex digits, v6: 64) of the only key allowed to sign evidence. Pinned here, on the default branch, so a rewritten evidence branch signed by another key is detected."
             }
-          }
+          },
+          description: "The OpenPGP key that signs evidence records."
         }
       }
     },
@@ -15681,8 +15734,16 @@ var config_schema_default = {
     }
   },
   $defs: {
-    controlId: { type: "string", pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$" },
-    controlPattern: { type: "string", pattern: "^[A-Z0-9*-]+$" }
+    controlId: {
+      type: "string",
+      pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
+      description: "A control id, e.g. `RB-RET-001`."
+    },
+    controlPattern: {
+      type: "string",
+      pattern: "^[A-Z0-9*-]+$",
+      description: "A control id, or a pattern with `*` wildcards (e.g. `RB-IMM-*`)."
+    }
   }
 };
 
@@ -15706,15 +15767,27 @@ var control_schema_default = {
   ],
   additionalProperties: false,
   properties: {
-    apiVersion: { const: "restorable/v1" },
-    kind: { const: "Control" },
+    apiVersion: {
+      const: "restorable/v1"
+    },
+    kind: {
+      const: "Control"
+    },
     id: {
       type: "string",
       pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
       description: "Stable identifier (e.g. `RB-RET-001`). Shipped controls start with `RB-`; choose another prefix for your own."
     },
-    title: { type: "string", minLength: 3, maxLength: 80 },
-    description: { type: "string", minLength: 10, maxLength: 4e3 },
+    title: {
+      type: "string",
+      minLength: 3,
+      maxLength: 80
+    },
+    description: {
+      type: "string",
+      minLength: 10,
+      maxLength: 4e3
+    },
     criteria: {
       type: "object",
       required: ["soc2"],
@@ -15731,22 +15804,34 @@ var control_schema_default = {
         },
         iso27001: {
           type: "array",
-          items: { type: "string", pattern: "^A\\.[5-8]\\.[0-9]{1,2}$" },
+          items: {
+            type: "string",
+            pattern: "^A\\.[5-8]\\.[0-9]{1,2}$"
+          },
           description: "ISO/IEC 27001:2022 Annex A controls, e.g. `A.8.13`."
         },
         nist80053: {
           type: "array",
-          items: { type: "string", pattern: "^[A-Z]{2}-[0-9]{1,2}(\\([0-9]{1,2}\\))?$" },
+          items: {
+            type: "string",
+            pattern: "^[A-Z]{2}-[0-9]{1,2}(\\([0-9]{1,2}\\))?$"
+          },
           description: "NIST SP 800-53 Rev. 5 controls, e.g. `CP-9(8)`."
         }
       }
     },
-    severity: { enum: ["critical", "high", "medium", "low"] },
+    severity: {
+      enum: ["critical", "high", "medium", "low"]
+    },
     parameters: {
       type: "object",
       description: "Values a profile may override, with their defaults.",
-      propertyNames: { pattern: "^[a-z][A-Za-z0-9]{0,39}$" },
-      additionalProperties: { $ref: "#/$defs/parameter" }
+      propertyNames: {
+        pattern: "^[a-z][A-Za-z0-9]{0,39}$"
+      },
+      additionalProperties: {
+        $ref: "#/$defs/parameter"
+      }
     },
     check: {
       type: "object",
@@ -15755,19 +15840,26 @@ var control_schema_default = {
       minProperties: 1,
       maxProperties: 1,
       properties: {
-        static: { $ref: "#/$defs/staticCheck" },
-        runtime: { $ref: "#/$defs/runtimeCheck" }
+        static: {
+          $ref: "#/$defs/staticCheck"
+        },
+        runtime: {
+          $ref: "#/$defs/runtimeCheck"
+        }
       }
     },
     remediation: {
       type: "string",
       minLength: 10,
       maxLength: 4e3,
-      description: "What to write instead. `{param.NAME}` is replaced with the parameter's value."
+      description: "What to write instead. `{param.NAME}` is replaced with the parameter's value; on a failure, `{actual}`, `{expected}`, `{limit}` and `{fact:NAME}` too."
     },
     references: {
       type: "array",
-      items: { type: "string", pattern: "^https://" },
+      items: {
+        type: "string",
+        pattern: "^https://"
+      },
       description: "Further reading."
     }
   },
@@ -15777,9 +15869,16 @@ var control_schema_default = {
       required: ["type", "default", "description"],
       additionalProperties: false,
       properties: {
-        type: { enum: ["duration", "number", "string", "boolean", "list"] },
-        default: { type: ["string", "number", "boolean", "array"] },
-        description: { type: "string", minLength: 3 }
+        type: {
+          enum: ["duration", "number", "string", "boolean", "list"]
+        },
+        default: {
+          type: ["string", "number", "boolean", "array"]
+        },
+        description: {
+          type: "string",
+          minLength: 3
+        }
       }
     },
     staticCheck: {
@@ -15791,11 +15890,14 @@ var control_schema_default = {
           $ref: "#/$defs/predicate",
           description: "The control applies only to systems where this holds (otherwise: not applicable)."
         },
-        require: { $ref: "#/$defs/predicate", description: "What must hold for the control to pass." },
+        require: {
+          $ref: "#/$defs/predicate",
+          description: "What must hold for the control to pass."
+        },
         message: {
           type: "string",
           maxLength: 1e3,
-          description: "Failure message. `{actual}` and `{expected}` come from the first failing comparison, `{fact:NAME}` and `{param.NAME}` from the system and the parameters."
+          description: "Failure message. `{actual}` is the failing fact's value; `{expected}` the requirement with its operator (`at least 35d`), `{limit}` the same without it (`35d`); `{fact:NAME}` and `{param.NAME}` come from the system and the parameters."
         }
       }
     },
@@ -15819,28 +15921,46 @@ var control_schema_default = {
           ],
           description: "What is measured from the newest record of that kind."
         },
+        when: {
+          $ref: "#/$defs/predicate",
+          description: "The control applies only to systems where this holds (otherwise: not applicable)."
+        },
         require: {
           $ref: "#/$defs/predicate",
           description: "Predicate over the fact `measured` and the system's facts."
         },
-        message: { type: "string", maxLength: 1e3 }
+        message: {
+          type: "string",
+          maxLength: 1e3,
+          description: "Failure message, with the same placeholders as a static check's."
+        }
       }
     },
     operand: {
       description: "A literal (number, boolean, string or duration string), a parameter `{ param: NAME }` or another fact `{ fact: NAME }`.",
       oneOf: [
-        { type: ["number", "string", "boolean"] },
+        {
+          type: ["number", "string", "boolean"]
+        },
         {
           type: "object",
           required: ["param"],
           additionalProperties: false,
-          properties: { param: { type: "string" } }
+          properties: {
+            param: {
+              type: "string"
+            }
+          }
         },
         {
           type: "object",
           required: ["fact"],
           additionalProperties: false,
-          properties: { fact: { type: "string" } }
+          properties: {
+            fact: {
+              type: "string"
+            }
+          }
         }
       ]
     },
@@ -15852,20 +15972,36 @@ var control_schema_default = {
           required: ["all"],
           additionalProperties: false,
           properties: {
-            all: { type: "array", minItems: 1, items: { $ref: "#/$defs/predicate" } }
+            all: {
+              type: "array",
+              minItems: 1,
+              items: {
+                $ref: "#/$defs/predicate"
+              }
+            }
           }
         },
         {
           required: ["any"],
           additionalProperties: false,
           properties: {
-            any: { type: "array", minItems: 1, items: { $ref: "#/$defs/predicate" } }
+            any: {
+              type: "array",
+              minItems: 1,
+              items: {
+                $ref: "#/$defs/predicate"
+              }
+            }
           }
         },
         {
           required: ["not"],
           additionalProperties: false,
-          properties: { not: { $ref: "#/$defs/predicate" } }
+          properties: {
+            not: {
+              $ref: "#/$defs/predicate"
+            }
+          }
         },
         {
           required: ["each", "require"],
@@ -15875,8 +16011,12 @@ var control_schema_default = {
               type: "string",
               description: "A list fact; `require` (and `where`) are evaluated on each element's facts."
             },
-            where: { $ref: "#/$defs/predicate" },
-            require: { $ref: "#/$defs/predicate" }
+            where: {
+              $ref: "#/$defs/predicate"
+            },
+            require: {
+              $ref: "#/$defs/predicate"
+            }
           }
         },
         {
@@ -15885,26 +16025,56 @@ var control_schema_default = {
           minProperties: 2,
           maxProperties: 2,
           properties: {
-            fact: { type: "string", pattern: "^[a-zA-Z][a-zA-Z0-9]*(\\.[a-zA-Z][a-zA-Z0-9]*)*$" },
-            exists: { type: "boolean" },
-            equals: { $ref: "#/$defs/operand" },
-            notEquals: { $ref: "#/$defs/operand" },
+            fact: {
+              type: "string",
+              pattern: "^[a-zA-Z][a-zA-Z0-9]*(\\.[a-zA-Z][a-zA-Z0-9]*)*$"
+            },
+            exists: {
+              type: "boolean"
+            },
+            equals: {
+              $ref: "#/$defs/operand"
+            },
+            notEquals: {
+              $ref: "#/$defs/operand"
+            },
             in: {
               oneOf: [
-                { type: "array", minItems: 1, items: { type: ["string", "number", "boolean"] } },
+                {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    type: ["string", "number", "boolean"]
+                  }
+                },
                 {
                   type: "object",
                   required: ["param"],
                   additionalProperties: false,
-                  properties: { param: { type: "string" } }
+                  properties: {
+                    param: {
+                      type: "string"
+                    }
+                  }
                 }
               ]
             },
-            gte: { $ref: "#/$defs/operand" },
-            gt: { $ref: "#/$defs/operand" },
-            lte: { $ref: "#/$defs/operand" },
-            lt: { $ref: "#/$defs/operand" },
-            matches: { type: "string", maxLength: 500 }
+            gte: {
+              $ref: "#/$defs/operand"
+            },
+            gt: {
+              $ref: "#/$defs/operand"
+            },
+            lte: {
+              $ref: "#/$defs/operand"
+            },
+            lt: {
+              $ref: "#/$defs/operand"
+            },
+            matches: {
+              type: "string",
+              maxLength: 500
+            }
           }
         }
       ]
@@ -15919,12 +16089,7 @@ var policy_schema_default = {
   title: "Restorable backup policy",
   description: "A backup and disaster-recovery policy: the systems a team backs up, where their snapshots go, how often, how long they are kept, how they are encrypted and how restores are drilled. Fields that SOC 2 requires (schedule, retention, encryption, drill, RPO, RTO, owner, runbook) are optional here and required by controls, so that a missing one is reported with its control and criteria.",
   type: "object",
-  required: [
-    "apiVersion",
-    "kind",
-    "metadata",
-    "systems"
-  ],
+  required: ["apiVersion", "kind", "metadata", "systems"],
   additionalProperties: false,
   properties: {
     apiVersion: {
@@ -15967,23 +16132,16 @@ var policy_schema_default = {
     },
     duration: {
       type: "string",
-      pattern: "^(?=\\d)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$",
+      pattern: "^(?=.*[1-9])(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$",
       description: "A duration: whole numbers with units y (365 days), w, d, h, m, s, largest first (e.g. `6h`, `35d`, `1d12h`, `7y`).",
-      examples: [
-        "6h",
-        "35d",
-        "7y"
-      ],
+      examples: ["6h", "35d", "7y"],
       format: "duration"
     },
     cron: {
       type: "string",
       format: "cron",
-      description: "A cron expression, evaluated in UTC as GitHub Actions does: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`).",
-      examples: [
-        "0 */6 * * *",
-        "0 5 * * 1"
-      ]
+      description: "A cron expression, evaluated in UTC as GitHub Actions schedules are: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily` or `@midnight`, `@weekly`, `@monthly`, `@yearly` or `@annually`).",
+      examples: ["0 */6 * * *", "0 5 * * 1"]
     },
     command: {
       type: "array",
@@ -16005,9 +16163,7 @@ var policy_schema_default = {
     metadata: {
       type: "object",
       description: "Who owns the policy and how the data is classified; systems inherit these.",
-      required: [
-        "name"
-      ],
+      required: ["name"],
       additionalProperties: false,
       properties: {
         name: {
@@ -16016,7 +16172,8 @@ var policy_schema_default = {
         },
         description: {
           type: "string",
-          maxLength: 4096
+          maxLength: 4096,
+          description: "What the policy covers, for people reading it."
         },
         owner: {
           $ref: "#/$defs/owner"
@@ -16045,12 +16202,7 @@ var policy_schema_default = {
       description: "Accountable owner: a GitHub team (`@org/team`), a user (`@login`) or an e-mail address."
     },
     classification: {
-      enum: [
-        "public",
-        "internal",
-        "confidential",
-        "restricted"
-      ],
+      enum: ["public", "internal", "confidential", "restricted"],
       description: "Data classification. `confidential` and `restricted` data must have a maximum retention (disposal, SOC 2 C1.2)."
     },
     runbook: {
@@ -16077,9 +16229,7 @@ var policy_schema_default = {
     s3: {
       type: "object",
       description: "An S3 bucket (AWS or any S3-compatible service).",
-      required: [
-        "bucket"
-      ],
+      required: ["bucket"],
       additionalProperties: false,
       properties: {
         bucket: {
@@ -16108,10 +16258,7 @@ var policy_schema_default = {
           description: "Path-style addressing, as most S3-compatible services need."
         },
         checksums: {
-          enum: [
-            "when-supported",
-            "when-required"
-          ],
+          enum: ["when-supported", "when-required"],
           description: "Request checksum calculation. `when-required` for services that reject the SDK's default checksums (R2, GCS, B2)."
         },
         storageClass: {
@@ -16127,16 +16274,11 @@ var policy_schema_default = {
     objectLock: {
       type: "object",
       description: "S3 Object Lock retention applied to every object written. The bucket must have Object Lock enabled.",
-      required: [
-        "mode"
-      ],
+      required: ["mode"],
       additionalProperties: false,
       properties: {
         mode: {
-          enum: [
-            "governance",
-            "compliance"
-          ],
+          enum: ["governance", "compliance"],
           description: "`compliance`: nobody, root included, can delete early. `governance`: users with a special permission can."
         },
         days: {
@@ -16154,23 +16296,17 @@ var policy_schema_default = {
       },
       oneOf: [
         {
-          required: [
-            "days"
-          ]
+          required: ["days"]
         },
         {
-          required: [
-            "years"
-          ]
+          required: ["years"]
         }
       ]
     },
     local: {
       type: "object",
       description: "A local directory (the embedded default).",
-      required: [
-        "path"
-      ],
+      required: ["path"],
       additionalProperties: false,
       properties: {
         path: {
@@ -16184,11 +16320,7 @@ var policy_schema_default = {
     system: {
       type: "object",
       description: "One thing that is backed up.",
-      required: [
-        "name",
-        "source",
-        "repositories"
-      ],
+      required: ["name", "source", "repositories"],
       additionalProperties: false,
       properties: {
         name: {
@@ -16197,7 +16329,8 @@ var policy_schema_default = {
         },
         description: {
           type: "string",
-          maxLength: 4096
+          maxLength: 4096,
+          description: "What the system is, for people reading the policy."
         },
         owner: {
           $ref: "#/$defs/owner"
@@ -16249,14 +16382,10 @@ var policy_schema_default = {
       description: "What is backed up: the output of a command, or directory trees.",
       oneOf: [
         {
-          required: [
-            "command"
-          ]
+          required: ["command"]
         },
         {
-          required: [
-            "paths"
-          ]
+          required: ["paths"]
         }
       ],
       additionalProperties: false,
@@ -16315,32 +16444,38 @@ var policy_schema_default = {
             last: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest N snapshots."
             },
             hourly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N hours that have one."
             },
             daily: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N days that have one."
             },
             weekly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N weeks (ISO weeks) that have one."
             },
             monthly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N months that have one."
             },
             yearly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e3
+              maximum: 1e3,
+              description: "Keep the newest snapshot of each of the last N years that have one."
             },
             within: {
               $ref: "#/$defs/duration",
@@ -16358,7 +16493,7 @@ var policy_schema_default = {
         },
         timezone: {
           type: "string",
-          pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$|^UTC$",
+          pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$",
           description: "IANA time zone for keep buckets (default UTC)."
         }
       }
@@ -16369,9 +16504,7 @@ var policy_schema_default = {
       additionalProperties: false,
       properties: {
         cipher: {
-          enum: [
-            "aes-256-gcm"
-          ],
+          enum: ["aes-256-gcm"],
           description: "Content cipher. Only `aes-256-gcm`."
         },
         recipients: {
@@ -16390,9 +16523,7 @@ var policy_schema_default = {
             },
             {
               type: "object",
-              required: [
-                "env"
-              ],
+              required: ["env"],
               additionalProperties: false,
               properties: {
                 env: {
@@ -16422,22 +16553,18 @@ var policy_schema_default = {
         select: {
           type: "object",
           additionalProperties: false,
-          required: [
-            "algorithm"
-          ],
+          required: ["algorithm"],
           properties: {
             algorithm: {
-              enum: [
-                "latest",
-                "random-within"
-              ],
+              enum: ["latest", "random-within"],
               description: "`latest` snapshot, or a `random-within` the window (reproducible from a recorded seed)."
             },
             window: {
               $ref: "#/$defs/duration",
               description: "For `random-within`: how far back to choose from."
             }
-          }
+          },
+          description: "Which snapshot the drill restores (default: `latest`)."
         },
         timeout: {
           $ref: "#/$defs/duration",
@@ -16449,25 +16576,26 @@ var policy_schema_default = {
           description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
           items: {
             type: "object",
-            required: [
-              "command"
-            ],
+            required: ["command"],
             additionalProperties: false,
             properties: {
               name: {
                 type: "string",
-                maxLength: 256
+                maxLength: 256,
+                description: "Name shown in reports and evidence."
               },
               command: {
                 $ref: "#/$defs/command"
               },
               timeout: {
-                $ref: "#/$defs/duration"
+                $ref: "#/$defs/duration",
+                description: "Longest this step may run."
               },
               expectExitCode: {
                 type: "integer",
                 minimum: 0,
-                maximum: 255
+                maximum: 255,
+                description: "Exit code that means success (default 0)."
               }
             }
           }
@@ -16811,22 +16939,25 @@ function parseYamlFile(file, bytes2) {
 }
 function nodeAt(root, path, wantKey) {
   let node = root;
+  let heldBy;
   for (let i = 0; i < path.length; i++) {
     const step = path[i];
     const last = i === path.length - 1;
     if ((0, import_yaml.isMap)(node)) {
       const pair = node.items.find((p) => (0, import_yaml.isScalar)(p.key) && String(p.key.value) === String(step));
-      if (!pair) return node;
+      if (!pair) return heldBy ?? node;
       if (last && wantKey && (0, import_yaml.isScalar)(pair.key)) return pair.key;
       const next = pair.value;
       if (!next?.range) return (0, import_yaml.isScalar)(pair.key) ? pair.key : node;
       node = next;
+      heldBy = (0, import_yaml.isScalar)(pair.key) ? pair.key : void 0;
     } else if ((0, import_yaml.isSeq)(node) && typeof step === "number") {
       const next = node.items[step];
-      if (!next) return node;
+      if (!next) return heldBy ?? node;
       node = next;
+      heldBy = void 0;
     } else {
-      return node;
+      return heldBy ?? node;
     }
   }
   return node;
@@ -16890,7 +17021,7 @@ var LIST_FACTS = {
   repositories: new Set(REPOSITORY_FACTS.map((f) => f.name))
 };
 var SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f) => f.name));
-var RUNTIME_FACTS = /* @__PURE__ */ new Set(["measured"]);
+var RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f) => f.name));
 function loadControls(directories) {
   const controls = [];
   const problems = [];
@@ -16945,10 +17076,10 @@ function checkControl(data, document) {
   const problems = [];
   const kind = data.check.static ? "static" : "runtime";
   const check = data.check.static ?? data.check.runtime;
-  const predicates = [check.require, ..."when" in check && check.when ? [check.when] : []];
+  const predicates = [check.require, ...check.when ? [check.when] : []];
   const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
   for (const { fact, list } of predicates.flatMap((p) => factsOf(p))) {
-    const known = list ? (LIST_FACTS[list]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACTS.has(fact);
+    const known = list ? (LIST_FACTS[list]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
     if (!known) {
       problem(
         "control/unknown-fact",
@@ -17078,8 +17209,8 @@ function applyProfile(library, config) {
           value = overrides[name];
         }
       }
-      paramText[name] = Array.isArray(value) ? value.join(", ") : String(value);
       params[name] = spec.type === "duration" ? parseDuration(String(value)) : value;
+      paramText[name] = Array.isArray(value) ? value.join(", ") : spec.type === "duration" ? formatDuration(params[name]) : String(value);
     }
     controls.push({
       data,
@@ -17146,7 +17277,7 @@ function loadConfig(root, path) {
 
 // src/policy/discover.ts
 import { existsSync as existsSync2, globSync, statSync } from "node:fs";
-import { join as join3, relative, sep } from "node:path";
+import { relative, resolve as resolve2, sep } from "node:path";
 function discoverPolicyFiles(root, requested, configured) {
   const problems = [];
   const found = /* @__PURE__ */ new Set();
@@ -17159,7 +17290,7 @@ function discoverPolicyFiles(root, requested, configured) {
     return { files: [...found].sort(), problems };
   }
   for (const item of requested) {
-    const absolute = join3(root, item);
+    const absolute = resolve2(root, item);
     if (/[*?[{]/.test(item)) {
       const matches = globYaml(root, [item]);
       if (matches.length === 0) problems.push(notFound(item, "matches no file"));
@@ -17190,7 +17321,7 @@ function notFound(item, what) {
 
 // src/policy/load-policies.ts
 import { readFileSync as readFileSync4 } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join3 } from "node:path";
 function loadPolicies(root, files) {
   const policies = [];
   const problems = [];
@@ -17198,7 +17329,7 @@ function loadPolicies(root, files) {
   for (const file of files) {
     let bytes2;
     try {
-      bytes2 = readFileSync4(join4(root, file));
+      bytes2 = readFileSync4(join3(root, file));
     } catch (error) {
       problems.push({
         ruleId: "policy/unreadable",
@@ -17267,7 +17398,7 @@ function crossCheck(policy, document) {
       problems.push({
         ruleId: "policy/unknown-repository",
         message: `the drill of \`${system.name}\` restores from \`${drill.repository}\`, which is not one of the system's repositories`,
-        remediation: `Use one of: ${system.repositories.join(", ")}.`,
+        remediation: `Use one of: ${system.repositories.filter((r) => defined.includes(r)).join(", ") || "(none defined)"}.`,
         location: document.locate(["systems", s, "drill", "repository"])
       });
     }
@@ -17290,8 +17421,8 @@ function runCheck(options) {
   const { root } = options;
   const config = loadConfig(root, options.config);
   const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: "controls" }];
-  const ownDirs = config.data.controls?.paths ?? (existsSync3(join5(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join5(root, dir), display: dir });
+  const ownDirs = config.data.controls?.paths ?? (existsSync3(join4(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
+  for (const dir of ownDirs) controlDirs.push({ path: join4(root, dir), display: dir });
   const library = loadControls(controlDirs);
   const profile = applyProfile(library.controls, config);
   const discovered = discoverPolicyFiles(root, options.paths, config.data.policies);
@@ -17404,7 +17535,7 @@ function repositoryProbe(root) {
   const realRoot = realpathSync(root);
   return {
     fileExists(path) {
-      const absolute = join5(root, path);
+      const absolute = join4(root, path);
       try {
         if (!statSync2(absolute).isFile()) return false;
         const inside = relative2(realRoot, realpathSync(absolute));
@@ -17721,7 +17852,7 @@ function renderText(report, options) {
 
 // src/report/write.ts
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve as resolve2 } from "node:path";
+import { dirname, resolve as resolve3 } from "node:path";
 
 // src/report/junit.ts
 var INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
@@ -18005,7 +18136,7 @@ function writeReports(report, root, paths) {
   const write = (key2, render) => {
     const path = paths[key2];
     if (!path) return;
-    const absolute = resolve2(root, path);
+    const absolute = resolve3(root, path);
     mkdirSync(dirname(absolute), { recursive: true });
     writeFileSync(absolute, render());
     written[key2] = absolute;
@@ -18071,10 +18202,10 @@ async function cli(argv) {
   if (values.format !== "text" && values.format !== "json") {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
-  const root = resolve3(values.root ?? ".");
+  const root = resolve4(values.root ?? ".");
   const report = runCheck({ root, paths: positionals, config: values.config, failOn });
   writeReports(report, root, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync2(resolve3(root, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync2(resolve4(root, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })

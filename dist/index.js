@@ -2161,9 +2161,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -2201,12 +2201,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -4473,8 +4473,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6725,12 +6725,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7400,12 +7400,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7884,16 +7884,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request = requests[i];
@@ -7904,7 +7904,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7955,7 +7955,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -7967,7 +7967,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -8303,8 +8303,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -9573,7 +9573,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9586,7 +9586,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve4(null);
+              resolve5(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9605,7 +9605,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9622,7 +9622,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -9692,18 +9692,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body, resolve: resolve5, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length));
+          resolve5(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length)));
+          resolve5(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve5(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9960,9 +9960,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10185,9 +10185,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10472,9 +10472,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10566,9 +10566,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -14431,7 +14431,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14507,7 +14507,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -14550,7 +14550,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18291,8 +18291,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms).unref();
       });
     }
     module.exports = {
@@ -22101,7 +22101,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve4.call(this, root, ref);
+      let _sch = resolve5.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
         const { schemaId } = this.opts;
@@ -22128,7 +22128,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve4(root, ref) {
+    function resolve5(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -22992,7 +22992,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve4(baseURI, relativeURI, options) {
+    function resolve5(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -23383,7 +23383,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve4,
+      resolve: resolve5,
       resolveComponent,
       equal,
       serialize,
@@ -34122,11 +34122,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -34142,7 +34142,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -34467,11 +34467,11 @@ function info(message) {
 }
 
 // src/main.ts
-import { resolve as resolve3 } from "node:path";
+import { resolve as resolve4 } from "node:path";
 
 // src/commands/check.ts
 import { existsSync as existsSync4, realpathSync, statSync as statSync2 } from "node:fs";
-import { isAbsolute, join as join5, relative as relative2 } from "node:path";
+import { isAbsolute, join as join4, relative as relative2 } from "node:path";
 
 // src/assets.ts
 import { readFileSync } from "node:fs";
@@ -34831,6 +34831,13 @@ var REPOSITORY_FACTS = [
   { name: "objectLock.mode", type: "string", description: "`governance` or `compliance`." },
   { name: "objectLock.retention", type: "duration", description: "Object Lock retention period." }
 ];
+var RUNTIME_FACTS = [
+  {
+    name: "measured",
+    type: "duration",
+    description: "The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded."
+  }
+];
 var DAY2 = 86400;
 function systemFacts(policy, systemIndex, probe) {
   const system = policy.systems[systemIndex];
@@ -34887,7 +34894,7 @@ function systemFacts(policy, systemIndex, probe) {
   const repositories = system.repositories.map(
     (name, i) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i))
   );
-  const locations = new Set(repositories.map((r) => r.values.location));
+  const locations = new Set(repositories.map((r) => r.values.location).filter((l) => l !== void 0));
   set("repositories.count", repositories.length, sys("repositories"));
   set("repositories.locations", locations.size, sys("repositories"));
   set("offsite", locations.size >= 2, sys("repositories"));
@@ -34913,13 +34920,12 @@ function repositoryFacts(name, repo, reference) {
   const s3 = repo?.s3;
   if (s3) {
     const lock = s3.objectLock;
-    const endpointHost = s3.endpoint ? hostOf(s3.endpoint) : "aws";
     Object.assign(values, {
       kind: "s3",
       region: s3.region,
       endpoint: s3.endpoint,
       tls: s3.endpoint === void 0 || s3.endpoint.toLowerCase().startsWith("https://"),
-      location: `s3:${endpointHost}:${s3.region ?? "default"}`,
+      location: locationOf(s3.endpoint, s3.region),
       objectLock: lock !== void 0,
       "objectLock.mode": lock?.mode,
       "objectLock.retention": lock ? (lock.days ?? 0) * DAY2 + (lock.years ?? 0) * 365 * DAY2 : void 0
@@ -34944,12 +34950,22 @@ function intervalOf(schedule) {
   const parsed = parseCron(schedule);
   return parsed.ok ? cronMaxIntervalSeconds(parsed.cron) : void 0;
 }
-function hostOf(endpoint) {
-  try {
-    return new URL(endpoint).host.toLowerCase();
-  } catch {
-    return endpoint.toLowerCase();
+function locationOf(endpoint, region2) {
+  let host = "aws";
+  if (endpoint !== void 0) {
+    try {
+      host = new URL(endpoint).hostname.toLowerCase();
+    } catch {
+      host = endpoint.toLowerCase();
+    }
   }
+  const aws = host === "aws" || host.endsWith(".amazonaws.com") || host === "amazonaws.com";
+  if (aws) {
+    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
+    const known = region2 ?? fromHost;
+    return known === void 0 ? void 0 : `aws:${known}`;
+  }
+  return `${host}:${region2 ?? ""}`;
 }
 function isValidOwner(owner) {
   return /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]{1,100})?$/.test(owner) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(owner);
@@ -34967,10 +34983,9 @@ function runbookStatus(runbook, probe) {
 }
 
 // src/controls/predicate.ts
-var FACT_TYPES = new Map([
-  ...SYSTEM_FACTS.map((f) => [f.name, f.type]),
-  ...REPOSITORY_FACTS.map((f) => [f.name, f.type])
-]);
+var FACT_TYPES = new Map(
+  [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f) => [f.name, f.type])
+);
 var OPERATORS = [
   "exists",
   "equals",
@@ -35014,7 +35029,7 @@ function evaluate(predicate, scope, control) {
   if ("not" in predicate) {
     const inner = evaluate(predicate.not, scope, control);
     if (!inner.ok) return SUCCESS;
-    return failure(scope, firstFact(predicate.not), "it holds", "it must not");
+    return failure(scope, firstFact(predicate.not), "it holds", "it must not", "it must not");
   }
   if ("each" in predicate) {
     for (const element of scope.lists[predicate.each] ?? []) {
@@ -35034,13 +35049,15 @@ function compare(comparison, scope, control) {
   const target = comparison[op];
   if (op === "exists") {
     const holds2 = actual !== void 0 === target;
-    return holds2 ? SUCCESS : failure(scope, fact, show(actual, type), target ? "set" : "not set");
+    const wanted = target ? "set" : "not set";
+    return holds2 ? SUCCESS : failure(scope, fact, show(actual, type), wanted, wanted);
   }
   const expected = op === "matches" ? target : resolve(target, scope, control, type);
-  const expectedText = op === "in" ? `one of ${(Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(", ")}` : `${WORDS[op]} ${op === "matches" ? String(target) : show(expected, type)}`;
-  if (actual === void 0) return failure(scope, fact, "not set", expectedText);
+  const limit = op === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(", ") : op === "matches" ? String(target) : show(expected, type);
+  const expectedText = `${WORDS[op]} ${limit}`;
+  if (actual === void 0) return failure(scope, fact, "not set", expectedText, limit);
   if (expected === void 0)
-    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`);
+    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`, "not set");
   let holds;
   switch (op) {
     case "equals":
@@ -35061,7 +35078,7 @@ function compare(comparison, scope, control) {
       holds = op === "gte" ? a >= b : op === "gt" ? a > b : op === "lte" ? a <= b : a < b;
     }
   }
-  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText);
+  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText, limit);
 }
 function resolve(operand, scope, control, type) {
   if (Array.isArray(operand)) return operand;
@@ -35072,11 +35089,18 @@ function resolve(operand, scope, control, type) {
   if (type === "duration" && typeof operand === "string") return parseDuration(operand);
   return operand;
 }
-function failure(scope, fact, actual, expected) {
+function failure(scope, fact, actual, expected, limit) {
   const { path } = lookupFact(scope, fact);
   return {
     ok: false,
-    failure: { fact, path, actual, expected, text: `\`${fact}\` is ${actual}; it must be ${expected}` }
+    failure: {
+      fact,
+      path,
+      actual,
+      expected,
+      limit,
+      text: `\`${fact}\` is ${actual}; it must be ${expected}`
+    }
   };
 }
 function firstFact(predicate) {
@@ -35094,6 +35118,10 @@ function regex(source) {
     regexes.set(source, compiled2);
   }
   return compiled2;
+}
+function showFact(name, value) {
+  if (value === void 0) return "not set";
+  return FACT_TYPES.get(name) === "duration" && typeof value === "number" ? formatDuration(value) : String(value);
 }
 function show(value, type) {
   if (value === void 0) return "not set";
@@ -35190,13 +35218,13 @@ function evaluatePolicy(policy, controls, probe) {
 function fill(template, failure2, scope, control) {
   if (template === void 0) return void 0;
   return template.replace(
-    /\{(actual|expected|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
+    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
     (_, name) => {
       if (name === "actual") return failure2.actual;
       if (name === "expected") return failure2.expected;
+      if (name === "limit") return failure2.limit;
       if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      const { value } = lookupFact(scope, name.slice(5));
-      return value === void 0 ? "not set" : String(value);
+      return showFact(name.slice(5), lookupFact(scope, name.slice(5)).value);
     }
   );
 }
@@ -35218,14 +35246,22 @@ var config_schema_default = {
   required: ["apiVersion", "kind"],
   additionalProperties: false,
   properties: {
-    apiVersion: { const: "restorable/v1" },
-    kind: { const: "Config" },
+    apiVersion: {
+      const: "restorable/v1"
+    },
+    kind: {
+      const: "Config"
+    },
     policies: {
       type: "array",
       description: "Globs (relative to the repository root) that find policy files. Default: `.restorable/**/*.yml` and `.restorable/**/*.yaml`, except this file and `.restorable/controls/`.",
       minItems: 1,
       maxItems: 64,
-      items: { type: "string", minLength: 1, maxLength: 1024 }
+      items: {
+        type: "string",
+        minLength: 1,
+        maxLength: 1024
+      }
     },
     controls: {
       type: "object",
@@ -35236,35 +35272,51 @@ var config_schema_default = {
           type: "array",
           description: "Directories of the organisation's own controls (same format as the shipped ones), relative to the repository root. Default: `.restorable/controls` when it exists.",
           maxItems: 32,
-          items: { type: "string", minLength: 1, maxLength: 1024 }
+          items: {
+            type: "string",
+            minLength: 1,
+            maxLength: 1024
+          }
         },
         include: {
           type: "array",
           description: "Only these control ids apply (default: all). `*` wildcards allowed, e.g. `RB-DRILL-*`.",
           maxItems: 1024,
-          items: { $ref: "#/$defs/controlPattern" }
+          items: {
+            $ref: "#/$defs/controlPattern"
+          }
         },
         exclude: {
           type: "array",
           description: "These control ids do not apply. Wildcards allowed.",
           maxItems: 1024,
-          items: { $ref: "#/$defs/controlPattern" }
+          items: {
+            $ref: "#/$defs/controlPattern"
+          }
         },
         parameters: {
           type: "object",
           description: "Parameter overrides per control id, e.g. `RB-RET-001: { minimum: 365d }`.",
-          propertyNames: { $ref: "#/$defs/controlId" },
+          propertyNames: {
+            $ref: "#/$defs/controlId"
+          },
           additionalProperties: {
             type: "object",
             maxProperties: 64,
-            additionalProperties: { type: ["string", "number", "boolean", "array"] }
+            additionalProperties: {
+              type: ["string", "number", "boolean", "array"]
+            }
           }
         },
         severity: {
           type: "object",
           description: "Severity overrides per control id.",
-          propertyNames: { $ref: "#/$defs/controlId" },
-          additionalProperties: { enum: ["critical", "high", "medium", "low"] }
+          propertyNames: {
+            $ref: "#/$defs/controlId"
+          },
+          additionalProperties: {
+            enum: ["critical", "high", "medium", "low"]
+          }
         }
       }
     },
@@ -35288,7 +35340,8 @@ var config_schema_default = {
               pattern: "^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$",
               description: "Full fingerprint (v4: 40 hex digits, v6: 64) of the only key allowed to sign evidence. Pinned here, on the default branch, so a rewritten evidence branch signed by another key is detected."
             }
-          }
+          },
+          description: "The OpenPGP key that signs evidence records."
         }
       }
     },
@@ -35298,8 +35351,16 @@ var config_schema_default = {
     }
   },
   $defs: {
-    controlId: { type: "string", pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$" },
-    controlPattern: { type: "string", pattern: "^[A-Z0-9*-]+$" }
+    controlId: {
+      type: "string",
+      pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
+      description: "A control id, e.g. `RB-RET-001`."
+    },
+    controlPattern: {
+      type: "string",
+      pattern: "^[A-Z0-9*-]+$",
+      description: "A control id, or a pattern with `*` wildcards (e.g. `RB-IMM-*`)."
+    }
   }
 };
 
@@ -35323,15 +35384,27 @@ var control_schema_default = {
   ],
   additionalProperties: false,
   properties: {
-    apiVersion: { const: "restorable/v1" },
-    kind: { const: "Control" },
+    apiVersion: {
+      const: "restorable/v1"
+    },
+    kind: {
+      const: "Control"
+    },
     id: {
       type: "string",
       pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
       description: "Stable identifier (e.g. `RB-RET-001`). Shipped controls start with `RB-`; choose another prefix for your own."
     },
-    title: { type: "string", minLength: 3, maxLength: 80 },
-    description: { type: "string", minLength: 10, maxLength: 4e3 },
+    title: {
+      type: "string",
+      minLength: 3,
+      maxLength: 80
+    },
+    description: {
+      type: "string",
+      minLength: 10,
+      maxLength: 4e3
+    },
     criteria: {
       type: "object",
       required: ["soc2"],
@@ -35348,22 +35421,34 @@ var control_schema_default = {
         },
         iso27001: {
           type: "array",
-          items: { type: "string", pattern: "^A\\.[5-8]\\.[0-9]{1,2}$" },
+          items: {
+            type: "string",
+            pattern: "^A\\.[5-8]\\.[0-9]{1,2}$"
+          },
           description: "ISO/IEC 27001:2022 Annex A controls, e.g. `A.8.13`."
         },
         nist80053: {
           type: "array",
-          items: { type: "string", pattern: "^[A-Z]{2}-[0-9]{1,2}(\\([0-9]{1,2}\\))?$" },
+          items: {
+            type: "string",
+            pattern: "^[A-Z]{2}-[0-9]{1,2}(\\([0-9]{1,2}\\))?$"
+          },
           description: "NIST SP 800-53 Rev. 5 controls, e.g. `CP-9(8)`."
         }
       }
     },
-    severity: { enum: ["critical", "high", "medium", "low"] },
+    severity: {
+      enum: ["critical", "high", "medium", "low"]
+    },
     parameters: {
       type: "object",
       description: "Values a profile may override, with their defaults.",
-      propertyNames: { pattern: "^[a-z][A-Za-z0-9]{0,39}$" },
-      additionalProperties: { $ref: "#/$defs/parameter" }
+      propertyNames: {
+        pattern: "^[a-z][A-Za-z0-9]{0,39}$"
+      },
+      additionalProperties: {
+        $ref: "#/$defs/parameter"
+      }
     },
     check: {
       type: "object",
@@ -35372,19 +35457,26 @@ var control_schema_default = {
       minProperties: 1,
       maxProperties: 1,
       properties: {
-        static: { $ref: "#/$defs/staticCheck" },
-        runtime: { $ref: "#/$defs/runtimeCheck" }
+        static: {
+          $ref: "#/$defs/staticCheck"
+        },
+        runtime: {
+          $ref: "#/$defs/runtimeCheck"
+        }
       }
     },
     remediation: {
       type: "string",
       minLength: 10,
       maxLength: 4e3,
-      description: "What to write instead. `{param.NAME}` is replaced with the parameter's value."
+      description: "What to write instead. `{param.NAME}` is replaced with the parameter's value; on a failure, `{actual}`, `{expected}`, `{limit}` and `{fact:NAME}` too."
     },
     references: {
       type: "array",
-      items: { type: "string", pattern: "^https://" },
+      items: {
+        type: "string",
+        pattern: "^https://"
+      },
       description: "Further reading."
     }
   },
@@ -35394,9 +35486,16 @@ var control_schema_default = {
       required: ["type", "default", "description"],
       additionalProperties: false,
       properties: {
-        type: { enum: ["duration", "number", "string", "boolean", "list"] },
-        default: { type: ["string", "number", "boolean", "array"] },
-        description: { type: "string", minLength: 3 }
+        type: {
+          enum: ["duration", "number", "string", "boolean", "list"]
+        },
+        default: {
+          type: ["string", "number", "boolean", "array"]
+        },
+        description: {
+          type: "string",
+          minLength: 3
+        }
       }
     },
     staticCheck: {
@@ -35408,11 +35507,14 @@ var control_schema_default = {
           $ref: "#/$defs/predicate",
           description: "The control applies only to systems where this holds (otherwise: not applicable)."
         },
-        require: { $ref: "#/$defs/predicate", description: "What must hold for the control to pass." },
+        require: {
+          $ref: "#/$defs/predicate",
+          description: "What must hold for the control to pass."
+        },
         message: {
           type: "string",
           maxLength: 1e3,
-          description: "Failure message. `{actual}` and `{expected}` come from the first failing comparison, `{fact:NAME}` and `{param.NAME}` from the system and the parameters."
+          description: "Failure message. `{actual}` is the failing fact's value; `{expected}` the requirement with its operator (`at least 35d`), `{limit}` the same without it (`35d`); `{fact:NAME}` and `{param.NAME}` come from the system and the parameters."
         }
       }
     },
@@ -35436,28 +35538,46 @@ var control_schema_default = {
           ],
           description: "What is measured from the newest record of that kind."
         },
+        when: {
+          $ref: "#/$defs/predicate",
+          description: "The control applies only to systems where this holds (otherwise: not applicable)."
+        },
         require: {
           $ref: "#/$defs/predicate",
           description: "Predicate over the fact `measured` and the system's facts."
         },
-        message: { type: "string", maxLength: 1e3 }
+        message: {
+          type: "string",
+          maxLength: 1e3,
+          description: "Failure message, with the same placeholders as a static check's."
+        }
       }
     },
     operand: {
       description: "A literal (number, boolean, string or duration string), a parameter `{ param: NAME }` or another fact `{ fact: NAME }`.",
       oneOf: [
-        { type: ["number", "string", "boolean"] },
+        {
+          type: ["number", "string", "boolean"]
+        },
         {
           type: "object",
           required: ["param"],
           additionalProperties: false,
-          properties: { param: { type: "string" } }
+          properties: {
+            param: {
+              type: "string"
+            }
+          }
         },
         {
           type: "object",
           required: ["fact"],
           additionalProperties: false,
-          properties: { fact: { type: "string" } }
+          properties: {
+            fact: {
+              type: "string"
+            }
+          }
         }
       ]
     },
@@ -35469,20 +35589,36 @@ var control_schema_default = {
           required: ["all"],
           additionalProperties: false,
           properties: {
-            all: { type: "array", minItems: 1, items: { $ref: "#/$defs/predicate" } }
+            all: {
+              type: "array",
+              minItems: 1,
+              items: {
+                $ref: "#/$defs/predicate"
+              }
+            }
           }
         },
         {
           required: ["any"],
           additionalProperties: false,
           properties: {
-            any: { type: "array", minItems: 1, items: { $ref: "#/$defs/predicate" } }
+            any: {
+              type: "array",
+              minItems: 1,
+              items: {
+                $ref: "#/$defs/predicate"
+              }
+            }
           }
         },
         {
           required: ["not"],
           additionalProperties: false,
-          properties: { not: { $ref: "#/$defs/predicate" } }
+          properties: {
+            not: {
+              $ref: "#/$defs/predicate"
+            }
+          }
         },
         {
           required: ["each", "require"],
@@ -35492,8 +35628,12 @@ var control_schema_default = {
               type: "string",
               description: "A list fact; `require` (and `where`) are evaluated on each element's facts."
             },
-            where: { $ref: "#/$defs/predicate" },
-            require: { $ref: "#/$defs/predicate" }
+            where: {
+              $ref: "#/$defs/predicate"
+            },
+            require: {
+              $ref: "#/$defs/predicate"
+            }
           }
         },
         {
@@ -35502,26 +35642,56 @@ var control_schema_default = {
           minProperties: 2,
           maxProperties: 2,
           properties: {
-            fact: { type: "string", pattern: "^[a-zA-Z][a-zA-Z0-9]*(\\.[a-zA-Z][a-zA-Z0-9]*)*$" },
-            exists: { type: "boolean" },
-            equals: { $ref: "#/$defs/operand" },
-            notEquals: { $ref: "#/$defs/operand" },
+            fact: {
+              type: "string",
+              pattern: "^[a-zA-Z][a-zA-Z0-9]*(\\.[a-zA-Z][a-zA-Z0-9]*)*$"
+            },
+            exists: {
+              type: "boolean"
+            },
+            equals: {
+              $ref: "#/$defs/operand"
+            },
+            notEquals: {
+              $ref: "#/$defs/operand"
+            },
             in: {
               oneOf: [
-                { type: "array", minItems: 1, items: { type: ["string", "number", "boolean"] } },
+                {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    type: ["string", "number", "boolean"]
+                  }
+                },
                 {
                   type: "object",
                   required: ["param"],
                   additionalProperties: false,
-                  properties: { param: { type: "string" } }
+                  properties: {
+                    param: {
+                      type: "string"
+                    }
+                  }
                 }
               ]
             },
-            gte: { $ref: "#/$defs/operand" },
-            gt: { $ref: "#/$defs/operand" },
-            lte: { $ref: "#/$defs/operand" },
-            lt: { $ref: "#/$defs/operand" },
-            matches: { type: "string", maxLength: 500 }
+            gte: {
+              $ref: "#/$defs/operand"
+            },
+            gt: {
+              $ref: "#/$defs/operand"
+            },
+            lte: {
+              $ref: "#/$defs/operand"
+            },
+            lt: {
+              $ref: "#/$defs/operand"
+            },
+            matches: {
+              type: "string",
+              maxLength: 500
+            }
           }
         }
       ]
@@ -35536,12 +35706,7 @@ var policy_schema_default = {
   title: "Restorable backup policy",
   description: "A backup and disaster-recovery policy: the systems a team backs up, where their snapshots go, how often, how long they are kept, how they are encrypted and how restores are drilled. Fields that SOC 2 requires (schedule, retention, encryption, drill, RPO, RTO, owner, runbook) are optional here and required by controls, so that a missing one is reported with its control and criteria.",
   type: "object",
-  required: [
-    "apiVersion",
-    "kind",
-    "metadata",
-    "systems"
-  ],
+  required: ["apiVersion", "kind", "metadata", "systems"],
   additionalProperties: false,
   properties: {
     apiVersion: {
@@ -35584,23 +35749,16 @@ var policy_schema_default = {
     },
     duration: {
       type: "string",
-      pattern: "^(?=\\d)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$",
+      pattern: "^(?=.*[1-9])(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$",
       description: "A duration: whole numbers with units y (365 days), w, d, h, m, s, largest first (e.g. `6h`, `35d`, `1d12h`, `7y`).",
-      examples: [
-        "6h",
-        "35d",
-        "7y"
-      ],
+      examples: ["6h", "35d", "7y"],
       format: "duration"
     },
     cron: {
       type: "string",
       format: "cron",
-      description: "A cron expression, evaluated in UTC as GitHub Actions does: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`).",
-      examples: [
-        "0 */6 * * *",
-        "0 5 * * 1"
-      ]
+      description: "A cron expression, evaluated in UTC as GitHub Actions schedules are: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily` or `@midnight`, `@weekly`, `@monthly`, `@yearly` or `@annually`).",
+      examples: ["0 */6 * * *", "0 5 * * 1"]
     },
     command: {
       type: "array",
@@ -35622,9 +35780,7 @@ var policy_schema_default = {
     metadata: {
       type: "object",
       description: "Who owns the policy and how the data is classified; systems inherit these.",
-      required: [
-        "name"
-      ],
+      required: ["name"],
       additionalProperties: false,
       properties: {
         name: {
@@ -35633,7 +35789,8 @@ var policy_schema_default = {
         },
         description: {
           type: "string",
-          maxLength: 4096
+          maxLength: 4096,
+          description: "What the policy covers, for people reading it."
         },
         owner: {
           $ref: "#/$defs/owner"
@@ -35662,12 +35819,7 @@ var policy_schema_default = {
       description: "Accountable owner: a GitHub team (`@org/team`), a user (`@login`) or an e-mail address."
     },
     classification: {
-      enum: [
-        "public",
-        "internal",
-        "confidential",
-        "restricted"
-      ],
+      enum: ["public", "internal", "confidential", "restricted"],
       description: "Data classification. `confidential` and `restricted` data must have a maximum retention (disposal, SOC 2 C1.2)."
     },
     runbook: {
@@ -35694,9 +35846,7 @@ var policy_schema_default = {
     s3: {
       type: "object",
       description: "An S3 bucket (AWS or any S3-compatible service).",
-      required: [
-        "bucket"
-      ],
+      required: ["bucket"],
       additionalProperties: false,
       properties: {
         bucket: {
@@ -35725,10 +35875,7 @@ var policy_schema_default = {
           description: "Path-style addressing, as most S3-compatible services need."
         },
         checksums: {
-          enum: [
-            "when-supported",
-            "when-required"
-          ],
+          enum: ["when-supported", "when-required"],
           description: "Request checksum calculation. `when-required` for services that reject the SDK's default checksums (R2, GCS, B2)."
         },
         storageClass: {
@@ -35744,16 +35891,11 @@ var policy_schema_default = {
     objectLock: {
       type: "object",
       description: "S3 Object Lock retention applied to every object written. The bucket must have Object Lock enabled.",
-      required: [
-        "mode"
-      ],
+      required: ["mode"],
       additionalProperties: false,
       properties: {
         mode: {
-          enum: [
-            "governance",
-            "compliance"
-          ],
+          enum: ["governance", "compliance"],
           description: "`compliance`: nobody, root included, can delete early. `governance`: users with a special permission can."
         },
         days: {
@@ -35771,23 +35913,17 @@ var policy_schema_default = {
       },
       oneOf: [
         {
-          required: [
-            "days"
-          ]
+          required: ["days"]
         },
         {
-          required: [
-            "years"
-          ]
+          required: ["years"]
         }
       ]
     },
     local: {
       type: "object",
       description: "A local directory (the embedded default).",
-      required: [
-        "path"
-      ],
+      required: ["path"],
       additionalProperties: false,
       properties: {
         path: {
@@ -35801,11 +35937,7 @@ var policy_schema_default = {
     system: {
       type: "object",
       description: "One thing that is backed up.",
-      required: [
-        "name",
-        "source",
-        "repositories"
-      ],
+      required: ["name", "source", "repositories"],
       additionalProperties: false,
       properties: {
         name: {
@@ -35814,7 +35946,8 @@ var policy_schema_default = {
         },
         description: {
           type: "string",
-          maxLength: 4096
+          maxLength: 4096,
+          description: "What the system is, for people reading the policy."
         },
         owner: {
           $ref: "#/$defs/owner"
@@ -35866,14 +35999,10 @@ var policy_schema_default = {
       description: "What is backed up: the output of a command, or directory trees.",
       oneOf: [
         {
-          required: [
-            "command"
-          ]
+          required: ["command"]
         },
         {
-          required: [
-            "paths"
-          ]
+          required: ["paths"]
         }
       ],
       additionalProperties: false,
@@ -35932,32 +36061,38 @@ var policy_schema_default = {
             last: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest N snapshots."
             },
             hourly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N hours that have one."
             },
             daily: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N days that have one."
             },
             weekly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N weeks (ISO weeks) that have one."
             },
             monthly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e5
+              maximum: 1e5,
+              description: "Keep the newest snapshot of each of the last N months that have one."
             },
             yearly: {
               type: "integer",
               minimum: 1,
-              maximum: 1e3
+              maximum: 1e3,
+              description: "Keep the newest snapshot of each of the last N years that have one."
             },
             within: {
               $ref: "#/$defs/duration",
@@ -35975,7 +36110,7 @@ var policy_schema_default = {
         },
         timezone: {
           type: "string",
-          pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$|^UTC$",
+          pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$",
           description: "IANA time zone for keep buckets (default UTC)."
         }
       }
@@ -35986,9 +36121,7 @@ var policy_schema_default = {
       additionalProperties: false,
       properties: {
         cipher: {
-          enum: [
-            "aes-256-gcm"
-          ],
+          enum: ["aes-256-gcm"],
           description: "Content cipher. Only `aes-256-gcm`."
         },
         recipients: {
@@ -36007,9 +36140,7 @@ var policy_schema_default = {
             },
             {
               type: "object",
-              required: [
-                "env"
-              ],
+              required: ["env"],
               additionalProperties: false,
               properties: {
                 env: {
@@ -36039,22 +36170,18 @@ var policy_schema_default = {
         select: {
           type: "object",
           additionalProperties: false,
-          required: [
-            "algorithm"
-          ],
+          required: ["algorithm"],
           properties: {
             algorithm: {
-              enum: [
-                "latest",
-                "random-within"
-              ],
+              enum: ["latest", "random-within"],
               description: "`latest` snapshot, or a `random-within` the window (reproducible from a recorded seed)."
             },
             window: {
               $ref: "#/$defs/duration",
               description: "For `random-within`: how far back to choose from."
             }
-          }
+          },
+          description: "Which snapshot the drill restores (default: `latest`)."
         },
         timeout: {
           $ref: "#/$defs/duration",
@@ -36066,25 +36193,26 @@ var policy_schema_default = {
           description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
           items: {
             type: "object",
-            required: [
-              "command"
-            ],
+            required: ["command"],
             additionalProperties: false,
             properties: {
               name: {
                 type: "string",
-                maxLength: 256
+                maxLength: 256,
+                description: "Name shown in reports and evidence."
               },
               command: {
                 $ref: "#/$defs/command"
               },
               timeout: {
-                $ref: "#/$defs/duration"
+                $ref: "#/$defs/duration",
+                description: "Longest this step may run."
               },
               expectExitCode: {
                 type: "integer",
                 minimum: 0,
-                maximum: 255
+                maximum: 255,
+                description: "Exit code that means success (default 0)."
               }
             }
           }
@@ -36428,22 +36556,25 @@ function parseYamlFile(file, bytes2) {
 }
 function nodeAt(root, path, wantKey) {
   let node = root;
+  let heldBy;
   for (let i = 0; i < path.length; i++) {
     const step = path[i];
     const last = i === path.length - 1;
     if ((0, import_yaml.isMap)(node)) {
       const pair = node.items.find((p) => (0, import_yaml.isScalar)(p.key) && String(p.key.value) === String(step));
-      if (!pair) return node;
+      if (!pair) return heldBy ?? node;
       if (last && wantKey && (0, import_yaml.isScalar)(pair.key)) return pair.key;
       const next = pair.value;
       if (!next?.range) return (0, import_yaml.isScalar)(pair.key) ? pair.key : node;
       node = next;
+      heldBy = (0, import_yaml.isScalar)(pair.key) ? pair.key : void 0;
     } else if ((0, import_yaml.isSeq)(node) && typeof step === "number") {
       const next = node.items[step];
-      if (!next) return node;
+      if (!next) return heldBy ?? node;
       node = next;
+      heldBy = void 0;
     } else {
-      return node;
+      return heldBy ?? node;
     }
   }
   return node;
@@ -36507,7 +36638,7 @@ var LIST_FACTS = {
   repositories: new Set(REPOSITORY_FACTS.map((f) => f.name))
 };
 var SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f) => f.name));
-var RUNTIME_FACTS = /* @__PURE__ */ new Set(["measured"]);
+var RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f) => f.name));
 function loadControls(directories) {
   const controls = [];
   const problems = [];
@@ -36562,10 +36693,10 @@ function checkControl(data, document) {
   const problems = [];
   const kind = data.check.static ? "static" : "runtime";
   const check = data.check.static ?? data.check.runtime;
-  const predicates = [check.require, ..."when" in check && check.when ? [check.when] : []];
+  const predicates = [check.require, ...check.when ? [check.when] : []];
   const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
   for (const { fact, list } of predicates.flatMap((p) => factsOf(p))) {
-    const known = list ? (LIST_FACTS[list]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACTS.has(fact);
+    const known = list ? (LIST_FACTS[list]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
     if (!known) {
       problem(
         "control/unknown-fact",
@@ -36695,8 +36826,8 @@ function applyProfile(library, config) {
           value = overrides[name];
         }
       }
-      paramText[name] = Array.isArray(value) ? value.join(", ") : String(value);
       params[name] = spec.type === "duration" ? parseDuration(String(value)) : value;
+      paramText[name] = Array.isArray(value) ? value.join(", ") : spec.type === "duration" ? formatDuration(params[name]) : String(value);
     }
     controls.push({
       data,
@@ -36763,7 +36894,7 @@ function loadConfig(root, path) {
 
 // src/policy/discover.ts
 import { existsSync as existsSync3, globSync, statSync } from "node:fs";
-import { join as join3, relative, sep } from "node:path";
+import { relative, resolve as resolve2, sep } from "node:path";
 function discoverPolicyFiles(root, requested, configured) {
   const problems = [];
   const found = /* @__PURE__ */ new Set();
@@ -36776,7 +36907,7 @@ function discoverPolicyFiles(root, requested, configured) {
     return { files: [...found].sort(), problems };
   }
   for (const item of requested) {
-    const absolute = join3(root, item);
+    const absolute = resolve2(root, item);
     if (/[*?[{]/.test(item)) {
       const matches = globYaml(root, [item]);
       if (matches.length === 0) problems.push(notFound(item, "matches no file"));
@@ -36807,7 +36938,7 @@ function notFound(item, what) {
 
 // src/policy/load-policies.ts
 import { readFileSync as readFileSync4 } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join3 } from "node:path";
 function loadPolicies(root, files) {
   const policies = [];
   const problems = [];
@@ -36815,7 +36946,7 @@ function loadPolicies(root, files) {
   for (const file of files) {
     let bytes2;
     try {
-      bytes2 = readFileSync4(join4(root, file));
+      bytes2 = readFileSync4(join3(root, file));
     } catch (error2) {
       problems.push({
         ruleId: "policy/unreadable",
@@ -36884,7 +37015,7 @@ function crossCheck(policy, document) {
       problems.push({
         ruleId: "policy/unknown-repository",
         message: `the drill of \`${system.name}\` restores from \`${drill.repository}\`, which is not one of the system's repositories`,
-        remediation: `Use one of: ${system.repositories.join(", ")}.`,
+        remediation: `Use one of: ${system.repositories.filter((r) => defined.includes(r)).join(", ") || "(none defined)"}.`,
         location: document.locate(["systems", s, "drill", "repository"])
       });
     }
@@ -36907,8 +37038,8 @@ function runCheck(options) {
   const { root } = options;
   const config = loadConfig(root, options.config);
   const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: "controls" }];
-  const ownDirs = config.data.controls?.paths ?? (existsSync4(join5(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join5(root, dir), display: dir });
+  const ownDirs = config.data.controls?.paths ?? (existsSync4(join4(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
+  for (const dir of ownDirs) controlDirs.push({ path: join4(root, dir), display: dir });
   const library = loadControls(controlDirs);
   const profile = applyProfile(library.controls, config);
   const discovered = discoverPolicyFiles(root, options.paths, config.data.policies);
@@ -37021,7 +37152,7 @@ function repositoryProbe(root) {
   const realRoot = realpathSync(root);
   return {
     fileExists(path) {
-      const absolute = join5(root, path);
+      const absolute = join4(root, path);
       try {
         if (!statSync2(absolute).isFile()) return false;
         const inside = relative2(realRoot, realpathSync(absolute));
@@ -37290,7 +37421,7 @@ function renderSummary(report) {
 
 // src/report/write.ts
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve as resolve2 } from "node:path";
+import { dirname, resolve as resolve3 } from "node:path";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -37581,7 +37712,7 @@ function writeReports(report, root, paths) {
   const write = (key2, render) => {
     const path = paths[key2];
     if (!path) return;
-    const absolute = resolve2(root, path);
+    const absolute = resolve3(root, path);
     mkdirSync(dirname(absolute), { recursive: true });
     writeFileSync(absolute, render());
     written[key2] = absolute;
@@ -37605,7 +37736,7 @@ async function run() {
     setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
     return;
   }
-  const root = resolve3(process.env.GITHUB_WORKSPACE ?? ".", getInput("working-directory") || ".");
+  const root = resolve4(process.env.GITHUB_WORKSPACE ?? ".", getInput("working-directory") || ".");
   const report = runCheck({
     root,
     paths: getMultilineInput("policies").flatMap((line) => line.split(/\s+/)).filter(Boolean),

@@ -31,7 +31,7 @@ export interface ControlData {
   parameters?: Record<string, ParameterSpec>;
   check: {
     static?: { when?: Predicate; require: Predicate; message?: string };
-    runtime?: { evidence: string; measure: string; require: Predicate; message?: string };
+    runtime?: { evidence: string; measure: string; when?: Predicate; require: Predicate; message?: string };
   };
   remediation: string;
   references?: string[];

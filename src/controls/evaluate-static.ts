@@ -1,7 +1,7 @@
 import type { LoadedPolicy } from '../policy/load-policies.ts';
 import type { Control } from './control.ts';
 import { type FactProbe, type FactScope, lookupFact, systemFacts } from './facts.ts';
-import { evaluate, type PredicateFailure } from './predicate.ts';
+import { evaluate, type PredicateFailure, showFact } from './predicate.ts';
 import type { Finding } from './result.ts';
 
 /** Evaluates every static control on every system of a policy: one finding per control × system. */
@@ -63,13 +63,13 @@ function fill(
 ): string | undefined {
   if (template === undefined) return undefined;
   return template.replace(
-    /\{(actual|expected|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
+    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
     (_, name: string) => {
       if (name === 'actual') return failure.actual;
       if (name === 'expected') return failure.expected;
+      if (name === 'limit') return failure.limit;
       if (name.startsWith('param.')) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      const { value } = lookupFact(scope, name.slice(5));
-      return value === undefined ? 'not set' : String(value);
+      return showFact(name.slice(5), lookupFact(scope, name.slice(5)).value);
     },
   );
 }

@@ -130,6 +130,16 @@ export const REPOSITORY_FACTS: readonly FactInfo[] = [
   { name: 'objectLock.retention', type: 'duration', description: 'Object Lock retention period.' },
 ];
 
+/** Facts that only run-time checks see. */
+export const RUNTIME_FACTS: readonly FactInfo[] = [
+  {
+    name: 'measured',
+    type: 'duration',
+    description:
+      'The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded.',
+  },
+];
+
 export interface FactProbe {
   /** Whether a path relative to the repository root names an existing file. */
   fileExists(relativePath: string): boolean;
@@ -202,7 +212,7 @@ export function systemFacts(policy: PolicyData, systemIndex: number, probe: Fact
   const repositories = system.repositories.map((name, i) =>
     repositoryFacts(name, policy.repositories?.[name], sys('repositories', i)),
   );
-  const locations = new Set(repositories.map((r) => r.values.location));
+  const locations = new Set(repositories.map((r) => r.values.location).filter((l) => l !== undefined));
   set('repositories.count', repositories.length, sys('repositories'));
   set('repositories.locations', locations.size, sys('repositories'));
   set('offsite', locations.size >= 2, sys('repositories'));
@@ -231,13 +241,12 @@ function repositoryFacts(name: string, repo: RepositoryData | undefined, referen
   const s3 = repo?.s3;
   if (s3) {
     const lock = s3.objectLock;
-    const endpointHost = s3.endpoint ? hostOf(s3.endpoint) : 'aws';
     Object.assign(values, {
       kind: 's3',
       region: s3.region,
       endpoint: s3.endpoint,
       tls: s3.endpoint === undefined || s3.endpoint.toLowerCase().startsWith('https://'),
-      location: `s3:${endpointHost}:${s3.region ?? 'default'}`,
+      location: locationOf(s3.endpoint, s3.region),
       objectLock: lock !== undefined,
       'objectLock.mode': lock?.mode,
       'objectLock.retention': lock ? (lock.days ?? 0) * DAY + (lock.years ?? 0) * 365 * DAY : undefined,
@@ -265,12 +274,27 @@ function intervalOf(schedule: string | undefined): number | undefined {
   return parsed.ok ? cronMaxIntervalSeconds(parsed.cron) : undefined;
 }
 
-function hostOf(endpoint: string): string {
-  try {
-    return new URL(endpoint).host.toLowerCase();
-  } catch {
-    return endpoint.toLowerCase();
+/**
+ * Where an S3 repository is: provider and region. AWS endpoints (`s3.eu-west-1.amazonaws.com`, dual-stack,
+ * FIPS) count as AWS, so an explicit endpoint is not mistaken for another provider. An AWS repository with
+ * no region has no known location: it cannot prove that it is offsite.
+ */
+function locationOf(endpoint: string | undefined, region: string | undefined): string | undefined {
+  let host = 'aws';
+  if (endpoint !== undefined) {
+    try {
+      host = new URL(endpoint).hostname.toLowerCase();
+    } catch {
+      host = endpoint.toLowerCase();
+    }
   }
+  const aws = host === 'aws' || host.endsWith('.amazonaws.com') || host === 'amazonaws.com';
+  if (aws) {
+    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
+    const known = region ?? fromHost;
+    return known === undefined ? undefined : `aws:${known}`;
+  }
+  return `${host}:${region ?? ''}`;
 }
 
 function isValidOwner(owner: string): boolean {

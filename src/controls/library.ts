@@ -5,7 +5,7 @@ import { validators } from '../policy/schemas.ts';
 import { validateDocument } from '../policy/validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from '../policy/yaml-file.ts';
 import type { ControlData } from './control.ts';
-import { REPOSITORY_FACTS, SYSTEM_FACTS } from './facts.ts';
+import { REPOSITORY_FACTS, RUNTIME_FACTS, SYSTEM_FACTS } from './facts.ts';
 import { factsOf, paramsOf, patternsOf } from './predicate.ts';
 
 export interface LoadedControl {
@@ -24,7 +24,7 @@ const LIST_FACTS: Record<string, Set<string>> = {
 };
 const SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f) => f.name));
 /** Facts a run-time check may use besides the system's own. */
-const RUNTIME_FACTS = new Set(['measured']);
+const RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f) => f.name));
 
 /**
  * Reads every `*.yml`/`*.yaml` control in the given directories (not recursive), in name order.
@@ -88,14 +88,14 @@ function checkControl(data: ControlData, document: YamlDocument): YamlProblem[] 
   const problems: YamlProblem[] = [];
   const kind = data.check.static ? 'static' : 'runtime';
   const check = data.check.static ?? data.check.runtime!;
-  const predicates = [check.require, ...('when' in check && check.when ? [check.when] : [])];
+  const predicates = [check.require, ...(check.when ? [check.when] : [])];
   const problem = (ruleId: string, message: string, remediation: string, path: (string | number)[]) =>
     problems.push({ ruleId, message, remediation, location: document.locate(path) });
 
   for (const { fact, list } of predicates.flatMap((p) => factsOf(p))) {
     const known = list
       ? (LIST_FACTS[list]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact)
-      : SYSTEM_FACT_NAMES.has(fact) || (kind === 'runtime' && RUNTIME_FACTS.has(fact));
+      : SYSTEM_FACT_NAMES.has(fact) || (kind === 'runtime' && RUNTIME_FACT_NAMES.has(fact));
     if (!known) {
       problem(
         'control/unknown-fact',

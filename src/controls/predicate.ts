@@ -1,24 +1,33 @@
 import { formatDuration, parseDuration } from '../policy/duration.ts';
 import type { SourcePath } from '../policy/source.ts';
 import type { Comparison, Control, Operand, Operator, Predicate } from './control.ts';
-import { type FactScope, type FactType, lookupFact, REPOSITORY_FACTS, SYSTEM_FACTS } from './facts.ts';
+import {
+  type FactScope,
+  type FactType,
+  lookupFact,
+  REPOSITORY_FACTS,
+  RUNTIME_FACTS,
+  SYSTEM_FACTS,
+} from './facts.ts';
 
 /** Why a predicate did not hold: the first comparison that failed, and where. */
 export interface PredicateFailure {
   fact: string;
   path: SourcePath;
   actual: string;
+  /** The requirement with its operator: `at least 35d`. */
   expected: string;
+  /** The requirement's value alone: `35d`. */
+  limit: string;
   /** Plain sentence, used when the control has no message of its own. */
   text: string;
 }
 
 export type Outcome = { ok: true } | { ok: false; failure: PredicateFailure };
 
-const FACT_TYPES = new Map<string, FactType>([
-  ...SYSTEM_FACTS.map((f) => [f.name, f.type] as const),
-  ...REPOSITORY_FACTS.map((f) => [f.name, f.type] as const),
-]);
+const FACT_TYPES = new Map<string, FactType>(
+  [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f) => [f.name, f.type] as const),
+);
 
 const OPERATORS: readonly Operator[] = [
   'exists',
@@ -66,7 +75,7 @@ export function evaluate(predicate: Predicate, scope: FactScope, control: Contro
   if ('not' in predicate) {
     const inner = evaluate(predicate.not, scope, control);
     if (!inner.ok) return SUCCESS;
-    return failure(scope, firstFact(predicate.not), 'it holds', 'it must not');
+    return failure(scope, firstFact(predicate.not), 'it holds', 'it must not', 'it must not');
   }
   if ('each' in predicate) {
     for (const element of scope.lists[predicate.each] ?? []) {
@@ -88,16 +97,20 @@ function compare(comparison: Comparison, scope: FactScope, control: Control): Ou
 
   if (op === 'exists') {
     const holds = (actual !== undefined) === target;
-    return holds ? SUCCESS : failure(scope, fact, show(actual, type), target ? 'set' : 'not set');
+    const wanted = target ? 'set' : 'not set';
+    return holds ? SUCCESS : failure(scope, fact, show(actual, type), wanted, wanted);
   }
   const expected = op === 'matches' ? target : resolve(target as Operand, scope, control, type);
-  const expectedText =
+  const limit =
     op === 'in'
-      ? `one of ${(Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(', ')}`
-      : `${WORDS[op]} ${op === 'matches' ? String(target) : show(expected, type)}`;
-  if (actual === undefined) return failure(scope, fact, 'not set', expectedText);
+      ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(', ')
+      : op === 'matches'
+        ? String(target)
+        : show(expected, type);
+  const expectedText = `${WORDS[op]} ${limit}`;
+  if (actual === undefined) return failure(scope, fact, 'not set', expectedText, limit);
   if (expected === undefined)
-    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`);
+    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`, 'not set');
 
   let holds: boolean;
   switch (op) {
@@ -119,7 +132,7 @@ function compare(comparison: Comparison, scope: FactScope, control: Control): Ou
       holds = op === 'gte' ? a >= b : op === 'gt' ? a > b : op === 'lte' ? a <= b : a < b;
     }
   }
-  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText);
+  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText, limit);
 }
 
 function resolve(operand: Operand | unknown[], scope: FactScope, control: Control, type: FactType): unknown {
@@ -132,11 +145,18 @@ function resolve(operand: Operand | unknown[], scope: FactScope, control: Contro
   return operand;
 }
 
-function failure(scope: FactScope, fact: string, actual: string, expected: string): Outcome {
+function failure(scope: FactScope, fact: string, actual: string, expected: string, limit: string): Outcome {
   const { path } = lookupFact(scope, fact);
   return {
     ok: false,
-    failure: { fact, path, actual, expected, text: `\`${fact}\` is ${actual}; it must be ${expected}` },
+    failure: {
+      fact,
+      path,
+      actual,
+      expected,
+      limit,
+      text: `\`${fact}\` is ${actual}; it must be ${expected}`,
+    },
   };
 }
 
@@ -156,6 +176,14 @@ function regex(source: string): RegExp {
     regexes.set(source, compiled);
   }
   return compiled;
+}
+
+/** A fact's value for `{fact:NAME}` in messages: durations as `35d`, anything else as it is. */
+export function showFact(name: string, value: unknown): string {
+  if (value === undefined) return 'not set';
+  return FACT_TYPES.get(name) === 'duration' && typeof value === 'number'
+    ? formatDuration(value)
+    : String(value);
 }
 
 function show(value: unknown, type: FactType): string {

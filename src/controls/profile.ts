@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../policy/config.ts';
-import { parseDuration } from '../policy/duration.ts';
+import { formatDuration, parseDuration } from '../policy/duration.ts';
 import type { YamlProblem } from '../policy/yaml-file.ts';
 import type { Control } from './control.ts';
 import { type LoadedControl, parameterProblem } from './library.ts';
@@ -84,8 +84,13 @@ export function applyProfile(
           value = overrides[name] as typeof value;
         }
       }
-      paramText[name] = Array.isArray(value) ? value.join(', ') : String(value);
       params[name] = spec.type === 'duration' ? parseDuration(String(value))! : value;
+      // Durations read the same in messages and remediations: 365d and 1y are both shown as 1y.
+      paramText[name] = Array.isArray(value)
+        ? value.join(', ')
+        : spec.type === 'duration'
+          ? formatDuration(params[name] as number)
+          : String(value);
     }
     controls.push({
       data,

@@ -1,5 +1,5 @@
 import { existsSync, globSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { DEFAULT_CONFIG_PATH, DEFAULT_CONTROLS_PATH, DEFAULT_POLICY_GLOBS } from './config.ts';
 import type { YamlProblem } from './yaml-file.ts';
 
@@ -24,7 +24,7 @@ export function discoverPolicyFiles(
     return { files: [...found].sort(), problems };
   }
   for (const item of requested) {
-    const absolute = join(root, item);
+    const absolute = resolve(root, item);
     if (/[*?[{]/.test(item)) {
       const matches = globYaml(root, [item]);
       if (matches.length === 0) problems.push(notFound(item, 'matches no file'));

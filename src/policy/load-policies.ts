@@ -98,7 +98,7 @@ function crossCheck(policy: PolicyData, document: YamlDocument): YamlProblem[] {
       problems.push({
         ruleId: 'policy/unknown-repository',
         message: `the drill of \`${system.name}\` restores from \`${drill.repository}\`, which is not one of the system's repositories`,
-        remediation: `Use one of: ${system.repositories.join(', ')}.`,
+        remediation: `Use one of: ${system.repositories.filter((r) => defined.includes(r)).join(', ') || '(none defined)'}.`,
         location: document.locate(['systems', s, 'drill', 'repository']),
       });
     }

@@ -140,25 +140,31 @@ export function parseYamlFile(file: string, bytes: Uint8Array): YamlFile {
   return { documents, problems };
 }
 
-/** Follows path through maps and sequences; stops at the deepest existing node. */
+/**
+ * Follows path through maps and sequences. Where the path stops early (a key that is missing), the answer
+ * is the key that holds the deepest existing mapping (`retention:`), not the mapping's first child.
+ */
 function nodeAt(root: Node, path: SourcePath, wantKey: boolean): Node | undefined {
   let node: Node | undefined = root;
+  let heldBy: Node | undefined;
   for (let i = 0; i < path.length; i++) {
     const step = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
-      if (!pair) return node;
+      if (!pair) return heldBy ?? node;
       if (last && wantKey && isScalar(pair.key)) return pair.key;
       const next = pair.value as Node | null;
       if (!next?.range) return isScalar(pair.key) ? pair.key : node;
       node = next;
+      heldBy = isScalar(pair.key) ? pair.key : undefined;
     } else if (isSeq(node) && typeof step === 'number') {
       const next = node.items[step] as Node | undefined;
-      if (!next) return node;
+      if (!next) return heldBy ?? node;
       node = next;
+      heldBy = undefined;
     } else {
-      return node;
+      return heldBy ?? node;
     }
   }
   return node;
