@@ -73,7 +73,11 @@ describe('inherited and derived facts', () => {
 
   it('defaults the drill timeout to the RTO and measures schedule gaps', () => {
     const policy = policyWith({ r: { local: { path: 'x' } } }, ['r']);
-    Object.assign(policy.systems[0]!, { rto: '2h', schedule: '0 9 * * 1-5', drill: { schedule: '0 5 1 */3 *' } });
+    Object.assign(policy.systems[0]!, {
+      rto: '2h',
+      schedule: '0 9 * * 1-5',
+      drill: { schedule: '0 5 1 */3 *' },
+    });
     const facts = systemFacts(policy, 0, noFiles);
     expect(facts.values['drill.timeout']).toBe(7200);
     expect(facts.values['schedule.interval']).toBe(3 * 86_400);
