@@ -51,7 +51,7 @@ describe('YAML loading', () => {
     const p = only(problems({ '.restorable/bomb.yaml': `${levels.join('\n')}\n` }));
     expect(performance.now() - started).toBeLessThan(5000);
     expect(p.ruleId).toBe('yaml/alias-limit');
-    expect(p.message).toContain(String(YAML_LIMITS.maxAliasCount));
+    expect(p.message).toContain(String(YAML_LIMITS.maxNodes));
   });
 
   it('rejects bytes that are not UTF-8 and names the line', () => {

@@ -12,6 +12,7 @@ import {
   type Finding,
   SEVERITIES,
   type Severity,
+  type SystemRef,
 } from '../controls/result.ts';
 import { DEFAULT_CONTROLS_PATH, loadConfig } from '../policy/config.ts';
 import { discoverPolicyFiles } from '../policy/discover.ts';
@@ -48,18 +49,23 @@ export function runCheck(options: CheckOptions): CheckReport {
   const profile = applyProfile(library.controls, config);
 
   const discovered = discoverPolicyFiles(root, options.paths, config.data.policies);
-  const loaded = loadPolicies(root, discovered.files);
   const probe = repositoryProbe(root);
-
-  const findings: Finding[] = loaded.policies.flatMap((policy) =>
-    evaluatePolicy(policy, profile.controls, probe),
-  );
+  const findings: Finding[] = [];
+  const systems: SystemRef[] = [];
+  let policyCount = 0;
+  const loadProblems = loadPolicies(root, discovered.files, (policy) => {
+    policyCount++;
+    for (const s of policy.data.systems) {
+      systems.push({ policy: policy.data.metadata.name, system: s.name, file: policy.file });
+    }
+    for (const finding of evaluatePolicy(policy, profile.controls, probe)) findings.push(finding);
+  });
   const problems = [
     ...config.problems,
     ...library.problems,
     ...profile.problems,
     ...discovered.problems,
-    ...loaded.problems,
+    ...loadProblems,
   ].map(problemFinding);
   if (discovered.files.length === 0 && discovered.problems.length === 0) {
     problems.push(
@@ -91,13 +97,10 @@ export function runCheck(options: CheckOptions): CheckReport {
     ),
     source: c.source,
   }));
-  const systems = loaded.policies.flatMap((p) =>
-    p.data.systems.map((s) => ({ policy: p.data.metadata.name, system: s.name, file: p.file })),
-  );
   const counts = countFindings(
     findings,
     discovered.files.length,
-    loaded.policies.length,
+    policyCount,
     systems.length,
     controls.length,
   );
@@ -169,16 +172,25 @@ function countFindings(
 /** Answers "does this runbook file exist" without looking outside the repository. */
 function repositoryProbe(root: string): FactProbe {
   const realRoot = realpathSync(root);
+  const known = new Map<string, boolean>();
+  const exists = (path: string): boolean => {
+    const absolute = join(root, path);
+    try {
+      if (!statSync(absolute).isFile()) return false;
+      const inside = relative(realRoot, realpathSync(absolute));
+      return !inside.startsWith('..') && !isAbsolute(inside);
+    } catch {
+      return false;
+    }
+  };
   return {
     fileExists(path) {
-      const absolute = join(root, path);
-      try {
-        if (!statSync(absolute).isFile()) return false;
-        const inside = relative(realRoot, realpathSync(absolute));
-        return !inside.startsWith('..') && !isAbsolute(inside);
-      } catch {
-        return false;
+      let answer = known.get(path);
+      if (answer === undefined) {
+        answer = exists(path);
+        known.set(path, answer);
       }
+      return answer;
     },
   };
 }

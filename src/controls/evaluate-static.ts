@@ -13,6 +13,7 @@ export function evaluatePolicy(
   const findings: Finding[] = [];
   policy.data.systems.forEach((system, index) => {
     const scope = systemFacts(policy.data, index, probe);
+    const systemLocation = policy.document.locate(scope.self);
     for (const control of controls) {
       const check = control.data.check.static;
       if (!check) continue;
@@ -28,7 +29,7 @@ export function evaluatePolicy(
         findings.push({
           ...base,
           status: 'not-applicable',
-          location: policy.document.locate(scope.self),
+          location: systemLocation,
           message: 'does not apply to this system',
         });
         continue;
@@ -38,7 +39,7 @@ export function evaluatePolicy(
         findings.push({
           ...base,
           status: 'pass',
-          location: policy.document.locate(scope.self),
+          location: systemLocation,
           message: 'holds',
         });
         continue;

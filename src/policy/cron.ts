@@ -69,7 +69,19 @@ const FIELDS: readonly FieldSpec[] = [
 class FieldError extends Error {}
 
 /** Parses five fields or a macro; the error names the field at fault, or says why it can never fire. */
+const parsed = new Map<string, CronParseResult>();
+
+/** Parses a cron expression; results are kept per text, since policies repeat a few schedules many times. */
 export function parseCron(expr: string): CronParseResult {
+  let result = parsed.get(expr);
+  if (result === undefined) {
+    result = parseCronText(expr);
+    if (parsed.size < 10_000) parsed.set(expr, result);
+  }
+  return result;
+}
+
+function parseCronText(expr: string): CronParseResult {
   const trimmed = expr.trim();
   if (trimmed === '') return { ok: false, error: 'empty cron expression' };
   let body = trimmed;

@@ -28,6 +28,17 @@ const DURATION_REGEX = new RegExp(`^${UNIT_GROUPS}$`);
 
 /** Seconds in a duration such as `6h` or `1d12h`, or undefined when it is malformed or zero. */
 export function parseDuration(text: string): number | undefined {
+  let seconds = durations.get(text);
+  if (seconds === undefined && !durations.has(text)) {
+    seconds = parseDurationText(text);
+    if (durations.size < 10_000) durations.set(text, seconds);
+  }
+  return seconds;
+}
+
+const durations = new Map<string, number | undefined>();
+
+function parseDurationText(text: string): number | undefined {
   const match = DURATION_REGEX.exec(text);
   if (match === null) return undefined;
   let total = 0;

@@ -12,12 +12,16 @@ export interface LoadedPolicy {
   data: PolicyData;
 }
 
-/** Parses, validates and cross-checks every policy document in the files (paths relative to root). */
+/**
+ * Parses, validates and cross-checks every policy document in the files (paths relative to root), handing
+ * each valid policy to `visit` as soon as it is read. Policies are not kept: a large check then holds one
+ * file's syntax tree at a time. Returns the problems.
+ */
 export function loadPolicies(
   root: string,
   files: readonly string[],
-): { policies: LoadedPolicy[]; problems: YamlProblem[] } {
-  const policies: LoadedPolicy[] = [];
+  visit: (policy: LoadedPolicy) => void,
+): YamlProblem[] {
   const problems: YamlProblem[] = [];
   const names = new Map<string, string>();
   for (const file of files) {
@@ -35,6 +39,14 @@ export function loadPolicies(
     }
     const parsed = parseYamlFile(file, bytes);
     problems.push(...parsed.problems);
+    if (parsed.documents.length === 0 && parsed.problems.length === 0) {
+      problems.push({
+        ruleId: 'policy/empty',
+        message: `${file} holds no policy`,
+        remediation: 'Write a policy in it (`apiVersion: restorable/v1`, `kind: BackupPolicy`) or delete it.',
+        location: { file, line: 1, column: 1, endLine: 1, endColumn: 1 },
+      });
+    }
     for (const document of parsed.documents) {
       const schemaProblems = validateDocument(document, validators().policy, 'policy/schema');
       if (schemaProblems.length) {
@@ -55,10 +67,10 @@ export function loadPolicies(
         names.set(data.metadata.name, `${file}:${document.locate(['metadata', 'name']).line}`);
       }
       problems.push(...referenceProblems);
-      if (referenceProblems.length === 0) policies.push({ file, document, data });
+      if (referenceProblems.length === 0) visit({ file, document, data });
     }
   }
-  return { policies, problems };
+  return problems;
 }
 
 /** What the schema cannot express: names that refer to each other. */

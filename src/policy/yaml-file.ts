@@ -1,12 +1,15 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
 import type { SourcePath, SourceRange } from './source.ts';
+import { findNode, LineIndex, PositionRecorder, skipBlank, trimEnd } from './yaml-positions.ts';
 
 export const YAML_LIMITS = {
   /** Policies are small; anything larger is a mistake or an attack. */
   maxBytes: 1024 * 1024,
   maxDocuments: 100,
-  /** Alias expansions per document: enough for real anchors, far too few for a billion laughs. */
-  maxAliasCount: 100,
+  /** Nodes in a document with aliases written out: far more than a policy needs, far fewer than a billion laughs. */
+  maxNodes: 250_000,
+  /** Flow brackets nested deeper than this are refused before parsing (the parser recurses). */
+  maxDepth: 128,
 };
 
 export interface YamlDocument {
@@ -30,6 +33,8 @@ export interface YamlFile {
   problems: YamlProblem[];
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export function parseYamlFile(file: string, bytes: Uint8Array): YamlFile {
   const at = (line: number, column: number): SourceRange => ({
     file,
@@ -50,8 +55,11 @@ export function parseYamlFile(file: string, bytes: Uint8Array): YamlFile {
       'Split the policy into several files.',
     );
   }
-  const badByte = firstInvalidUtf8(bytes);
-  if (badByte !== -1) {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    const badByte = Math.max(0, firstInvalidUtf8(bytes));
     const { line, column } = positionOfByte(bytes, badByte);
     return fail(
       'yaml/encoding',
@@ -60,123 +68,159 @@ export function parseYamlFile(file: string, bytes: Uint8Array): YamlFile {
       at(line, column),
     );
   }
-  let text = new TextDecoder('utf-8').decode(bytes);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-
-  const lineCounter = new LineCounter();
-  let docs: ReturnType<typeof parseAllDocuments>;
-  try {
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
-  } catch (error) {
-    return fail(
-      'yaml/unparsable',
-      `cannot be parsed: ${describe(error)}`,
-      'Simplify the YAML (nesting depth, size).',
-    );
-  }
-  const list = Array.isArray(docs) ? docs : [];
+  const lines = new LineIndex(text);
   const rangeOf = (start: number, end: number): SourceRange => {
-    const a = lineCounter.linePos(start);
-    const b = lineCounter.linePos(Math.max(start, end));
-    return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
+    const a = lines.position(start);
+    const b = lines.position(Math.max(start, end));
+    return { file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
   };
 
-  const problems: YamlProblem[] = [];
-  const documents: YamlDocument[] = [];
-  if (list.length > YAML_LIMITS.maxDocuments) {
+  const deep = firstTooDeep(text);
+  if (deep !== -1) {
+    return fail(
+      'yaml/too-deep',
+      `nested more than ${YAML_LIMITS.maxDepth} levels deep`,
+      'Flatten the structure: policies need only a few levels.',
+      rangeOf(deep, deep),
+    );
+  }
+
+  const chunks = splitDocuments(text);
+  if (chunks.length > YAML_LIMITS.maxDocuments) {
     return fail(
       'yaml/too-many-documents',
-      `${list.length} documents; the limit is ${YAML_LIMITS.maxDocuments}`,
+      `${chunks.length} documents; the limit is ${YAML_LIMITS.maxDocuments}`,
       'Split the file.',
     );
   }
-  list.forEach((doc, index) => {
-    const errors = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY')];
-    if (errors.length > 0) {
-      for (const error of errors) {
-        problems.push({
-          ruleId: error.code === 'DUPLICATE_KEY' ? 'yaml/duplicate-key' : 'yaml/syntax',
-          message:
-            error.code === 'DUPLICATE_KEY'
-              ? `duplicate key \`${keyAt(text, error.pos[0])}\``
-              : firstLine(error.message),
-          remediation:
-            error.code === 'DUPLICATE_KEY'
-              ? 'Keep one of the two keys: YAML parsers disagree on which one wins.'
-              : 'Fix the YAML syntax at this position.',
-          location: rangeOf(error.pos[0], error.pos[1]),
-        });
+
+  const problems: YamlProblem[] = [];
+  const documents: YamlDocument[] = [];
+  const problem = (ruleId: string, message: string, remediation: string, offset: number) =>
+    problems.push({ ruleId, message, remediation, location: rangeOf(offset, offset) });
+  // Each document is parsed on its own, so a mistake in one does not hide the others.
+  chunks.forEach(({ base, text: chunk }, index) => {
+    const recorder = new PositionRecorder();
+    let values: unknown[];
+    try {
+      values = loadAll(chunk, undefined, { schema: CORE_SCHEMA, listener: recorder.onEvent });
+    } catch (error) {
+      if (error instanceof YAMLException) {
+        const offset = Math.min(error.mark?.position ?? 0, chunk.length);
+        if (error.reason === 'duplicated mapping key') {
+          problem(
+            'yaml/duplicate-key',
+            `duplicate key \`${keyAt(chunk, offset)}\``,
+            'Keep one of the two keys: YAML parsers disagree on which one wins.',
+            base + offset,
+          );
+        } else {
+          problem('yaml/syntax', error.reason, 'Fix the YAML syntax at this position.', base + offset);
+        }
+      } else if (error instanceof RangeError) {
+        problem('yaml/too-deep', 'nested too deeply to read', 'Flatten the structure.', base);
+      } else {
+        problem('yaml/unparsable', `cannot be read: ${describe(error)}`, 'Simplify the YAML.', base);
       }
       return;
     }
-    if (doc.contents === null) return; // an empty document (e.g. a trailing `---`)
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
-    } catch (error) {
-      const alias = /alias/i.test(describe(error));
-      const node = doc.contents as Node;
-      problems.push({
-        ruleId: alias ? 'yaml/alias-limit' : 'yaml/unparsable',
-        message: alias
-          ? `aliases expand past the limit of ${YAML_LIMITS.maxAliasCount} (an alias bomb?)`
-          : `cannot be read: ${describe(error)}`,
-        remediation: alias ? 'Write the values out instead of nesting aliases.' : 'Simplify the YAML.',
-        location: rangeOf(node.range?.[0] ?? 0, node.range?.[0] ?? 0),
+    values.forEach((value, k) => {
+      const root = recorder.documents[k];
+      if (value === null || value === undefined || !root) return; // an empty document
+      const rootStart = skipBlank(chunk, root.open);
+      // Without an anchor (`&`) there is no alias to expand.
+      if (chunk.includes('&') && expandedSize(value, YAML_LIMITS.maxNodes) > YAML_LIMITS.maxNodes) {
+        problem(
+          'yaml/alias-limit',
+          `the document expands to more than ${YAML_LIMITS.maxNodes} nodes (an alias bomb?)`,
+          'Write the values out instead of nesting aliases.',
+          base + rootStart,
+        );
+        return;
+      }
+      documents.push({
+        file,
+        index: index + k,
+        value,
+        locate(path, options) {
+          const node = findNode(chunk, root, path, options?.key ?? false);
+          const start = skipBlank(chunk, node.open);
+          return rangeOf(base + start, base + trimEnd(chunk, start, node.close));
+        },
       });
-      return;
-    }
-    documents.push({
-      file,
-      index,
-      value,
-      locate(path, options) {
-        const found = nodeAt(doc.contents as Node, path, options?.key ?? false);
-        const range = found?.range ?? (doc.contents as Node).range ?? [0, 0, 0];
-        return rangeOf(range[0], range[1]);
-      },
     });
   });
   return { documents, problems };
 }
 
-/**
- * Follows path through maps and sequences. Where the path stops early (a key that is missing), the answer
- * is the key that holds the deepest existing mapping (`retention:`), not the mapping's first child.
- */
-function nodeAt(root: Node, path: SourcePath, wantKey: boolean): Node | undefined {
-  let node: Node | undefined = root;
-  let heldBy: Node | undefined;
-  for (let i = 0; i < path.length; i++) {
-    const step = path[i];
-    const last = i === path.length - 1;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
-      if (!pair) return heldBy ?? node;
-      if (last && wantKey && isScalar(pair.key)) return pair.key;
-      const next = pair.value as Node | null;
-      if (!next?.range) return isScalar(pair.key) ? pair.key : node;
-      node = next;
-      heldBy = isScalar(pair.key) ? pair.key : undefined;
-    } else if (isSeq(node) && typeof step === 'number') {
-      const next = node.items[step] as Node | undefined;
-      if (!next) return heldBy ?? node;
-      node = next;
-      heldBy = undefined;
-    } else {
-      return heldBy ?? node;
+/** The text of each document (split at `---` lines), with its offset in the file. */
+function splitDocuments(text: string): { base: number; text: string }[] {
+  const chunks: { base: number; text: string }[] = [];
+  const marker = /^---(?=[ \t\r\n]|$)/gm;
+  let base = 0;
+  for (let match = marker.exec(text); match !== null; match = marker.exec(text)) {
+    if (match.index > base && text.slice(base, match.index).trim() !== '') {
+      chunks.push({ base, text: text.slice(base, match.index) });
+    }
+    base = match.index;
+  }
+  chunks.push({ base, text: text.slice(base) });
+  return chunks;
+}
+
+/** Nodes in the document with every alias written out, counting no further than `limit`. */
+function expandedSize(value: unknown, limit: number): number {
+  const sizes = new Map<object, number>();
+  const size = (v: unknown): number => {
+    if (typeof v !== 'object' || v === null) return 1;
+    const known = sizes.get(v);
+    if (known !== undefined) return known;
+    let total = 1;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      total += size(child);
+      if (total > limit) break;
+    }
+    sizes.set(v, total);
+    return total;
+  };
+  return size(value);
+}
+
+function countOf(text: string, char: string): number {
+  let count = 0;
+  for (let i = text.indexOf(char); i !== -1; i = text.indexOf(char, i + 1)) count++;
+  return count;
+}
+
+/** Offset where flow brackets nest deeper than the limit, or -1 (quoted text and comments skipped). */
+function firstTooDeep(text: string): number {
+  if (countOf(text, '[') + countOf(text, '{') <= YAML_LIMITS.maxDepth) return -1;
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '"' || c === "'") {
+      if (i === 0 || /[\s[{,:]/.test(text[i - 1]!)) quote = c;
+    } else if (c === '[' || c === '{') {
+      if (++depth > YAML_LIMITS.maxDepth) return i;
+    } else if (c === ']' || c === '}') {
+      depth = Math.max(0, depth - 1);
     }
   }
-  return node;
+  return -1;
 }
 
 function keyAt(text: string, offset: number): string {
   const match = /^\s*("[^"]*"|'[^']*'|[^:\n]*)/.exec(text.slice(offset, offset + 200));
   return (match?.[1] ?? '').trim().replace(/^["']|["']$/g, '');
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
 function describe(error: unknown): string {
