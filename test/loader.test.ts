@@ -89,6 +89,36 @@ describe('YAML loading', () => {
     expect(file.documents[1]!.locate(['metadata', 'name']).line).toBe(16);
   });
 
+  it('reports an empty policy file instead of passing it silently', () => {
+    for (const content of ['', '# only a comment\n', '\ufeff', '   \n']) {
+      const p = only(problems({ '.restorable/empty.yaml': content }));
+      expect(p.ruleId).toBe('policy/empty');
+    }
+  });
+
+  it('refuses deep flow nesting before parsing, the same way every time', () => {
+    const deep = `apiVersion: restorable/v1\nmetadata: ${'['.repeat(500)}${']'.repeat(500)}\n`;
+    const p = only(problems({ '.restorable/deep.yaml': deep }));
+    expect(p.ruleId).toBe('yaml/too-deep');
+    expect([p.location.line, p.location.column]).toEqual([2, 11 + YAML_LIMITS.maxDepth]);
+  });
+
+  it('a mistake in one document does not hide the others', () => {
+    const broken = VALID.replace('name: shop\n', 'name: broken\n').replace(
+      'kind: BackupPolicy\n',
+      'kind: BackupPolicy\nkind: Again\n',
+    );
+    const typo = VALID.replace('name: shop\n', 'name: typo\n').replace(
+      'repositories: [primary]',
+      'repositories: [primari]',
+    );
+    const list = problems({ '.restorable/three.yaml': `${VALID}---\n${broken}---\n${typo}` });
+    expect(list.map((p) => [p.ruleId, p.location.line])).toEqual([
+      ['yaml/duplicate-key', 15],
+      ['policy/unknown-repository', 36],
+    ]);
+  });
+
   it('survives extreme nesting', () => {
     const deep = `${'['.repeat(20000)}${']'.repeat(20000)}\n`;
     const list = problems({ '.restorable/deep.yaml': deep });
