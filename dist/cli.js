@@ -7799,11 +7799,17 @@ function formatDuration(seconds) {
 }
 
 // src/controls/facts.ts
-function lookupFact(scope, name) {
+function factValue(scope, name) {
   for (let s = scope; s; s = s.parent) {
-    if (name in s.values) return { value: s.values[name], path: s.at[name] ?? s.self };
+    if (name in s.values) return s.values[name];
   }
-  return { value: void 0, path: scope.self };
+  return void 0;
+}
+function factPath(scope, name) {
+  for (let s = scope; s; s = s.parent) {
+    if (name in s.values) return s.at[name] ?? s.self;
+  }
+  return scope.self;
 }
 var SYSTEM_FACTS = [
   { name: "policy.name", type: "string", description: "The policy's `metadata.name`." },
@@ -8106,56 +8112,64 @@ function evaluate(predicate, scope, control) {
   }
   return compare(predicate, scope, control);
 }
+var operatorOf = /* @__PURE__ */ new WeakMap();
 function compare(comparison, scope, control) {
-  const op = OPERATORS.find((o) => o in comparison);
+  let op = operatorOf.get(comparison);
+  if (op === void 0) {
+    op = OPERATORS.find((o) => o in comparison);
+    operatorOf.set(comparison, op);
+  }
   const fact = comparison.fact;
-  const actual = lookupFact(scope, fact).value;
+  const actual = factValue(scope, fact);
   const type2 = FACT_TYPES.get(fact) ?? "string";
   const target = comparison[op];
   if (op === "exists") {
-    const holds2 = actual !== void 0 === target;
+    if (actual !== void 0 === target) return SUCCESS;
     const wanted = target ? "set" : "not set";
-    return holds2 ? SUCCESS : failure(scope, fact, show(actual, type2), wanted, wanted);
+    return failure(scope, fact, show(actual, type2), wanted, wanted);
   }
   const expected = op === "matches" ? target : resolve(target, scope, control, type2);
-  const limit = op === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type2)).join(", ") : op === "matches" ? String(target) : show(expected, type2);
-  const expectedText = `${WORDS[op]} ${limit}`;
-  if (actual === void 0) return failure(scope, fact, "not set", expectedText, limit);
-  if (expected === void 0)
+  if (actual !== void 0 && expected !== void 0 && holds(op, actual, expected)) return SUCCESS;
+  if (expected === void 0) {
     return failure(scope, fact, show(actual, type2), `${WORDS[op]} a value that is not set`, "not set");
-  let holds;
+  }
+  const limit = op === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type2)).join(", ") : op === "matches" ? String(target) : show(expected, type2);
+  return failure(
+    scope,
+    fact,
+    actual === void 0 ? "not set" : show(actual, type2),
+    `${WORDS[op]} ${limit}`,
+    limit
+  );
+}
+function holds(op, actual, expected) {
   switch (op) {
     case "equals":
-      holds = actual === expected;
-      break;
+      return actual === expected;
     case "notEquals":
-      holds = actual !== expected;
-      break;
+      return actual !== expected;
     case "in":
-      holds = Array.isArray(expected) && expected.includes(actual);
-      break;
+      return Array.isArray(expected) && expected.includes(actual);
     case "matches":
-      holds = regex(String(expected)).test(String(actual));
-      break;
+      return regex(String(expected)).test(String(actual));
     default: {
       const a = Number(actual);
       const b = Number(expected);
-      holds = op === "gte" ? a >= b : op === "gt" ? a > b : op === "lte" ? a <= b : a < b;
+      return op === "gte" ? a >= b : op === "gt" ? a > b : op === "lte" ? a <= b : a < b;
     }
   }
-  return holds ? SUCCESS : failure(scope, fact, show(actual, type2), expectedText, limit);
 }
 function resolve(operand, scope, control, type2) {
   if (Array.isArray(operand)) return operand;
   if (typeof operand === "object" && operand !== null) {
     if ("param" in operand) return control.params[operand.param];
-    return lookupFact(scope, operand.fact).value;
+    return factValue(scope, operand.fact);
   }
   if (type2 === "duration" && typeof operand === "string") return parseDuration(operand);
   return operand;
 }
 function failure(scope, fact, actual, expected, limit) {
-  const { path } = lookupFact(scope, fact);
+  const path = factPath(scope, fact);
   return {
     ok: false,
     failure: {
@@ -8290,7 +8304,7 @@ function fill(template, failure2, scope, control) {
       if (name === "expected") return failure2.expected;
       if (name === "limit") return failure2.limit;
       if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      return showFact(name.slice(5), lookupFact(scope, name.slice(5)).value);
+      return showFact(name.slice(5), factValue(scope, name.slice(5)));
     }
   );
 }

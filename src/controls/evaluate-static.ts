@@ -1,6 +1,6 @@
 import type { LoadedPolicy } from '../policy/load-policies.ts';
 import type { Control } from './control.ts';
-import { type FactProbe, type FactScope, lookupFact, systemFacts } from './facts.ts';
+import { type FactProbe, type FactScope, factValue, systemFacts } from './facts.ts';
 import { evaluate, type PredicateFailure, showFact } from './predicate.ts';
 import type { Finding } from './result.ts';
 
@@ -70,7 +70,7 @@ function fill(
       if (name === 'expected') return failure.expected;
       if (name === 'limit') return failure.limit;
       if (name.startsWith('param.')) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      return showFact(name.slice(5), lookupFact(scope, name.slice(5)).value);
+      return showFact(name.slice(5), factValue(scope, name.slice(5)));
     },
   );
 }

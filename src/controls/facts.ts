@@ -17,15 +17,20 @@ export interface FactScope {
   parent?: FactScope;
 }
 
-/** A fact's value and source, looked up in the scope and then in the scopes around it. */
-export function lookupFact(
-  scope: FactScope,
-  name: string,
-): { value: FactValue | undefined; path: SourcePath } {
+/** A fact's value, looked up in the scope and then in the scopes around it. */
+export function factValue(scope: FactScope, name: string): FactValue | undefined {
   for (let s: FactScope | undefined = scope; s; s = s.parent) {
-    if (name in s.values) return { value: s.values[name], path: s.at[name] ?? s.self };
+    if (name in s.values) return s.values[name];
   }
-  return { value: undefined, path: scope.self };
+  return undefined;
+}
+
+/** The YAML node a fact comes from (the scope's own node when the fact has none). */
+export function factPath(scope: FactScope, name: string): SourcePath {
+  for (let s: FactScope | undefined = scope; s; s = s.parent) {
+    if (name in s.values) return s.at[name] ?? s.self;
+  }
+  return scope.self;
 }
 
 export interface FactInfo {

@@ -4,7 +4,9 @@ import type { Comparison, Control, Operand, Operator, Predicate } from './contro
 import {
   type FactScope,
   type FactType,
-  lookupFact,
+  type FactValue,
+  factPath,
+  factValue,
   REPOSITORY_FACTS,
   RUNTIME_FACTS,
   SYSTEM_FACTS,
@@ -88,65 +90,77 @@ export function evaluate(predicate: Predicate, scope: FactScope, control: Contro
   return compare(predicate, scope, control);
 }
 
+/** The operator of each comparison, found once per predicate object. */
+const operatorOf = new WeakMap<Comparison, Operator>();
+
 function compare(comparison: Comparison, scope: FactScope, control: Control): Outcome {
-  const op = OPERATORS.find((o) => o in comparison)!;
+  let op = operatorOf.get(comparison);
+  if (op === undefined) {
+    op = OPERATORS.find((o) => o in comparison)!;
+    operatorOf.set(comparison, op);
+  }
   const fact = comparison.fact;
-  const actual = lookupFact(scope, fact).value;
+  const actual = factValue(scope, fact);
   const type = FACT_TYPES.get(fact) ?? 'string';
   const target = comparison[op];
 
   if (op === 'exists') {
-    const holds = (actual !== undefined) === target;
+    if ((actual !== undefined) === target) return SUCCESS;
     const wanted = target ? 'set' : 'not set';
-    return holds ? SUCCESS : failure(scope, fact, show(actual, type), wanted, wanted);
+    return failure(scope, fact, show(actual, type), wanted, wanted);
   }
   const expected = op === 'matches' ? target : resolve(target as Operand, scope, control, type);
+  if (actual !== undefined && expected !== undefined && holds(op, actual, expected)) return SUCCESS;
+
+  // Only a failure needs the words.
+  if (expected === undefined) {
+    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`, 'not set');
+  }
   const limit =
     op === 'in'
       ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type)).join(', ')
       : op === 'matches'
         ? String(target)
         : show(expected, type);
-  const expectedText = `${WORDS[op]} ${limit}`;
-  if (actual === undefined) return failure(scope, fact, 'not set', expectedText, limit);
-  if (expected === undefined)
-    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`, 'not set');
+  return failure(
+    scope,
+    fact,
+    actual === undefined ? 'not set' : show(actual, type),
+    `${WORDS[op]} ${limit}`,
+    limit,
+  );
+}
 
-  let holds: boolean;
+function holds(op: Operator, actual: FactValue, expected: unknown): boolean {
   switch (op) {
     case 'equals':
-      holds = actual === expected;
-      break;
+      return actual === expected;
     case 'notEquals':
-      holds = actual !== expected;
-      break;
+      return actual !== expected;
     case 'in':
-      holds = Array.isArray(expected) && expected.includes(actual);
-      break;
+      return Array.isArray(expected) && expected.includes(actual);
     case 'matches':
-      holds = regex(String(expected)).test(String(actual));
-      break;
+      return regex(String(expected)).test(String(actual));
     default: {
       const a = Number(actual);
       const b = Number(expected);
-      holds = op === 'gte' ? a >= b : op === 'gt' ? a > b : op === 'lte' ? a <= b : a < b;
+      return op === 'gte' ? a >= b : op === 'gt' ? a > b : op === 'lte' ? a <= b : a < b;
     }
   }
-  return holds ? SUCCESS : failure(scope, fact, show(actual, type), expectedText, limit);
 }
 
 function resolve(operand: Operand | unknown[], scope: FactScope, control: Control, type: FactType): unknown {
   if (Array.isArray(operand)) return operand;
   if (typeof operand === 'object' && operand !== null) {
     if ('param' in operand) return control.params[operand.param];
-    return lookupFact(scope, operand.fact).value;
+    return factValue(scope, operand.fact);
   }
   if (type === 'duration' && typeof operand === 'string') return parseDuration(operand);
   return operand;
 }
 
 function failure(scope: FactScope, fact: string, actual: string, expected: string, limit: string): Outcome {
-  const { path } = lookupFact(scope, fact);
+  const path = factPath(scope, fact);
   return {
     ok: false,
     failure: {
