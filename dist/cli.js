@@ -7426,8 +7426,8 @@ var require_json_schema_2020_12 = __commonJS({
         with$data(this, validation)
       ].forEach((sch) => this.addMetaSchema(sch, void 0, false));
       return this;
-      function with$data(ajv, sch) {
-        return $data ? ajv.$dataMetaSchema(sch, META_SUPPORT_DATA) : sch;
+      function with$data(ajv2, sch) {
+        return $data ? ajv2.$dataMetaSchema(sch, META_SUPPORT_DATA) : sch;
       }
     }
     exports.default = addMetaSchema2020;
@@ -8251,46 +8251,43 @@ function patternsOf(predicate) {
 // src/controls/evaluate-static.ts
 function evaluatePolicy(policy, controls, probe) {
   const findings = [];
+  const policyName = policy.data.metadata.name;
   policy.data.systems.forEach((system, index) => {
     const scope = systemFacts(policy.data, index, probe);
     const systemLocation = policy.document.locate(scope.self);
+    const finding = (control, status, location, message, remediation) => ({
+      kind: "control",
+      ruleId: control.data.id,
+      title: control.data.title,
+      severity: control.severity,
+      status,
+      policy: policyName,
+      system: system.name,
+      location,
+      message,
+      remediation
+    });
     for (const control of controls) {
       const check = control.data.check.static;
       if (!check) continue;
-      const base = {
-        kind: "control",
-        ruleId: control.data.id,
-        title: control.data.title,
-        severity: control.severity,
-        policy: policy.data.metadata.name,
-        system: system.name
-      };
       if (check.when && !evaluate(check.when, scope, control).ok) {
-        findings.push({
-          ...base,
-          status: "not-applicable",
-          location: systemLocation,
-          message: "does not apply to this system"
-        });
+        findings.push(finding(control, "not-applicable", systemLocation, "does not apply to this system"));
         continue;
       }
       const outcome = evaluate(check.require, scope, control);
       if (outcome.ok) {
-        findings.push({
-          ...base,
-          status: "pass",
-          location: systemLocation,
-          message: "holds"
-        });
+        findings.push(finding(control, "pass", systemLocation, "holds"));
         continue;
       }
-      findings.push({
-        ...base,
-        status: "fail",
-        location: policy.document.locate(outcome.failure.path),
-        message: fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
-        remediation: fill(control.data.remediation, outcome.failure, scope, control)
-      });
+      findings.push(
+        finding(
+          control,
+          "fail",
+          policy.document.locate(outcome.failure.path),
+          fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
+          fill(control.data.remediation, outcome.failure, scope, control)
+        )
+      );
     }
   });
   return findings;
@@ -9303,28 +9300,33 @@ var policy_schema_default = {
 };
 
 // src/policy/schemas.ts
-var compiled;
-function validators() {
-  if (!compiled) {
-    const ajv = new import__.Ajv2020({
-      allErrors: true,
-      verbose: true,
-      strict: true,
-      strictRequired: false,
-      allowUnionTypes: true
-    });
-    ajv.addFormat("cron", { type: "string", validate: (text) => parseCron(text).ok });
-    ajv.addFormat("duration", {
-      type: "string",
-      validate: (text) => parseDuration(text) !== void 0
-    });
-    compiled = {
-      policy: ajv.compile(policy_schema_default),
-      config: ajv.compile(config_schema_default),
-      control: ajv.compile(control_schema_default)
-    };
+var SCHEMAS = { policy: policy_schema_default, config: config_schema_default, control: control_schema_default };
+function createAjv(options) {
+  const ajv2 = new import__.Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    validateSchema: options.validateSchema
+  });
+  ajv2.addFormat("cron", { type: "string", validate: (text) => parseCron(text).ok });
+  ajv2.addFormat("duration", {
+    type: "string",
+    validate: (text) => parseDuration(text) !== void 0
+  });
+  return ajv2;
+}
+var ajv;
+var compiled = /* @__PURE__ */ new Map();
+function validator(name) {
+  let validate = compiled.get(name);
+  if (!validate) {
+    ajv ??= createAjv({ validateSchema: false });
+    validate = ajv.compile(SCHEMAS[name]);
+    compiled.set(name, validate);
   }
-  return compiled;
+  return validate;
 }
 
 // src/policy/schema-errors.ts
@@ -12947,7 +12949,7 @@ function loadControls(directories) {
       const file = parseYamlFile(display, readFileSync2(join(directory.path, name)));
       problems.push(...file.problems);
       for (const document of file.documents) {
-        const schemaProblems = validateDocument(document, validators().control, "control/schema");
+        const schemaProblems = validateDocument(document, validator("control"), "control/schema");
         if (schemaProblems.length) {
           problems.push(...schemaProblems);
           continue;
@@ -13172,7 +13174,7 @@ function loadConfig(root, path) {
     });
   }
   if (!document) return { data: EMPTY, file: relative3, problems };
-  const schemaProblems = validateDocument(document, validators().config, "config/schema");
+  const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
     return { data: EMPTY, file: relative3, document, problems: [...problems, ...schemaProblems] };
   return { data: document.value, file: relative3, document, problems };
@@ -13252,7 +13254,7 @@ function loadPolicies(root, files, visit) {
       });
     }
     for (const document of parsed2.documents) {
-      const schemaProblems = validateDocument(document, validators().policy, "policy/schema");
+      const schemaProblems = validateDocument(document, validator("policy"), "policy/schema");
       if (schemaProblems.length) {
         problems.push(...schemaProblems);
         continue;

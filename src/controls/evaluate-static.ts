@@ -11,46 +11,51 @@ export function evaluatePolicy(
   probe: FactProbe,
 ): Finding[] {
   const findings: Finding[] = [];
+  const policyName = policy.data.metadata.name;
   policy.data.systems.forEach((system, index) => {
     const scope = systemFacts(policy.data, index, probe);
     const systemLocation = policy.document.locate(scope.self);
+    // One object shape for every finding, written out rather than spread: a large check makes hundreds
+    // of thousands of them.
+    const finding = (
+      control: Control,
+      status: Finding['status'],
+      location: Finding['location'],
+      message: string,
+      remediation?: string,
+    ): Finding => ({
+      kind: 'control',
+      ruleId: control.data.id,
+      title: control.data.title,
+      severity: control.severity,
+      status,
+      policy: policyName,
+      system: system.name,
+      location,
+      message,
+      remediation,
+    });
     for (const control of controls) {
       const check = control.data.check.static;
       if (!check) continue;
-      const base = {
-        kind: 'control' as const,
-        ruleId: control.data.id,
-        title: control.data.title,
-        severity: control.severity,
-        policy: policy.data.metadata.name,
-        system: system.name,
-      };
       if (check.when && !evaluate(check.when, scope, control).ok) {
-        findings.push({
-          ...base,
-          status: 'not-applicable',
-          location: systemLocation,
-          message: 'does not apply to this system',
-        });
+        findings.push(finding(control, 'not-applicable', systemLocation, 'does not apply to this system'));
         continue;
       }
       const outcome = evaluate(check.require, scope, control);
       if (outcome.ok) {
-        findings.push({
-          ...base,
-          status: 'pass',
-          location: systemLocation,
-          message: 'holds',
-        });
+        findings.push(finding(control, 'pass', systemLocation, 'holds'));
         continue;
       }
-      findings.push({
-        ...base,
-        status: 'fail',
-        location: policy.document.locate(outcome.failure.path),
-        message: fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
-        remediation: fill(control.data.remediation, outcome.failure, scope, control),
-      });
+      findings.push(
+        finding(
+          control,
+          'fail',
+          policy.document.locate(outcome.failure.path),
+          fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
+          fill(control.data.remediation, outcome.failure, scope, control),
+        ),
+      );
     }
   });
   return findings;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../policy/duration.ts';
-import { validators } from '../policy/schemas.ts';
+import { validator } from '../policy/schemas.ts';
 import { validateDocument } from '../policy/validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from '../policy/yaml-file.ts';
 import type { ControlData } from './control.ts';
@@ -54,7 +54,7 @@ export function loadControls(directories: { path: string; display: string }[]): 
       const file = parseYamlFile(display, readFileSync(join(directory.path, name)));
       problems.push(...file.problems);
       for (const document of file.documents) {
-        const schemaProblems = validateDocument(document, validators().control, 'control/schema');
+        const schemaProblems = validateDocument(document, validator('control'), 'control/schema');
         if (schemaProblems.length) {
           problems.push(...schemaProblems);
           continue;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Severity } from '../controls/result.ts';
-import { validators } from './schemas.ts';
+import { validator } from './schemas.ts';
 import { validateDocument } from './validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from './yaml-file.ts';
 
@@ -68,7 +68,7 @@ export function loadConfig(root: string, path?: string): LoadedConfig {
     });
   }
   if (!document) return { data: EMPTY, file: relative, problems };
-  const schemaProblems = validateDocument(document, validators().config, 'config/schema');
+  const schemaProblems = validateDocument(document, validator('config'), 'config/schema');
   if (schemaProblems.length)
     return { data: EMPTY, file: relative, document, problems: [...problems, ...schemaProblems] };
   return { data: document.value as ConfigData, file: relative, document, problems };

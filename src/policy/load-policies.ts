@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyData } from './model.ts';
 import { closest } from './schema-errors.ts';
-import { validators } from './schemas.ts';
+import { validator } from './schemas.ts';
 import { validateDocument } from './validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from './yaml-file.ts';
 
@@ -48,7 +48,7 @@ export function loadPolicies(
       });
     }
     for (const document of parsed.documents) {
-      const schemaProblems = validateDocument(document, validators().policy, 'policy/schema');
+      const schemaProblems = validateDocument(document, validator('policy'), 'policy/schema');
       if (schemaProblems.length) {
         problems.push(...schemaProblems);
         continue;

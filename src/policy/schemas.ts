@@ -5,35 +5,42 @@ import policySchema from '../../schemas/policy.schema.json' with { type: 'json' 
 import { parseCron } from './cron.ts';
 import { parseDuration } from './duration.ts';
 
-export interface Validators {
-  policy: ValidateFunction;
-  config: ValidateFunction;
-  control: ValidateFunction;
+export const SCHEMAS = { policy: policySchema, config: configSchema, control: controlSchema } as const;
+export type SchemaName = keyof typeof SCHEMAS;
+
+/** Options shared by the run-time validators and the test that checks the schemas themselves. */
+export function createAjv(options: { validateSchema: boolean }): Ajv2020 {
+  // verbose: errors carry their schema, from which messages take descriptions and allowed keys.
+  const ajv = new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    validateSchema: options.validateSchema,
+  });
+  ajv.addFormat('cron', { type: 'string', validate: (text: string) => parseCron(text).ok });
+  ajv.addFormat('duration', {
+    type: 'string',
+    validate: (text: string) => parseDuration(text) !== undefined,
+  });
+  return ajv;
 }
 
-let compiled: Validators | undefined;
+let ajv: Ajv2020 | undefined;
+const compiled = new Map<SchemaName, ValidateFunction>();
 
-/** The three schemas, compiled once per process. */
-export function validators(): Validators {
-  if (!compiled) {
-    // verbose: errors carry their schema, from which messages take descriptions and allowed keys.
-    const ajv = new Ajv2020({
-      allErrors: true,
-      verbose: true,
-      strict: true,
-      strictRequired: false,
-      allowUnionTypes: true,
-    });
-    ajv.addFormat('cron', { type: 'string', validate: (text: string) => parseCron(text).ok });
-    ajv.addFormat('duration', {
-      type: 'string',
-      validate: (text: string) => parseDuration(text) !== undefined,
-    });
-    compiled = {
-      policy: ajv.compile(policySchema),
-      config: ajv.compile(configSchema),
-      control: ajv.compile(controlSchema),
-    };
+/**
+ * The validator for one of our schemas, compiled on first use and kept for the process. The schemas are
+ * our own and checked against the 2020-12 meta-schema by the tests, so compiling skips that step (it
+ * halves the start-up cost of a check).
+ */
+export function validator(name: SchemaName): ValidateFunction {
+  let validate = compiled.get(name);
+  if (!validate) {
+    ajv ??= createAjv({ validateSchema: false });
+    validate = ajv.compile(SCHEMAS[name]);
+    compiled.set(name, validate);
   }
-  return compiled;
+  return validate;
 }
