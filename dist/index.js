@@ -27872,6 +27872,8 @@ function patternsOf(predicate) {
 }
 
 // src/controls/evaluate-static.ts
+var PASS_MESSAGE = "holds";
+var NOT_APPLICABLE_MESSAGE = "does not apply to this system";
 function evaluatePolicy(policy, controls, probe) {
   const findings = [];
   const policyName = policy.data.metadata.name;
@@ -27894,12 +27896,12 @@ function evaluatePolicy(policy, controls, probe) {
       const check = control.data.check.static;
       if (!check) continue;
       if (check.when && !evaluate(check.when, scope, control).ok) {
-        findings.push(finding(control, "not-applicable", systemLocation, "does not apply to this system"));
+        findings.push(finding(control, "not-applicable", systemLocation, NOT_APPLICABLE_MESSAGE));
         continue;
       }
       const outcome = evaluate(check.require, scope, control);
       if (outcome.ok) {
-        findings.push(finding(control, "pass", systemLocation, "holds"));
+        findings.push(finding(control, "pass", systemLocation, PASS_MESSAGE));
         continue;
       }
       findings.push(
@@ -32852,7 +32854,6 @@ import { readFileSync as readFileSync4 } from "node:fs";
 import { join as join3 } from "node:path";
 function loadPolicies(root, files, visit) {
   const problems = [];
-  const names = /* @__PURE__ */ new Map();
   for (const file of files) {
     let bytes2;
     try {
@@ -32884,19 +32885,8 @@ function loadPolicies(root, files, visit) {
       }
       const data = document.value;
       const referenceProblems = crossCheck(data, document);
-      const previous = names.get(data.metadata.name);
-      if (previous) {
-        referenceProblems.push({
-          ruleId: "policy/duplicate-name",
-          message: `policy name \`${data.metadata.name}\` is already used in ${previous}`,
-          remediation: "Give every policy a unique `metadata.name`: evidence and reports are keyed by it.",
-          location: document.locate(["metadata", "name"])
-        });
-      } else {
-        names.set(data.metadata.name, `${file}:${document.locate(["metadata", "name"]).line}`);
-      }
       problems.push(...referenceProblems);
-      if (referenceProblems.length === 0) visit({ file, document, data });
+      visit({ file, document, data }, referenceProblems.length === 0);
     }
   }
   return problems;
@@ -32952,26 +32942,70 @@ function crossCheck(policy, document) {
 // src/commands/check.ts
 function runCheck(options) {
   const started = performance.now();
-  const startedAt = (/* @__PURE__ */ new Date()).toISOString();
-  const { root } = options;
-  const config = loadConfig(root, options.config);
+  const setup = setUpCheck(options);
+  const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
+  return finishCheck(options, setup, [evaluated], started);
+}
+function setUpCheck(options) {
+  const { config, library, profile } = loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths, config.data.policies);
+  return { config, library, profile, discovered };
+}
+function loadProfile(root, configPath) {
+  const config = loadConfig(root, configPath);
   const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: "controls" }];
   const ownDirs = config.data.controls?.paths ?? (existsSync4(join4(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
   for (const dir of ownDirs) controlDirs.push({ path: join4(root, dir), display: dir });
   const library = loadControls(controlDirs);
   const profile = applyProfile(library.controls, config);
-  const discovered = discoverPolicyFiles(root, options.paths, config.data.policies);
+  return { config, library, profile };
+}
+function evaluateFiles(root, files, controls) {
   const probe = repositoryProbe(root);
+  const policies = [];
+  const problems = loadPolicies(root, files, (policy, valid) => {
+    policies.push({
+      file: policy.file,
+      name: policy.data.metadata.name,
+      nameLocation: policy.document.locate(["metadata", "name"]),
+      evaluated: valid,
+      systems: valid ? policy.data.systems.map((s) => s.name) : [],
+      findings: valid ? evaluatePolicy(policy, controls, probe) : []
+    });
+  });
+  return { policies, problems };
+}
+function finishCheck(options, setup, parts, started) {
+  const { config, library, profile, discovered } = setup;
   const findings = [];
   const systems = [];
+  const loadProblems = [];
+  const names = /* @__PURE__ */ new Map();
   let policyCount = 0;
-  const loadProblems = loadPolicies(root, discovered.files, (policy) => {
-    policyCount++;
-    for (const s of policy.data.systems) {
-      systems.push({ policy: policy.data.metadata.name, system: s.name, file: policy.file });
+  for (const part of parts) {
+    loadProblems.push(...part.problems);
+    for (const policy of part.policies) {
+      const previous = names.get(policy.name);
+      if (previous) {
+        loadProblems.push({
+          ruleId: "policy/duplicate-name",
+          message: `policy name \`${policy.name}\` is already used in ${previous}`,
+          remediation: "Give every policy a unique `metadata.name`: evidence and reports are keyed by it.",
+          location: policy.nameLocation
+        });
+        continue;
+      }
+      names.set(policy.name, `${policy.file}:${policy.nameLocation.line}`);
+      if (!policy.evaluated) continue;
+      policyCount++;
+      for (const system of policy.systems) systems.push({ policy: policy.name, system, file: policy.file });
+      for (const finding of policy.findings) findings.push(finding);
     }
-    for (const finding of evaluatePolicy(policy, profile.controls, probe)) findings.push(finding);
-  });
+  }
+  const order = new Map(discovered.files.map((file, index) => [file, index]));
+  loadProblems.sort(
+    (a, b) => (order.get(a.location.file) ?? 0) - (order.get(b.location.file) ?? 0) || a.location.line - b.location.line || a.location.column - b.location.column
+  );
   const problems = [
     ...config.problems,
     ...library.problems,
@@ -33017,7 +33051,7 @@ function runCheck(options) {
   );
   return {
     tool: { name: "restorable", version: VERSION },
-    startedAt,
+    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
     durationMs: Math.round(performance.now() - started),
     files: discovered.files,
     systems,

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { BUILTIN_CONTROLS_DIR, VERSION } from '../assets.ts';
+import type { Control } from '../controls/control.ts';
 import { evaluatePolicy } from '../controls/evaluate-static.ts';
 import type { FactProbe } from '../controls/facts.ts';
 import { loadControls } from '../controls/library.ts';
@@ -17,6 +18,7 @@ import {
 import { DEFAULT_CONTROLS_PATH, loadConfig } from '../policy/config.ts';
 import { discoverPolicyFiles } from '../policy/discover.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
+import type { SourceRange } from '../policy/source.ts';
 import type { YamlProblem } from '../policy/yaml-file.ts';
 
 export interface CheckOptions {
@@ -30,16 +32,50 @@ export interface CheckOptions {
   failOn?: Severity | 'never';
 }
 
+/** What every check needs before it reads a policy: the profile, its controls and the files to read. */
+export interface CheckSetup {
+  config: ReturnType<typeof loadConfig>;
+  library: ReturnType<typeof loadControls>;
+  profile: ReturnType<typeof applyProfile>;
+  discovered: ReturnType<typeof discoverPolicyFiles>;
+}
+
+/** One schema-valid policy as evaluated: its systems and findings (none when its references are broken). */
+export interface PolicyResult {
+  file: string;
+  name: string;
+  nameLocation: SourceRange;
+  evaluated: boolean;
+  systems: string[];
+  findings: Finding[];
+}
+
+/** What reading a list of files gives, before names are compared across files. */
+export interface EvaluatedFiles {
+  policies: PolicyResult[];
+  problems: YamlProblem[];
+}
+
 /**
  * `restorable check`: reads files only. It runs nothing from a policy, reads no secret and writes nothing;
  * the caller decides where reports go.
  */
 export function runCheck(options: CheckOptions): CheckReport {
   const started = performance.now();
-  const startedAt = new Date().toISOString();
-  const { root } = options;
-  const config = loadConfig(root, options.config);
+  const setup = setUpCheck(options);
+  const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
+  return finishCheck(options, setup, [evaluated], started);
+}
 
+export function setUpCheck(options: CheckOptions): CheckSetup {
+  const { config, library, profile } = loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths, config.data.policies);
+  return { config, library, profile, discovered };
+}
+
+/** The profile and the controls it selects: the shipped library plus the organisation's own. */
+export function loadProfile(root: string, configPath: string | undefined) {
+  const config = loadConfig(root, configPath);
   const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: 'controls' }];
   const ownDirs =
     config.data.controls?.paths ??
@@ -47,19 +83,74 @@ export function runCheck(options: CheckOptions): CheckReport {
   for (const dir of ownDirs) controlDirs.push({ path: join(root, dir), display: dir });
   const library = loadControls(controlDirs);
   const profile = applyProfile(library.controls, config);
+  return { config, library, profile };
+}
 
-  const discovered = discoverPolicyFiles(root, options.paths, config.data.policies);
+/** Reads and evaluates the files, in order. Each policy's syntax tree is dropped once it is evaluated. */
+export function evaluateFiles(
+  root: string,
+  files: readonly string[],
+  controls: readonly Control[],
+): EvaluatedFiles {
   const probe = repositoryProbe(root);
+  const policies: PolicyResult[] = [];
+  const problems = loadPolicies(root, files, (policy, valid) => {
+    policies.push({
+      file: policy.file,
+      name: policy.data.metadata.name,
+      nameLocation: policy.document.locate(['metadata', 'name']),
+      evaluated: valid,
+      systems: valid ? policy.data.systems.map((s) => s.name) : [],
+      findings: valid ? evaluatePolicy(policy, controls, probe) : [],
+    });
+  });
+  return { policies, problems };
+}
+
+/**
+ * Joins the parts (in file order), finds policy names used twice, and writes the report. The first policy
+ * with a name keeps it; a later one is a problem and is not evaluated.
+ */
+export function finishCheck(
+  options: CheckOptions,
+  setup: CheckSetup,
+  parts: readonly EvaluatedFiles[],
+  started: number,
+): CheckReport {
+  const { config, library, profile, discovered } = setup;
   const findings: Finding[] = [];
   const systems: SystemRef[] = [];
+  const loadProblems: YamlProblem[] = [];
+  const names = new Map<string, string>();
   let policyCount = 0;
-  const loadProblems = loadPolicies(root, discovered.files, (policy) => {
-    policyCount++;
-    for (const s of policy.data.systems) {
-      systems.push({ policy: policy.data.metadata.name, system: s.name, file: policy.file });
+  for (const part of parts) {
+    loadProblems.push(...part.problems);
+    for (const policy of part.policies) {
+      const previous = names.get(policy.name);
+      if (previous) {
+        loadProblems.push({
+          ruleId: 'policy/duplicate-name',
+          message: `policy name \`${policy.name}\` is already used in ${previous}`,
+          remediation: 'Give every policy a unique `metadata.name`: evidence and reports are keyed by it.',
+          location: policy.nameLocation,
+        });
+        continue;
+      }
+      names.set(policy.name, `${policy.file}:${policy.nameLocation.line}`);
+      if (!policy.evaluated) continue;
+      policyCount++;
+      for (const system of policy.systems) systems.push({ policy: policy.name, system, file: policy.file });
+      for (const finding of policy.findings) findings.push(finding);
     }
-    for (const finding of evaluatePolicy(policy, profile.controls, probe)) findings.push(finding);
-  });
+  }
+  // Problems in file order, then by position, whichever way the files were read.
+  const order = new Map(discovered.files.map((file, index) => [file, index]));
+  loadProblems.sort(
+    (a, b) =>
+      (order.get(a.location.file) ?? 0) - (order.get(b.location.file) ?? 0) ||
+      a.location.line - b.location.line ||
+      a.location.column - b.location.column,
+  );
   const problems = [
     ...config.problems,
     ...library.problems,
@@ -106,7 +197,7 @@ export function runCheck(options: CheckOptions): CheckReport {
   );
   return {
     tool: { name: 'restorable', version: VERSION },
-    startedAt,
+    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
     durationMs: Math.round(performance.now() - started),
     files: discovered.files,
     systems,

@@ -4,6 +4,9 @@ import { type FactProbe, type FactScope, factValue, systemFacts } from './facts.
 import { evaluate, type PredicateFailure, showFact } from './predicate.ts';
 import type { Finding } from './result.ts';
 
+export const PASS_MESSAGE = 'holds';
+export const NOT_APPLICABLE_MESSAGE = 'does not apply to this system';
+
 /** Evaluates every static control on every system of a policy: one finding per control × system. */
 export function evaluatePolicy(
   policy: LoadedPolicy,
@@ -39,12 +42,12 @@ export function evaluatePolicy(
       const check = control.data.check.static;
       if (!check) continue;
       if (check.when && !evaluate(check.when, scope, control).ok) {
-        findings.push(finding(control, 'not-applicable', systemLocation, 'does not apply to this system'));
+        findings.push(finding(control, 'not-applicable', systemLocation, NOT_APPLICABLE_MESSAGE));
         continue;
       }
       const outcome = evaluate(check.require, scope, control);
       if (outcome.ok) {
-        findings.push(finding(control, 'pass', systemLocation, 'holds'));
+        findings.push(finding(control, 'pass', systemLocation, PASS_MESSAGE));
         continue;
       }
       findings.push(

@@ -14,16 +14,17 @@ export interface LoadedPolicy {
 
 /**
  * Parses, validates and cross-checks every policy document in the files (paths relative to root), handing
- * each valid policy to `visit` as soon as it is read. Policies are not kept: a large check then holds one
- * file's syntax tree at a time. Returns the problems.
+ * each schema-valid policy to `visit` as soon as it is read (`valid` is false when its names do not refer
+ * to each other correctly). Policies are not kept: a large check then holds one file's syntax tree at a
+ * time. Names that repeat across files are the caller's to find (see commands/check.ts). Returns the
+ * problems.
  */
 export function loadPolicies(
   root: string,
   files: readonly string[],
-  visit: (policy: LoadedPolicy) => void,
+  visit: (policy: LoadedPolicy, valid: boolean) => void,
 ): YamlProblem[] {
   const problems: YamlProblem[] = [];
-  const names = new Map<string, string>();
   for (const file of files) {
     let bytes: Buffer;
     try {
@@ -55,19 +56,8 @@ export function loadPolicies(
       }
       const data = document.value as PolicyData;
       const referenceProblems = crossCheck(data, document);
-      const previous = names.get(data.metadata.name);
-      if (previous) {
-        referenceProblems.push({
-          ruleId: 'policy/duplicate-name',
-          message: `policy name \`${data.metadata.name}\` is already used in ${previous}`,
-          remediation: 'Give every policy a unique `metadata.name`: evidence and reports are keyed by it.',
-          location: document.locate(['metadata', 'name']),
-        });
-      } else {
-        names.set(data.metadata.name, `${file}:${document.locate(['metadata', 'name']).line}`);
-      }
       problems.push(...referenceProblems);
-      if (referenceProblems.length === 0) visit({ file, document, data });
+      visit({ file, document, data }, referenceProblems.length === 0);
     }
   }
   return problems;
