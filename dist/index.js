@@ -32221,12 +32221,18 @@ var {
 } = yaml;
 
 // src/policy/yaml-positions.ts
+var NO_CHILDREN = [];
 var PositionRecorder = class {
   documents = [];
   stack = [];
   onEvent = (event, state) => {
     if (event === "open") {
-      this.stack.push({ open: state.position, close: state.position, result: void 0, children: [] });
+      this.stack.push({
+        open: state.position,
+        close: state.position,
+        result: void 0,
+        children: NO_CHILDREN
+      });
       return;
     }
     const node = this.stack.pop();
@@ -32234,7 +32240,9 @@ var PositionRecorder = class {
     node.close = state.position;
     node.result = state.result;
     const parent = this.stack[this.stack.length - 1];
-    (parent ? parent.children : this.documents).push(node);
+    if (!parent) this.documents.push(node);
+    else if (parent.children === NO_CHILDREN) parent.children = [node];
+    else parent.children.push(node);
   };
 };
 function skipBlank(text, from) {
@@ -32574,7 +32582,7 @@ function loadControls(directories) {
       const file = parseYamlFile(display, readFileSync2(join(directory.path, name)));
       problems.push(...file.problems);
       for (const document of file.documents) {
-        const schemaProblems = validateDocument(document, validator("control"), "control/schema");
+        const schemaProblems = directory.shipped ? [] : validateDocument(document, validator("control"), "control/schema");
         if (schemaProblems.length) {
           problems.push(...schemaProblems);
           continue;
@@ -32953,7 +32961,9 @@ function setUpCheck(options) {
 }
 function loadProfile(root, configPath) {
   const config = loadConfig(root, configPath);
-  const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: "controls" }];
+  const controlDirs = [
+    { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
+  ];
   const ownDirs = config.data.controls?.paths ?? (existsSync4(join4(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
   for (const dir of ownDirs) controlDirs.push({ path: join4(root, dir), display: dir });
   const library = loadControls(controlDirs);

@@ -76,7 +76,9 @@ export function setUpCheck(options: CheckOptions): CheckSetup {
 /** The profile and the controls it selects: the shipped library plus the organisation's own. */
 export function loadProfile(root: string, configPath: string | undefined) {
   const config = loadConfig(root, configPath);
-  const controlDirs = [{ path: BUILTIN_CONTROLS_DIR, display: 'controls' }];
+  const controlDirs: { path: string; display: string; shipped?: boolean }[] = [
+    { path: BUILTIN_CONTROLS_DIR, display: 'controls', shipped: true },
+  ];
   const ownDirs =
     config.data.controls?.paths ??
     (existsSync(join(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);

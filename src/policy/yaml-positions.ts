@@ -14,6 +14,8 @@ export interface PositionNode {
   children: PositionNode[];
 }
 
+const NO_CHILDREN: PositionNode[] = [];
+
 /** Collects the nodes of every document of a text, in document order. */
 export class PositionRecorder {
   readonly documents: PositionNode[] = [];
@@ -21,7 +23,12 @@ export class PositionRecorder {
 
   onEvent = (event: 'open' | 'close', state: { position: number; result: unknown }): void => {
     if (event === 'open') {
-      this.stack.push({ open: state.position, close: state.position, result: undefined, children: [] });
+      this.stack.push({
+        open: state.position,
+        close: state.position,
+        result: undefined,
+        children: NO_CHILDREN,
+      });
       return;
     }
     const node = this.stack.pop();
@@ -29,7 +36,10 @@ export class PositionRecorder {
     node.close = state.position;
     node.result = state.result;
     const parent = this.stack[this.stack.length - 1];
-    (parent ? parent.children : this.documents).push(node);
+    if (!parent) this.documents.push(node);
+    // Most nodes are scalars: they share one empty list until a child arrives.
+    else if (parent.children === NO_CHILDREN) parent.children = [node];
+    else parent.children.push(node);
   };
 }
 
