@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Cron, cronMaxIntervalSeconds, cronNext, cronPrevious, parseCron } from '../src/policy/cron.ts';
+import { mulberry32 } from './helpers/random.ts';
 
 const DAY = 86_400;
 
@@ -20,18 +21,6 @@ const next = (expr: string, after: string) => cronNext(cron(expr), at(after)).to
 const previous = (expr: string, atOrBefore: string) => cronPrevious(cron(expr), at(atOrBefore)).toISOString();
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Small seeded PRNG, so randomized cases are reproducible. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('parseCron', () => {
   it('expands wildcards and steps', () => {

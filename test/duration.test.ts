@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DURATION_PATTERN, formatDuration, parseDuration } from '../src/policy/duration.ts';
-
-/** Small seeded PRNG, so randomized cases are reproducible. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 } from './helpers/random.ts';
 
 const VALID: [string, number][] = [
   ['30s', 30],
