@@ -33400,7 +33400,15 @@ import { dirname, resolve as resolve3 } from "node:path";
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
 function renderJson(report) {
-  return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...report }, null, 2)}
+  const { findings, ...rest } = report;
+  const head = JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...rest }, null, 2);
+  const lines = findings.map((f) => `    ${JSON.stringify(f)}`).join(",\n");
+  const list = findings.length ? `[
+${lines}
+  ]` : "[]";
+  return `${head.slice(0, -2)},
+  "findings": ${list}
+}
 `;
 }
 

@@ -695,12 +695,19 @@ describe('renderJunit', () => {
 // JSON
 
 describe('renderJson', () => {
-  it('adds schemaVersion, pretty-prints and ends with a newline', () => {
+  it('adds schemaVersion, indents, puts one finding per line and ends with a newline', () => {
     const report = makeReport({ findings: failures(2, 'low', 'LOW') });
     const json = renderJson(report);
     expect(json.endsWith('}\n')).toBe(true);
     expect(json.split('\n')[1]).toBe('  "schemaVersion": 1,');
     expect(JSON.parse(json)).toEqual({ schemaVersion: 1, ...report });
+    const findingLines = json.split('\n').filter((line) => line.startsWith('    {"kind":'));
+    expect(findingLines).toHaveLength(2);
+  });
+
+  it('writes an empty findings list as []', () => {
+    const report = makeReport({ findings: [] });
+    expect(JSON.parse(renderJson(report)).findings).toEqual([]);
   });
 });
 
