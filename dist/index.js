@@ -32948,14 +32948,14 @@ function crossCheck(policy, document) {
 }
 
 // src/commands/check.ts
-function runCheck(options) {
+function runCheck(options, profile) {
   const started = performance.now();
-  const setup = setUpCheck(options);
+  const setup = setUpCheck(options, profile);
   const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
   return finishCheck(options, setup, [evaluated], started);
 }
-function setUpCheck(options) {
-  const { config, library, profile } = loadProfile(options.root, options.config);
+function setUpCheck(options, loaded) {
+  const { config, library, profile } = loaded ?? loadProfile(options.root, options.config);
   const discovered = discoverPolicyFiles(options.root, options.paths, config.data.policies);
   return { config, library, profile, discovered };
 }

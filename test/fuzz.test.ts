@@ -11,9 +11,9 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { runCheck } from '../src/commands/check.ts';
+import { type LoadedProfile, loadProfile, runCheck } from '../src/commands/check.ts';
 import { type CheckReport, SEVERITIES } from '../src/controls/result.ts';
 import { selectAnnotations } from '../src/report/annotations.ts';
 import { renderJson } from '../src/report/json.ts';
@@ -23,25 +23,14 @@ import { renderSummary } from '../src/report/summary.ts';
 import { renderText } from '../src/report/text.ts';
 import { deriveSeed, Random, seedFromEnv } from './helpers/random.ts';
 
-// runCheck reads and validates every file of the control library on every call (15-30 ms here), which
-// would dominate 10,000 cases. The library does not change between cases and nothing mutates it, so it
-// is loaded once (for real, by the first call) and reused; everything else runs end to end.
-vi.mock('../src/controls/library.ts', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../src/controls/library.ts')>();
-  const cache = new Map<string, ReturnType<typeof actual.loadControls>>();
-  return {
-    ...actual,
-    loadControls(directories: Parameters<typeof actual.loadControls>[0]) {
-      const key = JSON.stringify(directories);
-      let library = cache.get(key);
-      if (library === undefined) {
-        library = actual.loadControls(directories);
-        cache.set(key, library);
-      }
-      return library;
-    },
-  };
-});
+// runCheck reads the profile and the control library on every call (15-30 ms here), which would dominate
+// 10,000 cases. Nothing in the fuzzed directory changes them, so the profile is loaded once, for real, and
+// handed to runCheck; everything else runs end to end on every case.
+let profile: LoadedProfile | undefined;
+const check = (root: string, paths: string[]): CheckReport => {
+  profile ??= loadProfile(root, undefined);
+  return runCheck({ root, paths }, profile);
+};
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
@@ -1156,7 +1145,7 @@ describe('fuzz: mutated policies through the whole check', () => {
   it('starts from seeds that load', () => {
     for (const seed of seeds) {
       writeFileSync(join(root, 'policy.yaml'), seed.text);
-      const report = runCheck({ root, paths: ['policy.yaml'] });
+      const report = check(root, ['policy.yaml']);
       const problems = report.findings.filter((f) => f.kind === 'problem');
       expect(problems, seed.name).toEqual([]);
       expect(report.counts.systems, seed.name).toBeGreaterThan(0);
@@ -1196,7 +1185,7 @@ describe('fuzz: mutated policies through the whole check', () => {
       let report: CheckReport;
       try {
         // A policy under .restorable/ is found by the default globs, as `restorable check` alone finds it.
-        report = runCheck({ root, paths: c.path.startsWith('.restorable/') ? [] : [c.path] });
+        report = check(root, c.path.startsWith('.restorable/') ? [] : [c.path]);
         // Every report format, on every eighth case (rendering costs about as much as a small check).
         if (index % 8 === 0) {
           renderJson(report);

@@ -60,21 +60,27 @@ export interface EvaluatedFiles {
  * `restorable check`: reads files only. It runs nothing from a policy, reads no secret and writes nothing;
  * the caller decides where reports go.
  */
-export function runCheck(options: CheckOptions): CheckReport {
+export function runCheck(options: CheckOptions, profile?: LoadedProfile): CheckReport {
   const started = performance.now();
-  const setup = setUpCheck(options);
+  const setup = setUpCheck(options, profile);
   const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
   return finishCheck(options, setup, [evaluated], started);
 }
 
-export function setUpCheck(options: CheckOptions): CheckSetup {
-  const { config, library, profile } = loadProfile(options.root, options.config);
+/**
+ * Loads the profile (unless the caller already holds it for the same root and config, as a long series of
+ * checks may) and finds the files.
+ */
+export function setUpCheck(options: CheckOptions, loaded?: LoadedProfile): CheckSetup {
+  const { config, library, profile } = loaded ?? loadProfile(options.root, options.config);
   const discovered = discoverPolicyFiles(options.root, options.paths, config.data.policies);
   return { config, library, profile, discovered };
 }
 
+export type LoadedProfile = Omit<CheckSetup, 'discovered'>;
+
 /** The profile and the controls it selects: the shipped library plus the organisation's own. */
-export function loadProfile(root: string, configPath: string | undefined) {
+export function loadProfile(root: string, configPath: string | undefined): LoadedProfile {
   const config = loadConfig(root, configPath);
   const controlDirs: { path: string; display: string; shipped?: boolean }[] = [
     { path: BUILTIN_CONTROLS_DIR, display: 'controls', shipped: true },
