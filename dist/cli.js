@@ -13276,6 +13276,7 @@ function loadPolicies(root, files, visit) {
   }
   return problems;
 }
+var VERIFY_PLACEHOLDERS = ["restore.path", "snapshot.id", "system.name"];
 function crossCheck(policy, document) {
   const problems = [];
   const defined = Object.keys(policy.repositories ?? {});
@@ -13302,6 +13303,29 @@ function crossCheck(policy, document) {
           location: document.locate(["systems", s, "repositories", r])
         });
       }
+    });
+    const source = system.source;
+    const misplaced = source.command ? ["exclude", "followSymlinks"].filter((k) => source[k] !== void 0) : ["timeout", "filename"].filter((k) => source[k] !== void 0);
+    for (const key2 of misplaced) {
+      problems.push({
+        ruleId: "policy/source-field",
+        message: `\`${key2}\` applies to ${source.command ? "a `paths`" : "a `command`"} source; the source of \`${system.name}\` is ${source.command ? "a command" : "paths"}`,
+        remediation: source.command ? "Remove it: a command source backs up what the command writes to standard output." : "Remove it: `timeout` and `filename` are for command sources.",
+        location: document.locate(["systems", s, "source", key2], { key: true })
+      });
+    }
+    system.drill?.verify?.forEach((step, v) => {
+      step.command.forEach((arg, a) => {
+        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
+          if (VERIFY_PLACEHOLDERS.includes(match[1])) continue;
+          problems.push({
+            ruleId: "policy/placeholder",
+            message: `unknown placeholder \`{${match[1]}}\` in a verify command of \`${system.name}\``,
+            remediation: `Use one of ${VERIFY_PLACEHOLDERS.map((p) => `\`{${p}}\``).join(", ")}.`,
+            location: document.locate(["systems", s, "drill", "verify", v, "command", a])
+          });
+        }
+      });
     });
     const drill = system.drill;
     if (drill?.repository && !system.repositories.includes(drill.repository)) {

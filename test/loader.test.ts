@@ -231,3 +231,28 @@ describe('discovery', () => {
     expect(report.findings.map((f) => f.ruleId)).toEqual(['policy/none-found']);
   });
 });
+
+describe('cross-checks the schema cannot express', () => {
+  it('a field of the other source kind is named at its key', () => {
+    const text = VALID.replace(
+      'source: { command: [pg_dump, shop] }',
+      'source: { command: [pg_dump, shop], exclude: ["*.tmp"] }',
+    );
+    const p = only(problems({ '.restorable/shop.yaml': text }));
+    expect(p.ruleId).toBe('policy/source-field');
+    expect(p.message).toBe('`exclude` applies to a `paths` source; the source of `shop-db` is a command');
+    expect([p.location.line, p.location.column]).toEqual([10, 41]);
+  });
+
+  it('an unknown placeholder in a verify command is named with the ones that exist', () => {
+    const text = VALID.replace(
+      '    repositories: [primary]\n',
+      '    repositories: [primary]\n    drill:\n      verify: [ { command: [pg_restore, --list, "{restore.dir}/x.dump"] } ]\n',
+    );
+    const p = only(problems({ '.restorable/shop.yaml': text }));
+    expect(p.ruleId).toBe('policy/placeholder');
+    expect(p.message).toBe('unknown placeholder `{restore.dir}` in a verify command of `shop-db`');
+    expect(p.remediation).toBe('Use one of `{restore.path}`, `{snapshot.id}`, `{system.name}`.');
+    expect(p.location.line).toBe(13);
+  });
+});

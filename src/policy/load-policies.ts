@@ -63,7 +63,10 @@ export function loadPolicies(
   return problems;
 }
 
-/** What the schema cannot express: names that refer to each other. */
+/** What a drill's verify commands may name; the drill fills them in. */
+export const VERIFY_PLACEHOLDERS = ['restore.path', 'snapshot.id', 'system.name'];
+
+/** What the schema cannot express: names that refer to each other, fields that fit the source kind. */
 function crossCheck(policy: PolicyData, document: YamlDocument): YamlProblem[] {
   const problems: YamlProblem[] = [];
   const defined = Object.keys(policy.repositories ?? {});
@@ -94,6 +97,33 @@ function crossCheck(policy: PolicyData, document: YamlDocument): YamlProblem[] {
           location: document.locate(['systems', s, 'repositories', r]),
         });
       }
+    });
+    const source = system.source;
+    const misplaced = source.command
+      ? (['exclude', 'followSymlinks'] as const).filter((k) => source[k] !== undefined)
+      : (['timeout', 'filename'] as const).filter((k) => source[k] !== undefined);
+    for (const key of misplaced) {
+      problems.push({
+        ruleId: 'policy/source-field',
+        message: `\`${key}\` applies to ${source.command ? 'a `paths`' : 'a `command`'} source; the source of \`${system.name}\` is ${source.command ? 'a command' : 'paths'}`,
+        remediation: source.command
+          ? 'Remove it: a command source backs up what the command writes to standard output.'
+          : 'Remove it: `timeout` and `filename` are for command sources.',
+        location: document.locate(['systems', s, 'source', key], { key: true }),
+      });
+    }
+    system.drill?.verify?.forEach((step, v) => {
+      step.command.forEach((arg, a) => {
+        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
+          if (VERIFY_PLACEHOLDERS.includes(match[1]!)) continue;
+          problems.push({
+            ruleId: 'policy/placeholder',
+            message: `unknown placeholder \`{${match[1]}}\` in a verify command of \`${system.name}\``,
+            remediation: `Use one of ${VERIFY_PLACEHOLDERS.map((p) => `\`{${p}}\``).join(', ')}.`,
+            location: document.locate(['systems', s, 'drill', 'verify', v, 'command', a]),
+          });
+        }
+      });
     });
     const drill = system.drill;
     if (drill?.repository && !system.repositories.includes(drill.repository)) {
