@@ -7524,7 +7524,7 @@ var BUILTIN_CONTROLS_DIR = fileURLToPath(new URL("controls/", packageRoot));
 var VERSION = JSON.parse(readFileSync(new URL("package.json", packageRoot), "utf8")).version;
 
 // src/commands/check.ts
-import { existsSync as existsSync3, realpathSync, statSync as statSync2 } from "node:fs";
+import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
 import { isAbsolute, join as join4, relative as relative2 } from "node:path";
 
 // src/policy/cron.ts
@@ -7857,6 +7857,11 @@ var SYSTEM_FACTS = [
     description: "Every recipient key path is relative and stays inside the repository (no `..`, not absolute)."
   },
   {
+    name: "encryption.recipientKeys",
+    type: "string",
+    description: "What the recipient key files hold, the worst first: `private-key`, `missing-file`, `not-a-public-key`, `public-keys` (all are OpenPGP public keys), or `none` (no recipients). Only files inside the repository are read, and only their first bytes."
+  },
+  {
     name: "repositories",
     type: "list",
     description: "The system's repositories; each has the `repository.*` facts."
@@ -7962,6 +7967,12 @@ function systemFacts(policy, systemIndex, probe) {
     badKey === -1,
     badKey === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", badKey)
   );
+  const [keyStatus, keyIndex] = recipientKeys(recipients, probe);
+  set2(
+    "encryption.recipientKeys",
+    keyStatus,
+    keyIndex === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", keyIndex)
+  );
   const repositories = system.repositories.map(
     (name, i) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i))
   );
@@ -8045,6 +8056,32 @@ function staysInside(path) {
   if (path.startsWith("/") || path.startsWith("~") || /^[A-Za-z]:/.test(path) || path.includes("\\"))
     return false;
   return !path.split("/").some((part) => part === "..");
+}
+var KEY_STATUS_ORDER = ["private-key", "missing-file", "not-a-public-key", "public-keys"];
+function recipientKeys(paths, probe) {
+  if (paths.length === 0) return ["none", -1];
+  let worst = KEY_STATUS_ORDER.length - 1;
+  let at = -1;
+  paths.forEach((path, index) => {
+    if (!staysInside(path)) return;
+    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
+    if (rank < worst) {
+      worst = rank;
+      at = index;
+    }
+  });
+  return [KEY_STATUS_ORDER[worst], at];
+}
+function keyFileStatus(head) {
+  if (head === void 0) return "missing-file";
+  const text = new TextDecoder("latin1").decode(head).trimStart();
+  if (text.startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----")) return "private-key";
+  if (text.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----")) return "public-keys";
+  const first = head[0];
+  if (first === void 0 || (first & 128) === 0) return "not-a-public-key";
+  const tag = first & 64 ? first & 63 : first >> 2 & 15;
+  if (tag === 5 || tag === 7) return "private-key";
+  return tag === 6 ? "public-keys" : "not-a-public-key";
 }
 function runbookStatus(runbook, probe) {
   if (/^https:\/\//i.test(runbook)) return "url";
@@ -13517,24 +13554,41 @@ function countFindings(findings, files, policies, systems, controls) {
 function repositoryProbe(root) {
   const realRoot = realpathSync(root);
   const known = /* @__PURE__ */ new Map();
-  const exists = (path) => {
-    const absolute = join4(root, path);
+  const inside = (path) => {
+    if (known.has(path)) return known.get(path);
+    let real;
     try {
-      if (!statSync2(absolute).isFile()) return false;
-      const inside = relative2(realRoot, realpathSync(absolute));
-      return !inside.startsWith("..") && !isAbsolute(inside);
-    } catch {
-      return false;
-    }
-  };
-  return {
-    fileExists(path) {
-      let answer = known.get(path);
-      if (answer === void 0) {
-        answer = exists(path);
-        known.set(path, answer);
+      const absolute = join4(root, path);
+      if (statSync2(absolute).isFile()) {
+        const candidate = realpathSync(absolute);
+        const rel = relative2(realRoot, candidate);
+        if (!rel.startsWith("..") && !isAbsolute(rel)) real = candidate;
       }
-      return answer;
+    } catch {
+      real = void 0;
+    }
+    known.set(path, real);
+    return real;
+  };
+  const heads = /* @__PURE__ */ new Map();
+  return {
+    fileExists: (path) => inside(path) !== void 0,
+    readHead(path, bytes2) {
+      const key2 = `${bytes2}:${path}`;
+      if (heads.has(key2)) return heads.get(key2);
+      const real = inside(path);
+      let head;
+      if (real !== void 0) {
+        const fd = openSync(real, "r");
+        try {
+          const buffer = Buffer.alloc(bytes2);
+          head = buffer.subarray(0, readSync(fd, buffer, 0, bytes2, 0));
+        } finally {
+          closeSync(fd);
+        }
+      }
+      heads.set(key2, head);
+      return head;
     }
   };
 }

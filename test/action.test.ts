@@ -8,6 +8,7 @@ const ACTION = join(REPO_ROOT, 'dist/index.js');
 
 const POLICY = readFileSync(join(REPO_ROOT, 'examples/pass/payments-postgres-s3.yaml'), 'utf8');
 const RUNBOOK = readFileSync(join(REPO_ROOT, 'examples/runbooks/payments.md'), 'utf8');
+const KEY = readFileSync(join(REPO_ROOT, 'examples/keys/backup-ops.asc'), 'utf8');
 const WEAK = POLICY.replace('name: payments\n', 'name: weak\n')
   .replace('      minimum: 35d\n', '      minimum: 7d\n')
   .replace(/ {4}encryption:\n(?: {6}.*\n)+/, '');
@@ -52,6 +53,7 @@ function runAction(files: Record<string, string>, inputs: Record<string, string>
   const root = workspace({
     ...files,
     'examples/runbooks/payments.md': RUNBOOK,
+    'examples/keys/backup-ops.asc': KEY,
     'event.json': JSON.stringify({
       action: 'synchronize',
       number: 7,

@@ -44,6 +44,8 @@ const RUNTIME = CONTROLS.filter((c) => c.evaluation === 'runtime').map((c) => c.
  * missing altogether).
  */
 const FAIL_AT: Record<string, { line: number; at: string }> = {
+  // the recipient key file that is missing
+  'RB-ENC-003': { line: 21, at: 'examples/keys/missing.asc' },
   // no drill: the system
   'RB-DRILL-001': { line: 14, at: 'name: db' },
   'RB-DRILL-002': { line: 23, at: '"0 5 1 1,4,7,10 *"' },

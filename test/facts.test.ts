@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { systemFacts } from '../src/controls/facts.ts';
+import { keyFileStatus, systemFacts } from '../src/controls/facts.ts';
 import type { PolicyData, RepositoryData } from '../src/policy/model.ts';
 
-const noFiles = { fileExists: () => false };
+const noFiles = { fileExists: () => false, readHead: () => undefined };
 
 function policyWith(repositories: Record<string, RepositoryData>, names: string[]): PolicyData {
   return {
@@ -47,7 +47,7 @@ describe('inherited and derived facts', () => {
     const policy = policyWith({ r: { local: { path: 'x' } } }, ['r']);
     policy.metadata = { name: 'p', owner: '@acme/team', classification: 'internal', runbook: 'docs/run.md' };
     policy.systems[0]!.classification = 'restricted';
-    const facts = systemFacts(policy, 0, { fileExists: (p) => p === 'docs/run.md' });
+    const facts = systemFacts(policy, 0, { ...noFiles, fileExists: (p) => p === 'docs/run.md' });
     expect(facts.values).toMatchObject({
       owner: '@acme/team',
       'owner.valid': true,
@@ -82,5 +82,44 @@ describe('inherited and derived facts', () => {
     expect(facts.values['drill.timeout']).toBe(7200);
     expect(facts.values['schedule.interval']).toBe(3 * 86_400);
     expect(facts.values['drill.interval']).toBe(92 * 86_400);
+  });
+});
+
+describe('recipient key files', () => {
+  const text = (t: string) => new TextEncoder().encode(t);
+  it('tells public keys, private keys, missing files and other files apart', () => {
+    expect(keyFileStatus(text('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ'))).toBe('public-keys');
+    expect(keyFileStatus(text('\n  -----BEGIN PGP PUBLIC KEY BLOCK-----'))).toBe('public-keys');
+    expect(keyFileStatus(text('-----BEGIN PGP PRIVATE KEY BLOCK-----\n'))).toBe('private-key');
+    expect(keyFileStatus(undefined)).toBe('missing-file');
+    expect(keyFileStatus(text('ssh-ed25519 AAAAC3Nz'))).toBe('not-a-public-key');
+    // Binary packets: new-format public key (tag 6), new-format secret key (tag 5), old-format public key.
+    expect(keyFileStatus(new Uint8Array([0xc6, 0x33, 0x04]))).toBe('public-keys');
+    expect(keyFileStatus(new Uint8Array([0xc5, 0x58, 0x04]))).toBe('private-key');
+    expect(keyFileStatus(new Uint8Array([0x99, 0x01, 0x0d]))).toBe('public-keys');
+    expect(keyFileStatus(new Uint8Array([0x95, 0x01, 0x0d]))).toBe('private-key');
+  });
+
+  it('reports the worst key file and points at it; paths outside the repository are never read', () => {
+    const files: Record<string, string> = {
+      'keys/ops.asc': '-----BEGIN PGP PUBLIC KEY BLOCK-----\n',
+      'keys/oops.asc': '-----BEGIN PGP PRIVATE KEY BLOCK-----\n',
+    };
+    const read: string[] = [];
+    const probe = {
+      fileExists: (p: string) => p in files,
+      readHead: (p: string) => {
+        read.push(p);
+        return p in files ? new TextEncoder().encode(files[p]) : undefined;
+      },
+    };
+    const policy = policyWith({ r: { local: { path: 'x' } } }, ['r']);
+    policy.systems[0]!.encryption = {
+      recipients: ['keys/ops.asc', '/etc/shadow', 'keys/oops.asc', 'keys/gone.asc'],
+    };
+    const facts = systemFacts(policy, 0, probe);
+    expect(facts.values['encryption.recipientKeys']).toBe('private-key');
+    expect(facts.at['encryption.recipientKeys']).toEqual(['systems', 0, 'encryption', 'recipients', 2]);
+    expect(read).toEqual(['keys/ops.asc', 'keys/oops.asc', 'keys/gone.asc']);
   });
 });

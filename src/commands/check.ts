@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { BUILTIN_CONTROLS_DIR, VERSION } from '../assets.ts';
 import type { Control } from '../controls/control.ts';
@@ -268,28 +268,49 @@ function countFindings(
   return counts;
 }
 
-/** Answers "does this runbook file exist" without looking outside the repository. */
+/**
+ * Answers questions about files named by policies (does a runbook exist, what does a key file start
+ * with) without ever looking outside the repository, symlinks included.
+ */
 function repositoryProbe(root: string): FactProbe {
   const realRoot = realpathSync(root);
-  const known = new Map<string, boolean>();
-  const exists = (path: string): boolean => {
-    const absolute = join(root, path);
+  const known = new Map<string, string | undefined>();
+  /** The real path of a regular file inside the repository, or undefined. */
+  const inside = (path: string): string | undefined => {
+    if (known.has(path)) return known.get(path);
+    let real: string | undefined;
     try {
-      if (!statSync(absolute).isFile()) return false;
-      const inside = relative(realRoot, realpathSync(absolute));
-      return !inside.startsWith('..') && !isAbsolute(inside);
-    } catch {
-      return false;
-    }
-  };
-  return {
-    fileExists(path) {
-      let answer = known.get(path);
-      if (answer === undefined) {
-        answer = exists(path);
-        known.set(path, answer);
+      const absolute = join(root, path);
+      if (statSync(absolute).isFile()) {
+        const candidate = realpathSync(absolute);
+        const rel = relative(realRoot, candidate);
+        if (!rel.startsWith('..') && !isAbsolute(rel)) real = candidate;
       }
-      return answer;
+    } catch {
+      real = undefined;
+    }
+    known.set(path, real);
+    return real;
+  };
+  const heads = new Map<string, Uint8Array | undefined>();
+  return {
+    fileExists: (path) => inside(path) !== undefined,
+    readHead(path, bytes) {
+      const key = `${bytes}:${path}`;
+      if (heads.has(key)) return heads.get(key);
+      const real = inside(path);
+      let head: Uint8Array | undefined;
+      if (real !== undefined) {
+        const fd = openSync(real, 'r');
+        try {
+          const buffer = Buffer.alloc(bytes);
+          head = buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0));
+        } finally {
+          closeSync(fd);
+        }
+      }
+      heads.set(key, head);
+      return head;
     },
   };
 }

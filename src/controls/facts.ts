@@ -88,6 +88,12 @@ export const SYSTEM_FACTS: readonly FactInfo[] = [
       'Every recipient key path is relative and stays inside the repository (no `..`, not absolute).',
   },
   {
+    name: 'encryption.recipientKeys',
+    type: 'string',
+    description:
+      'What the recipient key files hold, the worst first: `private-key`, `missing-file`, `not-a-public-key`, `public-keys` (all are OpenPGP public keys), or `none` (no recipients). Only files inside the repository are read, and only their first bytes.',
+  },
+  {
     name: 'repositories',
     type: 'list',
     description: "The system's repositories; each has the `repository.*` facts.",
@@ -148,6 +154,11 @@ export const RUNTIME_FACTS: readonly FactInfo[] = [
 export interface FactProbe {
   /** Whether a path relative to the repository root names an existing file. */
   fileExists(relativePath: string): boolean;
+  /**
+   * The first bytes of a file inside the repository, or undefined when there is no such file (or it
+   * leads outside the repository).
+   */
+  readHead(relativePath: string, bytes: number): Uint8Array | undefined;
 }
 
 const DAY = 86_400;
@@ -212,6 +223,13 @@ export function systemFacts(policy: PolicyData, systemIndex: number, probe: Fact
     'encryption.keyPathsInRepository',
     badKey === -1,
     badKey === -1 ? sys('encryption', 'recipients') : sys('encryption', 'recipients', badKey),
+  );
+
+  const [keyStatus, keyIndex] = recipientKeys(recipients, probe);
+  set(
+    'encryption.recipientKeys',
+    keyStatus,
+    keyIndex === -1 ? sys('encryption', 'recipients') : sys('encryption', 'recipients', keyIndex),
   );
 
   const repositories = system.repositories.map((name, i) =>
@@ -314,6 +332,38 @@ export function staysInside(path: string): boolean {
   if (path.startsWith('/') || path.startsWith('~') || /^[A-Za-z]:/.test(path) || path.includes('\\'))
     return false;
   return !path.split('/').some((part) => part === '..');
+}
+
+const KEY_STATUS_ORDER = ['private-key', 'missing-file', 'not-a-public-key', 'public-keys'] as const;
+
+/** The worst of the recipient key files, and which one it is (-1 when all are fine or there are none). */
+function recipientKeys(paths: readonly string[], probe: FactProbe): [string, number] {
+  if (paths.length === 0) return ['none', -1];
+  let worst = KEY_STATUS_ORDER.length - 1;
+  let at = -1;
+  paths.forEach((path, index) => {
+    if (!staysInside(path)) return; // RB-ENC-002's concern; never read
+    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
+    if (rank < worst) {
+      worst = rank;
+      at = index;
+    }
+  });
+  return [KEY_STATUS_ORDER[worst]!, at];
+}
+
+/** What the start of a key file says it is: an armored block's header, or a binary packet's tag. */
+export function keyFileStatus(head: Uint8Array | undefined): (typeof KEY_STATUS_ORDER)[number] {
+  if (head === undefined) return 'missing-file';
+  const text = new TextDecoder('latin1').decode(head).trimStart();
+  if (text.startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----')) return 'private-key';
+  if (text.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----')) return 'public-keys';
+  const first = head[0];
+  if (first === undefined || (first & 0x80) === 0) return 'not-a-public-key';
+  // Binary OpenPGP: the packet tag is bits 5-0 (new format) or 5-2 (old format).
+  const tag = first & 0x40 ? first & 0x3f : (first >> 2) & 0x0f;
+  if (tag === 5 || tag === 7) return 'private-key';
+  return tag === 6 ? 'public-keys' : 'not-a-public-key';
 }
 
 function runbookStatus(runbook: string, probe: FactProbe): string {
