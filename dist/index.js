@@ -23028,50 +23028,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative3, options, skipNormalization) {
+    function resolveComponent(base, relative4, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse(serialize(base, options), options);
-        relative3 = parse(serialize(relative3, options), options);
+        relative4 = parse(serialize(relative4, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative3.scheme) {
-        target.scheme = relative3.scheme;
-        target.userinfo = relative3.userinfo;
-        target.host = relative3.host;
-        target.port = relative3.port;
-        target.path = removeDotSegments(relative3.path || "");
-        target.query = relative3.query;
+      if (!options.tolerant && relative4.scheme) {
+        target.scheme = relative4.scheme;
+        target.userinfo = relative4.userinfo;
+        target.host = relative4.host;
+        target.port = relative4.port;
+        target.path = removeDotSegments(relative4.path || "");
+        target.query = relative4.query;
       } else {
-        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
-          target.userinfo = relative3.userinfo;
-          target.host = relative3.host;
-          target.port = relative3.port;
-          target.path = removeDotSegments(relative3.path || "");
-          target.query = relative3.query;
+        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
+          target.userinfo = relative4.userinfo;
+          target.host = relative4.host;
+          target.port = relative4.port;
+          target.path = removeDotSegments(relative4.path || "");
+          target.query = relative4.query;
         } else {
-          if (!relative3.path) {
+          if (!relative4.path) {
             target.path = base.path;
-            if (relative3.query !== void 0) {
-              target.query = relative3.query;
+            if (relative4.query !== void 0) {
+              target.query = relative4.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative3.path[0] === "/") {
-              target.path = removeDotSegments(relative3.path);
+            if (relative4.path[0] === "/") {
+              target.path = removeDotSegments(relative4.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative3.path;
+                target.path = "/" + relative4.path;
               } else if (!base.path) {
-                target.path = relative3.path;
+                target.path = relative4.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative3.query;
+            target.query = relative4.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -23079,7 +23079,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative3.fragment;
+      target.fragment = relative4.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -27137,7 +27137,7 @@ function info(message) {
 }
 
 // src/main.ts
-import { resolve as resolve4 } from "node:path";
+import { relative as relative3, resolve as resolve4 } from "node:path";
 
 // src/commands/check.ts
 import { closeSync, existsSync as existsSync4, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
@@ -32816,8 +32816,8 @@ var DEFAULT_POLICY_GLOBS = [".restorable/**/*.yml", ".restorable/**/*.yaml"];
 var DEFAULT_CONTROLS_PATH = ".restorable/controls";
 var EMPTY = { apiVersion: "restorable/v1", kind: "Config" };
 function loadConfig(root, path) {
-  const relative3 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join2(root, relative3);
+  const relative4 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join2(root, relative4);
   if (!existsSync2(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -32825,29 +32825,29 @@ function loadConfig(root, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative3} does not exist`,
+          message: `configuration file ${relative4} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: { file: relative3, line: 1, column: 1, endLine: 1, endColumn: 1 }
+          location: { file: relative4, line: 1, column: 1, endLine: 1, endColumn: 1 }
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative3, readFileSync3(absolute));
+  const parsed2 = parseYamlFile(relative4, readFileSync3(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative3} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative3, problems };
+  if (!document) return { data: EMPTY, file: relative4, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative3, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative3, document, problems };
+    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative4, document, problems };
 }
 
 // src/policy/discover.ts
@@ -33282,6 +33282,27 @@ function selectAnnotations(report) {
 }
 function annotationOverflow(report) {
   return reportedFindings(report).length - selectAnnotations(report).length;
+}
+
+// src/report/rebase.ts
+function rebaseReport(report, prefix) {
+  const base = prefix.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
+  if (base === "" || base === ".") return report;
+  const join5 = (file) => file === "." ? base : `${base}/${file}`;
+  const ranges = /* @__PURE__ */ new Map();
+  return {
+    ...report,
+    files: report.files.map(join5),
+    systems: report.systems.map((s) => ({ ...s, file: join5(s.file) })),
+    findings: report.findings.map((f) => {
+      let location = ranges.get(f.location);
+      if (!location) {
+        location = { ...f.location, file: join5(f.location.file) };
+        ranges.set(f.location, location);
+      }
+      return { ...f, location };
+    })
+  };
 }
 
 // src/policy/source.ts
@@ -33796,13 +33817,15 @@ async function run() {
     setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
     return;
   }
-  const root = resolve4(process.env.GITHUB_WORKSPACE ?? ".", getInput("working-directory") || ".");
-  const report = runCheck({
+  const workspace = resolve4(process.env.GITHUB_WORKSPACE ?? ".");
+  const root = resolve4(workspace, getInput("working-directory") || ".");
+  const checked = runCheck({
     root,
     paths: getMultilineInput("policies").flatMap((line) => line.split(/\s+/)).filter(Boolean),
     config: getInput("config") || void 0,
     failOn
   });
+  const report = rebaseReport(checked, relative3(workspace, root));
   for (const annotation of selectAnnotations(report)) {
     const emit = annotation.level === "error" ? error : annotation.level === "warning" ? warning : notice;
     emit(annotation.message, {

@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { runCheck } from './commands/check.ts';
 import { isFailOn } from './controls/result.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
+import { rebaseReport } from './report/rebase.ts';
 import { renderSummary } from './report/summary.ts';
 import { writeReports } from './report/write.ts';
 
@@ -18,8 +19,9 @@ export async function run(): Promise<void> {
     core.setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
     return;
   }
-  const root = resolve(process.env.GITHUB_WORKSPACE ?? '.', core.getInput('working-directory') || '.');
-  const report = runCheck({
+  const workspace = resolve(process.env.GITHUB_WORKSPACE ?? '.');
+  const root = resolve(workspace, core.getInput('working-directory') || '.');
+  const checked = runCheck({
     root,
     paths: core
       .getMultilineInput('policies')
@@ -28,6 +30,8 @@ export async function run(): Promise<void> {
     config: core.getInput('config') || undefined,
     failOn,
   });
+  // Annotations, code scanning and the summary name files from the repository root.
+  const report = rebaseReport(checked, relative(workspace, root));
 
   for (const annotation of selectAnnotations(report)) {
     const emit =

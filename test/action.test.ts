@@ -163,6 +163,34 @@ describe('dist/index.js run as the runner runs it', () => {
     for (let i = 0; i < 12; i++) expect(run.summary).toContain(`weak-${i}.yaml`);
   });
 
+  it('in a working-directory, names files from the repository root for GitHub', () => {
+    const run = runAction(
+      {
+        'services/pay/.restorable/weak.yaml': WEAK,
+        'services/pay/examples/runbooks/payments.md': RUNBOOK,
+        'services/pay/examples/keys/backup-ops.asc': KEY,
+      },
+      { 'working-directory': 'services/pay', 'sarif-file': 'out.sarif' },
+    );
+    expect(run.status).toBe(1);
+    const files = new Set(
+      parseAnnotations(run.stdout)
+        .map((a) => a.props.file)
+        .filter(Boolean),
+    );
+    expect([...files]).toEqual(['services/pay/.restorable/weak.yaml']);
+    expect(run.outputs['sarif-file']).toBe(join(run.root, 'services/pay/out.sarif'));
+    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+    const uris = new Set(
+      sarif.runs[0].results.map(
+        (r: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) =>
+          r.locations[0]!.physicalLocation.artifactLocation.uri,
+      ),
+    );
+    expect([...uris]).toEqual(['services/pay/.restorable/weak.yaml']);
+    expect(run.summary).toContain('services/pay/.restorable/weak.yaml:');
+  });
+
   it('rejects an unknown command and a bad fail-on with a clear message', () => {
     const bad = runAction({ '.restorable/payments.yaml': POLICY }, { command: 'explode' });
     expect(bad.status).toBe(1);
