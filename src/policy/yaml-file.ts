@@ -17,7 +17,10 @@ export interface YamlDocument {
   /** 0-based position of the document in its file */
   index: number;
   value: unknown;
-  /** Range of the node at path; for a path that does not exist, the deepest node that does. */
+  /**
+   * Range of the node at path (its key with `key: true`); for a path that does not exist, the key that
+   * holds the deepest mapping that does.
+   */
   locate(path: SourcePath, options?: { key?: boolean }): SourceRange;
 }
 
