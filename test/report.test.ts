@@ -786,3 +786,28 @@ describe('renderText', () => {
     );
   });
 });
+
+describe('SARIF against the official SARIF 2.1.0 schema', () => {
+  it('a report with failures, problems and passes validates', async () => {
+    // The schema file ships in @microsoft/jest-sarif; it is draft-04, hence ajv-draft-04.
+    // ajv-draft-04 is CommonJS: its class is both module.exports and module.exports.default.
+    const AjvDraft04 = (await import('ajv-draft-04')).default.default;
+    const { readFileSync } = await import('node:fs');
+    const { createRequire } = await import('node:module');
+    const schemaPath = createRequire(import.meta.url).resolve(
+      '@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json',
+    );
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
+    // The schema has a pattern that is only valid without the `u` flag.
+    const validate = new AjvDraft04({ allErrors: true, strict: false, unicodeRegExp: false }).compile(schema);
+    const report = makeReport({
+      findings: [...failures(3, 'high', 'RB-RET-001'), ...failures(2, 'low', 'RB-IMM-004')],
+    });
+    const sarif = renderSarif(report);
+    expect(validate(sarif), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    // The validator can fail: a result without a message is refused.
+    const broken = structuredClone(sarif) as { runs: { results: { message?: unknown }[] }[] };
+    delete broken.runs[0]!.results[0]!.message;
+    expect(validate(broken)).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Log } from 'sarif';
 import type { CheckReport, ControlSummary, Finding, Severity } from '../controls/result.ts';
 import { reportedFindings } from './annotations.ts';
 
@@ -142,7 +143,7 @@ function messageText(finding: Finding): string {
 }
 
 /** The report as SARIF 2.1.0, for GitHub code scanning. Passing findings are not results. */
-export function renderSarif(report: CheckReport): object {
+export function renderSarif(report: CheckReport): Log {
   const rules: SarifRule[] = [];
   const ruleIndex = new Map<string, number>();
   const addRule = (rule: SarifRule) => {
