@@ -1,0 +1,123 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Content-defined chunking (FastCDC-style, with normalized chunk sizes): boundaries follow the content, so
+ * an edit inside a large file changes only the chunks around it. The gear table is derived from the
+ * repository's chunker key, so the storage operator cannot predict boundaries (and so cannot confirm
+ * guessed content from chunk sizes).
+ */
+export interface ChunkSizes {
+  min: number;
+  avg: number;
+  max: number;
+}
+
+export const DEFAULT_CHUNK_SIZES: ChunkSizes = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };
+
+/** 256 pseudo-random 32-bit words from the key: HMAC-SHA256(key, counter) blocks. */
+export function gearTable(key: Uint8Array): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let block = 0; block < 32; block++) {
+    const digest = createHmac('sha256', key).update(`restorable/v1 gear ${block}`).digest();
+    for (let word = 0; word < 8; word++) table[block * 8 + word] = digest.readUInt32LE(word * 4);
+  }
+  return table;
+}
+
+/** A mask of `bits` one-bits at the top of a 32-bit word: the bits that depend on the most input bytes. */
+function topMask(bits: number): number {
+  return ((2 ** bits - 1) * 2 ** (32 - bits)) | 0;
+}
+
+export class Chunker {
+  private readonly table: Uint32Array;
+  private readonly sizes: ChunkSizes;
+  /** Harder to match before the average size, easier after: chunk sizes cluster around the average. */
+  private readonly maskSmall: number;
+  private readonly maskLarge: number;
+  private readonly pending: Uint8Array;
+  private length = 0;
+  private hash = 0;
+
+  constructor(table: Uint32Array, sizes: ChunkSizes = DEFAULT_CHUNK_SIZES) {
+    const bits = Math.round(Math.log2(sizes.avg));
+    if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits !== sizes.avg) {
+      throw new RangeError(
+        `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`,
+      );
+    }
+    this.table = table;
+    this.sizes = sizes;
+    this.maskSmall = topMask(bits + 2);
+    this.maskLarge = topMask(bits - 2);
+    this.pending = new Uint8Array(sizes.max);
+  }
+
+  /** Feeds bytes; returns the chunks they complete, in order (each a fresh copy). */
+  push(data: Uint8Array): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    const { min, avg, max } = this.sizes;
+    const table = this.table;
+    const maskSmall = this.maskSmall;
+    const maskLarge = this.maskLarge;
+    let offset = 0;
+    while (offset < data.length) {
+      let i = offset;
+      let n = this.length;
+      let h = this.hash;
+      let cut = false;
+      // The hash only remembers the last 32 bytes, so hashing can start 32 bytes before the minimum size.
+      if (n < min - 32) {
+        const skip = Math.min(data.length - i, min - 32 - n);
+        i += skip;
+        n += skip;
+      }
+      while (i < data.length && n < min) {
+        h = ((h << 1) + table[data[i]!]!) | 0;
+        i++;
+        n++;
+      }
+      while (i < data.length && n < avg) {
+        h = ((h << 1) + table[data[i]!]!) | 0;
+        i++;
+        n++;
+        if ((h & maskSmall) === 0) {
+          cut = true;
+          break;
+        }
+      }
+      if (!cut) {
+        while (i < data.length && n < max) {
+          h = ((h << 1) + table[data[i]!]!) | 0;
+          i++;
+          n++;
+          if ((h & maskLarge) === 0) {
+            cut = true;
+            break;
+          }
+        }
+      }
+      if (n >= max) cut = true;
+      this.pending.set(data.subarray(offset, i), this.length);
+      offset = i;
+      if (cut) {
+        chunks.push(this.pending.slice(0, n));
+        this.length = 0;
+        this.hash = 0;
+      } else {
+        this.length = n;
+        this.hash = h;
+      }
+    }
+    return chunks;
+  }
+
+  /** The last, possibly short, chunk; undefined when nothing is pending. */
+  finish(): Uint8Array | undefined {
+    if (this.length === 0) return undefined;
+    const last = this.pending.slice(0, this.length);
+    this.length = 0;
+    this.hash = 0;
+    return last;
+  }
+}
