@@ -1,0 +1,110 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+
+/**
+ * Repository cryptography: one random master key, subkeys derived from it with HKDF-SHA256, keyed object ids
+ * (HMAC-SHA256) and AES-256-GCM sealing of stored objects.
+ */
+export const KEY_BYTES = 32;
+
+const VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Bytes that `seal` adds to a plaintext: version, nonce and tag. */
+export const SEAL_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
+
+export interface SubKeys {
+  /** Seals stored objects. */
+  data: Uint8Array;
+  /** Keys object ids. */
+  id: Uint8Array;
+  /** Keys content-defined chunk boundaries. */
+  chunker: Uint8Array;
+}
+
+export type SealFailure = 'truncated' | 'version' | 'authentication';
+
+export class SealError extends Error {
+  readonly reason: SealFailure;
+
+  constructor(reason: SealFailure, message: string) {
+    super(message);
+    this.name = 'SealError';
+    this.reason = reason;
+  }
+}
+
+function checkKey(key: Uint8Array, what: string): void {
+  if (key.length !== KEY_BYTES) {
+    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${key.length}`);
+  }
+}
+
+export function newMasterKey(): Uint8Array {
+  return new Uint8Array(randomBytes(KEY_BYTES));
+}
+
+export function deriveKeys(master: Uint8Array): SubKeys {
+  checkKey(master, 'master key');
+  const derive = (purpose: string) =>
+    new Uint8Array(hkdfSync('sha256', master, new Uint8Array(0), `restorable/v1 ${purpose}`, KEY_BYTES));
+  return { data: derive('data'), id: derive('id'), chunker: derive('chunker') };
+}
+
+/** Lowercase hex HMAC-SHA256: keyed, so that the storage operator cannot confirm guessed content. */
+export function objectId(idKey: Uint8Array, plaintext: Uint8Array): string {
+  checkKey(idKey, 'id key');
+  return createHmac('sha256', idKey).update(plaintext).digest('hex');
+}
+
+/**
+ * AES-256-GCM with a fresh random nonce: `version(1) || nonce(12) || ciphertext || tag(16)`. `aad` (for example
+ * the object's type and id) is authenticated but not stored, so an object moved to another place fails to open.
+ * Random 96-bit nonces are safe for far more objects than a repository holds under one key.
+ */
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKey(key, 'data key');
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const ciphertext = cipher.update(plaintext);
+  cipher.final();
+  const out = new Uint8Array(SEAL_OVERHEAD + plaintext.length);
+  out[0] = VERSION;
+  out.set(nonce, 1);
+  out.set(ciphertext, 1 + NONCE_BYTES);
+  out.set(cipher.getAuthTag(), 1 + NONCE_BYTES + ciphertext.length);
+  return out;
+}
+
+export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKey(key, 'data key');
+  if (sealed.length < SEAL_OVERHEAD) {
+    throw new SealError(
+      'truncated',
+      `sealed object is ${sealed.length} bytes, shorter than the ${SEAL_OVERHEAD}-byte minimum`,
+    );
+  }
+  if (sealed[0] !== VERSION) {
+    throw new SealError(
+      'version',
+      `sealed object has unknown format version ${sealed[0]} (expected ${VERSION})`,
+    );
+  }
+  const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
+  const ciphertext = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const plaintext = decipher.update(ciphertext);
+  try {
+    decipher.final();
+  } catch {
+    throw new SealError(
+      'authentication',
+      'sealed object failed authentication: wrong key, wrong context, or the object was altered',
+    );
+  }
+  return new Uint8Array(plaintext);
+}
