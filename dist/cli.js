@@ -8245,44 +8245,53 @@ function show(value, type2) {
   if (typeof value === "string") return `\`${value}\``;
   return String(value);
 }
-function factsOf(predicate, list) {
-  if ("all" in predicate) return predicate.all.flatMap((p) => factsOf(p, list));
-  if ("any" in predicate) return predicate.any.flatMap((p) => factsOf(p, list));
-  if ("not" in predicate) return factsOf(predicate.not, list);
-  if ("each" in predicate) {
-    return [
-      { fact: predicate.each, list },
-      ...predicate.where ? factsOf(predicate.where, predicate.each) : [],
-      ...factsOf(predicate.require, predicate.each)
-    ];
-  }
-  const out = [{ fact: predicate.fact, list }];
-  for (const op of OPERATORS) {
-    const operand = predicate[op];
-    if (typeof operand === "object" && operand !== null && "fact" in operand) {
-      out.push({ fact: String(operand.fact), list });
+function walkPredicate(predicate, visit, list) {
+  if ("all" in predicate) for (const p of predicate.all) walkPredicate(p, visit, list);
+  else if ("any" in predicate) for (const p of predicate.any) walkPredicate(p, visit, list);
+  else if ("not" in predicate) walkPredicate(predicate.not, visit, list);
+  else if ("each" in predicate) {
+    visit.each?.(predicate.each, list);
+    if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
+    walkPredicate(predicate.require, visit, predicate.each);
+  } else visit.comparison(predicate, list);
+}
+function namedOperand(operand, key2) {
+  return typeof operand === "object" && operand !== null && key2 in operand ? String(operand[key2]) : void 0;
+}
+function factsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    each: (name, list) => out.push({ fact: name, list }),
+    comparison(c, list) {
+      out.push({ fact: c.fact, list });
+      for (const op of OPERATORS) {
+        const fact = namedOperand(c[op], "fact");
+        if (fact !== void 0) out.push({ fact, list });
+      }
     }
-  }
+  });
   return out;
 }
 function paramsOf(predicate) {
-  if ("all" in predicate) return predicate.all.flatMap(paramsOf);
-  if ("any" in predicate) return predicate.any.flatMap(paramsOf);
-  if ("not" in predicate) return paramsOf(predicate.not);
-  if ("each" in predicate)
-    return [...predicate.where ? paramsOf(predicate.where) : [], ...paramsOf(predicate.require)];
-  return OPERATORS.flatMap((op) => {
-    const operand = predicate[op];
-    return typeof operand === "object" && operand !== null && "param" in operand ? [String(operand.param)] : [];
+  const out = [];
+  walkPredicate(predicate, {
+    comparison(c) {
+      for (const op of OPERATORS) {
+        const param = namedOperand(c[op], "param");
+        if (param !== void 0) out.push(param);
+      }
+    }
   });
+  return out;
 }
 function patternsOf(predicate) {
-  if ("all" in predicate) return predicate.all.flatMap(patternsOf);
-  if ("any" in predicate) return predicate.any.flatMap(patternsOf);
-  if ("not" in predicate) return patternsOf(predicate.not);
-  if ("each" in predicate)
-    return [...predicate.where ? patternsOf(predicate.where) : [], ...patternsOf(predicate.require)];
-  return typeof predicate.matches === "string" ? [predicate.matches] : [];
+  const out = [];
+  walkPredicate(predicate, {
+    comparison(c) {
+      if (typeof c.matches === "string") out.push(c.matches);
+    }
+  });
+  return out;
 }
 
 // src/controls/evaluate-static.ts

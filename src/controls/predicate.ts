@@ -207,49 +207,69 @@ function show(value: unknown, type: FactType): string {
   return String(value);
 }
 
+/**
+ * Visits every comparison of a predicate, with the list fact it is evaluated inside (for `each`), and
+ * every list an `each` walks.
+ */
+function walkPredicate(
+  predicate: Predicate,
+  visit: { comparison(c: Comparison, list?: string): void; each?(name: string, list?: string): void },
+  list?: string,
+): void {
+  if ('all' in predicate) for (const p of predicate.all) walkPredicate(p, visit, list);
+  else if ('any' in predicate) for (const p of predicate.any) walkPredicate(p, visit, list);
+  else if ('not' in predicate) walkPredicate(predicate.not, visit, list);
+  else if ('each' in predicate) {
+    visit.each?.(predicate.each, list);
+    if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
+    walkPredicate(predicate.require, visit, predicate.each);
+  } else visit.comparison(predicate, list);
+}
+
+/** An operand of the form `{ key: NAME }` (a fact or a parameter), or undefined. */
+function namedOperand(operand: unknown, key: 'fact' | 'param'): string | undefined {
+  return typeof operand === 'object' && operand !== null && key in operand
+    ? String((operand as Record<string, unknown>)[key])
+    : undefined;
+}
+
 /** Every fact name a predicate mentions, with the list it is evaluated inside (for validating control files). */
-export function factsOf(predicate: Predicate, list?: string): { fact: string; list?: string }[] {
-  if ('all' in predicate) return predicate.all.flatMap((p) => factsOf(p, list));
-  if ('any' in predicate) return predicate.any.flatMap((p) => factsOf(p, list));
-  if ('not' in predicate) return factsOf(predicate.not, list);
-  if ('each' in predicate) {
-    return [
-      { fact: predicate.each, list },
-      ...(predicate.where ? factsOf(predicate.where, predicate.each) : []),
-      ...factsOf(predicate.require, predicate.each),
-    ];
-  }
-  const out: { fact: string; list?: string }[] = [{ fact: predicate.fact, list }];
-  for (const op of OPERATORS) {
-    const operand = predicate[op];
-    if (typeof operand === 'object' && operand !== null && 'fact' in operand) {
-      out.push({ fact: String((operand as { fact: string }).fact), list });
-    }
-  }
+export function factsOf(predicate: Predicate): { fact: string; list?: string }[] {
+  const out: { fact: string; list?: string }[] = [];
+  walkPredicate(predicate, {
+    each: (name, list) => out.push({ fact: name, list }),
+    comparison(c, list) {
+      out.push({ fact: c.fact, list });
+      for (const op of OPERATORS) {
+        const fact = namedOperand(c[op], 'fact');
+        if (fact !== undefined) out.push({ fact, list });
+      }
+    },
+  });
   return out;
 }
 
 /** Parameter names a predicate mentions. */
 export function paramsOf(predicate: Predicate): string[] {
-  if ('all' in predicate) return predicate.all.flatMap(paramsOf);
-  if ('any' in predicate) return predicate.any.flatMap(paramsOf);
-  if ('not' in predicate) return paramsOf(predicate.not);
-  if ('each' in predicate)
-    return [...(predicate.where ? paramsOf(predicate.where) : []), ...paramsOf(predicate.require)];
-  return OPERATORS.flatMap((op) => {
-    const operand = predicate[op];
-    return typeof operand === 'object' && operand !== null && 'param' in operand
-      ? [String((operand as { param: string }).param)]
-      : [];
+  const out: string[] = [];
+  walkPredicate(predicate, {
+    comparison(c) {
+      for (const op of OPERATORS) {
+        const param = namedOperand(c[op], 'param');
+        if (param !== undefined) out.push(param);
+      }
+    },
   });
+  return out;
 }
 
 /** Regular expressions a predicate uses, so a broken one is reported when the control loads. */
 export function patternsOf(predicate: Predicate): string[] {
-  if ('all' in predicate) return predicate.all.flatMap(patternsOf);
-  if ('any' in predicate) return predicate.any.flatMap(patternsOf);
-  if ('not' in predicate) return patternsOf(predicate.not);
-  if ('each' in predicate)
-    return [...(predicate.where ? patternsOf(predicate.where) : []), ...patternsOf(predicate.require)];
-  return typeof predicate.matches === 'string' ? [predicate.matches] : [];
+  const out: string[] = [];
+  walkPredicate(predicate, {
+    comparison(c) {
+      if (typeof c.matches === 'string') out.push(c.matches);
+    },
+  });
+  return out;
 }
