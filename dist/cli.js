@@ -9377,6 +9377,14 @@ function validator(name) {
   return validate;
 }
 
+// src/policy/source.ts
+function formatRange(range) {
+  return `${range.file}:${range.line}:${range.column}`;
+}
+function fileStart(file) {
+  return { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
+}
+
 // src/policy/schema-errors.ts
 function describeSchemaErrors(errors, prefix) {
   const oneOfPaths = errors.filter((e) => e.keyword === "oneOf").map((e) => e.schemaPath);
@@ -12996,7 +13004,7 @@ function loadControls(directories) {
         ruleId: "control/directory",
         message: `cannot read the control directory: ${error.message}`,
         remediation: "Create the directory or remove it from `controls.paths` in .restorable/config.yaml.",
-        location: { file: directory.display, line: 1, column: 1, endLine: 1, endColumn: 1 }
+        location: fileStart(directory.display)
       });
       continue;
     }
@@ -13213,7 +13221,7 @@ function loadConfig(root, path) {
           ruleId: "config/missing",
           message: `configuration file ${relative3} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: { file: relative3, line: 1, column: 1, endLine: 1, endColumn: 1 }
+          location: fileStart(relative3)
         }
       ]
     };
@@ -13276,7 +13284,7 @@ function notFound(item, what) {
     ruleId: "policy/not-found",
     message: `${item} ${what}`,
     remediation: "Give a policy file, a directory of policies, or a glob such as `.restorable/**/*.yaml`.",
-    location: { file: item, line: 1, column: 1, endLine: 1, endColumn: 1 }
+    location: fileStart(item)
   };
 }
 
@@ -13294,7 +13302,7 @@ function loadPolicies(root, files, visit) {
         ruleId: "policy/unreadable",
         message: `cannot read ${file}: ${error.message}`,
         remediation: "Check the file exists and is readable.",
-        location: { file, line: 1, column: 1, endLine: 1, endColumn: 1 }
+        location: fileStart(file)
       });
       continue;
     }
@@ -13305,7 +13313,7 @@ function loadPolicies(root, files, visit) {
         ruleId: "policy/empty",
         message: `${file} holds no policy`,
         remediation: "Write a policy in it (`apiVersion: restorable/v1`, `kind: BackupPolicy`) or delete it.",
-        location: { file, line: 1, column: 1, endLine: 1, endColumn: 1 }
+        location: fileStart(file)
       });
     }
     for (const document of parsed2.documents) {
@@ -13476,7 +13484,7 @@ function finishCheck(options, setup, parts, started) {
         ruleId: "policy/none-found",
         message: `no policy files found (${options.paths.length ? options.paths.join(", ") : (config.data.policies ?? [".restorable/**/*.{yml,yaml}"]).join(", ")})`,
         remediation: "Add a policy under .restorable/ or give the paths to check.",
-        location: { file: ".", line: 1, column: 1, endLine: 1, endColumn: 1 }
+        location: fileStart(".")
       })
     );
   }
@@ -13615,11 +13623,6 @@ ${lines}
   "findings": ${list}
 }
 `;
-}
-
-// src/policy/source.ts
-function formatRange(range) {
-  return `${range.file}:${range.line}:${range.column}`;
 }
 
 // src/report/annotations.ts

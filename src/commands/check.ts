@@ -18,7 +18,7 @@ import {
 import { DEFAULT_CONTROLS_PATH, loadConfig } from '../policy/config.ts';
 import { discoverPolicyFiles } from '../policy/discover.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
-import type { SourceRange } from '../policy/source.ts';
+import { fileStart, type SourceRange } from '../policy/source.ts';
 import type { YamlProblem } from '../policy/yaml-file.ts';
 
 export interface CheckOptions {
@@ -172,7 +172,7 @@ export function finishCheck(
         ruleId: 'policy/none-found',
         message: `no policy files found (${options.paths.length ? options.paths.join(', ') : (config.data.policies ?? ['.restorable/**/*.{yml,yaml}']).join(', ')})`,
         remediation: 'Add a policy under .restorable/ or give the paths to check.',
-        location: { file: '.', line: 1, column: 1, endLine: 1, endColumn: 1 },
+        location: fileStart('.'),
       }),
     );
   }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../policy/duration.ts';
 import { validator } from '../policy/schemas.ts';
+import { fileStart } from '../policy/source.ts';
 import { validateDocument } from '../policy/validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from '../policy/yaml-file.ts';
 import type { ControlData } from './control.ts';
@@ -48,7 +49,7 @@ export function loadControls(
         ruleId: 'control/directory',
         message: `cannot read the control directory: ${(error as Error).message}`,
         remediation: 'Create the directory or remove it from `controls.paths` in .restorable/config.yaml.',
-        location: { file: directory.display, line: 1, column: 1, endLine: 1, endColumn: 1 },
+        location: fileStart(directory.display),
       });
       continue;
     }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Severity } from '../controls/result.ts';
 import { validator } from './schemas.ts';
+import { fileStart } from './source.ts';
 import { validateDocument } from './validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from './yaml-file.ts';
 
@@ -51,7 +52,7 @@ export function loadConfig(root: string, path?: string): LoadedConfig {
           ruleId: 'config/missing',
           message: `configuration file ${relative} does not exist`,
           remediation: 'Check the path given to --config (or the `config` input).',
-          location: { file: relative, line: 1, column: 1, endLine: 1, endColumn: 1 },
+          location: fileStart(relative),
         },
       ],
     };

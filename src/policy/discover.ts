@@ -1,6 +1,7 @@
 import { existsSync, globSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { DEFAULT_CONFIG_PATH, DEFAULT_CONTROLS_PATH, DEFAULT_POLICY_GLOBS } from './config.ts';
+import { fileStart } from './source.ts';
 import type { YamlProblem } from './yaml-file.ts';
 
 /**
@@ -53,6 +54,6 @@ function notFound(item: string, what: string): YamlProblem {
     ruleId: 'policy/not-found',
     message: `${item} ${what}`,
     remediation: 'Give a policy file, a directory of policies, or a glob such as `.restorable/**/*.yaml`.',
-    location: { file: item, line: 1, column: 1, endLine: 1, endColumn: 1 },
+    location: fileStart(item),
   };
 }

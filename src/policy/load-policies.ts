@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PolicyData } from './model.ts';
 import { closest } from './schema-errors.ts';
 import { validator } from './schemas.ts';
+import { fileStart } from './source.ts';
 import { validateDocument } from './validate-document.ts';
 import { parseYamlFile, type YamlDocument, type YamlProblem } from './yaml-file.ts';
 
@@ -34,7 +35,7 @@ export function loadPolicies(
         ruleId: 'policy/unreadable',
         message: `cannot read ${file}: ${(error as Error).message}`,
         remediation: 'Check the file exists and is readable.',
-        location: { file, line: 1, column: 1, endLine: 1, endColumn: 1 },
+        location: fileStart(file),
       });
       continue;
     }
@@ -45,7 +46,7 @@ export function loadPolicies(
         ruleId: 'policy/empty',
         message: `${file} holds no policy`,
         remediation: 'Write a policy in it (`apiVersion: restorable/v1`, `kind: BackupPolicy`) or delete it.',
-        location: { file, line: 1, column: 1, endLine: 1, endColumn: 1 },
+        location: fileStart(file),
       });
     }
     for (const document of parsed.documents) {

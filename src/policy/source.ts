@@ -16,3 +16,8 @@ export interface SourceRange {
 export function formatRange(range: SourceRange): string {
   return `${range.file}:${range.line}:${range.column}`;
 }
+
+/** The first character of a file: where problems with the file as a whole are reported. */
+export function fileStart(file: string): SourceRange {
+  return { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
+}
