@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  type Backend,
+  type ByteRange,
+  checkName,
+  NotFoundError,
+  type ObjectInfo,
+  StorageError,
+} from './backend.ts';
+
+/** A repository in a local directory: each object one file, written to a temporary name, synced, renamed. */
+export class LocalBackend implements Backend {
+  readonly location: string;
+  private readonly root: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = root;
+    this.location = root;
+  }
+
+  async write(name: string, data: Uint8Array): Promise<void> {
+    checkName(name);
+    const path = join(this.root, name);
+    const dir = dirname(path);
+    const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      if (!this.madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.madeDirs.add(dir);
+      }
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+      await syncDir(dir);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => {});
+      throw new StorageError(this.location, name, `cannot write (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+
+  async read(name: string, range?: ByteRange): Promise<Uint8Array> {
+    checkName(name);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(join(this.root, name), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(this.location, name);
+      throw new StorageError(this.location, name, `cannot read (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    try {
+      if (!range) return new Uint8Array(await handle.readFile());
+      const out = new Uint8Array(range.length);
+      let done = 0;
+      while (done < range.length) {
+        const { bytesRead } = await handle.read(out, done, range.length - done, range.offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      if (done < range.length) {
+        throw new StorageError(
+          this.location,
+          name,
+          `is truncated: wanted bytes ${range.offset}..${range.offset + range.length}, file ends at ${range.offset + done} in`,
+        );
+      }
+      return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stat(name: string): Promise<ObjectInfo | undefined> {
+    checkName(name);
+    try {
+      return { name, size: (await stat(join(this.root, name))).size };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StorageError(this.location, name, `cannot stat (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(join(this.root, relative), { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw new StorageError(this.location, relative, `cannot list (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+      for (const entry of entries) {
+        if (entry.name.startsWith('.tmp-')) continue;
+        const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+        if (entry.isDirectory()) await walk(name);
+        else if (entry.isFile() && name.startsWith(prefix)) {
+          try {
+            out.push({ name, size: (await stat(join(this.root, name))).size });
+          } catch (error) {
+            // Removed (by a concurrent prune) between readdir and stat: no longer there to list.
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+            throw new StorageError(this.location, name, `cannot stat (${(error as Error).message})`, {
+              cause: error,
+            });
+          }
+        }
+      }
+    };
+    // Walk only the top-level directory that the prefix names.
+    const top = prefix.includes('/') ? prefix.slice(0, prefix.indexOf('/')) : '';
+    if (top === '') await walk('');
+    else await walk(top);
+    return out.filter((info) => info.name.startsWith(prefix));
+  }
+
+  async remove(name: string): Promise<void> {
+    checkName(name);
+    try {
+      await rm(join(this.root, name), { force: true });
+    } catch (error) {
+      throw new StorageError(this.location, name, `cannot remove (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
