@@ -1,0 +1,235 @@
+import { constants } from 'node:fs';
+import { chmod, lchown, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { BlobReader } from './blob-reader.ts';
+import { type Node, readListing } from './listing.ts';
+import { RepositoryError } from './repository.ts';
+
+export interface RestoreProblem {
+  path: string;
+  message: string;
+}
+
+export interface RestoreTotals {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+}
+
+export interface RestoreOptions {
+  /** Restore only this path of the snapshot and what lies under it. */
+  include?: string;
+  onProgress?: (totals: RestoreTotals, current: string) => void;
+}
+
+/** Chunks decoded ahead of the one being written. */
+const WINDOW = 6;
+/** Small files restored at once, and bytes of them fetched in one batch. */
+const PARALLEL_FILES = 8;
+const BATCH_BYTES = 16 * 1024 * 1024;
+
+/** A snapshot path is relative, `/`-separated, with no empty, `.` or `..` segment and no NUL. */
+export function checkSnapshotPath(path: string): string | undefined {
+  if (path === '') return 'empty path';
+  if (path.startsWith('/')) return 'absolute path';
+  if (path.includes('\0')) return 'NUL in path';
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') return `"${segment}" segment`;
+  }
+  return undefined;
+}
+
+export function normalizeInclude(include: string): string {
+  return include.replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+function selected(path: string, include: string | undefined): boolean {
+  return include === undefined || include === '' || path === include || path.startsWith(`${include}/`);
+}
+
+/**
+ * Restores a snapshot's listing into `target`. Nothing is written outside it: hostile paths are refused,
+ * every parent is checked to be a real directory, files are opened with O_NOFOLLOW, and symlinks are created
+ * last, so nothing is ever written through one. A damaged blob costs only the files that use it; they are
+ * removed and reported, and everything else is restored.
+ */
+export async function restoreTree(
+  reader: BlobReader,
+  tree: readonly string[],
+  target: string,
+  options: RestoreOptions = {},
+): Promise<{ totals: RestoreTotals; problems: RestoreProblem[] }> {
+  const include = options.include === undefined ? undefined : normalizeInclude(options.include);
+  const totals: RestoreTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  const problems: RestoreProblem[] = [];
+  const dirs: Node[] = [];
+  const links: Node[] = [];
+  const known = new Set<string>();
+  const asRoot = process.getuid?.() === 0;
+  await mkdir(target, { recursive: true });
+
+  const ensureParents = async (path: string): Promise<void> => {
+    const segments = path.split('/');
+    let relative = '';
+    for (let i = 0; i < segments.length - 1; i++) {
+      relative = relative === '' ? segments[i]! : `${relative}/${segments[i]}`;
+      if (known.has(relative)) continue;
+      const absolute = join(target, relative);
+      try {
+        await mkdir(absolute, { mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const info = await lstat(absolute);
+        if (!info.isDirectory()) {
+          throw new RepositoryError(
+            `refused: ${relative} exists in the target and is not a directory (a symlink would let the restore escape)`,
+          );
+        }
+      }
+      known.add(relative);
+    }
+  };
+
+  const restoreFile = async (node: Node): Promise<void> => {
+    const absolute = join(target, node.path);
+    await ensureParents(node.path);
+    const handle = await open(
+      absolute,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o600,
+    );
+    let written = 0;
+    try {
+      const ids = node.content ?? [];
+      const pending: Promise<Uint8Array>[] = [];
+      let next = 0;
+      const fill = () => {
+        reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
+        while (pending.length < WINDOW && next < ids.length) {
+          const decoding = reader.read(ids[next++]!);
+          decoding.catch(() => {});
+          pending.push(decoding);
+        }
+      };
+      fill();
+      while (pending.length > 0) {
+        const data = await pending.shift()!;
+        fill();
+        await handle.write(data, 0, data.length, written);
+        written += data.length;
+      }
+      if (written !== node.size) {
+        throw new RepositoryError(`listing says ${node.size} bytes, the blobs hold ${written}`);
+      }
+      await handle.chmod(node.mode);
+      if (asRoot) await handle.chown(node.uid, node.gid);
+    } catch (error) {
+      await handle.close();
+      await rm(absolute, { force: true });
+      throw error;
+    }
+    await handle.close();
+    await setTimes(absolute, node.mtime, false);
+    totals.files++;
+    totals.bytes += written;
+  };
+
+  const running = new Set<Promise<void>>();
+  const launch = async (node: Node) => {
+    const task = restoreFile(node).catch((error: unknown) => {
+      problems.push({ path: node.path, message: (error as Error).message });
+    });
+    running.add(task);
+    task.finally(() => running.delete(task));
+    if (running.size >= PARALLEL_FILES) await Promise.race(running);
+  };
+
+  let batch: Node[] = [];
+  let batchBytes = 0;
+  const flushBatch = async () => {
+    reader.prefetch(batch.flatMap((node) => node.content ?? []));
+    for (const node of batch) await launch(node);
+    batch = [];
+    batchBytes = 0;
+  };
+
+  const onDamage = (message: string) => problems.push({ path: '(listing)', message });
+  for await (const node of readListing(reader, tree, onDamage)) {
+    const invalid = checkSnapshotPath(node.path);
+    if (invalid) {
+      problems.push({ path: node.path, message: `refused: ${invalid}` });
+      continue;
+    }
+    if (!selected(node.path, include)) continue;
+    options.onProgress?.(totals, node.path);
+    if (node.type === 'dir') {
+      try {
+        await ensureParents(`${node.path}/x`);
+        dirs.push(node);
+        totals.dirs++;
+      } catch (error) {
+        problems.push({ path: node.path, message: (error as Error).message });
+      }
+    } else if (node.type === 'symlink') {
+      links.push(node);
+    } else if ((node.size ?? 0) >= BATCH_BYTES) {
+      await flushBatch();
+      await launch(node);
+    } else {
+      batch.push(node);
+      batchBytes += node.size ?? 0;
+      if (batchBytes >= BATCH_BYTES || batch.length >= 256) await flushBatch();
+    }
+  }
+  await flushBatch();
+  await Promise.all(running);
+
+  for (const node of links) {
+    const absolute = join(target, node.path);
+    try {
+      await ensureParents(node.path);
+      await rm(absolute, { force: true });
+      await symlink(node.target ?? '', absolute);
+      if (asRoot) await lchown(absolute, node.uid, node.gid);
+      await setTimes(absolute, node.mtime, true);
+      totals.symlinks++;
+    } catch (error) {
+      problems.push({ path: node.path, message: (error as Error).message });
+    }
+  }
+  // Deepest first: creating children changes a directory's mtime, and a read-only parent blocks its children.
+  for (const node of dirs.reverse()) {
+    const absolute = join(target, node.path);
+    try {
+      if (asRoot) await lchown(absolute, node.uid, node.gid);
+      await chmod(absolute, node.mode);
+      await setTimes(absolute, node.mtime, false);
+    } catch (error) {
+      problems.push({ path: node.path, message: (error as Error).message });
+    }
+  }
+  return { totals, problems };
+}
+
+async function setTimes(path: string, mtimeNs: string, link: boolean): Promise<void> {
+  // Node takes seconds as a double, exact to about a quarter of a microsecond for present-day times, and
+  // truncates: aiming at the middle of the microsecond restores the microsecond exactly.
+  const seconds = (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
+  if (link) await lutimes(path, seconds, seconds);
+  else await utimes(path, seconds, seconds);
+}
+
+/** Writes one file of the snapshot to a stream (restore to stdout). */
+export async function restoreToStream(reader: BlobReader, node: Node, out: Writable): Promise<number> {
+  const ids = node.content ?? [];
+  let written = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (i % WINDOW === 0) reader.prefetch(ids.slice(i, i + WINDOW));
+    const data = await reader.read(ids[i]!);
+    written += data.length;
+    if (!out.write(data)) await new Promise((resolve) => out.once('drain', resolve));
+  }
+  return written;
+}
