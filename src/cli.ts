@@ -2,6 +2,15 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VERSION } from './assets.ts';
+import {
+  backupCommand,
+  type Io,
+  keyCommand,
+  repoCommand,
+  restoreCommand,
+  snapshotsCommand,
+  UsageError,
+} from './cli/engine-commands.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn, SEVERITIES } from './controls/result.ts';
 import { renderJson } from './report/json.ts';
@@ -12,7 +21,21 @@ import { writeReports } from './report/write.ts';
 const USAGE = `restorable ${VERSION}: backup and disaster-recovery compliance as code
 
 Usage:
-  restorable check [paths...] [options]   check policies against the control library
+  restorable check [paths...] [options]          check policies against the control library
+  restorable backup [paths...] [--system NAME]... [--due] [--json]
+                                                 back up the policies' systems into their repositories
+  restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
+  restorable restore [paths...] --system NAME (--target DIR | --stdout)
+                     [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
+  restorable repo verify [paths...] [--system NAME]... [--repository NAME]
+                     [--read-data | --read-data-subset 10%] [--json]
+  restorable key list|add|remove [paths...] --system NAME [--repository NAME]
+                     add: --recipient FILE.asc... and/or --passphrase-env NAME; remove: <wrapper id>
+
+Every command takes --root <dir> (default: the current directory) and --config <file>.
+Secrets come from the environment only: RESTORABLE_PASSPHRASE (or the policy's encryption.passphrase.env),
+RESTORABLE_SECRET_KEY_FILE / RESTORABLE_SECRET_KEY (+ RESTORABLE_SECRET_KEY_PASSPHRASE), or
+RESTORABLE_REPOSITORY_KEY_FILE (what \`gpg --decrypt keys/<id>\` printed). S3 credentials: the AWS SDK's.
 
 Options for check:
   --root <dir>         repository root (default: the current directory)
@@ -29,8 +52,8 @@ Options for check:
   -h, --help           this text
   -v, --version        the version
 
-Exit status: 0 when no control fails at or above --fail-on, 1 when one does or a file has a problem,
-2 on a usage error.
+Exit status: 0 on success; 1 when a control fails at or above --fail-on, a file has a problem, a backup,
+restore or verify fails; 2 on a usage error; 3 when a backup succeeded but left unreadable files out.
 `;
 
 export async function cli(argv: string[]): Promise<number> {
@@ -42,6 +65,25 @@ export async function cli(argv: string[]): Promise<number> {
   if (command === '-v' || command === '--version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  const engine = ENGINE_COMMANDS[command];
+  if (engine) {
+    const io: Io = {
+      out: process.stdout,
+      err: (line) => process.stderr.write(`${line}\n`),
+      env: process.env,
+    };
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    try {
+      return await engine(rest, io);
+    } catch (error) {
+      if (error instanceof UsageError) return usageError(error.message);
+      process.stderr.write(`restorable ${command}: ${(error as Error).message}\n`);
+      return 1;
+    }
   }
   if (command !== 'check') return usageError(`unknown command "${command}"`);
 
@@ -75,6 +117,14 @@ export async function cli(argv: string[]): Promise<number> {
   );
   return report.failed ? 1 : 0;
 }
+
+const ENGINE_COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  backup: backupCommand,
+  snapshots: snapshotsCommand,
+  restore: (args, io) => restoreCommand(args, io, process.stdout),
+  repo: repoCommand,
+  key: keyCommand,
+};
 
 function parseCheckArgs(args: string[]) {
   return parseArgs({

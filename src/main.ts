@@ -1,5 +1,6 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
+import { ENGINE_COMMANDS, isEngineCommand, runEngineCommand } from './action/engine.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn } from './controls/result.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
@@ -10,8 +11,20 @@ import { writeReports } from './report/write.ts';
 /** The Action: inputs → command → GitHub output (annotations, job summary, outputs). */
 export async function run(): Promise<void> {
   const command = core.getInput('command') || 'check';
+  const workspace = resolve(process.env.GITHUB_WORKSPACE ?? '.');
+  const root = resolve(workspace, core.getInput('working-directory') || '.');
+  if (isEngineCommand(command)) {
+    try {
+      await runEngineCommand(command, root);
+    } catch (error) {
+      core.setFailed(`${command}: ${(error as Error).message}`);
+    }
+    return;
+  }
   if (command !== 'check') {
-    core.setFailed(`input "command": unknown command "${command}"; this version supports: check`);
+    core.setFailed(
+      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}`,
+    );
     return;
   }
   const failOn = core.getInput('fail-on') || undefined;
@@ -19,8 +32,6 @@ export async function run(): Promise<void> {
     core.setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
     return;
   }
-  const workspace = resolve(process.env.GITHUB_WORKSPACE ?? '.');
-  const root = resolve(workspace, core.getInput('working-directory') || '.');
   const checked = runCheck({
     root,
     paths: core

@@ -1,0 +1,189 @@
+import * as core from '@actions/core';
+import { formatBytes, formatSeconds } from '../cli/format.ts';
+import { runBackup } from '../commands/backup.ts';
+import { runRestore } from '../commands/restore.ts';
+import { runSnapshots } from '../commands/snapshots.ts';
+import { parseSubset, runVerify } from '../commands/verify.ts';
+import { CREDENTIAL_ENV } from '../engine/keyring.ts';
+
+export const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'verify'] as const;
+export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
+
+export function isEngineCommand(command: string): command is EngineCommand {
+  return (ENGINE_COMMANDS as readonly string[]).includes(command);
+}
+
+function list(name: string): string[] {
+  return core
+    .getMultilineInput(name)
+    .flatMap((line) => line.split(/\s+/))
+    .filter(Boolean);
+}
+
+/**
+ * The environment the engine reads secrets from: the runner's, plus the `passphrase` input. Every secret is
+ * masked before anything could print it.
+ */
+function secretEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  const passphrase = core.getInput('passphrase');
+  if (passphrase) env[CREDENTIAL_ENV.passphrase] = passphrase;
+  for (const name of Object.values(CREDENTIAL_ENV)) {
+    const value = env[name];
+    if (value && name !== CREDENTIAL_ENV.secretKeyFile && name !== CREDENTIAL_ENV.repositoryKeyFile) {
+      core.setSecret(value);
+    }
+  }
+  return env;
+}
+
+/** backup, snapshots, restore and verify in the Action: the CLI's engine, with outputs and a job summary. */
+export async function runEngineCommand(command: EngineCommand, root: string): Promise<void> {
+  const common = {
+    root,
+    paths: list('policies'),
+    config: core.getInput('config') || undefined,
+    env: secretEnvironment(),
+  };
+  const systems = list('systems');
+  if (command === 'backup') {
+    const results = await runBackup({
+      ...common,
+      systems,
+      due: core.getBooleanInput('due'),
+      log: (line) => core.info(line),
+    });
+    const snapshots = results.flatMap((r) =>
+      r.repositories.map((repo) => ({
+        system: r.system,
+        repository: repo.name,
+        snapshot: repo.snapshot,
+        ...repo.summary,
+      })),
+    );
+    const total = (key: 'bytesRead' | 'bytesAdded' | 'bytesStored' | 'files') =>
+      results.reduce((sum, r) => sum + (r.repositories[0]?.summary[key] ?? 0), 0);
+    core.setOutput('summary-json', JSON.stringify({ command, systems: results }));
+    core.setOutput('snapshots', JSON.stringify(snapshots));
+    core.setOutput('snapshot-id', snapshots[0]?.snapshot ?? '');
+    core.setOutput('files', total('files'));
+    core.setOutput('bytes-read', total('bytesRead'));
+    core.setOutput('bytes-added', total('bytesAdded'));
+    core.setOutput('bytes-stored', total('bytesStored'));
+    const rows = results.map((r) => {
+      const s = r.repositories[0]?.summary;
+      return [
+        r.system,
+        r.status,
+        r.repositories.map((repo) => `${repo.name}: \`${repo.snapshot.slice(0, 8)}\``).join('<br>'),
+        s ? `${s.files}` : '',
+        s ? formatBytes(s.bytes) : '',
+        s ? formatBytes(s.bytesStored) : '',
+        s ? formatSeconds(s.durationMs) : '',
+        r.message ?? r.problems.map((p) => `${p.path}: ${p.message}`).join('<br>'),
+      ];
+    });
+    await writeSummary(
+      'Backup',
+      ['system', 'status', 'snapshots', 'files', 'size', 'stored', 'time', 'notes'],
+      rows,
+    );
+    for (const r of results) {
+      if (r.status === 'failed')
+        core.error(`${r.system}: ${r.message}`, { file: r.file, title: 'backup failed' });
+      for (const p of r.problems) core.warning(`${r.system}: not backed up: ${p.path}: ${p.message}`);
+    }
+    core.setOutput('result', results.some((r) => r.status === 'failed') ? 'failed' : 'passed');
+    const failed = results.filter((r) => r.status === 'failed').map((r) => r.system);
+    if (failed.length > 0) core.setFailed(`backup failed for ${failed.join(', ')}`);
+    else if (results.some((r) => r.status === 'partial'))
+      core.setFailed('backup left unreadable files out; see the warnings');
+    return;
+  }
+  if (command === 'snapshots') {
+    const { rows, problems } = await runSnapshots({ ...common, systems });
+    core.setOutput('summary-json', JSON.stringify({ command, snapshots: rows, problems }));
+    core.setOutput(
+      'snapshots',
+      JSON.stringify(rows.map(({ id, system, repository, time }) => ({ id, system, repository, time }))),
+    );
+    await writeSummary(
+      'Snapshots',
+      ['id', 'time', 'system', 'repository', 'files', 'size'],
+      rows.map((r) => [
+        `\`${r.id.slice(0, 8)}\``,
+        r.time,
+        r.system,
+        r.repository,
+        `${r.summary.files}`,
+        formatBytes(r.summary.bytes),
+      ]),
+    );
+    for (const problem of problems) core.error(problem);
+    core.setOutput('result', problems.length ? 'failed' : 'passed');
+    if (problems.length) core.setFailed(`${problems.length} snapshot(s) cannot be read`);
+    return;
+  }
+  if (command === 'restore') {
+    const system = systems[0];
+    const target = core.getInput('target');
+    if (!system || systems.length > 1 || !target) {
+      core.setFailed('command "restore" needs one system in the `systems` input and a `target` directory');
+      return;
+    }
+    const path = core.getInput('path');
+    const result = await runRestore({
+      ...common,
+      system,
+      snapshot: core.getInput('snapshot') || 'latest',
+      target: { dir: target },
+      ...(path ? { include: path } : {}),
+    });
+    core.setOutput('summary-json', JSON.stringify({ command, ...result }));
+    core.setOutput('snapshot-id', result.snapshot);
+    core.setOutput('files', result.totals.files);
+    core.setOutput('duration-ms', result.durationMs);
+    for (const p of result.problems) core.error(`not restored: ${p.path}: ${p.message}`);
+    core.setOutput('result', result.problems.length ? 'failed' : 'passed');
+    if (result.problems.length) core.setFailed(`${result.problems.length} path(s) not restored`);
+    return;
+  }
+  const readDataInput = core.getInput('read-data') || 'none';
+  const readData = readDataInput === 'none' ? 0 : readDataInput === 'all' ? 1 : parseSubset(readDataInput);
+  if (readData === undefined) {
+    core.setFailed(`input "read-data": none, all, or a fraction such as 10%, not "${readDataInput}"`);
+    return;
+  }
+  const results = await runVerify({ ...common, systems, readData });
+  core.setOutput('summary-json', JSON.stringify({ command, repositories: results }));
+  const findings = results.flatMap((r) => r.findings.map((f) => ({ ...f, repository: r.repository })));
+  for (const f of findings) {
+    core.error(
+      `${f.repository}: ${f.object}: ${f.message}${f.affected.length ? ` (affects ${f.affected.slice(0, 10).join(', ')})` : ''}`,
+    );
+  }
+  await writeSummary(
+    'Repository verification',
+    ['repository', 'snapshots', 'packs', 'packs read', 'errors'],
+    results.map((r) => [
+      r.repository,
+      `${r.snapshots}`,
+      `${r.packs}`,
+      `${r.packsRead}`,
+      `${r.findings.length}`,
+    ]),
+  );
+  core.setOutput('result', findings.length ? 'failed' : 'passed');
+  if (findings.length) core.setFailed(`${findings.length} error(s) in the repositories`);
+}
+
+async function writeSummary(title: string, header: string[], rows: string[][]): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const escape = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const table = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ].join('\n');
+  await core.summary.addRaw(`## Restorable: ${title}\n\n${table}\n`, true).write();
+}

@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { newMasterKey } from '../engine/crypto.ts';
+import { credentialsFromEnv, listWrappers, unlock, writeWrapper } from '../engine/keyring.ts';
+import { type Credentials, checkRecipient, type RecipientFile, wrapKey } from '../engine/keys.ts';
+import { newConfig, Repository, readConfig, writeConfig } from '../engine/repository.ts';
+import type { RepositoryData, SystemData } from '../policy/model.ts';
+import type { Backend } from '../storage/backend.ts';
+import { LocalBackend } from '../storage/local.ts';
+import { S3Backend } from '../storage/s3.ts';
+
+/** The backend a policy's repository names: local paths are relative to the repository root. */
+export function backendFor(root: string, data: RepositoryData): Backend {
+  if (data.local) return new LocalBackend(resolve(root, data.local.path));
+  if (data.s3) return new S3Backend(data.s3);
+  throw new Error('repository names neither `local` nor `s3`');
+}
+
+/** The environment variable holding a system's passphrase (`encryption.passphrase.env`, else RESTORABLE_PASSPHRASE). */
+export function passphraseVariable(system: SystemData): string {
+  const passphrase = system.encryption?.passphrase;
+  if (typeof passphrase === 'string') {
+    throw new Error(
+      `system "${system.name}": encryption.passphrase is written in the policy; a passphrase kept in the repository is no secret, so Restorable refuses to use it. Write \`passphrase: { env: NAME }\` and set NAME in the runner's secrets.`,
+    );
+  }
+  return passphrase?.env ?? 'RESTORABLE_PASSPHRASE';
+}
+
+export async function systemCredentials(system: SystemData, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  return credentialsFromEnv(env, passphraseVariable(system));
+}
+
+export async function recipientFiles(root: string, system: SystemData): Promise<RecipientFile[]> {
+  return Promise.all(
+    (system.encryption?.recipients ?? []).map(async (path) => {
+      try {
+        return { path, armored: await readFile(resolve(root, path), 'utf8') };
+      } catch (error) {
+        throw new Error(
+          `system "${system.name}": cannot read recipient key ${path}: ${(error as Error).message}`,
+        );
+      }
+    }),
+  );
+}
+
+export interface OpenOptions {
+  root: string;
+  system: SystemData;
+  env: NodeJS.ProcessEnv;
+  /** Create the repository when it does not exist yet (backup), instead of failing (restore, snapshots). */
+  create: boolean;
+  /** Told about what opening did (created the repository, added a wrapper for a new recipient). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Opens (or creates) a repository for a system. A new repository gets a random master key wrapped to the
+ * system's recipients and passphrase. An existing one is unlocked with the passphrase or secret key in the
+ * environment; recipients that the policy names but no wrapper holds are then added, so that adding a key
+ * to the policy is enough to give its holder access.
+ */
+export async function openRepository(backend: Backend, options: OpenOptions): Promise<Repository> {
+  const { system } = options;
+  const credentials = await systemCredentials(system, options.env);
+  const config = await readConfig(backend);
+  if (config) {
+    const masterKey = await unlock(backend, config.id, credentials);
+    const repo = new Repository(backend, config, masterKey);
+    if (options.create)
+      await addMissingRecipients(repo, masterKey, await recipientFiles(options.root, system), options.log);
+    return repo;
+  }
+  if (!options.create) {
+    throw new Error(
+      `${backend.location} holds no repository yet (no config object): run \`restorable backup\` first`,
+    );
+  }
+  const recipients = await recipientFiles(options.root, system);
+  if (recipients.length === 0 && credentials.passphrase === undefined) {
+    throw new Error(
+      `system "${system.name}": cannot create ${backend.location}: its key needs a passphrase or recipients; set ${passphraseVariable(system)} or list encryption.recipients`,
+    );
+  }
+  const created = newConfig();
+  const masterKey = newMasterKey();
+  const armored = await wrapKey({
+    repository: created.id,
+    masterKey,
+    recipients,
+    ...(credentials.passphrase !== undefined ? { passphrase: credentials.passphrase } : {}),
+  });
+  // Keys before config: a repository whose config exists always has a key that opens it.
+  await writeWrapper(backend, armored);
+  await writeConfig(backend, created);
+  options.log?.(
+    `created repository ${backend.location} (key wrapped to ${[...recipients.map((r) => r.path), ...(credentials.passphrase !== undefined ? ['a passphrase'] : [])].join(', ')})`,
+  );
+  return new Repository(backend, created, masterKey);
+}
+
+async function addMissingRecipients(
+  repo: Repository,
+  masterKey: Uint8Array,
+  recipients: RecipientFile[],
+  log?: (line: string) => void,
+): Promise<void> {
+  if (recipients.length === 0) return;
+  const wrapped = new Set<string>();
+  for (const wrapper of await listWrappers(repo.backend)) {
+    for (const recipient of wrapper.recipients) wrapped.add(recipient.keyId);
+  }
+  const missing: RecipientFile[] = [];
+  for (const file of recipients) {
+    const infos = await checkRecipient(file);
+    if (!infos.some((info) => wrapped.has(info.encryptionKeyId))) missing.push(file);
+  }
+  if (missing.length === 0) return;
+  await writeWrapper(
+    repo.backend,
+    await wrapKey({ repository: repo.config.id, masterKey, recipients: missing }),
+  );
+  log?.(`${repo.location}: added a key wrapper for ${missing.map((file) => file.path).join(', ')}`);
+}

@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { loadIndex } from '../engine/blob-index.ts';
+import { BlobReader } from '../engine/blob-reader.ts';
+import { type Node, readListing } from '../engine/listing.ts';
+import {
+  normalizeInclude,
+  type RestoreProblem,
+  type RestoreTotals,
+  restoreToStream,
+  restoreTree,
+} from '../engine/restorer.ts';
+import { findSnapshot, listSnapshots } from '../engine/snapshot.ts';
+import { type AccessOptions, openSystemRepository } from './repository-access.ts';
+
+export interface RestoreCommandOptions extends AccessOptions {
+  system: string;
+  repository?: string;
+  snapshot: string;
+  /** A directory to restore into, or a stream to write one file to. */
+  target: { dir: string } | { stream: Writable };
+  /** Only this path of the snapshot (and what lies under it). */
+  include?: string;
+  onProgress?: (totals: RestoreTotals, current: string) => void;
+}
+
+export interface RestoreResult {
+  repository: string;
+  snapshot: string;
+  system: string;
+  totals: RestoreTotals;
+  problems: RestoreProblem[];
+  durationMs: number;
+}
+
+/** `restorable restore`: a snapshot, or a path in it, into a directory; or one file to a stream. */
+export async function runRestore(options: RestoreCommandOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const { repo, name } = await openSystemRepository(options);
+  const refs = await listSnapshots(repo, () => {});
+  const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
+  const reader = new BlobReader(repo, await loadIndex(repo));
+  const result = { repository: name, snapshot: id, system: snapshot.system };
+  if ('dir' in options.target) {
+    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve(options.target.dir), {
+      ...(options.include !== undefined ? { include: options.include } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    if (
+      options.include !== undefined &&
+      totals.files + totals.dirs + totals.symlinks === 0 &&
+      problems.length === 0
+    ) {
+      throw new Error(`snapshot ${id.slice(0, 8)} holds nothing at ${options.include}`);
+    }
+    return { ...result, totals, problems, durationMs: Date.now() - started };
+  }
+  const node = await oneFile(reader, snapshot.tree, options.include, id);
+  const bytes = await restoreToStream(reader, node, options.target.stream);
+  return {
+    ...result,
+    totals: { files: 1, dirs: 0, symlinks: 0, bytes },
+    problems: [],
+    durationMs: Date.now() - started,
+  };
+}
+
+/** The file to stream: the one named, or the snapshot's only file (a command's output). */
+async function oneFile(
+  reader: BlobReader,
+  tree: readonly string[],
+  include: string | undefined,
+  id: string,
+): Promise<Node> {
+  const wanted = include === undefined ? undefined : normalizeInclude(include);
+  const files: Node[] = [];
+  for await (const node of readListing(reader, tree)) {
+    if (wanted === undefined ? node.type === 'file' : node.path === wanted) {
+      files.push(node);
+      if (files.length > 1) break;
+    }
+  }
+  const label = id.slice(0, 8);
+  if (files.length === 0)
+    throw new Error(wanted ? `snapshot ${label} holds no ${wanted}` : `snapshot ${label} holds no file`);
+  if (files.length > 1)
+    throw new Error(`snapshot ${label} holds several files: name one with --path to write it to stdout`);
+  const node = files[0]!;
+  if (node.type !== 'file')
+    throw new Error(`${node.path} in snapshot ${label} is a ${node.type}, not a file`);
+  return node;
+}
