@@ -7495,7 +7495,7 @@ var init_HttpBindingNormalizedSchema = __esm({
         memberSchemas
       ];
       const required = source[6];
-      const bodyRequired = required && memberNames.reduce((count, name) => count + (source[4].indexOf(name) < required ? 1 : 0), 0);
+      const bodyRequired = required && memberNames.reduce((count2, name) => count2 + (source[4].indexOf(name) < required ? 1 : 0), 0);
       if (bodyRequired) {
         body[6] = bodyRequired;
       }
@@ -11131,8 +11131,8 @@ var init_JsonBytesStringAdapter = __esm({
       padEnd(maxLength, fillString) {
         return this.s().padEnd(maxLength, fillString);
       }
-      repeat(count) {
-        return this.s().repeat(count);
+      repeat(count2) {
+        return this.s().repeat(count2);
       }
       toUpperCase() {
         return this.s().toUpperCase();
@@ -14003,9 +14003,9 @@ var init_DefaultRetryToken = __esm({
       $retryLog = {
         acquisitionDelay: 0
       };
-      constructor(delay, count, cost, longPoll) {
+      constructor(delay, count2, cost, longPoll) {
         this.delay = delay;
-        this.count = count;
+        this.count = count2;
         this.cost = cost;
         this.longPoll = longPoll;
       }
@@ -41858,20 +41858,20 @@ var require_resolve = __commonJS({
       return false;
     }
     function countKeys(schema2) {
-      let count = 0;
+      let count2 = 0;
       for (const key2 in schema2) {
         if (key2 === "$ref")
           return Infinity;
-        count++;
+        count2++;
         if (SIMPLE_INLINED.has(key2))
           continue;
         if (typeof schema2[key2] == "object") {
-          (0, util_1.eachItem)(schema2[key2], (sch) => count += countKeys(sch));
+          (0, util_1.eachItem)(schema2[key2], (sch) => count2 += countKeys(sch));
         }
-        if (count === Infinity)
+        if (count2 === Infinity)
           return Infinity;
       }
-      return count;
+      return count2;
     }
     function getFullPath(resolver, id = "", normalize) {
       if (normalize !== false)
@@ -45409,8 +45409,8 @@ var require_contains = __commonJS({
         cxt.result(valid, () => cxt.reset());
         function validateItemsWithCount() {
           const schValid = gen2.name("_valid");
-          const count = gen2.let("count", 0);
-          validateItems(schValid, () => gen2.if(schValid, () => checkLimits(count)));
+          const count2 = gen2.let("count", 0);
+          validateItems(schValid, () => gen2.if(schValid, () => checkLimits(count2)));
         }
         function validateItems(_valid, block) {
           gen2.forRange("i", 0, len, (i6) => {
@@ -45423,16 +45423,16 @@ var require_contains = __commonJS({
             block();
           });
         }
-        function checkLimits(count) {
-          gen2.code((0, codegen_1._)`${count}++`);
+        function checkLimits(count2) {
+          gen2.code((0, codegen_1._)`${count2}++`);
           if (max2 === void 0) {
-            gen2.if((0, codegen_1._)`${count} >= ${min}`, () => gen2.assign(valid, true).break());
+            gen2.if((0, codegen_1._)`${count2} >= ${min}`, () => gen2.assign(valid, true).break());
           } else {
-            gen2.if((0, codegen_1._)`${count} > ${max2}`, () => gen2.assign(valid, false).break());
+            gen2.if((0, codegen_1._)`${count2} > ${max2}`, () => gen2.assign(valid, false).break());
             if (min === 1)
               gen2.assign(valid, true);
             else
-              gen2.if((0, codegen_1._)`${count} >= ${min}`, () => gen2.assign(valid, true));
+              gen2.if((0, codegen_1._)`${count2} >= ${min}`, () => gen2.assign(valid, true));
           }
         }
       }
@@ -47836,11 +47836,11 @@ function decodeIndex(framed, name) {
   while (at < data.length) {
     if (at + 36 > data.length) throw bad("truncated pack entry");
     const pack3 = data.toString("hex", at, at + 32);
-    const count = data.readUInt32LE(at + 32);
+    const count2 = data.readUInt32LE(at + 32);
     at += 36;
-    if (at + count * ENTRY_BYTES > data.length) throw bad("truncated blob list");
+    if (at + count2 * ENTRY_BYTES > data.length) throw bad("truncated blob list");
     const blobs = [];
-    for (let i6 = 0; i6 < count; i6++) {
+    for (let i6 = 0; i6 < count2; i6++) {
       const type2 = data[at] === 1 ? "tree" : "data";
       blobs.push({
         type: type2,
@@ -51886,12 +51886,12 @@ hash_headers[14] = [
 ];
 function getPKCS1Padding(length) {
   const result = new Uint8Array(length);
-  let count = 0;
-  while (count < length) {
-    const randomBytes6 = getRandomBytes(length - count);
+  let count2 = 0;
+  while (count2 < length) {
+    const randomBytes6 = getRandomBytes(length - count2);
     for (let i6 = 0; i6 < randomBytes6.length; i6++) {
       if (randomBytes6[i6] !== 0) {
-        result[count++] = randomBytes6[i6];
+        result[count2++] = randomBytes6[i6];
       }
     }
   }
@@ -56325,10 +56325,10 @@ var GenericS2K = class {
         case "iterated": {
           const data = util.concatUint8Array([this.salt, passphrase]);
           let datalen = data.length;
-          const count = Math.max(this.getCount(), datalen);
-          toHash = new Uint8Array(prefixlen + count);
+          const count2 = Math.max(this.getCount(), datalen);
+          toHash = new Uint8Array(prefixlen + count2);
           toHash.set(data, prefixlen);
-          for (let pos = prefixlen + datalen; pos < count; pos += datalen, datalen *= 2) {
+          for (let pos = prefixlen + datalen; pos < count2; pos += datalen, datalen *= 2) {
             toHash.copyWithin(pos, prefixlen, pos);
           }
           break;
@@ -73769,8 +73769,8 @@ function requireBzip2() {
       this.mtfSymbol[i6] = i6;
       this.byteCount[i6] = 0;
     }
-    var runPos, count, symCount, selector;
-    runPos = count = symCount = selector = 0;
+    var runPos, count2, symCount, selector;
+    runPos = count2 = symCount = selector = 0;
     while (true) {
       if (!symCount--) {
         symCount = GROUP_SIZE - 1;
@@ -73802,13 +73802,13 @@ function requireBzip2() {
       }
       if (runPos) {
         runPos = 0;
-        if (count + t > bufsize) message.Error("Invalid bzip data");
+        if (count2 + t > bufsize) message.Error("Invalid bzip data");
         uc = this.symToByte[this.mtfSymbol[0]];
         this.byteCount[uc] += t;
-        while (t--) buf[count++] = uc;
+        while (t--) buf[count2++] = uc;
       }
       if (nextSym > symTotal) break;
-      if (count >= bufsize) message.Error("Invalid bzip data");
+      if (count2 >= bufsize) message.Error("Invalid bzip data");
       i6 = nextSym - 1;
       uc = this.mtfSymbol[i6];
       for (var k5 = i6 - 1; k5 >= 0; k5--) {
@@ -73817,31 +73817,31 @@ function requireBzip2() {
       this.mtfSymbol[0] = uc;
       uc = this.symToByte[uc];
       this.byteCount[uc]++;
-      buf[count++] = uc;
+      buf[count2++] = uc;
     }
-    if (origPtr < 0 || origPtr >= count) message.Error("Invalid bzip data");
+    if (origPtr < 0 || origPtr >= count2) message.Error("Invalid bzip data");
     var j5 = 0;
     for (var i6 = 0; i6 < 256; i6++) {
       k5 = j5 + this.byteCount[i6];
       this.byteCount[i6] = j5;
       j5 = k5;
     }
-    for (var i6 = 0; i6 < count; i6++) {
+    for (var i6 = 0; i6 < count2; i6++) {
       uc = buf[i6] & 255;
       buf[this.byteCount[uc]] |= i6 << 8;
       this.byteCount[uc]++;
     }
     var pos = 0, current = 0, run = 0;
-    if (count) {
+    if (count2) {
       pos = buf[origPtr];
       current = pos & 255;
       pos >>= 8;
       run = -1;
     }
-    count = count;
+    count2 = count2;
     var copies, previous, outbyte;
-    while (count) {
-      count--;
+    while (count2) {
+      count2--;
       previous = current;
       pos = buf[pos];
       current = pos & 255;
@@ -77379,9 +77379,9 @@ function describe150(error2, prefix) {
     case "minProperties":
     case "maxProperties": {
       const limit = Number(params.limit);
-      const count = isObject(error2.data) ? Object.keys(error2.data).length : 0;
+      const count2 = isObject(error2.data) ? Object.keys(error2.data).length : 0;
       return result(
-        `${where2} has ${count} key${count === 1 ? "" : "s"}; ${error2.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
+        `${where2} has ${count2} key${count2 === 1 ? "" : "s"}; ${error2.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
         hint
       );
     }
@@ -77508,9 +77508,9 @@ function requireCommon() {
     }
     return target;
   }
-  function repeat(string, count) {
+  function repeat(string, count2) {
     let result = "";
-    for (let cycle = 0; cycle < count; cycle += 1) {
+    for (let cycle = 0; cycle < count2; cycle += 1) {
       result += string;
     }
     return result;
@@ -78878,11 +78878,11 @@ function requireLoader() {
     }
     return false;
   }
-  function writeFoldedLines(state2, count) {
-    if (count === 1) {
+  function writeFoldedLines(state2, count2) {
+    if (count2 === 1) {
       state2.result += " ";
-    } else if (count > 1) {
-      state2.result += common22.repeat("\n", count - 1);
+    } else if (count2 > 1) {
+      state2.result += common22.repeat("\n", count2 - 1);
     }
   }
   function readPlainScalar(state2, nodeIndent, withinFlowCollection) {
@@ -80798,9 +80798,9 @@ function expandedSize(value2, limit) {
   return size(value2);
 }
 function countOf(text, char) {
-  let count = 0;
-  for (let i6 = text.indexOf(char); i6 !== -1; i6 = text.indexOf(char, i6 + 1)) count++;
-  return count;
+  let count2 = 0;
+  for (let i6 = text.indexOf(char); i6 !== -1; i6 = text.indexOf(char, i6 + 1)) count2++;
+  return count2;
 }
 function firstTooDeep(text) {
   if (countOf(text, "[") + countOf(text, "{") <= YAML_LIMITS.maxDepth) return -1;
@@ -81860,6 +81860,9 @@ function progressInterval(env2) {
   const value2 = Number(env2.RESTORABLE_PROGRESS_INTERVAL);
   return Number.isFinite(value2) && value2 >= 0 && env2.RESTORABLE_PROGRESS_INTERVAL !== "" ? value2 * 1e3 : 5e3;
 }
+function count(n3, one2, many = `${one2}s`) {
+  return `${n3} ${n3 === 1 ? one2 : many}`;
+}
 function json2(io, value2) {
   io.out.write(`${JSON.stringify(value2, null, 2)}
 `);
@@ -81892,7 +81895,7 @@ function describeBackup(result) {
   if (result.status === "not-due") return `${result.system}: not due: ${result.message}
 `;
   const lines = result.repositories.map(
-    ({ name, repository, snapshot, summary: s2 }) => `${result.system} \u2192 ${name} (${repository}): snapshot ${snapshot.slice(0, 8)}, ${s2.files} files, ${formatBytes(s2.bytes)}; read ${formatBytes(s2.bytesRead)}, added ${formatBytes(s2.bytesAdded)}, stored ${formatBytes(s2.bytesStored)} in ${formatSeconds(s2.durationMs)}
+    ({ name, repository, snapshot, summary: s2 }) => `${result.system} \u2192 ${name} (${repository}): snapshot ${snapshot.slice(0, 8)}, ${count(s2.files, "file")}, ${formatBytes(s2.bytes)}; read ${formatBytes(s2.bytesRead)}, added ${formatBytes(s2.bytesAdded)}, stored ${formatBytes(s2.bytesStored)} in ${formatSeconds(s2.durationMs)}
 `
   );
   for (const problem of result.problems)
@@ -81976,7 +81979,7 @@ async function restoreCommand(args, io, stdout) {
   else if (!toStdout) {
     const t = result.totals;
     io.out.write(
-      `restored snapshot ${result.snapshot.slice(0, 8)} of ${result.system} from ${result.repository} into ${target}: ${t.files} files, ${t.dirs} directories, ${t.symlinks} symlinks, ${formatBytes(t.bytes)} in ${formatSeconds(result.durationMs)}${result.problems.length ? `; ${result.problems.length} not restored` : ""}
+      `restored snapshot ${result.snapshot.slice(0, 8)} of ${result.system} from ${result.repository} into ${target}: ${count(t.files, "file")}, ${count(t.dirs, "directory", "directories")}, ${count(t.symlinks, "symlink")}, ${formatBytes(t.bytes)} in ${formatSeconds(result.durationMs)}${result.problems.length ? `; ${result.problems.length} not restored` : ""}
 `
     );
   } else io.err(`wrote ${formatBytes(result.totals.bytes)} from snapshot ${result.snapshot.slice(0, 8)}`);

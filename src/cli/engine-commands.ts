@@ -39,6 +39,10 @@ function progressInterval(env: NodeJS.ProcessEnv): number {
     : 5000;
 }
 
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function json(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -71,7 +75,7 @@ function describeBackup(result: SystemBackup): string {
   if (result.status === 'not-due') return `${result.system}: not due: ${result.message}\n`;
   const lines = result.repositories.map(
     ({ name, repository, snapshot, summary: s }) =>
-      `${result.system} → ${name} (${repository}): snapshot ${snapshot.slice(0, 8)}, ${s.files} files, ${formatBytes(s.bytes)}; read ${formatBytes(s.bytesRead)}, added ${formatBytes(s.bytesAdded)}, stored ${formatBytes(s.bytesStored)} in ${formatSeconds(s.durationMs)}\n`,
+      `${result.system} → ${name} (${repository}): snapshot ${snapshot.slice(0, 8)}, ${count(s.files, 'file')}, ${formatBytes(s.bytes)}; read ${formatBytes(s.bytesRead)}, added ${formatBytes(s.bytesAdded)}, stored ${formatBytes(s.bytesStored)} in ${formatSeconds(s.durationMs)}\n`,
   );
   for (const problem of result.problems)
     lines.push(`${result.system}: not backed up: ${problem.path}: ${problem.message}\n`);
@@ -158,7 +162,7 @@ export async function restoreCommand(args: string[], io: Io, stdout: NodeJS.Writ
   else if (!toStdout) {
     const t = result.totals;
     io.out.write(
-      `restored snapshot ${result.snapshot.slice(0, 8)} of ${result.system} from ${result.repository} into ${target}: ${t.files} files, ${t.dirs} directories, ${t.symlinks} symlinks, ${formatBytes(t.bytes)} in ${formatSeconds(result.durationMs)}${result.problems.length ? `; ${result.problems.length} not restored` : ''}\n`,
+      `restored snapshot ${result.snapshot.slice(0, 8)} of ${result.system} from ${result.repository} into ${target}: ${count(t.files, 'file')}, ${count(t.dirs, 'directory', 'directories')}, ${count(t.symlinks, 'symlink')}, ${formatBytes(t.bytes)} in ${formatSeconds(result.durationMs)}${result.problems.length ? `; ${result.problems.length} not restored` : ''}\n`,
     );
   } else io.err(`wrote ${formatBytes(result.totals.bytes)} from snapshot ${result.snapshot.slice(0, 8)}`);
   return result.problems.length > 0 ? 1 : 0;
