@@ -19163,6 +19163,34 @@ var require_undici = __commonJS({
   }
 });
 
+// src/storage/backend.ts
+function checkName(name) {
+  if (!NAME.test(name)) throw new RangeError(`not a repository object name: ${JSON.stringify(name)}`);
+}
+var NotFoundError, StorageError, NAME;
+var init_backend = __esm({
+  "src/storage/backend.ts"() {
+    "use strict";
+    NotFoundError = class extends Error {
+      object;
+      constructor(location, object) {
+        super(`${location}: object ${object} does not exist`);
+        this.name = "NotFoundError";
+        this.object = object;
+      }
+    };
+    StorageError = class extends Error {
+      object;
+      constructor(location, object, what, options) {
+        super(`${location}: ${what} ${object}`, options);
+        this.name = "StorageError";
+        this.object = object;
+      }
+    };
+    NAME = /^(?:config|(?:keys|index|snapshots|locks)\/[0-9a-f]{64}|data\/[0-9a-f]{2}\/[0-9a-f]{64})$/;
+  }
+});
+
 // node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/constants.js
 var RequestChecksumCalculation, DEFAULT_REQUEST_CHECKSUM_CALCULATION, ResponseChecksumValidation, DEFAULT_RESPONSE_CHECKSUM_VALIDATION, ChecksumAlgorithm, ChecksumLocation, DEFAULT_CHECKSUM_ALGORITHM;
 var init_constants = __esm({
@@ -20948,14 +20976,14 @@ var init_getProfileName = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { join as join2 } from "node:path";
 var getSSOTokenFilepath;
 var init_getSSOTokenFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js"() {
     init_getHomeDir();
     getSSOTokenFilepath = (id) => {
-      const hasher = createHash4("sha1");
+      const hasher = createHash5("sha1");
       const cacheName = hasher.update(id).digest("hex");
       return join2(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
     };
@@ -25378,7 +25406,7 @@ var init_serdePlugin = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/hash-node/hash-node.js
-import { createHash as createHash5, createHmac as createHmac3 } from "node:crypto";
+import { createHash as createHash6, createHmac as createHmac3 } from "node:crypto";
 function castSourceData(toCast, encoding) {
   if (Buffer.isBuffer(toCast)) {
     return toCast;
@@ -25412,7 +25440,7 @@ var init_hash_node = __esm({
         return Promise.resolve(this.hash.digest());
       }
       reset() {
-        this.hash = this.secret ? createHmac3(this.algorithmIdentifier, castSourceData(this.secret)) : createHash5(this.algorithmIdentifier);
+        this.hash = this.secret ? createHmac3(this.algorithmIdentifier, castSourceData(this.secret)) : createHash6(this.algorithmIdentifier);
       }
     };
   }
@@ -26838,11 +26866,11 @@ var init_Md5Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/md5/Md5Node.js
-import { createHash as createHash6 } from "node:crypto";
+import { createHash as createHash7 } from "node:crypto";
 function buildNativeClass() {
   return class Md5Node {
     digestLength = 16;
-    hash = createHash6("md5");
+    hash = createHash7("md5");
     update(data) {
       this.hash.update(toUint8Array(data));
     }
@@ -26851,7 +26879,7 @@ function buildNativeClass() {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     reset() {
-      this.hash = createHash6("md5");
+      this.hash = createHash7("md5");
     }
   };
 }
@@ -26862,7 +26890,7 @@ var init_Md5Node = __esm({
     init_Md5Js();
     hasNativeCrypto = (() => {
       try {
-        createHash6("md5");
+        createHash7("md5");
         return true;
       } catch {
         return false;
@@ -27179,7 +27207,7 @@ var init_Sha256Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256Node.js
-import { createHash as createHash7, createHmac as createHmac4 } from "node:crypto";
+import { createHash as createHash8, createHmac as createHmac4 } from "node:crypto";
 function buildNativeClass3() {
   return class Sha256Node {
     digestLength = 32;
@@ -27213,7 +27241,7 @@ function buildNativeClass3() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac4("sha256", toBuffer(this.secret)) : createHash7("sha256");
+      return this.secret ? createHmac4("sha256", toBuffer(this.secret)) : createHash8("sha256");
     }
   };
 }
@@ -27232,7 +27260,7 @@ var init_Sha256Node = __esm({
     init_Sha256Js();
     hasNativeCrypto2 = (() => {
       try {
-        createHash7("sha256");
+        createHash8("sha256");
         return true;
       } catch {
         return false;
@@ -46769,7 +46797,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join11 } = __require("node:path");
@@ -46940,7 +46968,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
         return join11(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -47710,7 +47738,7 @@ var init_Sha1Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1Node.js
-import { createHash as createHash8, createHmac as createHmac5 } from "node:crypto";
+import { createHash as createHash9, createHmac as createHmac5 } from "node:crypto";
 function buildNativeClass4() {
   return class Sha1Node {
     digestLength = 20;
@@ -47744,7 +47772,7 @@ function buildNativeClass4() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac5("sha1", toBuffer2(this.secret)) : createHash8("sha1");
+      return this.secret ? createHmac5("sha1", toBuffer2(this.secret)) : createHash9("sha1");
     }
   };
 }
@@ -47763,7 +47791,7 @@ var init_Sha1Node = __esm({
     init_Sha1Js();
     hasNativeCrypto3 = (() => {
       try {
-        createHash8("sha1");
+        createHash9("sha1");
         return true;
       } catch {
         return false;
@@ -48287,11 +48315,11 @@ var init_Sha512Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512.js
-import { createHash as createHash9, createHmac as createHmac6 } from "node:crypto";
+import { createHash as createHash10, createHmac as createHmac6 } from "node:crypto";
 function detectNative() {
   if (nativeSupported === void 0) {
     try {
-      createHash9("sha512");
+      createHash10("sha512");
       nativeSupported = true;
     } catch {
       nativeSupported = false;
@@ -48355,7 +48383,7 @@ var init_Sha512 = __esm({
         this.nativeFinished = false;
       }
       createNative() {
-        return this.nativeSecret !== void 0 ? createHmac6("sha512", toBuffer3(this.nativeSecret)) : createHash9("sha512");
+        return this.nativeSecret !== void 0 ? createHmac6("sha512", toBuffer3(this.nativeSecret)) : createHash10("sha512");
       }
     };
   }
@@ -58784,6 +58812,211 @@ to input.params.ContentLength in bytes.
   }
 });
 
+// src/storage/s3.ts
+var s3_exports2 = {};
+__export(s3_exports2, {
+  S3Backend: () => S3Backend
+});
+import { createHash as createHash11 } from "node:crypto";
+function codeOf(error3) {
+  const { Code, code, name } = error3;
+  return Code ?? code ?? name ?? "unknown";
+}
+function lockMode(lock) {
+  return lock.mode === "compliance" ? "COMPLIANCE" : "GOVERNANCE";
+}
+function retainUntil(lock, now) {
+  if (!lock.days && !lock.years) return void 0;
+  const until = new Date(now.getTime() + (lock.days ?? 0) * DAY_MS);
+  until.setUTCFullYear(until.getUTCFullYear() + (lock.years ?? 0));
+  return until;
+}
+function backoff(maxAttempts, baseDelayMs) {
+  const token = (retries, delay) => ({
+    getRetryCount: () => retries,
+    getRetryDelay: () => delay
+  });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (previous, info2) => {
+      const retries = previous.getRetryCount() + 1;
+      if (info2.errorType === "CLIENT_ERROR" || retries >= maxAttempts) {
+        throw info2.error ?? new Error("no retry");
+      }
+      return token(retries, Math.random() * Math.min(MAX_RETRY_DELAY_MS, baseDelayMs * 2 ** (retries - 1)));
+    },
+    recordSuccess: () => {
+    }
+  };
+}
+var import_client_s3, import_lib_storage, MiB, DAY_MS, MAX_RETRY_DELAY_MS, S3Backend;
+var init_s33 = __esm({
+  "src/storage/s3.ts"() {
+    "use strict";
+    import_client_s3 = __toESM(require_dist_cjs16(), 1);
+    import_lib_storage = __toESM(require_dist_cjs17(), 1);
+    init_backend();
+    MiB = 1024 * 1024;
+    DAY_MS = 864e5;
+    MAX_RETRY_DELAY_MS = 2e4;
+    S3Backend = class {
+      location;
+      client;
+      bucket;
+      prefix;
+      options;
+      constructor(options) {
+        this.options = options;
+        this.bucket = options.bucket;
+        const prefix = (options.prefix ?? "").replace(/^\/+/, "");
+        this.prefix = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
+        this.location = `s3://${this.bucket}/${this.prefix}`;
+        const whenRequired = options.checksums === "when-required";
+        this.client = new import_client_s3.S3Client({
+          // The region is irrelevant to most S3-compatible servers, but the SDK insists on one.
+          region: options.region ?? (options.endpoint ? "us-east-1" : void 0),
+          endpoint: options.endpoint,
+          forcePathStyle: options.forcePathStyle,
+          requestChecksumCalculation: whenRequired ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
+          responseChecksumValidation: whenRequired ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
+          maxAttempts: options.maxAttempts ?? 5,
+          retryStrategy: backoff(options.maxAttempts ?? 5, options.retryDelayMs ?? 200),
+          requestHandler: { connectionTimeout: 1e4, socketTimeout: options.idleTimeoutMs ?? 6e4 }
+        });
+      }
+      async write(name, parts2) {
+        checkName(name);
+        const data = parts2 instanceof Uint8Array ? parts2 : Buffer.concat(parts2);
+        const lock = this.options.objectLock;
+        const until = lock && retainUntil(lock, /* @__PURE__ */ new Date());
+        const params = {
+          Bucket: this.bucket,
+          Key: this.prefix + name,
+          Body: data,
+          ContentLength: data.byteLength,
+          StorageClass: name.startsWith("data/") ? this.options.storageClass : void 0,
+          ...until && { ObjectLockMode: lockMode(lock), ObjectLockRetainUntilDate: until },
+          // Buckets with Object Lock refuse puts that carry no checksum.
+          ...lock && { ChecksumAlgorithm: "SHA256" }
+        };
+        try {
+          if (data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB)) {
+            if (lock) params.ChecksumSHA256 = createHash11("sha256").update(data).digest("base64");
+            await this.client.send(new import_client_s3.PutObjectCommand(params));
+          } else {
+            const upload = new import_lib_storage.Upload({ client: this.client, params, partSize: 8 * MiB, queueSize: 4 });
+            await upload.done();
+          }
+        } catch (error3) {
+          throw this.failure(name, "writing", error3);
+        }
+      }
+      async read(name, range2) {
+        checkName(name);
+        if (range2?.length === 0) {
+          if (!await this.stat(name)) throw new NotFoundError(this.location, name);
+          return new Uint8Array(0);
+        }
+        let bytes2;
+        try {
+          const output = await this.client.send(
+            new import_client_s3.GetObjectCommand({
+              Bucket: this.bucket,
+              Key: this.prefix + name,
+              Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
+            })
+          );
+          bytes2 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
+        } catch (error3) {
+          throw this.failure(name, "reading", error3);
+        }
+        if (range2 && bytes2.byteLength !== range2.length) {
+          const problem = bytes2.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes2.byteLength} in` : `answered ${bytes2.byteLength} bytes for a range of ${range2.length} in`;
+          throw new StorageError(this.location, name, problem);
+        }
+        return bytes2;
+      }
+      async stat(name) {
+        checkName(name);
+        try {
+          const output = await this.client.send(
+            new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + name })
+          );
+          return { name, size: output.ContentLength ?? 0 };
+        } catch (error3) {
+          const failure2 = this.failure(name, "inspecting", error3);
+          if (failure2 instanceof NotFoundError) return void 0;
+          throw failure2;
+        }
+      }
+      async list(prefix) {
+        const out = [];
+        try {
+          const pages = (0, import_client_s3.paginateListObjectsV2)(
+            { client: this.client },
+            { Bucket: this.bucket, Prefix: this.prefix + prefix }
+          );
+          for await (const page of pages) {
+            for (const object of page.Contents ?? []) {
+              if (object.Key?.startsWith(this.prefix)) {
+                out.push({ name: object.Key.slice(this.prefix.length), size: object.Size ?? 0 });
+              }
+            }
+          }
+        } catch (error3) {
+          throw this.failure(`${prefix}*`, "listing", error3, false);
+        }
+        return out;
+      }
+      async remove(name) {
+        checkName(name);
+        try {
+          await this.client.send(new import_client_s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
+        } catch (error3) {
+          const failure2 = this.failure(name, "removing", error3);
+          if (!(failure2 instanceof NotFoundError)) throw failure2;
+        }
+      }
+      async retain(name, until) {
+        checkName(name);
+        const lock = this.options.objectLock;
+        if (!lock) return;
+        const key2 = { Bucket: this.bucket, Key: this.prefix + name };
+        try {
+          let current;
+          try {
+            current = (await this.client.send(new import_client_s3.GetObjectRetentionCommand(key2))).Retention;
+          } catch (error3) {
+            if (codeOf(error3) !== "NoSuchObjectLockConfiguration") throw error3;
+          }
+          if (current?.RetainUntilDate && current.RetainUntilDate >= until) return;
+          const Retention = { Mode: current?.Mode ?? lockMode(lock), RetainUntilDate: until };
+          await this.client.send(new import_client_s3.PutObjectRetentionCommand({ ...key2, Retention }));
+        } catch (error3) {
+          throw this.failure(name, "extending the retention of", error3);
+        }
+      }
+      failure(name, doing, error3, notFound2 = true) {
+        const code = codeOf(error3);
+        const meta = error3.$metadata;
+        const status = meta?.httpStatusCode;
+        if (notFound2 && (code === "NoSuchKey" || code === "NotFound" || status === 404 && code !== "NoSuchBucket")) {
+          return new NotFoundError(this.location, name);
+        }
+        const message = error3.message;
+        const head = code === "Unknown" && status ? `HTTP ${status}` : code;
+        const details = [
+          status && head !== `HTTP ${status}` ? `HTTP ${status}` : "",
+          message && message !== code && message !== "UnknownError" ? message : "",
+          meta?.attempts ? `${meta.attempts} attempt${meta.attempts === 1 ? "" : "s"}` : ""
+        ].filter(Boolean);
+        const what = details.length > 0 ? `${head} (${details.join(", ")})` : head;
+        return new StorageError(this.location, name, `S3 ${what} while ${doing}`, { cause: error3 });
+      }
+    };
+  }
+});
+
 // node_modules/ajv/dist/compile/codegen/code.js
 var require_code = __commonJS({
   "node_modules/ajv/dist/compile/codegen/code.js"(exports) {
@@ -66913,32 +67146,18 @@ var Chunker = class {
 };
 
 // src/engine/repository.ts
+init_backend();
 import { createHash, randomBytes as randomBytes2 } from "node:crypto";
 
-// src/storage/backend.ts
-var NotFoundError = class extends Error {
-  object;
-  constructor(location, object) {
-    super(`${location}: object ${object} does not exist`);
-    this.name = "NotFoundError";
-    this.object = object;
-  }
-};
-var StorageError = class extends Error {
-  object;
-  constructor(location, object, what, options) {
-    super(`${location}: ${what} ${object}`, options);
-    this.name = "StorageError";
-    this.object = object;
-  }
-};
-var NAME = /^(?:config|(?:keys|index|snapshots|locks)\/[0-9a-f]{64}|data\/[0-9a-f]{2}\/[0-9a-f]{64})$/;
-function checkName(name) {
-  if (!NAME.test(name)) throw new RangeError(`not a repository object name: ${JSON.stringify(name)}`);
-}
-
 // src/engine/crypto.ts
-import { createCipheriv, createDecipheriv, createHmac as createHmac2, hkdfSync, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac as createHmac2,
+  createSecretKey,
+  hkdfSync,
+  randomBytes
+} from "node:crypto";
 var KEY_BYTES = 32;
 var VERSION = 1;
 var NONCE_BYTES = 12;
@@ -66952,9 +67171,14 @@ var SealError = class extends Error {
     this.reason = reason;
   }
 };
+function prepareKey(key2) {
+  checkKey(key2, "key");
+  return createSecretKey(key2);
+}
 function checkKey(key2, what) {
-  if (key2.length !== KEY_BYTES) {
-    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${key2.length}`);
+  const length = key2 instanceof Uint8Array ? key2.length : key2.symmetricKeySize;
+  if (length !== KEY_BYTES) {
+    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${length}`);
   }
 }
 function newMasterKey() {
@@ -66971,17 +67195,23 @@ function objectId(idKey, plaintext) {
 }
 function seal(key2, plaintext, aad) {
   checkKey(key2, "data key");
+  const parts2 = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const length = parts2.reduce((sum, part) => sum + part.length, 0);
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key2, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const ciphertext = cipher.update(plaintext);
-  cipher.final();
-  const out = new Uint8Array(SEAL_OVERHEAD + plaintext.length);
+  const out = Buffer.allocUnsafe(SEAL_OVERHEAD + length);
   out[0] = VERSION;
   out.set(nonce, 1);
-  out.set(ciphertext, 1 + NONCE_BYTES);
-  out.set(cipher.getAuthTag(), 1 + NONCE_BYTES + ciphertext.length);
-  return out;
+  let at = 1 + NONCE_BYTES;
+  for (const part of parts2) {
+    const ciphertext = cipher.update(part);
+    out.set(ciphertext, at);
+    at += ciphertext.length;
+  }
+  cipher.final();
+  out.set(cipher.getAuthTag(), at);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 function open2(key2, sealed, aad) {
   checkKey(key2, "data key");
@@ -67028,11 +67258,16 @@ var Repository = class {
   backend;
   config;
   keys;
+  /** The data and id keys, prepared once (see crypto.prepareKey). */
+  dataKey;
+  idKey;
   gear;
   constructor(backend, config2, masterKey) {
     this.backend = backend;
     this.config = config2;
     this.keys = deriveKeys(masterKey);
+    this.dataKey = prepareKey(this.keys.data);
+    this.idKey = prepareKey(this.keys.id);
     this.gear = gearTable(this.keys.chunker);
   }
   get location() {
@@ -67040,11 +67275,11 @@ var Repository = class {
   }
   /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
   seal(kind, plaintext) {
-    return seal(this.keys.data, plaintext, context(kind, this.config.id));
+    return seal(this.dataKey, plaintext, context(kind, this.config.id));
   }
   open(kind, name, sealed) {
     try {
-      return open2(this.keys.data, sealed, context(kind, this.config.id));
+      return open2(this.dataKey, sealed, context(kind, this.config.id));
     } catch (error3) {
       if (error3 instanceof SealError) {
         throw new RepositoryError(`${this.location}: ${name} is damaged: ${error3.message}`, { cause: error3 });
@@ -67197,6 +67432,8 @@ function parseNode(line) {
 var SourceReadError = class extends Error {
 };
 var READ_BYTES = 4 * 1024 * 1024;
+var SMALL_FILE_BYTES = 1024 * 1024;
+var LOOKAHEAD = 32;
 var Archiver = class {
   sinks;
   buffer = new Uint8Array(READ_BYTES);
@@ -67213,7 +67450,46 @@ var Archiver = class {
     }));
     this.onProgress = onProgress;
   }
-  async addEntry(entry) {
+  /** Adds every entry, in order, reading small files ahead so that their opens and reads overlap. */
+  async addEntries(entries) {
+    const iterator = entries[Symbol.asyncIterator]();
+    const window2 = [];
+    let ended = false;
+    const fill2 = async () => {
+      while (!ended && window2.length < LOOKAHEAD) {
+        const next = await iterator.next();
+        if (next.done) ended = true;
+        else window2.push({ entry: next.value, content: this.readAhead(next.value) });
+      }
+    };
+    await fill2();
+    while (window2.length > 0) {
+      const { entry, content } = window2.shift();
+      await this.addEntry(entry, content);
+      await fill2();
+    }
+  }
+  readAhead(entry) {
+    if (entry.type !== "file" || entry.size > SMALL_FILE_BYTES) return void 0;
+    if (this.reusable(entry).every((content) => content !== void 0)) return void 0;
+    const read = async () => {
+      const handle = entry.open ? await entry.open() : await open3(entry.absolute, "r");
+      try {
+        return new Uint8Array(await handle.readFile());
+      } finally {
+        await handle.close();
+      }
+    };
+    return read().catch((error3) => ({ error: error3 }));
+  }
+  /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
+  reusable(entry) {
+    return this.sinks.map((sink) => {
+      const previous = sink.parent?.get(entry.path);
+      return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
+    });
+  }
+  async addEntry(entry, prefetched) {
     const base = {
       path: entry.path,
       type: entry.type,
@@ -67232,16 +67508,13 @@ var Archiver = class {
       for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? "" });
       return;
     }
-    const contents = this.sinks.map((sink) => {
-      const previous = sink.parent?.get(entry.path);
-      return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
-    });
+    const contents = this.reusable(entry);
     let size = entry.size;
     const readers = this.sinks.filter((_, i6) => contents[i6] === void 0);
     if (readers.length > 0) {
       let read;
       try {
-        read = await this.readFile(entry, readers);
+        read = prefetched ? await this.storeContent(await prefetched, readers) : await this.readFile(entry, readers);
       } catch (error3) {
         this.problems.push({ path: entry.path, message: describeReadError(error3) });
         return;
@@ -67252,6 +67525,7 @@ var Archiver = class {
     }
     this.totals.files++;
     this.totals.bytes += size;
+    this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
     for (let i6 = 0; i6 < this.sinks.length; i6++) {
       await this.sinks[i6].listing.add({
         ...base,
@@ -67283,6 +67557,14 @@ var Archiver = class {
     }
     await this.finishFile(readers, ids);
     return { size, ids };
+  }
+  async storeContent(content, readers) {
+    if (!(content instanceof Uint8Array)) throw content.error;
+    const ids = readers.map(() => []);
+    this.totals.bytesRead += content.length;
+    await this.feed(readers, ids, content);
+    await this.finishFile(readers, ids);
+    return { size: content.length, ids };
   }
   async feed(readers, ids, data) {
     for (let r5 = 0; r5 < readers.length; r5++) {
@@ -67514,9 +67796,10 @@ async function loadIndex(repo, onProblem) {
 
 // src/engine/blob-reader.ts
 import { promisify } from "node:util";
-import { zstdDecompress } from "node:zlib";
+import { zstdDecompress, zstdDecompressSync as zstdDecompressSync2 } from "node:zlib";
 
 // src/engine/pack.ts
+import { createHash as createHash2 } from "node:crypto";
 var PACK_TARGET_BYTES = 16 * 1024 * 1024;
 var HEADER_ENTRY_BYTES = 1 + 32 + 4 + 4;
 var MAX_HEADER_BYTES = 16 * 1024 * 1024;
@@ -67554,11 +67837,17 @@ var PackWriter = class {
     const header = this.repo.seal("pack-header", encodeHeader(blobs));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(header.length);
-    const data = Buffer.concat([...parts2, header, trailer]);
-    const id = sha256Hex(data);
+    const data = [...parts2, header, trailer];
+    const hash = createHash2("sha256");
+    let size = 0;
+    for (const part of data) {
+      hash.update(part);
+      size += part.length;
+    }
+    const id = hash.digest("hex");
     const previous = this.writing;
     await previous;
-    this.writing = this.repo.backend.write(packName(id), data).then(() => this.onPack({ pack: id, blobs }, data.length));
+    this.writing = this.repo.backend.write(packName(id), data).then(() => this.onPack({ pack: id, blobs }, size));
     this.writing.catch(() => {
     });
   }
@@ -67608,6 +67897,7 @@ function decodePackHeader(repo, name, pack3) {
 // src/engine/blob-reader.ts
 var decompressAsync = promisify(zstdDecompress);
 var MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
+var ASYNC_DECOMPRESS_BYTES = 128 * 1024;
 var MAX_READ_BYTES = 16 * 1024 * 1024;
 var BlobError = class extends RepositoryError {
   blob;
@@ -67708,7 +67998,12 @@ var BlobReader = class {
       plain = framed.subarray(1);
     } else if (framed[0] === ZSTD) {
       try {
-        plain = await decompressAsync(framed.subarray(1), { maxOutputLength: Math.max(1, limit) });
+        const options = {
+          maxOutputLength: Math.max(1, limit),
+          // One output buffer for the whole blob, instead of a round trip per 16 KiB.
+          chunkSize: Math.max(64, limit)
+        };
+        plain = limit < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(framed.subarray(1), options) : await decompressAsync(framed.subarray(1), options);
       } catch (error3) {
         throw damaged(`it does not decompress (${error3.message})`, error3);
       }
@@ -67722,9 +68017,11 @@ var BlobReader = class {
 
 // src/engine/blob-store.ts
 import { promisify as promisify2 } from "node:util";
-import { constants as constants4, zstdCompress } from "node:zlib";
+import { constants as constants4, zstdCompress, zstdCompressSync as zstdCompressSync2 } from "node:zlib";
 var compressAsync = promisify2(zstdCompress);
-var IN_FLIGHT = 6;
+var IN_FLIGHT = 4;
+var HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
+var ASYNC_COMPRESS_BYTES = 128 * 1024;
 var PACKS_PER_INDEX = 128;
 var BlobStore = class {
   repo;
@@ -67750,7 +68047,7 @@ var BlobStore = class {
   }
   async store(type2, plain) {
     if (this.failure) throw this.failure;
-    const id = objectId(this.repo.keys.id, plain);
+    const id = objectId(this.repo.idKey, plain);
     if (this.index.has(id) || this.pending.has(id)) return id;
     this.pending.add(id);
     this.stats.blobsAdded++;
@@ -67767,12 +68064,15 @@ var BlobStore = class {
   async compressAndPack(type2, id, plain) {
     let framed;
     if (plain.length < MIN_COMPRESS_BYTES) {
-      framed = frame(RAW, plain);
+      framed = [HEADER[RAW], plain];
     } else {
-      const compressed = await compressAsync(plain, {
+      const options = {
+        // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+        chunkSize: plain.length + (plain.length >> 6) + 1024,
         params: { [constants4.ZSTD_c_compressionLevel]: DEFAULT_LEVEL, [constants4.ZSTD_c_checksumFlag]: 1 }
-      });
-      framed = (plain.length - compressed.length) * 32 < plain.length ? frame(RAW, plain) : frame(ZSTD, compressed);
+      };
+      const compressed = plain.length < ASYNC_COMPRESS_BYTES ? zstdCompressSync2(plain, options) : await compressAsync(plain, options);
+      framed = (plain.length - compressed.length) * 32 < plain.length ? [HEADER[RAW], plain] : [HEADER[ZSTD], compressed];
     }
     const sealed = this.repo.seal(blobContext(id), framed);
     await this.packer.add(type2, id, sealed, plain.length);
@@ -67872,7 +68172,7 @@ async function backupSystem(repositories, input, options) {
   const mtime = (BigInt(started.getTime()) * 1000000n).toString();
   try {
     if (input.kind === "paths") {
-      for await (const entry of input.entries) await archiver.addEntry(entry);
+      await archiver.addEntries(input.entries);
     } else {
       const exit = input.done.then(
         () => void 0,
@@ -67894,6 +68194,10 @@ async function backupSystem(repositories, input, options) {
   const trees = await archiver.finish();
   await Promise.all(prepared.map(({ store }) => store.close()));
   const durationMs = Date.now() - started.getTime();
+  const problems = [
+    ...(input.kind === "paths" ? input.problems ?? [] : []).map(({ path, message }) => ({ path, message })),
+    ...archiver.problems
+  ];
   const results = [];
   for (let i6 = 0; i6 < prepared.length; i6++) {
     const { repo, store, parent } = prepared[i6];
@@ -67917,10 +68221,10 @@ async function backupSystem(repositories, input, options) {
       tree: trees[i6],
       ...parent ? { parent: parent.id } : {},
       summary: summary2,
-      problems: archiver.problems
+      problems
     };
     const id = await writeSnapshot(repo, snapshot);
-    results.push({ repository: repo.location, snapshot: id, summary: summary2, problems: archiver.problems });
+    results.push({ repository: repo.location, snapshot: id, summary: summary2, problems });
   }
   return results;
 }
@@ -67947,7 +68251,7 @@ async function parentNodes(repo, store, snapshot) {
 }
 
 // src/engine/keyring.ts
-import { createHash as createHash3, timingSafeEqual } from "node:crypto";
+import { createHash as createHash4, timingSafeEqual } from "node:crypto";
 import { open as openFile } from "node:fs/promises";
 
 // src/engine/keys.ts
@@ -92686,7 +92990,7 @@ var Blake2b = class {
     return out.buffer;
   }
 };
-function createHash2(outlen, key2, salt, personal) {
+function createHash3(outlen, key2, salt, personal) {
   if (outlen > OUTBYTES_MAX) throw new Error(`outlen must be at most ${OUTBYTES_MAX} (given: ${outlen})`);
   return new Blake2b(outlen, key2, salt, personal);
 }
@@ -92728,15 +93032,15 @@ function H_(outlen, X2, res) {
   LE32(V1_in, outlen, 0);
   V1_in.set(X2, 4);
   if (outlen <= 64) {
-    createHash2(outlen).update(V1_in).digest(res);
+    createHash3(outlen).update(V1_in).digest(res);
     return res;
   }
   const r5 = Math.ceil(outlen / 32) - 2;
   for (let i6 = 0; i6 < r5; i6++) {
-    createHash2(64).update(i6 === 0 ? V1_in : V).digest(V);
+    createHash3(64).update(i6 === 0 ? V1_in : V).digest(V);
     res.set(V.subarray(0, 32), i6 * 32);
   }
-  const V_r1 = new Uint8Array(createHash2(outlen - 32 * r5).update(V).digest());
+  const V_r1 = new Uint8Array(createHash3(outlen - 32 * r5).update(V).digest());
   res.set(V_r1, r5 * 32);
   return res;
 }
@@ -92880,7 +93184,7 @@ function argon2id(params, { memory, instance: wasmInstance }) {
   return tag;
 }
 function getH0(ctx) {
-  const H = createHash2(ARGON2_PREHASH_DIGEST_LENGTH);
+  const H = createHash3(ARGON2_PREHASH_DIGEST_LENGTH);
   const ZERO32 = new Uint8Array(4);
   const params = new Uint8Array(24);
   LE32(params, ctx.lanes, 0);
@@ -94182,7 +94486,7 @@ var CREDENTIAL_ENV = {
 };
 var WRAPPER_NAME = /^keys\/([0-9a-f]{64})$/;
 function wrapperId(armored) {
-  return createHash3("sha256").update(armored, "utf8").digest("hex");
+  return createHash4("sha256").update(armored, "utf8").digest("hex");
 }
 var where = (backend, id) => `keys/${id} in ${backend.location}`;
 async function writeWrapper(backend, armored) {
@@ -94209,7 +94513,7 @@ async function loadWrapper(backend, id) {
   } catch {
     return { error: new KeyError("malformed", `${where(backend, id)} is not text`) };
   }
-  if (createHash3("sha256").update(bytes2).digest("hex") !== id) {
+  if (createHash4("sha256").update(bytes2).digest("hex") !== id) {
     const message = `${where(backend, id)} does not match its content hash: it was altered or is corrupt`;
     return { armored, error: new KeyError("tampered", message) };
   }
@@ -95417,6 +95721,7 @@ import { readFile as readFile3 } from "node:fs/promises";
 import { resolve as resolve2 } from "node:path";
 
 // src/storage/local.ts
+init_backend();
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { mkdir as mkdir2, open as open5, readdir as readdir3, rename as rename2, rm as rm2, stat as stat3 } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -95440,7 +95745,8 @@ var LocalBackend = class {
       }
       const handle = await open5(temp, "wx", 384);
       try {
-        await handle.writeFile(data);
+        if (data instanceof Uint8Array) await handle.writeFile(data);
+        else await writeAll(handle, data);
         await handle.sync();
       } finally {
         await handle.close();
@@ -95542,6 +95848,27 @@ var LocalBackend = class {
     }
   }
 };
+async function writeAll(handle, parts2) {
+  for (let start = 0; start < parts2.length; start += 1024) {
+    let batch = parts2.slice(start, start + 1024);
+    let { bytesWritten } = await handle.writev(batch);
+    let total = batch.reduce((sum, part) => sum + part.length, 0);
+    while (bytesWritten < total) {
+      const rest = [];
+      let skip = bytesWritten;
+      for (const part of batch) {
+        if (skip >= part.length) skip -= part.length;
+        else {
+          rest.push(part.subarray(skip));
+          skip = 0;
+        }
+      }
+      batch = rest;
+      total -= bytesWritten;
+      ({ bytesWritten } = await handle.writev(batch));
+    }
+  }
+}
 async function syncDir(dir) {
   const handle = await open5(dir, "r");
   try {
@@ -95551,204 +95878,18 @@ async function syncDir(dir) {
   }
 }
 
-// src/storage/s3.ts
-var import_client_s3 = __toESM(require_dist_cjs16(), 1);
-var import_lib_storage = __toESM(require_dist_cjs17(), 1);
-import { createHash as createHash10 } from "node:crypto";
-var MiB = 1024 * 1024;
-var DAY_MS = 864e5;
-var MAX_RETRY_DELAY_MS = 2e4;
-var S3Backend = class {
-  location;
-  client;
-  bucket;
-  prefix;
-  options;
-  constructor(options) {
-    this.options = options;
-    this.bucket = options.bucket;
-    const prefix = (options.prefix ?? "").replace(/^\/+/, "");
-    this.prefix = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
-    this.location = `s3://${this.bucket}/${this.prefix}`;
-    const whenRequired = options.checksums === "when-required";
-    this.client = new import_client_s3.S3Client({
-      // The region is irrelevant to most S3-compatible servers, but the SDK insists on one.
-      region: options.region ?? (options.endpoint ? "us-east-1" : void 0),
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle,
-      requestChecksumCalculation: whenRequired ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
-      responseChecksumValidation: whenRequired ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
-      maxAttempts: options.maxAttempts ?? 5,
-      retryStrategy: backoff(options.maxAttempts ?? 5, options.retryDelayMs ?? 200),
-      requestHandler: { connectionTimeout: 1e4, socketTimeout: options.idleTimeoutMs ?? 6e4 }
-    });
-  }
-  async write(name, data) {
-    checkName(name);
-    const lock = this.options.objectLock;
-    const until = lock && retainUntil(lock, /* @__PURE__ */ new Date());
-    const params = {
-      Bucket: this.bucket,
-      Key: this.prefix + name,
-      Body: data,
-      ContentLength: data.byteLength,
-      StorageClass: name.startsWith("data/") ? this.options.storageClass : void 0,
-      ...until && { ObjectLockMode: lockMode(lock), ObjectLockRetainUntilDate: until },
-      // Buckets with Object Lock refuse puts that carry no checksum.
-      ...lock && { ChecksumAlgorithm: "SHA256" }
-    };
-    try {
-      if (data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB)) {
-        if (lock) params.ChecksumSHA256 = createHash10("sha256").update(data).digest("base64");
-        await this.client.send(new import_client_s3.PutObjectCommand(params));
-      } else {
-        const upload = new import_lib_storage.Upload({ client: this.client, params, partSize: 8 * MiB, queueSize: 4 });
-        await upload.done();
-      }
-    } catch (error3) {
-      throw this.failure(name, "writing", error3);
-    }
-  }
-  async read(name, range2) {
-    checkName(name);
-    if (range2?.length === 0) {
-      if (!await this.stat(name)) throw new NotFoundError(this.location, name);
-      return new Uint8Array(0);
-    }
-    let bytes2;
-    try {
-      const output = await this.client.send(
-        new import_client_s3.GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + name,
-          Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
-        })
-      );
-      bytes2 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
-    } catch (error3) {
-      throw this.failure(name, "reading", error3);
-    }
-    if (range2 && bytes2.byteLength !== range2.length) {
-      const problem = bytes2.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes2.byteLength} in` : `answered ${bytes2.byteLength} bytes for a range of ${range2.length} in`;
-      throw new StorageError(this.location, name, problem);
-    }
-    return bytes2;
-  }
-  async stat(name) {
-    checkName(name);
-    try {
-      const output = await this.client.send(
-        new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + name })
-      );
-      return { name, size: output.ContentLength ?? 0 };
-    } catch (error3) {
-      const failure2 = this.failure(name, "inspecting", error3);
-      if (failure2 instanceof NotFoundError) return void 0;
-      throw failure2;
-    }
-  }
-  async list(prefix) {
-    const out = [];
-    try {
-      const pages = (0, import_client_s3.paginateListObjectsV2)(
-        { client: this.client },
-        { Bucket: this.bucket, Prefix: this.prefix + prefix }
-      );
-      for await (const page of pages) {
-        for (const object of page.Contents ?? []) {
-          if (object.Key?.startsWith(this.prefix)) {
-            out.push({ name: object.Key.slice(this.prefix.length), size: object.Size ?? 0 });
-          }
-        }
-      }
-    } catch (error3) {
-      throw this.failure(`${prefix}*`, "listing", error3, false);
-    }
-    return out;
-  }
-  async remove(name) {
-    checkName(name);
-    try {
-      await this.client.send(new import_client_s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
-    } catch (error3) {
-      const failure2 = this.failure(name, "removing", error3);
-      if (!(failure2 instanceof NotFoundError)) throw failure2;
-    }
-  }
-  async retain(name, until) {
-    checkName(name);
-    const lock = this.options.objectLock;
-    if (!lock) return;
-    const key2 = { Bucket: this.bucket, Key: this.prefix + name };
-    try {
-      let current;
-      try {
-        current = (await this.client.send(new import_client_s3.GetObjectRetentionCommand(key2))).Retention;
-      } catch (error3) {
-        if (codeOf(error3) !== "NoSuchObjectLockConfiguration") throw error3;
-      }
-      if (current?.RetainUntilDate && current.RetainUntilDate >= until) return;
-      const Retention = { Mode: current?.Mode ?? lockMode(lock), RetainUntilDate: until };
-      await this.client.send(new import_client_s3.PutObjectRetentionCommand({ ...key2, Retention }));
-    } catch (error3) {
-      throw this.failure(name, "extending the retention of", error3);
-    }
-  }
-  failure(name, doing, error3, notFound2 = true) {
-    const code = codeOf(error3);
-    const meta = error3.$metadata;
-    const status = meta?.httpStatusCode;
-    if (notFound2 && (code === "NoSuchKey" || code === "NotFound" || status === 404 && code !== "NoSuchBucket")) {
-      return new NotFoundError(this.location, name);
-    }
-    const message = error3.message;
-    const head = code === "Unknown" && status ? `HTTP ${status}` : code;
-    const details = [
-      status && head !== `HTTP ${status}` ? `HTTP ${status}` : "",
-      message && message !== code && message !== "UnknownError" ? message : "",
-      meta?.attempts ? `${meta.attempts} attempt${meta.attempts === 1 ? "" : "s"}` : ""
-    ].filter(Boolean);
-    const what = details.length > 0 ? `${head} (${details.join(", ")})` : head;
-    return new StorageError(this.location, name, `S3 ${what} while ${doing}`, { cause: error3 });
-  }
-};
-function codeOf(error3) {
-  const { Code, code, name } = error3;
-  return Code ?? code ?? name ?? "unknown";
-}
-function lockMode(lock) {
-  return lock.mode === "compliance" ? "COMPLIANCE" : "GOVERNANCE";
-}
-function retainUntil(lock, now) {
-  if (!lock.days && !lock.years) return void 0;
-  const until = new Date(now.getTime() + (lock.days ?? 0) * DAY_MS);
-  until.setUTCFullYear(until.getUTCFullYear() + (lock.years ?? 0));
-  return until;
-}
-function backoff(maxAttempts, baseDelayMs) {
-  const token = (retries, delay) => ({
-    getRetryCount: () => retries,
-    getRetryDelay: () => delay
-  });
-  return {
-    acquireInitialRetryToken: async () => token(0, 0),
-    refreshRetryTokenForRetry: async (previous, info2) => {
-      const retries = previous.getRetryCount() + 1;
-      if (info2.errorType === "CLIENT_ERROR" || retries >= maxAttempts) {
-        throw info2.error ?? new Error("no retry");
-      }
-      return token(retries, Math.random() * Math.min(MAX_RETRY_DELAY_MS, baseDelayMs * 2 ** (retries - 1)));
-    },
-    recordSuccess: () => {
-    }
-  };
-}
-
 // src/commands/open-repository.ts
-function backendFor(root5, data) {
+async function backendFor(root5, data) {
   if (data.local) return new LocalBackend(resolve2(root5, data.local.path));
-  if (data.s3) return new S3Backend(data.s3);
+  if (data.s3) {
+    const { S3Backend: S3Backend2 } = await Promise.resolve().then(() => (init_s33(), s3_exports2));
+    return new S3Backend2(data.s3);
+  }
   throw new Error("repository names neither `local` nor `s3`");
+}
+function repositoryLocation(root5, data) {
+  if (data.local) return resolve2(root5, data.local.path);
+  return `s3://${data.s3?.bucket}/${data.s3?.prefix ?? ""}${data.s3?.endpoint ? ` at ${data.s3.endpoint}` : ""}`;
 }
 function passphraseVariable(system) {
   const passphrase = system.encryption?.passphrase;
@@ -100727,7 +100868,7 @@ async function runBackup(options) {
     try {
       const repos = await Promise.all(
         item.repositories.map(
-          async ({ data }) => openRepository(backendFor(options.root, data), {
+          async ({ data }) => openRepository(await backendFor(options.root, data), {
             root: options.root,
             system: item.system,
             env: options.env,
@@ -100751,10 +100892,7 @@ async function runBackup(options) {
         onProgress: (progress) => options.onProgress?.(item.system.name, progress),
         ...options.now ? { now: () => options.now } : {}
       });
-      const problems = [
-        ...walkProblems.map(({ path, message }) => ({ path, message })),
-        ...backups[0]?.problems ?? []
-      ];
+      const problems = backups[0]?.problems ?? [];
       results.push({
         ...base,
         status: problems.length > 0 ? "partial" : "ok",
@@ -100794,6 +100932,7 @@ function sourceInput(item, options, problems) {
   return {
     kind: "paths",
     paths,
+    problems,
     entries: archiveEntries(
       walkPaths(options.root, paths, {
         exclude: source.exclude ?? [],
@@ -100854,7 +100993,7 @@ import { constants as constants7 } from "node:fs";
 import { chmod as chmod2, lchown, lstat as lstat2, lutimes, mkdir as mkdir3, open as open6, rm as rm3, symlink as symlink2, utimes } from "node:fs/promises";
 import { join as join8 } from "node:path";
 var WINDOW = 6;
-var PARALLEL_FILES = 8;
+var PARALLEL_FILES = 24;
 var BATCH_BYTES = 16 * 1024 * 1024;
 function checkSnapshotPath(path) {
   if (path === "") return "empty path";
@@ -100901,14 +101040,22 @@ async function restoreTree(reader, tree, target, options = {}) {
       known.add(relative4);
     }
   };
+  const umask = process.umask();
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
   const restoreFile = async (node) => {
     const absolute = join8(target, node.path);
     await ensureParents(node.path);
-    const handle = await open6(
-      absolute,
-      constants7.O_WRONLY | constants7.O_CREAT | constants7.O_TRUNC | constants7.O_NOFOLLOW,
-      384
-    );
+    const flags = constants7.O_WRONLY | constants7.O_CREAT | constants7.O_NOFOLLOW;
+    let existed = false;
+    let handle;
+    try {
+      handle = await open6(absolute, flags | constants7.O_EXCL, node.mode & 511);
+    } catch (error3) {
+      if (error3.code !== "EEXIST") throw error3;
+      existed = true;
+      handle = await open6(absolute, flags | constants7.O_TRUNC, node.mode & 511);
+    }
     let written = 0;
     try {
       const ids = node.content ?? [];
@@ -100933,15 +101080,16 @@ async function restoreTree(reader, tree, target, options = {}) {
       if (written !== node.size) {
         throw new RepositoryError(`listing says ${node.size} bytes, the blobs hold ${written}`);
       }
-      await handle.chmod(node.mode);
-      if (asRoot) await handle.chown(node.uid, node.gid);
+      if (asRoot && (node.uid !== uid || node.gid !== gid)) await handle.chown(node.uid, node.gid);
+      if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) await handle.chmod(node.mode);
+      const seconds = timeSeconds(node.mtime);
+      await handle.utimes(seconds, seconds);
     } catch (error3) {
       await handle.close();
       await rm3(absolute, { force: true });
       throw error3;
     }
     await handle.close();
-    await setTimes(absolute, node.mtime, false);
     totals.files++;
     totals.bytes += written;
   };
@@ -101017,8 +101165,11 @@ async function restoreTree(reader, tree, target, options = {}) {
   }
   return { totals, problems };
 }
+function timeSeconds(mtimeNs) {
+  return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
+}
 async function setTimes(path, mtimeNs, link) {
-  const seconds = (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
+  const seconds = timeSeconds(mtimeNs);
   if (link) await lutimes(path, seconds, seconds);
   else await utimes(path, seconds, seconds);
 }
@@ -101043,7 +101194,7 @@ async function openSystemRepository(options) {
       `system "${options.system}" does not use a repository named "${options.repository}"; it uses ${item.repositories.map((r5) => r5.name).join(", ")}`
     );
   }
-  const repo = await openRepository(backendFor(options.root, chosen.data), {
+  const repo = await openRepository(await backendFor(options.root, chosen.data), {
     root: options.root,
     system: item.system,
     env: options.env,
@@ -101057,7 +101208,7 @@ async function openRepositories(options) {
   for (const item of planned) {
     for (const ref of item.repositories) {
       if (options.repository !== void 0 && ref.name !== options.repository) continue;
-      const key2 = backendFor(options.root, ref.data).location;
+      const key2 = repositoryLocation(options.root, ref.data);
       const known = seen.get(key2);
       if (known) known.systems.push(item.system.name);
       else seen.set(key2, { name: ref.name, item, data: ref.data, systems: [item.system.name] });
@@ -101066,7 +101217,7 @@ async function openRepositories(options) {
   if (seen.size === 0) throw new Error(`no repository named "${options.repository}" in the policies`);
   const opened = [];
   for (const { name, item, data, systems } of seen.values()) {
-    const repo = await openRepository(backendFor(options.root, data), {
+    const repo = await openRepository(await backendFor(options.root, data), {
       root: options.root,
       system: item.system,
       env: options.env,
@@ -101152,7 +101303,7 @@ async function runSnapshots(options) {
 }
 
 // src/engine/checker.ts
-import { createHash as createHash11 } from "node:crypto";
+import { createHash as createHash12 } from "node:crypto";
 async function checkRepository(repo, options) {
   const findings = [];
   const badBlobs = /* @__PURE__ */ new Map();
@@ -101283,7 +101434,7 @@ async function readPack(repo, index2, pack3) {
   const indexed = { pack: pack3, blobs: [] };
   for (const [id, at] of index2.entries()) if (at.pack === pack3) indexed.blobs.push({ id, ...at });
   const data = await repo.backend.read(name);
-  if (createHash11("sha256").update(data).digest("hex") !== pack3) {
+  if (createHash12("sha256").update(data).digest("hex") !== pack3) {
     problems.push({ message: "content does not match its name (altered or damaged)", blobs: [] });
   }
   try {
@@ -101308,8 +101459,7 @@ async function readPack(repo, index2, pack3) {
         name,
         data.subarray(blob.offset, blob.offset + blob.length)
       );
-      if (objectId(repo.keys.id, plain) !== blob.id)
-        throw new Error(`blob ${blob.id} does not hash to its id`);
+      if (objectId(repo.idKey, plain) !== blob.id) throw new Error(`blob ${blob.id} does not hash to its id`);
     } catch (error3) {
       problems.push({ message: error3.message, blobs: [blob.id] });
     }
@@ -102906,7 +103056,7 @@ function renderJunit(report) {
 }
 
 // src/report/sarif.ts
-import { createHash as createHash12 } from "node:crypto";
+import { createHash as createHash13 } from "node:crypto";
 var SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 var INFORMATION_URI = "https://github.com/restorable/restorable";
 var FINGERPRINT_KEY = "restorable/v1";
@@ -102998,7 +103148,7 @@ function region(finding) {
   return { startLine, startColumn, endLine: end, endColumn: endCol };
 }
 function fingerprint(parts2) {
-  return createHash12("sha256").update(parts2.join("\0"), "utf8").digest("hex");
+  return createHash13("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
   const where2 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
@@ -103160,4 +103310,5 @@ async function run() {
 }
 
 // src/index.ts
+process.env.UV_THREADPOOL_SIZE ??= "16";
 run().catch((error3) => setFailed(error3 instanceof Error ? error3.message : String(error3)));

@@ -2,15 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VERSION } from './assets.ts';
-import {
-  backupCommand,
-  type Io,
-  keyCommand,
-  repoCommand,
-  restoreCommand,
-  snapshotsCommand,
-  UsageError,
-} from './cli/engine-commands.ts';
+import type { Io } from './cli/engine-commands.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn, SEVERITIES } from './controls/result.ts';
 import { renderJson } from './report/json.ts';
@@ -66,8 +58,17 @@ export async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const engine = ENGINE_COMMANDS[command];
-  if (engine) {
+  if (ENGINE_COMMANDS.includes(command)) {
+    // Loaded on demand: `check` never needs the engine, OpenPGP or the AWS SDK.
+    const engineCommands = await import('./cli/engine-commands.ts');
+    const { UsageError } = engineCommands;
+    const engine = {
+      backup: engineCommands.backupCommand,
+      snapshots: engineCommands.snapshotsCommand,
+      restore: (args: string[], io: Io) => engineCommands.restoreCommand(args, io, process.stdout),
+      repo: engineCommands.repoCommand,
+      key: engineCommands.keyCommand,
+    }[command]!;
     const io: Io = {
       out: process.stdout,
       err: (line) => process.stderr.write(`${line}\n`),
@@ -118,13 +119,7 @@ export async function cli(argv: string[]): Promise<number> {
   return report.failed ? 1 : 0;
 }
 
-const ENGINE_COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  backup: backupCommand,
-  snapshots: snapshotsCommand,
-  restore: (args, io) => restoreCommand(args, io, process.stdout),
-  repo: repoCommand,
-  key: keyCommand,
-};
+const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'repo', 'key'];
 
 function parseCheckArgs(args: string[]) {
   return parseArgs({
@@ -152,6 +147,9 @@ function usageError(message: string): number {
   return 2;
 }
 
+// Backups and restores keep many files, compressions and decompressions in libuv's thread pool at once; its
+// default of 4 threads leaves the cores idle while file creation blocks. Read when the pool first starts.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 process.exitCode = await cli(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(
     `restorable: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

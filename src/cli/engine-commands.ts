@@ -65,13 +65,18 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     onProgress: (system, p) => progress.update(`backup ${system}`, p.files, p.bytesRead),
   });
   if (values.json) json(io, { command: 'backup', systems: results });
-  else for (const result of results) io.out.write(describeBackup(result));
+  else {
+    // A failure is an error message: stderr, like every other command's; the rest is the run's report.
+    for (const result of results) {
+      if (result.status === 'failed') io.err(`${result.system}: FAILED: ${result.message}`);
+      else io.out.write(describeBackup(result));
+    }
+  }
   if (results.some((r) => r.status === 'failed')) return 1;
   return results.some((r) => r.status === 'partial') ? 3 : 0;
 }
 
 function describeBackup(result: SystemBackup): string {
-  if (result.status === 'failed') return `${result.system}: FAILED: ${result.message}\n`;
   if (result.status === 'not-due') return `${result.system}: not due: ${result.message}\n`;
   const lines = result.repositories.map(
     ({ name, repository, snapshot, summary: s }) =>

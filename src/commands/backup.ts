@@ -47,7 +47,7 @@ export async function runBackup(options: BackupCommandOptions): Promise<SystemBa
     try {
       const repos = await Promise.all(
         item.repositories.map(async ({ data }) =>
-          openRepository(backendFor(options.root, data), {
+          openRepository(await backendFor(options.root, data), {
             root: options.root,
             system: item.system,
             env: options.env,
@@ -71,10 +71,8 @@ export async function runBackup(options: BackupCommandOptions): Promise<SystemBa
         onProgress: (progress) => options.onProgress?.(item.system.name, progress),
         ...(options.now ? { now: () => options.now! } : {}),
       });
-      const problems = [
-        ...walkProblems.map(({ path, message }) => ({ path, message })),
-        ...(backups[0]?.problems ?? []),
-      ];
+      // The snapshots list the walk's problems and the archiver's (backupSystem merges them).
+      const problems = backups[0]?.problems ?? [];
       results.push({
         ...base,
         status: problems.length > 0 ? 'partial' : 'ok',
@@ -119,6 +117,7 @@ function sourceInput(
   return {
     kind: 'paths',
     paths,
+    problems,
     entries: archiveEntries(
       walkPaths(options.root, paths, {
         exclude: source.exclude ?? [],

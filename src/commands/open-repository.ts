@@ -7,13 +7,24 @@ import { newConfig, Repository, readConfig, writeConfig } from '../engine/reposi
 import type { RepositoryData, SystemData } from '../policy/model.ts';
 import type { Backend } from '../storage/backend.ts';
 import { LocalBackend } from '../storage/local.ts';
-import { S3Backend } from '../storage/s3.ts';
 
-/** The backend a policy's repository names: local paths are relative to the repository root. */
-export function backendFor(root: string, data: RepositoryData): Backend {
+/**
+ * The backend a policy's repository names: local paths are relative to the repository root. The S3 backend
+ * (and the AWS SDK, some 35 MiB of memory) is loaded only when a repository is on S3.
+ */
+export async function backendFor(root: string, data: RepositoryData): Promise<Backend> {
   if (data.local) return new LocalBackend(resolve(root, data.local.path));
-  if (data.s3) return new S3Backend(data.s3);
+  if (data.s3) {
+    const { S3Backend } = await import('../storage/s3.ts');
+    return new S3Backend(data.s3);
+  }
   throw new Error('repository names neither `local` nor `s3`');
+}
+
+/** Where a repository is, for grouping and messages, without loading its backend. */
+export function repositoryLocation(root: string, data: RepositoryData): string {
+  if (data.local) return resolve(root, data.local.path);
+  return `s3://${data.s3?.bucket}/${data.s3?.prefix ?? ''}${data.s3?.endpoint ? ` at ${data.s3.endpoint}` : ''}`;
 }
 
 /** The environment variable holding a system's passphrase (`encryption.passphrase.env`, else RESTORABLE_PASSPHRASE). */

@@ -1,5 +1,5 @@
 import type { Repository } from '../engine/repository.ts';
-import { backendFor, openRepository } from './open-repository.ts';
+import { backendFor, openRepository, repositoryLocation } from './open-repository.ts';
 import { type PlannedSystem, planSystems } from './plan.ts';
 
 export interface AccessOptions {
@@ -30,7 +30,7 @@ export async function openSystemRepository(
       `system "${options.system}" does not use a repository named "${options.repository}"; it uses ${item!.repositories.map((r) => r.name).join(', ')}`,
     );
   }
-  const repo = await openRepository(backendFor(options.root, chosen.data), {
+  const repo = await openRepository(await backendFor(options.root, chosen.data), {
     root: options.root,
     system: item!.system,
     env: options.env,
@@ -54,7 +54,7 @@ export async function openRepositories(
   for (const item of planned) {
     for (const ref of item.repositories) {
       if (options.repository !== undefined && ref.name !== options.repository) continue;
-      const key = backendFor(options.root, ref.data).location;
+      const key = repositoryLocation(options.root, ref.data);
       const known = seen.get(key);
       if (known) known.systems.push(item.system.name);
       else seen.set(key, { name: ref.name, item, data: ref.data, systems: [item.system.name] });
@@ -63,7 +63,7 @@ export async function openRepositories(
   if (seen.size === 0) throw new Error(`no repository named "${options.repository}" in the policies`);
   const opened: OpenedRepository[] = [];
   for (const { name, item, data, systems } of seen.values()) {
-    const repo = await openRepository(backendFor(options.root, data), {
+    const repo = await openRepository(await backendFor(options.root, data), {
       root: options.root,
       system: item.system,
       env: options.env,

@@ -54,6 +54,12 @@ export interface ArchiveTarget {
 }
 
 const READ_BYTES = 4 * 1024 * 1024;
+/** Files up to this size are read ahead, whole, while earlier entries are chunked and stored. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** Entries read ahead: small files cost several thread-pool round trips each, best overlapped. */
+const LOOKAHEAD = 32;
+
+type Prefetched = Promise<Uint8Array | { error: unknown }>;
 
 /**
  * Writes one snapshot's data to every target in a single pass over the source: each target has its own
@@ -82,7 +88,56 @@ export class Archiver {
     this.onProgress = onProgress;
   }
 
-  async addEntry(entry: ArchiveEntry): Promise<void> {
+  /** Adds every entry, in order, reading small files ahead so that their opens and reads overlap. */
+  async addEntries(entries: AsyncIterable<ArchiveEntry>): Promise<void> {
+    const iterator = entries[Symbol.asyncIterator]();
+    const window: { entry: ArchiveEntry; content?: Prefetched }[] = [];
+    let ended = false;
+    const fill = async () => {
+      while (!ended && window.length < LOOKAHEAD) {
+        const next = await iterator.next();
+        if (next.done) ended = true;
+        else window.push({ entry: next.value, content: this.readAhead(next.value) });
+      }
+    };
+    await fill();
+    while (window.length > 0) {
+      const { entry, content } = window.shift()!;
+      await this.addEntry(entry, content);
+      await fill();
+    }
+  }
+
+  private readAhead(entry: ArchiveEntry): Prefetched | undefined {
+    if (entry.type !== 'file' || entry.size > SMALL_FILE_BYTES) return undefined;
+    if (this.reusable(entry).every((content) => content !== undefined)) return undefined;
+    const read = async () => {
+      const handle = entry.open ? await entry.open() : await open(entry.absolute, 'r');
+      try {
+        return new Uint8Array(await handle.readFile());
+      } finally {
+        await handle.close();
+      }
+    };
+    return read().catch((error: unknown) => ({ error }));
+  }
+
+  /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
+  private reusable(entry: ArchiveEntry): (string[] | undefined)[] {
+    return this.sinks.map((sink) => {
+      const previous = sink.parent?.get(entry.path);
+      return previous?.type === 'file' &&
+        previous.size === entry.size &&
+        previous.mtime === entry.mtime &&
+        previous.ctime === entry.ctime &&
+        previous.inode === entry.inode &&
+        previous.content
+        ? previous.content
+        : undefined;
+    });
+  }
+
+  async addEntry(entry: ArchiveEntry, prefetched?: Prefetched): Promise<void> {
     const base = {
       path: entry.path,
       type: entry.type,
@@ -101,23 +156,15 @@ export class Archiver {
       for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? '' });
       return;
     }
-    const contents: (string[] | undefined)[] = this.sinks.map((sink) => {
-      const previous = sink.parent?.get(entry.path);
-      return previous?.type === 'file' &&
-        previous.size === entry.size &&
-        previous.mtime === entry.mtime &&
-        previous.ctime === entry.ctime &&
-        previous.inode === entry.inode &&
-        previous.content
-        ? previous.content
-        : undefined;
-    });
+    const contents = this.reusable(entry);
     let size = entry.size;
     const readers = this.sinks.filter((_, i) => contents[i] === undefined);
     if (readers.length > 0) {
       let read: { size: number; ids: string[][] };
       try {
-        read = await this.readFile(entry, readers);
+        read = prefetched
+          ? await this.storeContent(await prefetched, readers)
+          : await this.readFile(entry, readers);
       } catch (error) {
         this.problems.push({ path: entry.path, message: describeReadError(error) });
         return;
@@ -128,6 +175,7 @@ export class Archiver {
     }
     this.totals.files++;
     this.totals.bytes += size;
+    this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
     for (let i = 0; i < this.sinks.length; i++) {
       await this.sinks[i]!.listing.add({
         ...base,
@@ -164,6 +212,18 @@ export class Archiver {
     }
     await this.finishFile(readers, ids);
     return { size, ids };
+  }
+
+  private async storeContent(
+    content: Uint8Array | { error: unknown },
+    readers: typeof this.sinks,
+  ): Promise<{ size: number; ids: string[][] }> {
+    if (!(content instanceof Uint8Array)) throw content.error;
+    const ids: string[][] = readers.map(() => []);
+    this.totals.bytesRead += content.length;
+    await this.feed(readers, ids, content);
+    await this.finishFile(readers, ids);
+    return { size: content.length, ids };
   }
 
   private async feed(readers: typeof this.sinks, ids: string[][], data: Uint8Array): Promise<void> {

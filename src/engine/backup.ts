@@ -8,7 +8,13 @@ import type { Repository } from './repository.ts';
 import { listSnapshots, type Snapshot, type SnapshotRef, writeSnapshot } from './snapshot.ts';
 
 export type BackupInput =
-  | { kind: 'paths'; paths: string[]; entries: AsyncIterable<ArchiveEntry> }
+  | {
+      kind: 'paths';
+      paths: string[];
+      entries: AsyncIterable<ArchiveEntry>;
+      /** What the walk left out (sockets, unreadable directories …), filled as `entries` is read. */
+      problems?: readonly Problem[];
+    }
   | {
       kind: 'command';
       command: string[];
@@ -64,7 +70,7 @@ export async function backupSystem(
   const mtime = (BigInt(started.getTime()) * 1_000_000n).toString();
   try {
     if (input.kind === 'paths') {
-      for await (const entry of input.entries) await archiver.addEntry(entry);
+      await archiver.addEntries(input.entries);
     } else {
       // Watch the command from the start, so a failure is seen even while its output is still being read.
       const exit = input.done.then(
@@ -89,6 +95,11 @@ export async function backupSystem(
   await Promise.all(prepared.map(({ store }) => store.close()));
 
   const durationMs = Date.now() - started.getTime();
+  // The snapshot lists all that the source could not give: what the walk skipped and what could not be read.
+  const problems: Problem[] = [
+    ...(input.kind === 'paths' ? (input.problems ?? []) : []).map(({ path, message }) => ({ path, message })),
+    ...archiver.problems,
+  ];
   const results: BackupResult[] = [];
   for (let i = 0; i < prepared.length; i++) {
     const { repo, store, parent } = prepared[i]!;
@@ -115,10 +126,10 @@ export async function backupSystem(
       tree: trees[i]!,
       ...(parent ? { parent: parent.id } : {}),
       summary,
-      problems: archiver.problems,
+      problems,
     };
     const id = await writeSnapshot(repo, snapshot);
-    results.push({ repository: repo.location, snapshot: id, summary, problems: archiver.problems });
+    results.push({ repository: repo.location, snapshot: id, summary, problems });
   }
   return results;
 }

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { zstdDecompress } from 'node:zlib';
+import { zstdDecompress, zstdDecompressSync } from 'node:zlib';
 import type { BlobIndex, BlobLocation } from './blob-index.ts';
 import { DEFAULT_CHUNK_SIZES } from './chunker.ts';
 import { RAW, ZSTD } from './compress.ts';
@@ -10,6 +10,8 @@ const decompressAsync = promisify(zstdDecompress);
 
 /** A blob is at most one maximum-size chunk, or a listing chunk of the same bound. */
 const MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
+/** Blobs at least this large are decompressed in the thread pool; smaller ones on the calling thread. */
+const ASYNC_DECOMPRESS_BYTES = 128 * 1024;
 /** Neighbouring blobs of one pack are fetched in one read of at most this many bytes. */
 const MAX_READ_BYTES = 16 * 1024 * 1024;
 
@@ -126,7 +128,16 @@ export class BlobReader {
       plain = framed.subarray(1);
     } else if (framed[0] === ZSTD) {
       try {
-        plain = await decompressAsync(framed.subarray(1), { maxOutputLength: Math.max(1, limit) });
+        const options = {
+          maxOutputLength: Math.max(1, limit),
+          // One output buffer for the whole blob, instead of a round trip per 16 KiB.
+          chunkSize: Math.max(64, limit),
+        };
+        // A thread-pool call costs about 0.1 ms whatever the size: small blobs decompress faster in place.
+        plain =
+          limit < ASYNC_DECOMPRESS_BYTES
+            ? zstdDecompressSync(framed.subarray(1), options)
+            : await decompressAsync(framed.subarray(1), options);
       } catch (error) {
         throw damaged(`it does not decompress (${(error as Error).message})`, error);
       }

@@ -1,8 +1,8 @@
 import { promisify } from 'node:util';
-import { constants, zstdCompress } from 'node:zlib';
+import { constants, zstdCompress, zstdCompressSync } from 'node:zlib';
 import type { BlobIndex, BlobType, PackContents } from './blob-index.ts';
 import { encodeIndex } from './blob-index.ts';
-import { DEFAULT_LEVEL, frame, MIN_COMPRESS_BYTES, RAW, ZSTD } from './compress.ts';
+import { DEFAULT_LEVEL, MIN_COMPRESS_BYTES, RAW, ZSTD } from './compress.ts';
 import { objectId, SEAL_OVERHEAD } from './crypto.ts';
 import { blobContext, PackWriter } from './pack.ts';
 import type { Repository } from './repository.ts';
@@ -10,7 +10,10 @@ import type { Repository } from './repository.ts';
 const compressAsync = promisify(zstdCompress);
 
 /** Blobs being compressed at once (in libuv's thread pool, so compression runs beside the main thread). */
-const IN_FLIGHT = 6;
+const IN_FLIGHT = 4;
+const HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
+/** Blobs at least this large are compressed in the thread pool; smaller ones on the calling thread. */
+const ASYNC_COMPRESS_BYTES = 128 * 1024;
 /** Pack entries per index object, so an interrupted long backup leaves usable indexes behind. */
 const PACKS_PER_INDEX = 128;
 
@@ -53,7 +56,7 @@ export class BlobStore {
 
   async store(type: BlobType, plain: Uint8Array): Promise<string> {
     if (this.failure) throw this.failure;
-    const id = objectId(this.repo.keys.id, plain);
+    const id = objectId(this.repo.idKey, plain);
     if (this.index.has(id) || this.pending.has(id)) return id;
     this.pending.add(id);
     this.stats.blobsAdded++;
@@ -69,16 +72,26 @@ export class BlobStore {
   }
 
   private async compressAndPack(type: BlobType, id: string, plain: Uint8Array): Promise<void> {
-    let framed: Uint8Array;
+    // The frame is a header byte and a payload, sealed as two parts rather than copied into one.
+    let framed: Uint8Array[];
     if (plain.length < MIN_COMPRESS_BYTES) {
-      framed = frame(RAW, plain);
+      framed = [HEADER[RAW], plain];
     } else {
-      const compressed = await compressAsync(plain, {
+      const options = {
+        // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+        chunkSize: plain.length + (plain.length >> 6) + 1024,
         params: { [constants.ZSTD_c_compressionLevel]: DEFAULT_LEVEL, [constants.ZSTD_c_checksumFlag]: 1 },
-      });
+      };
+      // A thread-pool call costs about 0.15 ms whatever the size: small blobs compress faster in place.
+      const compressed =
+        plain.length < ASYNC_COMPRESS_BYTES
+          ? zstdCompressSync(plain, options)
+          : await compressAsync(plain, options);
       // The same 1/32 rule as compress.pack.
       framed =
-        (plain.length - compressed.length) * 32 < plain.length ? frame(RAW, plain) : frame(ZSTD, compressed);
+        (plain.length - compressed.length) * 32 < plain.length
+          ? [HEADER[RAW], plain]
+          : [HEADER[ZSTD], compressed];
     }
     const sealed = this.repo.seal(blobContext(id), framed);
     await this.packer.add(type, id, sealed, plain.length);

@@ -206,8 +206,7 @@ async function readPack(
         name,
         data.subarray(blob.offset, blob.offset + blob.length),
       );
-      if (objectId(repo.keys.id, plain) !== blob.id)
-        throw new Error(`blob ${blob.id} does not hash to its id`);
+      if (objectId(repo.idKey, plain) !== blob.id) throw new Error(`blob ${blob.id} does not hash to its id`);
     } catch (error) {
       problems.push({ message: (error as Error).message, blobs: [blob.id] });
     }

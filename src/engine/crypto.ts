@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 
 /**
  * Repository cryptography: one random master key, subkeys derived from it with HKDF-SHA256, keyed object ids
@@ -34,9 +42,21 @@ export class SealError extends Error {
   }
 }
 
-function checkKey(key: Uint8Array, what: string): void {
-  if (key.length !== KEY_BYTES) {
-    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${key.length}`);
+/**
+ * A key as raw bytes, or prepared once with `prepareKey`: Node then skips building a key object per call,
+ * which costs more than sealing a small blob.
+ */
+export type Key = Uint8Array | KeyObject;
+
+export function prepareKey(key: Uint8Array): KeyObject {
+  checkKey(key, 'key');
+  return createSecretKey(key);
+}
+
+function checkKey(key: Key, what: string): void {
+  const length = key instanceof Uint8Array ? key.length : key.symmetricKeySize;
+  if (length !== KEY_BYTES) {
+    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${length}`);
   }
 }
 
@@ -52,7 +72,7 @@ export function deriveKeys(master: Uint8Array): SubKeys {
 }
 
 /** Lowercase hex HMAC-SHA256: keyed, so that the storage operator cannot confirm guessed content. */
-export function objectId(idKey: Uint8Array, plaintext: Uint8Array): string {
+export function objectId(idKey: Key, plaintext: Uint8Array): string {
   checkKey(idKey, 'id key');
   return createHmac('sha256', idKey).update(plaintext).digest('hex');
 }
@@ -62,22 +82,29 @@ export function objectId(idKey: Uint8Array, plaintext: Uint8Array): string {
  * the object's type and id) is authenticated but not stored, so an object moved to another place fails to open.
  * Random 96-bit nonces are safe for far more objects than a repository holds under one key.
  */
-export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+export function seal(key: Key, plaintext: Uint8Array | readonly Uint8Array[], aad: Uint8Array): Uint8Array {
   checkKey(key, 'data key');
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const ciphertext = cipher.update(plaintext);
-  cipher.final();
-  const out = new Uint8Array(SEAL_OVERHEAD + plaintext.length);
+  const out = Buffer.allocUnsafe(SEAL_OVERHEAD + length);
   out[0] = VERSION;
   out.set(nonce, 1);
-  out.set(ciphertext, 1 + NONCE_BYTES);
-  out.set(cipher.getAuthTag(), 1 + NONCE_BYTES + ciphertext.length);
-  return out;
+  let at = 1 + NONCE_BYTES;
+  // Parts (a frame header and its payload) are encrypted in turn, never joined in plain text first.
+  for (const part of parts) {
+    const ciphertext = cipher.update(part);
+    out.set(ciphertext, at);
+    at += ciphertext.length;
+  }
+  cipher.final();
+  out.set(cipher.getAuthTag(), at);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+export function open(key: Key, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
   checkKey(key, 'data key');
   if (sealed.length < SEAL_OVERHEAD) {
     throw new SealError(

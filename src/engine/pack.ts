@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { BlobType, PackContents, PackedBlob } from './blob-index.ts';
-import { type Repository, RepositoryError, sha256Hex } from './repository.ts';
+import { type Repository, RepositoryError } from './repository.ts';
 
 /**
  * Packs: sealed blobs back to back, then a sealed header listing them, then the header's length (u32 LE).
@@ -49,14 +50,20 @@ export class PackWriter {
     const header = this.repo.seal('pack-header', encodeHeader(blobs));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(header.length);
-    const data = Buffer.concat([...parts, header, trailer]);
-    const id = sha256Hex(data);
+    const data = [...parts, header, trailer];
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const part of data) {
+      hash.update(part);
+      size += part.length;
+    }
+    const id = hash.digest('hex');
     const previous = this.writing;
     // Wait for the previous pack before the next, so that at most two packs are held in memory.
     await previous;
     this.writing = this.repo.backend
       .write(packName(id), data)
-      .then(() => this.onPack({ pack: id, blobs }, data.length));
+      .then(() => this.onPack({ pack: id, blobs }, size));
     // Not awaited: the next pack fills while this one is written. A failure surfaces at the next flush or close.
     this.writing.catch(() => {});
   }

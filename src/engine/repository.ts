@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import type { Backend } from '../storage/backend.ts';
 import { NotFoundError } from '../storage/backend.ts';
 import { gearTable } from './chunker.ts';
-import { deriveKeys, open, SealError, type SubKeys, seal } from './crypto.ts';
+import { deriveKeys, open, prepareKey, SealError, type SubKeys, seal } from './crypto.ts';
 
 /**
  * A repository: its plain `config` (format, version, id) and, once unlocked, the subkeys of its master key.
@@ -29,12 +29,17 @@ export class Repository {
   readonly backend: Backend;
   readonly config: RepositoryConfig;
   readonly keys: SubKeys;
+  /** The data and id keys, prepared once (see crypto.prepareKey). */
+  readonly dataKey: KeyObject;
+  readonly idKey: KeyObject;
   readonly gear: Uint32Array;
 
   constructor(backend: Backend, config: RepositoryConfig, masterKey: Uint8Array) {
     this.backend = backend;
     this.config = config;
     this.keys = deriveKeys(masterKey);
+    this.dataKey = prepareKey(this.keys.data);
+    this.idKey = prepareKey(this.keys.id);
     this.gear = gearTable(this.keys.chunker);
   }
 
@@ -43,13 +48,13 @@ export class Repository {
   }
 
   /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
-  seal(kind: string, plaintext: Uint8Array): Uint8Array {
-    return seal(this.keys.data, plaintext, context(kind, this.config.id));
+  seal(kind: string, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    return seal(this.dataKey, plaintext, context(kind, this.config.id));
   }
 
   open(kind: string, name: string, sealed: Uint8Array): Uint8Array {
     try {
-      return open(this.keys.data, sealed, context(kind, this.config.id));
+      return open(this.dataKey, sealed, context(kind, this.config.id));
     } catch (error) {
       if (error instanceof SealError) {
         throw new RepositoryError(`${this.location}: ${name} is damaged: ${error.message}`, { cause: error });

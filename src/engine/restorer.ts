@@ -27,7 +27,7 @@ export interface RestoreOptions {
 /** Chunks decoded ahead of the one being written. */
 const WINDOW = 6;
 /** Small files restored at once, and bytes of them fetched in one batch. */
-const PARALLEL_FILES = 8;
+const PARALLEL_FILES = 24;
 const BATCH_BYTES = 16 * 1024 * 1024;
 
 /** A snapshot path is relative, `/`-separated, with no empty, `.` or `..` segment and no NUL. */
@@ -92,14 +92,24 @@ export async function restoreTree(
     }
   };
 
+  const umask = process.umask();
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
   const restoreFile = async (node: Node): Promise<void> => {
     const absolute = join(target, node.path);
     await ensureParents(node.path);
-    const handle = await open(
-      absolute,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-      0o600,
-    );
+    // Created with its mode when the umask lets it through: one system call less per file. A file that is
+    // already there keeps its old mode through open, so it is noted and chmod-ed.
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
+    let existed = false;
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(absolute, flags | constants.O_EXCL, node.mode & 0o777);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      existed = true;
+      handle = await open(absolute, flags | constants.O_TRUNC, node.mode & 0o777);
+    }
     let written = 0;
     try {
       const ids = node.content ?? [];
@@ -123,15 +133,17 @@ export async function restoreTree(
       if (written !== node.size) {
         throw new RepositoryError(`listing says ${node.size} bytes, the blobs hold ${written}`);
       }
-      await handle.chmod(node.mode);
-      if (asRoot) await handle.chown(node.uid, node.gid);
+      // chown first: it clears setuid and setgid, which chmod then sets.
+      if (asRoot && (node.uid !== uid || node.gid !== gid)) await handle.chown(node.uid, node.gid);
+      if (existed || (node.mode & ~umask) !== node.mode || node.mode > 0o777) await handle.chmod(node.mode);
+      const seconds = timeSeconds(node.mtime);
+      await handle.utimes(seconds, seconds);
     } catch (error) {
       await handle.close();
       await rm(absolute, { force: true });
       throw error;
     }
     await handle.close();
-    await setTimes(absolute, node.mtime, false);
     totals.files++;
     totals.bytes += written;
   };
@@ -213,10 +225,16 @@ export async function restoreTree(
   return { totals, problems };
 }
 
+/**
+ * Node takes seconds as a double, exact to about a quarter of a microsecond for present-day times, and
+ * truncates: aiming at the middle of the microsecond restores the microsecond exactly.
+ */
+function timeSeconds(mtimeNs: string): number {
+  return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
+}
+
 async function setTimes(path: string, mtimeNs: string, link: boolean): Promise<void> {
-  // Node takes seconds as a double, exact to about a quarter of a microsecond for present-day times, and
-  // truncates: aiming at the middle of the microsecond restores the microsecond exactly.
-  const seconds = (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
+  const seconds = timeSeconds(mtimeNs);
   if (link) await lutimes(path, seconds, seconds);
   else await utimes(path, seconds, seconds);
 }

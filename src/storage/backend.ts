@@ -6,8 +6,8 @@
 export interface Backend {
   /** Where the repository is, for messages (`/srv/backups/x`, `s3://bucket/prefix/`). Never holds secrets. */
   readonly location: string;
-  /** Creates or replaces `name` atomically. */
-  write(name: string, data: Uint8Array): Promise<void>;
+  /** Creates or replaces `name` atomically; `data` may come in parts, written back to back. */
+  write(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** The whole object, or `length` bytes from `offset`. Throws NotFoundError when it does not exist. */
   read(name: string, range?: ByteRange): Promise<Uint8Array>;
   /** Size in bytes, or undefined when the object does not exist. */

@@ -70,8 +70,9 @@ export class S3Backend implements Backend {
     });
   }
 
-  async write(name: string, data: Uint8Array): Promise<void> {
+  async write(name: string, parts: Uint8Array | readonly Uint8Array[]): Promise<void> {
     checkName(name);
+    const data = parts instanceof Uint8Array ? parts : Buffer.concat(parts);
     const lock = this.options.objectLock;
     const until = lock && retainUntil(lock, new Date());
     const params: PutObjectCommandInput = {
