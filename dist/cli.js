@@ -82207,10 +82207,22 @@ var init_format = __esm({
         this.write = write;
         this.intervalMs = intervalMs;
       }
-      update(label, files, bytes2, total) {
+      /** A count of items (packs read, say) out of a known total, with an ETA. */
+      count(label, done, total, unit) {
+        if (!this.due()) return;
+        const elapsed = Date.now() - this.started;
+        const eta = done > 0 && total > done ? `, ETA ${formatSeconds(elapsed / done * (total - done))}` : "";
+        this.write(`${label}: ${done} of ${total} ${unit}, ${formatSeconds(elapsed)}${eta}`);
+      }
+      due() {
         const now = Date.now();
-        if (now - this.last < this.intervalMs) return;
+        if (now - this.last < this.intervalMs) return false;
         this.last = now;
+        return true;
+      }
+      update(label, files, bytes2, total) {
+        if (!this.due()) return;
+        const now = Date.now();
         const elapsed = (now - this.started) / 1e3;
         const rate = elapsed > 0 ? bytes2 / elapsed : 0;
         let line = `${label}: ${files} files, ${formatBytes(bytes2)}`;
@@ -82400,7 +82412,7 @@ async function repoCommand(args, io) {
     systems: values.system ?? [],
     repository: values.repository,
     readData,
-    onProgress: (name, done, total) => progress.update(`verify ${name}`, done, done, total)
+    onProgress: (name, done, total) => progress.count(`verify ${name}`, done, total, "packs")
   });
   if (values.json) json2(io, { command: "repo verify", repositories: results });
   else {

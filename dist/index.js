@@ -101520,7 +101520,7 @@ async function runEngineCommand(command5, root5) {
     const results2 = await runBackup({
       ...common2,
       systems,
-      due: getBooleanInput("due"),
+      due: getInput("due") !== "" && getBooleanInput("due"),
       log: (line) => info(line)
     });
     const snapshots = results2.flatMap(

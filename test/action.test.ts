@@ -201,3 +201,89 @@ describe('dist/index.js run as the runner runs it', () => {
     );
   });
 });
+
+describe('dist/index.js runs the engine: backup, snapshots, restore, verify', () => {
+  const BACKUP_POLICY = `apiVersion: restorable/v1
+kind: BackupPolicy
+metadata: { name: files, owner: ops@example.com }
+repositories:
+  local: { local: { path: backups/repo } }
+systems:
+  - name: docs
+    source: { paths: [data] }
+    schedule: "0 2 * * *"
+    encryption: { passphrase: { env: RESTORABLE_PASSPHRASE } }
+    repositories: [local]
+`;
+  const PASSPHRASE = 'a passphrase that must never be printed';
+
+  it('backs up with the passphrase input masked, sets outputs and a summary, then restores and verifies', () => {
+    const files = {
+      '.restorable/files.yaml': BACKUP_POLICY,
+      'data/a.txt': 'alpha\n'.repeat(1000),
+      'data/sub/b.bin': 'b'.repeat(70_000),
+    };
+    const backup = runAction(files, { command: 'backup', passphrase: PASSPHRASE });
+    expect(backup.stderr).toBe('');
+    expect(backup.status).toBe(0);
+    expect(backup.stdout).toContain(`::add-mask::${PASSPHRASE}`);
+    expect(backup.stdout.replace(`::add-mask::${PASSPHRASE}`, '')).not.toContain(PASSPHRASE);
+    expect(backup.outputs.result).toBe('passed');
+    expect(backup.outputs['snapshot-id']).toMatch(/^[0-9a-f]{64}$/);
+    expect(Number(backup.outputs.files)).toBe(2);
+    expect(Number(backup.outputs['bytes-read'])).toBe(6000 + 70_000);
+    expect(Number(backup.outputs['bytes-stored'])).toBeGreaterThan(0);
+    const summary = JSON.parse(backup.outputs['summary-json']!);
+    expect(summary.systems[0].repositories[0].snapshot).toBe(backup.outputs['snapshot-id']);
+    expect(backup.summary).toContain('## Restorable: Backup');
+    expect(backup.summary).toContain(backup.outputs['snapshot-id']!.slice(0, 8));
+
+    // The same workspace, run again: snapshots, restore, verify.
+    const again = (inputs: Record<string, string>) =>
+      runNode([ACTION], {
+        cwd: backup.root,
+        env: {
+          GITHUB_WORKSPACE: backup.root,
+          GITHUB_OUTPUT: join(backup.root, 'output.txt'),
+          GITHUB_STEP_SUMMARY: join(backup.root, 'summary.md'),
+          RESTORABLE_PASSPHRASE: PASSPHRASE,
+          ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+        },
+      });
+    writeFileSync(join(backup.root, 'output.txt'), '');
+    const due = again({ command: 'backup', due: 'true' });
+    expect(due.status).toBe(0);
+    expect(
+      JSON.parse(parseOutputs(readFileSync(join(backup.root, 'output.txt'), 'utf8'))['summary-json']!)
+        .systems[0].status,
+    ).toBe('not-due');
+
+    writeFileSync(join(backup.root, 'output.txt'), '');
+    const restore = again({ command: 'restore', systems: 'docs', target: 'restored' });
+    expect(restore.stderr).toBe('');
+    expect(restore.status).toBe(0);
+    expect(readFileSync(join(backup.root, 'restored/data/sub/b.bin'), 'utf8')).toBe('b'.repeat(70_000));
+    expect(parseOutputs(readFileSync(join(backup.root, 'output.txt'), 'utf8'))['snapshot-id']).toBe(
+      backup.outputs['snapshot-id'],
+    );
+
+    writeFileSync(join(backup.root, 'output.txt'), '');
+    const verify = again({ command: 'verify', 'read-data': 'all' });
+    expect(verify.status).toBe(0);
+    expect(parseOutputs(readFileSync(join(backup.root, 'output.txt'), 'utf8')).result).toBe('passed');
+  });
+
+  it('fails the step with one clear error when the passphrase is wrong', () => {
+    const files = { '.restorable/files.yaml': BACKUP_POLICY, 'data/a.txt': 'a' };
+    const first = runAction(files, { command: 'backup', passphrase: PASSPHRASE });
+    expect(first.status).toBe(0);
+    const wrong = runNode([ACTION], {
+      cwd: first.root,
+      env: { GITHUB_WORKSPACE: first.root, INPUT_COMMAND: 'snapshots', INPUT_PASSPHRASE: 'wrong' },
+    });
+    expect(wrong.status).toBe(1);
+    const errors = wrong.stdout.split('\n').filter((line) => line.startsWith('::error'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/no key wrapper .* opens with the given passphrase/);
+  });
+});

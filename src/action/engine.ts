@@ -50,7 +50,7 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
     const results = await runBackup({
       ...common,
       systems,
-      due: core.getBooleanInput('due'),
+      due: core.getInput('due') !== '' && core.getBooleanInput('due'),
       log: (line) => core.info(line),
     });
     const snapshots = results.flatMap((r) =>

@@ -197,7 +197,7 @@ export async function repoCommand(args: string[], io: Io): Promise<number> {
     systems: (values.system as string[] | undefined) ?? [],
     repository: values.repository as string | undefined,
     readData,
-    onProgress: (name, done, total) => progress.update(`verify ${name}`, done, done, total),
+    onProgress: (name, done, total) => progress.count(`verify ${name}`, done, total, 'packs'),
   });
   if (values.json) json(io, { command: 'repo verify', repositories: results });
   else {

@@ -33,10 +33,24 @@ export class ProgressPrinter {
     this.intervalMs = intervalMs;
   }
 
-  update(label: string, files: number, bytes: number, total?: number): void {
+  /** A count of items (packs read, say) out of a known total, with an ETA. */
+  count(label: string, done: number, total: number, unit: string): void {
+    if (!this.due()) return;
+    const elapsed = Date.now() - this.started;
+    const eta = done > 0 && total > done ? `, ETA ${formatSeconds((elapsed / done) * (total - done))}` : '';
+    this.write(`${label}: ${done} of ${total} ${unit}, ${formatSeconds(elapsed)}${eta}`);
+  }
+
+  private due(): boolean {
     const now = Date.now();
-    if (now - this.last < this.intervalMs) return;
+    if (now - this.last < this.intervalMs) return false;
     this.last = now;
+    return true;
+  }
+
+  update(label: string, files: number, bytes: number, total?: number): void {
+    if (!this.due()) return;
+    const now = Date.now();
     const elapsed = (now - this.started) / 1000;
     const rate = elapsed > 0 ? bytes / elapsed : 0;
     let line = `${label}: ${files} files, ${formatBytes(bytes)}`;
