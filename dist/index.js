@@ -101647,11 +101647,11 @@ async function runEngineCommand(command5, root5) {
 }
 async function writeSummary(title, header, rows) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const escape2 = (cell) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const cellText = (cell) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ");
   const table = [
     `| ${header.join(" | ")} |`,
     `|${header.map(() => "---").join("|")}|`,
-    ...rows.map((row2) => `| ${row2.map(escape2).join(" | ")} |`)
+    ...rows.map((row2) => `| ${row2.map(cellText).join(" | ")} |`)
   ].join("\n");
   await summary.addRaw(`## Restorable: ${title}
 

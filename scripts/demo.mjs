@@ -40,11 +40,30 @@ function tree(dir) {
 rmSync(work, { recursive: true, force: true });
 step('the example policies against the SOC 2 controls', ['check', 'examples/pass']);
 step('first backup: creates the repository', ['backup', 'examples/demo/demo.yaml']);
-step('second backup: unchanged files are not read again, nothing new is stored', ['backup', 'examples/demo/demo.yaml', '--system', 'example-files']);
+step('second backup: unchanged files are not read again, nothing new is stored', [
+  'backup',
+  'examples/demo/demo.yaml',
+  '--system',
+  'example-files',
+]);
 step('the snapshots', ['snapshots', 'examples/demo/demo.yaml']);
 const target = join(work, 'restored');
-step('restore the newest snapshot of the files', ['restore', 'examples/demo/demo.yaml', '--system', 'example-files', '--target', target]);
-step('restore the dump', ['restore', 'examples/demo/demo.yaml', '--system', 'example-dump', '--target', target]);
+step('restore the newest snapshot of the files', [
+  'restore',
+  'examples/demo/demo.yaml',
+  '--system',
+  'example-files',
+  '--target',
+  target,
+]);
+step('restore the dump', [
+  'restore',
+  'examples/demo/demo.yaml',
+  '--system',
+  'example-dump',
+  '--target',
+  target,
+]);
 step('decrypt and check every stored byte', ['repo', 'verify', 'examples/demo/demo.yaml', '--read-data']);
 
 let same = true;
@@ -62,4 +81,6 @@ if (dump.length !== 200_001 || dump[199_999] !== 'INSERT INTO demo VALUES (20000
   console.error('demo: demo.sql restored differently');
 }
 if (!same) process.exit(1);
-console.log(`\ndemo: restored files are byte-identical to the originals (repository: ${relative(root, join(work, 'repository'))})`);
+console.log(
+  `\ndemo: restored files are byte-identical to the originals (repository: ${relative(root, join(work, 'repository'))})`,
+);

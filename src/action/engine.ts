@@ -179,11 +179,11 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
 
 async function writeSummary(title: string, header: string[], rows: string[][]): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cellText = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const table = [
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...rows.map((row) => `| ${row.map(cellText).join(' | ')} |`),
   ].join('\n');
   await core.summary.addRaw(`## Restorable: ${title}\n\n${table}\n`, true).write();
 }
