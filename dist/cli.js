@@ -81519,26 +81519,27 @@ function commandEnvironment(env2, item) {
   return out;
 }
 async function* archiveEntries(entries) {
-  for await (const entry of entries) {
-    yield {
-      path: entry.path,
-      type: entry.type,
-      mode: entry.mode,
-      mtime: entry.mtimeNs.toString(),
-      ctime: entry.ctimeNs.toString(),
-      uid: entry.uid,
-      gid: entry.gid,
-      size: entry.size,
-      inode: `${entry.dev}:${entry.ino}`,
-      ...entry.target !== void 0 ? { target: entry.target } : {},
-      absolute: entry.absolute,
-      open: async () => {
-        const opened = await openSourceFile(entry);
-        if (opened.problem) throw new SourceReadError(opened.problem.message);
-        return opened.handle;
-      }
-    };
-  }
+  for await (const entry of entries) yield archiveEntry(entry);
+}
+function archiveEntry(entry) {
+  return {
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    mtime: entry.mtimeNs.toString(),
+    ctime: entry.ctimeNs.toString(),
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.size,
+    inode: `${entry.dev}:${entry.ino}`,
+    ...entry.target !== void 0 ? { target: entry.target } : {},
+    absolute: entry.absolute,
+    open: async () => {
+      const opened = await openSourceFile(entry);
+      if (opened.problem) throw new SourceReadError(opened.problem.message);
+      return opened.handle;
+    }
+  };
 }
 async function whyNotDue(item, repo, now) {
   const schedule = item.system.schedule;
@@ -81892,7 +81893,13 @@ async function runRestore(options) {
   if ("dir" in options.target) {
     const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve7(options.target.dir), {
       ...options.include !== void 0 ? { include: options.include } : {},
-      ...options.onProgress ? { onProgress: options.onProgress } : {}
+      ...options.onProgress ? {
+        onProgress: (totals2, current) => options.onProgress(
+          totals2,
+          current,
+          options.include === void 0 ? snapshot.summary.bytes : void 0
+        )
+      } : {}
     });
     if (options.include !== void 0 && totals.files + totals.dirs + totals.symlinks === 0 && problems.length === 0) {
       throw new Error(`snapshot ${id.slice(0, 8)} holds nothing at ${options.include}`);
@@ -82256,6 +82263,17 @@ function parse4(args, options) {
     throw new UsageError(error2.message);
   }
 }
+function access(values, positionals, io) {
+  const system = values.system;
+  return {
+    root: resolve8(values.root ?? "."),
+    paths: positionals,
+    config: values.config,
+    env: io.env,
+    systems: Array.isArray(system) ? system : typeof system === "string" ? [system] : [],
+    repository: values.repository
+  };
+}
 function progressInterval(env2) {
   const value2 = Number(env2.RESTORABLE_PROGRESS_INTERVAL);
   return Number.isFinite(value2) && value2 >= 0 && env2.RESTORABLE_PROGRESS_INTERVAL !== "" ? value2 * 1e3 : 5e3;
@@ -82311,14 +82329,7 @@ async function snapshotsCommand(args, io) {
     system: { type: "string", multiple: true },
     repository: { type: "string" }
   });
-  const { rows, problems } = await runSnapshots({
-    root: resolve8(values.root ?? "."),
-    paths: positionals,
-    config: values.config,
-    env: io.env,
-    systems: values.system ?? [],
-    repository: values.repository
-  });
+  const { rows, problems } = await runSnapshots(access(values, positionals, io));
   for (const problem of problems) io.err(`damaged: ${problem}`);
   if (values.json) {
     json2(io, { command: "snapshots", snapshots: rows, problems });
@@ -82375,7 +82386,7 @@ async function restoreCommand(args, io, stdout) {
     snapshot: values.snapshot,
     target: toStdout ? { stream: stdout } : { dir: resolve8(target) },
     ...values.path !== void 0 ? { include: values.path } : {},
-    onProgress: (totals, current) => progress.update(`restore ${current}`, totals.files, totals.bytes)
+    onProgress: (totals, current, expected) => progress.update(`restore ${current}`, totals.files, totals.bytes, expected)
   });
   for (const problem of result.problems) io.err(`not restored: ${problem.path}: ${problem.message}`);
   if (values.json) json2(io, { command: "restore", ...result });
@@ -82405,12 +82416,7 @@ async function repoCommand(args, io) {
   }
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
   const results = await runVerify({
-    root: resolve8(values.root ?? "."),
-    paths: positionals,
-    config: values.config,
-    env: io.env,
-    systems: values.system ?? [],
-    repository: values.repository,
+    ...access(values, positionals, io),
     readData,
     onProgress: (name, done, total) => progress.count(`verify ${name}`, done, total, "packs")
   });

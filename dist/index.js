@@ -100948,26 +100948,27 @@ function commandEnvironment(env2, item) {
   return out;
 }
 async function* archiveEntries(entries) {
-  for await (const entry of entries) {
-    yield {
-      path: entry.path,
-      type: entry.type,
-      mode: entry.mode,
-      mtime: entry.mtimeNs.toString(),
-      ctime: entry.ctimeNs.toString(),
-      uid: entry.uid,
-      gid: entry.gid,
-      size: entry.size,
-      inode: `${entry.dev}:${entry.ino}`,
-      ...entry.target !== void 0 ? { target: entry.target } : {},
-      absolute: entry.absolute,
-      open: async () => {
-        const opened = await openSourceFile(entry);
-        if (opened.problem) throw new SourceReadError(opened.problem.message);
-        return opened.handle;
-      }
-    };
-  }
+  for await (const entry of entries) yield archiveEntry(entry);
+}
+function archiveEntry(entry) {
+  return {
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    mtime: entry.mtimeNs.toString(),
+    ctime: entry.ctimeNs.toString(),
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.size,
+    inode: `${entry.dev}:${entry.ino}`,
+    ...entry.target !== void 0 ? { target: entry.target } : {},
+    absolute: entry.absolute,
+    open: async () => {
+      const opened = await openSourceFile(entry);
+      if (opened.problem) throw new SourceReadError(opened.problem.message);
+      return opened.handle;
+    }
+  };
 }
 async function whyNotDue(item, repo, now) {
   const schedule = item.system.schedule;
@@ -101240,7 +101241,13 @@ async function runRestore(options) {
   if ("dir" in options.target) {
     const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve4(options.target.dir), {
       ...options.include !== void 0 ? { include: options.include } : {},
-      ...options.onProgress ? { onProgress: options.onProgress } : {}
+      ...options.onProgress ? {
+        onProgress: (totals2, current) => options.onProgress(
+          totals2,
+          current,
+          options.include === void 0 ? snapshot.summary.bytes : void 0
+        )
+      } : {}
     });
     if (options.include !== void 0 && totals.files + totals.dirs + totals.symlinks === 0 && problems.length === 0) {
       throw new Error(`snapshot ${id.slice(0, 8)} holds nothing at ${options.include}`);

@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { archiveEntry } from '../src/commands/backup.ts';
 import type { ArchiveEntry } from '../src/engine/archiver.ts';
 import { type BackupInput, backupSystem } from '../src/engine/backup.ts';
 import { decodeIndex, encodeIndex, loadIndex } from '../src/engine/blob-index.ts';
@@ -54,21 +55,7 @@ async function newRepository(backend: Backend): Promise<Repository> {
 
 function pathsInput(root: string, paths: string[]): BackupInput {
   async function* entries(): AsyncGenerator<ArchiveEntry> {
-    for await (const e of walkPaths(root, paths, { onProblem: () => {} })) {
-      yield {
-        path: e.path,
-        type: e.type,
-        mode: e.mode,
-        mtime: e.mtimeNs.toString(),
-        ctime: e.ctimeNs.toString(),
-        uid: e.uid,
-        gid: e.gid,
-        size: e.size,
-        inode: `${e.dev}:${e.ino}`,
-        ...(e.target !== undefined ? { target: e.target } : {}),
-        absolute: e.absolute,
-      };
-    }
+    for await (const entry of walkPaths(root, paths, { onProblem: () => {} })) yield archiveEntry(entry);
   }
   return { kind: 'paths', paths, entries: entries() };
 }

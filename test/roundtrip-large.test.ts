@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SnapshotSummary } from '../src/engine/snapshot.ts';
 import {
   type CliRun,
   manifestDifferences,
@@ -74,16 +75,7 @@ function described(result: CliRun): string {
   return `exit ${result.status}\n--- stdout\n${result.stdout.slice(0, 4000)}\n--- stderr\n${result.stderr.slice(0, 4000)}`;
 }
 
-interface Summary {
-  files: number;
-  dirs: number;
-  symlinks: number;
-  bytes: number;
-  bytesRead: number;
-  bytesAdded: number;
-  bytesStored: number;
-  durationMs: number;
-}
+type Summary = SnapshotSummary;
 
 async function backup(part: string, root: string): Promise<Summary> {
   const started = performance.now();

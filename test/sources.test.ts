@@ -490,11 +490,16 @@ for await (const e of walkPaths(${JSON.stringify(root)}, ['data'], { onProblem: 
 console.log(JSON.stringify({ entries, problems }));
 `,
     );
-    const result = spawnSync(process.execPath, [script], {
+    // The Node binary may live where `nobody` cannot reach it (CI keeps it under root's home): run a copy.
+    const node = join(code, 'node');
+    copyFileSync(process.execPath, node);
+    chmodSync(node, 0o755);
+    const result = spawnSync(node, [script], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '' },
       ...(IS_ROOT ? { uid: 65534, gid: 65534 } : {}),
     });
+    expect(result.error).toBeUndefined();
     expect(result.stderr).toBe('');
     const walked = JSON.parse(result.stdout) as { entries: string[]; problems: SourceProblem[] };
     expect(walked.entries).toEqual(['data', 'data/a.txt', 'data/locked-dir', 'data/z.txt']);

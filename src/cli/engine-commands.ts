@@ -32,6 +32,19 @@ function parse(args: string[], options: ParseArgsOptionsConfig): { values: Value
   }
 }
 
+/** The options every engine command shares: where, which policies, which systems and repository. */
+function access(values: Values, positionals: string[], io: Io) {
+  const system = values.system;
+  return {
+    root: resolve((values.root as string | undefined) ?? '.'),
+    paths: positionals,
+    config: values.config as string | undefined,
+    env: io.env,
+    systems: Array.isArray(system) ? (system as string[]) : typeof system === 'string' ? [system] : [],
+    repository: values.repository as string | undefined,
+  };
+}
+
 function progressInterval(env: NodeJS.ProcessEnv): number {
   const value = Number(env.RESTORABLE_PROGRESS_INTERVAL);
   return Number.isFinite(value) && value >= 0 && env.RESTORABLE_PROGRESS_INTERVAL !== ''
@@ -92,14 +105,7 @@ export async function snapshotsCommand(args: string[], io: Io): Promise<number> 
     system: { type: 'string', multiple: true },
     repository: { type: 'string' },
   });
-  const { rows, problems } = await runSnapshots({
-    root: resolve((values.root as string | undefined) ?? '.'),
-    paths: positionals,
-    config: values.config as string | undefined,
-    env: io.env,
-    systems: (values.system as string[] | undefined) ?? [],
-    repository: values.repository as string | undefined,
-  });
+  const { rows, problems } = await runSnapshots(access(values, positionals, io));
   for (const problem of problems) io.err(`damaged: ${problem}`);
   if (values.json) {
     json(io, { command: 'snapshots', snapshots: rows, problems });
@@ -160,7 +166,8 @@ export async function restoreCommand(args: string[], io: Io, stdout: NodeJS.Writ
       ? { stream: stdout as unknown as import('node:stream').Writable }
       : { dir: resolve(target!) },
     ...(values.path !== undefined ? { include: values.path as string } : {}),
-    onProgress: (totals, current) => progress.update(`restore ${current}`, totals.files, totals.bytes),
+    onProgress: (totals, current, expected) =>
+      progress.update(`restore ${current}`, totals.files, totals.bytes, expected),
   });
   for (const problem of result.problems) io.err(`not restored: ${problem.path}: ${problem.message}`);
   if (values.json) json(io, { command: 'restore', ...result });
@@ -190,12 +197,7 @@ export async function repoCommand(args: string[], io: Io): Promise<number> {
   }
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
   const results = await runVerify({
-    root: resolve((values.root as string | undefined) ?? '.'),
-    paths: positionals,
-    config: values.config as string | undefined,
-    env: io.env,
-    systems: (values.system as string[] | undefined) ?? [],
-    repository: values.repository as string | undefined,
+    ...access(values, positionals, io),
     readData,
     onProgress: (name, done, total) => progress.count(`verify ${name}`, done, total, 'packs'),
   });

@@ -136,26 +136,29 @@ function commandEnvironment(env: NodeJS.ProcessEnv, item: PlannedSystem): NodeJS
 }
 
 async function* archiveEntries(entries: AsyncIterable<SourceEntry>): AsyncGenerator<ArchiveEntry> {
-  for await (const entry of entries) {
-    yield {
-      path: entry.path,
-      type: entry.type,
-      mode: entry.mode,
-      mtime: entry.mtimeNs.toString(),
-      ctime: entry.ctimeNs.toString(),
-      uid: entry.uid,
-      gid: entry.gid,
-      size: entry.size,
-      inode: `${entry.dev}:${entry.ino}`,
-      ...(entry.target !== undefined ? { target: entry.target } : {}),
-      absolute: entry.absolute,
-      open: async () => {
-        const opened = await openSourceFile(entry);
-        if (opened.problem) throw new SourceReadError(opened.problem.message);
-        return opened.handle;
-      },
-    };
-  }
+  for await (const entry of entries) yield archiveEntry(entry);
+}
+
+/** A walked entry as the archiver takes it, opened through `openSourceFile` (which checks it is the same file). */
+export function archiveEntry(entry: SourceEntry): ArchiveEntry {
+  return {
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    mtime: entry.mtimeNs.toString(),
+    ctime: entry.ctimeNs.toString(),
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.size,
+    inode: `${entry.dev}:${entry.ino}`,
+    ...(entry.target !== undefined ? { target: entry.target } : {}),
+    absolute: entry.absolute,
+    open: async () => {
+      const opened = await openSourceFile(entry);
+      if (opened.problem) throw new SourceReadError(opened.problem.message);
+      return opened.handle;
+    },
+  };
 }
 
 /** Undefined when a backup is due: no snapshot yet, or the schedule fired after the newest one began. */

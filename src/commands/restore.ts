@@ -21,7 +21,8 @@ export interface RestoreCommandOptions extends AccessOptions {
   target: { dir: string } | { stream: Writable };
   /** Only this path of the snapshot (and what lies under it). */
   include?: string;
-  onProgress?: (totals: RestoreTotals, current: string) => void;
+  /** `expected`: the bytes the restore will write, when known (a whole snapshot), for an ETA. */
+  onProgress?: (totals: RestoreTotals, current: string, expected?: number) => void;
 }
 
 export interface RestoreResult {
@@ -44,7 +45,16 @@ export async function runRestore(options: RestoreCommandOptions): Promise<Restor
   if ('dir' in options.target) {
     const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve(options.target.dir), {
       ...(options.include !== undefined ? { include: options.include } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.onProgress
+        ? {
+            onProgress: (totals: RestoreTotals, current: string) =>
+              options.onProgress!(
+                totals,
+                current,
+                options.include === undefined ? snapshot.summary.bytes : undefined,
+              ),
+          }
+        : {}),
     });
     if (
       options.include !== undefined &&
