@@ -12809,6 +12809,12 @@ var init_chunker = __esm({
             }
           }
           if (n3 >= max2) cut = true;
+          if (cut && this.length === 0) {
+            chunks.push(Uint8Array.prototype.slice.call(data, offset, i6));
+            offset = i6;
+            this.hash = 0;
+            continue;
+          }
           this.pending.set(data.subarray(offset, i6), this.length);
           offset = i6;
           if (cut) {
@@ -12913,8 +12919,7 @@ function seal(key2, plaintext, aad) {
   out.set(cipher.getAuthTag(), at);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
-function open(key2, sealed, aad) {
-  checkKey(key2, "data key");
+function checkSealed(sealed) {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new SealError(
       "truncated",
@@ -12927,6 +12932,16 @@ function open(key2, sealed, aad) {
       `sealed object has unknown format version ${sealed[0]} (expected ${VERSION2})`
     );
   }
+}
+function authenticationFailure() {
+  return new SealError(
+    "authentication",
+    "sealed object failed authentication: wrong key, wrong context, or the object was altered"
+  );
+}
+function open(key2, sealed, aad) {
+  checkKey(key2, "data key");
+  checkSealed(sealed);
   const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
   const ciphertext = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
@@ -12937,12 +12952,54 @@ function open(key2, sealed, aad) {
   try {
     decipher.final();
   } catch {
-    throw new SealError(
-      "authentication",
-      "sealed object failed authentication: wrong key, wrong context, or the object was altered"
-    );
+    throw authenticationFailure();
   }
   return new Uint8Array(plaintext);
+}
+async function importAsyncKeys(data, id) {
+  checkKey(data, "data key");
+  checkKey(id, "id key");
+  const { subtle: subtle4 } = globalThis.crypto;
+  return {
+    data: await subtle4.importKey("raw", data, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]),
+    id: await subtle4.importKey("raw", id, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+  };
+}
+async function objectIdAsync(idKey, plaintext) {
+  return Buffer.from(await globalThis.crypto.subtle.sign("HMAC", idKey, plaintext)).toString("hex");
+}
+async function sealAsync(key2, plaintext, aad) {
+  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
+  const nonce = randomBytes(NONCE_BYTES);
+  const sealed = await globalThis.crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
+    key2,
+    joined
+  );
+  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
+  out[0] = VERSION2;
+  out.set(nonce, 1);
+  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
+  return out;
+}
+async function openAsync(key2, sealed, aad) {
+  checkSealed(sealed);
+  try {
+    return new Uint8Array(
+      await globalThis.crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: sealed.subarray(1, 1 + NONCE_BYTES),
+          additionalData: aad,
+          tagLength: TAG_BYTES * 8
+        },
+        key2,
+        sealed.subarray(1 + NONCE_BYTES)
+      )
+    );
+  } catch {
+    throw authenticationFailure();
+  }
 }
 var KEY_BYTES, VERSION2, NONCE_BYTES, TAG_BYTES, SEAL_OVERHEAD, SealError;
 var init_crypto = __esm({
@@ -13046,6 +13103,25 @@ var init_repository = __esm({
       }
       get location() {
         return this.backend.location;
+      }
+      asyncKeysPromise;
+      /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
+      asyncKeys() {
+        this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
+        return this.asyncKeysPromise;
+      }
+      async sealAsync(kind, plaintext) {
+        return sealAsync((await this.asyncKeys()).data, plaintext, context(kind, this.config.id));
+      }
+      async openAsync(kind, name, sealed) {
+        try {
+          return await openAsync((await this.asyncKeys()).data, sealed, context(kind, this.config.id));
+        } catch (error2) {
+          if (error2 instanceof SealError) {
+            throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
+          }
+          throw error2;
+        }
       }
       /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
       seal(kind, plaintext) {
@@ -13306,44 +13382,44 @@ var init_archiver = __esm({
         } finally {
           await handle.close();
         }
-        await this.finishFile(readers, ids);
-        return { size, ids };
+        return { size, ids: await this.finishFile(readers, ids) };
       }
       async storeContent(content, readers) {
         if (!(content instanceof Uint8Array)) throw content.error;
         const ids = readers.map(() => []);
         this.totals.bytesRead += content.length;
         await this.feed(readers, ids, content);
-        await this.finishFile(readers, ids);
-        return { size: content.length, ids };
+        return { size: content.length, ids: await this.finishFile(readers, ids) };
       }
       async feed(readers, ids, data) {
         for (let r5 = 0; r5 < readers.length; r5++) {
           const sink = readers[r5];
-          for (const chunk of sink.chunker.push(data)) ids[r5].push(await sink.store.store("data", chunk));
+          for (const chunk of sink.chunker.push(data)) ids[r5].push((await sink.store.enqueue("data", chunk)).id);
         }
       }
+      /** The last chunk of a file in each target, then every id of the file, in order. */
       async finishFile(readers, ids) {
         for (let r5 = 0; r5 < readers.length; r5++) {
           const last = readers[r5].chunker.finish();
-          if (last) ids[r5].push(await readers[r5].store.store("data", last));
+          if (last) ids[r5].push((await readers[r5].store.enqueue("data", last)).id);
         }
+        return Promise.all(ids.map((list3) => Promise.all(list3)));
       }
       /** A command's output as one file of the snapshot. */
       async addStream(path, stream, meta) {
-        const ids = this.sinks.map(() => []);
+        const pending = this.sinks.map(() => []);
         let size = 0;
         let lastProgress = 0;
         for await (const data of stream) {
           size += data.length;
           this.totals.bytesRead += data.length;
-          await this.feed(this.sinks, ids, data);
+          await this.feed(this.sinks, pending, data);
           if (this.totals.bytesRead - lastProgress >= READ_BYTES) {
             lastProgress = this.totals.bytesRead;
             this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: path });
           }
         }
-        await this.finishFile(this.sinks, ids);
+        const ids = await this.finishFile(this.sinks, pending);
         this.totals.files++;
         this.totals.bytes += size;
         for (let i6 = 0; i6 < this.sinks.length; i6++) {
@@ -13556,6 +13632,18 @@ import { createHash as createHash3 } from "node:crypto";
 function packName(id) {
   return `data/${id.slice(0, 2)}/${id}`;
 }
+function packId(header, trailer) {
+  return createHash3("sha256").update(header).update(trailer).digest("hex");
+}
+function packTail(pack3) {
+  if (pack3.length < 4) return void 0;
+  const headerLength = Buffer.from(pack3.buffer, pack3.byteOffset, pack3.length).readUInt32LE(pack3.length - 4);
+  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack3.length) return void 0;
+  return {
+    header: pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4),
+    trailer: pack3.subarray(pack3.length - 4)
+  };
+}
 function blobContext(id) {
   return `blob ${id}`;
 }
@@ -13572,13 +13660,9 @@ function encodeHeader(blobs) {
 }
 function decodePackHeader(repo, name, pack3) {
   const bad = (what) => new RepositoryError(`${repo.location}: ${name} is damaged: ${what}`);
-  if (pack3.length < 4) throw bad("shorter than its trailer");
-  const headerLength = Buffer.from(pack3.buffer, pack3.byteOffset, pack3.length).readUInt32LE(pack3.length - 4);
-  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack3.length)
-    throw bad("header length out of range");
-  const header = Buffer.from(
-    repo.open("pack-header", name, pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4))
-  );
+  const tail = packTail(pack3);
+  if (!tail) throw bad("its trailer gives an impossible header length");
+  const header = Buffer.from(repo.open("pack-header", name, tail.header));
   if (header.length % HEADER_ENTRY_BYTES !== 0) throw bad("header has a partial entry");
   const blobs = [];
   let offset = 0;
@@ -13593,7 +13677,7 @@ function decodePackHeader(repo, name, pack3) {
     });
     offset += length;
   }
-  if (offset !== pack3.length - 4 - headerLength) throw bad("header does not account for the pack body");
+  if (offset !== pack3.length - 4 - tail.header.length) throw bad("header does not account for the pack body");
   return blobs;
 }
 var PACK_TARGET_BYTES, HEADER_ENTRY_BYTES, MAX_HEADER_BYTES, PackWriter;
@@ -13633,13 +13717,8 @@ var init_pack = __esm({
         const trailer = Buffer.alloc(4);
         trailer.writeUInt32LE(header.length);
         const data = [...parts2, header, trailer];
-        const hash = createHash3("sha256");
-        let size = 0;
-        for (const part of data) {
-          hash.update(part);
-          size += part.length;
-        }
-        const id = hash.digest("hex");
+        const size = data.reduce((sum, part) => sum + part.length, 0);
+        const id = packId(header, trailer);
         const previous = this.writing;
         await previous;
         this.writing = this.repo.backend.write(packName(id), data).then(() => this.onPack({ pack: id, blobs }, size));
@@ -13758,7 +13837,7 @@ var init_blob_reader = __esm({
         if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
         let framed;
         try {
-          framed = this.repo.open(blobContext(id), name, sealed);
+          framed = sealed.length >= ASYNC_DECOMPRESS_BYTES ? await this.repo.openAsync(blobContext(id), name, sealed) : this.repo.open(blobContext(id), name, sealed);
         } catch (error2) {
           throw damaged("it failed authentication", error2);
         }
@@ -13790,7 +13869,7 @@ var init_blob_reader = __esm({
 // src/engine/blob-store.ts
 import { promisify as promisify2 } from "node:util";
 import { constants as constants2, zstdCompress, zstdCompressSync as zstdCompressSync2 } from "node:zlib";
-var compressAsync, IN_FLIGHT, HEADER, ASYNC_COMPRESS_BYTES, PACKS_PER_INDEX, BlobStore;
+var compressAsync, IN_FLIGHT, HEADER, ASYNC_BYTES, PACKS_PER_INDEX, BlobStore;
 var init_blob_store = __esm({
   "src/engine/blob-store.ts"() {
     "use strict";
@@ -13799,9 +13878,9 @@ var init_blob_store = __esm({
     init_crypto();
     init_pack();
     compressAsync = promisify2(zstdCompress);
-    IN_FLIGHT = 4;
+    IN_FLIGHT = 6;
     HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
-    ASYNC_COMPRESS_BYTES = 128 * 1024;
+    ASYNC_BYTES = 128 * 1024;
     PACKS_PER_INDEX = 128;
     BlobStore = class {
       repo;
@@ -13825,37 +13904,51 @@ var init_blob_store = __esm({
           if (this.unindexed.length >= PACKS_PER_INDEX) this.indexWrites.push(this.writeIndex());
         });
       }
+      /** Stores a blob and returns its id once it is known (the blob itself may still be on its way). */
       async store(type2, plain) {
+        return (await this.enqueue(type2, plain)).id;
+      }
+      /**
+       * Starts storing a blob once there is room, and returns its id to come: the caller can go on chunking
+       * while the blob is hashed, compressed and sealed. Ids resolve in any order; keep them in order yourself.
+       */
+      async enqueue(type2, plain) {
         if (this.failure) throw this.failure;
-        const id = objectId(this.repo.idKey, plain);
+        while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
+        if (this.failure) throw this.failure;
+        const task = this.process(type2, plain);
+        const work = task.then(
+          () => {
+          },
+          (error2) => {
+            this.failure ??= error2;
+          }
+        );
+        this.inFlight.add(work);
+        work.finally(() => this.inFlight.delete(work));
+        return { id: task };
+      }
+      async process(type2, plain) {
+        const large = plain.length >= ASYNC_BYTES;
+        const id = large ? await objectIdAsync((await this.repo.asyncKeys()).id, plain) : objectId(this.repo.idKey, plain);
         if (this.index.has(id) || this.pending.has(id)) return id;
         this.pending.add(id);
         this.stats.blobsAdded++;
         this.stats.bytesAdded += plain.length;
-        const work = this.compressAndPack(type2, id, plain).catch((error2) => {
-          this.failure ??= error2;
-        });
-        this.inFlight.add(work);
-        work.finally(() => this.inFlight.delete(work));
-        while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
-        if (this.failure) throw this.failure;
-        return id;
-      }
-      async compressAndPack(type2, id, plain) {
-        let framed;
-        if (plain.length < MIN_COMPRESS_BYTES) {
-          framed = [HEADER[RAW], plain];
-        } else {
+        let framed = [HEADER[RAW], plain];
+        if (plain.length >= MIN_COMPRESS_BYTES) {
           const options = {
             // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
             chunkSize: plain.length + (plain.length >> 6) + 1024,
             params: { [constants2.ZSTD_c_compressionLevel]: DEFAULT_LEVEL, [constants2.ZSTD_c_checksumFlag]: 1 }
           };
-          const compressed = plain.length < ASYNC_COMPRESS_BYTES ? zstdCompressSync2(plain, options) : await compressAsync(plain, options);
-          framed = (plain.length - compressed.length) * 32 < plain.length ? [HEADER[RAW], plain] : [HEADER[ZSTD], compressed];
+          const compressed = large ? await compressAsync(plain, options) : zstdCompressSync2(plain, options);
+          if ((plain.length - compressed.length) * 32 >= plain.length) framed = [HEADER[ZSTD], compressed];
         }
-        const sealed = this.repo.seal(blobContext(id), framed);
+        const context2 = blobContext(id);
+        const sealed = large ? await this.repo.sealAsync(context2, framed) : this.repo.seal(context2, framed);
         await this.packer.add(type2, id, sealed, plain.length);
+        return id;
       }
       async writeIndex() {
         if (this.unindexed.length === 0) return;
@@ -69036,7 +69129,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config3(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join11 } = __require("node:path");
@@ -69207,7 +69300,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
         return join11(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -81980,7 +82073,6 @@ var init_snapshots = __esm({
 });
 
 // src/engine/checker.ts
-import { createHash as createHash13 } from "node:crypto";
 async function checkRepository(repo, options) {
   const findings = [];
   const badBlobs = /* @__PURE__ */ new Map();
@@ -82111,8 +82203,9 @@ async function readPack(repo, index2, pack3) {
   const indexed = { pack: pack3, blobs: [] };
   for (const [id, at] of index2.entries()) if (at.pack === pack3) indexed.blobs.push({ id, ...at });
   const data = await repo.backend.read(name);
-  if (createHash13("sha256").update(data).digest("hex") !== pack3) {
-    problems.push({ message: "content does not match its name (altered or damaged)", blobs: [] });
+  const tail = packTail(data);
+  if (!tail || packId(tail.header, tail.trailer) !== pack3) {
+    problems.push({ message: "its header does not match its name (altered or damaged)", blobs: [] });
   }
   try {
     const header = decodePackHeader(repo, name, data);

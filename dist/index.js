@@ -46797,7 +46797,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join11 } = __require("node:path");
@@ -46968,7 +46968,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
         return join11(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -67122,6 +67122,12 @@ var Chunker = class {
         }
       }
       if (n3 >= max2) cut = true;
+      if (cut && this.length === 0) {
+        chunks.push(Uint8Array.prototype.slice.call(data, offset, i6));
+        offset = i6;
+        this.hash = 0;
+        continue;
+      }
       this.pending.set(data.subarray(offset, i6), this.length);
       offset = i6;
       if (cut) {
@@ -67213,8 +67219,7 @@ function seal(key2, plaintext, aad) {
   out.set(cipher.getAuthTag(), at);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
-function open2(key2, sealed, aad) {
-  checkKey(key2, "data key");
+function checkSealed(sealed) {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new SealError(
       "truncated",
@@ -67227,6 +67232,16 @@ function open2(key2, sealed, aad) {
       `sealed object has unknown format version ${sealed[0]} (expected ${VERSION})`
     );
   }
+}
+function authenticationFailure() {
+  return new SealError(
+    "authentication",
+    "sealed object failed authentication: wrong key, wrong context, or the object was altered"
+  );
+}
+function open2(key2, sealed, aad) {
+  checkKey(key2, "data key");
+  checkSealed(sealed);
   const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
   const ciphertext = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
@@ -67237,12 +67252,54 @@ function open2(key2, sealed, aad) {
   try {
     decipher.final();
   } catch {
-    throw new SealError(
-      "authentication",
-      "sealed object failed authentication: wrong key, wrong context, or the object was altered"
-    );
+    throw authenticationFailure();
   }
   return new Uint8Array(plaintext);
+}
+async function importAsyncKeys(data, id) {
+  checkKey(data, "data key");
+  checkKey(id, "id key");
+  const { subtle: subtle4 } = globalThis.crypto;
+  return {
+    data: await subtle4.importKey("raw", data, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]),
+    id: await subtle4.importKey("raw", id, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+  };
+}
+async function objectIdAsync(idKey, plaintext) {
+  return Buffer.from(await globalThis.crypto.subtle.sign("HMAC", idKey, plaintext)).toString("hex");
+}
+async function sealAsync(key2, plaintext, aad) {
+  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
+  const nonce = randomBytes(NONCE_BYTES);
+  const sealed = await globalThis.crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
+    key2,
+    joined
+  );
+  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
+  out[0] = VERSION;
+  out.set(nonce, 1);
+  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
+  return out;
+}
+async function openAsync(key2, sealed, aad) {
+  checkSealed(sealed);
+  try {
+    return new Uint8Array(
+      await globalThis.crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: sealed.subarray(1, 1 + NONCE_BYTES),
+          additionalData: aad,
+          tagLength: TAG_BYTES * 8
+        },
+        key2,
+        sealed.subarray(1 + NONCE_BYTES)
+      )
+    );
+  } catch {
+    throw authenticationFailure();
+  }
 }
 
 // src/engine/repository.ts
@@ -67272,6 +67329,25 @@ var Repository = class {
   }
   get location() {
     return this.backend.location;
+  }
+  asyncKeysPromise;
+  /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
+  asyncKeys() {
+    this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
+    return this.asyncKeysPromise;
+  }
+  async sealAsync(kind, plaintext) {
+    return sealAsync((await this.asyncKeys()).data, plaintext, context(kind, this.config.id));
+  }
+  async openAsync(kind, name, sealed) {
+    try {
+      return await openAsync((await this.asyncKeys()).data, sealed, context(kind, this.config.id));
+    } catch (error3) {
+      if (error3 instanceof SealError) {
+        throw new RepositoryError(`${this.location}: ${name} is damaged: ${error3.message}`, { cause: error3 });
+      }
+      throw error3;
+    }
   }
   /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
   seal(kind, plaintext) {
@@ -67555,44 +67631,44 @@ var Archiver = class {
     } finally {
       await handle.close();
     }
-    await this.finishFile(readers, ids);
-    return { size, ids };
+    return { size, ids: await this.finishFile(readers, ids) };
   }
   async storeContent(content, readers) {
     if (!(content instanceof Uint8Array)) throw content.error;
     const ids = readers.map(() => []);
     this.totals.bytesRead += content.length;
     await this.feed(readers, ids, content);
-    await this.finishFile(readers, ids);
-    return { size: content.length, ids };
+    return { size: content.length, ids: await this.finishFile(readers, ids) };
   }
   async feed(readers, ids, data) {
     for (let r5 = 0; r5 < readers.length; r5++) {
       const sink = readers[r5];
-      for (const chunk of sink.chunker.push(data)) ids[r5].push(await sink.store.store("data", chunk));
+      for (const chunk of sink.chunker.push(data)) ids[r5].push((await sink.store.enqueue("data", chunk)).id);
     }
   }
+  /** The last chunk of a file in each target, then every id of the file, in order. */
   async finishFile(readers, ids) {
     for (let r5 = 0; r5 < readers.length; r5++) {
       const last = readers[r5].chunker.finish();
-      if (last) ids[r5].push(await readers[r5].store.store("data", last));
+      if (last) ids[r5].push((await readers[r5].store.enqueue("data", last)).id);
     }
+    return Promise.all(ids.map((list4) => Promise.all(list4)));
   }
   /** A command's output as one file of the snapshot. */
   async addStream(path, stream, meta) {
-    const ids = this.sinks.map(() => []);
+    const pending = this.sinks.map(() => []);
     let size = 0;
     let lastProgress = 0;
     for await (const data of stream) {
       size += data.length;
       this.totals.bytesRead += data.length;
-      await this.feed(this.sinks, ids, data);
+      await this.feed(this.sinks, pending, data);
       if (this.totals.bytesRead - lastProgress >= READ_BYTES) {
         lastProgress = this.totals.bytesRead;
         this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: path });
       }
     }
-    await this.finishFile(this.sinks, ids);
+    const ids = await this.finishFile(this.sinks, pending);
     this.totals.files++;
     this.totals.bytes += size;
     for (let i6 = 0; i6 < this.sinks.length; i6++) {
@@ -67806,6 +67882,18 @@ var MAX_HEADER_BYTES = 16 * 1024 * 1024;
 function packName(id) {
   return `data/${id.slice(0, 2)}/${id}`;
 }
+function packId(header, trailer) {
+  return createHash2("sha256").update(header).update(trailer).digest("hex");
+}
+function packTail(pack3) {
+  if (pack3.length < 4) return void 0;
+  const headerLength = Buffer.from(pack3.buffer, pack3.byteOffset, pack3.length).readUInt32LE(pack3.length - 4);
+  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack3.length) return void 0;
+  return {
+    header: pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4),
+    trailer: pack3.subarray(pack3.length - 4)
+  };
+}
 function blobContext(id) {
   return `blob ${id}`;
 }
@@ -67838,13 +67926,8 @@ var PackWriter = class {
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(header.length);
     const data = [...parts2, header, trailer];
-    const hash = createHash2("sha256");
-    let size = 0;
-    for (const part of data) {
-      hash.update(part);
-      size += part.length;
-    }
-    const id = hash.digest("hex");
+    const size = data.reduce((sum, part) => sum + part.length, 0);
+    const id = packId(header, trailer);
     const previous = this.writing;
     await previous;
     this.writing = this.repo.backend.write(packName(id), data).then(() => this.onPack({ pack: id, blobs }, size));
@@ -67869,13 +67952,9 @@ function encodeHeader(blobs) {
 }
 function decodePackHeader(repo, name, pack3) {
   const bad = (what) => new RepositoryError(`${repo.location}: ${name} is damaged: ${what}`);
-  if (pack3.length < 4) throw bad("shorter than its trailer");
-  const headerLength = Buffer.from(pack3.buffer, pack3.byteOffset, pack3.length).readUInt32LE(pack3.length - 4);
-  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack3.length)
-    throw bad("header length out of range");
-  const header = Buffer.from(
-    repo.open("pack-header", name, pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4))
-  );
+  const tail = packTail(pack3);
+  if (!tail) throw bad("its trailer gives an impossible header length");
+  const header = Buffer.from(repo.open("pack-header", name, tail.header));
   if (header.length % HEADER_ENTRY_BYTES !== 0) throw bad("header has a partial entry");
   const blobs = [];
   let offset = 0;
@@ -67890,7 +67969,7 @@ function decodePackHeader(repo, name, pack3) {
     });
     offset += length;
   }
-  if (offset !== pack3.length - 4 - headerLength) throw bad("header does not account for the pack body");
+  if (offset !== pack3.length - 4 - tail.header.length) throw bad("header does not account for the pack body");
   return blobs;
 }
 
@@ -67988,7 +68067,7 @@ var BlobReader = class {
     if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
     let framed;
     try {
-      framed = this.repo.open(blobContext(id), name, sealed);
+      framed = sealed.length >= ASYNC_DECOMPRESS_BYTES ? await this.repo.openAsync(blobContext(id), name, sealed) : this.repo.open(blobContext(id), name, sealed);
     } catch (error3) {
       throw damaged("it failed authentication", error3);
     }
@@ -68019,9 +68098,9 @@ var BlobReader = class {
 import { promisify as promisify2 } from "node:util";
 import { constants as constants4, zstdCompress, zstdCompressSync as zstdCompressSync2 } from "node:zlib";
 var compressAsync = promisify2(zstdCompress);
-var IN_FLIGHT = 4;
+var IN_FLIGHT = 6;
 var HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
-var ASYNC_COMPRESS_BYTES = 128 * 1024;
+var ASYNC_BYTES = 128 * 1024;
 var PACKS_PER_INDEX = 128;
 var BlobStore = class {
   repo;
@@ -68045,37 +68124,51 @@ var BlobStore = class {
       if (this.unindexed.length >= PACKS_PER_INDEX) this.indexWrites.push(this.writeIndex());
     });
   }
+  /** Stores a blob and returns its id once it is known (the blob itself may still be on its way). */
   async store(type2, plain) {
+    return (await this.enqueue(type2, plain)).id;
+  }
+  /**
+   * Starts storing a blob once there is room, and returns its id to come: the caller can go on chunking
+   * while the blob is hashed, compressed and sealed. Ids resolve in any order; keep them in order yourself.
+   */
+  async enqueue(type2, plain) {
     if (this.failure) throw this.failure;
-    const id = objectId(this.repo.idKey, plain);
+    while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const task = this.process(type2, plain);
+    const work = task.then(
+      () => {
+      },
+      (error3) => {
+        this.failure ??= error3;
+      }
+    );
+    this.inFlight.add(work);
+    work.finally(() => this.inFlight.delete(work));
+    return { id: task };
+  }
+  async process(type2, plain) {
+    const large = plain.length >= ASYNC_BYTES;
+    const id = large ? await objectIdAsync((await this.repo.asyncKeys()).id, plain) : objectId(this.repo.idKey, plain);
     if (this.index.has(id) || this.pending.has(id)) return id;
     this.pending.add(id);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += plain.length;
-    const work = this.compressAndPack(type2, id, plain).catch((error3) => {
-      this.failure ??= error3;
-    });
-    this.inFlight.add(work);
-    work.finally(() => this.inFlight.delete(work));
-    while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
-    if (this.failure) throw this.failure;
-    return id;
-  }
-  async compressAndPack(type2, id, plain) {
-    let framed;
-    if (plain.length < MIN_COMPRESS_BYTES) {
-      framed = [HEADER[RAW], plain];
-    } else {
+    let framed = [HEADER[RAW], plain];
+    if (plain.length >= MIN_COMPRESS_BYTES) {
       const options = {
         // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
         chunkSize: plain.length + (plain.length >> 6) + 1024,
         params: { [constants4.ZSTD_c_compressionLevel]: DEFAULT_LEVEL, [constants4.ZSTD_c_checksumFlag]: 1 }
       };
-      const compressed = plain.length < ASYNC_COMPRESS_BYTES ? zstdCompressSync2(plain, options) : await compressAsync(plain, options);
-      framed = (plain.length - compressed.length) * 32 < plain.length ? [HEADER[RAW], plain] : [HEADER[ZSTD], compressed];
+      const compressed = large ? await compressAsync(plain, options) : zstdCompressSync2(plain, options);
+      if ((plain.length - compressed.length) * 32 >= plain.length) framed = [HEADER[ZSTD], compressed];
     }
-    const sealed = this.repo.seal(blobContext(id), framed);
+    const context2 = blobContext(id);
+    const sealed = large ? await this.repo.sealAsync(context2, framed) : this.repo.seal(context2, framed);
     await this.packer.add(type2, id, sealed, plain.length);
+    return id;
   }
   async writeIndex() {
     if (this.unindexed.length === 0) return;
@@ -101310,7 +101403,6 @@ async function runSnapshots(options) {
 }
 
 // src/engine/checker.ts
-import { createHash as createHash12 } from "node:crypto";
 async function checkRepository(repo, options) {
   const findings = [];
   const badBlobs = /* @__PURE__ */ new Map();
@@ -101441,8 +101533,9 @@ async function readPack(repo, index2, pack3) {
   const indexed = { pack: pack3, blobs: [] };
   for (const [id, at] of index2.entries()) if (at.pack === pack3) indexed.blobs.push({ id, ...at });
   const data = await repo.backend.read(name);
-  if (createHash12("sha256").update(data).digest("hex") !== pack3) {
-    problems.push({ message: "content does not match its name (altered or damaged)", blobs: [] });
+  const tail = packTail(data);
+  if (!tail || packId(tail.header, tail.trailer) !== pack3) {
+    problems.push({ message: "its header does not match its name (altered or damaged)", blobs: [] });
   }
   try {
     const header = decodePackHeader(repo, name, data);
@@ -103063,7 +103156,7 @@ function renderJunit(report) {
 }
 
 // src/report/sarif.ts
-import { createHash as createHash13 } from "node:crypto";
+import { createHash as createHash12 } from "node:crypto";
 var SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 var INFORMATION_URI = "https://github.com/restorable/restorable";
 var FINGERPRINT_KEY = "restorable/v1";
@@ -103155,7 +103248,7 @@ function region(finding) {
   return { startLine, startColumn, endLine: end, endColumn: endCol };
 }
 function fingerprint(parts2) {
-  return createHash13("sha256").update(parts2.join("\0"), "utf8").digest("hex");
+  return createHash12("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
   const where2 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");

@@ -670,7 +670,6 @@ describe('a damaged repository', () => {
     const verify = await run(root, ['repo', 'verify', 'policy.yaml', '--read-data']);
     expect(verify.status, described(verify)).toBe(1);
     expectNoStackTrace(verify);
-    expect(verify.stdout).toContain(`${pack}: content does not match its name (altered or damaged)`);
     expect(verify.stdout).toMatch(new RegExp(`${pack}: .*blob [0-9a-f]{64} .* failed authentication`));
     const affected = [...verify.stdout.matchAll(/^ {4}affects ([0-9a-f]{8}):(.*)$/gm)].map((m) => m[2]);
     expect(affected).toEqual(['data/big.bin', 'data/big.bin']); // in both snapshots, and nothing else

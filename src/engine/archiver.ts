@@ -192,7 +192,7 @@ export class Archiver {
     readers: typeof this.sinks,
   ): Promise<{ size: number; ids: string[][] }> {
     const handle = entry.open ? await entry.open() : await open(entry.absolute, 'r');
-    const ids: string[][] = readers.map(() => []);
+    const ids: Promise<string>[][] = readers.map(() => []);
     let size = 0;
     this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
     try {
@@ -210,8 +210,7 @@ export class Archiver {
     } finally {
       await handle.close();
     }
-    await this.finishFile(readers, ids);
-    return { size, ids };
+    return { size, ids: await this.finishFile(readers, ids) };
   }
 
   private async storeContent(
@@ -219,25 +218,26 @@ export class Archiver {
     readers: typeof this.sinks,
   ): Promise<{ size: number; ids: string[][] }> {
     if (!(content instanceof Uint8Array)) throw content.error;
-    const ids: string[][] = readers.map(() => []);
+    const ids: Promise<string>[][] = readers.map(() => []);
     this.totals.bytesRead += content.length;
     await this.feed(readers, ids, content);
-    await this.finishFile(readers, ids);
-    return { size: content.length, ids };
+    return { size: content.length, ids: await this.finishFile(readers, ids) };
   }
 
-  private async feed(readers: typeof this.sinks, ids: string[][], data: Uint8Array): Promise<void> {
+  private async feed(readers: typeof this.sinks, ids: Promise<string>[][], data: Uint8Array): Promise<void> {
     for (let r = 0; r < readers.length; r++) {
       const sink = readers[r]!;
-      for (const chunk of sink.chunker.push(data)) ids[r]!.push(await sink.store.store('data', chunk));
+      for (const chunk of sink.chunker.push(data)) ids[r]!.push((await sink.store.enqueue('data', chunk)).id);
     }
   }
 
-  private async finishFile(readers: typeof this.sinks, ids: string[][]): Promise<void> {
+  /** The last chunk of a file in each target, then every id of the file, in order. */
+  private async finishFile(readers: typeof this.sinks, ids: Promise<string>[][]): Promise<string[][]> {
     for (let r = 0; r < readers.length; r++) {
       const last = readers[r]!.chunker.finish();
-      if (last) ids[r]!.push(await readers[r]!.store.store('data', last));
+      if (last) ids[r]!.push((await readers[r]!.store.enqueue('data', last)).id);
     }
+    return Promise.all(ids.map((list) => Promise.all(list)));
   }
 
   /** A command's output as one file of the snapshot. */
@@ -246,19 +246,19 @@ export class Archiver {
     stream: AsyncIterable<Uint8Array>,
     meta: { mode: number; mtime: string; uid: number; gid: number },
   ): Promise<void> {
-    const ids: string[][] = this.sinks.map(() => []);
+    const pending: Promise<string>[][] = this.sinks.map(() => []);
     let size = 0;
     let lastProgress = 0;
     for await (const data of stream) {
       size += data.length;
       this.totals.bytesRead += data.length;
-      await this.feed(this.sinks, ids, data);
+      await this.feed(this.sinks, pending, data);
       if (this.totals.bytesRead - lastProgress >= READ_BYTES) {
         lastProgress = this.totals.bytesRead;
         this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: path });
       }
     }
-    await this.finishFile(this.sinks, ids);
+    const ids = await this.finishFile(this.sinks, pending);
     this.totals.files++;
     this.totals.bytes += size;
     for (let i = 0; i < this.sinks.length; i++) {

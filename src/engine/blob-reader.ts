@@ -118,7 +118,11 @@ export class BlobReader {
     if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
     let framed: Uint8Array;
     try {
-      framed = this.repo.open(blobContext(id), name, sealed);
+      // Large blobs are decrypted in the thread pool, beside the main thread.
+      framed =
+        sealed.length >= ASYNC_DECOMPRESS_BYTES
+          ? await this.repo.openAsync(blobContext(id), name, sealed)
+          : this.repo.open(blobContext(id), name, sealed);
     } catch (error) {
       throw damaged('it failed authentication', error);
     }

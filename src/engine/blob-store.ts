@@ -3,17 +3,17 @@ import { constants, zstdCompress, zstdCompressSync } from 'node:zlib';
 import type { BlobIndex, BlobType, PackContents } from './blob-index.ts';
 import { encodeIndex } from './blob-index.ts';
 import { DEFAULT_LEVEL, MIN_COMPRESS_BYTES, RAW, ZSTD } from './compress.ts';
-import { objectId, SEAL_OVERHEAD } from './crypto.ts';
+import { objectId, objectIdAsync, SEAL_OVERHEAD } from './crypto.ts';
 import { blobContext, PackWriter } from './pack.ts';
 import type { Repository } from './repository.ts';
 
 const compressAsync = promisify(zstdCompress);
 
 /** Blobs being compressed at once (in libuv's thread pool, so compression runs beside the main thread). */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 6;
 const HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
-/** Blobs at least this large are compressed in the thread pool; smaller ones on the calling thread. */
-const ASYNC_COMPRESS_BYTES = 128 * 1024;
+/** Blobs at least this large are hashed, compressed and sealed in the thread pool; smaller ones in place. */
+const ASYNC_BYTES = 128 * 1024;
 /** Pack entries per index object, so an interrupted long backup leaves usable indexes behind. */
 const PACKS_PER_INDEX = 128;
 
@@ -54,47 +54,58 @@ export class BlobStore {
     });
   }
 
+  /** Stores a blob and returns its id once it is known (the blob itself may still be on its way). */
   async store(type: BlobType, plain: Uint8Array): Promise<string> {
+    return (await this.enqueue(type, plain)).id;
+  }
+
+  /**
+   * Starts storing a blob once there is room, and returns its id to come: the caller can go on chunking
+   * while the blob is hashed, compressed and sealed. Ids resolve in any order; keep them in order yourself.
+   */
+  async enqueue(type: BlobType, plain: Uint8Array): Promise<{ id: Promise<string> }> {
     if (this.failure) throw this.failure;
-    const id = objectId(this.repo.idKey, plain);
+    while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const task = this.process(type, plain);
+    const work = task.then(
+      () => {},
+      (error: unknown) => {
+        this.failure ??= error;
+      },
+    );
+    this.inFlight.add(work);
+    work.finally(() => this.inFlight.delete(work));
+    // Wrapped: an async function returning a promise would wait for it.
+    return { id: task };
+  }
+
+  private async process(type: BlobType, plain: Uint8Array): Promise<string> {
+    // Large blobs go to the thread pool (WebCrypto, zstd); for small ones a thread hop costs more than the work.
+    const large = plain.length >= ASYNC_BYTES;
+    const id = large
+      ? await objectIdAsync((await this.repo.asyncKeys()).id, plain)
+      : objectId(this.repo.idKey, plain);
     if (this.index.has(id) || this.pending.has(id)) return id;
     this.pending.add(id);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += plain.length;
-    const work = this.compressAndPack(type, id, plain).catch((error: unknown) => {
-      this.failure ??= error;
-    });
-    this.inFlight.add(work);
-    work.finally(() => this.inFlight.delete(work));
-    while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
-    if (this.failure) throw this.failure;
-    return id;
-  }
-
-  private async compressAndPack(type: BlobType, id: string, plain: Uint8Array): Promise<void> {
     // The frame is a header byte and a payload, sealed as two parts rather than copied into one.
-    let framed: Uint8Array[];
-    if (plain.length < MIN_COMPRESS_BYTES) {
-      framed = [HEADER[RAW], plain];
-    } else {
+    let framed: Uint8Array[] = [HEADER[RAW], plain];
+    if (plain.length >= MIN_COMPRESS_BYTES) {
       const options = {
         // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
         chunkSize: plain.length + (plain.length >> 6) + 1024,
         params: { [constants.ZSTD_c_compressionLevel]: DEFAULT_LEVEL, [constants.ZSTD_c_checksumFlag]: 1 },
       };
-      // A thread-pool call costs about 0.15 ms whatever the size: small blobs compress faster in place.
-      const compressed =
-        plain.length < ASYNC_COMPRESS_BYTES
-          ? zstdCompressSync(plain, options)
-          : await compressAsync(plain, options);
+      const compressed = large ? await compressAsync(plain, options) : zstdCompressSync(plain, options);
       // The same 1/32 rule as compress.pack.
-      framed =
-        (plain.length - compressed.length) * 32 < plain.length
-          ? [HEADER[RAW], plain]
-          : [HEADER[ZSTD], compressed];
+      if ((plain.length - compressed.length) * 32 >= plain.length) framed = [HEADER[ZSTD], compressed];
     }
-    const sealed = this.repo.seal(blobContext(id), framed);
+    const context = blobContext(id);
+    const sealed = large ? await this.repo.sealAsync(context, framed) : this.repo.seal(context, framed);
     await this.packer.add(type, id, sealed, plain.length);
+    return id;
   }
 
   private async writeIndex(): Promise<void> {

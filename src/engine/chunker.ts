@@ -98,6 +98,14 @@ export class Chunker {
         }
       }
       if (n >= max) cut = true;
+      if (cut && this.length === 0) {
+        // The whole chunk lies in this push: one copy instead of two. (Uint8Array's slice copies; a
+        // Buffer's would not.)
+        chunks.push(Uint8Array.prototype.slice.call(data, offset, i));
+        offset = i;
+        this.hash = 0;
+        continue;
+      }
       this.pending.set(data.subarray(offset, i), this.length);
       offset = i;
       if (cut) {

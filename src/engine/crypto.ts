@@ -6,6 +6,7 @@ import {
   hkdfSync,
   type KeyObject,
   randomBytes,
+  type webcrypto,
 } from 'node:crypto';
 
 /**
@@ -104,8 +105,7 @@ export function seal(key: Key, plaintext: Uint8Array | readonly Uint8Array[], aa
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-export function open(key: Key, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
-  checkKey(key, 'data key');
+function checkSealed(sealed: Uint8Array): void {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new SealError(
       'truncated',
@@ -118,6 +118,18 @@ export function open(key: Key, sealed: Uint8Array, aad: Uint8Array): Uint8Array 
       `sealed object has unknown format version ${sealed[0]} (expected ${VERSION})`,
     );
   }
+}
+
+function authenticationFailure(): SealError {
+  return new SealError(
+    'authentication',
+    'sealed object failed authentication: wrong key, wrong context, or the object was altered',
+  );
+}
+
+export function open(key: Key, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKey(key, 'data key');
+  checkSealed(sealed);
   const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
   const ciphertext = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
@@ -128,10 +140,74 @@ export function open(key: Key, sealed: Uint8Array, aad: Uint8Array): Uint8Array 
   try {
     decipher.final();
   } catch {
-    throw new SealError(
-      'authentication',
-      'sealed object failed authentication: wrong key, wrong context, or the object was altered',
-    );
+    throw authenticationFailure();
   }
   return new Uint8Array(plaintext);
+}
+
+/**
+ * The same operations through WebCrypto, which runs them in libuv's thread pool: large blobs are hashed and
+ * sealed beside the main thread, which keeps chunking. The bytes are identical to the synchronous forms.
+ */
+export interface AsyncKeys {
+  data: webcrypto.CryptoKey;
+  id: webcrypto.CryptoKey;
+}
+
+export async function importAsyncKeys(data: Uint8Array, id: Uint8Array): Promise<AsyncKeys> {
+  checkKey(data, 'data key');
+  checkKey(id, 'id key');
+  const { subtle } = globalThis.crypto;
+  return {
+    data: await subtle.importKey('raw', data, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']),
+    id: await subtle.importKey('raw', id, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
+  };
+}
+
+export async function objectIdAsync(idKey: webcrypto.CryptoKey, plaintext: Uint8Array): Promise<string> {
+  return Buffer.from(await globalThis.crypto.subtle.sign('HMAC', idKey, plaintext)).toString('hex');
+}
+
+export async function sealAsync(
+  key: webcrypto.CryptoKey,
+  plaintext: Uint8Array | readonly Uint8Array[],
+  aad: Uint8Array,
+): Promise<Uint8Array> {
+  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
+  const nonce = randomBytes(NONCE_BYTES);
+  const sealed = await globalThis.crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
+    key,
+    joined,
+  );
+  // WebCrypto returns ciphertext || tag: the format puts the version and nonce in front.
+  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
+  out[0] = VERSION;
+  out.set(nonce, 1);
+  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
+  return out;
+}
+
+export async function openAsync(
+  key: webcrypto.CryptoKey,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+): Promise<Uint8Array> {
+  checkSealed(sealed);
+  try {
+    return new Uint8Array(
+      await globalThis.crypto.subtle.decrypt(
+        {
+          name: 'AES-GCM',
+          iv: sealed.subarray(1, 1 + NONCE_BYTES),
+          additionalData: aad,
+          tagLength: TAG_BYTES * 8,
+        },
+        key,
+        sealed.subarray(1 + NONCE_BYTES),
+      ),
+    );
+  } catch {
+    throw authenticationFailure();
+  }
 }

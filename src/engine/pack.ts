@@ -14,6 +14,26 @@ export function packName(id: string): string {
   return `data/${id.slice(0, 2)}/${id}`;
 }
 
+/**
+ * A pack is named by the SHA-256 of its sealed header and trailer: unique (the seal has a random nonce),
+ * cheap (no second pass over 16 MiB), and binding, since the authenticated header fixes every blob's id and
+ * length, and each blob is itself authenticated with its id.
+ */
+export function packId(header: Uint8Array, trailer: Uint8Array): string {
+  return createHash('sha256').update(header).update(trailer).digest('hex');
+}
+
+/** The sealed header and trailer at the end of a pack, or undefined when the trailer is implausible. */
+export function packTail(pack: Uint8Array): { header: Uint8Array; trailer: Uint8Array } | undefined {
+  if (pack.length < 4) return undefined;
+  const headerLength = Buffer.from(pack.buffer, pack.byteOffset, pack.length).readUInt32LE(pack.length - 4);
+  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack.length) return undefined;
+  return {
+    header: pack.subarray(pack.length - 4 - headerLength, pack.length - 4),
+    trailer: pack.subarray(pack.length - 4),
+  };
+}
+
 export function blobContext(id: string): string {
   return `blob ${id}`;
 }
@@ -51,13 +71,8 @@ export class PackWriter {
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(header.length);
     const data = [...parts, header, trailer];
-    const hash = createHash('sha256');
-    let size = 0;
-    for (const part of data) {
-      hash.update(part);
-      size += part.length;
-    }
-    const id = hash.digest('hex');
+    const size = data.reduce((sum, part) => sum + part.length, 0);
+    const id = packId(header, trailer);
     const previous = this.writing;
     // Wait for the previous pack before the next, so that at most two packs are held in memory.
     await previous;
@@ -89,13 +104,9 @@ function encodeHeader(blobs: PackedBlob[]): Uint8Array {
 /** Reads a pack's own header (for verify and index rebuilds); offsets follow from the lengths. */
 export function decodePackHeader(repo: Repository, name: string, pack: Uint8Array): PackedBlob[] {
   const bad = (what: string) => new RepositoryError(`${repo.location}: ${name} is damaged: ${what}`);
-  if (pack.length < 4) throw bad('shorter than its trailer');
-  const headerLength = Buffer.from(pack.buffer, pack.byteOffset, pack.length).readUInt32LE(pack.length - 4);
-  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack.length)
-    throw bad('header length out of range');
-  const header = Buffer.from(
-    repo.open('pack-header', name, pack.subarray(pack.length - 4 - headerLength, pack.length - 4)),
-  );
+  const tail = packTail(pack);
+  if (!tail) throw bad('its trailer gives an impossible header length');
+  const header = Buffer.from(repo.open('pack-header', name, tail.header));
   if (header.length % HEADER_ENTRY_BYTES !== 0) throw bad('header has a partial entry');
   const blobs: PackedBlob[] = [];
   let offset = 0;
@@ -110,6 +121,6 @@ export function decodePackHeader(repo: Repository, name: string, pack: Uint8Arra
     });
     offset += length;
   }
-  if (offset !== pack.length - 4 - headerLength) throw bad('header does not account for the pack body');
+  if (offset !== pack.length - 4 - tail.header.length) throw bad('header does not account for the pack body');
   return blobs;
 }

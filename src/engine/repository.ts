@@ -2,7 +2,18 @@ import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import type { Backend } from '../storage/backend.ts';
 import { NotFoundError } from '../storage/backend.ts';
 import { gearTable } from './chunker.ts';
-import { deriveKeys, open, prepareKey, SealError, type SubKeys, seal } from './crypto.ts';
+import {
+  type AsyncKeys,
+  deriveKeys,
+  importAsyncKeys,
+  open,
+  openAsync,
+  prepareKey,
+  SealError,
+  type SubKeys,
+  seal,
+  sealAsync,
+} from './crypto.ts';
 
 /**
  * A repository: its plain `config` (format, version, id) and, once unlocked, the subkeys of its master key.
@@ -45,6 +56,29 @@ export class Repository {
 
   get location(): string {
     return this.backend.location;
+  }
+
+  private asyncKeysPromise: Promise<AsyncKeys> | undefined;
+
+  /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
+  asyncKeys(): Promise<AsyncKeys> {
+    this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
+    return this.asyncKeysPromise;
+  }
+
+  async sealAsync(kind: string, plaintext: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array> {
+    return sealAsync((await this.asyncKeys()).data, plaintext, context(kind, this.config.id));
+  }
+
+  async openAsync(kind: string, name: string, sealed: Uint8Array): Promise<Uint8Array> {
+    try {
+      return await openAsync((await this.asyncKeys()).data, sealed, context(kind, this.config.id));
+    } catch (error) {
+      if (error instanceof SealError) {
+        throw new RepositoryError(`${this.location}: ${name} is damaged: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
