@@ -13302,6 +13302,9 @@ var init_archiver = __esm({
         const read = async () => {
           const handle = entry.open ? await entry.open() : await open2(entry.absolute, "r");
           try {
+            const buffer = new Uint8Array(entry.size + 1);
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+            if (bytesRead <= entry.size) return buffer.subarray(0, bytesRead);
             return new Uint8Array(await handle.readFile());
           } finally {
             await handle.close();
@@ -13917,6 +13920,11 @@ var init_blob_store = __esm({
         while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
         if (this.failure) throw this.failure;
         const task = this.process(type2, plain);
+        this.track(task);
+        return { id: task };
+      }
+      /** Counts work against the in-flight bound; its first failure fails every later call. */
+      track(task) {
         const work = task.then(
           () => {
           },
@@ -13926,7 +13934,6 @@ var init_blob_store = __esm({
         );
         this.inFlight.add(work);
         work.finally(() => this.inFlight.delete(work));
-        return { id: task };
       }
       async process(type2, plain) {
         const large = plain.length >= ASYNC_BYTES;
@@ -13935,6 +13942,10 @@ var init_blob_store = __esm({
         this.pending.add(id);
         this.stats.blobsAdded++;
         this.stats.bytesAdded += plain.length;
+        this.track(this.pack(type2, id, plain, large));
+        return id;
+      }
+      async pack(type2, id, plain, large) {
         let framed = [HEADER[RAW], plain];
         if (plain.length >= MIN_COMPRESS_BYTES) {
           const options = {
@@ -13948,7 +13959,6 @@ var init_blob_store = __esm({
         const context2 = blobContext(id);
         const sealed = large ? await this.repo.sealAsync(context2, framed) : this.repo.seal(context2, framed);
         await this.packer.add(type2, id, sealed, plain.length);
-        return id;
       }
       async writeIndex() {
         if (this.unindexed.length === 0) return;

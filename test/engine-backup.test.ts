@@ -158,6 +158,32 @@ describe.each(backends)('backup and restore on the %s backend', (_name, makeBack
   });
 });
 
+describe('files that change during the backup', () => {
+  it('a small file that grew after the walk is stored whole, with its size at the time it was read', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'data/log'), 'line\n'.repeat(1000));
+    const walked = pathsInput(root, ['data']);
+    const entries = walked.kind === 'paths' ? walked.entries : [];
+    async function* grown(): AsyncGenerator<ArchiveEntry> {
+      // As if the walk had seen the file before its last 100 bytes were written.
+      for await (const entry of entries)
+        yield entry.type === 'file' ? { ...entry, size: entry.size - 100 } : entry;
+    }
+    const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
+    const [result] = await backupSystem(
+      [repo],
+      { kind: 'paths', paths: ['data'], entries: grown() },
+      { system: 's', policy: 'p' },
+    );
+    expect(result!.summary.bytes).toBe(5000);
+    const [ref] = await listSnapshots(repo, () => {});
+    const target = tempDir();
+    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    expect(readFileSync(join(target, 'data/log'), 'utf8')).toBe('line\n'.repeat(1000));
+  });
+});
+
 describe('deduplication', () => {
   it('an edit in the middle of a large file stores only the chunks around it', async () => {
     const root = tempDir();

@@ -114,6 +114,12 @@ export class Archiver {
     const read = async () => {
       const handle = entry.open ? await entry.open() : await open(entry.absolute, 'r');
       try {
+        // One read of one byte more than the walk saw: a short read is the end of a regular file, so
+        // unchanged files cost a single read (readFile would stat and read again).
+        const buffer = new Uint8Array(entry.size + 1);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        if (bytesRead <= entry.size) return buffer.subarray(0, bytesRead);
+        // It grew since the walk: take all of it (positional reads leave the file position at 0).
         return new Uint8Array(await handle.readFile());
       } finally {
         await handle.close();

@@ -68,6 +68,13 @@ export class BlobStore {
     while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const task = this.process(type, plain);
+    this.track(task);
+    // Wrapped: an async function returning a promise would wait for it.
+    return { id: task };
+  }
+
+  /** Counts work against the in-flight bound; its first failure fails every later call. */
+  private track(task: Promise<unknown>): void {
     const work = task.then(
       () => {},
       (error: unknown) => {
@@ -76,8 +83,6 @@ export class BlobStore {
     );
     this.inFlight.add(work);
     work.finally(() => this.inFlight.delete(work));
-    // Wrapped: an async function returning a promise would wait for it.
-    return { id: task };
   }
 
   private async process(type: BlobType, plain: Uint8Array): Promise<string> {
@@ -90,6 +95,12 @@ export class BlobStore {
     this.pending.add(id);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += plain.length;
+    // The id is known: the caller need not wait for the blob to be packed (nor for a full pack's write).
+    this.track(this.pack(type, id, plain, large));
+    return id;
+  }
+
+  private async pack(type: BlobType, id: string, plain: Uint8Array, large: boolean): Promise<void> {
     // The frame is a header byte and a payload, sealed as two parts rather than copied into one.
     let framed: Uint8Array[] = [HEADER[RAW], plain];
     if (plain.length >= MIN_COMPRESS_BYTES) {
@@ -105,7 +116,6 @@ export class BlobStore {
     const context = blobContext(id);
     const sealed = large ? await this.repo.sealAsync(context, framed) : this.repo.seal(context, framed);
     await this.packer.add(type, id, sealed, plain.length);
-    return id;
   }
 
   private async writeIndex(): Promise<void> {
