@@ -12,28 +12,12 @@
 // Prints one JSON line: what was written.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { random } from './random.mjs';
 
 /** Where the policies say the runbook is, relative to the out dir. */
 const RUNBOOK_PATH = 'docs/runbooks/recovery.md';
 
 const USAGE = 'usage: node bench/generate-policies.mjs <out-dir> [files=1000] [systems-per-file=10] [seed=1]';
-
-/** A small seeded generator (mulberry32), so that every run writes the same files. */
-function random(seed) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  return {
-    int: (n) => Math.floor(next() * n),
-    chance: (p) => next() < p,
-    pick: (list) => list[Math.floor(next() * list.length)],
-  };
-}
 
 const TEAMS = [
   'payments',

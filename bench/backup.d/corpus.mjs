@@ -28,6 +28,7 @@ import {
 } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { random } from '../random.mjs';
 
 const USAGE = `usage:
   node bench/backup.d/corpus.mjs generate <corpus-dir> <pristine-dump> [scale=1] [seed=1]
@@ -40,30 +41,6 @@ const NEW_FILE = 'blobs/new-upload.bin';
 const NEW_FILE_BYTES = 4 * MiB;
 const EDITED_LINES = 50;
 const INSERTED_LINES = 5;
-
-/** A small seeded generator (mulberry32), so that every run writes the same bytes. */
-function random(seed) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (n) => Math.floor(next() * n);
-  return {
-    next,
-    int,
-    chance: (p) => next() < p,
-    pick: (list) => list[int(list.length)],
-    hex: (chars) => {
-      let s = '';
-      while (s.length < chars) s += ((next() * 4_294_967_296) >>> 0).toString(16).padStart(8, '0');
-      return s.slice(0, chars);
-    },
-  };
-}
 
 /** Random-looking bytes that cost nothing to make: the AES-256-CTR key stream of a seeded key. */
 function keyStream(label, bytes, write) {
