@@ -13267,8 +13267,10 @@ var init_archiver = __esm({
       totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
       problems = [];
       onProgress;
+      expected;
       constructor(targets, onProgress = () => {
-      }) {
+      }, expected) {
+        this.expected = expected;
         this.sinks = targets.map((target) => ({
           store: target.store,
           parent: target.parent,
@@ -13276,6 +13278,15 @@ var init_archiver = __esm({
           listing: new ListingWriter(target.store)
         }));
         this.onProgress = onProgress;
+      }
+      report(current, inFile = 0) {
+        this.onProgress({
+          files: this.totals.files,
+          bytesRead: this.totals.bytesRead,
+          bytes: this.totals.bytes + inFile,
+          ...this.expected !== void 0 ? { expected: this.expected } : {},
+          current
+        });
       }
       /** Adds every entry, in order, reading small files ahead so that their opens and reads overlap. */
       async addEntries(entries) {
@@ -13355,7 +13366,7 @@ var init_archiver = __esm({
         }
         this.totals.files++;
         this.totals.bytes += size;
-        this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
+        this.report(entry.path);
         for (let i6 = 0; i6 < this.sinks.length; i6++) {
           await this.sinks[i6].listing.add({
             ...base,
@@ -13370,7 +13381,6 @@ var init_archiver = __esm({
         const handle = entry.open ? await entry.open() : await open2(entry.absolute, "r");
         const ids = readers.map(() => []);
         let size = 0;
-        this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
         try {
           for (; ; ) {
             const { bytesRead } = await handle.read(this.buffer, 0, READ_BYTES, null);
@@ -13378,6 +13388,7 @@ var init_archiver = __esm({
             size += bytesRead;
             this.totals.bytesRead += bytesRead;
             await this.feed(readers, ids, this.buffer.subarray(0, bytesRead));
+            this.report(entry.path, size);
           }
         } catch (error2) {
           for (const sink of readers) sink.chunker.finish();
@@ -13419,7 +13430,7 @@ var init_archiver = __esm({
           await this.feed(this.sinks, pending, data);
           if (this.totals.bytesRead - lastProgress >= READ_BYTES) {
             lastProgress = this.totals.bytesRead;
-            this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: path });
+            this.report(path, size);
           }
         }
         const ids = await this.finishFile(this.sinks, pending);
@@ -14047,19 +14058,25 @@ async function backupSystem(repositories, input, options) {
   const prepared = await Promise.all(
     repositories.map(async (repo) => {
       const index2 = await loadIndex(repo);
-      const parent = await findParent(repo, options.system, input);
+      const previous = (await listSnapshots(repo, () => {
+      })).filter(
+        (ref) => ref.snapshot.system === options.system
+      );
+      const parent = findParent(previous, input);
       const store = new BlobStore(repo, index2);
       return {
         repo,
         store,
         parent,
+        expected: previous.at(-1)?.snapshot.summary.bytes,
         nodes: parent ? await parentNodes(repo, store, parent.snapshot) : void 0
       };
     })
   );
   const archiver = new Archiver(
     prepared.map(({ store, nodes: nodes5 }) => ({ store, parent: nodes5 })),
-    options.onProgress
+    options.onProgress,
+    prepared[0]?.expected
   );
   const time2 = started.toISOString();
   const mtime = (BigInt(started.getTime()) * 1000000n).toString();
@@ -14121,12 +14138,10 @@ async function backupSystem(repositories, input, options) {
   }
   return results;
 }
-async function findParent(repo, system, input) {
+function findParent(previous, input) {
   if (input.kind !== "paths") return void 0;
-  const refs = await listSnapshots(repo, () => {
-  });
-  const same = refs.filter(
-    (ref) => ref.snapshot.system === system && ref.snapshot.source.kind === "paths" && JSON.stringify(ref.snapshot.source.paths) === JSON.stringify(input.paths)
+  const same = previous.filter(
+    (ref) => ref.snapshot.source.kind === "paths" && JSON.stringify(ref.snapshot.source.paths) === JSON.stringify(input.paths)
   );
   return same[same.length - 1];
 }
@@ -40280,8 +40295,8 @@ async function openCredentials(credentials) {
     const matchingKey = description.recipients.find((r5) => keyIds.has(r5.keyId));
     let damaged = candidates.length === 0 && matchingKey !== void 0;
     for (const candidate of candidates) {
-      const check = quickCheck(parsed2, candidate.key);
-      if (candidate.from === "passphrase" && check === false) continue;
+      const fromPassphrase = candidate.from === "passphrase";
+      if (fromPassphrase && quickCheck(parsed2, candidate.key) !== true) continue;
       let plaintext;
       try {
         const result = await decrypt({
@@ -40292,7 +40307,7 @@ async function openCredentials(credentials) {
         });
         plaintext = result.data;
       } catch {
-        damaged = true;
+        if (!fromPassphrase) damaged = true;
         continue;
       }
       let text;
@@ -82403,7 +82418,7 @@ async function backupCommand(args, io) {
     due: values.due ?? false,
     env: io.env,
     log: io.err,
-    onProgress: (system, p3) => progress.update(`backup ${system}`, p3.files, p3.bytesRead)
+    onProgress: (system, p3) => progress.update(`backup ${system}`, p3.files, p3.bytes, p3.expected)
   });
   if (values.json) json2(io, { command: "backup", systems: results });
   else {

@@ -374,6 +374,23 @@ describe('backup, snapshots and restore of a tree into two local repositories', 
     }
     expect((await snapshotsOf(root, 'files')).length).toBe(4);
   });
+
+  it('prints progress with the previous snapshot as the expected total, and an ETA, on stderr', async () => {
+    const again = await run(root, ['backup', 'policy.yaml', '--system', 'files'], {
+      ...ENV,
+      RESTORABLE_PROGRESS_INTERVAL: '0',
+    });
+    expect(again.status, described(again)).toBe(0);
+    const { bytes } = counts(source);
+    const lines = again.stderr.split('\n').filter((line) => line.startsWith('backup files: '));
+    expect(lines.length).toBeGreaterThan(1);
+    // Every line: files, bytes of the expected total, percentage, rate, elapsed time.
+    for (const line of lines) expect(line).toMatch(/^backup files: \d+ files, .* of .* \(\d+%\), .*\/s, /);
+    expect(lines.some((line) => / ETA \d/.test(line))).toBe(true);
+    expect(lines.at(-1)).toContain(`(100%)`);
+    expect(again.stdout).not.toContain('backup files:');
+    expect(bytes).toBeGreaterThan(0);
+  });
 });
 
 describe('backup policy problems and failing sources', () => {

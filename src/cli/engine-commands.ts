@@ -75,7 +75,7 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     due: (values.due as boolean | undefined) ?? false,
     env: io.env,
     log: io.err,
-    onProgress: (system, p) => progress.update(`backup ${system}`, p.files, p.bytesRead),
+    onProgress: (system, p) => progress.update(`backup ${system}`, p.files, p.bytes, p.expected),
   });
   if (values.json) json(io, { command: 'backup', systems: results });
   else {

@@ -35,6 +35,9 @@ export interface Problem {
 export interface ArchiveProgress {
   files: number;
   bytesRead: number;
+  /** Content bytes done, read or found unchanged; with `expected` (the previous snapshot's size), an ETA. */
+  bytes: number;
+  expected?: number;
   /** The file being read, for progress lines. */
   current: string;
 }
@@ -78,7 +81,14 @@ export class Archiver {
   readonly problems: Problem[] = [];
   private readonly onProgress: (progress: ArchiveProgress) => void;
 
-  constructor(targets: ArchiveTarget[], onProgress: (progress: ArchiveProgress) => void = () => {}) {
+  private readonly expected: number | undefined;
+
+  constructor(
+    targets: ArchiveTarget[],
+    onProgress: (progress: ArchiveProgress) => void = () => {},
+    expected?: number,
+  ) {
+    this.expected = expected;
     this.sinks = targets.map((target) => ({
       store: target.store,
       parent: target.parent,
@@ -86,6 +96,16 @@ export class Archiver {
       listing: new ListingWriter(target.store),
     }));
     this.onProgress = onProgress;
+  }
+
+  private report(current: string, inFile = 0): void {
+    this.onProgress({
+      files: this.totals.files,
+      bytesRead: this.totals.bytesRead,
+      bytes: this.totals.bytes + inFile,
+      ...(this.expected !== undefined ? { expected: this.expected } : {}),
+      current,
+    });
   }
 
   /** Adds every entry, in order, reading small files ahead so that their opens and reads overlap. */
@@ -181,7 +201,7 @@ export class Archiver {
     }
     this.totals.files++;
     this.totals.bytes += size;
-    this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
+    this.report(entry.path);
     for (let i = 0; i < this.sinks.length; i++) {
       await this.sinks[i]!.listing.add({
         ...base,
@@ -200,7 +220,6 @@ export class Archiver {
     const handle = entry.open ? await entry.open() : await open(entry.absolute, 'r');
     const ids: Promise<string>[][] = readers.map(() => []);
     let size = 0;
-    this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: entry.path });
     try {
       for (;;) {
         const { bytesRead } = await handle.read(this.buffer, 0, READ_BYTES, null);
@@ -208,6 +227,7 @@ export class Archiver {
         size += bytesRead;
         this.totals.bytesRead += bytesRead;
         await this.feed(readers, ids, this.buffer.subarray(0, bytesRead));
+        this.report(entry.path, size);
       }
     } catch (error) {
       // Leave the chunkers clean for the next file.
@@ -261,7 +281,7 @@ export class Archiver {
       await this.feed(this.sinks, pending, data);
       if (this.totals.bytesRead - lastProgress >= READ_BYTES) {
         lastProgress = this.totals.bytesRead;
-        this.onProgress({ files: this.totals.files, bytesRead: this.totals.bytesRead, current: path });
+        this.report(path, size);
       }
     }
     const ids = await this.finishFile(this.sinks, pending);

@@ -52,12 +52,16 @@ export async function backupSystem(
   const prepared = await Promise.all(
     repositories.map(async (repo) => {
       const index = await loadIndex(repo);
-      const parent = await findParent(repo, options.system, input);
+      const previous = (await listSnapshots(repo, () => {})).filter(
+        (ref) => ref.snapshot.system === options.system,
+      );
+      const parent = findParent(previous, input);
       const store = new BlobStore(repo, index);
       return {
         repo,
         store,
         parent,
+        expected: previous.at(-1)?.snapshot.summary.bytes,
         nodes: parent ? await parentNodes(repo, store, parent.snapshot) : undefined,
       };
     }),
@@ -65,6 +69,7 @@ export async function backupSystem(
   const archiver = new Archiver(
     prepared.map(({ store, nodes }) => ({ store, parent: nodes })),
     options.onProgress,
+    prepared[0]?.expected,
   );
   const time = started.toISOString();
   const mtime = (BigInt(started.getTime()) * 1_000_000n).toString();
@@ -135,16 +140,10 @@ export async function backupSystem(
 }
 
 /** The newest snapshot of the same system and source: its listing lets unchanged files go unread. */
-async function findParent(
-  repo: Repository,
-  system: string,
-  input: BackupInput,
-): Promise<SnapshotRef | undefined> {
+function findParent(previous: SnapshotRef[], input: BackupInput): SnapshotRef | undefined {
   if (input.kind !== 'paths') return undefined;
-  const refs = await listSnapshots(repo, () => {});
-  const same = refs.filter(
+  const same = previous.filter(
     (ref) =>
-      ref.snapshot.system === system &&
       ref.snapshot.source.kind === 'paths' &&
       JSON.stringify(ref.snapshot.source.paths) === JSON.stringify(input.paths),
   );
