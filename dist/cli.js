@@ -40295,8 +40295,8 @@ async function openCredentials(credentials) {
     const matchingKey = description.recipients.find((r5) => keyIds.has(r5.keyId));
     let damaged = candidates.length === 0 && matchingKey !== void 0;
     for (const candidate of candidates) {
-      const fromPassphrase = candidate.from === "passphrase";
-      if (fromPassphrase && quickCheck(parsed2, candidate.key) !== true) continue;
+      const check = quickCheck(parsed2, candidate.key);
+      if (candidate.from === "passphrase" && check === false) continue;
       let plaintext;
       try {
         const result = await decrypt({
@@ -40307,7 +40307,7 @@ async function openCredentials(credentials) {
         });
         plaintext = result.data;
       } catch {
-        if (!fromPassphrase) damaged = true;
+        damaged = true;
         continue;
       }
       let text;

@@ -720,10 +720,8 @@ export async function openCredentials(credentials: Credentials): Promise<Opener>
     const matchingKey = description.recipients.find((r) => keyIds.has(r.keyId));
     let damaged = candidates.length === 0 && matchingKey !== undefined;
     for (const candidate of candidates) {
-      // A wrong passphrase decrypts the session key to garbage, now and then to a plausible one: only a key
-      // that passes OpenPGP's quick check counts, and its failure is a wrong passphrase, not damage.
-      const fromPassphrase = candidate.from === 'passphrase';
-      if (fromPassphrase && quickCheck(parsed, candidate.key) !== true) continue;
+      const check = quickCheck(parsed, candidate.key);
+      if (candidate.from === 'passphrase' && check === false) continue;
       let plaintext: Uint8Array;
       try {
         const result = await decrypt({
@@ -734,7 +732,7 @@ export async function openCredentials(credentials: Credentials): Promise<Opener>
         });
         plaintext = result.data;
       } catch {
-        if (!fromPassphrase) damaged = true;
+        damaged = true;
         continue;
       }
       let text: string;
