@@ -94488,15 +94488,17 @@ var CFB = /* @__PURE__ */ new Map([
 function quickCheck(parsed2, key2) {
   const cipher = CFB.get(key2.algorithm);
   const packet = parsed2.message.packets.find((p3) => p3 instanceof SymEncryptedIntegrityProtectedDataPacket);
-  if (!cipher || !packet || packet.version !== 1 || !(packet.encrypted instanceof Uint8Array))
-    return void 0;
-  if (packet.encrypted.length < 18) return false;
+  if (!cipher || !packet || packet.version !== 1) return void 0;
+  const body = packet.encrypted;
+  const encrypted = body instanceof Uint8Array ? body : Array.isArray(body) && body.every((chunk) => chunk instanceof Uint8Array) ? Buffer.concat(body) : void 0;
+  if (!encrypted) return void 0;
+  if (encrypted.length < 18) return false;
   try {
     const decipher = createDecipheriv2(cipher, key2.data, Buffer.alloc(16));
-    const prefix = decipher.update(packet.encrypted.subarray(0, 18));
+    const prefix = decipher.update(encrypted.subarray(0, 18));
     return prefix[14] === prefix[16] && prefix[15] === prefix[17];
   } catch {
-    return void 0;
+    return false;
   }
 }
 function needs(description) {
@@ -94550,8 +94552,9 @@ async function openCredentials(credentials) {
     const matchingKey = description.recipients.find((r5) => keyIds.has(r5.keyId));
     let damaged = candidates.length === 0 && matchingKey !== void 0;
     for (const candidate of candidates) {
-      const check = quickCheck(parsed2, candidate.key);
-      if (candidate.from === "passphrase" && check === false) continue;
+      const fromPassphrase = candidate.from === "passphrase";
+      const check = fromPassphrase ? quickCheck(parsed2, candidate.key) : void 0;
+      if (check === false) continue;
       let plaintext;
       try {
         const result = await decrypt({
@@ -94562,7 +94565,7 @@ async function openCredentials(credentials) {
         });
         plaintext = result.data;
       } catch {
-        damaged = true;
+        if (!fromPassphrase || check === true) damaged = true;
         continue;
       }
       let text;

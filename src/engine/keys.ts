@@ -646,15 +646,23 @@ function quickCheck(parsed: ParsedWrapper, key: SessionKey): boolean | undefined
   const packet = parsed.message.packets.find((p) => p instanceof SymEncryptedIntegrityProtectedDataPacket) as
     | { version?: number; encrypted?: unknown }
     | undefined;
-  if (!cipher || !packet || packet.version !== 1 || !(packet.encrypted instanceof Uint8Array))
-    return undefined;
-  if (packet.encrypted.length < 18) return false;
+  if (!cipher || !packet || packet.version !== 1) return undefined;
+  // openpgp.js holds the encrypted body as bytes, or as an array of byte chunks (its ArrayStream).
+  const body = packet.encrypted;
+  const encrypted =
+    body instanceof Uint8Array
+      ? body
+      : Array.isArray(body) && body.every((chunk) => chunk instanceof Uint8Array)
+        ? Buffer.concat(body as Uint8Array[])
+        : undefined;
+  if (!encrypted) return undefined;
+  if (encrypted.length < 18) return false;
   try {
     const decipher = createDecipheriv(cipher, key.data, Buffer.alloc(16));
-    const prefix = decipher.update(packet.encrypted.subarray(0, 18));
+    const prefix = decipher.update(encrypted.subarray(0, 18));
     return prefix[14] === prefix[16] && prefix[15] === prefix[17];
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -720,8 +728,12 @@ export async function openCredentials(credentials: Credentials): Promise<Opener>
     const matchingKey = description.recipients.find((r) => keyIds.has(r.keyId));
     let damaged = candidates.length === 0 && matchingKey !== undefined;
     for (const candidate of candidates) {
-      const check = quickCheck(parsed, candidate.key);
-      if (candidate.from === 'passphrase' && check === false) continue;
+      // A wrong passphrase decrypts the session key to garbage, now and then to a plausible one: a key that
+      // fails OpenPGP's quick check is a wrong passphrase, and so is one that could not be checked and then
+      // fails to decrypt. Only a key that passed the check and still fails points at damage.
+      const fromPassphrase = candidate.from === 'passphrase';
+      const check = fromPassphrase ? quickCheck(parsed, candidate.key) : undefined;
+      if (check === false) continue;
       let plaintext: Uint8Array;
       try {
         const result = await decrypt({
@@ -732,7 +744,7 @@ export async function openCredentials(credentials: Credentials): Promise<Opener>
         });
         plaintext = result.data;
       } catch {
-        damaged = true;
+        if (!fromPassphrase || check === true) damaged = true;
         continue;
       }
       let text: string;
