@@ -806,6 +806,32 @@ describe('a damaged repository', () => {
 });
 
 describe('key wrappers', () => {
+  it('a recipient added to the policy gets a wrapper at the next backup, once', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'data/x'), 'x');
+    mkdirSync(join(root, 'keys'));
+    cpSync(join(REPO_ROOT, 'examples/keys/backup-ops.asc'), join(root, 'keys/backup-ops.asc'));
+    const system = (recipients: string) => `  - name: files
+    source: { paths: [data] }
+    encryption: { recipients: [${recipients}], passphrase: { env: RESTORABLE_PASSPHRASE } }
+    repositories: [local]`;
+    writePolicy(root, '  local: { local: { path: repo } }', system(''));
+    expect((await run(root, ['backup', 'policy.yaml'])).status).toBe(0);
+    writePolicy(root, '  local: { local: { path: repo } }', system('keys/backup-ops.asc'));
+    const second = await run(root, ['backup', 'policy.yaml']);
+    expect(second.status, described(second)).toBe(0);
+    expect(second.stderr).toContain(`${join(root, 'repo')}: added a key wrapper for keys/backup-ops.asc`);
+    const third = await run(root, ['backup', 'policy.yaml']);
+    expect(third.stderr).not.toContain('added a key wrapper');
+    const list = await run(root, ['key', 'list', 'policy.yaml', '--system', 'files', '--json']);
+    const wrappers = (
+      JSON.parse(list.stdout) as { wrappers: { passphrase: boolean; recipients: unknown[] }[] }
+    ).wrappers;
+    expect(wrappers).toHaveLength(2);
+    expect(wrappers.filter((w) => !w.passphrase && w.recipients.length === 1)).toHaveLength(1);
+  });
+
   it('key add --recipient adds a wrapper that key list shows; the last passphrase wrapper cannot be removed', async () => {
     const root = tempDir();
     mkdirSync(join(root, 'data'));
