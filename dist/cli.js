@@ -3328,7 +3328,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve10.call(this, root5, ref);
+      let _sch = resolve9.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -3355,7 +3355,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve10(root5, ref) {
+    function resolve9(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4219,7 +4219,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve10(baseURI, relativeURI, options) {
+    function resolve9(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -4610,7 +4610,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve10,
+      resolve: resolve9,
       resolveComponent,
       equal,
       serialize,
@@ -13297,19 +13297,22 @@ var init_archiver = __esm({
           while (!ended && window2.length < LOOKAHEAD) {
             const next = await iterator.next();
             if (next.done) ended = true;
-            else window2.push({ entry: next.value, content: this.readAhead(next.value) });
+            else {
+              const reused = this.reusable(next.value);
+              window2.push({ entry: next.value, reused, content: this.readAhead(next.value, reused) });
+            }
           }
         };
         await fill2();
         while (window2.length > 0) {
-          const { entry, content } = window2.shift();
-          await this.addEntry(entry, content);
+          const { entry, reused, content } = window2.shift();
+          await this.addEntry(entry, content, reused);
           await fill2();
         }
       }
-      readAhead(entry) {
+      readAhead(entry, reused) {
         if (entry.type !== "file" || entry.size > SMALL_FILE_BYTES) return void 0;
-        if (this.reusable(entry).every((content) => content !== void 0)) return void 0;
+        if (reused.every((content) => content !== void 0)) return void 0;
         const read = async () => {
           const handle = entry.open ? await entry.open() : await open2(entry.absolute, "r");
           try {
@@ -13330,7 +13333,8 @@ var init_archiver = __esm({
           return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
         });
       }
-      async addEntry(entry, prefetched) {
+      /** `reused`: what `reusable(entry)` gave, when the caller already asked. */
+      async addEntry(entry, prefetched, reused = this.reusable(entry)) {
         const base = {
           path: entry.path,
           type: entry.type,
@@ -13349,7 +13353,7 @@ var init_archiver = __esm({
           for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? "" });
           return;
         }
-        const contents = this.reusable(entry);
+        const contents = [...reused];
         let size = entry.size;
         const readers = this.sinks.filter((_, i6) => contents[i6] === void 0);
         if (readers.length > 0) {
@@ -13592,7 +13596,7 @@ async function loadIndex(repo, onProblem) {
         for (const pack3 of decodeIndex(plain, `${repo.location}: ${object.name}`)) index2.addPack(pack3);
       } catch (error2) {
         if (!onProblem) throw error2;
-        onProblem(error2.message);
+        onProblem(object.name, error2.message);
       }
     })
   );
@@ -14427,8 +14431,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve10, reject) => {
-            backpressureChangePromiseResolve = resolve10;
+          await new Promise((resolve9, reject) => {
+            backpressureChangePromiseResolve = resolve9;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -14531,7 +14535,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve10) => setTimeout(resolve10));
+      await new Promise((resolve9) => setTimeout(resolve9));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -14716,12 +14720,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve10) => setTimeout(resolve10));
+      await new Promise((resolve9) => setTimeout(resolve9));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve10) => setTimeout(resolve10));
+      await new Promise((resolve9) => setTimeout(resolve9));
       return reason;
     }
   }
@@ -14873,7 +14877,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve10, reject) => {
+  return new Promise((resolve9, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -14906,7 +14910,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve10({ text, data, headers, type: type2 });
+                  resolve9({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -15478,12 +15482,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve10, reject) => {
+    const jwk = await new Promise((resolve9, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve10(jwkPrivateKey);
+          resolve9(jwkPrivateKey);
         }
       });
     });
@@ -27489,8 +27493,8 @@ var init_openpgp = __esm({
       constructor() {
         super();
         Object.setPrototypeOf(this, _ArrayStream.prototype);
-        this[doneWritingPromise] = new Promise((resolve10, reject) => {
-          this[doneWritingResolve] = resolve10;
+        this[doneWritingPromise] = new Promise((resolve9, reject) => {
+          this[doneWritingResolve] = resolve9;
           this[doneWritingReject] = reject;
         });
         this[doneWritingPromise].catch(() => {
@@ -28950,11 +28954,11 @@ var init_openpgp = __esm({
        *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
        */
       anyPromise: function(promises) {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve9, reject) => {
           let exception2;
           void Promise.all(promises.map(async (promise) => {
             try {
-              resolve10(await promise);
+              resolve9(await promise);
             } catch (e5) {
               exception2 = e5;
             }
@@ -36528,8 +36532,8 @@ var init_openpgp = __esm({
         const signatureList = packets.filterByTag(enums.packet.signature);
         if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
           await Promise.all(onePassSigList.map(async (onePassSig) => {
-            onePassSig.correspondingSig = new Promise((resolve10, reject) => {
-              onePassSig.correspondingSigResolve = resolve10;
+            onePassSig.correspondingSig = new Promise((resolve9, reject) => {
+              onePassSig.correspondingSigResolve = resolve9;
               onePassSig.correspondingSigReject = reject;
             });
             onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -40780,7 +40784,7 @@ function runCommand(argv, options) {
   const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve10, reject) => {
+  const done = new Promise((resolve9, reject) => {
     let spawnError;
     child.on("error", (error2) => {
       spawnError ??= error2;
@@ -40808,7 +40812,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve10();
+        resolve9();
       }
     }
   });
@@ -41014,7 +41018,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context2); entry; entry = await nextEntry(stack, branch, context2)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve10) => setImmediate(resolve10));
+        await new Promise((resolve9) => setImmediate(resolve9));
         slice2 = performance.now();
       }
     }
@@ -44068,7 +44072,7 @@ var sleep;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
     sleep = (seconds) => {
-      return new Promise((resolve10) => setTimeout(resolve10, seconds * 1e3));
+      return new Promise((resolve9) => setTimeout(resolve9, seconds * 1e3));
     };
   }
 });
@@ -44233,8 +44237,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve10) => {
-        onAbort = () => resolve10({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve9) => {
+        onAbort = () => resolve9({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -46104,7 +46108,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve9, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -46132,7 +46136,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve10(Buffer.concat(chunks));
+            resolve9(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -48370,7 +48374,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes2);
       }
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve9, reject) => {
         const collector = new Collector();
         collector.limit = bytes2;
         stream.pipe(collector);
@@ -48381,7 +48385,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes3 = concatBytes2(this.buffers);
-          resolve10(bytes3);
+          resolve9(bytes3);
         });
       });
     };
@@ -48533,7 +48537,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve9, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -48544,7 +48548,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve10(bytes2);
+          resolve9(bytes2);
         });
       });
     };
@@ -49078,7 +49082,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve10, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve9, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -49096,7 +49100,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve10).catch(reject);
+        hash.digest().then(resolve9).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -49115,14 +49119,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve9, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve10).catch(reject);
+          hash.digest().then(resolve9).catch(reject);
         });
       });
     };
@@ -50382,7 +50386,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve10) => setTimeout(() => resolve10(records.shift()), 0));
+    const value2 = await new Promise((resolve9) => setTimeout(() => resolve9(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -55261,7 +55265,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve10) => setTimeout(resolve10, delay)), abortSignal);
+            await race(new Promise((resolve9) => setTimeout(resolve9, delay)), abortSignal);
           }
         }
       }
@@ -55394,7 +55398,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve10) => _DefaultRateLimiter.setTimeoutFn(resolve10, delay));
+          await new Promise((resolve9) => _DefaultRateLimiter.setTimeoutFn(resolve9, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -55832,7 +55836,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve10) => setTimeout(resolve10, delay));
+              await new Promise((resolve9) => setTimeout(resolve9, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -63540,7 +63544,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve9, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -63565,7 +63569,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve10(Buffer.concat(chunks));
+            resolve9(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -64028,21 +64032,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve10) => {
-            timeoutId = Number(timing.setTimeout(() => resolve10(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve9) => {
+            timeoutId = Number(timing.setTimeout(() => resolve9(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve10) => {
+          new Promise((resolve9) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve10(true);
+              resolve9(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve10(false);
+              resolve9(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve10(false);
+              resolve9(false);
             });
           })
         ]);
@@ -64119,13 +64123,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve10, reject) => {
+        this.configProvider = new Promise((resolve9, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve10(this.resolveDefaultConfig(_options));
+              resolve9(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve10(this.resolveDefaultConfig(options));
+            resolve9(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -64155,7 +64159,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve10 = async (arg) => {
+          const resolve9 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -64219,7 +64223,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve10({ response: httpResponse });
+            resolve9({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -64558,13 +64562,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve10, reject) => {
+        this.configProvider = new Promise((resolve9, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve10(opts || {});
+              resolve9(opts || {});
             }).catch(reject);
           } else {
-            resolve10(options || {});
+            resolve9(options || {});
           }
         });
       }
@@ -64591,7 +64595,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve10 = async (arg) => {
+          const resolve9 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -64688,7 +64692,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve10({ response: httpResponse });
+            resolve9({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -64826,7 +64830,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve10) => setTimeout(resolve10, delayMs));
+            await new Promise((resolve9) => setTimeout(resolve9, delayMs));
           }
         }
         return await toRetry();
@@ -81136,7 +81140,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve9, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -81405,14 +81409,15 @@ async function systemCredentials(system, env2) {
   return credentialsFromEnv(env2, passphraseVariable(system));
 }
 async function recipientFiles(root5, system) {
+  return readRecipientFiles(root5, system.encryption?.recipients ?? [], `system "${system.name}": `);
+}
+async function readRecipientFiles(root5, paths, context2 = "") {
   return Promise.all(
-    (system.encryption?.recipients ?? []).map(async (path) => {
+    paths.map(async (path) => {
       try {
         return { path, armored: await readFile3(resolve5(root5, path), "utf8") };
       } catch (error2) {
-        throw new Error(
-          `system "${system.name}": cannot read recipient key ${path}: ${error2.message}`
-        );
+        throw new Error(`${context2}cannot read recipient key ${path}: ${error2.message}`);
       }
     })
   );
@@ -81745,8 +81750,6 @@ var init_repository_access = __esm({
 });
 
 // src/commands/key.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { resolve as resolve6 } from "node:path";
 async function runKeyList(options) {
   const { item, repo } = await openSystemRepository(options);
   return {
@@ -81756,15 +81759,7 @@ async function runKeyList(options) {
 }
 async function runKeyAdd(options) {
   const { item, repo } = await openSystemRepository(options);
-  const recipients = await Promise.all(
-    options.recipients.map(async (path) => {
-      try {
-        return { path, armored: await readFile4(resolve6(options.root, path), "utf8") };
-      } catch (error2) {
-        throw new Error(`cannot read recipient key ${path}: ${error2.message}`);
-      }
-    })
-  );
+  const recipients = await readRecipientFiles(options.root, options.recipients);
   let passphrase;
   if (options.passphraseEnv !== void 0) {
     passphrase = options.env[options.passphraseEnv];
@@ -81863,22 +81858,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     }
     let written = 0;
     try {
-      const ids = node.content ?? [];
-      const pending = [];
-      let next = 0;
-      const fill2 = () => {
-        reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
-        while (pending.length < WINDOW && next < ids.length) {
-          const decoding = reader.read(ids[next++]);
-          decoding.catch(() => {
-          });
-          pending.push(decoding);
-        }
-      };
-      fill2();
-      while (pending.length > 0) {
-        const data = await pending.shift();
-        fill2();
+      for await (const data of contentOf(reader, node)) {
         await handle.write(data, 0, data.length, written);
         written += data.length;
       }
@@ -81979,15 +81959,32 @@ async function setTimes(path, mtimeNs, link) {
   else await utimes(path, seconds, seconds);
 }
 async function restoreToStream(reader, node, out) {
-  const ids = node.content ?? [];
   let written = 0;
-  for (let i6 = 0; i6 < ids.length; i6++) {
-    if (i6 % WINDOW === 0) reader.prefetch(ids.slice(i6, i6 + WINDOW));
-    const data = await reader.read(ids[i6]);
+  for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve10) => out.once("drain", resolve10));
+    if (!out.write(data)) await new Promise((resolve9) => out.once("drain", resolve9));
   }
   return written;
+}
+async function* contentOf(reader, node) {
+  const ids = node.content ?? [];
+  const pending = [];
+  let next = 0;
+  const fill2 = () => {
+    reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
+    while (pending.length < WINDOW && next < ids.length) {
+      const decoding = reader.read(ids[next++]);
+      decoding.catch(() => {
+      });
+      pending.push(decoding);
+    }
+  };
+  fill2();
+  while (pending.length > 0) {
+    const data = await pending.shift();
+    fill2();
+    yield data;
+  }
 }
 var WINDOW, PARALLEL_FILES, BATCH_BYTES;
 var init_restorer = __esm({
@@ -82002,7 +81999,7 @@ var init_restorer = __esm({
 });
 
 // src/commands/restore.ts
-import { resolve as resolve7 } from "node:path";
+import { resolve as resolve6 } from "node:path";
 async function runRestore(options) {
   const started = Date.now();
   const { repo, name } = await openSystemRepository(options);
@@ -82012,7 +82009,7 @@ async function runRestore(options) {
   const reader = new BlobReader(repo, await loadIndex(repo));
   const result = { repository: name, snapshot: id, system: snapshot.system };
   if ("dir" in options.target) {
-    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve7(options.target.dir), {
+    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve6(options.target.dir), {
       ...options.include !== void 0 ? { include: options.include } : {},
       ...options.onProgress ? {
         onProgress: (totals2, current) => options.onProgress(
@@ -82104,21 +82101,30 @@ var init_snapshots = __esm({
 async function checkRepository(repo, options) {
   const findings = [];
   const badBlobs = /* @__PURE__ */ new Map();
-  const index2 = await loadIndexReporting(repo, findings);
+  const index2 = await loadIndex(
+    repo,
+    (object, message) => findings.push({
+      object,
+      message: `${message} (the packs it lists can be re-indexed from their headers)`,
+      affected: []
+    })
+  );
   const packs = /* @__PURE__ */ new Map();
-  for (const [, at] of index2.entries()) {
-    packs.set(at.pack, Math.max(packs.get(at.pack) ?? 0, at.offset + at.length));
+  for (const [id, at] of index2.entries()) {
+    const blobs = packs.get(at.pack) ?? [];
+    if (blobs.length === 0) packs.set(at.pack, blobs);
+    blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list("data/")).map((info) => [info.name, info.size]));
-  for (const [pack3, end] of packs) {
+  for (const [pack3, blobs] of packs) {
     const name = packName(pack3);
     const size = stored.get(name);
+    const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
     if (size === void 0) {
-      markPack(index2, pack3, badBlobs, findings, name, "is missing, but the index lists blobs in it");
+      markPack(blobs, badBlobs, findings, name, "is missing, but the index lists blobs in it");
     } else if (size < end + 4) {
       markPack(
-        index2,
-        pack3,
+        blobs,
         badBlobs,
         findings,
         name,
@@ -82135,7 +82141,7 @@ async function checkRepository(repo, options) {
     );
     for (const pack3 of subset) {
       options.onProgress?.(packsRead, subset.length);
-      const result = await readPack(repo, index2, pack3);
+      const result = await readPack(repo, index2, { pack: pack3, blobs: packs.get(pack3) });
       packsRead++;
       bytesRead += result.bytes;
       for (const problem of result.problems) {
@@ -82201,35 +82207,18 @@ async function checkRepository(repo, options) {
     findings
   };
 }
-async function loadIndexReporting(repo, findings) {
-  const index2 = new BlobIndex();
-  for (const object of await repo.backend.list("index/")) {
-    try {
-      const plain = await repo.readSealed("index", "index", object.name.slice("index/".length));
-      for (const pack3 of decodeIndex(plain, object.name)) index2.addPack(pack3);
-    } catch (error2) {
-      findings.push({
-        object: object.name,
-        message: `${error2.message} (the packs it lists can be re-indexed from their headers)`,
-        affected: []
-      });
-    }
-  }
-  return index2;
-}
-function markPack(index2, pack3, badBlobs, findings, name, message) {
+function markPack(blobs, badBlobs, findings, name, message) {
   const finding = { object: name, message, affected: [] };
   findings.push(finding);
-  for (const [id, at] of index2.entries()) if (at.pack === pack3) badBlobs.set(id, finding);
+  for (const blob of blobs) badBlobs.set(blob.id, finding);
 }
 function sampled(pack3, fraction) {
   return Number.parseInt(pack3.slice(0, 8), 16) / 4294967296 < fraction;
 }
-async function readPack(repo, index2, pack3) {
+async function readPack(repo, index2, indexed) {
+  const { pack: pack3 } = indexed;
   const name = packName(pack3);
   const problems = [];
-  const indexed = { pack: pack3, blobs: [] };
-  for (const [id, at] of index2.entries()) if (at.pack === pack3) indexed.blobs.push({ id, ...at });
   const data = await repo.backend.read(name);
   const tail = packTail(data);
   if (!tail || packId(tail.header, tail.trailer) !== pack3) {
@@ -82375,7 +82364,7 @@ __export(engine_commands_exports, {
   restoreCommand: () => restoreCommand,
   snapshotsCommand: () => snapshotsCommand
 });
-import { resolve as resolve8 } from "node:path";
+import { resolve as resolve7 } from "node:path";
 import { parseArgs } from "node:util";
 function parse4(args, options) {
   try {
@@ -82387,7 +82376,7 @@ function parse4(args, options) {
 function access(values, positionals, io) {
   const system = values.system;
   return {
-    root: resolve8(values.root ?? "."),
+    root: resolve7(values.root ?? "."),
     paths: positionals,
     config: values.config,
     env: io.env,
@@ -82411,7 +82400,7 @@ async function backupCommand(args, io) {
     system: { type: "string", multiple: true },
     due: { type: "boolean" }
   });
-  const root5 = resolve8(values.root ?? ".");
+  const root5 = resolve7(values.root ?? ".");
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
   const results = await runBackup({
     root: root5,
@@ -82498,14 +82487,14 @@ async function restoreCommand(args, io, stdout) {
     throw new UsageError("--json and --stdout both write to standard output; choose one");
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
   const result = await runRestore({
-    root: resolve8(values.root ?? "."),
+    root: resolve7(values.root ?? "."),
     paths: positionals,
     config: values.config,
     env: io.env,
     system,
     repository: values.repository,
     snapshot: values.snapshot,
-    target: toStdout ? { stream: stdout } : { dir: resolve8(target) },
+    target: toStdout ? { stream: stdout } : { dir: resolve7(target) },
     ...values.path !== void 0 ? { include: values.path } : {},
     onProgress: (totals, current, expected) => progress.update(`restore ${current}`, totals.files, totals.bytes, expected)
   });
@@ -82571,7 +82560,7 @@ async function keyCommand(args, io) {
   const system = values.system;
   if (!system) throw new UsageError(`key ${sub ?? ""} needs --system <name>`);
   const base = {
-    root: resolve8(values.root ?? "."),
+    root: resolve7(values.root ?? "."),
     config: values.config,
     env: io.env,
     system,
@@ -82635,7 +82624,7 @@ var init_engine_commands = __esm({
 
 // src/cli.ts
 import { writeFileSync as writeFileSync2 } from "node:fs";
-import { resolve as resolve9 } from "node:path";
+import { resolve as resolve8 } from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
 // src/assets.ts
@@ -84351,10 +84340,10 @@ async function cli(argv) {
   if (values.format !== "text" && values.format !== "json") {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
-  const root5 = resolve9(values.root ?? ".");
+  const root5 = resolve8(values.root ?? ".");
   const report = runCheck({ root: root5, paths: positionals, config: values.config, failOn });
   writeReports(report, root5, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync2(resolve9(root5, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync2(resolve8(root5, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })

@@ -4869,8 +4869,8 @@ var require_util2 = __commonJS({
       }
       return values;
     }
-    function getDecodeSplit(name, list4) {
-      const value2 = list4.get(name, true);
+    function getDecodeSplit(name, list3) {
+      const value2 = list3.get(name, true);
       if (value2 === null) {
         return null;
       }
@@ -12282,9 +12282,9 @@ var require_headers = __commonJS({
       // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
       getSetCookie() {
         webidl.brandCheck(this, _Headers);
-        const list4 = this.#headersList.cookies;
-        if (list4) {
-          return [...list4];
+        const list3 = this.#headersList.cookies;
+        if (list3) {
+          return [...list3];
         }
         return [];
       }
@@ -12324,8 +12324,8 @@ var require_headers = __commonJS({
       static getHeadersList(o3) {
         return o3.#headersList;
       }
-      static setHeadersList(o3, list4) {
-        o3.#headersList = list4;
+      static setHeadersList(o3, list3) {
+        o3.#headersList = list3;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers2;
@@ -13293,13 +13293,13 @@ var require_request2 = __commonJS({
         if (this.signal.aborted) {
           ac.abort(this.signal.reason);
         } else {
-          let list4 = dependentControllerMap.get(this.signal);
-          if (list4 === void 0) {
-            list4 = /* @__PURE__ */ new Set();
-            dependentControllerMap.set(this.signal, list4);
+          let list3 = dependentControllerMap.get(this.signal);
+          if (list3 === void 0) {
+            list3 = /* @__PURE__ */ new Set();
+            dependentControllerMap.set(this.signal, list3);
           }
           const acRef = new WeakRef(ac);
-          list4.add(acRef);
+          list3.add(acRef);
           util2.addAbortListener(
             ac.signal,
             buildAbort(acRef)
@@ -22134,8 +22134,8 @@ var init_Schema = __esm({
       static [Symbol.hasInstance](lhs) {
         const isPrototype = this.prototype.isPrototypeOf(lhs);
         if (!isPrototype && typeof lhs === "object" && lhs !== null) {
-          const list4 = lhs;
-          return list4.symbol === this.symbol;
+          const list3 = lhs;
+          return list3.symbol === this.symbol;
         }
         return isPrototype;
       }
@@ -23525,9 +23525,9 @@ function makeBuilder(common2, service, name, ep) {
   return function makeCommand(added, plugins, op2, $, smithyContext = {}) {
     const epMerged = Object.assign({}, common2, added);
     return Command2.classBuilder().ep(epMerged).m(function(CommandCtor, clientStack, config2, options) {
-      const list4 = plugins.call(this, CommandCtor, clientStack, config2, options);
-      list4.unshift(ep(config2, CommandCtor.getEndpointParameterInstructions()));
-      return list4;
+      const list3 = plugins.call(this, CommandCtor, clientStack, config2, options);
+      list3.unshift(ep(config2, CommandCtor.getEndpointParameterInstructions()));
+      return list3;
     }).s(service, op2, smithyContext).n(name, op2.charAt(0).toUpperCase() + op2.slice(1) + "Command").sc($).build();
   };
 }
@@ -28882,11 +28882,11 @@ var init_HttpBindingProtocol = __esm({
           const [memberName, [memberSchema, flags, collectionValue], , wireName] = binding;
           if (collectionValue) {
             const sections = flags >> 16 & 1 ? splitEvery(headerValue, ",", 2) : splitHeader(headerValue);
-            const list4 = [];
+            const list3 = [];
             for (const section of sections) {
-              list4.push(directDeserializer ? directDeserializer.readHttpBinding(collectionValue, section.trim(), 38) : await deserializer.read([collectionValue[0], { httpHeader: wireName }], section.trim()));
+              list3.push(directDeserializer ? directDeserializer.readHttpBinding(collectionValue, section.trim(), 38) : await deserializer.read([collectionValue[0], { httpHeader: wireName }], section.trim()));
             }
-            dataObject[memberName] = list4;
+            dataObject[memberName] = list3;
           } else {
             dataObject[memberName] = directDeserializer ? directDeserializer.readHttpBinding(binding[1], headerValue, 38) : await deserializer.read(memberSchema, headerValue);
           }
@@ -67546,19 +67546,22 @@ var Archiver = class {
       while (!ended && window2.length < LOOKAHEAD) {
         const next = await iterator.next();
         if (next.done) ended = true;
-        else window2.push({ entry: next.value, content: this.readAhead(next.value) });
+        else {
+          const reused = this.reusable(next.value);
+          window2.push({ entry: next.value, reused, content: this.readAhead(next.value, reused) });
+        }
       }
     };
     await fill2();
     while (window2.length > 0) {
-      const { entry, content } = window2.shift();
-      await this.addEntry(entry, content);
+      const { entry, reused, content } = window2.shift();
+      await this.addEntry(entry, content, reused);
       await fill2();
     }
   }
-  readAhead(entry) {
+  readAhead(entry, reused) {
     if (entry.type !== "file" || entry.size > SMALL_FILE_BYTES) return void 0;
-    if (this.reusable(entry).every((content) => content !== void 0)) return void 0;
+    if (reused.every((content) => content !== void 0)) return void 0;
     const read = async () => {
       const handle = entry.open ? await entry.open() : await open3(entry.absolute, "r");
       try {
@@ -67579,7 +67582,8 @@ var Archiver = class {
       return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
     });
   }
-  async addEntry(entry, prefetched) {
+  /** `reused`: what `reusable(entry)` gave, when the caller already asked. */
+  async addEntry(entry, prefetched, reused = this.reusable(entry)) {
     const base = {
       path: entry.path,
       type: entry.type,
@@ -67598,7 +67602,7 @@ var Archiver = class {
       for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? "" });
       return;
     }
-    const contents = this.reusable(entry);
+    const contents = [...reused];
     let size = entry.size;
     const readers = this.sinks.filter((_, i6) => contents[i6] === void 0);
     if (readers.length > 0) {
@@ -67666,7 +67670,7 @@ var Archiver = class {
       const last = readers[r5].chunker.finish();
       if (last) ids[r5].push((await readers[r5].store.enqueue("data", last)).id);
     }
-    return Promise.all(ids.map((list4) => Promise.all(list4)));
+    return Promise.all(ids.map((list3) => Promise.all(list3)));
   }
   /** A command's output as one file of the snapshot. */
   async addStream(path, stream, meta) {
@@ -67877,7 +67881,7 @@ async function loadIndex(repo, onProblem) {
         for (const pack3 of decodeIndex(plain, `${repo.location}: ${object.name}`)) index2.addPack(pack3);
       } catch (error3) {
         if (!onProblem) throw error3;
-        onProblem(error3.message);
+        onProblem(object.name, error3.message);
       }
     })
   );
@@ -68665,20 +68669,20 @@ function toArrayStream(input) {
   })();
   return stream;
 }
-function concat(list4) {
-  if (list4.some((stream) => isStream(stream) && !isArrayStream(stream))) {
-    return concatStream(list4);
+function concat(list3) {
+  if (list3.some((stream) => isStream(stream) && !isArrayStream(stream))) {
+    return concatStream(list3);
   }
-  if (list4.some((stream) => isArrayStream(stream))) {
-    return concatArrayStream(list4);
+  if (list3.some((stream) => isArrayStream(stream))) {
+    return concatArrayStream(list3);
   }
-  if (typeof list4[0] === "string") {
-    return list4.join("");
+  if (typeof list3[0] === "string") {
+    return list3.join("");
   }
-  return concatUint8Array(list4);
+  return concatUint8Array(list3);
 }
-function concatStream(list4) {
-  const streamedList = list4.map(toStream);
+function concatStream(list3) {
+  const streamedList = list3.map(toStream);
   const transform2 = transformWithCancel(async function(reason) {
     await Promise.all(transforms.map((stream) => cancel(stream, reason)));
   });
@@ -68691,12 +68695,12 @@ function concatStream(list4) {
   }));
   return transform2.readable;
 }
-function concatArrayStream(list4) {
+function concatArrayStream(list3) {
   const result = new ArrayStream();
   let prev = Promise.resolve();
-  list4.forEach((stream, i6) => {
+  list3.forEach((stream, i6) => {
     prev = prev.then(() => pipe(stream, result, {
-      preventClose: i6 !== list4.length - 1
+      preventClose: i6 !== list3.length - 1
     }));
     return prev;
   });
@@ -96025,14 +96029,15 @@ async function systemCredentials(system, env2) {
   return credentialsFromEnv(env2, passphraseVariable(system));
 }
 async function recipientFiles(root5, system) {
+  return readRecipientFiles(root5, system.encryption?.recipients ?? [], `system "${system.name}": `);
+}
+async function readRecipientFiles(root5, paths, context2 = "") {
   return Promise.all(
-    (system.encryption?.recipients ?? []).map(async (path) => {
+    paths.map(async (path) => {
       try {
         return { path, armored: await readFile3(resolve2(root5, path), "utf8") };
       } catch (error3) {
-        throw new Error(
-          `system "${system.name}": cannot read recipient key ${path}: ${error3.message}`
-        );
+        throw new Error(`${context2}cannot read recipient key ${path}: ${error3.message}`);
       }
     })
   );
@@ -97216,10 +97221,10 @@ function describe150(error3, prefix) {
       const names = branches.flatMap((b5) => b5.required ?? []);
       if (names.length === branches.length && names.length > 0) {
         const present = names.filter((n3) => isObject(error3.data) && n3 in error3.data);
-        const list4 = names.map((n3) => `\`${n3}\``).join(" or ");
+        const list3 = names.map((n3) => `\`${n3}\``).join(" or ");
         return result(
-          present.length > 1 ? `${where2} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where2} must set ${list4}`,
-          hint || `Set exactly one of ${list4}.`
+          present.length > 1 ? `${where2} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where2} must set ${list3}`,
+          hint || `Set exactly one of ${list3}.`
         );
       }
       return result(`${where2} is not in any of the accepted forms`, hint);
@@ -101180,22 +101185,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     }
     let written = 0;
     try {
-      const ids = node.content ?? [];
-      const pending = [];
-      let next = 0;
-      const fill2 = () => {
-        reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
-        while (pending.length < WINDOW && next < ids.length) {
-          const decoding = reader.read(ids[next++]);
-          decoding.catch(() => {
-          });
-          pending.push(decoding);
-        }
-      };
-      fill2();
-      while (pending.length > 0) {
-        const data = await pending.shift();
-        fill2();
+      for await (const data of contentOf(reader, node)) {
         await handle.write(data, 0, data.length, written);
         written += data.length;
       }
@@ -101296,15 +101286,32 @@ async function setTimes(path, mtimeNs, link) {
   else await utimes(path, seconds, seconds);
 }
 async function restoreToStream(reader, node, out) {
-  const ids = node.content ?? [];
   let written = 0;
-  for (let i6 = 0; i6 < ids.length; i6++) {
-    if (i6 % WINDOW === 0) reader.prefetch(ids.slice(i6, i6 + WINDOW));
-    const data = await reader.read(ids[i6]);
+  for await (const data of contentOf(reader, node)) {
     written += data.length;
     if (!out.write(data)) await new Promise((resolve8) => out.once("drain", resolve8));
   }
   return written;
+}
+async function* contentOf(reader, node) {
+  const ids = node.content ?? [];
+  const pending = [];
+  let next = 0;
+  const fill2 = () => {
+    reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
+    while (pending.length < WINDOW && next < ids.length) {
+      const decoding = reader.read(ids[next++]);
+      decoding.catch(() => {
+      });
+      pending.push(decoding);
+    }
+  };
+  fill2();
+  while (pending.length > 0) {
+    const data = await pending.shift();
+    fill2();
+    yield data;
+  }
 }
 
 // src/commands/repository-access.ts
@@ -101434,21 +101441,30 @@ async function runSnapshots(options) {
 async function checkRepository(repo, options) {
   const findings = [];
   const badBlobs = /* @__PURE__ */ new Map();
-  const index2 = await loadIndexReporting(repo, findings);
+  const index2 = await loadIndex(
+    repo,
+    (object, message) => findings.push({
+      object,
+      message: `${message} (the packs it lists can be re-indexed from their headers)`,
+      affected: []
+    })
+  );
   const packs = /* @__PURE__ */ new Map();
-  for (const [, at] of index2.entries()) {
-    packs.set(at.pack, Math.max(packs.get(at.pack) ?? 0, at.offset + at.length));
+  for (const [id, at] of index2.entries()) {
+    const blobs = packs.get(at.pack) ?? [];
+    if (blobs.length === 0) packs.set(at.pack, blobs);
+    blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list("data/")).map((info2) => [info2.name, info2.size]));
-  for (const [pack3, end] of packs) {
+  for (const [pack3, blobs] of packs) {
     const name = packName(pack3);
     const size = stored.get(name);
+    const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
     if (size === void 0) {
-      markPack(index2, pack3, badBlobs, findings, name, "is missing, but the index lists blobs in it");
+      markPack(blobs, badBlobs, findings, name, "is missing, but the index lists blobs in it");
     } else if (size < end + 4) {
       markPack(
-        index2,
-        pack3,
+        blobs,
         badBlobs,
         findings,
         name,
@@ -101465,7 +101481,7 @@ async function checkRepository(repo, options) {
     );
     for (const pack3 of subset) {
       options.onProgress?.(packsRead, subset.length);
-      const result = await readPack(repo, index2, pack3);
+      const result = await readPack(repo, index2, { pack: pack3, blobs: packs.get(pack3) });
       packsRead++;
       bytesRead += result.bytes;
       for (const problem of result.problems) {
@@ -101531,35 +101547,18 @@ async function checkRepository(repo, options) {
     findings
   };
 }
-async function loadIndexReporting(repo, findings) {
-  const index2 = new BlobIndex();
-  for (const object of await repo.backend.list("index/")) {
-    try {
-      const plain = await repo.readSealed("index", "index", object.name.slice("index/".length));
-      for (const pack3 of decodeIndex(plain, object.name)) index2.addPack(pack3);
-    } catch (error3) {
-      findings.push({
-        object: object.name,
-        message: `${error3.message} (the packs it lists can be re-indexed from their headers)`,
-        affected: []
-      });
-    }
-  }
-  return index2;
-}
-function markPack(index2, pack3, badBlobs, findings, name, message) {
+function markPack(blobs, badBlobs, findings, name, message) {
   const finding = { object: name, message, affected: [] };
   findings.push(finding);
-  for (const [id, at] of index2.entries()) if (at.pack === pack3) badBlobs.set(id, finding);
+  for (const blob of blobs) badBlobs.set(blob.id, finding);
 }
 function sampled(pack3, fraction) {
   return Number.parseInt(pack3.slice(0, 8), 16) / 4294967296 < fraction;
 }
-async function readPack(repo, index2, pack3) {
+async function readPack(repo, index2, indexed) {
+  const { pack: pack3 } = indexed;
   const name = packName(pack3);
   const problems = [];
-  const indexed = { pack: pack3, blobs: [] };
-  for (const [id, at] of index2.entries()) if (at.pack === pack3) indexed.blobs.push({ id, ...at });
   const data = await repo.backend.read(name);
   const tail = packTail(data);
   if (!tail || packId(tail.header, tail.trailer) !== pack3) {
@@ -101621,7 +101620,7 @@ var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify"];
 function isEngineCommand(command5) {
   return ENGINE_COMMANDS.includes(command5);
 }
-function list3(name) {
+function listInput(name) {
   return getMultilineInput(name).flatMap((line) => line.split(/\s+/)).filter(Boolean);
 }
 function secretEnvironment() {
@@ -101639,11 +101638,11 @@ function secretEnvironment() {
 async function runEngineCommand(command5, root5) {
   const common2 = {
     root: root5,
-    paths: list3("policies"),
+    paths: listInput("policies"),
     config: getInput("config") || void 0,
     env: secretEnvironment()
   };
-  const systems = list3("systems");
+  const systems = listInput("systems");
   if (command5 === "backup") {
     const results2 = await runBackup({
       ...common2,
@@ -102245,15 +102244,15 @@ function show2(value2, type2) {
   if (typeof value2 === "string") return `\`${value2}\``;
   return String(value2);
 }
-function walkPredicate(predicate, visit, list4) {
-  if ("all" in predicate) for (const p3 of predicate.all) walkPredicate(p3, visit, list4);
-  else if ("any" in predicate) for (const p3 of predicate.any) walkPredicate(p3, visit, list4);
-  else if ("not" in predicate) walkPredicate(predicate.not, visit, list4);
+function walkPredicate(predicate, visit, list3) {
+  if ("all" in predicate) for (const p3 of predicate.all) walkPredicate(p3, visit, list3);
+  else if ("any" in predicate) for (const p3 of predicate.any) walkPredicate(p3, visit, list3);
+  else if ("not" in predicate) walkPredicate(predicate.not, visit, list3);
   else if ("each" in predicate) {
-    visit.each?.(predicate.each, list4);
+    visit.each?.(predicate.each, list3);
     if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
     walkPredicate(predicate.require, visit, predicate.each);
-  } else visit.comparison(predicate, list4);
+  } else visit.comparison(predicate, list3);
 }
 function namedOperand(operand, key2) {
   return typeof operand === "object" && operand !== null && key2 in operand ? String(operand[key2]) : void 0;
@@ -102261,12 +102260,12 @@ function namedOperand(operand, key2) {
 function factsOf(predicate) {
   const out = [];
   walkPredicate(predicate, {
-    each: (name, list4) => out.push({ fact: name, list: list4 }),
-    comparison(c5, list4) {
-      out.push({ fact: c5.fact, list: list4 });
+    each: (name, list3) => out.push({ fact: name, list: list3 }),
+    comparison(c5, list3) {
+      out.push({ fact: c5.fact, list: list3 });
       for (const op2 of OPERATORS) {
         const fact = namedOperand(c5[op2], "fact");
-        if (fact !== void 0) out.push({ fact, list: list4 });
+        if (fact !== void 0) out.push({ fact, list: list3 });
       }
     }
   });
@@ -102418,12 +102417,12 @@ function checkControl(data, document) {
   const check = data.check.static ?? data.check.runtime;
   const predicates = [check.require, ...check.when ? [check.when] : []];
   const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
-  for (const { fact, list: list4 } of predicates.flatMap((p3) => factsOf(p3))) {
-    const known = list4 ? (LIST_FACTS[list4]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
+  for (const { fact, list: list3 } of predicates.flatMap((p3) => factsOf(p3))) {
+    const known = list3 ? (LIST_FACTS[list3]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
     if (!known) {
       problem(
         "control/unknown-fact",
-        `${data.id}: unknown fact \`${fact}\`${list4 ? ` inside \`each: ${list4}\`` : ""}`,
+        `${data.id}: unknown fact \`${fact}\`${list3 ? ` inside \`each: ${list3}\`` : ""}`,
         "Use a fact listed in docs/controls-language.md.",
         ["check", kind]
       );
@@ -102906,8 +102905,8 @@ function indexFindings(findings) {
   for (const f5 of findings) {
     if (f5.kind !== "control") continue;
     const k5 = key(f5.ruleId, f5.policy, f5.system);
-    const list4 = index2.get(k5);
-    if (list4) list4.push(f5);
+    const list3 = index2.get(k5);
+    if (list3) list3.push(f5);
     else index2.set(k5, [f5]);
   }
   return index2;
@@ -103062,11 +103061,11 @@ function renderJson(report) {
   const { findings, ...rest } = report;
   const head = JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...rest }, null, 2);
   const lines = findings.map((f5) => `    ${JSON.stringify(f5)}`).join(",\n");
-  const list4 = findings.length ? `[
+  const list3 = findings.length ? `[
 ${lines}
   ]` : "[]";
   return `${head.slice(0, -2)},
-  "findings": ${list4}
+  "findings": ${list3}
 }
 `;
 }
@@ -103391,7 +103390,7 @@ async function run() {
   }
   const checked = runCheck({
     root: root5,
-    paths: getMultilineInput("policies").flatMap((line) => line.split(/\s+/)).filter(Boolean),
+    paths: listInput("policies"),
     config: getInput("config") || void 0,
     failOn
   });

@@ -118,7 +118,10 @@ export function decodeIndex(framed: Uint8Array, name: string): PackContents[] {
 }
 
 /** Loads every index object. A damaged index is reported through `onProblem` and skipped, not fatal. */
-export async function loadIndex(repo: Repository, onProblem?: (message: string) => void): Promise<BlobIndex> {
+export async function loadIndex(
+  repo: Repository,
+  onProblem?: (object: string, message: string) => void,
+): Promise<BlobIndex> {
   const index = new BlobIndex();
   const objects = await repo.backend.list('index/');
   await Promise.all(
@@ -129,7 +132,7 @@ export async function loadIndex(repo: Repository, onProblem?: (message: string) 
         for (const pack of decodeIndex(plain, `${repo.location}: ${object.name}`)) index.addPack(pack);
       } catch (error) {
         if (!onProblem) throw error;
-        onProblem((error as Error).message);
+        onProblem(object.name, (error as Error).message);
       }
     }),
   );

@@ -1,4 +1,4 @@
-import { BlobIndex, decodeIndex, type PackContents } from './blob-index.ts';
+import { type BlobIndex, loadIndex, type PackContents, type PackedBlob } from './blob-index.ts';
 import { BlobReader } from './blob-reader.ts';
 import { objectId } from './crypto.ts';
 import { readListing } from './listing.ts';
@@ -37,22 +37,32 @@ export interface CheckOptions {
 export async function checkRepository(repo: Repository, options: CheckOptions): Promise<CheckResult> {
   const findings: CheckFinding[] = [];
   const badBlobs = new Map<string, CheckFinding>();
-  const index = await loadIndexReporting(repo, findings);
+  const index = await loadIndex(repo, (object, message) =>
+    findings.push({
+      object,
+      message: `${message} (the packs it lists can be re-indexed from their headers)`,
+      affected: [],
+    }),
+  );
 
-  const packs = new Map<string, number>();
-  for (const [, at] of index.entries()) {
-    packs.set(at.pack, Math.max(packs.get(at.pack) ?? 0, at.offset + at.length));
+  // Each pack's blobs, gathered once: verify visits every pack, and scanning the whole index per pack
+  // would grow with packs × blobs.
+  const packs = new Map<string, PackedBlob[]>();
+  for (const [id, at] of index.entries()) {
+    const blobs = packs.get(at.pack) ?? [];
+    if (blobs.length === 0) packs.set(at.pack, blobs);
+    blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list('data/')).map((info) => [info.name, info.size]));
-  for (const [pack, end] of packs) {
+  for (const [pack, blobs] of packs) {
     const name = packName(pack);
     const size = stored.get(name);
+    const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
     if (size === undefined) {
-      markPack(index, pack, badBlobs, findings, name, 'is missing, but the index lists blobs in it');
+      markPack(blobs, badBlobs, findings, name, 'is missing, but the index lists blobs in it');
     } else if (size < end + 4) {
       markPack(
-        index,
-        pack,
+        blobs,
         badBlobs,
         findings,
         name,
@@ -70,7 +80,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions): 
     );
     for (const pack of subset) {
       options.onProgress?.(packsRead, subset.length);
-      const result = await readPack(repo, index, pack);
+      const result = await readPack(repo, index, { pack, blobs: packs.get(pack)! });
       packsRead++;
       bytesRead += result.bytes;
       for (const problem of result.problems) {
@@ -135,26 +145,8 @@ export async function checkRepository(repo: Repository, options: CheckOptions): 
   };
 }
 
-async function loadIndexReporting(repo: Repository, findings: CheckFinding[]): Promise<BlobIndex> {
-  const index = new BlobIndex();
-  for (const object of await repo.backend.list('index/')) {
-    try {
-      const plain = await repo.readSealed('index', 'index', object.name.slice('index/'.length));
-      for (const pack of decodeIndex(plain, object.name)) index.addPack(pack);
-    } catch (error) {
-      findings.push({
-        object: object.name,
-        message: `${(error as Error).message} (the packs it lists can be re-indexed from their headers)`,
-        affected: [],
-      });
-    }
-  }
-  return index;
-}
-
 function markPack(
-  index: BlobIndex,
-  pack: string,
+  blobs: readonly PackedBlob[],
   badBlobs: Map<string, CheckFinding>,
   findings: CheckFinding[],
   name: string,
@@ -162,7 +154,7 @@ function markPack(
 ): void {
   const finding: CheckFinding = { object: name, message, affected: [] };
   findings.push(finding);
-  for (const [id, at] of index.entries()) if (at.pack === pack) badBlobs.set(id, finding);
+  for (const blob of blobs) badBlobs.set(blob.id, finding);
 }
 
 /** A stable sample: the same packs are chosen for the same fraction, so repeated runs can be compared. */
@@ -173,12 +165,11 @@ function sampled(pack: string, fraction: number): boolean {
 async function readPack(
   repo: Repository,
   index: BlobIndex,
-  pack: string,
+  indexed: PackContents,
 ): Promise<{ bytes: number; problems: { message: string; blobs: string[] }[] }> {
+  const { pack } = indexed;
   const name = packName(pack);
   const problems: { message: string; blobs: string[] }[] = [];
-  const indexed: PackContents = { pack, blobs: [] };
-  for (const [id, at] of index.entries()) if (at.pack === pack) indexed.blobs.push({ id, ...at });
   const data = await repo.backend.read(name);
   const tail = packTail(data);
   if (!tail || packId(tail.header, tail.trailer) !== pack) {
