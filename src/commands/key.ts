@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { addWrapper, listWrappers, removeWrapper, type WrapperListing } from '../engine/keyring.ts';
-import type { RecipientFile } from '../engine/keys.ts';
-import { recipientFiles, systemCredentials } from './open-repository.ts';
+import { readRecipientFiles, recipientFiles, systemCredentials } from './open-repository.ts';
 import { type AccessOptions, openSystemRepository } from './repository-access.ts';
 
 export interface KeyCommandOptions extends AccessOptions {
@@ -29,15 +26,7 @@ export async function runKeyAdd(
   options: KeyCommandOptions & { recipients: string[]; passphraseEnv?: string },
 ): Promise<{ location: string; id: string }> {
   const { item, repo } = await openSystemRepository(options);
-  const recipients: RecipientFile[] = await Promise.all(
-    options.recipients.map(async (path) => {
-      try {
-        return { path, armored: await readFile(resolve(options.root, path), 'utf8') };
-      } catch (error) {
-        throw new Error(`cannot read recipient key ${path}: ${(error as Error).message}`);
-      }
-    }),
-  );
+  const recipients = await readRecipientFiles(options.root, options.recipients);
   let passphrase: string | undefined;
   if (options.passphraseEnv !== undefined) {
     passphrase = options.env[options.passphraseEnv];

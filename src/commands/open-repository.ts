@@ -43,14 +43,21 @@ export async function systemCredentials(system: SystemData, env: NodeJS.ProcessE
 }
 
 export async function recipientFiles(root: string, system: SystemData): Promise<RecipientFile[]> {
+  return readRecipientFiles(root, system.encryption?.recipients ?? [], `system "${system.name}": `);
+}
+
+/** Armored public key files (relative to root); a file that cannot be read is named, after `context`. */
+export async function readRecipientFiles(
+  root: string,
+  paths: readonly string[],
+  context = '',
+): Promise<RecipientFile[]> {
   return Promise.all(
-    (system.encryption?.recipients ?? []).map(async (path) => {
+    paths.map(async (path) => {
       try {
         return { path, armored: await readFile(resolve(root, path), 'utf8') };
       } catch (error) {
-        throw new Error(
-          `system "${system.name}": cannot read recipient key ${path}: ${(error as Error).message}`,
-        );
+        throw new Error(`${context}cannot read recipient key ${path}: ${(error as Error).message}`);
       }
     }),
   );
