@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
-import { ENGINE_COMMANDS, isEngineCommand, runEngineCommand } from './action/engine.ts';
+import { ENGINE_COMMANDS, isEngineCommand, listInput, runEngineCommand } from './action/engine.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn } from './controls/result.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
@@ -34,10 +34,7 @@ export async function run(): Promise<void> {
   }
   const checked = runCheck({
     root,
-    paths: core
-      .getMultilineInput('policies')
-      .flatMap((line) => line.split(/\s+/))
-      .filter(Boolean),
+    paths: listInput('policies'),
     config: core.getInput('config') || undefined,
     failOn,
   });

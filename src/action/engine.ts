@@ -13,7 +13,8 @@ export function isEngineCommand(command: string): command is EngineCommand {
   return (ENGINE_COMMANDS as readonly string[]).includes(command);
 }
 
-function list(name: string): string[] {
+/** A multi-line input of names or paths: one per line or separated by spaces. */
+export function listInput(name: string): string[] {
   return core
     .getMultilineInput(name)
     .flatMap((line) => line.split(/\s+/))
@@ -41,11 +42,11 @@ function secretEnvironment(): NodeJS.ProcessEnv {
 export async function runEngineCommand(command: EngineCommand, root: string): Promise<void> {
   const common = {
     root,
-    paths: list('policies'),
+    paths: listInput('policies'),
     config: core.getInput('config') || undefined,
     env: secretEnvironment(),
   };
-  const systems = list('systems');
+  const systems = listInput('systems');
   if (command === 'backup') {
     const results = await runBackup({
       ...common,
