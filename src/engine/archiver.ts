@@ -111,31 +111,34 @@ export class Archiver {
   /** Adds every entry, in order, reading small files ahead so that their opens and reads overlap. */
   async addEntries(entries: AsyncIterable<ArchiveEntry>): Promise<void> {
     const iterator = entries[Symbol.asyncIterator]();
-    const window: { entry: ArchiveEntry; content?: Prefetched }[] = [];
+    const window: { entry: ArchiveEntry; reused: (string[] | undefined)[]; content?: Prefetched }[] = [];
     let ended = false;
     const fill = async () => {
       while (!ended && window.length < LOOKAHEAD) {
         const next = await iterator.next();
         if (next.done) ended = true;
-        else window.push({ entry: next.value, content: this.readAhead(next.value) });
+        else {
+          const reused = this.reusable(next.value);
+          window.push({ entry: next.value, reused, content: this.readAhead(next.value, reused) });
+        }
       }
     };
     await fill();
     while (window.length > 0) {
-      const { entry, content } = window.shift()!;
-      await this.addEntry(entry, content);
+      const { entry, reused, content } = window.shift()!;
+      await this.addEntry(entry, content, reused);
       await fill();
     }
   }
 
-  private readAhead(entry: ArchiveEntry): Prefetched | undefined {
+  private readAhead(entry: ArchiveEntry, reused: (string[] | undefined)[]): Prefetched | undefined {
     if (entry.type !== 'file' || entry.size > SMALL_FILE_BYTES) return undefined;
-    if (this.reusable(entry).every((content) => content !== undefined)) return undefined;
+    if (reused.every((content) => content !== undefined)) return undefined;
     const read = async () => {
       const handle = entry.open ? await entry.open() : await open(entry.absolute, 'r');
       try {
-        // One read of one byte more than the walk saw: a short read is the end of a regular file, so
-        // unchanged files cost a single read (readFile would stat and read again).
+        // One read of one byte more than the walk saw: a short read is the end of a regular file, so a file
+        // still the size the walk saw costs a single read (readFile would stat and read again).
         const buffer = new Uint8Array(entry.size + 1);
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
         if (bytesRead <= entry.size) return buffer.subarray(0, bytesRead);
@@ -163,7 +166,12 @@ export class Archiver {
     });
   }
 
-  async addEntry(entry: ArchiveEntry, prefetched?: Prefetched): Promise<void> {
+  /** `reused`: what `reusable(entry)` gave, when the caller already asked. */
+  async addEntry(
+    entry: ArchiveEntry,
+    prefetched?: Prefetched,
+    reused: (string[] | undefined)[] = this.reusable(entry),
+  ): Promise<void> {
     const base = {
       path: entry.path,
       type: entry.type,
@@ -182,7 +190,7 @@ export class Archiver {
       for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? '' });
       return;
     }
-    const contents = this.reusable(entry);
+    const contents = [...reused];
     let size = entry.size;
     const readers = this.sinks.filter((_, i) => contents[i] === undefined);
     if (readers.length > 0) {

@@ -23,7 +23,7 @@ export class CompressError extends Error {
   }
 }
 
-export function frame(header: number, payload: Uint8Array): Uint8Array {
+function frame(header: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + payload.length);
   out[0] = header;
   out.set(payload, 1);

@@ -112,21 +112,7 @@ export async function restoreTree(
     }
     let written = 0;
     try {
-      const ids = node.content ?? [];
-      const pending: Promise<Uint8Array>[] = [];
-      let next = 0;
-      const fill = () => {
-        reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
-        while (pending.length < WINDOW && next < ids.length) {
-          const decoding = reader.read(ids[next++]!);
-          decoding.catch(() => {});
-          pending.push(decoding);
-        }
-      };
-      fill();
-      while (pending.length > 0) {
-        const data = await pending.shift()!;
-        fill();
+      for await (const data of contentOf(reader, node)) {
         await handle.write(data, 0, data.length, written);
         written += data.length;
       }
@@ -241,13 +227,32 @@ async function setTimes(path: string, mtimeNs: string, link: boolean): Promise<v
 
 /** Writes one file of the snapshot to a stream (restore to stdout). */
 export async function restoreToStream(reader: BlobReader, node: Node, out: Writable): Promise<number> {
-  const ids = node.content ?? [];
   let written = 0;
-  for (let i = 0; i < ids.length; i++) {
-    if (i % WINDOW === 0) reader.prefetch(ids.slice(i, i + WINDOW));
-    const data = await reader.read(ids[i]!);
+  for await (const data of contentOf(reader, node)) {
     written += data.length;
     if (!out.write(data)) await new Promise((resolve) => out.once('drain', resolve));
   }
   return written;
+}
+
+/** A file's content, blob by blob in order, with the next WINDOW blobs fetched and decoded meanwhile. */
+async function* contentOf(reader: BlobReader, node: Node): AsyncGenerator<Uint8Array> {
+  const ids = node.content ?? [];
+  const pending: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const fill = () => {
+    reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
+    while (pending.length < WINDOW && next < ids.length) {
+      const decoding = reader.read(ids[next++]!);
+      // Awaited in turn below; a failure ahead of the one being written must not go unhandled meanwhile.
+      decoding.catch(() => {});
+      pending.push(decoding);
+    }
+  };
+  fill();
+  while (pending.length > 0) {
+    const data = await pending.shift()!;
+    fill();
+    yield data;
+  }
 }
