@@ -754,11 +754,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants4) {
         if (!names[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants6);
+          this.rhs = optimizeExpr(this.rhs, names, constants4);
         return this;
       }
       get names() {
@@ -775,10 +775,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants4) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants6);
+        this.rhs = optimizeExpr(this.rhs, names, constants4);
         return this;
       }
       get names() {
@@ -839,8 +839,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants6) {
-        this.code = optimizeExpr(this.code, names, constants6);
+      optimizeNames(names, constants4) {
+        this.code = optimizeExpr(this.code, names, constants4);
         return this;
       }
       get names() {
@@ -869,12 +869,12 @@ var require_codegen = __commonJS({
         }
         return nodes5.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants4) {
         const { nodes: nodes5 } = this;
         let i6 = nodes5.length;
         while (i6--) {
           const n3 = nodes5[i6];
-          if (n3.optimizeNames(names, constants6))
+          if (n3.optimizeNames(names, constants4))
             continue;
           subtractNames(names, n3.names);
           nodes5.splice(i6, 1);
@@ -927,12 +927,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants4) {
         var _a3;
-        this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants6);
-        if (!(super.optimizeNames(names, constants6) || this.else))
+        this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants4);
+        if (!(super.optimizeNames(names, constants4) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants6);
+        this.condition = optimizeExpr(this.condition, names, constants4);
         return this;
       }
       get names() {
@@ -955,10 +955,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants6) {
-        if (!super.optimizeNames(names, constants6))
+      optimizeNames(names, constants4) {
+        if (!super.optimizeNames(names, constants4))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants6);
+        this.iteration = optimizeExpr(this.iteration, names, constants4);
         return this;
       }
       get names() {
@@ -994,10 +994,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants6) {
-        if (!super.optimizeNames(names, constants6))
+      optimizeNames(names, constants4) {
+        if (!super.optimizeNames(names, constants4))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants6);
+        this.iterable = optimizeExpr(this.iterable, names, constants4);
         return this;
       }
       get names() {
@@ -1039,11 +1039,11 @@ var require_codegen = __commonJS({
         (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants4) {
         var _a3, _b2;
-        super.optimizeNames(names, constants6);
-        (_a3 = this.catch) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants6);
-        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants6);
+        super.optimizeNames(names, constants4);
+        (_a3 = this.catch) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants4);
+        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants4);
         return this;
       }
       get names() {
@@ -1344,7 +1344,7 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants6) {
+    function optimizeExpr(expr, names, constants4) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -1359,14 +1359,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n3) {
-        const c5 = constants6[n3.str];
+        const c5 = constants4[n3.str];
         if (c5 === void 0 || names[n3.str] !== 1)
           return n3;
         delete names[n3.str];
         return c5;
       }
       function canOptimize(e5) {
-        return e5 instanceof code_1._Code && e5._items.some((c5) => c5 instanceof code_1.Name && names[c5.str] === 1 && constants6[c5.str] !== void 0);
+        return e5 instanceof code_1._Code && e5._items.some((c5) => c5 instanceof code_1.Name && names[c5.str] === 1 && constants4[c5.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -2107,7 +2107,7 @@ var require_code2 = __commonJS({
       return allSchemaProperties(schemaMap).filter((p3) => !(0, util_1.alwaysValidSchema)(it, schemaMap[p3]));
     }
     exports.schemaProperties = schemaProperties;
-    function callValidateCode({ schemaCode, data, it: { gen: gen2, topSchemaRef, schemaPath, errorPath }, it }, func, context2, passSchema) {
+    function callValidateCode({ schemaCode, data, it: { gen: gen2, topSchemaRef, schemaPath, errorPath }, it }, func, context, passSchema) {
       const dataAndSchema = passSchema ? (0, codegen_1._)`${schemaCode}, ${data}, ${topSchemaRef}${schemaPath}` : data;
       const valCxt = [
         [names_1.default.instancePath, (0, codegen_1.strConcat)(names_1.default.instancePath, errorPath)],
@@ -2118,7 +2118,7 @@ var require_code2 = __commonJS({
       if (it.opts.dynamicRef)
         valCxt.push([names_1.default.dynamicAnchors, names_1.default.dynamicAnchors]);
       const args = (0, codegen_1._)`${dataAndSchema}, ${gen2.object(...valCxt)}`;
-      return context2 !== codegen_1.nil ? (0, codegen_1._)`${func}.call(${context2}, ${args})` : (0, codegen_1._)`${func}(${args})`;
+      return context !== codegen_1.nil ? (0, codegen_1._)`${func}.call(${context}, ${args})` : (0, codegen_1._)`${func}(${args})`;
     }
     exports.callValidateCode = callValidateCode;
     var newRegExp = (0, codegen_1._)`new RegExp`;
@@ -12725,6 +12725,28 @@ var init_load_policies = __esm({
   }
 });
 
+// src/engine/content-protocol.ts
+function idPrefix(id) {
+  return BigInt(`0x${id.slice(0, 16)}`);
+}
+function knownTable(ids, count2) {
+  const table = new BigUint64Array(new SharedArrayBuffer(count2 * 8));
+  let at = 0;
+  for (const id of ids) table[at++] = idPrefix(id);
+  return table.subarray(0, at).sort();
+}
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+var init_content_protocol = __esm({
+  "src/engine/content-protocol.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/chunker.ts
 import { createHmac } from "node:crypto";
 function gearTable(key2) {
@@ -12899,6 +12921,9 @@ function objectId(idKey, plaintext) {
   checkKey(idKey, "id key");
   return createHmac2("sha256", idKey).update(plaintext).digest("hex");
 }
+function sealContext(kind, repository) {
+  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
+}
 function seal(key2, plaintext, aad) {
   checkKey(key2, "data key");
   const parts2 = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
@@ -12906,7 +12931,7 @@ function seal(key2, plaintext, aad) {
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key2, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(SEAL_OVERHEAD + length);
+  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
   out[0] = VERSION2;
   out.set(nonce, 1);
   let at = 1 + NONCE_BYTES;
@@ -12965,9 +12990,6 @@ async function importAsyncKeys(data, id) {
     id: await subtle4.importKey("raw", id, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
   };
 }
-async function objectIdAsync(idKey, plaintext) {
-  return Buffer.from(await globalThis.crypto.subtle.sign("HMAC", idKey, plaintext)).toString("hex");
-}
 async function sealAsync(key2, plaintext, aad) {
   const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
   const nonce = randomBytes(NONCE_BYTES);
@@ -13023,9 +13045,6 @@ var init_crypto = __esm({
 
 // src/engine/repository.ts
 import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
-function context(kind, repository) {
-  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
-}
 function sha256Hex(data) {
   return createHash2("sha256").update(data).digest("hex");
 }
@@ -13111,11 +13130,11 @@ var init_repository = __esm({
         return this.asyncKeysPromise;
       }
       async sealAsync(kind, plaintext) {
-        return sealAsync((await this.asyncKeys()).data, plaintext, context(kind, this.config.id));
+        return sealAsync((await this.asyncKeys()).data, plaintext, sealContext(kind, this.config.id));
       }
       async openAsync(kind, name, sealed) {
         try {
-          return await openAsync((await this.asyncKeys()).data, sealed, context(kind, this.config.id));
+          return await openAsync((await this.asyncKeys()).data, sealed, sealContext(kind, this.config.id));
         } catch (error2) {
           if (error2 instanceof SealError) {
             throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
@@ -13125,11 +13144,11 @@ var init_repository = __esm({
       }
       /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
       seal(kind, plaintext) {
-        return seal(this.dataKey, plaintext, context(kind, this.config.id));
+        return seal(this.dataKey, plaintext, sealContext(kind, this.config.id));
       }
       open(kind, name, sealed) {
         try {
-          return open(this.dataKey, sealed, context(kind, this.config.id));
+          return open(this.dataKey, sealed, sealContext(kind, this.config.id));
         } catch (error2) {
           if (error2 instanceof SealError) {
             throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
@@ -13242,53 +13261,45 @@ var init_listing = __esm({
 });
 
 // src/engine/archiver.ts
-import { open as open2 } from "node:fs/promises";
-function describeReadError(error2) {
-  if (error2 instanceof SourceReadError) return error2.message;
-  const code = error2.code;
-  if (code === "EACCES" || code === "EPERM") return "permission denied: not backed up";
-  if (code === "ENOENT") return "vanished during the backup: not backed up";
-  return `cannot be read (${error2.message}): not backed up`;
-}
-var SourceReadError, READ_BYTES, SMALL_FILE_BYTES, LOOKAHEAD, Archiver;
+var LOOKAHEAD, PROGRESS_BYTES, Archiver;
 var init_archiver = __esm({
   "src/engine/archiver.ts"() {
     "use strict";
-    init_chunker();
+    init_content_protocol();
     init_listing();
-    SourceReadError = class extends Error {
-    };
-    READ_BYTES = 4 * 1024 * 1024;
-    SMALL_FILE_BYTES = 1024 * 1024;
-    LOOKAHEAD = 32;
+    LOOKAHEAD = 512;
+    PROGRESS_BYTES = 4 * 1024 * 1024;
     Archiver = class {
       sinks;
-      buffer = new Uint8Array(READ_BYTES);
+      pool;
       totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
       problems = [];
       onProgress;
       expected;
-      constructor(targets, onProgress = () => {
+      current = "";
+      constructor(targets, pool, onProgress = () => {
       }, expected) {
         this.expected = expected;
+        this.pool = pool;
         this.sinks = targets.map((target) => ({
           store: target.store,
           parent: target.parent,
-          chunker: new Chunker(target.store.repo.gear),
           listing: new ListingWriter(target.store)
         }));
         this.onProgress = onProgress;
       }
-      report(current, inFile = 0) {
+      /** Reports progress; the pool calls it as chunks of files still being read arrive. */
+      report(current = this.current) {
+        this.current = current;
         this.onProgress({
           files: this.totals.files,
           bytesRead: this.totals.bytesRead,
-          bytes: this.totals.bytes + inFile,
+          bytes: this.totals.bytes + this.pool.partialBytes,
           ...this.expected !== void 0 ? { expected: this.expected } : {},
           current
         });
       }
-      /** Adds every entry, in order, reading small files ahead so that their opens and reads overlap. */
+      /** Adds every entry, in order, with up to LOOKAHEAD entries' files being read at once. */
       async addEntries(entries) {
         const iterator = entries[Symbol.asyncIterator]();
         const window2 = [];
@@ -13298,33 +13309,23 @@ var init_archiver = __esm({
             const next = await iterator.next();
             if (next.done) ended = true;
             else {
-              const reused = this.reusable(next.value);
-              window2.push({ entry: next.value, reused, content: this.readAhead(next.value, reused) });
+              const entry = next.value;
+              const reused = this.reusable(entry);
+              const readers = reused.flatMap((content2, i6) => content2 === void 0 ? [i6] : []);
+              const content = entry.type === "file" && readers.length > 0 ? this.pool.readFile(entry, readers) : void 0;
+              content?.catch(() => {
+              });
+              window2.push({ entry, reused, ...content ? { content } : {} });
             }
           }
+          this.pool.flush();
         };
         await fill2();
         while (window2.length > 0) {
           const { entry, reused, content } = window2.shift();
-          await this.addEntry(entry, content, reused);
-          await fill2();
+          await this.addEntry(entry, reused, content);
+          if (window2.length < LOOKAHEAD / 2) await fill2();
         }
-      }
-      readAhead(entry, reused) {
-        if (entry.type !== "file" || entry.size > SMALL_FILE_BYTES) return void 0;
-        if (reused.every((content) => content !== void 0)) return void 0;
-        const read = async () => {
-          const handle = entry.open ? await entry.open() : await open2(entry.absolute, "r");
-          try {
-            const buffer = new Uint8Array(entry.size + 1);
-            const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-            if (bytesRead <= entry.size) return buffer.subarray(0, bytesRead);
-            return new Uint8Array(await handle.readFile());
-          } finally {
-            await handle.close();
-          }
-        };
-        return read().catch((error2) => ({ error: error2 }));
       }
       /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
       reusable(entry) {
@@ -13333,8 +13334,7 @@ var init_archiver = __esm({
           return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
         });
       }
-      /** `reused`: what `reusable(entry)` gave, when the caller already asked. */
-      async addEntry(entry, prefetched, reused = this.reusable(entry)) {
+      async addEntry(entry, reused, pending) {
         const base = {
           path: entry.path,
           type: entry.type,
@@ -13355,18 +13355,15 @@ var init_archiver = __esm({
         }
         const contents = [...reused];
         let size = entry.size;
-        const readers = this.sinks.filter((_, i6) => contents[i6] === void 0);
-        if (readers.length > 0) {
-          let read;
-          try {
-            read = prefetched ? await this.storeContent(await prefetched, readers) : await this.readFile(entry, readers);
-          } catch (error2) {
-            this.problems.push({ path: entry.path, message: describeReadError(error2) });
+        if (pending) {
+          const read = await pending;
+          if ("error" in read) {
+            this.problems.push({ path: entry.path, message: read.error });
             return;
           }
           size = read.size;
-          let next = 0;
-          for (let i6 = 0; i6 < contents.length; i6++) if (contents[i6] === void 0) contents[i6] = read.ids[next++];
+          this.totals.bytesRead += size;
+          for (let i6 = 0; i6 < contents.length; i6++) contents[i6] ??= read.ids[i6];
         }
         this.totals.files++;
         this.totals.bytes += size;
@@ -13381,67 +13378,31 @@ var init_archiver = __esm({
           });
         }
       }
-      async readFile(entry, readers) {
-        const handle = entry.open ? await entry.open() : await open2(entry.absolute, "r");
-        const ids = readers.map(() => []);
-        let size = 0;
-        try {
-          for (; ; ) {
-            const { bytesRead } = await handle.read(this.buffer, 0, READ_BYTES, null);
-            if (bytesRead === 0) break;
-            size += bytesRead;
-            this.totals.bytesRead += bytesRead;
-            await this.feed(readers, ids, this.buffer.subarray(0, bytesRead));
-            this.report(entry.path, size);
-          }
-        } catch (error2) {
-          for (const sink of readers) sink.chunker.finish();
-          throw error2;
-        } finally {
-          await handle.close();
-        }
-        return { size, ids: await this.finishFile(readers, ids) };
-      }
-      async storeContent(content, readers) {
-        if (!(content instanceof Uint8Array)) throw content.error;
-        const ids = readers.map(() => []);
-        this.totals.bytesRead += content.length;
-        await this.feed(readers, ids, content);
-        return { size: content.length, ids: await this.finishFile(readers, ids) };
-      }
-      async feed(readers, ids, data) {
-        for (let r5 = 0; r5 < readers.length; r5++) {
-          const sink = readers[r5];
-          for (const chunk of sink.chunker.push(data)) ids[r5].push((await sink.store.enqueue("data", chunk)).id);
-        }
-      }
-      /** The last chunk of a file in each target, then every id of the file, in order. */
-      async finishFile(readers, ids) {
-        for (let r5 = 0; r5 < readers.length; r5++) {
-          const last = readers[r5].chunker.finish();
-          if (last) ids[r5].push((await readers[r5].store.enqueue("data", last)).id);
-        }
-        return Promise.all(ids.map((list3) => Promise.all(list3)));
-      }
       /** A command's output as one file of the snapshot. */
       async addStream(path, stream, meta) {
-        const pending = this.sinks.map(() => []);
-        let size = 0;
+        const writer = this.pool.openStream(this.sinks.map((_, i6) => i6));
         let lastProgress = 0;
         for await (const data of stream) {
-          size += data.length;
           this.totals.bytesRead += data.length;
-          await this.feed(this.sinks, pending, data);
-          if (this.totals.bytesRead - lastProgress >= READ_BYTES) {
+          await writer.write(data);
+          release(data);
+          if (this.totals.bytesRead - lastProgress >= PROGRESS_BYTES) {
             lastProgress = this.totals.bytesRead;
-            this.report(path, size);
+            this.report(path);
           }
         }
-        const ids = await this.finishFile(this.sinks, pending);
+        const read = await writer.end();
+        if ("error" in read) throw new Error(`${path}: ${read.error}`);
         this.totals.files++;
-        this.totals.bytes += size;
+        this.totals.bytes += read.size;
         for (let i6 = 0; i6 < this.sinks.length; i6++) {
-          await this.sinks[i6].listing.add({ path, type: "file", ...meta, size, content: ids[i6] });
+          await this.sinks[i6].listing.add({
+            path,
+            type: "file",
+            ...meta,
+            size: read.size,
+            content: read.ids[i6]
+          });
         }
       }
       /** Finishes every listing; returns each target's tree blob ids. The stores still need closing. */
@@ -13455,7 +13416,8 @@ var init_archiver = __esm({
 });
 
 // src/engine/compress.ts
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { promisify } from "node:util";
+import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 function frame(header, payload) {
   const out = new Uint8Array(1 + payload.length);
   out[0] = header;
@@ -13466,16 +13428,26 @@ function pack(data, level = DEFAULT_LEVEL) {
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
   }
-  if (data.length < MIN_COMPRESS_BYTES) return frame(RAW, data);
-  const compressed = zstdCompressSync(data, {
+  const compressed = compressIfWorthIt(data, level);
+  return compressed ? frame(ZSTD, compressed) : frame(RAW, data);
+}
+function zstdOptions(length, level) {
+  return {
+    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+    chunkSize: length + (length >> 6) + 1024,
     params: {
       [constants.ZSTD_c_compressionLevel]: level,
       // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
       [constants.ZSTD_c_checksumFlag]: 1
     }
-  });
-  if ((data.length - compressed.length) * 32 < data.length) return frame(RAW, data);
-  return frame(ZSTD, compressed);
+  };
+}
+function worthIt(data, compressed) {
+  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
+}
+function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
+  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
 }
 function unpack(framed, maxSize) {
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
@@ -13518,7 +13490,7 @@ function unpack(framed, maxSize) {
   }
   return new Uint8Array(out);
 }
-var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError;
+var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, zstdCompressAsync;
 var init_compress = __esm({
   "src/engine/compress.ts"() {
     "use strict";
@@ -13534,6 +13506,7 @@ var init_compress = __esm({
         this.reason = reason;
       }
     };
+    zstdCompressAsync = promisify(zstdCompress);
   }
 });
 
@@ -13618,6 +13591,9 @@ var init_blob_index = __esm({
       get size() {
         return this.blobs.size;
       }
+      ids() {
+        return this.blobs.keys();
+      }
       has(id) {
         return this.blobs.has(id);
       }
@@ -13645,6 +13621,30 @@ var init_blob_index = __esm({
   }
 });
 
+// src/engine/blob-codec.ts
+function blobContext(id) {
+  return `blob ${id}`;
+}
+function encodeBlob(dataKey, repositoryId, id, plain) {
+  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
+}
+function sealFrame(dataKey, repositoryId, id, plain, compressed) {
+  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
+  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
+  if (compressed) release(compressed);
+  return sealed;
+}
+var HEADER;
+var init_blob_codec = __esm({
+  "src/engine/blob-codec.ts"() {
+    "use strict";
+    init_compress();
+    init_content_protocol();
+    init_crypto();
+    HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
+  }
+});
+
 // src/engine/pack.ts
 import { createHash as createHash3 } from "node:crypto";
 function packName(id) {
@@ -13661,9 +13661,6 @@ function packTail(pack3) {
     header: pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4),
     trailer: pack3.subarray(pack3.length - 4)
   };
-}
-function blobContext(id) {
-  return `blob ${id}`;
 }
 function encodeHeader(blobs) {
   const out = Buffer.alloc(blobs.length * HEADER_ENTRY_BYTES);
@@ -13702,6 +13699,7 @@ var PACK_TARGET_BYTES, HEADER_ENTRY_BYTES, MAX_HEADER_BYTES, PackWriter;
 var init_pack = __esm({
   "src/engine/pack.ts"() {
     "use strict";
+    init_content_protocol();
     init_repository();
     PACK_TARGET_BYTES = 16 * 1024 * 1024;
     HEADER_ENTRY_BYTES = 1 + 32 + 4 + 4;
@@ -13739,7 +13737,10 @@ var init_pack = __esm({
         const id = packId(header, trailer);
         const previous = this.writing;
         await previous;
-        this.writing = this.repo.backend.write(packName(id), data).then(() => this.onPack({ pack: id, blobs }, size));
+        this.writing = this.repo.backend.write(packName(id), data).then(() => {
+          for (const part of parts2) release(part);
+          this.onPack({ pack: id, blobs }, size);
+        });
         this.writing.catch(() => {
         });
       }
@@ -13752,17 +13753,18 @@ var init_pack = __esm({
 });
 
 // src/engine/blob-reader.ts
-import { promisify } from "node:util";
+import { promisify as promisify2 } from "node:util";
 import { zstdDecompress, zstdDecompressSync as zstdDecompressSync2 } from "node:zlib";
 var decompressAsync, MAX_BLOB_BYTES, ASYNC_DECOMPRESS_BYTES, MAX_READ_BYTES, BlobError, BlobReader;
 var init_blob_reader = __esm({
   "src/engine/blob-reader.ts"() {
     "use strict";
+    init_blob_codec();
     init_chunker();
     init_compress();
     init_pack();
     init_repository();
-    decompressAsync = promisify(zstdDecompress);
+    decompressAsync = promisify2(zstdDecompress);
     MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
     ASYNC_DECOMPRESS_BYTES = 128 * 1024;
     MAX_READ_BYTES = 16 * 1024 * 1024;
@@ -13885,30 +13887,22 @@ var init_blob_reader = __esm({
 });
 
 // src/engine/blob-store.ts
-import { promisify as promisify2 } from "node:util";
-import { constants as constants2, zstdCompress, zstdCompressSync as zstdCompressSync2 } from "node:zlib";
-var compressAsync, IN_FLIGHT, HEADER, ASYNC_BYTES, PACKS_PER_INDEX, BlobStore;
+var PACKS_PER_INDEX, BlobStore;
 var init_blob_store = __esm({
   "src/engine/blob-store.ts"() {
     "use strict";
+    init_blob_codec();
     init_blob_index();
-    init_compress();
     init_crypto();
     init_pack();
-    compressAsync = promisify2(zstdCompress);
-    IN_FLIGHT = 6;
-    HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
-    ASYNC_BYTES = 128 * 1024;
     PACKS_PER_INDEX = 128;
     BlobStore = class {
       repo;
       index;
       stats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
       pending = /* @__PURE__ */ new Set();
-      inFlight = /* @__PURE__ */ new Set();
       packer;
       unindexed = [];
-      failure;
       indexWrites = [];
       constructor(repo, index2) {
         this.repo = repo;
@@ -13922,58 +13916,34 @@ var init_blob_store = __esm({
           if (this.unindexed.length >= PACKS_PER_INDEX) this.indexWrites.push(this.writeIndex());
         });
       }
-      /** Stores a blob and returns its id once it is known (the blob itself may still be on its way). */
+      has(id) {
+        return this.index.has(id) || this.pending.has(id);
+      }
+      /** Encodes and stores a blob unless the repository has it; returns its id. */
       async store(type2, plain) {
-        return (await this.enqueue(type2, plain)).id;
-      }
-      /**
-       * Starts storing a blob once there is room, and returns its id to come: the caller can go on chunking
-       * while the blob is hashed, compressed and sealed. Ids resolve in any order; keep them in order yourself.
-       */
-      async enqueue(type2, plain) {
-        if (this.failure) throw this.failure;
-        while (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
-        if (this.failure) throw this.failure;
-        const task = this.process(type2, plain);
-        this.track(task);
-        return { id: task };
-      }
-      /** Counts work against the in-flight bound; its first failure fails every later call. */
-      track(task) {
-        const work = task.then(
-          () => {
-          },
-          (error2) => {
-            this.failure ??= error2;
-          }
-        );
-        this.inFlight.add(work);
-        work.finally(() => this.inFlight.delete(work));
-      }
-      async process(type2, plain) {
-        const large = plain.length >= ASYNC_BYTES;
-        const id = large ? await objectIdAsync((await this.repo.asyncKeys()).id, plain) : objectId(this.repo.idKey, plain);
-        if (this.index.has(id) || this.pending.has(id)) return id;
-        this.pending.add(id);
-        this.stats.blobsAdded++;
-        this.stats.bytesAdded += plain.length;
-        this.track(this.pack(type2, id, plain, large));
+        const id = objectId(this.repo.idKey, plain);
+        if (!this.has(id))
+          await this.add(type2, id, encodeBlob(this.repo.dataKey, this.repo.config.id, id, plain), plain.length);
         return id;
       }
-      async pack(type2, id, plain, large) {
-        let framed = [HEADER[RAW], plain];
-        if (plain.length >= MIN_COMPRESS_BYTES) {
-          const options = {
-            // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
-            chunkSize: plain.length + (plain.length >> 6) + 1024,
-            params: { [constants2.ZSTD_c_compressionLevel]: DEFAULT_LEVEL, [constants2.ZSTD_c_checksumFlag]: 1 }
-          };
-          const compressed = large ? await compressAsync(plain, options) : zstdCompressSync2(plain, options);
-          if ((plain.length - compressed.length) * 32 >= plain.length) framed = [HEADER[ZSTD], compressed];
+      /**
+       * Stores a blob a content worker encoded. Without `sealed`, the worker found the id among those the index
+       * held when the backup began; that is checked here, since the worker compared only a prefix.
+       */
+      async addEncoded(type2, id, rawLength, sealed) {
+        if (this.has(id)) return;
+        if (!sealed) {
+          throw new Error(
+            `blob ${id} was taken for one the repository holds, but the index lacks it (an id prefix collision): nothing was committed; run the backup again`
+          );
         }
-        const context2 = blobContext(id);
-        const sealed = large ? await this.repo.sealAsync(context2, framed) : this.repo.seal(context2, framed);
-        await this.packer.add(type2, id, sealed, plain.length);
+        await this.add(type2, id, sealed, rawLength);
+      }
+      async add(type2, id, sealed, rawLength) {
+        this.pending.add(id);
+        this.stats.blobsAdded++;
+        this.stats.bytesAdded += rawLength;
+        await this.packer.add(type2, id, sealed, rawLength);
       }
       async writeIndex() {
         if (this.unindexed.length === 0) return;
@@ -13983,13 +13953,256 @@ var init_blob_store = __esm({
         this.stats.bytesStored += plain.length + SEAL_OVERHEAD;
         await this.repo.writeSealed("index", "index", plain);
       }
-      /** Waits for every blob, writes the last pack and the index. Only after this may a snapshot refer to them. */
+      /** Writes the last pack and the index. Only after this may a snapshot refer to the blobs. */
       async close() {
-        while (this.inFlight.size > 0) await Promise.race(this.inFlight);
-        if (this.failure) throw this.failure;
         await this.packer.close();
         await Promise.all(this.indexWrites);
         await this.writeIndex();
+      }
+    };
+  }
+});
+
+// src/engine/content-pool.ts
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+function defaultWorkerCount(env2 = process.env) {
+  const asked = Number(env2.RESTORABLE_WORKERS);
+  if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
+  return Math.min(4, availableParallelism());
+}
+function workerUrl() {
+  return new URL(
+    import.meta.url.endsWith(".ts") ? "./content-worker.ts" : "./content-worker.js",
+    import.meta.url
+  );
+}
+var CREDIT_BYTES, BATCH_FILES, BATCH_BYTES, SMALL_FILE_BYTES, STREAM_PIECE, STREAM_AHEAD, ContentPool;
+var init_content_pool = __esm({
+  "src/engine/content-pool.ts"() {
+    "use strict";
+    init_content_protocol();
+    CREDIT_BYTES = 8 * 1024 * 1024;
+    BATCH_FILES = 64;
+    BATCH_BYTES = 2 * 1024 * 1024;
+    SMALL_FILE_BYTES = 256 * 1024;
+    STREAM_PIECE = 1024 * 1024;
+    STREAM_AHEAD = 8 * 1024 * 1024;
+    ContentPool = class {
+      stores;
+      jobs = /* @__PURE__ */ new Map();
+      nextJob = 0;
+      batch;
+      /** Messages are handled one at a time: blobs reach the packs in the order each worker sent them. */
+      chain = Promise.resolve();
+      failure;
+      closed = false;
+      /** Plain bytes chunked so far in files not yet complete, for progress. */
+      partialBytes = 0;
+      onBytes;
+      constructor(stores, options = {}) {
+        this.stores = stores;
+        this.onBytes = options.onBytes ?? (() => {
+        });
+        const init = {
+          targets: stores.map((store) => ({
+            repository: store.repo.config.id,
+            dataKey: store.repo.keys.data,
+            idKey: store.repo.keys.id,
+            gear: store.repo.gear,
+            known: knownTable(store.index.ids(), store.index.size)
+          })),
+          creditBytes: CREDIT_BYTES
+        };
+        this.init = init;
+        this.maxWorkers = options.workers ?? defaultWorkerCount();
+      }
+      init;
+      maxWorkers;
+      workers = [];
+      startWorker() {
+        const thread = new Worker(workerUrl(), { workerData: this.init });
+        const worker = { thread, load: 0, unconsumed: 0 };
+        thread.on("message", (message) => this.receive(worker, message));
+        thread.on("error", (error2) => this.fail(new Error(`a content worker failed: ${error2.message}`)));
+        thread.on("exit", (code) => {
+          if (!this.closed) this.fail(new Error(`a content worker stopped unexpectedly (exit code ${code})`));
+        });
+        this.workers.push(worker);
+        return worker;
+      }
+      /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
+      readFile(file, targets) {
+        if (this.failure) return Promise.reject(this.failure);
+        const job = { absolute: file.absolute, size: file.size, targets };
+        if (file.inode !== void 0) job.inode = file.inode;
+        if (file.size > SMALL_FILE_BYTES) {
+          return this.submit([job], file.size).then((contents) => contents[0]);
+        }
+        this.batch ??= { files: [], bytes: 0, waiters: [] };
+        const batch = this.batch;
+        batch.files.push(job);
+        batch.bytes += file.size;
+        const result = new Promise((resolve9, reject) => batch.waiters.push({ resolve: resolve9, reject }));
+        if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
+        return result;
+      }
+      /** Sends the files gathered so far. */
+      flush() {
+        const batch = this.batch;
+        if (!batch) return;
+        this.batch = void 0;
+        this.submit(batch.files, batch.bytes).then(
+          (contents) => {
+            for (const [i6, content] of contents.entries()) batch.waiters[i6].resolve(content);
+          },
+          (error2) => {
+            for (const waiter of batch.waiters) waiter.reject(error2);
+          }
+        );
+      }
+      /** A command's output, handed over piece by piece to one worker. */
+      openStream(targets) {
+        const worker = this.leastLoaded();
+        const job = this.nextJob++;
+        const done = this.track(job, worker, [{ targets, ids: this.emptyIds(targets), bytes: 0 }], 0);
+        this.send(worker, { type: "stream", job, targets });
+        let piece = new Uint8Array(STREAM_PIECE);
+        let used = 0;
+        const sendPiece = async () => {
+          if (used === 0) return;
+          const data = piece.subarray(0, used);
+          worker.unconsumed += used;
+          this.send(worker, { type: "data", job, data }, [data.buffer]);
+          piece = new Uint8Array(STREAM_PIECE);
+          used = 0;
+          while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
+            await new Promise((resolve9) => worker.onRoom = resolve9);
+          }
+          if (this.failure) throw this.failure;
+        };
+        return {
+          write: async (data) => {
+            if (this.failure) throw this.failure;
+            let at = 0;
+            while (at < data.length) {
+              const take2 = Math.min(data.length - at, STREAM_PIECE - used);
+              piece.set(data.subarray(at, at + take2), used);
+              used += take2;
+              at += take2;
+              if (used === STREAM_PIECE) await sendPiece();
+            }
+          },
+          end: async () => {
+            await sendPiece();
+            this.send(worker, { type: "end", job });
+            return (await done)[0];
+          }
+        };
+      }
+      /** Stops the workers. Pending work is abandoned; call after the last result was awaited. */
+      async close() {
+        this.closed = true;
+        await Promise.all(this.workers.map((worker) => worker.thread.terminate()));
+        await this.chain;
+      }
+      emptyIds(targets) {
+        const ids = this.stores.map(() => void 0);
+        for (const target of targets) ids[target] = [];
+        return ids;
+      }
+      /** The least busy worker; a new one while all are busy and there is room (a command's output needs one). */
+      leastLoaded() {
+        const idle = this.workers.find((worker) => worker.load === 0 && worker.unconsumed === 0);
+        if (idle) return idle;
+        if (this.workers.length < this.maxWorkers) return this.startWorker();
+        return this.workers.reduce((best, worker) => worker.load < best.load ? worker : best);
+      }
+      submit(files, weight) {
+        const worker = this.leastLoaded();
+        const job = this.nextJob++;
+        const pending = files.map((file) => ({
+          targets: file.targets,
+          ids: this.emptyIds(file.targets),
+          bytes: 0
+        }));
+        const done = this.track(job, worker, pending, weight);
+        this.send(worker, { type: "files", job, files });
+        return done;
+      }
+      track(job, worker, files, weight) {
+        worker.load += weight + 1;
+        return new Promise((resolve9, reject) => {
+          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve9, reject });
+        });
+      }
+      send(worker, message, transfer = []) {
+        worker.thread.postMessage(message, transfer);
+      }
+      receive(worker, message) {
+        if (message.type === "fatal") {
+          this.fail(new Error(`a content worker failed: ${message.message}`));
+          return;
+        }
+        if (message.type === "consumed") {
+          worker.unconsumed -= message.bytes;
+          if (worker.unconsumed <= STREAM_AHEAD && worker.onRoom) {
+            const wake = worker.onRoom;
+            worker.onRoom = void 0;
+            wake();
+          }
+          return;
+        }
+        this.chain = this.chain.then(async () => {
+          if (this.failure) return;
+          try {
+            await this.handle(worker, message);
+          } catch (error2) {
+            this.fail(error2);
+          }
+        });
+      }
+      async handle(worker, message) {
+        const job = this.jobs.get(message.job);
+        if (!job) throw new Error(`content worker sent results for unknown job ${message.job}`);
+        if (message.type === "done") {
+          this.jobs.delete(message.job);
+          worker.load -= job.weight;
+          job.resolve(
+            message.outcomes.map((outcome, i6) => {
+              const file = job.files[i6];
+              this.partialBytes -= file.bytes;
+              return "error" in outcome ? outcome : { size: outcome.size, ids: file.ids };
+            })
+          );
+          return;
+        }
+        let progressed = false;
+        for (const entry of message.entries) {
+          const file = job.files[entry.file];
+          await this.stores[entry.target].addEncoded("data", entry.id, entry.rawLength, entry.sealed);
+          file.ids[entry.target].push(entry.id);
+          if (entry.target === file.targets[0]) {
+            file.bytes += entry.rawLength;
+            this.partialBytes += entry.rawLength;
+            progressed = true;
+          }
+        }
+        this.send(worker, { type: "credit", bytes: message.bytes });
+        if (progressed) this.onBytes();
+      }
+      fail(error2) {
+        if (this.closed) return;
+        this.failure ??= error2;
+        for (const worker of this.workers) {
+          const wake = worker.onRoom;
+          worker.onRoom = void 0;
+          wake?.();
+        }
+        for (const [id, job] of this.jobs) {
+          this.jobs.delete(id);
+          job.reject(this.failure);
+        }
       }
     };
   }
@@ -14077,8 +14290,13 @@ async function backupSystem(repositories, input, options) {
       };
     })
   );
+  const pool = new ContentPool(
+    prepared.map(({ store }) => store),
+    { onBytes: () => archiver.report() }
+  );
   const archiver = new Archiver(
     prepared.map(({ store, nodes: nodes5 }) => ({ store, parent: nodes5 })),
+    pool,
     options.onProgress,
     prepared[0]?.expected
   );
@@ -14102,9 +14320,11 @@ async function backupSystem(repositories, input, options) {
       if (failure2) throw failure2;
     }
   } catch (error2) {
+    await pool.close();
     await Promise.allSettled(prepared.map(({ store }) => store.close()));
     throw error2;
   }
+  await pool.close();
   const trees = await archiver.finish();
   await Promise.all(prepared.map(({ store }) => store.close()));
   const durationMs = Date.now() - started.getTime();
@@ -14168,6 +14388,7 @@ var init_backup = __esm({
     init_blob_index();
     init_blob_reader();
     init_blob_store();
+    init_content_pool();
     init_listing();
     init_snapshot();
   }
@@ -21490,9 +21711,9 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   function getPublicKey(secretKey) {
     return getExtendedPublicKey(secretKey).pointBytes;
   }
-  function hashDomainToScalar(context2 = Uint8Array.of(), ...msgs) {
+  function hashDomainToScalar(context = Uint8Array.of(), ...msgs) {
     const msg = concatBytes(...msgs);
-    return modN_LE(cHash(domain(msg, ensureBytes("context", context2), !!prehash)));
+    return modN_LE(cHash(domain(msg, ensureBytes("context", context), !!prehash)));
   }
   function sign4(msg, secretKey, options = {}) {
     msg = ensureBytes("message", msg);
@@ -21510,7 +21731,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   }
   const verifyOpts = { zip215: true };
   function verify(sig, msg, publicKey, options = verifyOpts) {
-    const { context: context2, zip215 } = options;
+    const { context, zip215 } = options;
     const len = lengths.signature;
     sig = ensureBytes("signature", sig, len);
     msg = ensureBytes("message", msg);
@@ -21532,7 +21753,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     }
     if (!zip215 && A2.isSmallOrder())
       return false;
-    const k5 = hashDomainToScalar(context2, R.toBytes(), A2.toBytes(), msg);
+    const k5 = hashDomainToScalar(context, R.toBytes(), A2.toBytes(), msg);
     const RkA = R.add(A2.multiplyUnsafe(k5));
     return RkA.subtract(SB).clearCofactor().is0();
   }
@@ -27481,7 +27702,7 @@ function requireUnbzip2Stream() {
   }
   return unbzip2Stream_1;
 }
-var globalThis2, doneWritingPromise, doneWritingResolve, doneWritingReject, readingIndex, ArrayStream, doneReadingSet, externalBuffer, byValue, enums, config, debugMode, util, Buffer$3, encodeChunk, decodeChunk, crc_table, isLittleEndian$1, _0n$8, _1n$c, nodeCrypto$8, _1n$b, smallPrimes, webCrypto$8, nodeCrypto$7, nodeCryptoHashes, md5$1, sha1$2, sha224$2, sha256$2, sha384$2, sha512$2, ripemd, sha3_256$1, sha3_512$1, hash_headers, webCrypto$7, nodeCrypto$6, _1n$a, _1n$9, knownOIDs, OID, UnsupportedError, UnknownPacketError, MalformedPacketError, UnparseablePacket, publicKeyToJWK$1, privateKeyToJWK$1, eddsa$1, isLE$1, wrapCipher, BLOCK_SIZE$1, ZEROS16, ZEROS32, POLY$1, mul2$1, swapLE, estimateWindow, GHASH, Polyval, ghash, BLOCK_SIZE, BLOCK_SIZE32, EMPTY_BLOCK, POLY, sbox, invSbox, rotr32_8, rotl32_8, byteSwap$1, tableEncoding, tableDecoding, xPowers, ctr, cbc, cfb, gcm, AESW, AESKW_IV, aeskw, unsafe, webCrypto$6, HKDF_INFO, ecdh_x, webCrypto$5, nodeCrypto$5, webCurves, knownCurves, nodeCurves, curves, CurveWithOID, webCrypto$4, nodeCrypto$4, ecdsa$1, eddsa_legacy, ecdh$1, elliptic, _0n$7, _1n$8, ECDHSymmetricKey, KDFParams, ECDHXSymmetricKey, webCrypto$3, nodeCrypto$3, knownAlgos, nodeAlgos, WebCryptoEncryptor, NobleStreamProcessor, getUint32Array, webCrypto$2, nodeCrypto$2, blockLength$3, zeroBlock$1, webCrypto$1, nodeCrypto$1, Buffer$2, blockLength$2, ivLength$2, tagLength$2, zero, one$1, two, blockLength$1, ivLength$1, tagLength$1, zeroBlock, one, webCrypto, nodeCrypto, Buffer$1, blockLength, ivLength, tagLength, ALGO, ARGON2_TYPE, ARGON2_VERSION, ARGON2_SALT_SIZE, ARGON2_MAX_ENCODEDM, Argon2OutOfMemoryError, loadArgonWasmModule, argon2Promise, ARGON2_WASM_MEMORY_THRESHOLD_RELOAD, Argon2S2K, GenericS2K, allowedS2KTypesForEncryption, require$1, _a, Worker, isMarkedAsUntransferable, u8, u16, i32, fleb, fdeb, clim, freb, _a, fl, revfl, _b, fd, revfd, rev, x, i, hMap, flt, i, i, i, i, fdt, i, flm, flrm, fdm, fdrm, max, bits, bits16, shft, slc, ec, err, inflt, wbits, wbits16, hTree, ln, lc, clen, wfblk, wblk, deo, et, dflt, adler, dopt, wbytes, zlh, zls, Deflate, Inflate, Zlib, Unzlib, td, tds, LiteralDataPacket, KeyID, verified, SALT_NOTATION_NAME, allowedUnhashedSubpackets, SignaturePacket, OnePassSignaturePacket, PacketList, GrammarError, MessageType, MessageGrammarValidator, allowedPackets$5, CompressedDataPacket, getCompressionStreamInstantiators, compress_fns, decompress_fns, allowedPackets$4, SymEncryptedIntegrityProtectedDataPacket, allowedPackets$3, VERSION$1, AEADEncryptedDataPacket, PublicKeyEncryptedSessionKeyPacket, SymEncryptedSessionKeyPacket, PublicKeyPacket, allowedPackets$2, SymmetricallyEncryptedDataPacket, PublicSubkeyPacket, UserAttributePacket, SecretKeyPacket, UserIDPacket, SecretSubkeyPacket, Signature, User, Subkey, allowedRevocationPackets, mainKeyPacketTags, keyPacketTags, Key, PublicKey, PrivateKey, allowedKeyPackets, allowedMessagePackets, allowedSymSessionKeyPackets, allowedDetachedSignaturePackets, Message, defaultConfigPropsCount, crypto$2, isLE, swap32IfBE, hasHexBuiltin, hexes, asciis, Hash, wrapConstructor, _0n$6, _1n$7, isPosBig, bitMask, _0n$5, _1n$6, _2n$6, _3n$2, _4n$1, _5n, _7n$1, _8n$1, _9n, _16n, FIELD_FIELDS, HashMD, SHA256_IV, SHA224_IV, SHA384_IV, SHA512_IV, U32_MASK64, _32n, shrSH, shrSL, rotrSH, rotrSL, rotrBH, rotrBL, rotlSH, rotlSL, rotlBH, rotlBL, add3L, add3H, add4L, add4H, add5L, add5H, SHA256_K, SHA256_W, SHA256, SHA224, K512, SHA512_Kh, SHA512_Kl, SHA512_W_H, SHA512_W_L, SHA512, SHA384, sha256$1, sha224$1, sha512$1, sha384$1, HMAC, hmac, _0n$4, _1n$5, pointPrecomputes, pointWindowSizes, wNAF, divNearest, DERErr, DER, _0n$3, _1n$4, _2n$5, _3n$1, _4n, p256_CURVE, p384_CURVE, p521_CURVE, Fp256, Fp384, Fp521, p256$1, p384$1, p521$1, p256, p384, p521, _0n$2, _1n$3, _2n$4, _7n, _256n, _0x71n, SHA3_PI, SHA3_ROTL, _SHA3_IOTA, IOTAS, SHA3_IOTA_H, SHA3_IOTA_L, rotlH, rotlL, Keccak, gen, sha3_256, sha3_512, genShake, shake256, _0n$1, _1n$2, _2n$3, _8n, _0n, _1n$1, _2n$2, ed448_CURVE, E448_CURVE, shake256_114, _1n, _2n$1, _3n, _11n, _22n, _44n, _88n, _223n, Fp$3, Fn, ED448_DEF, ed448, x448, secp256k1_CURVE, secp256k1_ENDO, _2n, Fpk1, secp256k1, sha256, sha224, Fp$2, CURVE_A$2, CURVE_B$2, brainpoolP256r1, sha512, sha384, Fp$1, CURVE_A$1, CURVE_B$1, brainpoolP384r1, Fp, CURVE_A, CURVE_B, brainpoolP512r1, nobleCurves, noble_curves, SHA1_IV, SHA1_W, SHA1, sha1$1, Rho160, Id160, Pi160, idxLR, idxL, idxR, shifts160, shiftsL160, shiftsR160, Kl160, Kr160, BUF_160, RIPEMD160, ripemd160$1, sha1, ripemd160, K$1, Chi, IV, MD5_W, MD5, md5, nobleHashes, noble_hashes, crypto$1, nacl, gf, randombytes, _9, gf0, gf1, _121665, D, D2, X, Y, I, K, L, crypto_scalarmult_BYTES, crypto_scalarmult_SCALARBYTES, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, crypto_sign_BYTES, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, crypto_sign_SEEDBYTES, naclFast, MAXINT, legacyCiphers, legacy_ciphers, BLAKE2B_IV32, SIGMA, Blake2b, OUTBYTES_MAX, BLOCKBYTES, TYPE, VERSION3, TAGBYTES_MAX, TAGBYTES_MIN, SALTBYTES_MAX, SALTBYTES_MIN, passwordBYTES_MAX, passwordBYTES_MIN, MEMBYTES_MAX, ADBYTES_MAX, SECRETBYTES_MAX, ARGON2_BLOCK_SIZE, ARGON2_PREHASH_DIGEST_LENGTH, isLittleEndian, KB, WASM_PAGE_SIZE, isSIMDSupported, loadWasm, index$2, bzip2_1, hasRequiredBzip2, bit_iterator, hasRequiredBit_iterator, unbzip2Stream_1, hasRequiredUnbzip2Stream, unbzip2StreamExports, index, index$1;
+var globalThis2, doneWritingPromise, doneWritingResolve, doneWritingReject, readingIndex, ArrayStream, doneReadingSet, externalBuffer, byValue, enums, config, debugMode, util, Buffer$3, encodeChunk, decodeChunk, crc_table, isLittleEndian$1, _0n$8, _1n$c, nodeCrypto$8, _1n$b, smallPrimes, webCrypto$8, nodeCrypto$7, nodeCryptoHashes, md5$1, sha1$2, sha224$2, sha256$2, sha384$2, sha512$2, ripemd, sha3_256$1, sha3_512$1, hash_headers, webCrypto$7, nodeCrypto$6, _1n$a, _1n$9, knownOIDs, OID, UnsupportedError, UnknownPacketError, MalformedPacketError, UnparseablePacket, publicKeyToJWK$1, privateKeyToJWK$1, eddsa$1, isLE$1, wrapCipher, BLOCK_SIZE$1, ZEROS16, ZEROS32, POLY$1, mul2$1, swapLE, estimateWindow, GHASH, Polyval, ghash, BLOCK_SIZE, BLOCK_SIZE32, EMPTY_BLOCK, POLY, sbox, invSbox, rotr32_8, rotl32_8, byteSwap$1, tableEncoding, tableDecoding, xPowers, ctr, cbc, cfb, gcm, AESW, AESKW_IV, aeskw, unsafe, webCrypto$6, HKDF_INFO, ecdh_x, webCrypto$5, nodeCrypto$5, webCurves, knownCurves, nodeCurves, curves, CurveWithOID, webCrypto$4, nodeCrypto$4, ecdsa$1, eddsa_legacy, ecdh$1, elliptic, _0n$7, _1n$8, ECDHSymmetricKey, KDFParams, ECDHXSymmetricKey, webCrypto$3, nodeCrypto$3, knownAlgos, nodeAlgos, WebCryptoEncryptor, NobleStreamProcessor, getUint32Array, webCrypto$2, nodeCrypto$2, blockLength$3, zeroBlock$1, webCrypto$1, nodeCrypto$1, Buffer$2, blockLength$2, ivLength$2, tagLength$2, zero, one$1, two, blockLength$1, ivLength$1, tagLength$1, zeroBlock, one, webCrypto, nodeCrypto, Buffer$1, blockLength, ivLength, tagLength, ALGO, ARGON2_TYPE, ARGON2_VERSION, ARGON2_SALT_SIZE, ARGON2_MAX_ENCODEDM, Argon2OutOfMemoryError, loadArgonWasmModule, argon2Promise, ARGON2_WASM_MEMORY_THRESHOLD_RELOAD, Argon2S2K, GenericS2K, allowedS2KTypesForEncryption, require$1, _a, Worker2, isMarkedAsUntransferable, u8, u16, i32, fleb, fdeb, clim, freb, _a, fl, revfl, _b, fd, revfd, rev, x, i, hMap, flt, i, i, i, i, fdt, i, flm, flrm, fdm, fdrm, max, bits, bits16, shft, slc, ec, err, inflt, wbits, wbits16, hTree, ln, lc, clen, wfblk, wblk, deo, et, dflt, adler, dopt, wbytes, zlh, zls, Deflate, Inflate, Zlib, Unzlib, td, tds, LiteralDataPacket, KeyID, verified, SALT_NOTATION_NAME, allowedUnhashedSubpackets, SignaturePacket, OnePassSignaturePacket, PacketList, GrammarError, MessageType, MessageGrammarValidator, allowedPackets$5, CompressedDataPacket, getCompressionStreamInstantiators, compress_fns, decompress_fns, allowedPackets$4, SymEncryptedIntegrityProtectedDataPacket, allowedPackets$3, VERSION$1, AEADEncryptedDataPacket, PublicKeyEncryptedSessionKeyPacket, SymEncryptedSessionKeyPacket, PublicKeyPacket, allowedPackets$2, SymmetricallyEncryptedDataPacket, PublicSubkeyPacket, UserAttributePacket, SecretKeyPacket, UserIDPacket, SecretSubkeyPacket, Signature, User, Subkey, allowedRevocationPackets, mainKeyPacketTags, keyPacketTags, Key, PublicKey, PrivateKey, allowedKeyPackets, allowedMessagePackets, allowedSymSessionKeyPackets, allowedDetachedSignaturePackets, Message, defaultConfigPropsCount, crypto$2, isLE, swap32IfBE, hasHexBuiltin, hexes, asciis, Hash, wrapConstructor, _0n$6, _1n$7, isPosBig, bitMask, _0n$5, _1n$6, _2n$6, _3n$2, _4n$1, _5n, _7n$1, _8n$1, _9n, _16n, FIELD_FIELDS, HashMD, SHA256_IV, SHA224_IV, SHA384_IV, SHA512_IV, U32_MASK64, _32n, shrSH, shrSL, rotrSH, rotrSL, rotrBH, rotrBL, rotlSH, rotlSL, rotlBH, rotlBL, add3L, add3H, add4L, add4H, add5L, add5H, SHA256_K, SHA256_W, SHA256, SHA224, K512, SHA512_Kh, SHA512_Kl, SHA512_W_H, SHA512_W_L, SHA512, SHA384, sha256$1, sha224$1, sha512$1, sha384$1, HMAC, hmac, _0n$4, _1n$5, pointPrecomputes, pointWindowSizes, wNAF, divNearest, DERErr, DER, _0n$3, _1n$4, _2n$5, _3n$1, _4n, p256_CURVE, p384_CURVE, p521_CURVE, Fp256, Fp384, Fp521, p256$1, p384$1, p521$1, p256, p384, p521, _0n$2, _1n$3, _2n$4, _7n, _256n, _0x71n, SHA3_PI, SHA3_ROTL, _SHA3_IOTA, IOTAS, SHA3_IOTA_H, SHA3_IOTA_L, rotlH, rotlL, Keccak, gen, sha3_256, sha3_512, genShake, shake256, _0n$1, _1n$2, _2n$3, _8n, _0n, _1n$1, _2n$2, ed448_CURVE, E448_CURVE, shake256_114, _1n, _2n$1, _3n, _11n, _22n, _44n, _88n, _223n, Fp$3, Fn, ED448_DEF, ed448, x448, secp256k1_CURVE, secp256k1_ENDO, _2n, Fpk1, secp256k1, sha256, sha224, Fp$2, CURVE_A$2, CURVE_B$2, brainpoolP256r1, sha512, sha384, Fp$1, CURVE_A$1, CURVE_B$1, brainpoolP384r1, Fp, CURVE_A, CURVE_B, brainpoolP512r1, nobleCurves, noble_curves, SHA1_IV, SHA1_W, SHA1, sha1$1, Rho160, Id160, Pi160, idxLR, idxL, idxR, shifts160, shiftsL160, shiftsR160, Kl160, Kr160, BUF_160, RIPEMD160, ripemd160$1, sha1, ripemd160, K$1, Chi, IV, MD5_W, MD5, md5, nobleHashes, noble_hashes, crypto$1, nacl, gf, randombytes, _9, gf0, gf1, _121665, D, D2, X, Y, I, K, L, crypto_scalarmult_BYTES, crypto_scalarmult_SCALARBYTES, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, crypto_sign_BYTES, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, crypto_sign_SEEDBYTES, naclFast, MAXINT, legacyCiphers, legacy_ciphers, BLAKE2B_IV32, SIGMA, Blake2b, OUTBYTES_MAX, BLOCKBYTES, TYPE, VERSION3, TAGBYTES_MAX, TAGBYTES_MIN, SALTBYTES_MAX, SALTBYTES_MIN, passwordBYTES_MAX, passwordBYTES_MIN, MEMBYTES_MAX, ADBYTES_MAX, SECRETBYTES_MAX, ARGON2_BLOCK_SIZE, ARGON2_PREHASH_DIGEST_LENGTH, isLittleEndian, KB, WASM_PAGE_SIZE, isSIMDSupported, loadWasm, index$2, bzip2_1, hasRequiredBzip2, bit_iterator, hasRequiredBit_iterator, unbzip2Stream_1, hasRequiredUnbzip2Stream, unbzip2StreamExports, index, index$1;
 var init_openpgp = __esm({
   "node_modules/openpgp/dist/node/openpgp.mjs"() {
     globalThis2 = typeof window !== "undefined" ? window : typeof global !== "undefined" ? global : typeof self !== "undefined" ? self : {};
@@ -31331,7 +31552,7 @@ var init_openpgp = __esm({
     allowedS2KTypesForEncryption = /* @__PURE__ */ new Set([enums.s2k.argon2, enums.s2k.iterated]);
     require$1 = createRequire("/");
     try {
-      _a = require$1("worker_threads"), Worker = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
+      _a = require$1("worker_threads"), Worker2 = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
     } catch (e5) {
     }
     u8 = Uint8Array;
@@ -40946,29 +41167,6 @@ var init_command = __esm({
 });
 
 // src/sources/source.ts
-import { constants as constants3 } from "node:fs";
-import { open as open3 } from "node:fs/promises";
-async function openSourceFile(entry) {
-  const problem = (message) => ({ problem: { path: entry.path, absolute: entry.absolute, message } });
-  let handle;
-  try {
-    handle = await open3(entry.absolute, constants3.O_RDONLY | constants3.O_NONBLOCK);
-  } catch (error2) {
-    return problem(`${describeFsError(error2, "file")}: skipped`);
-  }
-  try {
-    const stat3 = await handle.stat({ bigint: true });
-    if (!stat3.isFile() || stat3.dev !== entry.dev || stat3.ino !== entry.ino) {
-      await handle.close();
-      return problem("replaced by another file during the backup: skipped");
-    }
-  } catch (error2) {
-    await handle.close().catch(() => {
-    });
-    return problem(`${describeFsError(error2, "file")}: skipped`);
-  }
-  return { handle };
-}
 function describeFsError(error2, what) {
   const code = error2?.code;
   switch (code) {
@@ -40995,14 +41193,14 @@ var init_source2 = __esm({
 
 // src/sources/paths.ts
 import { isUtf8 } from "node:buffer";
-import { accessSync, constants as constants4, lstatSync, readlinkSync, statSync as statSync3 } from "node:fs";
+import { accessSync, constants as constants2, lstatSync, readlinkSync, statSync as statSync3 } from "node:fs";
 import { opendir, readdir, readlink, stat } from "node:fs/promises";
 import { matchesGlob, resolve as resolve4 } from "node:path";
 async function* walkPaths(root5, paths, options) {
   const rootDir = resolve4(root5);
   const given = paths.map((path) => givenPath(rootDir, path));
   checkOverlaps(given);
-  const context2 = new WalkContext(options);
+  const context = new WalkContext(options);
   for (const path of given) await checkGiven(path);
   for (const node of planOrder(planTree(given))) {
     if (node.given === void 0) {
@@ -41015,7 +41213,7 @@ async function* walkPaths(root5, paths, options) {
     const stack = [start.frame];
     const branch = /* @__PURE__ */ new Set([start.frame.key]);
     let slice2 = performance.now();
-    for (let entry = await nextEntry(stack, branch, context2); entry; entry = await nextEntry(stack, branch, context2)) {
+    for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
         await new Promise((resolve9) => setImmediate(resolve9));
@@ -41184,7 +41382,7 @@ async function startGiven(path) {
 function childAbsolute(parent, raw) {
   return `${parent.absolute === "/" ? "" : parent.absolute}/${raw.toString("utf8")}`;
 }
-async function nextEntry(stack, branch, context2) {
+async function nextEntry(stack, branch, context) {
   for (; ; ) {
     const frame2 = stack[stack.length - 1];
     if (frame2 === void 0) return void 0;
@@ -41195,7 +41393,7 @@ async function nextEntry(stack, branch, context2) {
       continue;
     }
     frame2.next += 1;
-    const visit = await context2.visit(frame2, raw, branch);
+    const visit = await context.visit(frame2, raw, branch);
     if (visit === void 0) continue;
     if (visit.frame !== void 0) {
       stack.push(visit.frame);
@@ -41209,10 +41407,10 @@ function requiredText(pattern) {
   if (pattern.split("/").some((segment) => segment === "." || segment === "..")) return [];
   return pattern.split(/[*?/]+/).filter((part) => part !== "");
 }
-function readable(absolute, stats, context2) {
-  if (context2?.readableByMode(stats)) return true;
+function readable(absolute, stats, context) {
+  if (context?.readableByMode(stats)) return true;
   try {
-    accessSync(absolute, constants4.R_OK);
+    accessSync(absolute, constants2.R_OK);
     return true;
   } catch (error2) {
     const code = error2.code;
@@ -41393,7 +41591,7 @@ var init_paths = __esm({
 
 // src/storage/local.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { mkdir, open as open4, readdir as readdir2, rename, rm, stat as stat2 } from "node:fs/promises";
+import { mkdir, open as open2, readdir as readdir2, rename, rm, stat as stat2 } from "node:fs/promises";
 import { dirname as dirname2, join as join5 } from "node:path";
 async function writeAll(handle, parts2) {
   for (let start = 0; start < parts2.length; start += 1024) {
@@ -41417,7 +41615,7 @@ async function writeAll(handle, parts2) {
   }
 }
 async function syncDir(dir) {
-  const handle = await open4(dir, "r");
+  const handle = await open2(dir, "r");
   try {
     await handle.sync();
   } finally {
@@ -41447,7 +41645,7 @@ var init_local = __esm({
             await mkdir(dir, { recursive: true });
             this.madeDirs.add(dir);
           }
-          const handle = await open4(temp, "wx", 384);
+          const handle = await open2(temp, "wx", 384);
           try {
             if (data instanceof Uint8Array) await handle.writeFile(data);
             else await writeAll(handle, data);
@@ -41469,7 +41667,7 @@ var init_local = __esm({
         checkName(name);
         let handle;
         try {
-          handle = await open4(join5(this.root, name), "r");
+          handle = await open2(join5(this.root, name), "r");
         } catch (error2) {
           if (error2.code === "ENOENT") throw new NotFoundError(this.location, name);
           throw new StorageError(this.location, name, `cannot read (${error2.message})`, {
@@ -41673,8 +41871,8 @@ More information can be found at: https://a.co/c895JFp`);
 var longPollMiddleware, longPollMiddlewareOptions, getLongPollPlugin;
 var init_longPollMiddleware = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/longPollMiddleware.js"() {
-    longPollMiddleware = () => (next, context2) => async (args) => {
-      context2.__retryLongPoll = true;
+    longPollMiddleware = () => (next, context) => async (args) => {
+      context.__retryLongPoll = true;
       return next(args);
     };
     longPollMiddlewareOptions = {
@@ -41705,15 +41903,15 @@ var init_setCredentialFeature = __esm({
 });
 
 // node_modules/@aws-sdk/core/dist-es/submodules/client/setFeature.js
-function setFeature(context2, feature, value2) {
-  if (!context2.__aws_sdk_context) {
-    context2.__aws_sdk_context = {
+function setFeature(context, feature, value2) {
+  if (!context.__aws_sdk_context) {
+    context.__aws_sdk_context = {
       features: {}
     };
-  } else if (!context2.__aws_sdk_context.features) {
-    context2.__aws_sdk_context.features = {};
+  } else if (!context.__aws_sdk_context.features) {
+    context.__aws_sdk_context.features = {};
   }
-  context2.__aws_sdk_context.features[feature] = value2;
+  context.__aws_sdk_context.features[feature] = value2;
 }
 var init_setFeature = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/setFeature.js"() {
@@ -42002,7 +42200,7 @@ var import_types, getSmithyContext;
 var init_getSmithyContext = __esm({
   "node_modules/@smithy/core/dist-es/submodules/transport/getSmithyContext.js"() {
     import_types = __toESM(require_dist_cjs());
-    getSmithyContext = (context2) => context2[import_types.SMITHY_CONTEXT_KEY] || (context2[import_types.SMITHY_CONTEXT_KEY] = {});
+    getSmithyContext = (context) => context[import_types.SMITHY_CONTEXT_KEY] || (context[import_types.SMITHY_CONTEXT_KEY] = {});
   }
 });
 
@@ -43048,7 +43246,7 @@ var deserializerMiddleware, findHeader;
 var init_deserializerMiddleware = __esm({
   "node_modules/@smithy/core/dist-es/submodules/serde/middleware-serde/deserializerMiddleware.js"() {
     init_transport();
-    deserializerMiddleware = (options, deserializer) => (next, context2) => async (args) => {
+    deserializerMiddleware = (options, deserializer) => (next, context) => async (args) => {
       const { response } = await next(args);
       try {
         const parsed2 = await deserializer(response, options);
@@ -43068,10 +43266,10 @@ var init_deserializerMiddleware = __esm({
           try {
             error2.message += "\n  " + hint;
           } catch (ignored) {
-            if (!context2.logger || context2.logger?.constructor?.name === "NoOpLogger") {
+            if (!context.logger || context.logger?.constructor?.name === "NoOpLogger") {
               console.warn(hint);
             } else {
-              context2.logger?.warn?.(hint);
+              context.logger?.warn?.(hint);
             }
           }
           if (typeof error2.$responseBodyText !== "undefined") {
@@ -43623,11 +43821,11 @@ var init_externalDataInterceptor = __esm({
 // node_modules/@smithy/core/dist-es/submodules/config/node-config-provider/getSelectorName.js
 function getSelectorName(functionString) {
   try {
-    const constants6 = new Set(Array.from(functionString.match(/([A-Z_]){3,}/g) ?? []));
-    constants6.delete("CONFIG");
-    constants6.delete("CONFIG_PREFIX_SEPARATOR");
-    constants6.delete("ENV");
-    return [...constants6].join(", ");
+    const constants4 = new Set(Array.from(functionString.match(/([A-Z_]){3,}/g) ?? []));
+    constants4.delete("CONFIG");
+    constants4.delete("CONFIG_PREFIX_SEPARATOR");
+    constants4.delete("ENV");
+    return [...constants4].join(", ");
   } catch (ignored) {
     return functionString;
   }
@@ -44003,9 +44201,9 @@ var init_MiddlewareStack = __esm({
           }
           return identifyOnResolve;
         },
-        resolve: (handler, context2) => {
+        resolve: (handler, context) => {
           for (const middleware of getMiddlewareList().map((entry) => entry.middleware).reverse()) {
-            handler = middleware(handler, context2);
+            handler = middleware(handler, context);
           }
           if (identifyOnResolve) {
             console.log(stack.identify());
@@ -44369,14 +44567,14 @@ var init_schemaDeserializationMiddleware = __esm({
   "node_modules/@smithy/core/dist-es/submodules/schema/middleware/schemaDeserializationMiddleware.js"() {
     init_transport();
     init_operation();
-    schemaDeserializationMiddleware = (config2) => (next, context2) => async (args) => {
+    schemaDeserializationMiddleware = (config2) => (next, context) => async (args) => {
       const { response } = await next(args);
-      const { operationSchema } = getSmithyContext(context2);
+      const { operationSchema } = getSmithyContext(context);
       const [, ns, n3, t, i6, o3] = operationSchema ?? [];
       try {
         const parsed2 = await config2.protocol.deserializeResponse(operation(ns, n3, t, i6, o3), {
           ...config2,
-          ...context2
+          ...context
         }, response);
         return {
           response,
@@ -44394,10 +44592,10 @@ var init_schemaDeserializationMiddleware = __esm({
           try {
             error2.message += "\n  " + hint;
           } catch (ignored) {
-            if (!context2.logger || context2.logger?.constructor?.name === "NoOpLogger") {
+            if (!context.logger || context.logger?.constructor?.name === "NoOpLogger") {
               console.warn(hint);
             } else {
-              context2.logger?.warn?.(hint);
+              context.logger?.warn?.(hint);
             }
           }
           if (typeof error2.$responseBodyText !== "undefined") {
@@ -44436,13 +44634,13 @@ var init_schemaSerializationMiddleware = __esm({
   "node_modules/@smithy/core/dist-es/submodules/schema/middleware/schemaSerializationMiddleware.js"() {
     init_transport();
     init_operation();
-    schemaSerializationMiddleware = (config2) => (next, context2) => async (args) => {
-      const { operationSchema } = getSmithyContext(context2);
+    schemaSerializationMiddleware = (config2) => (next, context) => async (args) => {
+      const { operationSchema } = getSmithyContext(context);
       const [, ns, n3, t, i6, o3] = operationSchema ?? [];
-      const endpoint = context2.endpointV2 ? async () => toEndpointV1(context2.endpointV2) : config2.endpoint;
+      const endpoint = context.endpointV2 ? async () => toEndpointV1(context.endpointV2) : config2.endpoint;
       const request = await config2.protocol.serializeRequest(operation(ns, n3, t, i6, o3), args.input, {
         ...config2,
-        ...context2,
+        ...context,
         endpoint
       });
       return next({
@@ -46651,7 +46849,7 @@ var init_toEndpointV12 = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/endpoints/middleware-endpoint/adaptors/getEndpointFromInstructions.js
 function bindGetEndpointFromInstructions(getEndpointFromConfig2) {
-  return async (commandInput, instructionsSupplier, clientConfig, context2) => {
+  return async (commandInput, instructionsSupplier, clientConfig, context) => {
     if (!clientConfig.isCustomEndpoint && !clientConfig.ignoreConfiguredEndpointUrls) {
       let endpointFromConfig;
       if (clientConfig.serviceConfiguredEndpoint) {
@@ -46662,14 +46860,14 @@ function bindGetEndpointFromInstructions(getEndpointFromConfig2) {
       if (endpointFromConfig) {
         clientConfig.endpoint = () => Promise.resolve(toEndpointV1(endpointFromConfig));
         clientConfig.isCustomEndpoint = true;
-        context2?.logger?.debug?.(`@smithy/core/endpoints - resolved endpoint from config: ${endpointFromConfig}`);
+        context?.logger?.debug?.(`@smithy/core/endpoints - resolved endpoint from config: ${endpointFromConfig}`);
       }
     }
     const endpointParams = await resolveParams(commandInput, instructionsSupplier, clientConfig);
     if (typeof clientConfig.endpointProvider !== "function") {
       throw new Error("config.endpointProvider is not set.");
     }
-    const endpoint = clientConfig.endpointProvider(endpointParams, context2);
+    const endpoint = clientConfig.endpointProvider(endpointParams, context);
     if (clientConfig.isCustomEndpoint && clientConfig.endpoint) {
       const customEndpoint = await clientConfig.endpoint();
       if (customEndpoint?.headers) {
@@ -46722,33 +46920,33 @@ var init_getEndpointFromInstructions = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/endpoints/middleware-endpoint/endpointMiddleware.js
-function setFeature2(context2, feature, value2) {
-  if (!context2.__smithy_context) {
-    context2.__smithy_context = { features: {} };
-  } else if (!context2.__smithy_context.features) {
-    context2.__smithy_context.features = {};
+function setFeature2(context, feature, value2) {
+  if (!context.__smithy_context) {
+    context.__smithy_context = { features: {} };
+  } else if (!context.__smithy_context.features) {
+    context.__smithy_context.features = {};
   }
-  context2.__smithy_context.features[feature] = value2;
+  context.__smithy_context.features[feature] = value2;
 }
 function bindEndpointMiddleware(getEndpointFromConfig2) {
   const getEndpointFromInstructions2 = bindGetEndpointFromInstructions(getEndpointFromConfig2);
   return ({ config: config2, instructions }) => {
-    return (next, context2) => async (args) => {
+    return (next, context) => async (args) => {
       if (config2.isCustomEndpoint) {
-        setFeature2(context2, "ENDPOINT_OVERRIDE", "N");
+        setFeature2(context, "ENDPOINT_OVERRIDE", "N");
       }
       const endpoint = await getEndpointFromInstructions2(args.input, {
         getEndpointParameterInstructions() {
           return instructions;
         }
-      }, { ...config2 }, context2);
-      context2.endpointV2 = endpoint;
-      context2.authSchemes = endpoint.properties?.authSchemes;
-      const authScheme = context2.authSchemes?.[0];
+      }, { ...config2 }, context);
+      context.endpointV2 = endpoint;
+      context.authSchemes = endpoint.properties?.authSchemes;
+      const authScheme = context.authSchemes?.[0];
       if (authScheme) {
-        context2["signing_region"] = authScheme.signingRegion;
-        context2["signing_service"] = authScheme.signingName;
-        const smithyContext = getSmithyContext(context2);
+        context["signing_region"] = authScheme.signingRegion;
+        context["signing_service"] = authScheme.signingName;
+        const smithyContext = getSmithyContext(context);
         const httpAuthOption = smithyContext?.selectedHttpAuthScheme?.httpAuthOption;
         if (httpAuthOption) {
           httpAuthOption.signingProperties = Object.assign(httpAuthOption.signingProperties || {}, {
@@ -47725,9 +47923,9 @@ var serializerMiddleware;
 var init_serializerMiddleware = __esm({
   "node_modules/@smithy/core/dist-es/submodules/serde/middleware-serde/serializerMiddleware.js"() {
     init_endpoints();
-    serializerMiddleware = (options, serializer) => (next, context2) => async (args) => {
+    serializerMiddleware = (options, serializer) => (next, context) => async (args) => {
       const endpointConfig = options;
-      const endpoint = context2.endpointV2 ? async () => toEndpointV1(context2.endpointV2) : endpointConfig.endpoint;
+      const endpoint = context.endpointV2 ? async () => toEndpointV1(context.endpointV2) : endpointConfig.endpoint;
       if (!endpoint) {
         throw new Error("No valid endpoint provider available.");
       }
@@ -48789,14 +48987,14 @@ var collectBody;
 var init_collect_stream_body = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/collect-stream-body.js"() {
     init_serde();
-    collectBody = async (streamBody = new Uint8Array(), context2) => {
+    collectBody = async (streamBody = new Uint8Array(), context) => {
       if (streamBody instanceof Uint8Array) {
         return Uint8ArrayBlobAdapter.mutate(streamBody);
       }
       if (!streamBody) {
         return Uint8ArrayBlobAdapter.mutate(new Uint8Array());
       }
-      const fromContext = context2.streamCollector(streamBody);
+      const fromContext = context.streamCollector(streamBody);
       return Uint8ArrayBlobAdapter.mutate(await fromContext);
     };
   }
@@ -50959,25 +51157,25 @@ var init_HttpProtocol = __esm({
       getDefaultContentType() {
         throw new Error(`@smithy/core/protocols - ${this.constructor.name} getDefaultContentType() implementation missing.`);
       }
-      async deserializeHttpMessage(schema2, context2, response, arg4, arg5) {
+      async deserializeHttpMessage(schema2, context, response, arg4, arg5) {
         void schema2;
-        void context2;
+        void context;
         void response;
         void arg4;
         void arg5;
         return [];
       }
       getEventStreamMarshaller() {
-        const context2 = this.serdeContext;
-        if (!context2.eventStreamMarshaller) {
+        const context = this.serdeContext;
+        if (!context.eventStreamMarshaller) {
           throw new Error("@smithy/core - HttpProtocol: eventStreamMarshaller missing in serdeContext.");
         }
-        return context2.eventStreamMarshaller;
+        return context.eventStreamMarshaller;
       }
       resolveEventStreamMarshaller(importedProvider) {
-        const context2 = this.serdeContext;
-        if (context2.eventStreamMarshaller) {
-          return context2.eventStreamMarshaller;
+        const context = this.serdeContext;
+        if (context.eventStreamMarshaller) {
+          return context.eventStreamMarshaller;
         }
         return importedProvider(this.serdeContext);
       }
@@ -50996,11 +51194,11 @@ var init_HttpBindingProtocol = __esm({
     init_collect_stream_body();
     init_extended_encode_uri_component();
     HttpBindingProtocol = class extends HttpProtocol {
-      async serializeRequest(operationSchema, _input, context2) {
+      async serializeRequest(operationSchema, _input, context) {
         const input = _input && typeof _input === "object" ? _input : {};
         const query = {};
         const headers = {};
-        const endpoint = await context2.endpoint();
+        const endpoint = await context.endpoint();
         const ns = HttpBindingNormalizedSchema.of(operationSchema?.input);
         const bindings = ns.getHttpBindings().request;
         const operation2 = getHttpOperationBindings(operationSchema);
@@ -51171,23 +51369,23 @@ var init_HttpBindingProtocol = __esm({
         }
         return path;
       }
-      async deserializeResponse(operationSchema, context2, response) {
+      async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
         const directDeserializer = typeof deserializer.readCodec === "function" ? deserializer : void 0;
         const ns = HttpBindingNormalizedSchema.of(operationSchema.output);
         const responseBindings = ns.getHttpBindings().response;
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes2 = await collectBody(response.body, context2);
+          const bytes2 = await collectBody(response.body, context);
           if (bytes2.byteLength > 0) {
             Object.assign(dataObject, await deserializer.read(15, bytes2));
           }
-          await this.handleError(operationSchema, context2, response, dataObject, this.deserializeMetadata(response));
+          await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - HTTP Protocol error handler failed to throw.");
         }
-        const nonHttpBindingMembers = await this.deserializeHttpMessage(ns, context2, response, dataObject);
+        const nonHttpBindingMembers = await this.deserializeHttpMessage(ns, context, response, dataObject);
         if (nonHttpBindingMembers.length) {
-          const bytes2 = await collectBody(response.body, context2);
+          const bytes2 = await collectBody(response.body, context);
           if (bytes2.byteLength > 0) {
             const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes2) : deserializer.read(responseBindings.syntheticBodySchema, bytes2));
             for (const member2 of nonHttpBindingMembers) {
@@ -51197,12 +51395,12 @@ var init_HttpBindingProtocol = __esm({
             }
           }
         } else if (!responseBindings.bindings.payload) {
-          await collectBody(response.body, context2);
+          await collectBody(response.body, context);
         }
         dataObject.$metadata = this.deserializeMetadata(response);
         return dataObject;
       }
-      async deserializeHttpMessage(schema2, context2, response, arg4, arg5) {
+      async deserializeHttpMessage(schema2, context, response, arg4, arg5) {
         const dataObject = arg4 instanceof Set ? arg5 : arg4;
         const deserializer = this.deserializer;
         const directDeserializer = typeof deserializer.readCodec === "function" ? deserializer : void 0;
@@ -51223,7 +51421,7 @@ var init_HttpBindingProtocol = __esm({
               dataObject[memberName] = sdkStreamMixin2(response.body);
             }
           } else if (response.body) {
-            const bytes2 = await collectBody(response.body, context2);
+            const bytes2 = await collectBody(response.body, context);
             if (bytes2.byteLength > 0) {
               dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes2) : deserializer.read(memberSchema, bytes2));
             }
@@ -51287,11 +51485,11 @@ var init_RpcProtocol = __esm({
     init_HttpProtocol();
     init_collect_stream_body();
     RpcProtocol = class extends HttpProtocol {
-      async serializeRequest(operationSchema, _input, context2) {
+      async serializeRequest(operationSchema, _input, context) {
         const serializer = this.serializer;
         const query = {};
         const headers = {};
-        const endpoint = await context2.endpoint();
+        const endpoint = await context.endpoint();
         const ns = NormalizedSchema.of(operationSchema?.input);
         const schema2 = ns.getSchema();
         let payload;
@@ -51337,16 +51535,16 @@ var init_RpcProtocol = __esm({
         request.method = "POST";
         return request;
       }
-      async deserializeResponse(operationSchema, context2, response) {
+      async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (this.isErrorResponse(response.statusCode)) {
-          const bytes2 = await collectBody(response.body, context2);
+          const bytes2 = await collectBody(response.body, context);
           if (bytes2.byteLength > 0) {
             Object.assign(dataObject, await deserializer.read(15, bytes2));
           }
-          await this.handleError(operationSchema, context2, response, dataObject, this.deserializeMetadata(response));
+          await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - RPC Protocol error handler failed to throw.");
         }
         for (const header in response.headers) {
@@ -51365,7 +51563,7 @@ var init_RpcProtocol = __esm({
             initialResponseContainer: dataObject
           });
         } else {
-          const bytes2 = await collectBody(response.body, context2);
+          const bytes2 = await collectBody(response.body, context);
           if (bytes2.byteLength > 0) {
             Object.assign(dataObject, await deserializer.read(ns, bytes2));
           }
@@ -51391,8 +51589,8 @@ var init_AbstractRpcV2Protocol = __esm({
       constructor({ defaultNamespace, errorTypeRegistries: errorTypeRegistries5 }) {
         super({ defaultNamespace, errorTypeRegistries: errorTypeRegistries5 });
       }
-      async serializeRequest(operationSchema, input, context2) {
-        const request = await super.serializeRequest(operationSchema, input, context2);
+      async serializeRequest(operationSchema, input, context) {
+        const request = await super.serializeRequest(operationSchema, input, context);
         Object.assign(request.headers, {
           "content-type": this.getDefaultContentType(),
           "smithy-protocol": this.getSmithyProtocolHeaderValue(),
@@ -51404,7 +51602,7 @@ var init_AbstractRpcV2Protocol = __esm({
         } else {
           this.applyEmptyBody(request);
         }
-        const { service, operation: operation2 } = getSmithyContext(context2);
+        const { service, operation: operation2 } = getSmithyContext(context);
         const path = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
           request.path += path.slice(1);
@@ -51441,8 +51639,8 @@ var init_resolve_path = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/requestBuilder.js
-function requestBuilder(input, context2) {
-  return new RequestBuilder(input, context2);
+function requestBuilder(input, context) {
+  return new RequestBuilder(input, context);
 }
 var RequestBuilder;
 var init_requestBuilder = __esm({
@@ -51459,9 +51657,9 @@ var init_requestBuilder = __esm({
       body = null;
       hostname = "";
       resolvePathStack = [];
-      constructor(input, context2) {
+      constructor(input, context) {
         this.input = input;
-        this.context = context2;
+        this.context = context;
       }
       async build() {
         const { hostname: hostname2, protocol = "https", port, path: basePath } = await this.context.endpoint();
@@ -52056,9 +52254,9 @@ var init_detectBufferParsing = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/jsonReviver.js
-function jsonReviver(key2, value2, context2) {
-  if (context2?.source) {
-    const numericString = context2.source;
+function jsonReviver(key2, value2, context) {
+  if (context?.source) {
+    const numericString = context.source;
     if (typeof value2 === "number") {
       const inSafeRange = value2 <= Number.MAX_SAFE_INTEGER && value2 >= Number.MIN_SAFE_INTEGER;
       if (inSafeRange) {
@@ -52227,15 +52425,15 @@ var init_common = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/common.js"() {
     init_collect_stream_body();
     init_serde();
-    collectBodyString = (streamBody, context2) => collectBody(streamBody, context2).then((body) => (context2?.utf8Encoder ?? toUtf8)(body));
+    collectBodyString = (streamBody, context) => collectBody(streamBody, context).then((body) => (context?.utf8Encoder ?? toUtf8)(body));
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/parseJsonBody.js
-async function parseJsonBody(streamBody, context2, schema2) {
+async function parseJsonBody(streamBody, context, schema2) {
   let parsingInput;
   if (detectBufferParsing() && typeof streamBody?.[Symbol.asyncIterator] === "function") {
-    const buffer = await collectBody(streamBody, context2);
+    const buffer = await collectBody(streamBody, context);
     if (typeof Buffer === "function") {
       if (Buffer.isBuffer(buffer)) {
         parsingInput = buffer;
@@ -52245,7 +52443,7 @@ async function parseJsonBody(streamBody, context2, schema2) {
     }
   }
   if (!parsingInput) {
-    parsingInput = await collectBodyString(streamBody, context2);
+    parsingInput = await collectBodyString(streamBody, context);
   }
   if (parsingInput.length === 0) {
     return {};
@@ -52270,8 +52468,8 @@ var init_parseJsonBody = __esm({
     init_detectBufferParsing();
     init_jsonReviver();
     init_needsReviver();
-    parseJsonErrorBody = async (errorBody, context2) => {
-      const value2 = await parseJsonBody(errorBody, context2);
+    parseJsonErrorBody = async (errorBody, context) => {
+      const value2 = await parseJsonBody(errorBody, context);
       value2.message = value2.message ?? value2.Message;
       return value2;
     };
@@ -53245,7 +53443,7 @@ var init_SmithyRpcV2JsonProtocol = __esm({
           request.body = "{}";
         }
       }
-      async handleError(operationSchema, context2, response, dataObject, metadata) {
+      async handleError(operationSchema, context, response, dataObject, metadata) {
         const errorName = loadSmithyRpcV2JsonErrorCode(response, dataObject) ?? "Unknown";
         const errorMetadata = {
           $metadata: metadata,
@@ -53887,16 +54085,16 @@ var loggerMiddleware, loggerMiddlewareOptions, getLoggerPlugin;
 var init_loggerMiddleware = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-logger/loggerMiddleware.js"() {
     init_client2();
-    loggerMiddleware = () => (next, context2) => async (args) => {
+    loggerMiddleware = () => (next, context) => async (args) => {
       try {
         const response = await next(args);
-        const { logger: logger2 } = context2;
+        const { logger: logger2 } = context;
         const isNoOpLogger = logger2 instanceof NoOpLogger;
         if (logger2 && !isNoOpLogger) {
-          const { clientName, commandName, dynamoDbDocumentClientOptions = {} } = context2;
+          const { clientName, commandName, dynamoDbDocumentClientOptions = {} } = context;
           const { overrideInputFilterSensitiveLog, overrideOutputFilterSensitiveLog } = dynamoDbDocumentClientOptions;
-          const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context2.inputFilterSensitiveLog;
-          const outputFilterSensitiveLog = overrideOutputFilterSensitiveLog ?? context2.outputFilterSensitiveLog;
+          const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context.inputFilterSensitiveLog;
+          const outputFilterSensitiveLog = overrideOutputFilterSensitiveLog ?? context.outputFilterSensitiveLog;
           const { $metadata, ...outputWithoutMetadata } = response.output;
           logger2.info?.({
             clientName,
@@ -53908,9 +54106,9 @@ var init_loggerMiddleware = __esm({
         }
         return response;
       } catch (error2) {
-        const { clientName, commandName, logger: logger2, dynamoDbDocumentClientOptions = {} } = context2;
+        const { clientName, commandName, logger: logger2, dynamoDbDocumentClientOptions = {} } = context;
         const { overrideInputFilterSensitiveLog } = dynamoDbDocumentClientOptions;
-        const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context2.inputFilterSensitiveLog;
+        const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context.inputFilterSensitiveLog;
         logger2?.error?.({
           clientName,
           commandName,
@@ -54007,8 +54205,8 @@ var init_invoke_store = __esm({
         this.currentContext = this.currentContext || {};
         this.currentContext[key2] = value2;
       }
-      run(context2, fn) {
-        this.currentContext = context2;
+      run(context, fn) {
+        this.currentContext = context;
         return fn();
       }
     };
@@ -54039,8 +54237,8 @@ var init_invoke_store = __esm({
         }
         store[key2] = value2;
       }
-      run(context2, fn) {
-        return this.als.run(context2, fn);
+      run(context, fn) {
+        return this.als.run(context, fn);
       }
     };
     (function(InvokeStore2) {
@@ -54194,12 +54392,12 @@ var init_httpAuthSchemeMiddleware = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/middleware-http-auth-scheme/httpAuthSchemeMiddleware.js"() {
     init_transport();
     init_resolveAuthOptions();
-    httpAuthSchemeMiddleware = (config2, mwOptions) => (next, context2) => async (args) => {
-      const options = config2.httpAuthSchemeProvider(await mwOptions.httpAuthSchemeParametersProvider(config2, context2, args.input));
+    httpAuthSchemeMiddleware = (config2, mwOptions) => (next, context) => async (args) => {
+      const options = config2.httpAuthSchemeProvider(await mwOptions.httpAuthSchemeParametersProvider(config2, context, args.input));
       const authSchemePreference = config2.authSchemePreference ? await config2.authSchemePreference() : [];
       const resolvedOptions = resolveAuthOptions(options, authSchemePreference);
       const authSchemes = convertHttpAuthSchemesToMap(config2.httpAuthSchemes);
-      const smithyContext = getSmithyContext(context2);
+      const smithyContext = getSmithyContext(context);
       const failureReasons = [];
       for (const option of resolvedOptions) {
         const scheme = authSchemes.get(option.schemeId);
@@ -54212,7 +54410,7 @@ var init_httpAuthSchemeMiddleware = __esm({
           failureReasons.push(`HttpAuthScheme \`${option.schemeId}\` did not have an IdentityProvider configured.`);
           continue;
         }
-        const { identityProperties = {}, signingProperties = {} } = option.propertiesExtractor?.(config2, context2) || {};
+        const { identityProperties = {}, signingProperties = {} } = option.propertiesExtractor?.(config2, context) || {};
         option.identityProperties = Object.assign(option.identityProperties || {}, identityProperties);
         option.signingProperties = Object.assign(option.signingProperties || {}, signingProperties);
         smithyContext.selectedHttpAuthScheme = {
@@ -54298,11 +54496,11 @@ var init_httpSigningMiddleware = __esm({
     };
     defaultSuccessHandler = (httpResponse, signingProperties) => {
     };
-    httpSigningMiddleware = (config2) => (next, context2) => async (args) => {
+    httpSigningMiddleware = (config2) => (next, context) => async (args) => {
       if (!HttpRequest.isInstance(args.request)) {
         return next(args);
       }
-      const smithyContext = getSmithyContext(context2);
+      const smithyContext = getSmithyContext(context);
       const scheme = smithyContext.selectedHttpAuthScheme;
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
@@ -54410,15 +54608,15 @@ var init_createPaginator = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/setFeature.js
-function setFeature3(context2, feature, value2) {
-  if (!context2.__smithy_context) {
-    context2.__smithy_context = {
+function setFeature3(context, feature, value2) {
+  if (!context.__smithy_context) {
+    context.__smithy_context = {
       features: {}
     };
-  } else if (!context2.__smithy_context.features) {
-    context2.__smithy_context.features = {};
+  } else if (!context.__smithy_context.features) {
+    context.__smithy_context.features = {};
   }
-  context2.__smithy_context.features[feature] = value2;
+  context.__smithy_context.features[feature] = value2;
 }
 var init_setFeature2 = __esm({
   "node_modules/@smithy/core/dist-es/setFeature.js"() {
@@ -55212,13 +55410,13 @@ var init_util = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/retry/middleware-retry/retryMiddleware.js
 function bindRetryMiddleware(isStreamingPayload2) {
-  return (options) => (next, context2) => async (args) => {
+  return (options) => (next, context) => async (args) => {
     let retryStrategy = await options.retryStrategy();
     const maxAttempts = await options.maxAttempts();
-    const abortSignal = context2[import_types25.SMITHY_CONTEXT_KEY]?.abortSignal;
+    const abortSignal = context[import_types25.SMITHY_CONTEXT_KEY]?.abortSignal;
     if (isRetryStrategyV2(retryStrategy)) {
       retryStrategy = retryStrategy;
-      const retryTokenScope = (context2["partition_id"] ?? "") + (context2.__retryLongPoll ? ":longpoll" : "");
+      const retryTokenScope = (context["partition_id"] ?? "") + (context.__retryLongPoll ? ":longpoll" : "");
       let retryToken = await race(retryStrategy.acquireInitialRetryToken(retryTokenScope), abortSignal);
       let lastError = new Error();
       let attempts = 0;
@@ -55242,7 +55440,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const retryErrorInfo = getRetryErrorInfo(e5, options.logger);
           lastError = asSdkError(e5);
           if (isRequest && isStreamingPayload2(request)) {
-            (context2.logger instanceof NoOpLogger ? console : context2.logger)?.warn("An error was encountered in a non-retryable streaming request.");
+            (context.logger instanceof NoOpLogger ? console : context.logger)?.warn("An error was encountered in a non-retryable streaming request.");
             throw lastError;
           }
           try {
@@ -55272,7 +55470,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
     } else {
       retryStrategy = retryStrategy;
       if (retryStrategy?.mode) {
-        context2.userAgent = [...context2.userAgent || [], ["cfg/retry-mode", retryStrategy.mode]];
+        context.userAgent = [...context.userAgent || [], ["cfg/retry-mode", retryStrategy.mode]];
       }
       return retryStrategy.retry(next, args);
     }
@@ -56070,49 +56268,49 @@ var init_retry2 = __esm({
 });
 
 // node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-user-agent/check-features.js
-async function checkFeatures(context2, config2, args) {
+async function checkFeatures(context, config2, args) {
   const request = args.request;
   if (request?.headers?.["smithy-protocol"] === "rpc-v2-cbor") {
-    setFeature(context2, "PROTOCOL_RPC_V2_CBOR", "M");
+    setFeature(context, "PROTOCOL_RPC_V2_CBOR", "M");
   }
   if (typeof config2.retryStrategy === "function") {
     const retryStrategy = await config2.retryStrategy();
     if (typeof retryStrategy.mode === "string") {
       switch (retryStrategy.mode) {
         case RETRY_MODES.ADAPTIVE:
-          setFeature(context2, "RETRY_MODE_ADAPTIVE", "F");
+          setFeature(context, "RETRY_MODE_ADAPTIVE", "F");
           break;
         case RETRY_MODES.STANDARD:
-          setFeature(context2, "RETRY_MODE_STANDARD", "E");
+          setFeature(context, "RETRY_MODE_STANDARD", "E");
           break;
       }
     }
   }
   if (typeof config2.accountIdEndpointMode === "function") {
-    const endpointV2 = context2.endpointV2;
+    const endpointV2 = context.endpointV2;
     if (String(endpointV2?.url?.hostname).match(ACCOUNT_ID_ENDPOINT_REGEX)) {
-      setFeature(context2, "ACCOUNT_ID_ENDPOINT", "O");
+      setFeature(context, "ACCOUNT_ID_ENDPOINT", "O");
     }
     switch (await config2.accountIdEndpointMode?.()) {
       case "disabled":
-        setFeature(context2, "ACCOUNT_ID_MODE_DISABLED", "Q");
+        setFeature(context, "ACCOUNT_ID_MODE_DISABLED", "Q");
         break;
       case "preferred":
-        setFeature(context2, "ACCOUNT_ID_MODE_PREFERRED", "P");
+        setFeature(context, "ACCOUNT_ID_MODE_PREFERRED", "P");
         break;
       case "required":
-        setFeature(context2, "ACCOUNT_ID_MODE_REQUIRED", "R");
+        setFeature(context, "ACCOUNT_ID_MODE_REQUIRED", "R");
         break;
     }
   }
-  const identity = context2.__smithy_context?.selectedHttpAuthScheme?.identity;
+  const identity = context.__smithy_context?.selectedHttpAuthScheme?.identity;
   if (identity?.$source) {
     const credentials = identity;
     if (credentials.accountId) {
-      setFeature(context2, "RESOLVED_ACCOUNT_ID", "T");
+      setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
     for (const [key2, value2] of Object.entries(credentials.$source ?? {})) {
-      setFeature(context2, key2, value2);
+      setFeature(context, key2, value2);
     }
   }
 }
@@ -56172,17 +56370,17 @@ var init_user_agent_middleware = __esm({
     init_check_features();
     init_constants7();
     init_encode_features();
-    userAgentMiddleware = (options) => (next, context2) => async (args) => {
+    userAgentMiddleware = (options) => (next, context) => async (args) => {
       const { request } = args;
       if (!HttpRequest.isInstance(request)) {
         return next(args);
       }
       const { headers } = request;
-      const userAgent = context2?.userAgent?.map(escapeUserAgent) || [];
+      const userAgent = context?.userAgent?.map(escapeUserAgent) || [];
       const defaultUserAgent2 = (await options.defaultUserAgentProvider()).map(escapeUserAgent);
-      await checkFeatures(context2, options, args);
-      const awsContext = context2;
-      defaultUserAgent2.push(`m/${encodeFeatures(Object.assign({}, context2.__smithy_context?.features, awsContext.__aws_sdk_context?.features))}`);
+      await checkFeatures(context, options, args);
+      const awsContext = context;
+      defaultUserAgent2.push(`m/${encodeFeatures(Object.assign({}, context.__smithy_context?.features, awsContext.__aws_sdk_context?.features))}`);
       const customUserAgent = options?.customUserAgent?.map(escapeUserAgent) || [];
       const appId = await options.userAgentAppId();
       if (appId) {
@@ -56284,7 +56482,7 @@ var init_is_crt_available = __esm({
 });
 
 // node_modules/@aws-sdk/core/dist-es/submodules/client/util-user-agent-node/defaultUserAgent.js
-import { platform, release } from "node:os";
+import { platform, release as release2 } from "node:os";
 import { env } from "node:process";
 var createDefaultUserAgentProvider, defaultUserAgent;
 var init_defaultUserAgent = __esm({
@@ -56298,7 +56496,7 @@ var init_defaultUserAgent = __esm({
         const sections = [
           ["aws-sdk-js", clientVersion],
           ["ua", "2.1"],
-          [`os/${platform()}`, release()],
+          [`os/${platform()}`, release2()],
           ["lang/js"],
           runtimeUserAgentPair
         ];
@@ -59135,7 +59333,7 @@ var init_flexibleChecksumsMiddleware = __esm({
       tags: ["BODY_CHECKSUM"],
       override: true
     };
-    flexibleChecksumsMiddleware = (config2, middlewareConfig) => (next, context2) => async (args) => {
+    flexibleChecksumsMiddleware = (config2, middlewareConfig) => (next, context) => async (args) => {
       if (!HttpRequest.isInstance(args.request)) {
         return next(args);
       }
@@ -59167,26 +59365,26 @@ var init_flexibleChecksumsMiddleware = __esm({
       if (checksumAlgorithm) {
         switch (checksumAlgorithm) {
           case ChecksumAlgorithm.CRC32:
-            setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_CRC32", "U");
+            setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_CRC32", "U");
             break;
           case ChecksumAlgorithm.CRC32C:
-            setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_CRC32C", "V");
+            setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_CRC32C", "V");
             break;
           case ChecksumAlgorithm.CRC64NVME:
-            setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_CRC64", "W");
+            setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_CRC64", "W");
             break;
           case ChecksumAlgorithm.SHA1:
-            setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_SHA1", "X");
+            setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_SHA1", "X");
             break;
           case ChecksumAlgorithm.SHA256:
-            setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_SHA256", "Y");
+            setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_SHA256", "Y");
             break;
         }
         const checksumLocationName = getChecksumLocationName(checksumAlgorithm);
         const checksumAlgorithmFn = selectChecksumAlgorithmFunction(checksumAlgorithm, config2);
         if (isStreaming(requestBody)) {
           const { getAwsChunkedEncodingStream: getAwsChunkedEncodingStream3, bodyLengthChecker } = config2;
-          updatedBody = getAwsChunkedEncodingStream3(typeof config2.requestStreamBufferSize === "number" && config2.requestStreamBufferSize >= 8 * 1024 ? createBufferedReadable(requestBody, config2.requestStreamBufferSize, context2.logger) : requestBody, {
+          updatedBody = getAwsChunkedEncodingStream3(typeof config2.requestStreamBufferSize === "number" && config2.requestStreamBufferSize >= 8 * 1024 ? createBufferedReadable(requestBody, config2.requestStreamBufferSize, context.logger) : requestBody, {
             base64Encoder,
             bodyLengthChecker,
             checksumLocationName,
@@ -59249,25 +59447,25 @@ var init_flexibleChecksumsInputMiddleware = __esm({
       tags: ["BODY_CHECKSUM"],
       override: true
     };
-    flexibleChecksumsInputMiddleware = (config2, middlewareConfig) => (next, context2) => async (args) => {
+    flexibleChecksumsInputMiddleware = (config2, middlewareConfig) => (next, context) => async (args) => {
       const input = args.input;
       const { requestValidationModeMember } = middlewareConfig;
       const requestChecksumCalculation = await config2.requestChecksumCalculation();
       const responseChecksumValidation = await config2.responseChecksumValidation();
       switch (requestChecksumCalculation) {
         case RequestChecksumCalculation.WHEN_REQUIRED:
-          setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_WHEN_REQUIRED", "a");
+          setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_WHEN_REQUIRED", "a");
           break;
         case RequestChecksumCalculation.WHEN_SUPPORTED:
-          setFeature(context2, "FLEXIBLE_CHECKSUMS_REQ_WHEN_SUPPORTED", "Z");
+          setFeature(context, "FLEXIBLE_CHECKSUMS_REQ_WHEN_SUPPORTED", "Z");
           break;
       }
       switch (responseChecksumValidation) {
         case ResponseChecksumValidation.WHEN_REQUIRED:
-          setFeature(context2, "FLEXIBLE_CHECKSUMS_RES_WHEN_REQUIRED", "c");
+          setFeature(context, "FLEXIBLE_CHECKSUMS_RES_WHEN_REQUIRED", "c");
           break;
         case ResponseChecksumValidation.WHEN_SUPPORTED:
-          setFeature(context2, "FLEXIBLE_CHECKSUMS_RES_WHEN_SUPPORTED", "b");
+          setFeature(context, "FLEXIBLE_CHECKSUMS_RES_WHEN_SUPPORTED", "b");
           break;
       }
       if (requestValidationModeMember && !input[requestValidationModeMember]) {
@@ -59396,7 +59594,7 @@ var init_flexibleChecksumsResponseMiddleware = __esm({
       tags: ["BODY_CHECKSUM"],
       override: true
     };
-    flexibleChecksumsResponseMiddleware = (config2, middlewareConfig) => (next, context2) => async (args) => {
+    flexibleChecksumsResponseMiddleware = (config2, middlewareConfig) => (next, context) => async (args) => {
       if (!HttpRequest.isInstance(args.request)) {
         return next(args);
       }
@@ -59405,7 +59603,7 @@ var init_flexibleChecksumsResponseMiddleware = __esm({
       const response = result.response;
       const { requestValidationModeMember, responseAlgorithms } = middlewareConfig;
       if (requestValidationModeMember && input[requestValidationModeMember] === "ENABLED") {
-        const { clientName, commandName } = context2;
+        const { clientName, commandName } = context;
         const customChecksumAlgorithms = Object.keys(config2.checksumAlgorithms ?? {}).filter((algorithm) => {
           const responseHeader = getChecksumLocationName(algorithm);
           return response.headers[responseHeader] !== void 0;
@@ -59425,7 +59623,7 @@ var init_flexibleChecksumsResponseMiddleware = __esm({
         await validateChecksumFromResponse(response, {
           config: config2,
           responseAlgorithms: algoList,
-          logger: context2.logger
+          logger: context.logger
         });
       }
       return result;
@@ -59502,13 +59700,13 @@ var init_flexible_checksums = __esm({
 
 // node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/middleware-check-content-length-header/check-content-length-header.js
 function checkContentLengthHeader() {
-  return (next, context2) => async (args) => {
+  return (next, context) => async (args) => {
     const { request } = args;
     if (HttpRequest.isInstance(request)) {
       if (!(CONTENT_LENGTH_HEADER2 in request.headers) && !(DECODED_CONTENT_LENGTH_HEADER in request.headers)) {
         const message = `Are you using a Stream of unknown length as the Body of a PutObject request? Consider using Upload instead from @aws-sdk/lib-storage.`;
-        if (typeof context2?.logger?.warn === "function" && !(context2.logger instanceof NoOpLogger)) {
-          context2.logger.warn(message);
+        if (typeof context?.logger?.warn === "function" && !(context.logger instanceof NoOpLogger)) {
+          context.logger.warn(message);
         } else {
           console.warn(message);
         }
@@ -59543,16 +59741,16 @@ var regionRedirectEndpointMiddleware, regionRedirectEndpointMiddlewareOptions;
 var init_region_redirect_endpoint_middleware = __esm({
   "node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/middleware-region-redirect/region-redirect-endpoint-middleware.js"() {
     regionRedirectEndpointMiddleware = (config2) => {
-      return (next, context2) => async (args) => {
+      return (next, context) => async (args) => {
         const originalRegion = await config2.region();
         const regionProviderRef = config2.region;
         let unlock2 = () => {
         };
-        if (context2.__s3RegionRedirect) {
+        if (context.__s3RegionRedirect) {
           Object.defineProperty(config2, "region", {
             writable: false,
             value: async () => {
-              return context2.__s3RegionRedirect;
+              return context.__s3RegionRedirect;
             }
           });
           unlock2 = () => Object.defineProperty(config2, "region", {
@@ -59562,7 +59760,7 @@ var init_region_redirect_endpoint_middleware = __esm({
         }
         try {
           const result = await next(args);
-          if (context2.__s3RegionRedirect) {
+          if (context.__s3RegionRedirect) {
             unlock2();
             const region2 = await config2.region();
             if (originalRegion !== region2) {
@@ -59588,21 +59786,21 @@ var init_region_redirect_endpoint_middleware = __esm({
 
 // node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/middleware-region-redirect/region-redirect-middleware.js
 function regionRedirectMiddleware(clientConfig) {
-  return (next, context2) => async (args) => {
+  return (next, context) => async (args) => {
     try {
       return await next(args);
     } catch (err2) {
       if (clientConfig.followRegionRedirects) {
         const statusCode = err2?.$metadata?.httpStatusCode;
-        const isHeadBucket = context2.commandName === "HeadBucketCommand";
+        const isHeadBucket = context.commandName === "HeadBucketCommand";
         const bucketRegionHeader = err2?.$response?.headers?.["x-amz-bucket-region"];
         if (bucketRegionHeader) {
           if (statusCode === 301 || statusCode === 400 && (err2?.name === "IllegalLocationConstraintException" || isHeadBucket)) {
             try {
               const actualRegion = bucketRegionHeader;
-              context2.logger?.debug(`Redirecting from ${await clientConfig.region()} to ${actualRegion}`);
-              context2.__s3RegionRedirect = actualRegion;
-              setFeature(context2, "S3_REGION_REDIRECT", "Ah");
+              context.logger?.debug(`Redirecting from ${await clientConfig.region()} to ${actualRegion}`);
+              context.__s3RegionRedirect = actualRegion;
+              setFeature(context, "S3_REGION_REDIRECT", "Ah");
             } catch (e5) {
               throw new Error("Region redirect failed: " + e5);
             }
@@ -59801,7 +59999,7 @@ var init_s3_expires_middleware = __esm({
     init_protocols();
     init_serde();
     s3ExpiresMiddleware = (config2) => {
-      return (next, context2) => async (args) => {
+      return (next, context) => async (args) => {
         const result = await next(args);
         const { response } = result;
         if (HttpResponse.isInstance(response)) {
@@ -59810,7 +60008,7 @@ var init_s3_expires_middleware = __esm({
             try {
               parseRfc7231DateTime(response.headers.expires);
             } catch (e5) {
-              context2.logger?.warn(`AWS SDK Warning for ${context2.clientName}::${context2.commandName} response parsing (${response.headers.expires}): ${e5}`);
+              context.logger?.warn(`AWS SDK Warning for ${context.clientName}::${context.commandName} response parsing (${response.headers.expires}): ${e5}`);
               delete response.headers.expires;
             }
           }
@@ -60563,14 +60761,14 @@ var init_s3ExpressMiddleware = __esm({
     init_protocols();
     init_constants8();
     s3ExpressMiddleware = (options) => {
-      return (next, context2) => async (args) => {
-        if (context2.endpointV2) {
-          const endpoint = context2.endpointV2;
+      return (next, context) => async (args) => {
+        if (context.endpointV2) {
+          const endpoint = context.endpointV2;
           const isS3ExpressAuth = endpoint.properties?.authSchemes?.[0]?.name === S3_EXPRESS_AUTH_SCHEME;
           const isS3ExpressBucket = endpoint.properties?.backend === S3_EXPRESS_BACKEND || endpoint.properties?.bucketType === S3_EXPRESS_BUCKET_TYPE;
           if (isS3ExpressBucket) {
-            setFeature(context2, "S3_EXPRESS_BUCKET", "J");
-            context2.isS3ExpressBucket = true;
+            setFeature(context, "S3_EXPRESS_BUCKET", "J");
+            context.isS3ExpressBucket = true;
           }
           if (isS3ExpressAuth) {
             const requestBucket = args.input.Bucket;
@@ -60578,7 +60776,7 @@ var init_s3ExpressMiddleware = __esm({
               const s3ExpressIdentity = await options.s3ExpressIdentityProvider.getS3ExpressIdentity(await options.credentials(), {
                 Bucket: requestBucket
               });
-              context2.s3ExpressIdentity = s3ExpressIdentity;
+              context.s3ExpressIdentity = s3ExpressIdentity;
               if (HttpRequest.isInstance(args.request) && s3ExpressIdentity.sessionToken) {
                 args.request.headers[SESSION_TOKEN_HEADER] = s3ExpressIdentity.sessionToken;
               }
@@ -60630,19 +60828,19 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
     defaultSuccessHandler2 = (httpResponse, signingProperties) => {
     };
     s3ExpressHttpSigningMiddlewareOptions = httpSigningMiddlewareOptions;
-    s3ExpressHttpSigningMiddleware = (config2) => (next, context2) => async (args) => {
+    s3ExpressHttpSigningMiddleware = (config2) => (next, context) => async (args) => {
       if (!HttpRequest.isInstance(args.request)) {
         return next(args);
       }
-      const smithyContext = getSmithyContext(context2);
+      const smithyContext = getSmithyContext(context);
       const scheme = smithyContext.selectedHttpAuthScheme;
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
       const { httpAuthOption: { signingProperties = {} }, identity, signer } = scheme;
       let request;
-      if (context2.s3ExpressIdentity) {
-        request = await signS3Express(context2.s3ExpressIdentity, signingProperties, args.request, await config2.signer());
+      if (context.s3ExpressIdentity) {
+        request = await signS3Express(context.s3ExpressIdentity, signingProperties, args.request, await config2.signer());
       } else {
         request = await signer.sign(args.request, identity, signingProperties);
       }
@@ -60682,7 +60880,7 @@ var init_throw_200_exceptions = __esm({
       UploadPartCopyCommand: true,
       CompleteMultipartUploadCommand: true
     };
-    throw200ExceptionsMiddleware = (config2) => (next, context2) => async (args) => {
+    throw200ExceptionsMiddleware = (config2) => (next, context) => async (args) => {
       const result = await next(args);
       const { response } = result;
       if (!HttpResponse.isInstance(response)) {
@@ -60694,7 +60892,7 @@ var init_throw_200_exceptions = __esm({
       }
       const bodyBytes = await collectBody2(body, config2);
       response.body = toStream2(bodyBytes);
-      if (bodyBytes.length === 0 && THROW_IF_EMPTY_BODY[context2.commandName]) {
+      if (bodyBytes.length === 0 && THROW_IF_EMPTY_BODY[context.commandName]) {
         const err2 = new Error("S3 aborted request");
         err2.$metadata = {
           httpStatusCode: 503
@@ -60708,11 +60906,11 @@ var init_throw_200_exceptions = __esm({
       }
       return result;
     };
-    collectBody2 = (streamBody = new Uint8Array(), context2) => {
+    collectBody2 = (streamBody = new Uint8Array(), context) => {
       if (streamBody instanceof Uint8Array) {
         return Promise.resolve(streamBody);
       }
-      return context2.streamCollector(streamBody) || Promise.resolve(new Uint8Array());
+      return context.streamCollector(streamBody) || Promise.resolve(new Uint8Array());
     };
     throw200ExceptionsMiddlewareOptions = {
       relation: "after",
@@ -60760,24 +60958,24 @@ var init_util2 = __esm({
 
 // node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/middleware-region-redirect/bucket-endpoint-middleware.js
 function bucketEndpointMiddleware(options) {
-  return (next, context2) => async (args) => {
+  return (next, context) => async (args) => {
     if (options.bucketEndpoint) {
-      const endpoint = context2.endpointV2;
+      const endpoint = context.endpointV2;
       if (endpoint) {
         const bucket = args.input.Bucket;
         if (typeof bucket === "string") {
           try {
             const bucketEndpointUrl = new URL(bucket);
-            context2.endpointV2 = {
+            context.endpointV2 = {
               ...endpoint,
               url: bucketEndpointUrl
             };
           } catch (e5) {
             const warning2 = `@aws-sdk/middleware-sdk-s3: bucketEndpoint=true was set but Bucket=${bucket} could not be parsed as URL.`;
-            if (context2.logger?.constructor?.name === "NoOpLogger") {
+            if (context.logger?.constructor?.name === "NoOpLogger") {
               console.warn(warning2);
             } else {
-              context2.logger?.warn?.(warning2);
+              context.logger?.warn?.(warning2);
             }
             throw e5;
           }
@@ -61011,8 +61209,8 @@ var init_AwsRestJsonProtocol = __esm({
         this.codec.setSerdeContext(serdeContext);
         super.setSerdeContext(serdeContext);
       }
-      async serializeRequest(operationSchema, input, context2) {
-        const request = await super.serializeRequest(operationSchema, input, context2);
+      async serializeRequest(operationSchema, input, context) {
+        const request = await super.serializeRequest(operationSchema, input, context);
         const inputSchema = NormalizedSchema.of(operationSchema.input);
         if (!request.headers["content-type"]) {
           const contentType = this.mixin.resolveRestContentType(this.getDefaultContentType(), inputSchema);
@@ -61025,8 +61223,8 @@ var init_AwsRestJsonProtocol = __esm({
         }
         return request;
       }
-      async deserializeResponse(operationSchema, context2, response) {
-        const output = await super.deserializeResponse(operationSchema, context2, response);
+      async deserializeResponse(operationSchema, context, response) {
+        const output = await super.deserializeResponse(operationSchema, context, response);
         const outputSchema = NormalizedSchema.of(operationSchema.output);
         for (const [name, member2] of outputSchema.structIterator()) {
           if (member2.getMemberTraits().httpPayload && !(name in output)) {
@@ -61035,7 +61233,7 @@ var init_AwsRestJsonProtocol = __esm({
         }
         return output;
       }
-      async handleError(operationSchema, context2, response, dataObject, metadata) {
+      async handleError(operationSchema, context, response, dataObject, metadata) {
         const errorIdentifier = loadRestJsonErrorCode(response, dataObject) ?? "Unknown";
         this.mixin.compose(this.compositeErrorRegistry, errorIdentifier, this.options.defaultNamespace);
         const { errorSchema, errorMetadata } = await this.mixin.getErrorSchemaOrThrowBaseException(errorIdentifier, this.options.defaultNamespace, response, dataObject, metadata);
@@ -61043,7 +61241,7 @@ var init_AwsRestJsonProtocol = __esm({
         const message = dataObject.message ?? dataObject.Message ?? "UnknownError";
         const ErrorCtor = this.compositeErrorRegistry.getErrorCtor(errorSchema) ?? Error;
         const exception2 = new ErrorCtor({});
-        await this.deserializeHttpMessage(errorSchema, context2, response, dataObject);
+        await this.deserializeHttpMessage(errorSchema, context, response, dataObject);
         const output = {};
         const errorDeserializer = this.codec.createDeserializer();
         for (const [name, member2] of ns.structIterator()) {
@@ -61858,8 +62056,8 @@ var init_AwsQueryProtocol = __esm({
       getPayloadCodec() {
         throw new Error("AWSQuery protocol has no payload codec.");
       }
-      async serializeRequest(operationSchema, input, context2) {
-        const request = await super.serializeRequest(operationSchema, input, context2);
+      async serializeRequest(operationSchema, input, context) {
+        const request = await super.serializeRequest(operationSchema, input, context);
         if (!request.path.endsWith("/")) {
           request.path += "/";
         }
@@ -61874,16 +62072,16 @@ var init_AwsQueryProtocol = __esm({
         }
         return request;
       }
-      async deserializeResponse(operationSchema, context2, response) {
+      async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes3 = await collectBody(response.body, context2);
+          const bytes3 = await collectBody(response.body, context);
           if (bytes3.byteLength > 0) {
             Object.assign(dataObject, await deserializer.read(15, bytes3));
           }
-          await this.handleError(operationSchema, context2, response, dataObject, this.deserializeMetadata(response));
+          await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
         }
         for (const header in response.headers) {
           const value2 = response.headers[header];
@@ -61892,7 +62090,7 @@ var init_AwsQueryProtocol = __esm({
         }
         const shortName = operationSchema.name.split("#")[1] ?? operationSchema.name;
         const awsQueryResultKey = ns.isStructSchema() && this.useNestedResult() ? shortName + "Result" : void 0;
-        const bytes2 = await collectBody(response.body, context2);
+        const bytes2 = await collectBody(response.body, context);
         if (bytes2.byteLength > 0) {
           Object.assign(dataObject, await deserializer.read(ns, bytes2, awsQueryResultKey));
         }
@@ -61902,7 +62100,7 @@ var init_AwsQueryProtocol = __esm({
       useNestedResult() {
         return true;
       }
-      async handleError(operationSchema, context2, response, dataObject, metadata) {
+      async handleError(operationSchema, context, response, dataObject, metadata) {
         const errorIdentifier = this.loadQueryErrorCode(response, dataObject) ?? "Unknown";
         this.mixin.compose(this.compositeErrorRegistry, errorIdentifier, this.options.defaultNamespace);
         const errorData = this.loadQueryError(dataObject) ?? {};
@@ -62313,8 +62511,8 @@ var init_AwsRestXmlProtocol = __esm({
       getShapeId() {
         return "aws.protocols#restXml";
       }
-      async serializeRequest(operationSchema, input, context2) {
-        const request = await super.serializeRequest(operationSchema, input, context2);
+      async serializeRequest(operationSchema, input, context) {
+        const request = await super.serializeRequest(operationSchema, input, context);
         const inputSchema = NormalizedSchema.of(operationSchema.input);
         if (!request.headers["content-type"]) {
           const contentType = this.mixin.resolveRestContentType(this.getDefaultContentType(), inputSchema);
@@ -62327,10 +62525,10 @@ var init_AwsRestXmlProtocol = __esm({
         }
         return request;
       }
-      async deserializeResponse(operationSchema, context2, response) {
-        return super.deserializeResponse(operationSchema, context2, response);
+      async deserializeResponse(operationSchema, context, response) {
+        return super.deserializeResponse(operationSchema, context, response);
       }
-      async handleError(operationSchema, context2, response, dataObject, metadata) {
+      async handleError(operationSchema, context, response, dataObject, metadata) {
         const errorIdentifier = loadRestXmlErrorCode(response, dataObject) ?? "Unknown";
         this.mixin.compose(this.compositeErrorRegistry, errorIdentifier, this.options.defaultNamespace);
         if (dataObject.Error && typeof dataObject.Error === "object") {
@@ -62349,7 +62547,7 @@ var init_AwsRestXmlProtocol = __esm({
         const message = dataObject.Error?.message ?? dataObject.Error?.Message ?? dataObject.message ?? dataObject.Message ?? "UnknownError";
         const ErrorCtor = this.compositeErrorRegistry.getErrorCtor(errorSchema) ?? Error;
         const exception2 = new ErrorCtor({});
-        await this.deserializeHttpMessage(errorSchema, context2, response, dataObject);
+        await this.deserializeHttpMessage(errorSchema, context, response, dataObject);
         const output = {};
         const errorDeserializer = this.codec.createDeserializer();
         for (const [name, member2] of ns.structIterator()) {
@@ -62393,8 +62591,8 @@ var init_S3RestXmlProtocol = __esm({
     init_protocols2();
     init_schema();
     S3RestXmlProtocol = class extends AwsRestXmlProtocol {
-      async serializeRequest(operationSchema, input, context2) {
-        const request = await super.serializeRequest(operationSchema, input, context2);
+      async serializeRequest(operationSchema, input, context) {
+        const request = await super.serializeRequest(operationSchema, input, context);
         const ns = NormalizedSchema.of(operationSchema.input);
         const staticStructureSchema = ns.getSchema();
         let bucketMemberIndex = 0;
@@ -62675,7 +62873,7 @@ var init_bucketEndpointMiddleware = __esm({
     init_util2();
     init_protocols();
     init_bucketHostname();
-    bucketEndpointMiddleware2 = (options) => (next, context2) => async (args) => {
+    bucketEndpointMiddleware2 = (options) => (next, context) => async (args) => {
       const { Bucket: bucketName } = args.input;
       let replaceBucketInPath = options.bucketEndpoint;
       const request = args.request;
@@ -62705,10 +62903,10 @@ var init_bucketEndpointMiddleware = __esm({
             disableMultiregionAccessPoints: await options.disableMultiregionAccessPoints()
           });
           if (modifiedSigningRegion && modifiedSigningRegion !== signingRegion) {
-            context2["signing_region"] = modifiedSigningRegion;
+            context["signing_region"] = modifiedSigningRegion;
           }
           if (signingService && signingService !== "s3") {
-            context2["signing_service"] = signingService;
+            context["signing_service"] = signingService;
           }
           request.hostname = hostname2;
           replaceBucketInPath = bucketEndpoint;
@@ -63079,14 +63277,14 @@ var init_AwsSdkSigV4Signer = __esm({
       return property;
     };
     hasEventStreamOutput = (signingProperties) => {
-      const context2 = signingProperties.context;
-      const eventStream = context2?.[import_types28.SMITHY_CONTEXT_KEY]?.eventStream;
+      const context = signingProperties.context;
+      const eventStream = context?.[import_types28.SMITHY_CONTEXT_KEY]?.eventStream;
       return eventStream?.output === true;
     };
     validateSigningProperties = async (signingProperties) => {
-      const context2 = throwSigningPropertyError("context", signingProperties.context);
+      const context = throwSigningPropertyError("context", signingProperties.context);
       const config2 = throwSigningPropertyError("config", signingProperties.config);
-      const authScheme = context2.endpointV2?.properties?.authSchemes?.[0];
+      const authScheme = context.endpointV2?.properties?.authSchemes?.[0];
       const signerFunction = throwSigningPropertyError("signer", config2.signer);
       const signer = await signerFunction(authScheme);
       const signingRegion = signingProperties?.signingRegion;
@@ -64549,7 +64747,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return this.connectOptions === void 0 ? http2.connect(url) : http2.connect(url, this.connectOptions);
       }
     };
-    var { constants: constants6 } = http2;
+    var { constants: constants4 } = http2;
     var NodeHttp2Handler = class _NodeHttp2Handler {
       config;
       configProvider;
@@ -64641,8 +64839,8 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants6.HTTP2_HEADER_PATH]: path,
-            [constants6.HTTP2_HEADER_METHOD]: method
+            [constants4.HTTP2_HEADER_PATH]: path,
+            [constants4.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
             clientHttp2Stream.setTimeout(effectiveRequestTimeout, () => {
@@ -64909,10 +65107,10 @@ function createAwsAuthSigv4HttpAuthOption(authParameters) {
       name: "sso-oauth",
       region: authParameters.region
     },
-    propertiesExtractor: (config2, context2) => ({
+    propertiesExtractor: (config2, context) => ({
       signingProperties: {
         config: config2,
-        context: context2
+        context
       }
     })
   };
@@ -64927,9 +65125,9 @@ var init_httpAuthSchemeProvider = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso-oidc/auth/httpAuthSchemeProvider.js"() {
     init_httpAuthSchemes2();
     init_client2();
-    defaultSSOOIDCHttpAuthSchemeParametersProvider = async (config2, context2, input) => {
+    defaultSSOOIDCHttpAuthSchemeParametersProvider = async (config2, context, input) => {
       return {
-        operation: getSmithyContext(context2).operation,
+        operation: getSmithyContext(context).operation,
         region: await normalizeProvider(config2.region)() || (() => {
           throw new Error("expected `region` to be configured for `aws.auth#sigv4`");
         })()
@@ -65211,10 +65409,10 @@ var init_endpointResolver = __esm({
       size: 50,
       params: ["Endpoint", "Region", "UseDualStack", "UseFIPS"]
     });
-    defaultEndpointResolver = (endpointParams, context2 = {}) => {
+    defaultEndpointResolver = (endpointParams, context = {}) => {
       return cache.get(endpointParams, () => decideEndpoint(bdd, {
         endpointParams,
-        logger: context2.logger
+        logger: context.logger
       }));
     };
     customEndpointFunctions.aws = awsEndpointFunctions;
@@ -66134,10 +66332,10 @@ function createAwsAuthSigv4HttpAuthOption2(authParameters) {
       name: "awsssoportal",
       region: authParameters.region
     },
-    propertiesExtractor: (config2, context2) => ({
+    propertiesExtractor: (config2, context) => ({
       signingProperties: {
         config: config2,
-        context: context2
+        context
       }
     })
   };
@@ -66152,9 +66350,9 @@ var init_httpAuthSchemeProvider2 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso/auth/httpAuthSchemeProvider.js"() {
     init_httpAuthSchemes2();
     init_client2();
-    defaultSSOHttpAuthSchemeParametersProvider = async (config2, context2, input) => {
+    defaultSSOHttpAuthSchemeParametersProvider = async (config2, context, input) => {
       return {
-        operation: getSmithyContext(context2).operation,
+        operation: getSmithyContext(context).operation,
         region: await normalizeProvider(config2.region)() || (() => {
           throw new Error("expected `region` to be configured for `aws.auth#sigv4`");
         })()
@@ -66308,10 +66506,10 @@ var init_endpointResolver2 = __esm({
       size: 50,
       params: ["Endpoint", "Region", "UseDualStack", "UseFIPS"]
     });
-    defaultEndpointResolver2 = (endpointParams, context2 = {}) => {
+    defaultEndpointResolver2 = (endpointParams, context = {}) => {
       return cache2.get(endpointParams, () => decideEndpoint(bdd2, {
         endpointParams,
-        logger: context2.logger
+        logger: context.logger
       }));
     };
     customEndpointFunctions.aws = awsEndpointFunctions;
@@ -67186,10 +67384,10 @@ var init_endpointResolver3 = __esm({
       size: 50,
       params: ["Endpoint", "Region", "UseDualStack", "UseFIPS", "UseGlobalEndpoint"]
     });
-    defaultEndpointResolver3 = (endpointParams, context2 = {}) => {
+    defaultEndpointResolver3 = (endpointParams, context = {}) => {
       return cache3.get(endpointParams, () => decideEndpoint(bdd3, {
         endpointParams,
-        logger: context2.logger
+        logger: context.logger
       }));
     };
     customEndpointFunctions.aws = awsEndpointFunctions;
@@ -67204,10 +67402,10 @@ function createAwsAuthSigv4HttpAuthOption3(authParameters) {
       name: "sts",
       region: authParameters.region
     },
-    propertiesExtractor: (config2, context2) => ({
+    propertiesExtractor: (config2, context) => ({
       signingProperties: {
         config: config2,
-        context: context2
+        context
       }
     })
   };
@@ -67219,10 +67417,10 @@ function createAwsAuthSigv4aHttpAuthOption(authParameters) {
       name: "sts",
       region: authParameters.region
     },
-    propertiesExtractor: (config2, context2) => ({
+    propertiesExtractor: (config2, context) => ({
       signingProperties: {
         config: config2,
-        context: context2
+        context
       }
     })
   };
@@ -67240,21 +67438,21 @@ var init_httpAuthSchemeProvider3 = __esm({
     init_client2();
     init_endpoints();
     init_endpointResolver3();
-    createEndpointRuleSetHttpAuthSchemeParametersProvider = (defaultHttpAuthSchemeParametersProvider) => async (config2, context2, input) => {
+    createEndpointRuleSetHttpAuthSchemeParametersProvider = (defaultHttpAuthSchemeParametersProvider) => async (config2, context, input) => {
       if (!input) {
         throw new Error("Could not find `input` for `defaultEndpointRuleSetHttpAuthSchemeParametersProvider`");
       }
-      const defaultParameters = await defaultHttpAuthSchemeParametersProvider(config2, context2, input);
-      const instructionsFn = getSmithyContext(context2)?.commandInstance?.constructor?.getEndpointParameterInstructions;
+      const defaultParameters = await defaultHttpAuthSchemeParametersProvider(config2, context, input);
+      const instructionsFn = getSmithyContext(context)?.commandInstance?.constructor?.getEndpointParameterInstructions;
       if (!instructionsFn) {
-        throw new Error(`getEndpointParameterInstructions() is not defined on '${context2.commandName}'`);
+        throw new Error(`getEndpointParameterInstructions() is not defined on '${context.commandName}'`);
       }
       const endpointParameters = await resolveParams(input, { getEndpointParameterInstructions: instructionsFn }, config2);
       return Object.assign(defaultParameters, endpointParameters);
     };
-    _defaultSTSHttpAuthSchemeParametersProvider = async (config2, context2, input) => {
+    _defaultSTSHttpAuthSchemeParametersProvider = async (config2, context, input) => {
       return {
-        operation: getSmithyContext(context2).operation,
+        operation: getSmithyContext(context).operation,
         region: await normalizeProvider(config2.region)() || (() => {
           throw new Error("expected `region` to be configured for `aws.auth#sigv4`");
         })()
@@ -68239,10 +68437,10 @@ function createAwsAuthSigv4HttpAuthOption4(authParameters) {
       name: "signin",
       region: authParameters.region
     },
-    propertiesExtractor: (config2, context2) => ({
+    propertiesExtractor: (config2, context) => ({
       signingProperties: {
         config: config2,
-        context: context2
+        context
       }
     })
   };
@@ -68257,9 +68455,9 @@ var init_httpAuthSchemeProvider4 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/signin/auth/httpAuthSchemeProvider.js"() {
     init_httpAuthSchemes2();
     init_client2();
-    defaultSigninHttpAuthSchemeParametersProvider = async (config2, context2, input) => {
+    defaultSigninHttpAuthSchemeParametersProvider = async (config2, context, input) => {
       return {
-        operation: getSmithyContext(context2).operation,
+        operation: getSmithyContext(context).operation,
         region: await normalizeProvider(config2.region)() || (() => {
           throw new Error("expected `region` to be configured for `aws.auth#sigv4`");
         })()
@@ -68523,10 +68721,10 @@ var init_endpointResolver4 = __esm({
       size: 50,
       params: ["Endpoint", "IsControlPlane", "IsOAuthEndpoint", "Region", "UseDualStack", "UseFIPS"]
     });
-    defaultEndpointResolver4 = (endpointParams, context2 = {}) => {
+    defaultEndpointResolver4 = (endpointParams, context = {}) => {
       return cache4.get(endpointParams, () => decideEndpoint(bdd4, {
         endpointParams,
-        logger: context2.logger
+        logger: context.logger
       }));
     };
     customEndpointFunctions.aws = awsEndpointFunctions;
@@ -72843,28 +73041,28 @@ var require_dist_cjs16 = __commonJS({
         "UseS3ExpressControlEndpoint"
       ]
     });
-    var defaultEndpointResolver5 = (endpointParams, context2 = {}) => {
+    var defaultEndpointResolver5 = (endpointParams, context = {}) => {
       return cache5.get(endpointParams, () => decideEndpoint2(bdd5, {
         endpointParams,
-        logger: context2.logger
+        logger: context.logger
       }));
     };
     customEndpointFunctions2.aws = awsEndpointFunctions2;
-    var createEndpointRuleSetHttpAuthSchemeParametersProvider2 = (defaultHttpAuthSchemeParametersProvider) => async (config2, context2, input) => {
+    var createEndpointRuleSetHttpAuthSchemeParametersProvider2 = (defaultHttpAuthSchemeParametersProvider) => async (config2, context, input) => {
       if (!input) {
         throw new Error("Could not find `input` for `defaultEndpointRuleSetHttpAuthSchemeParametersProvider`");
       }
-      const defaultParameters = await defaultHttpAuthSchemeParametersProvider(config2, context2, input);
-      const instructionsFn = getSmithyContext2(context2)?.commandInstance?.constructor?.getEndpointParameterInstructions;
+      const defaultParameters = await defaultHttpAuthSchemeParametersProvider(config2, context, input);
+      const instructionsFn = getSmithyContext2(context)?.commandInstance?.constructor?.getEndpointParameterInstructions;
       if (!instructionsFn) {
-        throw new Error(`getEndpointParameterInstructions() is not defined on '${context2.commandName}'`);
+        throw new Error(`getEndpointParameterInstructions() is not defined on '${context.commandName}'`);
       }
       const endpointParameters = await resolveParams2(input, { getEndpointParameterInstructions: instructionsFn }, config2);
       return Object.assign(defaultParameters, endpointParameters);
     };
-    var _defaultS3HttpAuthSchemeParametersProvider = async (config2, context2, input) => {
+    var _defaultS3HttpAuthSchemeParametersProvider = async (config2, context, input) => {
       return {
-        operation: getSmithyContext2(context2).operation,
+        operation: getSmithyContext2(context).operation,
         region: await normalizeProvider3(config2.region)() || (() => {
           throw new Error("expected `region` to be configured for `aws.auth#sigv4`");
         })()
@@ -72878,10 +73076,10 @@ var require_dist_cjs16 = __commonJS({
           name: "s3",
           region: authParameters.region
         },
-        propertiesExtractor: (config2, context2) => ({
+        propertiesExtractor: (config2, context) => ({
           signingProperties: {
             config: config2,
-            context: context2
+            context
           }
         })
       };
@@ -72893,10 +73091,10 @@ var require_dist_cjs16 = __commonJS({
           name: "s3",
           region: authParameters.region
         },
-        propertiesExtractor: (config2, context2) => ({
+        propertiesExtractor: (config2, context) => ({
           signingProperties: {
             config: config2,
-            context: context2
+            context
           }
         })
       };
@@ -81411,13 +81609,13 @@ async function systemCredentials(system, env2) {
 async function recipientFiles(root5, system) {
   return readRecipientFiles(root5, system.encryption?.recipients ?? [], `system "${system.name}": `);
 }
-async function readRecipientFiles(root5, paths, context2 = "") {
+async function readRecipientFiles(root5, paths, context = "") {
   return Promise.all(
     paths.map(async (path) => {
       try {
         return { path, armored: await readFile3(resolve5(root5, path), "utf8") };
       } catch (error2) {
-        throw new Error(`${context2}cannot read recipient key ${path}: ${error2.message}`);
+        throw new Error(`${context}cannot read recipient key ${path}: ${error2.message}`);
       }
     })
   );
@@ -81659,12 +81857,7 @@ function archiveEntry(entry) {
     size: entry.size,
     inode: `${entry.dev}:${entry.ino}`,
     ...entry.target !== void 0 ? { target: entry.target } : {},
-    absolute: entry.absolute,
-    open: async () => {
-      const opened = await openSourceFile(entry);
-      if (opened.problem) throw new SourceReadError(opened.problem.message);
-      return opened.handle;
-    }
+    absolute: entry.absolute
   };
 }
 async function whyNotDue(item, repo, now) {
@@ -81685,7 +81878,6 @@ async function whyNotDue(item, repo, now) {
 var init_backup2 = __esm({
   "src/commands/backup.ts"() {
     "use strict";
-    init_archiver();
     init_backup();
     init_keyring();
     init_snapshot();
@@ -81693,7 +81885,6 @@ var init_backup2 = __esm({
     init_duration();
     init_command();
     init_paths();
-    init_source2();
     init_open_repository();
     init_plan();
   }
@@ -81792,8 +81983,8 @@ var init_key = __esm({
 });
 
 // src/engine/restorer.ts
-import { constants as constants5 } from "node:fs";
-import { chmod, lchown, lstat, lutimes, mkdir as mkdir2, open as open5, rm as rm2, symlink, utimes } from "node:fs/promises";
+import { constants as constants3 } from "node:fs";
+import { chmod, lchown, lstat, lutimes, mkdir as mkdir2, open as open3, rm as rm2, symlink, utimes } from "node:fs/promises";
 import { join as join10 } from "node:path";
 function checkSnapshotPath(path) {
   if (path === "") return "empty path";
@@ -81846,15 +82037,15 @@ async function restoreTree(reader, tree, target, options = {}) {
   const restoreFile = async (node) => {
     const absolute = join10(target, node.path);
     await ensureParents(node.path);
-    const flags = constants5.O_WRONLY | constants5.O_CREAT | constants5.O_NOFOLLOW;
+    const flags = constants3.O_WRONLY | constants3.O_CREAT | constants3.O_NOFOLLOW;
     let existed = false;
     let handle;
     try {
-      handle = await open5(absolute, flags | constants5.O_EXCL, node.mode & 511);
+      handle = await open3(absolute, flags | constants3.O_EXCL, node.mode & 511);
     } catch (error2) {
       if (error2.code !== "EEXIST") throw error2;
       existed = true;
-      handle = await open5(absolute, flags | constants5.O_TRUNC, node.mode & 511);
+      handle = await open3(absolute, flags | constants3.O_TRUNC, node.mode & 511);
     }
     let written = 0;
     try {
@@ -81914,13 +82105,13 @@ async function restoreTree(reader, tree, target, options = {}) {
       }
     } else if (node.type === "symlink") {
       links.push(node);
-    } else if ((node.size ?? 0) >= BATCH_BYTES) {
+    } else if ((node.size ?? 0) >= BATCH_BYTES2) {
       await flushBatch();
       await launch(node);
     } else {
       batch.push(node);
       batchBytes += node.size ?? 0;
-      if (batchBytes >= BATCH_BYTES || batch.length >= 256) await flushBatch();
+      if (batchBytes >= BATCH_BYTES2 || batch.length >= 256) await flushBatch();
     }
   }
   await flushBatch();
@@ -81986,7 +82177,7 @@ async function* contentOf(reader, node) {
     yield data;
   }
 }
-var WINDOW, PARALLEL_FILES, BATCH_BYTES;
+var WINDOW, PARALLEL_FILES, BATCH_BYTES2;
 var init_restorer = __esm({
   "src/engine/restorer.ts"() {
     "use strict";
@@ -81994,7 +82185,7 @@ var init_restorer = __esm({
     init_repository();
     WINDOW = 6;
     PARALLEL_FILES = 24;
-    BATCH_BYTES = 16 * 1024 * 1024;
+    BATCH_BYTES2 = 16 * 1024 * 1024;
   }
 });
 
@@ -83985,23 +84176,23 @@ function failureBody(finding) {
   return lines.join("\n");
 }
 function renderCase(c5) {
-  const open6 = `    <testcase${attributes({ classname: c5.classname, name: c5.name, time: "0" })}`;
+  const open4 = `    <testcase${attributes({ classname: c5.classname, name: c5.name, time: "0" })}`;
   if (c5.failed) {
     return [
-      `${open6}>`,
+      `${open4}>`,
       `      <failure${attributes({ message: c5.finding.message, type: c5.finding.severity })}>${escapeXmlText(failureBody(c5.finding))}</failure>`,
       "    </testcase>"
     ];
   }
-  if (c5.skipped) return [`${open6}>`, '      <skipped message="not applicable"/>', "    </testcase>"];
-  return [`${open6}/>`];
+  if (c5.skipped) return [`${open4}>`, '      <skipped message="not applicable"/>', "    </testcase>"];
+  return [`${open4}/>`];
 }
 function renderSuite(suite) {
   const failures = suite.cases.filter((c5) => c5.failed).length;
   const skipped = suite.cases.filter((c5) => c5.skipped).length;
-  const open6 = `  <testsuite${attributes({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: "0" })}`;
-  if (suite.cases.length === 0) return [`${open6}/>`];
-  return [`${open6}>`, ...suite.cases.flatMap(renderCase), "  </testsuite>"];
+  const open4 = `  <testsuite${attributes({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: "0" })}`;
+  if (suite.cases.length === 0) return [`${open4}/>`];
+  return [`${open4}>`, ...suite.cases.flatMap(renderCase), "  </testsuite>"];
 }
 function renderJunit(report) {
   const suites = /* @__PURE__ */ new Map();

@@ -1,4 +1,5 @@
-// Bundles the Action entry (dist/index.js) and the CLI (dist/cli.js) with esbuild.
+// Bundles the Action entry (dist/index.js), the CLI (dist/cli.js) and the content worker
+// (dist/content-worker.js) with esbuild.
 // Output must be byte-for-byte reproducible: CI rebuilds it and fails on any difference.
 import { build } from 'esbuild';
 
@@ -22,6 +23,9 @@ await build({
   outfile: 'dist/cli.js',
   banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
 });
+
+// The content worker runs in its own thread (src/engine/content-pool.ts loads it from beside the bundle).
+await build({ ...common, entryPoints: ['src/engine/content-worker.ts'], outfile: 'dist/content-worker.js' });
 
 // The CLI is the package's bin.
 const { chmodSync } = await import('node:fs');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -181,6 +182,46 @@ describe('files that change during the backup', () => {
     const target = tempDir();
     await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
     expect(readFileSync(join(target, 'data/log'), 'utf8')).toBe('line\n'.repeat(1000));
+  });
+});
+
+describe('files that change between the walk and the read', () => {
+  it('a file that vanished or was replaced (even by a fifo) is reported, and the rest is backed up', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'data/a.txt'), 'hello');
+    writeFileSync(join(root, 'data/gone.txt'), 'g');
+    writeFileSync(join(root, 'data/large-swapped'), randomBytes(2 * MiB));
+    writeFileSync(join(root, 'data/swapped'), 's');
+    const walked = pathsInput(root, ['data']);
+    const entries: ArchiveEntry[] = [];
+    for await (const entry of walked.kind === 'paths' ? walked.entries : []) entries.push(entry);
+    rmSync(join(root, 'data/gone.txt'));
+    // Another file under the same name (a new inode), and a fifo, whose open would block without O_NONBLOCK.
+    rmSync(join(root, 'data/large-swapped'));
+    writeFileSync(join(root, 'data/large-swapped'), 'other');
+    rmSync(join(root, 'data/swapped'));
+    execFileSync('mkfifo', [join(root, 'data/swapped')]);
+    async function* replay(): AsyncGenerator<ArchiveEntry> {
+      yield* entries;
+    }
+    const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
+    const [result] = await backupSystem(
+      [repo],
+      { kind: 'paths', paths: ['data'], entries: replay() },
+      { system: 's', policy: 'p' },
+    );
+    expect(result!.problems).toEqual([
+      { path: 'data/gone.txt', message: 'file vanished during the backup: skipped' },
+      { path: 'data/large-swapped', message: 'replaced by another file during the backup: skipped' },
+      { path: 'data/swapped', message: 'replaced by another file during the backup: skipped' },
+    ]);
+    expect(result!.summary.files).toBe(1);
+    const [ref] = await listSnapshots(repo, () => {});
+    const target = tempDir();
+    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    expect(readFileSync(join(target, 'data/a.txt'), 'utf8')).toBe('hello');
+    expect(existsSync(join(target, 'data/gone.txt'))).toBe(false);
   });
 });
 

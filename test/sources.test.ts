@@ -21,7 +21,7 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandError, expandArgv, maskSecrets, runCommand } from '../src/sources/command.ts';
 import { SourcePathError, type WalkOptions, walkPaths } from '../src/sources/paths.ts';
-import { openSourceFile, type SourceEntry, type SourceProblem } from '../src/sources/source.ts';
+import type { SourceEntry, SourceProblem } from '../src/sources/source.ts';
 
 const SOURCES_DIR = fileURLToPath(new URL('../src/sources/', import.meta.url));
 const IS_ROOT = process.getuid?.() === 0;
@@ -573,32 +573,6 @@ describe('walkPaths: followSymlinks', () => {
         message: 'symbolic link loops back to a directory above it: stored as a link, not followed',
       },
     ]);
-  });
-});
-
-describe('openSourceFile', () => {
-  it('opens the file the walk saw, and reports one that vanished or was replaced', async () => {
-    const root = tempDir();
-    populate(root, { 'data/a.txt': 'hello', 'data/gone.txt': 'g', 'data/swapped': 's' });
-    const { entries } = await walk(root, ['data']);
-    const opened = await openSourceFile(entryAt({ entries, problems: [] }, 'data/a.txt')!);
-    expect(opened.problem).toBeUndefined();
-    expect((await opened.handle!.readFile()).toString()).toBe('hello');
-    await opened.handle!.close();
-
-    rmSync(join(root, 'data/gone.txt'));
-    const gone = await openSourceFile(entries.find((e) => e.path === 'data/gone.txt')!);
-    expect(gone.problem).toEqual({
-      path: 'data/gone.txt',
-      absolute: join(root, 'data/gone.txt'),
-      message: 'file vanished during the backup: skipped',
-    });
-
-    // A fifo in place of the file: opening it for reading would block without O_NONBLOCK.
-    rmSync(join(root, 'data/swapped'));
-    mkfifo(join(root, 'data/swapped'));
-    const swapped = await openSourceFile(entries.find((e) => e.path === 'data/swapped')!);
-    expect(swapped.problem?.message).toBe('replaced by another file during the backup: skipped');
   });
 });
 

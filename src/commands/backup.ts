@@ -1,4 +1,4 @@
-import { type ArchiveEntry, type ArchiveProgress, SourceReadError } from '../engine/archiver.ts';
+import type { ArchiveEntry, ArchiveProgress } from '../engine/archiver.ts';
 import { type BackupInput, type BackupResult, backupSystem } from '../engine/backup.ts';
 import { CREDENTIAL_ENV } from '../engine/keyring.ts';
 import type { Repository } from '../engine/repository.ts';
@@ -7,7 +7,7 @@ import { cronPrevious, parseCron } from '../policy/cron.ts';
 import { parseDuration } from '../policy/duration.ts';
 import { runCommand } from '../sources/command.ts';
 import { walkPaths } from '../sources/paths.ts';
-import { openSourceFile, type SourceEntry, type SourceProblem } from '../sources/source.ts';
+import type { SourceEntry, SourceProblem } from '../sources/source.ts';
 import { backendFor, openRepository, passphraseVariable } from './open-repository.ts';
 import { type PlannedSystem, planSystems } from './plan.ts';
 
@@ -139,7 +139,7 @@ async function* archiveEntries(entries: AsyncIterable<SourceEntry>): AsyncGenera
   for await (const entry of entries) yield archiveEntry(entry);
 }
 
-/** A walked entry as the archiver takes it, opened through `openSourceFile` (which checks it is the same file). */
+/** A walked entry as the archiver takes it; `inode` lets the reader check it opens the file the walk saw. */
 export function archiveEntry(entry: SourceEntry): ArchiveEntry {
   return {
     path: entry.path,
@@ -153,11 +153,6 @@ export function archiveEntry(entry: SourceEntry): ArchiveEntry {
     inode: `${entry.dev}:${entry.ino}`,
     ...(entry.target !== undefined ? { target: entry.target } : {}),
     absolute: entry.absolute,
-    open: async () => {
-      const opened = await openSourceFile(entry);
-      if (opened.problem) throw new SourceReadError(opened.problem.message);
-      return opened.handle;
-    },
   };
 }
 

@@ -3,6 +3,7 @@ import { type ArchiveEntry, type ArchiveProgress, Archiver, type Problem } from 
 import { loadIndex } from './blob-index.ts';
 import { BlobReader } from './blob-reader.ts';
 import { BlobStore } from './blob-store.ts';
+import { ContentPool } from './content-pool.ts';
 import { type Node, readListing } from './listing.ts';
 import type { Repository } from './repository.ts';
 import { listSnapshots, type Snapshot, type SnapshotRef, writeSnapshot } from './snapshot.ts';
@@ -66,8 +67,13 @@ export async function backupSystem(
       };
     }),
   );
+  const pool = new ContentPool(
+    prepared.map(({ store }) => store),
+    { onBytes: () => archiver.report() },
+  );
   const archiver = new Archiver(
     prepared.map(({ store, nodes }) => ({ store, parent: nodes })),
+    pool,
     options.onProgress,
     prepared[0]?.expected,
   );
@@ -92,10 +98,12 @@ export async function backupSystem(
       if (failure) throw failure;
     }
   } catch (error) {
+    await pool.close();
     // Keep what was stored indexed, so the next run deduplicates against it; commit no snapshot.
     await Promise.allSettled(prepared.map(({ store }) => store.close()));
     throw error;
   }
+  await pool.close();
   const trees = await archiver.finish();
   await Promise.all(prepared.map(({ store }) => store.close()));
 

@@ -40,6 +40,10 @@ export class BlobIndex {
     return this.blobs.size;
   }
 
+  ids(): IterableIterator<string> {
+    return this.blobs.keys();
+  }
+
   has(id: string): boolean {
     return this.blobs.has(id);
   }

@@ -1,9 +1,10 @@
 import { promisify } from 'node:util';
 import { zstdDecompress, zstdDecompressSync } from 'node:zlib';
+import { blobContext } from './blob-codec.ts';
 import type { BlobIndex, BlobLocation } from './blob-index.ts';
 import { DEFAULT_CHUNK_SIZES } from './chunker.ts';
 import { RAW, ZSTD } from './compress.ts';
-import { blobContext, packName } from './pack.ts';
+import { packName } from './pack.ts';
 import { type Repository, RepositoryError } from './repository.ts';
 
 const decompressAsync = promisify(zstdDecompress);

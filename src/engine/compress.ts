@@ -1,4 +1,5 @@
-import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, type ZstdOptions, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 
 /**
  * Framed compression for stored blobs: one header byte (0 = stored raw, 1 = zstd), then the payload.
@@ -35,17 +36,42 @@ export function pack(data: Uint8Array, level: number = DEFAULT_LEVEL): Uint8Arra
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
   }
-  if (data.length < MIN_COMPRESS_BYTES) return frame(RAW, data);
-  const compressed = zstdCompressSync(data, {
+  const compressed = compressIfWorthIt(data, level);
+  return compressed ? frame(ZSTD, compressed) : frame(RAW, data);
+}
+
+function zstdOptions(length: number, level: number): ZstdOptions {
+  return {
+    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+    chunkSize: length + (length >> 6) + 1024,
     params: {
       [constants.ZSTD_c_compressionLevel]: level,
       // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
       [constants.ZSTD_c_checksumFlag]: 1,
     },
-  });
-  // Keep the compressed form only if it saves at least 1/32 of the size.
-  if ((data.length - compressed.length) * 32 < data.length) return frame(RAW, data);
-  return frame(ZSTD, compressed);
+  };
+}
+
+/** Keep the compressed form only if it saves at least 1/32 of the size. */
+function worthIt(data: Uint8Array, compressed: Uint8Array): Uint8Array | undefined {
+  return (data.length - compressed.length) * 32 < data.length ? undefined : compressed;
+}
+
+/** zstd of `data`, or undefined when it is too short to gain or the gain is under 1/32 of its size. */
+export function compressIfWorthIt(data: Uint8Array, level: number = DEFAULT_LEVEL): Uint8Array | undefined {
+  if (data.length < MIN_COMPRESS_BYTES) return undefined;
+  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
+}
+
+const zstdCompressAsync = promisify(zstdCompress);
+
+/** The same, in libuv's thread pool: the calling thread goes on (chunking) meanwhile. */
+export async function compressIfWorthItAsync(
+  data: Uint8Array,
+  level: number = DEFAULT_LEVEL,
+): Promise<Uint8Array | undefined> {
+  if (data.length < MIN_COMPRESS_BYTES) return undefined;
+  return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
 }
 
 export function unpack(framed: Uint8Array, maxSize: number): Uint8Array {

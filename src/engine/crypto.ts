@@ -78,6 +78,11 @@ export function objectId(idKey: Key, plaintext: Uint8Array): string {
   return createHmac('sha256', idKey).update(plaintext).digest('hex');
 }
 
+/** Additional data that binds a sealed object to its kind (and name) and to its repository. */
+export function sealContext(kind: string, repository: string): Uint8Array {
+  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
+}
+
 /**
  * AES-256-GCM with a fresh random nonce: `version(1) || nonce(12) || ciphertext || tag(16)`. `aad` (for example
  * the object's type and id) is authenticated but not stored, so an object moved to another place fails to open.
@@ -90,7 +95,8 @@ export function seal(key: Key, plaintext: Uint8Array | readonly Uint8Array[], aa
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(SEAL_OVERHEAD + length);
+  // Unpooled: the result owns its memory, so it can be transferred between threads without copying a pool.
+  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
   out[0] = VERSION;
   out.set(nonce, 1);
   let at = 1 + NONCE_BYTES;

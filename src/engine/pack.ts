@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlobType, PackContents, PackedBlob } from './blob-index.ts';
+import { release } from './content-protocol.ts';
 import { type Repository, RepositoryError } from './repository.ts';
 
 /**
@@ -32,10 +33,6 @@ export function packTail(pack: Uint8Array): { header: Uint8Array; trailer: Uint8
     header: pack.subarray(pack.length - 4 - headerLength, pack.length - 4),
     trailer: pack.subarray(pack.length - 4),
   };
-}
-
-export function blobContext(id: string): string {
-  return `blob ${id}`;
 }
 
 /** Collects sealed blobs; `flush` writes them as one pack. At most one pack is being written at a time. */
@@ -76,9 +73,11 @@ export class PackWriter {
     const previous = this.writing;
     // Wait for the previous pack before the next, so that at most two packs are held in memory.
     await previous;
-    this.writing = this.repo.backend
-      .write(packName(id), data)
-      .then(() => this.onPack({ pack: id, blobs }, size));
+    this.writing = this.repo.backend.write(packName(id), data).then(() => {
+      // Written: the sealed blobs are needed no more, and 16 MiB should not wait for a collection.
+      for (const part of parts) release(part);
+      this.onPack({ pack: id, blobs }, size);
+    });
     // Not awaited: the next pack fills while this one is written. A failure surfaces at the next flush or close.
     this.writing.catch(() => {});
   }

@@ -13,6 +13,7 @@ import {
   type SubKeys,
   seal,
   sealAsync,
+  sealContext,
 } from './crypto.ts';
 
 /**
@@ -67,12 +68,12 @@ export class Repository {
   }
 
   async sealAsync(kind: string, plaintext: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array> {
-    return sealAsync((await this.asyncKeys()).data, plaintext, context(kind, this.config.id));
+    return sealAsync((await this.asyncKeys()).data, plaintext, sealContext(kind, this.config.id));
   }
 
   async openAsync(kind: string, name: string, sealed: Uint8Array): Promise<Uint8Array> {
     try {
-      return await openAsync((await this.asyncKeys()).data, sealed, context(kind, this.config.id));
+      return await openAsync((await this.asyncKeys()).data, sealed, sealContext(kind, this.config.id));
     } catch (error) {
       if (error instanceof SealError) {
         throw new RepositoryError(`${this.location}: ${name} is damaged: ${error.message}`, { cause: error });
@@ -83,12 +84,12 @@ export class Repository {
 
   /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
   seal(kind: string, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
-    return seal(this.dataKey, plaintext, context(kind, this.config.id));
+    return seal(this.dataKey, plaintext, sealContext(kind, this.config.id));
   }
 
   open(kind: string, name: string, sealed: Uint8Array): Uint8Array {
     try {
-      return open(this.dataKey, sealed, context(kind, this.config.id));
+      return open(this.dataKey, sealed, sealContext(kind, this.config.id));
     } catch (error) {
       if (error instanceof SealError) {
         throw new RepositoryError(`${this.location}: ${name} is damaged: ${error.message}`, { cause: error });
@@ -114,10 +115,6 @@ export class Repository {
     }
     return this.open(kind, name, sealed);
   }
-}
-
-function context(kind: string, repository: string): Uint8Array {
-  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
 }
 
 export function sha256Hex(data: Uint8Array): string {

@@ -34,7 +34,7 @@ import { describeFsError, type SourceEntry, type SourceProblem } from './source.
  *   unreadable file, or an entry that vanishes during the walk, is skipped and reported. The walk goes on.
  *   An unreadable file is recognised from its mode bits, confirmed with access(2) (exact for root too);
  *   ACLs that deny what the mode bits allow show up later, when the archiver opens the file
- *   (openSourceFile).
+ *   (src/engine/content-worker.ts).
  *
  * Excludes are glob patterns in the syntax and semantics of Node.js's `path.matchesGlob` (the same as
  * `fs.glob`), matched against the whole snapshot path (a leading `/` in a pattern is ignored, since snapshot

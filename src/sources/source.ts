@@ -1,6 +1,3 @@
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
-
 /**
  * What a backup source yields: one entry per file, directory or symbolic link, in the order the archiver
  * stores them. Paths sources (paths.ts) yield entries; command sources (command.ts) yield a byte stream.
@@ -48,35 +45,6 @@ export interface SourceProblem {
   absolute: string;
   /** What happened and what was left out, for example `permission denied: directory contents skipped`. */
   message: string;
-}
-
-/**
- * Opens a file entry for reading, checking that it is still the file the walk saw: a regular file with the
- * same device and inode. Anything else (it vanished, became unreadable, or was replaced, say by a fifo whose
- * open would block) comes back as a problem to report instead of data. `O_NONBLOCK` keeps the open of a
- * swapped-in fifo from hanging; it has no effect on regular files.
- */
-export async function openSourceFile(
-  entry: SourceEntry,
-): Promise<{ handle: FileHandle; problem?: undefined } | { handle?: undefined; problem: SourceProblem }> {
-  const problem = (message: string) => ({ problem: { path: entry.path, absolute: entry.absolute, message } });
-  let handle: FileHandle;
-  try {
-    handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    return problem(`${describeFsError(error, 'file')}: skipped`);
-  }
-  try {
-    const stat = await handle.stat({ bigint: true });
-    if (!stat.isFile() || stat.dev !== entry.dev || stat.ino !== entry.ino) {
-      await handle.close();
-      return problem('replaced by another file during the backup: skipped');
-    }
-  } catch (error) {
-    await handle.close().catch(() => {});
-    return problem(`${describeFsError(error, 'file')}: skipped`);
-  }
-  return { handle };
 }
 
 /** A short reason for a file system error, such as `permission denied` or `vanished during the backup`. */

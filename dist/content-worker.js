@@ -1,0 +1,421 @@
+import { createRequire as __restorableCreateRequire } from 'node:module';
+const require = __restorableCreateRequire(import.meta.url);
+
+// src/engine/content-worker.ts
+import { closeSync, constants as constants2, fstatSync, openSync, readSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+
+// src/sources/source.ts
+function describeFsError(error, what) {
+  const code = error?.code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return `permission denied: cannot read this ${what}`;
+    case "ENOENT":
+      return `${what} vanished during the backup`;
+    case "ENOTDIR":
+      return `${what} changed during the backup (a parent is no longer a directory)`;
+    case "ELOOP":
+      return "too many levels of symbolic links";
+    case "EIO":
+      return `input/output error reading this ${what}`;
+    default:
+      return `cannot read this ${what}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+// src/engine/compress.ts
+import { promisify } from "node:util";
+import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+var RAW = 0;
+var ZSTD = 1;
+var DEFAULT_LEVEL = 3;
+var MIN_COMPRESS_BYTES = 64;
+function zstdOptions(length, level) {
+  return {
+    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+    chunkSize: length + (length >> 6) + 1024,
+    params: {
+      [constants.ZSTD_c_compressionLevel]: level,
+      // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
+      [constants.ZSTD_c_checksumFlag]: 1
+    }
+  };
+}
+function worthIt(data, compressed) {
+  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
+}
+function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
+  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
+}
+var zstdCompressAsync = promisify(zstdCompress);
+async function compressIfWorthItAsync(data, level = DEFAULT_LEVEL) {
+  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
+}
+
+// src/engine/content-protocol.ts
+function idPrefix(id) {
+  return BigInt(`0x${id.slice(0, 16)}`);
+}
+function knownHas(table, id) {
+  if (table.length === 0) return false;
+  const key = idPrefix(id);
+  let low = 0;
+  let high = table.length - 1;
+  while (low <= high) {
+    const mid = low + high >>> 1;
+    const value = table[mid];
+    if (value === key) return true;
+    if (value < key) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
+}
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+
+// src/engine/crypto.ts
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes
+} from "node:crypto";
+var KEY_BYTES = 32;
+var VERSION = 1;
+var NONCE_BYTES = 12;
+var TAG_BYTES = 16;
+var SEAL_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
+function prepareKey(key) {
+  checkKey(key, "key");
+  return createSecretKey(key);
+}
+function checkKey(key, what) {
+  const length = key instanceof Uint8Array ? key.length : key.symmetricKeySize;
+  if (length !== KEY_BYTES) {
+    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${length}`);
+  }
+}
+function objectId(idKey, plaintext) {
+  checkKey(idKey, "id key");
+  return createHmac("sha256", idKey).update(plaintext).digest("hex");
+}
+function sealContext(kind, repository) {
+  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
+}
+function seal(key, plaintext, aad) {
+  checkKey(key, "data key");
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
+  out[0] = VERSION;
+  out.set(nonce, 1);
+  let at = 1 + NONCE_BYTES;
+  for (const part of parts) {
+    const ciphertext = cipher.update(part);
+    out.set(ciphertext, at);
+    at += ciphertext.length;
+  }
+  cipher.final();
+  out.set(cipher.getAuthTag(), at);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+// src/engine/blob-codec.ts
+var HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
+function blobContext(id) {
+  return `blob ${id}`;
+}
+function encodeBlob(dataKey, repositoryId, id, plain) {
+  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
+}
+async function encodeBlobAsync(dataKey, repositoryId, id, plain) {
+  return sealFrame(dataKey, repositoryId, id, plain, await compressIfWorthItAsync(plain));
+}
+function sealFrame(dataKey, repositoryId, id, plain, compressed) {
+  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
+  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
+  if (compressed) release(compressed);
+  return sealed;
+}
+
+// src/engine/chunker.ts
+var DEFAULT_CHUNK_SIZES = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };
+function topMask(bits) {
+  return (2 ** bits - 1) * 2 ** (32 - bits) | 0;
+}
+var Chunker = class {
+  table;
+  sizes;
+  /** Harder to match before the average size, easier after: chunk sizes cluster around the average. */
+  maskSmall;
+  maskLarge;
+  pending;
+  length = 0;
+  hash = 0;
+  constructor(table, sizes = DEFAULT_CHUNK_SIZES) {
+    const bits = Math.round(Math.log2(sizes.avg));
+    if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits !== sizes.avg) {
+      throw new RangeError(
+        `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`
+      );
+    }
+    this.table = table;
+    this.sizes = sizes;
+    this.maskSmall = topMask(bits + 2);
+    this.maskLarge = topMask(bits - 2);
+    this.pending = new Uint8Array(sizes.max);
+  }
+  /** Feeds bytes; returns the chunks they complete, in order (each a fresh copy). */
+  push(data) {
+    const chunks = [];
+    const { min, avg, max } = this.sizes;
+    const table = this.table;
+    const maskSmall = this.maskSmall;
+    const maskLarge = this.maskLarge;
+    let offset = 0;
+    while (offset < data.length) {
+      let i = offset;
+      let n = this.length;
+      let h = this.hash;
+      let cut = false;
+      if (n < min - 32) {
+        const skip = Math.min(data.length - i, min - 32 - n);
+        i += skip;
+        n += skip;
+      }
+      while (i < data.length && n < min) {
+        h = (h << 1) + table[data[i]] | 0;
+        i++;
+        n++;
+      }
+      while (i < data.length && n < avg) {
+        h = (h << 1) + table[data[i]] | 0;
+        i++;
+        n++;
+        if ((h & maskSmall) === 0) {
+          cut = true;
+          break;
+        }
+      }
+      if (!cut) {
+        while (i < data.length && n < max) {
+          h = (h << 1) + table[data[i]] | 0;
+          i++;
+          n++;
+          if ((h & maskLarge) === 0) {
+            cut = true;
+            break;
+          }
+        }
+      }
+      if (n >= max) cut = true;
+      if (cut && this.length === 0) {
+        chunks.push(Uint8Array.prototype.slice.call(data, offset, i));
+        offset = i;
+        this.hash = 0;
+        continue;
+      }
+      this.pending.set(data.subarray(offset, i), this.length);
+      offset = i;
+      if (cut) {
+        chunks.push(this.pending.slice(0, n));
+        this.length = 0;
+        this.hash = 0;
+      } else {
+        this.length = n;
+        this.hash = h;
+      }
+    }
+    return chunks;
+  }
+  /** The last, possibly short, chunk; undefined when nothing is pending. */
+  finish() {
+    if (this.length === 0) return void 0;
+    const last = this.pending.slice(0, this.length);
+    this.length = 0;
+    this.hash = 0;
+    return last;
+  }
+};
+
+// src/engine/content-worker.ts
+var init = workerData;
+var port = parentPort;
+var targets = init.targets.map((target) => ({
+  repository: target.repository,
+  dataKey: prepareKey(target.dataKey),
+  idKey: prepareKey(target.idKey),
+  chunker: new Chunker(target.gear),
+  known: target.known
+}));
+var WHOLE_FILE_BYTES = 1024 * 1024;
+var READ_BYTES = 4 * 1024 * 1024;
+var MESSAGE_BYTES = 4 * 1024 * 1024;
+var MESSAGE_ENTRIES = 512;
+var readBuffer = new Uint8Array(READ_BYTES);
+var ASYNC_BYTES = 256 * 1024;
+var ENCODING_AT_ONCE = 3;
+var encoding = /* @__PURE__ */ new Set();
+var credit = init.creditBytes;
+var wakeOnCredit;
+var entries = [];
+var transfer = [];
+var entryBytes = 0;
+function post(message, transferList = []) {
+  port.postMessage(message, transferList);
+}
+async function flush(job) {
+  await Promise.all(encoding);
+  if (entries.length > 0) {
+    const bytes = entryBytes;
+    post({ type: "blobs", job, entries, bytes }, transfer);
+    entries = [];
+    transfer = [];
+    entryBytes = 0;
+    credit -= bytes;
+  }
+  while (credit <= 0) await new Promise((resolve) => wakeOnCredit = resolve);
+}
+function addSealed(entry, sealed) {
+  entry.sealed = sealed;
+  transfer.push(sealed.buffer);
+  entryBytes += sealed.length;
+}
+async function emit(job, file, target, chunk) {
+  const t = targets[target];
+  const id = objectId(t.idKey, chunk);
+  const entry = { file, target, id, rawLength: chunk.length };
+  entries.push(entry);
+  if (knownHas(t.known, id)) {
+    release(chunk);
+  } else if (chunk.length < ASYNC_BYTES) {
+    addSealed(entry, encodeBlob(t.dataKey, t.repository, id, chunk));
+    release(chunk);
+  } else {
+    const work = encodeBlobAsync(t.dataKey, t.repository, id, chunk).then((sealed) => {
+      addSealed(entry, sealed);
+      release(chunk);
+    });
+    encoding.add(work);
+    work.then(
+      () => encoding.delete(work),
+      () => encoding.delete(work)
+    );
+    while (encoding.size >= ENCODING_AT_ONCE) await Promise.race(encoding);
+  }
+  if (entryBytes >= MESSAGE_BYTES || entries.length >= MESSAGE_ENTRIES) await flush(job);
+}
+async function push(job, file, targetList, data) {
+  for (const target of targetList) {
+    for (const chunk of targets[target].chunker.push(data)) await emit(job, file, target, chunk);
+  }
+}
+async function finish(job, file, targetList) {
+  for (const target of targetList) {
+    const last = targets[target].chunker.finish();
+    if (last) await emit(job, file, target, last);
+  }
+}
+function sameFile(fd, inode) {
+  const stat = fstatSync(fd, { bigint: true });
+  if (!stat.isFile()) return false;
+  return inode === void 0 || `${stat.dev}:${stat.ino}` === inode;
+}
+async function readFile(job, index, file) {
+  let fd;
+  try {
+    fd = openSync(file.absolute, constants2.O_RDONLY | constants2.O_NONBLOCK);
+  } catch (error) {
+    return { error: `${describeFsError(error, "file")}: skipped` };
+  }
+  let size = 0;
+  try {
+    if (!sameFile(fd, file.inode)) return { error: "replaced by another file during the backup: skipped" };
+    if (file.size <= WHOLE_FILE_BYTES) {
+      const whole = new Uint8Array(file.size + 1);
+      size = readSync(fd, whole, 0, whole.length, 0);
+      if (size <= file.size) {
+        await push(job, index, file.targets, whole.subarray(0, size));
+        await finish(job, index, file.targets);
+        return { size };
+      }
+      await push(job, index, file.targets, whole.subarray(0, size));
+    }
+    for (; ; ) {
+      const read = readSync(fd, readBuffer, 0, READ_BYTES, size);
+      if (read === 0) break;
+      size += read;
+      await push(job, index, file.targets, readBuffer.subarray(0, read));
+    }
+    await finish(job, index, file.targets);
+    return { size };
+  } catch (error) {
+    for (const target of file.targets) targets[target].chunker.finish();
+    return { error: `${describeFsError(error, "file")}: not backed up` };
+  } finally {
+    closeSync(fd);
+  }
+}
+var stream;
+async function handle(message) {
+  switch (message.type) {
+    case "files": {
+      const outcomes = [];
+      for (let i = 0; i < message.files.length; i++)
+        outcomes.push(await readFile(message.job, i, message.files[i]));
+      await flush(message.job);
+      post({ type: "done", job: message.job, outcomes });
+      return;
+    }
+    case "stream":
+      stream = { job: message.job, targets: message.targets, size: 0 };
+      return;
+    case "data": {
+      const bytes = message.data.length;
+      stream.size += bytes;
+      await push(message.job, 0, stream.targets, message.data);
+      release(message.data);
+      post({ type: "consumed", job: message.job, bytes });
+      return;
+    }
+    case "end":
+      await finish(message.job, 0, stream.targets);
+      await flush(message.job);
+      post({ type: "done", job: message.job, outcomes: [{ size: stream.size }] });
+      stream = void 0;
+      return;
+    case "credit":
+      return;
+  }
+}
+var queue = Promise.resolve();
+port.on("message", (message) => {
+  if (message.type === "credit") {
+    credit += message.bytes;
+    if (credit > 0 && wakeOnCredit) {
+      const wake = wakeOnCredit;
+      wakeOnCredit = void 0;
+      wake();
+    }
+    return;
+  }
+  queue = queue.then(() => handle(message)).catch((error) => {
+    post({
+      type: "fatal",
+      message: error instanceof Error ? error.stack ?? error.message : String(error)
+    });
+  });
+});
