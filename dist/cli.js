@@ -50,6 +50,19 @@ var __toESM = (mod2, isNodeMode, target) => (target = mod2 != null ? __create(__
 ));
 var __toCommonJS = (mod2) => __copyProps(__defProp({}, "__esModule", { value: true }), mod2);
 
+// src/assets.ts
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+var packageRoot, BUILTIN_CONTROLS_DIR, VERSION;
+var init_assets = __esm({
+  "src/assets.ts"() {
+    "use strict";
+    packageRoot = new URL("../", import.meta.url);
+    BUILTIN_CONTROLS_DIR = fileURLToPath(new URL("controls/", packageRoot));
+    VERSION = JSON.parse(readFileSync(new URL("package.json", packageRoot), "utf8")).version;
+  }
+});
+
 // src/policy/cron.ts
 function parseCron(expr) {
   let result = parsed.get(expr);
@@ -3328,7 +3341,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve9.call(this, root5, ref);
+      let _sch = resolve11.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -3355,7 +3368,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve9(root5, ref) {
+    function resolve11(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4219,7 +4232,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve9(baseURI, relativeURI, options) {
+    function resolve11(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -4610,7 +4623,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve9,
+      resolve: resolve11,
       resolveComponent,
       equal,
       serialize,
@@ -8330,6 +8343,436 @@ var init_control_schema = __esm({
   }
 });
 
+// schemas/evidence.schema.json
+var evidence_schema_default;
+var init_evidence_schema = __esm({
+  "schemas/evidence.schema.json"() {
+    evidence_schema_default = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://restorable.dev/schemas/evidence.schema.json",
+      title: "Restorable evidence record",
+      description: "One run of `check`, `backup`, `drill` or `prune`, as stored on the evidence branch under `records/`: canonical JSON (sorted keys, no whitespace, one final newline), signed with a detached OpenPGP signature beside it, and chained to the record before it by `previous`. See docs/evidence-format.md.",
+      type: "object",
+      required: [
+        "format",
+        "version",
+        "sequence",
+        "previous",
+        "kind",
+        "time",
+        "outcome",
+        "tool",
+        "run",
+        "systems",
+        "policies"
+      ],
+      additionalProperties: false,
+      properties: {
+        format: {
+          const: "restorable-evidence",
+          description: "Always `restorable-evidence`: what this file is."
+        },
+        version: {
+          const: 1,
+          description: "Version of the record format. Readers refuse versions they do not know."
+        },
+        sequence: {
+          type: "integer",
+          minimum: 0,
+          maximum: 99999999,
+          description: "Position in the chain: 0 for the first record of the branch, then one more for each record, with no gap. The file name starts with it, zero-padded to 8 digits."
+        },
+        previous: {
+          type: ["string", "null"],
+          pattern: "^[0-9a-f]{64}$",
+          description: "SHA-256 (lowercase hex) of the exact bytes of the record whose sequence is one less, as `sha256sum` prints it; `null` for the first record."
+        },
+        kind: {
+          enum: ["check", "backup", "drill", "prune"],
+          description: "The command that ran."
+        },
+        time: {
+          $ref: "#/$defs/time",
+          description: "When the run finished, in UTC (e.g. `2026-03-01T06:00:12.345Z`)."
+        },
+        startedAt: {
+          $ref: "#/$defs/time",
+          description: "When the run started, in UTC, when known."
+        },
+        outcome: {
+          enum: ["success", "partial", "failure"],
+          description: "How the run ended: `success`; `partial` (a backup that left unreadable files out, a check with failing controls below the failure threshold); `failure` (the run failed, or a check failed)."
+        },
+        message: {
+          type: "string",
+          maxLength: 4096,
+          description: "Why the run failed or was partial, in a sentence; absent when it succeeded."
+        },
+        tool: {
+          type: "object",
+          description: "The program that wrote the record.",
+          required: ["name", "version"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              const: "restorable",
+              description: "Always `restorable`."
+            },
+            version: {
+              type: "string",
+              minLength: 1,
+              maxLength: 64,
+              description: "Its version (`package.json`), e.g. `0.1.0`."
+            }
+          }
+        },
+        run: {
+          $ref: "#/$defs/run",
+          description: "Where the run happened: the GitHub Actions run, or the machine."
+        },
+        systems: {
+          type: "array",
+          description: "The systems the run was about: one for `backup`, `drill` and `prune` records (one record per system), every checked system for `check`.",
+          maxItems: 1e5,
+          items: {
+            $ref: "#/$defs/system"
+          }
+        },
+        policies: {
+          type: "array",
+          description: "The policy files the run read, each pinned to its exact content.",
+          maxItems: 1e5,
+          items: {
+            $ref: "#/$defs/policy"
+          }
+        },
+        controls: {
+          type: "array",
+          description: "The controls evaluated and their results (per system where a control is about a system).",
+          maxItems: 1e6,
+          items: {
+            $ref: "#/$defs/controlResult"
+          }
+        },
+        measurements: {
+          $ref: "#/$defs/measurements",
+          description: "What was measured. Known keys have fixed types; other keys are free-form values."
+        }
+      },
+      $defs: {
+        time: {
+          type: "string",
+          pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$",
+          description: "A time in UTC, ISO 8601 with a `Z` (`2026-03-01T06:00:12.345Z`)."
+        },
+        name: {
+          type: "string",
+          pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+          description: "A policy or system name: lower-case letters, digits and hyphens, 1 to 63 characters."
+        },
+        run: {
+          type: "object",
+          description: "The run's context, from the GitHub Actions variables (`GITHUB_*`, `RUNNER_*`) when present.",
+          required: ["ci"],
+          additionalProperties: false,
+          properties: {
+            ci: {
+              enum: ["github-actions", "none"],
+              description: "`github-actions` when the run was a GitHub Actions job, `none` otherwise."
+            },
+            repository: {
+              type: "string",
+              maxLength: 256,
+              description: "`owner/name` of the repository (`GITHUB_REPOSITORY`)."
+            },
+            serverUrl: {
+              type: "string",
+              maxLength: 256,
+              description: "The GitHub server (`GITHUB_SERVER_URL`), e.g. `https://github.com`."
+            },
+            workflow: {
+              type: "string",
+              maxLength: 1024,
+              description: "The workflow's name (`GITHUB_WORKFLOW`)."
+            },
+            workflowRef: {
+              type: "string",
+              maxLength: 1024,
+              description: "The workflow file and ref (`GITHUB_WORKFLOW_REF`)."
+            },
+            job: {
+              type: "string",
+              maxLength: 256,
+              description: "The job id (`GITHUB_JOB`)."
+            },
+            runId: {
+              type: "string",
+              maxLength: 64,
+              description: "The run id (`GITHUB_RUN_ID`); the run's page is `<serverUrl>/<repository>/actions/runs/<runId>`."
+            },
+            runAttempt: {
+              type: "string",
+              maxLength: 16,
+              description: "The attempt of the run (`GITHUB_RUN_ATTEMPT`)."
+            },
+            event: {
+              type: "string",
+              maxLength: 64,
+              description: "What triggered the run (`GITHUB_EVENT_NAME`): `schedule`, `push`, `workflow_dispatch` \u2026"
+            },
+            actor: {
+              type: "string",
+              maxLength: 256,
+              description: "Who triggered the run (`GITHUB_ACTOR`)."
+            },
+            ref: {
+              type: "string",
+              maxLength: 1024,
+              description: "The ref the run was for (`GITHUB_REF`)."
+            },
+            sha: {
+              type: "string",
+              pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+              description: "The commit the run was for (`GITHUB_SHA`, else the repository's `HEAD`)."
+            },
+            runner: {
+              type: "object",
+              description: "The machine that ran it.",
+              additionalProperties: false,
+              properties: {
+                name: {
+                  type: "string",
+                  maxLength: 256,
+                  description: "The runner's name (`RUNNER_NAME`), or the host name outside Actions."
+                },
+                os: {
+                  type: "string",
+                  maxLength: 64,
+                  description: "Its operating system (`RUNNER_OS`, else Node's `process.platform`)."
+                },
+                arch: {
+                  type: "string",
+                  maxLength: 64,
+                  description: "Its architecture (`RUNNER_ARCH`, else Node's `process.arch`)."
+                },
+                environment: {
+                  type: "string",
+                  maxLength: 64,
+                  description: "`github-hosted` or `self-hosted` (`RUNNER_ENVIRONMENT`)."
+                }
+              }
+            }
+          }
+        },
+        system: {
+          type: "object",
+          description: "A system named by a policy.",
+          required: ["name", "policy"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              $ref: "#/$defs/name",
+              description: "The system's name."
+            },
+            policy: {
+              $ref: "#/$defs/name",
+              description: "The name of the policy that declares it (an entry of `policies`)."
+            }
+          }
+        },
+        policy: {
+          type: "object",
+          description: "A policy file as it was read.",
+          required: ["file", "blob"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              $ref: "#/$defs/name",
+              description: "The policy's `metadata.name`, when the file could be read."
+            },
+            file: {
+              type: "string",
+              minLength: 1,
+              maxLength: 1024,
+              description: "Path relative to the repository root, with `/`."
+            },
+            blob: {
+              type: "string",
+              pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+              description: "Git blob id of the file's bytes as read (what `git hash-object --no-filters FILE` prints), so the exact policy can be found in the repository's history."
+            },
+            commit: {
+              type: "string",
+              pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+              description: "The repository's `HEAD` commit when the file was read, when it is a git repository."
+            },
+            modified: {
+              type: "boolean",
+              description: "True when the file differs from its version in `commit` (the run read an uncommitted change)."
+            }
+          }
+        },
+        controlResult: {
+          type: "object",
+          description: "One control evaluated (on one system, when it is about a system).",
+          required: ["id", "status"],
+          additionalProperties: false,
+          properties: {
+            id: {
+              type: "string",
+              pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$",
+              description: "The control id (`RB-RET-001`), or the rule of a problem with a file (`policy/schema/required`)."
+            },
+            system: {
+              $ref: "#/$defs/name",
+              description: "The system it was evaluated on; absent for policy-wide results."
+            },
+            status: {
+              enum: ["pass", "fail", "not-applicable"],
+              description: "The result."
+            },
+            severity: {
+              enum: ["critical", "high", "medium", "low"],
+              description: "The control's severity (after the profile's overrides)."
+            },
+            message: {
+              type: "string",
+              maxLength: 4096,
+              description: "What failed (or what holds), as the report said it."
+            }
+          }
+        },
+        snapshotRef: {
+          type: "object",
+          description: "A snapshot in a repository.",
+          required: ["repository", "id"],
+          additionalProperties: false,
+          properties: {
+            repository: {
+              type: "string",
+              minLength: 1,
+              maxLength: 256,
+              description: "The repository's name in the policy (`primary`)."
+            },
+            id: {
+              type: "string",
+              pattern: "^[0-9a-f]{8,128}$",
+              description: "The snapshot id (lowercase hex)."
+            },
+            time: {
+              $ref: "#/$defs/time",
+              description: "The snapshot's time, when known."
+            }
+          }
+        },
+        objective: {
+          type: "object",
+          description: "A recovery objective: the target from the policy and what the run achieved, in seconds.",
+          additionalProperties: false,
+          properties: {
+            targetSeconds: {
+              type: "number",
+              minimum: 0,
+              description: "The policy's objective (`rpo` or `rto`), in seconds."
+            },
+            achievedSeconds: {
+              type: "number",
+              minimum: 0,
+              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
+            }
+          }
+        },
+        measurements: {
+          type: "object",
+          description: "Numbers and ids measured by the run.",
+          maxProperties: 256,
+          propertyNames: {
+            pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+          },
+          additionalProperties: {
+            type: ["string", "number", "boolean", "array", "object", "null"]
+          },
+          properties: {
+            files: {
+              type: "integer",
+              minimum: 0,
+              description: "Files backed up, restored or checked."
+            },
+            bytes: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes of data backed up (the source's size) or restored."
+            },
+            bytesRead: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes read from the source (files unchanged since the previous snapshot are not read)."
+            },
+            bytesAdded: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes of new data (after deduplication, before compression)."
+            },
+            bytesStored: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes written to the repository (compressed and encrypted)."
+            },
+            bytesDeleted: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes freed in the repository by a prune."
+            },
+            durationMs: {
+              type: "number",
+              minimum: 0,
+              description: "How long the run took, in milliseconds."
+            },
+            restoreDurationMs: {
+              type: "number",
+              minimum: 0,
+              description: "A drill's restore time, from the start of the restore to verified data, in milliseconds."
+            },
+            snapshots: {
+              type: "array",
+              description: "Snapshots written (backup) or restored (drill).",
+              maxItems: 1024,
+              items: {
+                $ref: "#/$defs/snapshotRef"
+              }
+            },
+            deleted: {
+              type: "array",
+              description: "Snapshots deleted by a prune.",
+              maxItems: 1e5,
+              items: {
+                $ref: "#/$defs/snapshotRef"
+              }
+            },
+            kept: {
+              type: "integer",
+              minimum: 0,
+              description: "Snapshots a prune kept."
+            },
+            verified: {
+              type: "boolean",
+              description: "Whether a drill restored every file with its recorded size and hash and every verify command passed."
+            },
+            rpo: {
+              $ref: "#/$defs/objective",
+              description: "Recovery point objective: target and achieved."
+            },
+            rto: {
+              $ref: "#/$defs/objective",
+              description: "Recovery time objective: target and achieved."
+            }
+          }
+        }
+      }
+    };
+  }
+});
+
 // schemas/policy.schema.json
 var policy_schema_default;
 var init_policy_schema = __esm({
@@ -8891,10 +9334,16 @@ var init_schemas = __esm({
     import__ = __toESM(require__(), 1);
     init_config_schema();
     init_control_schema();
+    init_evidence_schema();
     init_policy_schema();
     init_cron();
     init_duration();
-    SCHEMAS = { policy: policy_schema_default, config: config_schema_default, control: control_schema_default };
+    SCHEMAS = {
+      policy: policy_schema_default,
+      config: config_schema_default,
+      control: control_schema_default,
+      evidence: evidence_schema_default
+    };
     compiled = /* @__PURE__ */ new Map();
   }
 });
@@ -9622,20 +10071,20 @@ function requireInt() {
   }
   function parseYamlInteger(data) {
     let value2 = data;
-    let sign4 = 1;
+    let sign5 = 1;
     let ch = value2[0];
     if (ch === "-" || ch === "+") {
-      if (ch === "-") sign4 = -1;
+      if (ch === "-") sign5 = -1;
       value2 = value2.slice(1);
       ch = value2[0];
     }
     if (value2 === "0") return 0;
     if (ch === "0") {
-      if (value2[1] === "b") return sign4 * parseInt(value2.slice(2), 2);
-      if (value2[1] === "x") return sign4 * parseInt(value2.slice(2), 16);
-      if (value2[1] === "o") return sign4 * parseInt(value2.slice(2), 8);
+      if (value2[1] === "b") return sign5 * parseInt(value2.slice(2), 2);
+      if (value2[1] === "x") return sign5 * parseInt(value2.slice(2), 16);
+      if (value2[1] === "o") return sign5 * parseInt(value2.slice(2), 8);
     }
-    return sign4 * parseInt(value2, 10);
+    return sign5 * parseInt(value2, 10);
   }
   function constructYamlInteger(data) {
     return parseYamlInteger(data);
@@ -9696,16 +10145,16 @@ function requireFloat() {
   }
   function constructYamlFloat(data) {
     let value2 = data.toLowerCase();
-    const sign4 = value2[0] === "-" ? -1 : 1;
+    const sign5 = value2[0] === "-" ? -1 : 1;
     if ("+-".indexOf(value2[0]) >= 0) {
       value2 = value2.slice(1);
     }
     if (value2 === ".inf") {
-      return sign4 === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+      return sign5 === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
     } else if (value2 === ".nan") {
       return NaN;
     }
-    return sign4 * parseFloat(value2, 10);
+    return sign5 * parseFloat(value2, 10);
   }
   const SCIENTIFIC_WITHOUT_DOT = /^[-+]?[0-9]+e/;
   function representYamlFloat(object, style) {
@@ -12177,12 +12626,12 @@ function pairsOf(text, node) {
   const pairs2 = [];
   pairCache.set(node, pairs2);
   let pending;
-  for (const child of node.children) {
-    if (isKey(text, child)) {
-      pending = { key: child };
+  for (const child2 of node.children) {
+    if (isKey(text, child2)) {
+      pending = { key: child2 };
       pairs2.push(pending);
     } else if (pending) {
-      pending.value = child;
+      pending.value = child2;
       pending = void 0;
     }
   }
@@ -12195,9 +12644,9 @@ function findNode(text, root5, path, wantKey) {
     const step = path[i6];
     const result = node.result;
     if (Array.isArray(result)) {
-      const child = typeof step === "number" && node.children.length === result.length ? node.children[step] : void 0;
-      if (!child) return heldBy ?? node;
-      node = child;
+      const child2 = typeof step === "number" && node.children.length === result.length ? node.children[step] : void 0;
+      if (!child2) return heldBy ?? node;
+      node = child2;
       heldBy = void 0;
     } else if (typeof result === "object" && result !== null) {
       const pair = pairsOf(text, node).find((p3) => String(p3.key.result) === String(step));
@@ -12391,8 +12840,8 @@ function expandedSize(value2, limit) {
     const known = sizes.get(v);
     if (known !== void 0) return known;
     let total = 1;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      total += size(child);
+    for (const child2 of Array.isArray(v) ? v : Object.values(v)) {
+      total += size(child2);
       if (total > limit) break;
     }
     sizes.set(v, total);
@@ -12534,7 +12983,7 @@ function loadConfig(root5, path) {
     return { data: EMPTY, file: relative3, document, problems: [...problems, ...schemaProblems] };
   return { data: document.value, file: relative3, document, problems };
 }
-var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, EMPTY;
+var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config = __esm({
   "src/policy/config.ts"() {
     "use strict";
@@ -12545,6 +12994,7 @@ var init_config = __esm({
     DEFAULT_CONFIG_PATH = ".restorable/config.yaml";
     DEFAULT_POLICY_GLOBS = [".restorable/**/*.yml", ".restorable/**/*.yaml"];
     DEFAULT_CONTROLS_PATH = ".restorable/controls";
+    DEFAULT_EVIDENCE_BRANCH = "restorable-evidence";
     EMPTY = { apiVersion: "restorable/v1", kind: "Config" };
   }
 });
@@ -14043,7 +14493,7 @@ var init_content_pool = __esm({
         const batch = this.batch;
         batch.files.push(job);
         batch.bytes += file.size;
-        const result = new Promise((resolve9, reject) => batch.waiters.push({ resolve: resolve9, reject }));
+        const result = new Promise((resolve11, reject) => batch.waiters.push({ resolve: resolve11, reject }));
         if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
         return result;
       }
@@ -14077,7 +14527,7 @@ var init_content_pool = __esm({
           piece = new Uint8Array(STREAM_PIECE);
           used = 0;
           while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
-            await new Promise((resolve9) => worker.onRoom = resolve9);
+            await new Promise((resolve11) => worker.onRoom = resolve11);
           }
           if (this.failure) throw this.failure;
         };
@@ -14132,8 +14582,8 @@ var init_content_pool = __esm({
       }
       track(job, worker, files, weight) {
         worker.load += weight + 1;
-        return new Promise((resolve9, reject) => {
-          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve9, reject });
+        return new Promise((resolve11, reject) => {
+          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve11, reject });
         });
       }
       send(worker, message, transfer = []) {
@@ -14652,8 +15102,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve9, reject) => {
-            backpressureChangePromiseResolve = resolve9;
+          await new Promise((resolve11, reject) => {
+            backpressureChangePromiseResolve = resolve11;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -14756,7 +15206,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve9) => setTimeout(resolve9));
+      await new Promise((resolve11) => setTimeout(resolve11));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -14941,12 +15391,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve9) => setTimeout(resolve9));
+      await new Promise((resolve11) => setTimeout(resolve11));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve9) => setTimeout(resolve9));
+      await new Promise((resolve11) => setTimeout(resolve11));
       return reason;
     }
   }
@@ -15098,7 +15548,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve9, reject) => {
+  return new Promise((resolve11, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -15131,7 +15581,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve9({ text, data, headers, type: type2 });
+                  resolve11({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -15703,12 +16153,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve9, reject) => {
+    const jwk = await new Promise((resolve11, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve9(jwkPrivateKey);
+          resolve11(jwkPrivateKey);
         }
       });
     });
@@ -15776,11 +16226,11 @@ async function webSign$1(hashName, data, n3, e5, d5, p3, q3, u) {
   return new Uint8Array(await webCrypto$7.sign("RSASSA-PKCS1-v1_5", key2, data));
 }
 function nodeSign$1(hashAlgo, data, n3, e5, d5, p3, q3, u) {
-  const sign4 = nodeCrypto$6.createSign(enums.read(enums.hash, hashAlgo));
-  sign4.write(data);
-  sign4.end();
+  const sign5 = nodeCrypto$6.createSign(enums.read(enums.hash, hashAlgo));
+  sign5.write(data);
+  sign5.end();
   const jwk = privateToJWK$1(n3, e5, d5, p3, q3, u);
-  return new Uint8Array(sign4.sign({ key: jwk, format: "jwk", type: "pkcs1" }));
+  return new Uint8Array(sign5.sign({ key: jwk, format: "jwk", type: "pkcs1" }));
 }
 function bnVerify(hashAlgo, s2, n3, e5, hashed) {
   n3 = uint8ArrayToBigInt(n3);
@@ -15804,11 +16254,11 @@ async function webVerify$1(hashName, data, s2, n3, e5) {
 function nodeVerify$1(hashAlgo, data, s2, n3, e5) {
   const jwk = publicToJWK(n3, e5);
   const key2 = { key: jwk, format: "jwk", type: "pkcs1" };
-  const verify = nodeCrypto$6.createVerify(enums.read(enums.hash, hashAlgo));
-  verify.write(data);
-  verify.end();
+  const verify2 = nodeCrypto$6.createVerify(enums.read(enums.hash, hashAlgo));
+  verify2.write(data);
+  verify2.end();
   try {
-    return verify.verify(key2, s2);
+    return verify2.verify(key2, s2);
   } catch {
     return false;
   }
@@ -16340,10 +16790,10 @@ function concatBytes$1(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad2 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad2);
-    pad2 += a5.length;
+    res.set(a5, pad3);
+    pad3 += a5.length;
   }
   return res;
 }
@@ -17252,10 +17702,10 @@ function nodeSign(curve, hashAlgo, message, privateKey) {
     curveName: nodeCurves[curve.name],
     privateKey: nodeBuffer.from(privateKey)
   });
-  const sign4 = nodeCrypto$4.createSign(enums.read(enums.hash, hashAlgo));
-  sign4.write(message);
-  sign4.end();
-  const signature = new Uint8Array(sign4.sign({ key: derPrivateKey, format: "der", type: "sec1", dsaEncoding: "ieee-p1363" }));
+  const sign5 = nodeCrypto$4.createSign(enums.read(enums.hash, hashAlgo));
+  sign5.write(message);
+  sign5.end();
+  const signature = new Uint8Array(sign5.sign({ key: derPrivateKey, format: "der", type: "sec1", dsaEncoding: "ieee-p1363" }));
   const len = curve.payloadSize;
   return {
     r: signature.subarray(0, len),
@@ -17269,12 +17719,12 @@ function nodeVerify(curve, hashAlgo, { r: r5, s: s2 }, message, publicKey) {
     curveName: nodeCurves[curve.name],
     publicKey: nodeBuffer.from(publicKey)
   });
-  const verify = nodeCrypto$4.createVerify(enums.read(enums.hash, hashAlgo));
-  verify.write(message);
-  verify.end();
+  const verify2 = nodeCrypto$4.createVerify(enums.read(enums.hash, hashAlgo));
+  verify2.write(message);
+  verify2.end();
   const signature = util.concatUint8Array([r5, s2]);
   try {
-    return verify.verify({ key: derPublicKey, format: "der", type: "spki", dsaEncoding: "ieee-p1363" }, signature);
+    return verify2.verify({ key: derPublicKey, format: "der", type: "spki", dsaEncoding: "ieee-p1363" }, signature);
   } catch {
     return false;
   }
@@ -18913,6 +19363,31 @@ async function produceEncryptionKey(keyVersion, s2k, passphrase, cipherAlgo, aea
   ]);
   return computeHKDF(enums.hash.sha256, derivedKey, new Uint8Array(), info, keySize);
 }
+async function readSignature({ armoredSignature, binarySignature, config: config$1, ...rest }) {
+  config$1 = { ...config, ...config$1 };
+  let input = armoredSignature || binarySignature;
+  if (!input) {
+    throw new Error("readSignature: must pass options object containing `armoredSignature` or `binarySignature`");
+  }
+  if (armoredSignature && !util.isString(armoredSignature)) {
+    throw new Error("readSignature: options.armoredSignature must be a string");
+  }
+  if (binarySignature && !util.isUint8Array(binarySignature)) {
+    throw new Error("readSignature: options.binarySignature must be a Uint8Array");
+  }
+  const unknownOptions = Object.keys(rest);
+  if (unknownOptions.length > 0)
+    throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
+  if (armoredSignature) {
+    const { type: type2, data } = await unarmor(input);
+    if (type2 !== enums.armor.signature) {
+      throw new Error("Armored text not of type signature");
+    }
+    input = data;
+  }
+  const packetlist = await PacketList.fromBinary(input, allowedPackets$1, config$1);
+  return new Signature(packetlist);
+}
 async function generateSecretSubkey(options, config2) {
   const secretSubkeyPacket = new SecretSubkeyPacket(options.date, config2);
   secretSubkeyPacket.packets = null;
@@ -19573,6 +20048,49 @@ async function decrypt({ message, decryptionKeys, passwords, sessionKeys, verifi
     throw util.wrapError("Error decrypting message", err2);
   }
 }
+async function verify({ message, verificationKeys, expectSigned = false, format: format2 = "utf8", signature = null, date: date2 = /* @__PURE__ */ new Date(), config: config$1, ...rest }) {
+  config$1 = { ...config, ...config$1 };
+  checkConfig(config$1);
+  checkCleartextOrMessage(message);
+  verificationKeys = toArray(verificationKeys);
+  if (rest.publicKeys)
+    throw new Error("The `publicKeys` option has been removed from openpgp.verify, pass `verificationKeys` instead");
+  const unknownOptions = Object.keys(rest);
+  if (unknownOptions.length > 0)
+    throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
+  if (message instanceof CleartextMessage && format2 === "binary")
+    throw new Error("Can't return cleartext message data as binary");
+  if (message instanceof CleartextMessage && signature)
+    throw new Error("Can't verify detached cleartext signature");
+  try {
+    const result = {};
+    if (signature) {
+      result.signatures = await message.verifyDetached(signature, verificationKeys, date2, config$1);
+    } else {
+      result.signatures = await message.verify(verificationKeys, date2, config$1);
+    }
+    result.data = format2 === "binary" ? message.getLiteralData() : message.getText();
+    if (message.fromStream && !signature) {
+      linkStreams(result, .../* @__PURE__ */ new Set([message, message.unwrapCompressed()]));
+    }
+    if (expectSigned) {
+      if (result.signatures.length === 0) {
+        throw new Error("Message is not signed");
+      }
+      result.data = concat([
+        result.data,
+        fromAsync(async () => {
+          await util.anyPromise(result.signatures.map((sig) => sig.verified));
+          return format2 === "binary" ? new Uint8Array() : "";
+        })
+      ]);
+    }
+    result.data = await convertStream(result.data);
+    return result;
+  } catch (err2) {
+    throw util.wrapError("Error verifying signed message", err2);
+  }
+}
 async function decryptSessionKeys({ message, decryptionKeys, passwords, date: date2 = /* @__PURE__ */ new Date(), config: config$1, ...rest }) {
   config$1 = { ...config, ...config$1 };
   checkConfig(config$1);
@@ -19594,6 +20112,11 @@ async function decryptSessionKeys({ message, decryptionKeys, passwords, date: da
 function checkMessage(message) {
   if (!(message instanceof Message)) {
     throw new Error("Parameter [message] needs to be of type Message");
+  }
+}
+function checkCleartextOrMessage(message) {
+  if (!(message instanceof CleartextMessage) && !(message instanceof Message)) {
+    throw new Error("Parameter [message] needs to be of type Message or CleartextMessage");
   }
 }
 function checkOutputMessageFormat(format2) {
@@ -19756,10 +20279,10 @@ function concatBytes(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad2 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad2);
-    pad2 += a5.length;
+    res.set(a5, pad3);
+    pad3 += a5.length;
   }
   return res;
 }
@@ -21210,7 +21733,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     }
     return { seed, k2sig };
   }
-  function sign4(message, secretKey, opts = {}) {
+  function sign5(message, secretKey, opts = {}) {
     message = ensureBytes("message", message);
     const { seed, k2sig } = prepSig(message, secretKey, opts);
     const drbg = createHmacDrbg(hash.outputLen, Fn2.BYTES, hmac$1);
@@ -21244,7 +21767,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       return false;
     return sig;
   }
-  function verify(signature, message, publicKey, opts = {}) {
+  function verify2(signature, message, publicKey, opts = {}) {
     const { lowS, prehash, format: format2 } = validateSigOpts(opts, defaultSigOpts);
     publicKey = ensureBytes("publicKey", publicKey);
     message = validateMsgAndHash(ensureBytes("message", message), prehash);
@@ -21283,8 +21806,8 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     utils,
     lengths,
     Point,
-    sign: sign4,
-    verify,
+    sign: sign5,
+    verify: verify2,
     recoverPublicKey,
     Signature: Signature2,
     hash
@@ -21715,7 +22238,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     const msg = concatBytes(...msgs);
     return modN_LE(cHash(domain(msg, ensureBytes("context", context), !!prehash)));
   }
-  function sign4(msg, secretKey, options = {}) {
+  function sign5(msg, secretKey, options = {}) {
     msg = ensureBytes("message", msg);
     if (prehash)
       msg = prehash(msg);
@@ -21730,7 +22253,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     return _abytes2(rs, lengths.signature, "result");
   }
   const verifyOpts = { zip215: true };
-  function verify(sig, msg, publicKey, options = verifyOpts) {
+  function verify2(sig, msg, publicKey, options = verifyOpts) {
     const { context, zip215 } = options;
     const len = lengths.signature;
     sig = ensureBytes("signature", sig, len);
@@ -21820,8 +22343,8 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   return Object.freeze({
     keygen,
     getPublicKey,
-    sign: sign4,
-    verify,
+    sign: sign5,
+    verify: verify2,
     utils,
     Point,
     lengths
@@ -24045,9 +24568,9 @@ function desCreateKeys(key2) {
 }
 function desAddPadding(message, padding) {
   const padLength = 8 - message.length % 8;
-  let pad2;
+  let pad3;
   if (padLength < 8) {
-    pad2 = 0;
+    pad3 = 0;
   } else if (padLength === 8) {
     return message;
   } else {
@@ -24058,19 +24581,19 @@ function desAddPadding(message, padding) {
     paddedMessage[i6] = message[i6];
   }
   for (let j5 = 0; j5 < padLength; j5++) {
-    paddedMessage[message.length + j5] = pad2;
+    paddedMessage[message.length + j5] = pad3;
   }
   return paddedMessage;
 }
 function desRemovePadding(message, padding) {
   let padLength = null;
-  let pad2;
+  let pad3;
   {
-    pad2 = 0;
+    pad3 = 0;
   }
   if (!padLength) {
     padLength = 1;
-    while (message[message.length - padLength] === pad2) {
+    while (message[message.length - padLength] === pad3) {
       padLength++;
     }
     padLength--;
@@ -27702,7 +28225,7 @@ function requireUnbzip2Stream() {
   }
   return unbzip2Stream_1;
 }
-var globalThis2, doneWritingPromise, doneWritingResolve, doneWritingReject, readingIndex, ArrayStream, doneReadingSet, externalBuffer, byValue, enums, config, debugMode, util, Buffer$3, encodeChunk, decodeChunk, crc_table, isLittleEndian$1, _0n$8, _1n$c, nodeCrypto$8, _1n$b, smallPrimes, webCrypto$8, nodeCrypto$7, nodeCryptoHashes, md5$1, sha1$2, sha224$2, sha256$2, sha384$2, sha512$2, ripemd, sha3_256$1, sha3_512$1, hash_headers, webCrypto$7, nodeCrypto$6, _1n$a, _1n$9, knownOIDs, OID, UnsupportedError, UnknownPacketError, MalformedPacketError, UnparseablePacket, publicKeyToJWK$1, privateKeyToJWK$1, eddsa$1, isLE$1, wrapCipher, BLOCK_SIZE$1, ZEROS16, ZEROS32, POLY$1, mul2$1, swapLE, estimateWindow, GHASH, Polyval, ghash, BLOCK_SIZE, BLOCK_SIZE32, EMPTY_BLOCK, POLY, sbox, invSbox, rotr32_8, rotl32_8, byteSwap$1, tableEncoding, tableDecoding, xPowers, ctr, cbc, cfb, gcm, AESW, AESKW_IV, aeskw, unsafe, webCrypto$6, HKDF_INFO, ecdh_x, webCrypto$5, nodeCrypto$5, webCurves, knownCurves, nodeCurves, curves, CurveWithOID, webCrypto$4, nodeCrypto$4, ecdsa$1, eddsa_legacy, ecdh$1, elliptic, _0n$7, _1n$8, ECDHSymmetricKey, KDFParams, ECDHXSymmetricKey, webCrypto$3, nodeCrypto$3, knownAlgos, nodeAlgos, WebCryptoEncryptor, NobleStreamProcessor, getUint32Array, webCrypto$2, nodeCrypto$2, blockLength$3, zeroBlock$1, webCrypto$1, nodeCrypto$1, Buffer$2, blockLength$2, ivLength$2, tagLength$2, zero, one$1, two, blockLength$1, ivLength$1, tagLength$1, zeroBlock, one, webCrypto, nodeCrypto, Buffer$1, blockLength, ivLength, tagLength, ALGO, ARGON2_TYPE, ARGON2_VERSION, ARGON2_SALT_SIZE, ARGON2_MAX_ENCODEDM, Argon2OutOfMemoryError, loadArgonWasmModule, argon2Promise, ARGON2_WASM_MEMORY_THRESHOLD_RELOAD, Argon2S2K, GenericS2K, allowedS2KTypesForEncryption, require$1, _a, Worker2, isMarkedAsUntransferable, u8, u16, i32, fleb, fdeb, clim, freb, _a, fl, revfl, _b, fd, revfd, rev, x, i, hMap, flt, i, i, i, i, fdt, i, flm, flrm, fdm, fdrm, max, bits, bits16, shft, slc, ec, err, inflt, wbits, wbits16, hTree, ln, lc, clen, wfblk, wblk, deo, et, dflt, adler, dopt, wbytes, zlh, zls, Deflate, Inflate, Zlib, Unzlib, td, tds, LiteralDataPacket, KeyID, verified, SALT_NOTATION_NAME, allowedUnhashedSubpackets, SignaturePacket, OnePassSignaturePacket, PacketList, GrammarError, MessageType, MessageGrammarValidator, allowedPackets$5, CompressedDataPacket, getCompressionStreamInstantiators, compress_fns, decompress_fns, allowedPackets$4, SymEncryptedIntegrityProtectedDataPacket, allowedPackets$3, VERSION$1, AEADEncryptedDataPacket, PublicKeyEncryptedSessionKeyPacket, SymEncryptedSessionKeyPacket, PublicKeyPacket, allowedPackets$2, SymmetricallyEncryptedDataPacket, PublicSubkeyPacket, UserAttributePacket, SecretKeyPacket, UserIDPacket, SecretSubkeyPacket, Signature, User, Subkey, allowedRevocationPackets, mainKeyPacketTags, keyPacketTags, Key, PublicKey, PrivateKey, allowedKeyPackets, allowedMessagePackets, allowedSymSessionKeyPackets, allowedDetachedSignaturePackets, Message, defaultConfigPropsCount, crypto$2, isLE, swap32IfBE, hasHexBuiltin, hexes, asciis, Hash, wrapConstructor, _0n$6, _1n$7, isPosBig, bitMask, _0n$5, _1n$6, _2n$6, _3n$2, _4n$1, _5n, _7n$1, _8n$1, _9n, _16n, FIELD_FIELDS, HashMD, SHA256_IV, SHA224_IV, SHA384_IV, SHA512_IV, U32_MASK64, _32n, shrSH, shrSL, rotrSH, rotrSL, rotrBH, rotrBL, rotlSH, rotlSL, rotlBH, rotlBL, add3L, add3H, add4L, add4H, add5L, add5H, SHA256_K, SHA256_W, SHA256, SHA224, K512, SHA512_Kh, SHA512_Kl, SHA512_W_H, SHA512_W_L, SHA512, SHA384, sha256$1, sha224$1, sha512$1, sha384$1, HMAC, hmac, _0n$4, _1n$5, pointPrecomputes, pointWindowSizes, wNAF, divNearest, DERErr, DER, _0n$3, _1n$4, _2n$5, _3n$1, _4n, p256_CURVE, p384_CURVE, p521_CURVE, Fp256, Fp384, Fp521, p256$1, p384$1, p521$1, p256, p384, p521, _0n$2, _1n$3, _2n$4, _7n, _256n, _0x71n, SHA3_PI, SHA3_ROTL, _SHA3_IOTA, IOTAS, SHA3_IOTA_H, SHA3_IOTA_L, rotlH, rotlL, Keccak, gen, sha3_256, sha3_512, genShake, shake256, _0n$1, _1n$2, _2n$3, _8n, _0n, _1n$1, _2n$2, ed448_CURVE, E448_CURVE, shake256_114, _1n, _2n$1, _3n, _11n, _22n, _44n, _88n, _223n, Fp$3, Fn, ED448_DEF, ed448, x448, secp256k1_CURVE, secp256k1_ENDO, _2n, Fpk1, secp256k1, sha256, sha224, Fp$2, CURVE_A$2, CURVE_B$2, brainpoolP256r1, sha512, sha384, Fp$1, CURVE_A$1, CURVE_B$1, brainpoolP384r1, Fp, CURVE_A, CURVE_B, brainpoolP512r1, nobleCurves, noble_curves, SHA1_IV, SHA1_W, SHA1, sha1$1, Rho160, Id160, Pi160, idxLR, idxL, idxR, shifts160, shiftsL160, shiftsR160, Kl160, Kr160, BUF_160, RIPEMD160, ripemd160$1, sha1, ripemd160, K$1, Chi, IV, MD5_W, MD5, md5, nobleHashes, noble_hashes, crypto$1, nacl, gf, randombytes, _9, gf0, gf1, _121665, D, D2, X, Y, I, K, L, crypto_scalarmult_BYTES, crypto_scalarmult_SCALARBYTES, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, crypto_sign_BYTES, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, crypto_sign_SEEDBYTES, naclFast, MAXINT, legacyCiphers, legacy_ciphers, BLAKE2B_IV32, SIGMA, Blake2b, OUTBYTES_MAX, BLOCKBYTES, TYPE, VERSION3, TAGBYTES_MAX, TAGBYTES_MIN, SALTBYTES_MAX, SALTBYTES_MIN, passwordBYTES_MAX, passwordBYTES_MIN, MEMBYTES_MAX, ADBYTES_MAX, SECRETBYTES_MAX, ARGON2_BLOCK_SIZE, ARGON2_PREHASH_DIGEST_LENGTH, isLittleEndian, KB, WASM_PAGE_SIZE, isSIMDSupported, loadWasm, index$2, bzip2_1, hasRequiredBzip2, bit_iterator, hasRequiredBit_iterator, unbzip2Stream_1, hasRequiredUnbzip2Stream, unbzip2StreamExports, index, index$1;
+var globalThis2, doneWritingPromise, doneWritingResolve, doneWritingReject, readingIndex, ArrayStream, doneReadingSet, externalBuffer, byValue, enums, config, debugMode, util, Buffer$3, encodeChunk, decodeChunk, crc_table, isLittleEndian$1, _0n$8, _1n$c, nodeCrypto$8, _1n$b, smallPrimes, webCrypto$8, nodeCrypto$7, nodeCryptoHashes, md5$1, sha1$2, sha224$2, sha256$2, sha384$2, sha512$2, ripemd, sha3_256$1, sha3_512$1, hash_headers, webCrypto$7, nodeCrypto$6, _1n$a, _1n$9, knownOIDs, OID, UnsupportedError, UnknownPacketError, MalformedPacketError, UnparseablePacket, publicKeyToJWK$1, privateKeyToJWK$1, eddsa$1, isLE$1, wrapCipher, BLOCK_SIZE$1, ZEROS16, ZEROS32, POLY$1, mul2$1, swapLE, estimateWindow, GHASH, Polyval, ghash, BLOCK_SIZE, BLOCK_SIZE32, EMPTY_BLOCK, POLY, sbox, invSbox, rotr32_8, rotl32_8, byteSwap$1, tableEncoding, tableDecoding, xPowers, ctr, cbc, cfb, gcm, AESW, AESKW_IV, aeskw, unsafe, webCrypto$6, HKDF_INFO, ecdh_x, webCrypto$5, nodeCrypto$5, webCurves, knownCurves, nodeCurves, curves, CurveWithOID, webCrypto$4, nodeCrypto$4, ecdsa$1, eddsa_legacy, ecdh$1, elliptic, _0n$7, _1n$8, ECDHSymmetricKey, KDFParams, ECDHXSymmetricKey, webCrypto$3, nodeCrypto$3, knownAlgos, nodeAlgos, WebCryptoEncryptor, NobleStreamProcessor, getUint32Array, webCrypto$2, nodeCrypto$2, blockLength$3, zeroBlock$1, webCrypto$1, nodeCrypto$1, Buffer$2, blockLength$2, ivLength$2, tagLength$2, zero, one$1, two, blockLength$1, ivLength$1, tagLength$1, zeroBlock, one, webCrypto, nodeCrypto, Buffer$1, blockLength, ivLength, tagLength, ALGO, ARGON2_TYPE, ARGON2_VERSION, ARGON2_SALT_SIZE, ARGON2_MAX_ENCODEDM, Argon2OutOfMemoryError, loadArgonWasmModule, argon2Promise, ARGON2_WASM_MEMORY_THRESHOLD_RELOAD, Argon2S2K, GenericS2K, allowedS2KTypesForEncryption, require$1, _a, Worker2, isMarkedAsUntransferable, u8, u16, i32, fleb, fdeb, clim, freb, _a, fl, revfl, _b, fd, revfd, rev, x, i, hMap, flt, i, i, i, i, fdt, i, flm, flrm, fdm, fdrm, max, bits, bits16, shft, slc, ec, err, inflt, wbits, wbits16, hTree, ln, lc, clen, wfblk, wblk, deo, et, dflt, adler, dopt, wbytes, zlh, zls, Deflate, Inflate, Zlib, Unzlib, td, tds, LiteralDataPacket, KeyID, verified, SALT_NOTATION_NAME, allowedUnhashedSubpackets, SignaturePacket, OnePassSignaturePacket, PacketList, GrammarError, MessageType, MessageGrammarValidator, allowedPackets$5, CompressedDataPacket, getCompressionStreamInstantiators, compress_fns, decompress_fns, allowedPackets$4, SymEncryptedIntegrityProtectedDataPacket, allowedPackets$3, VERSION$1, AEADEncryptedDataPacket, PublicKeyEncryptedSessionKeyPacket, SymEncryptedSessionKeyPacket, PublicKeyPacket, allowedPackets$2, SymmetricallyEncryptedDataPacket, PublicSubkeyPacket, UserAttributePacket, SecretKeyPacket, UserIDPacket, SecretSubkeyPacket, allowedPackets$1, Signature, User, Subkey, allowedRevocationPackets, mainKeyPacketTags, keyPacketTags, Key, PublicKey, PrivateKey, allowedKeyPackets, allowedMessagePackets, allowedSymSessionKeyPackets, allowedDetachedSignaturePackets, Message, CleartextMessage, defaultConfigPropsCount, crypto$2, isLE, swap32IfBE, hasHexBuiltin, hexes, asciis, Hash, wrapConstructor, _0n$6, _1n$7, isPosBig, bitMask, _0n$5, _1n$6, _2n$6, _3n$2, _4n$1, _5n, _7n$1, _8n$1, _9n, _16n, FIELD_FIELDS, HashMD, SHA256_IV, SHA224_IV, SHA384_IV, SHA512_IV, U32_MASK64, _32n, shrSH, shrSL, rotrSH, rotrSL, rotrBH, rotrBL, rotlSH, rotlSL, rotlBH, rotlBL, add3L, add3H, add4L, add4H, add5L, add5H, SHA256_K, SHA256_W, SHA256, SHA224, K512, SHA512_Kh, SHA512_Kl, SHA512_W_H, SHA512_W_L, SHA512, SHA384, sha256$1, sha224$1, sha512$1, sha384$1, HMAC, hmac, _0n$4, _1n$5, pointPrecomputes, pointWindowSizes, wNAF, divNearest, DERErr, DER, _0n$3, _1n$4, _2n$5, _3n$1, _4n, p256_CURVE, p384_CURVE, p521_CURVE, Fp256, Fp384, Fp521, p256$1, p384$1, p521$1, p256, p384, p521, _0n$2, _1n$3, _2n$4, _7n, _256n, _0x71n, SHA3_PI, SHA3_ROTL, _SHA3_IOTA, IOTAS, SHA3_IOTA_H, SHA3_IOTA_L, rotlH, rotlL, Keccak, gen, sha3_256, sha3_512, genShake, shake256, _0n$1, _1n$2, _2n$3, _8n, _0n, _1n$1, _2n$2, ed448_CURVE, E448_CURVE, shake256_114, _1n, _2n$1, _3n, _11n, _22n, _44n, _88n, _223n, Fp$3, Fn, ED448_DEF, ed448, x448, secp256k1_CURVE, secp256k1_ENDO, _2n, Fpk1, secp256k1, sha256, sha224, Fp$2, CURVE_A$2, CURVE_B$2, brainpoolP256r1, sha512, sha384, Fp$1, CURVE_A$1, CURVE_B$1, brainpoolP384r1, Fp, CURVE_A, CURVE_B, brainpoolP512r1, nobleCurves, noble_curves, SHA1_IV, SHA1_W, SHA1, sha1$1, Rho160, Id160, Pi160, idxLR, idxL, idxR, shifts160, shiftsL160, shiftsR160, Kl160, Kr160, BUF_160, RIPEMD160, ripemd160$1, sha1, ripemd160, K$1, Chi, IV, MD5_W, MD5, md5, nobleHashes, noble_hashes, crypto$1, nacl, gf, randombytes, _9, gf0, gf1, _121665, D, D2, X, Y, I, K, L, crypto_scalarmult_BYTES, crypto_scalarmult_SCALARBYTES, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, crypto_sign_BYTES, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, crypto_sign_SEEDBYTES, naclFast, MAXINT, legacyCiphers, legacy_ciphers, BLAKE2B_IV32, SIGMA, Blake2b, OUTBYTES_MAX, BLOCKBYTES, TYPE, VERSION3, TAGBYTES_MAX, TAGBYTES_MIN, SALTBYTES_MAX, SALTBYTES_MIN, passwordBYTES_MAX, passwordBYTES_MIN, MEMBYTES_MAX, ADBYTES_MAX, SECRETBYTES_MAX, ARGON2_BLOCK_SIZE, ARGON2_PREHASH_DIGEST_LENGTH, isLittleEndian, KB, WASM_PAGE_SIZE, isSIMDSupported, loadWasm, index$2, bzip2_1, hasRequiredBzip2, bit_iterator, hasRequiredBit_iterator, unbzip2Stream_1, hasRequiredUnbzip2Stream, unbzip2StreamExports, index, index$1;
 var init_openpgp = __esm({
   "node_modules/openpgp/dist/node/openpgp.mjs"() {
     globalThis2 = typeof window !== "undefined" ? window : typeof global !== "undefined" ? global : typeof self !== "undefined" ? self : {};
@@ -27714,8 +28237,8 @@ var init_openpgp = __esm({
       constructor() {
         super();
         Object.setPrototypeOf(this, _ArrayStream.prototype);
-        this[doneWritingPromise] = new Promise((resolve9, reject) => {
-          this[doneWritingResolve] = resolve9;
+        this[doneWritingPromise] = new Promise((resolve11, reject) => {
+          this[doneWritingResolve] = resolve11;
           this[doneWritingReject] = reject;
         });
         this[doneWritingPromise].catch(() => {
@@ -29175,11 +29698,11 @@ var init_openpgp = __esm({
        *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
        */
       anyPromise: function(promises) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve11, reject) => {
           let exception2;
           void Promise.all(promises.map(async (promise) => {
             try {
-              resolve9(await promise);
+              resolve11(await promise);
             } catch (e5) {
               exception2 = e5;
             }
@@ -34983,6 +35506,7 @@ var init_openpgp = __esm({
         super(date2, config$1);
       }
     };
+    allowedPackets$1 = /* @__PURE__ */ util.constructAllowedPackets([SignaturePacket]);
     Signature = class {
       /**
        * @param {PacketList} packetlist - The signature packets
@@ -36753,8 +37277,8 @@ var init_openpgp = __esm({
         const signatureList = packets.filterByTag(enums.packet.signature);
         if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
           await Promise.all(onePassSigList.map(async (onePassSig) => {
-            onePassSig.correspondingSig = new Promise((resolve9, reject) => {
-              onePassSig.correspondingSigResolve = resolve9;
+            onePassSig.correspondingSig = new Promise((resolve11, reject) => {
+              onePassSig.correspondingSigResolve = resolve11;
               onePassSig.correspondingSigReject = reject;
             });
             onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -36842,6 +37366,91 @@ var init_openpgp = __esm({
         const trailingPacket = this.packets[this.packets.length - 1];
         const emitChecksum = trailingPacket.constructor.tag === SymEncryptedIntegrityProtectedDataPacket.tag ? trailingPacket.version !== 2 : this.packets.some((packet) => packet.constructor.tag === SignaturePacket.tag && packet.version !== 6);
         return armor(enums.armor.message, this.write(), null, null, null, emitChecksum, config$1);
+      }
+    };
+    CleartextMessage = class _CleartextMessage {
+      /**
+       * @param {String} text - The cleartext of the signed message
+       * @param {Signature} signature - The detached signature or an empty signature for unsigned messages
+       */
+      constructor(text, signature) {
+        this.text = util.removeTrailingSpaces(text).replace(/\r?\n/g, "\r\n");
+        if (signature && !(signature instanceof Signature)) {
+          throw new Error("Invalid signature input");
+        }
+        this.signature = signature || new Signature(new PacketList());
+      }
+      /**
+       * Returns the key IDs of the keys that signed the cleartext message
+       * @returns {Array<module:type/keyid~KeyID>} Array of keyID objects.
+       */
+      getSigningKeyIDs() {
+        const keyIDs = [];
+        const signatureList = this.signature.packets;
+        signatureList.forEach(function(packet) {
+          keyIDs.push(packet.issuerKeyID);
+        });
+        return keyIDs;
+      }
+      /**
+       * Sign the cleartext message
+       * @param {Array<Key>} signingKeys - private keys with decrypted secret key data for signing
+       * @param {Array<Key>} recipientKeys - recipient keys to get the signing preferences from
+       * @param {Signature} [signature] - Any existing detached signature
+       * @param {Array<module:type/keyid~KeyID>} [signingKeyIDs] - Array of key IDs to use for signing. Each signingKeyIDs[i] corresponds to privateKeys[i]
+       * @param {Date} [date] - The creation time of the signature that should be created
+       * @param {Array} [signingKeyIDs] - User IDs to sign with, e.g. [{ name:'Steve Sender', email:'steve@openpgp.org' }]
+       * @param {Array} [recipientUserIDs] - User IDs associated with `recipientKeys` to get the signing preferences from
+       * @param {Array} [notations] - Notation Data to add to the signatures, e.g. [{ name: 'test@example.org', value: new TextEncoder().encode('test'), humanReadable: true, critical: false }]
+       * @param {Object} [config] - Full configuration, defaults to openpgp.config
+       * @returns {Promise<CleartextMessage>} New cleartext message with signed content.
+       * @async
+       */
+      async sign(signingKeys, recipientKeys3 = [], signature = null, signingKeyIDs = [], date2 = /* @__PURE__ */ new Date(), signingUserIDs = [], recipientUserIDs = [], notations = [], config$1 = config) {
+        const literalDataPacket = new LiteralDataPacket();
+        literalDataPacket.setText(this.text);
+        const newSignature = new Signature(await createSignaturePackets(literalDataPacket, signingKeys, recipientKeys3, signature, signingKeyIDs, date2, signingUserIDs, recipientUserIDs, notations, true, config$1));
+        return new _CleartextMessage(this.text, newSignature);
+      }
+      /**
+       * Verify signatures of cleartext signed message
+       * @param {Array<Key>} keys - Array of keys to verify signatures
+       * @param {Date} [date] - Verify the signature against the given date, i.e. check signature creation time < date < expiration time
+       * @param {Object} [config] - Full configuration, defaults to openpgp.config
+       * @returns {Promise<Array<{
+       *   keyID: module:type/keyid~KeyID,
+       *   signature: Promise<Signature>,
+       *   verified: Promise<true>
+       * }>>} List of signer's keyID and validity of signature.
+       * @async
+       */
+      verify(keys, date2 = /* @__PURE__ */ new Date(), config$1 = config) {
+        const signatureList = this.signature.packets.filterByTag(enums.packet.signature);
+        const literalDataPacket = new LiteralDataPacket();
+        literalDataPacket.setText(this.text);
+        return createVerificationObjects(signatureList, [literalDataPacket], keys, date2, true, config$1);
+      }
+      /**
+       * Get cleartext
+       * @returns {String} Cleartext of message.
+       */
+      getText() {
+        return this.text.replace(/\r\n/g, "\n");
+      }
+      /**
+       * Returns ASCII armored text of cleartext signed message
+       * @param {Object} [config] - Full configuration, defaults to openpgp.config
+       * @returns {String | ReadableStream<String>} ASCII armor.
+       */
+      armor(config$1 = config) {
+        const emitHeaderAndChecksum = this.signature.packets.some((packet) => packet.version !== 6);
+        const hash = emitHeaderAndChecksum ? Array.from(new Set(this.signature.packets.map((packet) => enums.read(enums.hash, packet.hashAlgorithm).toUpperCase()))).join() : null;
+        const body = {
+          hash,
+          text: this.text,
+          data: this.signature.packets.write()
+        };
+        return armor(enums.armor.signed, body, void 0, void 0, void 0, emitHeaderAndChecksum, config$1);
       }
     };
     defaultConfigPropsCount = Object.keys(config).length;
@@ -37439,16 +38048,16 @@ var init_openpgp = __esm({
         this.blockLen = this.iHash.blockLen;
         this.outputLen = this.iHash.outputLen;
         const blockLen = this.blockLen;
-        const pad2 = new Uint8Array(blockLen);
-        pad2.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
-        for (let i6 = 0; i6 < pad2.length; i6++)
-          pad2[i6] ^= 54;
-        this.iHash.update(pad2);
+        const pad3 = new Uint8Array(blockLen);
+        pad3.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
+        for (let i6 = 0; i6 < pad3.length; i6++)
+          pad3[i6] ^= 54;
+        this.iHash.update(pad3);
         this.oHash = hash.create();
-        for (let i6 = 0; i6 < pad2.length; i6++)
-          pad2[i6] ^= 54 ^ 92;
-        this.oHash.update(pad2);
-        clean2(pad2);
+        for (let i6 = 0; i6 < pad3.length; i6++)
+          pad3[i6] ^= 54 ^ 92;
+        this.oHash.update(pad3);
+        clean2(pad3);
       }
       update(buf) {
         aexists(this);
@@ -40977,9 +41586,9 @@ function runCommand(argv, options) {
     });
     return { stdout: failedOutput(done2), done: done2 };
   }
-  let child;
+  let child2;
   try {
-    child = spawn(expanded[0], expanded.slice(1), {
+    child2 = spawn(expanded[0], expanded.slice(1), {
       cwd: options.cwd,
       env: options.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -40990,28 +41599,28 @@ function runCommand(argv, options) {
     throw failed("spawn", `could not be started: ${code}`);
   }
   const stderr = new StderrTail(STDERR_TAIL_BYTES);
-  child.stderr.on("data", (chunk) => stderr.add(chunk));
-  child.stderr.on("error", () => {
+  child2.stderr.on("data", (chunk) => stderr.add(chunk));
+  child2.stderr.on("error", () => {
   });
-  child.stdout.on("error", () => {
+  child2.stdout.on("error", () => {
   });
-  const stopper = new Stopper(child, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  const stopper = new Stopper(child2, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
   let stoppedFor;
   const stop = (why) => {
     stoppedFor ??= why;
     stopper.stop();
-    child.stdout?.destroy();
+    child2.stdout?.destroy();
   };
   const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve9, reject) => {
+  const done = new Promise((resolve11, reject) => {
     let spawnError;
-    child.on("error", (error2) => {
+    child2.on("error", (error2) => {
       spawnError ??= error2;
-      if (child.pid === void 0) settle(null, null);
+      if (child2.pid === void 0) settle(null, null);
     });
-    child.once("close", (code, signal) => settle(code, signal));
+    child2.once("close", (code, signal) => settle(code, signal));
     let settled = false;
     function settle(code, signal) {
       if (settled) return;
@@ -41020,7 +41629,7 @@ function runCommand(argv, options) {
       options.signal?.removeEventListener("abort", onAbort);
       stopper.finished();
       const stderrTail = stderr.text(secrets);
-      if (spawnError !== void 0 && child.pid === void 0) {
+      if (spawnError !== void 0 && child2.pid === void 0) {
         reject(failed("spawn", `could not be started: ${spawnReason(spawnError, options.cwd)}`));
       } else if (stoppedFor === "timeout") {
         reject(failed("timeout", `timed out after ${formatTimeout(options.timeoutMs)}`, { stderrTail }));
@@ -41033,7 +41642,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve9();
+        resolve11();
       }
     }
   });
@@ -41042,7 +41651,7 @@ function runCommand(argv, options) {
   async function* output() {
     let complete = false;
     try {
-      for await (const chunk of child.stdout) yield chunk;
+      for await (const chunk of child2.stdout) yield chunk;
       complete = true;
     } catch (error2) {
       if (stoppedFor === void 0) throw error2;
@@ -41141,8 +41750,8 @@ var init_command = __esm({
       graceMs;
       killTimer;
       done = false;
-      constructor(child, graceMs) {
-        this.child = child;
+      constructor(child2, graceMs) {
+        this.child = child2;
         this.graceMs = graceMs;
       }
       stop() {
@@ -41216,7 +41825,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve9) => setImmediate(resolve9));
+        await new Promise((resolve11) => setImmediate(resolve11));
         slice2 = performance.now();
       }
     }
@@ -41333,14 +41942,14 @@ function planTree(given) {
     let node = top;
     const segments = path.snapshot === "" ? [] : path.snapshot.split("/");
     segments.forEach((segment, index2) => {
-      let child = node.children.get(segment);
-      if (child === void 0) {
+      let child2 = node.children.get(segment);
+      if (child2 === void 0) {
         const snapshot = segments.slice(0, index2 + 1).join("/");
         const absolute = path.absolute.slice(0, path.absolute.length - path.snapshot.length) + snapshot;
-        child = { name: Buffer.from(segment), snapshot, absolute, children: /* @__PURE__ */ new Map() };
-        node.children.set(segment, child);
+        child2 = { name: Buffer.from(segment), snapshot, absolute, children: /* @__PURE__ */ new Map() };
+        node.children.set(segment, child2);
       }
-      node = child;
+      node = child2;
     });
     if (node.given === void 0) {
       node.given = path;
@@ -41353,7 +41962,7 @@ function planOrder(node, into = []) {
   if (node.snapshot !== "" || node.given !== void 0) into.push(node);
   if (node.given === void 0) {
     const children = [...node.children.values()].sort((a5, b5) => Buffer.compare(a5.name, b5.name));
-    for (const child of children) planOrder(child, into);
+    for (const child2 of children) planOrder(child2, into);
   }
   return into;
 }
@@ -42976,8 +43585,8 @@ var init_schema_date_utils = __esm({
       const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
       date2.setUTCFullYear(Number(yearStr));
       if (offsetStr.toUpperCase() != "Z") {
-        const [, sign4, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
-        const scalar = sign4 === "-" ? 1 : -1;
+        const [, sign5, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
+        const scalar = sign5 === "-" ? 1 : -1;
         date2.setTime(date2.getTime() + scalar * (Number(offsetH) * 60 * 60 * 1e3 + Number(offsetM) * 60 * 1e3));
       }
       return date2;
@@ -44270,7 +44879,7 @@ var sleep;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
     sleep = (seconds) => {
-      return new Promise((resolve9) => setTimeout(resolve9, seconds * 1e3));
+      return new Promise((resolve11) => setTimeout(resolve11, seconds * 1e3));
     };
   }
 });
@@ -44435,8 +45044,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve9) => {
-        onAbort = () => resolve9({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve11) => {
+        onAbort = () => resolve11({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -46306,7 +46915,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve11, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -46334,7 +46943,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve9(Buffer.concat(chunks));
+            resolve11(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -48572,7 +49181,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes2);
       }
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve11, reject) => {
         const collector = new Collector();
         collector.limit = bytes2;
         stream.pipe(collector);
@@ -48583,7 +49192,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes3 = concatBytes2(this.buffers);
-          resolve9(bytes3);
+          resolve11(bytes3);
         });
       });
     };
@@ -48735,7 +49344,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve11, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -48746,7 +49355,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve9(bytes2);
+          resolve11(bytes2);
         });
       });
     };
@@ -49280,7 +49889,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve9, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve11, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -49298,7 +49907,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve9).catch(reject);
+        hash.digest().then(resolve11).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -49317,14 +49926,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve11, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve9).catch(reject);
+          hash.digest().then(resolve11).catch(reject);
         });
       });
     };
@@ -49554,13 +50163,13 @@ var init_Sha256Js = __esm({
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
-          const pad2 = new Uint8Array(BLOCK * 2);
+          const pad3 = new Uint8Array(BLOCK * 2);
           for (let i6 = 0; i6 < BLOCK; ++i6) {
-            pad2[i6] = 54 ^ key2[i6];
-            pad2[i6 + BLOCK] = 92 ^ key2[i6];
+            pad3[i6] = 54 ^ key2[i6];
+            pad3[i6 + BLOCK] = 92 ^ key2[i6];
           }
-          inner.update(pad2.subarray(0, BLOCK));
-          outer.update(pad2.subarray(BLOCK));
+          inner.update(pad3.subarray(0, BLOCK));
+          outer.update(pad3.subarray(BLOCK));
         }
       }
       update(data) {
@@ -50584,7 +51193,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve9) => setTimeout(() => resolve9(records.shift()), 0));
+    const value2 = await new Promise((resolve11) => setTimeout(() => resolve11(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -55463,7 +56072,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve9) => setTimeout(resolve9, delay)), abortSignal);
+            await race(new Promise((resolve11) => setTimeout(resolve11, delay)), abortSignal);
           }
         }
       }
@@ -55596,7 +56205,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve9) => _DefaultRateLimiter.setTimeoutFn(resolve9, delay));
+          await new Promise((resolve11) => _DefaultRateLimiter.setTimeoutFn(resolve11, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -56034,7 +56643,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve9) => setTimeout(resolve9, delay));
+              await new Promise((resolve11) => setTimeout(resolve11, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -61323,8 +61932,8 @@ var require_dist_cjs4 = __commonJS({
         this.attributes[name] = value2;
         return this;
       }
-      addChildNode(child) {
-        this.children.push(child);
+      addChildNode(child2) {
+        this.children.push(child2);
         return this;
       }
       removeAttribute(name) {
@@ -61335,8 +61944,8 @@ var require_dist_cjs4 = __commonJS({
         this.name = name;
         return this;
       }
-      c(child) {
-        this.children.push(child);
+      c(child2) {
+        this.children.push(child2);
         return this;
       }
       a(name, value2) {
@@ -61556,18 +62165,18 @@ var require_dist_cjs4 = __commonJS({
           }
           obj["#text"] = "#text" in obj ? obj["#text"] + text : text;
         }
-        for (const child of childTags) {
-          if (child.tag === "__proto__") {
+        for (const child2 of childTags) {
+          if (child2.tag === "__proto__") {
             writeKey3(obj);
           }
-          if (child.tag in obj) {
-            if (Array.isArray(obj[child.tag])) {
-              obj[child.tag].push(child.value);
+          if (child2.tag in obj) {
+            if (Array.isArray(obj[child2.tag])) {
+              obj[child2.tag].push(child2.value);
             } else {
-              obj[child.tag] = [obj[child.tag], child.value];
+              obj[child2.tag] = [obj[child2.tag], child2.value];
             }
           } else {
-            obj[child.tag] = child.value;
+            obj[child2.tag] = child2.value;
           }
         }
         for (const [k5, v] of Object.entries(attrs)) {
@@ -63742,7 +64351,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve11, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -63767,7 +64376,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve9(Buffer.concat(chunks));
+            resolve11(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -64230,21 +64839,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve9) => {
-            timeoutId = Number(timing.setTimeout(() => resolve9(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve11) => {
+            timeoutId = Number(timing.setTimeout(() => resolve11(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve9) => {
+          new Promise((resolve11) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve9(true);
+              resolve11(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve9(false);
+              resolve11(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve9(false);
+              resolve11(false);
             });
           })
         ]);
@@ -64321,13 +64930,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve9, reject) => {
+        this.configProvider = new Promise((resolve11, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve9(this.resolveDefaultConfig(_options));
+              resolve11(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve9(this.resolveDefaultConfig(options));
+            resolve11(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -64357,7 +64966,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve9 = async (arg) => {
+          const resolve11 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -64421,7 +65030,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve9({ response: httpResponse });
+            resolve11({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -64760,13 +65369,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve9, reject) => {
+        this.configProvider = new Promise((resolve11, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve9(opts || {});
+              resolve11(opts || {});
             }).catch(reject);
           } else {
-            resolve9(options || {});
+            resolve11(options || {});
           }
         });
       }
@@ -64793,7 +65402,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve9 = async (arg) => {
+          const resolve11 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -64890,7 +65499,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve9({ response: httpResponse });
+            resolve11({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -65028,7 +65637,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve9) => setTimeout(resolve9, delayMs));
+            await new Promise((resolve11) => setTimeout(resolve11, delayMs));
           }
         }
         return await toRetry();
@@ -69359,7 +69968,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config3(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join11 } = __require("node:path");
@@ -69530,7 +70139,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
         return join11(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -69610,7 +70219,7 @@ var require_dist_cjs11 = __commonJS({
           const headerB64 = Buffer.from(JSON.stringify(header)).toString("base64url");
           const payloadB64 = Buffer.from(JSON.stringify(payload)).toString("base64url");
           const message = `${headerB64}.${payloadB64}`;
-          const asn1Signature = sign4("sha256", Buffer.from(message), privateKey);
+          const asn1Signature = sign5("sha256", Buffer.from(message), privateKey);
           const rawSignature = this.derToRawSignature(asn1Signature);
           const signatureB64 = rawSignature.toString("base64url");
           return `${message}.${signatureB64}`;
@@ -70151,13 +70760,13 @@ var init_Sha1Js = __esm({
           const key2 = _Sha1Js.normalizeKey(secret);
           this.inner = new _Sha1Js();
           this.outer = new _Sha1Js();
-          const pad2 = new Uint8Array(BLOCK2 * 2);
+          const pad3 = new Uint8Array(BLOCK2 * 2);
           for (let i6 = 0; i6 < BLOCK2; ++i6) {
-            pad2[i6] = 54 ^ key2[i6];
-            pad2[i6 + BLOCK2] = 92 ^ key2[i6];
+            pad3[i6] = 54 ^ key2[i6];
+            pad3[i6 + BLOCK2] = 92 ^ key2[i6];
           }
-          this.inner.update(pad2.subarray(0, BLOCK2));
-          this.outer.update(pad2.subarray(BLOCK2));
+          this.inner.update(pad3.subarray(0, BLOCK2));
+          this.outer.update(pad3.subarray(BLOCK2));
         }
       }
       update(data) {
@@ -70734,13 +71343,13 @@ var init_Sha512Js = __esm({
         const key2 = this.key;
         this.inner = new _Sha512Js();
         this.outer = new _Sha512Js();
-        const pad2 = new Uint8Array(BLOCK3 * 2);
+        const pad3 = new Uint8Array(BLOCK3 * 2);
         for (let i6 = 0; i6 < BLOCK3; ++i6) {
-          pad2[i6] = 54 ^ key2[i6];
-          pad2[i6 + BLOCK3] = 92 ^ key2[i6];
+          pad3[i6] = 54 ^ key2[i6];
+          pad3[i6 + BLOCK3] = 92 ^ key2[i6];
         }
-        this.inner.update(pad2.subarray(0, BLOCK3));
-        this.outer.update(pad2.subarray(BLOCK3));
+        this.inner.update(pad3.subarray(0, BLOCK3));
+        this.outer.update(pad3.subarray(BLOCK3));
       }
       digestSync() {
         const state2 = this.state.slice();
@@ -79556,7 +80165,7 @@ var require_dist_cjs16 = __commonJS({
       const result = await createWaiter2({ ...serviceDefaults, ...params }, input, checkState$1);
       return checkExceptions2(result);
     };
-    var checkState = async (client, input) => {
+    var checkState2 = async (client, input) => {
       let reason;
       try {
         let result = await client.send(new HeadObjectCommand2(input));
@@ -79571,11 +80180,11 @@ var require_dist_cjs16 = __commonJS({
     };
     var waitForObjectNotExists = async (params, input) => {
       const serviceDefaults = { minDelay: 5, maxDelay: 120 };
-      return createWaiter2({ ...serviceDefaults, ...params }, input, checkState);
+      return createWaiter2({ ...serviceDefaults, ...params }, input, checkState2);
     };
     var waitUntilObjectNotExists = async (params, input) => {
       const serviceDefaults = { minDelay: 5, maxDelay: 120 };
-      const result = await createWaiter2({ ...serviceDefaults, ...params }, input, checkState);
+      const result = await createWaiter2({ ...serviceDefaults, ...params }, input, checkState2);
       return checkExceptions2(result);
     };
     var commands5 = {
@@ -81338,7 +81947,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve11, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -82153,7 +82762,7 @@ async function restoreToStream(reader, node, out) {
   let written = 0;
   for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve9) => out.once("drain", resolve9));
+    if (!out.write(data)) await new Promise((resolve11) => out.once("drain", resolve11));
   }
   return written;
 }
@@ -82511,8 +83120,8 @@ var init_format = __esm({
       last = Date.now();
       intervalMs;
       write;
-      constructor(write, intervalMs = 5e3) {
-        this.write = write;
+      constructor(write2, intervalMs = 5e3) {
+        this.write = write2;
         this.intervalMs = intervalMs;
       }
       /** A count of items (packs read, say) out of a known total, with an ETA. */
@@ -82813,19 +83422,1042 @@ var init_engine_commands = __esm({
   }
 });
 
-// src/cli.ts
-import { writeFileSync as writeFileSync2 } from "node:fs";
-import { resolve as resolve8 } from "node:path";
-import { parseArgs as parseArgs2 } from "node:util";
+// src/evidence/git.ts
+import { spawn as spawn2 } from "node:child_process";
+function gitProgram(env2) {
+  return env2.RESTORABLE_GIT || "git";
+}
+function redact(text, secrets) {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("***");
+  return out;
+}
+function withConfig(env2, entries) {
+  const existing = Number(env2.GIT_CONFIG_COUNT ?? 0);
+  const start = Number.isSafeInteger(existing) && existing > 0 ? existing : 0;
+  const out = { GIT_CONFIG_COUNT: String(start + entries.length) };
+  entries.forEach(([key2, value2], i6) => {
+    out[`GIT_CONFIG_KEY_${start + i6}`] = key2;
+    out[`GIT_CONFIG_VALUE_${start + i6}`] = value2;
+  });
+  return out;
+}
+var GitError, Git;
+var init_git = __esm({
+  "src/evidence/git.ts"() {
+    "use strict";
+    GitError = class extends Error {
+      args;
+      code;
+      stderr;
+      constructor(message, args, code, stderr) {
+        super(message);
+        this.name = "GitError";
+        this.args = args;
+        this.code = code;
+        this.stderr = stderr;
+      }
+    };
+    Git = class _Git {
+      /** The directory git runs in (a work tree or a bare repository). */
+      cwd;
+      env;
+      secrets;
+      constructor(cwd, env2 = process.env, secrets = []) {
+        this.cwd = cwd;
+        const { GIT_INDEX_FILE: _index, ...rest } = env2;
+        this.env = { ...rest, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" };
+        this.secrets = secrets;
+      }
+      /** The same repository with more environment (e.g. credentials), keeping the secrets to redact. */
+      with(env2, secrets = []) {
+        return new _Git(this.cwd, { ...this.env, ...env2 }, [...this.secrets, ...secrets]);
+      }
+      /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
+      run(args, options = {}) {
+        return new Promise((resolve11, reject) => {
+          const child2 = spawn2(gitProgram(this.env), args, {
+            cwd: this.cwd,
+            env: options.env ? { ...this.env, ...options.env } : this.env,
+            stdio: ["pipe", "pipe", "pipe"]
+          });
+          const out = [];
+          const err2 = [];
+          child2.stdout.on("data", (chunk) => out.push(chunk));
+          child2.stderr.on("data", (chunk) => err2.push(chunk));
+          child2.stdin.on("error", () => {
+          });
+          child2.on("error", (error2) => {
+            reject(
+              new GitError(`cannot run git (${error2.message}); is git installed and on PATH?`, args, null, "")
+            );
+          });
+          child2.on("close", (code, signal) => {
+            const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
+            const status = code ?? -1;
+            if ((options.ok ?? [0]).includes(status)) {
+              resolve11({ code: status, stdout: Buffer.concat(out), stderr });
+              return;
+            }
+            const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
+            const why = signal ? `was killed by ${signal}` : `exited with ${code}`;
+            const detail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-6).join(" | ")}` : "";
+            reject(new GitError(`${what} in ${this.cwd} ${why}${detail}`, args, code, stderr));
+          });
+          if (options.input !== void 0) child2.stdin.end(options.input);
+          else child2.stdin.end();
+        });
+      }
+      /** stdout as text, without the final newline. */
+      async text(args, options = {}) {
+        return (await this.run(args, options)).stdout.toString("utf8").replace(/\n$/, "");
+      }
+      /** The object a revision names, or undefined when it names none. */
+      async resolve(revision) {
+        const result = await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision], {
+          ok: [0, 1, 128]
+        });
+        return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+      }
+      /** Whether `ancestor` is `descendant` or one of its ancestors. */
+      async isAncestor(ancestor, descendant) {
+        const result = await this.run(["merge-base", "--is-ancestor", ancestor, descendant], { ok: [0, 1] });
+        return result.code === 0;
+      }
+      /** The contents of many objects at once (`cat-file --batch`); missing ones are absent from the map. */
+      async readObjects(names) {
+        const objects = await this.catObjects(names);
+        return new Map([...objects].map(([name, object]) => [name, object.content]));
+      }
+      /** Objects by name (an id, or `<rev>:<path>`) with their ids and types, in one `cat-file --batch`. */
+      async catObjects(names) {
+        const objects = /* @__PURE__ */ new Map();
+        const unique = [...new Set(names)];
+        if (unique.length === 0) return objects;
+        const bad = unique.find((name) => /[\r\n]/.test(name));
+        if (bad !== void 0)
+          throw new GitError(`cannot read ${JSON.stringify(bad)}: a line break in an object name`, [], 0, "");
+        const { stdout } = await this.run(["cat-file", "--batch"], { input: `${unique.join("\n")}
+` });
+        let at = 0;
+        for (const name of unique) {
+          const end = stdout.indexOf(10, at);
+          if (end < 0) throw new GitError(`git cat-file --batch stopped early at ${name}`, ["cat-file"], 0, "");
+          const header = stdout.subarray(at, end).toString("utf8");
+          at = end + 1;
+          if (header.endsWith(" missing") || header.endsWith(" ambiguous")) continue;
+          const [id, type2, sizeText] = header.split(" ");
+          const size = Number(sizeText);
+          if (!id || !type2 || !Number.isSafeInteger(size)) {
+            throw new GitError(`git cat-file --batch printed "${header}" for ${name}`, ["cat-file"], 0, "");
+          }
+          objects.set(name, { id, type: type2, content: stdout.subarray(at, at + size) });
+          at += size + 1;
+        }
+        return objects;
+      }
+      /** Writes a blob; returns its id. */
+      async writeBlob(content) {
+        return this.text(["hash-object", "-w", "--stdin", "--no-filters"], { input: content });
+      }
+    };
+  }
+});
 
-// src/assets.ts
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-var packageRoot = new URL("../", import.meta.url);
-var BUILTIN_CONTROLS_DIR = fileURLToPath(new URL("controls/", packageRoot));
-var VERSION = JSON.parse(readFileSync(new URL("package.json", packageRoot), "utf8")).version;
+// src/evidence/context.ts
+var init_context = __esm({
+  "src/evidence/context.ts"() {
+    "use strict";
+    init_git();
+  }
+});
+
+// src/evidence/credentials.ts
+function serverOrigin(env2) {
+  try {
+    return new URL(env2.GITHUB_SERVER_URL || "https://github.com");
+  } catch {
+    return void 0;
+  }
+}
+function isLoopback(host) {
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+}
+async function remoteUrl(git, remote) {
+  const result = await git.run(["remote", "get-url", "--", remote], { ok: [0, 2, 128] });
+  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+}
+async function withCredentials(git, url, env2) {
+  const tokenVar = TOKEN_ENV.find((name) => env2[name]);
+  if (!tokenVar) return git;
+  const token = env2[tokenVar];
+  let target;
+  try {
+    target = new URL(url);
+  } catch {
+    return git;
+  }
+  const server = serverOrigin(env2);
+  const secure = target.protocol === "https:" || target.protocol === "http:" && isLoopback(target.hostname);
+  if (!server || !secure || target.host !== server.host || target.protocol !== server.protocol) return git;
+  const configured = await git.run(["config", "--get-urlmatch", "http.extraheader", url], { ok: [0, 1] });
+  if (configured.code === 0) return git;
+  const basic = Buffer.from(`x-access-token:${token}`, "utf8").toString("base64");
+  const header = `AUTHORIZATION: basic ${basic}`;
+  return git.with(withConfig(env2, [[`http.${server.origin}/.extraheader`, header]]), [token, basic]);
+}
+var TOKEN_ENV;
+var init_credentials = __esm({
+  "src/evidence/credentials.ts"() {
+    "use strict";
+    init_git();
+    TOKEN_ENV = ["RESTORABLE_EVIDENCE_TOKEN", "GITHUB_TOKEN"];
+  }
+});
+
+// src/evidence/canonical.ts
+function child(path, key2) {
+  if (typeof key2 === "number") return `${path}[${key2}]`;
+  return IDENTIFIER.test(key2) ? `${path}.${key2}` : `${path}[${JSON.stringify(key2)}]`;
+}
+function write(value2, path, depth, out) {
+  if (depth > MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
+  switch (typeof value2) {
+    case "string":
+      out.push(JSON.stringify(value2));
+      return;
+    case "boolean":
+      out.push(value2 ? "true" : "false");
+      return;
+    case "number":
+      if (!Number.isFinite(value2)) throw new CanonicalJsonError(path, `${value2} is not a JSON number`);
+      out.push(JSON.stringify(value2));
+      return;
+    case "object":
+      break;
+    default:
+      throw new CanonicalJsonError(path, `a ${typeof value2} is not a JSON value`);
+  }
+  if (value2 === null) {
+    out.push("null");
+    return;
+  }
+  if (Array.isArray(value2)) {
+    out.push("[");
+    for (let i6 = 0; i6 < value2.length; i6++) {
+      if (i6 > 0) out.push(",");
+      if (!(i6 in value2))
+        throw new CanonicalJsonError(child(path, i6), "a hole in an array is not a JSON value");
+      write(value2[i6], child(path, i6), depth + 1, out);
+    }
+    out.push("]");
+    return;
+  }
+  const prototype = Object.getPrototypeOf(value2);
+  if (prototype !== Object.prototype && prototype !== null) {
+    const name = value2.constructor?.name ?? "object";
+    throw new CanonicalJsonError(path, `a ${name} is not a plain JSON object`);
+  }
+  if (Object.getOwnPropertySymbols(value2).length > 0) {
+    throw new CanonicalJsonError(path, "symbol keys are not JSON");
+  }
+  const keys = Object.keys(value2).sort();
+  out.push("{");
+  keys.forEach((key2, i6) => {
+    if (i6 > 0) out.push(",");
+    out.push(JSON.stringify(key2), ":");
+    write(value2[key2], child(path, key2), depth + 1, out);
+  });
+  out.push("}");
+}
+function canonicalJson(value2) {
+  const out = [];
+  write(value2, "$", 0, out);
+  out.push("\n");
+  return out.join("");
+}
+function canonicalBytes(value2) {
+  return new TextEncoder().encode(canonicalJson(value2));
+}
+function isCanonical(bytes2) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes2);
+    return canonicalJson(JSON.parse(text)) === text;
+  } catch {
+    return false;
+  }
+}
+var CanonicalJsonError, MAX_DEPTH, IDENTIFIER;
+var init_canonical = __esm({
+  "src/evidence/canonical.ts"() {
+    "use strict";
+    CanonicalJsonError = class extends Error {
+      /** Where the offending value is, as a JSON path (`$.measurements.bytes`). */
+      path;
+      constructor(path, message) {
+        super(`${path}: ${message}`);
+        this.name = "CanonicalJsonError";
+        this.path = path;
+      }
+    };
+    MAX_DEPTH = 64;
+    IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+  }
+});
+
+// src/evidence/record.ts
+import { createHash as createHash13 } from "node:crypto";
+function recordHash(bytes2) {
+  return createHash13("sha256").update(bytes2).digest("hex");
+}
+function shardPath(sequence) {
+  return `${RECORDS_DIR}/${pad2(Math.floor(sequence / SHARD_SIZE), 6)}`;
+}
+function parseRecordPath(path) {
+  const match = RECORD_NAME.exec(path);
+  if (!match) return void 0;
+  const sequence = Number(match[2]);
+  const parsed2 = {
+    sequence,
+    kind: match[3],
+    shardMatches: Number(match[1]) === Math.floor(sequence / SHARD_SIZE)
+  };
+  if (match[4] !== void 0) parsed2.system = match[4];
+  return parsed2;
+}
+var RECORD_VERSION, MAX_RECORD_BYTES, RECORDS_DIR, SHARD_SIZE, pad2, SIGNATURE_SUFFIX, RECORD_NAME;
+var init_record = __esm({
+  "src/evidence/record.ts"() {
+    "use strict";
+    init_canonical();
+    RECORD_VERSION = 1;
+    MAX_RECORD_BYTES = 16 * 1024 * 1024;
+    RECORDS_DIR = "records";
+    SHARD_SIZE = 100;
+    pad2 = (n3, width) => String(n3).padStart(width, "0");
+    SIGNATURE_SUFFIX = ".asc";
+    RECORD_NAME = /^records\/([0-9]{6})\/([0-9]{8})-(check|backup|drill|prune)(?:-([a-z0-9-]+))?\.json$/;
+  }
+});
+
+// src/evidence/schema.ts
+function recordSchemaProblems(value2) {
+  const validate2 = validator("evidence");
+  if (validate2(value2)) return [];
+  return (validate2.errors ?? []).map(describe152);
+}
+function describe152(error2) {
+  const at = error2.instancePath === "" ? "the record" : error2.instancePath;
+  const params = error2.params;
+  switch (error2.keyword) {
+    case "additionalProperties":
+      return `${at} has a key the schema does not allow: "${String(params.additionalProperty)}"`;
+    case "required":
+      return `${at} lacks "${String(params.missingProperty)}"`;
+    case "enum":
+      return `${at} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "const":
+      return `${at} must be ${JSON.stringify(params.allowedValue)}`;
+    default:
+      return `${at} ${error2.message ?? "is not valid"}`;
+  }
+}
+var init_schema2 = __esm({
+  "src/evidence/schema.ts"() {
+    "use strict";
+    init_schemas();
+  }
+});
+
+// src/evidence/signing.ts
+function normalizeFingerprint(fingerprint2, where2 = "the fingerprint") {
+  const compact = fingerprint2.replace(/\s+/g, "");
+  if (!FINGERPRINT.test(compact)) {
+    throw new SigningError(
+      `${where2} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
+    );
+  }
+  return compact.toUpperCase();
+}
+async function loadPinnedKey(armored, fingerprint2, source) {
+  const pinned = normalizeFingerprint(fingerprint2, "the pinned fingerprint");
+  if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
+    throw new SigningError(`${source} holds a secret key; it must hold only the public key`);
+  }
+  let keys;
+  try {
+    keys = await readKeys({ armoredKeys: armored });
+  } catch (error2) {
+    throw new SigningError(`${source} is not a readable OpenPGP public key (${error2.message})`, {
+      cause: error2
+    });
+  }
+  const key2 = keys.find((k5) => k5.getFingerprint().toUpperCase() === pinned);
+  if (!key2) {
+    const found = keys.map((k5) => k5.getFingerprint().toUpperCase()).join(", ") || "no key";
+    throw new SigningError(`${source} holds ${found}, not the pinned key ${pinned}`);
+  }
+  const keyIds = new Set(key2.getKeys().map((part) => part.getKeyID().toHex().toUpperCase()));
+  return { fingerprint: pinned, key: key2, keyIds };
+}
+async function checkSignature(bytes2, armoredSignature, pinned) {
+  if (armoredSignature.length > MAX_SIGNATURE_BYTES) {
+    return `is ${armoredSignature.length} bytes, too large for a signature`;
+  }
+  let signature;
+  try {
+    signature = await readSignature({ armoredSignature });
+  } catch (error2) {
+    return `is not an armored OpenPGP signature (${error2.message})`;
+  }
+  const issuers = signature.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
+  if (issuers.length === 0) return "holds no signature";
+  if (issuers.length > 1) return `holds ${issuers.length} signatures; a record has exactly one`;
+  const issuer = issuers[0];
+  if (!pinned.keyIds.has(issuer)) {
+    return `is signed by key ${issuer}, not by the pinned key ${pinned.fingerprint}`;
+  }
+  try {
+    const result = await verify({
+      message: await createMessage({ binary: bytes2 }),
+      signature,
+      verificationKeys: pinned.key,
+      format: "binary"
+    });
+    for (const entry of result.signatures) await entry.verified;
+    return void 0;
+  } catch (error2) {
+    const why = error2.message.replace(
+      /^Signed digest did not match$/,
+      "the record does not match it"
+    );
+    return `does not verify with the pinned key ${pinned.fingerprint} (${why})`;
+  }
+}
+var MAX_SIGNATURE_BYTES, SigningError, FINGERPRINT;
+var init_signing = __esm({
+  "src/evidence/signing.ts"() {
+    "use strict";
+    init_openpgp();
+    MAX_SIGNATURE_BYTES = 64 * 1024;
+    SigningError = class extends Error {
+      constructor(message, options) {
+        super(message, options);
+        this.name = "SigningError";
+      }
+    };
+    FINGERPRINT = /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
+  }
+});
+
+// src/evidence/state.ts
+function advance(kind, ref) {
+  const next = { last: ref };
+  const lastSuccess = ref.outcome === "success" ? ref : kind?.lastSuccess;
+  if (lastSuccess) next.lastSuccess = lastSuccess;
+  return next;
+}
+function nextState(previous, record, file, sha2562, signingKey) {
+  const ref = { sequence: record.sequence, file, time: record.time, outcome: record.outcome };
+  const systems = { ...previous?.systems ?? {} };
+  for (const system of new Set(record.systems.map((s2) => s2.name))) {
+    const kinds = { ...systems[system] ?? {} };
+    kinds[record.kind] = advance(kinds[record.kind], ref);
+    systems[system] = kinds;
+  }
+  return {
+    format: STATE_FORMAT,
+    version: STATE_VERSION,
+    signingKey,
+    count: record.sequence + 1,
+    head: { ...ref, kind: record.kind, sha256: sha2562 },
+    kinds: { ...previous?.kinds ?? {}, [record.kind]: advance(previous?.kinds[record.kind], ref) },
+    systems
+  };
+}
+function stateBytes(state2) {
+  return canonicalBytes(state2);
+}
+var STATE_FILE, STATE_FORMAT, STATE_VERSION;
+var init_state = __esm({
+  "src/evidence/state.ts"() {
+    "use strict";
+    init_canonical();
+    STATE_FILE = "state.json";
+    STATE_FORMAT = "restorable-evidence-state";
+    STATE_VERSION = 1;
+  }
+});
+
+// src/evidence/tree.ts
+var init_tree = __esm({
+  "src/evidence/tree.ts"() {
+    "use strict";
+  }
+});
+
+// src/evidence/branch.ts
+function checkBranchName(branch) {
+  if (!BRANCH_NAME.test(branch)) throw new EvidenceError(`"${branch}" is not a valid evidence branch name`);
+  return branch;
+}
+async function isCheckedOut(git, branch) {
+  const [head, bare] = await Promise.all([
+    git.run(["symbolic-ref", "--quiet", "HEAD"], { ok: [0, 1, 128] }),
+    git.text(["rev-parse", "--is-bare-repository"])
+  ]);
+  return head.code === 0 && head.stdout.toString("utf8").trim() === `refs/heads/${branch}` && bare !== "true";
+}
+async function isShallow(git) {
+  return await git.text(["rev-parse", "--is-shallow-repository"]) === "true";
+}
+var KEYS_DIR, EvidenceError, BRANCH_NAME;
+var init_branch = __esm({
+  "src/evidence/branch.ts"() {
+    "use strict";
+    init_assets();
+    init_config();
+    init_context();
+    init_credentials();
+    init_git();
+    init_record();
+    init_schema2();
+    init_signing();
+    init_state();
+    init_tree();
+    KEYS_DIR = "keys";
+    EvidenceError = class extends Error {
+      constructor(message, options) {
+        super(message, options);
+        this.name = "EvidenceError";
+      }
+    };
+    BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<!\.lock)(?<![./])$/;
+  }
+});
+
+// src/evidence/settings.ts
+function evidenceSettings(root5, configPath) {
+  const config2 = loadConfig(root5, configPath);
+  if (config2.problems.length > 0) {
+    const first = config2.problems[0];
+    throw new EvidenceError(
+      `${formatRange(first.location)}: ${first.message}${config2.problems.length > 1 ? ` (and ${config2.problems.length - 1} more problems)` : ""}`
+    );
+  }
+  const settings = { branch: config2.data.evidence?.branch ?? DEFAULT_EVIDENCE_BRANCH };
+  const fingerprint2 = config2.data.evidence?.signingKey?.fingerprint;
+  if (fingerprint2 !== void 0) settings.fingerprint = fingerprint2;
+  if (config2.file !== void 0) settings.configFile = config2.file;
+  return settings;
+}
+var init_settings = __esm({
+  "src/evidence/settings.ts"() {
+    "use strict";
+    init_config();
+    init_source();
+    init_branch();
+  }
+});
+
+// src/evidence/verify.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { resolve as resolve8 } from "node:path";
+async function verifyEvidence(options) {
+  const env2 = options.env ?? process.env;
+  const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
+  const fingerprint2 = normalizeFingerprint(options.fingerprint, "the pinned fingerprint");
+  let git = new Git(options.root, env2);
+  let revision = options.revision ?? `refs/heads/${branch}`;
+  const problems = [];
+  const report = { branch, revision, fingerprint: fingerprint2, records: [], problems, ok: false };
+  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
+  if (repository.code !== 0) {
+    problems.push({ where: options.root, message: "is not a git repository" });
+    return report;
+  }
+  if (options.remote !== void 0) {
+    const url = await remoteUrl(git, options.remote);
+    if (url === void 0) {
+      problems.push({ where: options.root, message: `there is no remote "${options.remote}"` });
+      return report;
+    }
+    git = await withCredentials(git, url, env2);
+    revision = options.revision ?? `refs/remotes/${options.remote}/${branch}`;
+    report.revision = revision;
+    const deepen = await isShallow(git) ? ["--depth=2147483647"] : [];
+    const fetched = await git.run(
+      ["fetch", "--quiet", "--no-tags", ...deepen, "--", options.remote, `+refs/heads/${branch}:${revision}`],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      problems.push({
+        where: `${options.remote}/${branch}`,
+        message: `cannot be fetched: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+      });
+      return report;
+    }
+  }
+  const tip = await git.resolve(`${revision}^{commit}`);
+  if (tip === void 0) {
+    problems.push({
+      where: revision,
+      message: `does not exist in ${options.root}: there is no evidence to verify`
+    });
+    return report;
+  }
+  report.tip = tip;
+  const local = `refs/heads/${branch}`;
+  const tracking = options.trackLocal === true && options.remote !== void 0 && revision !== local;
+  const knownTip = options.knownTip ?? (tracking ? await git.resolve(`${local}^{commit}`) : void 0);
+  if (knownTip !== void 0) {
+    report.knownTip = knownTip;
+    problems.push(...await checkKnownTip(git, knownTip, tip));
+  }
+  problems.push(...await checkHistory(git, tip));
+  const files = await listFiles(git, tip);
+  const { records, signatures, stray } = classify(files);
+  problems.push(...stray);
+  const pinned = await pinnedKey(git, fingerprint2, files, options.publicKey, problems);
+  const wanted = [...records.values()].flat().filter((f5) => f5.size <= MAX_RECORD_BYTES);
+  const sigWanted = [...signatures.values()].filter((f5) => f5.size <= MAX_SIGNATURE_BYTES);
+  const contents = await git.readObjects([...wanted, ...sigWanted].map((f5) => f5.id));
+  const sequences = [...records.keys()].sort((a5, b5) => a5 - b5);
+  const last = sequences.at(-1) ?? -1;
+  const hashes = /* @__PURE__ */ new Map();
+  let state2;
+  let stateBroken = false;
+  for (let sequence = 0; sequence <= last; sequence++) {
+    const found = records.get(sequence);
+    if (!found) {
+      const before = records.get(sequence - 1)?.[0]?.path ?? "(the start)";
+      const after = sequences.find((s2) => s2 > sequence);
+      problems.push({
+        where: `${shardPath(sequence)}/${String(sequence).padStart(8, "0")}-*.json`,
+        message: `record ${sequence} is missing: the chain goes from ${before} to ${records.get(after)?.[0]?.path}; a record was deleted`
+      });
+      stateBroken = true;
+      continue;
+    }
+    if (found.length > 1) {
+      for (const file of found) {
+        problems.push({
+          where: file.path,
+          message: `${found.length} files claim sequence ${sequence}: ${found.map((f5) => f5.path).join(", ")}`
+        });
+      }
+      stateBroken = true;
+    }
+    for (const file of found) {
+      const result = await checkRecord(file, contents, signatures, hashes.get(sequence - 1), pinned);
+      report.records.push(result.report);
+      for (const message of result.report.problems) problems.push({ where: file.path, message });
+      if (result.bytes && found.length === 1) {
+        hashes.set(sequence, recordHash(result.bytes));
+        if (result.record) {
+          state2 = nextState(
+            state2,
+            { ...result.record, sequence },
+            file.path,
+            recordHash(result.bytes),
+            fingerprint2
+          );
+        } else stateBroken = true;
+      } else stateBroken = true;
+    }
+  }
+  if (last >= 0) {
+    const head = records.get(last)[0];
+    const sha2562 = hashes.get(last);
+    if (sha2562) report.head = { sequence: last, file: head.path, sha256: sha2562 };
+  }
+  problems.push(...await checkState(git, files, state2, stateBroken));
+  report.ok = problems.length === 0;
+  if (report.ok && tracking && !await isCheckedOut(git, branch)) {
+    const before = await git.resolve(`${local}^{commit}`);
+    const moved = await git.run(
+      ["update-ref", "-m", "restorable: evidence verified", local, tip, before ?? ""],
+      { ok: [0, 1, 128] }
+    );
+    if (moved.code === 0) report.remembered = tip;
+  }
+  return report;
+}
+async function checkKnownTip(git, knownTip, tip) {
+  const known = await git.resolve(`${knownTip}^{commit}`);
+  const where2 = `known tip ${knownTip.slice(0, 12)}`;
+  if (known === void 0) {
+    return [
+      {
+        where: where2,
+        message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
+      }
+    ];
+  }
+  if (await git.isAncestor(known, tip)) return [];
+  const problems = [
+    {
+      where: where2,
+      message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
+    }
+  ];
+  const before = recordBlobs(await listFiles(git, known));
+  const after = recordBlobs(await listFiles(git, tip));
+  for (const [path, id] of before) {
+    const now = after.get(path);
+    if (now === void 0)
+      problems.push({ where: path, message: `was in the known tip ${known.slice(0, 12)} and is gone` });
+    else if (now !== id)
+      problems.push({
+        where: path,
+        message: `differs from its version in the known tip ${known.slice(0, 12)}`
+      });
+  }
+  return problems;
+}
+function recordBlobs(files) {
+  return new Map(files.filter((f5) => f5.path.startsWith(`${RECORDS_DIR}/`)).map((f5) => [f5.path, f5.id]));
+}
+async function checkHistory(git, tip) {
+  const problems = [];
+  const [parents, shallowFile] = await Promise.all([
+    git.text(["rev-list", "--parents", tip]),
+    git.text(["rev-parse", "--git-path", "shallow"])
+  ]);
+  const shallow = new Set(
+    await readFile4(resolve8(git.cwd, shallowFile), "utf8").then(
+      (text) => text.split("\n").filter(Boolean),
+      () => []
+    )
+  );
+  for (const line of parents.split("\n")) {
+    const [commit2, ...rest] = line.split(" ");
+    if (shallow.has(commit2)) {
+      problems.push({
+        where: `commit ${commit2.slice(0, 12)}`,
+        message: "is where this shallow clone cuts the history: the commits before it cannot be checked; fetch the whole branch (evidence verify --remote does)"
+      });
+    }
+    if (rest.length > 1) {
+      problems.push({
+        where: `commit ${commit2.slice(0, 12)}`,
+        message: `is a merge (${rest.length} parents); the evidence branch is a single line of appends`
+      });
+    }
+  }
+  const log = await git.text([
+    "log",
+    "--no-renames",
+    "--diff-filter=a",
+    "--name-status",
+    "--format=commit %H",
+    tip,
+    "--",
+    `${RECORDS_DIR}/`
+  ]);
+  let commit = "";
+  for (const line of log.split("\n")) {
+    if (line.startsWith("commit ")) commit = line.slice("commit ".length, "commit ".length + 12);
+    else if (line.includes("	")) {
+      const [status, path] = line.split("	");
+      const verb = status === "D" ? "removed" : status === "M" ? "modified" : status === "T" ? "changed in type" : `changed (${status})`;
+      problems.push({
+        where: path,
+        message: `was ${verb} by commit ${commit} after it was written; records are never changed or removed`
+      });
+    }
+  }
+  return problems;
+}
+async function listFiles(git, commit) {
+  const { stdout } = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", commit]);
+  return stdout.toString("utf8").split("\0").filter(Boolean).map((line) => {
+    const tab = line.indexOf("	");
+    const [mode, type2, id, size] = line.slice(0, tab).split(/ +/);
+    return { path: line.slice(tab + 1), mode, type: type2, id, size: Number(size) };
+  });
+}
+function classify(files) {
+  const records = /* @__PURE__ */ new Map();
+  const signatures = /* @__PURE__ */ new Map();
+  const stray = [];
+  const recordPaths = /* @__PURE__ */ new Set();
+  for (const file of files) {
+    if (!file.path.startsWith(`${RECORDS_DIR}/`)) continue;
+    if (file.type !== "blob" || file.mode !== "100644") {
+      stray.push({ where: file.path, message: `is a ${file.type} with mode ${file.mode}, not a plain file` });
+      continue;
+    }
+    if (file.path.endsWith(SIGNATURE_SUFFIX)) {
+      signatures.set(file.path.slice(0, -SIGNATURE_SUFFIX.length), file);
+      continue;
+    }
+    const parsed2 = parseRecordPath(file.path);
+    if (!parsed2) {
+      stray.push({
+        where: file.path,
+        message: "is not a record file (records/NNNNNN/NNNNNNNN-KIND[-SYSTEM].json)"
+      });
+      continue;
+    }
+    if (!parsed2.shardMatches) {
+      stray.push({
+        where: file.path,
+        message: `is in the wrong directory: record ${parsed2.sequence} belongs in ${shardPath(parsed2.sequence)}/`
+      });
+    }
+    recordPaths.add(file.path);
+    const list3 = records.get(parsed2.sequence) ?? [];
+    list3.push({ ...file, parsed: parsed2 });
+    records.set(parsed2.sequence, list3);
+  }
+  for (const [record, signature] of signatures) {
+    if (!recordPaths.has(record)) {
+      stray.push({ where: signature.path, message: `is a signature without its record ${record}` });
+    }
+  }
+  return { records, signatures, stray };
+}
+async function pinnedKey(git, fingerprint2, files, given, problems) {
+  const path = `${KEYS_DIR}/${fingerprint2}.asc`;
+  let armored = given;
+  let source = "the public key given";
+  if (armored === void 0) {
+    source = `${path} on the branch`;
+    const file = files.find((f5) => f5.path === path);
+    if (!file) {
+      const others = files.filter((f5) => f5.path.startsWith(`${KEYS_DIR}/`)).map((f5) => f5.path);
+      problems.push({
+        where: path,
+        message: `is missing: the branch holds no public key for the pinned fingerprint ${fingerprint2}${others.length ? ` (it holds ${others.join(", ")})` : ""}; no signature can be checked`
+      });
+      return void 0;
+    }
+    armored = (await git.readObjects([file.id])).get(file.id)?.toString("utf8") ?? "";
+  }
+  try {
+    return await loadPinnedKey(armored, fingerprint2, source);
+  } catch (error2) {
+    problems.push({
+      where: given === void 0 ? path : "the public key",
+      message: `${error2.message}; no signature can be checked`
+    });
+    return void 0;
+  }
+}
+async function checkRecord(file, contents, signatures, previousHash, pinned) {
+  const { sequence, kind } = file.parsed;
+  const report = { sequence, file: file.path, kind, signature: "unchecked", problems: [] };
+  const problem = (message) => report.problems.push(message);
+  const bytes2 = contents.get(file.id);
+  if (file.size > MAX_RECORD_BYTES || !bytes2) {
+    problem(
+      bytes2 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
+    );
+    return { report };
+  }
+  report.sha256 = recordHash(bytes2);
+  const signatureFile = signatures.get(file.path);
+  if (!signatureFile) {
+    report.signature = "missing";
+    problem(`has no signature (${file.path}${SIGNATURE_SUFFIX} is missing)`);
+  } else if (pinned) {
+    const armored = contents.get(signatureFile.id);
+    const why = armored ? await checkSignature(bytes2, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
+    report.signature = why === void 0 ? "valid" : "invalid";
+    if (why !== void 0) problem(`signature ${signatureFile.path} ${why}`);
+  }
+  let record;
+  try {
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
+  } catch {
+    problem("is not UTF-8 JSON");
+  }
+  if (record !== void 0) {
+    if (!isCanonical(bytes2)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
+    if (typeof record === "object" && record !== null && typeof record.version === "number" && record.version > RECORD_VERSION) {
+      problem(
+        `is a version ${record.version} record, written by a newer Restorable; this one reads version ${RECORD_VERSION}`
+      );
+    } else {
+      for (const message of recordSchemaProblems(record)) problem(`is not valid evidence: ${message}`);
+    }
+    if (typeof record === "object" && record !== null) {
+      report.time = typeof record.time === "string" ? record.time : void 0;
+      report.outcome = typeof record.outcome === "string" ? record.outcome : void 0;
+      if (Array.isArray(record.systems))
+        report.systems = record.systems.map((s2) => s2?.name).filter((n3) => typeof n3 === "string");
+      if (record.sequence !== sequence) {
+        problem(
+          `holds sequence ${JSON.stringify(record.sequence)}, but its file name says ${sequence}: records were swapped or renamed`
+        );
+      }
+      if (record.kind !== kind)
+        problem(`holds kind ${JSON.stringify(record.kind)}, but its file name says ${kind}`);
+      const named = file.parsed.system;
+      const systems = Array.isArray(record.systems) ? record.systems : [];
+      const expected = systems.length === 1 ? systems[0]?.name : void 0;
+      if (named !== expected) {
+        problem(
+          `is about ${expected ?? `${systems.length} systems`}, but its file name says ${named ?? "no system"}`
+        );
+      }
+      if (sequence === 0 && record.previous !== null) {
+        problem('is the first record, but its "previous" is not null: records before it were removed');
+      } else if (sequence > 0 && previousHash !== void 0 && record.previous !== previousHash) {
+        problem(
+          `does not follow record ${sequence - 1}: its "previous" is ${String(record.previous)}, but record ${sequence - 1} hashes to ${previousHash} (a record was edited, removed or reordered)`
+        );
+      }
+    }
+  }
+  const valid = report.problems.length === 0 && record !== void 0;
+  return valid ? { report, bytes: bytes2, record } : { report, bytes: bytes2 };
+}
+async function checkState(git, files, rebuilt, chainBroken) {
+  const file = files.find((f5) => f5.path === STATE_FILE);
+  if (!file) return rebuilt ? [{ where: STATE_FILE, message: "is missing" }] : [];
+  if (chainBroken || !rebuilt) return [];
+  const stored = (await git.readObjects([file.id])).get(file.id);
+  const expected = Buffer.from(stateBytes(rebuilt));
+  if (stored && expected.equals(stored)) return [];
+  let storedHead = "unreadable";
+  try {
+    const parsed2 = JSON.parse(stored?.toString("utf8") ?? "");
+    storedHead = `record ${parsed2.head?.sequence} (${parsed2.head?.file}, ${parsed2.head?.sha256})`;
+  } catch {
+  }
+  const head = `record ${rebuilt.head.sequence} (${rebuilt.head.file}, ${rebuilt.head.sha256})`;
+  return [
+    {
+      where: STATE_FILE,
+      message: storedHead === head ? "does not match the records (its index of the latest records per system differs)" : `does not match the records: it names ${storedHead} as the newest, the records say ${head}`
+    }
+  ];
+}
+var init_verify2 = __esm({
+  "src/evidence/verify.ts"() {
+    "use strict";
+    init_config();
+    init_branch();
+    init_canonical();
+    init_credentials();
+    init_git();
+    init_record();
+    init_schema2();
+    init_signing();
+    init_state();
+  }
+});
+
+// src/cli/evidence-commands.ts
+var evidence_commands_exports = {};
+__export(evidence_commands_exports, {
+  UsageError: () => UsageError2,
+  evidenceCommand: () => evidenceCommand
+});
+import { readFile as readFile5 } from "node:fs/promises";
+import { resolve as resolve9 } from "node:path";
+import { parseArgs as parseArgs2 } from "node:util";
+async function evidenceCommand(args, io) {
+  const [sub, ...rest] = args;
+  if (sub !== "verify") throw new UsageError2(`unknown evidence command "${sub ?? ""}" (known: verify)`);
+  return verifyCommand(rest, io);
+}
+async function verifyCommand(args, io) {
+  let values;
+  try {
+    ({ values } = parseArgs2({
+      args,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        root: { type: "string" },
+        config: { type: "string" },
+        branch: { type: "string" },
+        remote: { type: "string" },
+        fingerprint: { type: "string" },
+        key: { type: "string" },
+        "known-tip": { type: "string" },
+        json: { type: "boolean" }
+      }
+    }));
+  } catch (error2) {
+    throw new UsageError2(error2.message);
+  }
+  const root5 = resolve9(values.root ?? ".");
+  const named = values.fingerprint !== void 0 && values.branch !== void 0 && values.config === void 0;
+  const settings = named ? { branch: values.branch } : evidenceSettings(root5, values.config);
+  const fingerprint2 = values.fingerprint ?? settings.fingerprint;
+  if (fingerprint2 === void 0) {
+    throw new UsageError2(
+      `no pinned key: set evidence.signingKey.fingerprint in ${settings.configFile ?? ".restorable/config.yaml"} or pass --fingerprint`
+    );
+  }
+  const keyFile = values.key;
+  let publicKey;
+  if (keyFile !== void 0) {
+    try {
+      publicKey = await readFile5(resolve9(keyFile), "utf8");
+    } catch (error2) {
+      throw new UsageError2(
+        `--key ${keyFile} cannot be read (${error2.code ?? error2})`
+      );
+    }
+  }
+  const report = await verifyEvidence({
+    root: root5,
+    branch: values.branch ?? settings.branch,
+    fingerprint: fingerprint2,
+    env: io.env,
+    trackLocal: true,
+    ...values.remote !== void 0 ? { remote: values.remote } : {},
+    ...publicKey !== void 0 ? { publicKey } : {},
+    ...values["known-tip"] !== void 0 ? { knownTip: values["known-tip"] } : {}
+  });
+  if (values.json) {
+    io.out.write(`${JSON.stringify({ command: "evidence verify", ...report }, null, 2)}
+`);
+    return report.ok ? 0 : 1;
+  }
+  for (const problem of report.problems) io.out.write(`${problem.where}: ${problem.message}
+`);
+  const at = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : report.revision;
+  const count2 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
+  if (report.ok) {
+    const head = report.head ? `; head ${report.head.file}, sha256 ${report.head.sha256}` : "";
+    const known = report.knownTip ? `; contains the known tip ${report.knownTip.slice(0, 12)}` : "";
+    io.out.write(
+      `${at}: ${count2}, every one signed by ${report.fingerprint} and chained, nothing changed or removed${known}${head}
+`
+    );
+    return 0;
+  }
+  const n3 = report.problems.length;
+  io.out.write(`${at}: ${count2}, ${n3} problem${n3 === 1 ? "" : "s"}: the evidence does NOT verify
+`);
+  return 1;
+}
+var UsageError2;
+var init_evidence_commands = __esm({
+  "src/cli/evidence-commands.ts"() {
+    "use strict";
+    init_settings();
+    init_verify2();
+    UsageError2 = class extends Error {
+    };
+  }
+});
+
+// src/cli.ts
+init_assets();
+import { writeFileSync as writeFileSync2 } from "node:fs";
+import { resolve as resolve10 } from "node:path";
+import { parseArgs as parseArgs3 } from "node:util";
 
 // src/commands/check.ts
+init_assets();
 import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
 import { isAbsolute, join as join4, relative as relative2 } from "node:path";
 
@@ -84104,7 +85736,7 @@ function renderText(report, options) {
   }
   const lines = findings.map(toLine);
   const width = (pick) => Math.max(0, ...lines.map((l3) => [...pick(l3)].length));
-  const pad2 = (text, w) => text + " ".repeat(Math.max(0, w - [...text].length));
+  const pad3 = (text, w) => text + " ".repeat(Math.max(0, w - [...text].length));
   const locationWidth = width((l3) => l3.location);
   const labelWidth = width((l3) => l3.label);
   const ruleWidth = width((l3) => l3.rule);
@@ -84115,10 +85747,10 @@ function renderText(report, options) {
     const [first = "", ...rest] = l3.message.split(/\r\n|\r|\n/);
     out.push(
       [
-        paint("dim", pad2(l3.location, locationWidth)),
-        paint(l3.labelStyle, pad2(l3.label, labelWidth)),
-        paint("bold", pad2(l3.rule, ruleWidth)),
-        pad2(l3.scope, scopeWidth),
+        paint("dim", pad3(l3.location, locationWidth)),
+        paint(l3.labelStyle, pad3(l3.label, labelWidth)),
+        paint("bold", pad3(l3.rule, ruleWidth)),
+        pad3(l3.scope, scopeWidth),
         first
       ].join("  ").trimEnd()
     );
@@ -84419,7 +86051,7 @@ function renderSarif(report) {
 // src/report/write.ts
 function writeReports(report, root5, paths) {
   const written = {};
-  const write = (key2, render) => {
+  const write2 = (key2, render) => {
     const path = paths[key2];
     if (!path) return;
     const absolute = resolve3(root5, path);
@@ -84427,10 +86059,10 @@ function writeReports(report, root5, paths) {
     writeFileSync(absolute, render());
     written[key2] = absolute;
   };
-  write("sarif", () => `${JSON.stringify(renderSarif(report), null, 2)}
+  write2("sarif", () => `${JSON.stringify(renderSarif(report), null, 2)}
 `);
-  write("junit", () => renderJunit(report));
-  write("json", () => renderJson(report));
+  write2("junit", () => renderJunit(report));
+  write2("json", () => renderJson(report));
   return written;
 }
 
@@ -84448,6 +86080,9 @@ Usage:
                      [--read-data | --read-data-subset 10%] [--json]
   restorable key list|add|remove [paths...] --system NAME [--repository NAME]
                      add: --recipient FILE.asc... and/or --passphrase-env NAME; remove: <wrapper id>
+  restorable evidence verify [--branch NAME] [--remote NAME] [--fingerprint FPR] [--key FILE.asc]
+                     [--known-tip COMMIT] [--json]
+                                                 verify every record, signature and link of the evidence branch
 
 Every command takes --root <dir> (default: the current directory) and --config <file>.
 Secrets come from the environment only: RESTORABLE_PASSPHRASE (or the policy's encryption.passphrase.env),
@@ -84485,7 +86120,7 @@ async function cli(argv) {
   }
   if (ENGINE_COMMANDS.includes(command5)) {
     const engineCommands = await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports));
-    const { UsageError: UsageError2 } = engineCommands;
+    const { UsageError: UsageError3 } = engineCommands;
     const engine = {
       backup: engineCommands.backupCommand,
       snapshots: engineCommands.snapshotsCommand,
@@ -84506,8 +86141,29 @@ async function cli(argv) {
     try {
       return await engine(rest, io);
     } catch (error2) {
-      if (error2 instanceof UsageError2) return usageError(error2.message);
+      if (error2 instanceof UsageError3) return usageError(error2.message);
       process.stderr.write(`restorable ${command5}: ${error2.message}
+`);
+      return 1;
+    }
+  }
+  if (command5 === "evidence") {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const { evidenceCommand: evidenceCommand2, UsageError: UsageError3 } = await Promise.resolve().then(() => (init_evidence_commands(), evidence_commands_exports));
+    const io = {
+      out: process.stdout,
+      err: (line) => process.stderr.write(`${line}
+`),
+      env: process.env
+    };
+    try {
+      return await evidenceCommand2(rest, io);
+    } catch (error2) {
+      if (error2 instanceof UsageError3) return usageError(error2.message);
+      process.stderr.write(`restorable evidence: ${error2.message}
 `);
       return 1;
     }
@@ -84531,10 +86187,10 @@ async function cli(argv) {
   if (values.format !== "text" && values.format !== "json") {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
-  const root5 = resolve8(values.root ?? ".");
+  const root5 = resolve10(values.root ?? ".");
   const report = runCheck({ root: root5, paths: positionals, config: values.config, failOn });
   writeReports(report, root5, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync2(resolve8(root5, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync2(resolve10(root5, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })
@@ -84543,7 +86199,7 @@ async function cli(argv) {
 }
 var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "repo", "key"];
 function parseCheckArgs(args) {
-  return parseArgs2({
+  return parseArgs3({
     args,
     allowPositionals: true,
     strict: true,

@@ -96740,6 +96740,431 @@ var control_schema_default = {
   }
 };
 
+// schemas/evidence.schema.json
+var evidence_schema_default = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://restorable.dev/schemas/evidence.schema.json",
+  title: "Restorable evidence record",
+  description: "One run of `check`, `backup`, `drill` or `prune`, as stored on the evidence branch under `records/`: canonical JSON (sorted keys, no whitespace, one final newline), signed with a detached OpenPGP signature beside it, and chained to the record before it by `previous`. See docs/evidence-format.md.",
+  type: "object",
+  required: [
+    "format",
+    "version",
+    "sequence",
+    "previous",
+    "kind",
+    "time",
+    "outcome",
+    "tool",
+    "run",
+    "systems",
+    "policies"
+  ],
+  additionalProperties: false,
+  properties: {
+    format: {
+      const: "restorable-evidence",
+      description: "Always `restorable-evidence`: what this file is."
+    },
+    version: {
+      const: 1,
+      description: "Version of the record format. Readers refuse versions they do not know."
+    },
+    sequence: {
+      type: "integer",
+      minimum: 0,
+      maximum: 99999999,
+      description: "Position in the chain: 0 for the first record of the branch, then one more for each record, with no gap. The file name starts with it, zero-padded to 8 digits."
+    },
+    previous: {
+      type: ["string", "null"],
+      pattern: "^[0-9a-f]{64}$",
+      description: "SHA-256 (lowercase hex) of the exact bytes of the record whose sequence is one less, as `sha256sum` prints it; `null` for the first record."
+    },
+    kind: {
+      enum: ["check", "backup", "drill", "prune"],
+      description: "The command that ran."
+    },
+    time: {
+      $ref: "#/$defs/time",
+      description: "When the run finished, in UTC (e.g. `2026-03-01T06:00:12.345Z`)."
+    },
+    startedAt: {
+      $ref: "#/$defs/time",
+      description: "When the run started, in UTC, when known."
+    },
+    outcome: {
+      enum: ["success", "partial", "failure"],
+      description: "How the run ended: `success`; `partial` (a backup that left unreadable files out, a check with failing controls below the failure threshold); `failure` (the run failed, or a check failed)."
+    },
+    message: {
+      type: "string",
+      maxLength: 4096,
+      description: "Why the run failed or was partial, in a sentence; absent when it succeeded."
+    },
+    tool: {
+      type: "object",
+      description: "The program that wrote the record.",
+      required: ["name", "version"],
+      additionalProperties: false,
+      properties: {
+        name: {
+          const: "restorable",
+          description: "Always `restorable`."
+        },
+        version: {
+          type: "string",
+          minLength: 1,
+          maxLength: 64,
+          description: "Its version (`package.json`), e.g. `0.1.0`."
+        }
+      }
+    },
+    run: {
+      $ref: "#/$defs/run",
+      description: "Where the run happened: the GitHub Actions run, or the machine."
+    },
+    systems: {
+      type: "array",
+      description: "The systems the run was about: one for `backup`, `drill` and `prune` records (one record per system), every checked system for `check`.",
+      maxItems: 1e5,
+      items: {
+        $ref: "#/$defs/system"
+      }
+    },
+    policies: {
+      type: "array",
+      description: "The policy files the run read, each pinned to its exact content.",
+      maxItems: 1e5,
+      items: {
+        $ref: "#/$defs/policy"
+      }
+    },
+    controls: {
+      type: "array",
+      description: "The controls evaluated and their results (per system where a control is about a system).",
+      maxItems: 1e6,
+      items: {
+        $ref: "#/$defs/controlResult"
+      }
+    },
+    measurements: {
+      $ref: "#/$defs/measurements",
+      description: "What was measured. Known keys have fixed types; other keys are free-form values."
+    }
+  },
+  $defs: {
+    time: {
+      type: "string",
+      pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$",
+      description: "A time in UTC, ISO 8601 with a `Z` (`2026-03-01T06:00:12.345Z`)."
+    },
+    name: {
+      type: "string",
+      pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+      description: "A policy or system name: lower-case letters, digits and hyphens, 1 to 63 characters."
+    },
+    run: {
+      type: "object",
+      description: "The run's context, from the GitHub Actions variables (`GITHUB_*`, `RUNNER_*`) when present.",
+      required: ["ci"],
+      additionalProperties: false,
+      properties: {
+        ci: {
+          enum: ["github-actions", "none"],
+          description: "`github-actions` when the run was a GitHub Actions job, `none` otherwise."
+        },
+        repository: {
+          type: "string",
+          maxLength: 256,
+          description: "`owner/name` of the repository (`GITHUB_REPOSITORY`)."
+        },
+        serverUrl: {
+          type: "string",
+          maxLength: 256,
+          description: "The GitHub server (`GITHUB_SERVER_URL`), e.g. `https://github.com`."
+        },
+        workflow: {
+          type: "string",
+          maxLength: 1024,
+          description: "The workflow's name (`GITHUB_WORKFLOW`)."
+        },
+        workflowRef: {
+          type: "string",
+          maxLength: 1024,
+          description: "The workflow file and ref (`GITHUB_WORKFLOW_REF`)."
+        },
+        job: {
+          type: "string",
+          maxLength: 256,
+          description: "The job id (`GITHUB_JOB`)."
+        },
+        runId: {
+          type: "string",
+          maxLength: 64,
+          description: "The run id (`GITHUB_RUN_ID`); the run's page is `<serverUrl>/<repository>/actions/runs/<runId>`."
+        },
+        runAttempt: {
+          type: "string",
+          maxLength: 16,
+          description: "The attempt of the run (`GITHUB_RUN_ATTEMPT`)."
+        },
+        event: {
+          type: "string",
+          maxLength: 64,
+          description: "What triggered the run (`GITHUB_EVENT_NAME`): `schedule`, `push`, `workflow_dispatch` \u2026"
+        },
+        actor: {
+          type: "string",
+          maxLength: 256,
+          description: "Who triggered the run (`GITHUB_ACTOR`)."
+        },
+        ref: {
+          type: "string",
+          maxLength: 1024,
+          description: "The ref the run was for (`GITHUB_REF`)."
+        },
+        sha: {
+          type: "string",
+          pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+          description: "The commit the run was for (`GITHUB_SHA`, else the repository's `HEAD`)."
+        },
+        runner: {
+          type: "object",
+          description: "The machine that ran it.",
+          additionalProperties: false,
+          properties: {
+            name: {
+              type: "string",
+              maxLength: 256,
+              description: "The runner's name (`RUNNER_NAME`), or the host name outside Actions."
+            },
+            os: {
+              type: "string",
+              maxLength: 64,
+              description: "Its operating system (`RUNNER_OS`, else Node's `process.platform`)."
+            },
+            arch: {
+              type: "string",
+              maxLength: 64,
+              description: "Its architecture (`RUNNER_ARCH`, else Node's `process.arch`)."
+            },
+            environment: {
+              type: "string",
+              maxLength: 64,
+              description: "`github-hosted` or `self-hosted` (`RUNNER_ENVIRONMENT`)."
+            }
+          }
+        }
+      }
+    },
+    system: {
+      type: "object",
+      description: "A system named by a policy.",
+      required: ["name", "policy"],
+      additionalProperties: false,
+      properties: {
+        name: {
+          $ref: "#/$defs/name",
+          description: "The system's name."
+        },
+        policy: {
+          $ref: "#/$defs/name",
+          description: "The name of the policy that declares it (an entry of `policies`)."
+        }
+      }
+    },
+    policy: {
+      type: "object",
+      description: "A policy file as it was read.",
+      required: ["file", "blob"],
+      additionalProperties: false,
+      properties: {
+        name: {
+          $ref: "#/$defs/name",
+          description: "The policy's `metadata.name`, when the file could be read."
+        },
+        file: {
+          type: "string",
+          minLength: 1,
+          maxLength: 1024,
+          description: "Path relative to the repository root, with `/`."
+        },
+        blob: {
+          type: "string",
+          pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+          description: "Git blob id of the file's bytes as read (what `git hash-object --no-filters FILE` prints), so the exact policy can be found in the repository's history."
+        },
+        commit: {
+          type: "string",
+          pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+          description: "The repository's `HEAD` commit when the file was read, when it is a git repository."
+        },
+        modified: {
+          type: "boolean",
+          description: "True when the file differs from its version in `commit` (the run read an uncommitted change)."
+        }
+      }
+    },
+    controlResult: {
+      type: "object",
+      description: "One control evaluated (on one system, when it is about a system).",
+      required: ["id", "status"],
+      additionalProperties: false,
+      properties: {
+        id: {
+          type: "string",
+          pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$",
+          description: "The control id (`RB-RET-001`), or the rule of a problem with a file (`policy/schema/required`)."
+        },
+        system: {
+          $ref: "#/$defs/name",
+          description: "The system it was evaluated on; absent for policy-wide results."
+        },
+        status: {
+          enum: ["pass", "fail", "not-applicable"],
+          description: "The result."
+        },
+        severity: {
+          enum: ["critical", "high", "medium", "low"],
+          description: "The control's severity (after the profile's overrides)."
+        },
+        message: {
+          type: "string",
+          maxLength: 4096,
+          description: "What failed (or what holds), as the report said it."
+        }
+      }
+    },
+    snapshotRef: {
+      type: "object",
+      description: "A snapshot in a repository.",
+      required: ["repository", "id"],
+      additionalProperties: false,
+      properties: {
+        repository: {
+          type: "string",
+          minLength: 1,
+          maxLength: 256,
+          description: "The repository's name in the policy (`primary`)."
+        },
+        id: {
+          type: "string",
+          pattern: "^[0-9a-f]{8,128}$",
+          description: "The snapshot id (lowercase hex)."
+        },
+        time: {
+          $ref: "#/$defs/time",
+          description: "The snapshot's time, when known."
+        }
+      }
+    },
+    objective: {
+      type: "object",
+      description: "A recovery objective: the target from the policy and what the run achieved, in seconds.",
+      additionalProperties: false,
+      properties: {
+        targetSeconds: {
+          type: "number",
+          minimum: 0,
+          description: "The policy's objective (`rpo` or `rto`), in seconds."
+        },
+        achievedSeconds: {
+          type: "number",
+          minimum: 0,
+          description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
+        }
+      }
+    },
+    measurements: {
+      type: "object",
+      description: "Numbers and ids measured by the run.",
+      maxProperties: 256,
+      propertyNames: {
+        pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+      },
+      additionalProperties: {
+        type: ["string", "number", "boolean", "array", "object", "null"]
+      },
+      properties: {
+        files: {
+          type: "integer",
+          minimum: 0,
+          description: "Files backed up, restored or checked."
+        },
+        bytes: {
+          type: "integer",
+          minimum: 0,
+          description: "Bytes of data backed up (the source's size) or restored."
+        },
+        bytesRead: {
+          type: "integer",
+          minimum: 0,
+          description: "Bytes read from the source (files unchanged since the previous snapshot are not read)."
+        },
+        bytesAdded: {
+          type: "integer",
+          minimum: 0,
+          description: "Bytes of new data (after deduplication, before compression)."
+        },
+        bytesStored: {
+          type: "integer",
+          minimum: 0,
+          description: "Bytes written to the repository (compressed and encrypted)."
+        },
+        bytesDeleted: {
+          type: "integer",
+          minimum: 0,
+          description: "Bytes freed in the repository by a prune."
+        },
+        durationMs: {
+          type: "number",
+          minimum: 0,
+          description: "How long the run took, in milliseconds."
+        },
+        restoreDurationMs: {
+          type: "number",
+          minimum: 0,
+          description: "A drill's restore time, from the start of the restore to verified data, in milliseconds."
+        },
+        snapshots: {
+          type: "array",
+          description: "Snapshots written (backup) or restored (drill).",
+          maxItems: 1024,
+          items: {
+            $ref: "#/$defs/snapshotRef"
+          }
+        },
+        deleted: {
+          type: "array",
+          description: "Snapshots deleted by a prune.",
+          maxItems: 1e5,
+          items: {
+            $ref: "#/$defs/snapshotRef"
+          }
+        },
+        kept: {
+          type: "integer",
+          minimum: 0,
+          description: "Snapshots a prune kept."
+        },
+        verified: {
+          type: "boolean",
+          description: "Whether a drill restored every file with its recorded size and hash and every verify command passed."
+        },
+        rpo: {
+          $ref: "#/$defs/objective",
+          description: "Recovery point objective: target and achieved."
+        },
+        rto: {
+          $ref: "#/$defs/objective",
+          description: "Recovery time objective: target and achieved."
+        }
+      }
+    }
+  }
+};
+
 // schemas/policy.schema.json
 var policy_schema_default = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -97264,7 +97689,12 @@ var policy_schema_default = {
 };
 
 // src/policy/schemas.ts
-var SCHEMAS = { policy: policy_schema_default, config: config_schema_default, control: control_schema_default };
+var SCHEMAS = {
+  policy: policy_schema_default,
+  config: config_schema_default,
+  control: control_schema_default,
+  evidence: evidence_schema_default
+};
 function createAjv(options) {
   const ajv2 = new import__.Ajv2020({
     allErrors: true,

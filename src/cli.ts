@@ -23,6 +23,9 @@ Usage:
                      [--read-data | --read-data-subset 10%] [--json]
   restorable key list|add|remove [paths...] --system NAME [--repository NAME]
                      add: --recipient FILE.asc... and/or --passphrase-env NAME; remove: <wrapper id>
+  restorable evidence verify [--branch NAME] [--remote NAME] [--fingerprint FPR] [--key FILE.asc]
+                     [--known-tip COMMIT] [--json]
+                                                 verify every record, signature and link of the evidence branch
 
 Every command takes --root <dir> (default: the current directory) and --config <file>.
 Secrets come from the environment only: RESTORABLE_PASSPHRASE (or the policy's encryption.passphrase.env),
@@ -83,6 +86,26 @@ export async function cli(argv: string[]): Promise<number> {
     } catch (error) {
       if (error instanceof UsageError) return usageError(error.message);
       process.stderr.write(`restorable ${command}: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
+  if (command === 'evidence') {
+    // Loaded on demand, like the engine: `check` never loads OpenPGP or git plumbing.
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const { evidenceCommand, UsageError } = await import('./cli/evidence-commands.ts');
+    const io: Io = {
+      out: process.stdout,
+      err: (line) => process.stderr.write(`${line}\n`),
+      env: process.env,
+    };
+    try {
+      return await evidenceCommand(rest, io);
+    } catch (error) {
+      if (error instanceof UsageError) return usageError(error.message);
+      process.stderr.write(`restorable evidence: ${(error as Error).message}\n`);
       return 1;
     }
   }

@@ -1,11 +1,17 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import configSchema from '../../schemas/config.schema.json' with { type: 'json' };
 import controlSchema from '../../schemas/control.schema.json' with { type: 'json' };
+import evidenceSchema from '../../schemas/evidence.schema.json' with { type: 'json' };
 import policySchema from '../../schemas/policy.schema.json' with { type: 'json' };
 import { parseCron } from './cron.ts';
 import { parseDuration } from './duration.ts';
 
-export const SCHEMAS = { policy: policySchema, config: configSchema, control: controlSchema } as const;
+export const SCHEMAS = {
+  policy: policySchema,
+  config: configSchema,
+  control: controlSchema,
+  evidence: evidenceSchema,
+} as const;
 export type SchemaName = keyof typeof SCHEMAS;
 
 /** Options shared by the run-time validators and the test that checks the schemas themselves. */

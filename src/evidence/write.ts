@@ -1,0 +1,51 @@
+import { type AppendResult, appendRecord, type PagesHook } from './branch.ts';
+import type { RecordDraft } from './record.ts';
+import { evidenceSettings } from './settings.ts';
+import { SIGNING_ENV, signerFromEnv } from './signing.ts';
+
+export interface WriteEvidenceOptions {
+  root: string;
+  /** The profile (default .restorable/config.yaml). */
+  config?: string;
+  env: NodeJS.ProcessEnv;
+  /** See AppendOptions.remote: a name, null for local mode, default `origin` when there is one. */
+  remote?: string | null;
+  log?: (line: string) => void;
+  pages?: PagesHook;
+}
+
+export type WriteEvidenceResult =
+  | ({ written: true } & AppendResult)
+  /** No signing key in the environment: evidence is not configured for this run. */
+  | { written: false; reason: string };
+
+/**
+ * What a command calls after its run: signs the draft with the key from the environment and appends it to
+ * the evidence branch named in the profile, checking the key against the pinned fingerprint. Without a
+ * signing key in the environment nothing is written (and the reason is returned); a key that is present
+ * but unusable, or that is not the pinned one, is an error.
+ */
+export async function writeEvidence(
+  draft: RecordDraft,
+  options: WriteEvidenceOptions,
+): Promise<WriteEvidenceResult> {
+  const signer = await signerFromEnv(options.env);
+  if (!signer) {
+    return {
+      written: false,
+      reason: `no evidence signing key (${SIGNING_ENV.key} or ${SIGNING_ENV.keyFile}) in the environment`,
+    };
+  }
+  const settings = evidenceSettings(options.root, options.config);
+  const result = await appendRecord(draft, {
+    root: options.root,
+    branch: settings.branch,
+    signer,
+    env: options.env,
+    ...(settings.fingerprint !== undefined ? { fingerprint: settings.fingerprint } : {}),
+    ...(options.remote !== undefined ? { remote: options.remote } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.pages ? { pages: options.pages } : {}),
+  });
+  return { written: true, ...result };
+}
