@@ -1,7 +1,7 @@
 import type { BlobStore } from './blob-store.ts';
 import type { ContentPool, FileContent } from './content-pool.ts';
-import { release } from './content-protocol.ts';
 import { ListingWriter, type Node } from './listing.ts';
+import { release } from './memory.ts';
 
 /** What the archiver needs to know of one entry of a directory walk. */
 export interface ArchiveEntry {

@@ -1,6 +1,6 @@
 import { compressIfWorthIt, compressIfWorthItAsync, RAW, ZSTD } from './compress.ts';
-import { release } from './content-protocol.ts';
 import { type Key, seal, sealContext } from './crypto.ts';
+import { release } from './memory.ts';
 
 /**
  * How one blob is stored: a frame (a header byte, then the plain or zstd payload) sealed with the blob's id

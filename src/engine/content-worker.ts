@@ -11,8 +11,9 @@ import type {
   ToWorker,
   WorkerInit,
 } from './content-protocol.ts';
-import { knownHas, release } from './content-protocol.ts';
+import { knownHas } from './content-protocol.ts';
 import { objectId, prepareKey } from './crypto.ts';
+import { release } from './memory.ts';
 
 /**
  * A content worker: reads files (or receives a command's output), cuts chunks, and hashes, compresses and

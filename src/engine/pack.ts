@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlobType, PackContents, PackedBlob } from './blob-index.ts';
-import { release } from './content-protocol.ts';
+import { release } from './memory.ts';
 import { type Repository, RepositoryError } from './repository.ts';
 
 /**
