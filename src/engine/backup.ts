@@ -5,6 +5,7 @@ import { BlobReader } from './blob-reader.ts';
 import { BlobStore } from './blob-store.ts';
 import { ContentPool } from './content-pool.ts';
 import { type Node, readListing } from './listing.ts';
+import { holdLocks } from './lock.ts';
 import type { Repository } from './repository.ts';
 import { listSnapshots, type Snapshot, type SnapshotRef, writeSnapshot } from './snapshot.ts';
 
@@ -50,6 +51,21 @@ export async function backupSystem(
   options: BackupOptions,
 ): Promise<BackupResult[]> {
   const started = (options.now ?? (() => new Date()))();
+  // Shared locks from before the index is read: a prune (exclusive) must not remove what this run dedups against.
+  const locks = await holdLocks(repositories, 'shared', { purpose: `backup ${options.system}` });
+  try {
+    return await backupLocked(repositories, input, options, started);
+  } finally {
+    await locks.release();
+  }
+}
+
+async function backupLocked(
+  repositories: Repository[],
+  input: BackupInput,
+  options: BackupOptions,
+  started: Date,
+): Promise<BackupResult[]> {
   const prepared = await Promise.all(
     repositories.map(async (repo) => {
       const index = await loadIndex(repo);

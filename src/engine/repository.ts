@@ -99,7 +99,7 @@ export class Repository {
   }
 
   /** Writes a sealed object under `<dir>/<sha256 of its bytes>`; returns the id. */
-  async writeSealed(dir: 'index' | 'snapshots', kind: string, plaintext: Uint8Array): Promise<string> {
+  async writeSealed(dir: 'index' | 'snapshots' | 'locks', kind: string, plaintext: Uint8Array): Promise<string> {
     const sealed = this.seal(kind, plaintext);
     const id = sha256Hex(sealed);
     await this.backend.write(`${dir}/${id}`, sealed);
@@ -107,7 +107,7 @@ export class Repository {
   }
 
   /** Reads and opens a sealed object, checking that its bytes still hash to its name. */
-  async readSealed(dir: 'index' | 'snapshots', kind: string, id: string): Promise<Uint8Array> {
+  async readSealed(dir: 'index' | 'snapshots' | 'locks', kind: string, id: string): Promise<Uint8Array> {
     const name = `${dir}/${id}`;
     const sealed = await this.backend.read(name);
     if (sha256Hex(sealed) !== id) {
