@@ -634,6 +634,16 @@ describe('runCommand', () => {
     await run.done;
   });
 
+  it('keeps the output of a command that exits before anyone reads it', async () => {
+    // Node discards a finished child's unread output unless someone listens: a slow repository open or
+    // lock before the archiver starts reading must not lose a small dump.
+    const run = runCommand(['sh', '-c', 'echo hi'], { env: ENV, cwd: tempDir() });
+    // Long enough for the command to exit; `done` itself waits for its output to be read.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await collect(run.stdout)).toBe('hi\n');
+    await run.done;
+  });
+
   it('passes env as the whole environment, runs in cwd, and closes stdin', async () => {
     const cwd = tempDir();
     const run = runCommand(['sh', '-c', 'printf "%s %s " "$$ONLY" "$$HOME"; pwd; cat'], {

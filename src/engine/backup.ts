@@ -47,13 +47,15 @@ export interface BackupOptions {
  */
 export async function backupSystem(
   repositories: Repository[],
-  input: BackupInput,
+  source: BackupInput | (() => BackupInput),
   options: BackupOptions,
 ): Promise<BackupResult[]> {
   const started = (options.now ?? (() => new Date()))();
   // Shared locks from before the index is read: a prune (exclusive) must not remove what this run dedups against.
   const locks = await holdLocks(repositories, 'shared', { purpose: `backup ${options.system}` });
   try {
+    // A source given as a function starts only now: a command is not run while the repository is locked.
+    const input = typeof source === 'function' ? source() : source;
     return await backupLocked(repositories, input, options, started);
   } finally {
     await locks.release();

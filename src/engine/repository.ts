@@ -99,7 +99,11 @@ export class Repository {
   }
 
   /** Writes a sealed object under `<dir>/<sha256 of its bytes>`; returns the id. */
-  async writeSealed(dir: 'index' | 'snapshots' | 'locks', kind: string, plaintext: Uint8Array): Promise<string> {
+  async writeSealed(
+    dir: 'index' | 'snapshots' | 'locks',
+    kind: string,
+    plaintext: Uint8Array,
+  ): Promise<string> {
     const sealed = this.seal(kind, plaintext);
     const id = sha256Hex(sealed);
     await this.backend.write(`${dir}/${id}`, sealed);

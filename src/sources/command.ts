@@ -208,6 +208,10 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Ru
   // A broken pipe shows in the exit status; an 'error' event without a listener would crash the process.
   child.stderr!.on('error', () => {});
   child.stdout!.on('error', () => {});
+  // Listen from the start: Node resumes (and so discards) the output of a child that exits while nobody
+  // listens, and the archiver may start reading only after a slow repository open or lock. A 'readable'
+  // listener that reads nothing keeps the output buffered, and back-pressure as it was.
+  child.stdout!.on('readable', () => {});
 
   const stopper = new Stopper(child, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
   let stoppedFor: 'timeout' | 'aborted' | undefined;
