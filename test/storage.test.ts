@@ -539,6 +539,37 @@ describe('S3 backend only', () => {
     expect(retention.get(key)).toEqual({ mode: 'COMPLIANCE', until: later.toISOString() });
   });
 
+  it('reads an object retain-until date from HeadObject, undefined when unlocked or missing', async () => {
+    const backend = s3Backend({ objectLock: { mode: 'governance', days: 1 } }, proxy.endpoint);
+    const locked = dataName('locked-head');
+    const plain = dataName('plain-head');
+    await backend.write(locked, randomBytes(10));
+    await backend.write(plain, randomBytes(10));
+    const until = '2031-01-02T03:04:05.000Z';
+    proxy.answer((request) =>
+      request.method === 'HEAD' && request.path.endsWith(`/${locked}`)
+        ? {
+            status: 200,
+            headers: {
+              'x-amz-object-lock-mode': 'COMPLIANCE',
+              'x-amz-object-lock-retain-until-date': until,
+              'content-length': '10',
+            },
+          }
+        : undefined,
+    );
+    expect((await backend.retainedUntil(locked))?.toISOString()).toBe(until);
+    expect(await backend.retainedUntil(plain)).toBeUndefined();
+    expect(await backend.retainedUntil(dataName('never-written'))).toBeUndefined();
+    expect(backend.lockUntil(new Date('2026-01-01T00:00:00Z'))?.toISOString()).toBe(
+      '2026-01-02T00:00:00.000Z',
+    );
+    expect(s3Backend({}).lockUntil(new Date())).toBeUndefined();
+    const local = new LocalBackend(await tempDir());
+    await local.write(locked, randomBytes(10));
+    expect(await local.retainedUntil(locked)).toBeUndefined();
+  });
+
   it('ignores retain when the repository asks for no object lock', async () => {
     const backend = s3Backend({}, proxy.endpoint);
     await backend.retain(`snapshots/${id(1)}`, new Date(Date.now() + 86_400_000));

@@ -21,6 +21,14 @@ export interface Backend {
    * shortening. Backends without locks ignore it.
    */
   retain?(name: string, until: Date): Promise<void>;
+  /**
+   * Until when `name` is protected from deletion (S3 Object Lock retain-until date), or undefined when it is
+   * not locked (or the backend has no locks). Prune asks before every deletion: on a versioned S3 bucket a
+   * plain DELETE of a locked object "succeeds" by hiding it behind a delete marker.
+   */
+  retainedUntil?(name: string): Promise<Date | undefined>;
+  /** The retain-until date an object written at `now` gets from the repository's object lock, if it asks for one. */
+  lockUntil?(now: Date): Date | undefined;
 }
 
 export interface ByteRange {

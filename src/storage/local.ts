@@ -140,6 +140,12 @@ export class LocalBackend implements Backend {
       });
     }
   }
+
+  /** A directory has no object lock: nothing is ever retained. */
+  async retainedUntil(name: string): Promise<Date | undefined> {
+    checkName(name);
+    return undefined;
+  }
 }
 
 /** Writes the parts back to back without joining them first (a pack is some 16 MiB). */

@@ -195,6 +195,25 @@ export class S3Backend implements Backend {
     }
   }
 
+  async retainedUntil(name: string): Promise<Date | undefined> {
+    checkName(name);
+    try {
+      const output = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }),
+      );
+      return output.ObjectLockRetainUntilDate;
+    } catch (error) {
+      const failure = this.failure(name, 'inspecting', error);
+      if (failure instanceof NotFoundError) return undefined;
+      throw failure;
+    }
+  }
+
+  lockUntil(now: Date): Date | undefined {
+    const lock = this.options.objectLock;
+    return lock && retainUntil(lock, now);
+  }
+
   private failure(name: string, doing: string, error: unknown, notFound = true): Error {
     const code = codeOf(error);
     const meta = (error as { $metadata?: { httpStatusCode?: number; attempts?: number } }).$metadata;
