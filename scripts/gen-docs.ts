@@ -1087,7 +1087,7 @@ function controlsLanguage(): string {
       '2. Otherwise, if `require` holds, the control **passes** for the system.',
       "3. Otherwise it **fails**. The finding points at the YAML line of the fact whose comparison failed (for a fact that is not written in the policy, at the closest enclosing key), carries the control's `message` with its placeholders filled in, and its `remediation`. Its severity is the control's, or the profile's override; whether it fails the run depends on `failOn`.",
     ].join('\n'),
-    `A run-time control has no \`when\`. For each system, \`restorable status\` reads the newest evidence record of the kind named by \`evidence\` (${listWords(evidenceKinds.map(code))}), takes the \`measure\` from it as the fact \`measured\`, and evaluates \`require\`, in which the system's facts are also available.`,
+    `A run-time control is evaluated by \`restorable status\` for every system of every policy, against the evidence branch: where its \`when\` (over the system's facts) does not hold, it is not applicable; otherwise \`status\` takes the \`measure\` from the newest evidence records of the kind named by \`evidence\` (${listWords(evidenceKinds.map(code))}) as the fact \`measured\`, and evaluates \`require\`, in which the system's facts are also available. With no such record the result is **no evidence**, which fails the run unless \`--allow-missing\` is given ([auditor guide](auditor-guide.md#status)).`,
 
     `${anchorTag('predicates')}\n## Predicates`,
     'A predicate is a YAML mapping of one of five shapes: the four combinators below, or a comparison on one fact. They nest freely.',

@@ -294,15 +294,117 @@ describe('state.json', () => {
     const s2 = nextState(s1, check, 'f2', 'c'.repeat(64), 'FPR');
     expect(s2.count).toBe(3);
     expect(s2.head).toMatchObject({ sequence: 2, file: 'f2', sha256: 'c'.repeat(64), kind: 'check' });
+    // Backups keep when their newest snapshot was taken, for `status`.
+    const snapshotTime = '2026-03-01T06:00:11.000Z';
     expect(s2.systems['payments-db']!.backup).toEqual({
-      last: { sequence: 1, file: 'f1', time: r1.time, outcome: 'failure' },
-      lastSuccess: { sequence: 0, file: 'f0', time: r0.time, outcome: 'success' },
+      last: { sequence: 1, file: 'f1', time: r1.time, outcome: 'failure', snapshotTime },
+      lastSuccess: { sequence: 0, file: 'f0', time: r0.time, outcome: 'success', snapshotTime },
     });
     expect(s2.systems.ledger!.check!.last.sequence).toBe(2);
     expect(s2.kinds.backup!.last.sequence).toBe(1);
     expect(s1.systems['payments-db']!.check).toBeUndefined();
     expect(parseState(stateBytes(s2))).toEqual(s2);
     expect(parseState(new TextEncoder().encode('{"format":"other"}'))).toBeUndefined();
+    // A version 1 state (before `controls`) is not read: the writer rebuilds it from the records.
+    expect(parseState(stateBytes({ ...s2, version: 1 } as never))).toBeUndefined();
+  });
+
+  it('keeps the newest result per control and system, and the measurements status reads', () => {
+    const check = buildRecord(
+      {
+        kind: 'check',
+        outcome: 'failure',
+        systems: [
+          { name: 'payments-db', policy: 'payments' },
+          { name: 'ledger', policy: 'payments' },
+        ],
+        policies: [],
+        controls: [
+          { id: 'RB-RET-001', system: 'payments-db', status: 'pass', severity: 'high', message: 'holds' },
+          { id: 'RB-RET-001', system: 'ledger', status: 'fail', severity: 'high', message: 'x'.repeat(400) },
+          { id: 'policy/schema/required', status: 'fail' },
+        ],
+      },
+      { sequence: 0, previous: null },
+      defaults,
+    );
+    const s0 = nextState(undefined, check, 'f0', 'a'.repeat(64), 'FPR');
+    // Without snapshot times, a backup's snapshot is as old as the run's start.
+    const plain = buildRecord({ ...draft, measurements: {} }, { sequence: 0, previous: null }, defaults);
+    expect(
+      nextState(undefined, plain, 'f', 'a'.repeat(64), 'F').systems['payments-db']!.backup!.last.snapshotTime,
+    ).toBe('2026-03-01T06:00:00.000Z');
+    expect(s0.controls['RB-RET-001']).toEqual({
+      'payments-db': { status: 'pass', sequence: 0, file: 'f0', time: check.time, severity: 'high' },
+      ledger: {
+        status: 'fail',
+        sequence: 0,
+        file: 'f0',
+        time: check.time,
+        severity: 'high',
+        message: `${'x'.repeat(299)}…`,
+      },
+    });
+    expect(s0.controls['policy/schema/required']).toEqual({
+      '': { status: 'fail', sequence: 0, file: 'f0', time: check.time },
+    });
+    const recheck = buildRecord(
+      { ...check, controls: [{ id: 'RB-RET-001', system: 'ledger', status: 'pass' }] },
+      { sequence: 1, previous: 'a'.repeat(64) },
+      defaults,
+    );
+    const s1 = nextState(s0, recheck, 'f1', 'b'.repeat(64), 'FPR');
+    expect(s1.controls['RB-RET-001']!.ledger).toMatchObject({ status: 'pass', sequence: 1 });
+    expect(s1.controls['RB-RET-001']!['payments-db']).toMatchObject({ status: 'pass', sequence: 0 });
+    expect(s0.controls['RB-RET-001']!.ledger!.status).toBe('fail');
+    const drill = buildRecord(
+      {
+        kind: 'drill',
+        outcome: 'failure',
+        systems: [{ name: 'ledger', policy: 'payments' }],
+        policies: [],
+        measurements: { restoreDurationMs: 1234, verified: false },
+      },
+      { sequence: 2, previous: 'b'.repeat(64) },
+      defaults,
+    );
+    const backup = buildRecord(
+      {
+        ...draft,
+        measurements: {
+          snapshots: [
+            { repository: 'a', id: '1', time: '2026-03-01T05:59:00.000Z' },
+            { repository: 'b', id: '2', time: '2026-03-01T05:59:30.000Z' },
+          ],
+        },
+      },
+      { sequence: 3, previous: 'c'.repeat(64) },
+      defaults,
+    );
+    const s3 = nextState(
+      nextState(s1, drill, 'f2', 'c'.repeat(64), 'FPR'),
+      backup,
+      'f3',
+      'd'.repeat(64),
+      'FPR',
+    );
+    expect(s3.systems.ledger!.drill!.last).toEqual({
+      sequence: 2,
+      file: 'f2',
+      time: drill.time,
+      outcome: 'failure',
+      restoreDurationMs: 1234,
+      verified: false,
+    });
+    expect(s3.systems['payments-db']!.backup!.last.snapshotTime).toBe('2026-03-01T05:59:30.000Z');
+    expect(s3.head).toEqual({
+      sequence: 3,
+      file: 'f3',
+      time: backup.time,
+      outcome: 'success',
+      kind: 'backup',
+      sha256: 'd'.repeat(64),
+    });
   });
 });
 

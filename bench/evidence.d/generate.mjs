@@ -7,7 +7,7 @@
 //   node bench/evidence.d/generate.mjs | git fast-import --quiet
 
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const root = new URL('../../', import.meta.url);
 const { buildRecord, recordBytes, recordHash, recordPath } = await import(
@@ -36,6 +36,15 @@ const systems = [
   'config',
 ];
 const kinds = ['backup', 'backup', 'backup', 'drill', 'prune', 'check'];
+// BENCH_CHECK_CONTROLS=1: check records carry a result per shipped control and system, as `check --evidence`
+// writes them (about 17 KB each here instead of 1 KB; state.json keeps the newest per control and system,
+// which the README's control matrix shows). Off by default, so the figures compare with earlier runs.
+const controlIds =
+  process.env.BENCH_CHECK_CONTROLS === '1'
+    ? readdirSync(new URL('controls/', root))
+        .filter((name) => name.endsWith('.yaml'))
+        .map((name) => name.replace(/\.yaml$/, ''))
+    : [];
 const start = Date.UTC(2025, 0, 1);
 const chunks = [];
 let pending = 0;
@@ -91,6 +100,18 @@ for (let sequence = 0; sequence < count; sequence++) {
       policies: [
         { name: 'payments', file: '.restorable/payments.yaml', blob: 'a'.repeat(40), commit: 'b'.repeat(40) },
       ],
+      ...(kind === 'check' && controlIds.length > 0
+        ? {
+            controls: controlIds.flatMap((id, c) =>
+              systems.map((name, i) => ({
+                id,
+                system: name,
+                status: (sequence + c + i) % 41 === 0 ? 'fail' : 'pass',
+                severity: 'high',
+              })),
+            ),
+          }
+        : {}),
       measurements: {
         files: 1200,
         bytes: 5_000_000 + sequence,

@@ -1,7 +1,7 @@
 import type { LoadedPolicy } from '../policy/load-policies.ts';
 import type { Control } from './control.ts';
-import { type FactProbe, type FactScope, factValue, systemFacts } from './facts.ts';
-import { evaluate, type PredicateFailure, showFact } from './predicate.ts';
+import { type FactProbe, systemFacts } from './facts.ts';
+import { evaluate, fillTemplate } from './predicate.ts';
 import type { Finding } from './result.ts';
 
 export const PASS_MESSAGE = 'holds';
@@ -55,30 +55,11 @@ export function evaluatePolicy(
           control,
           'fail',
           policy.document.locate(outcome.failure.path),
-          fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
-          fill(control.data.remediation, outcome.failure, scope, control),
+          fillTemplate(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
+          fillTemplate(control.data.remediation, outcome.failure, scope, control),
         ),
       );
     }
   });
   return findings;
-}
-
-function fill(
-  template: string | undefined,
-  failure: PredicateFailure,
-  scope: FactScope,
-  control: Control,
-): string | undefined {
-  if (template === undefined) return undefined;
-  return template.replace(
-    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
-    (_, name: string) => {
-      if (name === 'actual') return failure.actual;
-      if (name === 'expected') return failure.expected;
-      if (name === 'limit') return failure.limit;
-      if (name.startsWith('param.')) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      return showFact(name.slice(5), factValue(scope, name.slice(5)));
-    },
-  );
 }

@@ -43,7 +43,8 @@ const OPERATORS: readonly Operator[] = [
   'matches',
 ];
 
-const WORDS: Record<Operator, string> = {
+/** How each comparison reads in messages (`at most 24h`). */
+export const OPERATOR_WORDS: Record<Operator, string> = {
   exists: 'set',
   equals: 'equal to',
   notEquals: 'other than',
@@ -114,7 +115,13 @@ function compare(comparison: Comparison, scope: FactScope, control: Control): Ou
 
   // Only a failure needs the words.
   if (expected === undefined) {
-    return failure(scope, fact, show(actual, type), `${WORDS[op]} a value that is not set`, 'not set');
+    return failure(
+      scope,
+      fact,
+      show(actual, type),
+      `${OPERATOR_WORDS[op]} a value that is not set`,
+      'not set',
+    );
   }
   const limit =
     op === 'in'
@@ -126,7 +133,7 @@ function compare(comparison: Comparison, scope: FactScope, control: Control): Ou
     scope,
     fact,
     actual === undefined ? 'not set' : show(actual, type),
-    `${WORDS[op]} ${limit}`,
+    `${OPERATOR_WORDS[op]} ${limit}`,
     limit,
   );
 }
@@ -272,4 +279,28 @@ export function patternsOf(predicate: Predicate): string[] {
     },
   });
   return out;
+}
+
+/**
+ * A control's message or remediation with its placeholders filled in: `{actual}`, `{expected}`, `{limit}`
+ * from the failure (kept as written when there is none), `{param.X}` and `{fact:X}` from the control and
+ * the system.
+ */
+export function fillTemplate(
+  template: string | undefined,
+  failure: PredicateFailure | undefined,
+  scope: FactScope,
+  control: Control,
+): string | undefined {
+  if (template === undefined) return undefined;
+  return template.replace(
+    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
+    (whole, name: string) => {
+      if (name === 'actual') return failure?.actual ?? whole;
+      if (name === 'expected') return failure?.expected ?? whole;
+      if (name === 'limit') return failure?.limit ?? whole;
+      if (name.startsWith('param.')) return control.paramText[name.slice(6)] ?? whole;
+      return showFact(name.slice(5), factValue(scope, name.slice(5)));
+    },
+  );
 }

@@ -3,7 +3,7 @@ import { VERSION } from '../assets.ts';
 import { DEFAULT_EVIDENCE_BRANCH } from '../policy/config.ts';
 import { runContext } from './context.ts';
 import { remoteUrl, withCredentials } from './credentials.ts';
-import { Git, GitError } from './git.ts';
+import { Git, GitError, type GitObject } from './git.ts';
 import {
   buildRecord,
   type ChainPosition,
@@ -55,10 +55,17 @@ export interface PagesInput {
   sha256: string;
   /** The state after this record. */
   state: EvidenceState;
-  /** The state before it; undefined for the first record. */
+  /** The state before it; undefined for the first record (or when the tip's state.json had to be rebuilt). */
   previousState?: EvidenceState;
-  /** Reads a file as it is on the tip the record is added to (undefined when absent or on a new branch). */
+  /** The evidence branch's name. */
+  branch: string;
+  /**
+   * Reads a file as it is on the tip the record is added to (undefined when absent or on a new branch).
+   * Reads started in the same tick (e.g. under one Promise.all) share one `git cat-file --batch`.
+   */
   read(path: string): Promise<Buffer | undefined>;
+  /** The names in a directory on that tip (undefined when there is none); batched with the reads. */
+  list(path: string): Promise<string[] | undefined>;
 }
 
 /** Files (path → content) to write at the branch's root or below, beside records/, keys/ and state.json. */
@@ -347,10 +354,8 @@ async function buildCommit(
       sha256,
       state: newState,
       ...(state ? { previousState: state } : {}),
-      read: async (path) =>
-        tip.commit
-          ? (await git.readObjects([`${tip.commit}:${path}`])).get(`${tip.commit}:${path}`)
-          : undefined,
+      branch: target.branch,
+      ...batchedReader(git, tip.commit),
     });
     for (const [path, content] of Object.entries(rendered)) {
       if (RESERVED.some((reserved) => path === reserved || path.startsWith(`${reserved}/`))) {
@@ -386,6 +391,48 @@ async function buildCommit(
     env: identity(target.env),
   });
   return { record, bytes, file, sha256, signature, commit };
+}
+
+/**
+ * Readers of files and directories on `commit` that gather the reads started in one tick into one
+ * `cat-file --batch`, so a pages hook that reads a few dozen pages at once costs one git process, not dozens.
+ */
+function batchedReader(git: Git, commit: string | undefined): Pick<PagesInput, 'read' | 'list'> {
+  type Waiter = { resolve(object: GitObject | undefined): void; reject(error: unknown): void };
+  let pending: Map<string, Waiter[]> | undefined;
+  const flush = async () => {
+    const batch = pending!;
+    pending = undefined;
+    try {
+      const objects = await git.catObjects([...batch.keys()].map((path) => `${commit}:${path}`));
+      for (const [path, waiters] of batch)
+        for (const w of waiters) w.resolve(objects.get(`${commit}:${path}`));
+    } catch (error) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+    }
+  };
+  const object = (path: string): Promise<GitObject | undefined> => {
+    if (commit === undefined || path === '' || /[\r\n]/.test(path)) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      if (pending === undefined) {
+        pending = new Map();
+        queueMicrotask(() => void flush());
+      }
+      const waiters = pending.get(path) ?? [];
+      waiters.push({ resolve, reject });
+      pending.set(path, waiters);
+    });
+  };
+  return {
+    read: async (path) => {
+      const found = await object(path);
+      return found?.type === 'blob' ? found.content : undefined;
+    },
+    list: async (path) => {
+      const found = await object(path.replace(/\/+$/, ''));
+      return found?.type === 'tree' ? [...parseTree(found.content, found.id.length).keys()] : undefined;
+    },
+  };
 }
 
 /** The commit's author and committer: the environment's GIT_AUTHOR_* / GIT_COMMITTER_*, else Restorable. */

@@ -1,4 +1,5 @@
 import { type AppendResult, appendRecord, type PagesHook } from './branch.ts';
+import { auditorPages } from './pages.ts';
 import type { RecordDraft } from './record.ts';
 import { evidenceSettings } from './settings.ts';
 import { SIGNING_ENV, signerFromEnv } from './signing.ts';
@@ -11,7 +12,11 @@ export interface WriteEvidenceOptions {
   /** See AppendOptions.remote: a name, null for local mode, default `origin` when there is one. */
   remote?: string | null;
   log?: (line: string) => void;
-  pages?: PagesHook;
+  /**
+   * Renders the pages written with each record. Default: the auditor's view (pages.ts: README.md, a page per
+   * system and per control), with the controls of this repository's profile; null writes no pages.
+   */
+  pages?: PagesHook | null;
 }
 
 export type WriteEvidenceResult =
@@ -45,7 +50,9 @@ export async function writeEvidence(
     ...(settings.fingerprint !== undefined ? { fingerprint: settings.fingerprint } : {}),
     ...(options.remote !== undefined ? { remote: options.remote } : {}),
     ...(options.log ? { log: options.log } : {}),
-    ...(options.pages ? { pages: options.pages } : {}),
+    ...(options.pages !== null
+      ? { pages: options.pages ?? auditorPages({ root: options.root, config: options.config }) }
+      : {}),
   });
   return { written: true, ...result };
 }
