@@ -63,6 +63,16 @@ var init_assets = __esm({
   }
 });
 
+// src/cli/io.ts
+var UsageError;
+var init_io = __esm({
+  "src/cli/io.ts"() {
+    "use strict";
+    UsageError = class extends Error {
+    };
+  }
+});
+
 // src/policy/cron.ts
 function parseCron(expr) {
   let result = parsed.get(expr);
@@ -177,21 +187,21 @@ function dayMatcher(cron) {
   const dayOfMonth = membership(cron.daysOfMonth, 32);
   const dayOfWeek = membership(cron.daysOfWeek, 7);
   if (cron.dayOfMonthRestricted && cron.dayOfWeekRestricted) {
-    return (day2, weekday) => dayOfMonth[day2] === 1 || dayOfWeek[weekday] === 1;
+    return (day3, weekday) => dayOfMonth[day3] === 1 || dayOfWeek[weekday] === 1;
   }
-  return (day2, weekday) => dayOfMonth[day2] === 1 && dayOfWeek[weekday] === 1;
+  return (day3, weekday) => dayOfMonth[day3] === 1 && dayOfWeek[weekday] === 1;
 }
 function membership(values, size) {
-  const table = new Uint8Array(size);
-  for (const value2 of values) table[value2] = 1;
-  return table;
+  const table3 = new Uint8Array(size);
+  for (const value2 of values) table3[value2] = 1;
+  return table3;
 }
 function lastAtOrBefore(values, value2) {
   return values.findLast((candidate) => candidate <= value2);
 }
-function utc(year2, month, day2, hour, minute) {
+function utc(year2, month, day3, hour, minute) {
   const date2 = /* @__PURE__ */ new Date(0);
-  date2.setUTCFullYear(year2, month - 1, day2);
+  date2.setUTCFullYear(year2, month - 1, day3);
   date2.setUTCHours(hour, minute, 0, 0);
   return date2;
 }
@@ -199,24 +209,24 @@ function cronPrevious(cron, atOrBefore) {
   const matchesDay = dayMatcher(cron);
   let t = new Date(Math.floor(atOrBefore.getTime() / MINUTE_MS) * MINUTE_MS);
   for (let steps = 0; steps < MAX_STEPS && !Number.isNaN(t.getTime()); steps++) {
-    const [year2, month, day2, hour, minute] = parts(t);
+    const [year2, month, day3, hour, minute] = parts(t);
     const previousMonth = lastAtOrBefore(cron.months, month);
     if (previousMonth !== month) {
       t = previousMonth === void 0 ? utc(year2 - 1, cron.months.at(-1) + 1, 0, 23, 59) : utc(year2, previousMonth + 1, 0, 23, 59);
       continue;
     }
-    if (!matchesDay(day2, t.getUTCDay())) {
-      t = utc(year2, month, day2 - 1, 23, 59);
+    if (!matchesDay(day3, t.getUTCDay())) {
+      t = utc(year2, month, day3 - 1, 23, 59);
       continue;
     }
     const previousHour = lastAtOrBefore(cron.hours, hour);
     if (previousHour !== hour) {
-      t = previousHour === void 0 ? utc(year2, month, day2 - 1, 23, 59) : utc(year2, month, day2, previousHour, 59);
+      t = previousHour === void 0 ? utc(year2, month, day3 - 1, 23, 59) : utc(year2, month, day3, previousHour, 59);
       continue;
     }
     const previousMinute = lastAtOrBefore(cron.minutes, minute);
     if (previousMinute !== minute) {
-      t = previousMinute === void 0 ? utc(year2, month, day2, hour - 1, 59) : utc(year2, month, day2, hour, previousMinute);
+      t = previousMinute === void 0 ? utc(year2, month, day3, hour - 1, 59) : utc(year2, month, day3, hour, previousMinute);
       continue;
     }
     return t;
@@ -229,12 +239,12 @@ function parts(t) {
   return [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
 }
 function cronMaxIntervalSeconds(cron) {
-  let seconds = maxIntervalCache.get(cron.text);
-  if (seconds === void 0) {
-    seconds = computeMaxIntervalMinutes(cron) * 60;
-    maxIntervalCache.set(cron.text, seconds);
+  let seconds2 = maxIntervalCache.get(cron.text);
+  if (seconds2 === void 0) {
+    seconds2 = computeMaxIntervalMinutes(cron) * 60;
+    maxIntervalCache.set(cron.text, seconds2);
   }
-  return seconds;
+  return seconds2;
 }
 function computeMaxIntervalMinutes(cron) {
   const times = cron.hours.flatMap((hour) => cron.minutes.map((minute) => hour * 60 + minute));
@@ -270,11 +280,11 @@ function scanFireDayGaps(cron) {
     for (let month = 1; month <= 12; month++) {
       const length = daysInMonth(year2, month);
       if (inMonths[month] === 1) {
-        for (let day2 = 1; day2 <= length; day2++) {
-          if (matchesDay(day2, (weekday + day2 - 1) % 7)) {
-            if (first === void 0) first = dayIndex + day2 - 1;
-            else longest = Math.max(longest, dayIndex + day2 - 1 - previous);
-            previous = dayIndex + day2 - 1;
+        for (let day3 = 1; day3 <= length; day3++) {
+          if (matchesDay(day3, (weekday + day3 - 1) % 7)) {
+            if (first === void 0) first = dayIndex + day3 - 1;
+            else longest = Math.max(longest, dayIndex + day3 - 1 - previous);
+            previous = dayIndex + day3 - 1;
           }
         }
       }
@@ -336,29 +346,29 @@ var init_cron = __esm({
 
 // src/policy/duration.ts
 function parseDuration(text) {
-  let seconds = durations.get(text);
-  if (seconds === void 0 && !durations.has(text)) {
-    seconds = parseDurationText(text);
-    if (durations.size < 1e4) durations.set(text, seconds);
+  let seconds2 = durations.get(text);
+  if (seconds2 === void 0 && !durations.has(text)) {
+    seconds2 = parseDurationText(text);
+    if (durations.size < 1e4) durations.set(text, seconds2);
   }
-  return seconds;
+  return seconds2;
 }
 function parseDurationText(text) {
   const match = DURATION_REGEX.exec(text);
   if (match === null) return void 0;
   let total = 0;
-  UNITS.forEach(([, seconds], index2) => {
+  UNITS.forEach(([, seconds2], index2) => {
     const amount = match[index2 + 1];
-    if (amount !== void 0) total += Number(amount) * seconds;
+    if (amount !== void 0) total += Number(amount) * seconds2;
   });
   return total > 0 && Number.isSafeInteger(total) ? total : void 0;
 }
-function formatDuration(seconds) {
-  if (!Number.isSafeInteger(seconds) || seconds < 0) {
-    throw new RangeError(`cannot format ${seconds} as a duration: expected a whole number of seconds >= 0`);
+function formatDuration(seconds2) {
+  if (!Number.isSafeInteger(seconds2) || seconds2 < 0) {
+    throw new RangeError(`cannot format ${seconds2} as a duration: expected a whole number of seconds >= 0`);
   }
-  if (seconds === 0) return "0s";
-  let rest = seconds;
+  if (seconds2 === 0) return "0s";
+  let rest = seconds2;
   let text = "";
   for (const [unit, size] of UNITS) {
     if (unit === "w") continue;
@@ -387,6 +397,592 @@ var init_duration = __esm({
     DURATION_PATTERN = `^(?=.*[1-9])${UNIT_GROUPS.replaceAll("([0-9]+)", "[0-9]+")}$`;
     DURATION_REGEX = new RegExp(`^${UNIT_GROUPS}$`);
     durations = /* @__PURE__ */ new Map();
+  }
+});
+
+// src/controls/facts.ts
+function factValue(scope, name) {
+  for (let s2 = scope; s2; s2 = s2.parent) {
+    if (name in s2.values) return s2.values[name];
+  }
+  return void 0;
+}
+function factPath(scope, name) {
+  for (let s2 = scope; s2; s2 = s2.parent) {
+    if (name in s2.values) return s2.at[name] ?? s2.self;
+  }
+  return scope.self;
+}
+function systemFacts(policy, systemIndex, probe) {
+  const system = policy.systems[systemIndex];
+  const base = ["systems", systemIndex];
+  const sys = (...rest) => [...base, ...rest];
+  const values = {};
+  const at = {};
+  const set2 = (name, value2, path) => {
+    values[name] = value2;
+    at[name] = path;
+  };
+  set2("policy.name", policy.metadata.name, ["metadata", "name"]);
+  set2("system.name", system.name, sys("name"));
+  set2("source.kind", system.source.command ? "command" : "paths", sys("source"));
+  const inherited = (key2) => system[key2] !== void 0 ? [system[key2], sys(key2)] : [policy.metadata[key2], policy.metadata[key2] ? ["metadata", key2] : base];
+  const [classification, classificationAt] = inherited("classification");
+  set2("classification", classification, classificationAt);
+  const [owner, ownerAt] = inherited("owner");
+  set2("owner", owner, ownerAt);
+  set2("owner.valid", owner === void 0 ? void 0 : isValidOwner(owner), ownerAt);
+  const [runbook, runbookAt] = inherited("runbook");
+  set2("runbook", runbook, runbookAt);
+  set2("runbook.status", runbook === void 0 ? void 0 : runbookStatus(runbook, probe), runbookAt);
+  set2("schedule", system.schedule, sys("schedule"));
+  set2("schedule.interval", intervalOf(system.schedule), sys("schedule"));
+  set2("rpo", parseDuration(system.rpo ?? ""), sys("rpo"));
+  set2("rto", parseDuration(system.rto ?? ""), sys("rto"));
+  const retention = system.retention;
+  set2("retention.minimum", parseDuration(retention?.minimum ?? ""), sys("retention", "minimum"));
+  set2("retention.maximum", parseDuration(retention?.maximum ?? ""), sys("retention", "maximum"));
+  set2("retention.keepRules", Object.keys(retention?.keep ?? {}).length, sys("retention", "keep"));
+  const encryption = system.encryption;
+  const recipients = encryption?.recipients ?? [];
+  const passphrase = encryption?.passphrase;
+  const passphraseKind = passphrase === void 0 ? "none" : typeof passphrase === "string" ? "literal" : "env";
+  set2(
+    "encryption",
+    encryption !== void 0 && (recipients.length > 0 || passphrase !== void 0),
+    sys("encryption")
+  );
+  set2(
+    "encryption.cipher",
+    encryption ? encryption.cipher ?? "aes-256-gcm" : void 0,
+    sys("encryption", "cipher")
+  );
+  set2("encryption.recipients", recipients.length, sys("encryption", "recipients"));
+  set2("encryption.passphrase", passphraseKind, sys("encryption", "passphrase"));
+  const badKey = recipients.findIndex((p3) => !staysInside(p3));
+  set2(
+    "encryption.keyPathsInRepository",
+    badKey === -1,
+    badKey === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", badKey)
+  );
+  const [keyStatus, keyIndex] = recipientKeys(recipients, probe);
+  set2(
+    "encryption.recipientKeys",
+    keyStatus,
+    keyIndex === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", keyIndex)
+  );
+  const repositories = system.repositories.map(
+    (name, i6) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i6))
+  );
+  const locations = new Set(repositories.map((r5) => r5.values.location).filter((l3) => l3 !== void 0));
+  set2("repositories.count", repositories.length, sys("repositories"));
+  set2("repositories.locations", locations.size, sys("repositories"));
+  set2("offsite", locations.size >= 2, sys("repositories"));
+  const drill = system.drill;
+  set2("drill", drill !== void 0, sys("drill"));
+  set2("drill.schedule", drill?.schedule, sys("drill", "schedule"));
+  set2("drill.interval", intervalOf(drill?.schedule), sys("drill", "schedule"));
+  set2(
+    "drill.timeout",
+    drill ? parseDuration(drill.timeout ?? "") ?? values.rto : void 0,
+    drill?.timeout ? sys("drill", "timeout") : sys("drill")
+  );
+  set2("drill.verifySteps", drill?.verify?.length ?? 0, sys("drill", "verify"));
+  set2("drill.select", drill ? drill.select?.algorithm ?? "latest" : void 0, sys("drill", "select"));
+  const scope = { values, at, lists: { repositories }, self: base };
+  for (const repository of repositories) repository.parent = scope;
+  return scope;
+}
+function repositoryFacts(name, repo, reference) {
+  const values = { name };
+  const at = {};
+  const node = ["repositories", name];
+  const s3 = repo?.s3;
+  if (s3) {
+    const lock = s3.objectLock;
+    Object.assign(values, {
+      kind: "s3",
+      region: s3.region,
+      endpoint: s3.endpoint,
+      tls: s3.endpoint === void 0 || s3.endpoint.toLowerCase().startsWith("https://"),
+      location: locationOf(s3.endpoint, s3.region),
+      objectLock: lock !== void 0,
+      "objectLock.mode": lock?.mode,
+      "objectLock.retention": lock ? (lock.days ?? 0) * DAY2 + (lock.years ?? 0) * 365 * DAY2 : void 0
+    });
+    Object.assign(at, {
+      region: [...node, "s3", "region"],
+      endpoint: [...node, "s3", "endpoint"],
+      tls: [...node, "s3", "endpoint"],
+      location: [...node, "s3"],
+      objectLock: [...node, "s3", "objectLock"],
+      "objectLock.mode": [...node, "s3", "objectLock", "mode"],
+      "objectLock.retention": [...node, "s3", "objectLock"]
+    });
+  } else if (repo?.local) {
+    Object.assign(values, { kind: "local", tls: true, location: "local", objectLock: false });
+    Object.assign(at, { objectLock: [...node, "local"] });
+  }
+  return { values, at, lists: {}, self: repo ? node : reference };
+}
+function intervalOf(schedule) {
+  if (schedule === void 0) return void 0;
+  const parsed2 = parseCron(schedule);
+  return parsed2.ok ? cronMaxIntervalSeconds(parsed2.cron) : void 0;
+}
+function locationOf(endpoint, region2) {
+  let host = "aws";
+  if (endpoint !== void 0) {
+    try {
+      host = new URL(endpoint).hostname.toLowerCase();
+    } catch {
+      host = endpoint.toLowerCase();
+    }
+  }
+  const aws = host === "aws" || host.endsWith(".amazonaws.com") || host === "amazonaws.com";
+  if (aws) {
+    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
+    const known = region2 ?? fromHost;
+    return known === void 0 ? void 0 : `aws:${known}`;
+  }
+  return `${host}:${region2 ?? ""}`;
+}
+function isValidOwner(owner) {
+  return /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]{1,100})?$/.test(owner) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(owner);
+}
+function staysInside(path) {
+  if (path.startsWith("/") || path.startsWith("~") || /^[A-Za-z]:/.test(path) || path.includes("\\"))
+    return false;
+  return !path.split("/").some((part) => part === "..");
+}
+function recipientKeys(paths, probe) {
+  if (paths.length === 0) return ["none", -1];
+  let worst = KEY_STATUS_ORDER.length - 1;
+  let at = -1;
+  paths.forEach((path, index2) => {
+    if (!staysInside(path)) return;
+    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
+    if (rank < worst) {
+      worst = rank;
+      at = index2;
+    }
+  });
+  return [KEY_STATUS_ORDER[worst], at];
+}
+function keyFileStatus(head) {
+  if (head === void 0) return "missing-file";
+  const text = new TextDecoder("latin1").decode(head).trimStart();
+  if (text.startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----")) return "private-key";
+  if (text.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----")) return "public-keys";
+  const first = head[0];
+  if (first === void 0 || (first & 128) === 0) return "not-a-public-key";
+  const tag = first & 64 ? first & 63 : first >> 2 & 15;
+  if (tag === 5 || tag === 7) return "private-key";
+  return tag === 6 ? "public-keys" : "not-a-public-key";
+}
+function runbookStatus(runbook, probe) {
+  if (/^https:\/\//i.test(runbook)) return "url";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(runbook)) return "insecure-url";
+  if (!staysInside(runbook)) return "outside-repository";
+  return probe.fileExists(runbook.replace(/#.*$/, "")) ? "file" : "missing-file";
+}
+var SYSTEM_FACTS, REPOSITORY_FACTS, RUNTIME_FACTS, DAY2, KEY_STATUS_ORDER;
+var init_facts = __esm({
+  "src/controls/facts.ts"() {
+    "use strict";
+    init_cron();
+    init_duration();
+    SYSTEM_FACTS = [
+      { name: "policy.name", type: "string", description: "The policy's `metadata.name`." },
+      { name: "system.name", type: "string", description: "The system's name." },
+      { name: "source.kind", type: "string", description: "`command` or `paths`." },
+      { name: "classification", type: "string", description: "The system's classification, else the policy's." },
+      { name: "owner", type: "string", description: "The system's owner, else the policy's." },
+      {
+        name: "owner.valid",
+        type: "boolean",
+        description: "The owner is a GitHub team or user (`@org/team`, `@login`) or an e-mail address."
+      },
+      { name: "runbook", type: "string", description: "The system's runbook, else the policy's." },
+      {
+        name: "runbook.status",
+        type: "string",
+        description: "`file` (a path that exists in the repository), `url` (an https:// URL), `missing-file`, `outside-repository` (absolute or `..`), `insecure-url` (http://)."
+      },
+      { name: "schedule", type: "string", description: "The backup schedule (cron)." },
+      { name: "schedule.interval", type: "duration", description: "Longest gap between two scheduled backups." },
+      { name: "rpo", type: "duration", description: "Recovery point objective." },
+      { name: "rto", type: "duration", description: "Recovery time objective." },
+      { name: "retention.minimum", type: "duration", description: "Minimum retention." },
+      { name: "retention.maximum", type: "duration", description: "Maximum retention (disposal)." },
+      { name: "retention.keepRules", type: "number", description: "How many keep rules are set." },
+      {
+        name: "encryption",
+        type: "boolean",
+        description: "Encryption is configured with at least one recipient or a passphrase."
+      },
+      {
+        name: "encryption.cipher",
+        type: "string",
+        description: "Content cipher (`aes-256-gcm`, the default, when encryption is configured)."
+      },
+      { name: "encryption.recipients", type: "number", description: "Number of OpenPGP recipients." },
+      {
+        name: "encryption.passphrase",
+        type: "string",
+        description: "`env` (from an environment variable), `literal` (written in the policy) or `none`."
+      },
+      {
+        name: "encryption.keyPathsInRepository",
+        type: "boolean",
+        description: "Every recipient key path is relative and stays inside the repository (no `..`, not absolute)."
+      },
+      {
+        name: "encryption.recipientKeys",
+        type: "string",
+        description: "What the recipient key files hold, the worst first: `private-key`, `missing-file`, `not-a-public-key`, `public-keys` (all are OpenPGP public keys), or `none` (no recipients). Only files inside the repository are read, and only their first bytes."
+      },
+      {
+        name: "repositories",
+        type: "list",
+        description: "The system's repositories; each has the `repository.*` facts."
+      },
+      { name: "repositories.count", type: "number", description: "How many repositories receive each snapshot." },
+      {
+        name: "repositories.locations",
+        type: "number",
+        description: "How many distinct locations (provider endpoint and region) they are in."
+      },
+      {
+        name: "offsite",
+        type: "boolean",
+        description: "At least two repositories are in different locations (another region or provider)."
+      },
+      { name: "drill", type: "boolean", description: "A drill is declared." },
+      { name: "drill.schedule", type: "string", description: "The drill schedule (cron)." },
+      { name: "drill.interval", type: "duration", description: "Longest gap between two scheduled drills." },
+      { name: "drill.timeout", type: "duration", description: "The drill's timeout; the RTO when none is set." },
+      {
+        name: "drill.verifySteps",
+        type: "number",
+        description: "How many verify commands the drill runs after restoring."
+      },
+      { name: "drill.select", type: "string", description: "`latest` or `random-within`." }
+    ];
+    REPOSITORY_FACTS = [
+      { name: "name", type: "string", description: "Repository name." },
+      { name: "kind", type: "string", description: "`s3` or `local`." },
+      { name: "region", type: "string", description: "S3 region." },
+      { name: "endpoint", type: "string", description: "S3 endpoint URL, when not AWS's default." },
+      {
+        name: "tls",
+        type: "boolean",
+        description: "Traffic to the repository uses TLS (AWS's default endpoint, or an https:// endpoint)."
+      },
+      {
+        name: "location",
+        type: "string",
+        description: "Provider endpoint and region, for telling offsite copies apart."
+      },
+      { name: "objectLock", type: "boolean", description: "S3 Object Lock is configured." },
+      { name: "objectLock.mode", type: "string", description: "`governance` or `compliance`." },
+      { name: "objectLock.retention", type: "duration", description: "Object Lock retention period." }
+    ];
+    RUNTIME_FACTS = [
+      {
+        name: "measured",
+        type: "duration",
+        description: "The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded."
+      }
+    ];
+    DAY2 = 86400;
+    KEY_STATUS_ORDER = ["private-key", "missing-file", "not-a-public-key", "public-keys"];
+  }
+});
+
+// src/controls/predicate.ts
+function evaluate(predicate, scope, control) {
+  if ("all" in predicate) {
+    for (const p3 of predicate.all) {
+      const outcome2 = evaluate(p3, scope, control);
+      if (!outcome2.ok) return outcome2;
+    }
+    return SUCCESS;
+  }
+  if ("any" in predicate) {
+    let first;
+    for (const p3 of predicate.any) {
+      const outcome2 = evaluate(p3, scope, control);
+      if (outcome2.ok) return outcome2;
+      first ??= outcome2;
+    }
+    return first;
+  }
+  if ("not" in predicate) {
+    const inner = evaluate(predicate.not, scope, control);
+    if (!inner.ok) return SUCCESS;
+    return failure(scope, firstFact(predicate.not), "it holds", "it must not", "it must not");
+  }
+  if ("each" in predicate) {
+    for (const element of scope.lists[predicate.each] ?? []) {
+      if (predicate.where && !evaluate(predicate.where, element, control).ok) continue;
+      const outcome2 = evaluate(predicate.require, element, control);
+      if (!outcome2.ok) return outcome2;
+    }
+    return SUCCESS;
+  }
+  return compare(predicate, scope, control);
+}
+function compare(comparison, scope, control) {
+  let op2 = operatorOf.get(comparison);
+  if (op2 === void 0) {
+    op2 = OPERATORS.find((o3) => o3 in comparison);
+    operatorOf.set(comparison, op2);
+  }
+  const fact = comparison.fact;
+  const actual = factValue(scope, fact);
+  const type2 = FACT_TYPES.get(fact) ?? "string";
+  const target = comparison[op2];
+  if (op2 === "exists") {
+    if (actual !== void 0 === target) return SUCCESS;
+    const wanted = target ? "set" : "not set";
+    return failure(scope, fact, show(actual, type2), wanted, wanted);
+  }
+  const expected = op2 === "matches" ? target : resolve(target, scope, control, type2);
+  if (actual !== void 0 && expected !== void 0 && holds(op2, actual, expected)) return SUCCESS;
+  if (expected === void 0) {
+    return failure(
+      scope,
+      fact,
+      show(actual, type2),
+      `${OPERATOR_WORDS[op2]} a value that is not set`,
+      "not set"
+    );
+  }
+  const limit = op2 === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type2)).join(", ") : op2 === "matches" ? String(target) : show(expected, type2);
+  return failure(
+    scope,
+    fact,
+    actual === void 0 ? "not set" : show(actual, type2),
+    `${OPERATOR_WORDS[op2]} ${limit}`,
+    limit
+  );
+}
+function holds(op2, actual, expected) {
+  switch (op2) {
+    case "equals":
+      return actual === expected;
+    case "notEquals":
+      return actual !== expected;
+    case "in":
+      return Array.isArray(expected) && expected.includes(actual);
+    case "matches":
+      return regex(String(expected)).test(String(actual));
+    default: {
+      const a5 = Number(actual);
+      const b5 = Number(expected);
+      return op2 === "gte" ? a5 >= b5 : op2 === "gt" ? a5 > b5 : op2 === "lte" ? a5 <= b5 : a5 < b5;
+    }
+  }
+}
+function resolve(operand, scope, control, type2) {
+  if (Array.isArray(operand)) return operand;
+  if (typeof operand === "object" && operand !== null) {
+    if ("param" in operand) return control.params[operand.param];
+    return factValue(scope, operand.fact);
+  }
+  if (type2 === "duration" && typeof operand === "string") return parseDuration(operand);
+  return operand;
+}
+function failure(scope, fact, actual, expected, limit) {
+  const path = factPath(scope, fact);
+  return {
+    ok: false,
+    failure: {
+      fact,
+      path,
+      actual,
+      expected,
+      limit,
+      text: `\`${fact}\` is ${actual}; it must be ${expected}`
+    }
+  };
+}
+function firstFact(predicate) {
+  if ("all" in predicate) return firstFact(predicate.all[0]);
+  if ("any" in predicate) return firstFact(predicate.any[0]);
+  if ("not" in predicate) return firstFact(predicate.not);
+  if ("each" in predicate) return predicate.each;
+  return predicate.fact;
+}
+function regex(source) {
+  let compiled2 = regexes.get(source);
+  if (!compiled2) {
+    compiled2 = new RegExp(source, "u");
+    regexes.set(source, compiled2);
+  }
+  return compiled2;
+}
+function showFact(name, value2) {
+  if (value2 === void 0) return "not set";
+  return FACT_TYPES.get(name) === "duration" && typeof value2 === "number" ? formatDuration(value2) : String(value2);
+}
+function show(value2, type2) {
+  if (value2 === void 0) return "not set";
+  if (type2 === "duration" && typeof value2 === "number") return formatDuration(value2);
+  if (typeof value2 === "string") return `\`${value2}\``;
+  return String(value2);
+}
+function walkPredicate(predicate, visit, list3) {
+  if ("all" in predicate) for (const p3 of predicate.all) walkPredicate(p3, visit, list3);
+  else if ("any" in predicate) for (const p3 of predicate.any) walkPredicate(p3, visit, list3);
+  else if ("not" in predicate) walkPredicate(predicate.not, visit, list3);
+  else if ("each" in predicate) {
+    visit.each?.(predicate.each, list3);
+    if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
+    walkPredicate(predicate.require, visit, predicate.each);
+  } else visit.comparison(predicate, list3);
+}
+function namedOperand(operand, key2) {
+  return typeof operand === "object" && operand !== null && key2 in operand ? String(operand[key2]) : void 0;
+}
+function factsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    each: (name, list3) => out.push({ fact: name, list: list3 }),
+    comparison(c5, list3) {
+      out.push({ fact: c5.fact, list: list3 });
+      for (const op2 of OPERATORS) {
+        const fact = namedOperand(c5[op2], "fact");
+        if (fact !== void 0) out.push({ fact, list: list3 });
+      }
+    }
+  });
+  return out;
+}
+function paramsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    comparison(c5) {
+      for (const op2 of OPERATORS) {
+        const param = namedOperand(c5[op2], "param");
+        if (param !== void 0) out.push(param);
+      }
+    }
+  });
+  return out;
+}
+function patternsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    comparison(c5) {
+      if (typeof c5.matches === "string") out.push(c5.matches);
+    }
+  });
+  return out;
+}
+function fillTemplate(template, failure2, scope, control) {
+  if (template === void 0) return void 0;
+  return template.replace(
+    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
+    (whole, name) => {
+      if (name === "actual") return failure2?.actual ?? whole;
+      if (name === "expected") return failure2?.expected ?? whole;
+      if (name === "limit") return failure2?.limit ?? whole;
+      if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? whole;
+      return showFact(name.slice(5), factValue(scope, name.slice(5)));
+    }
+  );
+}
+var FACT_TYPES, OPERATORS, OPERATOR_WORDS, SUCCESS, operatorOf, regexes;
+var init_predicate = __esm({
+  "src/controls/predicate.ts"() {
+    "use strict";
+    init_duration();
+    init_facts();
+    FACT_TYPES = new Map(
+      [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f5) => [f5.name, f5.type])
+    );
+    OPERATORS = [
+      "exists",
+      "equals",
+      "notEquals",
+      "in",
+      "gte",
+      "gt",
+      "lte",
+      "lt",
+      "matches"
+    ];
+    OPERATOR_WORDS = {
+      exists: "set",
+      equals: "equal to",
+      notEquals: "other than",
+      in: "one of",
+      gte: "at least",
+      gt: "more than",
+      lte: "at most",
+      lt: "less than",
+      matches: "matching"
+    };
+    SUCCESS = { ok: true };
+    operatorOf = /* @__PURE__ */ new WeakMap();
+    regexes = /* @__PURE__ */ new Map();
+  }
+});
+
+// src/controls/evaluate-static.ts
+function evaluatePolicy(policy, controls, probe) {
+  const findings = [];
+  const policyName = policy.data.metadata.name;
+  policy.data.systems.forEach((system, index2) => {
+    const scope = systemFacts(policy.data, index2, probe);
+    const systemLocation = policy.document.locate(scope.self);
+    const finding = (control, status, location, message, remediation) => ({
+      kind: "control",
+      ruleId: control.data.id,
+      title: control.data.title,
+      severity: control.severity,
+      status,
+      policy: policyName,
+      system: system.name,
+      location,
+      message,
+      remediation
+    });
+    for (const control of controls) {
+      const check = control.data.check.static;
+      if (!check) continue;
+      if (check.when && !evaluate(check.when, scope, control).ok) {
+        findings.push(finding(control, "not-applicable", systemLocation, NOT_APPLICABLE_MESSAGE));
+        continue;
+      }
+      const outcome2 = evaluate(check.require, scope, control);
+      if (outcome2.ok) {
+        findings.push(finding(control, "pass", systemLocation, PASS_MESSAGE));
+        continue;
+      }
+      findings.push(
+        finding(
+          control,
+          "fail",
+          policy.document.locate(outcome2.failure.path),
+          fillTemplate(check.message, outcome2.failure, scope, control) ?? outcome2.failure.text,
+          fillTemplate(control.data.remediation, outcome2.failure, scope, control)
+        )
+      );
+    }
+  });
+  return findings;
+}
+var PASS_MESSAGE, NOT_APPLICABLE_MESSAGE;
+var init_evaluate_static = __esm({
+  "src/controls/evaluate-static.ts"() {
+    "use strict";
+    init_facts();
+    init_predicate();
+    PASS_MESSAGE = "holds";
+    NOT_APPLICABLE_MESSAGE = "does not apply to this system";
   }
 });
 
@@ -1558,8 +2154,8 @@ var require_util = __commonJS({
     })(Type2 || (exports.Type = Type2 = {}));
     function getErrorPath(dataProp, dataPropType, jsPropertySyntax) {
       if (dataProp instanceof codegen_1.Name) {
-        const isNumber = dataPropType === Type2.Num;
-        return jsPropertySyntax ? isNumber ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
+        const isNumber2 = dataPropType === Type2.Num;
+        return jsPropertySyntax ? isNumber2 ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber2 ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
       }
       return jsPropertySyntax ? (0, codegen_1.getProperty)(dataProp).toString() : "/" + escapeJsonPointer(dataProp);
     }
@@ -2577,20 +3173,20 @@ var require_resolve = __commonJS({
       return false;
     }
     function countKeys(schema2) {
-      let count2 = 0;
+      let count3 = 0;
       for (const key2 in schema2) {
         if (key2 === "$ref")
           return Infinity;
-        count2++;
+        count3++;
         if (SIMPLE_INLINED.has(key2))
           continue;
         if (typeof schema2[key2] == "object") {
-          (0, util_1.eachItem)(schema2[key2], (sch) => count2 += countKeys(sch));
+          (0, util_1.eachItem)(schema2[key2], (sch) => count3 += countKeys(sch));
         }
-        if (count2 === Infinity)
+        if (count3 === Infinity)
           return Infinity;
       }
-      return count2;
+      return count3;
     }
     function getFullPath(resolver, id = "", normalize) {
       if (normalize !== false)
@@ -3341,7 +3937,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve11.call(this, root5, ref);
+      let _sch = resolve13.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -3368,7 +3964,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve11(root5, ref) {
+    function resolve13(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4228,11 +4824,11 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse5(serialize(uri, options), options);
+        parse6(serialize(uri, options), options);
       }
       return uri;
     }
-    function resolve11(baseURI, relativeURI, options) {
+    function resolve13(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -4268,50 +4864,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative3, options, skipNormalization) {
+    function resolveComponent(base, relative4, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse5(serialize(base, options), options);
-        relative3 = parse5(serialize(relative3, options), options);
+        base = parse6(serialize(base, options), options);
+        relative4 = parse6(serialize(relative4, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative3.scheme) {
-        target.scheme = relative3.scheme;
-        target.userinfo = relative3.userinfo;
-        target.host = relative3.host;
-        target.port = relative3.port;
-        target.path = removeDotSegments(relative3.path || "");
-        target.query = relative3.query;
+      if (!options.tolerant && relative4.scheme) {
+        target.scheme = relative4.scheme;
+        target.userinfo = relative4.userinfo;
+        target.host = relative4.host;
+        target.port = relative4.port;
+        target.path = removeDotSegments(relative4.path || "");
+        target.query = relative4.query;
       } else {
-        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
-          target.userinfo = relative3.userinfo;
-          target.host = relative3.host;
-          target.port = relative3.port;
-          target.path = removeDotSegments(relative3.path || "");
-          target.query = relative3.query;
+        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
+          target.userinfo = relative4.userinfo;
+          target.host = relative4.host;
+          target.port = relative4.port;
+          target.path = removeDotSegments(relative4.path || "");
+          target.query = relative4.query;
         } else {
-          if (!relative3.path) {
+          if (!relative4.path) {
             target.path = base.path;
-            if (relative3.query !== void 0) {
-              target.query = relative3.query;
+            if (relative4.query !== void 0) {
+              target.query = relative4.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative3.path[0] === "/") {
-              target.path = removeDotSegments(relative3.path);
+            if (relative4.path[0] === "/") {
+              target.path = removeDotSegments(relative4.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative3.path;
+                target.path = "/" + relative4.path;
               } else if (!base.path) {
-                target.path = relative3.path;
+                target.path = relative4.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative3.query;
+            target.query = relative4.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -4319,7 +4915,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative3.fragment;
+      target.fragment = relative4.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -4590,7 +5186,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed: parsed2, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse5(uri, opts) {
+    function parse6(uri, opts) {
       return parseWithStatus(uri, opts).parsed;
     }
     function normalizeString(uri, opts) {
@@ -4623,11 +5219,11 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve11,
+      resolve: resolve13,
       resolveComponent,
       equal,
       serialize,
-      parse: parse5
+      parse: parse6
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -6128,8 +6724,8 @@ var require_contains = __commonJS({
         cxt.result(valid, () => cxt.reset());
         function validateItemsWithCount() {
           const schValid = gen2.name("_valid");
-          const count2 = gen2.let("count", 0);
-          validateItems(schValid, () => gen2.if(schValid, () => checkLimits(count2)));
+          const count3 = gen2.let("count", 0);
+          validateItems(schValid, () => gen2.if(schValid, () => checkLimits(count3)));
         }
         function validateItems(_valid, block) {
           gen2.forRange("i", 0, len, (i6) => {
@@ -6142,16 +6738,16 @@ var require_contains = __commonJS({
             block();
           });
         }
-        function checkLimits(count2) {
-          gen2.code((0, codegen_1._)`${count2}++`);
+        function checkLimits(count3) {
+          gen2.code((0, codegen_1._)`${count3}++`);
           if (max2 === void 0) {
-            gen2.if((0, codegen_1._)`${count2} >= ${min}`, () => gen2.assign(valid, true).break());
+            gen2.if((0, codegen_1._)`${count3} >= ${min}`, () => gen2.assign(valid, true).break());
           } else {
-            gen2.if((0, codegen_1._)`${count2} > ${max2}`, () => gen2.assign(valid, false).break());
+            gen2.if((0, codegen_1._)`${count3} > ${max2}`, () => gen2.assign(valid, false).break());
             if (min === 1)
               gen2.assign(valid, true);
             else
-              gen2.if((0, codegen_1._)`${count2} >= ${min}`, () => gen2.assign(valid, true));
+              gen2.if((0, codegen_1._)`${count3} >= ${min}`, () => gen2.assign(valid, true));
           }
         }
       }
@@ -9384,7 +9980,7 @@ function describe(error2, prefix) {
   const parent = error2.parentSchema ?? {};
   const hint = parent.description ?? "";
   const ruleId = `${prefix}/${error2.keyword}`;
-  const where2 = path.length ? `\`${displayPath(path)}\`` : "the document";
+  const where3 = path.length ? `\`${displayPath(path)}\`` : "the document";
   const params = error2.params;
   const result = (message, remediation, p3 = path, atKey = false) => ({
     ruleId,
@@ -9398,7 +9994,7 @@ function describe(error2, prefix) {
       const name = String(params.missingProperty);
       const propertySchema = parent.properties?.[name];
       return result(
-        `${where2} is missing \`${name}\``,
+        `${where3} is missing \`${name}\``,
         `Add \`${name}:\`${propertySchema?.description ? ` \u2014 ${propertySchema.description}` : ""}`
       );
     }
@@ -9407,7 +10003,7 @@ function describe(error2, prefix) {
       const allowed = Object.keys(parent.properties ?? {});
       const guess = closest(name, allowed);
       return result(
-        `unknown key \`${name}\` in ${where2}`,
+        `unknown key \`${name}\` in ${where3}`,
         guess ? `Did you mean \`${guess}\`? Allowed keys: ${allowed.join(", ")}.` : allowed.length ? `Remove it. Allowed keys: ${allowed.join(", ")}.` : "Remove it.",
         [...path, name],
         true
@@ -9415,37 +10011,37 @@ function describe(error2, prefix) {
     }
     case "propertyNames":
       return result(
-        `key \`${String(params.propertyName)}\` in ${where2} is not a valid name`,
+        `key \`${String(params.propertyName)}\` in ${where3} is not a valid name`,
         "Use lower-case letters, digits and hyphens (e.g. `payments-db`).",
         [...path, String(params.propertyName)],
         true
       );
     case "type":
       return result(
-        `${where2} must be ${article(String(params.type))}, found ${kindOf(error2.data)}`,
+        `${where3} must be ${article(String(params.type))}, found ${kindOf(error2.data)}`,
         hint || `Write ${article(String(params.type))}.`
       );
     case "enum":
       return result(
-        `${where2} is ${show2(error2.data)}; it must be one of ${params.allowedValues.map(show2).join(", ")}`,
+        `${where3} is ${show2(error2.data)}; it must be one of ${params.allowedValues.map(show2).join(", ")}`,
         hint || "Use one of the listed values."
       );
     case "const":
       return result(
-        `${where2} is ${show2(error2.data)}; it must be ${show2(params.allowedValue)}`,
+        `${where3} is ${show2(error2.data)}; it must be ${show2(params.allowedValue)}`,
         `Write ${show2(params.allowedValue)}.`
       );
     case "format": {
       if (params.format === "cron") {
         const parsed2 = parseCron(String(error2.data));
         const reason = parsed2.ok ? "not a valid cron expression" : parsed2.error;
-        return result(`${where2}: invalid cron expression ${show2(error2.data)}: ${reason}`, hint);
+        return result(`${where3}: invalid cron expression ${show2(error2.data)}: ${reason}`, hint);
       }
-      return result(`${where2}: ${show2(error2.data)} is not a valid ${String(params.format)}`, hint);
+      return result(`${where3}: ${show2(error2.data)} is not a valid ${String(params.format)}`, hint);
     }
     case "pattern":
       return result(
-        `${where2}: ${show2(error2.data)} is not in the expected form`,
+        `${where3}: ${show2(error2.data)} is not in the expected form`,
         hint || `Match the pattern ${String(params.pattern)}.`
       );
     case "oneOf": {
@@ -9455,18 +10051,18 @@ function describe(error2, prefix) {
         const present = names.filter((n3) => isObject(error2.data) && n3 in error2.data);
         const list3 = names.map((n3) => `\`${n3}\``).join(" or ");
         return result(
-          present.length > 1 ? `${where2} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where2} must set ${list3}`,
+          present.length > 1 ? `${where3} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where3} must set ${list3}`,
           hint || `Set exactly one of ${list3}.`
         );
       }
-      return result(`${where2} is not in any of the accepted forms`, hint);
+      return result(`${where3} is not in any of the accepted forms`, hint);
     }
     case "minProperties":
     case "maxProperties": {
       const limit = Number(params.limit);
-      const count2 = isObject(error2.data) ? Object.keys(error2.data).length : 0;
+      const count3 = isObject(error2.data) ? Object.keys(error2.data).length : 0;
       return result(
-        `${where2} has ${count2} key${count2 === 1 ? "" : "s"}; ${error2.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
+        `${where3} has ${count3} key${count3 === 1 ? "" : "s"}; ${error2.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
         hint
       );
     }
@@ -9478,15 +10074,15 @@ function describe(error2, prefix) {
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
-      return result(`${where2} ${error2.message ?? "is out of range"}`, hint);
+      return result(`${where3} ${error2.message ?? "is out of range"}`, hint);
     case "uniqueItems":
       return result(
-        `${where2} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
+        `${where3} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
         "Remove the duplicate.",
         [...path, Number(params.i)]
       );
     default:
-      return result(`${where2} ${error2.message ?? "is invalid"}`, hint);
+      return result(`${where3} ${error2.message ?? "is invalid"}`, hint);
   }
 }
 function displayPath(path) {
@@ -9580,11 +10176,11 @@ function getDefaultExportFromCjs(x2) {
 function requireCommon() {
   if (hasRequiredCommon) return common;
   hasRequiredCommon = 1;
-  function isNothing(subject) {
-    return typeof subject === "undefined" || subject === null;
+  function isNothing(subject2) {
+    return typeof subject2 === "undefined" || subject2 === null;
   }
-  function isObject2(subject) {
-    return typeof subject === "object" && subject !== null;
+  function isObject3(subject2) {
+    return typeof subject2 === "object" && subject2 !== null;
   }
   function toArray2(sequence) {
     if (Array.isArray(sequence)) return sequence;
@@ -9601,9 +10197,9 @@ function requireCommon() {
     }
     return target;
   }
-  function repeat(string, count2) {
+  function repeat(string, count3) {
     let result = "";
-    for (let cycle = 0; cycle < count2; cycle += 1) {
+    for (let cycle = 0; cycle < count3; cycle += 1) {
       result += string;
     }
     return result;
@@ -9612,7 +10208,7 @@ function requireCommon() {
     return number === 0 && Number.NEGATIVE_INFINITY === 1 / number;
   }
   common.isNothing = isNothing;
-  common.isObject = isObject2;
+  common.isObject = isObject3;
   common.toArray = toArray2;
   common.repeat = repeat;
   common.isNegativeZero = isNegativeZero;
@@ -9623,17 +10219,17 @@ function requireException() {
   if (hasRequiredException) return exception;
   hasRequiredException = 1;
   function formatError(exception2, compact) {
-    let where2 = "";
+    let where3 = "";
     const message = exception2.reason || "(unknown reason)";
     if (!exception2.mark) return message;
     if (exception2.mark.name) {
-      where2 += 'in "' + exception2.mark.name + '" ';
+      where3 += 'in "' + exception2.mark.name + '" ';
     }
-    where2 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
+    where3 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
     if (!compact && exception2.mark.snippet) {
-      where2 += "\n\n" + exception2.mark.snippet;
+      where3 += "\n\n" + exception2.mark.snippet;
     }
-    return message + " " + where2;
+    return message + " " + where3;
   }
   function YAMLException2(reason, mark) {
     Error.call(this);
@@ -10247,9 +10843,9 @@ function requireTimestamp() {
     if (match === null) throw new Error("Date resolve error");
     const year2 = +match[1];
     const month = +match[2] - 1;
-    const day2 = +match[3];
+    const day3 = +match[3];
     if (!match[4]) {
-      return new Date(Date.UTC(year2, month, day2));
+      return new Date(Date.UTC(year2, month, day3));
     }
     const hour = +match[4];
     const minute = +match[5];
@@ -10267,7 +10863,7 @@ function requireTimestamp() {
       delta = (tzHour * 60 + tzMinute) * 6e4;
       if (match[9] === "-") delta = -delta;
     }
-    const date2 = new Date(Date.UTC(year2, month, day2, hour, minute, second, fraction));
+    const date2 = new Date(Date.UTC(year2, month, day3, hour, minute, second, fraction));
     if (delta) date2.setTime(date2.getTime() - delta);
     return date2;
   }
@@ -10928,11 +11524,11 @@ function requireLoader() {
     }
     return false;
   }
-  function writeFoldedLines(state2, count2) {
-    if (count2 === 1) {
+  function writeFoldedLines(state2, count3) {
+    if (count3 === 1) {
       state2.result += " ";
-    } else if (count2 > 1) {
-      state2.result += common22.repeat("\n", count2 - 1);
+    } else if (count3 > 1) {
+      state2.result += common22.repeat("\n", count3 - 1);
     }
   }
   function readPlainScalar(state2, nodeIndent, withinFlowCollection) {
@@ -12709,7 +13305,7 @@ var init_yaml_positions = __esm({
 });
 
 // src/policy/yaml-file.ts
-function parseYamlFile(file, bytes2) {
+function parseYamlFile(file, bytes3) {
   const at = (line, column) => ({
     file,
     line,
@@ -12721,22 +13317,22 @@ function parseYamlFile(file, bytes2) {
     documents: [],
     problems: [{ ruleId, message, remediation, location }]
   });
-  if (bytes2.byteLength > YAML_LIMITS.maxBytes) {
+  if (bytes3.byteLength > YAML_LIMITS.maxBytes) {
     return fail(
       "yaml/too-large",
-      `file is ${bytes2.byteLength} bytes; the limit is ${YAML_LIMITS.maxBytes}`,
+      `file is ${bytes3.byteLength} bytes; the limit is ${YAML_LIMITS.maxBytes}`,
       "Split the policy into several files."
     );
   }
   let text;
   try {
-    text = strictUtf8.decode(bytes2);
+    text = strictUtf8.decode(bytes3);
   } catch {
-    const badByte = Math.max(0, firstInvalidUtf8(bytes2));
-    const { line, column } = positionOfByte(bytes2, badByte);
+    const badByte = Math.max(0, firstInvalidUtf8(bytes3));
+    const { line, column } = positionOfByte(bytes3, badByte);
     return fail(
       "yaml/encoding",
-      `not valid UTF-8: byte 0x${bytes2[badByte].toString(16).padStart(2, "0")} at offset ${badByte}`,
+      `not valid UTF-8: byte 0x${bytes3[badByte].toString(16).padStart(2, "0")} at offset ${badByte}`,
       "Save the file as UTF-8.",
       at(line, column)
     );
@@ -12850,9 +13446,9 @@ function expandedSize(value2, limit) {
   return size(value2);
 }
 function countOf(text, char) {
-  let count2 = 0;
-  for (let i6 = text.indexOf(char); i6 !== -1; i6 = text.indexOf(char, i6 + 1)) count2++;
-  return count2;
+  let count3 = 0;
+  for (let i6 = text.indexOf(char); i6 !== -1; i6 = text.indexOf(char, i6 + 1)) count3++;
+  return count3;
 }
 function firstTooDeep(text) {
   if (countOf(text, "[") + countOf(text, "{") <= YAML_LIMITS.maxDepth) return -1;
@@ -12884,21 +13480,21 @@ function keyAt(text, offset) {
 function describe2(error2) {
   return error2 instanceof Error ? error2.message.split("\n")[0] : String(error2);
 }
-function positionOfByte(bytes2, offset) {
+function positionOfByte(bytes3, offset) {
   let line = 1;
   let lineStart = 0;
   for (let i6 = 0; i6 < offset; i6++) {
-    if (bytes2[i6] === 10) {
+    if (bytes3[i6] === 10) {
       line++;
       lineStart = i6 + 1;
     }
   }
   return { line, column: offset - lineStart + 1 };
 }
-function firstInvalidUtf8(bytes2) {
+function firstInvalidUtf8(bytes3) {
   let i6 = 0;
-  while (i6 < bytes2.length) {
-    const b5 = bytes2[i6];
+  while (i6 < bytes3.length) {
+    const b5 = bytes3[i6];
     let need;
     let min;
     if (b5 < 128) {
@@ -12918,7 +13514,7 @@ function firstInvalidUtf8(bytes2) {
     }
     let cp = b5 & 63 >> need;
     for (let k5 = 1; k5 <= need; k5++) {
-      const c5 = bytes2[i6 + k5];
+      const c5 = bytes3[i6 + k5];
       if (c5 === void 0 || (c5 & 192) !== 128) return i6;
       cp = cp << 6 | c5 & 63;
     }
@@ -12946,12 +13542,257 @@ var init_yaml_file = __esm({
   }
 });
 
+// src/controls/library.ts
+import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
+import { join } from "node:path";
+function loadControls(directories2) {
+  const controls = [];
+  const problems = [];
+  const seen = /* @__PURE__ */ new Map();
+  for (const directory of directories2) {
+    let names;
+    try {
+      names = readdirSync(directory.path).filter((n3) => /\.ya?ml$/.test(n3)).sort();
+    } catch (error2) {
+      problems.push({
+        ruleId: "control/directory",
+        message: `cannot read the control directory: ${error2.message}`,
+        remediation: "Create the directory or remove it from `controls.paths` in .restorable/config.yaml.",
+        location: fileStart(directory.display)
+      });
+      continue;
+    }
+    for (const name of names) {
+      const display = `${directory.display}/${name}`;
+      const file = parseYamlFile(display, readFileSync2(join(directory.path, name)));
+      problems.push(...file.problems);
+      for (const document of file.documents) {
+        const schemaProblems = directory.shipped ? [] : validateDocument(document, validator("control"), "control/schema");
+        if (schemaProblems.length) {
+          problems.push(...schemaProblems);
+          continue;
+        }
+        const data = document.value;
+        const semantic = checkControl(data, document);
+        if (semantic.length) {
+          problems.push(...semantic);
+          continue;
+        }
+        const previous = seen.get(data.id);
+        if (previous) {
+          problems.push({
+            ruleId: "control/duplicate-id",
+            message: `control id ${data.id} is already defined in ${previous}`,
+            remediation: "Give your own controls ids with a prefix of your own (e.g. `ACME-`).",
+            location: document.locate(["id"])
+          });
+          continue;
+        }
+        seen.set(data.id, display);
+        controls.push({ data, source: display, document });
+      }
+    }
+  }
+  return { controls, problems };
+}
+function checkControl(data, document) {
+  const problems = [];
+  const kind = data.check.static ? "static" : "runtime";
+  const check = data.check.static ?? data.check.runtime;
+  const predicates = [check.require, ...check.when ? [check.when] : []];
+  const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
+  for (const { fact, list: list3 } of predicates.flatMap((p3) => factsOf(p3))) {
+    const known = list3 ? (LIST_FACTS[list3]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
+    if (!known) {
+      problem(
+        "control/unknown-fact",
+        `${data.id}: unknown fact \`${fact}\`${list3 ? ` inside \`each: ${list3}\`` : ""}`,
+        "Use a fact listed in docs/controls-language.md.",
+        ["check", kind]
+      );
+    }
+  }
+  for (const param of predicates.flatMap(paramsOf)) {
+    if (!data.parameters?.[param]) {
+      problem(
+        "control/unknown-parameter",
+        `${data.id}: parameter \`${param}\` is used but not declared`,
+        "Declare it under `parameters:` with a type, default and description.",
+        ["check", kind]
+      );
+    }
+  }
+  for (const pattern of predicates.flatMap(patternsOf)) {
+    try {
+      new RegExp(pattern, "u");
+    } catch (error2) {
+      problem(
+        "control/bad-pattern",
+        `${data.id}: ${error2.message}`,
+        "Fix the regular expression.",
+        ["check", kind]
+      );
+    }
+  }
+  for (const [name, spec] of Object.entries(data.parameters ?? {})) {
+    const problemText = parameterProblem(spec.type, spec.default);
+    if (problemText) {
+      problem(
+        "control/parameter-default",
+        `${data.id}: default of \`${name}\` ${problemText}`,
+        "Fix the default.",
+        ["parameters", name, "default"]
+      );
+    }
+  }
+  return problems;
+}
+function parameterProblem(type2, value2) {
+  switch (type2) {
+    case "duration":
+      return typeof value2 === "string" && parseDuration(value2) !== void 0 ? void 0 : `must be a duration such as \`35d\`, found ${JSON.stringify(value2)}`;
+    case "number":
+      return typeof value2 === "number" && Number.isFinite(value2) ? void 0 : `must be a number, found ${JSON.stringify(value2)}`;
+    case "boolean":
+      return typeof value2 === "boolean" ? void 0 : `must be true or false, found ${JSON.stringify(value2)}`;
+    case "list":
+      return Array.isArray(value2) ? void 0 : `must be a list, found ${JSON.stringify(value2)}`;
+    default:
+      return typeof value2 === "string" ? void 0 : `must be a string, found ${JSON.stringify(value2)}`;
+  }
+}
+var LIST_FACTS, SYSTEM_FACT_NAMES, RUNTIME_FACT_NAMES;
+var init_library = __esm({
+  "src/controls/library.ts"() {
+    "use strict";
+    init_duration();
+    init_schemas();
+    init_source();
+    init_validate_document();
+    init_yaml_file();
+    init_facts();
+    init_predicate();
+    LIST_FACTS = {
+      repositories: new Set(REPOSITORY_FACTS.map((f5) => f5.name))
+    };
+    SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f5) => f5.name));
+    RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f5) => f5.name));
+  }
+});
+
+// src/controls/profile.ts
+function applyProfile(library, config2) {
+  const profile = config2.data.controls ?? {};
+  const problems = [];
+  const locate = (path, key2 = false) => config2.document?.locate(path, { key: key2 }) ?? {
+    file: config2.file ?? ".restorable/config.yaml",
+    line: 1,
+    column: 1,
+    endLine: 1,
+    endColumn: 1
+  };
+  const byId = new Map(library.map((c5) => [c5.data.id, c5]));
+  for (const section of ["parameters", "severity"]) {
+    for (const id of Object.keys(profile[section] ?? {})) {
+      if (!byId.has(id)) {
+        problems.push({
+          ruleId: "config/unknown-control",
+          message: `controls.${section} names ${id}, which is not a known control`,
+          remediation: `Use one of: ${[...byId.keys()].join(", ")}.`,
+          location: locate(["controls", section, id], true)
+        });
+      }
+    }
+  }
+  for (const section of ["include", "exclude"]) {
+    (profile[section] ?? []).forEach((pattern, index2) => {
+      if (!library.some((c5) => matchesPattern(pattern, c5.data.id))) {
+        problems.push({
+          ruleId: "config/unknown-control",
+          message: `controls.${section} pattern ${pattern} matches no control`,
+          remediation: "Check the control id (docs/controls.md lists them all).",
+          location: locate(["controls", section, index2])
+        });
+      }
+    });
+  }
+  const controls = [];
+  for (const loaded of library) {
+    const { data } = loaded;
+    const included = profile.include ? profile.include.some((p3) => matchesPattern(p3, data.id)) : true;
+    const excluded = (profile.exclude ?? []).some((p3) => matchesPattern(p3, data.id));
+    if (!included || excluded) continue;
+    const overrides = profile.parameters?.[data.id] ?? {};
+    const params = {};
+    const paramText = {};
+    for (const name of Object.keys(overrides)) {
+      if (!data.parameters?.[name]) {
+        problems.push({
+          ruleId: "config/unknown-parameter",
+          message: `${data.id} has no parameter \`${name}\``,
+          remediation: `Parameters of ${data.id}: ${Object.keys(data.parameters ?? {}).join(", ") || "none"}.`,
+          location: locate(["controls", "parameters", data.id, name], true)
+        });
+      }
+    }
+    for (const [name, spec] of Object.entries(data.parameters ?? {})) {
+      let value2 = spec.default;
+      if (name in overrides) {
+        const problem = parameterProblem(spec.type, overrides[name]);
+        if (problem) {
+          problems.push({
+            ruleId: "config/parameter-type",
+            message: `${data.id} parameter \`${name}\` ${problem}`,
+            remediation: spec.description,
+            location: locate(["controls", "parameters", data.id, name])
+          });
+        } else {
+          value2 = overrides[name];
+        }
+      }
+      params[name] = spec.type === "duration" ? parseDuration(String(value2)) : value2;
+      paramText[name] = Array.isArray(value2) ? value2.join(", ") : spec.type === "duration" ? formatDuration(params[name]) : String(value2);
+    }
+    controls.push({
+      data,
+      source: loaded.source,
+      severity: profile.severity?.[data.id] ?? data.severity,
+      params,
+      paramText
+    });
+  }
+  return { controls, problems };
+}
+function matchesPattern(pattern, id) {
+  const source = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*");
+  return new RegExp(`^${source}$`).test(id);
+}
+var init_profile = __esm({
+  "src/controls/profile.ts"() {
+    "use strict";
+    init_duration();
+    init_library();
+  }
+});
+
+// src/controls/result.ts
+function isFailOn(value2) {
+  return value2 === "never" || SEVERITIES.includes(value2);
+}
+var SEVERITIES;
+var init_result = __esm({
+  "src/controls/result.ts"() {
+    "use strict";
+    SEVERITIES = ["critical", "high", "medium", "low"];
+  }
+});
+
 // src/policy/config.ts
 import { existsSync, readFileSync as readFileSync3 } from "node:fs";
 import { join as join2 } from "node:path";
 function loadConfig(root5, path) {
-  const relative3 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join2(root5, relative3);
+  const relative4 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join2(root5, relative4);
   if (!existsSync(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -12959,29 +13800,29 @@ function loadConfig(root5, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative3} does not exist`,
+          message: `configuration file ${relative4} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative3)
+          location: fileStart(relative4)
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative3, readFileSync3(absolute));
+  const parsed2 = parseYamlFile(relative4, readFileSync3(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative3} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative3, problems };
+  if (!document) return { data: EMPTY, file: relative4, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative3, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative3, document, problems };
+    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative4, document, problems };
 }
 var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config = __esm({
@@ -13056,9 +13897,9 @@ import { join as join3 } from "node:path";
 function loadPolicies(root5, files, visit) {
   const problems = [];
   for (const file of files) {
-    let bytes2;
+    let bytes3;
     try {
-      bytes2 = readFileSync4(join3(root5, file));
+      bytes3 = readFileSync4(join3(root5, file));
     } catch (error2) {
       problems.push({
         ruleId: "policy/unreadable",
@@ -13068,7 +13909,7 @@ function loadPolicies(root5, files, visit) {
       });
       continue;
     }
-    const parsed2 = parseYamlFile(file, bytes2);
+    const parsed2 = parseYamlFile(file, bytes3);
     problems.push(...parsed2.problems);
     if (parsed2.documents.length === 0 && parsed2.problems.length === 0) {
       problems.push({
@@ -13175,1672 +14016,459 @@ var init_load_policies = __esm({
   }
 });
 
-// src/engine/content-protocol.ts
-function idPrefix(id) {
-  return BigInt(`0x${id.slice(0, 16)}`);
-}
-function knownTable(ids, count2) {
-  const table = new BigUint64Array(new SharedArrayBuffer(count2 * 8));
-  let at = 0;
-  for (const id of ids) table[at++] = idPrefix(id);
-  return table.subarray(0, at).sort();
-}
-function release(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
-var init_content_protocol = __esm({
-  "src/engine/content-protocol.ts"() {
-    "use strict";
-  }
+// src/commands/check.ts
+var check_exports = {};
+__export(check_exports, {
+  evaluateFiles: () => evaluateFiles,
+  fails: () => fails,
+  finishCheck: () => finishCheck,
+  loadProfile: () => loadProfile,
+  runCheck: () => runCheck,
+  setUpCheck: () => setUpCheck
 });
-
-// src/engine/chunker.ts
-import { createHmac } from "node:crypto";
-function gearTable(key2) {
-  const table = new Uint32Array(256);
-  for (let block = 0; block < 32; block++) {
-    const digest4 = createHmac("sha256", key2).update(`restorable/v1 gear ${block}`).digest();
-    for (let word = 0; word < 8; word++) table[block * 8 + word] = digest4.readUInt32LE(word * 4);
-  }
-  return table;
+import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
+import { isAbsolute, join as join4, relative as relative2 } from "node:path";
+function runCheck(options, profile) {
+  const started = performance.now();
+  const setup = setUpCheck(options, profile);
+  const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
+  return finishCheck(options, setup, [evaluated], started);
 }
-function topMask(bits2) {
-  return (2 ** bits2 - 1) * 2 ** (32 - bits2) | 0;
+function setUpCheck(options, loaded) {
+  const { config: config2, library, profile } = loaded ?? loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths, config2.data.policies);
+  return { config: config2, library, profile, discovered };
 }
-var DEFAULT_CHUNK_SIZES, Chunker;
-var init_chunker = __esm({
-  "src/engine/chunker.ts"() {
-    "use strict";
-    DEFAULT_CHUNK_SIZES = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };
-    Chunker = class {
-      table;
-      sizes;
-      /** Harder to match before the average size, easier after: chunk sizes cluster around the average. */
-      maskSmall;
-      maskLarge;
-      pending;
-      length = 0;
-      hash = 0;
-      constructor(table, sizes = DEFAULT_CHUNK_SIZES) {
-        const bits2 = Math.round(Math.log2(sizes.avg));
-        if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits2 !== sizes.avg) {
-          throw new RangeError(
-            `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`
-          );
-        }
-        this.table = table;
-        this.sizes = sizes;
-        this.maskSmall = topMask(bits2 + 2);
-        this.maskLarge = topMask(bits2 - 2);
-        this.pending = new Uint8Array(sizes.max);
-      }
-      /** Feeds bytes; returns the chunks they complete, in order (each a fresh copy). */
-      push(data) {
-        const chunks = [];
-        const { min, avg, max: max2 } = this.sizes;
-        const table = this.table;
-        const maskSmall = this.maskSmall;
-        const maskLarge = this.maskLarge;
-        let offset = 0;
-        while (offset < data.length) {
-          let i6 = offset;
-          let n3 = this.length;
-          let h5 = this.hash;
-          let cut = false;
-          if (n3 < min - 32) {
-            const skip = Math.min(data.length - i6, min - 32 - n3);
-            i6 += skip;
-            n3 += skip;
-          }
-          while (i6 < data.length && n3 < min) {
-            h5 = (h5 << 1) + table[data[i6]] | 0;
-            i6++;
-            n3++;
-          }
-          while (i6 < data.length && n3 < avg) {
-            h5 = (h5 << 1) + table[data[i6]] | 0;
-            i6++;
-            n3++;
-            if ((h5 & maskSmall) === 0) {
-              cut = true;
-              break;
-            }
-          }
-          if (!cut) {
-            while (i6 < data.length && n3 < max2) {
-              h5 = (h5 << 1) + table[data[i6]] | 0;
-              i6++;
-              n3++;
-              if ((h5 & maskLarge) === 0) {
-                cut = true;
-                break;
-              }
-            }
-          }
-          if (n3 >= max2) cut = true;
-          if (cut && this.length === 0) {
-            chunks.push(Uint8Array.prototype.slice.call(data, offset, i6));
-            offset = i6;
-            this.hash = 0;
-            continue;
-          }
-          this.pending.set(data.subarray(offset, i6), this.length);
-          offset = i6;
-          if (cut) {
-            chunks.push(this.pending.slice(0, n3));
-            this.length = 0;
-            this.hash = 0;
-          } else {
-            this.length = n3;
-            this.hash = h5;
-          }
-        }
-        return chunks;
-      }
-      /** The last, possibly short, chunk; undefined when nothing is pending. */
-      finish() {
-        if (this.length === 0) return void 0;
-        const last = this.pending.slice(0, this.length);
-        this.length = 0;
-        this.hash = 0;
-        return last;
-      }
-    };
-  }
-});
-
-// src/storage/backend.ts
-function checkName(name) {
-  if (!NAME.test(name)) throw new RangeError(`not a repository object name: ${JSON.stringify(name)}`);
-}
-var NotFoundError, StorageError, NAME;
-var init_backend = __esm({
-  "src/storage/backend.ts"() {
-    "use strict";
-    NotFoundError = class extends Error {
-      object;
-      constructor(location, object) {
-        super(`${location}: object ${object} does not exist`);
-        this.name = "NotFoundError";
-        this.object = object;
-      }
-    };
-    StorageError = class extends Error {
-      object;
-      constructor(location, object, what, options) {
-        super(`${location}: ${what} ${object}`, options);
-        this.name = "StorageError";
-        this.object = object;
-      }
-    };
-    NAME = /^(?:config|(?:keys|index|snapshots|locks)\/[0-9a-f]{64}|data\/[0-9a-f]{2}\/[0-9a-f]{64})$/;
-  }
-});
-
-// src/engine/crypto.ts
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac as createHmac2,
-  createSecretKey,
-  hkdfSync,
-  randomBytes
-} from "node:crypto";
-function prepareKey(key2) {
-  checkKey(key2, "key");
-  return createSecretKey(key2);
-}
-function checkKey(key2, what) {
-  const length = key2 instanceof Uint8Array ? key2.length : key2.symmetricKeySize;
-  if (length !== KEY_BYTES) {
-    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${length}`);
-  }
-}
-function newMasterKey() {
-  return new Uint8Array(randomBytes(KEY_BYTES));
-}
-function deriveKeys(master) {
-  checkKey(master, "master key");
-  const derive = (purpose) => new Uint8Array(hkdfSync("sha256", master, new Uint8Array(0), `restorable/v1 ${purpose}`, KEY_BYTES));
-  return { data: derive("data"), id: derive("id"), chunker: derive("chunker") };
-}
-function objectId(idKey, plaintext) {
-  checkKey(idKey, "id key");
-  return createHmac2("sha256", idKey).update(plaintext).digest("hex");
-}
-function sealContext(kind, repository) {
-  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
-}
-function seal(key2, plaintext, aad) {
-  checkKey(key2, "data key");
-  const parts2 = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
-  const length = parts2.reduce((sum, part) => sum + part.length, 0);
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv("aes-256-gcm", key2, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad);
-  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
-  out[0] = VERSION2;
-  out.set(nonce, 1);
-  let at = 1 + NONCE_BYTES;
-  for (const part of parts2) {
-    const ciphertext = cipher.update(part);
-    out.set(ciphertext, at);
-    at += ciphertext.length;
-  }
-  cipher.final();
-  out.set(cipher.getAuthTag(), at);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
-}
-function checkSealed(sealed) {
-  if (sealed.length < SEAL_OVERHEAD) {
-    throw new SealError(
-      "truncated",
-      `sealed object is ${sealed.length} bytes, shorter than the ${SEAL_OVERHEAD}-byte minimum`
-    );
-  }
-  if (sealed[0] !== VERSION2) {
-    throw new SealError(
-      "version",
-      `sealed object has unknown format version ${sealed[0]} (expected ${VERSION2})`
-    );
-  }
-}
-function authenticationFailure() {
-  return new SealError(
-    "authentication",
-    "sealed object failed authentication: wrong key, wrong context, or the object was altered"
-  );
-}
-function open(key2, sealed, aad) {
-  checkKey(key2, "data key");
-  checkSealed(sealed);
-  const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
-  const ciphertext = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
-  const tag = sealed.subarray(sealed.length - TAG_BYTES);
-  const decipher = createDecipheriv("aes-256-gcm", key2, nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(aad);
-  decipher.setAuthTag(tag);
-  const plaintext = decipher.update(ciphertext);
-  try {
-    decipher.final();
-  } catch {
-    throw authenticationFailure();
-  }
-  return new Uint8Array(plaintext);
-}
-async function importAsyncKeys(data, id) {
-  checkKey(data, "data key");
-  checkKey(id, "id key");
-  const { subtle: subtle4 } = globalThis.crypto;
-  return {
-    data: await subtle4.importKey("raw", data, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]),
-    id: await subtle4.importKey("raw", id, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
-  };
-}
-async function sealAsync(key2, plaintext, aad) {
-  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
-  const nonce = randomBytes(NONCE_BYTES);
-  const sealed = await globalThis.crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
-    key2,
-    joined
-  );
-  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
-  out[0] = VERSION2;
-  out.set(nonce, 1);
-  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
-  return out;
-}
-async function openAsync(key2, sealed, aad) {
-  checkSealed(sealed);
-  try {
-    return new Uint8Array(
-      await globalThis.crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: sealed.subarray(1, 1 + NONCE_BYTES),
-          additionalData: aad,
-          tagLength: TAG_BYTES * 8
-        },
-        key2,
-        sealed.subarray(1 + NONCE_BYTES)
-      )
-    );
-  } catch {
-    throw authenticationFailure();
-  }
-}
-var KEY_BYTES, VERSION2, NONCE_BYTES, TAG_BYTES, SEAL_OVERHEAD, SealError;
-var init_crypto = __esm({
-  "src/engine/crypto.ts"() {
-    "use strict";
-    KEY_BYTES = 32;
-    VERSION2 = 1;
-    NONCE_BYTES = 12;
-    TAG_BYTES = 16;
-    SEAL_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
-    SealError = class extends Error {
-      reason;
-      constructor(reason, message) {
-        super(message);
-        this.name = "SealError";
-        this.reason = reason;
-      }
-    };
-  }
-});
-
-// src/engine/repository.ts
-import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
-function sha256Hex(data) {
-  return createHash2("sha256").update(data).digest("hex");
-}
-function newConfig() {
-  return {
-    format: FORMAT,
-    version: FORMAT_VERSION,
-    id: randomBytes2(32).toString("hex"),
-    created: (/* @__PURE__ */ new Date()).toISOString()
-  };
-}
-async function readConfig(backend) {
-  let bytes2;
-  try {
-    bytes2 = await backend.read("config");
-  } catch (error2) {
-    if (error2 instanceof NotFoundError) return void 0;
-    throw error2;
-  }
-  let config2;
-  try {
-    config2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
-  } catch {
-    throw new RepositoryError(`${backend.location}: config is not JSON: this is not a Restorable repository`);
-  }
-  if (config2.format !== FORMAT) {
-    throw new RepositoryError(
-      `${backend.location}: config names format ${JSON.stringify(config2.format)}, not ${FORMAT}`
-    );
-  }
-  if (config2.version !== FORMAT_VERSION) {
-    throw new RepositoryError(
-      `${backend.location}: repository format version ${config2.version} is not supported by this version of Restorable (it reads version ${FORMAT_VERSION}); upgrade Restorable`
-    );
-  }
-  if (typeof config2.id !== "string" || !/^[0-9a-f]{64}$/.test(config2.id)) {
-    throw new RepositoryError(`${backend.location}: config has no valid repository id`);
-  }
-  return config2;
-}
-async function writeConfig(backend, config2) {
-  await backend.write("config", new TextEncoder().encode(`${JSON.stringify(config2, null, 2)}
-`));
-}
-var FORMAT, FORMAT_VERSION, RepositoryError, Repository;
-var init_repository = __esm({
-  "src/engine/repository.ts"() {
-    "use strict";
-    init_backend();
-    init_chunker();
-    init_crypto();
-    FORMAT = "restorable-repository";
-    FORMAT_VERSION = 1;
-    RepositoryError = class extends Error {
-      constructor(message, options) {
-        super(message, options);
-        this.name = "RepositoryError";
-      }
-    };
-    Repository = class {
-      backend;
-      config;
-      keys;
-      /** The data and id keys, prepared once (see crypto.prepareKey). */
-      dataKey;
-      idKey;
-      gear;
-      constructor(backend, config2, masterKey) {
-        this.backend = backend;
-        this.config = config2;
-        this.keys = deriveKeys(masterKey);
-        this.dataKey = prepareKey(this.keys.data);
-        this.idKey = prepareKey(this.keys.id);
-        this.gear = gearTable(this.keys.chunker);
-      }
-      get location() {
-        return this.backend.location;
-      }
-      asyncKeysPromise;
-      /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
-      asyncKeys() {
-        this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
-        return this.asyncKeysPromise;
-      }
-      async sealAsync(kind, plaintext) {
-        return sealAsync((await this.asyncKeys()).data, plaintext, sealContext(kind, this.config.id));
-      }
-      async openAsync(kind, name, sealed) {
-        try {
-          return await openAsync((await this.asyncKeys()).data, sealed, sealContext(kind, this.config.id));
-        } catch (error2) {
-          if (error2 instanceof SealError) {
-            throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
-          }
-          throw error2;
-        }
-      }
-      /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
-      seal(kind, plaintext) {
-        return seal(this.dataKey, plaintext, sealContext(kind, this.config.id));
-      }
-      open(kind, name, sealed) {
-        try {
-          return open(this.dataKey, sealed, sealContext(kind, this.config.id));
-        } catch (error2) {
-          if (error2 instanceof SealError) {
-            throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
-          }
-          throw error2;
-        }
-      }
-      /** Writes a sealed object under `<dir>/<sha256 of its bytes>`; returns the id. */
-      async writeSealed(dir, kind, plaintext) {
-        const sealed = this.seal(kind, plaintext);
-        const id = sha256Hex(sealed);
-        await this.backend.write(`${dir}/${id}`, sealed);
-        return id;
-      }
-      /** Reads and opens a sealed object, checking that its bytes still hash to its name. */
-      async readSealed(dir, kind, id) {
-        const name = `${dir}/${id}`;
-        const sealed = await this.backend.read(name);
-        if (sha256Hex(sealed) !== id) {
-          throw new RepositoryError(`${this.location}: ${name} is damaged: its content does not match its name`);
-        }
-        return this.open(kind, name, sealed);
-      }
-    };
-  }
-});
-
-// src/engine/listing.ts
-async function* readListing(reader, tree, onDamage) {
-  let rest = Buffer.alloc(0);
-  let resync = false;
-  reader.prefetch(tree.slice(0, 4));
-  for (let i6 = 0; i6 < tree.length; i6++) {
-    if (i6 + 4 < tree.length) reader.prefetch([tree[i6 + 4]]);
-    let data;
-    try {
-      data = await reader.read(tree[i6]);
-    } catch (error2) {
-      if (!onDamage) throw error2;
-      onDamage(`${error2.message}; the files listed in it are not restored`);
-      rest = Buffer.alloc(0);
-      resync = true;
-      continue;
-    }
-    let bytes2 = Buffer.concat([rest, data]);
-    if (resync) {
-      const first = bytes2.indexOf(10);
-      if (first < 0) continue;
-      bytes2 = bytes2.subarray(first + 1);
-      resync = false;
-    }
-    const end = bytes2.lastIndexOf(10);
-    rest = Buffer.from(bytes2.subarray(end + 1));
-    if (end < 0) continue;
-    for (const line of bytes2.toString("utf8", 0, end).split("\n")) yield parseNode(line);
-  }
-  if (rest.length > 0) throw new RepositoryError("snapshot listing ends in the middle of a line");
-}
-function parseNode(line) {
-  let node;
-  try {
-    node = JSON.parse(line);
-  } catch {
-    throw new RepositoryError("snapshot listing holds a line that is not JSON");
-  }
-  if (typeof node.path !== "string" || !["file", "dir", "symlink"].includes(node.type)) {
-    throw new RepositoryError(`snapshot listing holds a malformed node: ${line.slice(0, 200)}`);
-  }
-  return node;
-}
-var FLUSH_BYTES, ListingWriter;
-var init_listing = __esm({
-  "src/engine/listing.ts"() {
-    "use strict";
-    init_chunker();
-    init_repository();
-    FLUSH_BYTES = 1024 * 1024;
-    ListingWriter = class {
-      store;
-      chunker;
-      ids = [];
-      buffered = [];
-      bufferedBytes = 0;
-      constructor(store) {
-        this.store = store;
-        this.chunker = new Chunker(store.repo.gear);
-      }
-      async add(node) {
-        const line = `${JSON.stringify(node)}
-`;
-        this.buffered.push(line);
-        this.bufferedBytes += line.length;
-        if (this.bufferedBytes >= FLUSH_BYTES) await this.push();
-      }
-      async push() {
-        const bytes2 = Buffer.from(this.buffered.join(""), "utf8");
-        this.buffered = [];
-        this.bufferedBytes = 0;
-        for (const chunk of this.chunker.push(bytes2)) this.ids.push(await this.store.store("tree", chunk));
-      }
-      /** The ids of the listing's tree blobs. */
-      async finish() {
-        await this.push();
-        const last = this.chunker.finish();
-        if (last) this.ids.push(await this.store.store("tree", last));
-        return this.ids;
-      }
-    };
-  }
-});
-
-// src/engine/archiver.ts
-var LOOKAHEAD, PROGRESS_BYTES, Archiver;
-var init_archiver = __esm({
-  "src/engine/archiver.ts"() {
-    "use strict";
-    init_content_protocol();
-    init_listing();
-    LOOKAHEAD = 512;
-    PROGRESS_BYTES = 4 * 1024 * 1024;
-    Archiver = class {
-      sinks;
-      pool;
-      totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
-      problems = [];
-      onProgress;
-      expected;
-      current = "";
-      constructor(targets, pool, onProgress = () => {
-      }, expected) {
-        this.expected = expected;
-        this.pool = pool;
-        this.sinks = targets.map((target) => ({
-          store: target.store,
-          parent: target.parent,
-          listing: new ListingWriter(target.store)
-        }));
-        this.onProgress = onProgress;
-      }
-      /** Reports progress; the pool calls it as chunks of files still being read arrive. */
-      report(current = this.current) {
-        this.current = current;
-        this.onProgress({
-          files: this.totals.files,
-          bytesRead: this.totals.bytesRead,
-          bytes: this.totals.bytes + this.pool.partialBytes,
-          ...this.expected !== void 0 ? { expected: this.expected } : {},
-          current
-        });
-      }
-      /** Adds every entry, in order, with up to LOOKAHEAD entries' files being read at once. */
-      async addEntries(entries) {
-        const iterator = entries[Symbol.asyncIterator]();
-        const window2 = [];
-        let ended = false;
-        const fill2 = async () => {
-          while (!ended && window2.length < LOOKAHEAD) {
-            const next = await iterator.next();
-            if (next.done) ended = true;
-            else {
-              const entry = next.value;
-              const reused = this.reusable(entry);
-              const readers = reused.flatMap((content2, i6) => content2 === void 0 ? [i6] : []);
-              const content = entry.type === "file" && readers.length > 0 ? this.pool.readFile(entry, readers) : void 0;
-              content?.catch(() => {
-              });
-              window2.push({ entry, reused, ...content ? { content } : {} });
-            }
-          }
-          this.pool.flush();
-        };
-        await fill2();
-        while (window2.length > 0) {
-          const { entry, reused, content } = window2.shift();
-          await this.addEntry(entry, reused, content);
-          if (window2.length < LOOKAHEAD / 2) await fill2();
-        }
-      }
-      /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
-      reusable(entry) {
-        return this.sinks.map((sink) => {
-          const previous = sink.parent?.get(entry.path);
-          return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
-        });
-      }
-      async addEntry(entry, reused, pending) {
-        const base = {
-          path: entry.path,
-          type: entry.type,
-          mode: entry.mode,
-          mtime: entry.mtime,
-          uid: entry.uid,
-          gid: entry.gid
-        };
-        if (entry.type === "dir") {
-          this.totals.dirs++;
-          for (const sink of this.sinks) await sink.listing.add(base);
-          return;
-        }
-        if (entry.type === "symlink") {
-          this.totals.symlinks++;
-          for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? "" });
-          return;
-        }
-        const contents = [...reused];
-        let size = entry.size;
-        if (pending) {
-          const read = await pending;
-          if ("error" in read) {
-            this.problems.push({ path: entry.path, message: read.error });
-            return;
-          }
-          size = read.size;
-          this.totals.bytesRead += size;
-          for (let i6 = 0; i6 < contents.length; i6++) contents[i6] ??= read.ids[i6];
-        }
-        this.totals.files++;
-        this.totals.bytes += size;
-        this.report(entry.path);
-        for (let i6 = 0; i6 < this.sinks.length; i6++) {
-          await this.sinks[i6].listing.add({
-            ...base,
-            size,
-            content: contents[i6],
-            inode: entry.inode,
-            ctime: entry.ctime
-          });
-        }
-      }
-      /** A command's output as one file of the snapshot. */
-      async addStream(path, stream, meta) {
-        const writer = this.pool.openStream(this.sinks.map((_, i6) => i6));
-        let lastProgress = 0;
-        for await (const data of stream) {
-          this.totals.bytesRead += data.length;
-          await writer.write(data);
-          release(data);
-          if (this.totals.bytesRead - lastProgress >= PROGRESS_BYTES) {
-            lastProgress = this.totals.bytesRead;
-            this.report(path);
-          }
-        }
-        const read = await writer.end();
-        if ("error" in read) throw new Error(`${path}: ${read.error}`);
-        this.totals.files++;
-        this.totals.bytes += read.size;
-        for (let i6 = 0; i6 < this.sinks.length; i6++) {
-          await this.sinks[i6].listing.add({
-            path,
-            type: "file",
-            ...meta,
-            size: read.size,
-            content: read.ids[i6]
-          });
-        }
-      }
-      /** Finishes every listing; returns each target's tree blob ids. The stores still need closing. */
-      async finish() {
-        const trees = [];
-        for (const sink of this.sinks) trees.push(await sink.listing.finish());
-        return trees;
-      }
-    };
-  }
-});
-
-// src/engine/compress.ts
-import { promisify } from "node:util";
-import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
-function frame(header, payload) {
-  const out = new Uint8Array(1 + payload.length);
-  out[0] = header;
-  out.set(payload, 1);
-  return out;
-}
-function pack(data, level = DEFAULT_LEVEL) {
-  if (!Number.isInteger(level) || level < 1 || level > 22) {
-    throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
-  }
-  const compressed = compressIfWorthIt(data, level);
-  return compressed ? frame(ZSTD, compressed) : frame(RAW, data);
-}
-function zstdOptions(length, level) {
-  return {
-    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
-    chunkSize: length + (length >> 6) + 1024,
-    params: {
-      [constants.ZSTD_c_compressionLevel]: level,
-      // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
-      [constants.ZSTD_c_checksumFlag]: 1
-    }
-  };
-}
-function worthIt(data, compressed) {
-  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
-}
-function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
-  if (data.length < MIN_COMPRESS_BYTES) return void 0;
-  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
-}
-function unpack(framed, maxSize) {
-  if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
-    throw new RangeError(`maxSize must be a non-negative integer, got ${maxSize}`);
-  }
-  if (framed.length === 0) throw new CompressError("empty", "compressed frame is empty (no header byte)");
-  const header = framed[0];
-  const payload = framed.subarray(1);
-  if (header === RAW) {
-    if (payload.length > maxSize) {
-      throw new CompressError(
-        "too-large",
-        `stored blob is ${payload.length} bytes, above the limit of ${maxSize}`
-      );
-    }
-    return new Uint8Array(payload);
-  }
-  if (header !== ZSTD) {
-    throw new CompressError("header", `compressed frame has unknown header byte ${header} (expected 0 or 1)`);
-  }
-  let out;
-  try {
-    out = zstdDecompressSync(payload, { maxOutputLength: Math.max(1, maxSize) });
-  } catch (error2) {
-    if (error2.code === "ERR_BUFFER_TOO_LARGE") {
-      throw new CompressError(
-        "too-large",
-        `compressed blob decompresses to more than the limit of ${maxSize} bytes`
-      );
-    }
-    throw new CompressError("corrupt", `compressed blob is corrupt: ${error2.message}`, {
-      cause: error2
-    });
-  }
-  if (out.length > maxSize) {
-    throw new CompressError(
-      "too-large",
-      `compressed blob decompresses to more than the limit of ${maxSize} bytes`
-    );
-  }
-  return new Uint8Array(out);
-}
-var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, zstdCompressAsync;
-var init_compress = __esm({
-  "src/engine/compress.ts"() {
-    "use strict";
-    RAW = 0;
-    ZSTD = 1;
-    DEFAULT_LEVEL = 3;
-    MIN_COMPRESS_BYTES = 64;
-    CompressError = class extends Error {
-      reason;
-      constructor(reason, message, options) {
-        super(message, options);
-        this.name = "CompressError";
-        this.reason = reason;
-      }
-    };
-    zstdCompressAsync = promisify(zstdCompress);
-  }
-});
-
-// src/engine/blob-index.ts
-function encodeIndex(packs) {
-  let size = 1;
-  for (const pack3 of packs) size += 32 + 4 + pack3.blobs.length * ENTRY_BYTES;
-  const out = Buffer.alloc(size);
-  out[0] = INDEX_VERSION;
-  let at = 1;
-  for (const pack3 of packs) {
-    at += out.write(pack3.pack, at, "hex");
-    at = out.writeUInt32LE(pack3.blobs.length, at);
-    for (const blob of pack3.blobs) {
-      out[at++] = blob.type === "tree" ? 1 : 0;
-      at += out.write(blob.id, at, "hex");
-      at = out.writeUInt32LE(blob.offset, at);
-      at = out.writeUInt32LE(blob.length, at);
-      at = out.writeUInt32LE(blob.rawLength, at);
-    }
-  }
-  return pack(out);
-}
-function decodeIndex(framed, name) {
-  const data = Buffer.from(unpack(framed, MAX_INDEX_BYTES));
-  const bad = (what) => new RepositoryError(`${name} is damaged: ${what}`);
-  if (data[0] !== INDEX_VERSION) throw bad(`unknown index version ${data[0]}`);
-  const packs = [];
-  let at = 1;
-  while (at < data.length) {
-    if (at + 36 > data.length) throw bad("truncated pack entry");
-    const pack3 = data.toString("hex", at, at + 32);
-    const count2 = data.readUInt32LE(at + 32);
-    at += 36;
-    if (at + count2 * ENTRY_BYTES > data.length) throw bad("truncated blob list");
-    const blobs = [];
-    for (let i6 = 0; i6 < count2; i6++) {
-      const type2 = data[at] === 1 ? "tree" : "data";
-      blobs.push({
-        type: type2,
-        id: data.toString("hex", at + 1, at + 33),
-        offset: data.readUInt32LE(at + 33),
-        length: data.readUInt32LE(at + 37),
-        rawLength: data.readUInt32LE(at + 41)
-      });
-      at += ENTRY_BYTES;
-    }
-    packs.push({ pack: pack3, blobs });
-  }
-  return packs;
-}
-async function loadIndex(repo, onProblem) {
-  const index2 = new BlobIndex();
-  const objects = await repo.backend.list("index/");
-  await Promise.all(
-    objects.map(async (object) => {
-      const id = object.name.slice("index/".length);
-      try {
-        const plain = await repo.readSealed("index", "index", id);
-        for (const pack3 of decodeIndex(plain, `${repo.location}: ${object.name}`)) index2.addPack(pack3);
-      } catch (error2) {
-        if (!onProblem) throw error2;
-        onProblem(object.name, error2.message);
-      }
-    })
-  );
-  return index2;
-}
-var ENTRY_BYTES, INDEX_VERSION, MAX_INDEX_BYTES, BlobIndex;
-var init_blob_index = __esm({
-  "src/engine/blob-index.ts"() {
-    "use strict";
-    init_compress();
-    init_repository();
-    ENTRY_BYTES = 1 + 32 + 4 + 4 + 4;
-    INDEX_VERSION = 1;
-    MAX_INDEX_BYTES = 256 * 1024 * 1024;
-    BlobIndex = class {
-      blobs = /* @__PURE__ */ new Map();
-      /** Index objects that were loaded, so verify can tell which pack each came from. */
-      packs = /* @__PURE__ */ new Set();
-      get size() {
-        return this.blobs.size;
-      }
-      ids() {
-        return this.blobs.keys();
-      }
-      has(id) {
-        return this.blobs.has(id);
-      }
-      get(id) {
-        return this.blobs.get(id);
-      }
-      addPack(contents) {
-        this.packs.add(contents.pack);
-        for (const blob of contents.blobs) {
-          if (!this.blobs.has(blob.id)) {
-            this.blobs.set(blob.id, {
-              type: blob.type,
-              pack: contents.pack,
-              offset: blob.offset,
-              length: blob.length,
-              rawLength: blob.rawLength
-            });
-          }
-        }
-      }
-      entries() {
-        return this.blobs.entries();
-      }
-    };
-  }
-});
-
-// src/engine/blob-codec.ts
-function blobContext(id) {
-  return `blob ${id}`;
-}
-function encodeBlob(dataKey, repositoryId, id, plain) {
-  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
-}
-function sealFrame(dataKey, repositoryId, id, plain, compressed) {
-  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) release(compressed);
-  return sealed;
-}
-var HEADER;
-var init_blob_codec = __esm({
-  "src/engine/blob-codec.ts"() {
-    "use strict";
-    init_compress();
-    init_content_protocol();
-    init_crypto();
-    HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
-  }
-});
-
-// src/engine/pack.ts
-import { createHash as createHash3 } from "node:crypto";
-function packName(id) {
-  return `data/${id.slice(0, 2)}/${id}`;
-}
-function packId(header, trailer) {
-  return createHash3("sha256").update(header).update(trailer).digest("hex");
-}
-function packTail(pack3) {
-  if (pack3.length < 4) return void 0;
-  const headerLength = Buffer.from(pack3.buffer, pack3.byteOffset, pack3.length).readUInt32LE(pack3.length - 4);
-  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack3.length) return void 0;
-  return {
-    header: pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4),
-    trailer: pack3.subarray(pack3.length - 4)
-  };
-}
-function encodeHeader(blobs) {
-  const out = Buffer.alloc(blobs.length * HEADER_ENTRY_BYTES);
-  let at = 0;
-  for (const blob of blobs) {
-    out[at++] = blob.type === "tree" ? 1 : 0;
-    at += out.write(blob.id, at, "hex");
-    at = out.writeUInt32LE(blob.length, at);
-    at = out.writeUInt32LE(blob.rawLength, at);
-  }
-  return out;
-}
-function decodePackHeader(repo, name, pack3) {
-  const bad = (what) => new RepositoryError(`${repo.location}: ${name} is damaged: ${what}`);
-  const tail = packTail(pack3);
-  if (!tail) throw bad("its trailer gives an impossible header length");
-  const header = Buffer.from(repo.open("pack-header", name, tail.header));
-  if (header.length % HEADER_ENTRY_BYTES !== 0) throw bad("header has a partial entry");
-  const blobs = [];
-  let offset = 0;
-  for (let at = 0; at < header.length; at += HEADER_ENTRY_BYTES) {
-    const length = header.readUInt32LE(at + 33);
-    blobs.push({
-      type: header[at] === 1 ? "tree" : "data",
-      id: header.toString("hex", at + 1, at + 33),
-      offset,
-      length,
-      rawLength: header.readUInt32LE(at + 37)
-    });
-    offset += length;
-  }
-  if (offset !== pack3.length - 4 - tail.header.length) throw bad("header does not account for the pack body");
-  return blobs;
-}
-var PACK_TARGET_BYTES, HEADER_ENTRY_BYTES, MAX_HEADER_BYTES, PackWriter;
-var init_pack = __esm({
-  "src/engine/pack.ts"() {
-    "use strict";
-    init_content_protocol();
-    init_repository();
-    PACK_TARGET_BYTES = 16 * 1024 * 1024;
-    HEADER_ENTRY_BYTES = 1 + 32 + 4 + 4;
-    MAX_HEADER_BYTES = 16 * 1024 * 1024;
-    PackWriter = class {
-      repo;
-      parts = [];
-      blobs = [];
-      bytes = 0;
-      writing = Promise.resolve();
-      onPack;
-      constructor(repo, onPack) {
-        this.repo = repo;
-        this.onPack = onPack;
-      }
-      /** Adds a sealed blob; starts writing the pack once it reaches the target size. */
-      async add(type2, id, sealed, rawLength) {
-        this.blobs.push({ type: type2, id, offset: this.bytes, length: sealed.length, rawLength });
-        this.parts.push(sealed);
-        this.bytes += sealed.length;
-        if (this.bytes >= PACK_TARGET_BYTES) await this.flush();
-      }
-      async flush() {
-        if (this.blobs.length === 0) return this.writing;
-        const blobs = this.blobs;
-        const parts2 = this.parts;
-        this.blobs = [];
-        this.parts = [];
-        this.bytes = 0;
-        const header = this.repo.seal("pack-header", encodeHeader(blobs));
-        const trailer = Buffer.alloc(4);
-        trailer.writeUInt32LE(header.length);
-        const data = [...parts2, header, trailer];
-        const size = data.reduce((sum, part) => sum + part.length, 0);
-        const id = packId(header, trailer);
-        const previous = this.writing;
-        await previous;
-        this.writing = this.repo.backend.write(packName(id), data).then(() => {
-          for (const part of parts2) release(part);
-          this.onPack({ pack: id, blobs }, size);
-        });
-        this.writing.catch(() => {
-        });
-      }
-      async close() {
-        await this.flush();
-        await this.writing;
-      }
-    };
-  }
-});
-
-// src/engine/blob-reader.ts
-import { promisify as promisify2 } from "node:util";
-import { zstdDecompress, zstdDecompressSync as zstdDecompressSync2 } from "node:zlib";
-var decompressAsync, MAX_BLOB_BYTES, ASYNC_DECOMPRESS_BYTES, MAX_READ_BYTES, BlobError, BlobReader;
-var init_blob_reader = __esm({
-  "src/engine/blob-reader.ts"() {
-    "use strict";
-    init_blob_codec();
-    init_chunker();
-    init_compress();
-    init_pack();
-    init_repository();
-    decompressAsync = promisify2(zstdDecompress);
-    MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
-    ASYNC_DECOMPRESS_BYTES = 128 * 1024;
-    MAX_READ_BYTES = 16 * 1024 * 1024;
-    BlobError = class extends RepositoryError {
-      blob;
-      pack;
-      constructor(message, blob, pack3, options) {
-        super(message, options);
-        this.name = "BlobError";
-        this.blob = blob;
-        this.pack = pack3;
-      }
-    };
-    BlobReader = class {
-      repo;
-      index;
-      prefetched = /* @__PURE__ */ new Map();
-      constructor(repo, index2) {
-        this.repo = repo;
-        this.index = index2;
-      }
-      locate(id) {
-        const location = this.index.get(id);
-        if (!location) {
-          throw new BlobError(
-            `${this.repo.location}: blob ${id} is in no index (its pack is missing or was never indexed)`,
-            id,
-            void 0
-          );
-        }
-        return location;
-      }
-      /**
-       * Starts reading these blobs, in order, coalescing runs that sit side by side in one pack. Each later
-       * `read` of one of them takes the fetched bytes (once).
-       */
-      prefetch(ids) {
-        let run = [];
-        const flush2 = () => {
-          if (run.length === 0) return;
-          const first = run[0].at;
-          const last = run[run.length - 1].at;
-          const span = { offset: first.offset, length: last.offset + last.length - first.offset };
-          const name = packName(first.pack);
-          const bytes2 = this.repo.backend.read(name, span);
-          for (const { id, at } of run) {
-            const slice2 = bytes2.then(
-              (all) => all.subarray(at.offset - first.offset, at.offset - first.offset + at.length)
-            );
-            slice2.catch(() => {
-            });
-            this.prefetched.set(id, slice2);
-          }
-          run = [];
-        };
-        for (const id of ids) {
-          if (this.prefetched.has(id)) continue;
-          const at = this.index.get(id);
-          if (!at) continue;
-          const previous = run[run.length - 1]?.at;
-          if (previous && (previous.pack !== at.pack || previous.offset + previous.length !== at.offset || at.offset + at.length - run[0].at.offset > MAX_READ_BYTES)) {
-            flush2();
-          }
-          run.push({ id, at });
-        }
-        flush2();
-      }
-      async read(id) {
-        const at = this.locate(id);
-        const name = packName(at.pack);
-        let sealed;
-        const fetched = this.prefetched.get(id);
-        this.prefetched.delete(id);
-        try {
-          sealed = await (fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length }));
-        } catch (error2) {
-          throw new BlobError(
-            `${this.repo.location}: cannot read blob ${id} from ${name}: ${error2.message}`,
-            id,
-            at.pack,
-            { cause: error2 }
-          );
-        }
-        return this.decode(id, at, name, sealed);
-      }
-      async decode(id, at, name, sealed) {
-        const damaged = (what, cause) => new BlobError(`${this.repo.location}: blob ${id} in ${name} is damaged: ${what}`, id, at.pack, {
-          cause
-        });
-        if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
-        let framed;
-        try {
-          framed = sealed.length >= ASYNC_DECOMPRESS_BYTES ? await this.repo.openAsync(blobContext(id), name, sealed) : this.repo.open(blobContext(id), name, sealed);
-        } catch (error2) {
-          throw damaged("it failed authentication", error2);
-        }
-        let plain;
-        const limit = Math.min(at.rawLength, MAX_BLOB_BYTES);
-        if (framed[0] === RAW) {
-          plain = framed.subarray(1);
-        } else if (framed[0] === ZSTD) {
-          try {
-            const options = {
-              maxOutputLength: Math.max(1, limit),
-              // One output buffer for the whole blob, instead of a round trip per 16 KiB.
-              chunkSize: Math.max(64, limit)
-            };
-            plain = limit < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(framed.subarray(1), options) : await decompressAsync(framed.subarray(1), options);
-          } catch (error2) {
-            throw damaged(`it does not decompress (${error2.message})`, error2);
-          }
-        } else {
-          throw damaged(`unknown compression header ${framed[0]}`);
-        }
-        if (plain.length !== at.rawLength) throw damaged(`${plain.length} bytes, the index says ${at.rawLength}`);
-        return plain;
-      }
-    };
-  }
-});
-
-// src/engine/blob-store.ts
-var PACKS_PER_INDEX, BlobStore;
-var init_blob_store = __esm({
-  "src/engine/blob-store.ts"() {
-    "use strict";
-    init_blob_codec();
-    init_blob_index();
-    init_crypto();
-    init_pack();
-    PACKS_PER_INDEX = 128;
-    BlobStore = class {
-      repo;
-      index;
-      stats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
-      pending = /* @__PURE__ */ new Set();
-      packer;
-      unindexed = [];
-      indexWrites = [];
-      constructor(repo, index2) {
-        this.repo = repo;
-        this.index = index2;
-        this.packer = new PackWriter(repo, (contents, size) => {
-          this.index.addPack(contents);
-          for (const blob of contents.blobs) this.pending.delete(blob.id);
-          this.stats.bytesStored += size;
-          this.stats.packsWritten++;
-          this.unindexed.push(contents);
-          if (this.unindexed.length >= PACKS_PER_INDEX) this.indexWrites.push(this.writeIndex());
-        });
-      }
-      has(id) {
-        return this.index.has(id) || this.pending.has(id);
-      }
-      /** Encodes and stores a blob unless the repository has it; returns its id. */
-      async store(type2, plain) {
-        const id = objectId(this.repo.idKey, plain);
-        if (!this.has(id))
-          await this.add(type2, id, encodeBlob(this.repo.dataKey, this.repo.config.id, id, plain), plain.length);
-        return id;
-      }
-      /**
-       * Stores a blob a content worker encoded. Without `sealed`, the worker found the id among those the index
-       * held when the backup began; that is checked here, since the worker compared only a prefix.
-       */
-      async addEncoded(type2, id, rawLength, sealed) {
-        if (this.has(id)) return;
-        if (!sealed) {
-          throw new Error(
-            `blob ${id} was taken for one the repository holds, but the index lacks it (an id prefix collision): nothing was committed; run the backup again`
-          );
-        }
-        await this.add(type2, id, sealed, rawLength);
-      }
-      async add(type2, id, sealed, rawLength) {
-        this.pending.add(id);
-        this.stats.blobsAdded++;
-        this.stats.bytesAdded += rawLength;
-        await this.packer.add(type2, id, sealed, rawLength);
-      }
-      async writeIndex() {
-        if (this.unindexed.length === 0) return;
-        const packs = this.unindexed;
-        this.unindexed = [];
-        const plain = encodeIndex(packs);
-        this.stats.bytesStored += plain.length + SEAL_OVERHEAD;
-        await this.repo.writeSealed("index", "index", plain);
-      }
-      /** Writes the last pack and the index. Only after this may a snapshot refer to the blobs. */
-      async close() {
-        await this.packer.close();
-        await Promise.all(this.indexWrites);
-        await this.writeIndex();
-      }
-    };
-  }
-});
-
-// src/engine/content-pool.ts
-import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
-function defaultWorkerCount(env2 = process.env) {
-  const asked = Number(env2.RESTORABLE_WORKERS);
-  if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
-  return Math.min(4, availableParallelism());
-}
-function workerUrl() {
-  return new URL(
-    import.meta.url.endsWith(".ts") ? "./content-worker.ts" : "./content-worker.js",
-    import.meta.url
-  );
-}
-var CREDIT_BYTES, BATCH_FILES, BATCH_BYTES, SMALL_FILE_BYTES, STREAM_PIECE, STREAM_AHEAD, ContentPool;
-var init_content_pool = __esm({
-  "src/engine/content-pool.ts"() {
-    "use strict";
-    init_content_protocol();
-    CREDIT_BYTES = 8 * 1024 * 1024;
-    BATCH_FILES = 64;
-    BATCH_BYTES = 2 * 1024 * 1024;
-    SMALL_FILE_BYTES = 256 * 1024;
-    STREAM_PIECE = 1024 * 1024;
-    STREAM_AHEAD = 8 * 1024 * 1024;
-    ContentPool = class {
-      stores;
-      jobs = /* @__PURE__ */ new Map();
-      nextJob = 0;
-      batch;
-      /** Messages are handled one at a time: blobs reach the packs in the order each worker sent them. */
-      chain = Promise.resolve();
-      failure;
-      closed = false;
-      /** Plain bytes chunked so far in files not yet complete, for progress. */
-      partialBytes = 0;
-      onBytes;
-      constructor(stores, options = {}) {
-        this.stores = stores;
-        this.onBytes = options.onBytes ?? (() => {
-        });
-        const init = {
-          targets: stores.map((store) => ({
-            repository: store.repo.config.id,
-            dataKey: store.repo.keys.data,
-            idKey: store.repo.keys.id,
-            gear: store.repo.gear,
-            known: knownTable(store.index.ids(), store.index.size)
-          })),
-          creditBytes: CREDIT_BYTES
-        };
-        this.init = init;
-        this.maxWorkers = options.workers ?? defaultWorkerCount();
-      }
-      init;
-      maxWorkers;
-      workers = [];
-      startWorker() {
-        const thread = new Worker(workerUrl(), { workerData: this.init });
-        const worker = { thread, load: 0, unconsumed: 0 };
-        thread.on("message", (message) => this.receive(worker, message));
-        thread.on("error", (error2) => this.fail(new Error(`a content worker failed: ${error2.message}`)));
-        thread.on("exit", (code) => {
-          if (!this.closed) this.fail(new Error(`a content worker stopped unexpectedly (exit code ${code})`));
-        });
-        this.workers.push(worker);
-        return worker;
-      }
-      /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
-      readFile(file, targets) {
-        if (this.failure) return Promise.reject(this.failure);
-        const job = { absolute: file.absolute, size: file.size, targets };
-        if (file.inode !== void 0) job.inode = file.inode;
-        if (file.size > SMALL_FILE_BYTES) {
-          return this.submit([job], file.size).then((contents) => contents[0]);
-        }
-        this.batch ??= { files: [], bytes: 0, waiters: [] };
-        const batch = this.batch;
-        batch.files.push(job);
-        batch.bytes += file.size;
-        const result = new Promise((resolve11, reject) => batch.waiters.push({ resolve: resolve11, reject }));
-        if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
-        return result;
-      }
-      /** Sends the files gathered so far. */
-      flush() {
-        const batch = this.batch;
-        if (!batch) return;
-        this.batch = void 0;
-        this.submit(batch.files, batch.bytes).then(
-          (contents) => {
-            for (const [i6, content] of contents.entries()) batch.waiters[i6].resolve(content);
-          },
-          (error2) => {
-            for (const waiter of batch.waiters) waiter.reject(error2);
-          }
-        );
-      }
-      /** A command's output, handed over piece by piece to one worker. */
-      openStream(targets) {
-        const worker = this.leastLoaded();
-        const job = this.nextJob++;
-        const done = this.track(job, worker, [{ targets, ids: this.emptyIds(targets), bytes: 0 }], 0);
-        this.send(worker, { type: "stream", job, targets });
-        let piece = new Uint8Array(STREAM_PIECE);
-        let used = 0;
-        const sendPiece = async () => {
-          if (used === 0) return;
-          const data = piece.subarray(0, used);
-          worker.unconsumed += used;
-          this.send(worker, { type: "data", job, data }, [data.buffer]);
-          piece = new Uint8Array(STREAM_PIECE);
-          used = 0;
-          while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
-            await new Promise((resolve11) => worker.onRoom = resolve11);
-          }
-          if (this.failure) throw this.failure;
-        };
-        return {
-          write: async (data) => {
-            if (this.failure) throw this.failure;
-            let at = 0;
-            while (at < data.length) {
-              const take2 = Math.min(data.length - at, STREAM_PIECE - used);
-              piece.set(data.subarray(at, at + take2), used);
-              used += take2;
-              at += take2;
-              if (used === STREAM_PIECE) await sendPiece();
-            }
-          },
-          end: async () => {
-            await sendPiece();
-            this.send(worker, { type: "end", job });
-            return (await done)[0];
-          }
-        };
-      }
-      /** Stops the workers. Pending work is abandoned; call after the last result was awaited. */
-      async close() {
-        this.closed = true;
-        await Promise.all(this.workers.map((worker) => worker.thread.terminate()));
-        await this.chain;
-      }
-      emptyIds(targets) {
-        const ids = this.stores.map(() => void 0);
-        for (const target of targets) ids[target] = [];
-        return ids;
-      }
-      /** The least busy worker; a new one while all are busy and there is room (a command's output needs one). */
-      leastLoaded() {
-        const idle = this.workers.find((worker) => worker.load === 0 && worker.unconsumed === 0);
-        if (idle) return idle;
-        if (this.workers.length < this.maxWorkers) return this.startWorker();
-        return this.workers.reduce((best, worker) => worker.load < best.load ? worker : best);
-      }
-      submit(files, weight) {
-        const worker = this.leastLoaded();
-        const job = this.nextJob++;
-        const pending = files.map((file) => ({
-          targets: file.targets,
-          ids: this.emptyIds(file.targets),
-          bytes: 0
-        }));
-        const done = this.track(job, worker, pending, weight);
-        this.send(worker, { type: "files", job, files });
-        return done;
-      }
-      track(job, worker, files, weight) {
-        worker.load += weight + 1;
-        return new Promise((resolve11, reject) => {
-          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve11, reject });
-        });
-      }
-      send(worker, message, transfer = []) {
-        worker.thread.postMessage(message, transfer);
-      }
-      receive(worker, message) {
-        if (message.type === "fatal") {
-          this.fail(new Error(`a content worker failed: ${message.message}`));
-          return;
-        }
-        if (message.type === "consumed") {
-          worker.unconsumed -= message.bytes;
-          if (worker.unconsumed <= STREAM_AHEAD && worker.onRoom) {
-            const wake = worker.onRoom;
-            worker.onRoom = void 0;
-            wake();
-          }
-          return;
-        }
-        this.chain = this.chain.then(async () => {
-          if (this.failure) return;
-          try {
-            await this.handle(worker, message);
-          } catch (error2) {
-            this.fail(error2);
-          }
-        });
-      }
-      async handle(worker, message) {
-        const job = this.jobs.get(message.job);
-        if (!job) throw new Error(`content worker sent results for unknown job ${message.job}`);
-        if (message.type === "done") {
-          this.jobs.delete(message.job);
-          worker.load -= job.weight;
-          job.resolve(
-            message.outcomes.map((outcome, i6) => {
-              const file = job.files[i6];
-              this.partialBytes -= file.bytes;
-              return "error" in outcome ? outcome : { size: outcome.size, ids: file.ids };
-            })
-          );
-          return;
-        }
-        let progressed = false;
-        for (const entry of message.entries) {
-          const file = job.files[entry.file];
-          await this.stores[entry.target].addEncoded("data", entry.id, entry.rawLength, entry.sealed);
-          file.ids[entry.target].push(entry.id);
-          if (entry.target === file.targets[0]) {
-            file.bytes += entry.rawLength;
-            this.partialBytes += entry.rawLength;
-            progressed = true;
-          }
-        }
-        this.send(worker, { type: "credit", bytes: message.bytes });
-        if (progressed) this.onBytes();
-      }
-      fail(error2) {
-        if (this.closed) return;
-        this.failure ??= error2;
-        for (const worker of this.workers) {
-          const wake = worker.onRoom;
-          worker.onRoom = void 0;
-          wake?.();
-        }
-        for (const [id, job] of this.jobs) {
-          this.jobs.delete(id);
-          job.reject(this.failure);
-        }
-      }
-    };
-  }
-});
-
-// src/engine/snapshot.ts
-async function writeSnapshot(repo, snapshot) {
-  return repo.writeSealed("snapshots", "snapshot", new TextEncoder().encode(JSON.stringify(snapshot)));
-}
-async function readSnapshot(repo, id) {
-  const plain = await repo.readSealed("snapshots", "snapshot", id);
-  if (plain.length > MAX_SNAPSHOT_BYTES) throw new RepositoryError(`snapshot ${id} is implausibly large`);
-  const snapshot = JSON.parse(new TextDecoder().decode(plain));
-  if (snapshot.version !== 1 || typeof snapshot.system !== "string" || !Array.isArray(snapshot.tree)) {
-    throw new RepositoryError(
-      `${repo.location}: snapshots/${id} has an unknown shape (version ${snapshot.version})`
-    );
-  }
-  return snapshot;
-}
-async function listSnapshots(repo, onProblem) {
-  const objects = await repo.backend.list("snapshots/");
-  const refs = [];
-  await Promise.all(
-    objects.map(async (object) => {
-      const id = object.name.slice("snapshots/".length);
-      try {
-        refs.push({ id, snapshot: await readSnapshot(repo, id) });
-      } catch (error2) {
-        onProblem(id, error2.message);
-      }
-    })
-  );
-  return refs.sort((a5, b5) => a5.snapshot.time.localeCompare(b5.snapshot.time) || a5.id.localeCompare(b5.id));
-}
-function findSnapshot(refs, selector, system) {
-  const candidates = system === void 0 ? refs : refs.filter((ref) => ref.snapshot.system === system);
-  const scope = system === void 0 ? "" : ` of system "${system}"`;
-  if (selector === "latest") {
-    const latest = candidates[candidates.length - 1];
-    if (!latest) throw new RepositoryError(`no snapshot${scope} in the repository yet`);
-    return latest;
-  }
-  if (!/^[0-9a-f]{4,64}$/.test(selector)) {
-    throw new RepositoryError(`snapshot "${selector}" is neither "latest" nor an id (4 to 64 hex digits)`);
-  }
-  const matches = candidates.filter((ref) => ref.id.startsWith(selector));
-  if (matches.length === 0)
-    throw new RepositoryError(`no snapshot${scope} has an id starting with ${selector}`);
-  if (matches.length > 1) {
-    throw new RepositoryError(
-      `${matches.length} snapshots${scope} have ids starting with ${selector}: give more digits`
-    );
-  }
-  return matches[0];
-}
-var MAX_SNAPSHOT_BYTES;
-var init_snapshot = __esm({
-  "src/engine/snapshot.ts"() {
-    "use strict";
-    init_repository();
-    MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
-  }
-});
-
-// src/engine/backup.ts
-import { hostname } from "node:os";
-async function backupSystem(repositories, input, options) {
-  const started = (options.now ?? (() => /* @__PURE__ */ new Date()))();
-  const prepared = await Promise.all(
-    repositories.map(async (repo) => {
-      const index2 = await loadIndex(repo);
-      const previous = (await listSnapshots(repo, () => {
-      })).filter(
-        (ref) => ref.snapshot.system === options.system
-      );
-      const parent = findParent(previous, input);
-      const store = new BlobStore(repo, index2);
-      return {
-        repo,
-        store,
-        parent,
-        expected: previous.at(-1)?.snapshot.summary.bytes,
-        nodes: parent ? await parentNodes(repo, store, parent.snapshot) : void 0
-      };
-    })
-  );
-  const pool = new ContentPool(
-    prepared.map(({ store }) => store),
-    { onBytes: () => archiver.report() }
-  );
-  const archiver = new Archiver(
-    prepared.map(({ store, nodes: nodes5 }) => ({ store, parent: nodes5 })),
-    pool,
-    options.onProgress,
-    prepared[0]?.expected
-  );
-  const time2 = started.toISOString();
-  const mtime = (BigInt(started.getTime()) * 1000000n).toString();
-  try {
-    if (input.kind === "paths") {
-      await archiver.addEntries(input.entries);
-    } else {
-      const exit = input.done.then(
-        () => void 0,
-        (error2) => error2
-      );
-      await archiver.addStream(input.filename, input.stdout, {
-        mode: 384,
-        mtime,
-        uid: process.getuid?.() ?? 0,
-        gid: process.getgid?.() ?? 0
-      });
-      const failure2 = await exit;
-      if (failure2) throw failure2;
-    }
-  } catch (error2) {
-    await pool.close();
-    await Promise.allSettled(prepared.map(({ store }) => store.close()));
-    throw error2;
-  }
-  await pool.close();
-  const trees = await archiver.finish();
-  await Promise.all(prepared.map(({ store }) => store.close()));
-  const durationMs = Date.now() - started.getTime();
-  const problems = [
-    ...(input.kind === "paths" ? input.problems ?? [] : []).map(({ path, message }) => ({ path, message })),
-    ...archiver.problems
+function loadProfile(root5, configPath) {
+  const config2 = loadConfig(root5, configPath);
+  const controlDirs = [
+    { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
   ];
-  const results = [];
-  for (let i6 = 0; i6 < prepared.length; i6++) {
-    const { repo, store, parent } = prepared[i6];
-    const summary = {
-      files: archiver.totals.files,
-      dirs: archiver.totals.dirs,
-      symlinks: archiver.totals.symlinks,
-      bytes: archiver.totals.bytes,
-      bytesRead: archiver.totals.bytesRead,
-      bytesAdded: store.stats.bytesAdded,
-      bytesStored: store.stats.bytesStored,
-      durationMs
-    };
-    const snapshot = {
-      version: 1,
-      system: options.system,
-      policy: options.policy,
-      time: time2,
-      hostname: hostname(),
-      source: input.kind === "paths" ? { kind: "paths", paths: input.paths } : { kind: "command", command: input.command, filename: input.filename },
-      tree: trees[i6],
-      ...parent ? { parent: parent.id } : {},
-      summary,
-      problems
-    };
-    const id = await writeSnapshot(repo, snapshot);
-    results.push({ repository: repo.location, snapshot: id, summary, problems });
-  }
-  return results;
+  const ownDirs = config2.data.controls?.paths ?? (existsSync3(join4(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
+  for (const dir of ownDirs) controlDirs.push({ path: join4(root5, dir), display: dir });
+  const library = loadControls(controlDirs);
+  const profile = applyProfile(library.controls, config2);
+  return { config: config2, library, profile };
 }
-function findParent(previous, input) {
-  if (input.kind !== "paths") return void 0;
-  const same = previous.filter(
-    (ref) => ref.snapshot.source.kind === "paths" && JSON.stringify(ref.snapshot.source.paths) === JSON.stringify(input.paths)
-  );
-  return same[same.length - 1];
+function evaluateFiles(root5, files, controls) {
+  const probe = repositoryProbe(root5);
+  const policies = [];
+  const problems = loadPolicies(root5, files, (policy, valid) => {
+    policies.push({
+      file: policy.file,
+      name: policy.data.metadata.name,
+      nameLocation: policy.document.locate(["metadata", "name"]),
+      evaluated: valid,
+      systems: valid ? policy.data.systems.map((s2) => s2.name) : [],
+      findings: valid ? evaluatePolicy(policy, controls, probe) : []
+    });
+  });
+  return { policies, problems };
 }
-async function parentNodes(repo, store, snapshot) {
-  const nodes5 = /* @__PURE__ */ new Map();
-  const reader = new BlobReader(repo, store.index);
-  try {
-    for await (const node of readListing(reader, snapshot.tree)) {
-      if (node.type === "file" && node.content?.every((id) => store.index.has(id)))
-        nodes5.set(node.path, node);
+function finishCheck(options, setup, parts2, started) {
+  const { config: config2, library, profile, discovered } = setup;
+  const findings = [];
+  const systems = [];
+  const loadProblems = [];
+  const names = /* @__PURE__ */ new Map();
+  let policyCount = 0;
+  for (const part of parts2) {
+    loadProblems.push(...part.problems);
+    for (const policy of part.policies) {
+      const previous = names.get(policy.name);
+      if (previous) {
+        loadProblems.push({
+          ruleId: "policy/duplicate-name",
+          message: `policy name \`${policy.name}\` is already used in ${previous}`,
+          remediation: "Give every policy a unique `metadata.name`: evidence and reports are keyed by it.",
+          location: policy.nameLocation
+        });
+        continue;
+      }
+      names.set(policy.name, `${policy.file}:${policy.nameLocation.line}`);
+      if (!policy.evaluated) continue;
+      policyCount++;
+      for (const system of policy.systems) systems.push({ policy: policy.name, system, file: policy.file });
+      for (const finding of policy.findings) findings.push(finding);
     }
+  }
+  const order = new Map(discovered.files.map((file, index2) => [file, index2]));
+  loadProblems.sort(
+    (a5, b5) => (order.get(a5.location.file) ?? 0) - (order.get(b5.location.file) ?? 0) || a5.location.line - b5.location.line || a5.location.column - b5.location.column
+  );
+  const problems = [
+    ...config2.problems,
+    ...library.problems,
+    ...profile.problems,
+    ...discovered.problems,
+    ...loadProblems
+  ].map(problemFinding);
+  if (discovered.files.length === 0 && discovered.problems.length === 0) {
+    problems.push(
+      problemFinding({
+        ruleId: "policy/none-found",
+        message: `no policy files found (${options.paths.length ? options.paths.join(", ") : (config2.data.policies ?? [".restorable/**/*.{yml,yaml}"]).join(", ")})`,
+        remediation: "Add a policy under .restorable/ or give the paths to check.",
+        location: fileStart(".")
+      })
+    );
+  }
+  findings.push(...problems);
+  const failOn = options.failOn ?? config2.data.failOn ?? "low";
+  const controls = profile.controls.map((c5) => ({
+    id: c5.data.id,
+    title: c5.data.title,
+    description: c5.data.description,
+    severity: c5.severity,
+    evaluation: c5.data.check.static ? "static" : "runtime",
+    criteria: {
+      soc2: c5.data.criteria.soc2,
+      iso27001: c5.data.criteria.iso27001 ?? [],
+      nist80053: c5.data.criteria.nist80053 ?? []
+    },
+    remediation: c5.data.remediation.replace(
+      /\{param\.([A-Za-z0-9]+)\}/g,
+      (m3, n3) => c5.paramText[n3] ?? m3
+    ),
+    source: c5.source
+  }));
+  const counts = countFindings(
+    findings,
+    discovered.files.length,
+    policyCount,
+    systems.length,
+    controls.length
+  );
+  return {
+    tool: { name: "restorable", version: VERSION },
+    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    files: discovered.files,
+    systems,
+    controls,
+    findings,
+    counts,
+    failOn,
+    failed: findings.some((f5) => f5.status === "fail" && fails(f5.severity, failOn))
+  };
+}
+function fails(severity, failOn) {
+  if (failOn === "never") return false;
+  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(failOn);
+}
+function problemFinding(problem) {
+  return {
+    kind: "problem",
+    ruleId: problem.ruleId,
+    title: problem.ruleId,
+    // A file that cannot be read cannot be checked: that is as bad as the worst failing control.
+    severity: "critical",
+    status: "fail",
+    location: problem.location,
+    message: problem.message,
+    remediation: problem.remediation
+  };
+}
+function countFindings(findings, files, policies, systems, controls) {
+  const bySeverity = { critical: 0, high: 0, medium: 0, low: 0 };
+  const counts = {
+    files,
+    policies,
+    systems,
+    controls,
+    passed: 0,
+    failed: 0,
+    notApplicable: 0,
+    problems: 0,
+    bySeverity
+  };
+  for (const f5 of findings) {
+    if (f5.kind === "problem") counts.problems++;
+    else if (f5.status === "pass") counts.passed++;
+    else if (f5.status === "not-applicable") counts.notApplicable++;
+    else {
+      counts.failed++;
+      bySeverity[f5.severity]++;
+    }
+  }
+  return counts;
+}
+function repositoryProbe(root5) {
+  const realRoot = realpathSync(root5);
+  const known = /* @__PURE__ */ new Map();
+  const inside = (path) => {
+    if (known.has(path)) return known.get(path);
+    let real;
+    try {
+      const absolute = join4(root5, path);
+      if (statSync2(absolute).isFile()) {
+        const candidate = realpathSync(absolute);
+        const rel = relative2(realRoot, candidate);
+        if (!rel.startsWith("..") && !isAbsolute(rel)) real = candidate;
+      }
+    } catch {
+      real = void 0;
+    }
+    known.set(path, real);
+    return real;
+  };
+  const heads = /* @__PURE__ */ new Map();
+  return {
+    fileExists: (path) => inside(path) !== void 0,
+    readHead(path, bytes3) {
+      const key2 = `${bytes3}:${path}`;
+      if (heads.has(key2)) return heads.get(key2);
+      const real = inside(path);
+      let head;
+      if (real !== void 0) {
+        const fd2 = openSync(real, "r");
+        try {
+          const buffer = Buffer.alloc(bytes3);
+          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes3, 0));
+        } finally {
+          closeSync(fd2);
+        }
+      }
+      heads.set(key2, head);
+      return head;
+    }
+  };
+}
+var init_check = __esm({
+  "src/commands/check.ts"() {
+    "use strict";
+    init_assets();
+    init_evaluate_static();
+    init_library();
+    init_profile();
+    init_result();
+    init_config();
+    init_discover();
+    init_load_policies();
+    init_source();
+  }
+});
+
+// src/evidence/git.ts
+import { spawn } from "node:child_process";
+function gitProgram(env2) {
+  return env2.RESTORABLE_GIT || "git";
+}
+function redact(text, secrets) {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("***");
+  return out;
+}
+function withConfig(env2, entries) {
+  const existing = Number(env2.GIT_CONFIG_COUNT ?? 0);
+  const start = Number.isSafeInteger(existing) && existing > 0 ? existing : 0;
+  const out = { GIT_CONFIG_COUNT: String(start + entries.length) };
+  entries.forEach(([key2, value2], i6) => {
+    out[`GIT_CONFIG_KEY_${start + i6}`] = key2;
+    out[`GIT_CONFIG_VALUE_${start + i6}`] = value2;
+  });
+  return out;
+}
+var GitError, Git;
+var init_git = __esm({
+  "src/evidence/git.ts"() {
+    "use strict";
+    GitError = class extends Error {
+      args;
+      code;
+      stderr;
+      constructor(message, args, code, stderr) {
+        super(message);
+        this.name = "GitError";
+        this.args = args;
+        this.code = code;
+        this.stderr = stderr;
+      }
+    };
+    Git = class _Git {
+      /** The directory git runs in (a work tree or a bare repository). */
+      cwd;
+      env;
+      secrets;
+      constructor(cwd, env2 = process.env, secrets = []) {
+        this.cwd = cwd;
+        const { GIT_INDEX_FILE: _index, ...rest } = env2;
+        this.env = { ...rest, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" };
+        this.secrets = secrets;
+      }
+      /** The same repository with more environment (e.g. credentials), keeping the secrets to redact. */
+      with(env2, secrets = []) {
+        return new _Git(this.cwd, { ...this.env, ...env2 }, [...this.secrets, ...secrets]);
+      }
+      /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
+      run(args, options = {}) {
+        return new Promise((resolve13, reject) => {
+          const child2 = spawn(gitProgram(this.env), args, {
+            cwd: this.cwd,
+            env: options.env ? { ...this.env, ...options.env } : this.env,
+            stdio: ["pipe", "pipe", "pipe"]
+          });
+          const out = [];
+          const err2 = [];
+          child2.stdout.on("data", (chunk) => out.push(chunk));
+          child2.stderr.on("data", (chunk) => err2.push(chunk));
+          child2.stdin.on("error", () => {
+          });
+          child2.on("error", (error2) => {
+            reject(
+              new GitError(`cannot run git (${error2.message}); is git installed and on PATH?`, args, null, "")
+            );
+          });
+          child2.on("close", (code, signal) => {
+            const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
+            const status = code ?? -1;
+            if ((options.ok ?? [0]).includes(status)) {
+              resolve13({ code: status, stdout: Buffer.concat(out), stderr });
+              return;
+            }
+            const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
+            const why = signal ? `was killed by ${signal}` : `exited with ${code}`;
+            const detail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-6).join(" | ")}` : "";
+            reject(new GitError(`${what} in ${this.cwd} ${why}${detail}`, args, code, stderr));
+          });
+          if (options.input !== void 0) child2.stdin.end(options.input);
+          else child2.stdin.end();
+        });
+      }
+      /** stdout as text, without the final newline. */
+      async text(args, options = {}) {
+        return (await this.run(args, options)).stdout.toString("utf8").replace(/\n$/, "");
+      }
+      /** The object a revision names, or undefined when it names none. */
+      async resolve(revision) {
+        const result = await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision], {
+          ok: [0, 1, 128]
+        });
+        return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+      }
+      /** Whether `ancestor` is `descendant` or one of its ancestors. */
+      async isAncestor(ancestor, descendant) {
+        const result = await this.run(["merge-base", "--is-ancestor", ancestor, descendant], { ok: [0, 1] });
+        return result.code === 0;
+      }
+      /** The contents of many objects at once (`cat-file --batch`); missing ones are absent from the map. */
+      async readObjects(names) {
+        const objects = await this.catObjects(names);
+        return new Map([...objects].map(([name, object]) => [name, object.content]));
+      }
+      /** Objects by name (an id, or `<rev>:<path>`) with their ids and types, in one `cat-file --batch`. */
+      async catObjects(names) {
+        const objects = /* @__PURE__ */ new Map();
+        const unique = [...new Set(names)];
+        if (unique.length === 0) return objects;
+        const bad = unique.find((name) => /[\r\n]/.test(name));
+        if (bad !== void 0)
+          throw new GitError(`cannot read ${JSON.stringify(bad)}: a line break in an object name`, [], 0, "");
+        const { stdout } = await this.run(["cat-file", "--batch"], { input: `${unique.join("\n")}
+` });
+        let at = 0;
+        for (const name of unique) {
+          const end = stdout.indexOf(10, at);
+          if (end < 0) throw new GitError(`git cat-file --batch stopped early at ${name}`, ["cat-file"], 0, "");
+          const header = stdout.subarray(at, end).toString("utf8");
+          at = end + 1;
+          if (header.endsWith(" missing") || header.endsWith(" ambiguous")) continue;
+          const [id, type2, sizeText] = header.split(" ");
+          const size = Number(sizeText);
+          if (!id || !type2 || !Number.isSafeInteger(size)) {
+            throw new GitError(`git cat-file --batch printed "${header}" for ${name}`, ["cat-file"], 0, "");
+          }
+          objects.set(name, { id, type: type2, content: stdout.subarray(at, at + size) });
+          at += size + 1;
+        }
+        return objects;
+      }
+      /** Writes a blob; returns its id. */
+      async writeBlob(content) {
+        return this.text(["hash-object", "-w", "--stdin", "--no-filters"], { input: content });
+      }
+    };
+  }
+});
+
+// src/evidence/context.ts
+import { createHash as createHash2 } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join as join5 } from "node:path";
+function runContext(env2) {
+  const value2 = (name, max2) => {
+    const text = env2[name];
+    return text ? text.slice(0, max2) : void 0;
+  };
+  const inActions = env2.GITHUB_ACTIONS === "true";
+  const sha = env2.GITHUB_SHA && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(env2.GITHUB_SHA) ? env2.GITHUB_SHA : void 0;
+  const context = {
+    ci: inActions ? "github-actions" : "none",
+    repository: value2("GITHUB_REPOSITORY", 256),
+    serverUrl: value2("GITHUB_SERVER_URL", 256),
+    workflow: value2("GITHUB_WORKFLOW", 1024),
+    workflowRef: value2("GITHUB_WORKFLOW_REF", 1024),
+    job: value2("GITHUB_JOB", 256),
+    runId: value2("GITHUB_RUN_ID", 64),
+    runAttempt: value2("GITHUB_RUN_ATTEMPT", 16),
+    event: value2("GITHUB_EVENT_NAME", 64),
+    actor: value2("GITHUB_ACTOR", 256),
+    ref: value2("GITHUB_REF", 1024),
+    sha,
+    runner: {
+      name: value2("RUNNER_NAME", 256) ?? (inActions ? void 0 : hostname().slice(0, 256)),
+      os: value2("RUNNER_OS", 64) ?? process.platform,
+      arch: value2("RUNNER_ARCH", 64) ?? process.arch,
+      environment: value2("RUNNER_ENVIRONMENT", 64)
+    }
+  };
+  return JSON.parse(JSON.stringify(context));
+}
+function blobId(content, algorithm) {
+  return createHash2(algorithm).update(`blob ${content.length}\0`).update(content).digest("hex");
+}
+async function policyEntries(root5, files, env2 = process.env) {
+  const git = new Git(root5, env2);
+  let commit;
+  let algorithm = "sha1";
+  let inGit = false;
+  try {
+    const format2 = await git.text(["rev-parse", "--show-object-format"]);
+    inGit = true;
+    algorithm = format2 === "sha256" ? "sha256" : "sha1";
+    commit = await git.resolve("HEAD^{commit}");
   } catch {
   }
-  return nodes5;
+  const committed = /* @__PURE__ */ new Map();
+  const listable = files.filter(({ file }) => !/[\n\r]/.test(file));
+  if (inGit && commit && listable.length > 0) {
+    const { stdout } = await git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], {
+      input: `${listable.map(({ file }) => `${commit}:./${file}`).join("\n")}
+`
+    });
+    stdout.toString("utf8").split("\n").slice(0, listable.length).forEach((line, i6) => {
+      const [id, type2] = line.split(" ");
+      if (type2 === "blob" && id) committed.set(listable[i6].file, id);
+    });
+  }
+  const entries = [];
+  for (const { file, name } of files) {
+    const blob = blobId(await readFile(join5(root5, file)), algorithm);
+    const entry = { file, blob };
+    if (name !== void 0) entry.name = name;
+    if (commit) {
+      entry.commit = commit;
+      entry.modified = committed.get(file) !== blob;
+    }
+    entries.push(entry);
+  }
+  return entries;
 }
-var init_backup = __esm({
-  "src/engine/backup.ts"() {
+var init_context = __esm({
+  "src/evidence/context.ts"() {
     "use strict";
-    init_archiver();
-    init_blob_index();
-    init_blob_reader();
-    init_blob_store();
-    init_content_pool();
-    init_listing();
-    init_snapshot();
+    init_git();
   }
 });
 
@@ -15102,8 +14730,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve11, reject) => {
-            backpressureChangePromiseResolve = resolve11;
+          await new Promise((resolve13, reject) => {
+            backpressureChangePromiseResolve = resolve13;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -15206,7 +14834,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve11) => setTimeout(resolve11));
+      await new Promise((resolve13) => setTimeout(resolve13));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -15378,12 +15006,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join11 = concat) {
+async function readToEnd(input, join13 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join11);
+    return input.readToEnd(join13);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join11);
+    return getReader(input).readToEnd(join13);
   }
   return input;
 }
@@ -15391,12 +15019,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve11) => setTimeout(resolve11));
+      await new Promise((resolve13) => setTimeout(resolve13));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve11) => setTimeout(resolve11));
+      await new Promise((resolve13) => setTimeout(resolve13));
       return reason;
     }
   }
@@ -15427,13 +15055,13 @@ function encode$1(data) {
     const r5 = [];
     const bytesPerLine = 45;
     const lines = Math.floor(buf.length / bytesPerLine);
-    const bytes2 = lines * bytesPerLine;
-    const encoded = encodeChunk(buf.subarray(0, bytes2));
+    const bytes3 = lines * bytesPerLine;
+    const encoded = encodeChunk(buf.subarray(0, bytes3));
     for (let i6 = 0; i6 < lines; i6++) {
       r5.push(encoded.substr(i6 * 60, 60));
       r5.push("\n");
     }
-    buf = buf.subarray(bytes2);
+    buf = buf.subarray(bytes3);
     return r5.join("");
   }, () => buf.length ? encodeChunk(buf) + "\n" : "");
 }
@@ -15462,8 +15090,8 @@ function decode$1(data) {
 function b64ToUint8Array(base64) {
   return decode$1(base64.replace(/-/g, "+").replace(/_/g, "/"));
 }
-function uint8ArrayToB64(bytes2, url) {
-  let encoded = encode$1(bytes2).replace(/[\r\n]/g, "");
+function uint8ArrayToB64(bytes3, url) {
+  let encoded = encode$1(bytes3).replace(/[\r\n]/g, "");
   {
     encoded = encoded.replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/[=]/g, "");
   }
@@ -15548,7 +15176,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve11, reject) => {
+  return new Promise((resolve13, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -15581,7 +15209,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve11({ text, data, headers, type: type2 });
+                  resolve13({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -15711,10 +15339,10 @@ function armor(messageType, body, partIndex, partTotal, customComment, emitCheck
   }
   return util.concat(result);
 }
-function uint8ArrayToBigInt(bytes2) {
+function uint8ArrayToBigInt(bytes3) {
   const hexAlphabet = "0123456789ABCDEF";
   let s2 = "";
-  bytes2.forEach((v) => {
+  bytes3.forEach((v) => {
     s2 += hexAlphabet[v >> 4] + hexAlphabet[v & 15];
   });
   return BigInt("0x0" + s2);
@@ -15830,17 +15458,17 @@ function bigIntToUint8Array(x2, endian = "be", length) {
     hex = "0" + hex;
   }
   const rawLength = hex.length / 2;
-  const bytes2 = new Uint8Array(length || rawLength);
+  const bytes3 = new Uint8Array(length || rawLength);
   const offset = length ? length - rawLength : 0;
   let i6 = 0;
   while (i6 < rawLength) {
-    bytes2[i6 + offset] = parseInt(hex.slice(2 * i6, 2 * i6 + 2), 16);
+    bytes3[i6 + offset] = parseInt(hex.slice(2 * i6, 2 * i6 + 2), 16);
     i6++;
   }
   if (endian !== "be") {
-    bytes2.reverse();
+    bytes3.reverse();
   }
-  return bytes2;
+  return bytes3;
 }
 function getRandomBytes(length) {
   const webcrypto2 = typeof crypto !== "undefined" ? crypto : nodeCrypto$8?.webcrypto;
@@ -15856,8 +15484,8 @@ function getRandomBigInteger(min, max2) {
     throw new Error("Illegal parameter value: max <= min");
   }
   const modulus = max2 - min;
-  const bytes2 = byteLength(modulus);
-  const r5 = uint8ArrayToBigInt(getRandomBytes(bytes2 + 8));
+  const bytes3 = byteLength(modulus);
+  const r5 = uint8ArrayToBigInt(getRandomBytes(bytes3 + 8));
   return mod$1(r5, modulus) + min;
 }
 function randomProbablePrime(bits2, e5, k5) {
@@ -16020,12 +15648,12 @@ function getHashByteLength(algo) {
 }
 function getPKCS1Padding(length) {
   const result = new Uint8Array(length);
-  let count2 = 0;
-  while (count2 < length) {
-    const randomBytes6 = getRandomBytes(length - count2);
+  let count3 = 0;
+  while (count3 < length) {
+    const randomBytes6 = getRandomBytes(length - count3);
     for (let i6 = 0; i6 < randomBytes6.length; i6++) {
       if (randomBytes6[i6] !== 0) {
-        result[count2++] = randomBytes6[i6];
+        result[count3++] = randomBytes6[i6];
       }
     }
   }
@@ -16153,12 +15781,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve11, reject) => {
+    const jwk = await new Promise((resolve13, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve11(jwkPrivateKey);
+          resolve13(jwkPrivateKey);
         }
       });
     });
@@ -16406,18 +16034,18 @@ async function validateParams$8(pBytes, gBytes, yBytes, xBytes) {
   }
   return true;
 }
-function readSimpleLength(bytes2) {
+function readSimpleLength(bytes3) {
   let len = 0;
   let offset;
-  const type2 = bytes2[0];
+  const type2 = bytes3[0];
   if (type2 < 192) {
-    [len] = bytes2;
+    [len] = bytes3;
     offset = 1;
   } else if (type2 < 255) {
-    len = (bytes2[0] - 192 << 8) + bytes2[1] + 192;
+    len = (bytes3[0] - 192 << 8) + bytes3[1] + 192;
     offset = 2;
   } else if (type2 === 255) {
-    len = util.readNumber(bytes2.subarray(1, 1 + 4));
+    len = util.readNumber(bytes3.subarray(1, 1 + 4));
     offset = 5;
   }
   return {
@@ -16790,10 +16418,10 @@ function concatBytes$1(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad4 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad3);
-    pad3 += a5.length;
+    res.set(a5, pad4);
+    pad4 += a5.length;
   }
   return res;
 }
@@ -16833,11 +16461,11 @@ function u64Lengths(dataLength, aadLength, isLE2) {
   setBigUint64$1(view, 8, BigInt(dataLength), isLE2);
   return num;
 }
-function isAligned32(bytes2) {
-  return bytes2.byteOffset % 4 === 0;
+function isAligned32(bytes3) {
+  return bytes3.byteOffset % 4 === 0;
 }
-function copyBytes$1(bytes2) {
-  return Uint8Array.from(bytes2);
+function copyBytes$1(bytes3) {
+  return Uint8Array.from(bytes3);
 }
 function _toGHASHKey(k5) {
   k5.reverse();
@@ -18118,73 +17746,73 @@ async function publicKeyDecrypt(algo, publicKeyParams, privateKeyParams, session
       throw new Error("Unknown public key encryption algorithm.");
   }
 }
-function parsePublicKeyParams(algo, bytes2) {
+function parsePublicKeyParams(algo, bytes3) {
   let read = 0;
   switch (algo) {
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign:
     case enums.publicKey.rsaSign: {
-      const n3 = util.readMPI(bytes2.subarray(read));
+      const n3 = util.readMPI(bytes3.subarray(read));
       read += n3.length + 2;
-      const e5 = util.readMPI(bytes2.subarray(read));
+      const e5 = util.readMPI(bytes3.subarray(read));
       read += e5.length + 2;
       return { read, publicParams: { n: n3, e: e5 } };
     }
     case enums.publicKey.dsa: {
-      const p3 = util.readMPI(bytes2.subarray(read));
+      const p3 = util.readMPI(bytes3.subarray(read));
       read += p3.length + 2;
-      const q3 = util.readMPI(bytes2.subarray(read));
+      const q3 = util.readMPI(bytes3.subarray(read));
       read += q3.length + 2;
-      const g5 = util.readMPI(bytes2.subarray(read));
+      const g5 = util.readMPI(bytes3.subarray(read));
       read += g5.length + 2;
-      const y = util.readMPI(bytes2.subarray(read));
+      const y = util.readMPI(bytes3.subarray(read));
       read += y.length + 2;
       return { read, publicParams: { p: p3, q: q3, g: g5, y } };
     }
     case enums.publicKey.elgamal: {
-      const p3 = util.readMPI(bytes2.subarray(read));
+      const p3 = util.readMPI(bytes3.subarray(read));
       read += p3.length + 2;
-      const g5 = util.readMPI(bytes2.subarray(read));
+      const g5 = util.readMPI(bytes3.subarray(read));
       read += g5.length + 2;
-      const y = util.readMPI(bytes2.subarray(read));
+      const y = util.readMPI(bytes3.subarray(read));
       read += y.length + 2;
       return { read, publicParams: { p: p3, g: g5, y } };
     }
     case enums.publicKey.ecdsa: {
       const oid = new OID();
-      read += oid.read(bytes2);
+      read += oid.read(bytes3);
       checkSupportedCurve(oid);
-      const Q = util.readMPI(bytes2.subarray(read));
+      const Q = util.readMPI(bytes3.subarray(read));
       read += Q.length + 2;
       return { read, publicParams: { oid, Q } };
     }
     case enums.publicKey.eddsaLegacy: {
       const oid = new OID();
-      read += oid.read(bytes2);
+      read += oid.read(bytes3);
       checkSupportedCurve(oid);
       if (oid.getName() !== enums.curve.ed25519Legacy) {
         throw new Error("Unexpected OID for eddsaLegacy");
       }
-      let Q = util.readMPI(bytes2.subarray(read));
+      let Q = util.readMPI(bytes3.subarray(read));
       read += Q.length + 2;
       Q = util.leftPad(Q, 33);
       return { read, publicParams: { oid, Q } };
     }
     case enums.publicKey.ecdh: {
       const oid = new OID();
-      read += oid.read(bytes2);
+      read += oid.read(bytes3);
       checkSupportedCurve(oid);
-      const Q = util.readMPI(bytes2.subarray(read));
+      const Q = util.readMPI(bytes3.subarray(read));
       read += Q.length + 2;
       const kdfParams = new KDFParams();
-      read += kdfParams.read(bytes2.subarray(read));
+      read += kdfParams.read(bytes3.subarray(read));
       return { read, publicParams: { oid, Q, kdfParams } };
     }
     case enums.publicKey.ed25519:
     case enums.publicKey.ed448:
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
-      const A2 = util.readExactSubarray(bytes2, read, read + getCurvePayloadSize(algo));
+      const A2 = util.readExactSubarray(bytes3, read, read + getCurvePayloadSize(algo));
       read += A2.length;
       return { read, publicParams: { A: A2 } };
     }
@@ -18192,32 +17820,32 @@ function parsePublicKeyParams(algo, bytes2) {
       throw new UnsupportedError("Unknown public key encryption algorithm.");
   }
 }
-function parsePrivateKeyParams(algo, bytes2, publicParams) {
+function parsePrivateKeyParams(algo, bytes3, publicParams) {
   let read = 0;
   switch (algo) {
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign:
     case enums.publicKey.rsaSign: {
-      const d5 = util.readMPI(bytes2.subarray(read));
+      const d5 = util.readMPI(bytes3.subarray(read));
       read += d5.length + 2;
-      const p3 = util.readMPI(bytes2.subarray(read));
+      const p3 = util.readMPI(bytes3.subarray(read));
       read += p3.length + 2;
-      const q3 = util.readMPI(bytes2.subarray(read));
+      const q3 = util.readMPI(bytes3.subarray(read));
       read += q3.length + 2;
-      const u = util.readMPI(bytes2.subarray(read));
+      const u = util.readMPI(bytes3.subarray(read));
       read += u.length + 2;
       return { read, privateParams: { d: d5, p: p3, q: q3, u } };
     }
     case enums.publicKey.dsa:
     case enums.publicKey.elgamal: {
-      const x2 = util.readMPI(bytes2.subarray(read));
+      const x2 = util.readMPI(bytes3.subarray(read));
       read += x2.length + 2;
       return { read, privateParams: { x: x2 } };
     }
     case enums.publicKey.ecdsa:
     case enums.publicKey.ecdh: {
       const payloadSize = getCurvePayloadSize(algo, publicParams.oid);
-      let d5 = util.readMPI(bytes2.subarray(read));
+      let d5 = util.readMPI(bytes3.subarray(read));
       read += d5.length + 2;
       d5 = util.leftPad(d5, payloadSize);
       return { read, privateParams: { d: d5 } };
@@ -18227,7 +17855,7 @@ function parsePrivateKeyParams(algo, bytes2, publicParams) {
       if (publicParams.oid.getName() !== enums.curve.ed25519Legacy) {
         throw new Error("Unexpected OID for eddsaLegacy");
       }
-      let seed = util.readMPI(bytes2.subarray(read));
+      let seed = util.readMPI(bytes3.subarray(read));
       read += seed.length + 2;
       seed = util.leftPad(seed, payloadSize);
       return { read, privateParams: { seed } };
@@ -18235,14 +17863,14 @@ function parsePrivateKeyParams(algo, bytes2, publicParams) {
     case enums.publicKey.ed25519:
     case enums.publicKey.ed448: {
       const payloadSize = getCurvePayloadSize(algo);
-      const seed = util.readExactSubarray(bytes2, read, read + payloadSize);
+      const seed = util.readExactSubarray(bytes3, read, read + payloadSize);
       read += seed.length;
       return { read, privateParams: { seed } };
     }
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
       const payloadSize = getCurvePayloadSize(algo);
-      const k5 = util.readExactSubarray(bytes2, read, read + payloadSize);
+      const k5 = util.readExactSubarray(bytes3, read, read + payloadSize);
       read += k5.length;
       return { read, privateParams: { k: k5 } };
     }
@@ -18250,33 +17878,33 @@ function parsePrivateKeyParams(algo, bytes2, publicParams) {
       throw new UnsupportedError("Unknown public key encryption algorithm.");
   }
 }
-function parseEncSessionKeyParams(algo, bytes2) {
+function parseEncSessionKeyParams(algo, bytes3) {
   let read = 0;
   switch (algo) {
     //   Algorithm-Specific Fields for RSA encrypted session keys:
     //       - MPI of RSA encrypted value m**e mod n.
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign: {
-      const c5 = util.readMPI(bytes2.subarray(read));
+      const c5 = util.readMPI(bytes3.subarray(read));
       return { c: c5 };
     }
     //   Algorithm-Specific Fields for Elgamal encrypted session keys:
     //       - MPI of Elgamal value g**k mod p
     //       - MPI of Elgamal value m * y**k mod p
     case enums.publicKey.elgamal: {
-      const c1 = util.readMPI(bytes2.subarray(read));
+      const c1 = util.readMPI(bytes3.subarray(read));
       read += c1.length + 2;
-      const c22 = util.readMPI(bytes2.subarray(read));
+      const c22 = util.readMPI(bytes3.subarray(read));
       return { c1, c2: c22 };
     }
     //   Algorithm-Specific Fields for ECDH encrypted session keys:
     //       - MPI containing the ephemeral key used to establish the shared secret
     //       - ECDH Symmetric Key
     case enums.publicKey.ecdh: {
-      const V = util.readMPI(bytes2.subarray(read));
+      const V = util.readMPI(bytes3.subarray(read));
       read += V.length + 2;
       const C = new ECDHSymmetricKey();
-      C.read(bytes2.subarray(read));
+      C.read(bytes3.subarray(read));
       return { V, C };
     }
     //   Algorithm-Specific Fields for X25519 or X448 encrypted session keys:
@@ -18287,10 +17915,10 @@ function parseEncSessionKeyParams(algo, bytes2) {
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
       const pointSize = getCurvePayloadSize(algo);
-      const ephemeralPublicKey = util.readExactSubarray(bytes2, read, read + pointSize);
+      const ephemeralPublicKey = util.readExactSubarray(bytes3, read, read + pointSize);
       read += ephemeralPublicKey.length;
       const C = new ECDHXSymmetricKey();
-      C.read(bytes2.subarray(read));
+      C.read(bytes3.subarray(read));
       return { ephemeralPublicKey, C };
     }
     default:
@@ -20048,6 +19676,56 @@ async function decrypt({ message, decryptionKeys, passwords, sessionKeys, verifi
     throw util.wrapError("Error decrypting message", err2);
   }
 }
+async function sign({ message, signingKeys, recipientKeys: recipientKeys3 = [], format: format2 = "armored", detached = false, signingKeyIDs = [], date: date2 = /* @__PURE__ */ new Date(), signingUserIDs = [], recipientUserIDs = [], signatureNotations = [], config: config$1, ...rest }) {
+  config$1 = { ...config, ...config$1 };
+  checkConfig(config$1);
+  checkCleartextOrMessage(message);
+  checkOutputMessageFormat(format2);
+  signingKeys = toArray(signingKeys);
+  signingKeyIDs = toArray(signingKeyIDs);
+  signingUserIDs = toArray(signingUserIDs);
+  recipientKeys3 = toArray(recipientKeys3);
+  recipientUserIDs = toArray(recipientUserIDs);
+  signatureNotations = toArray(signatureNotations);
+  if (rest.privateKeys)
+    throw new Error("The `privateKeys` option has been removed from openpgp.sign, pass `signingKeys` instead");
+  if (rest.armor !== void 0)
+    throw new Error("The `armor` option has been removed from openpgp.sign, pass `format` instead.");
+  const unknownOptions = Object.keys(rest);
+  if (unknownOptions.length > 0)
+    throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
+  if (message instanceof CleartextMessage && format2 === "binary")
+    throw new Error("Cannot return signed cleartext message in binary format");
+  if (message instanceof CleartextMessage && detached)
+    throw new Error("Cannot detach-sign a cleartext message");
+  if (!signingKeys || signingKeys.length === 0) {
+    throw new Error("No signing keys provided");
+  }
+  try {
+    let signature;
+    if (detached) {
+      signature = await message.signDetached(signingKeys, recipientKeys3, void 0, signingKeyIDs, date2, signingUserIDs, recipientUserIDs, signatureNotations, config$1);
+    } else {
+      signature = await message.sign(signingKeys, recipientKeys3, void 0, signingKeyIDs, date2, signingUserIDs, recipientUserIDs, signatureNotations, config$1);
+    }
+    if (format2 === "object")
+      return signature;
+    const armor2 = format2 === "armored";
+    signature = armor2 ? signature.armor(config$1) : signature.write();
+    if (detached) {
+      signature = transformPair(message.packets.write(), async (readable2, writable) => {
+        await Promise.all([
+          pipe(signature, writable),
+          readToEnd(readable2).catch(() => {
+          })
+        ]);
+      });
+    }
+    return await convertStream(signature);
+  } catch (err2) {
+    throw util.wrapError("Error signing message", err2);
+  }
+}
 async function verify({ message, verificationKeys, expectSigned = false, format: format2 = "utf8", signature = null, date: date2 = /* @__PURE__ */ new Date(), config: config$1, ...rest }) {
   config$1 = { ...config, ...config$1 };
   checkConfig(config$1);
@@ -20220,13 +19898,13 @@ function byteSwap32(arr) {
   }
   return arr;
 }
-function bytesToHex(bytes2) {
-  abytes(bytes2);
+function bytesToHex(bytes3) {
+  abytes(bytes3);
   if (hasHexBuiltin)
-    return bytes2.toHex();
+    return bytes3.toHex();
   let hex = "";
-  for (let i6 = 0; i6 < bytes2.length; i6++) {
-    hex += hexes[bytes2[i6]];
+  for (let i6 = 0; i6 < bytes3.length; i6++) {
+    hex += hexes[bytes3[i6]];
   }
   return hex;
 }
@@ -20279,10 +19957,10 @@ function concatBytes(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad4 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad3);
-    pad3 += a5.length;
+    res.set(a5, pad4);
+    pad4 += a5.length;
   }
   return res;
 }
@@ -20302,7 +19980,7 @@ function createXOFer(hashCons) {
   hashC.create = (opts) => hashCons(opts);
   return hashC;
 }
-function randomBytes3(bytesLength = 32) {
+function randomBytes(bytesLength = 32) {
   if (crypto$2 && typeof crypto$2.getRandomValues === "function") {
     return crypto$2.getRandomValues(new Uint8Array(bytesLength));
   }
@@ -20319,13 +19997,13 @@ function _abool2(value2, title = "") {
   return value2;
 }
 function _abytes2(value2, length, title = "") {
-  const bytes2 = isBytes(value2);
+  const bytes3 = isBytes(value2);
   const len = value2?.length;
   const needsLen = length !== void 0;
-  if (!bytes2 || needsLen && len !== length) {
+  if (!bytes3 || needsLen && len !== length) {
     const prefix = title && `"${title}" `;
     const ofLen = needsLen ? ` of length ${length}` : "";
-    const got = bytes2 ? `length=${len}` : `type=${typeof value2}`;
+    const got = bytes3 ? `length=${len}` : `type=${typeof value2}`;
     throw new Error(prefix + "expected Uint8Array" + ofLen + ", got " + got);
   }
   return value2;
@@ -20339,12 +20017,12 @@ function hexToNumber(hex) {
     throw new Error("hex string expected, got " + typeof hex);
   return hex === "" ? _0n$6 : BigInt("0x" + hex);
 }
-function bytesToNumberBE(bytes2) {
-  return hexToNumber(bytesToHex(bytes2));
+function bytesToNumberBE(bytes3) {
+  return hexToNumber(bytesToHex(bytes3));
 }
-function bytesToNumberLE(bytes2) {
-  abytes(bytes2);
-  return hexToNumber(bytesToHex(Uint8Array.from(bytes2).reverse()));
+function bytesToNumberLE(bytes3) {
+  abytes(bytes3);
+  return hexToNumber(bytesToHex(Uint8Array.from(bytes3).reverse()));
 }
 function numberToBytesBE(n3, len) {
   return hexToBytes(n3.toString(16).padStart(len * 2, "0"));
@@ -20370,8 +20048,8 @@ function ensureBytes(title, hex, expectedLength) {
     throw new Error(title + " of length " + expectedLength + " expected, got " + len);
   return res;
 }
-function copyBytes(bytes2) {
-  return Uint8Array.from(bytes2);
+function copyBytes(bytes3) {
+  return Uint8Array.from(bytes3);
 }
 function asciiToBytes(ascii) {
   return Uint8Array.from(ascii, (c5, i6) => {
@@ -20735,18 +20413,18 @@ function Field(ORDER, bitLenOrOpts, isLE2 = false, opts = {}) {
       return sqrtP(f5, n3);
     }),
     toBytes: (num) => isLE2 ? numberToBytesLE(num, BYTES) : numberToBytesBE(num, BYTES),
-    fromBytes: (bytes2, skipValidation = true) => {
+    fromBytes: (bytes3, skipValidation = true) => {
       if (allowedLengths) {
-        if (!allowedLengths.includes(bytes2.length) || bytes2.length > BYTES) {
-          throw new Error("Field.fromBytes: expected " + allowedLengths + " bytes, got " + bytes2.length);
+        if (!allowedLengths.includes(bytes3.length) || bytes3.length > BYTES) {
+          throw new Error("Field.fromBytes: expected " + allowedLengths + " bytes, got " + bytes3.length);
         }
         const padded = new Uint8Array(BYTES);
-        padded.set(bytes2, isLE2 ? 0 : padded.length - bytes2.length);
-        bytes2 = padded;
+        padded.set(bytes3, isLE2 ? 0 : padded.length - bytes3.length);
+        bytes3 = padded;
       }
-      if (bytes2.length !== BYTES)
-        throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes2.length);
-      let scalar = isLE2 ? bytesToNumberLE(bytes2) : bytesToNumberBE(bytes2);
+      if (bytes3.length !== BYTES)
+        throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes3.length);
+      let scalar = isLE2 ? bytesToNumberLE(bytes3) : bytesToNumberBE(bytes3);
       if (modFromBytes)
         scalar = mod(scalar, ORDER);
       if (!skipValidation) {
@@ -21005,9 +20683,9 @@ function _normFnElement(Fn2, key2) {
   if (typeof key2 === "bigint") {
     num = key2;
   } else {
-    let bytes2 = ensureBytes("private key", key2);
+    let bytes3 = ensureBytes("private key", key2);
     try {
-      num = Fn2.fromBytes(bytes2);
+      num = Fn2.fromBytes(bytes3);
     } catch (error2) {
       throw new Error(`invalid private key: expected ui8a of size ${expected}, got ${typeof key2}`);
     }
@@ -21053,12 +20731,12 @@ function weierstrassN(params, extraOpts = {}) {
       return concatBytes(Uint8Array.of(4), bx, Fp2.toBytes(y));
     }
   }
-  function pointFromBytes(bytes2) {
-    _abytes2(bytes2, void 0, "Point");
+  function pointFromBytes(bytes3) {
+    _abytes2(bytes3, void 0, "Point");
     const { publicKey: comp, publicKeyUncompressed: uncomp } = lengths;
-    const length = bytes2.length;
-    const head = bytes2[0];
-    const tail = bytes2.subarray(1);
+    const length = bytes3.length;
+    const head = bytes3[0];
+    const tail = bytes3.subarray(1);
     if (length === comp && (head === 2 || head === 3)) {
       const x2 = Fp2.fromBytes(tail);
       if (!Fp2.isValid(x2))
@@ -21179,8 +20857,8 @@ function weierstrassN(params, extraOpts = {}) {
         return Point.ZERO;
       return new Point(x2, y, Fp2.ONE);
     }
-    static fromBytes(bytes2) {
-      const P = Point.fromAffine(decodePoint(_abytes2(bytes2, void 0, "point")));
+    static fromBytes(bytes3) {
+      const P = Point.fromAffine(decodePoint(_abytes2(bytes3, void 0, "point")));
       P.assertValidity();
       return P;
     }
@@ -21476,7 +21154,7 @@ function getWLengths(Fp2, Fn2) {
 }
 function ecdh(Point, ecdhOpts = {}) {
   const { Fn: Fn2 } = Point;
-  const randomBytes_ = ecdhOpts.randomBytes || randomBytes3;
+  const randomBytes_ = ecdhOpts.randomBytes || randomBytes;
   const lengths = Object.assign(getWLengths(Point.Fp, Fn2), { seed: getMinHashLength(Fn2.ORDER) });
   function isValidSecretKey(secretKey) {
     try {
@@ -21551,7 +21229,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     bits2int: "function",
     bits2int_modN: "function"
   });
-  const randomBytes$1 = ecdsaOpts.randomBytes || randomBytes3;
+  const randomBytes$1 = ecdsaOpts.randomBytes || randomBytes;
   const hmac$1 = ecdsaOpts.hmac || ((key2, ...msgs) => hmac(hash, key2, concatBytes(...msgs)));
   const { Fp: Fp2, Fn: Fn2 } = Point;
   const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn2;
@@ -21573,11 +21251,11 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       throw new Error(`invalid signature ${title}: out of range 1..Point.Fn.ORDER`);
     return num;
   }
-  function validateSigLength(bytes2, format2) {
+  function validateSigLength(bytes3, format2) {
     validateSigFormat(format2);
     const size = lengths.signature;
     const sizer = format2 === "compact" ? size : format2 === "recovered" ? size + 1 : void 0;
-    return _abytes2(bytes2, sizer, `${format2} signature`);
+    return _abytes2(bytes3, sizer, `${format2} signature`);
   }
   class Signature2 {
     constructor(r5, s2, recovery) {
@@ -21587,21 +21265,21 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
         this.recovery = recovery;
       Object.freeze(this);
     }
-    static fromBytes(bytes2, format2 = defaultSigOpts_format) {
-      validateSigLength(bytes2, format2);
+    static fromBytes(bytes3, format2 = defaultSigOpts_format) {
+      validateSigLength(bytes3, format2);
       let recid;
       if (format2 === "der") {
-        const { r: r6, s: s3 } = DER.toSig(_abytes2(bytes2));
+        const { r: r6, s: s3 } = DER.toSig(_abytes2(bytes3));
         return new Signature2(r6, s3);
       }
       if (format2 === "recovered") {
-        recid = bytes2[0];
+        recid = bytes3[0];
         format2 = "compact";
-        bytes2 = bytes2.subarray(1);
+        bytes3 = bytes3.subarray(1);
       }
       const L2 = Fn2.BYTES;
-      const r5 = bytes2.subarray(0, L2);
-      const s2 = bytes2.subarray(L2, L2 * 2);
+      const r5 = bytes3.subarray(0, L2);
+      const s2 = bytes3.subarray(L2, L2 * 2);
       return new Signature2(Fn2.fromBytes(r5), Fn2.fromBytes(s2), recid);
     }
     static fromHex(hex, format2) {
@@ -21678,15 +21356,15 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       return bytesToHex(this.toBytes("compact"));
     }
   }
-  const bits2int = ecdsaOpts.bits2int || function bits2int_def(bytes2) {
-    if (bytes2.length > 8192)
+  const bits2int = ecdsaOpts.bits2int || function bits2int_def(bytes3) {
+    if (bytes3.length > 8192)
       throw new Error("input is too large");
-    const num = bytesToNumberBE(bytes2);
-    const delta = bytes2.length * 8 - fnBits;
+    const num = bytesToNumberBE(bytes3);
+    const delta = bytes3.length * 8 - fnBits;
     return delta > 0 ? num >> BigInt(delta) : num;
   };
-  const bits2int_modN = ecdsaOpts.bits2int_modN || function bits2int_modN_def(bytes2) {
-    return Fn2.create(bits2int(bytes2));
+  const bits2int_modN = ecdsaOpts.bits2int_modN || function bits2int_modN_def(bytes3) {
+    return Fn2.create(bits2int(bytes3));
   };
   const ORDER_MASK = bitMask(fnBits);
   function int2octets(num) {
@@ -21997,13 +21675,13 @@ function edwards(params, extraOpts = {}) {
       return new Point(x2, y, _1n$2, modP(x2 * y));
     }
     // Uses algo from RFC8032 5.1.3.
-    static fromBytes(bytes2, zip215 = false) {
+    static fromBytes(bytes3, zip215 = false) {
       const len = Fp2.BYTES;
       const { a: a5, d: d5 } = CURVE;
-      bytes2 = copyBytes(_abytes2(bytes2, len, "point"));
+      bytes3 = copyBytes(_abytes2(bytes3, len, "point"));
       _abool2(zip215, "zip215");
-      const normed = copyBytes(bytes2);
-      const lastByte = bytes2[len - 1];
+      const normed = copyBytes(bytes3);
+      const lastByte = bytes3[len - 1];
       normed[len - 1] = lastByte & -129;
       const y = bytesToNumberLE(normed);
       const max2 = zip215 ? MASK : Fp2.ORDER;
@@ -22022,8 +21700,8 @@ function edwards(params, extraOpts = {}) {
         x2 = modP(-x2);
       return Point.fromAffine({ x: x2, y });
     }
-    static fromHex(bytes2, zip215 = false) {
-      return Point.fromBytes(ensureBytes("point", bytes2), zip215);
+    static fromHex(bytes3, zip215 = false) {
+      return Point.fromBytes(ensureBytes("point", bytes3), zip215);
     }
     get x() {
       return this.toAffine().x;
@@ -22149,9 +21827,9 @@ function edwards(params, extraOpts = {}) {
     }
     toBytes() {
       const { x: x2, y } = this.toAffine();
-      const bytes2 = Fp2.toBytes(y);
-      bytes2[bytes2.length - 1] |= x2 & _1n$2 ? 128 : 0;
-      return bytes2;
+      const bytes3 = Fp2.toBytes(y);
+      bytes3[bytes3.length - 1] |= x2 & _1n$2 ? 128 : 0;
+      return bytes3;
     }
     toHex() {
       return bytesToHex(this.toBytes());
@@ -22205,8 +21883,8 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   });
   const { prehash } = eddsaOpts;
   const { BASE, Fp: Fp2, Fn: Fn2 } = Point;
-  const randomBytes$1 = eddsaOpts.randomBytes || randomBytes3;
-  const adjustScalarBytes2 = eddsaOpts.adjustScalarBytes || ((bytes2) => bytes2);
+  const randomBytes$1 = eddsaOpts.randomBytes || randomBytes;
+  const adjustScalarBytes2 = eddsaOpts.adjustScalarBytes || ((bytes3) => bytes3);
   const domain = eddsaOpts.domain || ((data, ctx, phflag) => {
     _abool2(phflag, "phflag");
     if (ctx.length || phflag)
@@ -22401,7 +22079,7 @@ function montgomery(curveDef) {
   const is25519 = type2 === "x25519";
   if (!is25519 && type2 !== "x448")
     throw new Error("invalid type");
-  const randomBytes_ = rand || randomBytes3;
+  const randomBytes_ = rand || randomBytes;
   const montgomeryBits = is25519 ? 255 : 448;
   const fieldLen = is25519 ? 32 : 56;
   const Gu = is25519 ? BigInt(9) : BigInt(5);
@@ -22519,11 +22197,11 @@ function ed448_pow_Pminus3div4(x2) {
   const b223 = pow2(b2222, _1n, P) * x2 % P;
   return pow2(b223, _223n, P) * b2222 % P;
 }
-function adjustScalarBytes(bytes2) {
-  bytes2[0] &= 252;
-  bytes2[55] |= 128;
-  bytes2[56] = 0;
-  return bytes2;
+function adjustScalarBytes(bytes3) {
+  bytes3[0] &= 252;
+  bytes3[55] |= 128;
+  bytes3[56] = 0;
+  return bytes3;
 }
 function uvRatio(u, v) {
   const P = ed448_CURVE.p;
@@ -23497,7 +23175,7 @@ function cswap(p3, q3, b5) {
     sel25519(p3[i6], q3[i6], b5);
   }
 }
-function pack2(r5, p3) {
+function pack(r5, p3) {
   var tx = gf(), ty = gf(), zi = gf();
   inv25519(zi, p3[2]);
   M(tx, p3[0], zi);
@@ -23537,7 +23215,7 @@ function crypto_sign_keypair(pk, sk, seeded) {
   d5[31] &= 127;
   d5[31] |= 64;
   scalarbase(p3, d5);
-  pack2(pk, p3);
+  pack(pk, p3);
   for (i6 = 0; i6 < 32; i6++) sk[i6 + 32] = pk[i6];
   return 0;
 }
@@ -23585,7 +23263,7 @@ function crypto_sign(sm, m3, n3, sk) {
   crypto_hash(r5, sm.subarray(32), n3 + 32);
   reduce(r5);
   scalarbase(p3, r5);
-  pack2(sm, p3);
+  pack(sm, p3);
   for (i6 = 32; i6 < 64; i6++) sm[i6] = sk[i6];
   crypto_hash(h5, sm, n3 + 64);
   reduce(h5);
@@ -23640,7 +23318,7 @@ function crypto_sign_open(m3, sm, n3, pk) {
   scalarmult(p3, q3, h5);
   scalarbase(q3, sm.subarray(32));
   add(p3, q3);
-  pack2(t, p3);
+  pack(t, p3);
   n3 -= 64;
   if (crypto_verify_32(sm, 0, t, 0)) {
     for (i6 = 0; i6 < n3; i6++) m3[i6] = 0;
@@ -24568,9 +24246,9 @@ function desCreateKeys(key2) {
 }
 function desAddPadding(message, padding) {
   const padLength = 8 - message.length % 8;
-  let pad3;
+  let pad4;
   if (padLength < 8) {
-    pad3 = 0;
+    pad4 = 0;
   } else if (padLength === 8) {
     return message;
   } else {
@@ -24581,19 +24259,19 @@ function desAddPadding(message, padding) {
     paddedMessage[i6] = message[i6];
   }
   for (let j5 = 0; j5 < padLength; j5++) {
-    paddedMessage[message.length + j5] = pad3;
+    paddedMessage[message.length + j5] = pad4;
   }
   return paddedMessage;
 }
 function desRemovePadding(message, padding) {
   let padLength = null;
-  let pad3;
+  let pad4;
   {
-    pad3 = 0;
+    pad4 = 0;
   }
   if (!padLength) {
     padLength = 1;
-    while (message[message.length - padLength] === pad3) {
+    while (message[message.length - padLength] === pad4) {
       padLength++;
     }
     padLength--;
@@ -27282,7 +26960,7 @@ function compress(S3, last) {
     S3.h[i6] ^= v[i6] ^ v[i6 + 16];
   }
 }
-function createHash4(outlen, key2, salt, personal) {
+function createHash3(outlen, key2, salt, personal) {
   if (outlen > OUTBYTES_MAX) throw new Error(`outlen must be at most ${OUTBYTES_MAX} (given: ${outlen})`);
   return new Blake2b(outlen, key2, salt, personal);
 }
@@ -27308,15 +26986,15 @@ function H_(outlen, X2, res) {
   LE32(V1_in, outlen, 0);
   V1_in.set(X2, 4);
   if (outlen <= 64) {
-    createHash4(outlen).update(V1_in).digest(res);
+    createHash3(outlen).update(V1_in).digest(res);
     return res;
   }
   const r5 = Math.ceil(outlen / 32) - 2;
   for (let i6 = 0; i6 < r5; i6++) {
-    createHash4(64).update(i6 === 0 ? V1_in : V).digest(V);
+    createHash3(64).update(i6 === 0 ? V1_in : V).digest(V);
     res.set(V.subarray(0, 32), i6 * 32);
   }
-  const V_r1 = new Uint8Array(createHash4(outlen - 32 * r5).update(V).digest());
+  const V_r1 = new Uint8Array(createHash3(outlen - 32 * r5).update(V).digest());
   res.set(V_r1, r5 * 32);
   return res;
 }
@@ -27370,7 +27048,7 @@ function validateParams({ type: type2, version, tagLength: tagLength2, password,
       throw new Error(`${name} size should be between ${min} and ${max2} bytes`);
     }
   };
-  if (type2 !== TYPE || version !== VERSION3) throw new Error("Unsupported type or version");
+  if (type2 !== TYPE || version !== VERSION2) throw new Error("Unsupported type or version");
   assertLength("password", password, passwordBYTES_MIN, passwordBYTES_MAX);
   assertLength("salt", salt, SALTBYTES_MIN, SALTBYTES_MAX);
   assertLength("tag", tagLength2, TAGBYTES_MIN, TAGBYTES_MAX);
@@ -27381,7 +27059,7 @@ function validateParams({ type: type2, version, tagLength: tagLength2, password,
 }
 function argon2id(params, { memory, instance: wasmInstance }) {
   if (!isLittleEndian) throw new Error("BigEndian system not supported");
-  const ctx = validateParams({ type: TYPE, version: VERSION3, ...params });
+  const ctx = validateParams({ type: TYPE, version: VERSION2, ...params });
   const { G: wasmG, G2: wasmG2, xor: wasmXOR, getLZ: wasmLZ } = wasmInstance.exports;
   const wasmRefs = {};
   const wasmFn = {};
@@ -27458,7 +27136,7 @@ function argon2id(params, { memory, instance: wasmInstance }) {
   return tag;
 }
 function getH0(ctx) {
-  const H = createHash4(ARGON2_PREHASH_DIGEST_LENGTH);
+  const H = createHash3(ARGON2_PREHASH_DIGEST_LENGTH);
   const ZERO32 = new Uint8Array(4);
   const params = new Uint8Array(24);
   LE32(params, ctx.lanes, 0);
@@ -27839,7 +27517,7 @@ function requireBzip2() {
     3040238851,
     2985771188
   ];
-  bzip2.array = function(bytes2) {
+  bzip2.array = function(bytes3) {
     var bit = 0, byte = 0;
     var BITMASK = [0, 1, 3, 7, 15, 31, 63, 127, 255];
     return function(n3) {
@@ -27848,12 +27526,12 @@ function requireBzip2() {
         var left = 8 - bit;
         if (n3 >= left) {
           result <<= left;
-          result |= BITMASK[left] & bytes2[byte++];
+          result |= BITMASK[left] & bytes3[byte++];
           bit = 0;
           n3 -= left;
         } else {
           result <<= n3;
-          result |= (bytes2[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
+          result |= (bytes3[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
           bit += n3;
           n3 = 0;
         }
@@ -27975,8 +27653,8 @@ function requireBzip2() {
       this.mtfSymbol[i6] = i6;
       this.byteCount[i6] = 0;
     }
-    var runPos, count2, symCount, selector;
-    runPos = count2 = symCount = selector = 0;
+    var runPos, count3, symCount, selector;
+    runPos = count3 = symCount = selector = 0;
     while (true) {
       if (!symCount--) {
         symCount = GROUP_SIZE - 1;
@@ -28008,13 +27686,13 @@ function requireBzip2() {
       }
       if (runPos) {
         runPos = 0;
-        if (count2 + t > bufsize) message.Error("Invalid bzip data");
+        if (count3 + t > bufsize) message.Error("Invalid bzip data");
         uc = this.symToByte[this.mtfSymbol[0]];
         this.byteCount[uc] += t;
-        while (t--) buf[count2++] = uc;
+        while (t--) buf[count3++] = uc;
       }
       if (nextSym > symTotal) break;
-      if (count2 >= bufsize) message.Error("Invalid bzip data");
+      if (count3 >= bufsize) message.Error("Invalid bzip data");
       i6 = nextSym - 1;
       uc = this.mtfSymbol[i6];
       for (var k5 = i6 - 1; k5 >= 0; k5--) {
@@ -28023,31 +27701,31 @@ function requireBzip2() {
       this.mtfSymbol[0] = uc;
       uc = this.symToByte[uc];
       this.byteCount[uc]++;
-      buf[count2++] = uc;
+      buf[count3++] = uc;
     }
-    if (origPtr < 0 || origPtr >= count2) message.Error("Invalid bzip data");
+    if (origPtr < 0 || origPtr >= count3) message.Error("Invalid bzip data");
     var j5 = 0;
     for (var i6 = 0; i6 < 256; i6++) {
       k5 = j5 + this.byteCount[i6];
       this.byteCount[i6] = j5;
       j5 = k5;
     }
-    for (var i6 = 0; i6 < count2; i6++) {
+    for (var i6 = 0; i6 < count3; i6++) {
       uc = buf[i6] & 255;
       buf[this.byteCount[uc]] |= i6 << 8;
       this.byteCount[uc]++;
     }
     var pos = 0, current = 0, run = 0;
-    if (count2) {
+    if (count3) {
       pos = buf[origPtr];
       current = pos & 255;
       pos >>= 8;
       run = -1;
     }
-    count2 = count2;
+    count3 = count3;
     var copies, previous, outbyte;
-    while (count2) {
-      count2--;
+    while (count3) {
+      count3--;
       previous = current;
       pos = buf[pos];
       current = pos & 255;
@@ -28080,7 +27758,7 @@ function requireBit_iterator() {
   var BITMASK = [0, 1, 3, 7, 15, 31, 63, 127, 255];
   bit_iterator = function bitIterator(nextBuffer) {
     var bit = 0, byte = 0;
-    var bytes2 = nextBuffer();
+    var bytes3 = nextBuffer();
     var f5 = function(n3) {
       if (n3 === null && bit != 0) {
         bit = 0;
@@ -28089,21 +27767,21 @@ function requireBit_iterator() {
       }
       var result = 0;
       while (n3 > 0) {
-        if (byte >= bytes2.length) {
+        if (byte >= bytes3.length) {
           byte = 0;
-          bytes2 = nextBuffer();
+          bytes3 = nextBuffer();
         }
         var left = 8 - bit;
         if (bit === 0 && n3 > 0)
           f5.bytesRead++;
         if (n3 >= left) {
           result <<= left;
-          result |= BITMASK[left] & bytes2[byte++];
+          result |= BITMASK[left] & bytes3[byte++];
           bit = 0;
           n3 -= left;
         } else {
           result <<= n3;
-          result |= (bytes2[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
+          result |= (bytes3[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
           bit += n3;
           n3 = 0;
         }
@@ -28225,7 +27903,7 @@ function requireUnbzip2Stream() {
   }
   return unbzip2Stream_1;
 }
-var globalThis2, doneWritingPromise, doneWritingResolve, doneWritingReject, readingIndex, ArrayStream, doneReadingSet, externalBuffer, byValue, enums, config, debugMode, util, Buffer$3, encodeChunk, decodeChunk, crc_table, isLittleEndian$1, _0n$8, _1n$c, nodeCrypto$8, _1n$b, smallPrimes, webCrypto$8, nodeCrypto$7, nodeCryptoHashes, md5$1, sha1$2, sha224$2, sha256$2, sha384$2, sha512$2, ripemd, sha3_256$1, sha3_512$1, hash_headers, webCrypto$7, nodeCrypto$6, _1n$a, _1n$9, knownOIDs, OID, UnsupportedError, UnknownPacketError, MalformedPacketError, UnparseablePacket, publicKeyToJWK$1, privateKeyToJWK$1, eddsa$1, isLE$1, wrapCipher, BLOCK_SIZE$1, ZEROS16, ZEROS32, POLY$1, mul2$1, swapLE, estimateWindow, GHASH, Polyval, ghash, BLOCK_SIZE, BLOCK_SIZE32, EMPTY_BLOCK, POLY, sbox, invSbox, rotr32_8, rotl32_8, byteSwap$1, tableEncoding, tableDecoding, xPowers, ctr, cbc, cfb, gcm, AESW, AESKW_IV, aeskw, unsafe, webCrypto$6, HKDF_INFO, ecdh_x, webCrypto$5, nodeCrypto$5, webCurves, knownCurves, nodeCurves, curves, CurveWithOID, webCrypto$4, nodeCrypto$4, ecdsa$1, eddsa_legacy, ecdh$1, elliptic, _0n$7, _1n$8, ECDHSymmetricKey, KDFParams, ECDHXSymmetricKey, webCrypto$3, nodeCrypto$3, knownAlgos, nodeAlgos, WebCryptoEncryptor, NobleStreamProcessor, getUint32Array, webCrypto$2, nodeCrypto$2, blockLength$3, zeroBlock$1, webCrypto$1, nodeCrypto$1, Buffer$2, blockLength$2, ivLength$2, tagLength$2, zero, one$1, two, blockLength$1, ivLength$1, tagLength$1, zeroBlock, one, webCrypto, nodeCrypto, Buffer$1, blockLength, ivLength, tagLength, ALGO, ARGON2_TYPE, ARGON2_VERSION, ARGON2_SALT_SIZE, ARGON2_MAX_ENCODEDM, Argon2OutOfMemoryError, loadArgonWasmModule, argon2Promise, ARGON2_WASM_MEMORY_THRESHOLD_RELOAD, Argon2S2K, GenericS2K, allowedS2KTypesForEncryption, require$1, _a, Worker2, isMarkedAsUntransferable, u8, u16, i32, fleb, fdeb, clim, freb, _a, fl, revfl, _b, fd, revfd, rev, x, i, hMap, flt, i, i, i, i, fdt, i, flm, flrm, fdm, fdrm, max, bits, bits16, shft, slc, ec, err, inflt, wbits, wbits16, hTree, ln, lc, clen, wfblk, wblk, deo, et, dflt, adler, dopt, wbytes, zlh, zls, Deflate, Inflate, Zlib, Unzlib, td, tds, LiteralDataPacket, KeyID, verified, SALT_NOTATION_NAME, allowedUnhashedSubpackets, SignaturePacket, OnePassSignaturePacket, PacketList, GrammarError, MessageType, MessageGrammarValidator, allowedPackets$5, CompressedDataPacket, getCompressionStreamInstantiators, compress_fns, decompress_fns, allowedPackets$4, SymEncryptedIntegrityProtectedDataPacket, allowedPackets$3, VERSION$1, AEADEncryptedDataPacket, PublicKeyEncryptedSessionKeyPacket, SymEncryptedSessionKeyPacket, PublicKeyPacket, allowedPackets$2, SymmetricallyEncryptedDataPacket, PublicSubkeyPacket, UserAttributePacket, SecretKeyPacket, UserIDPacket, SecretSubkeyPacket, allowedPackets$1, Signature, User, Subkey, allowedRevocationPackets, mainKeyPacketTags, keyPacketTags, Key, PublicKey, PrivateKey, allowedKeyPackets, allowedMessagePackets, allowedSymSessionKeyPackets, allowedDetachedSignaturePackets, Message, CleartextMessage, defaultConfigPropsCount, crypto$2, isLE, swap32IfBE, hasHexBuiltin, hexes, asciis, Hash, wrapConstructor, _0n$6, _1n$7, isPosBig, bitMask, _0n$5, _1n$6, _2n$6, _3n$2, _4n$1, _5n, _7n$1, _8n$1, _9n, _16n, FIELD_FIELDS, HashMD, SHA256_IV, SHA224_IV, SHA384_IV, SHA512_IV, U32_MASK64, _32n, shrSH, shrSL, rotrSH, rotrSL, rotrBH, rotrBL, rotlSH, rotlSL, rotlBH, rotlBL, add3L, add3H, add4L, add4H, add5L, add5H, SHA256_K, SHA256_W, SHA256, SHA224, K512, SHA512_Kh, SHA512_Kl, SHA512_W_H, SHA512_W_L, SHA512, SHA384, sha256$1, sha224$1, sha512$1, sha384$1, HMAC, hmac, _0n$4, _1n$5, pointPrecomputes, pointWindowSizes, wNAF, divNearest, DERErr, DER, _0n$3, _1n$4, _2n$5, _3n$1, _4n, p256_CURVE, p384_CURVE, p521_CURVE, Fp256, Fp384, Fp521, p256$1, p384$1, p521$1, p256, p384, p521, _0n$2, _1n$3, _2n$4, _7n, _256n, _0x71n, SHA3_PI, SHA3_ROTL, _SHA3_IOTA, IOTAS, SHA3_IOTA_H, SHA3_IOTA_L, rotlH, rotlL, Keccak, gen, sha3_256, sha3_512, genShake, shake256, _0n$1, _1n$2, _2n$3, _8n, _0n, _1n$1, _2n$2, ed448_CURVE, E448_CURVE, shake256_114, _1n, _2n$1, _3n, _11n, _22n, _44n, _88n, _223n, Fp$3, Fn, ED448_DEF, ed448, x448, secp256k1_CURVE, secp256k1_ENDO, _2n, Fpk1, secp256k1, sha256, sha224, Fp$2, CURVE_A$2, CURVE_B$2, brainpoolP256r1, sha512, sha384, Fp$1, CURVE_A$1, CURVE_B$1, brainpoolP384r1, Fp, CURVE_A, CURVE_B, brainpoolP512r1, nobleCurves, noble_curves, SHA1_IV, SHA1_W, SHA1, sha1$1, Rho160, Id160, Pi160, idxLR, idxL, idxR, shifts160, shiftsL160, shiftsR160, Kl160, Kr160, BUF_160, RIPEMD160, ripemd160$1, sha1, ripemd160, K$1, Chi, IV, MD5_W, MD5, md5, nobleHashes, noble_hashes, crypto$1, nacl, gf, randombytes, _9, gf0, gf1, _121665, D, D2, X, Y, I, K, L, crypto_scalarmult_BYTES, crypto_scalarmult_SCALARBYTES, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, crypto_sign_BYTES, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, crypto_sign_SEEDBYTES, naclFast, MAXINT, legacyCiphers, legacy_ciphers, BLAKE2B_IV32, SIGMA, Blake2b, OUTBYTES_MAX, BLOCKBYTES, TYPE, VERSION3, TAGBYTES_MAX, TAGBYTES_MIN, SALTBYTES_MAX, SALTBYTES_MIN, passwordBYTES_MAX, passwordBYTES_MIN, MEMBYTES_MAX, ADBYTES_MAX, SECRETBYTES_MAX, ARGON2_BLOCK_SIZE, ARGON2_PREHASH_DIGEST_LENGTH, isLittleEndian, KB, WASM_PAGE_SIZE, isSIMDSupported, loadWasm, index$2, bzip2_1, hasRequiredBzip2, bit_iterator, hasRequiredBit_iterator, unbzip2Stream_1, hasRequiredUnbzip2Stream, unbzip2StreamExports, index, index$1;
+var globalThis2, doneWritingPromise, doneWritingResolve, doneWritingReject, readingIndex, ArrayStream, doneReadingSet, externalBuffer, byValue, enums, config, debugMode, util, Buffer$3, encodeChunk, decodeChunk, crc_table, isLittleEndian$1, _0n$8, _1n$c, nodeCrypto$8, _1n$b, smallPrimes, webCrypto$8, nodeCrypto$7, nodeCryptoHashes, md5$1, sha1$2, sha224$2, sha256$2, sha384$2, sha512$2, ripemd, sha3_256$1, sha3_512$1, hash_headers, webCrypto$7, nodeCrypto$6, _1n$a, _1n$9, knownOIDs, OID, UnsupportedError, UnknownPacketError, MalformedPacketError, UnparseablePacket, publicKeyToJWK$1, privateKeyToJWK$1, eddsa$1, isLE$1, wrapCipher, BLOCK_SIZE$1, ZEROS16, ZEROS32, POLY$1, mul2$1, swapLE, estimateWindow, GHASH, Polyval, ghash, BLOCK_SIZE, BLOCK_SIZE32, EMPTY_BLOCK, POLY, sbox, invSbox, rotr32_8, rotl32_8, byteSwap$1, tableEncoding, tableDecoding, xPowers, ctr, cbc, cfb, gcm, AESW, AESKW_IV, aeskw, unsafe, webCrypto$6, HKDF_INFO, ecdh_x, webCrypto$5, nodeCrypto$5, webCurves, knownCurves, nodeCurves, curves, CurveWithOID, webCrypto$4, nodeCrypto$4, ecdsa$1, eddsa_legacy, ecdh$1, elliptic, _0n$7, _1n$8, ECDHSymmetricKey, KDFParams, ECDHXSymmetricKey, webCrypto$3, nodeCrypto$3, knownAlgos, nodeAlgos, WebCryptoEncryptor, NobleStreamProcessor, getUint32Array, webCrypto$2, nodeCrypto$2, blockLength$3, zeroBlock$1, webCrypto$1, nodeCrypto$1, Buffer$2, blockLength$2, ivLength$2, tagLength$2, zero, one$1, two, blockLength$1, ivLength$1, tagLength$1, zeroBlock, one, webCrypto, nodeCrypto, Buffer$1, blockLength, ivLength, tagLength, ALGO, ARGON2_TYPE, ARGON2_VERSION, ARGON2_SALT_SIZE, ARGON2_MAX_ENCODEDM, Argon2OutOfMemoryError, loadArgonWasmModule, argon2Promise, ARGON2_WASM_MEMORY_THRESHOLD_RELOAD, Argon2S2K, GenericS2K, allowedS2KTypesForEncryption, require$1, _a, Worker, isMarkedAsUntransferable, u8, u16, i32, fleb, fdeb, clim, freb, _a, fl, revfl, _b, fd, revfd, rev, x, i, hMap, flt, i, i, i, i, fdt, i, flm, flrm, fdm, fdrm, max, bits, bits16, shft, slc, ec, err, inflt, wbits, wbits16, hTree, ln, lc, clen, wfblk, wblk, deo, et, dflt, adler, dopt, wbytes, zlh, zls, Deflate, Inflate, Zlib, Unzlib, td, tds, LiteralDataPacket, KeyID, verified, SALT_NOTATION_NAME, allowedUnhashedSubpackets, SignaturePacket, OnePassSignaturePacket, PacketList, GrammarError, MessageType, MessageGrammarValidator, allowedPackets$5, CompressedDataPacket, getCompressionStreamInstantiators, compress_fns, decompress_fns, allowedPackets$4, SymEncryptedIntegrityProtectedDataPacket, allowedPackets$3, VERSION$1, AEADEncryptedDataPacket, PublicKeyEncryptedSessionKeyPacket, SymEncryptedSessionKeyPacket, PublicKeyPacket, allowedPackets$2, SymmetricallyEncryptedDataPacket, PublicSubkeyPacket, UserAttributePacket, SecretKeyPacket, UserIDPacket, SecretSubkeyPacket, allowedPackets$1, Signature, User, Subkey, allowedRevocationPackets, mainKeyPacketTags, keyPacketTags, Key, PublicKey, PrivateKey, allowedKeyPackets, allowedMessagePackets, allowedSymSessionKeyPackets, allowedDetachedSignaturePackets, Message, CleartextMessage, defaultConfigPropsCount, crypto$2, isLE, swap32IfBE, hasHexBuiltin, hexes, asciis, Hash, wrapConstructor, _0n$6, _1n$7, isPosBig, bitMask, _0n$5, _1n$6, _2n$6, _3n$2, _4n$1, _5n, _7n$1, _8n$1, _9n, _16n, FIELD_FIELDS, HashMD, SHA256_IV, SHA224_IV, SHA384_IV, SHA512_IV, U32_MASK64, _32n, shrSH, shrSL, rotrSH, rotrSL, rotrBH, rotrBL, rotlSH, rotlSL, rotlBH, rotlBL, add3L, add3H, add4L, add4H, add5L, add5H, SHA256_K, SHA256_W, SHA256, SHA224, K512, SHA512_Kh, SHA512_Kl, SHA512_W_H, SHA512_W_L, SHA512, SHA384, sha256$1, sha224$1, sha512$1, sha384$1, HMAC, hmac, _0n$4, _1n$5, pointPrecomputes, pointWindowSizes, wNAF, divNearest, DERErr, DER, _0n$3, _1n$4, _2n$5, _3n$1, _4n, p256_CURVE, p384_CURVE, p521_CURVE, Fp256, Fp384, Fp521, p256$1, p384$1, p521$1, p256, p384, p521, _0n$2, _1n$3, _2n$4, _7n, _256n, _0x71n, SHA3_PI, SHA3_ROTL, _SHA3_IOTA, IOTAS, SHA3_IOTA_H, SHA3_IOTA_L, rotlH, rotlL, Keccak, gen, sha3_256, sha3_512, genShake, shake256, _0n$1, _1n$2, _2n$3, _8n, _0n, _1n$1, _2n$2, ed448_CURVE, E448_CURVE, shake256_114, _1n, _2n$1, _3n, _11n, _22n, _44n, _88n, _223n, Fp$3, Fn, ED448_DEF, ed448, x448, secp256k1_CURVE, secp256k1_ENDO, _2n, Fpk1, secp256k1, sha256, sha224, Fp$2, CURVE_A$2, CURVE_B$2, brainpoolP256r1, sha512, sha384, Fp$1, CURVE_A$1, CURVE_B$1, brainpoolP384r1, Fp, CURVE_A, CURVE_B, brainpoolP512r1, nobleCurves, noble_curves, SHA1_IV, SHA1_W, SHA1, sha1$1, Rho160, Id160, Pi160, idxLR, idxL, idxR, shifts160, shiftsL160, shiftsR160, Kl160, Kr160, BUF_160, RIPEMD160, ripemd160$1, sha1, ripemd160, K$1, Chi, IV, MD5_W, MD5, md5, nobleHashes, noble_hashes, crypto$1, nacl, gf, randombytes, _9, gf0, gf1, _121665, D, D2, X, Y, I, K, L, crypto_scalarmult_BYTES, crypto_scalarmult_SCALARBYTES, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, crypto_sign_BYTES, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, crypto_sign_SEEDBYTES, naclFast, MAXINT, legacyCiphers, legacy_ciphers, BLAKE2B_IV32, SIGMA, Blake2b, OUTBYTES_MAX, BLOCKBYTES, TYPE, VERSION2, TAGBYTES_MAX, TAGBYTES_MIN, SALTBYTES_MAX, SALTBYTES_MIN, passwordBYTES_MAX, passwordBYTES_MIN, MEMBYTES_MAX, ADBYTES_MAX, SECRETBYTES_MAX, ARGON2_BLOCK_SIZE, ARGON2_PREHASH_DIGEST_LENGTH, isLittleEndian, KB, WASM_PAGE_SIZE, isSIMDSupported, loadWasm, index$2, bzip2_1, hasRequiredBzip2, bit_iterator, hasRequiredBit_iterator, unbzip2Stream_1, hasRequiredUnbzip2Stream, unbzip2StreamExports, index, index$1;
 var init_openpgp = __esm({
   "node_modules/openpgp/dist/node/openpgp.mjs"() {
     globalThis2 = typeof window !== "undefined" ? window : typeof global !== "undefined" ? global : typeof self !== "undefined" ? self : {};
@@ -28237,8 +27915,8 @@ var init_openpgp = __esm({
       constructor() {
         super();
         Object.setPrototypeOf(this, _ArrayStream.prototype);
-        this[doneWritingPromise] = new Promise((resolve11, reject) => {
-          this[doneWritingResolve] = resolve11;
+        this[doneWritingPromise] = new Promise((resolve13, reject) => {
+          this[doneWritingResolve] = resolve13;
           this[doneWritingReject] = reject;
         });
         this[doneWritingPromise].catch(() => {
@@ -28259,9 +27937,9 @@ var init_openpgp = __esm({
         }
       };
     };
-    ArrayStream.prototype.readToEnd = async function(join11) {
+    ArrayStream.prototype.readToEnd = async function(join13) {
       await this[doneWritingPromise];
-      const result = join11(this.slice(this[readingIndex]));
+      const result = join13(this.slice(this[readingIndex]));
       this.length = 0;
       return result;
     };
@@ -28351,9 +28029,9 @@ var init_openpgp = __esm({
       }
     };
     Reader.prototype.peekBytes = async function(length) {
-      const bytes2 = await this.readBytes(length);
-      this.unshift(bytes2);
-      return bytes2;
+      const bytes3 = await this.readBytes(length);
+      this.unshift(bytes3);
+      return bytes3;
     };
     Reader.prototype.unshift = function(...values) {
       if (!this[externalBuffer]) {
@@ -28369,14 +28047,14 @@ var init_openpgp = __esm({
       }
       this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
     };
-    Reader.prototype.readToEnd = async function(join11 = concat) {
+    Reader.prototype.readToEnd = async function(join13 = concat) {
       const result = [];
       while (true) {
         const { done, value: value2 } = await this.read();
         if (done) break;
         result.push(value2);
       }
-      return join11(result);
+      return join13(result);
     };
     byValue = /* @__PURE__ */ Symbol("byValue");
     enums = {
@@ -29172,22 +28850,22 @@ var init_openpgp = __esm({
             throw new Error("Unsupported curve");
         }
       },
-      readNumber: function(bytes2) {
+      readNumber: function(bytes3) {
         let n3 = 0;
-        for (let i6 = 0; i6 < bytes2.length; i6++) {
-          n3 += 256 ** i6 * bytes2[bytes2.length - 1 - i6];
+        for (let i6 = 0; i6 < bytes3.length; i6++) {
+          n3 += 256 ** i6 * bytes3[bytes3.length - 1 - i6];
         }
         return n3;
       },
-      writeNumber: function(n3, bytes2) {
-        const b5 = new Uint8Array(bytes2);
-        for (let i6 = 0; i6 < bytes2; i6++) {
-          b5[i6] = n3 >> 8 * (bytes2 - i6 - 1) & 255;
+      writeNumber: function(n3, bytes3) {
+        const b5 = new Uint8Array(bytes3);
+        for (let i6 = 0; i6 < bytes3; i6++) {
+          b5[i6] = n3 >> 8 * (bytes3 - i6 - 1) & 255;
         }
         return b5;
       },
-      readDate: function(bytes2) {
-        const n3 = util.readNumber(bytes2);
+      readDate: function(bytes3) {
+        const n3 = util.readNumber(bytes3);
         const d5 = new Date(n3 * 1e3);
         return d5;
       },
@@ -29203,10 +28881,10 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Input data to parse
        * @returns {Uint8Array} Parsed MPI.
        */
-      readMPI: function(bytes2) {
-        const bits2 = bytes2[0] << 8 | bytes2[1];
+      readMPI: function(bytes3) {
+        const bits2 = bytes3[0] << 8 | bytes3[1];
         const bytelen = bits2 + 7 >>> 3;
-        return util.readExactSubarray(bytes2, 2, 2 + bytelen);
+        return util.readExactSubarray(bytes3, 2, 2 + bytelen);
       },
       /**
        * Read exactly `end - start` bytes from input.
@@ -29227,13 +28905,13 @@ var init_openpgp = __esm({
        * @param {Number} length - Padded length
        * @returns {Uint8Array} Padded bytes.
        */
-      leftPad(bytes2, length) {
-        if (bytes2.length > length) {
+      leftPad(bytes3, length) {
+        if (bytes3.length > length) {
           throw new Error("Input array too long");
         }
         const padded = new Uint8Array(length);
-        const offset = length - bytes2.length;
-        padded.set(bytes2, offset);
+        const offset = length - bytes3.length;
+        padded.set(bytes3, offset);
         return padded;
       },
       /**
@@ -29283,10 +28961,10 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Array of 8-bit integers to convert
        * @returns {String} Hexadecimal representation of the array.
        */
-      uint8ArrayToHex: function(bytes2) {
+      uint8ArrayToHex: function(bytes3) {
         const hexAlphabet = "0123456789abcdef";
         let s2 = "";
-        bytes2.forEach((v) => {
+        bytes3.forEach((v) => {
           s2 += hexAlphabet[v >> 4] + hexAlphabet[v & 15];
         });
         return s2;
@@ -29313,13 +28991,13 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - An array of 8-bit integers to convert
        * @returns {String} String representation of the array.
        */
-      uint8ArrayToString: function(bytes2) {
-        bytes2 = new Uint8Array(bytes2);
+      uint8ArrayToString: function(bytes3) {
+        bytes3 = new Uint8Array(bytes3);
         const result = [];
         const bs = 1 << 14;
-        const j5 = bytes2.length;
+        const j5 = bytes3.length;
         for (let i6 = 0; i6 < j5; i6 += bs) {
-          result.push(String.fromCharCode.apply(String, bytes2.subarray(i6, i6 + bs < j5 ? i6 + bs : j5)));
+          result.push(String.fromCharCode.apply(String, bytes3.subarray(i6, i6 + bs < j5 ? i6 + bs : j5)));
         }
         return result.join("");
       },
@@ -29573,41 +29251,41 @@ var init_openpgp = __esm({
         const CR = 13;
         const LF = 10;
         let carryOverCR = false;
-        return transform(data, (bytes2) => {
+        return transform(data, (bytes3) => {
           if (carryOverCR) {
-            bytes2 = util.concatUint8Array([new Uint8Array([CR]), bytes2]);
+            bytes3 = util.concatUint8Array([new Uint8Array([CR]), bytes3]);
           }
-          if (bytes2[bytes2.length - 1] === CR) {
+          if (bytes3[bytes3.length - 1] === CR) {
             carryOverCR = true;
-            bytes2 = bytes2.subarray(0, -1);
+            bytes3 = bytes3.subarray(0, -1);
           } else {
             carryOverCR = false;
           }
           let index2;
           const indices = [];
           for (let i6 = 0; ; i6 = index2) {
-            index2 = bytes2.indexOf(LF, i6) + 1;
+            index2 = bytes3.indexOf(LF, i6) + 1;
             if (index2) {
-              if (bytes2[index2 - 2] !== CR)
+              if (bytes3[index2 - 2] !== CR)
                 indices.push(index2);
             } else {
               break;
             }
           }
           if (!indices.length) {
-            return bytes2;
+            return bytes3;
           }
-          const normalized = new Uint8Array(bytes2.length + indices.length);
+          const normalized = new Uint8Array(bytes3.length + indices.length);
           let j5 = 0;
           for (let i6 = 0; i6 < indices.length; i6++) {
-            const sub = bytes2.subarray(indices[i6 - 1] || 0, indices[i6]);
+            const sub = bytes3.subarray(indices[i6 - 1] || 0, indices[i6]);
             normalized.set(sub, j5);
             j5 += sub.length;
             normalized[j5 - 1] = CR;
             normalized[j5] = LF;
             j5++;
           }
-          normalized.set(bytes2.subarray(indices[indices.length - 1] || 0), j5);
+          normalized.set(bytes3.subarray(indices[indices.length - 1] || 0), j5);
           return normalized;
         }, () => carryOverCR ? new Uint8Array([CR]) : void 0);
       },
@@ -29619,30 +29297,30 @@ var init_openpgp = __esm({
         const CR = 13;
         const LF = 10;
         let carryOverCR = false;
-        return transform(data, (bytes2) => {
-          if (carryOverCR && bytes2[0] !== LF) {
-            bytes2 = util.concatUint8Array([new Uint8Array([CR]), bytes2]);
+        return transform(data, (bytes3) => {
+          if (carryOverCR && bytes3[0] !== LF) {
+            bytes3 = util.concatUint8Array([new Uint8Array([CR]), bytes3]);
           } else {
-            bytes2 = new Uint8Array(bytes2);
+            bytes3 = new Uint8Array(bytes3);
           }
-          if (bytes2[bytes2.length - 1] === CR) {
+          if (bytes3[bytes3.length - 1] === CR) {
             carryOverCR = true;
-            bytes2 = bytes2.subarray(0, -1);
+            bytes3 = bytes3.subarray(0, -1);
           } else {
             carryOverCR = false;
           }
           let index2;
           let j5 = 0;
-          for (let i6 = 0; i6 !== bytes2.length; i6 = index2) {
-            index2 = bytes2.indexOf(CR, i6) + 1;
+          for (let i6 = 0; i6 !== bytes3.length; i6 = index2) {
+            index2 = bytes3.indexOf(CR, i6) + 1;
             if (!index2)
-              index2 = bytes2.length;
-            const last = index2 - (bytes2[index2] === LF ? 1 : 0);
+              index2 = bytes3.length;
+            const last = index2 - (bytes3[index2] === LF ? 1 : 0);
             if (i6)
-              bytes2.copyWithin(j5, i6, last);
+              bytes3.copyWithin(j5, i6, last);
             j5 += last - i6;
           }
-          return bytes2.subarray(0, j5);
+          return bytes3.subarray(0, j5);
         }, () => carryOverCR ? new Uint8Array([CR]) : void 0);
       },
       /**
@@ -29698,11 +29376,11 @@ var init_openpgp = __esm({
        *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
        */
       anyPromise: function(promises) {
-        return new Promise((resolve11, reject) => {
+        return new Promise((resolve13, reject) => {
           let exception2;
           void Promise.all(promises.map(async (promise) => {
             try {
-              resolve11(await promise);
+              resolve13(await promise);
             } catch (e5) {
               exception2 = e5;
             }
@@ -30832,10 +30510,10 @@ var init_openpgp = __esm({
       };
     };
     swapLE = (n3) => (n3 >>> 0 & 255) << 24 | (n3 >>> 8 & 255) << 16 | (n3 >>> 16 & 255) << 8 | n3 >>> 24 & 255 | 0;
-    estimateWindow = (bytes2) => {
-      if (bytes2 > 64 * 1024)
+    estimateWindow = (bytes3) => {
+      if (bytes3 > 64 * 1024)
         return 8;
-      if (bytes2 > 1024)
+      if (bytes3 > 1024)
         return 4;
       return 2;
     };
@@ -31510,11 +31188,11 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes
        * @returns {Number} Number of read bytes.
        */
-      read(bytes2) {
-        if (bytes2.length >= 1) {
-          const length = bytes2[0];
-          if (bytes2.length >= 1 + length) {
-            this.data = bytes2.subarray(1, 1 + length);
+      read(bytes3) {
+        if (bytes3.length >= 1) {
+          const length = bytes3[0];
+          if (bytes3.length >= 1 + length) {
+            this.data = bytes3.subarray(1, 1 + length);
             return 1 + this.data.length;
           }
         }
@@ -31577,12 +31255,12 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes
        * @returns {Number} Number of read bytes.
        */
-      read(bytes2) {
+      read(bytes3) {
         let read = 0;
-        let followLength = bytes2[read++];
-        this.algorithm = followLength % 2 ? bytes2[read++] : null;
+        let followLength = bytes3[read++];
+        this.algorithm = followLength % 2 ? bytes3[read++] : null;
         followLength -= followLength % 2;
-        this.wrappedKey = util.readExactSubarray(bytes2, read, read + followLength);
+        this.wrappedKey = util.readExactSubarray(bytes3, read, read + followLength);
         read += followLength;
       }
       /**
@@ -31867,13 +31545,13 @@ var init_openpgp = __esm({
       * @param {Uint8Array} bytes - Payload of argon2 string-to-key specifier
       * @returns {Integer} Actual length of the object.
       */
-      read(bytes2) {
+      read(bytes3) {
         let i6 = 0;
-        this.salt = bytes2.subarray(i6, i6 + 16);
+        this.salt = bytes3.subarray(i6, i6 + 16);
         i6 += 16;
-        this.t = bytes2[i6++];
-        this.p = bytes2[i6++];
-        this.encodedM = bytes2[i6++];
+        this.t = bytes3[i6++];
+        this.p = bytes3[i6++];
+        this.encodedM = bytes3[i6++];
         return i6;
       }
       /**
@@ -31967,25 +31645,25 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Payload of string-to-key specifier
        * @returns {Integer} Actual length of the object.
        */
-      read(bytes2) {
+      read(bytes3) {
         let i6 = 0;
-        this.algorithm = bytes2[i6++];
+        this.algorithm = bytes3[i6++];
         switch (this.type) {
           case "simple":
             break;
           case "salted":
-            this.salt = bytes2.subarray(i6, i6 + 8);
+            this.salt = bytes3.subarray(i6, i6 + 8);
             i6 += 8;
             break;
           case "iterated":
-            this.salt = bytes2.subarray(i6, i6 + 8);
+            this.salt = bytes3.subarray(i6, i6 + 8);
             i6 += 8;
-            this.c = bytes2[i6++];
+            this.c = bytes3[i6++];
             break;
           case "gnu":
-            if (util.uint8ArrayToString(bytes2.subarray(i6, i6 + 3)) === "GNU") {
+            if (util.uint8ArrayToString(bytes3.subarray(i6, i6 + 3)) === "GNU") {
               i6 += 3;
-              const gnuExtType = 1e3 + bytes2[i6++];
+              const gnuExtType = 1e3 + bytes3[i6++];
               if (gnuExtType === 1001) {
                 this.type = "gnu-dummy";
               } else {
@@ -32051,10 +31729,10 @@ var init_openpgp = __esm({
             case "iterated": {
               const data = util.concatUint8Array([this.salt, passphrase]);
               let datalen = data.length;
-              const count2 = Math.max(this.getCount(), datalen);
-              toHash = new Uint8Array(prefixlen + count2);
+              const count3 = Math.max(this.getCount(), datalen);
+              toHash = new Uint8Array(prefixlen + count3);
               toHash.set(data, prefixlen);
-              for (let pos = prefixlen + datalen; pos < count2; pos += datalen, datalen *= 2) {
+              for (let pos = prefixlen + datalen; pos < count3; pos += datalen, datalen *= 2) {
                 toHash.copyWithin(pos, prefixlen, pos);
               }
               break;
@@ -32075,7 +31753,7 @@ var init_openpgp = __esm({
     allowedS2KTypesForEncryption = /* @__PURE__ */ new Set([enums.s2k.argon2, enums.s2k.iterated]);
     require$1 = createRequire("/");
     try {
-      _a = require$1("worker_threads"), Worker2 = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
+      _a = require$1("worker_threads"), Worker = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
     } catch (e5) {
     }
     u8 = Uint8Array;
@@ -32980,9 +32658,9 @@ var init_openpgp = __esm({
        * @param {Uint8Array | ReadableStream<Uint8Array>} bytes - The string of bytes
        * @param {enums.literal} format - The format of the string of bytes
        */
-      setBytes(bytes2, format2) {
+      setBytes(bytes3, format2) {
         this.format = format2;
-        this.data = bytes2;
+        this.data = bytes3;
         this.text = null;
       }
       /**
@@ -33020,8 +32698,8 @@ var init_openpgp = __esm({
        * @returns {Promise<LiteralDataPacket>} Object representation.
        * @async
        */
-      async read(bytes2) {
-        await parse(bytes2, async (reader) => {
+      async read(bytes3) {
+        await parse(bytes3, async (reader) => {
           const format2 = await reader.readByte();
           const filename_len = await reader.readByte();
           this.filename = util.decodeUTF8(await reader.readBytes(filename_len));
@@ -33063,8 +32741,8 @@ var init_openpgp = __esm({
        * Parsing method for a key id
        * @param {Uint8Array} bytes - Input to read the key id from
        */
-      read(bytes2) {
-        this.bytes = util.uint8ArrayToString(bytes2.subarray(0, 8));
+      read(bytes3) {
+        this.bytes = util.uint8ArrayToString(bytes3.subarray(0, 8));
         return this.bytes.length;
       }
       /**
@@ -33182,32 +32860,32 @@ var init_openpgp = __esm({
        * @param {String} bytes - Payload of a tag 2 packet
        * @returns {SignaturePacket} Object representation.
        */
-      read(bytes2, config$1 = config) {
+      read(bytes3, config$1 = config) {
         let i6 = 0;
-        this.version = bytes2[i6++];
+        this.version = bytes3[i6++];
         if (this.version === 5 && !config$1.enableParsingV5Entities) {
           throw new UnsupportedError("Support for v5 entities is disabled; turn on `config.enableParsingV5Entities` if needed");
         }
         if (this.version !== 4 && this.version !== 5 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the signature packet is unsupported.`);
         }
-        this.signatureType = bytes2[i6++];
-        this.publicKeyAlgorithm = bytes2[i6++];
-        this.hashAlgorithm = bytes2[i6++];
-        i6 += this.readSubPackets(bytes2.subarray(i6, bytes2.length), true);
+        this.signatureType = bytes3[i6++];
+        this.publicKeyAlgorithm = bytes3[i6++];
+        this.hashAlgorithm = bytes3[i6++];
+        i6 += this.readSubPackets(bytes3.subarray(i6, bytes3.length), true);
         if (!this.created) {
           throw new Error("Missing signature creation time subpacket.");
         }
-        this.signatureData = bytes2.subarray(0, i6);
-        i6 += this.readSubPackets(bytes2.subarray(i6, bytes2.length), false);
-        this.signedHashValue = bytes2.subarray(i6, i6 + 2);
+        this.signatureData = bytes3.subarray(0, i6);
+        i6 += this.readSubPackets(bytes3.subarray(i6, bytes3.length), false);
+        this.signedHashValue = bytes3.subarray(i6, i6 + 2);
         i6 += 2;
         if (this.version === 6) {
-          const saltLength = bytes2[i6++];
-          this.salt = bytes2.subarray(i6, i6 + saltLength);
+          const saltLength = bytes3[i6++];
+          this.salt = bytes3.subarray(i6, i6 + saltLength);
           i6 += saltLength;
         }
-        const signatureMaterial = bytes2.subarray(i6, bytes2.length);
+        const signatureMaterial = bytes3.subarray(i6, bytes3.length);
         const { read, signatureParams } = parseSignatureParams(this.publicKeyAlgorithm, signatureMaterial);
         if (read < signatureMaterial.length) {
           throw new Error("Error reading MPIs");
@@ -33293,7 +32971,7 @@ var init_openpgp = __esm({
       writeHashedSubPackets() {
         const sub = enums.signatureSubpacket;
         const arr = [];
-        let bytes2;
+        let bytes3;
         if (this.created === null) {
           throw new Error("Missing signature creation time");
         }
@@ -33305,8 +32983,8 @@ var init_openpgp = __esm({
           arr.push(writeSubPacket(sub.exportableCertification, true, new Uint8Array([this.exportable ? 1 : 0])));
         }
         if (this.trustLevel !== null) {
-          bytes2 = new Uint8Array([this.trustLevel, this.trustAmount]);
-          arr.push(writeSubPacket(sub.trustSignature, true, bytes2));
+          bytes3 = new Uint8Array([this.trustLevel, this.trustAmount]);
+          arr.push(writeSubPacket(sub.trustSignature, true, bytes3));
         }
         if (this.regularExpression !== null) {
           arr.push(writeSubPacket(sub.regularExpression, true, this.regularExpression));
@@ -33318,38 +32996,38 @@ var init_openpgp = __esm({
           arr.push(writeSubPacket(sub.keyExpirationTime, true, util.writeNumber(this.keyExpirationTime, 4)));
         }
         if (this.preferredSymmetricAlgorithms !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredSymmetricAlgorithms));
-          arr.push(writeSubPacket(sub.preferredSymmetricAlgorithms, false, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredSymmetricAlgorithms));
+          arr.push(writeSubPacket(sub.preferredSymmetricAlgorithms, false, bytes3));
         }
         if (this.revocationKeyClass !== null) {
-          bytes2 = new Uint8Array([this.revocationKeyClass, this.revocationKeyAlgorithm]);
-          bytes2 = util.concat([bytes2, this.revocationKeyFingerprint]);
-          arr.push(writeSubPacket(sub.revocationKey, false, bytes2));
+          bytes3 = new Uint8Array([this.revocationKeyClass, this.revocationKeyAlgorithm]);
+          bytes3 = util.concat([bytes3, this.revocationKeyFingerprint]);
+          arr.push(writeSubPacket(sub.revocationKey, false, bytes3));
         }
         if (!this.issuerKeyID.isNull() && this.issuerKeyVersion < 5) {
           arr.push(writeSubPacket(sub.issuerKeyID, false, this.issuerKeyID.write()));
         }
         this.rawNotations.forEach(({ name, value: value2, humanReadable, critical }) => {
-          bytes2 = [new Uint8Array([humanReadable ? 128 : 0, 0, 0, 0])];
+          bytes3 = [new Uint8Array([humanReadable ? 128 : 0, 0, 0, 0])];
           const encodedName = util.encodeUTF8(name);
-          bytes2.push(util.writeNumber(encodedName.length, 2));
-          bytes2.push(util.writeNumber(value2.length, 2));
-          bytes2.push(encodedName);
-          bytes2.push(value2);
-          bytes2 = util.concat(bytes2);
-          arr.push(writeSubPacket(sub.notationData, critical, bytes2));
+          bytes3.push(util.writeNumber(encodedName.length, 2));
+          bytes3.push(util.writeNumber(value2.length, 2));
+          bytes3.push(encodedName);
+          bytes3.push(value2);
+          bytes3 = util.concat(bytes3);
+          arr.push(writeSubPacket(sub.notationData, critical, bytes3));
         });
         if (this.preferredHashAlgorithms !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredHashAlgorithms));
-          arr.push(writeSubPacket(sub.preferredHashAlgorithms, false, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredHashAlgorithms));
+          arr.push(writeSubPacket(sub.preferredHashAlgorithms, false, bytes3));
         }
         if (this.preferredCompressionAlgorithms !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredCompressionAlgorithms));
-          arr.push(writeSubPacket(sub.preferredCompressionAlgorithms, false, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredCompressionAlgorithms));
+          arr.push(writeSubPacket(sub.preferredCompressionAlgorithms, false, bytes3));
         }
         if (this.keyServerPreferences !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.keyServerPreferences));
-          arr.push(writeSubPacket(sub.keyServerPreferences, false, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.keyServerPreferences));
+          arr.push(writeSubPacket(sub.keyServerPreferences, false, bytes3));
         }
         if (this.preferredKeyServer !== null) {
           arr.push(writeSubPacket(sub.preferredKeyServer, false, util.encodeUTF8(this.preferredKeyServer)));
@@ -33361,41 +33039,41 @@ var init_openpgp = __esm({
           arr.push(writeSubPacket(sub.policyURI, false, util.encodeUTF8(this.policyURI)));
         }
         if (this.keyFlags !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.keyFlags));
-          arr.push(writeSubPacket(sub.keyFlags, true, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.keyFlags));
+          arr.push(writeSubPacket(sub.keyFlags, true, bytes3));
         }
         if (this.signersUserID !== null) {
           arr.push(writeSubPacket(sub.signersUserID, false, util.encodeUTF8(this.signersUserID)));
         }
         if (this.reasonForRevocationFlag !== null) {
-          bytes2 = util.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag) + this.reasonForRevocationString);
-          arr.push(writeSubPacket(sub.reasonForRevocation, true, bytes2));
+          bytes3 = util.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag) + this.reasonForRevocationString);
+          arr.push(writeSubPacket(sub.reasonForRevocation, true, bytes3));
         }
         if (this.features !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.features));
-          arr.push(writeSubPacket(sub.features, false, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.features));
+          arr.push(writeSubPacket(sub.features, false, bytes3));
         }
         if (this.signatureTargetPublicKeyAlgorithm !== null) {
-          bytes2 = [new Uint8Array([this.signatureTargetPublicKeyAlgorithm, this.signatureTargetHashAlgorithm])];
-          bytes2.push(util.stringToUint8Array(this.signatureTargetHash));
-          bytes2 = util.concat(bytes2);
-          arr.push(writeSubPacket(sub.signatureTarget, true, bytes2));
+          bytes3 = [new Uint8Array([this.signatureTargetPublicKeyAlgorithm, this.signatureTargetHashAlgorithm])];
+          bytes3.push(util.stringToUint8Array(this.signatureTargetHash));
+          bytes3 = util.concat(bytes3);
+          arr.push(writeSubPacket(sub.signatureTarget, true, bytes3));
         }
         if (this.embeddedSignature !== null) {
           arr.push(writeSubPacket(sub.embeddedSignature, true, this.embeddedSignature.write()));
         }
         if (this.issuerFingerprint !== null) {
-          bytes2 = [new Uint8Array([this.issuerKeyVersion]), this.issuerFingerprint];
-          bytes2 = util.concat(bytes2);
-          arr.push(writeSubPacket(sub.issuerFingerprint, this.version >= 5, bytes2));
+          bytes3 = [new Uint8Array([this.issuerKeyVersion]), this.issuerFingerprint];
+          bytes3 = util.concat(bytes3);
+          arr.push(writeSubPacket(sub.issuerFingerprint, this.version >= 5, bytes3));
         }
         if (this.preferredAEADAlgorithms !== null) {
-          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredAEADAlgorithms));
-          arr.push(writeSubPacket(sub.preferredAEADAlgorithms, false, bytes2));
+          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredAEADAlgorithms));
+          arr.push(writeSubPacket(sub.preferredAEADAlgorithms, false, bytes3));
         }
         if (this.preferredCipherSuites !== null) {
-          bytes2 = new Uint8Array([].concat(...this.preferredCipherSuites));
-          arr.push(writeSubPacket(sub.preferredCipherSuites, false, bytes2));
+          bytes3 = new Uint8Array([].concat(...this.preferredCipherSuites));
+          arr.push(writeSubPacket(sub.preferredCipherSuites, false, bytes3));
         }
         const result = util.concat(arr);
         const length = util.writeNumber(result.length, this.version === 6 ? 4 : 2);
@@ -33414,16 +33092,16 @@ var init_openpgp = __esm({
         return util.concat([length, result]);
       }
       // Signature subpackets
-      readSubPacket(bytes2, hashed = true) {
+      readSubPacket(bytes3, hashed = true) {
         let mypos = 0;
-        const critical = !!(bytes2[mypos] & 128);
-        const type2 = bytes2[mypos] & 127;
+        const critical = !!(bytes3[mypos] & 128);
+        const type2 = bytes3[mypos] & 127;
         mypos++;
         if (!hashed) {
           this.unhashedSubpackets.push({
             type: type2,
             critical,
-            body: bytes2.subarray(mypos, bytes2.length)
+            body: bytes3.subarray(mypos, bytes3.length)
           });
           if (!allowedUnhashedSubpackets.has(type2)) {
             return;
@@ -33431,57 +33109,57 @@ var init_openpgp = __esm({
         }
         switch (type2) {
           case enums.signatureSubpacket.signatureCreationTime:
-            this.created = util.readDate(bytes2.subarray(mypos, bytes2.length));
+            this.created = util.readDate(bytes3.subarray(mypos, bytes3.length));
             break;
           case enums.signatureSubpacket.signatureExpirationTime: {
-            const seconds = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-            this.signatureNeverExpires = seconds === 0;
-            this.signatureExpirationTime = seconds;
+            const seconds2 = util.readNumber(bytes3.subarray(mypos, bytes3.length));
+            this.signatureNeverExpires = seconds2 === 0;
+            this.signatureExpirationTime = seconds2;
             break;
           }
           case enums.signatureSubpacket.exportableCertification:
-            this.exportable = bytes2[mypos++] === 1;
+            this.exportable = bytes3[mypos++] === 1;
             break;
           case enums.signatureSubpacket.trustSignature:
-            this.trustLevel = bytes2[mypos++];
-            this.trustAmount = bytes2[mypos++];
+            this.trustLevel = bytes3[mypos++];
+            this.trustAmount = bytes3[mypos++];
             break;
           case enums.signatureSubpacket.regularExpression:
-            this.regularExpression = bytes2[mypos];
+            this.regularExpression = bytes3[mypos];
             break;
           case enums.signatureSubpacket.revocable:
-            this.revocable = bytes2[mypos++] === 1;
+            this.revocable = bytes3[mypos++] === 1;
             break;
           case enums.signatureSubpacket.keyExpirationTime: {
-            const seconds = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-            this.keyExpirationTime = seconds;
-            this.keyNeverExpires = seconds === 0;
+            const seconds2 = util.readNumber(bytes3.subarray(mypos, bytes3.length));
+            this.keyExpirationTime = seconds2;
+            this.keyNeverExpires = seconds2 === 0;
             break;
           }
           case enums.signatureSubpacket.preferredSymmetricAlgorithms:
-            this.preferredSymmetricAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+            this.preferredSymmetricAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.revocationKey:
-            this.revocationKeyClass = bytes2[mypos++];
-            this.revocationKeyAlgorithm = bytes2[mypos++];
-            this.revocationKeyFingerprint = bytes2.subarray(mypos, mypos + 20);
+            this.revocationKeyClass = bytes3[mypos++];
+            this.revocationKeyAlgorithm = bytes3[mypos++];
+            this.revocationKeyFingerprint = bytes3.subarray(mypos, mypos + 20);
             break;
           case enums.signatureSubpacket.issuerKeyID:
             if (this.version === 4) {
-              this.issuerKeyID.read(bytes2.subarray(mypos, bytes2.length));
+              this.issuerKeyID.read(bytes3.subarray(mypos, bytes3.length));
             } else if (hashed) {
               throw new Error("Unexpected Issuer Key ID subpacket");
             }
             break;
           case enums.signatureSubpacket.notationData: {
-            const humanReadable = !!(bytes2[mypos] & 128);
+            const humanReadable = !!(bytes3[mypos] & 128);
             mypos += 4;
-            const m3 = util.readNumber(bytes2.subarray(mypos, mypos + 2));
+            const m3 = util.readNumber(bytes3.subarray(mypos, mypos + 2));
             mypos += 2;
-            const n3 = util.readNumber(bytes2.subarray(mypos, mypos + 2));
+            const n3 = util.readNumber(bytes3.subarray(mypos, mypos + 2));
             mypos += 2;
-            const name = util.decodeUTF8(bytes2.subarray(mypos, mypos + m3));
-            const value2 = bytes2.subarray(mypos + m3, mypos + m3 + n3);
+            const name = util.decodeUTF8(bytes3.subarray(mypos, mypos + m3));
+            const value2 = bytes3.subarray(mypos + m3, mypos + m3 + n3);
             this.rawNotations.push({ name, humanReadable, value: value2, critical });
             if (humanReadable) {
               this.notations[name] = util.decodeUTF8(value2);
@@ -33489,50 +33167,50 @@ var init_openpgp = __esm({
             break;
           }
           case enums.signatureSubpacket.preferredHashAlgorithms:
-            this.preferredHashAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+            this.preferredHashAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.preferredCompressionAlgorithms:
-            this.preferredCompressionAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+            this.preferredCompressionAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.keyServerPreferences:
-            this.keyServerPreferences = [...bytes2.subarray(mypos, bytes2.length)];
+            this.keyServerPreferences = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.preferredKeyServer:
-            this.preferredKeyServer = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+            this.preferredKeyServer = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
             break;
           case enums.signatureSubpacket.primaryUserID:
-            this.isPrimaryUserID = bytes2[mypos++] !== 0;
+            this.isPrimaryUserID = bytes3[mypos++] !== 0;
             break;
           case enums.signatureSubpacket.policyURI:
-            this.policyURI = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+            this.policyURI = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
             break;
           case enums.signatureSubpacket.keyFlags:
-            this.keyFlags = [...bytes2.subarray(mypos, bytes2.length)];
+            this.keyFlags = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.signersUserID:
-            this.signersUserID = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+            this.signersUserID = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
             break;
           case enums.signatureSubpacket.reasonForRevocation:
-            this.reasonForRevocationFlag = bytes2[mypos++];
-            this.reasonForRevocationString = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+            this.reasonForRevocationFlag = bytes3[mypos++];
+            this.reasonForRevocationString = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
             break;
           case enums.signatureSubpacket.features:
-            this.features = [...bytes2.subarray(mypos, bytes2.length)];
+            this.features = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.signatureTarget: {
-            this.signatureTargetPublicKeyAlgorithm = bytes2[mypos++];
-            this.signatureTargetHashAlgorithm = bytes2[mypos++];
+            this.signatureTargetPublicKeyAlgorithm = bytes3[mypos++];
+            this.signatureTargetHashAlgorithm = bytes3[mypos++];
             const len = getHashByteLength(this.signatureTargetHashAlgorithm);
-            this.signatureTargetHash = util.uint8ArrayToString(bytes2.subarray(mypos, mypos + len));
+            this.signatureTargetHash = util.uint8ArrayToString(bytes3.subarray(mypos, mypos + len));
             break;
           }
           case enums.signatureSubpacket.embeddedSignature:
             this.embeddedSignature = new _SignaturePacket();
-            this.embeddedSignature.read(bytes2.subarray(mypos, bytes2.length));
+            this.embeddedSignature.read(bytes3.subarray(mypos, bytes3.length));
             break;
           case enums.signatureSubpacket.issuerFingerprint:
-            this.issuerKeyVersion = bytes2[mypos++];
-            this.issuerFingerprint = bytes2.subarray(mypos, bytes2.length);
+            this.issuerKeyVersion = bytes3[mypos++];
+            this.issuerFingerprint = bytes3.subarray(mypos, bytes3.length);
             if (this.issuerKeyVersion >= 5) {
               this.issuerKeyID.read(this.issuerFingerprint);
             } else {
@@ -33540,31 +33218,31 @@ var init_openpgp = __esm({
             }
             break;
           case enums.signatureSubpacket.preferredAEADAlgorithms:
-            this.preferredAEADAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+            this.preferredAEADAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
             break;
           case enums.signatureSubpacket.preferredCipherSuites:
             this.preferredCipherSuites = [];
-            for (let i6 = mypos; i6 < bytes2.length; i6 += 2) {
-              this.preferredCipherSuites.push([bytes2[i6], bytes2[i6 + 1]]);
+            for (let i6 = mypos; i6 < bytes3.length; i6 += 2) {
+              this.preferredCipherSuites.push([bytes3[i6], bytes3[i6 + 1]]);
             }
             break;
           default:
             this.unknownSubpackets.push({
               type: type2,
               critical,
-              body: bytes2.subarray(mypos, bytes2.length)
+              body: bytes3.subarray(mypos, bytes3.length)
             });
             break;
         }
       }
-      readSubPackets(bytes2, trusted = true, config2) {
+      readSubPackets(bytes3, trusted = true, config2) {
         const subpacketLengthBytes = this.version === 6 ? 4 : 2;
-        const subpacketLength = util.readNumber(bytes2.subarray(0, subpacketLengthBytes));
+        const subpacketLength = util.readNumber(bytes3.subarray(0, subpacketLengthBytes));
         let i6 = subpacketLengthBytes;
         while (i6 < subpacketLengthBytes + subpacketLength) {
-          const len = readSimpleLength(bytes2.subarray(i6, bytes2.length));
+          const len = readSimpleLength(bytes3.subarray(i6, bytes3.length));
           i6 += len.offset;
-          this.readSubPacket(bytes2.subarray(i6, i6 + len.len), trusted, config2);
+          this.readSubPacket(bytes3.subarray(i6, i6 + len.len), trusted, config2);
           i6 += len.len;
         }
         return i6;
@@ -33579,8 +33257,8 @@ var init_openpgp = __esm({
             }
             return data.getBytes(true);
           case t.text: {
-            const bytes2 = data.getBytes(true);
-            return util.canonicalizeEOL(bytes2);
+            const bytes3 = data.getBytes(true);
+            return util.canonicalizeEOL(bytes3);
           }
           case t.standalone:
             return new Uint8Array(0);
@@ -33600,12 +33278,12 @@ var init_openpgp = __esm({
             } else {
               throw new Error("Either a userID or userAttribute packet needs to be supplied for certification.");
             }
-            const bytes2 = packet.write();
+            const bytes3 = packet.write();
             return util.concat([
               this.toSign(t.key, data),
               new Uint8Array([tag]),
-              util.writeNumber(bytes2.length, 4),
-              bytes2
+              util.writeNumber(bytes3.length, 4),
+              bytes3
             ]);
           }
           case t.subkeyBinding:
@@ -33651,8 +33329,8 @@ var init_openpgp = __esm({
         });
       }
       toHash(signatureType, data, detached = false) {
-        const bytes2 = this.toSign(signatureType, data);
-        return util.concat([this.salt || new Uint8Array(), bytes2, this.signatureData, this.calculateTrailer(data, detached)]);
+        const bytes3 = this.toSign(signatureType, data);
+        return util.concat([this.salt || new Uint8Array(), bytes3, this.signatureData, this.calculateTrailer(data, detached)]);
       }
       async hash(signatureType, data, toHash, detached = false) {
         if (this.version === 6 && this.salt.length !== saltLengthForHash(this.hashAlgorithm)) {
@@ -33780,29 +33458,29 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Payload of a tag 4 packet
        * @returns {OnePassSignaturePacket} Object representation.
        */
-      read(bytes2) {
+      read(bytes3) {
         let mypos = 0;
-        this.version = bytes2[mypos++];
+        this.version = bytes3[mypos++];
         if (this.version !== 3 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the one-pass signature packet is unsupported.`);
         }
-        this.signatureType = bytes2[mypos++];
-        this.hashAlgorithm = bytes2[mypos++];
-        this.publicKeyAlgorithm = bytes2[mypos++];
+        this.signatureType = bytes3[mypos++];
+        this.hashAlgorithm = bytes3[mypos++];
+        this.publicKeyAlgorithm = bytes3[mypos++];
         if (this.version === 6) {
-          const saltLength = bytes2[mypos++];
-          this.salt = bytes2.subarray(mypos, mypos + saltLength);
+          const saltLength = bytes3[mypos++];
+          this.salt = bytes3.subarray(mypos, mypos + saltLength);
           mypos += saltLength;
-          this.issuerFingerprint = bytes2.subarray(mypos, mypos + 32);
+          this.issuerFingerprint = bytes3.subarray(mypos, mypos + 32);
           mypos += 32;
           this.issuerKeyID = new KeyID();
           this.issuerKeyID.read(this.issuerFingerprint);
         } else {
           this.issuerKeyID = new KeyID();
-          this.issuerKeyID.read(bytes2.subarray(mypos, mypos + 8));
+          this.issuerKeyID.read(bytes3.subarray(mypos, mypos + 8));
           mypos += 8;
         }
-        this.flags = bytes2[mypos++];
+        this.flags = bytes3[mypos++];
         return this;
       }
       /**
@@ -33855,9 +33533,9 @@ var init_openpgp = __esm({
        * @throws on parsing errors
        * @async
        */
-      static async fromBinary(bytes2, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
+      static async fromBinary(bytes3, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
         const packets = new _PacketList();
-        await packets.read(bytes2, allowedPackets, config$1, grammarValidator, delayErrors);
+        await packets.read(bytes3, allowedPackets, config$1, grammarValidator, delayErrors);
         return packets;
       }
       /**
@@ -33870,13 +33548,13 @@ var init_openpgp = __esm({
        * @throws on parsing errors
        * @async
        */
-      async read(bytes2, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
+      async read(bytes3, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
         let additionalAllowedPackets;
         if (config$1.additionalAllowedPackets.length) {
           additionalAllowedPackets = util.constructAllowedPackets(config$1.additionalAllowedPackets);
           allowedPackets = { ...allowedPackets, ...additionalAllowedPackets };
         }
-        this.stream = transformPair(bytes2, async (readable2, writable) => {
+        this.stream = transformPair(bytes3, async (readable2, writable) => {
           const reader2 = getReader(readable2);
           const writer = getWriter(writable);
           try {
@@ -34197,8 +33875,8 @@ var init_openpgp = __esm({
        * @param {Uint8Array | ReadableStream<Uint8Array>} bytes - Payload of a tag 8 packet
        * @param {Object} [config] - Full configuration, defaults to openpgp.config
        */
-      async read(bytes2, config$1 = config) {
-        await parse(bytes2, async (reader) => {
+      async read(bytes3, config$1 = config) {
+        await parse(bytes3, async (reader) => {
           this.algorithm = await reader.readByte();
           this.compressed = reader.remainder();
           await this.decompress(config$1);
@@ -34303,8 +33981,8 @@ var init_openpgp = __esm({
         this.encrypted = null;
         this.packets = null;
       }
-      async read(bytes2) {
-        await parse(bytes2, async (reader) => {
+      async read(bytes3) {
+        await parse(bytes3, async (reader) => {
           this.version = await reader.readByte();
           if (this.version !== 1 && this.version !== 2) {
             throw new UnsupportedError(`Version ${this.version} of the SEIP packet is unsupported.`);
@@ -34338,18 +34016,18 @@ var init_openpgp = __esm({
         if (key2.length !== keySize) {
           throw new Error("Unexpected session key size");
         }
-        let bytes2 = this.packets.write();
-        if (isArrayStream(bytes2))
-          bytes2 = await readToEnd(bytes2);
+        let bytes3 = this.packets.write();
+        if (isArrayStream(bytes3))
+          bytes3 = await readToEnd(bytes3);
         if (this.version === 2) {
           this.cipherAlgorithm = sessionKeyAlgorithm;
           this.salt = getRandomBytes(32);
           this.chunkSizeByte = config$1.aeadChunkSizeByte;
-          this.encrypted = await runAEAD(this, "encrypt", key2, bytes2);
+          this.encrypted = await runAEAD(this, "encrypt", key2, bytes3);
         } else {
           const prefix = await getPrefixRandom(sessionKeyAlgorithm);
           const mdc = new Uint8Array([211, 20]);
-          const tohash = util.concat([prefix, bytes2, mdc]);
+          const tohash = util.concat([prefix, bytes3, mdc]);
           const hash = await computeDigest(enums.hash.sha1, passiveClone(tohash));
           const plaintext = util.concat([tohash, hash]);
           this.encrypted = await encrypt$1(sessionKeyAlgorithm, key2, plaintext, new Uint8Array(blockSize));
@@ -34393,8 +34071,8 @@ var init_openpgp = __esm({
             }
             return new Uint8Array();
           });
-          const bytes2 = slice(tohash, blockSize + 2);
-          packetbytes = slice(bytes2, 0, -2);
+          const bytes3 = slice(tohash, blockSize + 2);
+          packetbytes = slice(bytes3, 0, -2);
           packetbytes = concat([packetbytes, fromAsync(() => verifyHash)]);
           if (util.isStream(encrypted) && config$1.allowUnauthenticatedStream) {
             delayErrors = true;
@@ -34431,8 +34109,8 @@ var init_openpgp = __esm({
        * @param {Uint8Array | ReadableStream<Uint8Array>} bytes
        * @throws {Error} on parsing failure
        */
-      async read(bytes2) {
-        await parse(bytes2, async (reader) => {
+      async read(bytes3) {
+        await parse(bytes3, async (reader) => {
           const version = await reader.readByte();
           if (version !== VERSION$1) {
             throw new UnsupportedError(`Version ${version} of the AEAD-encrypted data packet is not supported.`);
@@ -34515,18 +34193,18 @@ var init_openpgp = __esm({
        *
        * @param {Uint8Array} bytes - Payload of a tag 1 packet
        */
-      read(bytes2) {
+      read(bytes3) {
         let offset = 0;
-        this.version = bytes2[offset++];
+        this.version = bytes3[offset++];
         if (this.version !== 3 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the PKESK packet is unsupported.`);
         }
         if (this.version === 6) {
-          const versionAndFingerprintLength = bytes2[offset++];
+          const versionAndFingerprintLength = bytes3[offset++];
           if (versionAndFingerprintLength) {
-            this.publicKeyVersion = bytes2[offset++];
+            this.publicKeyVersion = bytes3[offset++];
             const fingerprintLength = versionAndFingerprintLength - 1;
-            this.publicKeyFingerprint = bytes2.subarray(offset, offset + fingerprintLength);
+            this.publicKeyFingerprint = bytes3.subarray(offset, offset + fingerprintLength);
             offset += fingerprintLength;
             if (this.publicKeyVersion >= 5) {
               this.publicKeyID.read(this.publicKeyFingerprint);
@@ -34537,10 +34215,10 @@ var init_openpgp = __esm({
             this.publicKeyID = KeyID.wildcard();
           }
         } else {
-          offset += this.publicKeyID.read(bytes2.subarray(offset, offset + 8));
+          offset += this.publicKeyID.read(bytes3.subarray(offset, offset + 8));
         }
-        this.publicKeyAlgorithm = bytes2[offset++];
-        this.encrypted = parseEncSessionKeyParams(this.publicKeyAlgorithm, bytes2.subarray(offset));
+        this.publicKeyAlgorithm = bytes3[offset++];
+        this.encrypted = parseEncSessionKeyParams(this.publicKeyAlgorithm, bytes3.subarray(offset));
         if (this.publicKeyAlgorithm === enums.publicKey.x25519 || this.publicKeyAlgorithm === enums.publicKey.x448) {
           if (this.version === 3) {
             this.sessionKeyAlgorithm = enums.write(enums.symmetric, this.encrypted.C.algorithm);
@@ -34635,31 +34313,31 @@ var init_openpgp = __esm({
        *
        * @param {Uint8Array} bytes - Payload of a tag 3 packet
        */
-      read(bytes2) {
+      read(bytes3) {
         let offset = 0;
-        this.version = bytes2[offset++];
+        this.version = bytes3[offset++];
         if (this.version !== 4 && this.version !== 5 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the SKESK packet is unsupported.`);
         }
         if (this.version === 6) {
           offset++;
         }
-        const algo = bytes2[offset++];
+        const algo = bytes3[offset++];
         if (this.version >= 5) {
-          this.aeadAlgorithm = bytes2[offset++];
+          this.aeadAlgorithm = bytes3[offset++];
           if (this.version === 6) {
             offset++;
           }
         }
-        const s2kType = bytes2[offset++];
+        const s2kType = bytes3[offset++];
         this.s2k = newS2KFromType(s2kType);
-        offset += this.s2k.read(bytes2.subarray(offset, bytes2.length));
+        offset += this.s2k.read(bytes3.subarray(offset, bytes3.length));
         if (this.version >= 5) {
           const mode = getAEADMode(this.aeadAlgorithm, true);
-          this.iv = bytes2.subarray(offset, offset += mode.ivLength);
+          this.iv = bytes3.subarray(offset, offset += mode.ivLength);
         }
-        if (this.version >= 5 || offset < bytes2.length) {
-          this.encrypted = bytes2.subarray(offset, bytes2.length);
+        if (this.version >= 5 || offset < bytes3.length) {
+          this.encrypted = bytes3.subarray(offset, bytes3.length);
           this.sessionKeyEncryptionAlgorithm = algo;
         } else {
           this.sessionKeyAlgorithm = algo;
@@ -34672,21 +34350,21 @@ var init_openpgp = __esm({
       */
       write() {
         const algo = this.encrypted === null ? this.sessionKeyAlgorithm : this.sessionKeyEncryptionAlgorithm;
-        let bytes2;
+        let bytes3;
         const s2k = this.s2k.write();
         if (this.version === 6) {
           const s2kLen = s2k.length;
           const fieldsLen = 3 + s2kLen + this.iv.length;
-          bytes2 = util.concatUint8Array([new Uint8Array([this.version, fieldsLen, algo, this.aeadAlgorithm, s2kLen]), s2k, this.iv, this.encrypted]);
+          bytes3 = util.concatUint8Array([new Uint8Array([this.version, fieldsLen, algo, this.aeadAlgorithm, s2kLen]), s2k, this.iv, this.encrypted]);
         } else if (this.version === 5) {
-          bytes2 = util.concatUint8Array([new Uint8Array([this.version, algo, this.aeadAlgorithm]), s2k, this.iv, this.encrypted]);
+          bytes3 = util.concatUint8Array([new Uint8Array([this.version, algo, this.aeadAlgorithm]), s2k, this.iv, this.encrypted]);
         } else {
-          bytes2 = util.concatUint8Array([new Uint8Array([this.version, algo]), s2k]);
+          bytes3 = util.concatUint8Array([new Uint8Array([this.version, algo]), s2k]);
           if (this.encrypted !== null) {
-            bytes2 = util.concatUint8Array([bytes2, this.encrypted]);
+            bytes3 = util.concatUint8Array([bytes3, this.encrypted]);
           }
         }
-        return bytes2;
+        return bytes3;
       }
       /**
        * Decrypts the session key with the given passphrase
@@ -34789,20 +34467,20 @@ var init_openpgp = __esm({
        * @returns {Promise<number>} The number of bytes read from `bytes`
        * @async
        */
-      async read(bytes2, config$1 = config) {
+      async read(bytes3, config$1 = config) {
         let pos = 0;
-        this.version = bytes2[pos++];
+        this.version = bytes3[pos++];
         if (this.version === 5 && !config$1.enableParsingV5Entities) {
           throw new UnsupportedError("Support for parsing v5 entities is disabled; turn on `config.enableParsingV5Entities` if needed");
         }
         if (this.version === 4 || this.version === 5 || this.version === 6) {
-          this.created = util.readDate(bytes2.subarray(pos, pos + 4));
+          this.created = util.readDate(bytes3.subarray(pos, pos + 4));
           pos += 4;
-          this.algorithm = bytes2[pos++];
+          this.algorithm = bytes3[pos++];
           if (this.version >= 5) {
             pos += 4;
           }
-          const { read, publicParams } = parsePublicKeyParams(this.algorithm, bytes2.subarray(pos));
+          const { read, publicParams } = parsePublicKeyParams(this.algorithm, bytes3.subarray(pos));
           if (this.version === 6 && publicParams.oid && (publicParams.oid.getName() === enums.curve.curve25519Legacy || publicParams.oid.getName() === enums.curve.ed25519Legacy)) {
             throw new Error("Legacy curve25519 cannot be used with v6 keys");
           }
@@ -34834,10 +34512,10 @@ var init_openpgp = __esm({
        * @param {Integer} version - target version of signature or key
        */
       writeForHash(version) {
-        const bytes2 = this.writePublicKey();
+        const bytes3 = this.writePublicKey();
         const versionOctet = 149 + version;
         const lengthOctets = version >= 5 ? 4 : 2;
-        return util.concatUint8Array([new Uint8Array([versionOctet]), util.writeNumber(bytes2.length, lengthOctets), bytes2]);
+        return util.concatUint8Array([new Uint8Array([versionOctet]), util.writeNumber(bytes3.length, lengthOctets), bytes3]);
       }
       /**
        * Check whether secret-key data is available in decrypted form. Returns null for public keys.
@@ -34941,8 +34619,8 @@ var init_openpgp = __esm({
         this.encrypted = null;
         this.packets = null;
       }
-      read(bytes2) {
-        this.encrypted = bytes2;
+      read(bytes3) {
+        this.encrypted = bytes3;
       }
       write() {
         return this.encrypted;
@@ -35024,12 +34702,12 @@ var init_openpgp = __esm({
        * parsing function for a user attribute packet (tag 17).
        * @param {Uint8Array} input - Payload of a tag 17 packet
        */
-      read(bytes2) {
+      read(bytes3) {
         let i6 = 0;
-        while (i6 < bytes2.length) {
-          const len = readSimpleLength(bytes2.subarray(i6, bytes2.length));
+        while (i6 < bytes3.length) {
+          const len = readSimpleLength(bytes3.subarray(i6, bytes3.length));
           i6 += len.offset;
-          this.attributes.push(util.uint8ArrayToString(bytes2.subarray(i6, i6 + len.len)));
+          this.attributes.push(util.uint8ArrayToString(bytes3.subarray(i6, i6 + len.len)));
           i6 += len.len;
         }
       }
@@ -35086,10 +34764,10 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Input string to read the packet from
        * @async
        */
-      async read(bytes2, config$1 = config) {
-        let i6 = await this.readPublicKey(bytes2, config$1);
+      async read(bytes3, config$1 = config) {
+        let i6 = await this.readPublicKey(bytes3, config$1);
         const startOfSecretKeyData = i6;
-        this.s2kUsage = bytes2[i6++];
+        this.s2kUsage = bytes3[i6++];
         if (this.version === 5) {
           i6++;
         }
@@ -35098,16 +34776,16 @@ var init_openpgp = __esm({
         }
         try {
           if (this.s2kUsage === 255 || this.s2kUsage === 254 || this.s2kUsage === 253) {
-            this.symmetric = bytes2[i6++];
+            this.symmetric = bytes3[i6++];
             if (this.s2kUsage === 253) {
-              this.aead = bytes2[i6++];
+              this.aead = bytes3[i6++];
             }
             if (this.version === 6) {
               i6++;
             }
-            const s2kType = bytes2[i6++];
+            const s2kType = bytes3[i6++];
             this.s2k = newS2KFromType(s2kType);
-            i6 += this.s2k.read(bytes2.subarray(i6, bytes2.length));
+            i6 += this.s2k.read(bytes3.subarray(i6, bytes3.length));
             if (this.s2k.type === "gnu-dummy") {
               return;
             }
@@ -35117,10 +34795,10 @@ var init_openpgp = __esm({
           if (this.s2kUsage) {
             this.isLegacyAEAD = this.s2kUsage === 253 && (this.version === 5 || this.version === 4 && config$1.parseAEADEncryptedV4KeysAsLegacy);
             if (this.s2kUsage !== 253 || this.isLegacyAEAD) {
-              this.iv = bytes2.subarray(i6, i6 + getCipherParams(this.symmetric).blockSize);
+              this.iv = bytes3.subarray(i6, i6 + getCipherParams(this.symmetric).blockSize);
               this.usedModernAEAD = false;
             } else {
-              this.iv = bytes2.subarray(i6, i6 + getAEADMode(this.aead).ivLength);
+              this.iv = bytes3.subarray(i6, i6 + getAEADMode(this.aead).ivLength);
               this.usedModernAEAD = true;
             }
             i6 += this.iv.length;
@@ -35128,13 +34806,13 @@ var init_openpgp = __esm({
         } catch (e5) {
           if (!this.s2kUsage)
             throw e5;
-          this.unparseableKeyMaterial = bytes2.subarray(startOfSecretKeyData);
+          this.unparseableKeyMaterial = bytes3.subarray(startOfSecretKeyData);
           this.isEncrypted = true;
         }
         if (this.version === 5) {
           i6 += 4;
         }
-        this.keyMaterial = bytes2.subarray(i6);
+        this.keyMaterial = bytes3.subarray(i6);
         this.isEncrypted = !!this.s2kUsage;
         if (!this.isEncrypted) {
           let cleartext;
@@ -35453,8 +35131,8 @@ var init_openpgp = __esm({
        * Parsing function for a user id packet (tag 13).
        * @param {Uint8Array} input - Payload of a tag 13 packet
        */
-      read(bytes2, config$1 = config) {
-        const userID = util.decodeUTF8(bytes2);
+      read(bytes3, config$1 = config) {
+        const userID = util.decodeUTF8(bytes3);
         if (userID.length > config$1.maxUserIDLength) {
           throw new Error("User ID string is too long");
         }
@@ -37277,8 +36955,8 @@ var init_openpgp = __esm({
         const signatureList = packets.filterByTag(enums.packet.signature);
         if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
           await Promise.all(onePassSigList.map(async (onePassSig) => {
-            onePassSig.correspondingSig = new Promise((resolve11, reject) => {
-              onePassSig.correspondingSigResolve = resolve11;
+            onePassSig.correspondingSig = new Promise((resolve13, reject) => {
+              onePassSig.correspondingSigResolve = resolve13;
               onePassSig.correspondingSigReject = reject;
             });
             onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -38048,16 +37726,16 @@ var init_openpgp = __esm({
         this.blockLen = this.iHash.blockLen;
         this.outputLen = this.iHash.outputLen;
         const blockLen = this.blockLen;
-        const pad3 = new Uint8Array(blockLen);
-        pad3.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
-        for (let i6 = 0; i6 < pad3.length; i6++)
-          pad3[i6] ^= 54;
-        this.iHash.update(pad3);
+        const pad4 = new Uint8Array(blockLen);
+        pad4.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
+        for (let i6 = 0; i6 < pad4.length; i6++)
+          pad4[i6] ^= 54;
+        this.iHash.update(pad4);
         this.oHash = hash.create();
-        for (let i6 = 0; i6 < pad3.length; i6++)
-          pad3[i6] ^= 54 ^ 92;
-        this.oHash.update(pad3);
-        clean2(pad3);
+        for (let i6 = 0; i6 < pad4.length; i6++)
+          pad4[i6] ^= 54 ^ 92;
+        this.oHash.update(pad4);
+        clean2(pad4);
       }
       update(buf) {
         aexists(this);
@@ -38482,9 +38160,9 @@ var init_openpgp = __esm({
           throw new Error("XOF is not possible for this instance");
         return this.writeInto(out);
       }
-      xof(bytes2) {
-        anumber(bytes2);
-        return this.xofInto(new Uint8Array(bytes2));
+      xof(bytes3) {
+        anumber(bytes3);
+        return this.xofInto(new Uint8Array(bytes3));
       }
       digestInto(out) {
         aoutput(out, this);
@@ -40643,9 +40321,9 @@ var init_openpgp = __esm({
           }
           let left = BLOCKBYTES - this.S.c;
           this.S.b.set(input.subarray(i6, i6 + left), this.S.c);
-          const fill2 = Math.min(left, input.length - i6);
-          this.S.c += fill2;
-          i6 += fill2;
+          const fill = Math.min(left, input.length - i6);
+          this.S.c += fill;
+          i6 += fill;
         }
         return this;
       }
@@ -40670,7 +40348,7 @@ var init_openpgp = __esm({
     OUTBYTES_MAX = 64;
     BLOCKBYTES = 128;
     TYPE = 2;
-    VERSION3 = 19;
+    VERSION2 = 19;
     TAGBYTES_MAX = 4294967295;
     TAGBYTES_MIN = 4;
     SALTBYTES_MAX = 4294967295;
@@ -40702,6 +40380,3717 @@ var init_openpgp = __esm({
   }
 });
 
+// src/evidence/signing.ts
+import { readFile as readFile2 } from "node:fs/promises";
+function normalizeFingerprint(fingerprint2, where3 = "the fingerprint") {
+  const compact = fingerprint2.replace(/\s+/g, "");
+  if (!FINGERPRINT.test(compact)) {
+    throw new SigningError(
+      `${where3} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
+    );
+  }
+  return compact.toUpperCase();
+}
+async function loadSigner(armored, passphrase, source) {
+  if (!/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
+    throw new SigningError(
+      /-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(armored) ? `${source} holds a public key; signing needs the secret key (gpg --armor --export-secret-keys FINGERPRINT)` : `${source} is not an armored OpenPGP secret key`
+    );
+  }
+  let keys;
+  try {
+    keys = await readPrivateKeys({ armoredKeys: armored });
+  } catch (error2) {
+    throw new SigningError(`${source} is not a readable OpenPGP secret key (${error2.message})`, {
+      cause: error2
+    });
+  }
+  if (keys.length !== 1) {
+    throw new SigningError(`${source} holds ${keys.length} secret keys; give exactly one`);
+  }
+  let key2 = keys[0];
+  const fingerprint2 = key2.getFingerprint().toUpperCase();
+  if (!key2.isDecrypted()) {
+    if (passphrase === void 0 || passphrase === "") {
+      throw new SigningError(
+        `secret key ${fingerprint2} (${source}) is protected by a passphrase, and none was given (${SIGNING_ENV.passphrase})`
+      );
+    }
+    try {
+      key2 = await decryptKey({ privateKey: key2, passphrase });
+    } catch (error2) {
+      const why = error2.message;
+      throw new SigningError(
+        /passphrase/i.test(why) ? `the passphrase for secret key ${fingerprint2} (${source}) is wrong` : `secret key ${fingerprint2} (${source}) cannot be unlocked (${why})`,
+        { cause: error2 }
+      );
+    }
+  }
+  try {
+    await key2.getSigningKey();
+  } catch (error2) {
+    throw new SigningError(
+      `secret key ${fingerprint2} (${source}) cannot sign (${error2.message})`,
+      { cause: error2 }
+    );
+  }
+  const unlocked = key2;
+  return {
+    fingerprint: fingerprint2,
+    publicKey: unlocked.toPublic().armor(),
+    async sign(bytes3) {
+      return sign({
+        message: await createMessage({ binary: bytes3 }),
+        signingKeys: unlocked,
+        detached: true,
+        format: "armored"
+      });
+    }
+  };
+}
+async function signerFromEnv(env2) {
+  const passphrase = env2[SIGNING_ENV.passphrase]?.replace(/\r?\n$/, "") || void 0;
+  const inline = env2[SIGNING_ENV.key];
+  const file = env2[SIGNING_ENV.keyFile];
+  if (inline && file) {
+    throw new SigningError(`both ${SIGNING_ENV.key} and ${SIGNING_ENV.keyFile} are set; set one`);
+  }
+  if (inline) return loadSigner(inline, passphrase, SIGNING_ENV.key);
+  if (file) {
+    let text;
+    try {
+      text = await readFile2(file, "utf8");
+    } catch (error2) {
+      throw new SigningError(
+        `${SIGNING_ENV.keyFile} names ${file}, which cannot be read (${error2.code ?? error2.message})`
+      );
+    }
+    return loadSigner(text, passphrase, `${SIGNING_ENV.keyFile} (${file})`);
+  }
+  return void 0;
+}
+async function loadPinnedKey(armored, fingerprint2, source) {
+  const pinned = normalizeFingerprint(fingerprint2, "the pinned fingerprint");
+  if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
+    throw new SigningError(`${source} holds a secret key; it must hold only the public key`);
+  }
+  let keys;
+  try {
+    keys = await readKeys({ armoredKeys: armored });
+  } catch (error2) {
+    throw new SigningError(`${source} is not a readable OpenPGP public key (${error2.message})`, {
+      cause: error2
+    });
+  }
+  const key2 = keys.find((k5) => k5.getFingerprint().toUpperCase() === pinned);
+  if (!key2) {
+    const found = keys.map((k5) => k5.getFingerprint().toUpperCase()).join(", ") || "no key";
+    throw new SigningError(`${source} holds ${found}, not the pinned key ${pinned}`);
+  }
+  const keyIds = new Set(key2.getKeys().map((part) => part.getKeyID().toHex().toUpperCase()));
+  return { fingerprint: pinned, key: key2, keyIds };
+}
+async function checkSignature(bytes3, armoredSignature, pinned) {
+  if (armoredSignature.length > MAX_SIGNATURE_BYTES) {
+    return `is ${armoredSignature.length} bytes, too large for a signature`;
+  }
+  let signature;
+  try {
+    signature = await readSignature({ armoredSignature });
+  } catch (error2) {
+    return `is not an armored OpenPGP signature (${error2.message})`;
+  }
+  const issuers = signature.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
+  if (issuers.length === 0) return "holds no signature";
+  if (issuers.length > 1) return `holds ${issuers.length} signatures; a record has exactly one`;
+  const issuer = issuers[0];
+  if (!pinned.keyIds.has(issuer)) {
+    return `is signed by key ${issuer}, not by the pinned key ${pinned.fingerprint}`;
+  }
+  try {
+    const result = await verify({
+      message: await createMessage({ binary: bytes3 }),
+      signature,
+      verificationKeys: pinned.key,
+      format: "binary"
+    });
+    for (const entry of result.signatures) await entry.verified;
+    return void 0;
+  } catch (error2) {
+    const why = error2.message.replace(
+      /^Signed digest did not match$/,
+      "the record does not match it"
+    );
+    return `does not verify with the pinned key ${pinned.fingerprint} (${why})`;
+  }
+}
+var SIGNING_ENV, MAX_SIGNATURE_BYTES, SigningError, FINGERPRINT;
+var init_signing = __esm({
+  "src/evidence/signing.ts"() {
+    "use strict";
+    init_openpgp();
+    SIGNING_ENV = {
+      /** The armored secret key itself (`gpg --armor --export-secret-keys FPR`), e.g. from an Actions secret. */
+      key: "RESTORABLE_EVIDENCE_KEY",
+      /** Or the path of a file holding it. */
+      keyFile: "RESTORABLE_EVIDENCE_KEY_FILE",
+      /** Its passphrase, when it has one. */
+      passphrase: "RESTORABLE_EVIDENCE_KEY_PASSPHRASE"
+    };
+    MAX_SIGNATURE_BYTES = 64 * 1024;
+    SigningError = class extends Error {
+      constructor(message, options) {
+        super(message, options);
+        this.name = "SigningError";
+      }
+    };
+    FINGERPRINT = /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
+  }
+});
+
+// src/evidence/credentials.ts
+function serverOrigin(env2) {
+  try {
+    return new URL(env2.GITHUB_SERVER_URL || "https://github.com");
+  } catch {
+    return void 0;
+  }
+}
+function isLoopback(host) {
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+}
+async function remoteUrl(git, remote) {
+  const result = await git.run(["remote", "get-url", "--", remote], { ok: [0, 2, 128] });
+  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+}
+async function withCredentials(git, url, env2) {
+  const tokenVar = TOKEN_ENV.find((name) => env2[name]);
+  if (!tokenVar) return git;
+  const token = env2[tokenVar];
+  let target;
+  try {
+    target = new URL(url);
+  } catch {
+    return git;
+  }
+  const server = serverOrigin(env2);
+  const secure = target.protocol === "https:" || target.protocol === "http:" && isLoopback(target.hostname);
+  if (!server || !secure || target.host !== server.host || target.protocol !== server.protocol) return git;
+  const configured = await git.run(["config", "--get-urlmatch", "http.extraheader", url], { ok: [0, 1] });
+  if (configured.code === 0) return git;
+  const basic = Buffer.from(`x-access-token:${token}`, "utf8").toString("base64");
+  const header = `AUTHORIZATION: basic ${basic}`;
+  return git.with(withConfig(env2, [[`http.${server.origin}/.extraheader`, header]]), [token, basic]);
+}
+var TOKEN_ENV;
+var init_credentials = __esm({
+  "src/evidence/credentials.ts"() {
+    "use strict";
+    init_git();
+    TOKEN_ENV = ["RESTORABLE_EVIDENCE_TOKEN", "GITHUB_TOKEN"];
+  }
+});
+
+// src/evidence/canonical.ts
+function child(path, key2) {
+  if (typeof key2 === "number") return `${path}[${key2}]`;
+  return IDENTIFIER.test(key2) ? `${path}.${key2}` : `${path}[${JSON.stringify(key2)}]`;
+}
+function write(value2, path, depth, out) {
+  if (depth > MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
+  switch (typeof value2) {
+    case "string":
+      out.push(JSON.stringify(value2));
+      return;
+    case "boolean":
+      out.push(value2 ? "true" : "false");
+      return;
+    case "number":
+      if (!Number.isFinite(value2)) throw new CanonicalJsonError(path, `${value2} is not a JSON number`);
+      out.push(JSON.stringify(value2));
+      return;
+    case "object":
+      break;
+    default:
+      throw new CanonicalJsonError(path, `a ${typeof value2} is not a JSON value`);
+  }
+  if (value2 === null) {
+    out.push("null");
+    return;
+  }
+  if (Array.isArray(value2)) {
+    out.push("[");
+    for (let i6 = 0; i6 < value2.length; i6++) {
+      if (i6 > 0) out.push(",");
+      if (!(i6 in value2))
+        throw new CanonicalJsonError(child(path, i6), "a hole in an array is not a JSON value");
+      write(value2[i6], child(path, i6), depth + 1, out);
+    }
+    out.push("]");
+    return;
+  }
+  const prototype = Object.getPrototypeOf(value2);
+  if (prototype !== Object.prototype && prototype !== null) {
+    const name = value2.constructor?.name ?? "object";
+    throw new CanonicalJsonError(path, `a ${name} is not a plain JSON object`);
+  }
+  if (Object.getOwnPropertySymbols(value2).length > 0) {
+    throw new CanonicalJsonError(path, "symbol keys are not JSON");
+  }
+  const keys = Object.keys(value2).sort();
+  out.push("{");
+  keys.forEach((key2, i6) => {
+    if (i6 > 0) out.push(",");
+    out.push(JSON.stringify(key2), ":");
+    write(value2[key2], child(path, key2), depth + 1, out);
+  });
+  out.push("}");
+}
+function canonicalJson(value2) {
+  const out = [];
+  write(value2, "$", 0, out);
+  out.push("\n");
+  return out.join("");
+}
+function canonicalBytes(value2) {
+  return new TextEncoder().encode(canonicalJson(value2));
+}
+function isCanonical(bytes3) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes3);
+    return canonicalJson(JSON.parse(text)) === text;
+  } catch {
+    return false;
+  }
+}
+var CanonicalJsonError, MAX_DEPTH, IDENTIFIER;
+var init_canonical = __esm({
+  "src/evidence/canonical.ts"() {
+    "use strict";
+    CanonicalJsonError = class extends Error {
+      /** Where the offending value is, as a JSON path (`$.measurements.bytes`). */
+      path;
+      constructor(path, message) {
+        super(`${path}: ${message}`);
+        this.name = "CanonicalJsonError";
+        this.path = path;
+      }
+    };
+    MAX_DEPTH = 64;
+    IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+  }
+});
+
+// src/evidence/record.ts
+import { createHash as createHash4 } from "node:crypto";
+function buildRecord(draft, position, defaults) {
+  const record = {
+    format: RECORD_FORMAT,
+    version: RECORD_VERSION,
+    sequence: position.sequence,
+    previous: position.previous,
+    kind: draft.kind,
+    time: iso(draft.time ?? defaults.time),
+    outcome: draft.outcome,
+    tool: { name: "restorable", version: draft.toolVersion ?? defaults.toolVersion },
+    run: draft.run ?? defaults.run,
+    systems: draft.systems,
+    policies: draft.policies
+  };
+  if (draft.startedAt !== void 0) record.startedAt = iso(draft.startedAt);
+  if (draft.message !== void 0) record.message = draft.message;
+  if (draft.controls !== void 0) record.controls = draft.controls;
+  if (draft.measurements !== void 0) record.measurements = draft.measurements;
+  return dropUndefined(record);
+}
+function dropUndefined(value2) {
+  if (Array.isArray(value2)) return value2.map(dropUndefined);
+  if (value2 === null || typeof value2 !== "object" || Object.getPrototypeOf(value2) !== Object.prototype) {
+    return value2;
+  }
+  const out = {};
+  for (const [key2, item] of Object.entries(value2)) if (item !== void 0) out[key2] = dropUndefined(item);
+  return out;
+}
+function recordBytes(record) {
+  return canonicalBytes(record);
+}
+function recordHash(bytes3) {
+  return createHash4("sha256").update(bytes3).digest("hex");
+}
+function subject(record) {
+  return record.systems.length === 1 ? `-${record.systems[0].name}` : "";
+}
+function recordPath(record) {
+  return `${shardPath(record.sequence)}/${pad2(record.sequence, 8)}-${record.kind}${subject(record)}.json`;
+}
+function shardPath(sequence) {
+  return `${RECORDS_DIR}/${pad2(Math.floor(sequence / SHARD_SIZE), 6)}`;
+}
+function signaturePath(recordFile) {
+  return `${recordFile}${SIGNATURE_SUFFIX}`;
+}
+function parseRecordPath(path) {
+  const match = RECORD_NAME.exec(path);
+  if (!match) return void 0;
+  const sequence = Number(match[2]);
+  const parsed2 = {
+    sequence,
+    kind: match[3],
+    shardMatches: Number(match[1]) === Math.floor(sequence / SHARD_SIZE)
+  };
+  if (match[4] !== void 0) parsed2.system = match[4];
+  return parsed2;
+}
+var RECORD_FORMAT, RECORD_VERSION, MAX_RECORD_BYTES, MAX_SEQUENCE, iso, RECORDS_DIR, SHARD_SIZE, pad2, SIGNATURE_SUFFIX, RECORD_NAME;
+var init_record = __esm({
+  "src/evidence/record.ts"() {
+    "use strict";
+    init_canonical();
+    RECORD_FORMAT = "restorable-evidence";
+    RECORD_VERSION = 1;
+    MAX_RECORD_BYTES = 16 * 1024 * 1024;
+    MAX_SEQUENCE = 99999999;
+    iso = (time2) => time2 instanceof Date ? time2.toISOString() : time2;
+    RECORDS_DIR = "records";
+    SHARD_SIZE = 100;
+    pad2 = (n3, width) => String(n3).padStart(width, "0");
+    SIGNATURE_SUFFIX = ".asc";
+    RECORD_NAME = /^records\/([0-9]{6})\/([0-9]{8})-(check|backup|drill|prune)(?:-([a-z0-9-]+))?\.json$/;
+  }
+});
+
+// src/evidence/schema.ts
+function recordSchemaProblems(value2) {
+  const validate2 = validator("evidence");
+  if (validate2(value2)) return [];
+  return (validate2.errors ?? []).map(describe3);
+}
+function describe3(error2) {
+  const at = error2.instancePath === "" ? "the record" : error2.instancePath;
+  const params = error2.params;
+  switch (error2.keyword) {
+    case "additionalProperties":
+      return `${at} has a key the schema does not allow: "${String(params.additionalProperty)}"`;
+    case "required":
+      return `${at} lacks "${String(params.missingProperty)}"`;
+    case "enum":
+      return `${at} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "const":
+      return `${at} must be ${JSON.stringify(params.allowedValue)}`;
+    default:
+      return `${at} ${error2.message ?? "is not valid"}`;
+  }
+}
+var init_schema = __esm({
+  "src/evidence/schema.ts"() {
+    "use strict";
+    init_schemas();
+  }
+});
+
+// src/evidence/state.ts
+function advance(kind, ref) {
+  const next = { last: ref };
+  const lastSuccess = ref.outcome === "success" ? ref : kind?.lastSuccess;
+  if (lastSuccess) next.lastSuccess = lastSuccess;
+  return next;
+}
+function recordRef(record, file) {
+  const ref = { sequence: record.sequence, file, time: record.time, outcome: record.outcome };
+  const measurements = record.measurements ?? {};
+  if (record.kind === "backup") {
+    const snapshotTimes = (Array.isArray(measurements.snapshots) ? measurements.snapshots : []).map((s2) => s2?.time).filter((t) => typeof t === "string" && !Number.isNaN(Date.parse(t))).sort((a5, b5) => Date.parse(a5) - Date.parse(b5));
+    const snapshotTime = snapshotTimes.at(-1) ?? record.startedAt;
+    if (snapshotTime !== void 0) ref.snapshotTime = snapshotTime;
+  }
+  if (record.kind === "drill") {
+    const { restoreDurationMs, verified: verified2 } = measurements;
+    if (typeof restoreDurationMs === "number" && Number.isFinite(restoreDurationMs) && restoreDurationMs >= 0)
+      ref.restoreDurationMs = restoreDurationMs;
+    if (typeof verified2 === "boolean") ref.verified = verified2;
+  }
+  return ref;
+}
+function cut(message) {
+  return message.length <= MAX_STATE_MESSAGE ? message : `${message.slice(0, MAX_STATE_MESSAGE - 1)}\u2026`;
+}
+function nextState(previous, record, file, sha2562, signingKey) {
+  const ref = recordRef(record, file);
+  const systems = { ...previous?.systems ?? {} };
+  for (const system of new Set(record.systems.map((s2) => s2.name))) {
+    const kinds = { ...systems[system] ?? {} };
+    kinds[record.kind] = advance(kinds[record.kind], ref);
+    systems[system] = kinds;
+  }
+  const controls = { ...previous?.controls ?? {} };
+  const copied = /* @__PURE__ */ new Set();
+  for (const entry of Array.isArray(record.controls) ? record.controls : []) {
+    if (!copied.has(entry.id)) {
+      controls[entry.id] = { ...controls[entry.id] ?? {} };
+      copied.add(entry.id);
+    }
+    const result = { status: entry.status, sequence: record.sequence, file, time: record.time };
+    if (entry.severity !== void 0) result.severity = entry.severity;
+    if (entry.status === "fail" && entry.message !== void 0) result.message = cut(entry.message);
+    controls[entry.id][entry.system ?? NO_SYSTEM] = result;
+  }
+  return {
+    format: STATE_FORMAT,
+    version: STATE_VERSION,
+    signingKey,
+    count: record.sequence + 1,
+    head: { sequence: ref.sequence, file, time: ref.time, outcome: ref.outcome, kind: record.kind, sha256: sha2562 },
+    kinds: { ...previous?.kinds ?? {}, [record.kind]: advance(previous?.kinds[record.kind], ref) },
+    systems,
+    controls
+  };
+}
+function stateBytes(state2) {
+  return canonicalBytes(state2);
+}
+function parseState(bytes3) {
+  try {
+    const value2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+    if (value2?.format !== STATE_FORMAT || value2.version !== STATE_VERSION) return void 0;
+    const head = value2.head;
+    if (!head || !Number.isSafeInteger(head.sequence) || head.sequence < 0 || typeof head.file !== "string" || !/^[0-9a-f]{64}$/.test(head.sha256 ?? "") || !isObject2(value2.systems) || !isObject2(value2.kinds) || !isObject2(value2.controls)) {
+      return void 0;
+    }
+    return value2;
+  } catch {
+    return void 0;
+  }
+}
+function isObject2(value2) {
+  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+}
+var STATE_FILE, STATE_FORMAT, STATE_VERSION, NO_SYSTEM, MAX_STATE_MESSAGE;
+var init_state = __esm({
+  "src/evidence/state.ts"() {
+    "use strict";
+    init_canonical();
+    STATE_FILE = "state.json";
+    STATE_FORMAT = "restorable-evidence-state";
+    STATE_VERSION = 2;
+    NO_SYSTEM = "";
+    MAX_STATE_MESSAGE = 300;
+  }
+});
+
+// src/evidence/tree.ts
+function parseTree(bytes3, idLength) {
+  const entries = /* @__PURE__ */ new Map();
+  const raw = idLength / 2;
+  const buffer = Buffer.from(bytes3.buffer, bytes3.byteOffset, bytes3.byteLength);
+  let at = 0;
+  while (at < buffer.length) {
+    const space = buffer.indexOf(32, at);
+    const nul = buffer.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 1 + raw > buffer.length) throw new Error("malformed tree object");
+    const mode = buffer.subarray(at, space).toString("latin1");
+    const name = buffer.subarray(space + 1, nul).toString("utf8");
+    const id = buffer.subarray(nul + 1, nul + 1 + raw).toString("hex");
+    const type2 = mode === "40000" ? "tree" : mode === "160000" ? "commit" : "blob";
+    entries.set(name, { mode: mode === "40000" ? "040000" : mode, type: type2, id });
+    at = nul + 1 + raw;
+  }
+  return entries;
+}
+function directories(changes) {
+  const dirs = /* @__PURE__ */ new Set([""]);
+  for (const { path } of changes) {
+    const parts2 = path.split("/");
+    for (let i6 = 1; i6 < parts2.length; i6++) dirs.add(parts2.slice(0, i6).join("/"));
+  }
+  return [...dirs];
+}
+async function writeTree(git, base, changes) {
+  const dirs = directories(changes);
+  const trees = /* @__PURE__ */ new Map();
+  if (base) {
+    const names = dirs.map((dir) => dir === "" ? `${base}^{tree}` : `${base}:${dir}`);
+    const objects = await git.catObjects(names);
+    dirs.forEach((dir, i6) => {
+      const object = objects.get(names[i6]);
+      if (object?.type === "tree") trees.set(dir, parseTree(object.content, object.id.length));
+      else if (object) trees.set(dir, /* @__PURE__ */ new Map([["", { mode: "", type: object.type, id: object.id }]]));
+    });
+  }
+  return build(git, trees, "", changes);
+}
+async function build(git, trees, prefix, changes) {
+  const dir = prefix.replace(/\/$/, "");
+  const existing = trees.get(dir);
+  if (existing?.has("")) {
+    throw new TreeConflictError(`${dir} is a file on the branch, where a directory is expected`);
+  }
+  const entries = new Map(existing ?? []);
+  const nested = /* @__PURE__ */ new Map();
+  for (const change of changes) {
+    const slash = change.path.indexOf("/");
+    const name = slash < 0 ? change.path : change.path.slice(0, slash);
+    if (name === "" || name === "." || name === ".." || name.includes("\0")) {
+      throw new TreeConflictError(`"${prefix}${change.path}" is not a valid path in a git tree`);
+    }
+    if (slash < 0) {
+      const current = entries.get(name);
+      if (current && (change.create || current.type !== "blob")) {
+        throw new TreeConflictError(`${prefix}${name} already exists on the branch; it is never replaced`);
+      }
+      entries.set(name, { mode: "100644", type: "blob", id: change.blob });
+    } else {
+      const list3 = nested.get(name) ?? [];
+      list3.push({ ...change, path: change.path.slice(slash + 1) });
+      nested.set(name, list3);
+    }
+  }
+  await Promise.all(
+    [...nested].map(async ([name, list3]) => {
+      const current = entries.get(name);
+      if (current && current.type !== "tree") {
+        throw new TreeConflictError(
+          `${prefix}${name} is a file on the branch, where a directory is expected`
+        );
+      }
+      entries.set(name, {
+        mode: "040000",
+        type: "tree",
+        id: await build(git, trees, `${prefix}${name}/`, list3)
+      });
+    })
+  );
+  const input = [...entries].map(([name, e5]) => `${e5.mode} ${e5.type} ${e5.id}	${name}\0`).join("");
+  return git.text(["mktree", "-z"], { input });
+}
+var TreeConflictError;
+var init_tree = __esm({
+  "src/evidence/tree.ts"() {
+    "use strict";
+    TreeConflictError = class extends Error {
+    };
+  }
+});
+
+// src/evidence/branch.ts
+import { setTimeout as sleep } from "node:timers/promises";
+function checkBranchName(branch) {
+  if (!BRANCH_NAME.test(branch)) throw new EvidenceError(`"${branch}" is not a valid evidence branch name`);
+  return branch;
+}
+async function appendRecord(draft, options) {
+  const env2 = options.env ?? process.env;
+  const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
+  const signer = options.signer;
+  if (options.fingerprint !== void 0) {
+    const pinned = normalizeFingerprint(options.fingerprint, "evidence.signingKey.fingerprint");
+    if (pinned !== signer.fingerprint) {
+      throw new EvidenceError(
+        `the evidence signing key is ${signer.fingerprint}, but the configuration pins ${pinned}: records it signs would not verify. Use the pinned key, or pin this one in .restorable/config.yaml.`
+      );
+    }
+  }
+  const base = new Git(options.root, env2);
+  const [target] = await Promise.all([
+    openTarget(base, branch, options.remote, env2),
+    refuseCheckedOut(base, branch)
+  ]);
+  const now = options.now ?? (() => /* @__PURE__ */ new Date());
+  const defaults = { time: now(), run: draft.run ?? runContext(env2), toolVersion: VERSION };
+  const maxAttempts = options.maxAttempts ?? 20;
+  for (let attempt2 = 1; ; attempt2++) {
+    const tip = await fetchTip(target);
+    const built = await buildCommit(target, tip, draft, defaults, signer, options.pages);
+    const landed = await publish(target, tip, built.commit);
+    if (landed) {
+      return {
+        ...built,
+        branch,
+        remote: target.remote,
+        attempts: attempt2
+      };
+    }
+    if (attempt2 >= maxAttempts) {
+      throw new EvidenceError(
+        `could not append to ${where(target)}: other writers moved it during each of ${attempt2} attempts; the record (${built.record.kind} ${built.record.systems.map((s2) => s2.name).join(", ") || "of no system"}) was not written. Run again later.`
+      );
+    }
+    options.log?.(
+      `evidence: ${where(target)} moved while appending (attempt ${attempt2}); re-chaining on the new tip`
+    );
+    await sleep(Math.min(1e3, 25 * 2 ** Math.min(attempt2, 6)) * (0.5 + Math.random()));
+  }
+}
+function where(target) {
+  return target.remote === null ? `branch ${target.branch}` : `${target.remote}/${target.branch}`;
+}
+async function openTarget(base, branch, remote, env2) {
+  const local = { git: base, env: env2, branch, remote: null, tipRef: `refs/heads/${branch}`, shallow: false };
+  if (remote === null) return local;
+  const name = remote ?? "origin";
+  const [url, shallow] = await Promise.all([remoteUrl(base, name), isShallow(base)]);
+  if (url === void 0 && remote === void 0) return local;
+  if (url === void 0) {
+    throw new EvidenceError(`${base.cwd} has no remote "${name}" to push the evidence branch to`);
+  }
+  return {
+    git: await withCredentials(base, url, env2),
+    env: env2,
+    branch,
+    remote: name,
+    tipRef: `refs/remotes/${name}/${branch}`,
+    shallow
+  };
+}
+async function isCheckedOut(git, branch) {
+  const [head, bare] = await Promise.all([
+    git.run(["symbolic-ref", "--quiet", "HEAD"], { ok: [0, 1, 128] }),
+    git.text(["rev-parse", "--is-bare-repository"])
+  ]);
+  return head.code === 0 && head.stdout.toString("utf8").trim() === `refs/heads/${branch}` && bare !== "true";
+}
+async function refuseCheckedOut(git, branch) {
+  if (await isCheckedOut(git, branch)) {
+    throw new EvidenceError(
+      `${branch} is checked out in ${git.cwd}; the evidence branch is written without a work tree, so check out another branch`
+    );
+  }
+}
+async function fetchTip(target) {
+  const { git, branch, remote } = target;
+  const local = `refs/heads/${branch}^{commit}`;
+  if (remote !== null) {
+    const fetched = await git.run(
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        ...target.shallow ? ["--depth=1"] : [],
+        "--",
+        remote,
+        `+refs/heads/${branch}:${target.tipRef}`
+      ],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      if (!/couldn't find remote ref/i.test(fetched.stderr)) {
+        throw new EvidenceError(
+          `cannot fetch ${branch} from ${remote}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+        );
+      }
+      const known2 = await git.resolve(local);
+      if (known2 !== void 0) {
+        throw new EvidenceError(
+          `${remote} has no branch ${branch}, but this repository has one (at ${known2.slice(0, 12)}): refusing to start a new chain. Was the branch deleted on ${remote}? Push the local one back (git push ${remote} ${branch}) or delete it locally.`
+        );
+      }
+      await git.run(["update-ref", "-d", target.tipRef]);
+      return { commit: void 0, known: void 0, stateBlob: void 0 };
+    }
+  }
+  const names = [`${target.tipRef}^{commit}`, local, `${target.tipRef}:${STATE_FILE}`];
+  const objects = await git.catObjects(names);
+  const tip = objects.get(names[0]);
+  const known = objects.get(names[1])?.id;
+  if (tip === void 0) return { commit: void 0, known, stateBlob: void 0 };
+  const commit = tip.id;
+  if (remote !== null && known !== void 0 && known !== commit && !await contains(target, commit, known)) {
+    throw new EvidenceError(
+      `${remote}/${branch} (at ${commit.slice(0, 12)}) does not contain the tip this repository last saw (${known.slice(0, 12)}): the evidence branch was rewritten or reset. Run \`restorable evidence verify --known-tip ${known}\` to see what changed; nothing was written.`
+    );
+  }
+  return { commit, known, stateBlob: objects.get(names[2])?.content };
+}
+async function isShallow(git) {
+  return await git.text(["rev-parse", "--is-shallow-repository"]) === "true";
+}
+async function contains(target, tip, known) {
+  const { git } = target;
+  if (await git.isAncestor(known, tip)) return true;
+  if (!target.shallow) return false;
+  const stateName = `${known}:${STATE_FILE}`;
+  const state2 = parseState((await git.readObjects([stateName])).get(stateName) ?? Buffer.alloc(0));
+  if (!state2) return false;
+  const names = [`${known}:${state2.head.file}`, `${tip}:${state2.head.file}`];
+  const objects = await git.catObjects(names);
+  const before = objects.get(names[0])?.id;
+  return before !== void 0 && before === objects.get(names[1])?.id;
+}
+async function buildCommit(target, tip, draft, defaults, signer, pages) {
+  const { git } = target;
+  const { position, state: state2 } = await chainHead(git, tip, signer.fingerprint);
+  if (position.sequence > MAX_SEQUENCE) {
+    throw new EvidenceError(`${where(target)} is full: it holds ${MAX_SEQUENCE + 1} records`);
+  }
+  const record = buildRecord(draft, position, defaults);
+  const problems = recordSchemaProblems(record);
+  if (problems.length > 0) {
+    throw new EvidenceError(`the ${record.kind} record is not valid evidence: ${problems.join("; ")}`);
+  }
+  const bytes3 = recordBytes(record);
+  if (bytes3.length > MAX_RECORD_BYTES) {
+    throw new EvidenceError(
+      `the ${record.kind} record is ${bytes3.length} bytes; records are limited to ${MAX_RECORD_BYTES}`
+    );
+  }
+  const sha2562 = recordHash(bytes3);
+  const file = recordPath(record);
+  const signature = await signer.sign(bytes3);
+  const newState = nextState(state2, record, file, sha2562, signer.fingerprint);
+  const files = {};
+  if (pages) {
+    const rendered = await pages({
+      record,
+      file,
+      sha256: sha2562,
+      state: newState,
+      ...state2 ? { previousState: state2 } : {},
+      branch: target.branch,
+      ...batchedReader(git, tip.commit)
+    });
+    for (const [path, content] of Object.entries(rendered)) {
+      if (RESERVED.some((reserved) => path === reserved || path.startsWith(`${reserved}/`))) {
+        throw new EvidenceError(
+          `a page may not be written to ${path}: the writer owns ${RESERVED.join(", ")}`
+        );
+      }
+      files[path] = content;
+    }
+  }
+  files[`${KEYS_DIR}/${signer.fingerprint}.asc`] = signer.publicKey;
+  files[STATE_FILE] = stateBytes(newState);
+  const written = [
+    { path: file, content: bytes3, create: true },
+    { path: signaturePath(file), content: signature, create: true },
+    ...Object.entries(files).map(([path, content]) => ({ path, content, create: false }))
+  ];
+  const changes = await Promise.all(
+    written.map(async ({ path, content, create }) => ({ path, blob: await git.writeBlob(content), create }))
+  );
+  const tree = await writeTree(git, tip.commit, changes);
+  const subject2 = record.systems.length === 1 ? ` ${record.systems[0].name}` : "";
+  const message = [
+    `evidence ${record.sequence}: ${record.kind}${subject2} (${record.outcome})`,
+    "",
+    `Record: ${file}`,
+    `Record-SHA256: ${sha2562}`,
+    `Previous-SHA256: ${record.previous ?? "none"}`,
+    ""
+  ].join("\n");
+  const commit = await git.text(["commit-tree", tree, ...tip.commit ? ["-p", tip.commit] : []], {
+    input: message,
+    env: identity(target.env)
+  });
+  return { record, bytes: bytes3, file, sha256: sha2562, signature, commit };
+}
+function batchedReader(git, commit) {
+  let pending;
+  const flush2 = async () => {
+    const batch = pending;
+    pending = void 0;
+    try {
+      const objects = await git.catObjects([...batch.keys()].map((path) => `${commit}:${path}`));
+      for (const [path, waiters] of batch)
+        for (const w of waiters) w.resolve(objects.get(`${commit}:${path}`));
+    } catch (error2) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error2);
+    }
+  };
+  const object = (path) => {
+    if (commit === void 0 || path === "" || /[\r\n]/.test(path)) return Promise.resolve(void 0);
+    return new Promise((resolve13, reject) => {
+      if (pending === void 0) {
+        pending = /* @__PURE__ */ new Map();
+        queueMicrotask(() => void flush2());
+      }
+      const waiters = pending.get(path) ?? [];
+      waiters.push({ resolve: resolve13, reject });
+      pending.set(path, waiters);
+    });
+  };
+  return {
+    read: async (path) => {
+      const found = await object(path);
+      return found?.type === "blob" ? found.content : void 0;
+    },
+    list: async (path) => {
+      const found = await object(path.replace(/\/+$/, ""));
+      return found?.type === "tree" ? [...parseTree(found.content, found.id.length).keys()] : void 0;
+    }
+  };
+}
+function identity(env2) {
+  const name = "Restorable";
+  const email = "evidence@restorable.invalid";
+  return {
+    GIT_AUTHOR_NAME: env2.GIT_AUTHOR_NAME || name,
+    GIT_AUTHOR_EMAIL: env2.GIT_AUTHOR_EMAIL || email,
+    GIT_COMMITTER_NAME: env2.GIT_COMMITTER_NAME || env2.GIT_AUTHOR_NAME || name,
+    GIT_COMMITTER_EMAIL: env2.GIT_COMMITTER_EMAIL || env2.GIT_AUTHOR_EMAIL || email
+  };
+}
+async function chainHead(git, tip, fingerprint2) {
+  if (!tip.commit) return { position: { sequence: 0, previous: null }, state: void 0 };
+  const state2 = tip.stateBlob ? parseState(tip.stateBlob) : void 0;
+  if (state2 && parseRecordPath(state2.head.file)?.sequence === state2.head.sequence) {
+    const next = state2.head.sequence + 1;
+    const headName = `${tip.commit}:${state2.head.file}`;
+    const shardName = `${tip.commit}:${shardPath(next)}`;
+    const objects = await git.catObjects([headName, shardName]);
+    const head = objects.get(headName);
+    const shard = objects.get(shardName);
+    const prefix = `${String(next).padStart(8, "0")}-`;
+    const following = shard?.type === "tree" && [...parseTree(shard.content, shard.id.length).keys()].some((name) => name.startsWith(prefix));
+    if (head?.type === "blob" && recordHash(head.content) === state2.head.sha256 && !following) {
+      return { position: { sequence: next, previous: state2.head.sha256 }, state: state2 };
+    }
+  }
+  return rebuildHead(git, tip.commit, fingerprint2);
+}
+async function rebuildHead(git, commit, fingerprint2) {
+  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", commit, "--", `${RECORDS_DIR}/`]);
+  const records = listing.stdout.toString("utf8").split("\0").filter(Boolean).map((line) => {
+    const tab = line.indexOf("	");
+    return { path: line.slice(tab + 1), id: line.slice(0, tab).split(" ")[2] };
+  }).map((entry) => ({ ...entry, parsed: parseRecordPath(entry.path) })).filter((entry) => entry.parsed !== void 0).sort((a5, b5) => a5.parsed.sequence - b5.parsed.sequence);
+  if (records.length === 0) return { position: { sequence: 0, previous: null }, state: void 0 };
+  const contents = await git.readObjects(records.map((r5) => r5.id));
+  let state2;
+  for (const entry of records) {
+    const bytes3 = contents.get(entry.id);
+    if (!bytes3) throw new EvidenceError(`${entry.path} on the evidence branch cannot be read`);
+    let record;
+    try {
+      record = JSON.parse(bytes3.toString("utf8"));
+    } catch {
+      record = void 0;
+    }
+    if (record === void 0 || recordSchemaProblems(record).length > 0) {
+      throw new EvidenceError(
+        `${entry.path} on the evidence branch is not a valid record, so the chain's head cannot be found; run \`restorable evidence verify\``
+      );
+    }
+    state2 = nextState(
+      state2,
+      { ...record, sequence: entry.parsed.sequence },
+      entry.path,
+      recordHash(bytes3),
+      fingerprint2
+    );
+  }
+  return { position: { sequence: state2.head.sequence + 1, previous: state2.head.sha256 }, state: state2 };
+}
+async function publish(target, tip, commit) {
+  const { git, branch, remote } = target;
+  if (remote === null) {
+    const result = await git.run(
+      ["update-ref", "-m", "restorable: evidence record", `refs/heads/${branch}`, commit, tip.commit ?? ""],
+      { ok: [0, 1, 128] }
+    );
+    if (result.code === 0) return true;
+    const now = await git.resolve(`refs/heads/${branch}^{commit}`);
+    if (now !== tip.commit) return false;
+    throw new EvidenceError(`cannot update branch ${branch} in ${git.cwd}: ${result.stderr.trim()}`);
+  }
+  const pushed = await git.run(
+    ["push", "--porcelain", "--no-verify", "--", remote, `${commit}:refs/heads/${branch}`],
+    { ok: [0, 1, 128] }
+  );
+  if (pushed.code === 0) {
+    await Promise.all([
+      git.run(["update-ref", target.tipRef, commit], { ok: [0, 1, 128] }),
+      git.run(
+        [
+          "update-ref",
+          "-m",
+          "restorable: evidence record pushed",
+          `refs/heads/${branch}`,
+          commit,
+          tip.known ?? ""
+        ],
+        { ok: [0, 1, 128] }
+      )
+    ]);
+    return true;
+  }
+  const output = `${pushed.stdout.toString("utf8")}
+${pushed.stderr}`;
+  if (/\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i.test(
+    output
+  )) {
+    return false;
+  }
+  const listed = await git.run(["ls-remote", "--", remote, `refs/heads/${branch}`], { ok: [0, 2, 128] });
+  if (listed.code === 0) {
+    const now = listed.stdout.toString("utf8").split("	")[0]?.trim() || void 0;
+    if (now !== tip.commit) return false;
+  }
+  throw new GitError(
+    `cannot push the evidence branch to ${remote}: ${pushed.stderr.trim() || output.trim()}`,
+    ["push"],
+    pushed.code,
+    pushed.stderr
+  );
+}
+var KEYS_DIR, RESERVED, EvidenceError, BRANCH_NAME;
+var init_branch = __esm({
+  "src/evidence/branch.ts"() {
+    "use strict";
+    init_assets();
+    init_config();
+    init_context();
+    init_credentials();
+    init_git();
+    init_record();
+    init_schema();
+    init_signing();
+    init_state();
+    init_tree();
+    KEYS_DIR = "keys";
+    RESERVED = [RECORDS_DIR, KEYS_DIR, STATE_FILE];
+    EvidenceError = class extends Error {
+      constructor(message, options) {
+        super(message, options);
+        this.name = "EvidenceError";
+      }
+    };
+    BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<!\.lock)(?<![./])$/;
+  }
+});
+
+// src/evidence/pages.ts
+function controlInfos(root5, config2) {
+  const key2 = `${root5}\0${config2 ?? ""}`;
+  let loaded = loadedInfos.get(key2);
+  if (!loaded) {
+    loaded = Promise.resolve().then(() => (init_check(), check_exports)).then(({ loadProfile: loadProfile2 }) => loadProfile2(root5, config2).profile.controls.map(controlInfo)).catch(() => []);
+    loadedInfos.set(key2, loaded);
+  }
+  return loaded;
+}
+function controlInfo(control) {
+  const { data } = control;
+  const info = {
+    id: data.id,
+    title: data.title,
+    description: data.description,
+    severity: control.severity,
+    evaluation: data.check.static ? "static" : "runtime",
+    criteria: data.criteria,
+    remediation: data.remediation.replace(
+      /\{param\.([A-Za-z0-9]+)\}/g,
+      (m3, n3) => control.paramText[n3] ?? m3
+    )
+  };
+  if (data.check.runtime) {
+    info.runtime = { evidence: data.check.runtime.evidence, measure: data.check.runtime.measure };
+  }
+  return info;
+}
+function auditorPages(options = {}) {
+  let controls;
+  const library = async () => {
+    const list3 = options.controls ?? (options.root !== void 0 ? await controlInfos(options.root, options.config) : []);
+    return new Map(list3.map((c5) => [c5.id, c5]));
+  };
+  return async (input) => {
+    controls ??= library();
+    return renderPages(input, await controls, options.rows ?? TIMELINE_ROWS);
+  };
+}
+async function renderPages(input, controls, rows) {
+  const { record, state: state2 } = input;
+  const pages = {};
+  const updates = [];
+  if (TIMELINE_KINDS.includes(record.kind)) {
+    for (const system of new Set(record.systems.map((s2) => s2.name))) {
+      updates.push(systemPage(input, system, rows));
+    }
+  }
+  const evaluated = /* @__PURE__ */ new Map();
+  for (const entry of record.controls ?? []) {
+    const list3 = evaluated.get(entry.id) ?? [];
+    list3.push(entry);
+    evaluated.set(entry.id, list3);
+  }
+  for (const [id, entries] of evaluated)
+    updates.push(controlPage(input, id, entries, controls.get(id), rows));
+  updates.push(
+    input.list("controls").then((names) => {
+      const present = new Set(names ?? []);
+      const missing = {};
+      for (const info of controls.values()) {
+        const page = controlPagePath(info.id);
+        if (!evaluated.has(info.id) && !present.has(page.slice("controls/".length))) {
+          missing[page] = emptyControlPage(info);
+        }
+      }
+      return missing;
+    })
+  );
+  for (const files of await Promise.all(updates)) Object.assign(pages, files);
+  pages["README.md"] = readme(input, controls);
+  const systems = Object.keys(state2.systems).sort();
+  if (systems.length > README_SYSTEMS) pages["systems.md"] = systemsIndex(state2, systems);
+  return pages;
+}
+function cell(text, max2 = 200) {
+  const flat = text.replace(/\s+/g, " ").trim();
+  const short = flat.length > max2 ? `${flat.slice(0, max2 - 1)}\u2026` : flat;
+  return short.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([*_`[\]])/g, "\\$1");
+}
+function prose(text) {
+  return text.replace(/\s+/g, " ").trim().replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function table(header, rows) {
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((r5) => `| ${r5.join(" | ")} |`)
+  ].join("\n");
+}
+function when(time2) {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(time2) ? `${time2.slice(0, 10)} ${time2.slice(11, 16)} UTC` : time2;
+}
+function day(time2) {
+  return /^\d{4}-\d{2}-\d{2}/.test(time2) ? time2.slice(0, 10) : time2;
+}
+function recordLink(ref, depth, text = `#${ref.sequence}`) {
+  return `[${text}](${"../".repeat(depth)}${ref.file})`;
+}
+function controlPagePath(id) {
+  return `controls/${id.replace(/\//g, "~")}.md`;
+}
+function systemPagePath(system) {
+  return `systems/${system}.md`;
+}
+function controlLabel(id, info, depth) {
+  const link = `[${cell(id)}](${"../".repeat(depth)}${controlPagePath(id)})`;
+  return info ? `${link} ${prose(info.title)}` : link;
+}
+function systemLabel2(system, depth, state2) {
+  if (system === NO_SYSTEM) return "(policy-wide)";
+  const kinds = state2.systems[system];
+  const hasPage = TIMELINE_KINDS.some((kind) => kinds?.[kind] !== void 0);
+  return hasPage ? `[${system}](${"../".repeat(depth)}${systemPagePath(system)})` : system;
+}
+function count(n3) {
+  return n3.toLocaleString("en-US");
+}
+function bytes2(n3) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value2 = n3;
+  let unit = 0;
+  while (value2 >= 1024 && unit < units.length - 1) {
+    value2 /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n3} B` : `${value2.toFixed(1)} ${units[unit]}`;
+}
+function milliseconds(ms) {
+  if (ms < 6e4) return `${(ms / 1e3).toFixed(1)} s`;
+  return formatDuration(Math.round(ms / 1e3));
+}
+function seconds(s2) {
+  return Number.isFinite(s2) && s2 >= 0 ? formatDuration(Math.round(s2)) : String(s2);
+}
+function describeMeasurements(m3) {
+  if (!m3) return "";
+  const parts2 = [];
+  if (isNumber(m3.files)) parts2.push(`${count(m3.files)} files`);
+  if (isNumber(m3.bytes)) parts2.push(`size ${bytes2(m3.bytes)}`);
+  if (isNumber(m3.bytesRead)) parts2.push(`${bytes2(m3.bytesRead)} read`);
+  if (isNumber(m3.bytesAdded)) parts2.push(`${bytes2(m3.bytesAdded)} added`);
+  if (isNumber(m3.bytesStored)) parts2.push(`${bytes2(m3.bytesStored)} stored`);
+  if (isNumber(m3.bytesDeleted)) parts2.push(`${bytes2(m3.bytesDeleted)} freed`);
+  if (isNumber(m3.durationMs)) parts2.push(`took ${milliseconds(m3.durationMs)}`);
+  if (isNumber(m3.restoreDurationMs)) parts2.push(`restored in ${milliseconds(m3.restoreDurationMs)}`);
+  if (typeof m3.verified === "boolean") parts2.push(m3.verified ? "verified complete" : "NOT verified");
+  for (const [name, objective] of [
+    ["RPO", m3.rpo],
+    ["RTO", m3.rto]
+  ]) {
+    if (!objective || typeof objective !== "object") continue;
+    const target = isNumber(objective.targetSeconds) ? seconds(objective.targetSeconds) : void 0;
+    const achieved = isNumber(objective.achievedSeconds) ? seconds(objective.achievedSeconds) : void 0;
+    if (target && achieved) parts2.push(`${name} ${achieved} (target ${target})`);
+    else if (achieved) parts2.push(`${name} ${achieved}`);
+    else if (target) parts2.push(`${name} target ${target}`);
+  }
+  if (Array.isArray(m3.snapshots) && m3.snapshots.length > 0) {
+    const ids = m3.snapshots.slice(0, 3).map((s2) => `${s2?.repository ?? "?"}:${String(s2?.id ?? "?").slice(0, 12)}`).join(", ");
+    parts2.push(`snapshot${m3.snapshots.length === 1 ? "" : "s"} ${ids}${m3.snapshots.length > 3 ? " \u2026" : ""}`);
+  }
+  if (Array.isArray(m3.deleted)) parts2.push(`${count(m3.deleted.length)} snapshots deleted`);
+  if (isNumber(m3.kept)) parts2.push(`${count(m3.kept)} kept`);
+  return parts2.join(", ");
+}
+function parseTimeline(text) {
+  if (text === void 0) return void 0;
+  const lines = text.split("\n");
+  const start = lines.findIndex((line) => MARKER.test(line));
+  if (start < 0) return void 0;
+  const fields = new Map(
+    [...lines[start].matchAll(/ ([a-z]+)=([0-9]+)/g)].map((m3) => [m3[1], Number(m3[2])])
+  );
+  const rows = [];
+  for (let i6 = start + 3; i6 < lines.length && lines[i6] !== END; i6++) {
+    if (lines[i6].startsWith("|")) rows.push(lines[i6]);
+  }
+  const timeline = {
+    rows,
+    archives: fields.get("archives") ?? 0,
+    archiveRows: fields.get("archiverows") ?? 0
+  };
+  const since = fields.get("since");
+  if (since !== void 0) timeline.since = since;
+  return timeline;
+}
+function timelineBlock(header, timeline) {
+  const fields = [`archives=${timeline.archives}`, `archiverows=${timeline.archiveRows}`];
+  if (timeline.since !== void 0) fields.push(`since=${timeline.since}`);
+  return [`<!-- restorable:timeline ${fields.join(" ")} -->`, table(header, []), ...timeline.rows, END].join(
+    "\n"
+  );
+}
+function archivePagePath(archiveDir, number) {
+  return `${archiveDir}/older-${String(number).padStart(6, "0")}.md`;
+}
+async function addRows(spec, newRows, read) {
+  const previous = parseTimeline((await read(spec.page))?.toString("utf8"));
+  const timeline = previous ?? { rows: [], archives: 0, archiveRows: 0 };
+  if (!previous && spec.startsLate) timeline.since = spec.sequence;
+  timeline.rows = [...newRows, ...timeline.rows];
+  const files = {};
+  const overflow = timeline.rows.splice(spec.rows);
+  const moved = overflow.map((row2) => row2.replaceAll("](../", "](../../"));
+  while (moved.length > 0) {
+    let number = timeline.archives;
+    let archive;
+    if (number > 0 && timeline.archiveRows < spec.rows) {
+      const path = archivePagePath(spec.archiveDir, number);
+      archive = files[path] !== void 0 ? parseTimeline(files[path]) : parseTimeline((await read(path))?.toString("utf8")) ?? {
+        rows: [],
+        archives: 0,
+        archiveRows: 0
+      };
+    } else {
+      number += 1;
+      archive = { rows: [], archives: 0, archiveRows: 0 };
+    }
+    const room = spec.rows - archive.rows.length;
+    const taken = moved.splice(Math.max(0, moved.length - room));
+    archive.rows = [...taken, ...archive.rows];
+    files[archivePagePath(spec.archiveDir, number)] = spec.renderArchive(
+      timelineBlock(spec.header, archive),
+      number
+    );
+    timeline.archives = number;
+    timeline.archiveRows = archive.rows.length;
+  }
+  files[spec.page] = spec.render(timelineBlock(spec.header, timeline), timeline);
+  return files;
+}
+function archiveLinks(base, timeline) {
+  if (timeline.archives === 0) return "";
+  const links = [];
+  for (let n3 = timeline.archives; n3 >= 1 && links.length < 50; n3--) {
+    links.push(`[${n3}](${archivePagePath(base, n3)})`);
+  }
+  const more = timeline.archives > 50 ? ` \u2026 (${timeline.archives - 50} more, in ${base}/)` : "";
+  return `Older rows, newest pages first: ${links.join(" \xB7 ")}${more}.`;
+}
+function outcome(value2) {
+  return `${SYMBOL[value2] ?? ""} ${value2}`.trim();
+}
+function systemRow(record, file) {
+  const cells = [
+    recordLink({ sequence: record.sequence, file }, 1),
+    when(record.time),
+    record.kind,
+    outcome(record.outcome),
+    cell(describeMeasurements(record.measurements), 300),
+    cell(record.message ?? "")
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function latestCell(kind, which, depth) {
+  const ref = kind?.[which];
+  if (!ref) return "\u2014";
+  const symbol = which === "last" ? `${SYMBOL[ref.outcome] ?? ""} ` : "";
+  return `${symbol}${recordLink(ref, depth, day(ref.time))}`;
+}
+async function systemPage(input, system, rows) {
+  const { record, state: state2, previousState } = input;
+  const kinds = state2.systems[system] ?? {};
+  const policy = record.systems.find((s2) => s2.name === system)?.policy;
+  const before = previousState?.systems[system];
+  return addRows(
+    {
+      page: systemPagePath(system),
+      archiveDir: `systems/${system}`,
+      header: SYSTEM_HEADER,
+      rows,
+      startsLate: TIMELINE_KINDS.some((kind) => before?.[kind] !== void 0),
+      sequence: record.sequence,
+      render: (block, timeline) => [
+        `# ${system}`,
+        NOTICE,
+        `${policy ? `Policy \`${cell(policy)}\`. ` : ""}[Evidence overview](../README.md) \xB7 every record of this system is named \`records/*/*-KIND-${system}.json\`.`,
+        "## Newest runs",
+        table(
+          ["kind", "newest run", "newest success"],
+          TIMELINE_KINDS.map((kind) => [
+            kind,
+            latestCell(kinds[kind], "last", 1),
+            latestCell(kinds[kind], "lastSuccess", 1)
+          ])
+        ),
+        "## Timeline",
+        [
+          `Backups, drills and prunes, newest first (the newest ${rows} here).`,
+          timeline.since !== void 0 ? `This page was started at record #${timeline.since}; earlier runs of this system are under [records/](../records/).` : "",
+          archiveLinks(system, timeline)
+        ].filter(Boolean).join(" "),
+        block,
+        ""
+      ].join("\n\n"),
+      renderArchive: (block, number) => [
+        `# ${system}: older runs, page ${number}`,
+        NOTICE,
+        `Newest first. Newer runs: [${system}](../${system}.md)${number > 1 ? ` \xB7 older: [page ${number - 1}](${archivePagePath(".", number - 1).slice(2)})` : ""}.`,
+        block,
+        ""
+      ].join("\n\n")
+    },
+    [systemRow(record, input.file)],
+    input.read
+  );
+}
+function controlRow(record, file, entries) {
+  const tally = { pass: 0, fail: 0, "not-applicable": 0 };
+  for (const entry of entries) tally[entry.status]++;
+  const results = ["pass", "fail", "not-applicable"].filter((status) => tally[status] > 0).map(
+    (status) => `${SYMBOL[status]} ${count(tally[status])} ${status === "not-applicable" ? "n/a" : status}`
+  ).join(" \xB7 ");
+  const failing = entries.filter((e5) => e5.status === "fail");
+  const named = failing.slice(0, 5).map((e5) => {
+    const who = e5.system ?? "policy-wide";
+    return entries.length === 1 && e5.message ? `${who}: ${e5.message}` : who;
+  }).join(", ");
+  const note = failing.length > 5 ? `${named} and ${failing.length - 5} more` : named;
+  const cells = [
+    recordLink({ sequence: record.sequence, file }, 1),
+    when(record.time),
+    record.kind,
+    results,
+    cell(note, 300)
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function describeControl(id, info) {
+  if (!info) {
+    return [
+      `# ${cell(id)}`,
+      NOTICE,
+      "[Evidence overview](../README.md). This control is not in the control library of the repository that wrote the newest record here; its results are as recorded."
+    ];
+  }
+  const criteria = info.criteria ?? {};
+  const facts = [
+    ["severity", info.severity ?? ""],
+    [
+      "evaluated",
+      info.evaluation === "runtime" ? `at run time, by \`restorable status\`, from the newest ${info.runtime?.evidence ?? ""} evidence (\`${info.runtime?.measure ?? ""}\`)` : "statically, by `restorable check`, on every policy"
+    ],
+    ["SOC 2", (criteria.soc2 ?? []).join(", ")],
+    ["ISO/IEC 27001:2022", (criteria.iso27001 ?? []).join(", ")],
+    ["NIST SP 800-53", (criteria.nist80053 ?? []).join(", ")],
+    ["remediation", info.remediation ?? ""]
+  ];
+  return [
+    `# ${cell(id)}: ${prose(info.title)}`,
+    NOTICE,
+    "[Evidence overview](../README.md)",
+    ...info.description ? [`> ${prose(info.description)}`] : [],
+    table(
+      ["", ""],
+      facts.filter(([, value2]) => value2 !== "").map(([name, value2]) => [name, prose(value2)])
+    )
+  ];
+}
+function currentResults(results, state2) {
+  const systems = Object.keys(results).sort();
+  const order = (s2) => results[s2].status === "fail" ? 0 : 1;
+  const listed = [...systems].sort((a5, b5) => order(a5) - order(b5) || (a5 < b5 ? -1 : 1)).slice(0, CONTROL_PAGE_SYSTEMS);
+  const rows = listed.sort((a5, b5) => a5 < b5 ? -1 : a5 > b5 ? 1 : 0).map((system) => {
+    const ref = results[system];
+    return [
+      systemLabel2(system, 1, state2),
+      outcome(ref.status),
+      recordLink(ref, 1, day(ref.time)),
+      cell(ref.message ?? "")
+    ];
+  });
+  const rest = systems.length - listed.length;
+  const tally = { pass: 0, fail: 0, "not-applicable": 0 };
+  for (const system of systems) tally[results[system].status]++;
+  return [
+    `${count(systems.length)} system${systems.length === 1 ? "" : "s"}: ${tally.pass} pass, ${tally.fail} fail, ${tally["not-applicable"]} not applicable.${rest > 0 ? ` ${rest} passing or not applicable systems are not listed.` : ""}`,
+    table(["system", "status", "date", "message"], rows)
+  ].join("\n\n");
+}
+function emptyControlPage(info) {
+  return [
+    ...describeControl(info.id, info),
+    "## Results",
+    info.evaluation === "runtime" ? "A run-time control: `restorable status` evaluates it against the newest backup and drill records of each system (the system pages list them). No record on this branch holds its result." : "No record on this branch holds a result of this control yet: `restorable check` records them.",
+    ""
+  ].join("\n\n");
+}
+async function controlPage(input, id, entries, info, rows) {
+  const { record, state: state2, previousState } = input;
+  const page = controlPagePath(id);
+  const archiveDir = page.slice(0, -".md".length);
+  const base = archiveDir.slice("controls/".length);
+  return addRows(
+    {
+      page,
+      archiveDir,
+      header: CONTROL_HEADER,
+      rows,
+      startsLate: previousState !== void 0 && previousState.controls[id] !== void 0,
+      sequence: record.sequence,
+      render: (block, timeline) => [
+        ...describeControl(id, info),
+        "## Newest result per system",
+        currentResults(state2.controls[id] ?? {}, state2),
+        "## History",
+        [
+          `Every record that evaluated ${cell(id)}, newest first (the newest ${rows} here).`,
+          timeline.since !== void 0 ? `This page was started at record #${timeline.since}; earlier results are in the records under [records/](../records/).` : "",
+          archiveLinks(base, timeline)
+        ].filter(Boolean).join(" "),
+        block,
+        ""
+      ].join("\n\n"),
+      renderArchive: (block, number) => [
+        `# ${cell(id)}: older history, page ${number}`,
+        NOTICE,
+        `Newest first. Newer: [${cell(id)}](../${base}.md)${number > 1 ? ` \xB7 older: [page ${number - 1}](${archivePagePath(".", number - 1).slice(2)})` : ""}.`,
+        block,
+        ""
+      ].join("\n\n")
+    },
+    [controlRow(record, input.file, entries)],
+    input.read
+  );
+}
+function systemRows(state2, systems, depth) {
+  return systems.map((system) => {
+    const kinds = state2.systems[system] ?? {};
+    return [
+      systemLabel2(system, depth, state2),
+      latestCell(kinds.backup, "last", depth),
+      latestCell(kinds.backup, "lastSuccess", depth),
+      latestCell(kinds.drill, "last", depth),
+      latestCell(kinds.drill, "lastSuccess", depth),
+      latestCell(kinds.prune, "last", depth)
+    ];
+  });
+}
+function systemsIndex(state2, systems) {
+  return [
+    "# Systems",
+    NOTICE,
+    `[Evidence overview](README.md). ${count(systems.length)} systems, with their newest runs.`,
+    table(SYSTEMS_HEADER, systemRows(state2, systems, 0)),
+    ""
+  ].join("\n\n");
+}
+function matrixCell(ref) {
+  if (!ref) return "\u2014";
+  return `${SYMBOL[ref.status] ?? ""} ${recordLink(ref, 0, day(ref.time))}`;
+}
+function controlMatrix(state2, controls) {
+  const ids = Object.keys(state2.controls).sort();
+  if (ids.length === 0) {
+    return "No control results recorded yet: `restorable check` records them when it writes evidence.";
+  }
+  const systems = [...new Set(ids.flatMap((id) => Object.keys(state2.controls[id])))].sort();
+  if (systems.length <= MATRIX_COLUMNS) {
+    return [
+      "The newest result of each control on each system, and the record it comes from (\u2705 pass, \u274C fail, \u2796 not applicable, \u2014 never evaluated).",
+      table(
+        ["control", ...systems.map((s2) => systemLabel2(s2, 0, state2))],
+        ids.map((id) => [
+          controlLabel(id, controls.get(id), 0),
+          ...systems.map((s2) => matrixCell(state2.controls[id][s2]))
+        ])
+      )
+    ].join("\n\n");
+  }
+  return [
+    `${count(systems.length)} systems: too many for one table. Per control, how many systems pass and fail, and which fail; each control's page lists its newest result on every system.`,
+    table(
+      ["control", "pass", "fail", "n/a", "failing", "newest result"],
+      ids.map((id) => {
+        const results = state2.controls[id];
+        const tally = { pass: 0, fail: 0, "not-applicable": 0 };
+        let newest;
+        const failing = [];
+        for (const [system, ref] of Object.entries(results)) {
+          tally[ref.status]++;
+          if (ref.status === "fail") failing.push(system === NO_SYSTEM ? "(policy-wide)" : system);
+          if (!newest || ref.sequence > newest.sequence) newest = ref;
+        }
+        failing.sort();
+        return [
+          controlLabel(id, controls.get(id), 0),
+          count(tally.pass),
+          tally.fail > 0 ? `\u274C ${count(tally.fail)}` : "0",
+          count(tally["not-applicable"]),
+          cell(
+            failing.length > 5 ? `${failing.slice(0, 5).join(", ")} and ${failing.length - 5} more` : failing.join(", ")
+          ),
+          newest ? recordLink(newest, 0, day(newest.time)) : "\u2014"
+        ];
+      })
+    )
+  ].join("\n\n");
+}
+function runtimeSection(controls) {
+  const runtime = [...controls.values()].filter((c5) => c5.evaluation === "runtime").sort((a5, b5) => a5.id < b5.id ? -1 : 1);
+  if (runtime.length === 0) return "";
+  return [
+    "## Run-time controls",
+    "`restorable status` evaluates these against the newest backup and drill records of each system (see each system page), and fails a scheduled workflow when one is violated:",
+    table(
+      ["control", "from", "measure"],
+      runtime.map((c5) => [
+        controlLabel(c5.id, c5, 0),
+        c5.runtime?.evidence ?? "",
+        `\`${c5.runtime?.measure ?? ""}\``
+      ])
+    )
+  ].join("\n\n");
+}
+function verifySection(input) {
+  const { state: state2, branch } = input;
+  const head = state2.head;
+  const fpr = state2.signingKey;
+  return [
+    "## How to verify",
+    `Every file under \`records/\` is one run, in canonical JSON, with a detached OpenPGP signature beside it (\`.json.asc\`); each record holds the SHA-256 of the one before (\`previous\`). Nothing on this branch is trusted for itself: the key must be the one whose fingerprint is pinned in \`.restorable/config.yaml\` on the default branch (\`evidence.signingKey.fingerprint\`), and this page, \`state.json\` and the other pages are derived from the records. Note the newest record's SHA-256 above: a later verification must still find that record, unchanged.`,
+    "With Restorable, every signature, link, file name and commit of the branch:",
+    [
+      "```sh",
+      "npx restorable evidence verify --remote origin",
+      `npx restorable evidence verify --remote origin --branch ${branch} --fingerprint ${fpr}   # without the profile`,
+      "```"
+    ].join("\n"),
+    "With git, gpg and sha256sum only:",
+    [
+      "```sh",
+      `git fetch origin ${branch}`,
+      `git worktree add ../evidence origin/${branch} && cd ../evidence`,
+      `gpg --import keys/${fpr}.asc && gpg --fingerprint ${fpr}       # compare with the pinned fingerprint`,
+      "",
+      "# The newest record: its signature, and the SHA-256 shown above.",
+      `gpg --verify ${head.file}.asc ${head.file}`,
+      `sha256sum ${head.file}      # ${head.sha256}`,
+      "",
+      "# Every signature.",
+      'for f in records/*/*.json; do gpg --verify "$f.asc" "$f" 2>/dev/null || echo "BAD SIGNATURE: $f"; done',
+      "",
+      `# The chain: each record's "previous" is the sha256sum of the record before it (prints nothing when whole).`,
+      "prev=null",
+      "for f in $(ls records/*/*.json | sort); do",
+      '  [ "$(jq -r .previous "$f")" = "$prev" ] || echo "BROKEN CHAIN before $f"',
+      `  prev=$(sha256sum "$f" | cut -d' ' -f1)`,
+      "done",
+      "",
+      "# No commit ever changed or removed a record (prints nothing).",
+      `git log --format=%H --diff-filter=MDT --name-status origin/${branch} -- records/`,
+      "```"
+    ].join("\n"),
+    "What each of these proves, and what `restorable status` checks, is explained in Restorable's `docs/auditor-guide.md`."
+  ].join("\n\n");
+}
+function readme(input, controls) {
+  const { state: state2, record } = input;
+  const head = state2.head;
+  const systems = Object.keys(state2.systems).sort();
+  const listed = systems.slice(0, README_SYSTEMS);
+  const repository = record.run.repository;
+  const headSystems = record.systems.map((s2) => s2.name);
+  const about = headSystems.length === 1 ? ` of ${headSystems[0]}` : headSystems.length > 1 ? ` of ${headSystems.length} systems` : "";
+  return [
+    `# Backup and DR evidence${repository ? `: ${cell(repository)}` : ""}`,
+    NOTICE,
+    "This branch holds a signed, hash-chained record of every `check`, `backup`, `drill` and `prune` run by Restorable. Records are only ever added: each is signed with the key below and carries the SHA-256 of the record before it, so an edit, a deletion or a reordering breaks a signature or a link.",
+    table(
+      ["", ""],
+      [
+        ["records", `${count(state2.count)} (#0 to #${head.sequence})`],
+        [
+          "newest record",
+          `${recordLink(head, 0)}: ${head.kind}${about}, ${outcome(head.outcome)}, ${when(head.time)}`
+        ],
+        ["newest record SHA-256", `\`${head.sha256}\``],
+        ["signing key", `[\`${state2.signingKey}\`](keys/${state2.signingKey}.asc)`],
+        ["index", "[state.json](state.json): the newest record per system, kind and control"]
+      ]
+    ),
+    "## Control matrix",
+    controlMatrix(state2, controls),
+    runtimeSection(controls),
+    "## Systems",
+    systems.length === 0 ? "No system has a record yet." : [
+      `The newest runs of each system (\u2705 success, \u26A0\uFE0F partial, \u274C failure); its page has the timeline.${systems.length > listed.length ? ` The first ${listed.length} of ${count(systems.length)} systems; all are listed in [systems.md](systems.md).` : ""}`,
+      table(SYSTEMS_HEADER, systemRows(state2, listed, 0))
+    ].join("\n\n"),
+    verifySection(input),
+    ""
+  ].filter((part) => part !== "").join("\n\n").concat("\n");
+}
+var TIMELINE_ROWS, MATRIX_COLUMNS, README_SYSTEMS, CONTROL_PAGE_SYSTEMS, TIMELINE_KINDS, loadedInfos, NOTICE, SYMBOL, isNumber, MARKER, END, SYSTEM_HEADER, CONTROL_HEADER, SYSTEMS_HEADER;
+var init_pages = __esm({
+  "src/evidence/pages.ts"() {
+    "use strict";
+    init_duration();
+    init_state();
+    TIMELINE_ROWS = 200;
+    MATRIX_COLUMNS = 10;
+    README_SYSTEMS = 100;
+    CONTROL_PAGE_SYSTEMS = 200;
+    TIMELINE_KINDS = ["backup", "drill", "prune"];
+    loadedInfos = /* @__PURE__ */ new Map();
+    NOTICE = "<!-- Generated by Restorable on every append, from state.json and the records; do not edit: the next append rewrites it. -->";
+    SYMBOL = {
+      success: "\u2705",
+      pass: "\u2705",
+      partial: "\u26A0\uFE0F",
+      failure: "\u274C",
+      fail: "\u274C",
+      "not-applicable": "\u2796"
+    };
+    isNumber = (value2) => typeof value2 === "number" && Number.isFinite(value2);
+    MARKER = /^<!-- restorable:timeline((?: [a-z]+=[0-9]+)*) -->$/;
+    END = "<!-- restorable:timeline-end -->";
+    SYSTEM_HEADER = ["record", "time (UTC)", "kind", "outcome", "measurements", "note"];
+    CONTROL_HEADER = ["record", "time (UTC)", "kind", "results", "failing"];
+    SYSTEMS_HEADER = [
+      "system",
+      "newest backup",
+      "newest good backup",
+      "newest drill",
+      "newest passed drill",
+      "newest prune"
+    ];
+  }
+});
+
+// src/evidence/settings.ts
+function evidenceSettings(root5, configPath) {
+  const config2 = loadConfig(root5, configPath);
+  if (config2.problems.length > 0) {
+    const first = config2.problems[0];
+    throw new EvidenceError(
+      `${formatRange(first.location)}: ${first.message}${config2.problems.length > 1 ? ` (and ${config2.problems.length - 1} more problems)` : ""}`
+    );
+  }
+  const settings = { branch: config2.data.evidence?.branch ?? DEFAULT_EVIDENCE_BRANCH };
+  const fingerprint2 = config2.data.evidence?.signingKey?.fingerprint;
+  if (fingerprint2 !== void 0) settings.fingerprint = fingerprint2;
+  if (config2.file !== void 0) settings.configFile = config2.file;
+  return settings;
+}
+var init_settings = __esm({
+  "src/evidence/settings.ts"() {
+    "use strict";
+    init_config();
+    init_source();
+    init_branch();
+  }
+});
+
+// src/evidence/write.ts
+async function writeEvidence(draft, options) {
+  const signer = await signerFromEnv(options.env);
+  if (!signer) {
+    return {
+      written: false,
+      reason: `no evidence signing key (${SIGNING_ENV.key} or ${SIGNING_ENV.keyFile}) in the environment`
+    };
+  }
+  const settings = evidenceSettings(options.root, options.config);
+  const result = await appendRecord(draft, {
+    root: options.root,
+    branch: settings.branch,
+    signer,
+    env: options.env,
+    ...settings.fingerprint !== void 0 ? { fingerprint: settings.fingerprint } : {},
+    ...options.remote !== void 0 ? { remote: options.remote } : {},
+    ...options.log ? { log: options.log } : {},
+    ...options.pages !== null ? { pages: options.pages ?? auditorPages({ root: options.root, config: options.config }) } : {}
+  });
+  return { written: true, ...result };
+}
+var init_write = __esm({
+  "src/evidence/write.ts"() {
+    "use strict";
+    init_branch();
+    init_pages();
+    init_settings();
+    init_signing();
+  }
+});
+
+// src/commands/evidence.ts
+function hasSigningKey(env2) {
+  return Boolean(env2[SIGNING_ENV.key] || env2[SIGNING_ENV.keyFile]);
+}
+function isPullRequestEvent(env2) {
+  return /^pull_request/.test(env2.GITHUB_EVENT_NAME ?? "");
+}
+function truncate(text) {
+  return text.length <= MAX_MESSAGE ? text : `${text.slice(0, MAX_MESSAGE - 1)}\u2026`;
+}
+async function backupDraft(root5, result, env2) {
+  if (result.status === "not-due") throw new Error(`${result.system} was not due: it has no backup record`);
+  const first = result.repositories[0]?.summary;
+  const sum = (key2) => result.repositories.reduce((total, repository) => total + repository.summary[key2], 0);
+  const measurements = {
+    snapshots: result.repositories.map((r5) => ({ repository: r5.name, id: r5.snapshot })),
+    durationMs: first?.durationMs ?? Math.max(0, Date.parse(result.finishedAt) - Date.parse(result.startedAt)),
+    problems: result.problems.length
+  };
+  if (first) {
+    Object.assign(measurements, {
+      files: first.files,
+      bytes: first.bytes,
+      bytesRead: first.bytesRead,
+      bytesAdded: sum("bytesAdded"),
+      bytesStored: sum("bytesStored")
+    });
+  }
+  const draft = {
+    kind: "backup",
+    outcome: OUTCOME[result.status],
+    startedAt: result.startedAt,
+    time: result.finishedAt,
+    systems: [{ name: result.system, policy: result.policy }],
+    policies: await policyEntries(root5, [{ file: result.file, name: result.policy }], env2),
+    measurements
+  };
+  if (result.status === "failed") draft.message = truncate(result.message ?? "the backup failed");
+  if (result.status === "partial") {
+    const [problem] = result.problems;
+    const more = result.problems.length > 1 ? ` (and ${result.problems.length - 1} more)` : "";
+    draft.message = truncate(
+      `${result.problems.length} path(s) left out of the snapshot: ${problem?.path}: ${problem?.message}${more}`
+    );
+  }
+  return draft;
+}
+async function checkDraft(root5, report, env2, now = /* @__PURE__ */ new Date()) {
+  const names = new Map(report.systems.map((s2) => [s2.file, s2.policy]));
+  const controls = report.findings.map((finding) => {
+    const entry = { id: finding.ruleId, status: finding.status, severity: finding.severity };
+    if (finding.system !== void 0) entry.system = finding.system;
+    if (finding.status === "fail") entry.message = truncate(finding.message);
+    return entry;
+  });
+  const { counts } = report;
+  const failing = counts.failed + counts.problems;
+  const outcome2 = report.failed ? "failure" : failing > 0 ? "partial" : "success";
+  const draft = {
+    kind: "check",
+    outcome: outcome2,
+    startedAt: report.startedAt,
+    time: now,
+    systems: report.systems.map((s2) => ({ name: s2.system, policy: s2.policy })),
+    policies: await policyEntries(
+      root5,
+      report.files.map((file) => {
+        const name = names.get(file);
+        return name === void 0 ? { file } : { file, name };
+      }),
+      env2
+    ),
+    controls,
+    measurements: {
+      durationMs: report.durationMs,
+      passed: counts.passed,
+      failed: counts.failed,
+      notApplicable: counts.notApplicable,
+      problems: counts.problems
+    }
+  };
+  if (failing > 0) {
+    draft.message = `${counts.failed} failing control result(s) and ${counts.problems} problem(s) with the files; fail-on ${report.failOn}${report.failed ? "" : ": none at or above it"}`;
+  }
+  return draft;
+}
+async function appendCheckRecord(report, options) {
+  if (isPullRequestEvent(options.env)) {
+    options.warn(
+      `evidence not written: check never writes evidence on ${options.env.GITHUB_EVENT_NAME} events (the change under review is untrusted); run it on push or schedule`
+    );
+    return void 0;
+  }
+  const run = new EvidenceRun({ ...options, requested: true });
+  await run.append("check", () => checkDraft(options.root, report, options.env));
+  return run;
+}
+var EXIT_EVIDENCE, MAX_MESSAGE, EvidenceRun, OUTCOME;
+var init_evidence = __esm({
+  "src/commands/evidence.ts"() {
+    "use strict";
+    init_context();
+    init_signing();
+    init_write();
+    init_config();
+    EXIT_EVIDENCE = 4;
+    MAX_MESSAGE = 4096;
+    EvidenceRun = class {
+      written = [];
+      notWritten = [];
+      /** Why nothing is written, when evidence is off for this run. */
+      skipped;
+      failure;
+      options;
+      constructor(options) {
+        this.options = options;
+        this.skipped = this.whyOff();
+      }
+      get enabled() {
+        return this.skipped === void 0;
+      }
+      /** The failure that stopped the appends, if one did. */
+      get error() {
+        return this.failure;
+      }
+      whyOff() {
+        const { options } = this;
+        if (options.enabled === false) return "evidence turned off for this run";
+        const config2 = loadConfig(options.root, options.config);
+        const file = config2.file ?? options.config ?? DEFAULT_CONFIG_PATH;
+        const keyed = hasSigningKey(options.env);
+        if (config2.problems.length > 0) {
+          const why = `evidence not written: ${file} has problems`;
+          if (options.requested || keyed) options.warn(why);
+          return why;
+        }
+        const evidence = config2.data.evidence;
+        if (evidence === void 0) {
+          const why = `evidence not written: ${file} has no \`evidence\` section (the evidence branch and the pinned signing key)`;
+          if (options.requested || keyed) options.warn(why);
+          return why;
+        }
+        if (!keyed) {
+          const why = `evidence not written: ${file} configures the evidence branch ${evidence.branch ?? DEFAULT_EVIDENCE_BRANCH}, but no signing key is in the environment (${options.keyHint ?? `set ${SIGNING_ENV.key} or ${SIGNING_ENV.keyFile}`})`;
+          options.warn(why);
+          return why;
+        }
+        if (evidence.signingKey === void 0) {
+          options.warn(
+            `evidence: ${file} pins no signing key (evidence.signingKey.fingerprint): records are written, but nothing ties them to your key until you pin its fingerprint`
+          );
+        }
+        return void 0;
+      }
+      /**
+       * Appends the record `label` names (`backup payments-db`), made by `draft` (whose own failures count as
+       * the append's). Returns whether it was written.
+       */
+      async append(label, draft) {
+        if (!this.enabled) return false;
+        if (this.error !== void 0) {
+          this.notWritten.push(label);
+          return false;
+        }
+        const { options } = this;
+        try {
+          const result = await writeEvidence(await draft(), {
+            root: options.root,
+            env: options.env,
+            log: options.log,
+            ...options.config !== void 0 ? { config: options.config } : {},
+            ...options.remote !== void 0 ? { remote: options.remote } : {}
+          });
+          if (!result.written) throw new Error(result.reason);
+          const where3 = result.remote === null ? `branch ${result.branch}` : `${result.remote}/${result.branch}`;
+          this.written.push({
+            kind: result.record.kind,
+            systems: result.record.systems.map((s2) => s2.name),
+            file: result.file,
+            sha256: result.sha256,
+            commit: result.commit,
+            branch: result.branch,
+            remote: result.remote
+          });
+          options.log(`evidence: ${label}: appended ${result.file} to ${where3} (sha256 ${result.sha256})`);
+          return true;
+        } catch (error2) {
+          this.failure = `evidence: the ${label} record was not written: ${error2.message}`;
+          this.notWritten.push(label);
+          options.error(this.failure);
+          return false;
+        }
+      }
+      /** Appends the record of one system's backup; a system that was not due ran nothing and gets none. */
+      async appendBackup(result) {
+        if (result.status === "not-due") return;
+        const { root: root5, env: env2 } = this.options;
+        await this.append(`backup ${result.system}`, () => backupDraft(root5, result, env2));
+      }
+      summary() {
+        const summary = { written: this.written };
+        if (this.skipped !== void 0) summary.skipped = this.skipped;
+        if (this.error !== void 0) {
+          summary.error = this.error;
+          summary.notWritten = this.notWritten;
+        }
+        return summary;
+      }
+    };
+    OUTCOME = {
+      ok: "success",
+      partial: "partial",
+      failed: "failure"
+    };
+  }
+});
+
+// src/cli/check-evidence.ts
+var check_evidence_exports = {};
+__export(check_evidence_exports, {
+  checkEvidence: () => checkEvidence
+});
+async function checkEvidence(report, options, io) {
+  const run = await appendCheckRecord(report, {
+    root: options.root,
+    env: io.env,
+    ...options.config !== void 0 ? { config: options.config } : {},
+    keyHint: "set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE",
+    log: io.err,
+    warn: (line) => io.err(`warning: ${line}`),
+    error: io.err
+  });
+  if (options.status === 0 && run?.error !== void 0) return EXIT_EVIDENCE;
+  return options.status;
+}
+var init_check_evidence = __esm({
+  "src/cli/check-evidence.ts"() {
+    "use strict";
+    init_evidence();
+  }
+});
+
+// src/engine/chunker.ts
+import { createHmac } from "node:crypto";
+function gearTable(key2) {
+  const table3 = new Uint32Array(256);
+  for (let block = 0; block < 32; block++) {
+    const digest4 = createHmac("sha256", key2).update(`restorable/v1 gear ${block}`).digest();
+    for (let word = 0; word < 8; word++) table3[block * 8 + word] = digest4.readUInt32LE(word * 4);
+  }
+  return table3;
+}
+function topMask(bits2) {
+  return (2 ** bits2 - 1) * 2 ** (32 - bits2) | 0;
+}
+var DEFAULT_CHUNK_SIZES, Chunker;
+var init_chunker = __esm({
+  "src/engine/chunker.ts"() {
+    "use strict";
+    DEFAULT_CHUNK_SIZES = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };
+    Chunker = class {
+      table;
+      sizes;
+      /** Harder to match before the average size, easier after: chunk sizes cluster around the average. */
+      maskSmall;
+      maskLarge;
+      pending;
+      length = 0;
+      hash = 0;
+      constructor(table3, sizes = DEFAULT_CHUNK_SIZES) {
+        const bits2 = Math.round(Math.log2(sizes.avg));
+        if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits2 !== sizes.avg) {
+          throw new RangeError(
+            `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`
+          );
+        }
+        this.table = table3;
+        this.sizes = sizes;
+        this.maskSmall = topMask(bits2 + 2);
+        this.maskLarge = topMask(bits2 - 2);
+        this.pending = new Uint8Array(sizes.max);
+      }
+      /** Feeds bytes; returns the chunks they complete, in order (each a fresh copy). */
+      push(data) {
+        const chunks = [];
+        const { min, avg, max: max2 } = this.sizes;
+        const table3 = this.table;
+        const maskSmall = this.maskSmall;
+        const maskLarge = this.maskLarge;
+        let offset = 0;
+        while (offset < data.length) {
+          let i6 = offset;
+          let n3 = this.length;
+          let h5 = this.hash;
+          let cut2 = false;
+          if (n3 < min - 32) {
+            const skip = Math.min(data.length - i6, min - 32 - n3);
+            i6 += skip;
+            n3 += skip;
+          }
+          while (i6 < data.length && n3 < min) {
+            h5 = (h5 << 1) + table3[data[i6]] | 0;
+            i6++;
+            n3++;
+          }
+          while (i6 < data.length && n3 < avg) {
+            h5 = (h5 << 1) + table3[data[i6]] | 0;
+            i6++;
+            n3++;
+            if ((h5 & maskSmall) === 0) {
+              cut2 = true;
+              break;
+            }
+          }
+          if (!cut2) {
+            while (i6 < data.length && n3 < max2) {
+              h5 = (h5 << 1) + table3[data[i6]] | 0;
+              i6++;
+              n3++;
+              if ((h5 & maskLarge) === 0) {
+                cut2 = true;
+                break;
+              }
+            }
+          }
+          if (n3 >= max2) cut2 = true;
+          if (cut2 && this.length === 0) {
+            chunks.push(Uint8Array.prototype.slice.call(data, offset, i6));
+            offset = i6;
+            this.hash = 0;
+            continue;
+          }
+          this.pending.set(data.subarray(offset, i6), this.length);
+          offset = i6;
+          if (cut2) {
+            chunks.push(this.pending.slice(0, n3));
+            this.length = 0;
+            this.hash = 0;
+          } else {
+            this.length = n3;
+            this.hash = h5;
+          }
+        }
+        return chunks;
+      }
+      /** The last, possibly short, chunk; undefined when nothing is pending. */
+      finish() {
+        if (this.length === 0) return void 0;
+        const last = this.pending.slice(0, this.length);
+        this.length = 0;
+        this.hash = 0;
+        return last;
+      }
+    };
+  }
+});
+
+// src/storage/backend.ts
+function checkName(name) {
+  if (!NAME.test(name)) throw new RangeError(`not a repository object name: ${JSON.stringify(name)}`);
+}
+var NotFoundError, StorageError, NAME;
+var init_backend = __esm({
+  "src/storage/backend.ts"() {
+    "use strict";
+    NotFoundError = class extends Error {
+      object;
+      constructor(location, object) {
+        super(`${location}: object ${object} does not exist`);
+        this.name = "NotFoundError";
+        this.object = object;
+      }
+    };
+    StorageError = class extends Error {
+      object;
+      constructor(location, object, what, options) {
+        super(`${location}: ${what} ${object}`, options);
+        this.name = "StorageError";
+        this.object = object;
+      }
+    };
+    NAME = /^(?:config|(?:keys|index|snapshots|locks)\/[0-9a-f]{64}|data\/[0-9a-f]{2}\/[0-9a-f]{64})$/;
+  }
+});
+
+// src/engine/crypto.ts
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac as createHmac2,
+  createSecretKey,
+  hkdfSync,
+  randomBytes as randomBytes2
+} from "node:crypto";
+function prepareKey(key2) {
+  checkKey(key2, "key");
+  return createSecretKey(key2);
+}
+function checkKey(key2, what) {
+  const length = key2 instanceof Uint8Array ? key2.length : key2.symmetricKeySize;
+  if (length !== KEY_BYTES) {
+    throw new RangeError(`${what} must be ${KEY_BYTES} bytes, got ${length}`);
+  }
+}
+function newMasterKey() {
+  return new Uint8Array(randomBytes2(KEY_BYTES));
+}
+function deriveKeys(master) {
+  checkKey(master, "master key");
+  const derive = (purpose) => new Uint8Array(hkdfSync("sha256", master, new Uint8Array(0), `restorable/v1 ${purpose}`, KEY_BYTES));
+  return { data: derive("data"), id: derive("id"), chunker: derive("chunker") };
+}
+function objectId(idKey, plaintext) {
+  checkKey(idKey, "id key");
+  return createHmac2("sha256", idKey).update(plaintext).digest("hex");
+}
+function sealContext(kind, repository) {
+  return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
+}
+function seal(key2, plaintext, aad) {
+  checkKey(key2, "data key");
+  const parts2 = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const length = parts2.reduce((sum, part) => sum + part.length, 0);
+  const nonce = randomBytes2(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key2, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
+  out[0] = VERSION3;
+  out.set(nonce, 1);
+  let at = 1 + NONCE_BYTES;
+  for (const part of parts2) {
+    const ciphertext = cipher.update(part);
+    out.set(ciphertext, at);
+    at += ciphertext.length;
+  }
+  cipher.final();
+  out.set(cipher.getAuthTag(), at);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+function checkSealed(sealed) {
+  if (sealed.length < SEAL_OVERHEAD) {
+    throw new SealError(
+      "truncated",
+      `sealed object is ${sealed.length} bytes, shorter than the ${SEAL_OVERHEAD}-byte minimum`
+    );
+  }
+  if (sealed[0] !== VERSION3) {
+    throw new SealError(
+      "version",
+      `sealed object has unknown format version ${sealed[0]} (expected ${VERSION3})`
+    );
+  }
+}
+function authenticationFailure() {
+  return new SealError(
+    "authentication",
+    "sealed object failed authentication: wrong key, wrong context, or the object was altered"
+  );
+}
+function open(key2, sealed, aad) {
+  checkKey(key2, "data key");
+  checkSealed(sealed);
+  const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
+  const ciphertext = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const decipher = createDecipheriv("aes-256-gcm", key2, nonce, { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const plaintext = decipher.update(ciphertext);
+  try {
+    decipher.final();
+  } catch {
+    throw authenticationFailure();
+  }
+  return new Uint8Array(plaintext);
+}
+async function importAsyncKeys(data, id) {
+  checkKey(data, "data key");
+  checkKey(id, "id key");
+  const { subtle: subtle4 } = globalThis.crypto;
+  return {
+    data: await subtle4.importKey("raw", data, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]),
+    id: await subtle4.importKey("raw", id, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+  };
+}
+async function sealAsync(key2, plaintext, aad) {
+  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
+  const nonce = randomBytes2(NONCE_BYTES);
+  const sealed = await globalThis.crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
+    key2,
+    joined
+  );
+  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
+  out[0] = VERSION3;
+  out.set(nonce, 1);
+  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
+  return out;
+}
+async function openAsync(key2, sealed, aad) {
+  checkSealed(sealed);
+  try {
+    return new Uint8Array(
+      await globalThis.crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: sealed.subarray(1, 1 + NONCE_BYTES),
+          additionalData: aad,
+          tagLength: TAG_BYTES * 8
+        },
+        key2,
+        sealed.subarray(1 + NONCE_BYTES)
+      )
+    );
+  } catch {
+    throw authenticationFailure();
+  }
+}
+var KEY_BYTES, VERSION3, NONCE_BYTES, TAG_BYTES, SEAL_OVERHEAD, SealError;
+var init_crypto = __esm({
+  "src/engine/crypto.ts"() {
+    "use strict";
+    KEY_BYTES = 32;
+    VERSION3 = 1;
+    NONCE_BYTES = 12;
+    TAG_BYTES = 16;
+    SEAL_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
+    SealError = class extends Error {
+      reason;
+      constructor(reason, message) {
+        super(message);
+        this.name = "SealError";
+        this.reason = reason;
+      }
+    };
+  }
+});
+
+// src/engine/repository.ts
+import { createHash as createHash5, randomBytes as randomBytes3 } from "node:crypto";
+function sha256Hex(data) {
+  return createHash5("sha256").update(data).digest("hex");
+}
+function newConfig() {
+  return {
+    format: FORMAT,
+    version: FORMAT_VERSION,
+    id: randomBytes3(32).toString("hex"),
+    created: (/* @__PURE__ */ new Date()).toISOString()
+  };
+}
+async function readConfig(backend) {
+  let bytes3;
+  try {
+    bytes3 = await backend.read("config");
+  } catch (error2) {
+    if (error2 instanceof NotFoundError) return void 0;
+    throw error2;
+  }
+  let config2;
+  try {
+    config2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+  } catch {
+    throw new RepositoryError(`${backend.location}: config is not JSON: this is not a Restorable repository`);
+  }
+  if (config2.format !== FORMAT) {
+    throw new RepositoryError(
+      `${backend.location}: config names format ${JSON.stringify(config2.format)}, not ${FORMAT}`
+    );
+  }
+  if (config2.version !== FORMAT_VERSION) {
+    throw new RepositoryError(
+      `${backend.location}: repository format version ${config2.version} is not supported by this version of Restorable (it reads version ${FORMAT_VERSION}); upgrade Restorable`
+    );
+  }
+  if (typeof config2.id !== "string" || !/^[0-9a-f]{64}$/.test(config2.id)) {
+    throw new RepositoryError(`${backend.location}: config has no valid repository id`);
+  }
+  return config2;
+}
+async function writeConfig(backend, config2) {
+  await backend.write("config", new TextEncoder().encode(`${JSON.stringify(config2, null, 2)}
+`));
+}
+var FORMAT, FORMAT_VERSION, RepositoryError, Repository;
+var init_repository = __esm({
+  "src/engine/repository.ts"() {
+    "use strict";
+    init_backend();
+    init_chunker();
+    init_crypto();
+    FORMAT = "restorable-repository";
+    FORMAT_VERSION = 1;
+    RepositoryError = class extends Error {
+      constructor(message, options) {
+        super(message, options);
+        this.name = "RepositoryError";
+      }
+    };
+    Repository = class {
+      backend;
+      config;
+      keys;
+      /** The data and id keys, prepared once (see crypto.prepareKey). */
+      dataKey;
+      idKey;
+      gear;
+      constructor(backend, config2, masterKey) {
+        this.backend = backend;
+        this.config = config2;
+        this.keys = deriveKeys(masterKey);
+        this.dataKey = prepareKey(this.keys.data);
+        this.idKey = prepareKey(this.keys.id);
+        this.gear = gearTable(this.keys.chunker);
+      }
+      get location() {
+        return this.backend.location;
+      }
+      asyncKeysPromise;
+      /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
+      asyncKeys() {
+        this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
+        return this.asyncKeysPromise;
+      }
+      async sealAsync(kind, plaintext) {
+        return sealAsync((await this.asyncKeys()).data, plaintext, sealContext(kind, this.config.id));
+      }
+      async openAsync(kind, name, sealed) {
+        try {
+          return await openAsync((await this.asyncKeys()).data, sealed, sealContext(kind, this.config.id));
+        } catch (error2) {
+          if (error2 instanceof SealError) {
+            throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
+          }
+          throw error2;
+        }
+      }
+      /** Seals a metadata object (`index`, `snapshot`): the context is authenticated, so objects cannot be swapped. */
+      seal(kind, plaintext) {
+        return seal(this.dataKey, plaintext, sealContext(kind, this.config.id));
+      }
+      open(kind, name, sealed) {
+        try {
+          return open(this.dataKey, sealed, sealContext(kind, this.config.id));
+        } catch (error2) {
+          if (error2 instanceof SealError) {
+            throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });
+          }
+          throw error2;
+        }
+      }
+      /** Writes a sealed object under `<dir>/<sha256 of its bytes>`; returns the id. */
+      async writeSealed(dir, kind, plaintext) {
+        const sealed = this.seal(kind, plaintext);
+        const id = sha256Hex(sealed);
+        await this.backend.write(`${dir}/${id}`, sealed);
+        return id;
+      }
+      /** Reads and opens a sealed object, checking that its bytes still hash to its name. */
+      async readSealed(dir, kind, id) {
+        const name = `${dir}/${id}`;
+        const sealed = await this.backend.read(name);
+        if (sha256Hex(sealed) !== id) {
+          throw new RepositoryError(`${this.location}: ${name} is damaged: its content does not match its name`);
+        }
+        return this.open(kind, name, sealed);
+      }
+    };
+  }
+});
+
+// src/engine/listing.ts
+async function* readListing(reader, tree, onDamage) {
+  let rest = Buffer.alloc(0);
+  let resync = false;
+  reader.prefetch(tree.slice(0, 4));
+  for (let i6 = 0; i6 < tree.length; i6++) {
+    if (i6 + 4 < tree.length) reader.prefetch([tree[i6 + 4]]);
+    let data;
+    try {
+      data = await reader.read(tree[i6]);
+    } catch (error2) {
+      if (!onDamage) throw error2;
+      onDamage(`${error2.message}; the files listed in it are not restored`);
+      rest = Buffer.alloc(0);
+      resync = true;
+      continue;
+    }
+    let bytes3 = Buffer.concat([rest, data]);
+    if (resync) {
+      const first = bytes3.indexOf(10);
+      if (first < 0) continue;
+      bytes3 = bytes3.subarray(first + 1);
+      resync = false;
+    }
+    const end = bytes3.lastIndexOf(10);
+    rest = Buffer.from(bytes3.subarray(end + 1));
+    if (end < 0) continue;
+    for (const line of bytes3.toString("utf8", 0, end).split("\n")) yield parseNode(line);
+  }
+  if (rest.length > 0) throw new RepositoryError("snapshot listing ends in the middle of a line");
+}
+function parseNode(line) {
+  let node;
+  try {
+    node = JSON.parse(line);
+  } catch {
+    throw new RepositoryError("snapshot listing holds a line that is not JSON");
+  }
+  if (typeof node.path !== "string" || !["file", "dir", "symlink"].includes(node.type)) {
+    throw new RepositoryError(`snapshot listing holds a malformed node: ${line.slice(0, 200)}`);
+  }
+  return node;
+}
+var FLUSH_BYTES, ListingWriter;
+var init_listing = __esm({
+  "src/engine/listing.ts"() {
+    "use strict";
+    init_chunker();
+    init_repository();
+    FLUSH_BYTES = 1024 * 1024;
+    ListingWriter = class {
+      store;
+      chunker;
+      ids = [];
+      buffered = [];
+      bufferedBytes = 0;
+      constructor(store) {
+        this.store = store;
+        this.chunker = new Chunker(store.repo.gear);
+      }
+      async add(node) {
+        const line = `${JSON.stringify(node)}
+`;
+        this.buffered.push(line);
+        this.bufferedBytes += line.length;
+        if (this.bufferedBytes >= FLUSH_BYTES) await this.push();
+      }
+      async push() {
+        const bytes3 = Buffer.from(this.buffered.join(""), "utf8");
+        this.buffered = [];
+        this.bufferedBytes = 0;
+        for (const chunk of this.chunker.push(bytes3)) this.ids.push(await this.store.store("tree", chunk));
+      }
+      /** The ids of the listing's tree blobs. */
+      async finish() {
+        await this.push();
+        const last = this.chunker.finish();
+        if (last) this.ids.push(await this.store.store("tree", last));
+        return this.ids;
+      }
+    };
+  }
+});
+
+// src/engine/memory.ts
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+var init_memory = __esm({
+  "src/engine/memory.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/archiver.ts
+var LOOKAHEAD, PROGRESS_BYTES, Archiver;
+var init_archiver = __esm({
+  "src/engine/archiver.ts"() {
+    "use strict";
+    init_listing();
+    init_memory();
+    LOOKAHEAD = 512;
+    PROGRESS_BYTES = 4 * 1024 * 1024;
+    Archiver = class {
+      sinks;
+      pool;
+      totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
+      problems = [];
+      onProgress;
+      expected;
+      current = "";
+      constructor(targets, pool, onProgress = () => {
+      }, expected) {
+        this.expected = expected;
+        this.pool = pool;
+        this.sinks = targets.map((target) => ({
+          store: target.store,
+          parent: target.parent,
+          listing: new ListingWriter(target.store)
+        }));
+        this.onProgress = onProgress;
+      }
+      /** Reports progress; the pool calls it as chunks of files still being read arrive. */
+      report(current = this.current) {
+        this.current = current;
+        this.onProgress({
+          files: this.totals.files,
+          bytesRead: this.totals.bytesRead,
+          bytes: this.totals.bytes + this.pool.partialBytes,
+          ...this.expected !== void 0 ? { expected: this.expected } : {},
+          current
+        });
+      }
+      /** Adds every entry, in order, with up to LOOKAHEAD entries' files being read at once. */
+      async addEntries(entries) {
+        const iterator = entries[Symbol.asyncIterator]();
+        const window2 = [];
+        let ended = false;
+        const fill = async () => {
+          while (!ended && window2.length < LOOKAHEAD) {
+            const next = await iterator.next();
+            if (next.done) ended = true;
+            else {
+              const entry = next.value;
+              const reused = this.reusable(entry);
+              const readers = reused.flatMap((content2, i6) => content2 === void 0 ? [i6] : []);
+              const content = entry.type === "file" && readers.length > 0 ? this.pool.readFile(entry, readers) : void 0;
+              content?.catch(() => {
+              });
+              window2.push({ entry, reused, ...content ? { content } : {} });
+            }
+          }
+          this.pool.flush();
+        };
+        await fill();
+        while (window2.length > 0) {
+          const { entry, reused, content } = window2.shift();
+          await this.addEntry(entry, reused, content);
+          if (window2.length < LOOKAHEAD / 2) await fill();
+        }
+      }
+      /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
+      reusable(entry) {
+        return this.sinks.map((sink) => {
+          const previous = sink.parent?.get(entry.path);
+          return previous?.type === "file" && previous.size === entry.size && previous.mtime === entry.mtime && previous.ctime === entry.ctime && previous.inode === entry.inode && previous.content ? previous.content : void 0;
+        });
+      }
+      async addEntry(entry, reused, pending) {
+        const base = {
+          path: entry.path,
+          type: entry.type,
+          mode: entry.mode,
+          mtime: entry.mtime,
+          uid: entry.uid,
+          gid: entry.gid
+        };
+        if (entry.type === "dir") {
+          this.totals.dirs++;
+          for (const sink of this.sinks) await sink.listing.add(base);
+          return;
+        }
+        if (entry.type === "symlink") {
+          this.totals.symlinks++;
+          for (const sink of this.sinks) await sink.listing.add({ ...base, target: entry.target ?? "" });
+          return;
+        }
+        const contents = [...reused];
+        let size = entry.size;
+        if (pending) {
+          const read = await pending;
+          if ("error" in read) {
+            this.problems.push({ path: entry.path, message: read.error });
+            return;
+          }
+          size = read.size;
+          this.totals.bytesRead += size;
+          for (let i6 = 0; i6 < contents.length; i6++) contents[i6] ??= read.ids[i6];
+        }
+        this.totals.files++;
+        this.totals.bytes += size;
+        this.report(entry.path);
+        for (let i6 = 0; i6 < this.sinks.length; i6++) {
+          await this.sinks[i6].listing.add({
+            ...base,
+            size,
+            content: contents[i6],
+            inode: entry.inode,
+            ctime: entry.ctime
+          });
+        }
+      }
+      /** A command's output as one file of the snapshot. */
+      async addStream(path, stream, meta) {
+        const writer = this.pool.openStream(this.sinks.map((_, i6) => i6));
+        let lastProgress = 0;
+        for await (const data of stream) {
+          this.totals.bytesRead += data.length;
+          await writer.write(data);
+          release(data);
+          if (this.totals.bytesRead - lastProgress >= PROGRESS_BYTES) {
+            lastProgress = this.totals.bytesRead;
+            this.report(path);
+          }
+        }
+        const read = await writer.end();
+        if ("error" in read) throw new Error(`${path}: ${read.error}`);
+        this.totals.files++;
+        this.totals.bytes += read.size;
+        for (let i6 = 0; i6 < this.sinks.length; i6++) {
+          await this.sinks[i6].listing.add({
+            path,
+            type: "file",
+            ...meta,
+            size: read.size,
+            content: read.ids[i6]
+          });
+        }
+      }
+      /** Finishes every listing; returns each target's tree blob ids. The stores still need closing. */
+      async finish() {
+        const trees = [];
+        for (const sink of this.sinks) trees.push(await sink.listing.finish());
+        return trees;
+      }
+    };
+  }
+});
+
+// src/engine/compress.ts
+import { promisify } from "node:util";
+import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+function frame(header, payload) {
+  const out = new Uint8Array(1 + payload.length);
+  out[0] = header;
+  out.set(payload, 1);
+  return out;
+}
+function pack2(data, level = DEFAULT_LEVEL) {
+  if (!Number.isInteger(level) || level < 1 || level > 22) {
+    throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
+  }
+  const compressed = compressIfWorthIt(data, level);
+  return compressed ? frame(ZSTD, compressed) : frame(RAW, data);
+}
+function zstdOptions(length, level) {
+  return {
+    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+    chunkSize: length + (length >> 6) + 1024,
+    params: {
+      [constants.ZSTD_c_compressionLevel]: level,
+      // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
+      [constants.ZSTD_c_checksumFlag]: 1
+    }
+  };
+}
+function worthIt(data, compressed) {
+  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
+}
+function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
+  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
+}
+function unpack(framed, maxSize) {
+  if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
+    throw new RangeError(`maxSize must be a non-negative integer, got ${maxSize}`);
+  }
+  if (framed.length === 0) throw new CompressError("empty", "compressed frame is empty (no header byte)");
+  const header = framed[0];
+  const payload = framed.subarray(1);
+  if (header === RAW) {
+    if (payload.length > maxSize) {
+      throw new CompressError(
+        "too-large",
+        `stored blob is ${payload.length} bytes, above the limit of ${maxSize}`
+      );
+    }
+    return new Uint8Array(payload);
+  }
+  if (header !== ZSTD) {
+    throw new CompressError("header", `compressed frame has unknown header byte ${header} (expected 0 or 1)`);
+  }
+  let out;
+  try {
+    out = zstdDecompressSync(payload, { maxOutputLength: Math.max(1, maxSize) });
+  } catch (error2) {
+    if (error2.code === "ERR_BUFFER_TOO_LARGE") {
+      throw new CompressError(
+        "too-large",
+        `compressed blob decompresses to more than the limit of ${maxSize} bytes`
+      );
+    }
+    throw new CompressError("corrupt", `compressed blob is corrupt: ${error2.message}`, {
+      cause: error2
+    });
+  }
+  if (out.length > maxSize) {
+    throw new CompressError(
+      "too-large",
+      `compressed blob decompresses to more than the limit of ${maxSize} bytes`
+    );
+  }
+  return new Uint8Array(out);
+}
+var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, zstdCompressAsync;
+var init_compress = __esm({
+  "src/engine/compress.ts"() {
+    "use strict";
+    RAW = 0;
+    ZSTD = 1;
+    DEFAULT_LEVEL = 3;
+    MIN_COMPRESS_BYTES = 64;
+    CompressError = class extends Error {
+      reason;
+      constructor(reason, message, options) {
+        super(message, options);
+        this.name = "CompressError";
+        this.reason = reason;
+      }
+    };
+    zstdCompressAsync = promisify(zstdCompress);
+  }
+});
+
+// src/engine/blob-index.ts
+function encodeIndex(packs) {
+  let size = 1;
+  for (const pack3 of packs) size += 32 + 4 + pack3.blobs.length * ENTRY_BYTES;
+  const out = Buffer.alloc(size);
+  out[0] = INDEX_VERSION;
+  let at = 1;
+  for (const pack3 of packs) {
+    at += out.write(pack3.pack, at, "hex");
+    at = out.writeUInt32LE(pack3.blobs.length, at);
+    for (const blob of pack3.blobs) {
+      out[at++] = blob.type === "tree" ? 1 : 0;
+      at += out.write(blob.id, at, "hex");
+      at = out.writeUInt32LE(blob.offset, at);
+      at = out.writeUInt32LE(blob.length, at);
+      at = out.writeUInt32LE(blob.rawLength, at);
+    }
+  }
+  return pack2(out);
+}
+function decodeIndex(framed, name) {
+  const data = Buffer.from(unpack(framed, MAX_INDEX_BYTES));
+  const bad = (what) => new RepositoryError(`${name} is damaged: ${what}`);
+  if (data[0] !== INDEX_VERSION) throw bad(`unknown index version ${data[0]}`);
+  const packs = [];
+  let at = 1;
+  while (at < data.length) {
+    if (at + 36 > data.length) throw bad("truncated pack entry");
+    const pack3 = data.toString("hex", at, at + 32);
+    const count3 = data.readUInt32LE(at + 32);
+    at += 36;
+    if (at + count3 * ENTRY_BYTES > data.length) throw bad("truncated blob list");
+    const blobs = [];
+    for (let i6 = 0; i6 < count3; i6++) {
+      const type2 = data[at] === 1 ? "tree" : "data";
+      blobs.push({
+        type: type2,
+        id: data.toString("hex", at + 1, at + 33),
+        offset: data.readUInt32LE(at + 33),
+        length: data.readUInt32LE(at + 37),
+        rawLength: data.readUInt32LE(at + 41)
+      });
+      at += ENTRY_BYTES;
+    }
+    packs.push({ pack: pack3, blobs });
+  }
+  return packs;
+}
+async function loadIndex(repo, onProblem) {
+  const index2 = new BlobIndex();
+  const objects = await repo.backend.list("index/");
+  await Promise.all(
+    objects.map(async (object) => {
+      const id = object.name.slice("index/".length);
+      try {
+        const plain = await repo.readSealed("index", "index", id);
+        for (const pack3 of decodeIndex(plain, `${repo.location}: ${object.name}`)) index2.addPack(pack3);
+      } catch (error2) {
+        if (!onProblem) throw error2;
+        onProblem(object.name, error2.message);
+      }
+    })
+  );
+  return index2;
+}
+var ENTRY_BYTES, INDEX_VERSION, MAX_INDEX_BYTES, BlobIndex;
+var init_blob_index = __esm({
+  "src/engine/blob-index.ts"() {
+    "use strict";
+    init_compress();
+    init_repository();
+    ENTRY_BYTES = 1 + 32 + 4 + 4 + 4;
+    INDEX_VERSION = 1;
+    MAX_INDEX_BYTES = 256 * 1024 * 1024;
+    BlobIndex = class {
+      blobs = /* @__PURE__ */ new Map();
+      /** Index objects that were loaded, so verify can tell which pack each came from. */
+      packs = /* @__PURE__ */ new Set();
+      get size() {
+        return this.blobs.size;
+      }
+      ids() {
+        return this.blobs.keys();
+      }
+      has(id) {
+        return this.blobs.has(id);
+      }
+      get(id) {
+        return this.blobs.get(id);
+      }
+      addPack(contents) {
+        this.packs.add(contents.pack);
+        for (const blob of contents.blobs) {
+          if (!this.blobs.has(blob.id)) {
+            this.blobs.set(blob.id, {
+              type: blob.type,
+              pack: contents.pack,
+              offset: blob.offset,
+              length: blob.length,
+              rawLength: blob.rawLength
+            });
+          }
+        }
+      }
+      entries() {
+        return this.blobs.entries();
+      }
+    };
+  }
+});
+
+// src/engine/blob-codec.ts
+function blobContext(id) {
+  return `blob ${id}`;
+}
+function encodeBlob(dataKey, repositoryId, id, plain) {
+  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
+}
+function sealFrame(dataKey, repositoryId, id, plain, compressed) {
+  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
+  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
+  if (compressed) release(compressed);
+  return sealed;
+}
+var HEADER;
+var init_blob_codec = __esm({
+  "src/engine/blob-codec.ts"() {
+    "use strict";
+    init_compress();
+    init_crypto();
+    init_memory();
+    HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
+  }
+});
+
+// src/engine/pack.ts
+import { createHash as createHash6 } from "node:crypto";
+function packName(id) {
+  return `data/${id.slice(0, 2)}/${id}`;
+}
+function packId(header, trailer) {
+  return createHash6("sha256").update(header).update(trailer).digest("hex");
+}
+function packTail(pack3) {
+  if (pack3.length < 4) return void 0;
+  const headerLength = Buffer.from(pack3.buffer, pack3.byteOffset, pack3.length).readUInt32LE(pack3.length - 4);
+  if (headerLength > MAX_HEADER_BYTES || headerLength + 4 > pack3.length) return void 0;
+  return {
+    header: pack3.subarray(pack3.length - 4 - headerLength, pack3.length - 4),
+    trailer: pack3.subarray(pack3.length - 4)
+  };
+}
+function encodeHeader(blobs) {
+  const out = Buffer.alloc(blobs.length * HEADER_ENTRY_BYTES);
+  let at = 0;
+  for (const blob of blobs) {
+    out[at++] = blob.type === "tree" ? 1 : 0;
+    at += out.write(blob.id, at, "hex");
+    at = out.writeUInt32LE(blob.length, at);
+    at = out.writeUInt32LE(blob.rawLength, at);
+  }
+  return out;
+}
+function decodePackHeader(repo, name, pack3) {
+  const bad = (what) => new RepositoryError(`${repo.location}: ${name} is damaged: ${what}`);
+  const tail = packTail(pack3);
+  if (!tail) throw bad("its trailer gives an impossible header length");
+  const header = Buffer.from(repo.open("pack-header", name, tail.header));
+  if (header.length % HEADER_ENTRY_BYTES !== 0) throw bad("header has a partial entry");
+  const blobs = [];
+  let offset = 0;
+  for (let at = 0; at < header.length; at += HEADER_ENTRY_BYTES) {
+    const length = header.readUInt32LE(at + 33);
+    blobs.push({
+      type: header[at] === 1 ? "tree" : "data",
+      id: header.toString("hex", at + 1, at + 33),
+      offset,
+      length,
+      rawLength: header.readUInt32LE(at + 37)
+    });
+    offset += length;
+  }
+  if (offset !== pack3.length - 4 - tail.header.length) throw bad("header does not account for the pack body");
+  return blobs;
+}
+var PACK_TARGET_BYTES, HEADER_ENTRY_BYTES, MAX_HEADER_BYTES, PackWriter;
+var init_pack = __esm({
+  "src/engine/pack.ts"() {
+    "use strict";
+    init_memory();
+    init_repository();
+    PACK_TARGET_BYTES = 16 * 1024 * 1024;
+    HEADER_ENTRY_BYTES = 1 + 32 + 4 + 4;
+    MAX_HEADER_BYTES = 16 * 1024 * 1024;
+    PackWriter = class {
+      repo;
+      parts = [];
+      blobs = [];
+      bytes = 0;
+      writing = Promise.resolve();
+      onPack;
+      constructor(repo, onPack) {
+        this.repo = repo;
+        this.onPack = onPack;
+      }
+      /** Adds a sealed blob; starts writing the pack once it reaches the target size. */
+      async add(type2, id, sealed, rawLength) {
+        this.blobs.push({ type: type2, id, offset: this.bytes, length: sealed.length, rawLength });
+        this.parts.push(sealed);
+        this.bytes += sealed.length;
+        if (this.bytes >= PACK_TARGET_BYTES) await this.flush();
+      }
+      async flush() {
+        if (this.blobs.length === 0) return this.writing;
+        const blobs = this.blobs;
+        const parts2 = this.parts;
+        this.blobs = [];
+        this.parts = [];
+        this.bytes = 0;
+        const header = this.repo.seal("pack-header", encodeHeader(blobs));
+        const trailer = Buffer.alloc(4);
+        trailer.writeUInt32LE(header.length);
+        const data = [...parts2, header, trailer];
+        const size = data.reduce((sum, part) => sum + part.length, 0);
+        const id = packId(header, trailer);
+        const previous = this.writing;
+        await previous;
+        this.writing = this.repo.backend.write(packName(id), data).then(() => {
+          for (const part of parts2) release(part);
+          this.onPack({ pack: id, blobs }, size);
+        });
+        this.writing.catch(() => {
+        });
+      }
+      async close() {
+        await this.flush();
+        await this.writing;
+      }
+    };
+  }
+});
+
+// src/engine/blob-reader.ts
+import { promisify as promisify2 } from "node:util";
+import { zstdDecompress, zstdDecompressSync as zstdDecompressSync2 } from "node:zlib";
+var decompressAsync, MAX_BLOB_BYTES, ASYNC_DECOMPRESS_BYTES, MAX_READ_BYTES, BlobError, BlobReader;
+var init_blob_reader = __esm({
+  "src/engine/blob-reader.ts"() {
+    "use strict";
+    init_blob_codec();
+    init_chunker();
+    init_compress();
+    init_pack();
+    init_repository();
+    decompressAsync = promisify2(zstdDecompress);
+    MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
+    ASYNC_DECOMPRESS_BYTES = 128 * 1024;
+    MAX_READ_BYTES = 16 * 1024 * 1024;
+    BlobError = class extends RepositoryError {
+      blob;
+      pack;
+      constructor(message, blob, pack3, options) {
+        super(message, options);
+        this.name = "BlobError";
+        this.blob = blob;
+        this.pack = pack3;
+      }
+    };
+    BlobReader = class {
+      repo;
+      index;
+      prefetched = /* @__PURE__ */ new Map();
+      constructor(repo, index2) {
+        this.repo = repo;
+        this.index = index2;
+      }
+      locate(id) {
+        const location = this.index.get(id);
+        if (!location) {
+          throw new BlobError(
+            `${this.repo.location}: blob ${id} is in no index (its pack is missing or was never indexed)`,
+            id,
+            void 0
+          );
+        }
+        return location;
+      }
+      /**
+       * Starts reading these blobs, in order, coalescing runs that sit side by side in one pack. Each later
+       * `read` of one of them takes the fetched bytes (once).
+       */
+      prefetch(ids) {
+        let run = [];
+        const flush2 = () => {
+          if (run.length === 0) return;
+          const first = run[0].at;
+          const last = run[run.length - 1].at;
+          const span = { offset: first.offset, length: last.offset + last.length - first.offset };
+          const name = packName(first.pack);
+          const bytes3 = this.repo.backend.read(name, span);
+          for (const { id, at } of run) {
+            const slice2 = bytes3.then(
+              (all) => all.subarray(at.offset - first.offset, at.offset - first.offset + at.length)
+            );
+            slice2.catch(() => {
+            });
+            this.prefetched.set(id, slice2);
+          }
+          run = [];
+        };
+        for (const id of ids) {
+          if (this.prefetched.has(id)) continue;
+          const at = this.index.get(id);
+          if (!at) continue;
+          const previous = run[run.length - 1]?.at;
+          if (previous && (previous.pack !== at.pack || previous.offset + previous.length !== at.offset || at.offset + at.length - run[0].at.offset > MAX_READ_BYTES)) {
+            flush2();
+          }
+          run.push({ id, at });
+        }
+        flush2();
+      }
+      async read(id) {
+        const at = this.locate(id);
+        const name = packName(at.pack);
+        let sealed;
+        const fetched = this.prefetched.get(id);
+        this.prefetched.delete(id);
+        try {
+          sealed = await (fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length }));
+        } catch (error2) {
+          throw new BlobError(
+            `${this.repo.location}: cannot read blob ${id} from ${name}: ${error2.message}`,
+            id,
+            at.pack,
+            { cause: error2 }
+          );
+        }
+        return this.decode(id, at, name, sealed);
+      }
+      async decode(id, at, name, sealed) {
+        const damaged = (what, cause) => new BlobError(`${this.repo.location}: blob ${id} in ${name} is damaged: ${what}`, id, at.pack, {
+          cause
+        });
+        if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
+        let framed;
+        try {
+          framed = sealed.length >= ASYNC_DECOMPRESS_BYTES ? await this.repo.openAsync(blobContext(id), name, sealed) : this.repo.open(blobContext(id), name, sealed);
+        } catch (error2) {
+          throw damaged("it failed authentication", error2);
+        }
+        let plain;
+        const limit = Math.min(at.rawLength, MAX_BLOB_BYTES);
+        if (framed[0] === RAW) {
+          plain = framed.subarray(1);
+        } else if (framed[0] === ZSTD) {
+          try {
+            const options = {
+              maxOutputLength: Math.max(1, limit),
+              // One output buffer for the whole blob, instead of a round trip per 16 KiB.
+              chunkSize: Math.max(64, limit)
+            };
+            plain = limit < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(framed.subarray(1), options) : await decompressAsync(framed.subarray(1), options);
+          } catch (error2) {
+            throw damaged(`it does not decompress (${error2.message})`, error2);
+          }
+        } else {
+          throw damaged(`unknown compression header ${framed[0]}`);
+        }
+        if (plain.length !== at.rawLength) throw damaged(`${plain.length} bytes, the index says ${at.rawLength}`);
+        return plain;
+      }
+    };
+  }
+});
+
+// src/engine/blob-store.ts
+var PACKS_PER_INDEX, BlobStore;
+var init_blob_store = __esm({
+  "src/engine/blob-store.ts"() {
+    "use strict";
+    init_blob_codec();
+    init_blob_index();
+    init_crypto();
+    init_pack();
+    PACKS_PER_INDEX = 128;
+    BlobStore = class {
+      repo;
+      index;
+      stats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
+      pending = /* @__PURE__ */ new Set();
+      packer;
+      unindexed = [];
+      indexWrites = [];
+      constructor(repo, index2) {
+        this.repo = repo;
+        this.index = index2;
+        this.packer = new PackWriter(repo, (contents, size) => {
+          this.index.addPack(contents);
+          for (const blob of contents.blobs) this.pending.delete(blob.id);
+          this.stats.bytesStored += size;
+          this.stats.packsWritten++;
+          this.unindexed.push(contents);
+          if (this.unindexed.length >= PACKS_PER_INDEX) this.indexWrites.push(this.writeIndex());
+        });
+      }
+      has(id) {
+        return this.index.has(id) || this.pending.has(id);
+      }
+      /** Encodes and stores a blob unless the repository has it; returns its id. */
+      async store(type2, plain) {
+        const id = objectId(this.repo.idKey, plain);
+        if (!this.has(id))
+          await this.add(type2, id, encodeBlob(this.repo.dataKey, this.repo.config.id, id, plain), plain.length);
+        return id;
+      }
+      /**
+       * Stores a blob a content worker encoded. Without `sealed`, the worker found the id among those the index
+       * held when the backup began; that is checked here, since the worker compared only a prefix.
+       */
+      async addEncoded(type2, id, rawLength, sealed) {
+        if (this.has(id)) return;
+        if (!sealed) {
+          throw new Error(
+            `blob ${id} was taken for one the repository holds, but the index lacks it (an id prefix collision): nothing was committed; run the backup again`
+          );
+        }
+        await this.add(type2, id, sealed, rawLength);
+      }
+      async add(type2, id, sealed, rawLength) {
+        this.pending.add(id);
+        this.stats.blobsAdded++;
+        this.stats.bytesAdded += rawLength;
+        await this.packer.add(type2, id, sealed, rawLength);
+      }
+      async writeIndex() {
+        if (this.unindexed.length === 0) return;
+        const packs = this.unindexed;
+        this.unindexed = [];
+        const plain = encodeIndex(packs);
+        this.stats.bytesStored += plain.length + SEAL_OVERHEAD;
+        await this.repo.writeSealed("index", "index", plain);
+      }
+      /** Writes the last pack and the index. Only after this may a snapshot refer to the blobs. */
+      async close() {
+        await this.packer.close();
+        await Promise.all(this.indexWrites);
+        await this.writeIndex();
+      }
+    };
+  }
+});
+
+// src/engine/content-protocol.ts
+function idPrefix(id) {
+  return BigInt(`0x${id.slice(0, 16)}`);
+}
+function knownTable(ids, count3) {
+  const table3 = new BigUint64Array(new SharedArrayBuffer(count3 * 8));
+  let at = 0;
+  for (const id of ids) table3[at++] = idPrefix(id);
+  return table3.subarray(0, at).sort();
+}
+var init_content_protocol = __esm({
+  "src/engine/content-protocol.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/content-pool.ts
+import { availableParallelism } from "node:os";
+import { Worker as Worker2 } from "node:worker_threads";
+function defaultWorkerCount(env2 = process.env) {
+  const asked = Number(env2.RESTORABLE_WORKERS);
+  if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
+  return Math.min(4, availableParallelism());
+}
+function workerUrl() {
+  return new URL(
+    import.meta.url.endsWith(".ts") ? "./content-worker.ts" : "./content-worker.js",
+    import.meta.url
+  );
+}
+var CREDIT_BYTES, BATCH_FILES, BATCH_BYTES, SMALL_FILE_BYTES, STREAM_PIECE, STREAM_AHEAD, ContentPool;
+var init_content_pool = __esm({
+  "src/engine/content-pool.ts"() {
+    "use strict";
+    init_content_protocol();
+    CREDIT_BYTES = 8 * 1024 * 1024;
+    BATCH_FILES = 64;
+    BATCH_BYTES = 2 * 1024 * 1024;
+    SMALL_FILE_BYTES = 256 * 1024;
+    STREAM_PIECE = 1024 * 1024;
+    STREAM_AHEAD = 8 * 1024 * 1024;
+    ContentPool = class {
+      stores;
+      jobs = /* @__PURE__ */ new Map();
+      nextJob = 0;
+      batch;
+      /** Messages are handled one at a time: blobs reach the packs in the order each worker sent them. */
+      chain = Promise.resolve();
+      failure;
+      closed = false;
+      /** Plain bytes chunked so far in files not yet complete, for progress. */
+      partialBytes = 0;
+      onBytes;
+      constructor(stores, options = {}) {
+        this.stores = stores;
+        this.onBytes = options.onBytes ?? (() => {
+        });
+        const init = {
+          targets: stores.map((store) => ({
+            repository: store.repo.config.id,
+            dataKey: store.repo.keys.data,
+            idKey: store.repo.keys.id,
+            gear: store.repo.gear,
+            known: knownTable(store.index.ids(), store.index.size)
+          })),
+          creditBytes: CREDIT_BYTES
+        };
+        this.init = init;
+        this.maxWorkers = options.workers ?? defaultWorkerCount();
+      }
+      init;
+      maxWorkers;
+      workers = [];
+      startWorker() {
+        const thread = new Worker2(workerUrl(), { workerData: this.init });
+        const worker = { thread, load: 0, unconsumed: 0 };
+        thread.on("message", (message) => this.receive(worker, message));
+        thread.on("error", (error2) => this.fail(new Error(`a content worker failed: ${error2.message}`)));
+        thread.on("exit", (code) => {
+          if (!this.closed) this.fail(new Error(`a content worker stopped unexpectedly (exit code ${code})`));
+        });
+        this.workers.push(worker);
+        return worker;
+      }
+      /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
+      readFile(file, targets) {
+        if (this.failure) return Promise.reject(this.failure);
+        const job = { absolute: file.absolute, size: file.size, targets };
+        if (file.inode !== void 0) job.inode = file.inode;
+        if (file.size > SMALL_FILE_BYTES) {
+          return this.submit([job], file.size).then((contents) => contents[0]);
+        }
+        this.batch ??= { files: [], bytes: 0, waiters: [] };
+        const batch = this.batch;
+        batch.files.push(job);
+        batch.bytes += file.size;
+        const result = new Promise((resolve13, reject) => batch.waiters.push({ resolve: resolve13, reject }));
+        if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
+        return result;
+      }
+      /** Sends the files gathered so far. */
+      flush() {
+        const batch = this.batch;
+        if (!batch) return;
+        this.batch = void 0;
+        this.submit(batch.files, batch.bytes).then(
+          (contents) => {
+            for (const [i6, content] of contents.entries()) batch.waiters[i6].resolve(content);
+          },
+          (error2) => {
+            for (const waiter of batch.waiters) waiter.reject(error2);
+          }
+        );
+      }
+      /** A command's output, handed over piece by piece to one worker. */
+      openStream(targets) {
+        const worker = this.leastLoaded();
+        const job = this.nextJob++;
+        const done = this.track(job, worker, [{ targets, ids: this.emptyIds(targets), bytes: 0 }], 0);
+        this.send(worker, { type: "stream", job, targets });
+        let piece = new Uint8Array(STREAM_PIECE);
+        let used = 0;
+        const sendPiece = async () => {
+          if (used === 0) return;
+          const data = piece.subarray(0, used);
+          worker.unconsumed += used;
+          this.send(worker, { type: "data", job, data }, [data.buffer]);
+          piece = new Uint8Array(STREAM_PIECE);
+          used = 0;
+          while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
+            await new Promise((resolve13) => worker.onRoom = resolve13);
+          }
+          if (this.failure) throw this.failure;
+        };
+        return {
+          write: async (data) => {
+            if (this.failure) throw this.failure;
+            let at = 0;
+            while (at < data.length) {
+              const take2 = Math.min(data.length - at, STREAM_PIECE - used);
+              piece.set(data.subarray(at, at + take2), used);
+              used += take2;
+              at += take2;
+              if (used === STREAM_PIECE) await sendPiece();
+            }
+          },
+          end: async () => {
+            await sendPiece();
+            this.send(worker, { type: "end", job });
+            return (await done)[0];
+          }
+        };
+      }
+      /** Stops the workers. Pending work is abandoned; call after the last result was awaited. */
+      async close() {
+        this.closed = true;
+        await Promise.all(this.workers.map((worker) => worker.thread.terminate()));
+        await this.chain;
+      }
+      emptyIds(targets) {
+        const ids = this.stores.map(() => void 0);
+        for (const target of targets) ids[target] = [];
+        return ids;
+      }
+      /** The least busy worker; a new one while all are busy and there is room (a command's output needs one). */
+      leastLoaded() {
+        const idle = this.workers.find((worker) => worker.load === 0 && worker.unconsumed === 0);
+        if (idle) return idle;
+        if (this.workers.length < this.maxWorkers) return this.startWorker();
+        return this.workers.reduce((best, worker) => worker.load < best.load ? worker : best);
+      }
+      submit(files, weight) {
+        const worker = this.leastLoaded();
+        const job = this.nextJob++;
+        const pending = files.map((file) => ({
+          targets: file.targets,
+          ids: this.emptyIds(file.targets),
+          bytes: 0
+        }));
+        const done = this.track(job, worker, pending, weight);
+        this.send(worker, { type: "files", job, files });
+        return done;
+      }
+      track(job, worker, files, weight) {
+        worker.load += weight + 1;
+        return new Promise((resolve13, reject) => {
+          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve13, reject });
+        });
+      }
+      send(worker, message, transfer = []) {
+        worker.thread.postMessage(message, transfer);
+      }
+      receive(worker, message) {
+        if (message.type === "fatal") {
+          this.fail(new Error(`a content worker failed: ${message.message}`));
+          return;
+        }
+        if (message.type === "consumed") {
+          worker.unconsumed -= message.bytes;
+          if (worker.unconsumed <= STREAM_AHEAD && worker.onRoom) {
+            const wake = worker.onRoom;
+            worker.onRoom = void 0;
+            wake();
+          }
+          return;
+        }
+        this.chain = this.chain.then(async () => {
+          if (this.failure) return;
+          try {
+            await this.handle(worker, message);
+          } catch (error2) {
+            this.fail(error2);
+          }
+        });
+      }
+      async handle(worker, message) {
+        const job = this.jobs.get(message.job);
+        if (!job) throw new Error(`content worker sent results for unknown job ${message.job}`);
+        if (message.type === "done") {
+          this.jobs.delete(message.job);
+          worker.load -= job.weight;
+          job.resolve(
+            message.outcomes.map((outcome2, i6) => {
+              const file = job.files[i6];
+              this.partialBytes -= file.bytes;
+              return "error" in outcome2 ? outcome2 : { size: outcome2.size, ids: file.ids };
+            })
+          );
+          return;
+        }
+        let progressed = false;
+        for (const entry of message.entries) {
+          const file = job.files[entry.file];
+          await this.stores[entry.target].addEncoded("data", entry.id, entry.rawLength, entry.sealed);
+          file.ids[entry.target].push(entry.id);
+          if (entry.target === file.targets[0]) {
+            file.bytes += entry.rawLength;
+            this.partialBytes += entry.rawLength;
+            progressed = true;
+          }
+        }
+        this.send(worker, { type: "credit", bytes: message.bytes });
+        if (progressed) this.onBytes();
+      }
+      fail(error2) {
+        if (this.closed) return;
+        this.failure ??= error2;
+        for (const worker of this.workers) {
+          const wake = worker.onRoom;
+          worker.onRoom = void 0;
+          wake?.();
+        }
+        for (const [id, job] of this.jobs) {
+          this.jobs.delete(id);
+          job.reject(this.failure);
+        }
+      }
+    };
+  }
+});
+
+// src/engine/lock.ts
+import { hostname as hostname2, userInfo } from "node:os";
+function conflicts(mine, theirs) {
+  return mine === "exclusive" || theirs === "exclusive";
+}
+function describe4(lock) {
+  return `${lock.kind} lock by ${lock.purpose} (${lock.user}@${lock.hostname}, pid ${lock.pid}) since ${lock.created}, expires ${lock.expires}`;
+}
+async function liveLocks(repo, now, onProblem = () => {
+}) {
+  const live = [];
+  for (const { name } of await repo.backend.list("locks/")) {
+    const id = name.slice("locks/".length);
+    let lock;
+    try {
+      lock = JSON.parse(new TextDecoder().decode(await repo.readSealed("locks", "lock", id)));
+    } catch (error2) {
+      if (error2 instanceof NotFoundError) continue;
+      onProblem(
+        `${repo.location}: ${name} cannot be read (${error2.message}); it is taken as held`
+      );
+      live.push({ name });
+      continue;
+    }
+    if (new Date(lock.expires).getTime() > now.getTime()) live.push({ name, lock });
+  }
+  return live;
+}
+async function acquireLock(repo, kind, options) {
+  const now = options.now ?? (() => /* @__PURE__ */ new Date());
+  const onProblem = options.onProblem ?? (() => {
+  });
+  const write2 = async () => {
+    const time2 = now();
+    const info = {
+      version: 1,
+      kind,
+      purpose: options.purpose,
+      hostname: hostname2(),
+      pid: process.pid,
+      user: userInfo().username,
+      created: time2.toISOString(),
+      expires: new Date(time2.getTime() + LOCK_LIFETIME_MS).toISOString()
+    };
+    return `locks/${await repo.writeSealed("locks", "lock", new TextEncoder().encode(JSON.stringify(info)))}`;
+  };
+  const blocking = async (mine) => (await liveLocks(repo, now(), onProblem)).filter(
+    ({ name: name2, lock }) => name2 !== mine && (!lock || conflicts(kind, lock.kind))
+  );
+  const before = await blocking(void 0);
+  if (before.length > 0) throw lockedBy(repo, kind, before);
+  let name = await write2();
+  const after = await blocking(name);
+  if (after.length > 0) {
+    await repo.backend.remove(name);
+    throw lockedBy(repo, kind, after);
+  }
+  return {
+    get name() {
+      return name;
+    },
+    async refresh() {
+      const previous = name;
+      name = await write2();
+      await repo.backend.remove(previous);
+    },
+    async release() {
+      await repo.backend.remove(name);
+    }
+  };
+}
+function lockedBy(repo, kind, holders) {
+  const who = holders.map(({ name, lock }) => lock ? describe4(lock) : `${name} (unreadable)`).join("; ");
+  return new LockedError(
+    `${repo.location} is locked: a ${kind} lock cannot be taken beside ${who}. Wait for it to finish, or, if its holder is gone, for the lock to expire.`
+  );
+}
+async function holdLocks(repos, kind, options) {
+  const held = [];
+  try {
+    for (const repo of repos) held.push(await acquireLock(repo, kind, options));
+  } catch (error2) {
+    await Promise.allSettled(held.map((lock) => lock.release()));
+    throw error2;
+  }
+  let refreshing = Promise.resolve();
+  const timer = setInterval(() => {
+    refreshing = refreshing.then(() => Promise.allSettled(held.map((lock) => lock.refresh())));
+  }, LOCK_REFRESH_MS);
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await refreshing;
+      await Promise.allSettled(held.map((lock) => lock.release()));
+    }
+  };
+}
+var LOCK_REFRESH_MS, LOCK_LIFETIME_MS, LockedError;
+var init_lock = __esm({
+  "src/engine/lock.ts"() {
+    "use strict";
+    init_backend();
+    init_repository();
+    LOCK_REFRESH_MS = 5 * 60 * 1e3;
+    LOCK_LIFETIME_MS = 30 * 60 * 1e3;
+    LockedError = class extends RepositoryError {
+      constructor(message) {
+        super(message);
+        this.name = "LockedError";
+      }
+    };
+  }
+});
+
+// src/engine/snapshot.ts
+async function writeSnapshot(repo, snapshot) {
+  return repo.writeSealed("snapshots", "snapshot", new TextEncoder().encode(JSON.stringify(snapshot)));
+}
+async function readSnapshot(repo, id) {
+  const plain = await repo.readSealed("snapshots", "snapshot", id);
+  if (plain.length > MAX_SNAPSHOT_BYTES) throw new RepositoryError(`snapshot ${id} is implausibly large`);
+  const snapshot = JSON.parse(new TextDecoder().decode(plain));
+  if (snapshot.version !== 1 || typeof snapshot.system !== "string" || !Array.isArray(snapshot.tree)) {
+    throw new RepositoryError(
+      `${repo.location}: snapshots/${id} has an unknown shape (version ${snapshot.version})`
+    );
+  }
+  return snapshot;
+}
+async function listSnapshots(repo, onProblem) {
+  const objects = await repo.backend.list("snapshots/");
+  const refs = [];
+  await Promise.all(
+    objects.map(async (object) => {
+      const id = object.name.slice("snapshots/".length);
+      try {
+        refs.push({ id, snapshot: await readSnapshot(repo, id) });
+      } catch (error2) {
+        onProblem(id, error2.message);
+      }
+    })
+  );
+  return refs.sort((a5, b5) => a5.snapshot.time.localeCompare(b5.snapshot.time) || a5.id.localeCompare(b5.id));
+}
+function findSnapshot(refs, selector, system) {
+  const candidates = system === void 0 ? refs : refs.filter((ref) => ref.snapshot.system === system);
+  const scope = system === void 0 ? "" : ` of system "${system}"`;
+  if (selector === "latest") {
+    const latest = candidates[candidates.length - 1];
+    if (!latest) throw new RepositoryError(`no snapshot${scope} in the repository yet`);
+    return latest;
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(selector)) {
+    throw new RepositoryError(`snapshot "${selector}" is neither "latest" nor an id (4 to 64 hex digits)`);
+  }
+  const matches = candidates.filter((ref) => ref.id.startsWith(selector));
+  if (matches.length === 0)
+    throw new RepositoryError(`no snapshot${scope} has an id starting with ${selector}`);
+  if (matches.length > 1) {
+    throw new RepositoryError(
+      `${matches.length} snapshots${scope} have ids starting with ${selector}: give more digits`
+    );
+  }
+  return matches[0];
+}
+var MAX_SNAPSHOT_BYTES;
+var init_snapshot = __esm({
+  "src/engine/snapshot.ts"() {
+    "use strict";
+    init_repository();
+    MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+  }
+});
+
+// src/engine/backup.ts
+import { hostname as hostname3 } from "node:os";
+async function backupSystem(repositories, source, options) {
+  const started = (options.now ?? (() => /* @__PURE__ */ new Date()))();
+  const locks = await holdLocks(repositories, "shared", { purpose: `backup ${options.system}` });
+  try {
+    const input = typeof source === "function" ? source() : source;
+    return await backupLocked(repositories, input, options, started);
+  } finally {
+    await locks.release();
+  }
+}
+async function backupLocked(repositories, input, options, started) {
+  const prepared = await Promise.all(
+    repositories.map(async (repo) => {
+      const index2 = await loadIndex(repo);
+      const previous = (await listSnapshots(repo, () => {
+      })).filter(
+        (ref) => ref.snapshot.system === options.system
+      );
+      const parent = findParent(previous, input);
+      const store = new BlobStore(repo, index2);
+      return {
+        repo,
+        store,
+        parent,
+        expected: previous.at(-1)?.snapshot.summary.bytes,
+        nodes: parent ? await parentNodes(repo, store, parent.snapshot) : void 0
+      };
+    })
+  );
+  const pool = new ContentPool(
+    prepared.map(({ store }) => store),
+    { onBytes: () => archiver.report() }
+  );
+  const archiver = new Archiver(
+    prepared.map(({ store, nodes: nodes5 }) => ({ store, parent: nodes5 })),
+    pool,
+    options.onProgress,
+    prepared[0]?.expected
+  );
+  const time2 = started.toISOString();
+  const mtime = (BigInt(started.getTime()) * 1000000n).toString();
+  try {
+    if (input.kind === "paths") {
+      await archiver.addEntries(input.entries);
+    } else {
+      const exit = input.done.then(
+        () => void 0,
+        (error2) => error2
+      );
+      await archiver.addStream(input.filename, input.stdout, {
+        mode: 384,
+        mtime,
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0
+      });
+      const failure2 = await exit;
+      if (failure2) throw failure2;
+    }
+  } catch (error2) {
+    await pool.close();
+    await Promise.allSettled(prepared.map(({ store }) => store.close()));
+    throw error2;
+  }
+  await pool.close();
+  const trees = await archiver.finish();
+  await Promise.all(prepared.map(({ store }) => store.close()));
+  const durationMs = Date.now() - started.getTime();
+  const problems = [
+    ...(input.kind === "paths" ? input.problems ?? [] : []).map(({ path, message }) => ({ path, message })),
+    ...archiver.problems
+  ];
+  const results = [];
+  for (let i6 = 0; i6 < prepared.length; i6++) {
+    const { repo, store, parent } = prepared[i6];
+    const summary = {
+      files: archiver.totals.files,
+      dirs: archiver.totals.dirs,
+      symlinks: archiver.totals.symlinks,
+      bytes: archiver.totals.bytes,
+      bytesRead: archiver.totals.bytesRead,
+      bytesAdded: store.stats.bytesAdded,
+      bytesStored: store.stats.bytesStored,
+      durationMs
+    };
+    const snapshot = {
+      version: 1,
+      system: options.system,
+      policy: options.policy,
+      time: time2,
+      hostname: hostname3(),
+      source: input.kind === "paths" ? { kind: "paths", paths: input.paths } : { kind: "command", command: input.command, filename: input.filename },
+      tree: trees[i6],
+      ...parent ? { parent: parent.id } : {},
+      summary,
+      problems
+    };
+    const id = await writeSnapshot(repo, snapshot);
+    results.push({ repository: repo.location, snapshot: id, summary, problems });
+  }
+  return results;
+}
+function findParent(previous, input) {
+  if (input.kind !== "paths") return void 0;
+  const same = previous.filter(
+    (ref) => ref.snapshot.source.kind === "paths" && JSON.stringify(ref.snapshot.source.paths) === JSON.stringify(input.paths)
+  );
+  return same[same.length - 1];
+}
+async function parentNodes(repo, store, snapshot) {
+  const nodes5 = /* @__PURE__ */ new Map();
+  const reader = new BlobReader(repo, store.index);
+  try {
+    for await (const node of readListing(reader, snapshot.tree)) {
+      if (node.type === "file" && node.content?.every((id) => store.index.has(id)))
+        nodes5.set(node.path, node);
+    }
+  } catch {
+  }
+  return nodes5;
+}
+var init_backup = __esm({
+  "src/engine/backup.ts"() {
+    "use strict";
+    init_archiver();
+    init_blob_index();
+    init_blob_reader();
+    init_blob_store();
+    init_content_pool();
+    init_listing();
+    init_lock();
+    init_snapshot();
+  }
+});
+
 // src/engine/keys.ts
 import { createDecipheriv as createDecipheriv2, randomBytes as randomBytes4 } from "node:crypto";
 function repositoryKeyDocument(repository, masterKey, created = /* @__PURE__ */ new Date()) {
@@ -40718,52 +44107,52 @@ function repositoryKeyDocument(repository, masterKey, created = /* @__PURE__ */ 
   return `${JSON.stringify(document, null, 2)}
 `;
 }
-function parseRepositoryKey(text, expectedRepository, where2) {
+function parseRepositoryKey(text, expectedRepository, where3) {
   checkRepositoryId(expectedRepository);
   if (text.length > MAX_DOCUMENT_BYTES) {
     throw new KeyError(
       "malformed",
-      `${where2} is ${text.length} bytes, too large for a repository key document`
+      `${where3} is ${text.length} bytes, too large for a repository key document`
     );
   }
   if (text.trimStart().startsWith("-----BEGIN PGP")) {
     throw new KeyError(
       "malformed",
-      `${where2} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
+      `${where3} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
     );
   }
   let value2;
   try {
     value2 = JSON.parse(text);
   } catch {
-    throw new KeyError("malformed", `${where2} is not a repository key document (not JSON)`);
+    throw new KeyError("malformed", `${where3} is not a repository key document (not JSON)`);
   }
   const doc = typeof value2 === "object" && value2 !== null ? value2 : {};
   if (doc.format !== KEY_DOCUMENT_FORMAT) {
     throw new KeyError(
       "malformed",
-      `${where2} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
+      `${where3} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
     );
   }
   if (typeof doc.version !== "number" || !Number.isInteger(doc.version) || doc.version < 1) {
-    throw new KeyError("malformed", `${where2} has no valid "version"`);
+    throw new KeyError("malformed", `${where3} has no valid "version"`);
   }
   if (doc.version > KEY_DOCUMENT_VERSION) {
     throw new KeyError(
       "newer-version",
-      `${where2} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
+      `${where3} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
     );
   }
   if (typeof doc.repository !== "string" || !REPOSITORY_ID.test(doc.repository)) {
-    throw new KeyError("malformed", `${where2} has no valid "repository" (64 lowercase hex)`);
+    throw new KeyError("malformed", `${where3} has no valid "repository" (64 lowercase hex)`);
   }
   if (typeof doc.masterKey !== "string" || !BASE64_KEY.test(doc.masterKey)) {
-    throw new KeyError("malformed", `${where2} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
+    throw new KeyError("malformed", `${where3} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
   }
   if (doc.repository !== expectedRepository) {
     throw new KeyError(
       "other-repository",
-      `${where2} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
+      `${where3} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
     );
   }
   return new Uint8Array(Buffer.from(doc.masterKey, "base64"));
@@ -40846,7 +44235,7 @@ async function recipientKeys2(file, now) {
       );
     }
     if (expires instanceof Date && expires.getTime() <= now.getTime()) {
-      throw new KeyError("expired", `${label} expired on ${day(expires)}; it cannot be a recipient`);
+      throw new KeyError("expired", `${label} expired on ${day2(expires)}; it cannot be a recipient`);
     }
     let encryptionKey;
     try {
@@ -40924,12 +44313,12 @@ async function wrapKey(options) {
     config: WRAP_CONFIG
   });
 }
-async function parseWrapper(armored, where2) {
+async function parseWrapper(armored, where3) {
   if (armored.length > MAX_WRAPPER_BYTES) {
-    throw new KeyError("malformed", `${where2} is ${armored.length} bytes, too large for a key wrapper`);
+    throw new KeyError("malformed", `${where3} is ${armored.length} bytes, too large for a key wrapper`);
   }
   if (!armored.includes("-----BEGIN PGP MESSAGE-----")) {
-    throw new KeyError("malformed", `${where2} is not an armored OpenPGP message`);
+    throw new KeyError("malformed", `${where3} is not an armored OpenPGP message`);
   }
   let message;
   try {
@@ -40937,7 +44326,7 @@ async function parseWrapper(armored, where2) {
   } catch (error2) {
     throw new KeyError(
       "malformed",
-      `${where2} is not a readable OpenPGP message (${error2.message})`,
+      `${where3} is not a readable OpenPGP message (${error2.message})`,
       {
         cause: error2
       }
@@ -40961,7 +44350,7 @@ async function parseWrapper(armored, where2) {
     } else {
       const tag = packet.constructor.tag;
       if (tag === enums.packet.symmetricallyEncryptedData) {
-        throw new KeyError("malformed", `${where2} is encrypted without integrity protection; refusing it`);
+        throw new KeyError("malformed", `${where3} is encrypted without integrity protection; refusing it`);
       }
       data++;
       compatible = false;
@@ -40970,7 +44359,7 @@ async function parseWrapper(armored, where2) {
   if (data !== 1 || pkesks.length + skesks === 0) {
     throw new KeyError(
       "malformed",
-      `${where2} is not a key wrapper (expected session keys and one encrypted packet)`
+      `${where3} is not a key wrapper (expected session keys and one encrypted packet)`
     );
   }
   return { message, pkesks, skesks, gpgCompatible: compatible };
@@ -41012,8 +44401,8 @@ function describeParsed(parsed2, known) {
     gpgCompatible: parsed2.gpgCompatible
   };
 }
-async function describeWrapper(armored, known = [], where2 = "the key wrapper") {
-  const parsed2 = await parseWrapper(armored, where2);
+async function describeWrapper(armored, known = [], where3 = "the key wrapper") {
+  const parsed2 = await parseWrapper(armored, where3);
   return describeParsed(parsed2, known instanceof Map ? known : await knownKeyIds(known));
 }
 async function unlockSecretKeys(credential) {
@@ -41092,15 +44481,15 @@ async function openCredentials(credentials) {
   for (const key2 of keys) for (const part of key2.getKeys()) keyIds.add(hexId(part));
   const passphrase = credentials.passphrase !== void 0 && credentials.passphrase !== "" ? credentials.passphrase : void 0;
   const mayOpen = (description) => passphrase !== void 0 && description.passphrase || description.recipients.some((r5) => keyIds.has(r5.keyId) || r5.keyId === "0000000000000000");
-  const unwrap2 = async (armored, expectedRepository, where2 = "the key wrapper") => {
+  const unwrap2 = async (armored, expectedRepository, where3 = "the key wrapper") => {
     checkRepositoryId(expectedRepository);
     if (keys.length === 0 && passphrase === void 0) {
-      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where2}`);
+      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where3}`);
     }
-    const parsed2 = await parseWrapper(armored, where2);
+    const parsed2 = await parseWrapper(armored, where3);
     const description = describeParsed(parsed2, /* @__PURE__ */ new Map());
     const candidates = [];
-    const reread = async () => (await parseWrapper(armored, where2)).message;
+    const reread = async () => (await parseWrapper(armored, where3)).message;
     if (keys.length > 0 && parsed2.pkesks.length > 0) {
       try {
         for (const found of await decryptSessionKeys({
@@ -41151,19 +44540,19 @@ async function openCredentials(credentials) {
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
       } catch {
-        throw new KeyError("malformed", `${where2} opened, but its content is not a repository key document`);
+        throw new KeyError("malformed", `${where3} opened, but its content is not a repository key document`);
       }
-      return parseRepositoryKey(text, expectedRepository, where2);
+      return parseRepositoryKey(text, expectedRepository, where3);
     }
     if (damaged) {
       throw new KeyError(
         "tampered",
-        matchingKey && candidates.length === 0 ? `${where2} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where2} opened but failed its integrity check: it was altered or is corrupt`
+        matchingKey && candidates.length === 0 ? `${where3} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where3} opened but failed its integrity check: it was altered or is corrupt`
       );
     }
     throw new KeyError(
       "no-match",
-      `${where2} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
+      `${where3} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
     );
   };
   return {
@@ -41174,7 +44563,7 @@ async function openCredentials(credentials) {
     mayOpen
   };
 }
-var KEY_DOCUMENT_FORMAT, KEY_DOCUMENT_VERSION, MAX_WRAPPER_BYTES, MAX_DOCUMENT_BYTES, REPOSITORY_ID, BASE64_KEY, WRAP_CONFIG, READ_CONFIG, KeyError, hexId, day, CFB;
+var KEY_DOCUMENT_FORMAT, KEY_DOCUMENT_VERSION, MAX_WRAPPER_BYTES, MAX_DOCUMENT_BYTES, REPOSITORY_ID, BASE64_KEY, WRAP_CONFIG, READ_CONFIG, KeyError, hexId, day2, CFB;
 var init_keys = __esm({
   "src/engine/keys.ts"() {
     "use strict";
@@ -41207,7 +44596,7 @@ var init_keys = __esm({
       }
     };
     hexId = (key2) => key2.getKeyID().toHex().toUpperCase();
-    day = (date2) => date2.toISOString().slice(0, 10);
+    day2 = (date2) => date2.toISOString().slice(0, 10);
     CFB = /* @__PURE__ */ new Map([
       ["aes128", "aes-128-cfb"],
       ["aes192", "aes-192-cfb"],
@@ -41217,10 +44606,10 @@ var init_keys = __esm({
 });
 
 // src/engine/keyring.ts
-import { createHash as createHash5, timingSafeEqual } from "node:crypto";
+import { createHash as createHash7, timingSafeEqual } from "node:crypto";
 import { open as openFile } from "node:fs/promises";
 function wrapperId(armored) {
-  return createHash5("sha256").update(armored, "utf8").digest("hex");
+  return createHash7("sha256").update(armored, "utf8").digest("hex");
 }
 async function writeWrapper(backend, armored) {
   await describeWrapper(armored);
@@ -41236,18 +44625,18 @@ async function loadWrapper(backend, id) {
     return { error: new KeyError("not-found", `${backend.location} has no key wrapper keys/${id}`) };
   }
   if (info.size > MAX_WRAPPER_BYTES) {
-    const message = `${where(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
+    const message = `${where2(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
     return { error: new KeyError("malformed", message) };
   }
-  const bytes2 = await backend.read(name);
+  const bytes3 = await backend.read(name);
   let armored;
   try {
-    armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes2);
+    armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes3);
   } catch {
-    return { error: new KeyError("malformed", `${where(backend, id)} is not text`) };
+    return { error: new KeyError("malformed", `${where2(backend, id)} is not text`) };
   }
-  if (createHash5("sha256").update(bytes2).digest("hex") !== id) {
-    const message = `${where(backend, id)} does not match its content hash: it was altered or is corrupt`;
+  if (createHash7("sha256").update(bytes3).digest("hex") !== id) {
+    const message = `${where2(backend, id)} does not match its content hash: it was altered or is corrupt`;
     return { armored, error: new KeyError("tampered", message) };
   }
   return { armored };
@@ -41270,7 +44659,7 @@ async function listWrappers(backend, known = []) {
   const out = [];
   for (const id of await wrapperIds(backend)) {
     try {
-      out.push({ id, ...await describeWrapper(await readWrapper(backend, id), keys, where(backend, id)) });
+      out.push({ id, ...await describeWrapper(await readWrapper(backend, id), keys, where2(backend, id)) });
     } catch (error2) {
       if (!(error2 instanceof KeyError)) throw error2;
       out.push({ id, recipients: [], passphrase: false, gpgCompatible: false, problem: error2.message });
@@ -41294,7 +44683,7 @@ async function attempt(backend, repositoryId, opener, ids) {
     let description;
     if (armored !== void 0) {
       try {
-        description = await describeWrapper(armored, [], where(backend, id));
+        description = await describeWrapper(armored, [], where2(backend, id));
       } catch (failure2) {
         if (!(failure2 instanceof KeyError)) throw failure2;
         error2 ??= failure2;
@@ -41314,7 +44703,7 @@ async function attempt(backend, repositoryId, opener, ids) {
       continue;
     }
     try {
-      result.opened.push({ id, key: await opener.unwrap(armored, repositoryId, where(backend, id)) });
+      result.opened.push({ id, key: await opener.unwrap(armored, repositoryId, where2(backend, id)) });
     } catch (failure2) {
       if (!(failure2 instanceof KeyError)) throw failure2;
       if (failure2.reason === "no-match") result.refused++;
@@ -41481,7 +44870,7 @@ async function credentialsFromEnv(env2, passphraseVar = CREDENTIAL_ENV.passphras
   }
   return credentials;
 }
-var KEYS_PREFIX, CREDENTIAL_ENV, WRAPPER_NAME, where, plural3, MAX_CREDENTIAL_FILE, value;
+var KEYS_PREFIX, CREDENTIAL_ENV, WRAPPER_NAME, where2, plural3, MAX_CREDENTIAL_FILE, value;
 var init_keyring = __esm({
   "src/engine/keyring.ts"() {
     "use strict";
@@ -41495,7 +44884,7 @@ var init_keyring = __esm({
       repositoryKeyFile: "RESTORABLE_REPOSITORY_KEY_FILE"
     };
     WRAPPER_NAME = /^keys\/([0-9a-f]{64})$/;
-    where = (backend, id) => `keys/${id} in ${backend.location}`;
+    where2 = (backend, id) => `keys/${id} in ${backend.location}`;
     plural3 = (n3, word) => `${n3} ${word}${n3 === 1 ? "" : "s"}`;
     MAX_CREDENTIAL_FILE = 1 << 20;
     value = (env2, name) => {
@@ -41506,7 +44895,7 @@ var init_keyring = __esm({
 });
 
 // src/sources/command.ts
-import { spawn } from "node:child_process";
+import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync4 } from "node:fs";
 function expandArgv(argv, env2) {
   const secrets = /* @__PURE__ */ new Set();
@@ -41514,7 +44903,7 @@ function expandArgv(argv, env2) {
     throw new CommandError(
       reason,
       argv,
-      `command ${describe3(argv)}: argument ${index2} (${JSON.stringify(argv[index2])}) ${what}`
+      `command ${describe5(argv)}: argument ${index2} (${JSON.stringify(argv[index2])}) ${what}`
     );
   };
   const expanded = argv.map(
@@ -41553,7 +44942,7 @@ function maskSecrets(text, secrets) {
   }
   return masked;
 }
-function describe3(argv) {
+function describe5(argv) {
   return `${argv[0] ?? "(empty)"} ${JSON.stringify(argv)}`;
 }
 function formatTimeout(ms) {
@@ -41561,7 +44950,7 @@ function formatTimeout(ms) {
 }
 function runCommand(argv, options) {
   if (argv.length === 0 || argv[0] === "") {
-    throw new CommandError("spawn", argv, `command ${describe3(argv)}: the program to run is empty`);
+    throw new CommandError("spawn", argv, `command ${describe5(argv)}: the program to run is empty`);
   }
   if (options.timeoutMs !== void 0 && !(Number.isSafeInteger(options.timeoutMs) && options.timeoutMs > 0)) {
     throw new RangeError(
@@ -41576,7 +44965,7 @@ function runCommand(argv, options) {
     return new CommandError(
       reason,
       command5,
-      maskSecrets(`command ${describe3(command5)} ${what}${stderr2}`, secrets),
+      maskSecrets(`command ${describe5(command5)} ${what}${stderr2}`, secrets),
       details
     );
   };
@@ -41588,7 +44977,7 @@ function runCommand(argv, options) {
   }
   let child2;
   try {
-    child2 = spawn(expanded[0], expanded.slice(1), {
+    child2 = spawn2(expanded[0], expanded.slice(1), {
       cwd: options.cwd,
       env: options.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -41604,6 +44993,8 @@ function runCommand(argv, options) {
   });
   child2.stdout.on("error", () => {
   });
+  child2.stdout.on("readable", () => {
+  });
   const stopper = new Stopper(child2, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
   let stoppedFor;
   const stop = (why) => {
@@ -41614,7 +45005,7 @@ function runCommand(argv, options) {
   const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve11, reject) => {
+  const done = new Promise((resolve13, reject) => {
     let spawnError;
     child2.on("error", (error2) => {
       spawnError ??= error2;
@@ -41642,7 +45033,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve11();
+        resolve13();
       }
     }
   });
@@ -41733,16 +45124,16 @@ var init_command = __esm({
         let text = (this.chunks[0] ?? Buffer.alloc(0)).toString("utf8");
         if (!this.truncated) return maskSecrets(text, secrets).trim();
         text = text.replace(/^\uFFFD+/, "");
-        let cut = 0;
+        let cut2 = 0;
         for (const secret of secrets) {
-          for (let length = secret.length - 1; length > cut; length--) {
+          for (let length = secret.length - 1; length > cut2; length--) {
             if (text.startsWith(secret.slice(-length))) {
-              cut = length;
+              cut2 = length;
               break;
             }
           }
         }
-        return `\u2026${maskSecrets(text.slice(cut), secrets).trimEnd()}`;
+        return `\u2026${maskSecrets(text.slice(cut2), secrets).trimEnd()}`;
       }
     };
     Stopper = class {
@@ -41825,7 +45216,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve11) => setImmediate(resolve11));
+        await new Promise((resolve13) => setImmediate(resolve13));
         slice2 = performance.now();
       }
     }
@@ -41837,13 +45228,13 @@ function givenPath(root5, spec) {
   if (spec.includes("\0") || !spec.isWellFormed()) {
     throw new SourcePathError(spec, `source path ${JSON.stringify(spec)} is not a valid path`);
   }
-  const isAbsolute2 = spec.startsWith("/");
+  const isAbsolute3 = spec.startsWith("/");
   const segments = [];
   for (const segment of spec.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment !== "..") segments.push(segment);
     else if (segments.length > 0) segments.pop();
-    else if (!isAbsolute2) {
+    else if (!isAbsolute3) {
       throw new SourcePathError(
         spec,
         `source path ${JSON.stringify(spec)} is outside the repository root ${root5}: relative paths must stay inside it; write the absolute path to back up something elsewhere`
@@ -41851,11 +45242,11 @@ function givenPath(root5, spec) {
     }
   }
   const snapshot = segments.join("/");
-  return { spec, snapshot, absolute: under(isAbsolute2 ? "/" : root5, snapshot) };
+  return { spec, snapshot, absolute: under(isAbsolute3 ? "/" : root5, snapshot) };
 }
-function under(base, relative3) {
-  if (relative3 === "") return base;
-  return base === "/" ? `/${relative3}` : `${base}/${relative3}`;
+function under(base, relative4) {
+  if (relative4 === "") return base;
+  return base === "/" ? `/${relative4}` : `${base}/${relative4}`;
 }
 function within(outer, inner) {
   if (outer === "") return inner;
@@ -42106,8 +45497,8 @@ var init_paths = __esm({
         const absolute = childAbsolute(parent, raw);
         const path = parent.snapshot === "" ? raw.toString("utf8") : `${parent.snapshot}/${raw.toString("utf8")}`;
         if (!isUtf8(raw)) {
-          const bytes2 = raw.toString("hex").replace(/(..)(?!$)/g, "$1 ");
-          return this.problem(path, absolute, `name is not valid UTF-8 (bytes ${bytes2}): skipped`);
+          const bytes3 = raw.toString("hex").replace(/(..)(?!$)/g, "$1 ");
+          return this.problem(path, absolute, `name is not valid UTF-8 (bytes ${bytes3}): skipped`);
         }
         let stats;
         try {
@@ -42201,7 +45592,7 @@ var init_paths = __esm({
 // src/storage/local.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { mkdir, open as open2, readdir as readdir2, rename, rm, stat as stat2 } from "node:fs/promises";
-import { dirname as dirname2, join as join5 } from "node:path";
+import { dirname as dirname2, join as join6 } from "node:path";
 async function writeAll(handle, parts2) {
   for (let start = 0; start < parts2.length; start += 1024) {
     let batch = parts2.slice(start, start + 1024);
@@ -42246,9 +45637,9 @@ var init_local = __esm({
       }
       async write(name, data) {
         checkName(name);
-        const path = join5(this.root, name);
+        const path = join6(this.root, name);
         const dir = dirname2(path);
-        const temp = join5(dir, `.tmp-${randomBytes5(8).toString("hex")}`);
+        const temp = join6(dir, `.tmp-${randomBytes5(8).toString("hex")}`);
         try {
           if (!this.madeDirs.has(dir)) {
             await mkdir(dir, { recursive: true });
@@ -42276,7 +45667,7 @@ var init_local = __esm({
         checkName(name);
         let handle;
         try {
-          handle = await open2(join5(this.root, name), "r");
+          handle = await open2(join6(this.root, name), "r");
         } catch (error2) {
           if (error2.code === "ENOENT") throw new NotFoundError(this.location, name);
           throw new StorageError(this.location, name, `cannot read (${error2.message})`, {
@@ -42307,7 +45698,7 @@ var init_local = __esm({
       async stat(name) {
         checkName(name);
         try {
-          return { name, size: (await stat2(join5(this.root, name))).size };
+          return { name, size: (await stat2(join6(this.root, name))).size };
         } catch (error2) {
           if (error2.code === "ENOENT") return void 0;
           throw new StorageError(this.location, name, `cannot stat (${error2.message})`, {
@@ -42317,23 +45708,23 @@ var init_local = __esm({
       }
       async list(prefix) {
         const out = [];
-        const walk = async (relative3) => {
+        const walk = async (relative4) => {
           let entries;
           try {
-            entries = await readdir2(join5(this.root, relative3), { withFileTypes: true });
+            entries = await readdir2(join6(this.root, relative4), { withFileTypes: true });
           } catch (error2) {
             if (error2.code === "ENOENT") return;
-            throw new StorageError(this.location, relative3, `cannot list (${error2.message})`, {
+            throw new StorageError(this.location, relative4, `cannot list (${error2.message})`, {
               cause: error2
             });
           }
           for (const entry of entries) {
             if (entry.name.startsWith(".tmp-")) continue;
-            const name = relative3 === "" ? entry.name : `${relative3}/${entry.name}`;
+            const name = relative4 === "" ? entry.name : `${relative4}/${entry.name}`;
             if (entry.isDirectory()) await walk(name);
             else if (entry.isFile() && name.startsWith(prefix)) {
               try {
-                out.push({ name, size: (await stat2(join5(this.root, name))).size });
+                out.push({ name, size: (await stat2(join6(this.root, name))).size });
               } catch (error2) {
                 if (error2.code === "ENOENT") continue;
                 throw new StorageError(this.location, name, `cannot stat (${error2.message})`, {
@@ -42351,12 +45742,17 @@ var init_local = __esm({
       async remove(name) {
         checkName(name);
         try {
-          await rm(join5(this.root, name), { force: true });
+          await rm(join6(this.root, name), { force: true });
         } catch (error2) {
           throw new StorageError(this.location, name, `cannot remove (${error2.message})`, {
             cause: error2
           });
         }
+      }
+      /** A directory has no object lock: nothing is ever retained. */
+      async retainedUntil(name) {
+        checkName(name);
+        return void 0;
       }
     };
   }
@@ -42931,9 +46327,9 @@ var init_isValidHostLabel = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/transport/isValidHostname.js
-function isValidHostname(hostname2) {
+function isValidHostname(hostname4) {
   const hostPattern = /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/;
-  return hostPattern.test(hostname2);
+  return hostPattern.test(hostname4);
 }
 var init_isValidHostname = __esm({
   "node_modules/@smithy/core/dist-es/submodules/transport/isValidHostname.js"() {
@@ -42990,13 +46386,13 @@ var init_parseUrl = __esm({
       if (typeof url === "string") {
         return parseUrl(new URL(url));
       }
-      const { hostname: hostname2, pathname, port, protocol, search } = url;
+      const { hostname: hostname4, pathname, port, protocol, search } = url;
       let query;
       if (search) {
         query = parseQueryString(search);
       }
       return {
-        hostname: hostname2,
+        hostname: hostname4,
         port: port ? parseInt(port) : void 0,
         protocol,
         path: pathname,
@@ -43323,11 +46719,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds, fractionalMilliseconds] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
-      const day2 = parseDateValue(dayStr, "day", 1, 31);
-      return buildDate(year2, month, day2, { hours, minutes, seconds, fractionalMilliseconds });
+      const day3 = parseDateValue(dayStr, "day", 1, 31);
+      return buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
     };
     RFC3339_WITH_OFFSET = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(([-+]\d{2}:\d{2})|[zZ])$/);
     parseRfc3339DateTimeWithOffset = (value2) => {
@@ -43341,11 +46737,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds, fractionalMilliseconds, offsetStr] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, offsetStr] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
-      const day2 = parseDateValue(dayStr, "day", 1, 31);
-      const date2 = buildDate(year2, month, day2, { hours, minutes, seconds, fractionalMilliseconds });
+      const day3 = parseDateValue(dayStr, "day", 1, 31);
+      const date2 = buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
       if (offsetStr.toUpperCase() != "Z") {
         date2.setTime(date2.getTime() - parseOffsetToMilliseconds(offsetStr));
       }
@@ -43363,23 +46759,23 @@ var init_date_utils = __esm({
       }
       let match = IMF_FIXDATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds, fractionalMilliseconds] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds, fractionalMilliseconds });
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
       }
       match = RFC_850_DATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds, fractionalMilliseconds] = match;
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
         return adjustRfc850Year(buildDate(parseTwoDigitYear(yearStr), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), {
           hours,
           minutes,
-          seconds,
+          seconds: seconds2,
           fractionalMilliseconds
         }));
       }
       match = ASC_TIME.exec(value2);
       if (match) {
-        const [_, monthStr, dayStr, hours, minutes, seconds, fractionalMilliseconds, yearStr] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds, fractionalMilliseconds });
+        const [_, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, yearStr] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
       }
       throw new TypeError("Invalid RFC-7231 date-time value");
     };
@@ -43402,10 +46798,10 @@ var init_date_utils = __esm({
       }
       return new Date(Math.round(valueAsDouble * 1e3));
     };
-    buildDate = (year2, month, day2, time2) => {
+    buildDate = (year2, month, day3, time2) => {
       const adjustedMonth = month - 1;
-      validateDayOfMonth(year2, adjustedMonth, day2);
-      return new Date(Date.UTC(year2, adjustedMonth, day2, parseDateValue(time2.hours, "hour", 0, 23), parseDateValue(time2.minutes, "minute", 0, 59), parseDateValue(time2.seconds, "seconds", 0, 60), parseMilliseconds(time2.fractionalMilliseconds)));
+      validateDayOfMonth(year2, adjustedMonth, day3);
+      return new Date(Date.UTC(year2, adjustedMonth, day3, parseDateValue(time2.hours, "hour", 0, 23), parseDateValue(time2.minutes, "minute", 0, 59), parseDateValue(time2.seconds, "seconds", 0, 60), parseMilliseconds(time2.fractionalMilliseconds)));
     };
     parseTwoDigitYear = (value2) => {
       const thisYear = (/* @__PURE__ */ new Date()).getUTCFullYear();
@@ -43430,13 +46826,13 @@ var init_date_utils = __esm({
       return monthIdx + 1;
     };
     DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    validateDayOfMonth = (year2, month, day2) => {
+    validateDayOfMonth = (year2, month, day3) => {
       let maxDays = DAYS_IN_MONTH[month];
       if (month === 1 && isLeapYear(year2)) {
         maxDays = 29;
       }
-      if (day2 > maxDays) {
-        throw new TypeError(`Invalid day for ${MONTHS[month]} in ${year2}: ${day2}`);
+      if (day3 > maxDays) {
+        throw new TypeError(`Invalid day for ${MONTHS[month]} in ${year2}: ${day3}`);
       }
     };
     isLeapYear = (year2) => {
@@ -43576,13 +46972,13 @@ var init_schema_date_utils = __esm({
       if (!matches) {
         throw new TypeError(`Invalid RFC3339 timestamp format ${value2}`);
       }
-      const [, yearStr, monthStr, dayStr, hours, minutes, seconds, , ms, offsetStr] = matches;
+      const [, yearStr, monthStr, dayStr, hours, minutes, seconds2, , ms, offsetStr] = matches;
       range(monthStr, 1, 12);
       range(dayStr, 1, 31);
       range(hours, 0, 23);
       range(minutes, 0, 59);
-      range(seconds, 0, 60);
-      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
+      range(seconds2, 0, 60);
+      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds2), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
       date2.setUTCFullYear(Number(yearStr));
       if (offsetStr.toUpperCase() != "Z") {
         const [, sign5, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
@@ -43601,7 +46997,7 @@ var init_schema_date_utils = __esm({
       if (IMF_FIXDATE_NATIVE.test(value2)) {
         return new Date(value2);
       }
-      let day2;
+      let day3;
       let month;
       let year2;
       let hour;
@@ -43610,16 +47006,16 @@ var init_schema_date_utils = __esm({
       let fraction;
       let matches;
       if (matches = IMF_FIXDATE2.exec(value2)) {
-        [, day2, month, year2, hour, minute, second, fraction] = matches;
+        [, day3, month, year2, hour, minute, second, fraction] = matches;
       } else if (matches = RFC_850_DATE2.exec(value2)) {
-        [, day2, month, year2, hour, minute, second, fraction] = matches;
+        [, day3, month, year2, hour, minute, second, fraction] = matches;
         year2 = (Number(year2) + 1900).toString();
       } else if (matches = ASC_TIME2.exec(value2)) {
-        [, month, day2, hour, minute, second, fraction, year2] = matches;
+        [, month, day3, hour, minute, second, fraction, year2] = matches;
       }
       if (year2 && second) {
-        const timestamp2 = Date.UTC(Number(year2), months.indexOf(month), Number(day2), Number(hour), Number(minute), Number(second), fraction ? Math.round(parseFloat(`0.${fraction}`) * 1e3) : 0);
-        range(day2, 1, 31);
+        const timestamp2 = Date.UTC(Number(year2), months.indexOf(month), Number(day3), Number(hour), Number(minute), Number(second), fraction ? Math.round(parseFloat(`0.${fraction}`) * 1e3) : 0);
+        range(day3, 1, 31);
         range(hour, 0, 23);
         range(minute, 0, 59);
         range(second, 0, 60);
@@ -43757,10 +47153,10 @@ function fromHex(encoded) {
   }
   return out;
 }
-function toHex(bytes2) {
+function toHex(bytes3) {
   let out = "";
-  for (let i6 = 0; i6 < bytes2.byteLength; i6++) {
-    out += SHORT_TO_HEX[bytes2[i6]];
+  for (let i6 = 0; i6 < bytes3.byteLength; i6++) {
+    out += SHORT_TO_HEX[bytes3[i6]];
   }
   return out;
 }
@@ -43833,8 +47229,8 @@ var init_toUint8Array = __esm({
 function concatBytes2(arrays, length) {
   if (length === void 0) {
     length = 0;
-    for (const bytes2 of arrays) {
-      length += bytes2.byteLength;
+    for (const bytes3 of arrays) {
+      length += bytes3.byteLength;
     }
   }
   const result = new Uint8Array(length);
@@ -44147,22 +47543,22 @@ var init_getProfileName = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js
-import { createHash as createHash6 } from "node:crypto";
-import { join as join6 } from "node:path";
+import { createHash as createHash8 } from "node:crypto";
+import { join as join7 } from "node:path";
 var getSSOTokenFilepath;
 var init_getSSOTokenFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js"() {
     init_getHomeDir();
     getSSOTokenFilepath = (id) => {
-      const hasher = createHash6("sha1");
+      const hasher = createHash8("sha1");
       const cacheName = hasher.update(id).digest("hex");
-      return join6(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
+      return join7(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
     };
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFromFile.js
-import { readFile } from "node:fs/promises";
+import { readFile as readFile3 } from "node:fs/promises";
 var tokenIntercept, getSSOTokenFromFile;
 var init_getSSOTokenFromFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFromFile.js"() {
@@ -44173,7 +47569,7 @@ var init_getSSOTokenFromFile = __esm({
         return tokenIntercept[id];
       }
       const ssoTokenFilepath = getSSOTokenFilepath(id);
-      const ssoTokenText = await readFile(ssoTokenFilepath, "utf8");
+      const ssoTokenText = await readFile3(ssoTokenFilepath, "utf8");
       return JSON.parse(ssoTokenText);
     };
   }
@@ -44211,24 +47607,24 @@ var init_getConfigData = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 var ENV_CONFIG_PATH, getConfigFilepath;
 var init_getConfigFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js"() {
     init_getHomeDir();
     ENV_CONFIG_PATH = "AWS_CONFIG_FILE";
-    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join7(getHomeDir(), ".aws", "config");
+    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join8(getHomeDir(), ".aws", "config");
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 var ENV_CREDENTIALS_PATH, getCredentialsFilepath;
 var init_getCredentialsFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js"() {
     init_getHomeDir();
     ENV_CREDENTIALS_PATH = "AWS_SHARED_CREDENTIALS_FILE";
-    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join8(getHomeDir(), ".aws", "credentials");
+    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join9(getHomeDir(), ".aws", "credentials");
   }
 });
 
@@ -44290,12 +47686,12 @@ var init_parseIni = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js
 import { readFile as fsReadFile } from "node:fs/promises";
-var filePromises, fileIntercept, readFile2;
+var filePromises, fileIntercept, readFile4;
 var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path, options) => {
+    readFile4 = (path, options) => {
       if (fileIntercept[path] !== void 0) {
         return fileIntercept[path];
       }
@@ -44308,7 +47704,7 @@ var init_readFile = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 var swallowError, loadSharedConfigFiles;
 var init_loadSharedConfigFiles = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js"() {
@@ -44326,17 +47722,17 @@ var init_loadSharedConfigFiles = __esm({
       const relativeHomeDirPrefix = "~/";
       let resolvedFilepath = filepath;
       if (filepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedFilepath = join9(homeDir, filepath.slice(2));
+        resolvedFilepath = join10(homeDir, filepath.slice(2));
       }
       let resolvedConfigFilepath = configFilepath;
       if (configFilepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedConfigFilepath = join9(homeDir, configFilepath.slice(2));
+        resolvedConfigFilepath = join10(homeDir, configFilepath.slice(2));
       }
       const parsedFiles = await Promise.all([
-        readFile2(resolvedConfigFilepath, {
+        readFile4(resolvedConfigFilepath, {
           ignoreCache: init.ignoreCache
         }).then(parseIni).then(getConfigData).catch(swallowError),
-        readFile2(resolvedFilepath, {
+        readFile4(resolvedFilepath, {
           ignoreCache: init.ignoreCache
         }).then(parseIni).catch(swallowError)
       ]);
@@ -44367,7 +47763,7 @@ var init_loadSsoSessionData = __esm({
     init_parseIni();
     init_readFile();
     swallowError2 = () => ({});
-    loadSsoSessionData = async (init = {}) => readFile2(init.configFilepath ?? getConfigFilepath()).then(parseIni).then(getSsoSessionData).catch(swallowError2);
+    loadSsoSessionData = async (init = {}) => readFile4(init.configFilepath ?? getConfigFilepath()).then(parseIni).then(getSsoSessionData).catch(swallowError2);
   }
 });
 
@@ -44875,11 +48271,11 @@ var init_circularReplacer = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js
-var sleep;
+var sleep2;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
-    sleep = (seconds) => {
-      return new Promise((resolve11) => setTimeout(resolve11, seconds * 1e3));
+    sleep2 = (seconds2) => {
+      return new Promise((resolve13) => setTimeout(resolve13, seconds2 * 1e3));
     };
   }
 });
@@ -44949,7 +48345,7 @@ var init_poller = __esm({
           if (Date.now() + delayMs > waitUntil) {
             return { state: WaiterState.TIMEOUT, observedResponses };
           }
-          await sleep(delayMs / 1e3);
+          await sleep2(delayMs / 1e3);
         }
         const { state: state2, reason } = await acceptorChecks(client, input);
         if (reason) {
@@ -45044,8 +48440,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve11) => {
-        onAbort = () => resolve11({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve13) => {
+        onAbort = () => resolve13({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -45938,7 +49334,7 @@ __export(schema_exports, {
   traitsCache: () => traitsCache,
   translateTraits: () => translateTraits
 });
-var init_schema = __esm({
+var init_schema2 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/schema/index.js"() {
     init_deref();
     init_getSchemaSerdePlugin();
@@ -45997,7 +49393,7 @@ function schemaLogFilter(schema2, data) {
 var SENSITIVE_STRING;
 var init_schemaLogFilter = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/smithy-client/schemaLogFilter.js"() {
-    init_schema();
+    init_schema2();
     SENSITIVE_STRING = "***SensitiveInformation***";
   }
 });
@@ -46009,7 +49405,7 @@ var init_command2 = __esm({
     import_types7 = __toESM(require_dist_cjs());
     init_MiddlewareStack();
     init_schemaLogFilter();
-    init_schema();
+    init_schema2();
     operationEventStreamMarker = /* @__PURE__ */ Symbol.for("@smithy/op-event-stream");
     Command = class {
       middlewareStack = constructStack();
@@ -46813,11 +50209,11 @@ var init_getEndpointFromRegion = __esm({
       }
       const useDualstackEndpoint = await input.useDualstackEndpoint();
       const useFipsEndpoint = await input.useFipsEndpoint();
-      const { hostname: hostname2 } = await input.regionInfoProvider(region2, { useDualstackEndpoint, useFipsEndpoint }) ?? {};
-      if (!hostname2) {
+      const { hostname: hostname4 } = await input.regionInfoProvider(region2, { useDualstackEndpoint, useFipsEndpoint }) ?? {};
+      if (!hostname4) {
         throw new Error("Cannot resolve hostname from client config");
       }
-      return input.urlParser(`${tls ? "https:" : "http:"}//${hostname2}`);
+      return input.urlParser(`${tls ? "https:" : "http:"}//${hostname4}`);
     };
   }
 });
@@ -46915,7 +50311,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve11, reject) => {
+      return new Promise((resolve13, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -46943,7 +50339,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve11(Buffer.concat(chunks));
+            resolve13(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -47073,12 +50469,12 @@ var init_getResolvedPartition = __esm({
 var getResolvedSigningRegion;
 var init_getResolvedSigningRegion = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionInfo/getResolvedSigningRegion.js"() {
-    getResolvedSigningRegion = (hostname2, { signingRegion, regionRegex, useFipsEndpoint }) => {
+    getResolvedSigningRegion = (hostname4, { signingRegion, regionRegex, useFipsEndpoint }) => {
       if (signingRegion) {
         return signingRegion;
       } else if (useFipsEndpoint) {
         const regionRegexJs = regionRegex.replace("\\\\", "\\").replace(/^\^/g, "\\.").replace(/\$$/g, "\\.");
-        const regionRegexmatchArray = hostname2.match(regionRegexJs);
+        const regionRegexmatchArray = hostname4.match(regionRegexJs);
         if (regionRegexmatchArray) {
           return regionRegexmatchArray[0].slice(1, -1);
         }
@@ -47101,11 +50497,11 @@ var init_getRegionInfo = __esm({
       const hostnameOptions = { useFipsEndpoint, useDualstackEndpoint };
       const regionHostname = getHostnameFromVariants(regionHash[resolvedRegion]?.variants, hostnameOptions);
       const partitionHostname = getHostnameFromVariants(partitionHash[partition2]?.variants, hostnameOptions);
-      const hostname2 = getResolvedHostname(resolvedRegion, { regionHostname, partitionHostname });
-      if (hostname2 === void 0) {
+      const hostname4 = getResolvedHostname(resolvedRegion, { regionHostname, partitionHostname });
+      if (hostname4 === void 0) {
         throw new Error(`Endpoint resolution failed for: ${{ resolvedRegion, useFipsEndpoint, useDualstackEndpoint }}`);
       }
-      const signingRegion = getResolvedSigningRegion(hostname2, {
+      const signingRegion = getResolvedSigningRegion(hostname4, {
         signingRegion: regionHash[resolvedRegion]?.signingRegion,
         regionRegex: partitionHash[partition2].regionRegex,
         useFipsEndpoint
@@ -47113,7 +50509,7 @@ var init_getRegionInfo = __esm({
       return {
         partition: partition2,
         signingService,
-        hostname: hostname2,
+        hostname: hostname4,
         ...signingRegion && { signingRegion },
         ...regionHash[resolvedRegion]?.signingService && {
           signingService: regionHash[resolvedRegion].signingService
@@ -47232,7 +50628,7 @@ __export(config_exports, {
   nodeFipsConfigSelectors: () => nodeFipsConfigSelectors,
   numberSelector: () => numberSelector,
   parseKnownFiles: () => parseKnownFiles,
-  readFile: () => readFile2,
+  readFile: () => readFile4,
   resolveCustomEndpointsConfig: () => resolveCustomEndpointsConfig,
   resolveDefaultsModeConfig: () => resolveDefaultsModeConfig,
   resolveEndpointsConfig: () => resolveEndpointsConfig,
@@ -47437,8 +50833,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname: hostname2, port, path } = endpoint;
-              return `${protocol}//${hostname2}${port ? ":" + port : ""}${path}`;
+              const { protocol, hostname: hostname4, port, path } = endpoint;
+              return `${protocol}//${hostname4}${port ? ":" + port : ""}${path}`;
             }
           }
           return endpoint;
@@ -47909,8 +51305,8 @@ var init_parseURL = __esm({
             return value2;
           }
           if (typeof value2 === "object" && "hostname" in value2) {
-            const { hostname: hostname3, port, protocol: protocol2 = "", path = "", query = {} } = value2;
-            const url = new URL(`${protocol2}//${hostname3}${port ? `:${port}` : ""}${path}`);
+            const { hostname: hostname5, port, protocol: protocol2 = "", path = "", query = {} } = value2;
+            const url = new URL(`${protocol2}//${hostname5}${port ? `:${port}` : ""}${path}`);
             url.search = Object.entries(query).map(([k5, v]) => `${k5}=${v}`).join("&");
             return url;
           }
@@ -47924,7 +51320,7 @@ var init_parseURL = __esm({
         return null;
       }
       const urlString = whatwgURL.href;
-      const { host, hostname: hostname2, pathname, protocol, search } = whatwgURL;
+      const { host, hostname: hostname4, pathname, protocol, search } = whatwgURL;
       if (search) {
         return null;
       }
@@ -47932,7 +51328,7 @@ var init_parseURL = __esm({
       if (!Object.values(import_types12.EndpointURLScheme).includes(scheme)) {
         return null;
       }
-      const isIp = isIpAddress(hostname2);
+      const isIp = isIpAddress(hostname4);
       const inputContainsDefaultPort = urlString.includes(`${host}:${DEFAULT_PORTS[scheme]}`) || typeof value2 === "string" && value2.includes(`${host}:${DEFAULT_PORTS[scheme]}`);
       const authority = `${host}${inputContainsDefaultPort ? `:${DEFAULT_PORTS[scheme]}` : ``}`;
       return {
@@ -48577,7 +51973,7 @@ var init_serdePlugin = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/hash-node/hash-node.js
-import { createHash as createHash7, createHmac as createHmac3 } from "node:crypto";
+import { createHash as createHash9, createHmac as createHmac3 } from "node:crypto";
 function castSourceData(toCast, encoding) {
   if (Buffer.isBuffer(toCast)) {
     return toCast;
@@ -48611,7 +52007,7 @@ var init_hash_node = __esm({
         return Promise.resolve(this.hash.digest());
       }
       reset() {
-        this.hash = this.secret ? createHmac3(this.algorithmIdentifier, castSourceData(this.secret)) : createHash7(this.algorithmIdentifier);
+        this.hash = this.secret ? createHmac3(this.algorithmIdentifier, castSourceData(this.secret)) : createHash9(this.algorithmIdentifier);
       }
     };
   }
@@ -48856,16 +52252,16 @@ var init_ByteArrayCollector = __esm({
       }
       flush() {
         if (this.byteArrays.length === 1) {
-          const bytes2 = this.byteArrays[0];
+          const bytes3 = this.byteArrays[0];
           this.reset();
-          return bytes2;
+          return bytes3;
         }
         const aggregation = this.allocByteArray(this.byteLength);
         let cursor = 0;
         for (let i6 = 0; i6 < this.byteArrays.length; ++i6) {
-          const bytes2 = this.byteArrays[i6];
-          aggregation.set(bytes2, cursor);
-          cursor += bytes2.byteLength;
+          const bytes3 = this.byteArrays[i6];
+          aggregation.set(bytes3, cursor);
+          cursor += bytes3.byteLength;
         }
         this.reset();
         return aggregation;
@@ -49134,7 +52530,7 @@ var init_getAwsChunkedEncodingStream = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/headStream.browser.js
-async function headStream(stream, bytes2) {
+async function headStream(stream, bytes3) {
   let byteLengthCounter = 0;
   const chunks = [];
   const reader = stream.getReader();
@@ -49145,13 +52541,13 @@ async function headStream(stream, bytes2) {
       chunks.push(value2);
       byteLengthCounter += value2?.byteLength ?? 0;
     }
-    if (byteLengthCounter >= bytes2) {
+    if (byteLengthCounter >= bytes3) {
       break;
     }
     isDone = done;
   }
   reader.releaseLock();
-  const collected = new Uint8Array(Math.min(bytes2, byteLengthCounter));
+  const collected = new Uint8Array(Math.min(bytes3, byteLengthCounter));
   let offset = 0;
   for (const chunk of chunks) {
     if (chunk.byteLength > collected.byteLength - offset) {
@@ -49177,13 +52573,13 @@ var init_headStream = __esm({
     init_concatBytes();
     init_headStream_browser();
     init_stream_type_check();
-    headStream2 = (stream, bytes2) => {
+    headStream2 = (stream, bytes3) => {
       if (isReadableStream(stream)) {
-        return headStream(stream, bytes2);
+        return headStream(stream, bytes3);
       }
-      return new Promise((resolve11, reject) => {
+      return new Promise((resolve13, reject) => {
         const collector = new Collector();
-        collector.limit = bytes2;
+        collector.limit = bytes3;
         stream.pipe(collector);
         stream.on("error", (err2) => {
           collector.end();
@@ -49191,8 +52587,8 @@ var init_headStream = __esm({
         });
         collector.on("error", reject);
         collector.on("finish", function() {
-          const bytes3 = concatBytes2(this.buffers);
-          resolve11(bytes3);
+          const bytes4 = concatBytes2(this.buffers);
+          resolve13(bytes4);
         });
       });
     };
@@ -49344,7 +52740,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve11, reject) => {
+      return new Promise((resolve13, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -49354,8 +52750,8 @@ var init_stream_collector = __esm({
         });
         collector.on("error", reject);
         collector.on("finish", function() {
-          const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve11(bytes2);
+          const bytes3 = concatBytes2(this.bufferedBytes);
+          resolve13(bytes3);
         });
       });
     };
@@ -49627,7 +53023,7 @@ var init_extended_encode_uri_component = __esm({
 var HTTP_BINDINGS, HttpBindingNormalizedSchema, buildHttpBindings, buildPathSegments, buildHttpOperationBindings, EMPTY_BINDINGS, getHttpOperationBindings, createBodySchema;
 var init_HttpBindingNormalizedSchema = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/HttpBindingNormalizedSchema.js"() {
-    init_schema();
+    init_schema2();
     init_serde();
     HTTP_BINDINGS = /* @__PURE__ */ Symbol.for("@smithy/schema-x");
     HttpBindingNormalizedSchema = class _HttpBindingNormalizedSchema extends NormalizedSchema {
@@ -49807,7 +53203,7 @@ var init_HttpBindingNormalizedSchema = __esm({
         memberSchemas
       ];
       const required = source[6];
-      const bodyRequired = required && memberNames.reduce((count2, name) => count2 + (source[4].indexOf(name) < required ? 1 : 0), 0);
+      const bodyRequired = required && memberNames.reduce((count3, name) => count3 + (source[4].indexOf(name) < required ? 1 : 0), 0);
       if (bodyRequired) {
         body[6] = bodyRequired;
       }
@@ -49889,7 +53285,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve11, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve13, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -49907,7 +53303,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve11).catch(reject);
+        hash.digest().then(resolve13).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -49926,14 +53322,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve11, reject) => {
+      return new Promise((resolve13, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve11).catch(reject);
+          hash.digest().then(resolve13).catch(reject);
         });
       });
     };
@@ -50037,11 +53433,11 @@ var init_Md5Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/md5/Md5Node.js
-import { createHash as createHash8 } from "node:crypto";
+import { createHash as createHash10 } from "node:crypto";
 function buildNativeClass() {
   return class Md5Node {
     digestLength = 16;
-    hash = createHash8("md5");
+    hash = createHash10("md5");
     update(data) {
       this.hash.update(toUint8Array(data));
     }
@@ -50050,7 +53446,7 @@ function buildNativeClass() {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     reset() {
-      this.hash = createHash8("md5");
+      this.hash = createHash10("md5");
     }
   };
 }
@@ -50061,7 +53457,7 @@ var init_Md5Node = __esm({
     init_Md5Js();
     hasNativeCrypto = (() => {
       try {
-        createHash8("md5");
+        createHash10("md5");
         return true;
       } catch {
         return false;
@@ -50163,13 +53559,13 @@ var init_Sha256Js = __esm({
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
-          const pad3 = new Uint8Array(BLOCK * 2);
+          const pad4 = new Uint8Array(BLOCK * 2);
           for (let i6 = 0; i6 < BLOCK; ++i6) {
-            pad3[i6] = 54 ^ key2[i6];
-            pad3[i6 + BLOCK] = 92 ^ key2[i6];
+            pad4[i6] = 54 ^ key2[i6];
+            pad4[i6 + BLOCK] = 92 ^ key2[i6];
           }
-          inner.update(pad3.subarray(0, BLOCK));
-          outer.update(pad3.subarray(BLOCK));
+          inner.update(pad4.subarray(0, BLOCK));
+          outer.update(pad4.subarray(BLOCK));
         }
       }
       update(data) {
@@ -50378,7 +53774,7 @@ var init_Sha256Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256Node.js
-import { createHash as createHash9, createHmac as createHmac4 } from "node:crypto";
+import { createHash as createHash11, createHmac as createHmac4 } from "node:crypto";
 function buildNativeClass3() {
   return class Sha256Node {
     digestLength = 32;
@@ -50412,7 +53808,7 @@ function buildNativeClass3() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac4("sha256", toBuffer(this.secret)) : createHash9("sha256");
+      return this.secret ? createHmac4("sha256", toBuffer(this.secret)) : createHash11("sha256");
     }
   };
 }
@@ -50431,7 +53827,7 @@ var init_Sha256Node = __esm({
     init_Sha256Js();
     hasNativeCrypto2 = (() => {
       try {
-        createHash9("sha256");
+        createHash11("sha256");
         return true;
       } catch {
         return false;
@@ -50442,13 +53838,13 @@ var init_Sha256Node = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256WebCrypto.js
-var digest, sign, importKey, subtle, MAX_PENDING_BYTES, Sha256WebCrypto;
+var digest, sign2, importKey, subtle, MAX_PENDING_BYTES, Sha256WebCrypto;
 var init_Sha256WebCrypto = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256WebCrypto.js"() {
     init_serde();
     init_Sha256Js();
-    ({ digest, sign, importKey } = globalThis?.crypto?.subtle ?? {});
-    subtle = typeof digest === "function" && typeof sign === "function" && typeof importKey === "function" ? globalThis.crypto.subtle : void 0;
+    ({ digest, sign: sign2, importKey } = globalThis?.crypto?.subtle ?? {});
+    subtle = typeof digest === "function" && typeof sign2 === "function" && typeof importKey === "function" ? globalThis.crypto.subtle : void 0;
     MAX_PENDING_BYTES = 8 * 1024 * 1024;
     Sha256WebCrypto = class {
       digestLength = 32;
@@ -50552,13 +53948,13 @@ var init_checksum2 = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/event-streams/eventstream-codec/Int64.js
-function negate(bytes2) {
+function negate(bytes3) {
   for (let i6 = 0; i6 < 8; i6++) {
-    bytes2[i6] ^= 255;
+    bytes3[i6] ^= 255;
   }
   for (let i6 = 7; i6 > -1; i6--) {
-    bytes2[i6]++;
-    if (bytes2[i6] !== 0) {
+    bytes3[i6]++;
+    if (bytes3[i6] !== 0) {
       break;
     }
   }
@@ -50569,9 +53965,9 @@ var init_Int64 = __esm({
     init_serde();
     Int64 = class _Int64 {
       bytes;
-      constructor(bytes2) {
-        this.bytes = bytes2;
-        if (bytes2.byteLength !== 8) {
+      constructor(bytes3) {
+        this.bytes = bytes3;
+        if (bytes3.byteLength !== 8) {
           throw new Error("Int64 buffers must be exactly 8 bytes");
         }
       }
@@ -50579,22 +53975,22 @@ var init_Int64 = __esm({
         if (number > 9223372036854776e3 || number < -9223372036854776e3) {
           throw new Error(`${number} is too large (or, if negative, too small) to represent as an Int64`);
         }
-        const bytes2 = new Uint8Array(8);
+        const bytes3 = new Uint8Array(8);
         for (let i6 = 7, remaining = Math.abs(Math.round(number)); i6 > -1 && remaining > 0; i6--, remaining /= 256) {
-          bytes2[i6] = remaining;
+          bytes3[i6] = remaining;
         }
         if (number < 0) {
-          negate(bytes2);
+          negate(bytes3);
         }
-        return new _Int64(bytes2);
+        return new _Int64(bytes3);
       }
       valueOf() {
-        const bytes2 = this.bytes.slice(0);
-        const negative = bytes2[0] & 128;
+        const bytes3 = this.bytes.slice(0);
+        const negative = bytes3[0] & 128;
         if (negative) {
-          negate(bytes2);
+          negate(bytes3);
         }
-        return parseInt(toHex(bytes2), 16) * (negative ? -1 : 1);
+        return parseInt(toHex(bytes3), 16) * (negative ? -1 : 1);
       }
       toString() {
         return String(this.valueOf());
@@ -50623,13 +54019,13 @@ var init_HeaderMarshaller = __esm({
           if (!hasOwn(headers, headerName)) {
             continue;
           }
-          const bytes2 = this.fromUtf8(headerName);
-          if (bytes2.byteLength > 255) {
-            throw new Error(`@smithy/core/event-streams - header name exceeds 255 bytes: ${bytes2.byteLength}`);
+          const bytes3 = this.fromUtf8(headerName);
+          if (bytes3.byteLength > 255) {
+            throw new Error(`@smithy/core/event-streams - header name exceeds 255 bytes: ${bytes3.byteLength}`);
           }
-          chunks.push(Uint8Array.from([bytes2.byteLength]), bytes2, this.formatHeaderValue(headers[headerName]));
+          chunks.push(Uint8Array.from([bytes3.byteLength]), bytes3, this.formatHeaderValue(headers[headerName]));
         }
-        const out = new Uint8Array(chunks.reduce((carry, bytes2) => carry + bytes2.byteLength, 0));
+        const out = new Uint8Array(chunks.reduce((carry, bytes3) => carry + bytes3.byteLength, 0));
         let position = 0;
         for (const chunk of chunks) {
           out.set(chunk, position);
@@ -50932,8 +54328,8 @@ var init_MessageDecoderStream = __esm({
         return this.asyncIterator();
       }
       async *asyncIterator() {
-        for await (const bytes2 of this.options.inputStream) {
-          const decoded = this.options.decoder.decode(bytes2);
+        for await (const bytes3 of this.options.inputStream) {
+          const decoded = this.options.decoder.decode(bytes3);
           yield decoded;
         }
       }
@@ -51193,7 +54589,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve11) => setTimeout(() => resolve11(records.shift()), 0));
+    const value2 = await new Promise((resolve13) => setTimeout(() => resolve13(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -51274,7 +54670,7 @@ var EventStreamSerde;
 var init_EventStreamSerde = __esm({
   "node_modules/@smithy/core/dist-es/submodules/event-streams/EventStreamSerde.js"() {
     init_transport();
-    init_schema();
+    init_schema2();
     init_serde();
     EventStreamSerde = class {
       marshaller;
@@ -51594,7 +54990,7 @@ var HttpProtocol;
 var init_HttpProtocol = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/HttpProtocol.js"() {
     init_transport();
-    init_schema();
+    init_schema2();
     init_SerdeContext();
     init_HttpBindingNormalizedSchema();
     HttpProtocol = class extends SerdeContext {
@@ -51985,18 +55381,18 @@ var init_HttpBindingProtocol = __esm({
         const responseBindings = ns.getHttpBindings().response;
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes3));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - HTTP Protocol error handler failed to throw.");
         }
         const nonHttpBindingMembers = await this.deserializeHttpMessage(ns, context, response, dataObject);
         if (nonHttpBindingMembers.length) {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes2) : deserializer.read(responseBindings.syntheticBodySchema, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes3) : deserializer.read(responseBindings.syntheticBodySchema, bytes3));
             for (const member2 of nonHttpBindingMembers) {
               if (dataFromBody[member2] != null) {
                 dataObject[member2] = dataFromBody[member2];
@@ -52030,9 +55426,9 @@ var init_HttpBindingProtocol = __esm({
               dataObject[memberName] = sdkStreamMixin2(response.body);
             }
           } else if (response.body) {
-            const bytes2 = await collectBody(response.body, context);
-            if (bytes2.byteLength > 0) {
-              dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes2) : deserializer.read(memberSchema, bytes2));
+            const bytes3 = await collectBody(response.body, context);
+            if (bytes3.byteLength > 0) {
+              dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes3) : deserializer.read(memberSchema, bytes3));
             }
           }
         }
@@ -52089,7 +55485,7 @@ var RpcProtocol;
 var init_RpcProtocol = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/RpcProtocol.js"() {
     init_transport();
-    init_schema();
+    init_schema2();
     init_transport();
     init_HttpProtocol();
     init_collect_stream_body();
@@ -52149,9 +55545,9 @@ var init_RpcProtocol = __esm({
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (this.isErrorResponse(response.statusCode)) {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes3));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - RPC Protocol error handler failed to throw.");
@@ -52172,9 +55568,9 @@ var init_RpcProtocol = __esm({
             initialResponseContainer: dataObject
           });
         } else {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(ns, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(ns, bytes3));
           }
         }
         dataObject.$metadata = this.deserializeMetadata(response);
@@ -52191,7 +55587,7 @@ var init_RpcProtocol = __esm({
 var AbstractRpcV2Protocol;
 var init_AbstractRpcV2Protocol = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/AbstractRpcV2Protocol.js"() {
-    init_schema();
+    init_schema2();
     init_transport();
     init_RpcProtocol();
     AbstractRpcV2Protocol = class extends RpcProtocol {
@@ -52271,14 +55667,14 @@ var init_requestBuilder = __esm({
         this.context = context;
       }
       async build() {
-        const { hostname: hostname2, protocol = "https", port, path: basePath } = await this.context.endpoint();
+        const { hostname: hostname4, protocol = "https", port, path: basePath } = await this.context.endpoint();
         this.path = basePath;
         for (const resolvePath of this.resolvePathStack) {
           resolvePath(this.path);
         }
         return new HttpRequest({
           protocol,
-          hostname: this.hostname || hostname2,
+          hostname: this.hostname || hostname4,
           port,
           method: this.method,
           path: this.path,
@@ -52287,8 +55683,8 @@ var init_requestBuilder = __esm({
           headers: this.headers
         });
       }
-      hn(hostname2) {
-        this.hostname = hostname2;
+      hn(hostname4) {
+        this.hostname = hostname4;
         return this;
       }
       bp(uriLabel) {
@@ -53023,7 +56419,7 @@ function _check(ns, seen) {
 var REVIVER_SYMBOL;
 var init_needsReviver = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/needsReviver.js"() {
-    init_schema();
+    init_schema2();
     REVIVER_SYMBOL = /* @__PURE__ */ Symbol.for("@aws-sdk/reviver");
   }
 });
@@ -53152,7 +56548,7 @@ var JsonShapeDeserializer2;
 var init_JsonShapeDeserializer2 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v2/JsonShapeDeserializer2.js"() {
     init_determineTimestampFormat();
-    init_schema();
+    init_schema2();
     init_serde();
     init_ConfigurableSerdeContext();
     init_UnionSerde();
@@ -53190,9 +56586,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema2, data);
       }
       _read(schema2, value2) {
-        const isObject2 = value2 !== null && typeof value2 === "object";
+        const isObject3 = value2 !== null && typeof value2 === "object";
         const ns = NormalizedSchema.of(schema2);
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value2);
           }
@@ -53272,7 +56668,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value2;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject2) {
+          if (isObject3) {
             if (Array.isArray(value2)) {
               for (let i6 = 0; i6 < value2.length; ++i6) {
                 const v = value2[i6];
@@ -53366,12 +56762,12 @@ var init_JsonBytesStringAdapter = __esm({
     init_serde();
     JsonBytesStringAdapter = class _JsonBytesStringAdapter extends Uint8Array {
       string = null;
-      static allocUnsafe(bytes2) {
+      static allocUnsafe(bytes3) {
         if (typeof Buffer === "function") {
-          const buffer = Buffer.allocUnsafe(bytes2);
+          const buffer = Buffer.allocUnsafe(bytes3);
           return new _JsonBytesStringAdapter(buffer.buffer, buffer.byteOffset, buffer.byteLength);
         }
-        return new _JsonBytesStringAdapter(bytes2);
+        return new _JsonBytesStringAdapter(bytes3);
       }
       toString() {
         return this.s();
@@ -53443,8 +56839,8 @@ var init_JsonBytesStringAdapter = __esm({
       padEnd(maxLength, fillString) {
         return this.s().padEnd(maxLength, fillString);
       }
-      repeat(count2) {
-        return this.s().repeat(count2);
+      repeat(count3) {
+        return this.s().repeat(count3);
       }
       toUpperCase() {
         return this.s().toUpperCase();
@@ -53476,7 +56872,7 @@ var encoder, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, QUOTE, COLON,
 var init_JsonShapeSerializer2 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v2/JsonShapeSerializer2.js"() {
     init_determineTimestampFormat();
-    init_schema();
+    init_schema2();
     init_serde();
     init_ConfigurableSerdeContext();
     init_transport();
@@ -53650,11 +57046,11 @@ var init_JsonShapeSerializer2 = __esm({
       }
       static B64 = (() => {
         const chars2 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const table = new Uint8Array(64);
+        const table3 = new Uint8Array(64);
         for (let i6 = 0; i6 < 64; ++i6) {
-          table[i6] = chars2.charCodeAt(i6);
+          table3[i6] = chars2.charCodeAt(i6);
         }
-        return table;
+        return table3;
       })();
       writeBase64(data) {
         const b64Len = Math.ceil(data.length / 3) * 4;
@@ -53710,7 +57106,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema2);
-        const isObject2 = typeof value2 === "object";
+        const isObject3 = typeof value2 === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -53726,7 +57122,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value2);
             return;
@@ -53968,8 +57364,8 @@ var init_JsonShapeSerializer2 = __esm({
         const format2 = determineTimestampFormat(ns, this.settings);
         switch (format2) {
           case 5: {
-            const iso = value2.toISOString().replace(".000Z", "Z");
-            this.writeAsciiQuoted(iso);
+            const iso2 = value2.toISOString().replace(".000Z", "Z");
+            this.writeAsciiQuoted(iso2);
             return;
           }
           case 6: {
@@ -54024,7 +57420,7 @@ var SmithyRpcV2JsonProtocol;
 var init_SmithyRpcV2JsonProtocol = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/SmithyRpcV2JsonProtocol.js"() {
     init_AbstractRpcV2Protocol();
-    init_schema();
+    init_schema2();
     init_JsonCodec2();
     init_parseJsonBody();
     SmithyRpcV2JsonProtocol = class extends AbstractRpcV2Protocol {
@@ -54109,7 +57505,7 @@ var JsonShapeDeserializer;
 var init_JsonShapeDeserializer = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v1/JsonShapeDeserializer.js"() {
     init_determineTimestampFormat();
-    init_schema();
+    init_schema2();
     init_serde();
     init_serde();
     init_transport();
@@ -54132,9 +57528,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema2, data);
       }
       _read(schema2, value2) {
-        const isObject2 = value2 !== null && typeof value2 === "object";
+        const isObject3 = value2 !== null && typeof value2 === "object";
         const ns = NormalizedSchema.of(schema2);
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             const record = value2;
             const union = ns.isUnionSchema();
@@ -54250,7 +57646,7 @@ var init_JsonShapeDeserializer = __esm({
           return value2;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject2) {
+          if (isObject3) {
             const out = Array.isArray(value2) ? [] : {};
             for (const k5 in value2) {
               if (!hasOwn(value2, k5)) {
@@ -54335,7 +57731,7 @@ var JsonShapeSerializer;
 var init_JsonShapeSerializer = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v1/JsonShapeSerializer.js"() {
     init_determineTimestampFormat();
-    init_schema();
+    init_schema2();
     init_serde();
     init_ConfigurableSerdeContext();
     init_jsonReplacer();
@@ -54373,9 +57769,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema2, value2, container) {
-        const isObject2 = value2 !== null && typeof value2 === "object";
+        const isObject3 = value2 !== null && typeof value2 === "object";
         const ns = NormalizedSchema.of(schema2);
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             const record = value2;
             const out = {};
@@ -54505,7 +57901,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject2) {
+          if (isObject3) {
             if (value2 instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value2);
             }
@@ -55114,10 +58510,10 @@ var init_httpSigningMiddleware = __esm({
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
-      const { httpAuthOption: { signingProperties = {} }, identity, signer } = scheme;
+      const { httpAuthOption: { signingProperties = {} }, identity: identity2, signer } = scheme;
       const output = await next({
         ...args,
-        request: await signer.sign(args.request, identity, signingProperties)
+        request: await signer.sign(args.request, identity2, signingProperties)
       }).catch((signer.errorHandler || defaultErrorHandler)(signingProperties));
       (signer.successHandler || defaultSuccessHandler)(output.response, signingProperties);
       return output;
@@ -55264,7 +58660,7 @@ var init_httpApiKeyAuth = __esm({
     init_protocols();
     import_types24 = __toESM(require_dist_cjs());
     HttpApiKeyAuthSigner = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         if (!signingProperties) {
           throw new Error("request could not be signed with `apiKey` since the `name` and `in` signer properties are missing");
         }
@@ -55274,14 +58670,14 @@ var init_httpApiKeyAuth = __esm({
         if (!signingProperties.in) {
           throw new Error("request could not be signed with `apiKey` since the `in` signer property is missing");
         }
-        if (!identity.apiKey) {
+        if (!identity2.apiKey) {
           throw new Error("request could not be signed with `apiKey` since the `apiKey` is not defined");
         }
         const clonedRequest = HttpRequest.clone(httpRequest);
         if (signingProperties.in === import_types24.HttpApiKeyAuthLocation.QUERY) {
-          clonedRequest.query[signingProperties.name] = identity.apiKey;
+          clonedRequest.query[signingProperties.name] = identity2.apiKey;
         } else if (signingProperties.in === import_types24.HttpApiKeyAuthLocation.HEADER) {
-          clonedRequest.headers[signingProperties.name] = signingProperties.scheme ? `${signingProperties.scheme} ${identity.apiKey}` : identity.apiKey;
+          clonedRequest.headers[signingProperties.name] = signingProperties.scheme ? `${signingProperties.scheme} ${identity2.apiKey}` : identity2.apiKey;
         } else {
           throw new Error("request can only be signed with `apiKey` locations `query` or `header`, but found: `" + signingProperties.in + "`");
         }
@@ -55297,12 +58693,12 @@ var init_httpBearerAuth = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/httpAuthSchemes/httpBearerAuth.js"() {
     init_protocols();
     HttpBearerAuthSigner = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         const clonedRequest = HttpRequest.clone(httpRequest);
-        if (!identity.token) {
+        if (!identity2.token) {
           throw new Error("request could not be signed with `token` since the `token` is not defined");
         }
-        clonedRequest.headers["Authorization"] = `Bearer ${identity.token}`;
+        clonedRequest.headers["Authorization"] = `Bearer ${identity2.token}`;
         return clonedRequest;
       }
     };
@@ -55314,7 +58710,7 @@ var NoAuthSigner;
 var init_noAuth = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/httpAuthSchemes/noAuth.js"() {
     NoAuthSigner = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         return httpRequest;
       }
     };
@@ -55334,12 +58730,12 @@ var init_httpAuthSchemes = __esm({
 var createIsIdentityExpiredFunction, EXPIRATION_MS, isIdentityExpired, doesIdentityRequireRefresh, memoizeIdentityProvider;
 var init_memoizeIdentityProvider = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/memoizeIdentityProvider.js"() {
-    createIsIdentityExpiredFunction = (expirationMs) => function isIdentityExpired2(identity) {
-      return doesIdentityRequireRefresh(identity) && identity.expiration.getTime() - Date.now() < expirationMs;
+    createIsIdentityExpiredFunction = (expirationMs) => function isIdentityExpired2(identity2) {
+      return doesIdentityRequireRefresh(identity2) && identity2.expiration.getTime() - Date.now() < expirationMs;
     };
     EXPIRATION_MS = 3e5;
     isIdentityExpired = createIsIdentityExpiredFunction(EXPIRATION_MS);
-    doesIdentityRequireRefresh = (identity) => identity.expiration !== void 0;
+    doesIdentityRequireRefresh = (identity2) => identity2.expiration !== void 0;
     memoizeIdentityProvider = (provider, isExpired, requiresRefresh) => {
       if (provider === void 0) {
         return void 0;
@@ -56072,7 +59468,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve11) => setTimeout(resolve11, delay)), abortSignal);
+            await race(new Promise((resolve13) => setTimeout(resolve13, delay)), abortSignal);
           }
         }
       }
@@ -56205,7 +59601,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve11) => _DefaultRateLimiter.setTimeoutFn(resolve11, delay));
+          await new Promise((resolve13) => _DefaultRateLimiter.setTimeoutFn(resolve13, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -56315,9 +59711,9 @@ var init_DefaultRetryToken = __esm({
       $retryLog = {
         acquisitionDelay: 0
       };
-      constructor(delay, count2, cost, longPoll) {
+      constructor(delay, count3, cost, longPoll) {
         this.delay = delay;
-        this.count = count2;
+        this.count = count3;
         this.cost = cost;
         this.longPoll = longPoll;
       }
@@ -56643,7 +60039,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve11) => setTimeout(resolve11, delay));
+              await new Promise((resolve13) => setTimeout(resolve13, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -56912,9 +60308,9 @@ async function checkFeatures(context, config2, args) {
         break;
     }
   }
-  const identity = context.__smithy_context?.selectedHttpAuthScheme?.identity;
-  if (identity?.$source) {
-    const credentials = identity;
+  const identity2 = context.__smithy_context?.selectedHttpAuthScheme?.identity;
+  if (identity2?.$source) {
+    const credentials = identity2;
     if (credentials.accountId) {
       setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
@@ -57548,7 +60944,7 @@ var init_bowser = __esm({
     commonVersionIdentifier = /version\/(\d+(\.?_?\d+)+)/i;
     browsersList = [{
       test: [/gptbot/i],
-      describe: function describe4(ua) {
+      describe: function describe6(ua) {
         var browser = {
           name: "GPTBot"
         };
@@ -57558,7 +60954,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/chatgpt-user/i],
-      describe: function describe5(ua) {
+      describe: function describe7(ua) {
         var browser = {
           name: "ChatGPT-User"
         };
@@ -57568,7 +60964,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/oai-searchbot/i],
-      describe: function describe6(ua) {
+      describe: function describe8(ua) {
         var browser = {
           name: "OAI-SearchBot"
         };
@@ -57578,7 +60974,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/claudebot/i, /claude-web/i, /claude-user/i, /claude-searchbot/i],
-      describe: function describe7(ua) {
+      describe: function describe9(ua) {
         var browser = {
           name: "ClaudeBot"
         };
@@ -57588,7 +60984,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/omgilibot/i, /webzio-extended/i],
-      describe: function describe8(ua) {
+      describe: function describe10(ua) {
         var browser = {
           name: "Omgilibot"
         };
@@ -57598,7 +60994,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/diffbot/i],
-      describe: function describe9(ua) {
+      describe: function describe11(ua) {
         var browser = {
           name: "Diffbot"
         };
@@ -57608,7 +61004,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexitybot/i],
-      describe: function describe10(ua) {
+      describe: function describe12(ua) {
         var browser = {
           name: "PerplexityBot"
         };
@@ -57618,7 +61014,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexity-user/i],
-      describe: function describe11(ua) {
+      describe: function describe13(ua) {
         var browser = {
           name: "Perplexity-User"
         };
@@ -57628,7 +61024,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/youbot/i],
-      describe: function describe12(ua) {
+      describe: function describe14(ua) {
         var browser = {
           name: "YouBot"
         };
@@ -57638,7 +61034,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-webindexer/i],
-      describe: function describe13(ua) {
+      describe: function describe15(ua) {
         var browser = {
           name: "Meta-WebIndexer"
         };
@@ -57648,7 +61044,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-externalads/i],
-      describe: function describe14(ua) {
+      describe: function describe16(ua) {
         var browser = {
           name: "Meta-ExternalAds"
         };
@@ -57658,7 +61054,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-externalagent/i],
-      describe: function describe15(ua) {
+      describe: function describe17(ua) {
         var browser = {
           name: "Meta-ExternalAgent"
         };
@@ -57668,7 +61064,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-externalfetcher/i],
-      describe: function describe16(ua) {
+      describe: function describe18(ua) {
         var browser = {
           name: "Meta-ExternalFetcher"
         };
@@ -57678,7 +61074,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/googlebot/i],
-      describe: function describe17(ua) {
+      describe: function describe19(ua) {
         var browser = {
           name: "Googlebot"
         };
@@ -57688,7 +61084,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/linespider/i],
-      describe: function describe18(ua) {
+      describe: function describe20(ua) {
         var browser = {
           name: "Linespider"
         };
@@ -57698,7 +61094,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/amazonbot/i],
-      describe: function describe19(ua) {
+      describe: function describe21(ua) {
         var browser = {
           name: "AmazonBot"
         };
@@ -57708,7 +61104,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bingbot/i],
-      describe: function describe20(ua) {
+      describe: function describe22(ua) {
         var browser = {
           name: "BingCrawler"
         };
@@ -57718,7 +61114,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/baiduspider/i],
-      describe: function describe21(ua) {
+      describe: function describe23(ua) {
         var browser = {
           name: "BaiduSpider"
         };
@@ -57728,7 +61124,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/duckduckbot/i],
-      describe: function describe22(ua) {
+      describe: function describe24(ua) {
         var browser = {
           name: "DuckDuckBot"
         };
@@ -57738,7 +61134,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ia_archiver/i],
-      describe: function describe23(ua) {
+      describe: function describe25(ua) {
         var browser = {
           name: "InternetArchiveCrawler"
         };
@@ -57748,14 +61144,14 @@ var init_bowser = __esm({
       }
     }, {
       test: [/facebookexternalhit/i, /facebookcatalog/i],
-      describe: function describe24() {
+      describe: function describe26() {
         return {
           name: "FacebookExternalHit"
         };
       }
     }, {
       test: [/slackbot/i, /slack-imgProxy/i],
-      describe: function describe25(ua) {
+      describe: function describe27(ua) {
         var browser = {
           name: "SlackBot"
         };
@@ -57765,28 +61161,28 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yahoo!?[\s/]*slurp/i],
-      describe: function describe26() {
+      describe: function describe28() {
         return {
           name: "YahooSlurp"
         };
       }
     }, {
       test: [/yandexbot/i, /yandexmobilebot/i],
-      describe: function describe27() {
+      describe: function describe29() {
         return {
           name: "YandexBot"
         };
       }
     }, {
       test: [/pingdom/i],
-      describe: function describe28() {
+      describe: function describe30() {
         return {
           name: "PingdomBot"
         };
       }
     }, {
       test: [/opera/i],
-      describe: function describe29(ua) {
+      describe: function describe31(ua) {
         var browser = {
           name: "Opera"
         };
@@ -57796,7 +61192,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/opr\/|opios/i],
-      describe: function describe30(ua) {
+      describe: function describe32(ua) {
         var browser = {
           name: "Opera"
         };
@@ -57806,7 +61202,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/SamsungBrowser/i],
-      describe: function describe31(ua) {
+      describe: function describe33(ua) {
         var browser = {
           name: "Samsung Internet for Android"
         };
@@ -57816,7 +61212,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/Whale/i],
-      describe: function describe32(ua) {
+      describe: function describe34(ua) {
         var browser = {
           name: "NAVER Whale Browser"
         };
@@ -57826,7 +61222,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/PaleMoon/i],
-      describe: function describe33(ua) {
+      describe: function describe35(ua) {
         var browser = {
           name: "Pale Moon"
         };
@@ -57836,7 +61232,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/HeyTapBrowser/i],
-      describe: function describe34(ua) {
+      describe: function describe36(ua) {
         var browser = {
           name: "HeyTap Browser"
         };
@@ -57846,7 +61242,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/VivoBrowser/i],
-      describe: function describe35(ua) {
+      describe: function describe37(ua) {
         var browser = {
           name: "Vivo Browser"
         };
@@ -57856,7 +61252,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/MZBrowser/i],
-      describe: function describe36(ua) {
+      describe: function describe38(ua) {
         var browser = {
           name: "MZ Browser"
         };
@@ -57866,7 +61262,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/focus/i],
-      describe: function describe37(ua) {
+      describe: function describe39(ua) {
         var browser = {
           name: "Focus"
         };
@@ -57876,7 +61272,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/swing/i],
-      describe: function describe38(ua) {
+      describe: function describe40(ua) {
         var browser = {
           name: "Swing"
         };
@@ -57886,7 +61282,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/coast/i],
-      describe: function describe39(ua) {
+      describe: function describe41(ua) {
         var browser = {
           name: "Opera Coast"
         };
@@ -57896,7 +61292,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/opt\/\d+(?:.?_?\d+)+/i],
-      describe: function describe40(ua) {
+      describe: function describe42(ua) {
         var browser = {
           name: "Opera Touch"
         };
@@ -57906,7 +61302,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/\sbertina\//i],
-      describe: function describe41(ua) {
+      describe: function describe43(ua) {
         var browser = {
           name: "Bertina Browser"
         };
@@ -57916,7 +61312,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yabrowser/i],
-      describe: function describe42(ua) {
+      describe: function describe44(ua) {
         var browser = {
           name: "Yandex Browser"
         };
@@ -57926,7 +61322,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ucbrowser|ucmobile\//i, /\bucpc\//i, /\bubrowser\//i],
-      describe: function describe43(ua) {
+      describe: function describe45(ua) {
         var browser = {
           name: "UC Browser"
         };
@@ -57936,7 +61332,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/Maxthon|mxios/i],
-      describe: function describe44(ua) {
+      describe: function describe46(ua) {
         var browser = {
           name: "Maxthon"
         };
@@ -57946,7 +61342,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/epiphany/i],
-      describe: function describe45(ua) {
+      describe: function describe47(ua) {
         var browser = {
           name: "Epiphany"
         };
@@ -57956,7 +61352,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/puffin/i],
-      describe: function describe46(ua) {
+      describe: function describe48(ua) {
         var browser = {
           name: "Puffin"
         };
@@ -57966,7 +61362,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/sleipnir/i],
-      describe: function describe47(ua) {
+      describe: function describe49(ua) {
         var browser = {
           name: "Sleipnir"
         };
@@ -57976,7 +61372,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/k-meleon/i],
-      describe: function describe48(ua) {
+      describe: function describe50(ua) {
         var browser = {
           name: "K-Meleon"
         };
@@ -57986,7 +61382,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/micromessenger/i],
-      describe: function describe49(ua) {
+      describe: function describe51(ua) {
         var browser = {
           name: "WeChat"
         };
@@ -57996,7 +61392,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/qqbrowser/i],
-      describe: function describe50(ua) {
+      describe: function describe52(ua) {
         var browser = {
           name: /qqbrowserlite/i.test(ua) ? "QQ Browser Lite" : "QQ Browser"
         };
@@ -58006,7 +61402,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/msie|trident/i],
-      describe: function describe51(ua) {
+      describe: function describe53(ua) {
         var browser = {
           name: "Internet Explorer"
         };
@@ -58016,7 +61412,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/\sedg\//i],
-      describe: function describe52(ua) {
+      describe: function describe54(ua) {
         var browser = {
           name: "Microsoft Edge"
         };
@@ -58026,7 +61422,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/edg([ea]|ios)\//i],
-      describe: function describe53(ua) {
+      describe: function describe55(ua) {
         var browser = {
           name: "Microsoft Edge"
         };
@@ -58039,7 +61435,7 @@ var init_bowser = __esm({
         if (parser.hasBrand("Vivaldi")) return true;
         return parser.test(/vivaldi/i);
       },
-      describe: function describe54(ua, parser) {
+      describe: function describe56(ua, parser) {
         var browser = {
           name: "Vivaldi"
         };
@@ -58056,7 +61452,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/seamonkey/i],
-      describe: function describe55(ua) {
+      describe: function describe57(ua) {
         var browser = {
           name: "SeaMonkey"
         };
@@ -58066,7 +61462,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/sailfish/i],
-      describe: function describe56(ua) {
+      describe: function describe58(ua) {
         var browser = {
           name: "Sailfish"
         };
@@ -58076,7 +61472,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/silk/i],
-      describe: function describe57(ua) {
+      describe: function describe59(ua) {
         var browser = {
           name: "Amazon Silk"
         };
@@ -58086,7 +61482,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/phantom/i],
-      describe: function describe58(ua) {
+      describe: function describe60(ua) {
         var browser = {
           name: "PhantomJS"
         };
@@ -58096,7 +61492,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/slimerjs/i],
-      describe: function describe59(ua) {
+      describe: function describe61(ua) {
         var browser = {
           name: "SlimerJS"
         };
@@ -58106,7 +61502,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
-      describe: function describe60(ua) {
+      describe: function describe62(ua) {
         var browser = {
           name: "BlackBerry"
         };
@@ -58116,7 +61512,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
-      describe: function describe61(ua) {
+      describe: function describe63(ua) {
         var browser = {
           name: "WebOS Browser"
         };
@@ -58126,7 +61522,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bada/i],
-      describe: function describe62(ua) {
+      describe: function describe64(ua) {
         var browser = {
           name: "Bada"
         };
@@ -58136,7 +61532,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/tizen/i],
-      describe: function describe63(ua) {
+      describe: function describe65(ua) {
         var browser = {
           name: "Tizen"
         };
@@ -58146,7 +61542,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/qupzilla/i],
-      describe: function describe64(ua) {
+      describe: function describe66(ua) {
         var browser = {
           name: "QupZilla"
         };
@@ -58156,7 +61552,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/librewolf/i],
-      describe: function describe65(ua) {
+      describe: function describe67(ua) {
         var browser = {
           name: "LibreWolf"
         };
@@ -58166,7 +61562,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/firefox|iceweasel|fxios/i],
-      describe: function describe66(ua) {
+      describe: function describe68(ua) {
         var browser = {
           name: "Firefox"
         };
@@ -58176,7 +61572,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/electron/i],
-      describe: function describe67(ua) {
+      describe: function describe69(ua) {
         var browser = {
           name: "Electron"
         };
@@ -58186,7 +61582,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/sogoumobilebrowser/i, /metasr/i, /se 2\.[x]/i],
-      describe: function describe68(ua) {
+      describe: function describe70(ua) {
         var browser = {
           name: "Sogou Browser"
         };
@@ -58199,7 +61595,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/MiuiBrowser/i],
-      describe: function describe69(ua) {
+      describe: function describe71(ua) {
         var browser = {
           name: "Miui"
         };
@@ -58212,7 +61608,7 @@ var init_bowser = __esm({
         if (parser.hasBrand("DuckDuckGo")) return true;
         return parser.test(/\sDdg\/[\d.]+$/i);
       },
-      describe: function describe70(ua, parser) {
+      describe: function describe72(ua, parser) {
         var browser = {
           name: "DuckDuckGo"
         };
@@ -58231,7 +61627,7 @@ var init_bowser = __esm({
       test: function test3(parser) {
         return parser.hasBrand("Brave");
       },
-      describe: function describe71(ua, parser) {
+      describe: function describe73(ua, parser) {
         var browser = {
           name: "Brave"
         };
@@ -58246,7 +61642,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/chromium/i],
-      describe: function describe72(ua) {
+      describe: function describe74(ua) {
         var browser = {
           name: "Chromium"
         };
@@ -58256,7 +61652,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ladybird/i],
-      describe: function describe73(ua) {
+      describe: function describe75(ua) {
         var browser = {
           name: "Ladybird"
         };
@@ -58266,7 +61662,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/chrome|crios|crmo/i],
-      describe: function describe74(ua) {
+      describe: function describe76(ua) {
         var browser = {
           name: "Chrome"
         };
@@ -58276,7 +61672,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/\bGSA\//i],
-      describe: function describe75(ua) {
+      describe: function describe77(ua) {
         var browser = {
           name: "Google Search"
         };
@@ -58290,7 +61686,7 @@ var init_bowser = __esm({
         var butAndroid = parser.test(/android/i);
         return notLikeAndroid && butAndroid;
       },
-      describe: function describe76(ua) {
+      describe: function describe78(ua) {
         var browser = {
           name: "Android Browser"
         };
@@ -58300,7 +61696,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/playstation 4/i],
-      describe: function describe77(ua) {
+      describe: function describe79(ua) {
         var browser = {
           name: "PlayStation 4"
         };
@@ -58310,7 +61706,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/freebox/i],
-      describe: function describe78(ua) {
+      describe: function describe80(ua) {
         var browser = {
           name: "Freebox"
         };
@@ -58320,7 +61716,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/safari|applewebkit/i],
-      describe: function describe79(ua) {
+      describe: function describe81(ua) {
         var browser = {
           name: "Safari"
         };
@@ -58330,7 +61726,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/.*/i],
-      describe: function describe80(ua) {
+      describe: function describe82(ua) {
         var regexp = ua.search("\\(") !== -1 ? /^(.*)\/([^/]*)[ \t]\((.*)/ : /^(.*)\/([^/]*) /;
         return {
           name: Utils.getFirstMatch(regexp, ua),
@@ -58340,7 +61736,7 @@ var init_bowser = __esm({
     }];
     parser_os_default = [{
       test: [/Roku\/DVP/],
-      describe: function describe81(ua) {
+      describe: function describe83(ua) {
         var version = Utils.getFirstMatch(/Roku\/DVP-(\d+\.\d+)/i, ua);
         return {
           name: OS_MAP.Roku,
@@ -58349,7 +61745,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/windows phone/i],
-      describe: function describe82(ua) {
+      describe: function describe84(ua) {
         var version = Utils.getFirstMatch(/windows phone (?:os)?\s?(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.WindowsPhone,
@@ -58358,7 +61754,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/windows /i],
-      describe: function describe83(ua) {
+      describe: function describe85(ua) {
         var version = Utils.getFirstMatch(/Windows ((NT|XP)( \d\d?.\d)?)/i, ua);
         var versionName = Utils.getWindowsVersionName(version);
         return {
@@ -58371,7 +61767,7 @@ var init_bowser = __esm({
       test: function test5(parser) {
         return Utils.isFirefoxOnIpad(parser.getUA());
       },
-      describe: function describe84(ua) {
+      describe: function describe86(ua) {
         var result = {
           name: OS_MAP.iOS
         };
@@ -58381,7 +61777,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/macintosh/i],
-      describe: function describe85(ua) {
+      describe: function describe87(ua) {
         var version = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
         var versionName = Utils.getMacOSVersionName(version);
         var os = {
@@ -58393,7 +61789,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(ipod|iphone|ipad)/i],
-      describe: function describe86(ua) {
+      describe: function describe88(ua) {
         var version = Utils.getFirstMatch(/os (\d+([_\s]\d+)*) like mac os x/i, ua).replace(/[_\s]/g, ".");
         var safariVersion = Utils.getFirstMatch(/version\/(\d+(\.\d+)*) mobile\/\w+ safari\//i, ua);
         if (/^18(\.|$)/.test(version) && parseInt(safariVersion, 10) >= 26) version = safariVersion;
@@ -58404,7 +61800,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/OpenHarmony/i],
-      describe: function describe87(ua) {
+      describe: function describe89(ua) {
         var version = Utils.getFirstMatch(/OpenHarmony\s+(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.HarmonyOS,
@@ -58417,7 +61813,7 @@ var init_bowser = __esm({
         var butAndroid = parser.test(/android/i);
         return notLikeAndroid && butAndroid;
       },
-      describe: function describe88(ua) {
+      describe: function describe90(ua) {
         var version = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
         var versionName = Utils.getAndroidVersionName(version);
         var os = {
@@ -58429,7 +61825,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
-      describe: function describe89(ua) {
+      describe: function describe91(ua) {
         var version = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
         var os = {
           name: OS_MAP.WebOS
@@ -58439,7 +61835,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
-      describe: function describe90(ua) {
+      describe: function describe92(ua) {
         var version = Utils.getFirstMatch(/rim\stablet\sos\s(\d+(\.\d+)*)/i, ua) || Utils.getFirstMatch(/blackberry\d+\/(\d+([_\s]\d+)*)/i, ua) || Utils.getFirstMatch(/\bbb(\d+)/i, ua);
         return {
           name: OS_MAP.BlackBerry,
@@ -58448,7 +61844,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bada/i],
-      describe: function describe91(ua) {
+      describe: function describe93(ua) {
         var version = Utils.getFirstMatch(/bada\/(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.Bada,
@@ -58457,7 +61853,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/tizen/i],
-      describe: function describe92(ua) {
+      describe: function describe94(ua) {
         var version = Utils.getFirstMatch(/tizen[/\s](\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.Tizen,
@@ -58466,21 +61862,21 @@ var init_bowser = __esm({
       }
     }, {
       test: [/linux/i],
-      describe: function describe93() {
+      describe: function describe95() {
         return {
           name: OS_MAP.Linux
         };
       }
     }, {
       test: [/CrOS/],
-      describe: function describe94() {
+      describe: function describe96() {
         return {
           name: OS_MAP.ChromeOS
         };
       }
     }, {
       test: [/PlayStation 4/],
-      describe: function describe95(ua) {
+      describe: function describe97(ua) {
         var version = Utils.getFirstMatch(/PlayStation 4[/\s](\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.PlayStation4,
@@ -58490,7 +61886,7 @@ var init_bowser = __esm({
     }];
     parser_platforms_default = [{
       test: [/googlebot/i],
-      describe: function describe96() {
+      describe: function describe98() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Google"
@@ -58498,7 +61894,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/linespider/i],
-      describe: function describe97() {
+      describe: function describe99() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Line"
@@ -58506,7 +61902,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/amazonbot/i],
-      describe: function describe98() {
+      describe: function describe100() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Amazon"
@@ -58514,22 +61910,6 @@ var init_bowser = __esm({
       }
     }, {
       test: [/gptbot/i],
-      describe: function describe99() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "OpenAI"
-        };
-      }
-    }, {
-      test: [/chatgpt-user/i],
-      describe: function describe100() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "OpenAI"
-        };
-      }
-    }, {
-      test: [/oai-searchbot/i],
       describe: function describe101() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -58537,8 +61917,24 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/baiduspider/i],
+      test: [/chatgpt-user/i],
       describe: function describe102() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "OpenAI"
+        };
+      }
+    }, {
+      test: [/oai-searchbot/i],
+      describe: function describe103() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "OpenAI"
+        };
+      }
+    }, {
+      test: [/baiduspider/i],
+      describe: function describe104() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Baidu"
@@ -58546,7 +61942,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bingbot/i],
-      describe: function describe103() {
+      describe: function describe105() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Bing"
@@ -58554,7 +61950,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/duckduckbot/i],
-      describe: function describe104() {
+      describe: function describe106() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "DuckDuckGo"
@@ -58562,7 +61958,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/claudebot/i, /claude-web/i, /claude-user/i, /claude-searchbot/i],
-      describe: function describe105() {
+      describe: function describe107() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Anthropic"
@@ -58570,7 +61966,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/omgilibot/i, /webzio-extended/i],
-      describe: function describe106() {
+      describe: function describe108() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Webz.io"
@@ -58578,7 +61974,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/diffbot/i],
-      describe: function describe107() {
+      describe: function describe109() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Diffbot"
@@ -58586,7 +61982,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexitybot/i],
-      describe: function describe108() {
+      describe: function describe110() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Perplexity AI"
@@ -58594,7 +61990,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexity-user/i],
-      describe: function describe109() {
+      describe: function describe111() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Perplexity AI"
@@ -58602,7 +61998,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/youbot/i],
-      describe: function describe110() {
+      describe: function describe112() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "You.com"
@@ -58610,7 +62006,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ia_archiver/i],
-      describe: function describe111() {
+      describe: function describe113() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Internet Archive"
@@ -58618,22 +62014,6 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-webindexer/i],
-      describe: function describe112() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "Meta"
-        };
-      }
-    }, {
-      test: [/meta-externalads/i],
-      describe: function describe113() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "Meta"
-        };
-      }
-    }, {
-      test: [/meta-externalagent/i],
       describe: function describe114() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -58641,7 +62021,7 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/meta-externalfetcher/i],
+      test: [/meta-externalads/i],
       describe: function describe115() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -58649,7 +62029,7 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/facebookexternalhit/i, /facebookcatalog/i],
+      test: [/meta-externalagent/i],
       describe: function describe116() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -58657,8 +62037,24 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/slackbot/i, /slack-imgProxy/i],
+      test: [/meta-externalfetcher/i],
       describe: function describe117() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "Meta"
+        };
+      }
+    }, {
+      test: [/facebookexternalhit/i, /facebookcatalog/i],
+      describe: function describe118() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "Meta"
+        };
+      }
+    }, {
+      test: [/slackbot/i, /slack-imgProxy/i],
+      describe: function describe119() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Slack"
@@ -58666,7 +62062,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yahoo/i],
-      describe: function describe118() {
+      describe: function describe120() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Yahoo"
@@ -58674,7 +62070,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yandexbot/i, /yandexmobilebot/i],
-      describe: function describe119() {
+      describe: function describe121() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Yandex"
@@ -58682,7 +62078,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/pingdom/i],
-      describe: function describe120() {
+      describe: function describe122() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Pingdom"
@@ -58690,7 +62086,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/huawei/i],
-      describe: function describe121(ua) {
+      describe: function describe123(ua) {
         var model = Utils.getFirstMatch(/(can-l01)/i, ua) && "Nova";
         var platform2 = {
           type: PLATFORMS_MAP.mobile,
@@ -58701,7 +62097,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/nexus\s*(?:7|8|9|10).*/i],
-      describe: function describe122() {
+      describe: function describe124() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Nexus"
@@ -58709,7 +62105,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ipad/i],
-      describe: function describe123() {
+      describe: function describe125() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Apple",
@@ -58720,7 +62116,7 @@ var init_bowser = __esm({
       test: function test7(parser) {
         return Utils.isFirefoxOnIpad(parser.getUA());
       },
-      describe: function describe124() {
+      describe: function describe126() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Apple",
@@ -58729,7 +62125,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/kftt build/i],
-      describe: function describe125() {
+      describe: function describe127() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Amazon",
@@ -58738,7 +62134,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/silk/i],
-      describe: function describe126() {
+      describe: function describe128() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Amazon"
@@ -58746,7 +62142,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/tablet(?! pc)/i],
-      describe: function describe127() {
+      describe: function describe129() {
         return {
           type: PLATFORMS_MAP.tablet
         };
@@ -58757,7 +62153,7 @@ var init_bowser = __esm({
         var likeIDevice = parser.test(/like (ipod|iphone)/i);
         return iDevice && !likeIDevice;
       },
-      describe: function describe128(ua) {
+      describe: function describe130(ua) {
         var model = Utils.getFirstMatch(/(ipod|iphone)/i, ua);
         return {
           type: PLATFORMS_MAP.mobile,
@@ -58767,7 +62163,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/nexus\s*[0-6].*/i, /galaxy nexus/i],
-      describe: function describe129() {
+      describe: function describe131() {
         return {
           type: PLATFORMS_MAP.mobile,
           vendor: "Nexus"
@@ -58775,7 +62171,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/Nokia/i],
-      describe: function describe130(ua) {
+      describe: function describe132(ua) {
         var model = Utils.getFirstMatch(/Nokia\s+([0-9]+(\.[0-9]+)?)/i, ua);
         var platform2 = {
           type: PLATFORMS_MAP.mobile,
@@ -58786,7 +62182,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/[^-]mobi/i],
-      describe: function describe131() {
+      describe: function describe133() {
         return {
           type: PLATFORMS_MAP.mobile
         };
@@ -58795,7 +62191,7 @@ var init_bowser = __esm({
       test: function test9(parser) {
         return parser.getBrowserName(true) === "blackberry";
       },
-      describe: function describe132() {
+      describe: function describe134() {
         return {
           type: PLATFORMS_MAP.mobile,
           vendor: "BlackBerry"
@@ -58805,7 +62201,7 @@ var init_bowser = __esm({
       test: function test10(parser) {
         return parser.getBrowserName(true) === "bada";
       },
-      describe: function describe133() {
+      describe: function describe135() {
         return {
           type: PLATFORMS_MAP.mobile
         };
@@ -58814,7 +62210,7 @@ var init_bowser = __esm({
       test: function test11(parser) {
         return parser.getBrowserName() === "windows phone";
       },
-      describe: function describe134() {
+      describe: function describe136() {
         return {
           type: PLATFORMS_MAP.mobile,
           vendor: "Microsoft"
@@ -58825,7 +62221,7 @@ var init_bowser = __esm({
         var osMajorVersion = Number(String(parser.getOSVersion()).split(".")[0]);
         return parser.getOSName(true) === "android" && osMajorVersion >= 3;
       },
-      describe: function describe135() {
+      describe: function describe137() {
         return {
           type: PLATFORMS_MAP.tablet
         };
@@ -58834,21 +62230,21 @@ var init_bowser = __esm({
       test: function test13(parser) {
         return parser.getOSName(true) === "android";
       },
-      describe: function describe136() {
+      describe: function describe138() {
         return {
           type: PLATFORMS_MAP.mobile
         };
       }
     }, {
       test: [/smart-?tv|smarttv/i],
-      describe: function describe137() {
+      describe: function describe139() {
         return {
           type: PLATFORMS_MAP.tv
         };
       }
     }, {
       test: [/netcast/i],
-      describe: function describe138() {
+      describe: function describe140() {
         return {
           type: PLATFORMS_MAP.tv
         };
@@ -58857,7 +62253,7 @@ var init_bowser = __esm({
       test: function test14(parser) {
         return parser.getOSName(true) === "macos";
       },
-      describe: function describe139() {
+      describe: function describe141() {
         return {
           type: PLATFORMS_MAP.desktop,
           vendor: "Apple"
@@ -58867,7 +62263,7 @@ var init_bowser = __esm({
       test: function test15(parser) {
         return parser.getOSName(true) === "windows";
       },
-      describe: function describe140() {
+      describe: function describe142() {
         return {
           type: PLATFORMS_MAP.desktop
         };
@@ -58876,7 +62272,7 @@ var init_bowser = __esm({
       test: function test16(parser) {
         return parser.getOSName(true) === "linux";
       },
-      describe: function describe141() {
+      describe: function describe143() {
         return {
           type: PLATFORMS_MAP.desktop
         };
@@ -58885,7 +62281,7 @@ var init_bowser = __esm({
       test: function test17(parser) {
         return parser.getOSName(true) === "chrome os";
       },
-      describe: function describe142() {
+      describe: function describe144() {
         return {
           type: PLATFORMS_MAP.desktop
         };
@@ -58894,7 +62290,7 @@ var init_bowser = __esm({
       test: function test18(parser) {
         return parser.getOSName(true) === "playstation 4";
       },
-      describe: function describe143() {
+      describe: function describe145() {
         return {
           type: PLATFORMS_MAP.tv
         };
@@ -58903,7 +62299,7 @@ var init_bowser = __esm({
       test: function test19(parser) {
         return parser.getOSName(true) === "roku";
       },
-      describe: function describe144() {
+      describe: function describe146() {
         return {
           type: PLATFORMS_MAP.tv
         };
@@ -58913,7 +62309,7 @@ var init_bowser = __esm({
       test: function test20(parser) {
         return parser.getBrowserName(true) === "microsoft edge";
       },
-      describe: function describe145(ua) {
+      describe: function describe147(ua) {
         if (/\sedgios\//i.test(ua)) {
           var engine = {
             name: ENGINE_MAP.WebKit
@@ -58935,14 +62331,14 @@ var init_bowser = __esm({
       test: function test21(parser) {
         return parser.getBrowserName(true) === "ladybird";
       },
-      describe: function describe146() {
+      describe: function describe148() {
         return {
           name: ENGINE_MAP.LibWeb
         };
       }
     }, {
       test: [/trident/i],
-      describe: function describe147(ua) {
+      describe: function describe149(ua) {
         var engine = {
           name: ENGINE_MAP.Trident
         };
@@ -58954,7 +62350,7 @@ var init_bowser = __esm({
       test: function test22(parser) {
         return parser.test(/presto/i);
       },
-      describe: function describe148(ua) {
+      describe: function describe150(ua) {
         var engine = {
           name: ENGINE_MAP.Presto
         };
@@ -58968,7 +62364,7 @@ var init_bowser = __esm({
         var likeGecko = parser.test(/like gecko/i);
         return isGecko && !likeGecko;
       },
-      describe: function describe149(ua) {
+      describe: function describe151(ua) {
         var engine = {
           name: ENGINE_MAP.Gecko
         };
@@ -58978,14 +62374,14 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(apple)?webkit\/537\.36/i],
-      describe: function describe150() {
+      describe: function describe152() {
         return {
           name: ENGINE_MAP.Blink
         };
       }
     }, {
       test: [/(apple)?webkit/i],
-      describe: function describe151(ua) {
+      describe: function describe153(ua) {
         var engine = {
           name: ENGINE_MAP.WebKit
         };
@@ -59127,7 +62523,7 @@ var init_bowser = __esm({
         if (engine) this.parsedResult.engine = engine.describe(this.getUA());
         return this.parsedResult.engine;
       };
-      _proto.parse = function parse5() {
+      _proto.parse = function parse6() {
         this.parseBrowser();
         this.parseOS();
         this.parsePlatform();
@@ -59245,7 +62641,7 @@ var init_bowser = __esm({
         if (typeof UA !== "string") throw new Error("UserAgent should be a string");
         return new Parser(UA, skipParsingOrHints, clientHints);
       };
-      Bowser2.parse = function parse5(UA, clientHints) {
+      Bowser2.parse = function parse6(UA, clientHints) {
         if (clientHints === void 0) clientHints = null;
         return new Parser(UA, clientHints).getResult();
       };
@@ -59282,8 +62678,8 @@ var init_createUserAgentStringParsingProvider = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/util-user-agent-browser/createUserAgentStringParsingProvider.js"() {
     createUserAgentStringParsingProvider = ({ serviceId, clientVersion }) => async (config2) => {
       const module = await Promise.resolve().then(() => (init_bowser(), bowser_exports));
-      const parse5 = module.parse ?? module.default.parse ?? (() => "");
-      const parsedUA = typeof window !== "undefined" && window?.navigator?.userAgent ? parse5(window.navigator.userAgent) : void 0;
+      const parse6 = module.parse ?? module.default.parse ?? (() => "");
+      const parsedUA = typeof window !== "undefined" && window?.navigator?.userAgent ? parse6(window.navigator.userAgent) : void 0;
       const sections = [
         ["aws-sdk-js", clientVersion],
         ["ua", "2.1"],
@@ -59741,7 +63137,7 @@ var init_Crc64NvmeJs = __esm({
       const sliceLength = 8;
       const tables = new Array(sliceLength);
       for (let slice2 = 0; slice2 < sliceLength; slice2++) {
-        const table = new Array(512);
+        const table3 = new Array(512);
         for (let i6 = 0; i6 < 256; i6++) {
           let crc = BigInt(i6);
           for (let j5 = 0; j5 < 8 * (slice2 + 1); j5++) {
@@ -59751,10 +63147,10 @@ var init_Crc64NvmeJs = __esm({
               crc = crc >> 1n;
             }
           }
-          table[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
-          table[i6 * 2 + 1] = Number(crc & 0xffffffffn);
+          table3[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
+          table3[i6 * 2 + 1] = Number(crc & 0xffffffffn);
         }
-        tables[slice2] = new Uint32Array(table);
+        tables[slice2] = new Uint32Array(table3);
       }
       return tables;
     };
@@ -60539,12 +63935,12 @@ var init_S3ExpressIdentityProviderImpl = __esm({
         const cacheGeneration = this.cacheGeneration;
         const entry = cache5.get(bucket);
         if (entry) {
-          return entry.identity.then((identity) => {
-            const isExpired = (identity.expiration?.getTime() ?? 0) < Date.now();
+          return entry.identity.then((identity2) => {
+            const isExpired = (identity2.expiration?.getTime() ?? 0) < Date.now();
             if (isExpired) {
               return cache5.set(bucket, new S3ExpressIdentityCacheEntry(this.getIdentity(bucket))).identity;
             }
-            const isExpiringSoon = (identity.expiration?.getTime() ?? 0) < Date.now() + _S3ExpressIdentityProviderImpl.REFRESH_WINDOW_MS;
+            const isExpiringSoon = (identity2.expiration?.getTime() ?? 0) < Date.now() + _S3ExpressIdentityProviderImpl.REFRESH_WINDOW_MS;
             if (isExpiringSoon && !entry.isRefreshing) {
               entry.isRefreshing = true;
               this.getIdentity(bucket).then((id) => {
@@ -60553,7 +63949,7 @@ var init_S3ExpressIdentityProviderImpl = __esm({
                 }
               });
             }
-            return identity;
+            return identity2;
           });
         }
         return cache5.set(bucket, new S3ExpressIdentityCacheEntry(this.getIdentity(bucket))).identity;
@@ -60566,13 +63962,13 @@ var init_S3ExpressIdentityProviderImpl = __esm({
         if (!session.Credentials?.AccessKeyId || !session.Credentials?.SecretAccessKey) {
           throw new Error("s3#createSession response credential missing AccessKeyId or SecretAccessKey.");
         }
-        const identity = {
+        const identity2 = {
           accessKeyId: session.Credentials.AccessKeyId,
           secretAccessKey: session.Credentials.SecretAccessKey,
           sessionToken: session.Credentials.SessionToken,
           expiration: session.Credentials.Expiration ? new Date(session.Credentials.Expiration) : void 0
         };
-        return identity;
+        return identity2;
       }
     };
   }
@@ -60653,10 +64049,10 @@ var require_dist_cjs2 = __commonJS({
           if (!hasOwn2(headers, headerName)) {
             continue;
           }
-          const bytes2 = fromUtf83(headerName);
-          chunks.push(Uint8Array.from([bytes2.byteLength]), bytes2, this.formatHeaderValue(headers[headerName]));
+          const bytes3 = fromUtf83(headerName);
+          chunks.push(Uint8Array.from([bytes3.byteLength]), bytes3, this.formatHeaderValue(headers[headerName]));
         }
-        const out = new Uint8Array(chunks.reduce((carry, bytes2) => carry + bytes2.byteLength, 0));
+        const out = new Uint8Array(chunks.reduce((carry, bytes3) => carry + bytes3.byteLength, 0));
         let position = 0;
         for (const chunk of chunks) {
           out.set(chunk, position);
@@ -60732,9 +64128,9 @@ var require_dist_cjs2 = __commonJS({
     var UUID_PATTERN2 = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
     var Int642 = class _Int64 {
       bytes;
-      constructor(bytes2) {
-        this.bytes = bytes2;
-        if (bytes2.byteLength !== 8) {
+      constructor(bytes3) {
+        this.bytes = bytes3;
+        if (bytes3.byteLength !== 8) {
           throw new Error("Int64 buffers must be exactly 8 bytes");
         }
       }
@@ -60742,34 +64138,34 @@ var require_dist_cjs2 = __commonJS({
         if (number > 9223372036854776e3 || number < -9223372036854776e3) {
           throw new Error(`${number} is too large (or, if negative, too small) to represent as an Int64`);
         }
-        const bytes2 = new Uint8Array(8);
+        const bytes3 = new Uint8Array(8);
         for (let i6 = 7, remaining = Math.abs(Math.round(number)); i6 > -1 && remaining > 0; i6--, remaining /= 256) {
-          bytes2[i6] = remaining;
+          bytes3[i6] = remaining;
         }
         if (number < 0) {
-          negate2(bytes2);
+          negate2(bytes3);
         }
-        return new _Int64(bytes2);
+        return new _Int64(bytes3);
       }
       valueOf() {
-        const bytes2 = this.bytes.slice(0);
-        const negative = bytes2[0] & 128;
+        const bytes3 = this.bytes.slice(0);
+        const negative = bytes3[0] & 128;
         if (negative) {
-          negate2(bytes2);
+          negate2(bytes3);
         }
-        return parseInt(toHex2(bytes2), 16) * (negative ? -1 : 1);
+        return parseInt(toHex2(bytes3), 16) * (negative ? -1 : 1);
       }
       toString() {
         return String(this.valueOf());
       }
     };
-    function negate2(bytes2) {
+    function negate2(bytes3) {
       for (let i6 = 0; i6 < 8; i6++) {
-        bytes2[i6] ^= 255;
+        bytes3[i6] ^= 255;
       }
       for (let i6 = 7; i6 > -1; i6--) {
-        bytes2[i6]++;
-        if (bytes2[i6] !== 0) {
+        bytes3[i6]++;
+        if (bytes3[i6] !== 0) {
           break;
         }
       }
@@ -61446,12 +64842,12 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
-      const { httpAuthOption: { signingProperties = {} }, identity, signer } = scheme;
+      const { httpAuthOption: { signingProperties = {} }, identity: identity2, signer } = scheme;
       let request;
       if (context.s3ExpressIdentity) {
         request = await signS3Express(context.s3ExpressIdentity, signingProperties, args.request, await config2.signer());
       } else {
-        request = await signer.sign(args.request, identity, signingProperties);
+        request = await signer.sign(args.request, identity2, signingProperties);
       }
       const output = await next({
         ...args,
@@ -61470,8 +64866,8 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
 
 // node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/to-stream/toStream.js
 import { Readable as Readable7 } from "node:stream";
-function toStream2(bytes2) {
-  return Readable7.from(Buffer.from(bytes2));
+function toStream2(bytes3) {
+  return Readable7.from(Buffer.from(bytes3));
 }
 var init_toStream = __esm({
   "node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/to-stream/toStream.js"() {
@@ -61643,7 +65039,7 @@ var ProtocolLib;
 var init_ProtocolLib = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/protocols/ProtocolLib.js"() {
     init_client2();
-    init_schema();
+    init_schema2();
     ProtocolLib = class {
       queryCompat;
       errorRegistry;
@@ -61784,7 +65180,7 @@ var AwsRestJsonProtocol;
 var init_AwsRestJsonProtocol = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/protocols/json/AwsRestJsonProtocol.js"() {
     init_protocols();
-    init_schema();
+    init_schema2();
     init_ProtocolLib();
     AwsRestJsonProtocol = class extends HttpBindingProtocol {
       serializer;
@@ -62292,7 +65688,7 @@ var init_XmlShapeDeserializer = __esm({
     import_xml_builder = __toESM(require_dist_cjs4());
     init_client2();
     init_protocols();
-    init_schema();
+    init_schema2();
     init_serde();
     init_ConfigurableSerdeContext2();
     init_UnionSerde2();
@@ -62309,7 +65705,7 @@ var init_XmlShapeDeserializer = __esm({
         this.serdeContext = serdeContext;
         this.stringDeserializer.setSerdeContext(serdeContext);
       }
-      read(schema2, bytes2, key2) {
+      read(schema2, bytes3, key2) {
         const ns = NormalizedSchema.of(schema2);
         const memberSchemas = ns.getMemberSchemas();
         const isEventPayload = ns.isStructSchema() && ns.isMemberSchema() && !!Object.values(memberSchemas).find((memberNs) => {
@@ -62320,13 +65716,13 @@ var init_XmlShapeDeserializer = __esm({
           const memberName = Object.keys(memberSchemas)[0];
           const eventMemberSchema = memberSchemas[memberName];
           if (eventMemberSchema.isBlobSchema()) {
-            output[memberName] = bytes2;
+            output[memberName] = bytes3;
           } else {
-            output[memberName] = this.read(memberSchemas[memberName], bytes2);
+            output[memberName] = this.read(memberSchemas[memberName], bytes3);
           }
           return output;
         }
-        const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes2);
+        const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes3);
         const parsedObject = this.parseXml(xmlString);
         return this.readSchema(schema2, key2 ? parsedObject[key2] : parsedObject);
       }
@@ -62447,7 +65843,7 @@ var QueryShapeSerializer;
 var init_QueryShapeSerializer = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/protocols/query/QueryShapeSerializer.js"() {
     init_protocols();
-    init_schema();
+    init_schema2();
     init_serde();
     init_serde();
     init_ConfigurableSerdeContext2();
@@ -62627,7 +66023,7 @@ var AwsQueryProtocol;
 var init_AwsQueryProtocol = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/protocols/query/AwsQueryProtocol.js"() {
     init_protocols();
-    init_schema();
+    init_schema2();
     init_ProtocolLib();
     init_XmlShapeDeserializer();
     init_QueryShapeSerializer();
@@ -62686,9 +66082,9 @@ var init_AwsQueryProtocol = __esm({
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes3 = await collectBody(response.body, context);
-          if (bytes3.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes3));
+          const bytes4 = await collectBody(response.body, context);
+          if (bytes4.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes4));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
         }
@@ -62699,9 +66095,9 @@ var init_AwsQueryProtocol = __esm({
         }
         const shortName = operationSchema.name.split("#")[1] ?? operationSchema.name;
         const awsQueryResultKey = ns.isStructSchema() && this.useNestedResult() ? shortName + "Result" : void 0;
-        const bytes2 = await collectBody(response.body, context);
-        if (bytes2.byteLength > 0) {
-          Object.assign(dataObject, await deserializer.read(ns, bytes2, awsQueryResultKey));
+        const bytes3 = await collectBody(response.body, context);
+        if (bytes3.byteLength > 0) {
+          Object.assign(dataObject, await deserializer.read(ns, bytes3, awsQueryResultKey));
         }
         dataObject.$metadata = this.deserializeMetadata(response);
         return dataObject;
@@ -62786,7 +66182,7 @@ var init_XmlShapeSerializer = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/protocols/xml/XmlShapeSerializer.js"() {
     import_xml_builder2 = __toESM(require_dist_cjs4());
     init_protocols();
-    init_schema();
+    init_schema2();
     init_serde();
     init_serde();
     init_ConfigurableSerdeContext2();
@@ -62815,9 +66211,9 @@ var init_XmlShapeSerializer = __esm({
       }
       flush() {
         if (this.byteBuffer !== void 0) {
-          const bytes2 = this.byteBuffer;
+          const bytes3 = this.byteBuffer;
           delete this.byteBuffer;
-          return bytes2;
+          return bytes3;
         }
         if (this.stringBuffer !== void 0) {
           const str2 = this.stringBuffer;
@@ -63090,7 +66486,7 @@ var AwsRestXmlProtocol;
 var init_AwsRestXmlProtocol = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/protocols/xml/AwsRestXmlProtocol.js"() {
     init_protocols();
-    init_schema();
+    init_schema2();
     init_ProtocolLib();
     init_parseXmlBody();
     init_XmlCodec();
@@ -63198,7 +66594,7 @@ var S3RestXmlProtocol;
 var init_S3RestXmlProtocol = __esm({
   "node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/protocol/S3RestXmlProtocol.js"() {
     init_protocols2();
-    init_schema();
+    init_schema2();
     S3RestXmlProtocol = class extends AwsRestXmlProtocol {
       async serializeRequest(operationSchema, input, context) {
         const request = await super.serializeRequest(operationSchema, input, context);
@@ -63268,12 +66664,12 @@ var init_bucketHostnameUtils = __esm({
     AWS_PARTITION_SUFFIX = "amazonaws.com";
     isBucketNameOptions = (options) => typeof options.bucketName === "string";
     isDnsCompatibleBucketName2 = (bucketName) => DOMAIN_PATTERN2.test(bucketName) && !IP_ADDRESS_PATTERN2.test(bucketName) && !DOTS_PATTERN2.test(bucketName);
-    getRegionalSuffix = (hostname2) => {
-      const parts2 = hostname2.match(S3_HOSTNAME_PATTERN2);
-      return [parts2[4], hostname2.replace(new RegExp(`^${parts2[0]}`), "")];
+    getRegionalSuffix = (hostname4) => {
+      const parts2 = hostname4.match(S3_HOSTNAME_PATTERN2);
+      return [parts2[4], hostname4.replace(new RegExp(`^${parts2[0]}`), "")];
     };
-    getSuffix = (hostname2) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname2) ? ["us-east-1", AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname2);
-    getSuffixForArnEndpoint = (hostname2) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname2) ? [hostname2.replace(`.${AWS_PARTITION_SUFFIX}`, ""), AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname2);
+    getSuffix = (hostname4) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname4) ? ["us-east-1", AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname4);
+    getSuffixForArnEndpoint = (hostname4) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname4) ? [hostname4.replace(`.${AWS_PARTITION_SUFFIX}`, ""), AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname4);
     validateArnEndpointOptions = (options) => {
       if (options.pathStyleEndpoint) {
         throw new Error("Path-style S3 endpoint is not supported when bucket is an ARN");
@@ -63496,7 +66892,7 @@ var init_bucketEndpointMiddleware = __esm({
           const useFipsEndpoint = await options.useFipsEndpoint();
           const { partition: partition2, signingRegion = clientRegion } = await options.regionInfoProvider(clientRegion, { useDualstackEndpoint, useFipsEndpoint }) || {};
           const useArnRegion = await options.useArnRegion();
-          const { hostname: hostname2, bucketEndpoint, signingRegion: modifiedSigningRegion, signingService } = bucketHostname({
+          const { hostname: hostname4, bucketEndpoint, signingRegion: modifiedSigningRegion, signingService } = bucketHostname({
             bucketName: bucketArn,
             baseHostname: request.hostname,
             accelerateEndpoint: options.useAccelerateEndpoint,
@@ -63517,13 +66913,13 @@ var init_bucketEndpointMiddleware = __esm({
           if (signingService && signingService !== "s3") {
             context["signing_service"] = signingService;
           }
-          request.hostname = hostname2;
+          request.hostname = hostname4;
           replaceBucketInPath = bucketEndpoint;
         } else {
           const clientRegion = await options.region();
           const dualstackEndpoint = await options.useDualstackEndpoint();
           const fipsEndpoint = await options.useFipsEndpoint();
-          const { hostname: hostname2, bucketEndpoint } = bucketHostname({
+          const { hostname: hostname4, bucketEndpoint } = bucketHostname({
             bucketName,
             clientRegion,
             baseHostname: request.hostname,
@@ -63534,7 +66930,7 @@ var init_bucketEndpointMiddleware = __esm({
             tlsCompatible: request.protocol === "https:",
             isCustomEndpoint: options.isCustomEndpoint
           });
-          request.hostname = hostname2;
+          request.hostname = hostname4;
           replaceBucketInPath = bucketEndpoint;
         }
         if (replaceBucketInPath) {
@@ -63908,7 +67304,7 @@ var init_AwsSdkSigV4Signer = __esm({
       };
     };
     AwsSdkSigV4Signer = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         if (!HttpRequest.isInstance(httpRequest)) {
           throw new Error("The request is not an instance of `HttpRequest` and cannot be signed");
         }
@@ -63986,7 +67382,7 @@ var init_AwsSdkSigV4ASigner = __esm({
     init_utils3();
     init_AwsSdkSigV4Signer();
     AwsSdkSigV4ASigner = class extends AwsSdkSigV4Signer {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         if (!HttpRequest.isInstance(httpRequest)) {
           throw new Error("The request is not an instance of `HttpRequest` and cannot be signed");
         }
@@ -64351,7 +67747,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve11, reject) => {
+      return new Promise((resolve13, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -64376,7 +67772,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve11(Buffer.concat(chunks));
+            resolve13(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -64839,21 +68235,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve11) => {
-            timeoutId = Number(timing.setTimeout(() => resolve11(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve13) => {
+            timeoutId = Number(timing.setTimeout(() => resolve13(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve11) => {
+          new Promise((resolve13) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve11(true);
+              resolve13(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve11(false);
+              resolve13(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve11(false);
+              resolve13(false);
             });
           })
         ]);
@@ -64930,13 +68326,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve11, reject) => {
+        this.configProvider = new Promise((resolve13, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve11(this.resolveDefaultConfig(_options));
+              resolve13(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve11(this.resolveDefaultConfig(options));
+            resolve13(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -64966,7 +68362,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve11 = async (arg) => {
+          const resolve13 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -65007,15 +68403,15 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           if (request.fragment) {
             path += `#${request.fragment}`;
           }
-          let hostname2 = request.hostname ?? "";
-          if (hostname2[0] === "[" && hostname2.endsWith("]")) {
-            hostname2 = request.hostname.slice(1, -1);
+          let hostname4 = request.hostname ?? "";
+          if (hostname4[0] === "[" && hostname4.endsWith("]")) {
+            hostname4 = request.hostname.slice(1, -1);
           } else {
-            hostname2 = request.hostname;
+            hostname4 = request.hostname;
           }
           const nodeHttpsOptions = {
             headers: request.headers,
-            host: hostname2,
+            host: hostname4,
             method: request.method,
             path,
             port: request.port,
@@ -65030,7 +68426,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve11({ response: httpResponse });
+            resolve13({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -65369,13 +68765,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve11, reject) => {
+        this.configProvider = new Promise((resolve13, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve11(opts || {});
+              resolve13(opts || {});
             }).catch(reject);
           } else {
-            resolve11(options || {});
+            resolve13(options || {});
           }
         });
       }
@@ -65402,7 +68798,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve11 = async (arg) => {
+          const resolve13 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -65416,14 +68812,14 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(abortError);
             return;
           }
-          const { hostname: hostname2, method, port, protocol, query } = request;
+          const { hostname: hostname4, method, port, protocol, query } = request;
           let auth = "";
           if (request.username != null || request.password != null) {
             const username = request.username ?? "";
             const password = request.password ?? "";
             auth = `${username}:${password}@`;
           }
-          const authority = `${protocol}//${auth}${hostname2}${port ? `:${port}` : ""}`;
+          const authority = `${protocol}//${auth}${hostname4}${port ? `:${port}` : ""}`;
           const requestContext = { destination: new URL(authority) };
           const connectConfig = {
             requestTimeout: this.config?.sessionTimeout,
@@ -65499,7 +68895,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve11({ response: httpResponse });
+            resolve13({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -65637,7 +69033,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve11) => setTimeout(resolve11, delayMs));
+            await new Promise((resolve13) => setTimeout(resolve13, delayMs));
           }
         }
         return await toRetry();
@@ -65651,12 +69047,12 @@ var require_dist_cjs8 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative3 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative4 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative3 && full) {
+      if (relative4 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -65664,8 +69060,8 @@ var require_dist_cjs8 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative3) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative3}`;
+      if (relative4) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative4}`;
       } else if (full) {
         host = full;
       } else {
@@ -66246,7 +69642,7 @@ var init_errors = __esm({
 var _ADE, _APE, _AT, _CS, _CT, _CTR, _CTRr, _CV, _ETE, _ICE, _IGE, _IRE, _ISE, _ISEn, _IT, _RT, _SDE, _UCE, _UGTE, _aT, _c, _cI, _cS, _cV, _co, _dC, _e, _eI, _ed, _gT, _h, _hE, _iT, _r, _rT, _rU, _s, _sc, _se, _tT, n0, _s_registry, SSOOIDCServiceException$, n0_registry, AccessDeniedException$, AuthorizationPendingException$, ExpiredTokenException$, InternalServerException$, InvalidClientException$, InvalidGrantException$, InvalidRequestException$, InvalidScopeException$, SlowDownException$, UnauthorizedClientException$, UnsupportedGrantTypeException$, errorTypeRegistries, AccessToken, ClientSecret, CodeVerifier, IdToken, RefreshToken, CreateTokenRequest$, CreateTokenResponse$, Scopes, CreateToken$;
 var init_schemas_0 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso-oidc/schemas/schemas_0.js"() {
-    init_schema();
+    init_schema2();
     init_errors();
     init_SSOOIDCServiceException();
     _ADE = "AccessDeniedException";
@@ -66603,7 +69999,7 @@ var init_SSOOIDCClient = __esm({
     init_endpoints();
     init_protocols();
     init_retry2();
-    init_schema();
+    init_schema2();
     init_httpAuthSchemeProvider();
     init_EndpointParameters();
     init_runtimeConfig();
@@ -67204,7 +70600,7 @@ var init_errors2 = __esm({
 var _ATT, _GRC, _GRCR, _GRCRe, _IRE2, _RC, _RNFE, _SAKT, _STT, _TMRE, _UE, _aI, _aKI, _aT2, _ai, _c2, _e2, _ex, _h2, _hE2, _hH, _hQ, _m, _rC, _rN, _rn, _s2, _sAK, _sT, _xasbt, n02, _s_registry2, SSOServiceException$, n0_registry2, InvalidRequestException$2, ResourceNotFoundException$, TooManyRequestsException$, UnauthorizedException$, errorTypeRegistries2, AccessTokenType, SecretAccessKeyType, SessionTokenType, GetRoleCredentialsRequest$, GetRoleCredentialsResponse$, RoleCredentials$, GetRoleCredentials$;
 var init_schemas_02 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso/schemas/schemas_0.js"() {
-    init_schema();
+    init_schema2();
     init_errors2();
     init_SSOServiceException();
     _ATT = "AccessTokenType";
@@ -67493,7 +70889,7 @@ var init_SSOClient = __esm({
     init_endpoints();
     init_protocols();
     init_retry2();
-    init_schema();
+    init_schema2();
     init_httpAuthSchemeProvider2();
     init_EndpointParameters2();
     init_runtimeConfig2();
@@ -68281,7 +71677,7 @@ var init_errors3 = __esm({
 var _A, _AKI, _AR, _ARI, _ARR, _ARRs, _ARU, _ARWWI, _ARWWIR, _ARWWIRs, _Au, _C, _CA, _DS, _E, _EI, _ETE2, _IDPCEE, _IDPRCE, _IITE, _K, _MPDE, _MSTS, _P, _PA, _PAr, _PC, _PCLT, _PCr, _PDT, _PI, _PPS, _PPTLE, _Pr, _RA, _RDE, _RSN, _SAK, _SFWIT, _SI, _SN, _ST, _STS, _STU, _T, _TC, _TTK, _Ta, _V, _WIT, _a2, _aKST, _aQE, _c3, _cTT, _e3, _hE3, _m2, _pDLT, _s3, _tLT, n03, _s_registry3, STSServiceException$, n0_registry3, ExpiredTokenException$2, IDPCommunicationErrorException$, IDPRejectedClaimException$, InvalidIdentityTokenException$, MalformedPolicyDocumentException$, PackedPolicyTooLargeException$, RegionDisabledException$, errorTypeRegistries3, accessKeySecretType, clientTokenType, AssumedRoleUser$, AssumeRoleRequest$, AssumeRoleResponse$, AssumeRoleWithWebIdentityRequest$, AssumeRoleWithWebIdentityResponse$, Credentials$, PolicyDescriptorType$, ProvidedContext$, Tag$, policyDescriptorListType, ProvidedContextsListType, tagKeyListType, tagListType, AssumeRole$, AssumeRoleWithWebIdentity$;
 var init_schemas_03 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/schemas/schemas_0.js"() {
-    init_schema();
+    init_schema2();
     init_errors3();
     init_STSServiceException();
     _A = "Arn";
@@ -68736,7 +72132,7 @@ var init_STSClient = __esm({
     init_endpoints();
     init_protocols();
     init_retry2();
-    init_schema();
+    init_schema2();
     init_httpAuthSchemeProvider3();
     init_EndpointParameters3();
     init_runtimeConfig3();
@@ -69427,7 +72823,7 @@ var init_errors4 = __esm({
 var _ADE2, _AT2, _COAT, _COATR, _COATRB, _COATRBr, _COATRr, _COATWIAM, _COATWIAMR, _COATWIAMRr, _ISE2, _OAAT, _RT2, _TMRE2, _VE, _aKI2, _aT3, _at, _c4, _cI2, _cV2, _co2, _e4, _eI2, _ei, _gT2, _gt, _h3, _hE4, _iT2, _jN, _m3, _r2, _rT2, _rU2, _s4, _sAK2, _sT2, _se2, _tI, _tO, _tT2, _tt, n04, _s_registry4, SigninServiceException$, n0_registry4, AccessDeniedException$2, InternalServerException$2, TooManyRequestsError$, ValidationException$, errorTypeRegistries4, OAuthAccessToken, RefreshToken2, AccessToken$, CreateOAuth2TokenRequest$, CreateOAuth2TokenRequestBody$, CreateOAuth2TokenResponse$, CreateOAuth2TokenResponseBody$, CreateOAuth2TokenWithIAMRequest$, CreateOAuth2TokenWithIAMResponse$, CreateOAuth2Token$, CreateOAuth2TokenWithIAM$;
 var init_schemas_04 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/signin/schemas/schemas_0.js"() {
-    init_schema();
+    init_schema2();
     init_errors4();
     init_SigninServiceException();
     _ADE2 = "AccessDeniedException";
@@ -69778,7 +73174,7 @@ var init_SigninClient = __esm({
     init_endpoints();
     init_protocols();
     init_retry2();
-    init_schema();
+    init_schema2();
     init_httpAuthSchemeProvider4();
     init_EndpointParameters4();
     init_runtimeConfig4();
@@ -69968,10 +73364,10 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config3(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
+    var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join11 } = __require("node:path");
+    var { dirname: dirname3, join: join13 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -70137,10 +73533,10 @@ var require_dist_cjs11 = __commonJS({
         await promises.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join13(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
-        return join11(directory, `${loginSessionSha256}.json`);
+        const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
+        return join13(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -70760,13 +74156,13 @@ var init_Sha1Js = __esm({
           const key2 = _Sha1Js.normalizeKey(secret);
           this.inner = new _Sha1Js();
           this.outer = new _Sha1Js();
-          const pad3 = new Uint8Array(BLOCK2 * 2);
+          const pad4 = new Uint8Array(BLOCK2 * 2);
           for (let i6 = 0; i6 < BLOCK2; ++i6) {
-            pad3[i6] = 54 ^ key2[i6];
-            pad3[i6 + BLOCK2] = 92 ^ key2[i6];
+            pad4[i6] = 54 ^ key2[i6];
+            pad4[i6 + BLOCK2] = 92 ^ key2[i6];
           }
-          this.inner.update(pad3.subarray(0, BLOCK2));
-          this.outer.update(pad3.subarray(BLOCK2));
+          this.inner.update(pad4.subarray(0, BLOCK2));
+          this.outer.update(pad4.subarray(BLOCK2));
         }
       }
       update(data) {
@@ -70909,7 +74305,7 @@ var init_Sha1Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1Node.js
-import { createHash as createHash10, createHmac as createHmac5 } from "node:crypto";
+import { createHash as createHash12, createHmac as createHmac5 } from "node:crypto";
 function buildNativeClass4() {
   return class Sha1Node {
     digestLength = 20;
@@ -70943,7 +74339,7 @@ function buildNativeClass4() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac5("sha1", toBuffer2(this.secret)) : createHash10("sha1");
+      return this.secret ? createHmac5("sha1", toBuffer2(this.secret)) : createHash12("sha1");
     }
   };
 }
@@ -70962,7 +74358,7 @@ var init_Sha1Node = __esm({
     init_Sha1Js();
     hasNativeCrypto3 = (() => {
       try {
-        createHash10("sha1");
+        createHash12("sha1");
         return true;
       } catch {
         return false;
@@ -70973,13 +74369,13 @@ var init_Sha1Node = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1WebCrypto.js
-var digest2, sign2, importKey2, subtle2, MAX_PENDING_BYTES2, Sha1WebCrypto;
+var digest2, sign3, importKey2, subtle2, MAX_PENDING_BYTES2, Sha1WebCrypto;
 var init_Sha1WebCrypto = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1WebCrypto.js"() {
     init_serde();
     init_Sha1Js();
-    ({ digest: digest2, sign: sign2, importKey: importKey2 } = globalThis?.crypto?.subtle ?? {});
-    subtle2 = typeof digest2 === "function" && typeof sign2 === "function" && typeof importKey2 === "function" ? globalThis.crypto.subtle : void 0;
+    ({ digest: digest2, sign: sign3, importKey: importKey2 } = globalThis?.crypto?.subtle ?? {});
+    subtle2 = typeof digest2 === "function" && typeof sign3 === "function" && typeof importKey2 === "function" ? globalThis.crypto.subtle : void 0;
     MAX_PENDING_BYTES2 = 8 * 1024 * 1024;
     Sha1WebCrypto = class {
       digestLength = 20;
@@ -71343,13 +74739,13 @@ var init_Sha512Js = __esm({
         const key2 = this.key;
         this.inner = new _Sha512Js();
         this.outer = new _Sha512Js();
-        const pad3 = new Uint8Array(BLOCK3 * 2);
+        const pad4 = new Uint8Array(BLOCK3 * 2);
         for (let i6 = 0; i6 < BLOCK3; ++i6) {
-          pad3[i6] = 54 ^ key2[i6];
-          pad3[i6 + BLOCK3] = 92 ^ key2[i6];
+          pad4[i6] = 54 ^ key2[i6];
+          pad4[i6 + BLOCK3] = 92 ^ key2[i6];
         }
-        this.inner.update(pad3.subarray(0, BLOCK3));
-        this.outer.update(pad3.subarray(BLOCK3));
+        this.inner.update(pad4.subarray(0, BLOCK3));
+        this.outer.update(pad4.subarray(BLOCK3));
       }
       digestSync() {
         const state2 = this.state.slice();
@@ -71486,11 +74882,11 @@ var init_Sha512Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512.js
-import { createHash as createHash11, createHmac as createHmac6 } from "node:crypto";
+import { createHash as createHash13, createHmac as createHmac6 } from "node:crypto";
 function detectNative() {
   if (nativeSupported === void 0) {
     try {
-      createHash11("sha512");
+      createHash13("sha512");
       nativeSupported = true;
     } catch {
       nativeSupported = false;
@@ -71554,20 +74950,20 @@ var init_Sha512 = __esm({
         this.nativeFinished = false;
       }
       createNative() {
-        return this.nativeSecret !== void 0 ? createHmac6("sha512", toBuffer3(this.nativeSecret)) : createHash11("sha512");
+        return this.nativeSecret !== void 0 ? createHmac6("sha512", toBuffer3(this.nativeSecret)) : createHash13("sha512");
       }
     };
   }
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512WebCrypto.js
-var digest3, sign3, importKey3, subtle3, MAX_PENDING_BYTES3, BLOCK_SIZE2, Sha512WebCrypto;
+var digest3, sign4, importKey3, subtle3, MAX_PENDING_BYTES3, BLOCK_SIZE2, Sha512WebCrypto;
 var init_Sha512WebCrypto = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512WebCrypto.js"() {
     init_serde();
     init_Sha512Js();
-    ({ digest: digest3, sign: sign3, importKey: importKey3 } = globalThis?.crypto?.subtle ?? {});
-    subtle3 = typeof digest3 === "function" && typeof sign3 === "function" && typeof importKey3 === "function" ? globalThis.crypto.subtle : void 0;
+    ({ digest: digest3, sign: sign4, importKey: importKey3 } = globalThis?.crypto?.subtle ?? {});
+    subtle3 = typeof digest3 === "function" && typeof sign4 === "function" && typeof importKey3 === "function" ? globalThis.crypto.subtle : void 0;
     MAX_PENDING_BYTES3 = 8 * 1024 * 1024;
     BLOCK_SIZE2 = 128;
     Sha512WebCrypto = class {
@@ -71682,7 +75078,7 @@ var require_dist_cjs16 = __commonJS({
     var { eventStreamSerdeProvider: eventStreamSerdeProvider3, resolveEventStreamSerdeConfig: resolveEventStreamSerdeConfig2 } = (init_event_streams(), __toCommonJS(event_streams_exports));
     var { parseUrl: parseUrl2, getHttpHandlerExtensionConfiguration: getHttpHandlerExtensionConfiguration2, resolveHttpHandlerRuntimeConfig: resolveHttpHandlerRuntimeConfig2, getContentLengthPlugin: getContentLengthPlugin2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { DEFAULT_RETRY_MODE: DEFAULT_RETRY_MODE2, NODE_RETRY_MODE_CONFIG_OPTIONS: NODE_RETRY_MODE_CONFIG_OPTIONS2, NODE_MAX_ATTEMPT_CONFIG_OPTIONS: NODE_MAX_ATTEMPT_CONFIG_OPTIONS2, resolveRetryConfig: resolveRetryConfig2, getRetryPlugin: getRetryPlugin2 } = (init_retry2(), __toCommonJS(retry_exports));
-    var { TypeRegistry: TypeRegistry2, getSchemaSerdePlugin: getSchemaSerdePlugin2 } = (init_schema(), __toCommonJS(schema_exports));
+    var { TypeRegistry: TypeRegistry2, getSchemaSerdePlugin: getSchemaSerdePlugin2 } = (init_schema2(), __toCommonJS(schema_exports));
     var { resolveAwsSdkSigV4Config: resolveAwsSdkSigV4Config2, resolveAwsSdkSigV4AConfig: resolveAwsSdkSigV4AConfig2, AwsSdkSigV4Signer: AwsSdkSigV4Signer2, AwsSdkSigV4ASigner: AwsSdkSigV4ASigner2, NODE_SIGV4A_CONFIG_OPTIONS: NODE_SIGV4A_CONFIG_OPTIONS2, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS: NODE_AUTH_SCHEME_PREFERENCE_OPTIONS2 } = (init_httpAuthSchemes2(), __toCommonJS(httpAuthSchemes_exports));
     var { SignatureV4MultiRegion: SignatureV4MultiRegion3 } = require_dist_cjs3();
     var { defaultProvider } = require_dist_cjs15();
@@ -81480,7 +84876,7 @@ var require_dist_cjs17 = __commonJS({
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
+    var { statSync: statSync5, ReadStream: ReadStream2 } = __require("node:fs");
     var { Readable: Readable8 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
@@ -81492,7 +84888,7 @@ var require_dist_cjs17 = __commonJS({
     var runtimeConfig = {
       ...runtimeConfigShared,
       runtime: "node",
-      statSync: statSync4,
+      statSync: statSync5,
       isFileReadStream(f5) {
         return f5 instanceof ReadStream2;
       }
@@ -81947,7 +85343,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve11, reject) => {
+        return new Promise((resolve13, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -81988,7 +85384,7 @@ var s3_exports2 = {};
 __export(s3_exports2, {
   S3Backend: () => S3Backend
 });
-import { createHash as createHash12 } from "node:crypto";
+import { createHash as createHash14 } from "node:crypto";
 function codeOf(error2) {
   const { Code, code, name } = error2;
   return Code ?? code ?? name ?? "unknown";
@@ -82072,7 +85468,7 @@ var init_s33 = __esm({
         };
         try {
           if (data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB)) {
-            if (lock) params.ChecksumSHA256 = createHash12("sha256").update(data).digest("base64");
+            if (lock) params.ChecksumSHA256 = createHash14("sha256").update(data).digest("base64");
             await this.client.send(new import_client_s3.PutObjectCommand(params));
           } else {
             const upload = new import_lib_storage.Upload({ client: this.client, params, partSize: 8 * MiB, queueSize: 4 });
@@ -82088,7 +85484,7 @@ var init_s33 = __esm({
           if (!await this.stat(name)) throw new NotFoundError(this.location, name);
           return new Uint8Array(0);
         }
-        let bytes2;
+        let bytes3;
         try {
           const output = await this.client.send(
             new import_client_s3.GetObjectCommand({
@@ -82097,15 +85493,15 @@ var init_s33 = __esm({
               Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
             })
           );
-          bytes2 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
+          bytes3 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
         } catch (error2) {
           throw this.failure(name, "reading", error2);
         }
-        if (range2 && bytes2.byteLength !== range2.length) {
-          const problem = bytes2.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes2.byteLength} in` : `answered ${bytes2.byteLength} bytes for a range of ${range2.length} in`;
+        if (range2 && bytes3.byteLength !== range2.length) {
+          const problem = bytes3.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes3.byteLength} in` : `answered ${bytes3.byteLength} bytes for a range of ${range2.length} in`;
           throw new StorageError(this.location, name, problem);
         }
-        return bytes2;
+        return bytes3;
       }
       async stat(name) {
         checkName(name);
@@ -82167,6 +85563,23 @@ var init_s33 = __esm({
           throw this.failure(name, "extending the retention of", error2);
         }
       }
+      async retainedUntil(name) {
+        checkName(name);
+        try {
+          const output = await this.client.send(
+            new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + name })
+          );
+          return output.ObjectLockRetainUntilDate;
+        } catch (error2) {
+          const failure2 = this.failure(name, "inspecting", error2);
+          if (failure2 instanceof NotFoundError) return void 0;
+          throw failure2;
+        }
+      }
+      lockUntil(now) {
+        const lock = this.options.objectLock;
+        return lock && retainUntil(lock, now);
+      }
       failure(name, doing, error2, notFound2 = true) {
         const code = codeOf(error2);
         const meta = error2.$metadata;
@@ -82189,7 +85602,7 @@ var init_s33 = __esm({
 });
 
 // src/commands/open-repository.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile5 } from "node:fs/promises";
 import { resolve as resolve5 } from "node:path";
 async function backendFor(root5, data) {
   if (data.local) return new LocalBackend(resolve5(root5, data.local.path));
@@ -82222,7 +85635,7 @@ async function readRecipientFiles(root5, paths, context = "") {
   return Promise.all(
     paths.map(async (path) => {
       try {
-        return { path, armored: await readFile3(resolve5(root5, path), "utf8") };
+        return { path, armored: await readFile5(resolve5(root5, path), "utf8") };
       } catch (error2) {
         throw new Error(`${context}cannot read recipient key ${path}: ${error2.message}`);
       }
@@ -82368,52 +85781,61 @@ async function runBackup(options) {
   const planned = planSystems(options);
   const results = [];
   for (const item of planned) {
-    const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
-    try {
-      const repos = await Promise.all(
-        item.repositories.map(
-          async ({ data }) => openRepository(await backendFor(options.root, data), {
-            root: options.root,
-            system: item.system,
-            env: options.env,
-            create: true,
-            log: options.log
-          })
-        )
-      );
-      if (options.due) {
-        const notDue = await whyNotDue(item, repos[0], options.now ?? /* @__PURE__ */ new Date());
-        if (notDue) {
-          results.push({ ...base, status: "not-due", message: notDue, repositories: [], problems: [] });
-          continue;
-        }
-      }
-      const walkProblems = [];
-      const input = sourceInput(item, options, walkProblems);
-      const backups = await backupSystem(repos, input, {
-        system: item.system.name,
-        policy: item.policy.metadata.name,
-        onProgress: (progress) => options.onProgress?.(item.system.name, progress),
-        ...options.now ? { now: () => options.now } : {}
-      });
-      const problems = backups[0]?.problems ?? [];
-      results.push({
-        ...base,
-        status: problems.length > 0 ? "partial" : "ok",
-        repositories: backups.map((backup, i6) => ({ ...backup, name: item.repositories[i6].name })),
-        problems
-      });
-    } catch (error2) {
-      results.push({
-        ...base,
-        status: "failed",
-        message: error2.message,
-        repositories: [],
-        problems: []
-      });
-    }
+    const result = await backupOne(item, options);
+    results.push(result);
+    await options.onResult?.(result);
   }
   return results;
+}
+async function backupOne(item, options) {
+  const clock = () => options.now ?? /* @__PURE__ */ new Date();
+  const startedAt = clock().toISOString();
+  const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
+  const finish = (result) => ({
+    ...result,
+    startedAt,
+    finishedAt: clock().toISOString()
+  });
+  try {
+    const repos = await Promise.all(
+      item.repositories.map(
+        async ({ data }) => openRepository(await backendFor(options.root, data), {
+          root: options.root,
+          system: item.system,
+          env: options.env,
+          create: true,
+          log: options.log
+        })
+      )
+    );
+    if (options.due) {
+      const notDue = await whyNotDue(item, repos[0], clock());
+      if (notDue)
+        return finish({ ...base, status: "not-due", message: notDue, repositories: [], problems: [] });
+    }
+    const walkProblems = [];
+    const backups = await backupSystem(repos, () => sourceInput(item, options, walkProblems), {
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      onProgress: (progress) => options.onProgress?.(item.system.name, progress),
+      ...options.now ? { now: () => options.now } : {}
+    });
+    const problems = backups[0]?.problems ?? [];
+    return finish({
+      ...base,
+      status: problems.length > 0 ? "partial" : "ok",
+      repositories: backups.map((backup, i6) => ({ ...backup, name: item.repositories[i6].name })),
+      problems
+    });
+  } catch (error2) {
+    return finish({
+      ...base,
+      status: "failed",
+      message: error2.message,
+      repositories: [],
+      problems: []
+    });
+  }
 }
 function sourceInput(item, options, problems) {
   const source = item.system.source;
@@ -82448,7 +85870,13 @@ function sourceInput(item, options, problems) {
 }
 function commandEnvironment(env2, item) {
   const out = { ...env2 };
-  for (const name of [...Object.values(CREDENTIAL_ENV), passphraseVariable(item.system)]) delete out[name];
+  for (const name of [
+    ...Object.values(CREDENTIAL_ENV),
+    passphraseVariable(item.system),
+    ...Object.values(SIGNING_ENV),
+    TOKEN_ENV[0]
+  ])
+    delete out[name];
   return out;
 }
 async function* archiveEntries(entries) {
@@ -82490,6 +85918,8 @@ var init_backup2 = __esm({
     init_backup();
     init_keyring();
     init_snapshot();
+    init_credentials();
+    init_signing();
     init_cron();
     init_duration();
     init_command();
@@ -82592,9 +86022,20 @@ var init_key = __esm({
 });
 
 // src/engine/restorer.ts
-import { constants as constants3 } from "node:fs";
-import { chmod, lchown, lstat, lutimes, mkdir as mkdir2, open as open3, rm as rm2, symlink, utimes } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import {
+  closeSync as closeSync2,
+  constants as constants3,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lstatSync as lstatSync3,
+  mkdirSync as mkdirSync2,
+  openSync as openSync2,
+  rmSync,
+  writeSync
+} from "node:fs";
+import { chmod, lchown, lutimes, mkdir as mkdir2, rm as rm2, symlink, utimes } from "node:fs/promises";
+import { join as join11 } from "node:path";
 function checkSnapshotPath(path) {
   if (path === "") return "empty path";
   if (path.startsWith("/")) return "absolute path";
@@ -82619,62 +86060,62 @@ async function restoreTree(reader, tree, target, options = {}) {
   const known = /* @__PURE__ */ new Set();
   const asRoot = process.getuid?.() === 0;
   await mkdir2(target, { recursive: true });
-  const ensureParents = async (path) => {
+  const ensureParents = (path) => {
     const segments = path.split("/");
-    let relative3 = "";
+    let relative4 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
-      relative3 = relative3 === "" ? segments[i6] : `${relative3}/${segments[i6]}`;
-      if (known.has(relative3)) continue;
-      const absolute = join10(target, relative3);
+      relative4 = relative4 === "" ? segments[i6] : `${relative4}/${segments[i6]}`;
+      if (known.has(relative4)) continue;
+      const absolute = join11(target, relative4);
       try {
-        await mkdir2(absolute, { mode: 448 });
+        mkdirSync2(absolute, { mode: 448 });
       } catch (error2) {
         if (error2.code !== "EEXIST") throw error2;
-        const info = await lstat(absolute);
-        if (!info.isDirectory()) {
+        if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
-            `refused: ${relative3} exists in the target and is not a directory (a symlink would let the restore escape)`
+            `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
         }
       }
-      known.add(relative3);
+      known.add(relative4);
     }
   };
   const umask = process.umask();
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   const restoreFile = async (node) => {
-    const absolute = join10(target, node.path);
-    await ensureParents(node.path);
+    const absolute = join11(target, node.path);
+    ensureParents(node.path);
     const flags = constants3.O_WRONLY | constants3.O_CREAT | constants3.O_NOFOLLOW;
     let existed = false;
-    let handle;
+    let fd2;
     try {
-      handle = await open3(absolute, flags | constants3.O_EXCL, node.mode & 511);
+      fd2 = openSync2(absolute, flags | constants3.O_EXCL, node.mode & 511);
     } catch (error2) {
       if (error2.code !== "EEXIST") throw error2;
       existed = true;
-      handle = await open3(absolute, flags | constants3.O_TRUNC, node.mode & 511);
+      fd2 = openSync2(absolute, flags | constants3.O_TRUNC, node.mode & 511);
     }
     let written = 0;
     try {
       for await (const data of contentOf(reader, node)) {
-        await handle.write(data, 0, data.length, written);
+        for (let at = 0; at < data.length; ) at += writeSync(fd2, data, at, data.length - at, written + at);
         written += data.length;
+        release(data);
       }
       if (written !== node.size) {
         throw new RepositoryError(`listing says ${node.size} bytes, the blobs hold ${written}`);
       }
-      if (asRoot && (node.uid !== uid || node.gid !== gid)) await handle.chown(node.uid, node.gid);
-      if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) await handle.chmod(node.mode);
-      const seconds = timeSeconds(node.mtime);
-      await handle.utimes(seconds, seconds);
+      if (asRoot && (node.uid !== uid || node.gid !== gid)) fchownSync(fd2, node.uid, node.gid);
+      if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) fchmodSync(fd2, node.mode);
+      const seconds2 = timeSeconds(node.mtime);
+      futimesSync(fd2, seconds2, seconds2);
     } catch (error2) {
-      await handle.close();
-      await rm2(absolute, { force: true });
+      closeSync2(fd2);
+      rmSync(absolute, { force: true });
       throw error2;
     }
-    await handle.close();
+    closeSync2(fd2);
     totals.files++;
     totals.bytes += written;
   };
@@ -82706,7 +86147,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     options.onProgress?.(totals, node.path);
     if (node.type === "dir") {
       try {
-        await ensureParents(`${node.path}/x`);
+        ensureParents(`${node.path}/x`);
         dirs.push(node);
         totals.dirs++;
       } catch (error2) {
@@ -82726,9 +86167,9 @@ async function restoreTree(reader, tree, target, options = {}) {
   await flushBatch();
   await Promise.all(running);
   for (const node of links) {
-    const absolute = join10(target, node.path);
+    const absolute = join11(target, node.path);
     try {
-      await ensureParents(node.path);
+      ensureParents(node.path);
       await rm2(absolute, { force: true });
       await symlink(node.target ?? "", absolute);
       if (asRoot) await lchown(absolute, node.uid, node.gid);
@@ -82739,7 +86180,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     }
   }
   for (const node of dirs.reverse()) {
-    const absolute = join10(target, node.path);
+    const absolute = join11(target, node.path);
     try {
       if (asRoot) await lchown(absolute, node.uid, node.gid);
       await chmod(absolute, node.mode);
@@ -82754,15 +86195,15 @@ function timeSeconds(mtimeNs) {
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
 async function setTimes(path, mtimeNs, link) {
-  const seconds = timeSeconds(mtimeNs);
-  if (link) await lutimes(path, seconds, seconds);
-  else await utimes(path, seconds, seconds);
+  const seconds2 = timeSeconds(mtimeNs);
+  if (link) await lutimes(path, seconds2, seconds2);
+  else await utimes(path, seconds2, seconds2);
 }
 async function restoreToStream(reader, node, out) {
   let written = 0;
   for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve11) => out.once("drain", resolve11));
+    if (!out.write(data)) await new Promise((resolve13) => out.once("drain", resolve13));
   }
   return written;
 }
@@ -82770,7 +86211,7 @@ async function* contentOf(reader, node) {
   const ids = node.content ?? [];
   const pending = [];
   let next = 0;
-  const fill2 = () => {
+  const fill = () => {
     reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
     while (pending.length < WINDOW && next < ids.length) {
       const decoding = reader.read(ids[next++]);
@@ -82779,10 +86220,10 @@ async function* contentOf(reader, node) {
       pending.push(decoding);
     }
   };
-  fill2();
+  fill();
   while (pending.length > 0) {
     const data = await pending.shift();
-    fill2();
+    fill();
     yield data;
   }
 }
@@ -82791,6 +86232,7 @@ var init_restorer = __esm({
   "src/engine/restorer.ts"() {
     "use strict";
     init_listing();
+    init_memory();
     init_repository();
     WINDOW = 6;
     PARALLEL_FILES = 24;
@@ -82825,10 +86267,10 @@ async function runRestore(options) {
     return { ...result, totals, problems, durationMs: Date.now() - started };
   }
   const node = await oneFile(reader, snapshot.tree, options.include, id);
-  const bytes2 = await restoreToStream(reader, node, options.target.stream);
+  const bytes3 = await restoreToStream(reader, node, options.target.stream);
   return {
     ...result,
-    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes2 },
+    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes3 },
     problems: [],
     durationMs: Date.now() - started
   };
@@ -83094,21 +86536,21 @@ var init_verify = __esm({
 });
 
 // src/cli/format.ts
-function formatBytes(bytes2) {
+function formatBytes(bytes3) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value2 = bytes2;
+  let value2 = bytes3;
   let unit = 0;
   while (value2 >= 1024 && unit < units.length - 1) {
     value2 /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes2} B` : `${value2.toFixed(1)} ${units[unit]}`;
+  return unit === 0 ? `${bytes3} B` : `${value2.toFixed(1)} ${units[unit]}`;
 }
 function formatSeconds(ms) {
-  const seconds = ms / 1e3;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
+  const seconds2 = ms / 1e3;
+  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
+  const minutes = Math.floor(seconds2 / 60);
+  if (minutes < 60) return `${minutes}m${String(Math.round(seconds2 % 60)).padStart(2, "0")}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 var ProgressPrinter;
@@ -83137,17 +86579,17 @@ var init_format = __esm({
         this.last = now;
         return true;
       }
-      update(label, files, bytes2, total) {
+      update(label, files, bytes3, total) {
         if (!this.due()) return;
         const now = Date.now();
         const elapsed = (now - this.started) / 1e3;
-        const rate = elapsed > 0 ? bytes2 / elapsed : 0;
-        let line = `${label}: ${files} files, ${formatBytes(bytes2)}`;
+        const rate = elapsed > 0 ? bytes3 / elapsed : 0;
+        let line = `${label}: ${files} files, ${formatBytes(bytes3)}`;
         if (total !== void 0 && total > 0)
-          line += ` of ${formatBytes(total)} (${Math.min(100, 100 * bytes2 / total).toFixed(0)}%)`;
+          line += ` of ${formatBytes(total)} (${Math.min(100, 100 * bytes3 / total).toFixed(0)}%)`;
         line += `, ${formatBytes(rate)}/s, ${formatSeconds(elapsed * 1e3)}`;
-        if (total !== void 0 && rate > 0 && total > bytes2)
-          line += `, ETA ${formatSeconds((total - bytes2) / rate * 1e3)}`;
+        if (total !== void 0 && rate > 0 && total > bytes3)
+          line += `, ETA ${formatSeconds((total - bytes3) / rate * 1e3)}`;
         this.write(line);
       }
     };
@@ -83188,7 +86630,7 @@ function progressInterval(env2) {
   const value2 = Number(env2.RESTORABLE_PROGRESS_INTERVAL);
   return Number.isFinite(value2) && value2 >= 0 && env2.RESTORABLE_PROGRESS_INTERVAL !== "" ? value2 * 1e3 : 5e3;
 }
-function count(n3, one2, many = `${one2}s`) {
+function count2(n3, one2, many = `${one2}s`) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
 }
 function json2(io, value2) {
@@ -83198,21 +86640,36 @@ function json2(io, value2) {
 async function backupCommand(args, io) {
   const { values, positionals } = parse4(args, {
     system: { type: "string", multiple: true },
-    due: { type: "boolean" }
+    due: { type: "boolean" },
+    "no-evidence": { type: "boolean" },
+    "evidence-remote": { type: "string" }
   });
   const root5 = resolve7(values.root ?? ".");
+  const config2 = values.config;
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
+  const evidence = new EvidenceRun({
+    root: root5,
+    config: config2,
+    env: io.env,
+    enabled: !values["no-evidence"],
+    keyHint: "set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence",
+    ...values["evidence-remote"] !== void 0 ? { remote: values["evidence-remote"] } : {},
+    log: io.err,
+    warn: (line) => io.err(`warning: ${line}`),
+    error: io.err
+  });
   const results = await runBackup({
     root: root5,
     paths: positionals,
-    config: values.config,
+    config: config2,
     systems: values.system ?? [],
     due: values.due ?? false,
     env: io.env,
     log: io.err,
-    onProgress: (system, p3) => progress.update(`backup ${system}`, p3.files, p3.bytes, p3.expected)
+    onProgress: (system, p3) => progress.update(`backup ${system}`, p3.files, p3.bytes, p3.expected),
+    onResult: (result) => evidence.appendBackup(result)
   });
-  if (values.json) json2(io, { command: "backup", systems: results });
+  if (values.json) json2(io, { command: "backup", systems: results, evidence: evidence.summary() });
   else {
     for (const result of results) {
       if (result.status === "failed") io.err(`${result.system}: FAILED: ${result.message}`);
@@ -83220,13 +86677,19 @@ async function backupCommand(args, io) {
     }
   }
   if (results.some((r5) => r5.status === "failed")) return 1;
+  if (evidence.error !== void 0) {
+    io.err(
+      `evidence: the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(", ")}); exit status ${EXIT_EVIDENCE}`
+    );
+    return EXIT_EVIDENCE;
+  }
   return results.some((r5) => r5.status === "partial") ? 3 : 0;
 }
 function describeBackup(result) {
   if (result.status === "not-due") return `${result.system}: not due: ${result.message}
 `;
   const lines = result.repositories.map(
-    ({ name, repository, snapshot, summary: s2 }) => `${result.system} \u2192 ${name} (${repository}): snapshot ${snapshot.slice(0, 8)}, ${count(s2.files, "file")}, ${formatBytes(s2.bytes)}; read ${formatBytes(s2.bytesRead)}, added ${formatBytes(s2.bytesAdded)}, stored ${formatBytes(s2.bytesStored)} in ${formatSeconds(s2.durationMs)}
+    ({ name, repository, snapshot, summary: s2 }) => `${result.system} \u2192 ${name} (${repository}): snapshot ${snapshot.slice(0, 8)}, ${count2(s2.files, "file")}, ${formatBytes(s2.bytes)}; read ${formatBytes(s2.bytesRead)}, added ${formatBytes(s2.bytesAdded)}, stored ${formatBytes(s2.bytesStored)} in ${formatSeconds(s2.durationMs)}
 `
   );
   for (const problem of result.problems)
@@ -83244,9 +86707,9 @@ async function snapshotsCommand(args, io) {
   if (values.json) {
     json2(io, { command: "snapshots", snapshots: rows, problems });
   } else {
-    const table = [["ID", "TIME", "SYSTEM", "REPOSITORY", "HOST", "FILES", "SIZE", "PROBLEMS"]];
+    const table3 = [["ID", "TIME", "SYSTEM", "REPOSITORY", "HOST", "FILES", "SIZE", "PROBLEMS"]];
     for (const row2 of rows) {
-      table.push([
+      table3.push([
         row2.id.slice(0, 8),
         row2.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
         row2.system,
@@ -83257,10 +86720,10 @@ async function snapshotsCommand(args, io) {
         String(row2.problems)
       ]);
     }
-    const widths = table[0].map((_, c5) => Math.max(...table.map((r5) => r5[c5].length)));
-    for (const row2 of table)
+    const widths = table3[0].map((_, c5) => Math.max(...table3.map((r5) => r5[c5].length)));
+    for (const row2 of table3)
       io.out.write(
-        `${row2.map((cell, c5) => cell.padEnd(widths[c5])).join("  ").trimEnd()}
+        `${row2.map((cell2, c5) => cell2.padEnd(widths[c5])).join("  ").trimEnd()}
 `
       );
     io.out.write(`${rows.length} snapshot${rows.length === 1 ? "" : "s"}
@@ -83303,7 +86766,7 @@ async function restoreCommand(args, io, stdout) {
   else if (!toStdout) {
     const t = result.totals;
     io.out.write(
-      `restored snapshot ${result.snapshot.slice(0, 8)} of ${result.system} from ${result.repository} into ${target}: ${count(t.files, "file")}, ${count(t.dirs, "directory", "directories")}, ${count(t.symlinks, "symlink")}, ${formatBytes(t.bytes)} in ${formatSeconds(result.durationMs)}${result.problems.length ? `; ${result.problems.length} not restored` : ""}
+      `restored snapshot ${result.snapshot.slice(0, 8)} of ${result.system} from ${result.repository} into ${target}: ${count2(t.files, "file")}, ${count2(t.dirs, "directory", "directories")}, ${count2(t.symlinks, "symlink")}, ${formatBytes(t.bytes)} in ${formatSeconds(result.durationMs)}${result.problems.length ? `; ${result.problems.length} not restored` : ""}
 `
     );
   } else io.err(`wrote ${formatBytes(result.totals.bytes)} from snapshot ${result.snapshot.slice(0, 8)}`);
@@ -83402,18 +86865,18 @@ async function keyCommand(args, io) {
   }
   throw new UsageError(`unknown key command "${sub ?? ""}" (known: list, add, remove)`);
 }
-var UsageError, common2;
+var common2;
 var init_engine_commands = __esm({
   "src/cli/engine-commands.ts"() {
     "use strict";
     init_backup2();
+    init_evidence();
     init_key();
     init_restore();
     init_snapshots();
     init_verify();
     init_format();
-    UsageError = class extends Error {
-    };
+    init_io();
     common2 = {
       root: { type: "string" },
       config: { type: "string" },
@@ -83422,548 +86885,816 @@ var init_engine_commands = __esm({
   }
 });
 
-// src/evidence/git.ts
-import { spawn as spawn2 } from "node:child_process";
-function gitProgram(env2) {
-  return env2.RESTORABLE_GIT || "git";
+// src/prune/buckets.ts
+function pad3(value2, width) {
+  const text = String(Math.abs(value2)).padStart(width, "0");
+  return value2 < 0 ? `-${text}` : text;
 }
-function redact(text, secrets) {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("***");
-  return out;
+function isLeap(year2) {
+  return year2 % 4 === 0 && year2 % 100 !== 0 || year2 % 400 === 0;
 }
-function withConfig(env2, entries) {
-  const existing = Number(env2.GIT_CONFIG_COUNT ?? 0);
-  const start = Number.isSafeInteger(existing) && existing > 0 ? existing : 0;
-  const out = { GIT_CONFIG_COUNT: String(start + entries.length) };
-  entries.forEach(([key2, value2], i6) => {
-    out[`GIT_CONFIG_KEY_${start + i6}`] = key2;
-    out[`GIT_CONFIG_VALUE_${start + i6}`] = value2;
-  });
-  return out;
+function ordinal(year2, month, day3) {
+  return DAYS_BEFORE_MONTH[month - 1] + day3 + (month > 2 && isLeap(year2) ? 1 : 0);
 }
-var GitError, Git;
-var init_git = __esm({
-  "src/evidence/git.ts"() {
-    "use strict";
-    GitError = class extends Error {
-      args;
-      code;
-      stderr;
-      constructor(message, args, code, stderr) {
-        super(message);
-        this.name = "GitError";
-        this.args = args;
-        this.code = code;
-        this.stderr = stderr;
-      }
-    };
-    Git = class _Git {
-      /** The directory git runs in (a work tree or a bare repository). */
-      cwd;
-      env;
-      secrets;
-      constructor(cwd, env2 = process.env, secrets = []) {
-        this.cwd = cwd;
-        const { GIT_INDEX_FILE: _index, ...rest } = env2;
-        this.env = { ...rest, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" };
-        this.secrets = secrets;
-      }
-      /** The same repository with more environment (e.g. credentials), keeping the secrets to redact. */
-      with(env2, secrets = []) {
-        return new _Git(this.cwd, { ...this.env, ...env2 }, [...this.secrets, ...secrets]);
-      }
-      /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
-      run(args, options = {}) {
-        return new Promise((resolve11, reject) => {
-          const child2 = spawn2(gitProgram(this.env), args, {
-            cwd: this.cwd,
-            env: options.env ? { ...this.env, ...options.env } : this.env,
-            stdio: ["pipe", "pipe", "pipe"]
-          });
-          const out = [];
-          const err2 = [];
-          child2.stdout.on("data", (chunk) => out.push(chunk));
-          child2.stderr.on("data", (chunk) => err2.push(chunk));
-          child2.stdin.on("error", () => {
-          });
-          child2.on("error", (error2) => {
-            reject(
-              new GitError(`cannot run git (${error2.message}); is git installed and on PATH?`, args, null, "")
-            );
-          });
-          child2.on("close", (code, signal) => {
-            const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
-            const status = code ?? -1;
-            if ((options.ok ?? [0]).includes(status)) {
-              resolve11({ code: status, stdout: Buffer.concat(out), stderr });
-              return;
-            }
-            const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
-            const why = signal ? `was killed by ${signal}` : `exited with ${code}`;
-            const detail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-6).join(" | ")}` : "";
-            reject(new GitError(`${what} in ${this.cwd} ${why}${detail}`, args, code, stderr));
-          });
-          if (options.input !== void 0) child2.stdin.end(options.input);
-          else child2.stdin.end();
-        });
-      }
-      /** stdout as text, without the final newline. */
-      async text(args, options = {}) {
-        return (await this.run(args, options)).stdout.toString("utf8").replace(/\n$/, "");
-      }
-      /** The object a revision names, or undefined when it names none. */
-      async resolve(revision) {
-        const result = await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision], {
-          ok: [0, 1, 128]
-        });
-        return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
-      }
-      /** Whether `ancestor` is `descendant` or one of its ancestors. */
-      async isAncestor(ancestor, descendant) {
-        const result = await this.run(["merge-base", "--is-ancestor", ancestor, descendant], { ok: [0, 1] });
-        return result.code === 0;
-      }
-      /** The contents of many objects at once (`cat-file --batch`); missing ones are absent from the map. */
-      async readObjects(names) {
-        const objects = await this.catObjects(names);
-        return new Map([...objects].map(([name, object]) => [name, object.content]));
-      }
-      /** Objects by name (an id, or `<rev>:<path>`) with their ids and types, in one `cat-file --batch`. */
-      async catObjects(names) {
-        const objects = /* @__PURE__ */ new Map();
-        const unique = [...new Set(names)];
-        if (unique.length === 0) return objects;
-        const bad = unique.find((name) => /[\r\n]/.test(name));
-        if (bad !== void 0)
-          throw new GitError(`cannot read ${JSON.stringify(bad)}: a line break in an object name`, [], 0, "");
-        const { stdout } = await this.run(["cat-file", "--batch"], { input: `${unique.join("\n")}
-` });
-        let at = 0;
-        for (const name of unique) {
-          const end = stdout.indexOf(10, at);
-          if (end < 0) throw new GitError(`git cat-file --batch stopped early at ${name}`, ["cat-file"], 0, "");
-          const header = stdout.subarray(at, end).toString("utf8");
-          at = end + 1;
-          if (header.endsWith(" missing") || header.endsWith(" ambiguous")) continue;
-          const [id, type2, sizeText] = header.split(" ");
-          const size = Number(sizeText);
-          if (!id || !type2 || !Number.isSafeInteger(size)) {
-            throw new GitError(`git cat-file --batch printed "${header}" for ${name}`, ["cat-file"], 0, "");
-          }
-          objects.set(name, { id, type: type2, content: stdout.subarray(at, at + size) });
-          at += size + 1;
-        }
-        return objects;
-      }
-      /** Writes a blob; returns its id. */
-      async writeBlob(content) {
-        return this.text(["hash-object", "-w", "--stdin", "--no-filters"], { input: content });
-      }
-    };
-  }
-});
-
-// src/evidence/context.ts
-var init_context = __esm({
-  "src/evidence/context.ts"() {
-    "use strict";
-    init_git();
-  }
-});
-
-// src/evidence/credentials.ts
-function serverOrigin(env2) {
-  try {
-    return new URL(env2.GITHUB_SERVER_URL || "https://github.com");
-  } catch {
-    return void 0;
-  }
+function weekdayOfJanuaryFirst(year2) {
+  const y = year2 - 1;
+  const days = y * 365 + Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400);
+  return (days % 7 + 7) % 7 + 1;
 }
-function isLoopback(host) {
-  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+function isoWeeksInYear(year2) {
+  const first = weekdayOfJanuaryFirst(year2);
+  return first === 4 || first === 3 && isLeap(year2) ? 53 : 52;
 }
-async function remoteUrl(git, remote) {
-  const result = await git.run(["remote", "get-url", "--", remote], { ok: [0, 2, 128] });
-  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+function isoWeek(fields) {
+  const week = Math.floor((ordinal(fields.year, fields.month, fields.day) - fields.weekday + 10) / 7);
+  if (week < 1) return { year: fields.year - 1, week: isoWeeksInYear(fields.year - 1) };
+  if (week > isoWeeksInYear(fields.year)) return { year: fields.year + 1, week: 1 };
+  return { year: fields.year, week };
 }
-async function withCredentials(git, url, env2) {
-  const tokenVar = TOKEN_ENV.find((name) => env2[name]);
-  if (!tokenVar) return git;
-  const token = env2[tokenVar];
-  let target;
-  try {
-    target = new URL(url);
-  } catch {
-    return git;
-  }
-  const server = serverOrigin(env2);
-  const secure = target.protocol === "https:" || target.protocol === "http:" && isLoopback(target.hostname);
-  if (!server || !secure || target.host !== server.host || target.protocol !== server.protocol) return git;
-  const configured = await git.run(["config", "--get-urlmatch", "http.extraheader", url], { ok: [0, 1] });
-  if (configured.code === 0) return git;
-  const basic = Buffer.from(`x-access-token:${token}`, "utf8").toString("base64");
-  const header = `AUTHORIZATION: basic ${basic}`;
-  return git.with(withConfig(env2, [[`http.${server.origin}/.extraheader`, header]]), [token, basic]);
-}
-var TOKEN_ENV;
-var init_credentials = __esm({
-  "src/evidence/credentials.ts"() {
-    "use strict";
-    init_git();
-    TOKEN_ENV = ["RESTORABLE_EVIDENCE_TOKEN", "GITHUB_TOKEN"];
-  }
-});
-
-// src/evidence/canonical.ts
-function child(path, key2) {
-  if (typeof key2 === "number") return `${path}[${key2}]`;
-  return IDENTIFIER.test(key2) ? `${path}.${key2}` : `${path}[${JSON.stringify(key2)}]`;
-}
-function write(value2, path, depth, out) {
-  if (depth > MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
-  switch (typeof value2) {
-    case "string":
-      out.push(JSON.stringify(value2));
-      return;
-    case "boolean":
-      out.push(value2 ? "true" : "false");
-      return;
-    case "number":
-      if (!Number.isFinite(value2)) throw new CanonicalJsonError(path, `${value2} is not a JSON number`);
-      out.push(JSON.stringify(value2));
-      return;
-    case "object":
-      break;
-    default:
-      throw new CanonicalJsonError(path, `a ${typeof value2} is not a JSON value`);
-  }
-  if (value2 === null) {
-    out.push("null");
-    return;
-  }
-  if (Array.isArray(value2)) {
-    out.push("[");
-    for (let i6 = 0; i6 < value2.length; i6++) {
-      if (i6 > 0) out.push(",");
-      if (!(i6 in value2))
-        throw new CanonicalJsonError(child(path, i6), "a hole in an array is not a JSON value");
-      write(value2[i6], child(path, i6), depth + 1, out);
+function periodLabel(fields, period) {
+  const date2 = `${pad3(fields.year, 4)}-${pad3(fields.month, 2)}-${pad3(fields.day, 2)}`;
+  switch (period) {
+    case "hourly":
+      return `${date2} ${pad3(fields.hour, 2)}:00`;
+    case "daily":
+      return date2;
+    case "weekly": {
+      const { year: year2, week } = isoWeek(fields);
+      return `${pad3(year2, 4)}-W${pad3(week, 2)}`;
     }
-    out.push("]");
-    return;
-  }
-  const prototype = Object.getPrototypeOf(value2);
-  if (prototype !== Object.prototype && prototype !== null) {
-    const name = value2.constructor?.name ?? "object";
-    throw new CanonicalJsonError(path, `a ${name} is not a plain JSON object`);
-  }
-  if (Object.getOwnPropertySymbols(value2).length > 0) {
-    throw new CanonicalJsonError(path, "symbol keys are not JSON");
-  }
-  const keys = Object.keys(value2).sort();
-  out.push("{");
-  keys.forEach((key2, i6) => {
-    if (i6 > 0) out.push(",");
-    out.push(JSON.stringify(key2), ":");
-    write(value2[key2], child(path, key2), depth + 1, out);
-  });
-  out.push("}");
-}
-function canonicalJson(value2) {
-  const out = [];
-  write(value2, "$", 0, out);
-  out.push("\n");
-  return out.join("");
-}
-function canonicalBytes(value2) {
-  return new TextEncoder().encode(canonicalJson(value2));
-}
-function isCanonical(bytes2) {
-  let text;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes2);
-    return canonicalJson(JSON.parse(text)) === text;
-  } catch {
-    return false;
+    case "monthly":
+      return `${pad3(fields.year, 4)}-${pad3(fields.month, 2)}`;
+    case "yearly":
+      return pad3(fields.year, 4);
   }
 }
-var CanonicalJsonError, MAX_DEPTH, IDENTIFIER;
-var init_canonical = __esm({
-  "src/evidence/canonical.ts"() {
+var PERIODS, DAYS_BEFORE_MONTH;
+var init_buckets = __esm({
+  "src/prune/buckets.ts"() {
     "use strict";
-    CanonicalJsonError = class extends Error {
-      /** Where the offending value is, as a JSON path (`$.measurements.bytes`). */
-      path;
-      constructor(path, message) {
-        super(`${path}: ${message}`);
-        this.name = "CanonicalJsonError";
-        this.path = path;
-      }
-    };
-    MAX_DEPTH = 64;
-    IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+    PERIODS = ["hourly", "daily", "weekly", "monthly", "yearly"];
+    DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
   }
 });
 
-// src/evidence/record.ts
-import { createHash as createHash13 } from "node:crypto";
-function recordHash(bytes2) {
-  return createHash13("sha256").update(bytes2).digest("hex");
+// src/prune/timezone.ts
+function offsetFormatter(zone) {
+  let formatter = formatters.get(zone);
+  if (formatter === void 0) {
+    try {
+      formatter = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
+    } catch {
+      throw new TimeZoneError(
+        `unknown time zone "${zone}": write an IANA name such as Europe/Berlin or America/New_York, or leave timezone out for UTC`
+      );
+    }
+    if (formatters.size < 100) formatters.set(zone, formatter);
+  }
+  return formatter;
 }
-function shardPath(sequence) {
-  return `${RECORDS_DIR}/${pad2(Math.floor(sequence / SHARD_SIZE), 6)}`;
+function assertTimeZone(zone) {
+  offsetFormatter(zone);
 }
-function parseRecordPath(path) {
-  const match = RECORD_NAME.exec(path);
-  if (!match) return void 0;
-  const sequence = Number(match[2]);
-  const parsed2 = {
-    sequence,
-    kind: match[3],
-    shardMatches: Number(match[1]) === Math.floor(sequence / SHARD_SIZE)
-  };
-  if (match[4] !== void 0) parsed2.system = match[4];
-  return parsed2;
+function zoneOffsetMs(ms, zone) {
+  const part = offsetFormatter(zone).formatToParts(ms).find((p3) => p3.type === "timeZoneName");
+  const match = part === void 0 ? null : OFFSET.exec(part.value);
+  if (match === null) {
+    throw new TimeZoneError(`cannot read the UTC offset of ${zone} at ${new Date(ms).toISOString()}`);
+  }
+  if (match[1] === void 0) return 0;
+  const seconds2 = Number(match[2]) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
+  return (match[1] === "+" ? 1 : -1) * seconds2 * 1e3;
 }
-var RECORD_VERSION, MAX_RECORD_BYTES, RECORDS_DIR, SHARD_SIZE, pad2, SIGNATURE_SUFFIX, RECORD_NAME;
-var init_record = __esm({
-  "src/evidence/record.ts"() {
-    "use strict";
-    init_canonical();
-    RECORD_VERSION = 1;
-    MAX_RECORD_BYTES = 16 * 1024 * 1024;
-    RECORDS_DIR = "records";
-    SHARD_SIZE = 100;
-    pad2 = (n3, width) => String(n3).padStart(width, "0");
-    SIGNATURE_SUFFIX = ".asc";
-    RECORD_NAME = /^records\/([0-9]{6})\/([0-9]{8})-(check|backup|drill|prune)(?:-([a-z0-9-]+))?\.json$/;
-  }
-});
-
-// src/evidence/schema.ts
-function recordSchemaProblems(value2) {
-  const validate2 = validator("evidence");
-  if (validate2(value2)) return [];
-  return (validate2.errors ?? []).map(describe152);
-}
-function describe152(error2) {
-  const at = error2.instancePath === "" ? "the record" : error2.instancePath;
-  const params = error2.params;
-  switch (error2.keyword) {
-    case "additionalProperties":
-      return `${at} has a key the schema does not allow: "${String(params.additionalProperty)}"`;
-    case "required":
-      return `${at} lacks "${String(params.missingProperty)}"`;
-    case "enum":
-      return `${at} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
-    case "const":
-      return `${at} must be ${JSON.stringify(params.allowedValue)}`;
-    default:
-      return `${at} ${error2.message ?? "is not valid"}`;
-  }
-}
-var init_schema2 = __esm({
-  "src/evidence/schema.ts"() {
-    "use strict";
-    init_schemas();
-  }
-});
-
-// src/evidence/signing.ts
-function normalizeFingerprint(fingerprint2, where2 = "the fingerprint") {
-  const compact = fingerprint2.replace(/\s+/g, "");
-  if (!FINGERPRINT.test(compact)) {
-    throw new SigningError(
-      `${where2} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
-    );
-  }
-  return compact.toUpperCase();
-}
-async function loadPinnedKey(armored, fingerprint2, source) {
-  const pinned = normalizeFingerprint(fingerprint2, "the pinned fingerprint");
-  if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
-    throw new SigningError(`${source} holds a secret key; it must hold only the public key`);
-  }
-  let keys;
-  try {
-    keys = await readKeys({ armoredKeys: armored });
-  } catch (error2) {
-    throw new SigningError(`${source} is not a readable OpenPGP public key (${error2.message})`, {
-      cause: error2
-    });
-  }
-  const key2 = keys.find((k5) => k5.getFingerprint().toUpperCase() === pinned);
-  if (!key2) {
-    const found = keys.map((k5) => k5.getFingerprint().toUpperCase()).join(", ") || "no key";
-    throw new SigningError(`${source} holds ${found}, not the pinned key ${pinned}`);
-  }
-  const keyIds = new Set(key2.getKeys().map((part) => part.getKeyID().toHex().toUpperCase()));
-  return { fingerprint: pinned, key: key2, keyIds };
-}
-async function checkSignature(bytes2, armoredSignature, pinned) {
-  if (armoredSignature.length > MAX_SIGNATURE_BYTES) {
-    return `is ${armoredSignature.length} bytes, too large for a signature`;
-  }
-  let signature;
-  try {
-    signature = await readSignature({ armoredSignature });
-  } catch (error2) {
-    return `is not an armored OpenPGP signature (${error2.message})`;
-  }
-  const issuers = signature.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
-  if (issuers.length === 0) return "holds no signature";
-  if (issuers.length > 1) return `holds ${issuers.length} signatures; a record has exactly one`;
-  const issuer = issuers[0];
-  if (!pinned.keyIds.has(issuer)) {
-    return `is signed by key ${issuer}, not by the pinned key ${pinned.fingerprint}`;
-  }
-  try {
-    const result = await verify({
-      message: await createMessage({ binary: bytes2 }),
-      signature,
-      verificationKeys: pinned.key,
-      format: "binary"
-    });
-    for (const entry of result.signatures) await entry.verified;
-    return void 0;
-  } catch (error2) {
-    const why = error2.message.replace(
-      /^Signed digest did not match$/,
-      "the record does not match it"
-    );
-    return `does not verify with the pinned key ${pinned.fingerprint} (${why})`;
-  }
-}
-var MAX_SIGNATURE_BYTES, SigningError, FINGERPRINT;
-var init_signing = __esm({
-  "src/evidence/signing.ts"() {
-    "use strict";
-    init_openpgp();
-    MAX_SIGNATURE_BYTES = 64 * 1024;
-    SigningError = class extends Error {
-      constructor(message, options) {
-        super(message, options);
-        this.name = "SigningError";
-      }
-    };
-    FINGERPRINT = /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
-  }
-});
-
-// src/evidence/state.ts
-function advance(kind, ref) {
-  const next = { last: ref };
-  const lastSuccess = ref.outcome === "success" ? ref : kind?.lastSuccess;
-  if (lastSuccess) next.lastSuccess = lastSuccess;
-  return next;
-}
-function nextState(previous, record, file, sha2562, signingKey) {
-  const ref = { sequence: record.sequence, file, time: record.time, outcome: record.outcome };
-  const systems = { ...previous?.systems ?? {} };
-  for (const system of new Set(record.systems.map((s2) => s2.name))) {
-    const kinds = { ...systems[system] ?? {} };
-    kinds[record.kind] = advance(kinds[record.kind], ref);
-    systems[system] = kinds;
-  }
+function localFields(ms, zone) {
+  const shifted = new Date(zone === void 0 || zone === "UTC" ? ms : ms + zoneOffsetMs(ms, zone));
   return {
-    format: STATE_FORMAT,
-    version: STATE_VERSION,
-    signingKey,
-    count: record.sequence + 1,
-    head: { ...ref, kind: record.kind, sha256: sha2562 },
-    kinds: { ...previous?.kinds ?? {}, [record.kind]: advance(previous?.kinds[record.kind], ref) },
-    systems
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth() + 1,
+    day: shifted.getUTCDate(),
+    hour: shifted.getUTCHours(),
+    weekday: (shifted.getUTCDay() + 6) % 7 + 1
   };
 }
-function stateBytes(state2) {
-  return canonicalBytes(state2);
-}
-var STATE_FILE, STATE_FORMAT, STATE_VERSION;
-var init_state = __esm({
-  "src/evidence/state.ts"() {
+var TimeZoneError, formatters, OFFSET;
+var init_timezone = __esm({
+  "src/prune/timezone.ts"() {
     "use strict";
-    init_canonical();
-    STATE_FILE = "state.json";
-    STATE_FORMAT = "restorable-evidence-state";
-    STATE_VERSION = 1;
-  }
-});
-
-// src/evidence/tree.ts
-var init_tree = __esm({
-  "src/evidence/tree.ts"() {
-    "use strict";
-  }
-});
-
-// src/evidence/branch.ts
-function checkBranchName(branch) {
-  if (!BRANCH_NAME.test(branch)) throw new EvidenceError(`"${branch}" is not a valid evidence branch name`);
-  return branch;
-}
-async function isCheckedOut(git, branch) {
-  const [head, bare] = await Promise.all([
-    git.run(["symbolic-ref", "--quiet", "HEAD"], { ok: [0, 1, 128] }),
-    git.text(["rev-parse", "--is-bare-repository"])
-  ]);
-  return head.code === 0 && head.stdout.toString("utf8").trim() === `refs/heads/${branch}` && bare !== "true";
-}
-async function isShallow(git) {
-  return await git.text(["rev-parse", "--is-shallow-repository"]) === "true";
-}
-var KEYS_DIR, EvidenceError, BRANCH_NAME;
-var init_branch = __esm({
-  "src/evidence/branch.ts"() {
-    "use strict";
-    init_assets();
-    init_config();
-    init_context();
-    init_credentials();
-    init_git();
-    init_record();
-    init_schema2();
-    init_signing();
-    init_state();
-    init_tree();
-    KEYS_DIR = "keys";
-    EvidenceError = class extends Error {
-      constructor(message, options) {
-        super(message, options);
-        this.name = "EvidenceError";
-      }
+    TimeZoneError = class extends Error {
+      name = "TimeZoneError";
     };
-    BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<!\.lock)(?<![./])$/;
+    formatters = /* @__PURE__ */ new Map();
+    OFFSET = /^GMT(?:([+\-\u2212])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/;
   }
 });
 
-// src/evidence/settings.ts
-function evidenceSettings(root5, configPath) {
-  const config2 = loadConfig(root5, configPath);
-  if (config2.problems.length > 0) {
-    const first = config2.problems[0];
-    throw new EvidenceError(
-      `${formatRange(first.location)}: ${first.message}${config2.problems.length > 1 ? ` (and ${config2.problems.length - 1} more problems)` : ""}`
+// src/prune/select.ts
+function duration(text, where3) {
+  const seconds2 = typeof text === "string" ? parseDuration(text) : void 0;
+  if (seconds2 === void 0) {
+    throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
+  }
+  return seconds2;
+}
+function parseRetention(policy) {
+  const rules = { keep: {} };
+  if (policy === void 0) return rules;
+  for (const key2 of Object.keys(policy)) {
+    if (!RETENTION_KEYS.has(key2)) throw new RetentionError(`retention.${key2} is not a retention setting`);
+  }
+  for (const [key2, value2] of Object.entries(policy.keep ?? {})) {
+    if (!KEEP_KEYS.has(key2)) {
+      throw new RetentionError(
+        `retention.keep.${key2} is not a keep rule (expected ${[...KEEP_KEYS].join(", ")})`
+      );
+    }
+    if (value2 === void 0) continue;
+    if (key2 === "within") {
+      rules.keep.within = duration(value2, "retention.keep.within");
+    } else if (typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= 1) {
+      rules.keep[key2] = value2;
+    } else {
+      throw new RetentionError(
+        `retention.keep.${key2} is ${JSON.stringify(value2)}: write a whole number from 1`
+      );
+    }
+  }
+  if (policy.minimum !== void 0) rules.minimum = duration(policy.minimum, "retention.minimum");
+  if (policy.maximum !== void 0) rules.maximum = duration(policy.maximum, "retention.maximum");
+  if (rules.minimum !== void 0 && rules.maximum !== void 0 && rules.minimum > rules.maximum) {
+    throw new RetentionError(
+      `retention.minimum (${formatDuration(rules.minimum)}) is longer than retention.maximum (${formatDuration(rules.maximum)}): no snapshot can be both kept that long and disposed of that early; make the maximum at least the minimum (control RB-RET-003)`
     );
   }
-  const settings = { branch: config2.data.evidence?.branch ?? DEFAULT_EVIDENCE_BRANCH };
-  const fingerprint2 = config2.data.evidence?.signingKey?.fingerprint;
-  if (fingerprint2 !== void 0) settings.fingerprint = fingerprint2;
-  if (config2.file !== void 0) settings.configFile = config2.file;
-  return settings;
+  if (policy.timezone !== void 0) {
+    if (typeof policy.timezone !== "string") throw new RetentionError("retention.timezone must be text");
+    try {
+      assertTimeZone(policy.timezone);
+    } catch (error2) {
+      throw new RetentionError(`retention.timezone: ${error2.message}`);
+    }
+    rules.timezone = policy.timezone;
+  }
+  return rules;
 }
-var init_settings = __esm({
-  "src/evidence/settings.ts"() {
+function hasKeepRules(rules) {
+  return Object.values(rules.keep).some((value2) => value2 !== void 0);
+}
+function describeMatch(match, rules) {
+  if (match.rule === "last") return `last ${match.rank}/${rules.keep.last}`;
+  if (match.rule === "within") return `within ${formatDuration(rules.keep.within ?? 0)}`;
+  return `${match.rule} ${match.period}`;
+}
+function instant(snapshot) {
+  const { time: time2 } = snapshot;
+  let ms = Number.NaN;
+  if (time2 instanceof Date) ms = time2.getTime();
+  else if (typeof time2 === "string" && ZONED_TIME.test(time2)) ms = Date.parse(time2);
+  if (!Number.isFinite(ms) || Math.abs(ms) > LATEST_DATE_MS - 864e5) {
+    throw new RetentionError(
+      `snapshot ${snapshot.id} has time ${JSON.stringify(time2)}: expected a Date or ISO 8601 text with Z or an offset`
+    );
+  }
+  return ms;
+}
+function newestFirst(a5, b5) {
+  return b5.ms - a5.ms || (a5.id < b5.id ? 1 : a5.id > b5.id ? -1 : 0);
+}
+function selectSnapshots(snapshots, policy, now) {
+  const rules = parseRetention(policy);
+  const nowMs = now instanceof Date ? now.getTime() : Number.NaN;
+  if (!Number.isFinite(nowMs)) throw new RetentionError("selection needs a valid date for now");
+  const ids = /* @__PURE__ */ new Set();
+  const items = snapshots.map((snapshot) => {
+    if (typeof snapshot.id !== "string" || snapshot.id === "") {
+      throw new RetentionError(`a snapshot has no id (${JSON.stringify(snapshot.id)})`);
+    }
+    if (ids.has(snapshot.id)) throw new RetentionError(`snapshot ${snapshot.id} is listed twice`);
+    ids.add(snapshot.id);
+    return { id: snapshot.id, ms: instant(snapshot), authentic: snapshot.authentic === true };
+  });
+  items.sort(newestFirst);
+  const authentic = items.filter((item) => item.authentic);
+  const matches = /* @__PURE__ */ new Map();
+  const match = (item, keep2) => {
+    const list3 = matches.get(item.id);
+    if (list3 === void 0) matches.set(item.id, [keep2]);
+    else list3.push(keep2);
+  };
+  const { keep } = rules;
+  if (keep.last !== void 0) {
+    authentic.slice(0, keep.last).forEach((item, index2) => {
+      match(item, { rule: "last", rank: index2 + 1 });
+    });
+  }
+  for (const period of PERIODS) {
+    const count3 = keep[period];
+    if (count3 === void 0) continue;
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of authentic) {
+      item.fields ??= localFields(item.ms, rules.timezone);
+      const label = periodLabel(item.fields, period);
+      if (seen.has(label)) continue;
+      seen.add(label);
+      if (seen.size > count3) break;
+      match(item, { rule: period, period: label, rank: seen.size });
+    }
+  }
+  if (keep.within !== void 0 && authentic.length > 0) {
+    const reference = Math.min(nowMs, authentic[0].ms);
+    for (const item of authentic) {
+      if (reference - item.ms >= keep.within * 1e3) break;
+      match(item, { rule: "within" });
+    }
+  }
+  const keepRules = hasKeepRules(rules);
+  const minimumMs = rules.minimum === void 0 ? void 0 : rules.minimum * 1e3;
+  const maximumMs = rules.maximum === void 0 ? void 0 : rules.maximum * 1e3;
+  return items.map((item) => {
+    const time2 = new Date(item.ms).toISOString();
+    if (!item.authentic) {
+      return {
+        id: item.id,
+        time: time2,
+        decision: "keep",
+        reasons: [REASON_NOT_AUTHENTIC],
+        keptBy: [],
+        protected: false,
+        disposal: false,
+        authentic: false
+      };
+    }
+    const age = nowMs - item.ms;
+    const keptBy = matches.get(item.id) ?? [];
+    const described = keptBy.map((m3) => describeMatch(m3, rules));
+    const isProtected = minimumMs !== void 0 && age < minimumMs;
+    const disposal = maximumMs !== void 0 && age > maximumMs;
+    const decision = (d5, reasons) => ({
+      id: item.id,
+      time: time2,
+      decision: d5,
+      reasons,
+      keptBy,
+      protected: isProtected,
+      disposal,
+      authentic: true
+    });
+    if (disposal) {
+      return decision("remove", [
+        `past maximum ${formatDuration(rules.maximum)} (disposal)`,
+        ...described.map((text) => `overrides ${text}`)
+      ]);
+    }
+    const protection = isProtected ? [`minimum age ${formatDuration(rules.minimum)} (protected)`] : [];
+    if (!keepRules) return decision("keep", [REASON_NO_KEEP_RULES, ...protection]);
+    if (described.length > 0 || isProtected) return decision("keep", [...described, ...protection]);
+    return decision("remove", [REASON_NOT_SELECTED]);
+  });
+}
+var RetentionError, REASON_NOT_AUTHENTIC, REASON_NOT_SELECTED, REASON_NO_KEEP_RULES, COUNT_RULES, RETENTION_KEYS, KEEP_KEYS, ZONED_TIME, LATEST_DATE_MS;
+var init_select = __esm({
+  "src/prune/select.ts"() {
     "use strict";
-    init_config();
-    init_source();
-    init_branch();
+    init_duration();
+    init_buckets();
+    init_timezone();
+    RetentionError = class extends Error {
+      name = "RetentionError";
+    };
+    REASON_NOT_AUTHENTIC = "not authenticated: left for repo verify";
+    REASON_NOT_SELECTED = "not selected by any keep rule";
+    REASON_NO_KEEP_RULES = "no keep rules: everything is kept";
+    COUNT_RULES = ["last", ...PERIODS];
+    RETENTION_KEYS = /* @__PURE__ */ new Set(["keep", "minimum", "maximum", "timezone"]);
+    KEEP_KEYS = /* @__PURE__ */ new Set([...COUNT_RULES, "within"]);
+    ZONED_TIME = /^\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+    LATEST_DATE_MS = 864e13;
+  }
+});
+
+// src/prune/prune.ts
+async function pruneRepository(repo, targets, options = {}) {
+  const clock = options.now ?? (() => /* @__PURE__ */ new Date());
+  for (const target of targets) selectSnapshots([], target.retention, clock());
+  if (options.dryRun) return pruneLocked(repo, targets, options, clock);
+  const lock = await waitForLock(repo, options, clock);
+  try {
+    return await pruneLocked(repo, targets, options, clock);
+  } finally {
+    await lock.release();
+  }
+}
+async function waitForLock(repo, options, clock) {
+  const deadline = Date.now() + (options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+  let told = false;
+  for (; ; ) {
+    try {
+      return await holdLocks([repo], "exclusive", {
+        purpose: "prune",
+        now: clock,
+        onProblem: (message) => options.log?.(message)
+      });
+    } catch (error2) {
+      if (!(error2 instanceof LockedError) || Date.now() >= deadline) throw error2;
+      if (!told) options.log?.(`${error2.message} Waiting.`);
+      told = true;
+      await new Promise((resolve13) => setTimeout(resolve13, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
+    }
+  }
+}
+async function mapLimit(items, work) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i6 = next++;
+      out[i6] = await work(items[i6]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return out;
+}
+async function readSnapshots(repo) {
+  const objects = await repo.backend.list("snapshots/");
+  const refs = [];
+  const unreadable = [];
+  await mapLimit(objects, async (object) => {
+    const id = object.name.slice("snapshots/".length);
+    try {
+      refs.push({ id, snapshot: await readSnapshot(repo, id) });
+    } catch (error2) {
+      if (error2 instanceof NotFoundError) return;
+      if (error2 instanceof RepositoryError || error2 instanceof SyntaxError) {
+        unreadable.push({ id, message: error2.message });
+        return;
+      }
+      throw error2;
+    }
+  });
+  return { refs, unreadable, sizes: new Map(objects.map((o3) => [o3.name, o3.size])) };
+}
+async function lockedUntil(repo, name, now) {
+  const until = await repo.backend.retainedUntil?.(name);
+  return until && until.getTime() > now.getTime() ? until : void 0;
+}
+async function pruneLocked(repo, targets, options, clock) {
+  const now = clock();
+  const dryRun = options.dryRun ?? false;
+  const result = {
+    repository: repo.location,
+    dryRun,
+    systems: [],
+    packsDeleted: 0,
+    packsRepacked: 0,
+    packsWritten: 0,
+    indexesReplaced: 0,
+    bytesFreed: 0,
+    retentionExtended: 0,
+    locked: [],
+    notes: []
+  };
+  const { refs, unreadable, sizes } = await readSnapshots(repo);
+  const byId = new Map(refs.map((ref) => [ref.id, ref]));
+  const removedIds = /* @__PURE__ */ new Set();
+  for (const target of targets) {
+    const mine = refs.filter((ref) => ref.snapshot.system === target.system);
+    const candidates = [
+      ...mine.map((ref) => ({ id: ref.id, time: ref.snapshot.time, authentic: true })),
+      // Unreadable snapshots may be this system's: they are shown, kept, and counted by no rule.
+      ...unreadable.map(({ id }) => ({ id, time: /* @__PURE__ */ new Date(0), authentic: false }))
+    ];
+    const decisions = selectSnapshots(candidates, target.retention, now);
+    const system = {
+      system: target.system,
+      kept: 0,
+      removed: 0,
+      disposals: 0,
+      locked: 0,
+      decisions: []
+    };
+    const rows = await mapLimit(decisions, async (decision) => {
+      const row2 = { ...decision, system: target.system, removed: false };
+      if (decision.decision !== "remove" || !byId.has(decision.id)) return row2;
+      const name = `snapshots/${decision.id}`;
+      const until = await lockedUntil(repo, name, now);
+      if (until) {
+        row2.lockedUntil = until.toISOString();
+        row2.reasons = [...row2.reasons, `locked until ${row2.lockedUntil}`];
+        result.locked.push({ object: name, until: row2.lockedUntil });
+        return row2;
+      }
+      if (!dryRun) {
+        await repo.backend.remove(name);
+        row2.removed = true;
+        removedIds.add(decision.id);
+        result.bytesFreed += sizes.get(name) ?? 0;
+      }
+      return row2;
+    });
+    for (const row2 of rows) {
+      if (row2.decision === "remove" && !row2.lockedUntil) {
+        system.removed++;
+        if (row2.disposal) system.disposals++;
+      } else {
+        system.kept++;
+        if (row2.lockedUntil) system.locked++;
+      }
+    }
+    system.decisions = rows;
+    result.systems.push(system);
+  }
+  if (dryRun) return result;
+  const remaining = refs.filter((ref) => !removedIds.has(ref.id));
+  await collectGarbage(repo, remaining, options, now, result);
+  return result;
+}
+async function collectGarbage(repo, remaining, options, now, result) {
+  const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
+  const indexObjects = await repo.backend.list("index/");
+  const indexes = await mapLimit(indexObjects, async (object) => {
+    const id = object.name.slice("index/".length);
+    let packs2;
+    try {
+      packs2 = decodeIndex(await repo.readSealed("index", "index", id), `${repo.location}: ${object.name}`);
+    } catch (error2) {
+      throw new RepositoryError(
+        `${repo.location}: ${object.name} cannot be read (${error2.message}); prune removed the snapshots it was asked to, but removes no data while an index is unreadable, since the packs it lists would look unused. Run \`restorable repo verify\`.`,
+        { cause: error2 }
+      );
+    }
+    return { name: object.name, size: object.size, packs: packs2 };
+  });
+  const stored = new Map((await repo.backend.list("data/")).map((info) => [info.name, info.size]));
+  const packs = /* @__PURE__ */ new Map();
+  const index2 = new BlobIndex();
+  for (const { packs: listed } of indexes) {
+    for (const contents of listed) {
+      index2.addPack(contents);
+      let pack3 = packs.get(contents.pack);
+      if (!pack3) {
+        pack3 = {
+          id: contents.pack,
+          blobs: /* @__PURE__ */ new Map(),
+          size: stored.get(packName(contents.pack)),
+          total: 0,
+          used: [],
+          usedBytes: 0,
+          pinned: false
+        };
+        packs.set(contents.pack, pack3);
+      }
+      for (const blob of contents.blobs) {
+        if (!pack3.blobs.has(blob.id)) {
+          pack3.blobs.set(blob.id, blob);
+          pack3.total += blob.length;
+        }
+      }
+    }
+  }
+  const used = /* @__PURE__ */ new Set();
+  const reader = new BlobReader(repo, index2);
+  for (const { id, snapshot } of remaining) {
+    for (const blob of snapshot.tree) used.add(blob);
+    try {
+      for await (const node of readListing(reader, snapshot.tree)) {
+        for (const blob of node.content ?? []) used.add(blob);
+      }
+    } catch (error2) {
+      throw new RepositoryError(
+        `${repo.location}: the listing of snapshot ${id.slice(0, 8)} cannot be read (${error2.message}); prune removed the snapshots it was asked to, but removes no data while it cannot tell what is used. Run \`restorable repo verify\`.`,
+        { cause: error2 }
+      );
+    }
+  }
+  const share = /* @__PURE__ */ new Map();
+  for (const pack3 of packs.values()) {
+    let bytes3 = 0;
+    for (const blob of pack3.blobs.values()) if (used.has(blob.id)) bytes3 += blob.length;
+    share.set(pack3.id, pack3.total === 0 ? 0 : bytes3 / pack3.total);
+  }
+  const ranked = [...packs.values()].sort(
+    (a5, b5) => Number(b5.size !== void 0) - Number(a5.size !== void 0) || share.get(b5.id) - share.get(a5.id) || (a5.id < b5.id ? -1 : a5.id > b5.id ? 1 : 0)
+  );
+  const homed = /* @__PURE__ */ new Set();
+  for (const pack3 of ranked) {
+    for (const blob of pack3.blobs.values()) {
+      if (used.has(blob.id) && !homed.has(blob.id)) {
+        homed.add(blob.id);
+        pack3.used.push(blob);
+        pack3.usedBytes += blob.length;
+      }
+    }
+  }
+  const toDelete = [];
+  const toRepack = [];
+  for (const pack3 of packs.values()) {
+    if (pack3.size === void 0) continue;
+    if (pack3.used.length === 0) toDelete.push(pack3);
+    else if ((pack3.total - pack3.usedBytes) / pack3.total > threshold) toRepack.push(pack3);
+  }
+  const unindexed = [...stored.keys()].filter((name) => !packs.has(name.slice(name.lastIndexOf("/") + 1)));
+  const missingUnused = [...packs.values()].filter((p3) => p3.size === void 0 && p3.used.length === 0);
+  const rewrite = toDelete.length > 0 || toRepack.length > 0 || missingUnused.length > 0 || indexes.length > 1;
+  const keptIndexes = /* @__PURE__ */ new Set();
+  if (rewrite) {
+    await mapLimit(indexes, async ({ name, packs: listed }) => {
+      const until2 = await lockedUntil(repo, name, now);
+      if (!until2) return;
+      keptIndexes.add(name);
+      result.locked.push({ object: name, until: until2.toISOString() });
+      for (const contents of listed) {
+        const pack3 = packs.get(contents.pack);
+        if (pack3) pack3.pinned = true;
+      }
+    });
+  }
+  const lockCheck = async (list3) => (await mapLimit(list3, async (pack3) => {
+    if (pack3.pinned) {
+      result.notes.push(
+        `${packName(pack3.id)} is named by an index that object lock keeps: left as it is`
+      );
+      return void 0;
+    }
+    const until2 = await lockedUntil(repo, packName(pack3.id), now);
+    if (until2) {
+      result.locked.push({ object: packName(pack3.id), until: until2.toISOString() });
+      return void 0;
+    }
+    return pack3;
+  })).filter((pack3) => pack3 !== void 0);
+  const deleting = await lockCheck(toDelete);
+  const repacking = await lockCheck(toRepack);
+  const unindexedFree = (await mapLimit(unindexed, async (name) => {
+    const until2 = await lockedUntil(repo, name, now);
+    if (!until2) return name;
+    result.locked.push({ object: name, until: until2.toISOString() });
+    return void 0;
+  })).filter((name) => name !== void 0);
+  const written = [];
+  let bytesWritten = 0;
+  const writer = new PackWriter(repo, (contents, size) => {
+    written.push(contents);
+    bytesWritten += size;
+  });
+  const repacked = [];
+  for (const pack3 of repacking) {
+    const name = packName(pack3.id);
+    const data = await repo.backend.read(name);
+    const blobs = [...pack3.used].sort((a5, b5) => a5.offset - b5.offset);
+    const copies = [];
+    try {
+      for (const blob of blobs) {
+        const sealed = data.subarray(blob.offset, blob.offset + blob.length);
+        await reader.decode(blob.id, { ...blob, pack: pack3.id }, name, sealed);
+        copies.push({ blob, sealed });
+      }
+    } catch (error2) {
+      result.notes.push(`${name} was not repacked: ${error2.message}`);
+      continue;
+    }
+    for (const { blob, sealed } of copies) await writer.add(blob.type, blob.id, sealed, blob.rawLength);
+    repacked.push(pack3);
+  }
+  await writer.close();
+  result.packsWritten = written.length;
+  const obsolete = new Set([...deleting, ...repacked].map((pack3) => pack3.id));
+  const changed = obsolete.size > 0 || missingUnused.length > 0 || indexes.length > 1;
+  if (changed) {
+    const listing = [];
+    for (const pack3 of packs.values()) {
+      if (obsolete.has(pack3.id)) continue;
+      if (pack3.size === void 0 && pack3.used.length === 0) continue;
+      listing.push({ pack: pack3.id, blobs: [...pack3.blobs.values()].sort((a5, b5) => a5.offset - b5.offset) });
+    }
+    listing.push(...written);
+    const newIndex = `index/${await repo.writeSealed("index", "index", encodeIndex(listing))}`;
+    const old = indexes.filter(({ name }) => name !== newIndex && !keptIndexes.has(name));
+    await mapLimit(old, async ({ name, size }) => {
+      await repo.backend.remove(name);
+      result.bytesFreed += size;
+    });
+    result.indexesReplaced = old.length;
+  }
+  const removals = [...[...obsolete].map((id) => packName(id)), ...unindexedFree];
+  await mapLimit(removals, async (name) => {
+    await repo.backend.remove(name);
+    result.bytesFreed += stored.get(name) ?? 0;
+  });
+  result.packsDeleted = deleting.length + unindexedFree.length;
+  result.packsRepacked = repacked.length;
+  result.bytesFreed -= bytesWritten;
+  const until = repo.backend.lockUntil?.(now);
+  if (until && repo.backend.retain) {
+    const needed = [
+      "config",
+      ...(await repo.backend.list("keys/")).map((info) => info.name),
+      ...remaining.map((ref) => `snapshots/${ref.id}`),
+      ...[...packs.values()].filter((pack3) => pack3.size !== void 0 && pack3.used.length > 0 && !obsolete.has(pack3.id)).map((pack3) => packName(pack3.id)),
+      ...indexes.filter(({ name }) => keptIndexes.has(name) || !changed).map(({ name }) => name)
+    ];
+    await mapLimit(needed, async (name) => {
+      await repo.backend.retain(name, until);
+      result.retentionExtended++;
+    });
+  }
+}
+var DEFAULT_REPACK_THRESHOLD, DEFAULT_LOCK_WAIT_MS, DEFAULT_LOCK_POLL_MS, PARALLEL;
+var init_prune = __esm({
+  "src/prune/prune.ts"() {
+    "use strict";
+    init_blob_index();
+    init_blob_reader();
+    init_listing();
+    init_lock();
+    init_pack();
+    init_repository();
+    init_snapshot();
+    init_backend();
+    init_select();
+    DEFAULT_REPACK_THRESHOLD = 0.3;
+    DEFAULT_LOCK_WAIT_MS = 10 * 60 * 1e3;
+    DEFAULT_LOCK_POLL_MS = 5e3;
+    PARALLEL = 8;
+  }
+});
+
+// src/commands/prune.ts
+async function runPrune(options) {
+  const planned = planSystems(options);
+  for (const item of planned) {
+    try {
+      parseRetention(item.system.retention);
+    } catch (error2) {
+      throw new Error(`${item.file}: system "${item.system.name}": ${error2.message}`);
+    }
+  }
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of planned) {
+    for (const ref of item.repositories) {
+      if (options.repository !== void 0 && ref.name !== options.repository) continue;
+      const key2 = repositoryLocation(options.root, ref.data);
+      const group4 = groups.get(key2);
+      if (group4) group4.items.push(item);
+      else groups.set(key2, { name: ref.name, first: item, data: ref.data, items: [item] });
+    }
+  }
+  if (groups.size === 0) {
+    throw new Error(
+      options.repository === void 0 ? "no system to prune" : `no planned system uses a repository named "${options.repository}"`
+    );
+  }
+  const runs = [];
+  for (const [location, { name, first, data, items }] of groups) {
+    const systems = items.map((item) => item.system.name);
+    try {
+      const repo = await openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: first.system,
+        env: options.env,
+        create: false
+      });
+      const pruneOptions = {
+        dryRun: options.dryRun ?? false,
+        log: options.log,
+        ...options.repackThreshold !== void 0 ? { repackThreshold: options.repackThreshold } : {},
+        ...options.now ? { now: () => options.now } : {},
+        ...options.lockWaitMs !== void 0 ? { lockWaitMs: options.lockWaitMs } : {},
+        ...options.lockPollMs !== void 0 ? { lockPollMs: options.lockPollMs } : {}
+      };
+      const result = await pruneRepository(
+        repo,
+        items.map((item) => ({ system: item.system.name, retention: item.system.retention })),
+        pruneOptions
+      );
+      runs.push({ name, location, systems, status: "ok", result });
+    } catch (error2) {
+      runs.push({ name, location, systems, status: "failed", message: error2.message });
+    }
+  }
+  return runs;
+}
+var init_prune2 = __esm({
+  "src/commands/prune.ts"() {
+    "use strict";
+    init_prune();
+    init_select();
+    init_open_repository();
+    init_plan();
+  }
+});
+
+// src/cli/prune-command.ts
+var prune_command_exports = {};
+__export(prune_command_exports, {
+  pruneCommand: () => pruneCommand
+});
+import { resolve as resolve8 } from "node:path";
+import { parseArgs as parseArgs2 } from "node:util";
+async function pruneCommand(args, io) {
+  let parsed2;
+  try {
+    parsed2 = parseArgs2({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error2) {
+    throw new UsageError(error2.message);
+  }
+  const { values, positionals } = parsed2;
+  let repackThreshold;
+  if (values["repack-threshold"] !== void 0) {
+    const text = values["repack-threshold"];
+    const percent = /^(\d{1,3})%$/.exec(text);
+    repackThreshold = percent ? Number(percent[1]) / 100 : Number(text);
+    if (text === "" || !Number.isFinite(repackThreshold) || repackThreshold < 0 || repackThreshold > 1) {
+      throw new UsageError(`--repack-threshold must be a share from 0 to 1 or a percentage, not "${text}"`);
+    }
+  }
+  const runs = await runPrune({
+    root: resolve8(values.root ?? "."),
+    paths: positionals,
+    ...values.config !== void 0 ? { config: values.config } : {},
+    systems: values.system ?? [],
+    ...values.repository !== void 0 ? { repository: values.repository } : {},
+    env: io.env,
+    dryRun: values["dry-run"] ?? false,
+    ...repackThreshold !== void 0 ? { repackThreshold } : {},
+    log: io.err
+  });
+  if (values.json) {
+    io.out.write(
+      `${JSON.stringify({ command: "prune", dryRun: values["dry-run"] ?? false, repositories: runs }, null, 2)}
+`
+    );
+  } else {
+    for (const run of runs) {
+      if (run.status === "failed") io.err(`${run.name} (${run.location}): FAILED: ${run.message}`);
+      else io.out.write(describeRun(run));
+    }
+  }
+  return runs.some((run) => run.status === "failed") ? 1 : 0;
+}
+function plural4(n3, one2, many = `${one2}s`) {
+  return `${n3} ${n3 === 1 ? one2 : many}`;
+}
+function table2(system) {
+  const rows = [["SNAPSHOT", "TIME (UTC)", "DECISION", "REASONS"]];
+  for (const d5 of system.decisions) {
+    rows.push([
+      d5.id.slice(0, 8),
+      d5.authentic ? d5.time.replace("T", " ").replace(/:\d\d\.\d+Z$/, "") : "(unknown)",
+      d5.decision === "remove" && d5.lockedUntil ? "locked" : d5.decision,
+      d5.reasons.join("; ")
+    ]);
+  }
+  const widths = rows[0].map((_, c5) => Math.max(...rows.map((r5) => r5[c5].length)));
+  return rows.map((r5) => `  ${r5.map((cell2, c5) => c5 === 3 ? cell2 : cell2.padEnd(widths[c5])).join("  ")}
+`).join("");
+}
+function describeRun(run) {
+  const result = run.result;
+  const lines = [];
+  const verb = result.dryRun ? "would remove" : "removed";
+  for (const system of result.systems) {
+    lines.push(`${system.system} \u2192 ${run.name} (${run.location})${result.dryRun ? " [dry run]" : ""}
+`);
+    lines.push(system.decisions.length === 0 ? "  no snapshots\n" : table2(system));
+    lines.push(
+      `  kept ${system.kept}, ${verb} ${system.removed} (${plural4(system.disposals, "disposal")} past the maximum)${system.locked > 0 ? `, ${system.locked} locked by object lock` : ""}
+`
+    );
+  }
+  if (!result.dryRun) {
+    lines.push(
+      `${run.name}: ${plural4(result.packsDeleted, "pack")} deleted, ${plural4(result.packsRepacked, "pack")} repacked into ${result.packsWritten}, ${plural4(result.indexesReplaced, "index", "indexes")} replaced, ${formatBytes(Math.max(0, result.bytesFreed))} freed${result.retentionExtended > 0 ? `, retention extended on ${plural4(result.retentionExtended, "object")}` : ""}
+`
+    );
+  }
+  for (const locked of result.locked)
+    lines.push(`${run.name}: ${locked.object}: locked until ${locked.until}
+`);
+  for (const note of result.notes) lines.push(`${run.name}: ${note}
+`);
+  return lines.join("");
+}
+var OPTIONS;
+var init_prune_command = __esm({
+  "src/cli/prune-command.ts"() {
+    "use strict";
+    init_prune2();
+    init_format();
+    init_io();
+    OPTIONS = {
+      root: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean" },
+      system: { type: "string", multiple: true },
+      repository: { type: "string" },
+      "dry-run": { type: "boolean" },
+      "repack-threshold": { type: "string" }
+    };
   }
 });
 
 // src/evidence/verify.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { resolve as resolve8 } from "node:path";
+import { readFile as readFile6 } from "node:fs/promises";
+import { resolve as resolve9 } from "node:path";
 async function verifyEvidence(options) {
   const env2 = options.env ?? process.env;
   const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
@@ -84086,11 +87817,11 @@ async function verifyEvidence(options) {
 }
 async function checkKnownTip(git, knownTip, tip) {
   const known = await git.resolve(`${knownTip}^{commit}`);
-  const where2 = `known tip ${knownTip.slice(0, 12)}`;
+  const where3 = `known tip ${knownTip.slice(0, 12)}`;
   if (known === void 0) {
     return [
       {
-        where: where2,
+        where: where3,
         message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
       }
     ];
@@ -84098,7 +87829,7 @@ async function checkKnownTip(git, knownTip, tip) {
   if (await git.isAncestor(known, tip)) return [];
   const problems = [
     {
-      where: where2,
+      where: where3,
       message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
     }
   ];
@@ -84126,7 +87857,7 @@ async function checkHistory(git, tip) {
     git.text(["rev-parse", "--git-path", "shallow"])
   ]);
   const shallow = new Set(
-    await readFile4(resolve8(git.cwd, shallowFile), "utf8").then(
+    await readFile6(resolve9(git.cwd, shallowFile), "utf8").then(
       (text) => text.split("\n").filter(Boolean),
       () => []
     )
@@ -84250,32 +87981,32 @@ async function checkRecord(file, contents, signatures, previousHash, pinned) {
   const { sequence, kind } = file.parsed;
   const report = { sequence, file: file.path, kind, signature: "unchecked", problems: [] };
   const problem = (message) => report.problems.push(message);
-  const bytes2 = contents.get(file.id);
-  if (file.size > MAX_RECORD_BYTES || !bytes2) {
+  const bytes3 = contents.get(file.id);
+  if (file.size > MAX_RECORD_BYTES || !bytes3) {
     problem(
-      bytes2 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
+      bytes3 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
     );
     return { report };
   }
-  report.sha256 = recordHash(bytes2);
+  report.sha256 = recordHash(bytes3);
   const signatureFile = signatures.get(file.path);
   if (!signatureFile) {
     report.signature = "missing";
     problem(`has no signature (${file.path}${SIGNATURE_SUFFIX} is missing)`);
   } else if (pinned) {
     const armored = contents.get(signatureFile.id);
-    const why = armored ? await checkSignature(bytes2, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
+    const why = armored ? await checkSignature(bytes3, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
     report.signature = why === void 0 ? "valid" : "invalid";
     if (why !== void 0) problem(`signature ${signatureFile.path} ${why}`);
   }
   let record;
   try {
-    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
   } catch {
     problem("is not UTF-8 JSON");
   }
   if (record !== void 0) {
-    if (!isCanonical(bytes2)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
+    if (!isCanonical(bytes3)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
     if (typeof record === "object" && record !== null && typeof record.version === "number" && record.version > RECORD_VERSION) {
       problem(
         `is a version ${record.version} record, written by a newer Restorable; this one reads version ${RECORD_VERSION}`
@@ -84313,7 +88044,7 @@ async function checkRecord(file, contents, signatures, previousHash, pinned) {
     }
   }
   const valid = report.problems.length === 0 && record !== void 0;
-  return valid ? { report, bytes: bytes2, record } : { report, bytes: bytes2 };
+  return valid ? { report, bytes: bytes3, record } : { report, bytes: bytes3 };
 }
 async function checkState(git, files, rebuilt, chainBroken) {
   const file = files.find((f5) => f5.path === STATE_FILE);
@@ -84345,7 +88076,7 @@ var init_verify2 = __esm({
     init_credentials();
     init_git();
     init_record();
-    init_schema2();
+    init_schema();
     init_signing();
     init_state();
   }
@@ -84354,21 +88085,20 @@ var init_verify2 = __esm({
 // src/cli/evidence-commands.ts
 var evidence_commands_exports = {};
 __export(evidence_commands_exports, {
-  UsageError: () => UsageError2,
   evidenceCommand: () => evidenceCommand
 });
-import { readFile as readFile5 } from "node:fs/promises";
-import { resolve as resolve9 } from "node:path";
-import { parseArgs as parseArgs2 } from "node:util";
+import { readFile as readFile7 } from "node:fs/promises";
+import { resolve as resolve10 } from "node:path";
+import { parseArgs as parseArgs3 } from "node:util";
 async function evidenceCommand(args, io) {
   const [sub, ...rest] = args;
-  if (sub !== "verify") throw new UsageError2(`unknown evidence command "${sub ?? ""}" (known: verify)`);
+  if (sub !== "verify") throw new UsageError(`unknown evidence command "${sub ?? ""}" (known: verify)`);
   return verifyCommand(rest, io);
 }
 async function verifyCommand(args, io) {
   let values;
   try {
-    ({ values } = parseArgs2({
+    ({ values } = parseArgs3({
       args,
       allowPositionals: false,
       strict: true,
@@ -84384,14 +88114,14 @@ async function verifyCommand(args, io) {
       }
     }));
   } catch (error2) {
-    throw new UsageError2(error2.message);
+    throw new UsageError(error2.message);
   }
-  const root5 = resolve9(values.root ?? ".");
+  const root5 = resolve10(values.root ?? ".");
   const named = values.fingerprint !== void 0 && values.branch !== void 0 && values.config === void 0;
   const settings = named ? { branch: values.branch } : evidenceSettings(root5, values.config);
   const fingerprint2 = values.fingerprint ?? settings.fingerprint;
   if (fingerprint2 === void 0) {
-    throw new UsageError2(
+    throw new UsageError(
       `no pinned key: set evidence.signingKey.fingerprint in ${settings.configFile ?? ".restorable/config.yaml"} or pass --fingerprint`
     );
   }
@@ -84399,9 +88129,9 @@ async function verifyCommand(args, io) {
   let publicKey;
   if (keyFile !== void 0) {
     try {
-      publicKey = await readFile5(resolve9(keyFile), "utf8");
+      publicKey = await readFile7(resolve10(keyFile), "utf8");
     } catch (error2) {
-      throw new UsageError2(
+      throw new UsageError(
         `--key ${keyFile} cannot be read (${error2.code ?? error2})`
       );
     }
@@ -84424,1038 +88154,512 @@ async function verifyCommand(args, io) {
   for (const problem of report.problems) io.out.write(`${problem.where}: ${problem.message}
 `);
   const at = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : report.revision;
-  const count2 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
+  const count3 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
   if (report.ok) {
     const head = report.head ? `; head ${report.head.file}, sha256 ${report.head.sha256}` : "";
     const known = report.knownTip ? `; contains the known tip ${report.knownTip.slice(0, 12)}` : "";
     io.out.write(
-      `${at}: ${count2}, every one signed by ${report.fingerprint} and chained, nothing changed or removed${known}${head}
+      `${at}: ${count3}, every one signed by ${report.fingerprint} and chained, nothing changed or removed${known}${head}
 `
     );
     return 0;
   }
   const n3 = report.problems.length;
-  io.out.write(`${at}: ${count2}, ${n3} problem${n3 === 1 ? "" : "s"}: the evidence does NOT verify
+  io.out.write(`${at}: ${count3}, ${n3} problem${n3 === 1 ? "" : "s"}: the evidence does NOT verify
 `);
   return 1;
 }
-var UsageError2;
 var init_evidence_commands = __esm({
   "src/cli/evidence-commands.ts"() {
     "use strict";
     init_settings();
     init_verify2();
-    UsageError2 = class extends Error {
+    init_io();
+  }
+});
+
+// src/evidence/status.ts
+import { closeSync as closeSync3, openSync as openSync3, readSync as readSync2, realpathSync as realpathSync2, statSync as statSync4 } from "node:fs";
+import { isAbsolute as isAbsolute2, join as join12, relative as relative3 } from "node:path";
+async function evidenceStatus(options) {
+  const env2 = options.env ?? process.env;
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const settings = evidenceSettings(options.root, options.config);
+  const branch = checkBranchName(options.branch ?? settings.branch);
+  const { config: config2, library, profile } = loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths ?? [], config2.data.policies);
+  const problems = [
+    ...config2.problems,
+    ...library.problems,
+    ...profile.problems,
+    ...discovered.problems
+  ];
+  const systems = [];
+  const probe = repositoryProbe2(options.root);
+  problems.push(
+    ...loadPolicies(options.root, discovered.files, (policy, valid) => {
+      if (!valid) return;
+      policy.data.systems.forEach((system, index2) => {
+        systems.push({
+          name: system.name,
+          policy: policy.data.metadata.name,
+          file: policy.file,
+          scope: systemFacts(policy.data, index2, probe)
+        });
+      });
+    })
+  );
+  if (discovered.files.length === 0 && discovered.problems.length === 0) {
+    problems.push({
+      ruleId: "policy/none-found",
+      message: "no policy files found",
+      remediation: "Add a policy under .restorable/ or give the paths to check.",
+      location: { file: ".", line: 1, column: 1, endLine: 1, endColumn: 1 }
+    });
+  }
+  const read = await readState(options.root, branch, options.remote, env2);
+  const failOn = options.failOn ?? config2.data.failOn ?? "low";
+  const allowMissing = options.allowMissing ?? false;
+  const runtime = profile.controls.filter((c5) => c5.data.check.runtime !== void 0);
+  const results = evaluateRuntime(read.state, systems, runtime, now, { failOn, allowMissing });
+  const counts = {
+    systems: systems.length,
+    controls: runtime.length,
+    pass: 0,
+    fail: 0,
+    noEvidence: 0,
+    notApplicable: 0,
+    problems: problems.length
+  };
+  for (const r5 of results) {
+    if (r5.status === "pass") counts.pass++;
+    else if (r5.status === "fail") counts.fail++;
+    else if (r5.status === "no-evidence") counts.noEvidence++;
+    else counts.notApplicable++;
+  }
+  const report = {
+    branch,
+    revision: read.revision,
+    remote: read.remote,
+    evidence: read.state !== void 0,
+    evaluatedAt: now.toISOString(),
+    results,
+    problems: problems.map((p3) => `${formatRange(p3.location)}: ${p3.message}`),
+    counts,
+    failOn,
+    allowMissing,
+    failed: problems.length > 0 || results.some((r5) => r5.failing)
+  };
+  if (read.tip !== void 0) report.tip = read.tip;
+  if (read.notice !== void 0) report.notice = read.notice;
+  if (read.state) {
+    const { head } = read.state;
+    report.records = read.state.count;
+    report.head = { sequence: head.sequence, file: head.file, time: head.time, sha256: head.sha256 };
+  }
+  return report;
+}
+async function readState(root5, branch, remote, env2) {
+  let git = new Git(root5, env2);
+  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
+  if (repository.code !== 0) throw new EvidenceError(`${root5} is not a git repository`);
+  let name = null;
+  if (remote !== null) {
+    const wanted = remote ?? "origin";
+    const url = await remoteUrl(git, wanted);
+    if (url === void 0 && remote !== void 0) {
+      throw new EvidenceError(`${root5} has no remote "${wanted}" to read the evidence branch from`);
+    }
+    if (url !== void 0) {
+      name = wanted;
+      git = await withCredentials(git, url, env2);
+    }
+  }
+  const local = `refs/heads/${branch}`;
+  if (name !== null) {
+    const revision = `refs/remotes/${name}/${branch}`;
+    const fetched = await git.run(
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        // state.json is all that is read: in a shallow clone (actions/checkout's default), the tip is enough.
+        ...await isShallow(git) ? ["--depth=1"] : [],
+        "--",
+        name,
+        `+${local}:${revision}`
+      ],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      if (/couldn't find remote ref/i.test(fetched.stderr)) {
+        return {
+          revision,
+          remote: name,
+          notice: `${name} has no evidence branch ${branch} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
+        };
+      }
+      throw new EvidenceError(
+        `cannot fetch ${branch} from ${name}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+      );
+    }
+    return readAt(git, revision, name, branch);
+  }
+  return readAt(git, local, null, branch);
+}
+async function readAt(git, revision, remote, branch) {
+  const names = [`${revision}^{commit}`, `${revision}:${STATE_FILE}`];
+  const objects = await git.catObjects(names);
+  const tip = objects.get(names[0])?.id;
+  if (tip === void 0) {
+    return {
+      revision,
+      remote,
+      notice: `there is no evidence branch ${branch} in ${git.cwd} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
     };
+  }
+  const blob = objects.get(names[1]);
+  const state2 = blob?.type === "blob" ? parseState(blob.content) : void 0;
+  if (!state2) {
+    throw new EvidenceError(
+      `${revision} (at ${tip.slice(0, 12)}) has ${blob ? "a state.json this version cannot read" : "no state.json"}; the next append rebuilds it from the records (run \`restorable evidence verify\` to check them)`
+    );
+  }
+  return { state: state2, revision, remote, tip };
+}
+function evaluateRuntime(state2, systems, controls, now, options = {}) {
+  const failOn = options.failOn ?? "low";
+  const results = [];
+  for (const system of systems) {
+    for (const control of controls) {
+      const check = control.data.check.runtime;
+      if (!check) continue;
+      const evidence = check.evidence;
+      const base = {
+        system: system.name,
+        policy: system.policy,
+        file: system.file,
+        control: control.data.id,
+        title: control.data.title,
+        severity: control.severity,
+        evidence,
+        measure: check.measure
+      };
+      if (check.when && !evaluate(check.when, system.scope, control).ok) {
+        results.push({
+          ...base,
+          status: "not-applicable",
+          message: "does not apply to this system",
+          failing: false
+        });
+        continue;
+      }
+      const kind = state2?.systems[system.name]?.[evidence];
+      const measured = measure(check.measure, kind, now, evidence);
+      if (measured.value === void 0) {
+        const result2 = {
+          ...base,
+          status: measured.status,
+          message: measured.why,
+          remediation: fillTemplate(control.data.remediation, void 0, system.scope, control),
+          failing: measured.status === "fail" || !options.allowMissing ? fails(control.severity, failOn) : false
+        };
+        const limit = limitOf(check.require, system.scope, control);
+        if (limit) Object.assign(result2, limit);
+        if (measured.ref) result2.record = measured.ref;
+        results.push(result2);
+        continue;
+      }
+      const scope = {
+        ...system.scope,
+        values: { ...system.scope.values, measured: measured.value }
+      };
+      const outcome2 = evaluate(check.require, scope, control);
+      const value2 = show3(check.measure, measured.value);
+      const result = {
+        ...base,
+        status: outcome2.ok ? "pass" : "fail",
+        measured: measured.value,
+        value: value2,
+        message: "",
+        failing: !outcome2.ok && fails(control.severity, failOn)
+      };
+      if (measured.ref) result.record = measured.ref;
+      if (outcome2.ok) {
+        const limit = limitOf(check.require, scope, control);
+        if (limit) Object.assign(result, limit);
+        result.message = `${check.measure} is ${value2}${limit ? `, ${limit.expected}` : ""}`;
+      } else {
+        const failure2 = outcome2.failure;
+        result.limit = failure2.limit;
+        result.expected = failure2.expected;
+        result.message = fillTemplate(check.message, failure2, scope, control) ?? failure2.text;
+        const remediation = fillTemplate(control.data.remediation, failure2, scope, control);
+        if (remediation !== void 0) result.remediation = remediation;
+      }
+      results.push(result);
+    }
+  }
+  return results;
+}
+function measure(name, kind, now, evidence = name === "snapshotAge" || name === "backupSucceeded" ? "backup" : "drill") {
+  if (!kind)
+    return { status: "no-evidence", why: `the evidence branch holds no ${evidence} record of this system` };
+  const last = kind.last;
+  const age = (time2) => Math.max(0, Math.floor((now.getTime() - Date.parse(time2)) / 1e3));
+  switch (name) {
+    case "snapshotAge":
+    case "drillAge": {
+      const ref = kind.lastSuccess;
+      if (!ref) {
+        return {
+          status: "fail",
+          why: `no ${evidence} of this system has succeeded: the newest (${describe154(last)}) and every one before it did not`,
+          ref: last
+        };
+      }
+      const time2 = name === "snapshotAge" ? ref.snapshotTime ?? ref.time : ref.time;
+      return { value: age(time2), ref };
+    }
+    case "restoreDuration":
+      if (last.restoreDurationMs === void 0) {
+        return {
+          status: "no-evidence",
+          why: `the newest ${evidence} (${describe154(last)}) recorded no restore time (measurements.restoreDurationMs)`,
+          ref: last
+        };
+      }
+      return { value: Math.round(last.restoreDurationMs / 1e3), ref: last };
+    case "restoredComplete":
+      return { value: last.verified === true, ref: last };
+    case "drillPassed":
+    case "backupSucceeded":
+      return { value: last.outcome === "success", ref: last };
+    default:
+      return {
+        status: "no-evidence",
+        why: `this version of restorable does not know the measure ${name}`,
+        ref: last
+      };
+  }
+}
+function show3(measureName, value2) {
+  if (!DURATION_MEASURES.has(measureName) || typeof value2 !== "number") return String(value2);
+  return formatDuration(value2 < 3600 ? value2 : Math.ceil(value2 / 60) * 60);
+}
+function limitOf(predicate, scope, control) {
+  const comparison = firstComparison(predicate);
+  if (!comparison) return void 0;
+  const op2 = Object.keys(OPERATOR_WORDS).find((o3) => o3 in comparison);
+  if (!op2) return void 0;
+  const operand = comparison[op2];
+  let limit;
+  if (typeof operand === "object" && operand !== null && "param" in operand) {
+    limit = control.paramText[String(operand.param)] ?? "not set";
+  } else if (typeof operand === "object" && operand !== null && "fact" in operand) {
+    const fact = String(operand.fact);
+    limit = showFact(fact, factValue(scope, fact));
+  } else if (Array.isArray(operand)) {
+    limit = operand.map(String).join(", ");
+  } else {
+    limit = String(operand);
+  }
+  return { limit, expected: `${OPERATOR_WORDS[op2]} ${limit}` };
+}
+function firstComparison(predicate) {
+  if ("all" in predicate) return predicate.all.map(firstComparison).find(Boolean);
+  if ("any" in predicate) return predicate.any.map(firstComparison).find(Boolean);
+  if ("not" in predicate || "each" in predicate) return void 0;
+  return predicate.fact === "measured" ? predicate : void 0;
+}
+function repositoryProbe2(root5) {
+  let realRoot;
+  try {
+    realRoot = realpathSync2(root5);
+  } catch {
+    realRoot = root5;
+  }
+  const inside = (path) => {
+    try {
+      const absolute = join12(root5, path);
+      if (!statSync4(absolute).isFile()) return void 0;
+      const real = realpathSync2(absolute);
+      const rel = relative3(realRoot, real);
+      return rel.startsWith("..") || isAbsolute2(rel) ? void 0 : real;
+    } catch {
+      return void 0;
+    }
+  };
+  return {
+    fileExists: (path) => inside(path) !== void 0,
+    readHead(path, bytes3) {
+      const real = inside(path);
+      if (real === void 0) return void 0;
+      const fd2 = openSync3(real, "r");
+      try {
+        const buffer = Buffer.alloc(bytes3);
+        return buffer.subarray(0, readSync2(fd2, buffer, 0, bytes3, 0));
+      } finally {
+        closeSync3(fd2);
+      }
+    }
+  };
+}
+function renderStatus(report) {
+  const lines = [];
+  const where3 = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : `${report.revision}`;
+  if (report.evidence && report.head) {
+    lines.push(
+      `evidence: ${where3}, ${report.records} record${report.records === 1 ? "" : "s"}, newest #${report.head.sequence} of ${report.head.time}; evaluated at ${report.evaluatedAt}`
+    );
+  } else {
+    lines.push(`evidence: ${report.notice ?? `none in ${where3}`}`);
+  }
+  for (const problem of report.problems) lines.push(`problem: ${problem}`);
+  lines.push("");
+  if (report.results.length === 0) {
+    lines.push(
+      report.counts.controls === 0 ? "No run-time control is selected by the profile: nothing to evaluate." : "No system to evaluate."
+    );
+  } else {
+    const header = ["SYSTEM", "CONTROL", "MEASURE", "VALUE", "REQUIRED", "STATUS", "RECORD"];
+    const rows = report.results.map((r5) => [
+      r5.system,
+      r5.control,
+      r5.measure,
+      r5.value ?? "-",
+      r5.expected ?? "-",
+      LABEL[r5.status],
+      r5.record ? `#${r5.record.sequence} ${r5.record.time.slice(0, 16).replace("T", " ")}` : "-"
+    ]);
+    const widths = header.map((h5, i6) => Math.max(h5.length, ...rows.map((row2) => row2[i6].length)));
+    const line = (row2) => row2.map((c6, i6) => i6 === row2.length - 1 ? c6 : c6.padEnd(widths[i6])).join("  ").trimEnd();
+    lines.push(line(header));
+    let previous = "";
+    for (const [i6, row2] of rows.entries()) {
+      if (previous !== "" && report.results[i6].system !== previous) lines.push("");
+      previous = report.results[i6].system;
+      lines.push(line(row2));
+    }
+  }
+  const bad = report.results.filter(
+    (r5) => r5.status === "fail" || r5.status === "no-evidence" && report.evidence
+  );
+  if (bad.length > 0) lines.push("");
+  for (const r5 of bad) {
+    const what = r5.status === "fail" ? `${r5.measure} ${r5.value ?? "not measured"}${r5.limit !== void 0 ? `, limit ${r5.limit}` : ""}` : "no evidence";
+    lines.push(
+      `${LABEL[r5.status]} ${r5.system} ${r5.control} (${r5.severity}, ${r5.title}; ${what}): ${r5.message}${r5.record ? ` [${r5.record.file}]` : ""}`
+    );
+    if (r5.remediation) lines.push(`  remediation: ${r5.remediation}`);
+  }
+  const c5 = report.counts;
+  lines.push("");
+  lines.push(
+    `${c5.systems} system${c5.systems === 1 ? "" : "s"} \xD7 ${c5.controls} run-time control${c5.controls === 1 ? "" : "s"}: ${c5.pass} pass, ${c5.fail} fail, ${c5.noEvidence} without evidence, ${c5.notApplicable} not applicable${c5.problems ? `; ${c5.problems} problem${c5.problems === 1 ? "" : "s"} with files` : ""}${report.failed ? ` (fails at ${report.failOn}${report.allowMissing ? "" : ", missing evidence included"})` : ""}`
+  );
+  return `${lines.join("\n")}
+`;
+}
+var DURATION_MEASURES, describe154, LABEL;
+var init_status = __esm({
+  "src/evidence/status.ts"() {
+    "use strict";
+    init_check();
+    init_facts();
+    init_predicate();
+    init_discover();
+    init_duration();
+    init_load_policies();
+    init_source();
+    init_branch();
+    init_credentials();
+    init_git();
+    init_settings();
+    init_state();
+    DURATION_MEASURES = /* @__PURE__ */ new Set(["snapshotAge", "drillAge", "restoreDuration"]);
+    describe154 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
+    LABEL = {
+      pass: "pass",
+      fail: "FAIL",
+      "no-evidence": "NO EVIDENCE",
+      "not-applicable": "n/a"
+    };
+  }
+});
+
+// src/cli/status-command.ts
+var status_command_exports = {};
+__export(status_command_exports, {
+  UsageError: () => UsageError,
+  statusCommand: () => statusCommand
+});
+import { resolve as resolve11 } from "node:path";
+import { parseArgs as parseArgs4 } from "node:util";
+async function statusCommand(args, io) {
+  let parsed2;
+  try {
+    parsed2 = parse5(args);
+  } catch (error2) {
+    throw new UsageError(error2.message);
+  }
+  const { values, positionals } = parsed2;
+  if (values.remote !== void 0 && values.local)
+    throw new UsageError("--remote and --local exclude each other");
+  const failOn = values["fail-on"];
+  if (failOn !== void 0 && !isFailOn(failOn)) {
+    throw new UsageError(`--fail-on must be one of ${[...SEVERITIES, "never"].join(", ")}, not "${failOn}"`);
+  }
+  const report = await evidenceStatus({
+    root: resolve11(values.root ?? "."),
+    paths: positionals,
+    env: io.env,
+    allowMissing: values["allow-missing"] ?? false,
+    ...values.config !== void 0 ? { config: values.config } : {},
+    ...values.branch !== void 0 ? { branch: values.branch } : {},
+    ...values.local ? { remote: null } : values.remote !== void 0 ? { remote: values.remote } : {},
+    ...failOn !== void 0 ? { failOn } : {}
+  });
+  io.out.write(
+    values.json ? `${JSON.stringify({ command: "status", ...report }, null, 2)}
+` : renderStatus(report)
+  );
+  return report.failed ? 1 : 0;
+}
+function parse5(args) {
+  return parseArgs4({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      root: { type: "string" },
+      config: { type: "string" },
+      branch: { type: "string" },
+      remote: { type: "string" },
+      local: { type: "boolean" },
+      "fail-on": { type: "string" },
+      "allow-missing": { type: "boolean" },
+      json: { type: "boolean" }
+    }
+  });
+}
+var init_status_command = __esm({
+  "src/cli/status-command.ts"() {
+    "use strict";
+    init_result();
+    init_status();
+    init_io();
   }
 });
 
 // src/cli.ts
 init_assets();
+init_io();
+init_check();
+init_result();
 import { writeFileSync as writeFileSync2 } from "node:fs";
-import { resolve as resolve10 } from "node:path";
-import { parseArgs as parseArgs3 } from "node:util";
-
-// src/commands/check.ts
-init_assets();
-import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
-import { isAbsolute, join as join4, relative as relative2 } from "node:path";
-
-// src/controls/facts.ts
-init_cron();
-init_duration();
-function factValue(scope, name) {
-  for (let s2 = scope; s2; s2 = s2.parent) {
-    if (name in s2.values) return s2.values[name];
-  }
-  return void 0;
-}
-function factPath(scope, name) {
-  for (let s2 = scope; s2; s2 = s2.parent) {
-    if (name in s2.values) return s2.at[name] ?? s2.self;
-  }
-  return scope.self;
-}
-var SYSTEM_FACTS = [
-  { name: "policy.name", type: "string", description: "The policy's `metadata.name`." },
-  { name: "system.name", type: "string", description: "The system's name." },
-  { name: "source.kind", type: "string", description: "`command` or `paths`." },
-  { name: "classification", type: "string", description: "The system's classification, else the policy's." },
-  { name: "owner", type: "string", description: "The system's owner, else the policy's." },
-  {
-    name: "owner.valid",
-    type: "boolean",
-    description: "The owner is a GitHub team or user (`@org/team`, `@login`) or an e-mail address."
-  },
-  { name: "runbook", type: "string", description: "The system's runbook, else the policy's." },
-  {
-    name: "runbook.status",
-    type: "string",
-    description: "`file` (a path that exists in the repository), `url` (an https:// URL), `missing-file`, `outside-repository` (absolute or `..`), `insecure-url` (http://)."
-  },
-  { name: "schedule", type: "string", description: "The backup schedule (cron)." },
-  { name: "schedule.interval", type: "duration", description: "Longest gap between two scheduled backups." },
-  { name: "rpo", type: "duration", description: "Recovery point objective." },
-  { name: "rto", type: "duration", description: "Recovery time objective." },
-  { name: "retention.minimum", type: "duration", description: "Minimum retention." },
-  { name: "retention.maximum", type: "duration", description: "Maximum retention (disposal)." },
-  { name: "retention.keepRules", type: "number", description: "How many keep rules are set." },
-  {
-    name: "encryption",
-    type: "boolean",
-    description: "Encryption is configured with at least one recipient or a passphrase."
-  },
-  {
-    name: "encryption.cipher",
-    type: "string",
-    description: "Content cipher (`aes-256-gcm`, the default, when encryption is configured)."
-  },
-  { name: "encryption.recipients", type: "number", description: "Number of OpenPGP recipients." },
-  {
-    name: "encryption.passphrase",
-    type: "string",
-    description: "`env` (from an environment variable), `literal` (written in the policy) or `none`."
-  },
-  {
-    name: "encryption.keyPathsInRepository",
-    type: "boolean",
-    description: "Every recipient key path is relative and stays inside the repository (no `..`, not absolute)."
-  },
-  {
-    name: "encryption.recipientKeys",
-    type: "string",
-    description: "What the recipient key files hold, the worst first: `private-key`, `missing-file`, `not-a-public-key`, `public-keys` (all are OpenPGP public keys), or `none` (no recipients). Only files inside the repository are read, and only their first bytes."
-  },
-  {
-    name: "repositories",
-    type: "list",
-    description: "The system's repositories; each has the `repository.*` facts."
-  },
-  { name: "repositories.count", type: "number", description: "How many repositories receive each snapshot." },
-  {
-    name: "repositories.locations",
-    type: "number",
-    description: "How many distinct locations (provider endpoint and region) they are in."
-  },
-  {
-    name: "offsite",
-    type: "boolean",
-    description: "At least two repositories are in different locations (another region or provider)."
-  },
-  { name: "drill", type: "boolean", description: "A drill is declared." },
-  { name: "drill.schedule", type: "string", description: "The drill schedule (cron)." },
-  { name: "drill.interval", type: "duration", description: "Longest gap between two scheduled drills." },
-  { name: "drill.timeout", type: "duration", description: "The drill's timeout; the RTO when none is set." },
-  {
-    name: "drill.verifySteps",
-    type: "number",
-    description: "How many verify commands the drill runs after restoring."
-  },
-  { name: "drill.select", type: "string", description: "`latest` or `random-within`." }
-];
-var REPOSITORY_FACTS = [
-  { name: "name", type: "string", description: "Repository name." },
-  { name: "kind", type: "string", description: "`s3` or `local`." },
-  { name: "region", type: "string", description: "S3 region." },
-  { name: "endpoint", type: "string", description: "S3 endpoint URL, when not AWS's default." },
-  {
-    name: "tls",
-    type: "boolean",
-    description: "Traffic to the repository uses TLS (AWS's default endpoint, or an https:// endpoint)."
-  },
-  {
-    name: "location",
-    type: "string",
-    description: "Provider endpoint and region, for telling offsite copies apart."
-  },
-  { name: "objectLock", type: "boolean", description: "S3 Object Lock is configured." },
-  { name: "objectLock.mode", type: "string", description: "`governance` or `compliance`." },
-  { name: "objectLock.retention", type: "duration", description: "Object Lock retention period." }
-];
-var RUNTIME_FACTS = [
-  {
-    name: "measured",
-    type: "duration",
-    description: "The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded."
-  }
-];
-var DAY2 = 86400;
-function systemFacts(policy, systemIndex, probe) {
-  const system = policy.systems[systemIndex];
-  const base = ["systems", systemIndex];
-  const sys = (...rest) => [...base, ...rest];
-  const values = {};
-  const at = {};
-  const set2 = (name, value2, path) => {
-    values[name] = value2;
-    at[name] = path;
-  };
-  set2("policy.name", policy.metadata.name, ["metadata", "name"]);
-  set2("system.name", system.name, sys("name"));
-  set2("source.kind", system.source.command ? "command" : "paths", sys("source"));
-  const inherited = (key2) => system[key2] !== void 0 ? [system[key2], sys(key2)] : [policy.metadata[key2], policy.metadata[key2] ? ["metadata", key2] : base];
-  const [classification, classificationAt] = inherited("classification");
-  set2("classification", classification, classificationAt);
-  const [owner, ownerAt] = inherited("owner");
-  set2("owner", owner, ownerAt);
-  set2("owner.valid", owner === void 0 ? void 0 : isValidOwner(owner), ownerAt);
-  const [runbook, runbookAt] = inherited("runbook");
-  set2("runbook", runbook, runbookAt);
-  set2("runbook.status", runbook === void 0 ? void 0 : runbookStatus(runbook, probe), runbookAt);
-  set2("schedule", system.schedule, sys("schedule"));
-  set2("schedule.interval", intervalOf(system.schedule), sys("schedule"));
-  set2("rpo", parseDuration(system.rpo ?? ""), sys("rpo"));
-  set2("rto", parseDuration(system.rto ?? ""), sys("rto"));
-  const retention = system.retention;
-  set2("retention.minimum", parseDuration(retention?.minimum ?? ""), sys("retention", "minimum"));
-  set2("retention.maximum", parseDuration(retention?.maximum ?? ""), sys("retention", "maximum"));
-  set2("retention.keepRules", Object.keys(retention?.keep ?? {}).length, sys("retention", "keep"));
-  const encryption = system.encryption;
-  const recipients = encryption?.recipients ?? [];
-  const passphrase = encryption?.passphrase;
-  const passphraseKind = passphrase === void 0 ? "none" : typeof passphrase === "string" ? "literal" : "env";
-  set2(
-    "encryption",
-    encryption !== void 0 && (recipients.length > 0 || passphrase !== void 0),
-    sys("encryption")
-  );
-  set2(
-    "encryption.cipher",
-    encryption ? encryption.cipher ?? "aes-256-gcm" : void 0,
-    sys("encryption", "cipher")
-  );
-  set2("encryption.recipients", recipients.length, sys("encryption", "recipients"));
-  set2("encryption.passphrase", passphraseKind, sys("encryption", "passphrase"));
-  const badKey = recipients.findIndex((p3) => !staysInside(p3));
-  set2(
-    "encryption.keyPathsInRepository",
-    badKey === -1,
-    badKey === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", badKey)
-  );
-  const [keyStatus, keyIndex] = recipientKeys(recipients, probe);
-  set2(
-    "encryption.recipientKeys",
-    keyStatus,
-    keyIndex === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", keyIndex)
-  );
-  const repositories = system.repositories.map(
-    (name, i6) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i6))
-  );
-  const locations = new Set(repositories.map((r5) => r5.values.location).filter((l3) => l3 !== void 0));
-  set2("repositories.count", repositories.length, sys("repositories"));
-  set2("repositories.locations", locations.size, sys("repositories"));
-  set2("offsite", locations.size >= 2, sys("repositories"));
-  const drill = system.drill;
-  set2("drill", drill !== void 0, sys("drill"));
-  set2("drill.schedule", drill?.schedule, sys("drill", "schedule"));
-  set2("drill.interval", intervalOf(drill?.schedule), sys("drill", "schedule"));
-  set2(
-    "drill.timeout",
-    drill ? parseDuration(drill.timeout ?? "") ?? values.rto : void 0,
-    drill?.timeout ? sys("drill", "timeout") : sys("drill")
-  );
-  set2("drill.verifySteps", drill?.verify?.length ?? 0, sys("drill", "verify"));
-  set2("drill.select", drill ? drill.select?.algorithm ?? "latest" : void 0, sys("drill", "select"));
-  const scope = { values, at, lists: { repositories }, self: base };
-  for (const repository of repositories) repository.parent = scope;
-  return scope;
-}
-function repositoryFacts(name, repo, reference) {
-  const values = { name };
-  const at = {};
-  const node = ["repositories", name];
-  const s3 = repo?.s3;
-  if (s3) {
-    const lock = s3.objectLock;
-    Object.assign(values, {
-      kind: "s3",
-      region: s3.region,
-      endpoint: s3.endpoint,
-      tls: s3.endpoint === void 0 || s3.endpoint.toLowerCase().startsWith("https://"),
-      location: locationOf(s3.endpoint, s3.region),
-      objectLock: lock !== void 0,
-      "objectLock.mode": lock?.mode,
-      "objectLock.retention": lock ? (lock.days ?? 0) * DAY2 + (lock.years ?? 0) * 365 * DAY2 : void 0
-    });
-    Object.assign(at, {
-      region: [...node, "s3", "region"],
-      endpoint: [...node, "s3", "endpoint"],
-      tls: [...node, "s3", "endpoint"],
-      location: [...node, "s3"],
-      objectLock: [...node, "s3", "objectLock"],
-      "objectLock.mode": [...node, "s3", "objectLock", "mode"],
-      "objectLock.retention": [...node, "s3", "objectLock"]
-    });
-  } else if (repo?.local) {
-    Object.assign(values, { kind: "local", tls: true, location: "local", objectLock: false });
-    Object.assign(at, { objectLock: [...node, "local"] });
-  }
-  return { values, at, lists: {}, self: repo ? node : reference };
-}
-function intervalOf(schedule) {
-  if (schedule === void 0) return void 0;
-  const parsed2 = parseCron(schedule);
-  return parsed2.ok ? cronMaxIntervalSeconds(parsed2.cron) : void 0;
-}
-function locationOf(endpoint, region2) {
-  let host = "aws";
-  if (endpoint !== void 0) {
-    try {
-      host = new URL(endpoint).hostname.toLowerCase();
-    } catch {
-      host = endpoint.toLowerCase();
-    }
-  }
-  const aws = host === "aws" || host.endsWith(".amazonaws.com") || host === "amazonaws.com";
-  if (aws) {
-    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
-    const known = region2 ?? fromHost;
-    return known === void 0 ? void 0 : `aws:${known}`;
-  }
-  return `${host}:${region2 ?? ""}`;
-}
-function isValidOwner(owner) {
-  return /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]{1,100})?$/.test(owner) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(owner);
-}
-function staysInside(path) {
-  if (path.startsWith("/") || path.startsWith("~") || /^[A-Za-z]:/.test(path) || path.includes("\\"))
-    return false;
-  return !path.split("/").some((part) => part === "..");
-}
-var KEY_STATUS_ORDER = ["private-key", "missing-file", "not-a-public-key", "public-keys"];
-function recipientKeys(paths, probe) {
-  if (paths.length === 0) return ["none", -1];
-  let worst = KEY_STATUS_ORDER.length - 1;
-  let at = -1;
-  paths.forEach((path, index2) => {
-    if (!staysInside(path)) return;
-    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
-    if (rank < worst) {
-      worst = rank;
-      at = index2;
-    }
-  });
-  return [KEY_STATUS_ORDER[worst], at];
-}
-function keyFileStatus(head) {
-  if (head === void 0) return "missing-file";
-  const text = new TextDecoder("latin1").decode(head).trimStart();
-  if (text.startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----")) return "private-key";
-  if (text.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----")) return "public-keys";
-  const first = head[0];
-  if (first === void 0 || (first & 128) === 0) return "not-a-public-key";
-  const tag = first & 64 ? first & 63 : first >> 2 & 15;
-  if (tag === 5 || tag === 7) return "private-key";
-  return tag === 6 ? "public-keys" : "not-a-public-key";
-}
-function runbookStatus(runbook, probe) {
-  if (/^https:\/\//i.test(runbook)) return "url";
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(runbook)) return "insecure-url";
-  if (!staysInside(runbook)) return "outside-repository";
-  return probe.fileExists(runbook.replace(/#.*$/, "")) ? "file" : "missing-file";
-}
-
-// src/controls/predicate.ts
-init_duration();
-var FACT_TYPES = new Map(
-  [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f5) => [f5.name, f5.type])
-);
-var OPERATORS = [
-  "exists",
-  "equals",
-  "notEquals",
-  "in",
-  "gte",
-  "gt",
-  "lte",
-  "lt",
-  "matches"
-];
-var WORDS = {
-  exists: "set",
-  equals: "equal to",
-  notEquals: "other than",
-  in: "one of",
-  gte: "at least",
-  gt: "more than",
-  lte: "at most",
-  lt: "less than",
-  matches: "matching"
-};
-var SUCCESS = { ok: true };
-function evaluate(predicate, scope, control) {
-  if ("all" in predicate) {
-    for (const p3 of predicate.all) {
-      const outcome = evaluate(p3, scope, control);
-      if (!outcome.ok) return outcome;
-    }
-    return SUCCESS;
-  }
-  if ("any" in predicate) {
-    let first;
-    for (const p3 of predicate.any) {
-      const outcome = evaluate(p3, scope, control);
-      if (outcome.ok) return outcome;
-      first ??= outcome;
-    }
-    return first;
-  }
-  if ("not" in predicate) {
-    const inner = evaluate(predicate.not, scope, control);
-    if (!inner.ok) return SUCCESS;
-    return failure(scope, firstFact(predicate.not), "it holds", "it must not", "it must not");
-  }
-  if ("each" in predicate) {
-    for (const element of scope.lists[predicate.each] ?? []) {
-      if (predicate.where && !evaluate(predicate.where, element, control).ok) continue;
-      const outcome = evaluate(predicate.require, element, control);
-      if (!outcome.ok) return outcome;
-    }
-    return SUCCESS;
-  }
-  return compare(predicate, scope, control);
-}
-var operatorOf = /* @__PURE__ */ new WeakMap();
-function compare(comparison, scope, control) {
-  let op2 = operatorOf.get(comparison);
-  if (op2 === void 0) {
-    op2 = OPERATORS.find((o3) => o3 in comparison);
-    operatorOf.set(comparison, op2);
-  }
-  const fact = comparison.fact;
-  const actual = factValue(scope, fact);
-  const type2 = FACT_TYPES.get(fact) ?? "string";
-  const target = comparison[op2];
-  if (op2 === "exists") {
-    if (actual !== void 0 === target) return SUCCESS;
-    const wanted = target ? "set" : "not set";
-    return failure(scope, fact, show(actual, type2), wanted, wanted);
-  }
-  const expected = op2 === "matches" ? target : resolve(target, scope, control, type2);
-  if (actual !== void 0 && expected !== void 0 && holds(op2, actual, expected)) return SUCCESS;
-  if (expected === void 0) {
-    return failure(scope, fact, show(actual, type2), `${WORDS[op2]} a value that is not set`, "not set");
-  }
-  const limit = op2 === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show(v, type2)).join(", ") : op2 === "matches" ? String(target) : show(expected, type2);
-  return failure(
-    scope,
-    fact,
-    actual === void 0 ? "not set" : show(actual, type2),
-    `${WORDS[op2]} ${limit}`,
-    limit
-  );
-}
-function holds(op2, actual, expected) {
-  switch (op2) {
-    case "equals":
-      return actual === expected;
-    case "notEquals":
-      return actual !== expected;
-    case "in":
-      return Array.isArray(expected) && expected.includes(actual);
-    case "matches":
-      return regex(String(expected)).test(String(actual));
-    default: {
-      const a5 = Number(actual);
-      const b5 = Number(expected);
-      return op2 === "gte" ? a5 >= b5 : op2 === "gt" ? a5 > b5 : op2 === "lte" ? a5 <= b5 : a5 < b5;
-    }
-  }
-}
-function resolve(operand, scope, control, type2) {
-  if (Array.isArray(operand)) return operand;
-  if (typeof operand === "object" && operand !== null) {
-    if ("param" in operand) return control.params[operand.param];
-    return factValue(scope, operand.fact);
-  }
-  if (type2 === "duration" && typeof operand === "string") return parseDuration(operand);
-  return operand;
-}
-function failure(scope, fact, actual, expected, limit) {
-  const path = factPath(scope, fact);
-  return {
-    ok: false,
-    failure: {
-      fact,
-      path,
-      actual,
-      expected,
-      limit,
-      text: `\`${fact}\` is ${actual}; it must be ${expected}`
-    }
-  };
-}
-function firstFact(predicate) {
-  if ("all" in predicate) return firstFact(predicate.all[0]);
-  if ("any" in predicate) return firstFact(predicate.any[0]);
-  if ("not" in predicate) return firstFact(predicate.not);
-  if ("each" in predicate) return predicate.each;
-  return predicate.fact;
-}
-var regexes = /* @__PURE__ */ new Map();
-function regex(source) {
-  let compiled2 = regexes.get(source);
-  if (!compiled2) {
-    compiled2 = new RegExp(source, "u");
-    regexes.set(source, compiled2);
-  }
-  return compiled2;
-}
-function showFact(name, value2) {
-  if (value2 === void 0) return "not set";
-  return FACT_TYPES.get(name) === "duration" && typeof value2 === "number" ? formatDuration(value2) : String(value2);
-}
-function show(value2, type2) {
-  if (value2 === void 0) return "not set";
-  if (type2 === "duration" && typeof value2 === "number") return formatDuration(value2);
-  if (typeof value2 === "string") return `\`${value2}\``;
-  return String(value2);
-}
-function walkPredicate(predicate, visit, list3) {
-  if ("all" in predicate) for (const p3 of predicate.all) walkPredicate(p3, visit, list3);
-  else if ("any" in predicate) for (const p3 of predicate.any) walkPredicate(p3, visit, list3);
-  else if ("not" in predicate) walkPredicate(predicate.not, visit, list3);
-  else if ("each" in predicate) {
-    visit.each?.(predicate.each, list3);
-    if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
-    walkPredicate(predicate.require, visit, predicate.each);
-  } else visit.comparison(predicate, list3);
-}
-function namedOperand(operand, key2) {
-  return typeof operand === "object" && operand !== null && key2 in operand ? String(operand[key2]) : void 0;
-}
-function factsOf(predicate) {
-  const out = [];
-  walkPredicate(predicate, {
-    each: (name, list3) => out.push({ fact: name, list: list3 }),
-    comparison(c5, list3) {
-      out.push({ fact: c5.fact, list: list3 });
-      for (const op2 of OPERATORS) {
-        const fact = namedOperand(c5[op2], "fact");
-        if (fact !== void 0) out.push({ fact, list: list3 });
-      }
-    }
-  });
-  return out;
-}
-function paramsOf(predicate) {
-  const out = [];
-  walkPredicate(predicate, {
-    comparison(c5) {
-      for (const op2 of OPERATORS) {
-        const param = namedOperand(c5[op2], "param");
-        if (param !== void 0) out.push(param);
-      }
-    }
-  });
-  return out;
-}
-function patternsOf(predicate) {
-  const out = [];
-  walkPredicate(predicate, {
-    comparison(c5) {
-      if (typeof c5.matches === "string") out.push(c5.matches);
-    }
-  });
-  return out;
-}
-
-// src/controls/evaluate-static.ts
-var PASS_MESSAGE = "holds";
-var NOT_APPLICABLE_MESSAGE = "does not apply to this system";
-function evaluatePolicy(policy, controls, probe) {
-  const findings = [];
-  const policyName = policy.data.metadata.name;
-  policy.data.systems.forEach((system, index2) => {
-    const scope = systemFacts(policy.data, index2, probe);
-    const systemLocation = policy.document.locate(scope.self);
-    const finding = (control, status, location, message, remediation) => ({
-      kind: "control",
-      ruleId: control.data.id,
-      title: control.data.title,
-      severity: control.severity,
-      status,
-      policy: policyName,
-      system: system.name,
-      location,
-      message,
-      remediation
-    });
-    for (const control of controls) {
-      const check = control.data.check.static;
-      if (!check) continue;
-      if (check.when && !evaluate(check.when, scope, control).ok) {
-        findings.push(finding(control, "not-applicable", systemLocation, NOT_APPLICABLE_MESSAGE));
-        continue;
-      }
-      const outcome = evaluate(check.require, scope, control);
-      if (outcome.ok) {
-        findings.push(finding(control, "pass", systemLocation, PASS_MESSAGE));
-        continue;
-      }
-      findings.push(
-        finding(
-          control,
-          "fail",
-          policy.document.locate(outcome.failure.path),
-          fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
-          fill(control.data.remediation, outcome.failure, scope, control)
-        )
-      );
-    }
-  });
-  return findings;
-}
-function fill(template, failure2, scope, control) {
-  if (template === void 0) return void 0;
-  return template.replace(
-    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
-    (_, name) => {
-      if (name === "actual") return failure2.actual;
-      if (name === "expected") return failure2.expected;
-      if (name === "limit") return failure2.limit;
-      if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      return showFact(name.slice(5), factValue(scope, name.slice(5)));
-    }
-  );
-}
-
-// src/controls/library.ts
-init_duration();
-init_schemas();
-init_source();
-init_validate_document();
-init_yaml_file();
-import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
-import { join } from "node:path";
-var LIST_FACTS = {
-  repositories: new Set(REPOSITORY_FACTS.map((f5) => f5.name))
-};
-var SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f5) => f5.name));
-var RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f5) => f5.name));
-function loadControls(directories) {
-  const controls = [];
-  const problems = [];
-  const seen = /* @__PURE__ */ new Map();
-  for (const directory of directories) {
-    let names;
-    try {
-      names = readdirSync(directory.path).filter((n3) => /\.ya?ml$/.test(n3)).sort();
-    } catch (error2) {
-      problems.push({
-        ruleId: "control/directory",
-        message: `cannot read the control directory: ${error2.message}`,
-        remediation: "Create the directory or remove it from `controls.paths` in .restorable/config.yaml.",
-        location: fileStart(directory.display)
-      });
-      continue;
-    }
-    for (const name of names) {
-      const display = `${directory.display}/${name}`;
-      const file = parseYamlFile(display, readFileSync2(join(directory.path, name)));
-      problems.push(...file.problems);
-      for (const document of file.documents) {
-        const schemaProblems = directory.shipped ? [] : validateDocument(document, validator("control"), "control/schema");
-        if (schemaProblems.length) {
-          problems.push(...schemaProblems);
-          continue;
-        }
-        const data = document.value;
-        const semantic = checkControl(data, document);
-        if (semantic.length) {
-          problems.push(...semantic);
-          continue;
-        }
-        const previous = seen.get(data.id);
-        if (previous) {
-          problems.push({
-            ruleId: "control/duplicate-id",
-            message: `control id ${data.id} is already defined in ${previous}`,
-            remediation: "Give your own controls ids with a prefix of your own (e.g. `ACME-`).",
-            location: document.locate(["id"])
-          });
-          continue;
-        }
-        seen.set(data.id, display);
-        controls.push({ data, source: display, document });
-      }
-    }
-  }
-  return { controls, problems };
-}
-function checkControl(data, document) {
-  const problems = [];
-  const kind = data.check.static ? "static" : "runtime";
-  const check = data.check.static ?? data.check.runtime;
-  const predicates = [check.require, ...check.when ? [check.when] : []];
-  const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
-  for (const { fact, list: list3 } of predicates.flatMap((p3) => factsOf(p3))) {
-    const known = list3 ? (LIST_FACTS[list3]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
-    if (!known) {
-      problem(
-        "control/unknown-fact",
-        `${data.id}: unknown fact \`${fact}\`${list3 ? ` inside \`each: ${list3}\`` : ""}`,
-        "Use a fact listed in docs/controls-language.md.",
-        ["check", kind]
-      );
-    }
-  }
-  for (const param of predicates.flatMap(paramsOf)) {
-    if (!data.parameters?.[param]) {
-      problem(
-        "control/unknown-parameter",
-        `${data.id}: parameter \`${param}\` is used but not declared`,
-        "Declare it under `parameters:` with a type, default and description.",
-        ["check", kind]
-      );
-    }
-  }
-  for (const pattern of predicates.flatMap(patternsOf)) {
-    try {
-      new RegExp(pattern, "u");
-    } catch (error2) {
-      problem(
-        "control/bad-pattern",
-        `${data.id}: ${error2.message}`,
-        "Fix the regular expression.",
-        ["check", kind]
-      );
-    }
-  }
-  for (const [name, spec] of Object.entries(data.parameters ?? {})) {
-    const problemText = parameterProblem(spec.type, spec.default);
-    if (problemText) {
-      problem(
-        "control/parameter-default",
-        `${data.id}: default of \`${name}\` ${problemText}`,
-        "Fix the default.",
-        ["parameters", name, "default"]
-      );
-    }
-  }
-  return problems;
-}
-function parameterProblem(type2, value2) {
-  switch (type2) {
-    case "duration":
-      return typeof value2 === "string" && parseDuration(value2) !== void 0 ? void 0 : `must be a duration such as \`35d\`, found ${JSON.stringify(value2)}`;
-    case "number":
-      return typeof value2 === "number" && Number.isFinite(value2) ? void 0 : `must be a number, found ${JSON.stringify(value2)}`;
-    case "boolean":
-      return typeof value2 === "boolean" ? void 0 : `must be true or false, found ${JSON.stringify(value2)}`;
-    case "list":
-      return Array.isArray(value2) ? void 0 : `must be a list, found ${JSON.stringify(value2)}`;
-    default:
-      return typeof value2 === "string" ? void 0 : `must be a string, found ${JSON.stringify(value2)}`;
-  }
-}
-
-// src/controls/profile.ts
-init_duration();
-function applyProfile(library, config2) {
-  const profile = config2.data.controls ?? {};
-  const problems = [];
-  const locate = (path, key2 = false) => config2.document?.locate(path, { key: key2 }) ?? {
-    file: config2.file ?? ".restorable/config.yaml",
-    line: 1,
-    column: 1,
-    endLine: 1,
-    endColumn: 1
-  };
-  const byId = new Map(library.map((c5) => [c5.data.id, c5]));
-  for (const section of ["parameters", "severity"]) {
-    for (const id of Object.keys(profile[section] ?? {})) {
-      if (!byId.has(id)) {
-        problems.push({
-          ruleId: "config/unknown-control",
-          message: `controls.${section} names ${id}, which is not a known control`,
-          remediation: `Use one of: ${[...byId.keys()].join(", ")}.`,
-          location: locate(["controls", section, id], true)
-        });
-      }
-    }
-  }
-  for (const section of ["include", "exclude"]) {
-    (profile[section] ?? []).forEach((pattern, index2) => {
-      if (!library.some((c5) => matchesPattern(pattern, c5.data.id))) {
-        problems.push({
-          ruleId: "config/unknown-control",
-          message: `controls.${section} pattern ${pattern} matches no control`,
-          remediation: "Check the control id (docs/controls.md lists them all).",
-          location: locate(["controls", section, index2])
-        });
-      }
-    });
-  }
-  const controls = [];
-  for (const loaded of library) {
-    const { data } = loaded;
-    const included = profile.include ? profile.include.some((p3) => matchesPattern(p3, data.id)) : true;
-    const excluded = (profile.exclude ?? []).some((p3) => matchesPattern(p3, data.id));
-    if (!included || excluded) continue;
-    const overrides = profile.parameters?.[data.id] ?? {};
-    const params = {};
-    const paramText = {};
-    for (const name of Object.keys(overrides)) {
-      if (!data.parameters?.[name]) {
-        problems.push({
-          ruleId: "config/unknown-parameter",
-          message: `${data.id} has no parameter \`${name}\``,
-          remediation: `Parameters of ${data.id}: ${Object.keys(data.parameters ?? {}).join(", ") || "none"}.`,
-          location: locate(["controls", "parameters", data.id, name], true)
-        });
-      }
-    }
-    for (const [name, spec] of Object.entries(data.parameters ?? {})) {
-      let value2 = spec.default;
-      if (name in overrides) {
-        const problem = parameterProblem(spec.type, overrides[name]);
-        if (problem) {
-          problems.push({
-            ruleId: "config/parameter-type",
-            message: `${data.id} parameter \`${name}\` ${problem}`,
-            remediation: spec.description,
-            location: locate(["controls", "parameters", data.id, name])
-          });
-        } else {
-          value2 = overrides[name];
-        }
-      }
-      params[name] = spec.type === "duration" ? parseDuration(String(value2)) : value2;
-      paramText[name] = Array.isArray(value2) ? value2.join(", ") : spec.type === "duration" ? formatDuration(params[name]) : String(value2);
-    }
-    controls.push({
-      data,
-      source: loaded.source,
-      severity: profile.severity?.[data.id] ?? data.severity,
-      params,
-      paramText
-    });
-  }
-  return { controls, problems };
-}
-function matchesPattern(pattern, id) {
-  const source = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*");
-  return new RegExp(`^${source}$`).test(id);
-}
-
-// src/controls/result.ts
-var SEVERITIES = ["critical", "high", "medium", "low"];
-function isFailOn(value2) {
-  return value2 === "never" || SEVERITIES.includes(value2);
-}
-
-// src/commands/check.ts
-init_config();
-init_discover();
-init_load_policies();
-init_source();
-function runCheck(options, profile) {
-  const started = performance.now();
-  const setup = setUpCheck(options, profile);
-  const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
-  return finishCheck(options, setup, [evaluated], started);
-}
-function setUpCheck(options, loaded) {
-  const { config: config2, library, profile } = loaded ?? loadProfile(options.root, options.config);
-  const discovered = discoverPolicyFiles(options.root, options.paths, config2.data.policies);
-  return { config: config2, library, profile, discovered };
-}
-function loadProfile(root5, configPath) {
-  const config2 = loadConfig(root5, configPath);
-  const controlDirs = [
-    { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
-  ];
-  const ownDirs = config2.data.controls?.paths ?? (existsSync3(join4(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join4(root5, dir), display: dir });
-  const library = loadControls(controlDirs);
-  const profile = applyProfile(library.controls, config2);
-  return { config: config2, library, profile };
-}
-function evaluateFiles(root5, files, controls) {
-  const probe = repositoryProbe(root5);
-  const policies = [];
-  const problems = loadPolicies(root5, files, (policy, valid) => {
-    policies.push({
-      file: policy.file,
-      name: policy.data.metadata.name,
-      nameLocation: policy.document.locate(["metadata", "name"]),
-      evaluated: valid,
-      systems: valid ? policy.data.systems.map((s2) => s2.name) : [],
-      findings: valid ? evaluatePolicy(policy, controls, probe) : []
-    });
-  });
-  return { policies, problems };
-}
-function finishCheck(options, setup, parts2, started) {
-  const { config: config2, library, profile, discovered } = setup;
-  const findings = [];
-  const systems = [];
-  const loadProblems = [];
-  const names = /* @__PURE__ */ new Map();
-  let policyCount = 0;
-  for (const part of parts2) {
-    loadProblems.push(...part.problems);
-    for (const policy of part.policies) {
-      const previous = names.get(policy.name);
-      if (previous) {
-        loadProblems.push({
-          ruleId: "policy/duplicate-name",
-          message: `policy name \`${policy.name}\` is already used in ${previous}`,
-          remediation: "Give every policy a unique `metadata.name`: evidence and reports are keyed by it.",
-          location: policy.nameLocation
-        });
-        continue;
-      }
-      names.set(policy.name, `${policy.file}:${policy.nameLocation.line}`);
-      if (!policy.evaluated) continue;
-      policyCount++;
-      for (const system of policy.systems) systems.push({ policy: policy.name, system, file: policy.file });
-      for (const finding of policy.findings) findings.push(finding);
-    }
-  }
-  const order = new Map(discovered.files.map((file, index2) => [file, index2]));
-  loadProblems.sort(
-    (a5, b5) => (order.get(a5.location.file) ?? 0) - (order.get(b5.location.file) ?? 0) || a5.location.line - b5.location.line || a5.location.column - b5.location.column
-  );
-  const problems = [
-    ...config2.problems,
-    ...library.problems,
-    ...profile.problems,
-    ...discovered.problems,
-    ...loadProblems
-  ].map(problemFinding);
-  if (discovered.files.length === 0 && discovered.problems.length === 0) {
-    problems.push(
-      problemFinding({
-        ruleId: "policy/none-found",
-        message: `no policy files found (${options.paths.length ? options.paths.join(", ") : (config2.data.policies ?? [".restorable/**/*.{yml,yaml}"]).join(", ")})`,
-        remediation: "Add a policy under .restorable/ or give the paths to check.",
-        location: fileStart(".")
-      })
-    );
-  }
-  findings.push(...problems);
-  const failOn = options.failOn ?? config2.data.failOn ?? "low";
-  const controls = profile.controls.map((c5) => ({
-    id: c5.data.id,
-    title: c5.data.title,
-    description: c5.data.description,
-    severity: c5.severity,
-    evaluation: c5.data.check.static ? "static" : "runtime",
-    criteria: {
-      soc2: c5.data.criteria.soc2,
-      iso27001: c5.data.criteria.iso27001 ?? [],
-      nist80053: c5.data.criteria.nist80053 ?? []
-    },
-    remediation: c5.data.remediation.replace(
-      /\{param\.([A-Za-z0-9]+)\}/g,
-      (m3, n3) => c5.paramText[n3] ?? m3
-    ),
-    source: c5.source
-  }));
-  const counts = countFindings(
-    findings,
-    discovered.files.length,
-    policyCount,
-    systems.length,
-    controls.length
-  );
-  return {
-    tool: { name: "restorable", version: VERSION },
-    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
-    durationMs: Math.round(performance.now() - started),
-    files: discovered.files,
-    systems,
-    controls,
-    findings,
-    counts,
-    failOn,
-    failed: findings.some((f5) => f5.status === "fail" && fails(f5.severity, failOn))
-  };
-}
-function fails(severity, failOn) {
-  if (failOn === "never") return false;
-  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(failOn);
-}
-function problemFinding(problem) {
-  return {
-    kind: "problem",
-    ruleId: problem.ruleId,
-    title: problem.ruleId,
-    // A file that cannot be read cannot be checked: that is as bad as the worst failing control.
-    severity: "critical",
-    status: "fail",
-    location: problem.location,
-    message: problem.message,
-    remediation: problem.remediation
-  };
-}
-function countFindings(findings, files, policies, systems, controls) {
-  const bySeverity = { critical: 0, high: 0, medium: 0, low: 0 };
-  const counts = {
-    files,
-    policies,
-    systems,
-    controls,
-    passed: 0,
-    failed: 0,
-    notApplicable: 0,
-    problems: 0,
-    bySeverity
-  };
-  for (const f5 of findings) {
-    if (f5.kind === "problem") counts.problems++;
-    else if (f5.status === "pass") counts.passed++;
-    else if (f5.status === "not-applicable") counts.notApplicable++;
-    else {
-      counts.failed++;
-      bySeverity[f5.severity]++;
-    }
-  }
-  return counts;
-}
-function repositoryProbe(root5) {
-  const realRoot = realpathSync(root5);
-  const known = /* @__PURE__ */ new Map();
-  const inside = (path) => {
-    if (known.has(path)) return known.get(path);
-    let real;
-    try {
-      const absolute = join4(root5, path);
-      if (statSync2(absolute).isFile()) {
-        const candidate = realpathSync(absolute);
-        const rel = relative2(realRoot, candidate);
-        if (!rel.startsWith("..") && !isAbsolute(rel)) real = candidate;
-      }
-    } catch {
-      real = void 0;
-    }
-    known.set(path, real);
-    return real;
-  };
-  const heads = /* @__PURE__ */ new Map();
-  return {
-    fileExists: (path) => inside(path) !== void 0,
-    readHead(path, bytes2) {
-      const key2 = `${bytes2}:${path}`;
-      if (heads.has(key2)) return heads.get(key2);
-      const real = inside(path);
-      let head;
-      if (real !== void 0) {
-        const fd2 = openSync(real, "r");
-        try {
-          const buffer = Buffer.alloc(bytes2);
-          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes2, 0));
-        } finally {
-          closeSync(fd2);
-        }
-      }
-      heads.set(key2, head);
-      return head;
-    }
-  };
-}
+import { resolve as resolve12 } from "node:path";
+import { parseArgs as parseArgs5 } from "node:util";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -85473,6 +88677,7 @@ ${lines}
 }
 
 // src/report/summary.ts
+init_result();
 init_source();
 
 // src/report/annotations.ts
@@ -85551,13 +88756,13 @@ function cellFor(index2, control, system) {
   if (found.some((f5) => f5.status === "pass")) return { status: "pass" };
   return { status: "not-applicable" };
 }
-function renderCell(cell) {
-  if (cell === null) return " ";
-  switch (cell.status) {
+function renderCell(cell2) {
+  if (cell2 === null) return " ";
+  switch (cell2.status) {
     case "pass":
       return PASS;
     case "fail":
-      return `${FAIL} ${cell.severity}`;
+      return `${FAIL} ${cell2.severity}`;
     case "not-applicable":
       return NOT_APPLICABLE;
   }
@@ -85631,12 +88836,12 @@ function renderMatrix(report) {
   return lines;
 }
 function failureRow(f5) {
-  const where2 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
+  const where3 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
   return row([
     f5.kind === "problem" ? "\u26A0\uFE0F" : FAIL,
     f5.severity,
     `**${escapeCell(f5.ruleId)}**`,
-    escapeCell(where2),
+    escapeCell(where3),
     escapeCell(formatRange(f5.location)),
     escapeCell(f5.message),
     escapeCell(f5.remediation ?? "")
@@ -85675,6 +88880,7 @@ function renderSummary(report) {
 }
 
 // src/report/text.ts
+init_result();
 init_source();
 var RESET = "\x1B[0m";
 var STYLES = {
@@ -85736,7 +88942,7 @@ function renderText(report, options) {
   }
   const lines = findings.map(toLine);
   const width = (pick) => Math.max(0, ...lines.map((l3) => [...pick(l3)].length));
-  const pad3 = (text, w) => text + " ".repeat(Math.max(0, w - [...text].length));
+  const pad4 = (text, w) => text + " ".repeat(Math.max(0, w - [...text].length));
   const locationWidth = width((l3) => l3.location);
   const labelWidth = width((l3) => l3.label);
   const ruleWidth = width((l3) => l3.rule);
@@ -85747,10 +88953,10 @@ function renderText(report, options) {
     const [first = "", ...rest] = l3.message.split(/\r\n|\r|\n/);
     out.push(
       [
-        paint("dim", pad3(l3.location, locationWidth)),
-        paint(l3.labelStyle, pad3(l3.label, labelWidth)),
-        paint("bold", pad3(l3.rule, ruleWidth)),
-        pad3(l3.scope, scopeWidth),
+        paint("dim", pad4(l3.location, locationWidth)),
+        paint(l3.labelStyle, pad4(l3.label, labelWidth)),
+        paint("bold", pad4(l3.rule, ruleWidth)),
+        pad4(l3.scope, scopeWidth),
         first
       ].join("  ").trimEnd()
     );
@@ -85808,23 +89014,23 @@ function failureBody(finding) {
   return lines.join("\n");
 }
 function renderCase(c5) {
-  const open4 = `    <testcase${attributes({ classname: c5.classname, name: c5.name, time: "0" })}`;
+  const open3 = `    <testcase${attributes({ classname: c5.classname, name: c5.name, time: "0" })}`;
   if (c5.failed) {
     return [
-      `${open4}>`,
+      `${open3}>`,
       `      <failure${attributes({ message: c5.finding.message, type: c5.finding.severity })}>${escapeXmlText(failureBody(c5.finding))}</failure>`,
       "    </testcase>"
     ];
   }
-  if (c5.skipped) return [`${open4}>`, '      <skipped message="not applicable"/>', "    </testcase>"];
-  return [`${open4}/>`];
+  if (c5.skipped) return [`${open3}>`, '      <skipped message="not applicable"/>', "    </testcase>"];
+  return [`${open3}/>`];
 }
 function renderSuite(suite) {
   const failures = suite.cases.filter((c5) => c5.failed).length;
   const skipped = suite.cases.filter((c5) => c5.skipped).length;
-  const open4 = `  <testsuite${attributes({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: "0" })}`;
-  if (suite.cases.length === 0) return [`${open4}/>`];
-  return [`${open4}>`, ...suite.cases.flatMap(renderCase), "  </testsuite>"];
+  const open3 = `  <testsuite${attributes({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: "0" })}`;
+  if (suite.cases.length === 0) return [`${open3}/>`];
+  return [`${open3}>`, ...suite.cases.flatMap(renderCase), "  </testsuite>"];
 }
 function renderJunit(report) {
   const suites = /* @__PURE__ */ new Map();
@@ -85980,8 +89186,8 @@ function fingerprint(parts2) {
   return createHash("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
-  const where2 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
-  const text = where2 ? `[${where2}] ${finding.message}` : finding.message;
+  const where3 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
+  const text = where3 ? `[${where3}] ${finding.message}` : finding.message;
   return finding.remediation ? `${text}
 Fix: ${finding.remediation}` : text;
 }
@@ -86071,18 +89277,26 @@ var USAGE = `restorable ${VERSION}: backup and disaster-recovery compliance as c
 
 Usage:
   restorable check [paths...] [options]          check policies against the control library
-  restorable backup [paths...] [--system NAME]... [--due] [--json]
-                                                 back up the policies' systems into their repositories
+  restorable backup [paths...] [--system NAME]... [--due] [--no-evidence] [--evidence-remote NAME] [--json]
+                                                 back up the policies' systems into their repositories, and
+                                                 append one signed evidence record per system that ran
   restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
   restorable restore [paths...] --system NAME (--target DIR | --stdout)
                      [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
   restorable repo verify [paths...] [--system NAME]... [--repository NAME]
                      [--read-data | --read-data-subset 10%] [--json]
+  restorable prune [paths...] [--system NAME]... [--repository NAME] [--dry-run] [--repack-threshold 30%]
+                     [--json]            apply the policies' retention: remove snapshots the rules no
+                                         longer keep, then the data only they used (never what is locked)
   restorable key list|add|remove [paths...] --system NAME [--repository NAME]
                      add: --recipient FILE.asc... and/or --passphrase-env NAME; remove: <wrapper id>
   restorable evidence verify [--branch NAME] [--remote NAME] [--fingerprint FPR] [--key FILE.asc]
                      [--known-tip COMMIT] [--json]
                                                  verify every record, signature and link of the evidence branch
+  restorable status [paths...] [--branch NAME] [--remote NAME | --local] [--fail-on LEVEL]
+                     [--allow-missing] [--json]
+                                                 run-time controls (RPO met, drill passed and recent, restore
+                                                 within the RTO, data verified) against the newest evidence
 
 Every command takes --root <dir> (default: the current directory) and --config <file>.
 Secrets come from the environment only: RESTORABLE_PASSPHRASE (or the policy's encryption.passphrase.env),
@@ -86099,13 +89313,17 @@ Options for check:
   --json <file>        also write the JSON report
   --summary <file>     also write the Markdown summary
   --verbose            list passing controls too
+  --evidence           append a signed check record to the evidence branch (needs RESTORABLE_EVIDENCE_KEY;
+                       never written on pull_request events)
   --no-color           plain output
 
   -h, --help           this text
   -v, --version        the version
 
-Exit status: 0 on success; 1 when a control fails at or above --fail-on, a file has a problem, a backup,
-restore or verify fails; 2 on a usage error; 3 when a backup succeeded but left unreadable files out.
+Exit status: 0 on success; 1 when a control fails at or above --fail-on (for status: or has no evidence,
+unless --allow-missing), a file has a problem, a backup, restore or verify fails; 2 on a usage error; 3 when
+a backup succeeded but left unreadable files out; 4 when the run succeeded (or was partial) but its evidence
+record could not be written (the snapshots are kept).
 `;
 async function cli(argv) {
   const [command5, ...rest] = argv;
@@ -86118,52 +89336,23 @@ async function cli(argv) {
 `);
     return 0;
   }
-  if (ENGINE_COMMANDS.includes(command5)) {
-    const engineCommands = await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports));
-    const { UsageError: UsageError3 } = engineCommands;
-    const engine = {
-      backup: engineCommands.backupCommand,
-      snapshots: engineCommands.snapshotsCommand,
-      restore: (args, io2) => engineCommands.restoreCommand(args, io2, process.stdout),
-      repo: engineCommands.repoCommand,
-      key: engineCommands.keyCommand
-    }[command5];
+  const load2 = Object.hasOwn(LAZY_COMMANDS, command5) ? LAZY_COMMANDS[command5] : void 0;
+  if (load2) {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
     const io = {
       out: process.stdout,
       err: (line) => process.stderr.write(`${line}
 `),
       env: process.env
     };
-    if (rest.includes("--help") || rest.includes("-h")) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     try {
-      return await engine(rest, io);
+      return await (await load2())(rest, io);
     } catch (error2) {
-      if (error2 instanceof UsageError3) return usageError(error2.message);
+      if (error2 instanceof UsageError) return usageError(error2.message);
       process.stderr.write(`restorable ${command5}: ${error2.message}
-`);
-      return 1;
-    }
-  }
-  if (command5 === "evidence") {
-    if (rest.includes("--help") || rest.includes("-h")) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    const { evidenceCommand: evidenceCommand2, UsageError: UsageError3 } = await Promise.resolve().then(() => (init_evidence_commands(), evidence_commands_exports));
-    const io = {
-      out: process.stdout,
-      err: (line) => process.stderr.write(`${line}
-`),
-      env: process.env
-    };
-    try {
-      return await evidenceCommand2(rest, io);
-    } catch (error2) {
-      if (error2 instanceof UsageError3) return usageError(error2.message);
-      process.stderr.write(`restorable evidence: ${error2.message}
 `);
       return 1;
     }
@@ -86187,19 +89376,39 @@ async function cli(argv) {
   if (values.format !== "text" && values.format !== "json") {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
-  const root5 = resolve10(values.root ?? ".");
+  const root5 = resolve12(values.root ?? ".");
   const report = runCheck({ root: root5, paths: positionals, config: values.config, failOn });
   writeReports(report, root5, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync2(resolve10(root5, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync2(resolve12(root5, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })
   );
-  return report.failed ? 1 : 0;
+  const status = report.failed ? 1 : 0;
+  if (!values.evidence) return status;
+  const { checkEvidence: checkEvidence2 } = await Promise.resolve().then(() => (init_check_evidence(), check_evidence_exports));
+  return checkEvidence2(
+    report,
+    { root: root5, config: values.config, status },
+    { err: (line) => process.stderr.write(`${line}
+`), env: process.env }
+  );
 }
-var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "repo", "key"];
+var LAZY_COMMANDS = {
+  backup: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).backupCommand,
+  snapshots: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).snapshotsCommand,
+  restore: async () => {
+    const { restoreCommand: restoreCommand2 } = await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports));
+    return (args, io) => restoreCommand2(args, io, process.stdout);
+  },
+  repo: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).repoCommand,
+  key: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).keyCommand,
+  prune: async () => (await Promise.resolve().then(() => (init_prune_command(), prune_command_exports))).pruneCommand,
+  evidence: async () => (await Promise.resolve().then(() => (init_evidence_commands(), evidence_commands_exports))).evidenceCommand,
+  status: async () => (await Promise.resolve().then(() => (init_status_command(), status_command_exports))).statusCommand
+};
 function parseCheckArgs(args) {
-  return parseArgs3({
+  return parseArgs5({
     args,
     allowPositionals: true,
     strict: true,
@@ -86213,6 +89422,7 @@ function parseCheckArgs(args) {
       json: { type: "string" },
       summary: { type: "string" },
       verbose: { type: "boolean" },
+      evidence: { type: "boolean" },
       "no-color": { type: "boolean" },
       help: { type: "boolean", short: "h" }
     }

@@ -56,31 +56,6 @@ async function compressIfWorthItAsync(data, level = DEFAULT_LEVEL) {
   return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
 }
 
-// src/engine/content-protocol.ts
-function idPrefix(id) {
-  return BigInt(`0x${id.slice(0, 16)}`);
-}
-function knownHas(table, id) {
-  if (table.length === 0) return false;
-  const key = idPrefix(id);
-  let low = 0;
-  let high = table.length - 1;
-  while (low <= high) {
-    const mid = low + high >>> 1;
-    const value = table[mid];
-    if (value === key) return true;
-    if (value < key) low = mid + 1;
-    else high = mid - 1;
-  }
-  return false;
-}
-function release(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
-
 // src/engine/crypto.ts
 import {
   createCipheriv,
@@ -131,6 +106,14 @@ function seal(key, plaintext, aad) {
   cipher.final();
   out.set(cipher.getAuthTag(), at);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+// src/engine/memory.ts
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
 }
 
 // src/engine/blob-codec.ts
@@ -250,6 +233,25 @@ var Chunker = class {
     return last;
   }
 };
+
+// src/engine/content-protocol.ts
+function idPrefix(id) {
+  return BigInt(`0x${id.slice(0, 16)}`);
+}
+function knownHas(table, id) {
+  if (table.length === 0) return false;
+  const key = idPrefix(id);
+  let low = 0;
+  let high = table.length - 1;
+  while (low <= high) {
+    const mid = low + high >>> 1;
+    const value = table[mid];
+    if (value === key) return true;
+    if (value < key) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
+}
 
 // src/engine/content-worker.ts
 var init = workerData;

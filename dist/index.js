@@ -2174,9 +2174,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve8, reject) => {
+          return new Promise((resolve9, reject) => {
             this.close((err2, data) => {
-              return err2 ? reject(err2) : resolve8(data);
+              return err2 ? reject(err2) : resolve9(data);
             });
           });
         }
@@ -2214,12 +2214,12 @@ var require_dispatcher_base = __commonJS({
           err2 = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve8, reject) => {
+          return new Promise((resolve9, reject) => {
             this.destroy(err2, (err3, data) => {
               return err3 ? (
                 /* istanbul ignore next: should never error */
                 reject(err3)
-              ) : resolve8(data);
+              ) : resolve9(data);
             });
           });
         }
@@ -2591,14 +2591,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname2, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname4, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util2.getServerName(host) || null;
-          const sessionKey = servername || hostname2;
+          const sessionKey = servername || hostname4;
           assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2614,7 +2614,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname2
+            host: hostname4
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2628,14 +2628,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname2
+            host: hostname4
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname4, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -3393,8 +3393,8 @@ var require_data_url = __commonJS({
       return input.slice(start, position.position);
     }
     function stringPercentDecode(input) {
-      const bytes2 = encoder2.encode(input);
-      return percentDecode(bytes2);
+      const bytes3 = encoder2.encode(input);
+      return percentDecode(bytes3);
     }
     function isHexCharByte(byte) {
       return byte >= 48 && byte <= 57 || byte >= 65 && byte <= 70 || byte >= 97 && byte <= 102;
@@ -4377,7 +4377,7 @@ var require_util2 = __commonJS({
         return false;
       }
     }
-    function bytesMatch(bytes2, metadataList) {
+    function bytesMatch(bytes3, metadataList) {
       if (crypto3 === void 0) {
         return true;
       }
@@ -4393,7 +4393,7 @@ var require_util2 = __commonJS({
       for (const item of metadata) {
         const algorithm = item.algo;
         const expectedValue = item.hash;
-        let actualValue = crypto3.createHash(algorithm).update(bytes2).digest("base64");
+        let actualValue = crypto3.createHash(algorithm).update(bytes3).digest("base64");
         if (actualValue[actualValue.length - 1] === "=") {
           if (actualValue[actualValue.length - 2] === "=") {
             actualValue = actualValue.slice(0, -2);
@@ -4486,8 +4486,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve8, reject) => {
-        res = resolve8;
+      const promise = new Promise((resolve9, reject) => {
+        res = resolve9;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -4671,17 +4671,17 @@ var require_util2 = __commonJS({
       return input;
     }
     async function readAllBytes(reader) {
-      const bytes2 = [];
+      const bytes3 = [];
       let byteLength2 = 0;
       while (true) {
         const { done, value: chunk } = await reader.read();
         if (done) {
-          return Buffer.concat(bytes2, byteLength2);
+          return Buffer.concat(bytes3, byteLength2);
         }
         if (!isUint8Array2(chunk)) {
           throw new TypeError("Received non-Uint8Array chunk");
         }
-        bytes2.push(chunk);
+        bytes3.push(chunk);
         byteLength2 += chunk.length;
       }
     }
@@ -5635,19 +5635,19 @@ Content-Type: ${value2.type || "application/octet-stream"}\r
     function bodyMixinMethods(instance) {
       const methods = {
         blob() {
-          return consumeBody(this, (bytes2) => {
+          return consumeBody(this, (bytes3) => {
             let mimeType = bodyMimeType(this);
             if (mimeType === null) {
               mimeType = "";
             } else if (mimeType) {
               mimeType = serializeAMimeType(mimeType);
             }
-            return new Blob2([bytes2], { type: mimeType });
+            return new Blob2([bytes3], { type: mimeType });
           }, instance);
         },
         arrayBuffer() {
-          return consumeBody(this, (bytes2) => {
-            return new Uint8Array(bytes2).buffer;
+          return consumeBody(this, (bytes3) => {
+            return new Uint8Array(bytes3).buffer;
           }, instance);
         },
         text() {
@@ -5686,8 +5686,8 @@ Content-Type: ${value2.type || "application/octet-stream"}\r
           }, instance);
         },
         bytes() {
-          return consumeBody(this, (bytes2) => {
-            return new Uint8Array(bytes2);
+          return consumeBody(this, (bytes3) => {
+            return new Uint8Array(bytes3);
           }, instance);
         }
       };
@@ -5722,8 +5722,8 @@ Content-Type: ${value2.type || "application/octet-stream"}\r
       const body = object[kState].body;
       return body != null && (body.stream.locked || util2.isDisturbed(body.stream));
     }
-    function parseJSONFromBytes(bytes2) {
-      return JSON.parse(utf8DecodeBytes(bytes2));
+    function parseJSONFromBytes(bytes3) {
+      return JSON.parse(utf8DecodeBytes(bytes3));
     }
     function bodyMimeType(requestOrResponse) {
       const headers = requestOrResponse[kState].headersList;
@@ -6738,12 +6738,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve8, reject) => {
+      const waitForDrain = () => new Promise((resolve9, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve8;
+          callback = resolve9;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7103,8 +7103,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname: hostname2, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname2}${port ? `:${port}` : ""}`;
+      const { hostname: hostname4, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname4}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error3) => {
         if (request.aborted) {
@@ -7413,12 +7413,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve8, reject) => {
+      const waitForDrain = () => new Promise((resolve9, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve8;
+          callback = resolve9;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7897,16 +7897,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve8) => {
+        return new Promise((resolve9) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve8;
+            this[kClosedResolve] = resolve9;
           } else {
-            resolve8(null);
+            resolve9(null);
           }
         });
       }
       async [kDestroy](err2) {
-        return new Promise((resolve8) => {
+        return new Promise((resolve9) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i6 = 0; i6 < requests.length; i6++) {
             const request = requests[i6];
@@ -7917,7 +7917,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve8(null);
+            resolve9(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err2, callback);
@@ -7944,20 +7944,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
-      let { host, hostname: hostname2, protocol, port } = client[kUrl];
-      if (hostname2[0] === "[") {
-        const idx = hostname2.indexOf("]");
+      let { host, hostname: hostname4, protocol, port } = client[kUrl];
+      if (hostname4[0] === "[") {
+        const idx = hostname4.indexOf("]");
         assert(idx !== -1);
-        const ip = hostname2.substring(1, idx);
+        const ip = hostname4.substring(1, idx);
         assert(net.isIP(ip));
-        hostname2 = ip;
+        hostname4 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname: hostname2,
+            hostname: hostname4,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7968,10 +7968,10 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve8, reject) => {
+        const socket = await new Promise((resolve9, reject) => {
           client[kConnector]({
             host,
-            hostname: hostname2,
+            hostname: hostname4,
             protocol,
             port,
             servername: client[kServerName],
@@ -7980,7 +7980,7 @@ var require_client = __commonJS({
             if (err2) {
               reject(err2);
             } else {
-              resolve8(socket2);
+              resolve9(socket2);
             }
           });
         });
@@ -8004,7 +8004,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname: hostname2,
+              hostname: hostname4,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8025,7 +8025,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname: hostname2,
+              hostname: hostname4,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8316,8 +8316,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c5) => c5.close()));
         } else {
-          await new Promise((resolve8) => {
-            this[kClosedResolve] = resolve8;
+          await new Promise((resolve9) => {
+            this[kClosedResolve] = resolve9;
           });
         }
       }
@@ -9000,10 +9000,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url) {
-        let { protocol, host: hostname2, port } = url;
-        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname4, port } = url;
+        hostname4 = hostname4.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS2[protocol] || 0;
-        if (!this.#shouldProxy(hostname2, port)) {
+        if (!this.#shouldProxy(hostname4, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -9011,7 +9011,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname2, port) {
+      #shouldProxy(hostname4, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9027,11 +9027,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname2 === entry.hostname) {
+            if (hostname4 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname2.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname4.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -9586,7 +9586,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve8, reject) => {
+        return await new Promise((resolve9, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9599,7 +9599,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve8(null);
+              resolve9(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9618,7 +9618,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type2) {
       assert(!stream[kConsume]);
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9635,7 +9635,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type: type2,
               stream,
-              resolve: resolve8,
+              resolve: resolve9,
               reject,
               length: 0,
               body: []
@@ -9705,18 +9705,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type: type2, body, resolve: resolve8, stream, length } = consume2;
+      const { type: type2, body, resolve: resolve9, stream, length } = consume2;
       try {
         if (type2 === "text") {
-          resolve8(chunksDecode(body, length));
+          resolve9(chunksDecode(body, length));
         } else if (type2 === "json") {
-          resolve8(JSON.parse(chunksDecode(body, length)));
+          resolve9(JSON.parse(chunksDecode(body, length)));
         } else if (type2 === "arrayBuffer") {
-          resolve8(chunksConcat(body, length).buffer);
+          resolve9(chunksConcat(body, length).buffer);
         } else if (type2 === "blob") {
-          resolve8(new Blob(body, { type: stream[kContentType] }));
+          resolve9(new Blob(body, { type: stream[kContentType] }));
         } else if (type2 === "bytes") {
-          resolve8(chunksConcat(body, length));
+          resolve9(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err2) {
@@ -9973,9 +9973,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           request.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve8(data);
+            return err2 ? reject(err2) : resolve9(data);
           });
         });
       }
@@ -10198,9 +10198,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           stream.call(this, opts, factory, (err2, data) => {
-            return err2 ? reject(err2) : resolve8(data);
+            return err2 ? reject(err2) : resolve9(data);
           });
         });
       }
@@ -10485,9 +10485,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           upgrade.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve8(data);
+            return err2 ? reject(err2) : resolve9(data);
           });
         });
       }
@@ -10579,9 +10579,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           connect.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve8(data);
+            return err2 ? reject(err2) : resolve9(data);
           });
         });
       }
@@ -11250,11 +11250,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural3;
       }
-      pluralize(count) {
-        const one2 = count === 1;
+      pluralize(count2) {
+        const one2 = count2 === 1;
         const keys = one2 ? singulars : plurals;
         const noun = one2 ? this.singular : this.plural;
-        return { ...keys, count, noun };
+        return { ...keys, count: count2, noun };
       }
     };
   }
@@ -11965,7 +11965,7 @@ var require_headers = __commonJS({
       while (j5 > i6 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i6))) ++i6;
       return i6 === 0 && j5 === potentialValue.length ? potentialValue : potentialValue.substring(i6, j5);
     }
-    function fill2(headers, object) {
+    function fill(headers, object) {
       if (Array.isArray(object)) {
         for (let i6 = 0; i6 < object.length; ++i6) {
           const header = object[i6];
@@ -12190,7 +12190,7 @@ var require_headers = __commonJS({
         this.#guard = "none";
         if (init !== void 0) {
           init = webidl.converters.HeadersInit(init, "Headers contructor", "init");
-          fill2(this, init);
+          fill(this, init);
         }
       }
       // https://fetch.spec.whatwg.org/#dom-headers-append
@@ -12370,7 +12370,7 @@ var require_headers = __commonJS({
       });
     };
     module.exports = {
-      fill: fill2,
+      fill,
       // for test.
       compareHeaderName,
       Headers: Headers2,
@@ -12387,7 +12387,7 @@ var require_headers = __commonJS({
 var require_response = __commonJS({
   "node_modules/undici/lib/web/fetch/response.js"(exports, module) {
     "use strict";
-    var { Headers: Headers2, HeadersList, fill: fill2, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
+    var { Headers: Headers2, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
     var { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = require_body();
     var util2 = require_util();
     var nodeUtil = __require("node:util");
@@ -12426,10 +12426,10 @@ var require_response = __commonJS({
         if (init !== null) {
           init = webidl.converters.ResponseInit(init);
         }
-        const bytes2 = textEncoder.encode(
+        const bytes3 = textEncoder.encode(
           serializeJavascriptValueToJSONString(data)
         );
-        const body = extractBody(bytes2);
+        const body = extractBody(bytes3);
         const responseObject = fromInnerResponse(makeResponse({}), "response");
         initializeResponse(responseObject, init, { body: body[0], type: "application/json" });
         return responseObject;
@@ -12691,7 +12691,7 @@ var require_response = __commonJS({
         response[kState].statusText = init.statusText;
       }
       if ("headers" in init && init.headers != null) {
-        fill2(response[kHeaders], init.headers);
+        fill(response[kHeaders], init.headers);
       }
       if (body) {
         if (nullBodyStatus.includes(response.status)) {
@@ -13886,12 +13886,12 @@ var require_fetch = __commonJS({
           processBodyError(response.error);
           return;
         }
-        const processBody = (bytes2) => {
-          if (!bytesMatch(bytes2, request.integrity)) {
+        const processBody = (bytes3) => {
+          if (!bytesMatch(bytes3, request.integrity)) {
             processBodyError("integrity mismatch");
             return;
           }
-          response.body = safelyExtractBody(bytes2)[0];
+          response.body = safelyExtractBody(bytes3)[0];
           fetchFinale(fetchParams, response);
         };
         await fullyReadBody(response.body, processBody, processBodyError);
@@ -14304,12 +14304,12 @@ var require_fetch = __commonJS({
       if (request.body == null && fetchParams.processRequestEndOfBody) {
         queueMicrotask(() => fetchParams.processRequestEndOfBody());
       } else if (request.body != null) {
-        const processBodyChunk = async function* (bytes2) {
+        const processBodyChunk = async function* (bytes3) {
           if (isCancelled(fetchParams)) {
             return;
           }
-          yield bytes2;
-          fetchParams.processRequestBodyChunkLength?.(bytes2.byteLength);
+          yield bytes3;
+          fetchParams.processRequestBodyChunkLength?.(bytes3.byteLength);
         };
         const processEndOfBody = () => {
           if (isCancelled(fetchParams)) {
@@ -14331,8 +14331,8 @@ var require_fetch = __commonJS({
         };
         requestBody = (async function* () {
           try {
-            for await (const bytes2 of request.body.stream) {
-              yield* processBodyChunk(bytes2);
+            for await (const bytes3 of request.body.stream) {
+              yield* processBodyChunk(bytes3);
             }
             processEndOfBody();
           } catch (err2) {
@@ -14384,33 +14384,33 @@ var require_fetch = __commonJS({
       }
       fetchParams.controller.resume = async () => {
         while (true) {
-          let bytes2;
+          let bytes3;
           let isFailure;
           try {
             const { done, value: value2 } = await fetchParams.controller.next();
             if (isAborted(fetchParams)) {
               break;
             }
-            bytes2 = done ? void 0 : value2;
+            bytes3 = done ? void 0 : value2;
           } catch (err2) {
             if (fetchParams.controller.ended && !timingInfo.encodedBodySize) {
-              bytes2 = void 0;
+              bytes3 = void 0;
             } else {
-              bytes2 = err2;
+              bytes3 = err2;
               isFailure = true;
             }
           }
-          if (bytes2 === void 0) {
+          if (bytes3 === void 0) {
             readableStreamClose(fetchParams.controller.controller);
             finalizeResponse(fetchParams, response);
             return;
           }
-          timingInfo.decodedBodySize += bytes2?.byteLength ?? 0;
+          timingInfo.decodedBodySize += bytes3?.byteLength ?? 0;
           if (isFailure) {
-            fetchParams.controller.terminate(bytes2);
+            fetchParams.controller.terminate(bytes3);
             return;
           }
-          const buffer = new Uint8Array(bytes2);
+          const buffer = new Uint8Array(bytes3);
           if (buffer.byteLength) {
             fetchParams.controller.controller.enqueue(buffer);
           }
@@ -14444,7 +14444,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve8, reject) => agent.dispatch(
+        return new Promise((resolve9, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14520,7 +14520,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable8({ read: resume });
               const onError = this.onError.bind(this);
-              resolve8({
+              resolve9({
                 status,
                 statusText,
                 headersList,
@@ -14536,9 +14536,9 @@ var require_fetch = __commonJS({
               if (fetchParams.controller.dump) {
                 return;
               }
-              const bytes2 = chunk;
-              timingInfo.encodedBodySize += bytes2.byteLength;
-              return this.body.push(bytes2);
+              const bytes3 = chunk;
+              timingInfo.encodedBodySize += bytes3.byteLength;
+              return this.body.push(bytes3);
             },
             onComplete() {
               if (this.abort) {
@@ -14563,7 +14563,7 @@ var require_fetch = __commonJS({
               for (let i6 = 0; i6 < rawHeaders.length; i6 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i6]), rawHeaders[i6 + 1].toString("latin1"), true);
               }
-              resolve8({
+              resolve9({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -14984,7 +14984,7 @@ var require_util4 = __commonJS({
       fr[kError] = null;
       const stream = blob.stream();
       const reader = stream.getReader();
-      const bytes2 = [];
+      const bytes3 = [];
       let chunkPromise = reader.read();
       let isFirstChunk = true;
       (async () => {
@@ -14998,7 +14998,7 @@ var require_util4 = __commonJS({
             }
             isFirstChunk = false;
             if (!done && types2.isUint8Array(value2)) {
-              bytes2.push(value2);
+              bytes3.push(value2);
               if ((fr[kLastProgressEventFired] === void 0 || Date.now() - fr[kLastProgressEventFired] >= 50) && !fr[kAborted]) {
                 fr[kLastProgressEventFired] = Date.now();
                 queueMicrotask(() => {
@@ -15010,7 +15010,7 @@ var require_util4 = __commonJS({
               queueMicrotask(() => {
                 fr[kState] = "done";
                 try {
-                  const result = packageData(bytes2, type2, blob.type, encodingName);
+                  const result = packageData(bytes3, type2, blob.type, encodingName);
                   if (fr[kAborted]) {
                     return;
                   }
@@ -15050,7 +15050,7 @@ var require_util4 = __commonJS({
       });
       reader.dispatchEvent(event);
     }
-    function packageData(bytes2, type2, mimeType, encodingName) {
+    function packageData(bytes3, type2, mimeType, encodingName) {
       switch (type2) {
         case "DataURL": {
           let dataURL = "data:";
@@ -15060,7 +15060,7 @@ var require_util4 = __commonJS({
           }
           dataURL += ";base64,";
           const decoder = new StringDecoder("latin1");
-          for (const chunk of bytes2) {
+          for (const chunk of bytes3) {
             dataURL += btoa2(decoder.write(chunk));
           }
           dataURL += btoa2(decoder.end());
@@ -15080,16 +15080,16 @@ var require_util4 = __commonJS({
           if (encoding === "failure") {
             encoding = "UTF-8";
           }
-          return decode2(bytes2, encoding);
+          return decode2(bytes3, encoding);
         }
         case "ArrayBuffer": {
-          const sequence = combineByteSequences(bytes2);
+          const sequence = combineByteSequences(bytes3);
           return sequence.buffer;
         }
         case "BinaryString": {
           let binaryString = "";
           const decoder = new StringDecoder("latin1");
-          for (const chunk of bytes2) {
+          for (const chunk of bytes3) {
             binaryString += decoder.write(chunk);
           }
           binaryString += decoder.end();
@@ -15098,14 +15098,14 @@ var require_util4 = __commonJS({
       }
     }
     function decode2(ioQueue, encoding) {
-      const bytes2 = combineByteSequences(ioQueue);
-      const BOMEncoding = BOMSniffing(bytes2);
+      const bytes3 = combineByteSequences(ioQueue);
+      const BOMEncoding = BOMSniffing(bytes3);
       let slice2 = 0;
       if (BOMEncoding !== null) {
         encoding = BOMEncoding;
         slice2 = BOMEncoding === "UTF-8" ? 3 : 2;
       }
-      const sliced = bytes2.slice(slice2);
+      const sliced = bytes3.slice(slice2);
       return new TextDecoder(encoding).decode(sliced);
     }
     function BOMSniffing(ioQueue) {
@@ -15658,9 +15658,9 @@ var require_cache = __commonJS({
           // 16.
         };
         operations.push(operation2);
-        const bytes2 = await bodyReadPromise.promise;
+        const bytes3 = await bodyReadPromise.promise;
         if (clonedResponse.body != null) {
-          clonedResponse.body.source = bytes2;
+          clonedResponse.body.source = bytes3;
         }
         const cacheJobPromise = createDeferredPromise();
         let errorData = null;
@@ -18304,8 +18304,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve8) => {
-        setTimeout(resolve8, ms).unref();
+      return new Promise((resolve9) => {
+        setTimeout(resolve9, ms).unref();
       });
     }
     module.exports = {
@@ -18673,15 +18673,15 @@ ${value2}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count) {
-        while (count > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count2) {
+        while (count2 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count < remaining) {
-            this.linePos += count;
-            count = 0;
+          if (count2 < remaining) {
+            this.linePos += count2;
+            count2 = 0;
           } else {
-            count -= remaining;
+            count2 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -19188,6 +19188,333 @@ var init_backend = __esm({
       }
     };
     NAME = /^(?:config|(?:keys|index|snapshots|locks)\/[0-9a-f]{64}|data\/[0-9a-f]{2}\/[0-9a-f]{64})$/;
+  }
+});
+
+// src/policy/cron.ts
+function parseCron(expr) {
+  let result = parsed.get(expr);
+  if (result === void 0) {
+    result = parseCronText(expr);
+    if (parsed.size < 1e4) parsed.set(expr, result);
+  }
+  return result;
+}
+function parseCronText(expr) {
+  const trimmed = expr.trim();
+  if (trimmed === "") return { ok: false, error: "empty cron expression" };
+  let body = trimmed;
+  if (trimmed.startsWith("@")) {
+    const expansion = MACROS[trimmed.toLowerCase()];
+    if (expansion === void 0) {
+      const known = Object.keys(MACROS).join(", ");
+      return { ok: false, error: `unknown macro "${trimmed}"; expected one of ${known}` };
+    }
+    body = expansion;
+  }
+  const texts = body.split(/[ \t]+/);
+  if (texts.length !== FIELDS.length) {
+    return { ok: false, error: `expected 5 fields (${FIELD_NAMES}), found ${texts.length}` };
+  }
+  const sets = [];
+  for (const [index2, spec] of FIELDS.entries()) {
+    const text = texts[index2];
+    try {
+      sets.push(parseField(text, spec));
+    } catch (error3) {
+      if (!(error3 instanceof FieldError)) throw error3;
+      return { ok: false, error: `${spec.name} field "${text}": ${error3.message}` };
+    }
+  }
+  const cron = {
+    text: expr,
+    minutes: sets[0],
+    hours: sets[1],
+    daysOfMonth: sets[2],
+    months: sets[3],
+    daysOfWeek: sets[4],
+    dayOfMonthRestricted: !texts[2].startsWith("*"),
+    dayOfWeekRestricted: !texts[4].startsWith("*")
+  };
+  const never = neverFiresReason(cron, texts[2], texts[3]);
+  return never === void 0 ? { ok: true, cron } : { ok: false, error: `never fires: ${never}` };
+}
+function parseField(text, spec) {
+  const values = /* @__PURE__ */ new Set();
+  for (const item of text.split(",")) {
+    if (item === "") throw new FieldError("empty list item");
+    for (const value2 of parseItem(item, spec)) values.add(spec.name === "day-of-week" ? value2 % 7 : value2);
+  }
+  return [...values].sort((a5, b5) => a5 - b5);
+}
+function parseItem(item, spec) {
+  const parts2 = item.split("/");
+  if (parts2.length > 2) throw new FieldError(`"${item}" has more than one step`);
+  const [rangeText, stepText] = parts2;
+  const step = stepText === void 0 ? 1 : parseStep(stepText);
+  if (rangeText === "") throw new FieldError('missing value before "/"');
+  let start;
+  let end;
+  if (rangeText === "*") {
+    [start, end] = [spec.min, spec.openEnd];
+  } else if (rangeText.includes("-")) {
+    const bounds = rangeText.split("-");
+    if (bounds.length !== 2 || bounds.includes("")) {
+      throw new FieldError(`"${rangeText}" is not a valid range`);
+    }
+    start = parseValue(bounds[0], spec);
+    end = parseValue(bounds[1], spec);
+    if (start > end) throw new FieldError(`range ${bounds[0]}-${bounds[1]} is backwards (start exceeds end)`);
+  } else {
+    start = parseValue(rangeText, spec);
+    end = stepText === void 0 ? start : Math.max(start, spec.openEnd);
+  }
+  const values = [];
+  for (let value2 = start; value2 <= end; value2 += step) values.push(value2);
+  return values;
+}
+function parseStep(text) {
+  if (!/^[0-9]+$/.test(text)) throw new FieldError(`step "${text}" is not a whole number`);
+  const step = Number(text);
+  if (step < 1) throw new FieldError("step must be at least 1");
+  return step;
+}
+function parseValue(text, spec) {
+  if (/^[0-9]+$/.test(text)) {
+    const value2 = Number(text);
+    if (value2 < spec.min || value2 > spec.max) {
+      throw new FieldError(`${text} is out of range ${spec.min}-${spec.max}`);
+    }
+    return value2;
+  }
+  if (spec.names !== void 0 && /^[A-Za-z]+$/.test(text)) {
+    const index2 = spec.names.list.indexOf(text.toUpperCase());
+    if (index2 < 0) throw new FieldError(`unknown ${spec.names.kind} name "${text}"`);
+    return spec.names.first + index2;
+  }
+  const expected = spec.names === void 0 ? "a number" : `a number or ${spec.names.kind} name`;
+  throw new FieldError(`"${text}" is not ${expected}`);
+}
+function neverFiresReason(cron, dayOfMonthText, monthText) {
+  if (cron.dayOfMonthRestricted && cron.dayOfWeekRestricted) return void 0;
+  const smallestDay = cron.daysOfMonth[0];
+  if (cron.months.some((month) => smallestDay <= MAX_DAYS_IN_MONTH[month])) return void 0;
+  return `day-of-month "${dayOfMonthText}" never occurs in month "${monthText}"`;
+}
+function dayMatcher(cron) {
+  const dayOfMonth = membership(cron.daysOfMonth, 32);
+  const dayOfWeek = membership(cron.daysOfWeek, 7);
+  if (cron.dayOfMonthRestricted && cron.dayOfWeekRestricted) {
+    return (day3, weekday) => dayOfMonth[day3] === 1 || dayOfWeek[weekday] === 1;
+  }
+  return (day3, weekday) => dayOfMonth[day3] === 1 && dayOfWeek[weekday] === 1;
+}
+function membership(values, size) {
+  const table2 = new Uint8Array(size);
+  for (const value2 of values) table2[value2] = 1;
+  return table2;
+}
+function lastAtOrBefore(values, value2) {
+  return values.findLast((candidate) => candidate <= value2);
+}
+function utc(year2, month, day3, hour, minute) {
+  const date2 = /* @__PURE__ */ new Date(0);
+  date2.setUTCFullYear(year2, month - 1, day3);
+  date2.setUTCHours(hour, minute, 0, 0);
+  return date2;
+}
+function cronPrevious(cron, atOrBefore) {
+  const matchesDay = dayMatcher(cron);
+  let t = new Date(Math.floor(atOrBefore.getTime() / MINUTE_MS) * MINUTE_MS);
+  for (let steps = 0; steps < MAX_STEPS && !Number.isNaN(t.getTime()); steps++) {
+    const [year2, month, day3, hour, minute] = parts(t);
+    const previousMonth = lastAtOrBefore(cron.months, month);
+    if (previousMonth !== month) {
+      t = previousMonth === void 0 ? utc(year2 - 1, cron.months.at(-1) + 1, 0, 23, 59) : utc(year2, previousMonth + 1, 0, 23, 59);
+      continue;
+    }
+    if (!matchesDay(day3, t.getUTCDay())) {
+      t = utc(year2, month, day3 - 1, 23, 59);
+      continue;
+    }
+    const previousHour = lastAtOrBefore(cron.hours, hour);
+    if (previousHour !== hour) {
+      t = previousHour === void 0 ? utc(year2, month, day3 - 1, 23, 59) : utc(year2, month, day3, previousHour, 59);
+      continue;
+    }
+    const previousMinute = lastAtOrBefore(cron.minutes, minute);
+    if (previousMinute !== minute) {
+      t = previousMinute === void 0 ? utc(year2, month, day3, hour - 1, 59) : utc(year2, month, day3, hour, previousMinute);
+      continue;
+    }
+    return t;
+  }
+  throw new RangeError(
+    `no fire time of "${cron.text}" at or before ${atOrBefore.toISOString()} within the Date range`
+  );
+}
+function parts(t) {
+  return [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
+}
+function cronMaxIntervalSeconds(cron) {
+  let seconds2 = maxIntervalCache.get(cron.text);
+  if (seconds2 === void 0) {
+    seconds2 = computeMaxIntervalMinutes(cron) * 60;
+    maxIntervalCache.set(cron.text, seconds2);
+  }
+  return seconds2;
+}
+function computeMaxIntervalMinutes(cron) {
+  const times = cron.hours.flatMap((hour) => cron.minutes.map((minute) => hour * 60 + minute));
+  let longest = 0;
+  for (let i6 = 1; i6 < times.length; i6++) longest = Math.max(longest, times[i6] - times[i6 - 1]);
+  const firstToLast = times.at(-1) - times[0];
+  return Math.max(longest, maxFireDayGap(cron) * MINUTES_PER_DAY - firstToLast);
+}
+function maxFireDayGap(cron) {
+  const key2 = [
+    cron.months.join(","),
+    cron.daysOfMonth.join(","),
+    cron.daysOfWeek.join(","),
+    cron.dayOfMonthRestricted,
+    cron.dayOfWeekRestricted
+  ].join("|");
+  let gap = maxDayGapCache.get(key2);
+  if (gap === void 0) {
+    gap = scanFireDayGaps(cron);
+    maxDayGapCache.set(key2, gap);
+  }
+  return gap;
+}
+function scanFireDayGaps(cron) {
+  const inMonths = membership(cron.months, 13);
+  const matchesDay = dayMatcher(cron);
+  let dayIndex = 0;
+  let weekday = CYCLE_START_WEEKDAY;
+  let first;
+  let previous = 0;
+  let longest = 0;
+  for (let year2 = CYCLE_START_YEAR; year2 < CYCLE_START_YEAR + 400; year2++) {
+    for (let month = 1; month <= 12; month++) {
+      const length = daysInMonth(year2, month);
+      if (inMonths[month] === 1) {
+        for (let day3 = 1; day3 <= length; day3++) {
+          if (matchesDay(day3, (weekday + day3 - 1) % 7)) {
+            if (first === void 0) first = dayIndex + day3 - 1;
+            else longest = Math.max(longest, dayIndex + day3 - 1 - previous);
+            previous = dayIndex + day3 - 1;
+          }
+        }
+      }
+      dayIndex += length;
+      weekday = (weekday + length) % 7;
+    }
+  }
+  if (first === void 0) throw new Error(`"${cron.text}" never fires`);
+  return Math.max(longest, first + GREGORIAN_CYCLE_DAYS - previous);
+}
+function daysInMonth(year2, month) {
+  if (month !== 2) return MAX_DAYS_IN_MONTH[month];
+  const leap = year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
+  return leap ? 29 : 28;
+}
+var FIELD_NAMES, MACROS, MONTH_NAMES, WEEKDAY_NAMES, FIELDS, FieldError, parsed, MAX_DAYS_IN_MONTH, MINUTE_MS, MAX_STEPS, maxIntervalCache, maxDayGapCache, MINUTES_PER_DAY, GREGORIAN_CYCLE_DAYS, CYCLE_START_YEAR, CYCLE_START_WEEKDAY;
+var init_cron = __esm({
+  "src/policy/cron.ts"() {
+    "use strict";
+    FIELD_NAMES = "minute hour day-of-month month day-of-week";
+    MACROS = {
+      "@yearly": "0 0 1 1 *",
+      "@annually": "0 0 1 1 *",
+      "@monthly": "0 0 1 * *",
+      "@weekly": "0 0 * * 0",
+      "@daily": "0 0 * * *",
+      "@midnight": "0 0 * * *",
+      "@hourly": "0 * * * *"
+    };
+    MONTH_NAMES = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    WEEKDAY_NAMES = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    FIELDS = [
+      { name: "minute", min: 0, max: 59, openEnd: 59 },
+      { name: "hour", min: 0, max: 23, openEnd: 23 },
+      { name: "day-of-month", min: 1, max: 31, openEnd: 31 },
+      { name: "month", min: 1, max: 12, openEnd: 12, names: { kind: "month", list: MONTH_NAMES, first: 1 } },
+      {
+        name: "day-of-week",
+        min: 0,
+        max: 7,
+        openEnd: 6,
+        names: { kind: "day-of-week", list: WEEKDAY_NAMES, first: 0 }
+      }
+    ];
+    FieldError = class extends Error {
+    };
+    parsed = /* @__PURE__ */ new Map();
+    MAX_DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    MINUTE_MS = 6e4;
+    MAX_STEPS = 1e6;
+    maxIntervalCache = /* @__PURE__ */ new Map();
+    maxDayGapCache = /* @__PURE__ */ new Map();
+    MINUTES_PER_DAY = 1440;
+    GREGORIAN_CYCLE_DAYS = 146097;
+    CYCLE_START_YEAR = 2e3;
+    CYCLE_START_WEEKDAY = 6;
+  }
+});
+
+// src/policy/duration.ts
+function parseDuration(text) {
+  let seconds2 = durations.get(text);
+  if (seconds2 === void 0 && !durations.has(text)) {
+    seconds2 = parseDurationText(text);
+    if (durations.size < 1e4) durations.set(text, seconds2);
+  }
+  return seconds2;
+}
+function parseDurationText(text) {
+  const match = DURATION_REGEX.exec(text);
+  if (match === null) return void 0;
+  let total = 0;
+  UNITS.forEach(([, seconds2], index2) => {
+    const amount = match[index2 + 1];
+    if (amount !== void 0) total += Number(amount) * seconds2;
+  });
+  return total > 0 && Number.isSafeInteger(total) ? total : void 0;
+}
+function formatDuration(seconds2) {
+  if (!Number.isSafeInteger(seconds2) || seconds2 < 0) {
+    throw new RangeError(`cannot format ${seconds2} as a duration: expected a whole number of seconds >= 0`);
+  }
+  if (seconds2 === 0) return "0s";
+  let rest = seconds2;
+  let text = "";
+  for (const [unit, size] of UNITS) {
+    if (unit === "w") continue;
+    const amount = Math.floor(rest / size);
+    if (amount > 0) {
+      text += `${amount}${unit}`;
+      rest -= amount * size;
+    }
+  }
+  return text;
+}
+var DAY, UNITS, UNIT_GROUPS, DURATION_PATTERN, DURATION_REGEX, durations;
+var init_duration = __esm({
+  "src/policy/duration.ts"() {
+    "use strict";
+    DAY = 86400;
+    UNITS = [
+      ["y", 365 * DAY],
+      ["w", 7 * DAY],
+      ["d", DAY],
+      ["h", 3600],
+      ["m", 60],
+      ["s", 1]
+    ];
+    UNIT_GROUPS = UNITS.map(([unit]) => `(?:([0-9]+)${unit})?`).join("");
+    DURATION_PATTERN = `^(?=.*[1-9])${UNIT_GROUPS.replaceAll("([0-9]+)", "[0-9]+")}$`;
+    DURATION_REGEX = new RegExp(`^${UNIT_GROUPS}$`);
+    durations = /* @__PURE__ */ new Map();
   }
 });
 
@@ -19760,9 +20087,9 @@ var init_isValidHostLabel = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/transport/isValidHostname.js
-function isValidHostname(hostname2) {
+function isValidHostname(hostname4) {
   const hostPattern = /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/;
-  return hostPattern.test(hostname2);
+  return hostPattern.test(hostname4);
 }
 var init_isValidHostname = __esm({
   "node_modules/@smithy/core/dist-es/submodules/transport/isValidHostname.js"() {
@@ -19819,13 +20146,13 @@ var init_parseUrl = __esm({
       if (typeof url === "string") {
         return parseUrl(new URL(url));
       }
-      const { hostname: hostname2, pathname, port, protocol, search } = url;
+      const { hostname: hostname4, pathname, port, protocol, search } = url;
       let query;
       if (search) {
         query = parseQueryString(search);
       }
       return {
-        hostname: hostname2,
+        hostname: hostname4,
         port: port ? parseInt(port) : void 0,
         protocol,
         path: pathname,
@@ -20152,11 +20479,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds, fractionalMilliseconds] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
-      const day2 = parseDateValue(dayStr, "day", 1, 31);
-      return buildDate(year2, month, day2, { hours, minutes, seconds, fractionalMilliseconds });
+      const day3 = parseDateValue(dayStr, "day", 1, 31);
+      return buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
     };
     RFC3339_WITH_OFFSET = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(([-+]\d{2}:\d{2})|[zZ])$/);
     parseRfc3339DateTimeWithOffset = (value2) => {
@@ -20170,11 +20497,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds, fractionalMilliseconds, offsetStr] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, offsetStr] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
-      const day2 = parseDateValue(dayStr, "day", 1, 31);
-      const date2 = buildDate(year2, month, day2, { hours, minutes, seconds, fractionalMilliseconds });
+      const day3 = parseDateValue(dayStr, "day", 1, 31);
+      const date2 = buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
       if (offsetStr.toUpperCase() != "Z") {
         date2.setTime(date2.getTime() - parseOffsetToMilliseconds(offsetStr));
       }
@@ -20192,23 +20519,23 @@ var init_date_utils = __esm({
       }
       let match = IMF_FIXDATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds, fractionalMilliseconds] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds, fractionalMilliseconds });
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
       }
       match = RFC_850_DATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds, fractionalMilliseconds] = match;
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
         return adjustRfc850Year(buildDate(parseTwoDigitYear(yearStr), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), {
           hours,
           minutes,
-          seconds,
+          seconds: seconds2,
           fractionalMilliseconds
         }));
       }
       match = ASC_TIME.exec(value2);
       if (match) {
-        const [_, monthStr, dayStr, hours, minutes, seconds, fractionalMilliseconds, yearStr] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds, fractionalMilliseconds });
+        const [_, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, yearStr] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
       }
       throw new TypeError("Invalid RFC-7231 date-time value");
     };
@@ -20231,10 +20558,10 @@ var init_date_utils = __esm({
       }
       return new Date(Math.round(valueAsDouble * 1e3));
     };
-    buildDate = (year2, month, day2, time2) => {
+    buildDate = (year2, month, day3, time2) => {
       const adjustedMonth = month - 1;
-      validateDayOfMonth(year2, adjustedMonth, day2);
-      return new Date(Date.UTC(year2, adjustedMonth, day2, parseDateValue(time2.hours, "hour", 0, 23), parseDateValue(time2.minutes, "minute", 0, 59), parseDateValue(time2.seconds, "seconds", 0, 60), parseMilliseconds(time2.fractionalMilliseconds)));
+      validateDayOfMonth(year2, adjustedMonth, day3);
+      return new Date(Date.UTC(year2, adjustedMonth, day3, parseDateValue(time2.hours, "hour", 0, 23), parseDateValue(time2.minutes, "minute", 0, 59), parseDateValue(time2.seconds, "seconds", 0, 60), parseMilliseconds(time2.fractionalMilliseconds)));
     };
     parseTwoDigitYear = (value2) => {
       const thisYear = (/* @__PURE__ */ new Date()).getUTCFullYear();
@@ -20259,13 +20586,13 @@ var init_date_utils = __esm({
       return monthIdx + 1;
     };
     DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    validateDayOfMonth = (year2, month, day2) => {
+    validateDayOfMonth = (year2, month, day3) => {
       let maxDays = DAYS_IN_MONTH[month];
       if (month === 1 && isLeapYear(year2)) {
         maxDays = 29;
       }
-      if (day2 > maxDays) {
-        throw new TypeError(`Invalid day for ${MONTHS[month]} in ${year2}: ${day2}`);
+      if (day3 > maxDays) {
+        throw new TypeError(`Invalid day for ${MONTHS[month]} in ${year2}: ${day3}`);
       }
     };
     isLeapYear = (year2) => {
@@ -20405,17 +20732,17 @@ var init_schema_date_utils = __esm({
       if (!matches) {
         throw new TypeError(`Invalid RFC3339 timestamp format ${value2}`);
       }
-      const [, yearStr, monthStr, dayStr, hours, minutes, seconds, , ms, offsetStr] = matches;
+      const [, yearStr, monthStr, dayStr, hours, minutes, seconds2, , ms, offsetStr] = matches;
       range(monthStr, 1, 12);
       range(dayStr, 1, 31);
       range(hours, 0, 23);
       range(minutes, 0, 59);
-      range(seconds, 0, 60);
-      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
+      range(seconds2, 0, 60);
+      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds2), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
       date2.setUTCFullYear(Number(yearStr));
       if (offsetStr.toUpperCase() != "Z") {
-        const [, sign4, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
-        const scalar = sign4 === "-" ? 1 : -1;
+        const [, sign5, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
+        const scalar = sign5 === "-" ? 1 : -1;
         date2.setTime(date2.getTime() + scalar * (Number(offsetH) * 60 * 60 * 1e3 + Number(offsetM) * 60 * 1e3));
       }
       return date2;
@@ -20430,7 +20757,7 @@ var init_schema_date_utils = __esm({
       if (IMF_FIXDATE_NATIVE.test(value2)) {
         return new Date(value2);
       }
-      let day2;
+      let day3;
       let month;
       let year2;
       let hour;
@@ -20439,16 +20766,16 @@ var init_schema_date_utils = __esm({
       let fraction;
       let matches;
       if (matches = IMF_FIXDATE2.exec(value2)) {
-        [, day2, month, year2, hour, minute, second, fraction] = matches;
+        [, day3, month, year2, hour, minute, second, fraction] = matches;
       } else if (matches = RFC_850_DATE2.exec(value2)) {
-        [, day2, month, year2, hour, minute, second, fraction] = matches;
+        [, day3, month, year2, hour, minute, second, fraction] = matches;
         year2 = (Number(year2) + 1900).toString();
       } else if (matches = ASC_TIME2.exec(value2)) {
-        [, month, day2, hour, minute, second, fraction, year2] = matches;
+        [, month, day3, hour, minute, second, fraction, year2] = matches;
       }
       if (year2 && second) {
-        const timestamp2 = Date.UTC(Number(year2), months.indexOf(month), Number(day2), Number(hour), Number(minute), Number(second), fraction ? Math.round(parseFloat(`0.${fraction}`) * 1e3) : 0);
-        range(day2, 1, 31);
+        const timestamp2 = Date.UTC(Number(year2), months.indexOf(month), Number(day3), Number(hour), Number(minute), Number(second), fraction ? Math.round(parseFloat(`0.${fraction}`) * 1e3) : 0);
+        range(day3, 1, 31);
         range(hour, 0, 23);
         range(minute, 0, 59);
         range(second, 0, 60);
@@ -20586,10 +20913,10 @@ function fromHex(encoded) {
   }
   return out;
 }
-function toHex(bytes2) {
+function toHex(bytes3) {
   let out = "";
-  for (let i6 = 0; i6 < bytes2.byteLength; i6++) {
-    out += SHORT_TO_HEX[bytes2[i6]];
+  for (let i6 = 0; i6 < bytes3.byteLength; i6++) {
+    out += SHORT_TO_HEX[bytes3[i6]];
   }
   return out;
 }
@@ -20662,8 +20989,8 @@ var init_toUint8Array = __esm({
 function concatBytes2(arrays, length) {
   if (length === void 0) {
     length = 0;
-    for (const bytes2 of arrays) {
-      length += bytes2.byteLength;
+    for (const bytes3 of arrays) {
+      length += bytes3.byteLength;
     }
   }
   const result = new Uint8Array(length);
@@ -20991,7 +21318,7 @@ var init_getSSOTokenFilepath = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFromFile.js
-import { readFile } from "node:fs/promises";
+import { readFile as readFile2 } from "node:fs/promises";
 var tokenIntercept, getSSOTokenFromFile;
 var init_getSSOTokenFromFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFromFile.js"() {
@@ -21002,7 +21329,7 @@ var init_getSSOTokenFromFile = __esm({
         return tokenIntercept[id];
       }
       const ssoTokenFilepath = getSSOTokenFilepath(id);
-      const ssoTokenText = await readFile(ssoTokenFilepath, "utf8");
+      const ssoTokenText = await readFile2(ssoTokenFilepath, "utf8");
       return JSON.parse(ssoTokenText);
     };
   }
@@ -21119,12 +21446,12 @@ var init_parseIni = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js
 import { readFile as fsReadFile } from "node:fs/promises";
-var filePromises, fileIntercept, readFile2;
+var filePromises, fileIntercept, readFile3;
 var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path, options) => {
+    readFile3 = (path, options) => {
       if (fileIntercept[path] !== void 0) {
         return fileIntercept[path];
       }
@@ -21162,10 +21489,10 @@ var init_loadSharedConfigFiles = __esm({
         resolvedConfigFilepath = join5(homeDir, configFilepath.slice(2));
       }
       const parsedFiles = await Promise.all([
-        readFile2(resolvedConfigFilepath, {
+        readFile3(resolvedConfigFilepath, {
           ignoreCache: init.ignoreCache
         }).then(parseIni).then(getConfigData).catch(swallowError),
-        readFile2(resolvedFilepath, {
+        readFile3(resolvedFilepath, {
           ignoreCache: init.ignoreCache
         }).then(parseIni).catch(swallowError)
       ]);
@@ -21196,7 +21523,7 @@ var init_loadSsoSessionData = __esm({
     init_parseIni();
     init_readFile();
     swallowError2 = () => ({});
-    loadSsoSessionData = async (init = {}) => readFile2(init.configFilepath ?? getConfigFilepath()).then(parseIni).then(getSsoSessionData).catch(swallowError2);
+    loadSsoSessionData = async (init = {}) => readFile3(init.configFilepath ?? getConfigFilepath()).then(parseIni).then(getSsoSessionData).catch(swallowError2);
   }
 });
 
@@ -21707,8 +22034,8 @@ var init_circularReplacer = __esm({
 var sleep;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
-    sleep = (seconds) => {
-      return new Promise((resolve8) => setTimeout(resolve8, seconds * 1e3));
+    sleep = (seconds2) => {
+      return new Promise((resolve9) => setTimeout(resolve9, seconds2 * 1e3));
     };
   }
 });
@@ -21873,8 +22200,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve8) => {
-        onAbort = () => resolve8({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve9) => {
+        onAbort = () => resolve9({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -23642,11 +23969,11 @@ var init_getEndpointFromRegion = __esm({
       }
       const useDualstackEndpoint = await input.useDualstackEndpoint();
       const useFipsEndpoint = await input.useFipsEndpoint();
-      const { hostname: hostname2 } = await input.regionInfoProvider(region2, { useDualstackEndpoint, useFipsEndpoint }) ?? {};
-      if (!hostname2) {
+      const { hostname: hostname4 } = await input.regionInfoProvider(region2, { useDualstackEndpoint, useFipsEndpoint }) ?? {};
+      if (!hostname4) {
         throw new Error("Cannot resolve hostname from client config");
       }
-      return input.urlParser(`${tls ? "https:" : "http:"}//${hostname2}`);
+      return input.urlParser(`${tls ? "https:" : "http:"}//${hostname4}`);
     };
   }
 });
@@ -23744,7 +24071,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -23772,7 +24099,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve8(Buffer.concat(chunks));
+            resolve9(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -23902,12 +24229,12 @@ var init_getResolvedPartition = __esm({
 var getResolvedSigningRegion;
 var init_getResolvedSigningRegion = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionInfo/getResolvedSigningRegion.js"() {
-    getResolvedSigningRegion = (hostname2, { signingRegion, regionRegex, useFipsEndpoint }) => {
+    getResolvedSigningRegion = (hostname4, { signingRegion, regionRegex, useFipsEndpoint }) => {
       if (signingRegion) {
         return signingRegion;
       } else if (useFipsEndpoint) {
         const regionRegexJs = regionRegex.replace("\\\\", "\\").replace(/^\^/g, "\\.").replace(/\$$/g, "\\.");
-        const regionRegexmatchArray = hostname2.match(regionRegexJs);
+        const regionRegexmatchArray = hostname4.match(regionRegexJs);
         if (regionRegexmatchArray) {
           return regionRegexmatchArray[0].slice(1, -1);
         }
@@ -23930,11 +24257,11 @@ var init_getRegionInfo = __esm({
       const hostnameOptions = { useFipsEndpoint, useDualstackEndpoint };
       const regionHostname = getHostnameFromVariants(regionHash[resolvedRegion]?.variants, hostnameOptions);
       const partitionHostname = getHostnameFromVariants(partitionHash[partition2]?.variants, hostnameOptions);
-      const hostname2 = getResolvedHostname(resolvedRegion, { regionHostname, partitionHostname });
-      if (hostname2 === void 0) {
+      const hostname4 = getResolvedHostname(resolvedRegion, { regionHostname, partitionHostname });
+      if (hostname4 === void 0) {
         throw new Error(`Endpoint resolution failed for: ${{ resolvedRegion, useFipsEndpoint, useDualstackEndpoint }}`);
       }
-      const signingRegion = getResolvedSigningRegion(hostname2, {
+      const signingRegion = getResolvedSigningRegion(hostname4, {
         signingRegion: regionHash[resolvedRegion]?.signingRegion,
         regionRegex: partitionHash[partition2].regionRegex,
         useFipsEndpoint
@@ -23942,7 +24269,7 @@ var init_getRegionInfo = __esm({
       return {
         partition: partition2,
         signingService,
-        hostname: hostname2,
+        hostname: hostname4,
         ...signingRegion && { signingRegion },
         ...regionHash[resolvedRegion]?.signingService && {
           signingService: regionHash[resolvedRegion].signingService
@@ -24061,7 +24388,7 @@ __export(config_exports, {
   nodeFipsConfigSelectors: () => nodeFipsConfigSelectors,
   numberSelector: () => numberSelector,
   parseKnownFiles: () => parseKnownFiles,
-  readFile: () => readFile2,
+  readFile: () => readFile3,
   resolveCustomEndpointsConfig: () => resolveCustomEndpointsConfig,
   resolveDefaultsModeConfig: () => resolveDefaultsModeConfig,
   resolveEndpointsConfig: () => resolveEndpointsConfig,
@@ -24266,8 +24593,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname: hostname2, port, path } = endpoint;
-              return `${protocol}//${hostname2}${port ? ":" + port : ""}${path}`;
+              const { protocol, hostname: hostname4, port, path } = endpoint;
+              return `${protocol}//${hostname4}${port ? ":" + port : ""}${path}`;
             }
           }
           return endpoint;
@@ -24738,8 +25065,8 @@ var init_parseURL = __esm({
             return value2;
           }
           if (typeof value2 === "object" && "hostname" in value2) {
-            const { hostname: hostname3, port, protocol: protocol2 = "", path = "", query = {} } = value2;
-            const url = new URL(`${protocol2}//${hostname3}${port ? `:${port}` : ""}${path}`);
+            const { hostname: hostname5, port, protocol: protocol2 = "", path = "", query = {} } = value2;
+            const url = new URL(`${protocol2}//${hostname5}${port ? `:${port}` : ""}${path}`);
             url.search = Object.entries(query).map(([k5, v]) => `${k5}=${v}`).join("&");
             return url;
           }
@@ -24753,7 +25080,7 @@ var init_parseURL = __esm({
         return null;
       }
       const urlString = whatwgURL.href;
-      const { host, hostname: hostname2, pathname, protocol, search } = whatwgURL;
+      const { host, hostname: hostname4, pathname, protocol, search } = whatwgURL;
       if (search) {
         return null;
       }
@@ -24761,7 +25088,7 @@ var init_parseURL = __esm({
       if (!Object.values(import_types12.EndpointURLScheme).includes(scheme)) {
         return null;
       }
-      const isIp = isIpAddress(hostname2);
+      const isIp = isIpAddress(hostname4);
       const inputContainsDefaultPort = urlString.includes(`${host}:${DEFAULT_PORTS[scheme]}`) || typeof value2 === "string" && value2.includes(`${host}:${DEFAULT_PORTS[scheme]}`);
       const authority = `${host}${inputContainsDefaultPort ? `:${DEFAULT_PORTS[scheme]}` : ``}`;
       return {
@@ -25685,16 +26012,16 @@ var init_ByteArrayCollector = __esm({
       }
       flush() {
         if (this.byteArrays.length === 1) {
-          const bytes2 = this.byteArrays[0];
+          const bytes3 = this.byteArrays[0];
           this.reset();
-          return bytes2;
+          return bytes3;
         }
         const aggregation = this.allocByteArray(this.byteLength);
         let cursor = 0;
         for (let i6 = 0; i6 < this.byteArrays.length; ++i6) {
-          const bytes2 = this.byteArrays[i6];
-          aggregation.set(bytes2, cursor);
-          cursor += bytes2.byteLength;
+          const bytes3 = this.byteArrays[i6];
+          aggregation.set(bytes3, cursor);
+          cursor += bytes3.byteLength;
         }
         this.reset();
         return aggregation;
@@ -25963,7 +26290,7 @@ var init_getAwsChunkedEncodingStream = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/headStream.browser.js
-async function headStream(stream, bytes2) {
+async function headStream(stream, bytes3) {
   let byteLengthCounter = 0;
   const chunks = [];
   const reader = stream.getReader();
@@ -25974,13 +26301,13 @@ async function headStream(stream, bytes2) {
       chunks.push(value2);
       byteLengthCounter += value2?.byteLength ?? 0;
     }
-    if (byteLengthCounter >= bytes2) {
+    if (byteLengthCounter >= bytes3) {
       break;
     }
     isDone = done;
   }
   reader.releaseLock();
-  const collected = new Uint8Array(Math.min(bytes2, byteLengthCounter));
+  const collected = new Uint8Array(Math.min(bytes3, byteLengthCounter));
   let offset = 0;
   for (const chunk of chunks) {
     if (chunk.byteLength > collected.byteLength - offset) {
@@ -26006,13 +26333,13 @@ var init_headStream = __esm({
     init_concatBytes();
     init_headStream_browser();
     init_stream_type_check();
-    headStream2 = (stream, bytes2) => {
+    headStream2 = (stream, bytes3) => {
       if (isReadableStream(stream)) {
-        return headStream(stream, bytes2);
+        return headStream(stream, bytes3);
       }
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         const collector = new Collector();
-        collector.limit = bytes2;
+        collector.limit = bytes3;
         stream.pipe(collector);
         stream.on("error", (err2) => {
           collector.end();
@@ -26020,8 +26347,8 @@ var init_headStream = __esm({
         });
         collector.on("error", reject);
         collector.on("finish", function() {
-          const bytes3 = concatBytes2(this.buffers);
-          resolve8(bytes3);
+          const bytes4 = concatBytes2(this.buffers);
+          resolve9(bytes4);
         });
       });
     };
@@ -26173,7 +26500,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -26183,8 +26510,8 @@ var init_stream_collector = __esm({
         });
         collector.on("error", reject);
         collector.on("finish", function() {
-          const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve8(bytes2);
+          const bytes3 = concatBytes2(this.bufferedBytes);
+          resolve9(bytes3);
         });
       });
     };
@@ -26636,7 +26963,7 @@ var init_HttpBindingNormalizedSchema = __esm({
         memberSchemas
       ];
       const required = source[6];
-      const bodyRequired = required && memberNames.reduce((count, name) => count + (source[4].indexOf(name) < required ? 1 : 0), 0);
+      const bodyRequired = required && memberNames.reduce((count2, name) => count2 + (source[4].indexOf(name) < required ? 1 : 0), 0);
       if (bodyRequired) {
         body[6] = bodyRequired;
       }
@@ -26718,7 +27045,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve8, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve9, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -26736,7 +27063,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve8).catch(reject);
+        hash.digest().then(resolve9).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -26755,14 +27082,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve8).catch(reject);
+          hash.digest().then(resolve9).catch(reject);
         });
       });
     };
@@ -26992,13 +27319,13 @@ var init_Sha256Js = __esm({
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
-          const pad2 = new Uint8Array(BLOCK * 2);
+          const pad3 = new Uint8Array(BLOCK * 2);
           for (let i6 = 0; i6 < BLOCK; ++i6) {
-            pad2[i6] = 54 ^ key2[i6];
-            pad2[i6 + BLOCK] = 92 ^ key2[i6];
+            pad3[i6] = 54 ^ key2[i6];
+            pad3[i6 + BLOCK] = 92 ^ key2[i6];
           }
-          inner.update(pad2.subarray(0, BLOCK));
-          outer.update(pad2.subarray(BLOCK));
+          inner.update(pad3.subarray(0, BLOCK));
+          outer.update(pad3.subarray(BLOCK));
         }
       }
       update(data) {
@@ -27271,13 +27598,13 @@ var init_Sha256Node = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256WebCrypto.js
-var digest, sign, importKey, subtle, MAX_PENDING_BYTES, Sha256WebCrypto;
+var digest, sign2, importKey, subtle, MAX_PENDING_BYTES, Sha256WebCrypto;
 var init_Sha256WebCrypto = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256WebCrypto.js"() {
     init_serde();
     init_Sha256Js();
-    ({ digest, sign, importKey } = globalThis?.crypto?.subtle ?? {});
-    subtle = typeof digest === "function" && typeof sign === "function" && typeof importKey === "function" ? globalThis.crypto.subtle : void 0;
+    ({ digest, sign: sign2, importKey } = globalThis?.crypto?.subtle ?? {});
+    subtle = typeof digest === "function" && typeof sign2 === "function" && typeof importKey === "function" ? globalThis.crypto.subtle : void 0;
     MAX_PENDING_BYTES = 8 * 1024 * 1024;
     Sha256WebCrypto = class {
       digestLength = 32;
@@ -27381,13 +27708,13 @@ var init_checksum2 = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/event-streams/eventstream-codec/Int64.js
-function negate(bytes2) {
+function negate(bytes3) {
   for (let i6 = 0; i6 < 8; i6++) {
-    bytes2[i6] ^= 255;
+    bytes3[i6] ^= 255;
   }
   for (let i6 = 7; i6 > -1; i6--) {
-    bytes2[i6]++;
-    if (bytes2[i6] !== 0) {
+    bytes3[i6]++;
+    if (bytes3[i6] !== 0) {
       break;
     }
   }
@@ -27398,9 +27725,9 @@ var init_Int64 = __esm({
     init_serde();
     Int64 = class _Int64 {
       bytes;
-      constructor(bytes2) {
-        this.bytes = bytes2;
-        if (bytes2.byteLength !== 8) {
+      constructor(bytes3) {
+        this.bytes = bytes3;
+        if (bytes3.byteLength !== 8) {
           throw new Error("Int64 buffers must be exactly 8 bytes");
         }
       }
@@ -27408,22 +27735,22 @@ var init_Int64 = __esm({
         if (number > 9223372036854776e3 || number < -9223372036854776e3) {
           throw new Error(`${number} is too large (or, if negative, too small) to represent as an Int64`);
         }
-        const bytes2 = new Uint8Array(8);
+        const bytes3 = new Uint8Array(8);
         for (let i6 = 7, remaining = Math.abs(Math.round(number)); i6 > -1 && remaining > 0; i6--, remaining /= 256) {
-          bytes2[i6] = remaining;
+          bytes3[i6] = remaining;
         }
         if (number < 0) {
-          negate(bytes2);
+          negate(bytes3);
         }
-        return new _Int64(bytes2);
+        return new _Int64(bytes3);
       }
       valueOf() {
-        const bytes2 = this.bytes.slice(0);
-        const negative = bytes2[0] & 128;
+        const bytes3 = this.bytes.slice(0);
+        const negative = bytes3[0] & 128;
         if (negative) {
-          negate(bytes2);
+          negate(bytes3);
         }
-        return parseInt(toHex(bytes2), 16) * (negative ? -1 : 1);
+        return parseInt(toHex(bytes3), 16) * (negative ? -1 : 1);
       }
       toString() {
         return String(this.valueOf());
@@ -27452,13 +27779,13 @@ var init_HeaderMarshaller = __esm({
           if (!hasOwn(headers, headerName)) {
             continue;
           }
-          const bytes2 = this.fromUtf8(headerName);
-          if (bytes2.byteLength > 255) {
-            throw new Error(`@smithy/core/event-streams - header name exceeds 255 bytes: ${bytes2.byteLength}`);
+          const bytes3 = this.fromUtf8(headerName);
+          if (bytes3.byteLength > 255) {
+            throw new Error(`@smithy/core/event-streams - header name exceeds 255 bytes: ${bytes3.byteLength}`);
           }
-          chunks.push(Uint8Array.from([bytes2.byteLength]), bytes2, this.formatHeaderValue(headers[headerName]));
+          chunks.push(Uint8Array.from([bytes3.byteLength]), bytes3, this.formatHeaderValue(headers[headerName]));
         }
-        const out = new Uint8Array(chunks.reduce((carry, bytes2) => carry + bytes2.byteLength, 0));
+        const out = new Uint8Array(chunks.reduce((carry, bytes3) => carry + bytes3.byteLength, 0));
         let position = 0;
         for (const chunk of chunks) {
           out.set(chunk, position);
@@ -27761,8 +28088,8 @@ var init_MessageDecoderStream = __esm({
         return this.asyncIterator();
       }
       async *asyncIterator() {
-        for await (const bytes2 of this.options.inputStream) {
-          const decoded = this.options.decoder.decode(bytes2);
+        for await (const bytes3 of this.options.inputStream) {
+          const decoded = this.options.decoder.decode(bytes3);
           yield decoded;
         }
       }
@@ -28022,7 +28349,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve8) => setTimeout(() => resolve8(records.shift()), 0));
+    const value2 = await new Promise((resolve9) => setTimeout(() => resolve9(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -28814,18 +29141,18 @@ var init_HttpBindingProtocol = __esm({
         const responseBindings = ns.getHttpBindings().response;
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes3));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - HTTP Protocol error handler failed to throw.");
         }
         const nonHttpBindingMembers = await this.deserializeHttpMessage(ns, context, response, dataObject);
         if (nonHttpBindingMembers.length) {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes2) : deserializer.read(responseBindings.syntheticBodySchema, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes3) : deserializer.read(responseBindings.syntheticBodySchema, bytes3));
             for (const member2 of nonHttpBindingMembers) {
               if (dataFromBody[member2] != null) {
                 dataObject[member2] = dataFromBody[member2];
@@ -28859,9 +29186,9 @@ var init_HttpBindingProtocol = __esm({
               dataObject[memberName] = sdkStreamMixin2(response.body);
             }
           } else if (response.body) {
-            const bytes2 = await collectBody(response.body, context);
-            if (bytes2.byteLength > 0) {
-              dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes2) : deserializer.read(memberSchema, bytes2));
+            const bytes3 = await collectBody(response.body, context);
+            if (bytes3.byteLength > 0) {
+              dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes3) : deserializer.read(memberSchema, bytes3));
             }
           }
         }
@@ -28978,9 +29305,9 @@ var init_RpcProtocol = __esm({
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (this.isErrorResponse(response.statusCode)) {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes3));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - RPC Protocol error handler failed to throw.");
@@ -29001,9 +29328,9 @@ var init_RpcProtocol = __esm({
             initialResponseContainer: dataObject
           });
         } else {
-          const bytes2 = await collectBody(response.body, context);
-          if (bytes2.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(ns, bytes2));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(ns, bytes3));
           }
         }
         dataObject.$metadata = this.deserializeMetadata(response);
@@ -29100,14 +29427,14 @@ var init_requestBuilder = __esm({
         this.context = context;
       }
       async build() {
-        const { hostname: hostname2, protocol = "https", port, path: basePath } = await this.context.endpoint();
+        const { hostname: hostname4, protocol = "https", port, path: basePath } = await this.context.endpoint();
         this.path = basePath;
         for (const resolvePath of this.resolvePathStack) {
           resolvePath(this.path);
         }
         return new HttpRequest({
           protocol,
-          hostname: this.hostname || hostname2,
+          hostname: this.hostname || hostname4,
           port,
           method: this.method,
           path: this.path,
@@ -29116,8 +29443,8 @@ var init_requestBuilder = __esm({
           headers: this.headers
         });
       }
-      hn(hostname2) {
-        this.hostname = hostname2;
+      hn(hostname4) {
+        this.hostname = hostname4;
         return this;
       }
       bp(uriLabel) {
@@ -30019,9 +30346,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema2, data);
       }
       _read(schema2, value2) {
-        const isObject2 = value2 !== null && typeof value2 === "object";
+        const isObject3 = value2 !== null && typeof value2 === "object";
         const ns = NormalizedSchema.of(schema2);
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value2);
           }
@@ -30101,7 +30428,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value2;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject2) {
+          if (isObject3) {
             if (Array.isArray(value2)) {
               for (let i6 = 0; i6 < value2.length; ++i6) {
                 const v = value2[i6];
@@ -30195,12 +30522,12 @@ var init_JsonBytesStringAdapter = __esm({
     init_serde();
     JsonBytesStringAdapter = class _JsonBytesStringAdapter extends Uint8Array {
       string = null;
-      static allocUnsafe(bytes2) {
+      static allocUnsafe(bytes3) {
         if (typeof Buffer === "function") {
-          const buffer = Buffer.allocUnsafe(bytes2);
+          const buffer = Buffer.allocUnsafe(bytes3);
           return new _JsonBytesStringAdapter(buffer.buffer, buffer.byteOffset, buffer.byteLength);
         }
-        return new _JsonBytesStringAdapter(bytes2);
+        return new _JsonBytesStringAdapter(bytes3);
       }
       toString() {
         return this.s();
@@ -30272,8 +30599,8 @@ var init_JsonBytesStringAdapter = __esm({
       padEnd(maxLength, fillString) {
         return this.s().padEnd(maxLength, fillString);
       }
-      repeat(count) {
-        return this.s().repeat(count);
+      repeat(count2) {
+        return this.s().repeat(count2);
       }
       toUpperCase() {
         return this.s().toUpperCase();
@@ -30479,11 +30806,11 @@ var init_JsonShapeSerializer2 = __esm({
       }
       static B64 = (() => {
         const chars2 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const table = new Uint8Array(64);
+        const table2 = new Uint8Array(64);
         for (let i6 = 0; i6 < 64; ++i6) {
-          table[i6] = chars2.charCodeAt(i6);
+          table2[i6] = chars2.charCodeAt(i6);
         }
-        return table;
+        return table2;
       })();
       writeBase64(data) {
         const b64Len = Math.ceil(data.length / 3) * 4;
@@ -30539,7 +30866,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema2);
-        const isObject2 = typeof value2 === "object";
+        const isObject3 = typeof value2 === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -30555,7 +30882,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value2);
             return;
@@ -30797,8 +31124,8 @@ var init_JsonShapeSerializer2 = __esm({
         const format2 = determineTimestampFormat(ns, this.settings);
         switch (format2) {
           case 5: {
-            const iso = value2.toISOString().replace(".000Z", "Z");
-            this.writeAsciiQuoted(iso);
+            const iso2 = value2.toISOString().replace(".000Z", "Z");
+            this.writeAsciiQuoted(iso2);
             return;
           }
           case 6: {
@@ -30961,9 +31288,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema2, data);
       }
       _read(schema2, value2) {
-        const isObject2 = value2 !== null && typeof value2 === "object";
+        const isObject3 = value2 !== null && typeof value2 === "object";
         const ns = NormalizedSchema.of(schema2);
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             const record = value2;
             const union = ns.isUnionSchema();
@@ -31079,7 +31406,7 @@ var init_JsonShapeDeserializer = __esm({
           return value2;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject2) {
+          if (isObject3) {
             const out = Array.isArray(value2) ? [] : {};
             for (const k5 in value2) {
               if (!hasOwn(value2, k5)) {
@@ -31202,9 +31529,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema2, value2, container) {
-        const isObject2 = value2 !== null && typeof value2 === "object";
+        const isObject3 = value2 !== null && typeof value2 === "object";
         const ns = NormalizedSchema.of(schema2);
-        if (isObject2) {
+        if (isObject3) {
           if (ns.isStructSchema()) {
             const record = value2;
             const out = {};
@@ -31334,7 +31661,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject2) {
+          if (isObject3) {
             if (value2 instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value2);
             }
@@ -31943,10 +32270,10 @@ var init_httpSigningMiddleware = __esm({
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
-      const { httpAuthOption: { signingProperties = {} }, identity, signer } = scheme;
+      const { httpAuthOption: { signingProperties = {} }, identity: identity2, signer } = scheme;
       const output = await next({
         ...args,
-        request: await signer.sign(args.request, identity, signingProperties)
+        request: await signer.sign(args.request, identity2, signingProperties)
       }).catch((signer.errorHandler || defaultErrorHandler)(signingProperties));
       (signer.successHandler || defaultSuccessHandler)(output.response, signingProperties);
       return output;
@@ -32093,7 +32420,7 @@ var init_httpApiKeyAuth = __esm({
     init_protocols();
     import_types24 = __toESM(require_dist_cjs());
     HttpApiKeyAuthSigner = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         if (!signingProperties) {
           throw new Error("request could not be signed with `apiKey` since the `name` and `in` signer properties are missing");
         }
@@ -32103,14 +32430,14 @@ var init_httpApiKeyAuth = __esm({
         if (!signingProperties.in) {
           throw new Error("request could not be signed with `apiKey` since the `in` signer property is missing");
         }
-        if (!identity.apiKey) {
+        if (!identity2.apiKey) {
           throw new Error("request could not be signed with `apiKey` since the `apiKey` is not defined");
         }
         const clonedRequest = HttpRequest.clone(httpRequest);
         if (signingProperties.in === import_types24.HttpApiKeyAuthLocation.QUERY) {
-          clonedRequest.query[signingProperties.name] = identity.apiKey;
+          clonedRequest.query[signingProperties.name] = identity2.apiKey;
         } else if (signingProperties.in === import_types24.HttpApiKeyAuthLocation.HEADER) {
-          clonedRequest.headers[signingProperties.name] = signingProperties.scheme ? `${signingProperties.scheme} ${identity.apiKey}` : identity.apiKey;
+          clonedRequest.headers[signingProperties.name] = signingProperties.scheme ? `${signingProperties.scheme} ${identity2.apiKey}` : identity2.apiKey;
         } else {
           throw new Error("request can only be signed with `apiKey` locations `query` or `header`, but found: `" + signingProperties.in + "`");
         }
@@ -32126,12 +32453,12 @@ var init_httpBearerAuth = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/httpAuthSchemes/httpBearerAuth.js"() {
     init_protocols();
     HttpBearerAuthSigner = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         const clonedRequest = HttpRequest.clone(httpRequest);
-        if (!identity.token) {
+        if (!identity2.token) {
           throw new Error("request could not be signed with `token` since the `token` is not defined");
         }
-        clonedRequest.headers["Authorization"] = `Bearer ${identity.token}`;
+        clonedRequest.headers["Authorization"] = `Bearer ${identity2.token}`;
         return clonedRequest;
       }
     };
@@ -32143,7 +32470,7 @@ var NoAuthSigner;
 var init_noAuth = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/httpAuthSchemes/noAuth.js"() {
     NoAuthSigner = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         return httpRequest;
       }
     };
@@ -32163,12 +32490,12 @@ var init_httpAuthSchemes = __esm({
 var createIsIdentityExpiredFunction, EXPIRATION_MS, isIdentityExpired, doesIdentityRequireRefresh, memoizeIdentityProvider;
 var init_memoizeIdentityProvider = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/memoizeIdentityProvider.js"() {
-    createIsIdentityExpiredFunction = (expirationMs) => function isIdentityExpired2(identity) {
-      return doesIdentityRequireRefresh(identity) && identity.expiration.getTime() - Date.now() < expirationMs;
+    createIsIdentityExpiredFunction = (expirationMs) => function isIdentityExpired2(identity2) {
+      return doesIdentityRequireRefresh(identity2) && identity2.expiration.getTime() - Date.now() < expirationMs;
     };
     EXPIRATION_MS = 3e5;
     isIdentityExpired = createIsIdentityExpiredFunction(EXPIRATION_MS);
-    doesIdentityRequireRefresh = (identity) => identity.expiration !== void 0;
+    doesIdentityRequireRefresh = (identity2) => identity2.expiration !== void 0;
     memoizeIdentityProvider = (provider, isExpired, requiresRefresh) => {
       if (provider === void 0) {
         return void 0;
@@ -32901,7 +33228,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve8) => setTimeout(resolve8, delay)), abortSignal);
+            await race(new Promise((resolve9) => setTimeout(resolve9, delay)), abortSignal);
           }
         }
       }
@@ -33034,7 +33361,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve8) => _DefaultRateLimiter.setTimeoutFn(resolve8, delay));
+          await new Promise((resolve9) => _DefaultRateLimiter.setTimeoutFn(resolve9, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -33144,9 +33471,9 @@ var init_DefaultRetryToken = __esm({
       $retryLog = {
         acquisitionDelay: 0
       };
-      constructor(delay, count, cost, longPoll) {
+      constructor(delay, count2, cost, longPoll) {
         this.delay = delay;
-        this.count = count;
+        this.count = count2;
         this.cost = cost;
         this.longPoll = longPoll;
       }
@@ -33472,7 +33799,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve8) => setTimeout(resolve8, delay));
+              await new Promise((resolve9) => setTimeout(resolve9, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -33741,9 +34068,9 @@ async function checkFeatures(context, config2, args) {
         break;
     }
   }
-  const identity = context.__smithy_context?.selectedHttpAuthScheme?.identity;
-  if (identity?.$source) {
-    const credentials = identity;
+  const identity2 = context.__smithy_context?.selectedHttpAuthScheme?.identity;
+  if (identity2?.$source) {
+    const credentials = identity2;
     if (credentials.accountId) {
       setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
@@ -34377,7 +34704,7 @@ var init_bowser = __esm({
     commonVersionIdentifier = /version\/(\d+(\.?_?\d+)+)/i;
     browsersList = [{
       test: [/gptbot/i],
-      describe: function describe2(ua) {
+      describe: function describe3(ua) {
         var browser = {
           name: "GPTBot"
         };
@@ -34387,7 +34714,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/chatgpt-user/i],
-      describe: function describe3(ua) {
+      describe: function describe4(ua) {
         var browser = {
           name: "ChatGPT-User"
         };
@@ -34397,7 +34724,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/oai-searchbot/i],
-      describe: function describe4(ua) {
+      describe: function describe5(ua) {
         var browser = {
           name: "OAI-SearchBot"
         };
@@ -34407,7 +34734,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/claudebot/i, /claude-web/i, /claude-user/i, /claude-searchbot/i],
-      describe: function describe5(ua) {
+      describe: function describe6(ua) {
         var browser = {
           name: "ClaudeBot"
         };
@@ -34417,7 +34744,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/omgilibot/i, /webzio-extended/i],
-      describe: function describe6(ua) {
+      describe: function describe7(ua) {
         var browser = {
           name: "Omgilibot"
         };
@@ -34427,7 +34754,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/diffbot/i],
-      describe: function describe7(ua) {
+      describe: function describe8(ua) {
         var browser = {
           name: "Diffbot"
         };
@@ -34437,7 +34764,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexitybot/i],
-      describe: function describe8(ua) {
+      describe: function describe9(ua) {
         var browser = {
           name: "PerplexityBot"
         };
@@ -34447,7 +34774,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexity-user/i],
-      describe: function describe9(ua) {
+      describe: function describe10(ua) {
         var browser = {
           name: "Perplexity-User"
         };
@@ -34457,7 +34784,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/youbot/i],
-      describe: function describe10(ua) {
+      describe: function describe11(ua) {
         var browser = {
           name: "YouBot"
         };
@@ -34467,7 +34794,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-webindexer/i],
-      describe: function describe11(ua) {
+      describe: function describe12(ua) {
         var browser = {
           name: "Meta-WebIndexer"
         };
@@ -34477,7 +34804,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-externalads/i],
-      describe: function describe12(ua) {
+      describe: function describe13(ua) {
         var browser = {
           name: "Meta-ExternalAds"
         };
@@ -34487,7 +34814,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-externalagent/i],
-      describe: function describe13(ua) {
+      describe: function describe14(ua) {
         var browser = {
           name: "Meta-ExternalAgent"
         };
@@ -34497,7 +34824,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-externalfetcher/i],
-      describe: function describe14(ua) {
+      describe: function describe15(ua) {
         var browser = {
           name: "Meta-ExternalFetcher"
         };
@@ -34507,7 +34834,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/googlebot/i],
-      describe: function describe15(ua) {
+      describe: function describe16(ua) {
         var browser = {
           name: "Googlebot"
         };
@@ -34517,7 +34844,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/linespider/i],
-      describe: function describe16(ua) {
+      describe: function describe17(ua) {
         var browser = {
           name: "Linespider"
         };
@@ -34527,7 +34854,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/amazonbot/i],
-      describe: function describe17(ua) {
+      describe: function describe18(ua) {
         var browser = {
           name: "AmazonBot"
         };
@@ -34537,7 +34864,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bingbot/i],
-      describe: function describe18(ua) {
+      describe: function describe19(ua) {
         var browser = {
           name: "BingCrawler"
         };
@@ -34547,7 +34874,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/baiduspider/i],
-      describe: function describe19(ua) {
+      describe: function describe20(ua) {
         var browser = {
           name: "BaiduSpider"
         };
@@ -34557,7 +34884,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/duckduckbot/i],
-      describe: function describe20(ua) {
+      describe: function describe21(ua) {
         var browser = {
           name: "DuckDuckBot"
         };
@@ -34567,7 +34894,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ia_archiver/i],
-      describe: function describe21(ua) {
+      describe: function describe22(ua) {
         var browser = {
           name: "InternetArchiveCrawler"
         };
@@ -34577,14 +34904,14 @@ var init_bowser = __esm({
       }
     }, {
       test: [/facebookexternalhit/i, /facebookcatalog/i],
-      describe: function describe22() {
+      describe: function describe23() {
         return {
           name: "FacebookExternalHit"
         };
       }
     }, {
       test: [/slackbot/i, /slack-imgProxy/i],
-      describe: function describe23(ua) {
+      describe: function describe24(ua) {
         var browser = {
           name: "SlackBot"
         };
@@ -34594,28 +34921,28 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yahoo!?[\s/]*slurp/i],
-      describe: function describe24() {
+      describe: function describe25() {
         return {
           name: "YahooSlurp"
         };
       }
     }, {
       test: [/yandexbot/i, /yandexmobilebot/i],
-      describe: function describe25() {
+      describe: function describe26() {
         return {
           name: "YandexBot"
         };
       }
     }, {
       test: [/pingdom/i],
-      describe: function describe26() {
+      describe: function describe27() {
         return {
           name: "PingdomBot"
         };
       }
     }, {
       test: [/opera/i],
-      describe: function describe27(ua) {
+      describe: function describe28(ua) {
         var browser = {
           name: "Opera"
         };
@@ -34625,7 +34952,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/opr\/|opios/i],
-      describe: function describe28(ua) {
+      describe: function describe29(ua) {
         var browser = {
           name: "Opera"
         };
@@ -34635,7 +34962,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/SamsungBrowser/i],
-      describe: function describe29(ua) {
+      describe: function describe30(ua) {
         var browser = {
           name: "Samsung Internet for Android"
         };
@@ -34645,7 +34972,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/Whale/i],
-      describe: function describe30(ua) {
+      describe: function describe31(ua) {
         var browser = {
           name: "NAVER Whale Browser"
         };
@@ -34655,7 +34982,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/PaleMoon/i],
-      describe: function describe31(ua) {
+      describe: function describe32(ua) {
         var browser = {
           name: "Pale Moon"
         };
@@ -34665,7 +34992,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/HeyTapBrowser/i],
-      describe: function describe32(ua) {
+      describe: function describe33(ua) {
         var browser = {
           name: "HeyTap Browser"
         };
@@ -34675,7 +35002,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/VivoBrowser/i],
-      describe: function describe33(ua) {
+      describe: function describe34(ua) {
         var browser = {
           name: "Vivo Browser"
         };
@@ -34685,7 +35012,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/MZBrowser/i],
-      describe: function describe34(ua) {
+      describe: function describe35(ua) {
         var browser = {
           name: "MZ Browser"
         };
@@ -34695,7 +35022,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/focus/i],
-      describe: function describe35(ua) {
+      describe: function describe36(ua) {
         var browser = {
           name: "Focus"
         };
@@ -34705,7 +35032,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/swing/i],
-      describe: function describe36(ua) {
+      describe: function describe37(ua) {
         var browser = {
           name: "Swing"
         };
@@ -34715,7 +35042,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/coast/i],
-      describe: function describe37(ua) {
+      describe: function describe38(ua) {
         var browser = {
           name: "Opera Coast"
         };
@@ -34725,7 +35052,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/opt\/\d+(?:.?_?\d+)+/i],
-      describe: function describe38(ua) {
+      describe: function describe39(ua) {
         var browser = {
           name: "Opera Touch"
         };
@@ -34735,7 +35062,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/\sbertina\//i],
-      describe: function describe39(ua) {
+      describe: function describe40(ua) {
         var browser = {
           name: "Bertina Browser"
         };
@@ -34745,7 +35072,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yabrowser/i],
-      describe: function describe40(ua) {
+      describe: function describe41(ua) {
         var browser = {
           name: "Yandex Browser"
         };
@@ -34755,7 +35082,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ucbrowser|ucmobile\//i, /\bucpc\//i, /\bubrowser\//i],
-      describe: function describe41(ua) {
+      describe: function describe42(ua) {
         var browser = {
           name: "UC Browser"
         };
@@ -34765,7 +35092,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/Maxthon|mxios/i],
-      describe: function describe42(ua) {
+      describe: function describe43(ua) {
         var browser = {
           name: "Maxthon"
         };
@@ -34775,7 +35102,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/epiphany/i],
-      describe: function describe43(ua) {
+      describe: function describe44(ua) {
         var browser = {
           name: "Epiphany"
         };
@@ -34785,7 +35112,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/puffin/i],
-      describe: function describe44(ua) {
+      describe: function describe45(ua) {
         var browser = {
           name: "Puffin"
         };
@@ -34795,7 +35122,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/sleipnir/i],
-      describe: function describe45(ua) {
+      describe: function describe46(ua) {
         var browser = {
           name: "Sleipnir"
         };
@@ -34805,7 +35132,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/k-meleon/i],
-      describe: function describe46(ua) {
+      describe: function describe47(ua) {
         var browser = {
           name: "K-Meleon"
         };
@@ -34815,7 +35142,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/micromessenger/i],
-      describe: function describe47(ua) {
+      describe: function describe48(ua) {
         var browser = {
           name: "WeChat"
         };
@@ -34825,7 +35152,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/qqbrowser/i],
-      describe: function describe48(ua) {
+      describe: function describe49(ua) {
         var browser = {
           name: /qqbrowserlite/i.test(ua) ? "QQ Browser Lite" : "QQ Browser"
         };
@@ -34835,7 +35162,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/msie|trident/i],
-      describe: function describe49(ua) {
+      describe: function describe50(ua) {
         var browser = {
           name: "Internet Explorer"
         };
@@ -34845,7 +35172,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/\sedg\//i],
-      describe: function describe50(ua) {
+      describe: function describe51(ua) {
         var browser = {
           name: "Microsoft Edge"
         };
@@ -34855,7 +35182,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/edg([ea]|ios)\//i],
-      describe: function describe51(ua) {
+      describe: function describe52(ua) {
         var browser = {
           name: "Microsoft Edge"
         };
@@ -34868,7 +35195,7 @@ var init_bowser = __esm({
         if (parser.hasBrand("Vivaldi")) return true;
         return parser.test(/vivaldi/i);
       },
-      describe: function describe52(ua, parser) {
+      describe: function describe53(ua, parser) {
         var browser = {
           name: "Vivaldi"
         };
@@ -34885,7 +35212,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/seamonkey/i],
-      describe: function describe53(ua) {
+      describe: function describe54(ua) {
         var browser = {
           name: "SeaMonkey"
         };
@@ -34895,7 +35222,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/sailfish/i],
-      describe: function describe54(ua) {
+      describe: function describe55(ua) {
         var browser = {
           name: "Sailfish"
         };
@@ -34905,7 +35232,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/silk/i],
-      describe: function describe55(ua) {
+      describe: function describe56(ua) {
         var browser = {
           name: "Amazon Silk"
         };
@@ -34915,7 +35242,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/phantom/i],
-      describe: function describe56(ua) {
+      describe: function describe57(ua) {
         var browser = {
           name: "PhantomJS"
         };
@@ -34925,7 +35252,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/slimerjs/i],
-      describe: function describe57(ua) {
+      describe: function describe58(ua) {
         var browser = {
           name: "SlimerJS"
         };
@@ -34935,7 +35262,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
-      describe: function describe58(ua) {
+      describe: function describe59(ua) {
         var browser = {
           name: "BlackBerry"
         };
@@ -34945,7 +35272,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
-      describe: function describe59(ua) {
+      describe: function describe60(ua) {
         var browser = {
           name: "WebOS Browser"
         };
@@ -34955,7 +35282,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bada/i],
-      describe: function describe60(ua) {
+      describe: function describe61(ua) {
         var browser = {
           name: "Bada"
         };
@@ -34965,7 +35292,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/tizen/i],
-      describe: function describe61(ua) {
+      describe: function describe62(ua) {
         var browser = {
           name: "Tizen"
         };
@@ -34975,7 +35302,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/qupzilla/i],
-      describe: function describe62(ua) {
+      describe: function describe63(ua) {
         var browser = {
           name: "QupZilla"
         };
@@ -34985,7 +35312,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/librewolf/i],
-      describe: function describe63(ua) {
+      describe: function describe64(ua) {
         var browser = {
           name: "LibreWolf"
         };
@@ -34995,7 +35322,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/firefox|iceweasel|fxios/i],
-      describe: function describe64(ua) {
+      describe: function describe65(ua) {
         var browser = {
           name: "Firefox"
         };
@@ -35005,7 +35332,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/electron/i],
-      describe: function describe65(ua) {
+      describe: function describe66(ua) {
         var browser = {
           name: "Electron"
         };
@@ -35015,7 +35342,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/sogoumobilebrowser/i, /metasr/i, /se 2\.[x]/i],
-      describe: function describe66(ua) {
+      describe: function describe67(ua) {
         var browser = {
           name: "Sogou Browser"
         };
@@ -35028,7 +35355,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/MiuiBrowser/i],
-      describe: function describe67(ua) {
+      describe: function describe68(ua) {
         var browser = {
           name: "Miui"
         };
@@ -35041,7 +35368,7 @@ var init_bowser = __esm({
         if (parser.hasBrand("DuckDuckGo")) return true;
         return parser.test(/\sDdg\/[\d.]+$/i);
       },
-      describe: function describe68(ua, parser) {
+      describe: function describe69(ua, parser) {
         var browser = {
           name: "DuckDuckGo"
         };
@@ -35060,7 +35387,7 @@ var init_bowser = __esm({
       test: function test3(parser) {
         return parser.hasBrand("Brave");
       },
-      describe: function describe69(ua, parser) {
+      describe: function describe70(ua, parser) {
         var browser = {
           name: "Brave"
         };
@@ -35075,7 +35402,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/chromium/i],
-      describe: function describe70(ua) {
+      describe: function describe71(ua) {
         var browser = {
           name: "Chromium"
         };
@@ -35085,7 +35412,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ladybird/i],
-      describe: function describe71(ua) {
+      describe: function describe72(ua) {
         var browser = {
           name: "Ladybird"
         };
@@ -35095,7 +35422,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/chrome|crios|crmo/i],
-      describe: function describe72(ua) {
+      describe: function describe73(ua) {
         var browser = {
           name: "Chrome"
         };
@@ -35105,7 +35432,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/\bGSA\//i],
-      describe: function describe73(ua) {
+      describe: function describe74(ua) {
         var browser = {
           name: "Google Search"
         };
@@ -35119,7 +35446,7 @@ var init_bowser = __esm({
         var butAndroid = parser.test(/android/i);
         return notLikeAndroid && butAndroid;
       },
-      describe: function describe74(ua) {
+      describe: function describe75(ua) {
         var browser = {
           name: "Android Browser"
         };
@@ -35129,7 +35456,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/playstation 4/i],
-      describe: function describe75(ua) {
+      describe: function describe76(ua) {
         var browser = {
           name: "PlayStation 4"
         };
@@ -35139,7 +35466,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/freebox/i],
-      describe: function describe76(ua) {
+      describe: function describe77(ua) {
         var browser = {
           name: "Freebox"
         };
@@ -35149,7 +35476,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/safari|applewebkit/i],
-      describe: function describe77(ua) {
+      describe: function describe78(ua) {
         var browser = {
           name: "Safari"
         };
@@ -35159,7 +35486,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/.*/i],
-      describe: function describe78(ua) {
+      describe: function describe79(ua) {
         var regexp = ua.search("\\(") !== -1 ? /^(.*)\/([^/]*)[ \t]\((.*)/ : /^(.*)\/([^/]*) /;
         return {
           name: Utils.getFirstMatch(regexp, ua),
@@ -35169,7 +35496,7 @@ var init_bowser = __esm({
     }];
     parser_os_default = [{
       test: [/Roku\/DVP/],
-      describe: function describe79(ua) {
+      describe: function describe80(ua) {
         var version = Utils.getFirstMatch(/Roku\/DVP-(\d+\.\d+)/i, ua);
         return {
           name: OS_MAP.Roku,
@@ -35178,7 +35505,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/windows phone/i],
-      describe: function describe80(ua) {
+      describe: function describe81(ua) {
         var version = Utils.getFirstMatch(/windows phone (?:os)?\s?(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.WindowsPhone,
@@ -35187,7 +35514,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/windows /i],
-      describe: function describe81(ua) {
+      describe: function describe82(ua) {
         var version = Utils.getFirstMatch(/Windows ((NT|XP)( \d\d?.\d)?)/i, ua);
         var versionName = Utils.getWindowsVersionName(version);
         return {
@@ -35200,7 +35527,7 @@ var init_bowser = __esm({
       test: function test5(parser) {
         return Utils.isFirefoxOnIpad(parser.getUA());
       },
-      describe: function describe82(ua) {
+      describe: function describe83(ua) {
         var result = {
           name: OS_MAP.iOS
         };
@@ -35210,7 +35537,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/macintosh/i],
-      describe: function describe83(ua) {
+      describe: function describe84(ua) {
         var version = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
         var versionName = Utils.getMacOSVersionName(version);
         var os5 = {
@@ -35222,7 +35549,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(ipod|iphone|ipad)/i],
-      describe: function describe84(ua) {
+      describe: function describe85(ua) {
         var version = Utils.getFirstMatch(/os (\d+([_\s]\d+)*) like mac os x/i, ua).replace(/[_\s]/g, ".");
         var safariVersion = Utils.getFirstMatch(/version\/(\d+(\.\d+)*) mobile\/\w+ safari\//i, ua);
         if (/^18(\.|$)/.test(version) && parseInt(safariVersion, 10) >= 26) version = safariVersion;
@@ -35233,7 +35560,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/OpenHarmony/i],
-      describe: function describe85(ua) {
+      describe: function describe86(ua) {
         var version = Utils.getFirstMatch(/OpenHarmony\s+(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.HarmonyOS,
@@ -35246,7 +35573,7 @@ var init_bowser = __esm({
         var butAndroid = parser.test(/android/i);
         return notLikeAndroid && butAndroid;
       },
-      describe: function describe86(ua) {
+      describe: function describe87(ua) {
         var version = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
         var versionName = Utils.getAndroidVersionName(version);
         var os5 = {
@@ -35258,7 +35585,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
-      describe: function describe87(ua) {
+      describe: function describe88(ua) {
         var version = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
         var os5 = {
           name: OS_MAP.WebOS
@@ -35268,7 +35595,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
-      describe: function describe88(ua) {
+      describe: function describe89(ua) {
         var version = Utils.getFirstMatch(/rim\stablet\sos\s(\d+(\.\d+)*)/i, ua) || Utils.getFirstMatch(/blackberry\d+\/(\d+([_\s]\d+)*)/i, ua) || Utils.getFirstMatch(/\bbb(\d+)/i, ua);
         return {
           name: OS_MAP.BlackBerry,
@@ -35277,7 +35604,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bada/i],
-      describe: function describe89(ua) {
+      describe: function describe90(ua) {
         var version = Utils.getFirstMatch(/bada\/(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.Bada,
@@ -35286,7 +35613,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/tizen/i],
-      describe: function describe90(ua) {
+      describe: function describe91(ua) {
         var version = Utils.getFirstMatch(/tizen[/\s](\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.Tizen,
@@ -35295,21 +35622,21 @@ var init_bowser = __esm({
       }
     }, {
       test: [/linux/i],
-      describe: function describe91() {
+      describe: function describe92() {
         return {
           name: OS_MAP.Linux
         };
       }
     }, {
       test: [/CrOS/],
-      describe: function describe92() {
+      describe: function describe93() {
         return {
           name: OS_MAP.ChromeOS
         };
       }
     }, {
       test: [/PlayStation 4/],
-      describe: function describe93(ua) {
+      describe: function describe94(ua) {
         var version = Utils.getFirstMatch(/PlayStation 4[/\s](\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.PlayStation4,
@@ -35319,7 +35646,7 @@ var init_bowser = __esm({
     }];
     parser_platforms_default = [{
       test: [/googlebot/i],
-      describe: function describe94() {
+      describe: function describe95() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Google"
@@ -35327,7 +35654,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/linespider/i],
-      describe: function describe95() {
+      describe: function describe96() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Line"
@@ -35335,7 +35662,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/amazonbot/i],
-      describe: function describe96() {
+      describe: function describe97() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Amazon"
@@ -35343,14 +35670,6 @@ var init_bowser = __esm({
       }
     }, {
       test: [/gptbot/i],
-      describe: function describe97() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "OpenAI"
-        };
-      }
-    }, {
-      test: [/chatgpt-user/i],
       describe: function describe98() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35358,7 +35677,7 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/oai-searchbot/i],
+      test: [/chatgpt-user/i],
       describe: function describe99() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35366,8 +35685,16 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/baiduspider/i],
+      test: [/oai-searchbot/i],
       describe: function describe100() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "OpenAI"
+        };
+      }
+    }, {
+      test: [/baiduspider/i],
+      describe: function describe101() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Baidu"
@@ -35375,7 +35702,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/bingbot/i],
-      describe: function describe101() {
+      describe: function describe102() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Bing"
@@ -35383,7 +35710,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/duckduckbot/i],
-      describe: function describe102() {
+      describe: function describe103() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "DuckDuckGo"
@@ -35391,7 +35718,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/claudebot/i, /claude-web/i, /claude-user/i, /claude-searchbot/i],
-      describe: function describe103() {
+      describe: function describe104() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Anthropic"
@@ -35399,7 +35726,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/omgilibot/i, /webzio-extended/i],
-      describe: function describe104() {
+      describe: function describe105() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Webz.io"
@@ -35407,7 +35734,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/diffbot/i],
-      describe: function describe105() {
+      describe: function describe106() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Diffbot"
@@ -35415,14 +35742,6 @@ var init_bowser = __esm({
       }
     }, {
       test: [/perplexitybot/i],
-      describe: function describe106() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "Perplexity AI"
-        };
-      }
-    }, {
-      test: [/perplexity-user/i],
       describe: function describe107() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35430,8 +35749,16 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/youbot/i],
+      test: [/perplexity-user/i],
       describe: function describe108() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "Perplexity AI"
+        };
+      }
+    }, {
+      test: [/youbot/i],
+      describe: function describe109() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "You.com"
@@ -35439,7 +35766,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ia_archiver/i],
-      describe: function describe109() {
+      describe: function describe110() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Internet Archive"
@@ -35447,14 +35774,6 @@ var init_bowser = __esm({
       }
     }, {
       test: [/meta-webindexer/i],
-      describe: function describe110() {
-        return {
-          type: PLATFORMS_MAP.bot,
-          vendor: "Meta"
-        };
-      }
-    }, {
-      test: [/meta-externalads/i],
       describe: function describe111() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35462,7 +35781,7 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/meta-externalagent/i],
+      test: [/meta-externalads/i],
       describe: function describe112() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35470,7 +35789,7 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/meta-externalfetcher/i],
+      test: [/meta-externalagent/i],
       describe: function describe113() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35478,7 +35797,7 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/facebookexternalhit/i, /facebookcatalog/i],
+      test: [/meta-externalfetcher/i],
       describe: function describe114() {
         return {
           type: PLATFORMS_MAP.bot,
@@ -35486,8 +35805,16 @@ var init_bowser = __esm({
         };
       }
     }, {
-      test: [/slackbot/i, /slack-imgProxy/i],
+      test: [/facebookexternalhit/i, /facebookcatalog/i],
       describe: function describe115() {
+        return {
+          type: PLATFORMS_MAP.bot,
+          vendor: "Meta"
+        };
+      }
+    }, {
+      test: [/slackbot/i, /slack-imgProxy/i],
+      describe: function describe116() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Slack"
@@ -35495,7 +35822,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yahoo/i],
-      describe: function describe116() {
+      describe: function describe117() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Yahoo"
@@ -35503,7 +35830,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/yandexbot/i, /yandexmobilebot/i],
-      describe: function describe117() {
+      describe: function describe118() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Yandex"
@@ -35511,7 +35838,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/pingdom/i],
-      describe: function describe118() {
+      describe: function describe119() {
         return {
           type: PLATFORMS_MAP.bot,
           vendor: "Pingdom"
@@ -35519,7 +35846,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/huawei/i],
-      describe: function describe119(ua) {
+      describe: function describe120(ua) {
         var model = Utils.getFirstMatch(/(can-l01)/i, ua) && "Nova";
         var platform3 = {
           type: PLATFORMS_MAP.mobile,
@@ -35530,7 +35857,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/nexus\s*(?:7|8|9|10).*/i],
-      describe: function describe120() {
+      describe: function describe121() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Nexus"
@@ -35538,7 +35865,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/ipad/i],
-      describe: function describe121() {
+      describe: function describe122() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Apple",
@@ -35549,7 +35876,7 @@ var init_bowser = __esm({
       test: function test7(parser) {
         return Utils.isFirefoxOnIpad(parser.getUA());
       },
-      describe: function describe122() {
+      describe: function describe123() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Apple",
@@ -35558,7 +35885,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/kftt build/i],
-      describe: function describe123() {
+      describe: function describe124() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Amazon",
@@ -35567,7 +35894,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/silk/i],
-      describe: function describe124() {
+      describe: function describe125() {
         return {
           type: PLATFORMS_MAP.tablet,
           vendor: "Amazon"
@@ -35575,7 +35902,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/tablet(?! pc)/i],
-      describe: function describe125() {
+      describe: function describe126() {
         return {
           type: PLATFORMS_MAP.tablet
         };
@@ -35586,7 +35913,7 @@ var init_bowser = __esm({
         var likeIDevice = parser.test(/like (ipod|iphone)/i);
         return iDevice && !likeIDevice;
       },
-      describe: function describe126(ua) {
+      describe: function describe127(ua) {
         var model = Utils.getFirstMatch(/(ipod|iphone)/i, ua);
         return {
           type: PLATFORMS_MAP.mobile,
@@ -35596,7 +35923,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/nexus\s*[0-6].*/i, /galaxy nexus/i],
-      describe: function describe127() {
+      describe: function describe128() {
         return {
           type: PLATFORMS_MAP.mobile,
           vendor: "Nexus"
@@ -35604,7 +35931,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/Nokia/i],
-      describe: function describe128(ua) {
+      describe: function describe129(ua) {
         var model = Utils.getFirstMatch(/Nokia\s+([0-9]+(\.[0-9]+)?)/i, ua);
         var platform3 = {
           type: PLATFORMS_MAP.mobile,
@@ -35615,7 +35942,7 @@ var init_bowser = __esm({
       }
     }, {
       test: [/[^-]mobi/i],
-      describe: function describe129() {
+      describe: function describe130() {
         return {
           type: PLATFORMS_MAP.mobile
         };
@@ -35624,7 +35951,7 @@ var init_bowser = __esm({
       test: function test9(parser) {
         return parser.getBrowserName(true) === "blackberry";
       },
-      describe: function describe130() {
+      describe: function describe131() {
         return {
           type: PLATFORMS_MAP.mobile,
           vendor: "BlackBerry"
@@ -35634,7 +35961,7 @@ var init_bowser = __esm({
       test: function test10(parser) {
         return parser.getBrowserName(true) === "bada";
       },
-      describe: function describe131() {
+      describe: function describe132() {
         return {
           type: PLATFORMS_MAP.mobile
         };
@@ -35643,7 +35970,7 @@ var init_bowser = __esm({
       test: function test11(parser) {
         return parser.getBrowserName() === "windows phone";
       },
-      describe: function describe132() {
+      describe: function describe133() {
         return {
           type: PLATFORMS_MAP.mobile,
           vendor: "Microsoft"
@@ -35654,7 +35981,7 @@ var init_bowser = __esm({
         var osMajorVersion = Number(String(parser.getOSVersion()).split(".")[0]);
         return parser.getOSName(true) === "android" && osMajorVersion >= 3;
       },
-      describe: function describe133() {
+      describe: function describe134() {
         return {
           type: PLATFORMS_MAP.tablet
         };
@@ -35663,21 +35990,21 @@ var init_bowser = __esm({
       test: function test13(parser) {
         return parser.getOSName(true) === "android";
       },
-      describe: function describe134() {
+      describe: function describe135() {
         return {
           type: PLATFORMS_MAP.mobile
         };
       }
     }, {
       test: [/smart-?tv|smarttv/i],
-      describe: function describe135() {
+      describe: function describe136() {
         return {
           type: PLATFORMS_MAP.tv
         };
       }
     }, {
       test: [/netcast/i],
-      describe: function describe136() {
+      describe: function describe137() {
         return {
           type: PLATFORMS_MAP.tv
         };
@@ -35686,7 +36013,7 @@ var init_bowser = __esm({
       test: function test14(parser) {
         return parser.getOSName(true) === "macos";
       },
-      describe: function describe137() {
+      describe: function describe138() {
         return {
           type: PLATFORMS_MAP.desktop,
           vendor: "Apple"
@@ -35696,7 +36023,7 @@ var init_bowser = __esm({
       test: function test15(parser) {
         return parser.getOSName(true) === "windows";
       },
-      describe: function describe138() {
+      describe: function describe139() {
         return {
           type: PLATFORMS_MAP.desktop
         };
@@ -35705,7 +36032,7 @@ var init_bowser = __esm({
       test: function test16(parser) {
         return parser.getOSName(true) === "linux";
       },
-      describe: function describe139() {
+      describe: function describe140() {
         return {
           type: PLATFORMS_MAP.desktop
         };
@@ -35714,7 +36041,7 @@ var init_bowser = __esm({
       test: function test17(parser) {
         return parser.getOSName(true) === "chrome os";
       },
-      describe: function describe140() {
+      describe: function describe141() {
         return {
           type: PLATFORMS_MAP.desktop
         };
@@ -35723,7 +36050,7 @@ var init_bowser = __esm({
       test: function test18(parser) {
         return parser.getOSName(true) === "playstation 4";
       },
-      describe: function describe141() {
+      describe: function describe142() {
         return {
           type: PLATFORMS_MAP.tv
         };
@@ -35732,7 +36059,7 @@ var init_bowser = __esm({
       test: function test19(parser) {
         return parser.getOSName(true) === "roku";
       },
-      describe: function describe142() {
+      describe: function describe143() {
         return {
           type: PLATFORMS_MAP.tv
         };
@@ -35742,7 +36069,7 @@ var init_bowser = __esm({
       test: function test20(parser) {
         return parser.getBrowserName(true) === "microsoft edge";
       },
-      describe: function describe143(ua) {
+      describe: function describe144(ua) {
         if (/\sedgios\//i.test(ua)) {
           var engine = {
             name: ENGINE_MAP.WebKit
@@ -35764,14 +36091,14 @@ var init_bowser = __esm({
       test: function test21(parser) {
         return parser.getBrowserName(true) === "ladybird";
       },
-      describe: function describe144() {
+      describe: function describe145() {
         return {
           name: ENGINE_MAP.LibWeb
         };
       }
     }, {
       test: [/trident/i],
-      describe: function describe145(ua) {
+      describe: function describe146(ua) {
         var engine = {
           name: ENGINE_MAP.Trident
         };
@@ -35783,7 +36110,7 @@ var init_bowser = __esm({
       test: function test22(parser) {
         return parser.test(/presto/i);
       },
-      describe: function describe146(ua) {
+      describe: function describe147(ua) {
         var engine = {
           name: ENGINE_MAP.Presto
         };
@@ -35797,7 +36124,7 @@ var init_bowser = __esm({
         var likeGecko = parser.test(/like gecko/i);
         return isGecko && !likeGecko;
       },
-      describe: function describe147(ua) {
+      describe: function describe148(ua) {
         var engine = {
           name: ENGINE_MAP.Gecko
         };
@@ -35807,14 +36134,14 @@ var init_bowser = __esm({
       }
     }, {
       test: [/(apple)?webkit\/537\.36/i],
-      describe: function describe148() {
+      describe: function describe149() {
         return {
           name: ENGINE_MAP.Blink
         };
       }
     }, {
       test: [/(apple)?webkit/i],
-      describe: function describe149(ua) {
+      describe: function describe150(ua) {
         var engine = {
           name: ENGINE_MAP.WebKit
         };
@@ -36570,7 +36897,7 @@ var init_Crc64NvmeJs = __esm({
       const sliceLength = 8;
       const tables = new Array(sliceLength);
       for (let slice2 = 0; slice2 < sliceLength; slice2++) {
-        const table = new Array(512);
+        const table2 = new Array(512);
         for (let i6 = 0; i6 < 256; i6++) {
           let crc = BigInt(i6);
           for (let j5 = 0; j5 < 8 * (slice2 + 1); j5++) {
@@ -36580,10 +36907,10 @@ var init_Crc64NvmeJs = __esm({
               crc = crc >> 1n;
             }
           }
-          table[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
-          table[i6 * 2 + 1] = Number(crc & 0xffffffffn);
+          table2[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
+          table2[i6 * 2 + 1] = Number(crc & 0xffffffffn);
         }
-        tables[slice2] = new Uint32Array(table);
+        tables[slice2] = new Uint32Array(table2);
       }
       return tables;
     };
@@ -37368,12 +37695,12 @@ var init_S3ExpressIdentityProviderImpl = __esm({
         const cacheGeneration = this.cacheGeneration;
         const entry = cache5.get(bucket);
         if (entry) {
-          return entry.identity.then((identity) => {
-            const isExpired = (identity.expiration?.getTime() ?? 0) < Date.now();
+          return entry.identity.then((identity2) => {
+            const isExpired = (identity2.expiration?.getTime() ?? 0) < Date.now();
             if (isExpired) {
               return cache5.set(bucket, new S3ExpressIdentityCacheEntry(this.getIdentity(bucket))).identity;
             }
-            const isExpiringSoon = (identity.expiration?.getTime() ?? 0) < Date.now() + _S3ExpressIdentityProviderImpl.REFRESH_WINDOW_MS;
+            const isExpiringSoon = (identity2.expiration?.getTime() ?? 0) < Date.now() + _S3ExpressIdentityProviderImpl.REFRESH_WINDOW_MS;
             if (isExpiringSoon && !entry.isRefreshing) {
               entry.isRefreshing = true;
               this.getIdentity(bucket).then((id) => {
@@ -37382,7 +37709,7 @@ var init_S3ExpressIdentityProviderImpl = __esm({
                 }
               });
             }
-            return identity;
+            return identity2;
           });
         }
         return cache5.set(bucket, new S3ExpressIdentityCacheEntry(this.getIdentity(bucket))).identity;
@@ -37395,13 +37722,13 @@ var init_S3ExpressIdentityProviderImpl = __esm({
         if (!session.Credentials?.AccessKeyId || !session.Credentials?.SecretAccessKey) {
           throw new Error("s3#createSession response credential missing AccessKeyId or SecretAccessKey.");
         }
-        const identity = {
+        const identity2 = {
           accessKeyId: session.Credentials.AccessKeyId,
           secretAccessKey: session.Credentials.SecretAccessKey,
           sessionToken: session.Credentials.SessionToken,
           expiration: session.Credentials.Expiration ? new Date(session.Credentials.Expiration) : void 0
         };
-        return identity;
+        return identity2;
       }
     };
   }
@@ -37482,10 +37809,10 @@ var require_dist_cjs2 = __commonJS({
           if (!hasOwn2(headers, headerName)) {
             continue;
           }
-          const bytes2 = fromUtf83(headerName);
-          chunks.push(Uint8Array.from([bytes2.byteLength]), bytes2, this.formatHeaderValue(headers[headerName]));
+          const bytes3 = fromUtf83(headerName);
+          chunks.push(Uint8Array.from([bytes3.byteLength]), bytes3, this.formatHeaderValue(headers[headerName]));
         }
-        const out = new Uint8Array(chunks.reduce((carry, bytes2) => carry + bytes2.byteLength, 0));
+        const out = new Uint8Array(chunks.reduce((carry, bytes3) => carry + bytes3.byteLength, 0));
         let position = 0;
         for (const chunk of chunks) {
           out.set(chunk, position);
@@ -37561,9 +37888,9 @@ var require_dist_cjs2 = __commonJS({
     var UUID_PATTERN2 = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
     var Int642 = class _Int64 {
       bytes;
-      constructor(bytes2) {
-        this.bytes = bytes2;
-        if (bytes2.byteLength !== 8) {
+      constructor(bytes3) {
+        this.bytes = bytes3;
+        if (bytes3.byteLength !== 8) {
           throw new Error("Int64 buffers must be exactly 8 bytes");
         }
       }
@@ -37571,34 +37898,34 @@ var require_dist_cjs2 = __commonJS({
         if (number > 9223372036854776e3 || number < -9223372036854776e3) {
           throw new Error(`${number} is too large (or, if negative, too small) to represent as an Int64`);
         }
-        const bytes2 = new Uint8Array(8);
+        const bytes3 = new Uint8Array(8);
         for (let i6 = 7, remaining = Math.abs(Math.round(number)); i6 > -1 && remaining > 0; i6--, remaining /= 256) {
-          bytes2[i6] = remaining;
+          bytes3[i6] = remaining;
         }
         if (number < 0) {
-          negate2(bytes2);
+          negate2(bytes3);
         }
-        return new _Int64(bytes2);
+        return new _Int64(bytes3);
       }
       valueOf() {
-        const bytes2 = this.bytes.slice(0);
-        const negative = bytes2[0] & 128;
+        const bytes3 = this.bytes.slice(0);
+        const negative = bytes3[0] & 128;
         if (negative) {
-          negate2(bytes2);
+          negate2(bytes3);
         }
-        return parseInt(toHex2(bytes2), 16) * (negative ? -1 : 1);
+        return parseInt(toHex2(bytes3), 16) * (negative ? -1 : 1);
       }
       toString() {
         return String(this.valueOf());
       }
     };
-    function negate2(bytes2) {
+    function negate2(bytes3) {
       for (let i6 = 0; i6 < 8; i6++) {
-        bytes2[i6] ^= 255;
+        bytes3[i6] ^= 255;
       }
       for (let i6 = 7; i6 > -1; i6--) {
-        bytes2[i6]++;
-        if (bytes2[i6] !== 0) {
+        bytes3[i6]++;
+        if (bytes3[i6] !== 0) {
           break;
         }
       }
@@ -38275,12 +38602,12 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
-      const { httpAuthOption: { signingProperties = {} }, identity, signer } = scheme;
+      const { httpAuthOption: { signingProperties = {} }, identity: identity2, signer } = scheme;
       let request;
       if (context.s3ExpressIdentity) {
         request = await signS3Express(context.s3ExpressIdentity, signingProperties, args.request, await config2.signer());
       } else {
-        request = await signer.sign(args.request, identity, signingProperties);
+        request = await signer.sign(args.request, identity2, signingProperties);
       }
       const output = await next({
         ...args,
@@ -38299,8 +38626,8 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
 
 // node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/to-stream/toStream.js
 import { Readable as Readable7 } from "node:stream";
-function toStream2(bytes2) {
-  return Readable7.from(Buffer.from(bytes2));
+function toStream2(bytes3) {
+  return Readable7.from(Buffer.from(bytes3));
 }
 var init_toStream = __esm({
   "node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/to-stream/toStream.js"() {
@@ -38761,8 +39088,8 @@ var require_dist_cjs4 = __commonJS({
         this.attributes[name] = value2;
         return this;
       }
-      addChildNode(child) {
-        this.children.push(child);
+      addChildNode(child2) {
+        this.children.push(child2);
         return this;
       }
       removeAttribute(name) {
@@ -38773,8 +39100,8 @@ var require_dist_cjs4 = __commonJS({
         this.name = name;
         return this;
       }
-      c(child) {
-        this.children.push(child);
+      c(child2) {
+        this.children.push(child2);
         return this;
       }
       a(name, value2) {
@@ -38994,18 +39321,18 @@ var require_dist_cjs4 = __commonJS({
           }
           obj["#text"] = "#text" in obj ? obj["#text"] + text : text;
         }
-        for (const child of childTags) {
-          if (child.tag === "__proto__") {
+        for (const child2 of childTags) {
+          if (child2.tag === "__proto__") {
             writeKey3(obj);
           }
-          if (child.tag in obj) {
-            if (Array.isArray(obj[child.tag])) {
-              obj[child.tag].push(child.value);
+          if (child2.tag in obj) {
+            if (Array.isArray(obj[child2.tag])) {
+              obj[child2.tag].push(child2.value);
             } else {
-              obj[child.tag] = [obj[child.tag], child.value];
+              obj[child2.tag] = [obj[child2.tag], child2.value];
             }
           } else {
-            obj[child.tag] = child.value;
+            obj[child2.tag] = child2.value;
           }
         }
         for (const [k5, v] of Object.entries(attrs)) {
@@ -39138,7 +39465,7 @@ var init_XmlShapeDeserializer = __esm({
         this.serdeContext = serdeContext;
         this.stringDeserializer.setSerdeContext(serdeContext);
       }
-      read(schema2, bytes2, key2) {
+      read(schema2, bytes3, key2) {
         const ns = NormalizedSchema.of(schema2);
         const memberSchemas = ns.getMemberSchemas();
         const isEventPayload = ns.isStructSchema() && ns.isMemberSchema() && !!Object.values(memberSchemas).find((memberNs) => {
@@ -39149,13 +39476,13 @@ var init_XmlShapeDeserializer = __esm({
           const memberName = Object.keys(memberSchemas)[0];
           const eventMemberSchema = memberSchemas[memberName];
           if (eventMemberSchema.isBlobSchema()) {
-            output[memberName] = bytes2;
+            output[memberName] = bytes3;
           } else {
-            output[memberName] = this.read(memberSchemas[memberName], bytes2);
+            output[memberName] = this.read(memberSchemas[memberName], bytes3);
           }
           return output;
         }
-        const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes2);
+        const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes3);
         const parsedObject = this.parseXml(xmlString);
         return this.readSchema(schema2, key2 ? parsedObject[key2] : parsedObject);
       }
@@ -39515,9 +39842,9 @@ var init_AwsQueryProtocol = __esm({
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes3 = await collectBody(response.body, context);
-          if (bytes3.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes3));
+          const bytes4 = await collectBody(response.body, context);
+          if (bytes4.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes4));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
         }
@@ -39528,9 +39855,9 @@ var init_AwsQueryProtocol = __esm({
         }
         const shortName = operationSchema.name.split("#")[1] ?? operationSchema.name;
         const awsQueryResultKey = ns.isStructSchema() && this.useNestedResult() ? shortName + "Result" : void 0;
-        const bytes2 = await collectBody(response.body, context);
-        if (bytes2.byteLength > 0) {
-          Object.assign(dataObject, await deserializer.read(ns, bytes2, awsQueryResultKey));
+        const bytes3 = await collectBody(response.body, context);
+        if (bytes3.byteLength > 0) {
+          Object.assign(dataObject, await deserializer.read(ns, bytes3, awsQueryResultKey));
         }
         dataObject.$metadata = this.deserializeMetadata(response);
         return dataObject;
@@ -39644,9 +39971,9 @@ var init_XmlShapeSerializer = __esm({
       }
       flush() {
         if (this.byteBuffer !== void 0) {
-          const bytes2 = this.byteBuffer;
+          const bytes3 = this.byteBuffer;
           delete this.byteBuffer;
-          return bytes2;
+          return bytes3;
         }
         if (this.stringBuffer !== void 0) {
           const str2 = this.stringBuffer;
@@ -40097,12 +40424,12 @@ var init_bucketHostnameUtils = __esm({
     AWS_PARTITION_SUFFIX = "amazonaws.com";
     isBucketNameOptions = (options) => typeof options.bucketName === "string";
     isDnsCompatibleBucketName2 = (bucketName) => DOMAIN_PATTERN2.test(bucketName) && !IP_ADDRESS_PATTERN2.test(bucketName) && !DOTS_PATTERN2.test(bucketName);
-    getRegionalSuffix = (hostname2) => {
-      const parts2 = hostname2.match(S3_HOSTNAME_PATTERN2);
-      return [parts2[4], hostname2.replace(new RegExp(`^${parts2[0]}`), "")];
+    getRegionalSuffix = (hostname4) => {
+      const parts2 = hostname4.match(S3_HOSTNAME_PATTERN2);
+      return [parts2[4], hostname4.replace(new RegExp(`^${parts2[0]}`), "")];
     };
-    getSuffix = (hostname2) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname2) ? ["us-east-1", AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname2);
-    getSuffixForArnEndpoint = (hostname2) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname2) ? [hostname2.replace(`.${AWS_PARTITION_SUFFIX}`, ""), AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname2);
+    getSuffix = (hostname4) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname4) ? ["us-east-1", AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname4);
+    getSuffixForArnEndpoint = (hostname4) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname4) ? [hostname4.replace(`.${AWS_PARTITION_SUFFIX}`, ""), AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname4);
     validateArnEndpointOptions = (options) => {
       if (options.pathStyleEndpoint) {
         throw new Error("Path-style S3 endpoint is not supported when bucket is an ARN");
@@ -40325,7 +40652,7 @@ var init_bucketEndpointMiddleware = __esm({
           const useFipsEndpoint = await options.useFipsEndpoint();
           const { partition: partition2, signingRegion = clientRegion } = await options.regionInfoProvider(clientRegion, { useDualstackEndpoint, useFipsEndpoint }) || {};
           const useArnRegion = await options.useArnRegion();
-          const { hostname: hostname2, bucketEndpoint, signingRegion: modifiedSigningRegion, signingService } = bucketHostname({
+          const { hostname: hostname4, bucketEndpoint, signingRegion: modifiedSigningRegion, signingService } = bucketHostname({
             bucketName: bucketArn,
             baseHostname: request.hostname,
             accelerateEndpoint: options.useAccelerateEndpoint,
@@ -40346,13 +40673,13 @@ var init_bucketEndpointMiddleware = __esm({
           if (signingService && signingService !== "s3") {
             context["signing_service"] = signingService;
           }
-          request.hostname = hostname2;
+          request.hostname = hostname4;
           replaceBucketInPath = bucketEndpoint;
         } else {
           const clientRegion = await options.region();
           const dualstackEndpoint = await options.useDualstackEndpoint();
           const fipsEndpoint = await options.useFipsEndpoint();
-          const { hostname: hostname2, bucketEndpoint } = bucketHostname({
+          const { hostname: hostname4, bucketEndpoint } = bucketHostname({
             bucketName,
             clientRegion,
             baseHostname: request.hostname,
@@ -40363,7 +40690,7 @@ var init_bucketEndpointMiddleware = __esm({
             tlsCompatible: request.protocol === "https:",
             isCustomEndpoint: options.isCustomEndpoint
           });
-          request.hostname = hostname2;
+          request.hostname = hostname4;
           replaceBucketInPath = bucketEndpoint;
         }
         if (replaceBucketInPath) {
@@ -40737,7 +41064,7 @@ var init_AwsSdkSigV4Signer = __esm({
       };
     };
     AwsSdkSigV4Signer = class {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         if (!HttpRequest.isInstance(httpRequest)) {
           throw new Error("The request is not an instance of `HttpRequest` and cannot be signed");
         }
@@ -40815,7 +41142,7 @@ var init_AwsSdkSigV4ASigner = __esm({
     init_utils3();
     init_AwsSdkSigV4Signer();
     AwsSdkSigV4ASigner = class extends AwsSdkSigV4Signer {
-      async sign(httpRequest, identity, signingProperties) {
+      async sign(httpRequest, identity2, signingProperties) {
         if (!HttpRequest.isInstance(httpRequest)) {
           throw new Error("The request is not an instance of `HttpRequest` and cannot be signed");
         }
@@ -41180,7 +41507,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve8, reject) => {
+      return new Promise((resolve9, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -41205,7 +41532,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve8(Buffer.concat(chunks));
+            resolve9(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -41668,21 +41995,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve8) => {
-            timeoutId = Number(timing.setTimeout(() => resolve8(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve9) => {
+            timeoutId = Number(timing.setTimeout(() => resolve9(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve8) => {
+          new Promise((resolve9) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve8(true);
+              resolve9(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve8(false);
+              resolve9(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve8(false);
+              resolve9(false);
             });
           })
         ]);
@@ -41759,13 +42086,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve8, reject) => {
+        this.configProvider = new Promise((resolve9, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve8(this.resolveDefaultConfig(_options));
+              resolve9(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve8(this.resolveDefaultConfig(options));
+            resolve9(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -41795,7 +42122,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve8 = async (arg) => {
+          const resolve9 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -41836,15 +42163,15 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           if (request.fragment) {
             path += `#${request.fragment}`;
           }
-          let hostname2 = request.hostname ?? "";
-          if (hostname2[0] === "[" && hostname2.endsWith("]")) {
-            hostname2 = request.hostname.slice(1, -1);
+          let hostname4 = request.hostname ?? "";
+          if (hostname4[0] === "[" && hostname4.endsWith("]")) {
+            hostname4 = request.hostname.slice(1, -1);
           } else {
-            hostname2 = request.hostname;
+            hostname4 = request.hostname;
           }
           const nodeHttpsOptions = {
             headers: request.headers,
-            host: hostname2,
+            host: hostname4,
             method: request.method,
             path,
             port: request.port,
@@ -41859,7 +42186,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve8({ response: httpResponse });
+            resolve9({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -42198,13 +42525,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve8, reject) => {
+        this.configProvider = new Promise((resolve9, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve8(opts || {});
+              resolve9(opts || {});
             }).catch(reject);
           } else {
-            resolve8(options || {});
+            resolve9(options || {});
           }
         });
       }
@@ -42231,7 +42558,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve8 = async (arg) => {
+          const resolve9 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -42245,14 +42572,14 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(abortError);
             return;
           }
-          const { hostname: hostname2, method, port, protocol, query } = request;
+          const { hostname: hostname4, method, port, protocol, query } = request;
           let auth = "";
           if (request.username != null || request.password != null) {
             const username = request.username ?? "";
             const password = request.password ?? "";
             auth = `${username}:${password}@`;
           }
-          const authority = `${protocol}//${auth}${hostname2}${port ? `:${port}` : ""}`;
+          const authority = `${protocol}//${auth}${hostname4}${port ? `:${port}` : ""}`;
           const requestContext = { destination: new URL(authority) };
           const connectConfig = {
             requestTimeout: this.config?.sessionTimeout,
@@ -42328,7 +42655,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve8({ response: httpResponse });
+            resolve9({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -42466,7 +42793,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve8) => setTimeout(resolve8, delayMs));
+            await new Promise((resolve9) => setTimeout(resolve9, delayMs));
           }
         }
         return await toRetry();
@@ -46797,10 +47124,10 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join11 } = __require("node:path");
+    var { dirname: dirname3, join: join12 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -46966,10 +47293,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join12(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
-        return join11(directory, `${loginSessionSha256}.json`);
+        const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
+        return join12(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -47048,7 +47375,7 @@ var require_dist_cjs11 = __commonJS({
           const headerB64 = Buffer.from(JSON.stringify(header)).toString("base64url");
           const payloadB64 = Buffer.from(JSON.stringify(payload)).toString("base64url");
           const message = `${headerB64}.${payloadB64}`;
-          const asn1Signature = sign4("sha256", Buffer.from(message), privateKey);
+          const asn1Signature = sign5("sha256", Buffer.from(message), privateKey);
           const rawSignature = this.derToRawSignature(asn1Signature);
           const signatureB64 = rawSignature.toString("base64url");
           return `${message}.${signatureB64}`;
@@ -47589,13 +47916,13 @@ var init_Sha1Js = __esm({
           const key2 = _Sha1Js.normalizeKey(secret);
           this.inner = new _Sha1Js();
           this.outer = new _Sha1Js();
-          const pad2 = new Uint8Array(BLOCK2 * 2);
+          const pad3 = new Uint8Array(BLOCK2 * 2);
           for (let i6 = 0; i6 < BLOCK2; ++i6) {
-            pad2[i6] = 54 ^ key2[i6];
-            pad2[i6 + BLOCK2] = 92 ^ key2[i6];
+            pad3[i6] = 54 ^ key2[i6];
+            pad3[i6 + BLOCK2] = 92 ^ key2[i6];
           }
-          this.inner.update(pad2.subarray(0, BLOCK2));
-          this.outer.update(pad2.subarray(BLOCK2));
+          this.inner.update(pad3.subarray(0, BLOCK2));
+          this.outer.update(pad3.subarray(BLOCK2));
         }
       }
       update(data) {
@@ -47802,13 +48129,13 @@ var init_Sha1Node = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1WebCrypto.js
-var digest2, sign2, importKey2, subtle2, MAX_PENDING_BYTES2, Sha1WebCrypto;
+var digest2, sign3, importKey2, subtle2, MAX_PENDING_BYTES2, Sha1WebCrypto;
 var init_Sha1WebCrypto = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1WebCrypto.js"() {
     init_serde();
     init_Sha1Js();
-    ({ digest: digest2, sign: sign2, importKey: importKey2 } = globalThis?.crypto?.subtle ?? {});
-    subtle2 = typeof digest2 === "function" && typeof sign2 === "function" && typeof importKey2 === "function" ? globalThis.crypto.subtle : void 0;
+    ({ digest: digest2, sign: sign3, importKey: importKey2 } = globalThis?.crypto?.subtle ?? {});
+    subtle2 = typeof digest2 === "function" && typeof sign3 === "function" && typeof importKey2 === "function" ? globalThis.crypto.subtle : void 0;
     MAX_PENDING_BYTES2 = 8 * 1024 * 1024;
     Sha1WebCrypto = class {
       digestLength = 20;
@@ -48172,13 +48499,13 @@ var init_Sha512Js = __esm({
         const key2 = this.key;
         this.inner = new _Sha512Js();
         this.outer = new _Sha512Js();
-        const pad2 = new Uint8Array(BLOCK3 * 2);
+        const pad3 = new Uint8Array(BLOCK3 * 2);
         for (let i6 = 0; i6 < BLOCK3; ++i6) {
-          pad2[i6] = 54 ^ key2[i6];
-          pad2[i6 + BLOCK3] = 92 ^ key2[i6];
+          pad3[i6] = 54 ^ key2[i6];
+          pad3[i6 + BLOCK3] = 92 ^ key2[i6];
         }
-        this.inner.update(pad2.subarray(0, BLOCK3));
-        this.outer.update(pad2.subarray(BLOCK3));
+        this.inner.update(pad3.subarray(0, BLOCK3));
+        this.outer.update(pad3.subarray(BLOCK3));
       }
       digestSync() {
         const state2 = this.state.slice();
@@ -48390,13 +48717,13 @@ var init_Sha512 = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512WebCrypto.js
-var digest3, sign3, importKey3, subtle3, MAX_PENDING_BYTES3, BLOCK_SIZE2, Sha512WebCrypto;
+var digest3, sign4, importKey3, subtle3, MAX_PENDING_BYTES3, BLOCK_SIZE2, Sha512WebCrypto;
 var init_Sha512WebCrypto = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512WebCrypto.js"() {
     init_serde();
     init_Sha512Js();
-    ({ digest: digest3, sign: sign3, importKey: importKey3 } = globalThis?.crypto?.subtle ?? {});
-    subtle3 = typeof digest3 === "function" && typeof sign3 === "function" && typeof importKey3 === "function" ? globalThis.crypto.subtle : void 0;
+    ({ digest: digest3, sign: sign4, importKey: importKey3 } = globalThis?.crypto?.subtle ?? {});
+    subtle3 = typeof digest3 === "function" && typeof sign4 === "function" && typeof importKey3 === "function" ? globalThis.crypto.subtle : void 0;
     MAX_PENDING_BYTES3 = 8 * 1024 * 1024;
     BLOCK_SIZE2 = 128;
     Sha512WebCrypto = class {
@@ -56994,7 +57321,7 @@ var require_dist_cjs16 = __commonJS({
       const result = await createWaiter2({ ...serviceDefaults, ...params }, input, checkState$1);
       return checkExceptions2(result);
     };
-    var checkState = async (client, input) => {
+    var checkState2 = async (client, input) => {
       let reason;
       try {
         let result = await client.send(new HeadObjectCommand2(input));
@@ -57009,11 +57336,11 @@ var require_dist_cjs16 = __commonJS({
     };
     var waitForObjectNotExists = async (params, input) => {
       const serviceDefaults = { minDelay: 5, maxDelay: 120 };
-      return createWaiter2({ ...serviceDefaults, ...params }, input, checkState);
+      return createWaiter2({ ...serviceDefaults, ...params }, input, checkState2);
     };
     var waitUntilObjectNotExists = async (params, input) => {
       const serviceDefaults = { minDelay: 5, maxDelay: 120 };
-      const result = await createWaiter2({ ...serviceDefaults, ...params }, input, checkState);
+      const result = await createWaiter2({ ...serviceDefaults, ...params }, input, checkState2);
       return checkExceptions2(result);
     };
     var commands5 = {
@@ -58776,7 +59103,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve8, reject) => {
+        return new Promise((resolve9, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -58917,7 +59244,7 @@ var init_s33 = __esm({
           if (!await this.stat(name)) throw new NotFoundError(this.location, name);
           return new Uint8Array(0);
         }
-        let bytes2;
+        let bytes3;
         try {
           const output = await this.client.send(
             new import_client_s3.GetObjectCommand({
@@ -58926,15 +59253,15 @@ var init_s33 = __esm({
               Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
             })
           );
-          bytes2 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
+          bytes3 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
         } catch (error3) {
           throw this.failure(name, "reading", error3);
         }
-        if (range2 && bytes2.byteLength !== range2.length) {
-          const problem = bytes2.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes2.byteLength} in` : `answered ${bytes2.byteLength} bytes for a range of ${range2.length} in`;
+        if (range2 && bytes3.byteLength !== range2.length) {
+          const problem = bytes3.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes3.byteLength} in` : `answered ${bytes3.byteLength} bytes for a range of ${range2.length} in`;
           throw new StorageError(this.location, name, problem);
         }
-        return bytes2;
+        return bytes3;
       }
       async stat(name) {
         checkName(name);
@@ -58995,6 +59322,23 @@ var init_s33 = __esm({
         } catch (error3) {
           throw this.failure(name, "extending the retention of", error3);
         }
+      }
+      async retainedUntil(name) {
+        checkName(name);
+        try {
+          const output = await this.client.send(
+            new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + name })
+          );
+          return output.ObjectLockRetainUntilDate;
+        } catch (error3) {
+          const failure2 = this.failure(name, "inspecting", error3);
+          if (failure2 instanceof NotFoundError) return void 0;
+          throw failure2;
+        }
+      }
+      lockUntil(now) {
+        const lock = this.options.objectLock;
+        return lock && retainUntil(lock, now);
       }
       failure(name, doing, error3, notFound2 = true) {
         const code = codeOf(error3);
@@ -60185,8 +60529,8 @@ var require_util9 = __commonJS({
     })(Type2 || (exports.Type = Type2 = {}));
     function getErrorPath(dataProp, dataPropType, jsPropertySyntax) {
       if (dataProp instanceof codegen_1.Name) {
-        const isNumber = dataPropType === Type2.Num;
-        return jsPropertySyntax ? isNumber ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
+        const isNumber2 = dataPropType === Type2.Num;
+        return jsPropertySyntax ? isNumber2 ? (0, codegen_1._)`"[" + ${dataProp} + "]"` : (0, codegen_1._)`"['" + ${dataProp} + "']"` : isNumber2 ? (0, codegen_1._)`"/" + ${dataProp}` : (0, codegen_1._)`"/" + ${dataProp}.replace(/~/g, "~0").replace(/\\//g, "~1")`;
       }
       return jsPropertySyntax ? (0, codegen_1.getProperty)(dataProp).toString() : "/" + escapeJsonPointer(dataProp);
     }
@@ -61204,20 +61548,20 @@ var require_resolve = __commonJS({
       return false;
     }
     function countKeys(schema2) {
-      let count = 0;
+      let count2 = 0;
       for (const key2 in schema2) {
         if (key2 === "$ref")
           return Infinity;
-        count++;
+        count2++;
         if (SIMPLE_INLINED.has(key2))
           continue;
         if (typeof schema2[key2] == "object") {
-          (0, util_1.eachItem)(schema2[key2], (sch) => count += countKeys(sch));
+          (0, util_1.eachItem)(schema2[key2], (sch) => count2 += countKeys(sch));
         }
-        if (count === Infinity)
+        if (count2 === Infinity)
           return Infinity;
       }
-      return count;
+      return count2;
     }
     function getFullPath(resolver, id = "", normalize) {
       if (normalize !== false)
@@ -61968,7 +62312,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve8.call(this, root5, ref);
+      let _sch = resolve9.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -61995,7 +62339,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve8(root5, ref) {
+    function resolve9(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -62859,7 +63203,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve8(baseURI, relativeURI, options) {
+    function resolve9(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -63250,7 +63594,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve8,
+      resolve: resolve9,
       resolveComponent,
       equal,
       serialize,
@@ -64755,8 +65099,8 @@ var require_contains = __commonJS({
         cxt.result(valid, () => cxt.reset());
         function validateItemsWithCount() {
           const schValid = gen2.name("_valid");
-          const count = gen2.let("count", 0);
-          validateItems(schValid, () => gen2.if(schValid, () => checkLimits(count)));
+          const count2 = gen2.let("count", 0);
+          validateItems(schValid, () => gen2.if(schValid, () => checkLimits(count2)));
         }
         function validateItems(_valid, block) {
           gen2.forRange("i", 0, len, (i6) => {
@@ -64769,16 +65113,16 @@ var require_contains = __commonJS({
             block();
           });
         }
-        function checkLimits(count) {
-          gen2.code((0, codegen_1._)`${count}++`);
+        function checkLimits(count2) {
+          gen2.code((0, codegen_1._)`${count2}++`);
           if (max2 === void 0) {
-            gen2.if((0, codegen_1._)`${count} >= ${min}`, () => gen2.assign(valid, true).break());
+            gen2.if((0, codegen_1._)`${count2} >= ${min}`, () => gen2.assign(valid, true).break());
           } else {
-            gen2.if((0, codegen_1._)`${count} > ${max2}`, () => gen2.assign(valid, false).break());
+            gen2.if((0, codegen_1._)`${count2} > ${max2}`, () => gen2.assign(valid, false).break());
             if (min === 1)
               gen2.assign(valid, true);
             else
-              gen2.if((0, codegen_1._)`${count} >= ${min}`, () => gen2.assign(valid, true));
+              gen2.if((0, codegen_1._)`${count2} >= ${min}`, () => gen2.assign(valid, true));
           }
         }
       }
@@ -66497,6 +66841,6388 @@ var require__ = __commonJS({
   }
 });
 
+// schemas/config.schema.json
+var config_schema_default;
+var init_config_schema = __esm({
+  "schemas/config.schema.json"() {
+    config_schema_default = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://restorable.dev/schemas/config.schema.json",
+      title: "Restorable configuration (profile)",
+      description: "`.restorable/config.yaml`: which controls apply and with which parameter values, where policies are, and how evidence is written and pinned.",
+      type: "object",
+      required: ["apiVersion", "kind"],
+      additionalProperties: false,
+      properties: {
+        apiVersion: {
+          const: "restorable/v1"
+        },
+        kind: {
+          const: "Config"
+        },
+        policies: {
+          type: "array",
+          description: "Globs (relative to the repository root) that find policy files. Default: `.restorable/**/*.yml` and `.restorable/**/*.yaml`, except this file and `.restorable/controls/`.",
+          minItems: 1,
+          maxItems: 64,
+          items: {
+            type: "string",
+            minLength: 1,
+            maxLength: 1024
+          }
+        },
+        controls: {
+          type: "object",
+          description: "The profile: which controls apply, with which parameters and severities.",
+          additionalProperties: false,
+          properties: {
+            paths: {
+              type: "array",
+              description: "Directories of the organisation's own controls (same format as the shipped ones), relative to the repository root. Default: `.restorable/controls` when it exists.",
+              maxItems: 32,
+              items: {
+                type: "string",
+                minLength: 1,
+                maxLength: 1024
+              }
+            },
+            include: {
+              type: "array",
+              description: "Only these control ids apply (default: all). `*` wildcards allowed, e.g. `RB-DRILL-*`.",
+              maxItems: 1024,
+              items: {
+                $ref: "#/$defs/controlPattern"
+              }
+            },
+            exclude: {
+              type: "array",
+              description: "These control ids do not apply. Wildcards allowed.",
+              maxItems: 1024,
+              items: {
+                $ref: "#/$defs/controlPattern"
+              }
+            },
+            parameters: {
+              type: "object",
+              description: "Parameter overrides per control id, e.g. `RB-RET-001: { minimum: 365d }`.",
+              propertyNames: {
+                $ref: "#/$defs/controlId"
+              },
+              additionalProperties: {
+                type: "object",
+                maxProperties: 64,
+                additionalProperties: {
+                  type: ["string", "number", "boolean", "array"]
+                }
+              }
+            },
+            severity: {
+              type: "object",
+              description: "Severity overrides per control id.",
+              propertyNames: {
+                $ref: "#/$defs/controlId"
+              },
+              additionalProperties: {
+                enum: ["critical", "high", "medium", "low"]
+              }
+            }
+          }
+        },
+        evidence: {
+          type: "object",
+          description: "The evidence branch.",
+          additionalProperties: false,
+          properties: {
+            branch: {
+              type: "string",
+              pattern: "^(?!-)(?!.*\\.\\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<!\\.lock)(?<![./])$",
+              description: "Branch name (default `restorable-evidence`)."
+            },
+            signingKey: {
+              type: "object",
+              additionalProperties: false,
+              required: ["fingerprint"],
+              properties: {
+                fingerprint: {
+                  type: "string",
+                  pattern: "^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$",
+                  description: "Full fingerprint (v4: 40 hex digits, v6: 64) of the only key allowed to sign evidence. Pinned here, on the default branch, so a rewritten evidence branch signed by another key is detected."
+                }
+              },
+              description: "The OpenPGP key that signs evidence records."
+            }
+          }
+        },
+        failOn: {
+          enum: ["critical", "high", "medium", "low", "never"],
+          description: "Lowest severity of a failing control that fails `check` (default `low`: any failure). The Action's `fail-on` input overrides it."
+        }
+      },
+      $defs: {
+        controlId: {
+          type: "string",
+          pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
+          description: "A control id, e.g. `RB-RET-001`."
+        },
+        controlPattern: {
+          type: "string",
+          pattern: "^[A-Z0-9*-]+$",
+          description: "A control id, or a pattern with `*` wildcards (e.g. `RB-IMM-*`)."
+        }
+      }
+    };
+  }
+});
+
+// schemas/control.schema.json
+var control_schema_default;
+var init_control_schema = __esm({
+  "schemas/control.schema.json"() {
+    control_schema_default = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://restorable.dev/schemas/control.schema.json",
+      title: "Restorable control",
+      description: "One requirement of the control library, as data: what it asks, which SOC 2 criteria it serves, and how it is checked. Static checks are predicates over the facts of a system (docs/controls-language.md); run-time checks are evaluated against evidence by `restorable status`.",
+      type: "object",
+      required: [
+        "apiVersion",
+        "kind",
+        "id",
+        "title",
+        "description",
+        "criteria",
+        "severity",
+        "check",
+        "remediation"
+      ],
+      additionalProperties: false,
+      properties: {
+        apiVersion: {
+          const: "restorable/v1"
+        },
+        kind: {
+          const: "Control"
+        },
+        id: {
+          type: "string",
+          pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
+          description: "Stable identifier (e.g. `RB-RET-001`). Shipped controls start with `RB-`; choose another prefix for your own."
+        },
+        title: {
+          type: "string",
+          minLength: 3,
+          maxLength: 80
+        },
+        description: {
+          type: "string",
+          minLength: 10,
+          maxLength: 4e3
+        },
+        criteria: {
+          type: "object",
+          required: ["soc2"],
+          additionalProperties: false,
+          properties: {
+            soc2: {
+              type: "array",
+              minItems: 1,
+              items: {
+                type: "string",
+                pattern: "^(CC[1-9]\\.[0-9]{1,2}|A1\\.[1-3]|C1\\.[1-2]|PI1\\.[1-5]|P[1-8]\\.[0-9])$"
+              },
+              description: "SOC 2 Trust Services Criteria (2017, revised points of focus 2022), e.g. `A1.2`."
+            },
+            iso27001: {
+              type: "array",
+              items: {
+                type: "string",
+                pattern: "^A\\.[5-8]\\.[0-9]{1,2}$"
+              },
+              description: "ISO/IEC 27001:2022 Annex A controls, e.g. `A.8.13`."
+            },
+            nist80053: {
+              type: "array",
+              items: {
+                type: "string",
+                pattern: "^[A-Z]{2}-[0-9]{1,2}(\\([0-9]{1,2}\\))?$"
+              },
+              description: "NIST SP 800-53 Rev. 5 controls, e.g. `CP-9(8)`."
+            }
+          }
+        },
+        severity: {
+          enum: ["critical", "high", "medium", "low"]
+        },
+        parameters: {
+          type: "object",
+          description: "Values a profile may override, with their defaults.",
+          propertyNames: {
+            pattern: "^[a-z][A-Za-z0-9]{0,39}$"
+          },
+          additionalProperties: {
+            $ref: "#/$defs/parameter"
+          }
+        },
+        check: {
+          type: "object",
+          description: "Exactly one of `static` or `runtime`.",
+          additionalProperties: false,
+          minProperties: 1,
+          maxProperties: 1,
+          properties: {
+            static: {
+              $ref: "#/$defs/staticCheck"
+            },
+            runtime: {
+              $ref: "#/$defs/runtimeCheck"
+            }
+          }
+        },
+        remediation: {
+          type: "string",
+          minLength: 10,
+          maxLength: 4e3,
+          description: "What to write instead. `{param.NAME}` is replaced with the parameter's value; on a failure, `{actual}`, `{expected}`, `{limit}` and `{fact:NAME}` too."
+        },
+        references: {
+          type: "array",
+          items: {
+            type: "string",
+            pattern: "^https://"
+          },
+          description: "Further reading."
+        }
+      },
+      $defs: {
+        parameter: {
+          type: "object",
+          required: ["type", "default", "description"],
+          additionalProperties: false,
+          properties: {
+            type: {
+              enum: ["duration", "number", "string", "boolean", "list"]
+            },
+            default: {
+              type: ["string", "number", "boolean", "array"]
+            },
+            description: {
+              type: "string",
+              minLength: 3
+            }
+          }
+        },
+        staticCheck: {
+          type: "object",
+          required: ["require"],
+          additionalProperties: false,
+          properties: {
+            when: {
+              $ref: "#/$defs/predicate",
+              description: "The control applies only to systems where this holds (otherwise: not applicable)."
+            },
+            require: {
+              $ref: "#/$defs/predicate",
+              description: "What must hold for the control to pass."
+            },
+            message: {
+              type: "string",
+              maxLength: 1e3,
+              description: "Failure message. `{actual}` is the failing fact's value; `{expected}` the requirement with its operator (`at least 35d`), `{limit}` the same without it (`35d`); `{fact:NAME}` and `{param.NAME}` come from the system and the parameters."
+            }
+          }
+        },
+        runtimeCheck: {
+          type: "object",
+          required: ["evidence", "measure", "require"],
+          additionalProperties: false,
+          properties: {
+            evidence: {
+              enum: ["backup", "drill", "prune"],
+              description: "Kind of evidence record the check reads."
+            },
+            measure: {
+              enum: [
+                "snapshotAge",
+                "drillAge",
+                "drillPassed",
+                "restoreDuration",
+                "restoredComplete",
+                "backupSucceeded"
+              ],
+              description: "What is measured from the newest record of that kind."
+            },
+            when: {
+              $ref: "#/$defs/predicate",
+              description: "The control applies only to systems where this holds (otherwise: not applicable)."
+            },
+            require: {
+              $ref: "#/$defs/predicate",
+              description: "Predicate over the fact `measured` and the system's facts."
+            },
+            message: {
+              type: "string",
+              maxLength: 1e3,
+              description: "Failure message, with the same placeholders as a static check's."
+            }
+          }
+        },
+        operand: {
+          description: "A literal (number, boolean, string or duration string), a parameter `{ param: NAME }` or another fact `{ fact: NAME }`.",
+          oneOf: [
+            {
+              type: ["number", "string", "boolean"]
+            },
+            {
+              type: "object",
+              required: ["param"],
+              additionalProperties: false,
+              properties: {
+                param: {
+                  type: "string"
+                }
+              }
+            },
+            {
+              type: "object",
+              required: ["fact"],
+              additionalProperties: false,
+              properties: {
+                fact: {
+                  type: "string"
+                }
+              }
+            }
+          ]
+        },
+        predicate: {
+          type: "object",
+          description: "One of: all, any, not, each, or a comparison on a fact.",
+          oneOf: [
+            {
+              required: ["all"],
+              additionalProperties: false,
+              properties: {
+                all: {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    $ref: "#/$defs/predicate"
+                  }
+                }
+              }
+            },
+            {
+              required: ["any"],
+              additionalProperties: false,
+              properties: {
+                any: {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    $ref: "#/$defs/predicate"
+                  }
+                }
+              }
+            },
+            {
+              required: ["not"],
+              additionalProperties: false,
+              properties: {
+                not: {
+                  $ref: "#/$defs/predicate"
+                }
+              }
+            },
+            {
+              required: ["each", "require"],
+              additionalProperties: false,
+              properties: {
+                each: {
+                  type: "string",
+                  description: "A list fact; `require` (and `where`) are evaluated on each element's facts."
+                },
+                where: {
+                  $ref: "#/$defs/predicate"
+                },
+                require: {
+                  $ref: "#/$defs/predicate"
+                }
+              }
+            },
+            {
+              required: ["fact"],
+              additionalProperties: false,
+              minProperties: 2,
+              maxProperties: 2,
+              properties: {
+                fact: {
+                  type: "string",
+                  pattern: "^[a-zA-Z][a-zA-Z0-9]*(\\.[a-zA-Z][a-zA-Z0-9]*)*$"
+                },
+                exists: {
+                  type: "boolean"
+                },
+                equals: {
+                  $ref: "#/$defs/operand"
+                },
+                notEquals: {
+                  $ref: "#/$defs/operand"
+                },
+                in: {
+                  oneOf: [
+                    {
+                      type: "array",
+                      minItems: 1,
+                      items: {
+                        type: ["string", "number", "boolean"]
+                      }
+                    },
+                    {
+                      type: "object",
+                      required: ["param"],
+                      additionalProperties: false,
+                      properties: {
+                        param: {
+                          type: "string"
+                        }
+                      }
+                    }
+                  ]
+                },
+                gte: {
+                  $ref: "#/$defs/operand"
+                },
+                gt: {
+                  $ref: "#/$defs/operand"
+                },
+                lte: {
+                  $ref: "#/$defs/operand"
+                },
+                lt: {
+                  $ref: "#/$defs/operand"
+                },
+                matches: {
+                  type: "string",
+                  maxLength: 500
+                }
+              }
+            }
+          ]
+        }
+      }
+    };
+  }
+});
+
+// schemas/evidence.schema.json
+var evidence_schema_default;
+var init_evidence_schema = __esm({
+  "schemas/evidence.schema.json"() {
+    evidence_schema_default = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://restorable.dev/schemas/evidence.schema.json",
+      title: "Restorable evidence record",
+      description: "One run of `check`, `backup`, `drill` or `prune`, as stored on the evidence branch under `records/`: canonical JSON (sorted keys, no whitespace, one final newline), signed with a detached OpenPGP signature beside it, and chained to the record before it by `previous`. See docs/evidence-format.md.",
+      type: "object",
+      required: [
+        "format",
+        "version",
+        "sequence",
+        "previous",
+        "kind",
+        "time",
+        "outcome",
+        "tool",
+        "run",
+        "systems",
+        "policies"
+      ],
+      additionalProperties: false,
+      properties: {
+        format: {
+          const: "restorable-evidence",
+          description: "Always `restorable-evidence`: what this file is."
+        },
+        version: {
+          const: 1,
+          description: "Version of the record format. Readers refuse versions they do not know."
+        },
+        sequence: {
+          type: "integer",
+          minimum: 0,
+          maximum: 99999999,
+          description: "Position in the chain: 0 for the first record of the branch, then one more for each record, with no gap. The file name starts with it, zero-padded to 8 digits."
+        },
+        previous: {
+          type: ["string", "null"],
+          pattern: "^[0-9a-f]{64}$",
+          description: "SHA-256 (lowercase hex) of the exact bytes of the record whose sequence is one less, as `sha256sum` prints it; `null` for the first record."
+        },
+        kind: {
+          enum: ["check", "backup", "drill", "prune"],
+          description: "The command that ran."
+        },
+        time: {
+          $ref: "#/$defs/time",
+          description: "When the run finished, in UTC (e.g. `2026-03-01T06:00:12.345Z`)."
+        },
+        startedAt: {
+          $ref: "#/$defs/time",
+          description: "When the run started, in UTC, when known."
+        },
+        outcome: {
+          enum: ["success", "partial", "failure"],
+          description: "How the run ended: `success`; `partial` (a backup that left unreadable files out, a check with failing controls below the failure threshold); `failure` (the run failed, or a check failed)."
+        },
+        message: {
+          type: "string",
+          maxLength: 4096,
+          description: "Why the run failed or was partial, in a sentence; absent when it succeeded."
+        },
+        tool: {
+          type: "object",
+          description: "The program that wrote the record.",
+          required: ["name", "version"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              const: "restorable",
+              description: "Always `restorable`."
+            },
+            version: {
+              type: "string",
+              minLength: 1,
+              maxLength: 64,
+              description: "Its version (`package.json`), e.g. `0.1.0`."
+            }
+          }
+        },
+        run: {
+          $ref: "#/$defs/run",
+          description: "Where the run happened: the GitHub Actions run, or the machine."
+        },
+        systems: {
+          type: "array",
+          description: "The systems the run was about: one for `backup`, `drill` and `prune` records (one record per system), every checked system for `check`.",
+          maxItems: 1e5,
+          items: {
+            $ref: "#/$defs/system"
+          }
+        },
+        policies: {
+          type: "array",
+          description: "The policy files the run read, each pinned to its exact content.",
+          maxItems: 1e5,
+          items: {
+            $ref: "#/$defs/policy"
+          }
+        },
+        controls: {
+          type: "array",
+          description: "The controls evaluated and their results (per system where a control is about a system).",
+          maxItems: 1e6,
+          items: {
+            $ref: "#/$defs/controlResult"
+          }
+        },
+        measurements: {
+          $ref: "#/$defs/measurements",
+          description: "What was measured. Known keys have fixed types; other keys are free-form values."
+        }
+      },
+      $defs: {
+        time: {
+          type: "string",
+          pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$",
+          description: "A time in UTC, ISO 8601 with a `Z` (`2026-03-01T06:00:12.345Z`)."
+        },
+        name: {
+          type: "string",
+          pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+          description: "A policy or system name: lower-case letters, digits and hyphens, 1 to 63 characters."
+        },
+        run: {
+          type: "object",
+          description: "The run's context, from the GitHub Actions variables (`GITHUB_*`, `RUNNER_*`) when present.",
+          required: ["ci"],
+          additionalProperties: false,
+          properties: {
+            ci: {
+              enum: ["github-actions", "none"],
+              description: "`github-actions` when the run was a GitHub Actions job, `none` otherwise."
+            },
+            repository: {
+              type: "string",
+              maxLength: 256,
+              description: "`owner/name` of the repository (`GITHUB_REPOSITORY`)."
+            },
+            serverUrl: {
+              type: "string",
+              maxLength: 256,
+              description: "The GitHub server (`GITHUB_SERVER_URL`), e.g. `https://github.com`."
+            },
+            workflow: {
+              type: "string",
+              maxLength: 1024,
+              description: "The workflow's name (`GITHUB_WORKFLOW`)."
+            },
+            workflowRef: {
+              type: "string",
+              maxLength: 1024,
+              description: "The workflow file and ref (`GITHUB_WORKFLOW_REF`)."
+            },
+            job: {
+              type: "string",
+              maxLength: 256,
+              description: "The job id (`GITHUB_JOB`)."
+            },
+            runId: {
+              type: "string",
+              maxLength: 64,
+              description: "The run id (`GITHUB_RUN_ID`); the run's page is `<serverUrl>/<repository>/actions/runs/<runId>`."
+            },
+            runAttempt: {
+              type: "string",
+              maxLength: 16,
+              description: "The attempt of the run (`GITHUB_RUN_ATTEMPT`)."
+            },
+            event: {
+              type: "string",
+              maxLength: 64,
+              description: "What triggered the run (`GITHUB_EVENT_NAME`): `schedule`, `push`, `workflow_dispatch` \u2026"
+            },
+            actor: {
+              type: "string",
+              maxLength: 256,
+              description: "Who triggered the run (`GITHUB_ACTOR`)."
+            },
+            ref: {
+              type: "string",
+              maxLength: 1024,
+              description: "The ref the run was for (`GITHUB_REF`)."
+            },
+            sha: {
+              type: "string",
+              pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+              description: "The commit the run was for (`GITHUB_SHA`, else the repository's `HEAD`)."
+            },
+            runner: {
+              type: "object",
+              description: "The machine that ran it.",
+              additionalProperties: false,
+              properties: {
+                name: {
+                  type: "string",
+                  maxLength: 256,
+                  description: "The runner's name (`RUNNER_NAME`), or the host name outside Actions."
+                },
+                os: {
+                  type: "string",
+                  maxLength: 64,
+                  description: "Its operating system (`RUNNER_OS`, else Node's `process.platform`)."
+                },
+                arch: {
+                  type: "string",
+                  maxLength: 64,
+                  description: "Its architecture (`RUNNER_ARCH`, else Node's `process.arch`)."
+                },
+                environment: {
+                  type: "string",
+                  maxLength: 64,
+                  description: "`github-hosted` or `self-hosted` (`RUNNER_ENVIRONMENT`)."
+                }
+              }
+            }
+          }
+        },
+        system: {
+          type: "object",
+          description: "A system named by a policy.",
+          required: ["name", "policy"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              $ref: "#/$defs/name",
+              description: "The system's name."
+            },
+            policy: {
+              $ref: "#/$defs/name",
+              description: "The name of the policy that declares it (an entry of `policies`)."
+            }
+          }
+        },
+        policy: {
+          type: "object",
+          description: "A policy file as it was read.",
+          required: ["file", "blob"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              $ref: "#/$defs/name",
+              description: "The policy's `metadata.name`, when the file could be read."
+            },
+            file: {
+              type: "string",
+              minLength: 1,
+              maxLength: 1024,
+              description: "Path relative to the repository root, with `/`."
+            },
+            blob: {
+              type: "string",
+              pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+              description: "Git blob id of the file's bytes as read (what `git hash-object --no-filters FILE` prints), so the exact policy can be found in the repository's history."
+            },
+            commit: {
+              type: "string",
+              pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
+              description: "The repository's `HEAD` commit when the file was read, when it is a git repository."
+            },
+            modified: {
+              type: "boolean",
+              description: "True when the file differs from its version in `commit` (the run read an uncommitted change)."
+            }
+          }
+        },
+        controlResult: {
+          type: "object",
+          description: "One control evaluated (on one system, when it is about a system).",
+          required: ["id", "status"],
+          additionalProperties: false,
+          properties: {
+            id: {
+              type: "string",
+              pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$",
+              description: "The control id (`RB-RET-001`), or the rule of a problem with a file (`policy/schema/required`)."
+            },
+            system: {
+              $ref: "#/$defs/name",
+              description: "The system it was evaluated on; absent for policy-wide results."
+            },
+            status: {
+              enum: ["pass", "fail", "not-applicable"],
+              description: "The result."
+            },
+            severity: {
+              enum: ["critical", "high", "medium", "low"],
+              description: "The control's severity (after the profile's overrides)."
+            },
+            message: {
+              type: "string",
+              maxLength: 4096,
+              description: "What failed (or what holds), as the report said it."
+            }
+          }
+        },
+        snapshotRef: {
+          type: "object",
+          description: "A snapshot in a repository.",
+          required: ["repository", "id"],
+          additionalProperties: false,
+          properties: {
+            repository: {
+              type: "string",
+              minLength: 1,
+              maxLength: 256,
+              description: "The repository's name in the policy (`primary`)."
+            },
+            id: {
+              type: "string",
+              pattern: "^[0-9a-f]{8,128}$",
+              description: "The snapshot id (lowercase hex)."
+            },
+            time: {
+              $ref: "#/$defs/time",
+              description: "The snapshot's time, when known."
+            }
+          }
+        },
+        objective: {
+          type: "object",
+          description: "A recovery objective: the target from the policy and what the run achieved, in seconds.",
+          additionalProperties: false,
+          properties: {
+            targetSeconds: {
+              type: "number",
+              minimum: 0,
+              description: "The policy's objective (`rpo` or `rto`), in seconds."
+            },
+            achievedSeconds: {
+              type: "number",
+              minimum: 0,
+              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
+            }
+          }
+        },
+        measurements: {
+          type: "object",
+          description: "Numbers and ids measured by the run.",
+          maxProperties: 256,
+          propertyNames: {
+            pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+          },
+          additionalProperties: {
+            type: ["string", "number", "boolean", "array", "object", "null"]
+          },
+          properties: {
+            files: {
+              type: "integer",
+              minimum: 0,
+              description: "Files backed up, restored or checked."
+            },
+            bytes: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes of data backed up (the source's size) or restored."
+            },
+            bytesRead: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes read from the source (files unchanged since the previous snapshot are not read)."
+            },
+            bytesAdded: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes of new data (after deduplication, before compression)."
+            },
+            bytesStored: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes written to the repository (compressed and encrypted)."
+            },
+            bytesDeleted: {
+              type: "integer",
+              minimum: 0,
+              description: "Bytes freed in the repository by a prune."
+            },
+            durationMs: {
+              type: "number",
+              minimum: 0,
+              description: "How long the run took, in milliseconds."
+            },
+            restoreDurationMs: {
+              type: "number",
+              minimum: 0,
+              description: "A drill's restore time, from the start of the restore to verified data, in milliseconds."
+            },
+            snapshots: {
+              type: "array",
+              description: "Snapshots written (backup) or restored (drill).",
+              maxItems: 1024,
+              items: {
+                $ref: "#/$defs/snapshotRef"
+              }
+            },
+            deleted: {
+              type: "array",
+              description: "Snapshots deleted by a prune.",
+              maxItems: 1e5,
+              items: {
+                $ref: "#/$defs/snapshotRef"
+              }
+            },
+            kept: {
+              type: "integer",
+              minimum: 0,
+              description: "Snapshots a prune kept."
+            },
+            verified: {
+              type: "boolean",
+              description: "Whether a drill restored every file with its recorded size and hash and every verify command passed."
+            },
+            rpo: {
+              $ref: "#/$defs/objective",
+              description: "Recovery point objective: target and achieved."
+            },
+            rto: {
+              $ref: "#/$defs/objective",
+              description: "Recovery time objective: target and achieved."
+            }
+          }
+        }
+      }
+    };
+  }
+});
+
+// schemas/policy.schema.json
+var policy_schema_default;
+var init_policy_schema = __esm({
+  "schemas/policy.schema.json"() {
+    policy_schema_default = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      $id: "https://restorable.dev/schemas/policy.schema.json",
+      title: "Restorable backup policy",
+      description: "A backup and disaster-recovery policy: the systems a team backs up, where their snapshots go, how often, how long they are kept, how they are encrypted and how restores are drilled. Fields that SOC 2 requires (schedule, retention, encryption, drill, RPO, RTO, owner, runbook) are optional here and required by controls, so that a missing one is reported with its control and criteria.",
+      type: "object",
+      required: ["apiVersion", "kind", "metadata", "systems"],
+      additionalProperties: false,
+      properties: {
+        apiVersion: {
+          const: "restorable/v1",
+          description: "Format version. Always `restorable/v1`."
+        },
+        kind: {
+          const: "BackupPolicy",
+          description: "Document kind. Always `BackupPolicy`."
+        },
+        metadata: {
+          $ref: "#/$defs/metadata"
+        },
+        repositories: {
+          type: "object",
+          description: "Named repositories (where snapshots live). Systems refer to them by name.",
+          propertyNames: {
+            $ref: "#/$defs/name"
+          },
+          additionalProperties: {
+            $ref: "#/$defs/repository"
+          },
+          maxProperties: 64
+        },
+        systems: {
+          type: "array",
+          description: "The systems this policy backs up.",
+          minItems: 1,
+          maxItems: 1e3,
+          items: {
+            $ref: "#/$defs/system"
+          }
+        }
+      },
+      $defs: {
+        name: {
+          type: "string",
+          pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+          description: "Lower-case letters, digits and hyphens, 1 to 63 characters, starting and ending with a letter or digit (e.g. `payments-db`)."
+        },
+        duration: {
+          type: "string",
+          pattern: "^(?=.*[1-9])(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$",
+          description: "A duration: whole numbers with units y (365 days), w, d, h, m, s, largest first (e.g. `6h`, `35d`, `1d12h`, `7y`).",
+          examples: ["6h", "35d", "7y"],
+          format: "duration"
+        },
+        cron: {
+          type: "string",
+          format: "cron",
+          description: "A cron expression, evaluated in UTC as GitHub Actions schedules are: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily` or `@midnight`, `@weekly`, `@monthly`, `@yearly` or `@annually`).",
+          examples: ["0 */6 * * *", "0 5 * * 1"]
+        },
+        command: {
+          type: "array",
+          description: "A command as an argument vector (no shell). `$NAME` and `${NAME}` are replaced from the environment when the command runs; secrets are masked in logs.",
+          minItems: 1,
+          maxItems: 256,
+          items: {
+            type: "string",
+            minLength: 1,
+            maxLength: 4096
+          }
+        },
+        relativePath: {
+          type: "string",
+          minLength: 1,
+          maxLength: 1024,
+          description: "A path relative to the repository root."
+        },
+        metadata: {
+          type: "object",
+          description: "Who owns the policy and how the data is classified; systems inherit these.",
+          required: ["name"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              $ref: "#/$defs/name",
+              description: "Policy name, unique in the repository (e.g. `payments`)."
+            },
+            description: {
+              type: "string",
+              maxLength: 4096,
+              description: "What the policy covers, for people reading it."
+            },
+            owner: {
+              $ref: "#/$defs/owner"
+            },
+            classification: {
+              $ref: "#/$defs/classification"
+            },
+            runbook: {
+              $ref: "#/$defs/runbook"
+            },
+            labels: {
+              type: "object",
+              description: "Free-form labels, copied into evidence records.",
+              maxProperties: 64,
+              additionalProperties: {
+                type: "string",
+                maxLength: 256
+              }
+            }
+          }
+        },
+        owner: {
+          type: "string",
+          minLength: 1,
+          maxLength: 256,
+          description: "Accountable owner: a GitHub team (`@org/team`), a user (`@login`) or an e-mail address."
+        },
+        classification: {
+          enum: ["public", "internal", "confidential", "restricted"],
+          description: "Data classification. `confidential` and `restricted` data must have a maximum retention (disposal, SOC 2 C1.2)."
+        },
+        runbook: {
+          type: "string",
+          minLength: 1,
+          maxLength: 1024,
+          description: "The recovery runbook: a path relative to the repository root (checked to exist) or an https:// URL."
+        },
+        repository: {
+          type: "object",
+          description: "Where snapshots live: exactly one of `s3` or `local`.",
+          minProperties: 1,
+          maxProperties: 1,
+          additionalProperties: false,
+          properties: {
+            s3: {
+              $ref: "#/$defs/s3"
+            },
+            local: {
+              $ref: "#/$defs/local"
+            }
+          }
+        },
+        s3: {
+          type: "object",
+          description: "An S3 bucket (AWS or any S3-compatible service).",
+          required: ["bucket"],
+          additionalProperties: false,
+          properties: {
+            bucket: {
+              type: "string",
+              pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+              description: "Bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
+            },
+            region: {
+              type: "string",
+              pattern: "^[a-z0-9-]{2,32}$",
+              description: "Region (e.g. `us-east-1`): lower-case letters, digits and hyphens. Used to tell an offsite copy from the primary."
+            },
+            prefix: {
+              type: "string",
+              maxLength: 512,
+              pattern: "^([^/].*/)?$",
+              description: "Key prefix inside the bucket, ending with `/` (e.g. `payments/`)."
+            },
+            endpoint: {
+              type: "string",
+              pattern: "^[a-z][a-z0-9+.-]*://[^\\s/]+(/\\S*)?$",
+              description: "Endpoint URL for S3-compatible services (e.g. `https://s3.eu-central-003.backblazeb2.com`). Must be https (control RB-TLS-001)."
+            },
+            forcePathStyle: {
+              type: "boolean",
+              description: "Path-style addressing, as most S3-compatible services need."
+            },
+            checksums: {
+              enum: ["when-supported", "when-required"],
+              description: "Request checksum calculation. `when-required` for services that reject the SDK's default checksums (R2, GCS, B2)."
+            },
+            storageClass: {
+              type: "string",
+              pattern: "^[A-Z_]{2,32}$",
+              description: "S3 storage class for data packs."
+            },
+            objectLock: {
+              $ref: "#/$defs/objectLock"
+            }
+          }
+        },
+        objectLock: {
+          type: "object",
+          description: "S3 Object Lock retention applied to every object written. The bucket must have Object Lock enabled.",
+          required: ["mode"],
+          additionalProperties: false,
+          properties: {
+            mode: {
+              enum: ["governance", "compliance"],
+              description: "`compliance`: nobody, root included, can delete early. `governance`: users with a special permission can."
+            },
+            days: {
+              type: "integer",
+              minimum: 1,
+              maximum: 36500,
+              description: "Retention in days."
+            },
+            years: {
+              type: "integer",
+              minimum: 1,
+              maximum: 100,
+              description: "Retention in years (365 days each)."
+            }
+          },
+          oneOf: [
+            {
+              required: ["days"]
+            },
+            {
+              required: ["years"]
+            }
+          ]
+        },
+        local: {
+          type: "object",
+          description: "A local directory (the embedded default).",
+          required: ["path"],
+          additionalProperties: false,
+          properties: {
+            path: {
+              type: "string",
+              minLength: 1,
+              maxLength: 4096,
+              description: "Directory path; relative paths are relative to the repository root."
+            }
+          }
+        },
+        system: {
+          type: "object",
+          description: "One thing that is backed up.",
+          required: ["name", "source", "repositories"],
+          additionalProperties: false,
+          properties: {
+            name: {
+              $ref: "#/$defs/name",
+              description: "System name, unique in the policy (e.g. `payments-db`)."
+            },
+            description: {
+              type: "string",
+              maxLength: 4096,
+              description: "What the system is, for people reading the policy."
+            },
+            owner: {
+              $ref: "#/$defs/owner"
+            },
+            classification: {
+              $ref: "#/$defs/classification"
+            },
+            runbook: {
+              $ref: "#/$defs/runbook"
+            },
+            source: {
+              $ref: "#/$defs/source"
+            },
+            schedule: {
+              $ref: "#/$defs/cron",
+              description: "When backups run (cron, UTC)."
+            },
+            rpo: {
+              $ref: "#/$defs/duration",
+              description: "Recovery point objective: the most data, in time, that may be lost."
+            },
+            rto: {
+              $ref: "#/$defs/duration",
+              description: "Recovery time objective: the longest a restore may take."
+            },
+            retention: {
+              $ref: "#/$defs/retention"
+            },
+            encryption: {
+              $ref: "#/$defs/encryption"
+            },
+            repositories: {
+              type: "array",
+              description: "Names of repositories (from `repositories`) that receive every snapshot of this system.",
+              minItems: 1,
+              maxItems: 16,
+              uniqueItems: true,
+              items: {
+                $ref: "#/$defs/name"
+              }
+            },
+            drill: {
+              $ref: "#/$defs/drill"
+            }
+          }
+        },
+        source: {
+          type: "object",
+          description: "What is backed up: the output of a command, or directory trees.",
+          oneOf: [
+            {
+              required: ["command"]
+            },
+            {
+              required: ["paths"]
+            }
+          ],
+          additionalProperties: false,
+          properties: {
+            command: {
+              $ref: "#/$defs/command",
+              description: "A command whose standard output is the backup (e.g. `pg_dump`)."
+            },
+            timeout: {
+              $ref: "#/$defs/duration",
+              description: "Longest the command may run."
+            },
+            filename: {
+              type: "string",
+              pattern: "^[^/\\\\]{1,255}$",
+              description: "File name the command's output gets in the snapshot (default `<system>.out`)."
+            },
+            paths: {
+              type: "array",
+              minItems: 1,
+              maxItems: 256,
+              items: {
+                type: "string",
+                minLength: 1,
+                maxLength: 4096
+              },
+              description: "Directories or files to back up."
+            },
+            exclude: {
+              type: "array",
+              maxItems: 1024,
+              items: {
+                type: "string",
+                minLength: 1,
+                maxLength: 1024
+              },
+              description: "Glob patterns to leave out (e.g. `**/*.tmp`)."
+            },
+            followSymlinks: {
+              type: "boolean",
+              description: "Back up what symlinks point to instead of the links (default false)."
+            }
+          }
+        },
+        retention: {
+          type: "object",
+          description: "How long snapshots are kept. `minimum`: nothing younger is removed. `maximum`: anything older is disposed of.",
+          additionalProperties: false,
+          properties: {
+            keep: {
+              type: "object",
+              description: "Keep rules, as restic and borg count them: the newest snapshot of each of the last N hours, days, weeks, months, years.",
+              additionalProperties: false,
+              minProperties: 1,
+              properties: {
+                last: {
+                  type: "integer",
+                  minimum: 1,
+                  maximum: 1e5,
+                  description: "Keep the newest N snapshots."
+                },
+                hourly: {
+                  type: "integer",
+                  minimum: 1,
+                  maximum: 1e5,
+                  description: "Keep the newest snapshot of each of the last N hours that have one."
+                },
+                daily: {
+                  type: "integer",
+                  minimum: 1,
+                  maximum: 1e5,
+                  description: "Keep the newest snapshot of each of the last N days that have one."
+                },
+                weekly: {
+                  type: "integer",
+                  minimum: 1,
+                  maximum: 1e5,
+                  description: "Keep the newest snapshot of each of the last N weeks (ISO weeks) that have one."
+                },
+                monthly: {
+                  type: "integer",
+                  minimum: 1,
+                  maximum: 1e5,
+                  description: "Keep the newest snapshot of each of the last N months that have one."
+                },
+                yearly: {
+                  type: "integer",
+                  minimum: 1,
+                  maximum: 1e3,
+                  description: "Keep the newest snapshot of each of the last N years that have one."
+                },
+                within: {
+                  $ref: "#/$defs/duration",
+                  description: "Keep every snapshot younger than this."
+                }
+              }
+            },
+            minimum: {
+              $ref: "#/$defs/duration",
+              description: "No snapshot younger than this is removed."
+            },
+            maximum: {
+              $ref: "#/$defs/duration",
+              description: "Every snapshot older than this is removed (disposal)."
+            },
+            timezone: {
+              type: "string",
+              pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$",
+              description: "IANA time zone for keep buckets (default UTC)."
+            }
+          }
+        },
+        encryption: {
+          type: "object",
+          description: "Snapshots are encrypted with AES-256-GCM under a random repository key; the key is wrapped to these OpenPGP recipients and/or a passphrase.",
+          additionalProperties: false,
+          properties: {
+            cipher: {
+              enum: ["aes-256-gcm"],
+              description: "Content cipher. Only `aes-256-gcm`."
+            },
+            recipients: {
+              type: "array",
+              maxItems: 64,
+              items: {
+                $ref: "#/$defs/relativePath"
+              },
+              description: "Armored OpenPGP public keys (paths relative to the repository root) that can unwrap the repository key."
+            },
+            passphrase: {
+              description: "Where the passphrase comes from: `{ env: NAME }`. A literal string is accepted by the schema but fails control RB-ENC-002.",
+              oneOf: [
+                {
+                  type: "string"
+                },
+                {
+                  type: "object",
+                  required: ["env"],
+                  additionalProperties: false,
+                  properties: {
+                    env: {
+                      type: "string",
+                      pattern: "^[A-Z_][A-Z0-9_]{0,127}$",
+                      description: "Environment variable name."
+                    }
+                  }
+                }
+              ]
+            }
+          }
+        },
+        drill: {
+          type: "object",
+          description: "A scheduled restore of a chosen snapshot into scratch space, verified and timed against the RTO.",
+          additionalProperties: false,
+          properties: {
+            schedule: {
+              $ref: "#/$defs/cron",
+              description: "When drills run (cron, UTC)."
+            },
+            repository: {
+              $ref: "#/$defs/name",
+              description: "Repository to restore from (default: the system's first)."
+            },
+            select: {
+              type: "object",
+              additionalProperties: false,
+              required: ["algorithm"],
+              properties: {
+                algorithm: {
+                  enum: ["latest", "random-within"],
+                  description: "`latest` snapshot, or a `random-within` the window (reproducible from a recorded seed)."
+                },
+                window: {
+                  $ref: "#/$defs/duration",
+                  description: "For `random-within`: how far back to choose from."
+                }
+              },
+              description: "Which snapshot the drill restores (default: `latest`)."
+            },
+            timeout: {
+              $ref: "#/$defs/duration",
+              description: "Longest the whole drill may take (default: the system's RTO)."
+            },
+            verify: {
+              type: "array",
+              maxItems: 64,
+              description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
+              items: {
+                type: "object",
+                required: ["command"],
+                additionalProperties: false,
+                properties: {
+                  name: {
+                    type: "string",
+                    maxLength: 256,
+                    description: "Name shown in reports and evidence."
+                  },
+                  command: {
+                    $ref: "#/$defs/command"
+                  },
+                  timeout: {
+                    $ref: "#/$defs/duration",
+                    description: "Longest this step may run."
+                  },
+                  expectExitCode: {
+                    type: "integer",
+                    minimum: 0,
+                    maximum: 255,
+                    description: "Exit code that means success (default 0)."
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    };
+  }
+});
+
+// src/policy/schemas.ts
+function createAjv(options) {
+  const ajv2 = new import__.Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    validateSchema: options.validateSchema
+  });
+  ajv2.addFormat("cron", { type: "string", validate: (text) => parseCron(text).ok });
+  ajv2.addFormat("duration", {
+    type: "string",
+    validate: (text) => parseDuration(text) !== void 0
+  });
+  return ajv2;
+}
+function validator(name) {
+  let validate2 = compiled.get(name);
+  if (!validate2) {
+    ajv ??= createAjv({ validateSchema: false });
+    validate2 = ajv.compile(SCHEMAS[name]);
+    compiled.set(name, validate2);
+  }
+  return validate2;
+}
+var import__, SCHEMAS, ajv, compiled;
+var init_schemas = __esm({
+  "src/policy/schemas.ts"() {
+    "use strict";
+    import__ = __toESM(require__(), 1);
+    init_config_schema();
+    init_control_schema();
+    init_evidence_schema();
+    init_policy_schema();
+    init_cron();
+    init_duration();
+    SCHEMAS = {
+      policy: policy_schema_default,
+      config: config_schema_default,
+      control: control_schema_default,
+      evidence: evidence_schema_default
+    };
+    compiled = /* @__PURE__ */ new Map();
+  }
+});
+
+// src/policy/source.ts
+function formatRange(range2) {
+  return `${range2.file}:${range2.line}:${range2.column}`;
+}
+function fileStart(file) {
+  return { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
+}
+var init_source = __esm({
+  "src/policy/source.ts"() {
+    "use strict";
+  }
+});
+
+// src/policy/schema-errors.ts
+function describeSchemaErrors(errors, prefix) {
+  const oneOfPaths = errors.filter((e5) => e5.keyword === "oneOf").map((e5) => e5.schemaPath);
+  const formatPaths = new Set(errors.filter((e5) => e5.keyword === "format").map((e5) => e5.instancePath));
+  const kept = errors.filter(
+    (e5) => (e5.keyword === "oneOf" || !oneOfPaths.some((p3) => e5.schemaPath.startsWith(`${p3}/`))) && !(e5.keyword === "pattern" && formatPaths.has(e5.instancePath))
+  );
+  const seen = /* @__PURE__ */ new Set();
+  const out = [];
+  for (const error3 of kept) {
+    const violation = describe151(error3, prefix);
+    const key2 = `${violation.ruleId}|${violation.path.join("/")}|${violation.message}`;
+    if (seen.has(key2)) continue;
+    seen.add(key2);
+    out.push(violation);
+  }
+  return out;
+}
+function describe151(error3, prefix) {
+  const path = pointerToPath(error3.instancePath);
+  const parent = error3.parentSchema ?? {};
+  const hint = parent.description ?? "";
+  const ruleId = `${prefix}/${error3.keyword}`;
+  const where3 = path.length ? `\`${displayPath(path)}\`` : "the document";
+  const params = error3.params;
+  const result = (message, remediation, p3 = path, atKey = false) => ({
+    ruleId,
+    path: p3,
+    atKey,
+    message,
+    remediation
+  });
+  switch (error3.keyword) {
+    case "required": {
+      const name = String(params.missingProperty);
+      const propertySchema = parent.properties?.[name];
+      return result(
+        `${where3} is missing \`${name}\``,
+        `Add \`${name}:\`${propertySchema?.description ? ` \u2014 ${propertySchema.description}` : ""}`
+      );
+    }
+    case "additionalProperties": {
+      const name = String(params.additionalProperty);
+      const allowed = Object.keys(parent.properties ?? {});
+      const guess = closest(name, allowed);
+      return result(
+        `unknown key \`${name}\` in ${where3}`,
+        guess ? `Did you mean \`${guess}\`? Allowed keys: ${allowed.join(", ")}.` : allowed.length ? `Remove it. Allowed keys: ${allowed.join(", ")}.` : "Remove it.",
+        [...path, name],
+        true
+      );
+    }
+    case "propertyNames":
+      return result(
+        `key \`${String(params.propertyName)}\` in ${where3} is not a valid name`,
+        "Use lower-case letters, digits and hyphens (e.g. `payments-db`).",
+        [...path, String(params.propertyName)],
+        true
+      );
+    case "type":
+      return result(
+        `${where3} must be ${article(String(params.type))}, found ${kindOf(error3.data)}`,
+        hint || `Write ${article(String(params.type))}.`
+      );
+    case "enum":
+      return result(
+        `${where3} is ${show(error3.data)}; it must be one of ${params.allowedValues.map(show).join(", ")}`,
+        hint || "Use one of the listed values."
+      );
+    case "const":
+      return result(
+        `${where3} is ${show(error3.data)}; it must be ${show(params.allowedValue)}`,
+        `Write ${show(params.allowedValue)}.`
+      );
+    case "format": {
+      if (params.format === "cron") {
+        const parsed2 = parseCron(String(error3.data));
+        const reason = parsed2.ok ? "not a valid cron expression" : parsed2.error;
+        return result(`${where3}: invalid cron expression ${show(error3.data)}: ${reason}`, hint);
+      }
+      return result(`${where3}: ${show(error3.data)} is not a valid ${String(params.format)}`, hint);
+    }
+    case "pattern":
+      return result(
+        `${where3}: ${show(error3.data)} is not in the expected form`,
+        hint || `Match the pattern ${String(params.pattern)}.`
+      );
+    case "oneOf": {
+      const branches = parent.oneOf ?? [];
+      const names = branches.flatMap((b5) => b5.required ?? []);
+      if (names.length === branches.length && names.length > 0) {
+        const present = names.filter((n3) => isObject(error3.data) && n3 in error3.data);
+        const list3 = names.map((n3) => `\`${n3}\``).join(" or ");
+        return result(
+          present.length > 1 ? `${where3} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where3} must set ${list3}`,
+          hint || `Set exactly one of ${list3}.`
+        );
+      }
+      return result(`${where3} is not in any of the accepted forms`, hint);
+    }
+    case "minProperties":
+    case "maxProperties": {
+      const limit = Number(params.limit);
+      const count2 = isObject(error3.data) ? Object.keys(error3.data).length : 0;
+      return result(
+        `${where3} has ${count2} key${count2 === 1 ? "" : "s"}; ${error3.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
+        hint
+      );
+    }
+    case "minItems":
+    case "maxItems":
+    case "minLength":
+    case "maxLength":
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return result(`${where3} ${error3.message ?? "is out of range"}`, hint);
+    case "uniqueItems":
+      return result(
+        `${where3} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
+        "Remove the duplicate.",
+        [...path, Number(params.i)]
+      );
+    default:
+      return result(`${where3} ${error3.message ?? "is invalid"}`, hint);
+  }
+}
+function displayPath(path) {
+  return path.map((p3, i6) => typeof p3 === "number" ? `[${p3}]` : i6 === 0 ? p3 : `.${p3}`).join("");
+}
+function pointerToPath(pointer) {
+  if (pointer === "") return [];
+  return pointer.slice(1).split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~")).map((part) => /^(0|[1-9]\d*)$/.test(part) ? Number(part) : part);
+}
+function isObject(value2) {
+  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+}
+function kindOf(value2) {
+  if (value2 === null) return "null";
+  if (Array.isArray(value2)) return "a list";
+  if (typeof value2 === "object") return "a mapping";
+  return `${article(typeof value2)} (${show(value2)})`;
+}
+function article(type2) {
+  const names = {
+    object: "a mapping",
+    array: "a list",
+    string: "a string",
+    integer: "a whole number",
+    number: "a number",
+    boolean: "true or false",
+    null: "null"
+  };
+  return type2.split(",").map((t) => names[t] ?? t).join(" or ");
+}
+function show(value2) {
+  const text = JSON.stringify(value2) ?? String(value2);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+function closest(name, candidates) {
+  let best;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d5 = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d5 < bestDistance) {
+      bestDistance = d5;
+      best = candidate;
+    }
+  }
+  return best !== void 0 && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : void 0;
+}
+function editDistance(a5, b5) {
+  if (Math.abs(a5.length - b5.length) > 8) return Number.POSITIVE_INFINITY;
+  let previous = Array.from({ length: b5.length + 1 }, (_, j5) => j5);
+  for (let i6 = 1; i6 <= a5.length; i6++) {
+    const current = [i6];
+    for (let j5 = 1; j5 <= b5.length; j5++) {
+      current[j5] = Math.min(
+        previous[j5] + 1,
+        current[j5 - 1] + 1,
+        previous[j5 - 1] + (a5[i6 - 1] === b5[j5 - 1] ? 0 : 1)
+      );
+    }
+    previous = current;
+  }
+  return previous[b5.length];
+}
+var init_schema_errors = __esm({
+  "src/policy/schema-errors.ts"() {
+    "use strict";
+    init_cron();
+  }
+});
+
+// src/policy/validate-document.ts
+function validateDocument(doc, validate2, prefix) {
+  if (validate2(doc.value)) return [];
+  return describeSchemaErrors(validate2.errors ?? [], prefix).map((v) => ({
+    ruleId: v.ruleId,
+    message: v.message,
+    remediation: v.remediation,
+    location: doc.locate(v.path, { key: v.atKey })
+  }));
+}
+var init_validate_document = __esm({
+  "src/policy/validate-document.ts"() {
+    "use strict";
+    init_schema_errors();
+  }
+});
+
+// node_modules/js-yaml/dist/js-yaml.mjs
+function getDefaultExportFromCjs2(x2) {
+  return x2 && x2.__esModule && Object.prototype.hasOwnProperty.call(x2, "default") ? x2["default"] : x2;
+}
+function requireCommon() {
+  if (hasRequiredCommon) return common;
+  hasRequiredCommon = 1;
+  function isNothing(subject2) {
+    return typeof subject2 === "undefined" || subject2 === null;
+  }
+  function isObject3(subject2) {
+    return typeof subject2 === "object" && subject2 !== null;
+  }
+  function toArray2(sequence) {
+    if (Array.isArray(sequence)) return sequence;
+    else if (isNothing(sequence)) return [];
+    return [sequence];
+  }
+  function extend(target, source) {
+    if (source) {
+      const sourceKeys = Object.keys(source);
+      for (let index2 = 0, length = sourceKeys.length; index2 < length; index2 += 1) {
+        const key2 = sourceKeys[index2];
+        target[key2] = source[key2];
+      }
+    }
+    return target;
+  }
+  function repeat(string, count2) {
+    let result = "";
+    for (let cycle = 0; cycle < count2; cycle += 1) {
+      result += string;
+    }
+    return result;
+  }
+  function isNegativeZero(number) {
+    return number === 0 && Number.NEGATIVE_INFINITY === 1 / number;
+  }
+  common.isNothing = isNothing;
+  common.isObject = isObject3;
+  common.toArray = toArray2;
+  common.repeat = repeat;
+  common.isNegativeZero = isNegativeZero;
+  common.extend = extend;
+  return common;
+}
+function requireException() {
+  if (hasRequiredException) return exception;
+  hasRequiredException = 1;
+  function formatError(exception2, compact) {
+    let where3 = "";
+    const message = exception2.reason || "(unknown reason)";
+    if (!exception2.mark) return message;
+    if (exception2.mark.name) {
+      where3 += 'in "' + exception2.mark.name + '" ';
+    }
+    where3 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
+    if (!compact && exception2.mark.snippet) {
+      where3 += "\n\n" + exception2.mark.snippet;
+    }
+    return message + " " + where3;
+  }
+  function YAMLException2(reason, mark) {
+    Error.call(this);
+    this.name = "YAMLException";
+    this.reason = reason;
+    this.mark = mark;
+    this.message = formatError(this, false);
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    } else {
+      this.stack = new Error().stack || "";
+    }
+  }
+  YAMLException2.prototype = Object.create(Error.prototype);
+  YAMLException2.prototype.constructor = YAMLException2;
+  YAMLException2.prototype.toString = function toString(compact) {
+    return this.name + ": " + formatError(this, compact);
+  };
+  exception = YAMLException2;
+  return exception;
+}
+function requireSnippet() {
+  if (hasRequiredSnippet) return snippet;
+  hasRequiredSnippet = 1;
+  const common2 = requireCommon();
+  function getLine(buffer, lineStart, lineEnd, position, maxLineLength) {
+    let head = "";
+    let tail = "";
+    const maxHalfLength = Math.floor(maxLineLength / 2) - 1;
+    if (position - lineStart > maxHalfLength) {
+      head = " ... ";
+      lineStart = position - maxHalfLength + head.length;
+    }
+    if (lineEnd - position > maxHalfLength) {
+      tail = " ...";
+      lineEnd = position + maxHalfLength - tail.length;
+    }
+    return {
+      str: head + buffer.slice(lineStart, lineEnd).replace(/\t/g, "\u2192") + tail,
+      pos: position - lineStart + head.length
+      // relative position
+    };
+  }
+  function padStart(string, max2) {
+    return common2.repeat(" ", max2 - string.length) + string;
+  }
+  function makeSnippet(mark, options) {
+    options = Object.create(options || null);
+    if (!mark.buffer) return null;
+    if (!options.maxLength) options.maxLength = 79;
+    if (typeof options.indent !== "number") options.indent = 1;
+    if (typeof options.linesBefore !== "number") options.linesBefore = 3;
+    if (typeof options.linesAfter !== "number") options.linesAfter = 2;
+    const re = /\r?\n|\r|\0/g;
+    const lineStarts = [0];
+    const lineEnds = [];
+    let match;
+    let foundLineNo = -1;
+    while (match = re.exec(mark.buffer)) {
+      lineEnds.push(match.index);
+      lineStarts.push(match.index + match[0].length);
+      if (mark.position <= match.index && foundLineNo < 0) {
+        foundLineNo = lineStarts.length - 2;
+      }
+    }
+    if (foundLineNo < 0) foundLineNo = lineStarts.length - 1;
+    let result = "";
+    const lineNoLength = Math.min(mark.line + options.linesAfter, lineEnds.length).toString().length;
+    const maxLineLength = options.maxLength - (options.indent + lineNoLength + 3);
+    for (let i6 = 1; i6 <= options.linesBefore; i6++) {
+      if (foundLineNo - i6 < 0) break;
+      const line2 = getLine(
+        mark.buffer,
+        lineStarts[foundLineNo - i6],
+        lineEnds[foundLineNo - i6],
+        mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo - i6]),
+        maxLineLength
+      );
+      result = common2.repeat(" ", options.indent) + padStart((mark.line - i6 + 1).toString(), lineNoLength) + " | " + line2.str + "\n" + result;
+    }
+    const line = getLine(mark.buffer, lineStarts[foundLineNo], lineEnds[foundLineNo], mark.position, maxLineLength);
+    result += common2.repeat(" ", options.indent) + padStart((mark.line + 1).toString(), lineNoLength) + " | " + line.str + "\n";
+    result += common2.repeat("-", options.indent + lineNoLength + 3 + line.pos) + "^\n";
+    for (let i6 = 1; i6 <= options.linesAfter; i6++) {
+      if (foundLineNo + i6 >= lineEnds.length) break;
+      const line2 = getLine(
+        mark.buffer,
+        lineStarts[foundLineNo + i6],
+        lineEnds[foundLineNo + i6],
+        mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo + i6]),
+        maxLineLength
+      );
+      result += common2.repeat(" ", options.indent) + padStart((mark.line + i6 + 1).toString(), lineNoLength) + " | " + line2.str + "\n";
+    }
+    return result.replace(/\n$/, "");
+  }
+  snippet = makeSnippet;
+  return snippet;
+}
+function requireType() {
+  if (hasRequiredType) return type;
+  hasRequiredType = 1;
+  const YAMLException2 = requireException();
+  const TYPE_CONSTRUCTOR_OPTIONS = [
+    "kind",
+    "multi",
+    "resolve",
+    "construct",
+    "instanceOf",
+    "predicate",
+    "represent",
+    "representName",
+    "defaultStyle",
+    "styleAliases"
+  ];
+  const YAML_NODE_KINDS = [
+    "scalar",
+    "sequence",
+    "mapping"
+  ];
+  function compileStyleAliases(map22) {
+    const result = {};
+    if (map22 !== null) {
+      Object.keys(map22).forEach(function(style) {
+        map22[style].forEach(function(alias) {
+          result[String(alias)] = style;
+        });
+      });
+    }
+    return result;
+  }
+  function Type2(tag, options) {
+    options = options || {};
+    Object.keys(options).forEach(function(name) {
+      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name) === -1) {
+        throw new YAMLException2('Unknown option "' + name + '" is met in definition of "' + tag + '" YAML type.');
+      }
+    });
+    this.options = options;
+    this.tag = tag;
+    this.kind = options["kind"] || null;
+    this.resolve = options["resolve"] || function() {
+      return true;
+    };
+    this.construct = options["construct"] || function(data) {
+      return data;
+    };
+    this.instanceOf = options["instanceOf"] || null;
+    this.predicate = options["predicate"] || null;
+    this.represent = options["represent"] || null;
+    this.representName = options["representName"] || null;
+    this.defaultStyle = options["defaultStyle"] || null;
+    this.multi = options["multi"] || false;
+    this.styleAliases = compileStyleAliases(options["styleAliases"] || null);
+    if (YAML_NODE_KINDS.indexOf(this.kind) === -1) {
+      throw new YAMLException2('Unknown kind "' + this.kind + '" is specified for "' + tag + '" YAML type.');
+    }
+  }
+  type = Type2;
+  return type;
+}
+function requireSchema() {
+  if (hasRequiredSchema) return schema;
+  hasRequiredSchema = 1;
+  const YAMLException2 = requireException();
+  const Type2 = requireType();
+  function compileList(schema2, name) {
+    const result = [];
+    schema2[name].forEach(function(currentType) {
+      let newIndex = result.length;
+      result.forEach(function(previousType, previousIndex) {
+        if (previousType.tag === currentType.tag && previousType.kind === currentType.kind && previousType.multi === currentType.multi) {
+          newIndex = previousIndex;
+        }
+      });
+      result[newIndex] = currentType;
+    });
+    return result;
+  }
+  function compileMap() {
+    const result = {
+      scalar: {},
+      sequence: {},
+      mapping: {},
+      fallback: {},
+      multi: {
+        scalar: [],
+        sequence: [],
+        mapping: [],
+        fallback: []
+      }
+    };
+    function collectType(type2) {
+      if (type2.multi) {
+        result.multi[type2.kind].push(type2);
+        result.multi["fallback"].push(type2);
+      } else {
+        result[type2.kind][type2.tag] = result["fallback"][type2.tag] = type2;
+      }
+    }
+    for (let index2 = 0, length = arguments.length; index2 < length; index2 += 1) {
+      arguments[index2].forEach(collectType);
+    }
+    return result;
+  }
+  function Schema22(definition) {
+    return this.extend(definition);
+  }
+  Schema22.prototype.extend = function extend(definition) {
+    let implicit = [];
+    let explicit = [];
+    if (definition instanceof Type2) {
+      explicit.push(definition);
+    } else if (Array.isArray(definition)) {
+      explicit = explicit.concat(definition);
+    } else if (definition && (Array.isArray(definition.implicit) || Array.isArray(definition.explicit))) {
+      if (definition.implicit) implicit = implicit.concat(definition.implicit);
+      if (definition.explicit) explicit = explicit.concat(definition.explicit);
+    } else {
+      throw new YAMLException2("Schema.extend argument should be a Type, [ Type ], or a schema definition ({ implicit: [...], explicit: [...] })");
+    }
+    implicit.forEach(function(type2) {
+      if (!(type2 instanceof Type2)) {
+        throw new YAMLException2("Specified list of YAML types (or a single Type object) contains a non-Type object.");
+      }
+      if (type2.loadKind && type2.loadKind !== "scalar") {
+        throw new YAMLException2("There is a non-scalar type in the implicit list of a schema. Implicit resolving of such types is not supported.");
+      }
+      if (type2.multi) {
+        throw new YAMLException2("There is a multi type in the implicit list of a schema. Multi tags can only be listed as explicit.");
+      }
+    });
+    explicit.forEach(function(type2) {
+      if (!(type2 instanceof Type2)) {
+        throw new YAMLException2("Specified list of YAML types (or a single Type object) contains a non-Type object.");
+      }
+    });
+    const result = Object.create(Schema22.prototype);
+    result.implicit = (this.implicit || []).concat(implicit);
+    result.explicit = (this.explicit || []).concat(explicit);
+    result.compiledImplicit = compileList(result, "implicit");
+    result.compiledExplicit = compileList(result, "explicit");
+    result.compiledTypeMap = compileMap(result.compiledImplicit, result.compiledExplicit);
+    return result;
+  };
+  schema = Schema22;
+  return schema;
+}
+function requireStr() {
+  if (hasRequiredStr) return str;
+  hasRequiredStr = 1;
+  const Type2 = requireType();
+  str = new Type2("tag:yaml.org,2002:str", {
+    kind: "scalar",
+    construct: function(data) {
+      return data !== null ? data : "";
+    }
+  });
+  return str;
+}
+function requireSeq() {
+  if (hasRequiredSeq) return seq;
+  hasRequiredSeq = 1;
+  const Type2 = requireType();
+  seq = new Type2("tag:yaml.org,2002:seq", {
+    kind: "sequence",
+    construct: function(data) {
+      return data !== null ? data : [];
+    }
+  });
+  return seq;
+}
+function requireMap() {
+  if (hasRequiredMap) return map3;
+  hasRequiredMap = 1;
+  const Type2 = requireType();
+  map3 = new Type2("tag:yaml.org,2002:map", {
+    kind: "mapping",
+    construct: function(data) {
+      return data !== null ? data : {};
+    }
+  });
+  return map3;
+}
+function requireFailsafe() {
+  if (hasRequiredFailsafe) return failsafe;
+  hasRequiredFailsafe = 1;
+  const Schema22 = requireSchema();
+  failsafe = new Schema22({
+    explicit: [
+      requireStr(),
+      requireSeq(),
+      requireMap()
+    ]
+  });
+  return failsafe;
+}
+function require_null() {
+  if (hasRequired_null) return _null;
+  hasRequired_null = 1;
+  const Type2 = requireType();
+  function resolveYamlNull(data) {
+    if (data === null) return true;
+    const max2 = data.length;
+    return max2 === 1 && data === "~" || max2 === 4 && (data === "null" || data === "Null" || data === "NULL");
+  }
+  function constructYamlNull() {
+    return null;
+  }
+  function isNull(object) {
+    return object === null;
+  }
+  _null = new Type2("tag:yaml.org,2002:null", {
+    kind: "scalar",
+    resolve: resolveYamlNull,
+    construct: constructYamlNull,
+    predicate: isNull,
+    represent: {
+      canonical: function() {
+        return "~";
+      },
+      lowercase: function() {
+        return "null";
+      },
+      uppercase: function() {
+        return "NULL";
+      },
+      camelcase: function() {
+        return "Null";
+      },
+      empty: function() {
+        return "";
+      }
+    },
+    defaultStyle: "lowercase"
+  });
+  return _null;
+}
+function requireBool() {
+  if (hasRequiredBool) return bool;
+  hasRequiredBool = 1;
+  const Type2 = requireType();
+  function resolveYamlBoolean(data) {
+    if (data === null) return false;
+    const max2 = data.length;
+    return max2 === 4 && (data === "true" || data === "True" || data === "TRUE") || max2 === 5 && (data === "false" || data === "False" || data === "FALSE");
+  }
+  function constructYamlBoolean(data) {
+    return data === "true" || data === "True" || data === "TRUE";
+  }
+  function isBoolean(object) {
+    return Object.prototype.toString.call(object) === "[object Boolean]";
+  }
+  bool = new Type2("tag:yaml.org,2002:bool", {
+    kind: "scalar",
+    resolve: resolveYamlBoolean,
+    construct: constructYamlBoolean,
+    predicate: isBoolean,
+    represent: {
+      lowercase: function(object) {
+        return object ? "true" : "false";
+      },
+      uppercase: function(object) {
+        return object ? "TRUE" : "FALSE";
+      },
+      camelcase: function(object) {
+        return object ? "True" : "False";
+      }
+    },
+    defaultStyle: "lowercase"
+  });
+  return bool;
+}
+function requireInt() {
+  if (hasRequiredInt) return int;
+  hasRequiredInt = 1;
+  const common2 = requireCommon();
+  const Type2 = requireType();
+  function isHexCode(c5) {
+    return c5 >= 48 && c5 <= 57 || c5 >= 65 && c5 <= 70 || c5 >= 97 && c5 <= 102;
+  }
+  function isOctCode(c5) {
+    return c5 >= 48 && c5 <= 55;
+  }
+  function isDecCode(c5) {
+    return c5 >= 48 && c5 <= 57;
+  }
+  function resolveYamlInteger(data) {
+    if (data === null) return false;
+    const max2 = data.length;
+    let index2 = 0;
+    let hasDigits = false;
+    if (!max2) return false;
+    let ch = data[index2];
+    if (ch === "-" || ch === "+") {
+      ch = data[++index2];
+    }
+    if (ch === "0") {
+      if (index2 + 1 === max2) return true;
+      ch = data[++index2];
+      if (ch === "b") {
+        index2++;
+        for (; index2 < max2; index2++) {
+          ch = data[index2];
+          if (ch !== "0" && ch !== "1") return false;
+          hasDigits = true;
+        }
+        return hasDigits && isFinite(parseYamlInteger(data));
+      }
+      if (ch === "x") {
+        index2++;
+        for (; index2 < max2; index2++) {
+          if (!isHexCode(data.charCodeAt(index2))) return false;
+          hasDigits = true;
+        }
+        return hasDigits && isFinite(parseYamlInteger(data));
+      }
+      if (ch === "o") {
+        index2++;
+        for (; index2 < max2; index2++) {
+          if (!isOctCode(data.charCodeAt(index2))) return false;
+          hasDigits = true;
+        }
+        return hasDigits && isFinite(parseYamlInteger(data));
+      }
+    }
+    for (; index2 < max2; index2++) {
+      if (!isDecCode(data.charCodeAt(index2))) {
+        return false;
+      }
+      hasDigits = true;
+    }
+    if (!hasDigits) return false;
+    return isFinite(parseYamlInteger(data));
+  }
+  function parseYamlInteger(data) {
+    let value2 = data;
+    let sign5 = 1;
+    let ch = value2[0];
+    if (ch === "-" || ch === "+") {
+      if (ch === "-") sign5 = -1;
+      value2 = value2.slice(1);
+      ch = value2[0];
+    }
+    if (value2 === "0") return 0;
+    if (ch === "0") {
+      if (value2[1] === "b") return sign5 * parseInt(value2.slice(2), 2);
+      if (value2[1] === "x") return sign5 * parseInt(value2.slice(2), 16);
+      if (value2[1] === "o") return sign5 * parseInt(value2.slice(2), 8);
+    }
+    return sign5 * parseInt(value2, 10);
+  }
+  function constructYamlInteger(data) {
+    return parseYamlInteger(data);
+  }
+  function isInteger(object) {
+    return Object.prototype.toString.call(object) === "[object Number]" && (object % 1 === 0 && !common2.isNegativeZero(object));
+  }
+  int = new Type2("tag:yaml.org,2002:int", {
+    kind: "scalar",
+    resolve: resolveYamlInteger,
+    construct: constructYamlInteger,
+    predicate: isInteger,
+    represent: {
+      binary: function(obj) {
+        return obj >= 0 ? "0b" + obj.toString(2) : "-0b" + obj.toString(2).slice(1);
+      },
+      octal: function(obj) {
+        return obj >= 0 ? "0o" + obj.toString(8) : "-0o" + obj.toString(8).slice(1);
+      },
+      decimal: function(obj) {
+        return obj.toString(10);
+      },
+      hexadecimal: function(obj) {
+        return obj >= 0 ? "0x" + obj.toString(16).toUpperCase() : "-0x" + obj.toString(16).toUpperCase().slice(1);
+      }
+    },
+    defaultStyle: "decimal",
+    styleAliases: {
+      binary: [2, "bin"],
+      octal: [8, "oct"],
+      decimal: [10, "dec"],
+      hexadecimal: [16, "hex"]
+    }
+  });
+  return int;
+}
+function requireFloat() {
+  if (hasRequiredFloat) return float;
+  hasRequiredFloat = 1;
+  const common2 = requireCommon();
+  const Type2 = requireType();
+  const YAML_FLOAT_PATTERN = new RegExp(
+    // 2.5e4, 2.5 and integers
+    "^(?:[-+]?(?:[0-9]+)(?:\\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$"
+  );
+  const YAML_FLOAT_SPECIAL_PATTERN = new RegExp(
+    "^(?:[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$"
+  );
+  function resolveYamlFloat(data) {
+    if (data === null) return false;
+    if (!YAML_FLOAT_PATTERN.test(data)) {
+      return false;
+    }
+    if (isFinite(parseFloat(data, 10))) {
+      return true;
+    }
+    return YAML_FLOAT_SPECIAL_PATTERN.test(data);
+  }
+  function constructYamlFloat(data) {
+    let value2 = data.toLowerCase();
+    const sign5 = value2[0] === "-" ? -1 : 1;
+    if ("+-".indexOf(value2[0]) >= 0) {
+      value2 = value2.slice(1);
+    }
+    if (value2 === ".inf") {
+      return sign5 === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    } else if (value2 === ".nan") {
+      return NaN;
+    }
+    return sign5 * parseFloat(value2, 10);
+  }
+  const SCIENTIFIC_WITHOUT_DOT = /^[-+]?[0-9]+e/;
+  function representYamlFloat(object, style) {
+    if (isNaN(object)) {
+      switch (style) {
+        case "lowercase":
+          return ".nan";
+        case "uppercase":
+          return ".NAN";
+        case "camelcase":
+          return ".NaN";
+      }
+    } else if (Number.POSITIVE_INFINITY === object) {
+      switch (style) {
+        case "lowercase":
+          return ".inf";
+        case "uppercase":
+          return ".INF";
+        case "camelcase":
+          return ".Inf";
+      }
+    } else if (Number.NEGATIVE_INFINITY === object) {
+      switch (style) {
+        case "lowercase":
+          return "-.inf";
+        case "uppercase":
+          return "-.INF";
+        case "camelcase":
+          return "-.Inf";
+      }
+    } else if (common2.isNegativeZero(object)) {
+      return "-0.0";
+    }
+    const res = object.toString(10);
+    return SCIENTIFIC_WITHOUT_DOT.test(res) ? res.replace("e", ".e") : res;
+  }
+  function isFloat(object) {
+    return Object.prototype.toString.call(object) === "[object Number]" && (object % 1 !== 0 || common2.isNegativeZero(object));
+  }
+  float = new Type2("tag:yaml.org,2002:float", {
+    kind: "scalar",
+    resolve: resolveYamlFloat,
+    construct: constructYamlFloat,
+    predicate: isFloat,
+    represent: representYamlFloat,
+    defaultStyle: "lowercase"
+  });
+  return float;
+}
+function requireJson() {
+  if (hasRequiredJson) return json;
+  hasRequiredJson = 1;
+  json = requireFailsafe().extend({
+    implicit: [
+      require_null(),
+      requireBool(),
+      requireInt(),
+      requireFloat()
+    ]
+  });
+  return json;
+}
+function requireCore() {
+  if (hasRequiredCore) return core;
+  hasRequiredCore = 1;
+  core = requireJson();
+  return core;
+}
+function requireTimestamp() {
+  if (hasRequiredTimestamp) return timestamp;
+  hasRequiredTimestamp = 1;
+  const Type2 = requireType();
+  const YAML_DATE_REGEXP = new RegExp(
+    "^([0-9][0-9][0-9][0-9])-([0-9][0-9])-([0-9][0-9])$"
+  );
+  const YAML_TIMESTAMP_REGEXP = new RegExp(
+    "^([0-9][0-9][0-9][0-9])-([0-9][0-9]?)-([0-9][0-9]?)(?:[Tt]|[ \\t]+)([0-9][0-9]?):([0-9][0-9]):([0-9][0-9])(?:\\.([0-9]*))?(?:[ \\t]*(Z|([-+])([0-9][0-9]?)(?::([0-9][0-9]))?))?$"
+  );
+  function resolveYamlTimestamp(data) {
+    if (data === null) return false;
+    if (YAML_DATE_REGEXP.exec(data) !== null) return true;
+    if (YAML_TIMESTAMP_REGEXP.exec(data) !== null) return true;
+    return false;
+  }
+  function constructYamlTimestamp(data) {
+    let fraction = 0;
+    let delta = null;
+    let match = YAML_DATE_REGEXP.exec(data);
+    if (match === null) match = YAML_TIMESTAMP_REGEXP.exec(data);
+    if (match === null) throw new Error("Date resolve error");
+    const year2 = +match[1];
+    const month = +match[2] - 1;
+    const day3 = +match[3];
+    if (!match[4]) {
+      return new Date(Date.UTC(year2, month, day3));
+    }
+    const hour = +match[4];
+    const minute = +match[5];
+    const second = +match[6];
+    if (match[7]) {
+      fraction = match[7].slice(0, 3);
+      while (fraction.length < 3) {
+        fraction += "0";
+      }
+      fraction = +fraction;
+    }
+    if (match[9]) {
+      const tzHour = +match[10];
+      const tzMinute = +(match[11] || 0);
+      delta = (tzHour * 60 + tzMinute) * 6e4;
+      if (match[9] === "-") delta = -delta;
+    }
+    const date2 = new Date(Date.UTC(year2, month, day3, hour, minute, second, fraction));
+    if (delta) date2.setTime(date2.getTime() - delta);
+    return date2;
+  }
+  function representYamlTimestamp(object) {
+    return object.toISOString();
+  }
+  timestamp = new Type2("tag:yaml.org,2002:timestamp", {
+    kind: "scalar",
+    resolve: resolveYamlTimestamp,
+    construct: constructYamlTimestamp,
+    instanceOf: Date,
+    represent: representYamlTimestamp
+  });
+  return timestamp;
+}
+function requireMerge() {
+  if (hasRequiredMerge) return merge2;
+  hasRequiredMerge = 1;
+  const Type2 = requireType();
+  function resolveYamlMerge(data) {
+    return data === "<<" || data === null;
+  }
+  merge2 = new Type2("tag:yaml.org,2002:merge", {
+    kind: "scalar",
+    resolve: resolveYamlMerge
+  });
+  return merge2;
+}
+function requireBinary() {
+  if (hasRequiredBinary) return binary;
+  hasRequiredBinary = 1;
+  const Type2 = requireType();
+  const BASE64_MAP = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n\r";
+  function resolveYamlBinary(data) {
+    if (data === null) return false;
+    let bitlen = 0;
+    const max2 = data.length;
+    const map22 = BASE64_MAP;
+    for (let idx = 0; idx < max2; idx++) {
+      const code = map22.indexOf(data.charAt(idx));
+      if (code > 64) continue;
+      if (code < 0) return false;
+      bitlen += 6;
+    }
+    return bitlen % 8 === 0;
+  }
+  function constructYamlBinary(data) {
+    const input = data.replace(/[\r\n=]/g, "");
+    const max2 = input.length;
+    const map22 = BASE64_MAP;
+    let bits2 = 0;
+    const result = [];
+    for (let idx = 0; idx < max2; idx++) {
+      if (idx % 4 === 0 && idx) {
+        result.push(bits2 >> 16 & 255);
+        result.push(bits2 >> 8 & 255);
+        result.push(bits2 & 255);
+      }
+      bits2 = bits2 << 6 | map22.indexOf(input.charAt(idx));
+    }
+    const tailbits = max2 % 4 * 6;
+    if (tailbits === 0) {
+      result.push(bits2 >> 16 & 255);
+      result.push(bits2 >> 8 & 255);
+      result.push(bits2 & 255);
+    } else if (tailbits === 18) {
+      result.push(bits2 >> 10 & 255);
+      result.push(bits2 >> 2 & 255);
+    } else if (tailbits === 12) {
+      result.push(bits2 >> 4 & 255);
+    }
+    return new Uint8Array(result);
+  }
+  function representYamlBinary(object) {
+    let result = "";
+    let bits2 = 0;
+    const max2 = object.length;
+    const map22 = BASE64_MAP;
+    for (let idx = 0; idx < max2; idx++) {
+      if (idx % 3 === 0 && idx) {
+        result += map22[bits2 >> 18 & 63];
+        result += map22[bits2 >> 12 & 63];
+        result += map22[bits2 >> 6 & 63];
+        result += map22[bits2 & 63];
+      }
+      bits2 = (bits2 << 8) + object[idx];
+    }
+    const tail = max2 % 3;
+    if (tail === 0) {
+      result += map22[bits2 >> 18 & 63];
+      result += map22[bits2 >> 12 & 63];
+      result += map22[bits2 >> 6 & 63];
+      result += map22[bits2 & 63];
+    } else if (tail === 2) {
+      result += map22[bits2 >> 10 & 63];
+      result += map22[bits2 >> 4 & 63];
+      result += map22[bits2 << 2 & 63];
+      result += map22[64];
+    } else if (tail === 1) {
+      result += map22[bits2 >> 2 & 63];
+      result += map22[bits2 << 4 & 63];
+      result += map22[64];
+      result += map22[64];
+    }
+    return result;
+  }
+  function isBinary(obj) {
+    return Object.prototype.toString.call(obj) === "[object Uint8Array]";
+  }
+  binary = new Type2("tag:yaml.org,2002:binary", {
+    kind: "scalar",
+    resolve: resolveYamlBinary,
+    construct: constructYamlBinary,
+    predicate: isBinary,
+    represent: representYamlBinary
+  });
+  return binary;
+}
+function requireOmap() {
+  if (hasRequiredOmap) return omap;
+  hasRequiredOmap = 1;
+  const Type2 = requireType();
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  const _toString = Object.prototype.toString;
+  function resolveYamlOmap(data) {
+    if (data === null) return true;
+    const objectKeys = {};
+    const object = data;
+    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
+      const pair = object[index2];
+      let pairHasKey = false;
+      if (_toString.call(pair) !== "[object Object]") return false;
+      let pairKey;
+      for (pairKey in pair) {
+        if (_hasOwnProperty.call(pair, pairKey)) {
+          if (!pairHasKey) pairHasKey = true;
+          else return false;
+        }
+      }
+      if (!pairHasKey) return false;
+      if (_hasOwnProperty.call(objectKeys, pairKey)) return false;
+      Object.defineProperty(objectKeys, pairKey, { value: true });
+    }
+    return true;
+  }
+  function constructYamlOmap(data) {
+    return data !== null ? data : [];
+  }
+  omap = new Type2("tag:yaml.org,2002:omap", {
+    kind: "sequence",
+    resolve: resolveYamlOmap,
+    construct: constructYamlOmap
+  });
+  return omap;
+}
+function requirePairs() {
+  if (hasRequiredPairs) return pairs;
+  hasRequiredPairs = 1;
+  const Type2 = requireType();
+  const _toString = Object.prototype.toString;
+  function resolveYamlPairs(data) {
+    if (data === null) return true;
+    const object = data;
+    const result = new Array(object.length);
+    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
+      const pair = object[index2];
+      if (_toString.call(pair) !== "[object Object]") return false;
+      const keys = Object.keys(pair);
+      if (keys.length !== 1) return false;
+      result[index2] = [keys[0], pair[keys[0]]];
+    }
+    return true;
+  }
+  function constructYamlPairs(data) {
+    if (data === null) return [];
+    const object = data;
+    const result = new Array(object.length);
+    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
+      const pair = object[index2];
+      const keys = Object.keys(pair);
+      result[index2] = [keys[0], pair[keys[0]]];
+    }
+    return result;
+  }
+  pairs = new Type2("tag:yaml.org,2002:pairs", {
+    kind: "sequence",
+    resolve: resolveYamlPairs,
+    construct: constructYamlPairs
+  });
+  return pairs;
+}
+function requireSet() {
+  if (hasRequiredSet) return set;
+  hasRequiredSet = 1;
+  const Type2 = requireType();
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  function resolveYamlSet(data) {
+    if (data === null) return true;
+    const object = data;
+    for (const key2 in object) {
+      if (_hasOwnProperty.call(object, key2)) {
+        if (object[key2] !== null) return false;
+      }
+    }
+    return true;
+  }
+  function constructYamlSet(data) {
+    return data !== null ? data : {};
+  }
+  set = new Type2("tag:yaml.org,2002:set", {
+    kind: "mapping",
+    resolve: resolveYamlSet,
+    construct: constructYamlSet
+  });
+  return set;
+}
+function require_default() {
+  if (hasRequired_default) return _default;
+  hasRequired_default = 1;
+  _default = requireCore().extend({
+    implicit: [
+      requireTimestamp(),
+      requireMerge()
+    ],
+    explicit: [
+      requireBinary(),
+      requireOmap(),
+      requirePairs(),
+      requireSet()
+    ]
+  });
+  return _default;
+}
+function requireLoader() {
+  if (hasRequiredLoader) return loader;
+  hasRequiredLoader = 1;
+  const common2 = requireCommon();
+  const YAMLException2 = requireException();
+  const makeSnippet = requireSnippet();
+  const DEFAULT_SCHEMA2 = require_default();
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  const CONTEXT_FLOW_IN = 1;
+  const CONTEXT_FLOW_OUT = 2;
+  const CONTEXT_BLOCK_IN = 3;
+  const CONTEXT_BLOCK_OUT = 4;
+  const CHOMPING_CLIP = 1;
+  const CHOMPING_STRIP = 2;
+  const CHOMPING_KEEP = 3;
+  const PATTERN_NON_PRINTABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
+  const PATTERN_NON_ASCII_LINE_BREAKS = /[\x85\u2028\u2029]/;
+  const PATTERN_FLOW_INDICATORS = /[,\[\]{}]/;
+  const PATTERN_TAG_HANDLE = /^(?:!|!!|![0-9A-Za-z-]+!)$/;
+  const PATTERN_TAG_URI = /^(?:!|[^,\[\]{}])(?:%[0-9a-f]{2}|[0-9a-z\-#;/?:@&=+$,_.!~*'()\[\]])*$/i;
+  function _class(obj) {
+    return Object.prototype.toString.call(obj);
+  }
+  function isEol(c5) {
+    return c5 === 10 || c5 === 13;
+  }
+  function isWhiteSpace(c5) {
+    return c5 === 9 || c5 === 32;
+  }
+  function isWsOrEol(c5) {
+    return c5 === 9 || c5 === 32 || c5 === 10 || c5 === 13;
+  }
+  function isFlowIndicator(c5) {
+    return c5 === 44 || c5 === 91 || c5 === 93 || c5 === 123 || c5 === 125;
+  }
+  function fromHexCode(c5) {
+    if (c5 >= 48 && c5 <= 57) {
+      return c5 - 48;
+    }
+    const lc2 = c5 | 32;
+    if (lc2 >= 97 && lc2 <= 102) {
+      return lc2 - 97 + 10;
+    }
+    return -1;
+  }
+  function escapedHexLen(c5) {
+    if (c5 === 120) {
+      return 2;
+    }
+    if (c5 === 117) {
+      return 4;
+    }
+    if (c5 === 85) {
+      return 8;
+    }
+    return 0;
+  }
+  function fromDecimalCode(c5) {
+    if (c5 >= 48 && c5 <= 57) {
+      return c5 - 48;
+    }
+    return -1;
+  }
+  function simpleEscapeSequence(c5) {
+    switch (c5) {
+      case 48:
+        return "\0";
+      case 97:
+        return "\x07";
+      case 98:
+        return "\b";
+      case 116:
+        return "	";
+      case 9:
+        return "	";
+      case 110:
+        return "\n";
+      case 118:
+        return "\v";
+      case 102:
+        return "\f";
+      case 114:
+        return "\r";
+      case 101:
+        return "\x1B";
+      case 32:
+        return " ";
+      case 34:
+        return '"';
+      case 47:
+        return "/";
+      case 92:
+        return "\\";
+      case 78:
+        return "\x85";
+      case 95:
+        return "\xA0";
+      case 76:
+        return "\u2028";
+      case 80:
+        return "\u2029";
+      default:
+        return "";
+    }
+  }
+  function charFromCodepoint(c5) {
+    if (c5 <= 65535) {
+      return String.fromCharCode(c5);
+    }
+    return String.fromCharCode(
+      (c5 - 65536 >> 10) + 55296,
+      (c5 - 65536 & 1023) + 56320
+    );
+  }
+  function setProperty(object, key2, value2) {
+    if (key2 === "__proto__") {
+      Object.defineProperty(object, key2, {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value: value2
+      });
+    } else {
+      object[key2] = value2;
+    }
+  }
+  const simpleEscapeCheck = new Array(256);
+  const simpleEscapeMap = new Array(256);
+  for (let i6 = 0; i6 < 256; i6++) {
+    simpleEscapeCheck[i6] = simpleEscapeSequence(i6) ? 1 : 0;
+    simpleEscapeMap[i6] = simpleEscapeSequence(i6);
+  }
+  function State(input, options) {
+    this.input = input;
+    this.filename = options["filename"] || null;
+    this.schema = options["schema"] || DEFAULT_SCHEMA2;
+    this.onWarning = options["onWarning"] || null;
+    this.legacy = options["legacy"] || false;
+    this.json = options["json"] || false;
+    this.listener = options["listener"] || null;
+    this.maxDepth = typeof options["maxDepth"] === "number" ? options["maxDepth"] : 100;
+    this.maxTotalMergeKeys = typeof options["maxTotalMergeKeys"] === "number" ? options["maxTotalMergeKeys"] : 1e4;
+    this.implicitTypes = this.schema.compiledImplicit;
+    this.typeMap = this.schema.compiledTypeMap;
+    this.length = input.length;
+    this.position = 0;
+    this.line = 0;
+    this.lineStart = 0;
+    this.lineIndent = 0;
+    this.depth = 0;
+    this.totalMergeKeys = 0;
+    this.firstTabInLine = -1;
+    this.documents = [];
+    this.anchorMapTransactions = [];
+  }
+  function generateError(state2, message) {
+    const mark = {
+      name: state2.filename,
+      buffer: state2.input.slice(0, -1),
+      // omit trailing \0
+      position: state2.position,
+      line: state2.line,
+      column: state2.position - state2.lineStart
+    };
+    mark.snippet = makeSnippet(mark);
+    return new YAMLException2(message, mark);
+  }
+  function throwError(state2, message) {
+    throw generateError(state2, message);
+  }
+  function throwWarning(state2, message) {
+    if (state2.onWarning) {
+      state2.onWarning.call(null, generateError(state2, message));
+    }
+  }
+  function storeAnchor(state2, name, value2) {
+    const transactions = state2.anchorMapTransactions;
+    if (transactions.length !== 0) {
+      const transaction = transactions[transactions.length - 1];
+      if (!_hasOwnProperty.call(transaction, name)) {
+        transaction[name] = {
+          existed: _hasOwnProperty.call(state2.anchorMap, name),
+          value: state2.anchorMap[name]
+        };
+      }
+    }
+    state2.anchorMap[name] = value2;
+  }
+  function beginAnchorTransaction(state2) {
+    state2.anchorMapTransactions.push(/* @__PURE__ */ Object.create(null));
+  }
+  function commitAnchorTransaction(state2) {
+    const transaction = state2.anchorMapTransactions.pop();
+    const transactions = state2.anchorMapTransactions;
+    if (transactions.length === 0) return;
+    const parent = transactions[transactions.length - 1];
+    const names = Object.keys(transaction);
+    for (let index2 = 0, length = names.length; index2 < length; index2 += 1) {
+      const name = names[index2];
+      if (!_hasOwnProperty.call(parent, name)) {
+        parent[name] = transaction[name];
+      }
+    }
+  }
+  function rollbackAnchorTransaction(state2) {
+    const transaction = state2.anchorMapTransactions.pop();
+    const names = Object.keys(transaction);
+    for (let index2 = names.length - 1; index2 >= 0; index2 -= 1) {
+      const entry = transaction[names[index2]];
+      if (entry.existed) {
+        state2.anchorMap[names[index2]] = entry.value;
+      } else {
+        delete state2.anchorMap[names[index2]];
+      }
+    }
+  }
+  function snapshotState(state2) {
+    return {
+      position: state2.position,
+      line: state2.line,
+      lineStart: state2.lineStart,
+      lineIndent: state2.lineIndent,
+      firstTabInLine: state2.firstTabInLine,
+      tag: state2.tag,
+      anchor: state2.anchor,
+      kind: state2.kind,
+      result: state2.result
+    };
+  }
+  function restoreState(state2, snapshot) {
+    state2.position = snapshot.position;
+    state2.line = snapshot.line;
+    state2.lineStart = snapshot.lineStart;
+    state2.lineIndent = snapshot.lineIndent;
+    state2.firstTabInLine = snapshot.firstTabInLine;
+    state2.tag = snapshot.tag;
+    state2.anchor = snapshot.anchor;
+    state2.kind = snapshot.kind;
+    state2.result = snapshot.result;
+  }
+  const directiveHandlers = {
+    YAML: function handleYamlDirective(state2, name, args) {
+      if (state2.version !== null) {
+        throwError(state2, "duplication of %YAML directive");
+      }
+      if (args.length !== 1) {
+        throwError(state2, "YAML directive accepts exactly one argument");
+      }
+      const match = /^([0-9]+)\.([0-9]+)$/.exec(args[0]);
+      if (match === null) {
+        throwError(state2, "ill-formed argument of the YAML directive");
+      }
+      const major = parseInt(match[1], 10);
+      const minor = parseInt(match[2], 10);
+      if (major !== 1) {
+        throwError(state2, "unacceptable YAML version of the document");
+      }
+      state2.version = args[0];
+      state2.checkLineBreaks = minor < 2;
+      if (minor !== 1 && minor !== 2) {
+        throwWarning(state2, "unsupported YAML version of the document");
+      }
+    },
+    TAG: function handleTagDirective(state2, name, args) {
+      let prefix;
+      if (args.length !== 2) {
+        throwError(state2, "TAG directive accepts exactly two arguments");
+      }
+      const handle = args[0];
+      prefix = args[1];
+      if (!PATTERN_TAG_HANDLE.test(handle)) {
+        throwError(state2, "ill-formed tag handle (first argument) of the TAG directive");
+      }
+      if (_hasOwnProperty.call(state2.tagMap, handle)) {
+        throwError(state2, 'there is a previously declared suffix for "' + handle + '" tag handle');
+      }
+      if (!PATTERN_TAG_URI.test(prefix)) {
+        throwError(state2, "ill-formed tag prefix (second argument) of the TAG directive");
+      }
+      try {
+        prefix = decodeURIComponent(prefix);
+      } catch (err2) {
+        throwError(state2, "tag prefix is malformed: " + prefix);
+      }
+      state2.tagMap[handle] = prefix;
+    }
+  };
+  function captureSegment(state2, start, end, checkJson) {
+    if (start < end) {
+      const _result = state2.input.slice(start, end);
+      if (checkJson) {
+        for (let _position = 0, _length = _result.length; _position < _length; _position += 1) {
+          const _character = _result.charCodeAt(_position);
+          if (!(_character === 9 || _character >= 32 && _character <= 1114111)) {
+            throwError(state2, "expected valid JSON character");
+          }
+        }
+      } else if (PATTERN_NON_PRINTABLE.test(_result)) {
+        throwError(state2, "the stream contains non-printable characters");
+      }
+      state2.result += _result;
+    }
+  }
+  function chargeMergeWork(state2) {
+    state2.totalMergeKeys++;
+    if (state2.maxTotalMergeKeys !== -1 && state2.totalMergeKeys > state2.maxTotalMergeKeys) {
+      throwError(state2, "merge keys exceeded maxTotalMergeKeys (" + state2.maxTotalMergeKeys + ")");
+    }
+  }
+  function mergeMappings(state2, destination, source, overridableKeys) {
+    if (!common2.isObject(source)) {
+      throwError(state2, "cannot merge mappings; the provided source object is unacceptable");
+    }
+    chargeMergeWork(state2);
+    const sourceKeys = Object.keys(source);
+    for (let index2 = 0, quantity = sourceKeys.length; index2 < quantity; index2 += 1) {
+      const key2 = sourceKeys[index2];
+      chargeMergeWork(state2);
+      if (!_hasOwnProperty.call(destination, key2)) {
+        setProperty(destination, key2, source[key2]);
+        overridableKeys[key2] = true;
+      }
+    }
+  }
+  function storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, valueNode, startLine, startLineStart, startPos) {
+    if (Array.isArray(keyNode)) {
+      keyNode = Array.prototype.slice.call(keyNode);
+      for (let index2 = 0, quantity = keyNode.length; index2 < quantity; index2 += 1) {
+        if (Array.isArray(keyNode[index2])) {
+          throwError(state2, "nested arrays are not supported inside keys");
+        }
+        if (typeof keyNode === "object" && _class(keyNode[index2]) === "[object Object]") {
+          keyNode[index2] = "[object Object]";
+        }
+      }
+    }
+    if (typeof keyNode === "object" && _class(keyNode) === "[object Object]") {
+      keyNode = "[object Object]";
+    }
+    keyNode = String(keyNode);
+    if (_result === null) {
+      _result = {};
+    }
+    if (keyTag === "tag:yaml.org,2002:merge") {
+      if (Array.isArray(valueNode)) {
+        if (valueNode.length > 100) {
+          throwError(state2, "abnormal merge sequence size");
+        }
+        for (let index2 = 0, quantity = valueNode.length; index2 < quantity; index2 += 1) {
+          mergeMappings(state2, _result, valueNode[index2], overridableKeys);
+        }
+      } else {
+        mergeMappings(state2, _result, valueNode, overridableKeys);
+      }
+    } else {
+      if (!state2.json && !_hasOwnProperty.call(overridableKeys, keyNode) && _hasOwnProperty.call(_result, keyNode)) {
+        state2.line = startLine || state2.line;
+        state2.lineStart = startLineStart || state2.lineStart;
+        state2.position = startPos || state2.position;
+        throwError(state2, "duplicated mapping key");
+      }
+      setProperty(_result, keyNode, valueNode);
+      delete overridableKeys[keyNode];
+    }
+    return _result;
+  }
+  function readLineBreak(state2) {
+    const ch = state2.input.charCodeAt(state2.position);
+    if (ch === 10) {
+      state2.position++;
+    } else if (ch === 13) {
+      state2.position++;
+      if (state2.input.charCodeAt(state2.position) === 10) {
+        state2.position++;
+      }
+    } else {
+      throwError(state2, "a line break is expected");
+    }
+    state2.line += 1;
+    state2.lineStart = state2.position;
+    state2.firstTabInLine = -1;
+  }
+  function skipSeparationSpace(state2, allowComments, checkIndent) {
+    let lineBreaks = 0;
+    let ch = state2.input.charCodeAt(state2.position);
+    while (ch !== 0) {
+      while (isWhiteSpace(ch)) {
+        if (ch === 9 && state2.firstTabInLine === -1) {
+          state2.firstTabInLine = state2.position;
+        }
+        ch = state2.input.charCodeAt(++state2.position);
+      }
+      if (allowComments && ch === 35) {
+        do {
+          ch = state2.input.charCodeAt(++state2.position);
+        } while (ch !== 10 && ch !== 13 && ch !== 0);
+      }
+      if (isEol(ch)) {
+        readLineBreak(state2);
+        ch = state2.input.charCodeAt(state2.position);
+        lineBreaks++;
+        state2.lineIndent = 0;
+        while (ch === 32) {
+          state2.lineIndent++;
+          ch = state2.input.charCodeAt(++state2.position);
+        }
+      } else {
+        break;
+      }
+    }
+    if (checkIndent !== -1 && lineBreaks !== 0 && state2.lineIndent < checkIndent) {
+      throwWarning(state2, "deficient indentation");
+    }
+    return lineBreaks;
+  }
+  function testDocumentSeparator(state2) {
+    let _position = state2.position;
+    let ch = state2.input.charCodeAt(_position);
+    if ((ch === 45 || ch === 46) && ch === state2.input.charCodeAt(_position + 1) && ch === state2.input.charCodeAt(_position + 2)) {
+      _position += 3;
+      ch = state2.input.charCodeAt(_position);
+      if (ch === 0 || isWsOrEol(ch)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function writeFoldedLines(state2, count2) {
+    if (count2 === 1) {
+      state2.result += " ";
+    } else if (count2 > 1) {
+      state2.result += common2.repeat("\n", count2 - 1);
+    }
+  }
+  function readPlainScalar(state2, nodeIndent, withinFlowCollection) {
+    let captureStart;
+    let captureEnd;
+    let hasPendingContent;
+    let _line;
+    let _lineStart;
+    let _lineIndent;
+    const _kind = state2.kind;
+    const _result = state2.result;
+    let ch = state2.input.charCodeAt(state2.position);
+    if (isWsOrEol(ch) || isFlowIndicator(ch) || ch === 35 || ch === 38 || ch === 42 || ch === 33 || ch === 124 || ch === 62 || ch === 39 || ch === 34 || ch === 37 || ch === 64 || ch === 96) {
+      return false;
+    }
+    if (ch === 63 || ch === 45) {
+      const following = state2.input.charCodeAt(state2.position + 1);
+      if (isWsOrEol(following) || withinFlowCollection && isFlowIndicator(following)) {
+        return false;
+      }
+    }
+    state2.kind = "scalar";
+    state2.result = "";
+    captureStart = captureEnd = state2.position;
+    hasPendingContent = false;
+    while (ch !== 0) {
+      if (ch === 58) {
+        const following = state2.input.charCodeAt(state2.position + 1);
+        if (isWsOrEol(following) || withinFlowCollection && isFlowIndicator(following)) {
+          break;
+        }
+      } else if (ch === 35) {
+        const preceding = state2.input.charCodeAt(state2.position - 1);
+        if (isWsOrEol(preceding)) {
+          break;
+        }
+      } else if (state2.position === state2.lineStart && testDocumentSeparator(state2) || withinFlowCollection && isFlowIndicator(ch)) {
+        break;
+      } else if (isEol(ch)) {
+        _line = state2.line;
+        _lineStart = state2.lineStart;
+        _lineIndent = state2.lineIndent;
+        skipSeparationSpace(state2, false, -1);
+        if (state2.lineIndent >= nodeIndent) {
+          hasPendingContent = true;
+          ch = state2.input.charCodeAt(state2.position);
+          continue;
+        } else {
+          state2.position = captureEnd;
+          state2.line = _line;
+          state2.lineStart = _lineStart;
+          state2.lineIndent = _lineIndent;
+          break;
+        }
+      }
+      if (hasPendingContent) {
+        captureSegment(state2, captureStart, captureEnd, false);
+        writeFoldedLines(state2, state2.line - _line);
+        captureStart = captureEnd = state2.position;
+        hasPendingContent = false;
+      }
+      if (!isWhiteSpace(ch)) {
+        captureEnd = state2.position + 1;
+      }
+      ch = state2.input.charCodeAt(++state2.position);
+    }
+    captureSegment(state2, captureStart, captureEnd, false);
+    if (state2.result) {
+      return true;
+    }
+    state2.kind = _kind;
+    state2.result = _result;
+    return false;
+  }
+  function readSingleQuotedScalar(state2, nodeIndent) {
+    let captureStart;
+    let captureEnd;
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch !== 39) {
+      return false;
+    }
+    state2.kind = "scalar";
+    state2.result = "";
+    state2.position++;
+    captureStart = captureEnd = state2.position;
+    while ((ch = state2.input.charCodeAt(state2.position)) !== 0) {
+      if (ch === 39) {
+        captureSegment(state2, captureStart, state2.position, true);
+        ch = state2.input.charCodeAt(++state2.position);
+        if (ch === 39) {
+          captureStart = state2.position;
+          state2.position++;
+          captureEnd = state2.position;
+        } else {
+          return true;
+        }
+      } else if (isEol(ch)) {
+        captureSegment(state2, captureStart, captureEnd, true);
+        writeFoldedLines(state2, skipSeparationSpace(state2, false, nodeIndent));
+        captureStart = captureEnd = state2.position;
+      } else if (state2.position === state2.lineStart && testDocumentSeparator(state2)) {
+        throwError(state2, "unexpected end of the document within a single quoted scalar");
+      } else {
+        state2.position++;
+        if (!isWhiteSpace(ch)) {
+          captureEnd = state2.position;
+        }
+      }
+    }
+    throwError(state2, "unexpected end of the stream within a single quoted scalar");
+  }
+  function readDoubleQuotedScalar(state2, nodeIndent) {
+    let captureStart;
+    let captureEnd;
+    let tmp;
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch !== 34) {
+      return false;
+    }
+    state2.kind = "scalar";
+    state2.result = "";
+    state2.position++;
+    captureStart = captureEnd = state2.position;
+    while ((ch = state2.input.charCodeAt(state2.position)) !== 0) {
+      if (ch === 34) {
+        captureSegment(state2, captureStart, state2.position, true);
+        state2.position++;
+        return true;
+      } else if (ch === 92) {
+        captureSegment(state2, captureStart, state2.position, true);
+        ch = state2.input.charCodeAt(++state2.position);
+        if (isEol(ch)) {
+          skipSeparationSpace(state2, false, nodeIndent);
+        } else if (ch < 256 && simpleEscapeCheck[ch]) {
+          state2.result += simpleEscapeMap[ch];
+          state2.position++;
+        } else if ((tmp = escapedHexLen(ch)) > 0) {
+          let hexLength = tmp;
+          let hexResult = 0;
+          for (; hexLength > 0; hexLength--) {
+            ch = state2.input.charCodeAt(++state2.position);
+            if ((tmp = fromHexCode(ch)) >= 0) {
+              hexResult = (hexResult << 4) + tmp;
+            } else {
+              throwError(state2, "expected hexadecimal character");
+            }
+          }
+          state2.result += charFromCodepoint(hexResult);
+          state2.position++;
+        } else {
+          throwError(state2, "unknown escape sequence");
+        }
+        captureStart = captureEnd = state2.position;
+      } else if (isEol(ch)) {
+        captureSegment(state2, captureStart, captureEnd, true);
+        writeFoldedLines(state2, skipSeparationSpace(state2, false, nodeIndent));
+        captureStart = captureEnd = state2.position;
+      } else if (state2.position === state2.lineStart && testDocumentSeparator(state2)) {
+        throwError(state2, "unexpected end of the document within a double quoted scalar");
+      } else {
+        state2.position++;
+        if (!isWhiteSpace(ch)) {
+          captureEnd = state2.position;
+        }
+      }
+    }
+    throwError(state2, "unexpected end of the stream within a double quoted scalar");
+  }
+  function readFlowCollection(state2, nodeIndent) {
+    let readNext = true;
+    let _line;
+    let _lineStart;
+    let _pos;
+    const _tag = state2.tag;
+    let _result;
+    const _anchor = state2.anchor;
+    let terminator;
+    let isPair;
+    let isExplicitPair;
+    let isMapping;
+    const overridableKeys = /* @__PURE__ */ Object.create(null);
+    let keyNode;
+    let keyTag;
+    let valueNode;
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch === 91) {
+      terminator = 93;
+      isMapping = false;
+      _result = [];
+    } else if (ch === 123) {
+      terminator = 125;
+      isMapping = true;
+      _result = {};
+    } else {
+      return false;
+    }
+    if (state2.anchor !== null) {
+      storeAnchor(state2, state2.anchor, _result);
+    }
+    ch = state2.input.charCodeAt(++state2.position);
+    while (ch !== 0) {
+      skipSeparationSpace(state2, true, nodeIndent);
+      ch = state2.input.charCodeAt(state2.position);
+      if (ch === terminator) {
+        state2.position++;
+        state2.tag = _tag;
+        state2.anchor = _anchor;
+        state2.kind = isMapping ? "mapping" : "sequence";
+        state2.result = _result;
+        return true;
+      } else if (!readNext) {
+        throwError(state2, "missed comma between flow collection entries");
+      } else if (ch === 44) {
+        throwError(state2, "expected the node content, but found ','");
+      }
+      keyTag = keyNode = valueNode = null;
+      isPair = isExplicitPair = false;
+      if (ch === 63) {
+        const following = state2.input.charCodeAt(state2.position + 1);
+        if (isWsOrEol(following)) {
+          isPair = isExplicitPair = true;
+          state2.position++;
+          skipSeparationSpace(state2, true, nodeIndent);
+        }
+      }
+      _line = state2.line;
+      _lineStart = state2.lineStart;
+      _pos = state2.position;
+      composeNode(state2, nodeIndent, CONTEXT_FLOW_IN, false, true);
+      keyTag = state2.tag;
+      keyNode = state2.result;
+      skipSeparationSpace(state2, true, nodeIndent);
+      ch = state2.input.charCodeAt(state2.position);
+      if ((isExplicitPair || state2.line === _line) && ch === 58) {
+        isPair = true;
+        ch = state2.input.charCodeAt(++state2.position);
+        skipSeparationSpace(state2, true, nodeIndent);
+        composeNode(state2, nodeIndent, CONTEXT_FLOW_IN, false, true);
+        valueNode = state2.result;
+      }
+      if (isMapping) {
+        storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, valueNode, _line, _lineStart, _pos);
+      } else if (isPair) {
+        _result.push(storeMappingPair(state2, null, overridableKeys, keyTag, keyNode, valueNode, _line, _lineStart, _pos));
+      } else {
+        _result.push(keyNode);
+      }
+      skipSeparationSpace(state2, true, nodeIndent);
+      ch = state2.input.charCodeAt(state2.position);
+      if (ch === 44) {
+        readNext = true;
+        ch = state2.input.charCodeAt(++state2.position);
+      } else {
+        readNext = false;
+      }
+    }
+    throwError(state2, "unexpected end of the stream within a flow collection");
+  }
+  function readBlockScalar(state2, nodeIndent) {
+    let folding;
+    let chomping = CHOMPING_CLIP;
+    let didReadContent = false;
+    let detectedIndent = false;
+    let textIndent = nodeIndent;
+    let emptyLines = 0;
+    let atMoreIndented = false;
+    let tmp;
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch === 124) {
+      folding = false;
+    } else if (ch === 62) {
+      folding = true;
+    } else {
+      return false;
+    }
+    state2.kind = "scalar";
+    state2.result = "";
+    while (ch !== 0) {
+      ch = state2.input.charCodeAt(++state2.position);
+      if (ch === 43 || ch === 45) {
+        if (CHOMPING_CLIP === chomping) {
+          chomping = ch === 43 ? CHOMPING_KEEP : CHOMPING_STRIP;
+        } else {
+          throwError(state2, "repeat of a chomping mode identifier");
+        }
+      } else if ((tmp = fromDecimalCode(ch)) >= 0) {
+        if (tmp === 0) {
+          throwError(state2, "bad explicit indentation width of a block scalar; it cannot be less than one");
+        } else if (!detectedIndent) {
+          textIndent = nodeIndent + tmp - 1;
+          detectedIndent = true;
+        } else {
+          throwError(state2, "repeat of an indentation width identifier");
+        }
+      } else {
+        break;
+      }
+    }
+    if (isWhiteSpace(ch)) {
+      do {
+        ch = state2.input.charCodeAt(++state2.position);
+      } while (isWhiteSpace(ch));
+      if (ch === 35) {
+        do {
+          ch = state2.input.charCodeAt(++state2.position);
+        } while (!isEol(ch) && ch !== 0);
+      }
+    }
+    while (ch !== 0) {
+      readLineBreak(state2);
+      state2.lineIndent = 0;
+      ch = state2.input.charCodeAt(state2.position);
+      while ((!detectedIndent || state2.lineIndent < textIndent) && ch === 32) {
+        state2.lineIndent++;
+        ch = state2.input.charCodeAt(++state2.position);
+      }
+      if (!detectedIndent && state2.lineIndent > textIndent) {
+        textIndent = state2.lineIndent;
+      }
+      if (isEol(ch)) {
+        emptyLines++;
+        continue;
+      }
+      if (!detectedIndent && textIndent === 0) {
+        throwError(state2, "missing indentation for block scalar");
+      }
+      if (state2.lineIndent < textIndent) {
+        if (chomping === CHOMPING_KEEP) {
+          state2.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
+        } else if (chomping === CHOMPING_CLIP) {
+          if (didReadContent) {
+            state2.result += "\n";
+          }
+        }
+        break;
+      }
+      if (folding) {
+        if (isWhiteSpace(ch)) {
+          atMoreIndented = true;
+          state2.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
+        } else if (atMoreIndented) {
+          atMoreIndented = false;
+          state2.result += common2.repeat("\n", emptyLines + 1);
+        } else if (emptyLines === 0) {
+          if (didReadContent) {
+            state2.result += " ";
+          }
+        } else {
+          state2.result += common2.repeat("\n", emptyLines);
+        }
+      } else {
+        state2.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
+      }
+      didReadContent = true;
+      detectedIndent = true;
+      emptyLines = 0;
+      const captureStart = state2.position;
+      while (!isEol(ch) && ch !== 0) {
+        ch = state2.input.charCodeAt(++state2.position);
+      }
+      captureSegment(state2, captureStart, state2.position, false);
+    }
+    return true;
+  }
+  function readBlockSequence(state2, nodeIndent) {
+    const _tag = state2.tag;
+    const _anchor = state2.anchor;
+    const _result = [];
+    let detected = false;
+    if (state2.firstTabInLine !== -1) return false;
+    if (state2.anchor !== null) {
+      storeAnchor(state2, state2.anchor, _result);
+    }
+    let ch = state2.input.charCodeAt(state2.position);
+    while (ch !== 0) {
+      if (state2.firstTabInLine !== -1) {
+        state2.position = state2.firstTabInLine;
+        throwError(state2, "tab characters must not be used in indentation");
+      }
+      if (ch !== 45) {
+        break;
+      }
+      const following = state2.input.charCodeAt(state2.position + 1);
+      if (!isWsOrEol(following)) {
+        break;
+      }
+      detected = true;
+      state2.position++;
+      if (skipSeparationSpace(state2, true, -1)) {
+        if (state2.lineIndent <= nodeIndent) {
+          _result.push(null);
+          ch = state2.input.charCodeAt(state2.position);
+          continue;
+        }
+      }
+      const _line = state2.line;
+      composeNode(state2, nodeIndent, CONTEXT_BLOCK_IN, false, true);
+      _result.push(state2.result);
+      skipSeparationSpace(state2, true, -1);
+      ch = state2.input.charCodeAt(state2.position);
+      if ((state2.line === _line || state2.lineIndent > nodeIndent) && ch !== 0) {
+        throwError(state2, "bad indentation of a sequence entry");
+      } else if (state2.lineIndent < nodeIndent) {
+        break;
+      }
+    }
+    if (detected) {
+      state2.tag = _tag;
+      state2.anchor = _anchor;
+      state2.kind = "sequence";
+      state2.result = _result;
+      return true;
+    }
+    return false;
+  }
+  function readBlockMapping(state2, nodeIndent, flowIndent) {
+    let allowCompact;
+    let _keyLine;
+    let _keyLineStart;
+    let _keyPos;
+    const _tag = state2.tag;
+    const _anchor = state2.anchor;
+    const _result = {};
+    const overridableKeys = /* @__PURE__ */ Object.create(null);
+    let keyTag = null;
+    let keyNode = null;
+    let valueNode = null;
+    let atExplicitKey = false;
+    let detected = false;
+    if (state2.firstTabInLine !== -1) return false;
+    if (state2.anchor !== null) {
+      storeAnchor(state2, state2.anchor, _result);
+    }
+    let ch = state2.input.charCodeAt(state2.position);
+    while (ch !== 0) {
+      if (!atExplicitKey && state2.firstTabInLine !== -1) {
+        state2.position = state2.firstTabInLine;
+        throwError(state2, "tab characters must not be used in indentation");
+      }
+      const following = state2.input.charCodeAt(state2.position + 1);
+      const _line = state2.line;
+      if ((ch === 63 || ch === 58) && isWsOrEol(following)) {
+        if (ch === 63) {
+          if (atExplicitKey) {
+            storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
+            keyTag = keyNode = valueNode = null;
+          }
+          detected = true;
+          atExplicitKey = true;
+          allowCompact = true;
+        } else if (atExplicitKey) {
+          atExplicitKey = false;
+          allowCompact = true;
+        } else {
+          throwError(state2, "incomplete explicit mapping pair; a key node is missed; or followed by a non-tabulated empty line");
+        }
+        state2.position += 1;
+        ch = following;
+      } else {
+        _keyLine = state2.line;
+        _keyLineStart = state2.lineStart;
+        _keyPos = state2.position;
+        if (!composeNode(state2, flowIndent, CONTEXT_FLOW_OUT, false, true)) {
+          break;
+        }
+        if (state2.line === _line) {
+          ch = state2.input.charCodeAt(state2.position);
+          while (isWhiteSpace(ch)) {
+            ch = state2.input.charCodeAt(++state2.position);
+          }
+          if (ch === 58) {
+            ch = state2.input.charCodeAt(++state2.position);
+            if (!isWsOrEol(ch)) {
+              throwError(state2, "a whitespace character is expected after the key-value separator within a block mapping");
+            }
+            if (atExplicitKey) {
+              storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
+              keyTag = keyNode = valueNode = null;
+            }
+            detected = true;
+            atExplicitKey = false;
+            allowCompact = false;
+            keyTag = state2.tag;
+            keyNode = state2.result;
+          } else if (detected) {
+            throwError(state2, "can not read an implicit mapping pair; a colon is missed");
+          } else {
+            state2.tag = _tag;
+            state2.anchor = _anchor;
+            return true;
+          }
+        } else if (detected) {
+          throwError(state2, "can not read a block mapping entry; a multiline key may not be an implicit key");
+        } else {
+          state2.tag = _tag;
+          state2.anchor = _anchor;
+          return true;
+        }
+      }
+      if (state2.line === _line || state2.lineIndent > nodeIndent) {
+        if (atExplicitKey) {
+          _keyLine = state2.line;
+          _keyLineStart = state2.lineStart;
+          _keyPos = state2.position;
+        }
+        if (composeNode(state2, nodeIndent, CONTEXT_BLOCK_OUT, true, allowCompact)) {
+          if (atExplicitKey) {
+            keyNode = state2.result;
+          } else {
+            valueNode = state2.result;
+          }
+        }
+        if (!atExplicitKey) {
+          storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, valueNode, _keyLine, _keyLineStart, _keyPos);
+          keyTag = keyNode = valueNode = null;
+        }
+        skipSeparationSpace(state2, true, -1);
+        ch = state2.input.charCodeAt(state2.position);
+      }
+      if ((state2.line === _line || state2.lineIndent > nodeIndent) && ch !== 0) {
+        throwError(state2, "bad indentation of a mapping entry");
+      } else if (state2.lineIndent < nodeIndent) {
+        break;
+      }
+    }
+    if (atExplicitKey) {
+      storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
+    }
+    if (detected) {
+      state2.tag = _tag;
+      state2.anchor = _anchor;
+      state2.kind = "mapping";
+      state2.result = _result;
+    }
+    return detected;
+  }
+  function readTagProperty(state2) {
+    let isVerbatim = false;
+    let isNamed = false;
+    let tagHandle;
+    let tagName;
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch !== 33) return false;
+    if (state2.tag !== null) {
+      throwError(state2, "duplication of a tag property");
+    }
+    ch = state2.input.charCodeAt(++state2.position);
+    if (ch === 60) {
+      isVerbatim = true;
+      ch = state2.input.charCodeAt(++state2.position);
+    } else if (ch === 33) {
+      isNamed = true;
+      tagHandle = "!!";
+      ch = state2.input.charCodeAt(++state2.position);
+    } else {
+      tagHandle = "!";
+    }
+    let _position = state2.position;
+    if (isVerbatim) {
+      do {
+        ch = state2.input.charCodeAt(++state2.position);
+      } while (ch !== 0 && ch !== 62);
+      if (state2.position < state2.length) {
+        tagName = state2.input.slice(_position, state2.position);
+        ch = state2.input.charCodeAt(++state2.position);
+      } else {
+        throwError(state2, "unexpected end of the stream within a verbatim tag");
+      }
+    } else {
+      while (ch !== 0 && !isWsOrEol(ch)) {
+        if (ch === 33) {
+          if (!isNamed) {
+            tagHandle = state2.input.slice(_position - 1, state2.position + 1);
+            if (!PATTERN_TAG_HANDLE.test(tagHandle)) {
+              throwError(state2, "named tag handle cannot contain such characters");
+            }
+            isNamed = true;
+            _position = state2.position + 1;
+          } else {
+            throwError(state2, "tag suffix cannot contain exclamation marks");
+          }
+        }
+        ch = state2.input.charCodeAt(++state2.position);
+      }
+      tagName = state2.input.slice(_position, state2.position);
+      if (PATTERN_FLOW_INDICATORS.test(tagName)) {
+        throwError(state2, "tag suffix cannot contain flow indicator characters");
+      }
+    }
+    if (tagName && !PATTERN_TAG_URI.test(tagName)) {
+      throwError(state2, "tag name cannot contain such characters: " + tagName);
+    }
+    try {
+      tagName = decodeURIComponent(tagName);
+    } catch (err2) {
+      throwError(state2, "tag name is malformed: " + tagName);
+    }
+    if (isVerbatim) {
+      state2.tag = tagName;
+    } else if (_hasOwnProperty.call(state2.tagMap, tagHandle)) {
+      state2.tag = state2.tagMap[tagHandle] + tagName;
+    } else if (tagHandle === "!") {
+      state2.tag = "!" + tagName;
+    } else if (tagHandle === "!!") {
+      state2.tag = "tag:yaml.org,2002:" + tagName;
+    } else {
+      throwError(state2, 'undeclared tag handle "' + tagHandle + '"');
+    }
+    return true;
+  }
+  function readAnchorProperty(state2) {
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch !== 38) return false;
+    if (state2.anchor !== null) {
+      throwError(state2, "duplication of an anchor property");
+    }
+    ch = state2.input.charCodeAt(++state2.position);
+    const _position = state2.position;
+    while (ch !== 0 && !isWsOrEol(ch) && !isFlowIndicator(ch)) {
+      ch = state2.input.charCodeAt(++state2.position);
+    }
+    if (state2.position === _position) {
+      throwError(state2, "name of an anchor node must contain at least one character");
+    }
+    state2.anchor = state2.input.slice(_position, state2.position);
+    return true;
+  }
+  function readAlias(state2) {
+    let ch = state2.input.charCodeAt(state2.position);
+    if (ch !== 42) return false;
+    ch = state2.input.charCodeAt(++state2.position);
+    const _position = state2.position;
+    while (ch !== 0 && !isWsOrEol(ch) && !isFlowIndicator(ch)) {
+      ch = state2.input.charCodeAt(++state2.position);
+    }
+    if (state2.position === _position) {
+      throwError(state2, "name of an alias node must contain at least one character");
+    }
+    const alias = state2.input.slice(_position, state2.position);
+    if (!_hasOwnProperty.call(state2.anchorMap, alias)) {
+      throwError(state2, 'unidentified alias "' + alias + '"');
+    }
+    state2.result = state2.anchorMap[alias];
+    skipSeparationSpace(state2, true, -1);
+    return true;
+  }
+  function tryReadBlockMappingFromProperty(state2, propertyStart, nodeIndent, flowIndent) {
+    const fallbackState = snapshotState(state2);
+    beginAnchorTransaction(state2);
+    restoreState(state2, propertyStart);
+    state2.tag = null;
+    state2.anchor = null;
+    state2.kind = null;
+    state2.result = null;
+    if (readBlockMapping(state2, nodeIndent, flowIndent) && state2.kind === "mapping") {
+      commitAnchorTransaction(state2);
+      return true;
+    }
+    rollbackAnchorTransaction(state2);
+    restoreState(state2, fallbackState);
+    return false;
+  }
+  function composeNode(state2, parentIndent, nodeContext, allowToSeek, allowCompact) {
+    let allowBlockScalars;
+    let allowBlockCollections;
+    let indentStatus = 1;
+    let atNewLine = false;
+    let hasContent = false;
+    let propertyStart = null;
+    let type2;
+    let flowIndent;
+    let blockIndent;
+    if (state2.depth >= state2.maxDepth) {
+      throwError(state2, "nesting exceeded maxDepth (" + state2.maxDepth + ")");
+    }
+    state2.depth += 1;
+    if (state2.listener !== null) {
+      state2.listener("open", state2);
+    }
+    state2.tag = null;
+    state2.anchor = null;
+    state2.kind = null;
+    state2.result = null;
+    const allowBlockStyles = allowBlockScalars = allowBlockCollections = CONTEXT_BLOCK_OUT === nodeContext || CONTEXT_BLOCK_IN === nodeContext;
+    if (allowToSeek) {
+      if (skipSeparationSpace(state2, true, -1)) {
+        atNewLine = true;
+        if (state2.lineIndent > parentIndent) {
+          indentStatus = 1;
+        } else if (state2.lineIndent === parentIndent) {
+          indentStatus = 0;
+        } else if (state2.lineIndent < parentIndent) {
+          indentStatus = -1;
+        }
+      }
+    }
+    if (indentStatus === 1) {
+      while (true) {
+        const ch = state2.input.charCodeAt(state2.position);
+        const propertyState = snapshotState(state2);
+        if (atNewLine && (ch === 33 && state2.tag !== null || ch === 38 && state2.anchor !== null)) {
+          break;
+        }
+        if (!readTagProperty(state2) && !readAnchorProperty(state2)) {
+          break;
+        }
+        if (propertyStart === null) {
+          propertyStart = propertyState;
+        }
+        if (skipSeparationSpace(state2, true, -1)) {
+          atNewLine = true;
+          allowBlockCollections = allowBlockStyles;
+          if (state2.lineIndent > parentIndent) {
+            indentStatus = 1;
+          } else if (state2.lineIndent === parentIndent) {
+            indentStatus = 0;
+          } else if (state2.lineIndent < parentIndent) {
+            indentStatus = -1;
+          }
+        } else {
+          allowBlockCollections = false;
+        }
+      }
+    }
+    if (allowBlockCollections) {
+      allowBlockCollections = atNewLine || allowCompact;
+    }
+    if (indentStatus === 1 || CONTEXT_BLOCK_OUT === nodeContext) {
+      if (CONTEXT_FLOW_IN === nodeContext || CONTEXT_FLOW_OUT === nodeContext) {
+        flowIndent = parentIndent;
+      } else {
+        flowIndent = parentIndent + 1;
+      }
+      blockIndent = state2.position - state2.lineStart;
+      if (indentStatus === 1) {
+        if (allowBlockCollections && (readBlockSequence(state2, blockIndent) || readBlockMapping(state2, blockIndent, flowIndent)) || readFlowCollection(state2, flowIndent)) {
+          hasContent = true;
+        } else {
+          const ch = state2.input.charCodeAt(state2.position);
+          if (propertyStart !== null && allowBlockStyles && !allowBlockCollections && ch !== 124 && ch !== 62 && tryReadBlockMappingFromProperty(
+            state2,
+            propertyStart,
+            propertyStart.position - propertyStart.lineStart,
+            flowIndent
+          )) {
+            hasContent = true;
+          } else if (allowBlockScalars && readBlockScalar(state2, flowIndent) || readSingleQuotedScalar(state2, flowIndent) || readDoubleQuotedScalar(state2, flowIndent)) {
+            hasContent = true;
+          } else if (readAlias(state2)) {
+            hasContent = true;
+            if (state2.tag !== null || state2.anchor !== null) {
+              throwError(state2, "alias node should not have any properties");
+            }
+          } else if (readPlainScalar(state2, flowIndent, CONTEXT_FLOW_IN === nodeContext)) {
+            hasContent = true;
+            if (state2.tag === null) {
+              state2.tag = "?";
+            }
+          }
+          if (state2.anchor !== null) {
+            storeAnchor(state2, state2.anchor, state2.result);
+          }
+        }
+      } else if (indentStatus === 0) {
+        hasContent = allowBlockCollections && readBlockSequence(state2, blockIndent);
+      }
+    }
+    if (state2.tag === null) {
+      if (state2.anchor !== null) {
+        storeAnchor(state2, state2.anchor, state2.result);
+      }
+    } else if (state2.tag === "?") {
+      if (state2.result !== null && state2.kind !== "scalar") {
+        throwError(state2, 'unacceptable node kind for !<?> tag; it should be "scalar", not "' + state2.kind + '"');
+      }
+      for (let typeIndex = 0, typeQuantity = state2.implicitTypes.length; typeIndex < typeQuantity; typeIndex += 1) {
+        type2 = state2.implicitTypes[typeIndex];
+        if (type2.resolve(state2.result)) {
+          state2.result = type2.construct(state2.result);
+          state2.tag = type2.tag;
+          if (state2.anchor !== null) {
+            storeAnchor(state2, state2.anchor, state2.result);
+          }
+          break;
+        }
+      }
+    } else if (state2.tag !== "!") {
+      if (_hasOwnProperty.call(state2.typeMap[state2.kind || "fallback"], state2.tag)) {
+        type2 = state2.typeMap[state2.kind || "fallback"][state2.tag];
+      } else {
+        type2 = null;
+        const typeList = state2.typeMap.multi[state2.kind || "fallback"];
+        for (let typeIndex = 0, typeQuantity = typeList.length; typeIndex < typeQuantity; typeIndex += 1) {
+          if (state2.tag.slice(0, typeList[typeIndex].tag.length) === typeList[typeIndex].tag) {
+            type2 = typeList[typeIndex];
+            break;
+          }
+        }
+      }
+      if (!type2) {
+        throwError(state2, "unknown tag !<" + state2.tag + ">");
+      }
+      if (state2.result !== null && type2.kind !== state2.kind) {
+        throwError(state2, "unacceptable node kind for !<" + state2.tag + '> tag; it should be "' + type2.kind + '", not "' + state2.kind + '"');
+      }
+      if (!type2.resolve(state2.result, state2.tag)) {
+        throwError(state2, "cannot resolve a node with !<" + state2.tag + "> explicit tag");
+      } else {
+        state2.result = type2.construct(state2.result, state2.tag);
+        if (state2.anchor !== null) {
+          storeAnchor(state2, state2.anchor, state2.result);
+        }
+      }
+    }
+    if (state2.listener !== null) {
+      state2.listener("close", state2);
+    }
+    state2.depth -= 1;
+    return state2.tag !== null || state2.anchor !== null || hasContent;
+  }
+  function readDocument(state2) {
+    const documentStart = state2.position;
+    let hasDirectives = false;
+    let ch;
+    state2.version = null;
+    state2.checkLineBreaks = state2.legacy;
+    state2.tagMap = /* @__PURE__ */ Object.create(null);
+    state2.anchorMap = /* @__PURE__ */ Object.create(null);
+    while ((ch = state2.input.charCodeAt(state2.position)) !== 0) {
+      skipSeparationSpace(state2, true, -1);
+      ch = state2.input.charCodeAt(state2.position);
+      if (state2.lineIndent > 0 || ch !== 37) {
+        break;
+      }
+      hasDirectives = true;
+      ch = state2.input.charCodeAt(++state2.position);
+      let _position = state2.position;
+      while (ch !== 0 && !isWsOrEol(ch)) {
+        ch = state2.input.charCodeAt(++state2.position);
+      }
+      const directiveName = state2.input.slice(_position, state2.position);
+      const directiveArgs = [];
+      if (directiveName.length < 1) {
+        throwError(state2, "directive name must not be less than one character in length");
+      }
+      while (ch !== 0) {
+        while (isWhiteSpace(ch)) {
+          ch = state2.input.charCodeAt(++state2.position);
+        }
+        if (ch === 35) {
+          do {
+            ch = state2.input.charCodeAt(++state2.position);
+          } while (ch !== 0 && !isEol(ch));
+          break;
+        }
+        if (isEol(ch)) break;
+        _position = state2.position;
+        while (ch !== 0 && !isWsOrEol(ch)) {
+          ch = state2.input.charCodeAt(++state2.position);
+        }
+        directiveArgs.push(state2.input.slice(_position, state2.position));
+      }
+      if (ch !== 0) readLineBreak(state2);
+      if (_hasOwnProperty.call(directiveHandlers, directiveName)) {
+        directiveHandlers[directiveName](state2, directiveName, directiveArgs);
+      } else {
+        throwWarning(state2, 'unknown document directive "' + directiveName + '"');
+      }
+    }
+    skipSeparationSpace(state2, true, -1);
+    if (state2.lineIndent === 0 && state2.input.charCodeAt(state2.position) === 45 && state2.input.charCodeAt(state2.position + 1) === 45 && state2.input.charCodeAt(state2.position + 2) === 45) {
+      state2.position += 3;
+      skipSeparationSpace(state2, true, -1);
+    } else if (hasDirectives) {
+      throwError(state2, "directives end mark is expected");
+    }
+    composeNode(state2, state2.lineIndent - 1, CONTEXT_BLOCK_OUT, false, true);
+    skipSeparationSpace(state2, true, -1);
+    if (state2.checkLineBreaks && PATTERN_NON_ASCII_LINE_BREAKS.test(state2.input.slice(documentStart, state2.position))) {
+      throwWarning(state2, "non-ASCII line breaks are interpreted as content");
+    }
+    state2.documents.push(state2.result);
+    if (state2.position === state2.lineStart && testDocumentSeparator(state2)) {
+      if (state2.input.charCodeAt(state2.position) === 46) {
+        state2.position += 3;
+        skipSeparationSpace(state2, true, -1);
+      }
+      return;
+    }
+    if (state2.position < state2.length - 1) {
+      throwError(state2, "end of the stream or a document separator is expected");
+    }
+  }
+  function loadDocuments(input, options) {
+    input = String(input);
+    options = options || {};
+    if (input.length !== 0) {
+      if (input.charCodeAt(input.length - 1) !== 10 && input.charCodeAt(input.length - 1) !== 13) {
+        input += "\n";
+      }
+      if (input.charCodeAt(0) === 65279) {
+        input = input.slice(1);
+      }
+    }
+    const state2 = new State(input, options);
+    const nullpos = input.indexOf("\0");
+    if (nullpos !== -1) {
+      state2.position = nullpos;
+      throwError(state2, "null byte is not allowed in input");
+    }
+    state2.input += "\0";
+    while (state2.input.charCodeAt(state2.position) === 32) {
+      state2.lineIndent += 1;
+      state2.position += 1;
+    }
+    while (state2.position < state2.length - 1) {
+      readDocument(state2);
+    }
+    return state2.documents;
+  }
+  function loadAll2(input, iterator, options) {
+    if (iterator !== null && typeof iterator === "object" && typeof options === "undefined") {
+      options = iterator;
+      iterator = null;
+    }
+    const documents = loadDocuments(input, options);
+    if (typeof iterator !== "function") {
+      return documents;
+    }
+    for (let index2 = 0, length = documents.length; index2 < length; index2 += 1) {
+      iterator(documents[index2]);
+    }
+  }
+  function load2(input, options) {
+    const documents = loadDocuments(input, options);
+    if (documents.length === 0) {
+      return void 0;
+    } else if (documents.length === 1) {
+      return documents[0];
+    }
+    throw new YAMLException2("expected a single document in the stream, but found more");
+  }
+  loader.loadAll = loadAll2;
+  loader.load = load2;
+  return loader;
+}
+function requireDumper() {
+  if (hasRequiredDumper) return dumper;
+  hasRequiredDumper = 1;
+  const common2 = requireCommon();
+  const YAMLException2 = requireException();
+  const DEFAULT_SCHEMA2 = require_default();
+  const _toString = Object.prototype.toString;
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  const CHAR_BOM = 65279;
+  const CHAR_TAB = 9;
+  const CHAR_LINE_FEED = 10;
+  const CHAR_CARRIAGE_RETURN = 13;
+  const CHAR_SPACE = 32;
+  const CHAR_EXCLAMATION = 33;
+  const CHAR_DOUBLE_QUOTE = 34;
+  const CHAR_SHARP = 35;
+  const CHAR_PERCENT = 37;
+  const CHAR_AMPERSAND = 38;
+  const CHAR_SINGLE_QUOTE = 39;
+  const CHAR_ASTERISK = 42;
+  const CHAR_COMMA = 44;
+  const CHAR_MINUS = 45;
+  const CHAR_COLON = 58;
+  const CHAR_EQUALS = 61;
+  const CHAR_GREATER_THAN = 62;
+  const CHAR_QUESTION = 63;
+  const CHAR_COMMERCIAL_AT = 64;
+  const CHAR_LEFT_SQUARE_BRACKET = 91;
+  const CHAR_RIGHT_SQUARE_BRACKET = 93;
+  const CHAR_GRAVE_ACCENT = 96;
+  const CHAR_LEFT_CURLY_BRACKET = 123;
+  const CHAR_VERTICAL_LINE = 124;
+  const CHAR_RIGHT_CURLY_BRACKET = 125;
+  const ESCAPE_SEQUENCES = {};
+  ESCAPE_SEQUENCES[0] = "\\0";
+  ESCAPE_SEQUENCES[7] = "\\a";
+  ESCAPE_SEQUENCES[8] = "\\b";
+  ESCAPE_SEQUENCES[9] = "\\t";
+  ESCAPE_SEQUENCES[10] = "\\n";
+  ESCAPE_SEQUENCES[11] = "\\v";
+  ESCAPE_SEQUENCES[12] = "\\f";
+  ESCAPE_SEQUENCES[13] = "\\r";
+  ESCAPE_SEQUENCES[27] = "\\e";
+  ESCAPE_SEQUENCES[34] = '\\"';
+  ESCAPE_SEQUENCES[92] = "\\\\";
+  ESCAPE_SEQUENCES[133] = "\\N";
+  ESCAPE_SEQUENCES[160] = "\\_";
+  ESCAPE_SEQUENCES[8232] = "\\L";
+  ESCAPE_SEQUENCES[8233] = "\\P";
+  const DEPRECATED_BOOLEANS_SYNTAX = [
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "on",
+    "On",
+    "ON",
+    "n",
+    "N",
+    "no",
+    "No",
+    "NO",
+    "off",
+    "Off",
+    "OFF"
+  ];
+  const DEPRECATED_BASE60_SYNTAX = /^[-+]?[0-9_]+(?::[0-9_]+)+(?:\.[0-9_]*)?$/;
+  function compileStyleMap(schema2, map22) {
+    if (map22 === null) return {};
+    const result = {};
+    const keys = Object.keys(map22);
+    for (let index2 = 0, length = keys.length; index2 < length; index2 += 1) {
+      let tag = keys[index2];
+      let style = String(map22[tag]);
+      if (tag.slice(0, 2) === "!!") {
+        tag = "tag:yaml.org,2002:" + tag.slice(2);
+      }
+      const type2 = schema2.compiledTypeMap["fallback"][tag];
+      if (type2 && _hasOwnProperty.call(type2.styleAliases, style)) {
+        style = type2.styleAliases[style];
+      }
+      result[tag] = style;
+    }
+    return result;
+  }
+  function encodeHex(character) {
+    let handle;
+    let length;
+    const string = character.toString(16).toUpperCase();
+    if (character <= 255) {
+      handle = "x";
+      length = 2;
+    } else if (character <= 65535) {
+      handle = "u";
+      length = 4;
+    } else if (character <= 4294967295) {
+      handle = "U";
+      length = 8;
+    } else {
+      throw new YAMLException2("code point within a string may not be greater than 0xFFFFFFFF");
+    }
+    return "\\" + handle + common2.repeat("0", length - string.length) + string;
+  }
+  const QUOTING_TYPE_SINGLE = 1;
+  const QUOTING_TYPE_DOUBLE = 2;
+  function State(options) {
+    this.schema = options["schema"] || DEFAULT_SCHEMA2;
+    this.indent = Math.max(1, options["indent"] || 2);
+    this.noArrayIndent = options["noArrayIndent"] || false;
+    this.skipInvalid = options["skipInvalid"] || false;
+    this.flowLevel = common2.isNothing(options["flowLevel"]) ? -1 : options["flowLevel"];
+    this.styleMap = compileStyleMap(this.schema, options["styles"] || null);
+    this.sortKeys = options["sortKeys"] || false;
+    this.lineWidth = options["lineWidth"] || 80;
+    this.noRefs = options["noRefs"] || false;
+    this.noCompatMode = options["noCompatMode"] || false;
+    this.condenseFlow = options["condenseFlow"] || false;
+    this.quotingType = options["quotingType"] === '"' ? QUOTING_TYPE_DOUBLE : QUOTING_TYPE_SINGLE;
+    this.forceQuotes = options["forceQuotes"] || false;
+    this.replacer = typeof options["replacer"] === "function" ? options["replacer"] : null;
+    this.implicitTypes = this.schema.compiledImplicit;
+    this.explicitTypes = this.schema.compiledExplicit;
+    this.tag = null;
+    this.result = "";
+    this.duplicates = [];
+    this.usedDuplicates = null;
+  }
+  function indentString(string, spaces) {
+    const ind = common2.repeat(" ", spaces);
+    let position = 0;
+    let result = "";
+    const length = string.length;
+    while (position < length) {
+      let line;
+      const next = string.indexOf("\n", position);
+      if (next === -1) {
+        line = string.slice(position);
+        position = length;
+      } else {
+        line = string.slice(position, next + 1);
+        position = next + 1;
+      }
+      if (line.length && line !== "\n") result += ind;
+      result += line;
+    }
+    return result;
+  }
+  function generateNextLine(state2, level) {
+    return "\n" + common2.repeat(" ", state2.indent * level);
+  }
+  function testImplicitResolving(state2, str2) {
+    for (let index2 = 0, length = state2.implicitTypes.length; index2 < length; index2 += 1) {
+      const type2 = state2.implicitTypes[index2];
+      if (type2.resolve(str2)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function isWhitespace(c5) {
+    return c5 === CHAR_SPACE || c5 === CHAR_TAB;
+  }
+  function isPrintable(c5) {
+    return c5 >= 32 && c5 <= 126 || c5 >= 161 && c5 <= 55295 && c5 !== 8232 && c5 !== 8233 || c5 >= 57344 && c5 <= 65533 && c5 !== CHAR_BOM || c5 >= 65536 && c5 <= 1114111;
+  }
+  function isNsCharOrWhitespace(c5) {
+    return isPrintable(c5) && c5 !== CHAR_BOM && // - b-char
+    c5 !== CHAR_CARRIAGE_RETURN && c5 !== CHAR_LINE_FEED;
+  }
+  function isPlainSafe(c5, prev, inblock) {
+    const cIsNsCharOrWhitespace = isNsCharOrWhitespace(c5);
+    const cIsNsChar = cIsNsCharOrWhitespace && !isWhitespace(c5);
+    return (
+      // ns-plain-safe
+      (inblock ? cIsNsCharOrWhitespace : cIsNsCharOrWhitespace && // - c-flow-indicator
+      c5 !== CHAR_COMMA && c5 !== CHAR_LEFT_SQUARE_BRACKET && c5 !== CHAR_RIGHT_SQUARE_BRACKET && c5 !== CHAR_LEFT_CURLY_BRACKET && c5 !== CHAR_RIGHT_CURLY_BRACKET) && // ns-plain-char
+      c5 !== CHAR_SHARP && // false on '#'
+      !(prev === CHAR_COLON && !cIsNsChar) || // false on ': '
+      isNsCharOrWhitespace(prev) && !isWhitespace(prev) && c5 === CHAR_SHARP || // change to true on '[^ ]#'
+      prev === CHAR_COLON && cIsNsChar
+    );
+  }
+  function isPlainSafeFirst(c5) {
+    return isPrintable(c5) && c5 !== CHAR_BOM && !isWhitespace(c5) && // - s-white
+    // - (c-indicator ::=
+    // “-” | “?” | “:” | “,” | “[” | “]” | “{” | “}”
+    c5 !== CHAR_MINUS && c5 !== CHAR_QUESTION && c5 !== CHAR_COLON && c5 !== CHAR_COMMA && c5 !== CHAR_LEFT_SQUARE_BRACKET && c5 !== CHAR_RIGHT_SQUARE_BRACKET && c5 !== CHAR_LEFT_CURLY_BRACKET && c5 !== CHAR_RIGHT_CURLY_BRACKET && // | “#” | “&” | “*” | “!” | “|” | “=” | “>” | “'” | “"”
+    c5 !== CHAR_SHARP && c5 !== CHAR_AMPERSAND && c5 !== CHAR_ASTERISK && c5 !== CHAR_EXCLAMATION && c5 !== CHAR_VERTICAL_LINE && c5 !== CHAR_EQUALS && c5 !== CHAR_GREATER_THAN && c5 !== CHAR_SINGLE_QUOTE && c5 !== CHAR_DOUBLE_QUOTE && // | “%” | “@” | “`”)
+    c5 !== CHAR_PERCENT && c5 !== CHAR_COMMERCIAL_AT && c5 !== CHAR_GRAVE_ACCENT;
+  }
+  function isPlainSafeLast(c5) {
+    return !isWhitespace(c5) && c5 !== CHAR_COLON;
+  }
+  function codePointAt(string, pos) {
+    const first = string.charCodeAt(pos);
+    let second;
+    if (first >= 55296 && first <= 56319 && pos + 1 < string.length) {
+      second = string.charCodeAt(pos + 1);
+      if (second >= 56320 && second <= 57343) {
+        return (first - 55296) * 1024 + second - 56320 + 65536;
+      }
+    }
+    return first;
+  }
+  function needIndentIndicator(string) {
+    const leadingSpaceRe = /^\n* /;
+    return leadingSpaceRe.test(string);
+  }
+  const STYLE_PLAIN = 1;
+  const STYLE_SINGLE = 2;
+  const STYLE_LITERAL = 3;
+  const STYLE_FOLDED = 4;
+  const STYLE_DOUBLE = 5;
+  function chooseScalarStyle(string, singleLineOnly, indentPerLevel, lineWidth, testAmbiguousType, quotingType, forceQuotes, inblock) {
+    let i6;
+    let char = 0;
+    let prevChar = null;
+    let hasLineBreak = false;
+    let hasFoldableLine = false;
+    const shouldTrackWidth = lineWidth !== -1;
+    let previousLineBreak = -1;
+    let plain = isPlainSafeFirst(codePointAt(string, 0)) && isPlainSafeLast(codePointAt(string, string.length - 1));
+    if (singleLineOnly || forceQuotes) {
+      for (i6 = 0; i6 < string.length; char >= 65536 ? i6 += 2 : i6++) {
+        char = codePointAt(string, i6);
+        if (!isPrintable(char)) {
+          return STYLE_DOUBLE;
+        }
+        plain = plain && isPlainSafe(char, prevChar, inblock);
+        prevChar = char;
+      }
+    } else {
+      for (i6 = 0; i6 < string.length; char >= 65536 ? i6 += 2 : i6++) {
+        char = codePointAt(string, i6);
+        if (char === CHAR_LINE_FEED) {
+          hasLineBreak = true;
+          if (shouldTrackWidth) {
+            hasFoldableLine = hasFoldableLine || // Foldable line = too long, and not more-indented.
+            i6 - previousLineBreak - 1 > lineWidth && string[previousLineBreak + 1] !== " ";
+            previousLineBreak = i6;
+          }
+        } else if (!isPrintable(char)) {
+          return STYLE_DOUBLE;
+        }
+        plain = plain && isPlainSafe(char, prevChar, inblock);
+        prevChar = char;
+      }
+      hasFoldableLine = hasFoldableLine || shouldTrackWidth && (i6 - previousLineBreak - 1 > lineWidth && string[previousLineBreak + 1] !== " ");
+    }
+    if (!hasLineBreak && !hasFoldableLine) {
+      if (plain && !forceQuotes && !testAmbiguousType(string)) {
+        return STYLE_PLAIN;
+      }
+      return quotingType === QUOTING_TYPE_DOUBLE ? STYLE_DOUBLE : STYLE_SINGLE;
+    }
+    if (indentPerLevel > 9 && needIndentIndicator(string)) {
+      return STYLE_DOUBLE;
+    }
+    if (!forceQuotes) {
+      return hasFoldableLine ? STYLE_FOLDED : STYLE_LITERAL;
+    }
+    return quotingType === QUOTING_TYPE_DOUBLE ? STYLE_DOUBLE : STYLE_SINGLE;
+  }
+  function writeScalar(state2, string, level, iskey, inblock) {
+    state2.dump = (function() {
+      if (string.length === 0) {
+        return state2.quotingType === QUOTING_TYPE_DOUBLE ? '""' : "''";
+      }
+      if (!state2.noCompatMode) {
+        if (DEPRECATED_BOOLEANS_SYNTAX.indexOf(string) !== -1 || DEPRECATED_BASE60_SYNTAX.test(string)) {
+          return state2.quotingType === QUOTING_TYPE_DOUBLE ? '"' + string + '"' : "'" + string + "'";
+        }
+      }
+      const indent = state2.indent * Math.max(1, level);
+      const lineWidth = state2.lineWidth === -1 ? -1 : Math.max(Math.min(state2.lineWidth, 40), state2.lineWidth - indent);
+      const singleLineOnly = iskey || // No block styles in flow mode.
+      state2.flowLevel > -1 && level >= state2.flowLevel;
+      function testAmbiguity(string2) {
+        return testImplicitResolving(state2, string2);
+      }
+      switch (chooseScalarStyle(
+        string,
+        singleLineOnly,
+        state2.indent,
+        lineWidth,
+        testAmbiguity,
+        state2.quotingType,
+        state2.forceQuotes && !iskey,
+        inblock
+      )) {
+        case STYLE_PLAIN:
+          return string;
+        case STYLE_SINGLE:
+          return "'" + string.replace(/'/g, "''") + "'";
+        case STYLE_LITERAL:
+          return "|" + blockHeader(string, state2.indent) + dropEndingNewline(indentString(string, indent));
+        case STYLE_FOLDED:
+          return ">" + blockHeader(string, state2.indent) + dropEndingNewline(indentString(foldString(string, lineWidth), indent));
+        case STYLE_DOUBLE:
+          return '"' + escapeString(string) + '"';
+        default:
+          throw new YAMLException2("impossible error: invalid scalar style");
+      }
+    })();
+  }
+  function blockHeader(string, indentPerLevel) {
+    const indentIndicator = needIndentIndicator(string) ? String(indentPerLevel) : "";
+    const clip = string[string.length - 1] === "\n";
+    const keep = clip && (string[string.length - 2] === "\n" || string === "\n");
+    const chomp = keep ? "+" : clip ? "" : "-";
+    return indentIndicator + chomp + "\n";
+  }
+  function dropEndingNewline(string) {
+    return string[string.length - 1] === "\n" ? string.slice(0, -1) : string;
+  }
+  function foldString(string, width) {
+    const lineRe = /(\n+)([^\n]*)/g;
+    let result = (function() {
+      let nextLF = string.indexOf("\n");
+      nextLF = nextLF !== -1 ? nextLF : string.length;
+      lineRe.lastIndex = nextLF;
+      return foldLine(string.slice(0, nextLF), width);
+    })();
+    let prevMoreIndented = string[0] === "\n" || string[0] === " ";
+    let moreIndented;
+    let match;
+    while (match = lineRe.exec(string)) {
+      const prefix = match[1];
+      const line = match[2];
+      moreIndented = line[0] === " ";
+      result += prefix + (!prevMoreIndented && !moreIndented && line !== "" ? "\n" : "") + foldLine(line, width);
+      prevMoreIndented = moreIndented;
+    }
+    return result;
+  }
+  function foldLine(line, width) {
+    if (line === "" || line[0] === " ") return line;
+    const breakRe = / [^ ]/g;
+    let match;
+    let start = 0;
+    let end;
+    let curr = 0;
+    let next = 0;
+    let result = "";
+    while (match = breakRe.exec(line)) {
+      next = match.index;
+      if (next - start > width) {
+        end = curr > start ? curr : next;
+        result += "\n" + line.slice(start, end);
+        start = end + 1;
+      }
+      curr = next;
+    }
+    result += "\n";
+    if (line.length - start > width && curr > start) {
+      result += line.slice(start, curr) + "\n" + line.slice(curr + 1);
+    } else {
+      result += line.slice(start);
+    }
+    return result.slice(1);
+  }
+  function escapeString(string) {
+    let result = "";
+    let char = 0;
+    for (let i6 = 0; i6 < string.length; char >= 65536 ? i6 += 2 : i6++) {
+      char = codePointAt(string, i6);
+      const escapeSeq = ESCAPE_SEQUENCES[char];
+      if (!escapeSeq && isPrintable(char)) {
+        result += string[i6];
+        if (char >= 65536) result += string[i6 + 1];
+      } else {
+        result += escapeSeq || encodeHex(char);
+      }
+    }
+    return result;
+  }
+  function writeFlowSequence(state2, level, object) {
+    let _result = "";
+    const _tag = state2.tag;
+    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
+      let value2 = object[index2];
+      if (state2.replacer) {
+        value2 = state2.replacer.call(object, String(index2), value2);
+      }
+      if (writeNode(state2, level, value2, false, false) || typeof value2 === "undefined" && writeNode(state2, level, null, false, false)) {
+        if (_result !== "") _result += "," + (!state2.condenseFlow ? " " : "");
+        _result += state2.dump;
+      }
+    }
+    state2.tag = _tag;
+    state2.dump = "[" + _result + "]";
+  }
+  function writeBlockSequence(state2, level, object, compact) {
+    let _result = "";
+    const _tag = state2.tag;
+    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
+      let value2 = object[index2];
+      if (state2.replacer) {
+        value2 = state2.replacer.call(object, String(index2), value2);
+      }
+      if (writeNode(state2, level + 1, value2, true, true, false, true) || typeof value2 === "undefined" && writeNode(state2, level + 1, null, true, true, false, true)) {
+        if (!compact || _result !== "") {
+          _result += generateNextLine(state2, level);
+        }
+        if (state2.dump && CHAR_LINE_FEED === state2.dump.charCodeAt(0)) {
+          _result += "-";
+        } else {
+          _result += "- ";
+        }
+        _result += state2.dump;
+      }
+    }
+    state2.tag = _tag;
+    state2.dump = _result || "[]";
+  }
+  function writeFlowMapping(state2, level, object) {
+    let _result = "";
+    const _tag = state2.tag;
+    const objectKeyList = Object.keys(object);
+    for (let index2 = 0, length = objectKeyList.length; index2 < length; index2 += 1) {
+      let pairBuffer = "";
+      if (_result !== "") pairBuffer += ", ";
+      if (state2.condenseFlow) pairBuffer += '"';
+      const objectKey = objectKeyList[index2];
+      let objectValue = object[objectKey];
+      if (state2.replacer) {
+        objectValue = state2.replacer.call(object, objectKey, objectValue);
+      }
+      if (!writeNode(state2, level, objectKey, false, false)) {
+        continue;
+      }
+      if (state2.dump.length > 1024) pairBuffer += "? ";
+      pairBuffer += state2.dump + (state2.condenseFlow ? '"' : "") + ":" + (state2.condenseFlow ? "" : " ");
+      if (!writeNode(state2, level, objectValue, false, false)) {
+        continue;
+      }
+      pairBuffer += state2.dump;
+      _result += pairBuffer;
+    }
+    state2.tag = _tag;
+    state2.dump = "{" + _result + "}";
+  }
+  function writeBlockMapping(state2, level, object, compact) {
+    let _result = "";
+    const _tag = state2.tag;
+    const objectKeyList = Object.keys(object);
+    if (state2.sortKeys === true) {
+      objectKeyList.sort();
+    } else if (typeof state2.sortKeys === "function") {
+      objectKeyList.sort(state2.sortKeys);
+    } else if (state2.sortKeys) {
+      throw new YAMLException2("sortKeys must be a boolean or a function");
+    }
+    for (let index2 = 0, length = objectKeyList.length; index2 < length; index2 += 1) {
+      let pairBuffer = "";
+      if (!compact || _result !== "") {
+        pairBuffer += generateNextLine(state2, level);
+      }
+      const objectKey = objectKeyList[index2];
+      let objectValue = object[objectKey];
+      if (state2.replacer) {
+        objectValue = state2.replacer.call(object, objectKey, objectValue);
+      }
+      if (!writeNode(state2, level + 1, objectKey, true, true, true)) {
+        continue;
+      }
+      const explicitPair = state2.tag !== null && state2.tag !== "?" || state2.dump && state2.dump.length > 1024;
+      if (explicitPair) {
+        if (state2.dump && CHAR_LINE_FEED === state2.dump.charCodeAt(0)) {
+          pairBuffer += "?";
+        } else {
+          pairBuffer += "? ";
+        }
+      }
+      pairBuffer += state2.dump;
+      if (explicitPair) {
+        pairBuffer += generateNextLine(state2, level);
+      }
+      if (!writeNode(state2, level + 1, objectValue, true, explicitPair)) {
+        continue;
+      }
+      if (state2.dump && CHAR_LINE_FEED === state2.dump.charCodeAt(0)) {
+        pairBuffer += ":";
+      } else {
+        pairBuffer += ": ";
+      }
+      pairBuffer += state2.dump;
+      _result += pairBuffer;
+    }
+    state2.tag = _tag;
+    state2.dump = _result || "{}";
+  }
+  function detectType(state2, object, explicit) {
+    const typeList = explicit ? state2.explicitTypes : state2.implicitTypes;
+    for (let index2 = 0, length = typeList.length; index2 < length; index2 += 1) {
+      const type2 = typeList[index2];
+      if ((type2.instanceOf || type2.predicate) && (!type2.instanceOf || typeof object === "object" && object instanceof type2.instanceOf) && (!type2.predicate || type2.predicate(object))) {
+        if (explicit) {
+          if (type2.multi && type2.representName) {
+            state2.tag = type2.representName(object);
+          } else {
+            state2.tag = type2.tag;
+          }
+        } else {
+          state2.tag = "?";
+        }
+        if (type2.represent) {
+          const style = state2.styleMap[type2.tag] || type2.defaultStyle;
+          let _result;
+          if (_toString.call(type2.represent) === "[object Function]") {
+            _result = type2.represent(object, style);
+          } else if (_hasOwnProperty.call(type2.represent, style)) {
+            _result = type2.represent[style](object, style);
+          } else {
+            throw new YAMLException2("!<" + type2.tag + '> tag resolver accepts not "' + style + '" style');
+          }
+          state2.dump = _result;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+  function writeNode(state2, level, object, block, compact, iskey, isblockseq) {
+    state2.tag = null;
+    state2.dump = object;
+    if (!detectType(state2, object, false)) {
+      detectType(state2, object, true);
+    }
+    const type2 = _toString.call(state2.dump);
+    const inblock = block;
+    if (block) {
+      block = state2.flowLevel < 0 || state2.flowLevel > level;
+    }
+    const objectOrArray = type2 === "[object Object]" || type2 === "[object Array]";
+    let duplicateIndex;
+    let duplicate;
+    if (objectOrArray) {
+      duplicateIndex = state2.duplicates.indexOf(object);
+      duplicate = duplicateIndex !== -1;
+    }
+    if (state2.tag !== null && state2.tag !== "?" || duplicate || state2.indent !== 2 && level > 0) {
+      compact = false;
+    }
+    if (duplicate && state2.usedDuplicates[duplicateIndex]) {
+      state2.dump = "*ref_" + duplicateIndex;
+    } else {
+      if (objectOrArray && duplicate && !state2.usedDuplicates[duplicateIndex]) {
+        state2.usedDuplicates[duplicateIndex] = true;
+      }
+      if (type2 === "[object Object]") {
+        if (block && Object.keys(state2.dump).length !== 0) {
+          writeBlockMapping(state2, level, state2.dump, compact);
+          if (duplicate) {
+            state2.dump = "&ref_" + duplicateIndex + state2.dump;
+          }
+        } else {
+          writeFlowMapping(state2, level, state2.dump);
+          if (duplicate) {
+            state2.dump = "&ref_" + duplicateIndex + " " + state2.dump;
+          }
+        }
+      } else if (type2 === "[object Array]") {
+        if (block && state2.dump.length !== 0) {
+          if (state2.noArrayIndent && !isblockseq && level > 0) {
+            writeBlockSequence(state2, level - 1, state2.dump, compact);
+          } else {
+            writeBlockSequence(state2, level, state2.dump, compact);
+          }
+          if (duplicate) {
+            state2.dump = "&ref_" + duplicateIndex + state2.dump;
+          }
+        } else {
+          writeFlowSequence(state2, level, state2.dump);
+          if (duplicate) {
+            state2.dump = "&ref_" + duplicateIndex + " " + state2.dump;
+          }
+        }
+      } else if (type2 === "[object String]") {
+        if (state2.tag !== "?") {
+          writeScalar(state2, state2.dump, level, iskey, inblock);
+        }
+      } else if (type2 === "[object Undefined]") {
+        return false;
+      } else {
+        if (state2.skipInvalid) return false;
+        throw new YAMLException2("unacceptable kind of an object to dump " + type2);
+      }
+      if (state2.tag !== null && state2.tag !== "?") {
+        let tagStr = encodeURI(
+          state2.tag[0] === "!" ? state2.tag.slice(1) : state2.tag
+        ).replace(/!/g, "%21");
+        if (state2.tag[0] === "!") {
+          tagStr = "!" + tagStr;
+        } else if (tagStr.slice(0, 18) === "tag:yaml.org,2002:") {
+          tagStr = "!!" + tagStr.slice(18);
+        } else {
+          tagStr = "!<" + tagStr + ">";
+        }
+        state2.dump = tagStr + " " + state2.dump;
+      }
+    }
+    return true;
+  }
+  function getDuplicateReferences(object, state2) {
+    const objects = [];
+    const duplicatesIndexes = [];
+    inspectNode(object, objects, duplicatesIndexes);
+    const length = duplicatesIndexes.length;
+    for (let index2 = 0; index2 < length; index2 += 1) {
+      state2.duplicates.push(objects[duplicatesIndexes[index2]]);
+    }
+    state2.usedDuplicates = new Array(length);
+  }
+  function inspectNode(object, objects, duplicatesIndexes) {
+    if (object !== null && typeof object === "object") {
+      const index2 = objects.indexOf(object);
+      if (index2 !== -1) {
+        if (duplicatesIndexes.indexOf(index2) === -1) {
+          duplicatesIndexes.push(index2);
+        }
+      } else {
+        objects.push(object);
+        if (Array.isArray(object)) {
+          for (let i6 = 0, length = object.length; i6 < length; i6 += 1) {
+            inspectNode(object[i6], objects, duplicatesIndexes);
+          }
+        } else {
+          const objectKeyList = Object.keys(object);
+          for (let i6 = 0, length = objectKeyList.length; i6 < length; i6 += 1) {
+            inspectNode(object[objectKeyList[i6]], objects, duplicatesIndexes);
+          }
+        }
+      }
+    }
+  }
+  function dump2(input, options) {
+    options = options || {};
+    const state2 = new State(options);
+    if (!state2.noRefs) getDuplicateReferences(input, state2);
+    let value2 = input;
+    if (state2.replacer) {
+      value2 = state2.replacer.call({ "": value2 }, "", value2);
+    }
+    if (writeNode(state2, 0, value2, true, true)) return state2.dump + "\n";
+    return "";
+  }
+  dumper.dump = dump2;
+  return dumper;
+}
+function requireJsYaml() {
+  if (hasRequiredJsYaml) return jsYaml;
+  hasRequiredJsYaml = 1;
+  const loader2 = requireLoader();
+  const dumper2 = requireDumper();
+  function renamed(from, to) {
+    return function() {
+      throw new Error("Function yaml." + from + " is removed in js-yaml 4. Use yaml." + to + " instead, which is now safe by default.");
+    };
+  }
+  jsYaml.Type = requireType();
+  jsYaml.Schema = requireSchema();
+  jsYaml.FAILSAFE_SCHEMA = requireFailsafe();
+  jsYaml.JSON_SCHEMA = requireJson();
+  jsYaml.CORE_SCHEMA = requireCore();
+  jsYaml.DEFAULT_SCHEMA = require_default();
+  jsYaml.load = loader2.load;
+  jsYaml.loadAll = loader2.loadAll;
+  jsYaml.dump = dumper2.dump;
+  jsYaml.YAMLException = requireException();
+  jsYaml.types = {
+    binary: requireBinary(),
+    float: requireFloat(),
+    map: requireMap(),
+    null: require_null(),
+    pairs: requirePairs(),
+    set: requireSet(),
+    timestamp: requireTimestamp(),
+    bool: requireBool(),
+    int: requireInt(),
+    merge: requireMerge(),
+    omap: requireOmap(),
+    seq: requireSeq(),
+    str: requireStr()
+  };
+  jsYaml.safeLoad = renamed("safeLoad", "load");
+  jsYaml.safeLoadAll = renamed("safeLoadAll", "loadAll");
+  jsYaml.safeDump = renamed("safeDump", "dump");
+  return jsYaml;
+}
+var jsYaml, loader, common, hasRequiredCommon, exception, hasRequiredException, snippet, hasRequiredSnippet, type, hasRequiredType, schema, hasRequiredSchema, str, hasRequiredStr, seq, hasRequiredSeq, map3, hasRequiredMap, failsafe, hasRequiredFailsafe, _null, hasRequired_null, bool, hasRequiredBool, int, hasRequiredInt, float, hasRequiredFloat, json, hasRequiredJson, core, hasRequiredCore, timestamp, hasRequiredTimestamp, merge2, hasRequiredMerge, binary, hasRequiredBinary, omap, hasRequiredOmap, pairs, hasRequiredPairs, set, hasRequiredSet, _default, hasRequired_default, hasRequiredLoader, dumper, hasRequiredDumper, hasRequiredJsYaml, jsYamlExports, yaml, Type, Schema2, FAILSAFE_SCHEMA, JSON_SCHEMA, CORE_SCHEMA, DEFAULT_SCHEMA, load, loadAll, dump, YAMLException, types, safeLoad, safeLoadAll, safeDump;
+var init_js_yaml = __esm({
+  "node_modules/js-yaml/dist/js-yaml.mjs"() {
+    jsYaml = {};
+    loader = {};
+    common = {};
+    dumper = {};
+    jsYamlExports = requireJsYaml();
+    yaml = /* @__PURE__ */ getDefaultExportFromCjs2(jsYamlExports);
+    ({
+      Type,
+      Schema: Schema2,
+      FAILSAFE_SCHEMA,
+      JSON_SCHEMA,
+      CORE_SCHEMA,
+      DEFAULT_SCHEMA,
+      load,
+      loadAll,
+      dump,
+      YAMLException,
+      types,
+      safeLoad,
+      safeLoadAll,
+      safeDump
+    } = yaml);
+  }
+});
+
+// src/policy/yaml-positions.ts
+function skipBlank(text, from) {
+  let i6 = from;
+  while (i6 < text.length) {
+    const c5 = text.charCodeAt(i6);
+    if (c5 === 32 || c5 === 9 || c5 === 10 || c5 === 13 || c5 === 65279) i6++;
+    else if (c5 === 35 && (i6 === 0 || /\s/.test(text[i6 - 1]))) {
+      while (i6 < text.length && text.charCodeAt(i6) !== 10) i6++;
+    } else break;
+  }
+  return i6;
+}
+function trimEnd(text, start, end) {
+  let i6 = Math.min(end, text.length);
+  while (i6 > start && /\s/.test(text[i6 - 1])) i6--;
+  return Math.max(i6, start);
+}
+function isKey(text, node) {
+  let i6 = node.close;
+  while (i6 < text.length && (text.charCodeAt(i6) === 32 || text.charCodeAt(i6) === 9)) i6++;
+  return text.charCodeAt(i6) === 58;
+}
+function pairsOf(text, node) {
+  const cached = pairCache.get(node);
+  if (cached) return cached;
+  const pairs2 = [];
+  pairCache.set(node, pairs2);
+  let pending;
+  for (const child2 of node.children) {
+    if (isKey(text, child2)) {
+      pending = { key: child2 };
+      pairs2.push(pending);
+    } else if (pending) {
+      pending.value = child2;
+      pending = void 0;
+    }
+  }
+  return pairs2;
+}
+function findNode(text, root5, path, wantKey) {
+  let node = root5;
+  let heldBy;
+  for (let i6 = 0; i6 < path.length; i6++) {
+    const step = path[i6];
+    const result = node.result;
+    if (Array.isArray(result)) {
+      const child2 = typeof step === "number" && node.children.length === result.length ? node.children[step] : void 0;
+      if (!child2) return heldBy ?? node;
+      node = child2;
+      heldBy = void 0;
+    } else if (typeof result === "object" && result !== null) {
+      const pair = pairsOf(text, node).find((p3) => String(p3.key.result) === String(step));
+      if (!pair) return heldBy ?? node;
+      if (i6 === path.length - 1 && wantKey || !pair.value) return pair.key;
+      node = pair.value;
+      heldBy = pair.key;
+    } else {
+      return heldBy ?? node;
+    }
+  }
+  return node;
+}
+var NO_CHILDREN, PositionRecorder, pairCache, LineIndex;
+var init_yaml_positions = __esm({
+  "src/policy/yaml-positions.ts"() {
+    "use strict";
+    NO_CHILDREN = [];
+    PositionRecorder = class {
+      documents = [];
+      stack = [];
+      onEvent = (event, state2) => {
+        if (event === "open") {
+          this.stack.push({
+            open: state2.position,
+            close: state2.position,
+            result: void 0,
+            children: NO_CHILDREN
+          });
+          return;
+        }
+        const node = this.stack.pop();
+        if (!node) return;
+        node.close = state2.position;
+        node.result = state2.result;
+        const parent = this.stack[this.stack.length - 1];
+        if (!parent) this.documents.push(node);
+        else if (parent.children === NO_CHILDREN) parent.children = [node];
+        else parent.children.push(node);
+      };
+    };
+    pairCache = /* @__PURE__ */ new WeakMap();
+    LineIndex = class {
+      starts = [0];
+      constructor(text) {
+        for (let i6 = text.indexOf("\n"); i6 !== -1; i6 = text.indexOf("\n", i6 + 1)) this.starts.push(i6 + 1);
+      }
+      position(offset) {
+        let lo = 0;
+        let hi = this.starts.length - 1;
+        while (lo < hi) {
+          const mid = lo + hi + 1 >> 1;
+          if (this.starts[mid] <= offset) lo = mid;
+          else hi = mid - 1;
+        }
+        return { line: lo + 1, column: offset - this.starts[lo] + 1 };
+      }
+    };
+  }
+});
+
+// src/policy/yaml-file.ts
+function parseYamlFile(file, bytes3) {
+  const at = (line, column) => ({
+    file,
+    line,
+    column,
+    endLine: line,
+    endColumn: column
+  });
+  const fail = (ruleId, message, remediation, location = at(1, 1)) => ({
+    documents: [],
+    problems: [{ ruleId, message, remediation, location }]
+  });
+  if (bytes3.byteLength > YAML_LIMITS.maxBytes) {
+    return fail(
+      "yaml/too-large",
+      `file is ${bytes3.byteLength} bytes; the limit is ${YAML_LIMITS.maxBytes}`,
+      "Split the policy into several files."
+    );
+  }
+  let text;
+  try {
+    text = strictUtf8.decode(bytes3);
+  } catch {
+    const badByte = Math.max(0, firstInvalidUtf8(bytes3));
+    const { line, column } = positionOfByte(bytes3, badByte);
+    return fail(
+      "yaml/encoding",
+      `not valid UTF-8: byte 0x${bytes3[badByte].toString(16).padStart(2, "0")} at offset ${badByte}`,
+      "Save the file as UTF-8.",
+      at(line, column)
+    );
+  }
+  if (text.charCodeAt(0) === 65279) text = text.slice(1);
+  const lines = new LineIndex(text);
+  const rangeOf = (start, end) => {
+    const a5 = lines.position(start);
+    const b5 = lines.position(Math.max(start, end));
+    return { file, line: a5.line, column: a5.column, endLine: b5.line, endColumn: b5.column };
+  };
+  const deep = firstTooDeep(text);
+  if (deep !== -1) {
+    return fail(
+      "yaml/too-deep",
+      `nested more than ${YAML_LIMITS.maxDepth} levels deep`,
+      "Flatten the structure: policies need only a few levels.",
+      rangeOf(deep, deep)
+    );
+  }
+  const chunks = splitDocuments(text);
+  if (chunks.length > YAML_LIMITS.maxDocuments) {
+    return fail(
+      "yaml/too-many-documents",
+      `${chunks.length} documents; the limit is ${YAML_LIMITS.maxDocuments}`,
+      "Split the file."
+    );
+  }
+  const problems = [];
+  const documents = [];
+  const problem = (ruleId, message, remediation, offset) => problems.push({ ruleId, message, remediation, location: rangeOf(offset, offset) });
+  chunks.forEach(({ base, text: chunk }, index2) => {
+    const recorder = new PositionRecorder();
+    let values;
+    try {
+      values = loadAll(chunk, void 0, { schema: CORE_SCHEMA, listener: recorder.onEvent });
+    } catch (error3) {
+      if (error3 instanceof YAMLException) {
+        const offset = Math.min(error3.mark?.position ?? 0, chunk.length);
+        if (error3.reason === "duplicated mapping key") {
+          problem(
+            "yaml/duplicate-key",
+            `duplicate key \`${keyAt(chunk, offset)}\``,
+            "Keep one of the two keys: YAML parsers disagree on which one wins.",
+            base + offset
+          );
+        } else {
+          problem("yaml/syntax", error3.reason, "Fix the YAML syntax at this position.", base + offset);
+        }
+      } else if (error3 instanceof RangeError) {
+        problem("yaml/too-deep", "nested too deeply to read", "Flatten the structure.", base);
+      } else {
+        problem("yaml/unparsable", `cannot be read: ${describe152(error3)}`, "Simplify the YAML.", base);
+      }
+      return;
+    }
+    values.forEach((value2, k5) => {
+      const root5 = recorder.documents[k5];
+      if (value2 === null || value2 === void 0 || !root5) return;
+      const rootStart = skipBlank(chunk, root5.open);
+      if (chunk.includes("&") && expandedSize(value2, YAML_LIMITS.maxNodes) > YAML_LIMITS.maxNodes) {
+        problem(
+          "yaml/alias-limit",
+          `the document expands to more than ${YAML_LIMITS.maxNodes} nodes (an alias bomb?)`,
+          "Write the values out instead of nesting aliases.",
+          base + rootStart
+        );
+        return;
+      }
+      documents.push({
+        file,
+        index: index2 + k5,
+        value: value2,
+        locate(path, options) {
+          const node = findNode(chunk, root5, path, options?.key ?? false);
+          const start = skipBlank(chunk, node.open);
+          return rangeOf(base + start, base + trimEnd(chunk, start, node.close));
+        }
+      });
+    });
+  });
+  return { documents, problems };
+}
+function splitDocuments(text) {
+  const chunks = [];
+  const marker = /^---(?=[ \t\r\n]|$)/gm;
+  let base = 0;
+  for (let match = marker.exec(text); match !== null; match = marker.exec(text)) {
+    if (match.index > base && text.slice(base, match.index).trim() !== "") {
+      chunks.push({ base, text: text.slice(base, match.index) });
+    }
+    base = match.index;
+  }
+  chunks.push({ base, text: text.slice(base) });
+  return chunks;
+}
+function expandedSize(value2, limit) {
+  const sizes = /* @__PURE__ */ new Map();
+  const size = (v) => {
+    if (typeof v !== "object" || v === null) return 1;
+    const known = sizes.get(v);
+    if (known !== void 0) return known;
+    let total = 1;
+    for (const child2 of Array.isArray(v) ? v : Object.values(v)) {
+      total += size(child2);
+      if (total > limit) break;
+    }
+    sizes.set(v, total);
+    return total;
+  };
+  return size(value2);
+}
+function countOf(text, char) {
+  let count2 = 0;
+  for (let i6 = text.indexOf(char); i6 !== -1; i6 = text.indexOf(char, i6 + 1)) count2++;
+  return count2;
+}
+function firstTooDeep(text) {
+  if (countOf(text, "[") + countOf(text, "{") <= YAML_LIMITS.maxDepth) return -1;
+  let depth = 0;
+  let quote = "";
+  for (let i6 = 0; i6 < text.length; i6++) {
+    const c5 = text[i6];
+    if (quote) {
+      if (c5 === "\\" && quote === '"') i6++;
+      else if (c5 === quote) quote = "";
+      continue;
+    }
+    if (c5 === "#" && (i6 === 0 || /\s/.test(text[i6 - 1]))) {
+      while (i6 < text.length && text[i6] !== "\n") i6++;
+    } else if (c5 === '"' || c5 === "'") {
+      if (i6 === 0 || /[\s[{,:]/.test(text[i6 - 1])) quote = c5;
+    } else if (c5 === "[" || c5 === "{") {
+      if (++depth > YAML_LIMITS.maxDepth) return i6;
+    } else if (c5 === "]" || c5 === "}") {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return -1;
+}
+function keyAt(text, offset) {
+  const match = /^\s*("[^"]*"|'[^']*'|[^:\n]*)/.exec(text.slice(offset, offset + 200));
+  return (match?.[1] ?? "").trim().replace(/^["']|["']$/g, "");
+}
+function describe152(error3) {
+  return error3 instanceof Error ? error3.message.split("\n")[0] : String(error3);
+}
+function positionOfByte(bytes3, offset) {
+  let line = 1;
+  let lineStart = 0;
+  for (let i6 = 0; i6 < offset; i6++) {
+    if (bytes3[i6] === 10) {
+      line++;
+      lineStart = i6 + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+function firstInvalidUtf8(bytes3) {
+  let i6 = 0;
+  while (i6 < bytes3.length) {
+    const b5 = bytes3[i6];
+    let need;
+    let min;
+    if (b5 < 128) {
+      i6++;
+      continue;
+    } else if (b5 >= 194 && b5 <= 223) {
+      need = 1;
+      min = 128;
+    } else if (b5 >= 224 && b5 <= 239) {
+      need = 2;
+      min = 2048;
+    } else if (b5 >= 240 && b5 <= 244) {
+      need = 3;
+      min = 65536;
+    } else {
+      return i6;
+    }
+    let cp = b5 & 63 >> need;
+    for (let k5 = 1; k5 <= need; k5++) {
+      const c5 = bytes3[i6 + k5];
+      if (c5 === void 0 || (c5 & 192) !== 128) return i6;
+      cp = cp << 6 | c5 & 63;
+    }
+    if (cp < min || cp > 1114111 || cp >= 55296 && cp <= 57343) return i6;
+    i6 += need + 1;
+  }
+  return -1;
+}
+var YAML_LIMITS, strictUtf8;
+var init_yaml_file = __esm({
+  "src/policy/yaml-file.ts"() {
+    "use strict";
+    init_js_yaml();
+    init_yaml_positions();
+    YAML_LIMITS = {
+      /** Policies are small; anything larger is a mistake or an attack. */
+      maxBytes: 1024 * 1024,
+      maxDocuments: 100,
+      /** Nodes in a document with aliases written out: far more than a policy needs, far fewer than a billion laughs. */
+      maxNodes: 25e4,
+      /** Flow brackets nested deeper than this are refused before parsing (the parser recurses). */
+      maxDepth: 128
+    };
+    strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  }
+});
+
+// src/policy/config.ts
+import { existsSync as existsSync3, readFileSync } from "node:fs";
+import { join as join6 } from "node:path";
+function loadConfig2(root5, path) {
+  const relative4 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join6(root5, relative4);
+  if (!existsSync3(absolute)) {
+    if (path === void 0) return { data: EMPTY, problems: [] };
+    return {
+      data: EMPTY,
+      problems: [
+        {
+          ruleId: "config/missing",
+          message: `configuration file ${relative4} does not exist`,
+          remediation: "Check the path given to --config (or the `config` input).",
+          location: fileStart(relative4)
+        }
+      ]
+    };
+  }
+  const parsed2 = parseYamlFile(relative4, readFileSync(absolute));
+  const problems = [...parsed2.problems];
+  const document = parsed2.documents[0];
+  if (parsed2.documents.length > 1) {
+    problems.push({
+      ruleId: "config/several-documents",
+      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
+      remediation: "Merge them into one document.",
+      location: parsed2.documents[1].locate([])
+    });
+  }
+  if (!document) return { data: EMPTY, file: relative4, problems };
+  const schemaProblems = validateDocument(document, validator("config"), "config/schema");
+  if (schemaProblems.length)
+    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative4, document, problems };
+}
+var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
+var init_config4 = __esm({
+  "src/policy/config.ts"() {
+    "use strict";
+    init_schemas();
+    init_source();
+    init_validate_document();
+    init_yaml_file();
+    DEFAULT_CONFIG_PATH = ".restorable/config.yaml";
+    DEFAULT_POLICY_GLOBS = [".restorable/**/*.yml", ".restorable/**/*.yaml"];
+    DEFAULT_CONTROLS_PATH = ".restorable/controls";
+    DEFAULT_EVIDENCE_BRANCH = "restorable-evidence";
+    EMPTY = { apiVersion: "restorable/v1", kind: "Config" };
+  }
+});
+
+// src/policy/discover.ts
+import { existsSync as existsSync4, globSync, statSync as statSync2 } from "node:fs";
+import { relative, resolve as resolve3, sep as sep2 } from "node:path";
+function discoverPolicyFiles(root5, requested, configured) {
+  const problems = [];
+  const found = /* @__PURE__ */ new Set();
+  const add2 = (path) => found.add(path.split(sep2).join("/"));
+  if (requested.length === 0) {
+    for (const file of globYaml(root5, configured ?? DEFAULT_POLICY_GLOBS)) {
+      if (file === DEFAULT_CONFIG_PATH || file.startsWith(`${DEFAULT_CONTROLS_PATH}/`)) continue;
+      add2(file);
+    }
+    return { files: [...found].sort(), problems };
+  }
+  for (const item of requested) {
+    const absolute = resolve3(root5, item);
+    if (/[*?[{]/.test(item)) {
+      const matches = globYaml(root5, [item]);
+      if (matches.length === 0) problems.push(notFound(item, "matches no file"));
+      matches.forEach(add2);
+    } else if (!existsSync4(absolute)) {
+      problems.push(notFound(item, "does not exist"));
+    } else if (statSync2(absolute).isDirectory()) {
+      const prefix = relative(root5, absolute).split(sep2).join("/");
+      const base = prefix === "" ? "" : `${prefix}/`;
+      globYaml(root5, [`${base}**/*.yml`, `${base}**/*.yaml`]).forEach(add2);
+    } else {
+      add2(relative(root5, absolute));
+    }
+  }
+  return { files: [...found].sort(), problems };
+}
+function globYaml(root5, patterns) {
+  return globSync([...patterns], { cwd: root5 }).map((p3) => p3.split(sep2).join("/")).filter((p3) => /\.ya?ml$/.test(p3) && !p3.split("/").includes("node_modules"));
+}
+function notFound(item, what) {
+  return {
+    ruleId: "policy/not-found",
+    message: `${item} ${what}`,
+    remediation: "Give a policy file, a directory of policies, or a glob such as `.restorable/**/*.yaml`.",
+    location: fileStart(item)
+  };
+}
+var init_discover = __esm({
+  "src/policy/discover.ts"() {
+    "use strict";
+    init_config4();
+    init_source();
+  }
+});
+
+// src/policy/load-policies.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+import { join as join7 } from "node:path";
+function loadPolicies(root5, files, visit) {
+  const problems = [];
+  for (const file of files) {
+    let bytes3;
+    try {
+      bytes3 = readFileSync2(join7(root5, file));
+    } catch (error3) {
+      problems.push({
+        ruleId: "policy/unreadable",
+        message: `cannot read ${file}: ${error3.message}`,
+        remediation: "Check the file exists and is readable.",
+        location: fileStart(file)
+      });
+      continue;
+    }
+    const parsed2 = parseYamlFile(file, bytes3);
+    problems.push(...parsed2.problems);
+    if (parsed2.documents.length === 0 && parsed2.problems.length === 0) {
+      problems.push({
+        ruleId: "policy/empty",
+        message: `${file} holds no policy`,
+        remediation: "Write a policy in it (`apiVersion: restorable/v1`, `kind: BackupPolicy`) or delete it.",
+        location: fileStart(file)
+      });
+    }
+    for (const document of parsed2.documents) {
+      const schemaProblems = validateDocument(document, validator("policy"), "policy/schema");
+      if (schemaProblems.length) {
+        problems.push(...schemaProblems);
+        continue;
+      }
+      const data = document.value;
+      const referenceProblems = crossCheck(data, document);
+      problems.push(...referenceProblems);
+      visit({ file, document, data }, referenceProblems.length === 0);
+    }
+  }
+  return problems;
+}
+function crossCheck(policy, document) {
+  const problems = [];
+  const defined = Object.keys(policy.repositories ?? {});
+  const systemNames = /* @__PURE__ */ new Map();
+  policy.systems.forEach((system, s2) => {
+    const first = systemNames.get(system.name);
+    if (first !== void 0) {
+      problems.push({
+        ruleId: "policy/duplicate-system",
+        message: `system \`${system.name}\` is defined twice in this policy (also at systems[${first}])`,
+        remediation: "Give each system a unique name.",
+        location: document.locate(["systems", s2, "name"])
+      });
+    } else {
+      systemNames.set(system.name, s2);
+    }
+    system.repositories.forEach((name, r5) => {
+      if (!defined.includes(name)) {
+        const guess = closest(name, defined);
+        problems.push({
+          ruleId: "policy/unknown-repository",
+          message: `system \`${system.name}\` uses repository \`${name}\`, which this policy does not define`,
+          remediation: guess ? `Did you mean \`${guess}\`?` : defined.length ? `Use one of: ${defined.join(", ")}, or define \`${name}\` under \`repositories:\`.` : `Define \`${name}\` under \`repositories:\` (an s3 bucket or a local directory).`,
+          location: document.locate(["systems", s2, "repositories", r5])
+        });
+      }
+    });
+    const source = system.source;
+    const misplaced = source.command ? ["exclude", "followSymlinks"].filter((k5) => source[k5] !== void 0) : ["timeout", "filename"].filter((k5) => source[k5] !== void 0);
+    for (const key2 of misplaced) {
+      problems.push({
+        ruleId: "policy/source-field",
+        message: `\`${key2}\` applies to ${source.command ? "a `paths`" : "a `command`"} source; the source of \`${system.name}\` is ${source.command ? "a command" : "paths"}`,
+        remediation: source.command ? "Remove it: a command source backs up what the command writes to standard output." : "Remove it: `timeout` and `filename` are for command sources.",
+        location: document.locate(["systems", s2, "source", key2], { key: true })
+      });
+    }
+    system.drill?.verify?.forEach((step, v) => {
+      step.command.forEach((arg, a5) => {
+        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
+          if (VERIFY_PLACEHOLDERS.includes(match[1])) continue;
+          problems.push({
+            ruleId: "policy/placeholder",
+            message: `unknown placeholder \`{${match[1]}}\` in a verify command of \`${system.name}\``,
+            remediation: `Use one of ${VERIFY_PLACEHOLDERS.map((p3) => `\`{${p3}}\``).join(", ")}.`,
+            location: document.locate(["systems", s2, "drill", "verify", v, "command", a5])
+          });
+        }
+      });
+    });
+    const drill = system.drill;
+    if (drill?.repository && !system.repositories.includes(drill.repository)) {
+      problems.push({
+        ruleId: "policy/unknown-repository",
+        message: `the drill of \`${system.name}\` restores from \`${drill.repository}\`, which is not one of the system's repositories`,
+        remediation: `Use one of: ${system.repositories.filter((r5) => defined.includes(r5)).join(", ") || "(none defined)"}.`,
+        location: document.locate(["systems", s2, "drill", "repository"])
+      });
+    }
+    if (drill?.select?.algorithm === "random-within" && drill.select.window === void 0) {
+      problems.push({
+        ruleId: "policy/drill-window",
+        message: `the drill of \`${system.name}\` selects \`random-within\` but sets no \`window\``,
+        remediation: "Add `window:` (e.g. `30d`), or use `algorithm: latest`.",
+        location: document.locate(["systems", s2, "drill", "select"])
+      });
+    }
+  });
+  return problems;
+}
+var VERIFY_PLACEHOLDERS;
+var init_load_policies = __esm({
+  "src/policy/load-policies.ts"() {
+    "use strict";
+    init_schema_errors();
+    init_schemas();
+    init_source();
+    init_validate_document();
+    init_yaml_file();
+    VERIFY_PLACEHOLDERS = ["restore.path", "snapshot.id", "system.name"];
+  }
+});
+
+// src/assets.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import { fileURLToPath } from "node:url";
+var packageRoot, BUILTIN_CONTROLS_DIR, VERSION3;
+var init_assets = __esm({
+  "src/assets.ts"() {
+    "use strict";
+    packageRoot = new URL("../", import.meta.url);
+    BUILTIN_CONTROLS_DIR = fileURLToPath(new URL("controls/", packageRoot));
+    VERSION3 = JSON.parse(readFileSync3(new URL("package.json", packageRoot), "utf8")).version;
+  }
+});
+
+// src/controls/facts.ts
+function factValue(scope, name) {
+  for (let s2 = scope; s2; s2 = s2.parent) {
+    if (name in s2.values) return s2.values[name];
+  }
+  return void 0;
+}
+function factPath(scope, name) {
+  for (let s2 = scope; s2; s2 = s2.parent) {
+    if (name in s2.values) return s2.at[name] ?? s2.self;
+  }
+  return scope.self;
+}
+function systemFacts(policy, systemIndex, probe) {
+  const system = policy.systems[systemIndex];
+  const base = ["systems", systemIndex];
+  const sys = (...rest) => [...base, ...rest];
+  const values = {};
+  const at = {};
+  const set2 = (name, value2, path) => {
+    values[name] = value2;
+    at[name] = path;
+  };
+  set2("policy.name", policy.metadata.name, ["metadata", "name"]);
+  set2("system.name", system.name, sys("name"));
+  set2("source.kind", system.source.command ? "command" : "paths", sys("source"));
+  const inherited = (key2) => system[key2] !== void 0 ? [system[key2], sys(key2)] : [policy.metadata[key2], policy.metadata[key2] ? ["metadata", key2] : base];
+  const [classification, classificationAt] = inherited("classification");
+  set2("classification", classification, classificationAt);
+  const [owner, ownerAt] = inherited("owner");
+  set2("owner", owner, ownerAt);
+  set2("owner.valid", owner === void 0 ? void 0 : isValidOwner(owner), ownerAt);
+  const [runbook, runbookAt] = inherited("runbook");
+  set2("runbook", runbook, runbookAt);
+  set2("runbook.status", runbook === void 0 ? void 0 : runbookStatus(runbook, probe), runbookAt);
+  set2("schedule", system.schedule, sys("schedule"));
+  set2("schedule.interval", intervalOf(system.schedule), sys("schedule"));
+  set2("rpo", parseDuration(system.rpo ?? ""), sys("rpo"));
+  set2("rto", parseDuration(system.rto ?? ""), sys("rto"));
+  const retention = system.retention;
+  set2("retention.minimum", parseDuration(retention?.minimum ?? ""), sys("retention", "minimum"));
+  set2("retention.maximum", parseDuration(retention?.maximum ?? ""), sys("retention", "maximum"));
+  set2("retention.keepRules", Object.keys(retention?.keep ?? {}).length, sys("retention", "keep"));
+  const encryption = system.encryption;
+  const recipients = encryption?.recipients ?? [];
+  const passphrase = encryption?.passphrase;
+  const passphraseKind = passphrase === void 0 ? "none" : typeof passphrase === "string" ? "literal" : "env";
+  set2(
+    "encryption",
+    encryption !== void 0 && (recipients.length > 0 || passphrase !== void 0),
+    sys("encryption")
+  );
+  set2(
+    "encryption.cipher",
+    encryption ? encryption.cipher ?? "aes-256-gcm" : void 0,
+    sys("encryption", "cipher")
+  );
+  set2("encryption.recipients", recipients.length, sys("encryption", "recipients"));
+  set2("encryption.passphrase", passphraseKind, sys("encryption", "passphrase"));
+  const badKey = recipients.findIndex((p3) => !staysInside(p3));
+  set2(
+    "encryption.keyPathsInRepository",
+    badKey === -1,
+    badKey === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", badKey)
+  );
+  const [keyStatus, keyIndex] = recipientKeys2(recipients, probe);
+  set2(
+    "encryption.recipientKeys",
+    keyStatus,
+    keyIndex === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", keyIndex)
+  );
+  const repositories = system.repositories.map(
+    (name, i6) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i6))
+  );
+  const locations = new Set(repositories.map((r5) => r5.values.location).filter((l3) => l3 !== void 0));
+  set2("repositories.count", repositories.length, sys("repositories"));
+  set2("repositories.locations", locations.size, sys("repositories"));
+  set2("offsite", locations.size >= 2, sys("repositories"));
+  const drill = system.drill;
+  set2("drill", drill !== void 0, sys("drill"));
+  set2("drill.schedule", drill?.schedule, sys("drill", "schedule"));
+  set2("drill.interval", intervalOf(drill?.schedule), sys("drill", "schedule"));
+  set2(
+    "drill.timeout",
+    drill ? parseDuration(drill.timeout ?? "") ?? values.rto : void 0,
+    drill?.timeout ? sys("drill", "timeout") : sys("drill")
+  );
+  set2("drill.verifySteps", drill?.verify?.length ?? 0, sys("drill", "verify"));
+  set2("drill.select", drill ? drill.select?.algorithm ?? "latest" : void 0, sys("drill", "select"));
+  const scope = { values, at, lists: { repositories }, self: base };
+  for (const repository of repositories) repository.parent = scope;
+  return scope;
+}
+function repositoryFacts(name, repo, reference) {
+  const values = { name };
+  const at = {};
+  const node = ["repositories", name];
+  const s3 = repo?.s3;
+  if (s3) {
+    const lock = s3.objectLock;
+    Object.assign(values, {
+      kind: "s3",
+      region: s3.region,
+      endpoint: s3.endpoint,
+      tls: s3.endpoint === void 0 || s3.endpoint.toLowerCase().startsWith("https://"),
+      location: locationOf(s3.endpoint, s3.region),
+      objectLock: lock !== void 0,
+      "objectLock.mode": lock?.mode,
+      "objectLock.retention": lock ? (lock.days ?? 0) * DAY2 + (lock.years ?? 0) * 365 * DAY2 : void 0
+    });
+    Object.assign(at, {
+      region: [...node, "s3", "region"],
+      endpoint: [...node, "s3", "endpoint"],
+      tls: [...node, "s3", "endpoint"],
+      location: [...node, "s3"],
+      objectLock: [...node, "s3", "objectLock"],
+      "objectLock.mode": [...node, "s3", "objectLock", "mode"],
+      "objectLock.retention": [...node, "s3", "objectLock"]
+    });
+  } else if (repo?.local) {
+    Object.assign(values, { kind: "local", tls: true, location: "local", objectLock: false });
+    Object.assign(at, { objectLock: [...node, "local"] });
+  }
+  return { values, at, lists: {}, self: repo ? node : reference };
+}
+function intervalOf(schedule) {
+  if (schedule === void 0) return void 0;
+  const parsed2 = parseCron(schedule);
+  return parsed2.ok ? cronMaxIntervalSeconds(parsed2.cron) : void 0;
+}
+function locationOf(endpoint, region2) {
+  let host = "aws";
+  if (endpoint !== void 0) {
+    try {
+      host = new URL(endpoint).hostname.toLowerCase();
+    } catch {
+      host = endpoint.toLowerCase();
+    }
+  }
+  const aws = host === "aws" || host.endsWith(".amazonaws.com") || host === "amazonaws.com";
+  if (aws) {
+    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
+    const known = region2 ?? fromHost;
+    return known === void 0 ? void 0 : `aws:${known}`;
+  }
+  return `${host}:${region2 ?? ""}`;
+}
+function isValidOwner(owner) {
+  return /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]{1,100})?$/.test(owner) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(owner);
+}
+function staysInside(path) {
+  if (path.startsWith("/") || path.startsWith("~") || /^[A-Za-z]:/.test(path) || path.includes("\\"))
+    return false;
+  return !path.split("/").some((part) => part === "..");
+}
+function recipientKeys2(paths, probe) {
+  if (paths.length === 0) return ["none", -1];
+  let worst = KEY_STATUS_ORDER.length - 1;
+  let at = -1;
+  paths.forEach((path, index2) => {
+    if (!staysInside(path)) return;
+    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
+    if (rank < worst) {
+      worst = rank;
+      at = index2;
+    }
+  });
+  return [KEY_STATUS_ORDER[worst], at];
+}
+function keyFileStatus(head) {
+  if (head === void 0) return "missing-file";
+  const text = new TextDecoder("latin1").decode(head).trimStart();
+  if (text.startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----")) return "private-key";
+  if (text.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----")) return "public-keys";
+  const first = head[0];
+  if (first === void 0 || (first & 128) === 0) return "not-a-public-key";
+  const tag = first & 64 ? first & 63 : first >> 2 & 15;
+  if (tag === 5 || tag === 7) return "private-key";
+  return tag === 6 ? "public-keys" : "not-a-public-key";
+}
+function runbookStatus(runbook, probe) {
+  if (/^https:\/\//i.test(runbook)) return "url";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(runbook)) return "insecure-url";
+  if (!staysInside(runbook)) return "outside-repository";
+  return probe.fileExists(runbook.replace(/#.*$/, "")) ? "file" : "missing-file";
+}
+var SYSTEM_FACTS, REPOSITORY_FACTS, RUNTIME_FACTS, DAY2, KEY_STATUS_ORDER;
+var init_facts = __esm({
+  "src/controls/facts.ts"() {
+    "use strict";
+    init_cron();
+    init_duration();
+    SYSTEM_FACTS = [
+      { name: "policy.name", type: "string", description: "The policy's `metadata.name`." },
+      { name: "system.name", type: "string", description: "The system's name." },
+      { name: "source.kind", type: "string", description: "`command` or `paths`." },
+      { name: "classification", type: "string", description: "The system's classification, else the policy's." },
+      { name: "owner", type: "string", description: "The system's owner, else the policy's." },
+      {
+        name: "owner.valid",
+        type: "boolean",
+        description: "The owner is a GitHub team or user (`@org/team`, `@login`) or an e-mail address."
+      },
+      { name: "runbook", type: "string", description: "The system's runbook, else the policy's." },
+      {
+        name: "runbook.status",
+        type: "string",
+        description: "`file` (a path that exists in the repository), `url` (an https:// URL), `missing-file`, `outside-repository` (absolute or `..`), `insecure-url` (http://)."
+      },
+      { name: "schedule", type: "string", description: "The backup schedule (cron)." },
+      { name: "schedule.interval", type: "duration", description: "Longest gap between two scheduled backups." },
+      { name: "rpo", type: "duration", description: "Recovery point objective." },
+      { name: "rto", type: "duration", description: "Recovery time objective." },
+      { name: "retention.minimum", type: "duration", description: "Minimum retention." },
+      { name: "retention.maximum", type: "duration", description: "Maximum retention (disposal)." },
+      { name: "retention.keepRules", type: "number", description: "How many keep rules are set." },
+      {
+        name: "encryption",
+        type: "boolean",
+        description: "Encryption is configured with at least one recipient or a passphrase."
+      },
+      {
+        name: "encryption.cipher",
+        type: "string",
+        description: "Content cipher (`aes-256-gcm`, the default, when encryption is configured)."
+      },
+      { name: "encryption.recipients", type: "number", description: "Number of OpenPGP recipients." },
+      {
+        name: "encryption.passphrase",
+        type: "string",
+        description: "`env` (from an environment variable), `literal` (written in the policy) or `none`."
+      },
+      {
+        name: "encryption.keyPathsInRepository",
+        type: "boolean",
+        description: "Every recipient key path is relative and stays inside the repository (no `..`, not absolute)."
+      },
+      {
+        name: "encryption.recipientKeys",
+        type: "string",
+        description: "What the recipient key files hold, the worst first: `private-key`, `missing-file`, `not-a-public-key`, `public-keys` (all are OpenPGP public keys), or `none` (no recipients). Only files inside the repository are read, and only their first bytes."
+      },
+      {
+        name: "repositories",
+        type: "list",
+        description: "The system's repositories; each has the `repository.*` facts."
+      },
+      { name: "repositories.count", type: "number", description: "How many repositories receive each snapshot." },
+      {
+        name: "repositories.locations",
+        type: "number",
+        description: "How many distinct locations (provider endpoint and region) they are in."
+      },
+      {
+        name: "offsite",
+        type: "boolean",
+        description: "At least two repositories are in different locations (another region or provider)."
+      },
+      { name: "drill", type: "boolean", description: "A drill is declared." },
+      { name: "drill.schedule", type: "string", description: "The drill schedule (cron)." },
+      { name: "drill.interval", type: "duration", description: "Longest gap between two scheduled drills." },
+      { name: "drill.timeout", type: "duration", description: "The drill's timeout; the RTO when none is set." },
+      {
+        name: "drill.verifySteps",
+        type: "number",
+        description: "How many verify commands the drill runs after restoring."
+      },
+      { name: "drill.select", type: "string", description: "`latest` or `random-within`." }
+    ];
+    REPOSITORY_FACTS = [
+      { name: "name", type: "string", description: "Repository name." },
+      { name: "kind", type: "string", description: "`s3` or `local`." },
+      { name: "region", type: "string", description: "S3 region." },
+      { name: "endpoint", type: "string", description: "S3 endpoint URL, when not AWS's default." },
+      {
+        name: "tls",
+        type: "boolean",
+        description: "Traffic to the repository uses TLS (AWS's default endpoint, or an https:// endpoint)."
+      },
+      {
+        name: "location",
+        type: "string",
+        description: "Provider endpoint and region, for telling offsite copies apart."
+      },
+      { name: "objectLock", type: "boolean", description: "S3 Object Lock is configured." },
+      { name: "objectLock.mode", type: "string", description: "`governance` or `compliance`." },
+      { name: "objectLock.retention", type: "duration", description: "Object Lock retention period." }
+    ];
+    RUNTIME_FACTS = [
+      {
+        name: "measured",
+        type: "duration",
+        description: "The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded."
+      }
+    ];
+    DAY2 = 86400;
+    KEY_STATUS_ORDER = ["private-key", "missing-file", "not-a-public-key", "public-keys"];
+  }
+});
+
+// src/controls/predicate.ts
+function evaluate(predicate, scope, control) {
+  if ("all" in predicate) {
+    for (const p3 of predicate.all) {
+      const outcome2 = evaluate(p3, scope, control);
+      if (!outcome2.ok) return outcome2;
+    }
+    return SUCCESS;
+  }
+  if ("any" in predicate) {
+    let first;
+    for (const p3 of predicate.any) {
+      const outcome2 = evaluate(p3, scope, control);
+      if (outcome2.ok) return outcome2;
+      first ??= outcome2;
+    }
+    return first;
+  }
+  if ("not" in predicate) {
+    const inner = evaluate(predicate.not, scope, control);
+    if (!inner.ok) return SUCCESS;
+    return failure(scope, firstFact(predicate.not), "it holds", "it must not", "it must not");
+  }
+  if ("each" in predicate) {
+    for (const element of scope.lists[predicate.each] ?? []) {
+      if (predicate.where && !evaluate(predicate.where, element, control).ok) continue;
+      const outcome2 = evaluate(predicate.require, element, control);
+      if (!outcome2.ok) return outcome2;
+    }
+    return SUCCESS;
+  }
+  return compare(predicate, scope, control);
+}
+function compare(comparison, scope, control) {
+  let op2 = operatorOf.get(comparison);
+  if (op2 === void 0) {
+    op2 = OPERATORS.find((o3) => o3 in comparison);
+    operatorOf.set(comparison, op2);
+  }
+  const fact = comparison.fact;
+  const actual = factValue(scope, fact);
+  const type2 = FACT_TYPES.get(fact) ?? "string";
+  const target = comparison[op2];
+  if (op2 === "exists") {
+    if (actual !== void 0 === target) return SUCCESS;
+    const wanted = target ? "set" : "not set";
+    return failure(scope, fact, show2(actual, type2), wanted, wanted);
+  }
+  const expected = op2 === "matches" ? target : resolve5(target, scope, control, type2);
+  if (actual !== void 0 && expected !== void 0 && holds(op2, actual, expected)) return SUCCESS;
+  if (expected === void 0) {
+    return failure(
+      scope,
+      fact,
+      show2(actual, type2),
+      `${OPERATOR_WORDS[op2]} a value that is not set`,
+      "not set"
+    );
+  }
+  const limit = op2 === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show2(v, type2)).join(", ") : op2 === "matches" ? String(target) : show2(expected, type2);
+  return failure(
+    scope,
+    fact,
+    actual === void 0 ? "not set" : show2(actual, type2),
+    `${OPERATOR_WORDS[op2]} ${limit}`,
+    limit
+  );
+}
+function holds(op2, actual, expected) {
+  switch (op2) {
+    case "equals":
+      return actual === expected;
+    case "notEquals":
+      return actual !== expected;
+    case "in":
+      return Array.isArray(expected) && expected.includes(actual);
+    case "matches":
+      return regex(String(expected)).test(String(actual));
+    default: {
+      const a5 = Number(actual);
+      const b5 = Number(expected);
+      return op2 === "gte" ? a5 >= b5 : op2 === "gt" ? a5 > b5 : op2 === "lte" ? a5 <= b5 : a5 < b5;
+    }
+  }
+}
+function resolve5(operand, scope, control, type2) {
+  if (Array.isArray(operand)) return operand;
+  if (typeof operand === "object" && operand !== null) {
+    if ("param" in operand) return control.params[operand.param];
+    return factValue(scope, operand.fact);
+  }
+  if (type2 === "duration" && typeof operand === "string") return parseDuration(operand);
+  return operand;
+}
+function failure(scope, fact, actual, expected, limit) {
+  const path = factPath(scope, fact);
+  return {
+    ok: false,
+    failure: {
+      fact,
+      path,
+      actual,
+      expected,
+      limit,
+      text: `\`${fact}\` is ${actual}; it must be ${expected}`
+    }
+  };
+}
+function firstFact(predicate) {
+  if ("all" in predicate) return firstFact(predicate.all[0]);
+  if ("any" in predicate) return firstFact(predicate.any[0]);
+  if ("not" in predicate) return firstFact(predicate.not);
+  if ("each" in predicate) return predicate.each;
+  return predicate.fact;
+}
+function regex(source) {
+  let compiled2 = regexes.get(source);
+  if (!compiled2) {
+    compiled2 = new RegExp(source, "u");
+    regexes.set(source, compiled2);
+  }
+  return compiled2;
+}
+function showFact(name, value2) {
+  if (value2 === void 0) return "not set";
+  return FACT_TYPES.get(name) === "duration" && typeof value2 === "number" ? formatDuration(value2) : String(value2);
+}
+function show2(value2, type2) {
+  if (value2 === void 0) return "not set";
+  if (type2 === "duration" && typeof value2 === "number") return formatDuration(value2);
+  if (typeof value2 === "string") return `\`${value2}\``;
+  return String(value2);
+}
+function walkPredicate(predicate, visit, list3) {
+  if ("all" in predicate) for (const p3 of predicate.all) walkPredicate(p3, visit, list3);
+  else if ("any" in predicate) for (const p3 of predicate.any) walkPredicate(p3, visit, list3);
+  else if ("not" in predicate) walkPredicate(predicate.not, visit, list3);
+  else if ("each" in predicate) {
+    visit.each?.(predicate.each, list3);
+    if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
+    walkPredicate(predicate.require, visit, predicate.each);
+  } else visit.comparison(predicate, list3);
+}
+function namedOperand(operand, key2) {
+  return typeof operand === "object" && operand !== null && key2 in operand ? String(operand[key2]) : void 0;
+}
+function factsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    each: (name, list3) => out.push({ fact: name, list: list3 }),
+    comparison(c5, list3) {
+      out.push({ fact: c5.fact, list: list3 });
+      for (const op2 of OPERATORS) {
+        const fact = namedOperand(c5[op2], "fact");
+        if (fact !== void 0) out.push({ fact, list: list3 });
+      }
+    }
+  });
+  return out;
+}
+function paramsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    comparison(c5) {
+      for (const op2 of OPERATORS) {
+        const param = namedOperand(c5[op2], "param");
+        if (param !== void 0) out.push(param);
+      }
+    }
+  });
+  return out;
+}
+function patternsOf(predicate) {
+  const out = [];
+  walkPredicate(predicate, {
+    comparison(c5) {
+      if (typeof c5.matches === "string") out.push(c5.matches);
+    }
+  });
+  return out;
+}
+function fillTemplate(template, failure2, scope, control) {
+  if (template === void 0) return void 0;
+  return template.replace(
+    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
+    (whole, name) => {
+      if (name === "actual") return failure2?.actual ?? whole;
+      if (name === "expected") return failure2?.expected ?? whole;
+      if (name === "limit") return failure2?.limit ?? whole;
+      if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? whole;
+      return showFact(name.slice(5), factValue(scope, name.slice(5)));
+    }
+  );
+}
+var FACT_TYPES, OPERATORS, OPERATOR_WORDS, SUCCESS, operatorOf, regexes;
+var init_predicate = __esm({
+  "src/controls/predicate.ts"() {
+    "use strict";
+    init_duration();
+    init_facts();
+    FACT_TYPES = new Map(
+      [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f5) => [f5.name, f5.type])
+    );
+    OPERATORS = [
+      "exists",
+      "equals",
+      "notEquals",
+      "in",
+      "gte",
+      "gt",
+      "lte",
+      "lt",
+      "matches"
+    ];
+    OPERATOR_WORDS = {
+      exists: "set",
+      equals: "equal to",
+      notEquals: "other than",
+      in: "one of",
+      gte: "at least",
+      gt: "more than",
+      lte: "at most",
+      lt: "less than",
+      matches: "matching"
+    };
+    SUCCESS = { ok: true };
+    operatorOf = /* @__PURE__ */ new WeakMap();
+    regexes = /* @__PURE__ */ new Map();
+  }
+});
+
+// src/controls/evaluate-static.ts
+function evaluatePolicy(policy, controls, probe) {
+  const findings = [];
+  const policyName = policy.data.metadata.name;
+  policy.data.systems.forEach((system, index2) => {
+    const scope = systemFacts(policy.data, index2, probe);
+    const systemLocation = policy.document.locate(scope.self);
+    const finding = (control, status, location, message, remediation) => ({
+      kind: "control",
+      ruleId: control.data.id,
+      title: control.data.title,
+      severity: control.severity,
+      status,
+      policy: policyName,
+      system: system.name,
+      location,
+      message,
+      remediation
+    });
+    for (const control of controls) {
+      const check = control.data.check.static;
+      if (!check) continue;
+      if (check.when && !evaluate(check.when, scope, control).ok) {
+        findings.push(finding(control, "not-applicable", systemLocation, NOT_APPLICABLE_MESSAGE));
+        continue;
+      }
+      const outcome2 = evaluate(check.require, scope, control);
+      if (outcome2.ok) {
+        findings.push(finding(control, "pass", systemLocation, PASS_MESSAGE));
+        continue;
+      }
+      findings.push(
+        finding(
+          control,
+          "fail",
+          policy.document.locate(outcome2.failure.path),
+          fillTemplate(check.message, outcome2.failure, scope, control) ?? outcome2.failure.text,
+          fillTemplate(control.data.remediation, outcome2.failure, scope, control)
+        )
+      );
+    }
+  });
+  return findings;
+}
+var PASS_MESSAGE, NOT_APPLICABLE_MESSAGE;
+var init_evaluate_static = __esm({
+  "src/controls/evaluate-static.ts"() {
+    "use strict";
+    init_facts();
+    init_predicate();
+    PASS_MESSAGE = "holds";
+    NOT_APPLICABLE_MESSAGE = "does not apply to this system";
+  }
+});
+
+// src/controls/library.ts
+import { readdirSync, readFileSync as readFileSync4 } from "node:fs";
+import { join as join10 } from "node:path";
+function loadControls(directories2) {
+  const controls = [];
+  const problems = [];
+  const seen = /* @__PURE__ */ new Map();
+  for (const directory of directories2) {
+    let names;
+    try {
+      names = readdirSync(directory.path).filter((n3) => /\.ya?ml$/.test(n3)).sort();
+    } catch (error3) {
+      problems.push({
+        ruleId: "control/directory",
+        message: `cannot read the control directory: ${error3.message}`,
+        remediation: "Create the directory or remove it from `controls.paths` in .restorable/config.yaml.",
+        location: fileStart(directory.display)
+      });
+      continue;
+    }
+    for (const name of names) {
+      const display = `${directory.display}/${name}`;
+      const file = parseYamlFile(display, readFileSync4(join10(directory.path, name)));
+      problems.push(...file.problems);
+      for (const document of file.documents) {
+        const schemaProblems = directory.shipped ? [] : validateDocument(document, validator("control"), "control/schema");
+        if (schemaProblems.length) {
+          problems.push(...schemaProblems);
+          continue;
+        }
+        const data = document.value;
+        const semantic = checkControl(data, document);
+        if (semantic.length) {
+          problems.push(...semantic);
+          continue;
+        }
+        const previous = seen.get(data.id);
+        if (previous) {
+          problems.push({
+            ruleId: "control/duplicate-id",
+            message: `control id ${data.id} is already defined in ${previous}`,
+            remediation: "Give your own controls ids with a prefix of your own (e.g. `ACME-`).",
+            location: document.locate(["id"])
+          });
+          continue;
+        }
+        seen.set(data.id, display);
+        controls.push({ data, source: display, document });
+      }
+    }
+  }
+  return { controls, problems };
+}
+function checkControl(data, document) {
+  const problems = [];
+  const kind = data.check.static ? "static" : "runtime";
+  const check = data.check.static ?? data.check.runtime;
+  const predicates = [check.require, ...check.when ? [check.when] : []];
+  const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
+  for (const { fact, list: list3 } of predicates.flatMap((p3) => factsOf(p3))) {
+    const known = list3 ? (LIST_FACTS[list3]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
+    if (!known) {
+      problem(
+        "control/unknown-fact",
+        `${data.id}: unknown fact \`${fact}\`${list3 ? ` inside \`each: ${list3}\`` : ""}`,
+        "Use a fact listed in docs/controls-language.md.",
+        ["check", kind]
+      );
+    }
+  }
+  for (const param of predicates.flatMap(paramsOf)) {
+    if (!data.parameters?.[param]) {
+      problem(
+        "control/unknown-parameter",
+        `${data.id}: parameter \`${param}\` is used but not declared`,
+        "Declare it under `parameters:` with a type, default and description.",
+        ["check", kind]
+      );
+    }
+  }
+  for (const pattern of predicates.flatMap(patternsOf)) {
+    try {
+      new RegExp(pattern, "u");
+    } catch (error3) {
+      problem(
+        "control/bad-pattern",
+        `${data.id}: ${error3.message}`,
+        "Fix the regular expression.",
+        ["check", kind]
+      );
+    }
+  }
+  for (const [name, spec] of Object.entries(data.parameters ?? {})) {
+    const problemText = parameterProblem(spec.type, spec.default);
+    if (problemText) {
+      problem(
+        "control/parameter-default",
+        `${data.id}: default of \`${name}\` ${problemText}`,
+        "Fix the default.",
+        ["parameters", name, "default"]
+      );
+    }
+  }
+  return problems;
+}
+function parameterProblem(type2, value2) {
+  switch (type2) {
+    case "duration":
+      return typeof value2 === "string" && parseDuration(value2) !== void 0 ? void 0 : `must be a duration such as \`35d\`, found ${JSON.stringify(value2)}`;
+    case "number":
+      return typeof value2 === "number" && Number.isFinite(value2) ? void 0 : `must be a number, found ${JSON.stringify(value2)}`;
+    case "boolean":
+      return typeof value2 === "boolean" ? void 0 : `must be true or false, found ${JSON.stringify(value2)}`;
+    case "list":
+      return Array.isArray(value2) ? void 0 : `must be a list, found ${JSON.stringify(value2)}`;
+    default:
+      return typeof value2 === "string" ? void 0 : `must be a string, found ${JSON.stringify(value2)}`;
+  }
+}
+var LIST_FACTS, SYSTEM_FACT_NAMES, RUNTIME_FACT_NAMES;
+var init_library = __esm({
+  "src/controls/library.ts"() {
+    "use strict";
+    init_duration();
+    init_schemas();
+    init_source();
+    init_validate_document();
+    init_yaml_file();
+    init_facts();
+    init_predicate();
+    LIST_FACTS = {
+      repositories: new Set(REPOSITORY_FACTS.map((f5) => f5.name))
+    };
+    SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f5) => f5.name));
+    RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f5) => f5.name));
+  }
+});
+
+// src/controls/profile.ts
+function applyProfile(library, config2) {
+  const profile = config2.data.controls ?? {};
+  const problems = [];
+  const locate = (path, key2 = false) => config2.document?.locate(path, { key: key2 }) ?? {
+    file: config2.file ?? ".restorable/config.yaml",
+    line: 1,
+    column: 1,
+    endLine: 1,
+    endColumn: 1
+  };
+  const byId = new Map(library.map((c5) => [c5.data.id, c5]));
+  for (const section of ["parameters", "severity"]) {
+    for (const id of Object.keys(profile[section] ?? {})) {
+      if (!byId.has(id)) {
+        problems.push({
+          ruleId: "config/unknown-control",
+          message: `controls.${section} names ${id}, which is not a known control`,
+          remediation: `Use one of: ${[...byId.keys()].join(", ")}.`,
+          location: locate(["controls", section, id], true)
+        });
+      }
+    }
+  }
+  for (const section of ["include", "exclude"]) {
+    (profile[section] ?? []).forEach((pattern, index2) => {
+      if (!library.some((c5) => matchesPattern(pattern, c5.data.id))) {
+        problems.push({
+          ruleId: "config/unknown-control",
+          message: `controls.${section} pattern ${pattern} matches no control`,
+          remediation: "Check the control id (docs/controls.md lists them all).",
+          location: locate(["controls", section, index2])
+        });
+      }
+    });
+  }
+  const controls = [];
+  for (const loaded of library) {
+    const { data } = loaded;
+    const included = profile.include ? profile.include.some((p3) => matchesPattern(p3, data.id)) : true;
+    const excluded = (profile.exclude ?? []).some((p3) => matchesPattern(p3, data.id));
+    if (!included || excluded) continue;
+    const overrides = profile.parameters?.[data.id] ?? {};
+    const params = {};
+    const paramText = {};
+    for (const name of Object.keys(overrides)) {
+      if (!data.parameters?.[name]) {
+        problems.push({
+          ruleId: "config/unknown-parameter",
+          message: `${data.id} has no parameter \`${name}\``,
+          remediation: `Parameters of ${data.id}: ${Object.keys(data.parameters ?? {}).join(", ") || "none"}.`,
+          location: locate(["controls", "parameters", data.id, name], true)
+        });
+      }
+    }
+    for (const [name, spec] of Object.entries(data.parameters ?? {})) {
+      let value2 = spec.default;
+      if (name in overrides) {
+        const problem = parameterProblem(spec.type, overrides[name]);
+        if (problem) {
+          problems.push({
+            ruleId: "config/parameter-type",
+            message: `${data.id} parameter \`${name}\` ${problem}`,
+            remediation: spec.description,
+            location: locate(["controls", "parameters", data.id, name])
+          });
+        } else {
+          value2 = overrides[name];
+        }
+      }
+      params[name] = spec.type === "duration" ? parseDuration(String(value2)) : value2;
+      paramText[name] = Array.isArray(value2) ? value2.join(", ") : spec.type === "duration" ? formatDuration(params[name]) : String(value2);
+    }
+    controls.push({
+      data,
+      source: loaded.source,
+      severity: profile.severity?.[data.id] ?? data.severity,
+      params,
+      paramText
+    });
+  }
+  return { controls, problems };
+}
+function matchesPattern(pattern, id) {
+  const source = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*");
+  return new RegExp(`^${source}$`).test(id);
+}
+var init_profile = __esm({
+  "src/controls/profile.ts"() {
+    "use strict";
+    init_duration();
+    init_library();
+  }
+});
+
+// src/controls/result.ts
+function isFailOn(value2) {
+  return value2 === "never" || SEVERITIES.includes(value2);
+}
+var SEVERITIES;
+var init_result = __esm({
+  "src/controls/result.ts"() {
+    "use strict";
+    SEVERITIES = ["critical", "high", "medium", "low"];
+  }
+});
+
+// src/commands/check.ts
+var check_exports = {};
+__export(check_exports, {
+  evaluateFiles: () => evaluateFiles,
+  fails: () => fails,
+  finishCheck: () => finishCheck,
+  loadProfile: () => loadProfile,
+  runCheck: () => runCheck,
+  setUpCheck: () => setUpCheck
+});
+import { closeSync as closeSync2, existsSync as existsSync5, openSync as openSync2, readSync, realpathSync, statSync as statSync3 } from "node:fs";
+import { isAbsolute, join as join11, relative as relative2 } from "node:path";
+function runCheck(options, profile) {
+  const started = performance.now();
+  const setup = setUpCheck(options, profile);
+  const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
+  return finishCheck(options, setup, [evaluated], started);
+}
+function setUpCheck(options, loaded) {
+  const { config: config2, library, profile } = loaded ?? loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths, config2.data.policies);
+  return { config: config2, library, profile, discovered };
+}
+function loadProfile(root5, configPath) {
+  const config2 = loadConfig2(root5, configPath);
+  const controlDirs = [
+    { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
+  ];
+  const ownDirs = config2.data.controls?.paths ?? (existsSync5(join11(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
+  for (const dir of ownDirs) controlDirs.push({ path: join11(root5, dir), display: dir });
+  const library = loadControls(controlDirs);
+  const profile = applyProfile(library.controls, config2);
+  return { config: config2, library, profile };
+}
+function evaluateFiles(root5, files, controls) {
+  const probe = repositoryProbe(root5);
+  const policies = [];
+  const problems = loadPolicies(root5, files, (policy, valid) => {
+    policies.push({
+      file: policy.file,
+      name: policy.data.metadata.name,
+      nameLocation: policy.document.locate(["metadata", "name"]),
+      evaluated: valid,
+      systems: valid ? policy.data.systems.map((s2) => s2.name) : [],
+      findings: valid ? evaluatePolicy(policy, controls, probe) : []
+    });
+  });
+  return { policies, problems };
+}
+function finishCheck(options, setup, parts2, started) {
+  const { config: config2, library, profile, discovered } = setup;
+  const findings = [];
+  const systems = [];
+  const loadProblems = [];
+  const names = /* @__PURE__ */ new Map();
+  let policyCount = 0;
+  for (const part of parts2) {
+    loadProblems.push(...part.problems);
+    for (const policy of part.policies) {
+      const previous = names.get(policy.name);
+      if (previous) {
+        loadProblems.push({
+          ruleId: "policy/duplicate-name",
+          message: `policy name \`${policy.name}\` is already used in ${previous}`,
+          remediation: "Give every policy a unique `metadata.name`: evidence and reports are keyed by it.",
+          location: policy.nameLocation
+        });
+        continue;
+      }
+      names.set(policy.name, `${policy.file}:${policy.nameLocation.line}`);
+      if (!policy.evaluated) continue;
+      policyCount++;
+      for (const system of policy.systems) systems.push({ policy: policy.name, system, file: policy.file });
+      for (const finding of policy.findings) findings.push(finding);
+    }
+  }
+  const order = new Map(discovered.files.map((file, index2) => [file, index2]));
+  loadProblems.sort(
+    (a5, b5) => (order.get(a5.location.file) ?? 0) - (order.get(b5.location.file) ?? 0) || a5.location.line - b5.location.line || a5.location.column - b5.location.column
+  );
+  const problems = [
+    ...config2.problems,
+    ...library.problems,
+    ...profile.problems,
+    ...discovered.problems,
+    ...loadProblems
+  ].map(problemFinding);
+  if (discovered.files.length === 0 && discovered.problems.length === 0) {
+    problems.push(
+      problemFinding({
+        ruleId: "policy/none-found",
+        message: `no policy files found (${options.paths.length ? options.paths.join(", ") : (config2.data.policies ?? [".restorable/**/*.{yml,yaml}"]).join(", ")})`,
+        remediation: "Add a policy under .restorable/ or give the paths to check.",
+        location: fileStart(".")
+      })
+    );
+  }
+  findings.push(...problems);
+  const failOn = options.failOn ?? config2.data.failOn ?? "low";
+  const controls = profile.controls.map((c5) => ({
+    id: c5.data.id,
+    title: c5.data.title,
+    description: c5.data.description,
+    severity: c5.severity,
+    evaluation: c5.data.check.static ? "static" : "runtime",
+    criteria: {
+      soc2: c5.data.criteria.soc2,
+      iso27001: c5.data.criteria.iso27001 ?? [],
+      nist80053: c5.data.criteria.nist80053 ?? []
+    },
+    remediation: c5.data.remediation.replace(
+      /\{param\.([A-Za-z0-9]+)\}/g,
+      (m3, n3) => c5.paramText[n3] ?? m3
+    ),
+    source: c5.source
+  }));
+  const counts = countFindings(
+    findings,
+    discovered.files.length,
+    policyCount,
+    systems.length,
+    controls.length
+  );
+  return {
+    tool: { name: "restorable", version: VERSION3 },
+    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    files: discovered.files,
+    systems,
+    controls,
+    findings,
+    counts,
+    failOn,
+    failed: findings.some((f5) => f5.status === "fail" && fails(f5.severity, failOn))
+  };
+}
+function fails(severity, failOn) {
+  if (failOn === "never") return false;
+  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(failOn);
+}
+function problemFinding(problem) {
+  return {
+    kind: "problem",
+    ruleId: problem.ruleId,
+    title: problem.ruleId,
+    // A file that cannot be read cannot be checked: that is as bad as the worst failing control.
+    severity: "critical",
+    status: "fail",
+    location: problem.location,
+    message: problem.message,
+    remediation: problem.remediation
+  };
+}
+function countFindings(findings, files, policies, systems, controls) {
+  const bySeverity = { critical: 0, high: 0, medium: 0, low: 0 };
+  const counts = {
+    files,
+    policies,
+    systems,
+    controls,
+    passed: 0,
+    failed: 0,
+    notApplicable: 0,
+    problems: 0,
+    bySeverity
+  };
+  for (const f5 of findings) {
+    if (f5.kind === "problem") counts.problems++;
+    else if (f5.status === "pass") counts.passed++;
+    else if (f5.status === "not-applicable") counts.notApplicable++;
+    else {
+      counts.failed++;
+      bySeverity[f5.severity]++;
+    }
+  }
+  return counts;
+}
+function repositoryProbe(root5) {
+  const realRoot = realpathSync(root5);
+  const known = /* @__PURE__ */ new Map();
+  const inside = (path) => {
+    if (known.has(path)) return known.get(path);
+    let real;
+    try {
+      const absolute = join11(root5, path);
+      if (statSync3(absolute).isFile()) {
+        const candidate = realpathSync(absolute);
+        const rel = relative2(realRoot, candidate);
+        if (!rel.startsWith("..") && !isAbsolute(rel)) real = candidate;
+      }
+    } catch {
+      real = void 0;
+    }
+    known.set(path, real);
+    return real;
+  };
+  const heads = /* @__PURE__ */ new Map();
+  return {
+    fileExists: (path) => inside(path) !== void 0,
+    readHead(path, bytes3) {
+      const key2 = `${bytes3}:${path}`;
+      if (heads.has(key2)) return heads.get(key2);
+      const real = inside(path);
+      let head;
+      if (real !== void 0) {
+        const fd2 = openSync2(real, "r");
+        try {
+          const buffer = Buffer.alloc(bytes3);
+          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes3, 0));
+        } finally {
+          closeSync2(fd2);
+        }
+      }
+      heads.set(key2, head);
+      return head;
+    }
+  };
+}
+var init_check = __esm({
+  "src/commands/check.ts"() {
+    "use strict";
+    init_assets();
+    init_evaluate_static();
+    init_library();
+    init_profile();
+    init_result();
+    init_config4();
+    init_discover();
+    init_load_policies();
+    init_source();
+  }
+});
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -66659,11 +73385,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value2) {
-    return value2 instanceof P ? value2 : new P(function(resolve8) {
-      resolve8(value2);
+    return value2 instanceof P ? value2 : new P(function(resolve9) {
+      resolve9(value2);
     });
   }
-  return new (P || (P = Promise))(function(resolve8, reject) {
+  return new (P || (P = Promise))(function(resolve9, reject) {
     function fulfilled(value2) {
       try {
         step(generator.next(value2));
@@ -66679,7 +73405,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve9(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -66837,11 +73563,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row2) => {
-      const cells = row2.map((cell) => {
-        if (typeof cell === "string") {
-          return this.wrap("td", cell);
+      const cells = row2.map((cell2) => {
+        if (typeof cell2 === "string") {
+          return this.wrap("td", cell2);
         }
-        const { header, data, colspan, rowspan } = cell;
+        const { header, data, colspan, rowspan } = cell2;
         const tag = header ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
@@ -67018,57 +73744,40 @@ function info(message) {
 }
 
 // src/main.ts
-import { relative as relative3, resolve as resolve7 } from "node:path";
+import { relative as relative3, resolve as resolve8 } from "node:path";
 
 // src/cli/format.ts
-function formatBytes(bytes2) {
+function formatBytes(bytes3) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value2 = bytes2;
+  let value2 = bytes3;
   let unit = 0;
   while (value2 >= 1024 && unit < units.length - 1) {
     value2 /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes2} B` : `${value2.toFixed(1)} ${units[unit]}`;
+  return unit === 0 ? `${bytes3} B` : `${value2.toFixed(1)} ${units[unit]}`;
 }
 function formatSeconds(ms) {
-  const seconds = ms / 1e3;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
+  const seconds2 = ms / 1e3;
+  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
+  const minutes = Math.floor(seconds2 / 60);
+  if (minutes < 60) return `${minutes}m${String(Math.round(seconds2 % 60)).padStart(2, "0")}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 
 // src/engine/backup.ts
-import { hostname } from "node:os";
-
-// src/engine/content-protocol.ts
-function idPrefix(id) {
-  return BigInt(`0x${id.slice(0, 16)}`);
-}
-function knownTable(ids, count) {
-  const table = new BigUint64Array(new SharedArrayBuffer(count * 8));
-  let at = 0;
-  for (const id of ids) table[at++] = idPrefix(id);
-  return table.subarray(0, at).sort();
-}
-function release(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
+import { hostname as hostname2 } from "node:os";
 
 // src/engine/chunker.ts
 import { createHmac } from "node:crypto";
 var DEFAULT_CHUNK_SIZES = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };
 function gearTable(key2) {
-  const table = new Uint32Array(256);
+  const table2 = new Uint32Array(256);
   for (let block = 0; block < 32; block++) {
     const digest4 = createHmac("sha256", key2).update(`restorable/v1 gear ${block}`).digest();
-    for (let word = 0; word < 8; word++) table[block * 8 + word] = digest4.readUInt32LE(word * 4);
+    for (let word = 0; word < 8; word++) table2[block * 8 + word] = digest4.readUInt32LE(word * 4);
   }
-  return table;
+  return table2;
 }
 function topMask(bits2) {
   return (2 ** bits2 - 1) * 2 ** (32 - bits2) | 0;
@@ -67082,14 +73791,14 @@ var Chunker = class {
   pending;
   length = 0;
   hash = 0;
-  constructor(table, sizes = DEFAULT_CHUNK_SIZES) {
+  constructor(table2, sizes = DEFAULT_CHUNK_SIZES) {
     const bits2 = Math.round(Math.log2(sizes.avg));
     if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits2 !== sizes.avg) {
       throw new RangeError(
         `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`
       );
     }
-    this.table = table;
+    this.table = table2;
     this.sizes = sizes;
     this.maskSmall = topMask(bits2 + 2);
     this.maskLarge = topMask(bits2 - 2);
@@ -67099,7 +73808,7 @@ var Chunker = class {
   push(data) {
     const chunks = [];
     const { min, avg, max: max2 } = this.sizes;
-    const table = this.table;
+    const table2 = this.table;
     const maskSmall = this.maskSmall;
     const maskLarge = this.maskLarge;
     let offset = 0;
@@ -67107,39 +73816,39 @@ var Chunker = class {
       let i6 = offset;
       let n3 = this.length;
       let h5 = this.hash;
-      let cut = false;
+      let cut2 = false;
       if (n3 < min - 32) {
         const skip = Math.min(data.length - i6, min - 32 - n3);
         i6 += skip;
         n3 += skip;
       }
       while (i6 < data.length && n3 < min) {
-        h5 = (h5 << 1) + table[data[i6]] | 0;
+        h5 = (h5 << 1) + table2[data[i6]] | 0;
         i6++;
         n3++;
       }
       while (i6 < data.length && n3 < avg) {
-        h5 = (h5 << 1) + table[data[i6]] | 0;
+        h5 = (h5 << 1) + table2[data[i6]] | 0;
         i6++;
         n3++;
         if ((h5 & maskSmall) === 0) {
-          cut = true;
+          cut2 = true;
           break;
         }
       }
-      if (!cut) {
+      if (!cut2) {
         while (i6 < data.length && n3 < max2) {
-          h5 = (h5 << 1) + table[data[i6]] | 0;
+          h5 = (h5 << 1) + table2[data[i6]] | 0;
           i6++;
           n3++;
           if ((h5 & maskLarge) === 0) {
-            cut = true;
+            cut2 = true;
             break;
           }
         }
       }
-      if (n3 >= max2) cut = true;
-      if (cut && this.length === 0) {
+      if (n3 >= max2) cut2 = true;
+      if (cut2 && this.length === 0) {
         chunks.push(Uint8Array.prototype.slice.call(data, offset, i6));
         offset = i6;
         this.hash = 0;
@@ -67147,7 +73856,7 @@ var Chunker = class {
       }
       this.pending.set(data.subarray(offset, i6), this.length);
       offset = i6;
-      if (cut) {
+      if (cut2) {
         chunks.push(this.pending.slice(0, n3));
         this.length = 0;
         this.hash = 0;
@@ -67409,16 +74118,16 @@ function newConfig() {
   };
 }
 async function readConfig(backend) {
-  let bytes2;
+  let bytes3;
   try {
-    bytes2 = await backend.read("config");
+    bytes3 = await backend.read("config");
   } catch (error3) {
     if (error3 instanceof NotFoundError) return void 0;
     throw error3;
   }
   let config2;
   try {
-    config2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
+    config2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
   } catch {
     throw new RepositoryError(`${backend.location}: config is not JSON: this is not a Restorable repository`);
   }
@@ -67462,10 +74171,10 @@ var ListingWriter = class {
     if (this.bufferedBytes >= FLUSH_BYTES) await this.push();
   }
   async push() {
-    const bytes2 = Buffer.from(this.buffered.join(""), "utf8");
+    const bytes3 = Buffer.from(this.buffered.join(""), "utf8");
     this.buffered = [];
     this.bufferedBytes = 0;
-    for (const chunk of this.chunker.push(bytes2)) this.ids.push(await this.store.store("tree", chunk));
+    for (const chunk of this.chunker.push(bytes3)) this.ids.push(await this.store.store("tree", chunk));
   }
   /** The ids of the listing's tree blobs. */
   async finish() {
@@ -67491,17 +74200,17 @@ async function* readListing(reader, tree, onDamage) {
       resync = true;
       continue;
     }
-    let bytes2 = Buffer.concat([rest, data]);
+    let bytes3 = Buffer.concat([rest, data]);
     if (resync) {
-      const first = bytes2.indexOf(10);
+      const first = bytes3.indexOf(10);
       if (first < 0) continue;
-      bytes2 = bytes2.subarray(first + 1);
+      bytes3 = bytes3.subarray(first + 1);
       resync = false;
     }
-    const end = bytes2.lastIndexOf(10);
-    rest = Buffer.from(bytes2.subarray(end + 1));
+    const end = bytes3.lastIndexOf(10);
+    rest = Buffer.from(bytes3.subarray(end + 1));
     if (end < 0) continue;
-    for (const line of bytes2.toString("utf8", 0, end).split("\n")) yield parseNode(line);
+    for (const line of bytes3.toString("utf8", 0, end).split("\n")) yield parseNode(line);
   }
   if (rest.length > 0) throw new RepositoryError("snapshot listing ends in the middle of a line");
 }
@@ -67516,6 +74225,14 @@ function parseNode(line) {
     throw new RepositoryError(`snapshot listing holds a malformed node: ${line.slice(0, 200)}`);
   }
   return node;
+}
+
+// src/engine/memory.ts
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
 }
 
 // src/engine/archiver.ts
@@ -67556,7 +74273,7 @@ var Archiver = class {
     const iterator = entries[Symbol.asyncIterator]();
     const window2 = [];
     let ended = false;
-    const fill2 = async () => {
+    const fill = async () => {
       while (!ended && window2.length < LOOKAHEAD) {
         const next = await iterator.next();
         if (next.done) ended = true;
@@ -67572,11 +74289,11 @@ var Archiver = class {
       }
       this.pool.flush();
     };
-    await fill2();
+    await fill();
     while (window2.length > 0) {
       const { entry, reused, content } = window2.shift();
       await this.addEntry(entry, reused, content);
-      if (window2.length < LOOKAHEAD / 2) await fill2();
+      if (window2.length < LOOKAHEAD / 2) await fill();
     }
   }
   /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
@@ -67820,11 +74537,11 @@ function decodeIndex(framed, name) {
   while (at < data.length) {
     if (at + 36 > data.length) throw bad("truncated pack entry");
     const pack3 = data.toString("hex", at, at + 32);
-    const count = data.readUInt32LE(at + 32);
+    const count2 = data.readUInt32LE(at + 32);
     at += 36;
-    if (at + count * ENTRY_BYTES > data.length) throw bad("truncated blob list");
+    if (at + count2 * ENTRY_BYTES > data.length) throw bad("truncated blob list");
     const blobs = [];
-    for (let i6 = 0; i6 < count; i6++) {
+    for (let i6 = 0; i6 < count2; i6++) {
       const type2 = data[at] === 1 ? "tree" : "data";
       blobs.push({
         type: type2,
@@ -68021,9 +74738,9 @@ var BlobReader = class {
       const last = run2[run2.length - 1].at;
       const span = { offset: first.offset, length: last.offset + last.length - first.offset };
       const name = packName(first.pack);
-      const bytes2 = this.repo.backend.read(name, span);
+      const bytes3 = this.repo.backend.read(name, span);
       for (const { id, at } of run2) {
-        const slice2 = bytes2.then(
+        const slice2 = bytes3.then(
           (all) => all.subarray(at.offset - first.offset, at.offset - first.offset + at.length)
         );
         slice2.catch(() => {
@@ -68166,6 +74883,19 @@ var BlobStore = class {
 // src/engine/content-pool.ts
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+
+// src/engine/content-protocol.ts
+function idPrefix(id) {
+  return BigInt(`0x${id.slice(0, 16)}`);
+}
+function knownTable(ids, count2) {
+  const table2 = new BigUint64Array(new SharedArrayBuffer(count2 * 8));
+  let at = 0;
+  for (const id of ids) table2[at++] = idPrefix(id);
+  return table2.subarray(0, at).sort();
+}
+
+// src/engine/content-pool.ts
 var CREDIT_BYTES = 8 * 1024 * 1024;
 var BATCH_FILES = 64;
 var BATCH_BYTES = 2 * 1024 * 1024;
@@ -68238,7 +74968,7 @@ var ContentPool = class {
     const batch = this.batch;
     batch.files.push(job);
     batch.bytes += file.size;
-    const result = new Promise((resolve8, reject) => batch.waiters.push({ resolve: resolve8, reject }));
+    const result = new Promise((resolve9, reject) => batch.waiters.push({ resolve: resolve9, reject }));
     if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
     return result;
   }
@@ -68272,7 +75002,7 @@ var ContentPool = class {
       piece = new Uint8Array(STREAM_PIECE);
       used = 0;
       while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
-        await new Promise((resolve8) => worker.onRoom = resolve8);
+        await new Promise((resolve9) => worker.onRoom = resolve9);
       }
       if (this.failure) throw this.failure;
     };
@@ -68327,8 +75057,8 @@ var ContentPool = class {
   }
   track(job, worker, files, weight) {
     worker.load += weight + 1;
-    return new Promise((resolve8, reject) => {
-      this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve8, reject });
+    return new Promise((resolve9, reject) => {
+      this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve9, reject });
     });
   }
   send(worker, message, transfer = []) {
@@ -68364,10 +75094,10 @@ var ContentPool = class {
       this.jobs.delete(message.job);
       worker.load -= job.weight;
       job.resolve(
-        message.outcomes.map((outcome, i6) => {
+        message.outcomes.map((outcome2, i6) => {
           const file = job.files[i6];
           this.partialBytes -= file.bytes;
-          return "error" in outcome ? outcome : { size: outcome.size, ids: file.ids };
+          return "error" in outcome2 ? outcome2 : { size: outcome2.size, ids: file.ids };
         })
       );
       return;
@@ -68400,6 +75130,114 @@ var ContentPool = class {
     }
   }
 };
+
+// src/engine/lock.ts
+init_backend();
+import { hostname, userInfo } from "node:os";
+var LOCK_REFRESH_MS = 5 * 60 * 1e3;
+var LOCK_LIFETIME_MS = 30 * 60 * 1e3;
+var LockedError = class extends RepositoryError {
+  constructor(message) {
+    super(message);
+    this.name = "LockedError";
+  }
+};
+function conflicts(mine, theirs) {
+  return mine === "exclusive" || theirs === "exclusive";
+}
+function describe(lock) {
+  return `${lock.kind} lock by ${lock.purpose} (${lock.user}@${lock.hostname}, pid ${lock.pid}) since ${lock.created}, expires ${lock.expires}`;
+}
+async function liveLocks(repo, now, onProblem = () => {
+}) {
+  const live = [];
+  for (const { name } of await repo.backend.list("locks/")) {
+    const id = name.slice("locks/".length);
+    let lock;
+    try {
+      lock = JSON.parse(new TextDecoder().decode(await repo.readSealed("locks", "lock", id)));
+    } catch (error3) {
+      if (error3 instanceof NotFoundError) continue;
+      onProblem(
+        `${repo.location}: ${name} cannot be read (${error3.message}); it is taken as held`
+      );
+      live.push({ name });
+      continue;
+    }
+    if (new Date(lock.expires).getTime() > now.getTime()) live.push({ name, lock });
+  }
+  return live;
+}
+async function acquireLock(repo, kind, options) {
+  const now = options.now ?? (() => /* @__PURE__ */ new Date());
+  const onProblem = options.onProblem ?? (() => {
+  });
+  const write2 = async () => {
+    const time2 = now();
+    const info2 = {
+      version: 1,
+      kind,
+      purpose: options.purpose,
+      hostname: hostname(),
+      pid: process.pid,
+      user: userInfo().username,
+      created: time2.toISOString(),
+      expires: new Date(time2.getTime() + LOCK_LIFETIME_MS).toISOString()
+    };
+    return `locks/${await repo.writeSealed("locks", "lock", new TextEncoder().encode(JSON.stringify(info2)))}`;
+  };
+  const blocking = async (mine) => (await liveLocks(repo, now(), onProblem)).filter(
+    ({ name: name2, lock }) => name2 !== mine && (!lock || conflicts(kind, lock.kind))
+  );
+  const before = await blocking(void 0);
+  if (before.length > 0) throw lockedBy(repo, kind, before);
+  let name = await write2();
+  const after = await blocking(name);
+  if (after.length > 0) {
+    await repo.backend.remove(name);
+    throw lockedBy(repo, kind, after);
+  }
+  return {
+    get name() {
+      return name;
+    },
+    async refresh() {
+      const previous = name;
+      name = await write2();
+      await repo.backend.remove(previous);
+    },
+    async release() {
+      await repo.backend.remove(name);
+    }
+  };
+}
+function lockedBy(repo, kind, holders) {
+  const who = holders.map(({ name, lock }) => lock ? describe(lock) : `${name} (unreadable)`).join("; ");
+  return new LockedError(
+    `${repo.location} is locked: a ${kind} lock cannot be taken beside ${who}. Wait for it to finish, or, if its holder is gone, for the lock to expire.`
+  );
+}
+async function holdLocks(repos, kind, options) {
+  const held = [];
+  try {
+    for (const repo of repos) held.push(await acquireLock(repo, kind, options));
+  } catch (error3) {
+    await Promise.allSettled(held.map((lock) => lock.release()));
+    throw error3;
+  }
+  let refreshing = Promise.resolve();
+  const timer = setInterval(() => {
+    refreshing = refreshing.then(() => Promise.allSettled(held.map((lock) => lock.refresh())));
+  }, LOCK_REFRESH_MS);
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await refreshing;
+      await Promise.allSettled(held.map((lock) => lock.release()));
+    }
+  };
+}
 
 // src/engine/snapshot.ts
 var MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
@@ -68455,8 +75293,17 @@ function findSnapshot(refs, selector, system) {
 }
 
 // src/engine/backup.ts
-async function backupSystem(repositories, input, options) {
+async function backupSystem(repositories, source, options) {
   const started = (options.now ?? (() => /* @__PURE__ */ new Date()))();
+  const locks = await holdLocks(repositories, "shared", { purpose: `backup ${options.system}` });
+  try {
+    const input = typeof source === "function" ? source() : source;
+    return await backupLocked(repositories, input, options, started);
+  } finally {
+    await locks.release();
+  }
+}
+async function backupLocked(repositories, input, options, started) {
   const prepared = await Promise.all(
     repositories.map(async (repo) => {
       const index2 = await loadIndex(repo);
@@ -68535,7 +75382,7 @@ async function backupSystem(repositories, input, options) {
       system: options.system,
       policy: options.policy,
       time: time2,
-      hostname: hostname(),
+      hostname: hostname2(),
       source: input.kind === "paths" ? { kind: "paths", paths: input.paths } : { kind: "command", command: input.command, filename: input.filename },
       tree: trees[i6],
       ...parent ? { parent: parent.id } : {},
@@ -68602,8 +75449,8 @@ var ArrayStream = class _ArrayStream extends Array {
   constructor() {
     super();
     Object.setPrototypeOf(this, _ArrayStream.prototype);
-    this[doneWritingPromise] = new Promise((resolve8, reject) => {
-      this[doneWritingResolve] = resolve8;
+    this[doneWritingPromise] = new Promise((resolve9, reject) => {
+      this[doneWritingResolve] = resolve9;
       this[doneWritingReject] = reject;
     });
     this[doneWritingPromise].catch(() => {
@@ -68624,9 +75471,9 @@ ArrayStream.prototype.getReader = function() {
     }
   };
 };
-ArrayStream.prototype.readToEnd = async function(join11) {
+ArrayStream.prototype.readToEnd = async function(join12) {
   await this[doneWritingPromise];
-  const result = join11(this.slice(this[readingIndex]));
+  const result = join12(this.slice(this[readingIndex]));
   this.length = 0;
   return result;
 };
@@ -68810,9 +75657,9 @@ Reader.prototype.readBytes = async function(length) {
   }
 };
 Reader.prototype.peekBytes = async function(length) {
-  const bytes2 = await this.readBytes(length);
-  this.unshift(bytes2);
-  return bytes2;
+  const bytes3 = await this.readBytes(length);
+  this.unshift(bytes3);
+  return bytes3;
 };
 Reader.prototype.unshift = function(...values) {
   if (!this[externalBuffer]) {
@@ -68828,14 +75675,14 @@ Reader.prototype.unshift = function(...values) {
   }
   this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
 };
-Reader.prototype.readToEnd = async function(join11 = concat) {
+Reader.prototype.readToEnd = async function(join12 = concat) {
   const result = [];
   while (true) {
     const { done, value: value2 } = await this.read();
     if (done) break;
     result.push(value2);
   }
-  return join11(result);
+  return join12(result);
 };
 function toStream(input) {
   if (isStream(input)) {
@@ -68982,8 +75829,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve8, reject) => {
-            backpressureChangePromiseResolve = resolve8;
+          await new Promise((resolve9, reject) => {
+            backpressureChangePromiseResolve = resolve9;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -69086,7 +75933,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve8) => setTimeout(resolve8));
+      await new Promise((resolve9) => setTimeout(resolve9));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -69258,12 +76105,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join11 = concat) {
+async function readToEnd(input, join12 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join11);
+    return input.readToEnd(join12);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join11);
+    return getReader(input).readToEnd(join12);
   }
   return input;
 }
@@ -69271,12 +76118,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve8) => setTimeout(resolve8));
+      await new Promise((resolve9) => setTimeout(resolve9));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve8) => setTimeout(resolve8));
+      await new Promise((resolve9) => setTimeout(resolve9));
       return reason;
     }
   }
@@ -70094,22 +76941,22 @@ var util = {
         throw new Error("Unsupported curve");
     }
   },
-  readNumber: function(bytes2) {
+  readNumber: function(bytes3) {
     let n3 = 0;
-    for (let i6 = 0; i6 < bytes2.length; i6++) {
-      n3 += 256 ** i6 * bytes2[bytes2.length - 1 - i6];
+    for (let i6 = 0; i6 < bytes3.length; i6++) {
+      n3 += 256 ** i6 * bytes3[bytes3.length - 1 - i6];
     }
     return n3;
   },
-  writeNumber: function(n3, bytes2) {
-    const b5 = new Uint8Array(bytes2);
-    for (let i6 = 0; i6 < bytes2; i6++) {
-      b5[i6] = n3 >> 8 * (bytes2 - i6 - 1) & 255;
+  writeNumber: function(n3, bytes3) {
+    const b5 = new Uint8Array(bytes3);
+    for (let i6 = 0; i6 < bytes3; i6++) {
+      b5[i6] = n3 >> 8 * (bytes3 - i6 - 1) & 255;
     }
     return b5;
   },
-  readDate: function(bytes2) {
-    const n3 = util.readNumber(bytes2);
+  readDate: function(bytes3) {
+    const n3 = util.readNumber(bytes3);
     const d5 = new Date(n3 * 1e3);
     return d5;
   },
@@ -70125,10 +76972,10 @@ var util = {
    * @param {Uint8Array} bytes - Input data to parse
    * @returns {Uint8Array} Parsed MPI.
    */
-  readMPI: function(bytes2) {
-    const bits2 = bytes2[0] << 8 | bytes2[1];
+  readMPI: function(bytes3) {
+    const bits2 = bytes3[0] << 8 | bytes3[1];
     const bytelen = bits2 + 7 >>> 3;
-    return util.readExactSubarray(bytes2, 2, 2 + bytelen);
+    return util.readExactSubarray(bytes3, 2, 2 + bytelen);
   },
   /**
    * Read exactly `end - start` bytes from input.
@@ -70149,13 +76996,13 @@ var util = {
    * @param {Number} length - Padded length
    * @returns {Uint8Array} Padded bytes.
    */
-  leftPad(bytes2, length) {
-    if (bytes2.length > length) {
+  leftPad(bytes3, length) {
+    if (bytes3.length > length) {
       throw new Error("Input array too long");
     }
     const padded = new Uint8Array(length);
-    const offset = length - bytes2.length;
-    padded.set(bytes2, offset);
+    const offset = length - bytes3.length;
+    padded.set(bytes3, offset);
     return padded;
   },
   /**
@@ -70205,10 +77052,10 @@ var util = {
    * @param {Uint8Array} bytes - Array of 8-bit integers to convert
    * @returns {String} Hexadecimal representation of the array.
    */
-  uint8ArrayToHex: function(bytes2) {
+  uint8ArrayToHex: function(bytes3) {
     const hexAlphabet = "0123456789abcdef";
     let s2 = "";
-    bytes2.forEach((v) => {
+    bytes3.forEach((v) => {
       s2 += hexAlphabet[v >> 4] + hexAlphabet[v & 15];
     });
     return s2;
@@ -70235,13 +77082,13 @@ var util = {
    * @param {Uint8Array} bytes - An array of 8-bit integers to convert
    * @returns {String} String representation of the array.
    */
-  uint8ArrayToString: function(bytes2) {
-    bytes2 = new Uint8Array(bytes2);
+  uint8ArrayToString: function(bytes3) {
+    bytes3 = new Uint8Array(bytes3);
     const result = [];
     const bs = 1 << 14;
-    const j5 = bytes2.length;
+    const j5 = bytes3.length;
     for (let i6 = 0; i6 < j5; i6 += bs) {
-      result.push(String.fromCharCode.apply(String, bytes2.subarray(i6, i6 + bs < j5 ? i6 + bs : j5)));
+      result.push(String.fromCharCode.apply(String, bytes3.subarray(i6, i6 + bs < j5 ? i6 + bs : j5)));
     }
     return result.join("");
   },
@@ -70495,41 +77342,41 @@ var util = {
     const CR = 13;
     const LF = 10;
     let carryOverCR = false;
-    return transform(data, (bytes2) => {
+    return transform(data, (bytes3) => {
       if (carryOverCR) {
-        bytes2 = util.concatUint8Array([new Uint8Array([CR]), bytes2]);
+        bytes3 = util.concatUint8Array([new Uint8Array([CR]), bytes3]);
       }
-      if (bytes2[bytes2.length - 1] === CR) {
+      if (bytes3[bytes3.length - 1] === CR) {
         carryOverCR = true;
-        bytes2 = bytes2.subarray(0, -1);
+        bytes3 = bytes3.subarray(0, -1);
       } else {
         carryOverCR = false;
       }
       let index2;
       const indices = [];
       for (let i6 = 0; ; i6 = index2) {
-        index2 = bytes2.indexOf(LF, i6) + 1;
+        index2 = bytes3.indexOf(LF, i6) + 1;
         if (index2) {
-          if (bytes2[index2 - 2] !== CR)
+          if (bytes3[index2 - 2] !== CR)
             indices.push(index2);
         } else {
           break;
         }
       }
       if (!indices.length) {
-        return bytes2;
+        return bytes3;
       }
-      const normalized = new Uint8Array(bytes2.length + indices.length);
+      const normalized = new Uint8Array(bytes3.length + indices.length);
       let j5 = 0;
       for (let i6 = 0; i6 < indices.length; i6++) {
-        const sub = bytes2.subarray(indices[i6 - 1] || 0, indices[i6]);
+        const sub = bytes3.subarray(indices[i6 - 1] || 0, indices[i6]);
         normalized.set(sub, j5);
         j5 += sub.length;
         normalized[j5 - 1] = CR;
         normalized[j5] = LF;
         j5++;
       }
-      normalized.set(bytes2.subarray(indices[indices.length - 1] || 0), j5);
+      normalized.set(bytes3.subarray(indices[indices.length - 1] || 0), j5);
       return normalized;
     }, () => carryOverCR ? new Uint8Array([CR]) : void 0);
   },
@@ -70541,30 +77388,30 @@ var util = {
     const CR = 13;
     const LF = 10;
     let carryOverCR = false;
-    return transform(data, (bytes2) => {
-      if (carryOverCR && bytes2[0] !== LF) {
-        bytes2 = util.concatUint8Array([new Uint8Array([CR]), bytes2]);
+    return transform(data, (bytes3) => {
+      if (carryOverCR && bytes3[0] !== LF) {
+        bytes3 = util.concatUint8Array([new Uint8Array([CR]), bytes3]);
       } else {
-        bytes2 = new Uint8Array(bytes2);
+        bytes3 = new Uint8Array(bytes3);
       }
-      if (bytes2[bytes2.length - 1] === CR) {
+      if (bytes3[bytes3.length - 1] === CR) {
         carryOverCR = true;
-        bytes2 = bytes2.subarray(0, -1);
+        bytes3 = bytes3.subarray(0, -1);
       } else {
         carryOverCR = false;
       }
       let index2;
       let j5 = 0;
-      for (let i6 = 0; i6 !== bytes2.length; i6 = index2) {
-        index2 = bytes2.indexOf(CR, i6) + 1;
+      for (let i6 = 0; i6 !== bytes3.length; i6 = index2) {
+        index2 = bytes3.indexOf(CR, i6) + 1;
         if (!index2)
-          index2 = bytes2.length;
-        const last = index2 - (bytes2[index2] === LF ? 1 : 0);
+          index2 = bytes3.length;
+        const last = index2 - (bytes3[index2] === LF ? 1 : 0);
         if (i6)
-          bytes2.copyWithin(j5, i6, last);
+          bytes3.copyWithin(j5, i6, last);
         j5 += last - i6;
       }
-      return bytes2.subarray(0, j5);
+      return bytes3.subarray(0, j5);
     }, () => carryOverCR ? new Uint8Array([CR]) : void 0);
   },
   /**
@@ -70620,11 +77467,11 @@ var util = {
    *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
    */
   anyPromise: function(promises3) {
-    return new Promise((resolve8, reject) => {
+    return new Promise((resolve9, reject) => {
       let exception2;
       void Promise.all(promises3.map(async (promise) => {
         try {
-          resolve8(await promise);
+          resolve9(await promise);
         } catch (e5) {
           exception2 = e5;
         }
@@ -70688,13 +77535,13 @@ function encode$1(data) {
     const r5 = [];
     const bytesPerLine = 45;
     const lines = Math.floor(buf.length / bytesPerLine);
-    const bytes2 = lines * bytesPerLine;
-    const encoded = encodeChunk(buf.subarray(0, bytes2));
+    const bytes3 = lines * bytesPerLine;
+    const encoded = encodeChunk(buf.subarray(0, bytes3));
     for (let i6 = 0; i6 < lines; i6++) {
       r5.push(encoded.substr(i6 * 60, 60));
       r5.push("\n");
     }
-    buf = buf.subarray(bytes2);
+    buf = buf.subarray(bytes3);
     return r5.join("");
   }, () => buf.length ? encodeChunk(buf) + "\n" : "");
 }
@@ -70723,8 +77570,8 @@ function decode$1(data) {
 function b64ToUint8Array(base64) {
   return decode$1(base64.replace(/-/g, "+").replace(/_/g, "/"));
 }
-function uint8ArrayToB64(bytes2, url) {
-  let encoded = encode$1(bytes2).replace(/[\r\n]/g, "");
+function uint8ArrayToB64(bytes3, url) {
+  let encoded = encode$1(bytes3).replace(/[\r\n]/g, "");
   {
     encoded = encoded.replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/[=]/g, "");
   }
@@ -70841,7 +77688,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve8, reject) => {
+  return new Promise((resolve9, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -70874,7 +77721,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve8({ text, data, headers, type: type2 });
+                  resolve9({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -71006,10 +77853,10 @@ function armor(messageType, body, partIndex, partTotal, customComment, emitCheck
 }
 var _0n$8 = BigInt(0);
 var _1n$c = BigInt(1);
-function uint8ArrayToBigInt(bytes2) {
+function uint8ArrayToBigInt(bytes3) {
   const hexAlphabet = "0123456789ABCDEF";
   let s2 = "";
-  bytes2.forEach((v) => {
+  bytes3.forEach((v) => {
     s2 += hexAlphabet[v >> 4] + hexAlphabet[v & 15];
   });
   return BigInt("0x0" + s2);
@@ -71125,17 +77972,17 @@ function bigIntToUint8Array(x2, endian = "be", length) {
     hex = "0" + hex;
   }
   const rawLength = hex.length / 2;
-  const bytes2 = new Uint8Array(length || rawLength);
+  const bytes3 = new Uint8Array(length || rawLength);
   const offset = length ? length - rawLength : 0;
   let i6 = 0;
   while (i6 < rawLength) {
-    bytes2[i6 + offset] = parseInt(hex.slice(2 * i6, 2 * i6 + 2), 16);
+    bytes3[i6 + offset] = parseInt(hex.slice(2 * i6, 2 * i6 + 2), 16);
     i6++;
   }
   if (endian !== "be") {
-    bytes2.reverse();
+    bytes3.reverse();
   }
-  return bytes2;
+  return bytes3;
 }
 var nodeCrypto$8 = util.getNodeCrypto();
 function getRandomBytes(length) {
@@ -71152,8 +77999,8 @@ function getRandomBigInteger(min, max2) {
     throw new Error("Illegal parameter value: max <= min");
   }
   const modulus = max2 - min;
-  const bytes2 = byteLength(modulus);
-  const r5 = uint8ArrayToBigInt(getRandomBytes(bytes2 + 8));
+  const bytes3 = byteLength(modulus);
+  const r5 = uint8ArrayToBigInt(getRandomBytes(bytes3 + 8));
   return mod$1(r5, modulus) + min;
 }
 var _1n$b = BigInt(1);
@@ -72146,12 +78993,12 @@ hash_headers[14] = [
 ];
 function getPKCS1Padding(length) {
   const result = new Uint8Array(length);
-  let count = 0;
-  while (count < length) {
-    const randomBytes6 = getRandomBytes(length - count);
+  let count2 = 0;
+  while (count2 < length) {
+    const randomBytes6 = getRandomBytes(length - count2);
     for (let i6 = 0; i6 < randomBytes6.length; i6++) {
       if (randomBytes6[i6] !== 0) {
-        result[count++] = randomBytes6[i6];
+        result[count2++] = randomBytes6[i6];
       }
     }
   }
@@ -72282,12 +79129,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve8, reject) => {
+    const jwk = await new Promise((resolve9, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve8(jwkPrivateKey);
+          resolve9(jwkPrivateKey);
         }
       });
     });
@@ -72355,11 +79202,11 @@ async function webSign$1(hashName, data, n3, e5, d5, p3, q3, u) {
   return new Uint8Array(await webCrypto$7.sign("RSASSA-PKCS1-v1_5", key2, data));
 }
 function nodeSign$1(hashAlgo, data, n3, e5, d5, p3, q3, u) {
-  const sign4 = nodeCrypto$6.createSign(enums.read(enums.hash, hashAlgo));
-  sign4.write(data);
-  sign4.end();
+  const sign5 = nodeCrypto$6.createSign(enums.read(enums.hash, hashAlgo));
+  sign5.write(data);
+  sign5.end();
   const jwk = privateToJWK$1(n3, e5, d5, p3, q3, u);
-  return new Uint8Array(sign4.sign({ key: jwk, format: "jwk", type: "pkcs1" }));
+  return new Uint8Array(sign5.sign({ key: jwk, format: "jwk", type: "pkcs1" }));
 }
 function bnVerify(hashAlgo, s2, n3, e5, hashed) {
   n3 = uint8ArrayToBigInt(n3);
@@ -72383,11 +79230,11 @@ async function webVerify$1(hashName, data, s2, n3, e5) {
 function nodeVerify$1(hashAlgo, data, s2, n3, e5) {
   const jwk = publicToJWK(n3, e5);
   const key2 = { key: jwk, format: "jwk", type: "pkcs1" };
-  const verify = nodeCrypto$6.createVerify(enums.read(enums.hash, hashAlgo));
-  verify.write(data);
-  verify.end();
+  const verify2 = nodeCrypto$6.createVerify(enums.read(enums.hash, hashAlgo));
+  verify2.write(data);
+  verify2.end();
   try {
-    return verify.verify(key2, s2);
+    return verify2.verify(key2, s2);
   } catch {
     return false;
   }
@@ -72606,18 +79453,18 @@ var OID = class _OID {
     return name;
   }
 };
-function readSimpleLength(bytes2) {
+function readSimpleLength(bytes3) {
   let len = 0;
   let offset;
-  const type2 = bytes2[0];
+  const type2 = bytes3[0];
   if (type2 < 192) {
-    [len] = bytes2;
+    [len] = bytes3;
     offset = 1;
   } else if (type2 < 255) {
-    len = (bytes2[0] - 192 << 8) + bytes2[1] + 192;
+    len = (bytes3[0] - 192 << 8) + bytes3[1] + 192;
     offset = 2;
   } else if (type2 === 255) {
-    len = util.readNumber(bytes2.subarray(1, 1 + 4));
+    len = util.readNumber(bytes3.subarray(1, 1 + 4));
     offset = 5;
   }
   return {
@@ -73062,10 +79909,10 @@ function concatBytes$1(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad2 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad2);
-    pad2 += a5.length;
+    res.set(a5, pad3);
+    pad3 += a5.length;
   }
   return res;
 }
@@ -73154,11 +80001,11 @@ function u64Lengths(dataLength, aadLength, isLE2) {
   setBigUint64$1(view, 8, BigInt(dataLength), isLE2);
   return num;
 }
-function isAligned32(bytes2) {
-  return bytes2.byteOffset % 4 === 0;
+function isAligned32(bytes3) {
+  return bytes3.byteOffset % 4 === 0;
 }
-function copyBytes$1(bytes2) {
-  return Uint8Array.from(bytes2);
+function copyBytes$1(bytes3) {
+  return Uint8Array.from(bytes3);
 }
 var BLOCK_SIZE$1 = 16;
 var ZEROS16 = /* @__PURE__ */ new Uint8Array(16);
@@ -73187,10 +80034,10 @@ function _toGHASHKey(k5) {
   k5[0] ^= -hiBit & 225;
   return k5;
 }
-var estimateWindow = (bytes2) => {
-  if (bytes2 > 64 * 1024)
+var estimateWindow = (bytes3) => {
+  if (bytes3 > 64 * 1024)
     return 8;
-  if (bytes2 > 1024)
+  if (bytes3 > 1024)
     return 4;
   return 2;
 };
@@ -74672,10 +81519,10 @@ function nodeSign(curve, hashAlgo, message, privateKey) {
     curveName: nodeCurves[curve.name],
     privateKey: nodeBuffer.from(privateKey)
   });
-  const sign4 = nodeCrypto$4.createSign(enums.read(enums.hash, hashAlgo));
-  sign4.write(message);
-  sign4.end();
-  const signature = new Uint8Array(sign4.sign({ key: derPrivateKey, format: "der", type: "sec1", dsaEncoding: "ieee-p1363" }));
+  const sign5 = nodeCrypto$4.createSign(enums.read(enums.hash, hashAlgo));
+  sign5.write(message);
+  sign5.end();
+  const signature = new Uint8Array(sign5.sign({ key: derPrivateKey, format: "der", type: "sec1", dsaEncoding: "ieee-p1363" }));
   const len = curve.payloadSize;
   return {
     r: signature.subarray(0, len),
@@ -74689,12 +81536,12 @@ function nodeVerify(curve, hashAlgo, { r: r5, s: s2 }, message, publicKey) {
     curveName: nodeCurves[curve.name],
     publicKey: nodeBuffer.from(publicKey)
   });
-  const verify = nodeCrypto$4.createVerify(enums.read(enums.hash, hashAlgo));
-  verify.write(message);
-  verify.end();
+  const verify2 = nodeCrypto$4.createVerify(enums.read(enums.hash, hashAlgo));
+  verify2.write(message);
+  verify2.end();
   const signature = util.concatUint8Array([r5, s2]);
   try {
-    return verify.verify({ key: derPublicKey, format: "der", type: "spki", dsaEncoding: "ieee-p1363" }, signature);
+    return verify2.verify({ key: derPublicKey, format: "der", type: "spki", dsaEncoding: "ieee-p1363" }, signature);
   } catch {
     return false;
   }
@@ -75066,11 +81913,11 @@ var ECDHSymmetricKey = class {
    * @param {Uint8Array} bytes
    * @returns {Number} Number of read bytes.
    */
-  read(bytes2) {
-    if (bytes2.length >= 1) {
-      const length = bytes2[0];
-      if (bytes2.length >= 1 + length) {
-        this.data = bytes2.subarray(1, 1 + length);
+  read(bytes3) {
+    if (bytes3.length >= 1) {
+      const length = bytes3[0];
+      if (bytes3.length >= 1 + length) {
+        this.data = bytes3.subarray(1, 1 + length);
         return 1 + this.data.length;
       }
     }
@@ -75133,12 +81980,12 @@ var ECDHXSymmetricKey = class _ECDHXSymmetricKey {
    * @param {Uint8Array} bytes
    * @returns {Number} Number of read bytes.
    */
-  read(bytes2) {
+  read(bytes3) {
     let read = 0;
-    let followLength = bytes2[read++];
-    this.algorithm = followLength % 2 ? bytes2[read++] : null;
+    let followLength = bytes3[read++];
+    this.algorithm = followLength % 2 ? bytes3[read++] : null;
     followLength -= followLength % 2;
-    this.wrappedKey = util.readExactSubarray(bytes2, read, read + followLength);
+    this.wrappedKey = util.readExactSubarray(bytes3, read, read + followLength);
     read += followLength;
   }
   /**
@@ -75218,73 +82065,73 @@ async function publicKeyDecrypt(algo, publicKeyParams, privateKeyParams, session
       throw new Error("Unknown public key encryption algorithm.");
   }
 }
-function parsePublicKeyParams(algo, bytes2) {
+function parsePublicKeyParams(algo, bytes3) {
   let read = 0;
   switch (algo) {
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign:
     case enums.publicKey.rsaSign: {
-      const n3 = util.readMPI(bytes2.subarray(read));
+      const n3 = util.readMPI(bytes3.subarray(read));
       read += n3.length + 2;
-      const e5 = util.readMPI(bytes2.subarray(read));
+      const e5 = util.readMPI(bytes3.subarray(read));
       read += e5.length + 2;
       return { read, publicParams: { n: n3, e: e5 } };
     }
     case enums.publicKey.dsa: {
-      const p3 = util.readMPI(bytes2.subarray(read));
+      const p3 = util.readMPI(bytes3.subarray(read));
       read += p3.length + 2;
-      const q3 = util.readMPI(bytes2.subarray(read));
+      const q3 = util.readMPI(bytes3.subarray(read));
       read += q3.length + 2;
-      const g5 = util.readMPI(bytes2.subarray(read));
+      const g5 = util.readMPI(bytes3.subarray(read));
       read += g5.length + 2;
-      const y = util.readMPI(bytes2.subarray(read));
+      const y = util.readMPI(bytes3.subarray(read));
       read += y.length + 2;
       return { read, publicParams: { p: p3, q: q3, g: g5, y } };
     }
     case enums.publicKey.elgamal: {
-      const p3 = util.readMPI(bytes2.subarray(read));
+      const p3 = util.readMPI(bytes3.subarray(read));
       read += p3.length + 2;
-      const g5 = util.readMPI(bytes2.subarray(read));
+      const g5 = util.readMPI(bytes3.subarray(read));
       read += g5.length + 2;
-      const y = util.readMPI(bytes2.subarray(read));
+      const y = util.readMPI(bytes3.subarray(read));
       read += y.length + 2;
       return { read, publicParams: { p: p3, g: g5, y } };
     }
     case enums.publicKey.ecdsa: {
       const oid = new OID();
-      read += oid.read(bytes2);
+      read += oid.read(bytes3);
       checkSupportedCurve(oid);
-      const Q = util.readMPI(bytes2.subarray(read));
+      const Q = util.readMPI(bytes3.subarray(read));
       read += Q.length + 2;
       return { read, publicParams: { oid, Q } };
     }
     case enums.publicKey.eddsaLegacy: {
       const oid = new OID();
-      read += oid.read(bytes2);
+      read += oid.read(bytes3);
       checkSupportedCurve(oid);
       if (oid.getName() !== enums.curve.ed25519Legacy) {
         throw new Error("Unexpected OID for eddsaLegacy");
       }
-      let Q = util.readMPI(bytes2.subarray(read));
+      let Q = util.readMPI(bytes3.subarray(read));
       read += Q.length + 2;
       Q = util.leftPad(Q, 33);
       return { read, publicParams: { oid, Q } };
     }
     case enums.publicKey.ecdh: {
       const oid = new OID();
-      read += oid.read(bytes2);
+      read += oid.read(bytes3);
       checkSupportedCurve(oid);
-      const Q = util.readMPI(bytes2.subarray(read));
+      const Q = util.readMPI(bytes3.subarray(read));
       read += Q.length + 2;
       const kdfParams = new KDFParams();
-      read += kdfParams.read(bytes2.subarray(read));
+      read += kdfParams.read(bytes3.subarray(read));
       return { read, publicParams: { oid, Q, kdfParams } };
     }
     case enums.publicKey.ed25519:
     case enums.publicKey.ed448:
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
-      const A2 = util.readExactSubarray(bytes2, read, read + getCurvePayloadSize(algo));
+      const A2 = util.readExactSubarray(bytes3, read, read + getCurvePayloadSize(algo));
       read += A2.length;
       return { read, publicParams: { A: A2 } };
     }
@@ -75292,32 +82139,32 @@ function parsePublicKeyParams(algo, bytes2) {
       throw new UnsupportedError("Unknown public key encryption algorithm.");
   }
 }
-function parsePrivateKeyParams(algo, bytes2, publicParams) {
+function parsePrivateKeyParams(algo, bytes3, publicParams) {
   let read = 0;
   switch (algo) {
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign:
     case enums.publicKey.rsaSign: {
-      const d5 = util.readMPI(bytes2.subarray(read));
+      const d5 = util.readMPI(bytes3.subarray(read));
       read += d5.length + 2;
-      const p3 = util.readMPI(bytes2.subarray(read));
+      const p3 = util.readMPI(bytes3.subarray(read));
       read += p3.length + 2;
-      const q3 = util.readMPI(bytes2.subarray(read));
+      const q3 = util.readMPI(bytes3.subarray(read));
       read += q3.length + 2;
-      const u = util.readMPI(bytes2.subarray(read));
+      const u = util.readMPI(bytes3.subarray(read));
       read += u.length + 2;
       return { read, privateParams: { d: d5, p: p3, q: q3, u } };
     }
     case enums.publicKey.dsa:
     case enums.publicKey.elgamal: {
-      const x2 = util.readMPI(bytes2.subarray(read));
+      const x2 = util.readMPI(bytes3.subarray(read));
       read += x2.length + 2;
       return { read, privateParams: { x: x2 } };
     }
     case enums.publicKey.ecdsa:
     case enums.publicKey.ecdh: {
       const payloadSize = getCurvePayloadSize(algo, publicParams.oid);
-      let d5 = util.readMPI(bytes2.subarray(read));
+      let d5 = util.readMPI(bytes3.subarray(read));
       read += d5.length + 2;
       d5 = util.leftPad(d5, payloadSize);
       return { read, privateParams: { d: d5 } };
@@ -75327,7 +82174,7 @@ function parsePrivateKeyParams(algo, bytes2, publicParams) {
       if (publicParams.oid.getName() !== enums.curve.ed25519Legacy) {
         throw new Error("Unexpected OID for eddsaLegacy");
       }
-      let seed = util.readMPI(bytes2.subarray(read));
+      let seed = util.readMPI(bytes3.subarray(read));
       read += seed.length + 2;
       seed = util.leftPad(seed, payloadSize);
       return { read, privateParams: { seed } };
@@ -75335,14 +82182,14 @@ function parsePrivateKeyParams(algo, bytes2, publicParams) {
     case enums.publicKey.ed25519:
     case enums.publicKey.ed448: {
       const payloadSize = getCurvePayloadSize(algo);
-      const seed = util.readExactSubarray(bytes2, read, read + payloadSize);
+      const seed = util.readExactSubarray(bytes3, read, read + payloadSize);
       read += seed.length;
       return { read, privateParams: { seed } };
     }
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
       const payloadSize = getCurvePayloadSize(algo);
-      const k5 = util.readExactSubarray(bytes2, read, read + payloadSize);
+      const k5 = util.readExactSubarray(bytes3, read, read + payloadSize);
       read += k5.length;
       return { read, privateParams: { k: k5 } };
     }
@@ -75350,33 +82197,33 @@ function parsePrivateKeyParams(algo, bytes2, publicParams) {
       throw new UnsupportedError("Unknown public key encryption algorithm.");
   }
 }
-function parseEncSessionKeyParams(algo, bytes2) {
+function parseEncSessionKeyParams(algo, bytes3) {
   let read = 0;
   switch (algo) {
     //   Algorithm-Specific Fields for RSA encrypted session keys:
     //       - MPI of RSA encrypted value m**e mod n.
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign: {
-      const c5 = util.readMPI(bytes2.subarray(read));
+      const c5 = util.readMPI(bytes3.subarray(read));
       return { c: c5 };
     }
     //   Algorithm-Specific Fields for Elgamal encrypted session keys:
     //       - MPI of Elgamal value g**k mod p
     //       - MPI of Elgamal value m * y**k mod p
     case enums.publicKey.elgamal: {
-      const c1 = util.readMPI(bytes2.subarray(read));
+      const c1 = util.readMPI(bytes3.subarray(read));
       read += c1.length + 2;
-      const c22 = util.readMPI(bytes2.subarray(read));
+      const c22 = util.readMPI(bytes3.subarray(read));
       return { c1, c2: c22 };
     }
     //   Algorithm-Specific Fields for ECDH encrypted session keys:
     //       - MPI containing the ephemeral key used to establish the shared secret
     //       - ECDH Symmetric Key
     case enums.publicKey.ecdh: {
-      const V = util.readMPI(bytes2.subarray(read));
+      const V = util.readMPI(bytes3.subarray(read));
       read += V.length + 2;
       const C = new ECDHSymmetricKey();
-      C.read(bytes2.subarray(read));
+      C.read(bytes3.subarray(read));
       return { V, C };
     }
     //   Algorithm-Specific Fields for X25519 or X448 encrypted session keys:
@@ -75387,10 +82234,10 @@ function parseEncSessionKeyParams(algo, bytes2) {
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
       const pointSize = getCurvePayloadSize(algo);
-      const ephemeralPublicKey = util.readExactSubarray(bytes2, read, read + pointSize);
+      const ephemeralPublicKey = util.readExactSubarray(bytes3, read, read + pointSize);
       read += ephemeralPublicKey.length;
       const C = new ECDHXSymmetricKey();
-      C.read(bytes2.subarray(read));
+      C.read(bytes3.subarray(read));
       return { ephemeralPublicKey, C };
     }
     default:
@@ -76401,13 +83248,13 @@ var Argon2S2K = class {
   * @param {Uint8Array} bytes - Payload of argon2 string-to-key specifier
   * @returns {Integer} Actual length of the object.
   */
-  read(bytes2) {
+  read(bytes3) {
     let i6 = 0;
-    this.salt = bytes2.subarray(i6, i6 + 16);
+    this.salt = bytes3.subarray(i6, i6 + 16);
     i6 += 16;
-    this.t = bytes2[i6++];
-    this.p = bytes2[i6++];
-    this.encodedM = bytes2[i6++];
+    this.t = bytes3[i6++];
+    this.p = bytes3[i6++];
+    this.encodedM = bytes3[i6++];
     return i6;
   }
   /**
@@ -76501,25 +83348,25 @@ var GenericS2K = class {
    * @param {Uint8Array} bytes - Payload of string-to-key specifier
    * @returns {Integer} Actual length of the object.
    */
-  read(bytes2) {
+  read(bytes3) {
     let i6 = 0;
-    this.algorithm = bytes2[i6++];
+    this.algorithm = bytes3[i6++];
     switch (this.type) {
       case "simple":
         break;
       case "salted":
-        this.salt = bytes2.subarray(i6, i6 + 8);
+        this.salt = bytes3.subarray(i6, i6 + 8);
         i6 += 8;
         break;
       case "iterated":
-        this.salt = bytes2.subarray(i6, i6 + 8);
+        this.salt = bytes3.subarray(i6, i6 + 8);
         i6 += 8;
-        this.c = bytes2[i6++];
+        this.c = bytes3[i6++];
         break;
       case "gnu":
-        if (util.uint8ArrayToString(bytes2.subarray(i6, i6 + 3)) === "GNU") {
+        if (util.uint8ArrayToString(bytes3.subarray(i6, i6 + 3)) === "GNU") {
           i6 += 3;
-          const gnuExtType = 1e3 + bytes2[i6++];
+          const gnuExtType = 1e3 + bytes3[i6++];
           if (gnuExtType === 1001) {
             this.type = "gnu-dummy";
           } else {
@@ -76585,10 +83432,10 @@ var GenericS2K = class {
         case "iterated": {
           const data = util.concatUint8Array([this.salt, passphrase]);
           let datalen = data.length;
-          const count = Math.max(this.getCount(), datalen);
-          toHash = new Uint8Array(prefixlen + count);
+          const count2 = Math.max(this.getCount(), datalen);
+          toHash = new Uint8Array(prefixlen + count2);
           toHash.set(data, prefixlen);
-          for (let pos = prefixlen + datalen; pos < count; pos += datalen, datalen *= 2) {
+          for (let pos = prefixlen + datalen; pos < count2; pos += datalen, datalen *= 2) {
             toHash.copyWithin(pos, prefixlen, pos);
           }
           break;
@@ -77544,9 +84391,9 @@ var LiteralDataPacket = class {
    * @param {Uint8Array | ReadableStream<Uint8Array>} bytes - The string of bytes
    * @param {enums.literal} format - The format of the string of bytes
    */
-  setBytes(bytes2, format2) {
+  setBytes(bytes3, format2) {
     this.format = format2;
-    this.data = bytes2;
+    this.data = bytes3;
     this.text = null;
   }
   /**
@@ -77584,8 +84431,8 @@ var LiteralDataPacket = class {
    * @returns {Promise<LiteralDataPacket>} Object representation.
    * @async
    */
-  async read(bytes2) {
-    await parse(bytes2, async (reader) => {
+  async read(bytes3) {
+    await parse(bytes3, async (reader) => {
       const format2 = await reader.readByte();
       const filename_len = await reader.readByte();
       this.filename = util.decodeUTF8(await reader.readBytes(filename_len));
@@ -77627,8 +84474,8 @@ var KeyID = class _KeyID {
    * Parsing method for a key id
    * @param {Uint8Array} bytes - Input to read the key id from
    */
-  read(bytes2) {
-    this.bytes = util.uint8ArrayToString(bytes2.subarray(0, 8));
+  read(bytes3) {
+    this.bytes = util.uint8ArrayToString(bytes3.subarray(0, 8));
     return this.bytes.length;
   }
   /**
@@ -77746,32 +84593,32 @@ var SignaturePacket = class _SignaturePacket {
    * @param {String} bytes - Payload of a tag 2 packet
    * @returns {SignaturePacket} Object representation.
    */
-  read(bytes2, config$1 = config) {
+  read(bytes3, config$1 = config) {
     let i6 = 0;
-    this.version = bytes2[i6++];
+    this.version = bytes3[i6++];
     if (this.version === 5 && !config$1.enableParsingV5Entities) {
       throw new UnsupportedError("Support for v5 entities is disabled; turn on `config.enableParsingV5Entities` if needed");
     }
     if (this.version !== 4 && this.version !== 5 && this.version !== 6) {
       throw new UnsupportedError(`Version ${this.version} of the signature packet is unsupported.`);
     }
-    this.signatureType = bytes2[i6++];
-    this.publicKeyAlgorithm = bytes2[i6++];
-    this.hashAlgorithm = bytes2[i6++];
-    i6 += this.readSubPackets(bytes2.subarray(i6, bytes2.length), true);
+    this.signatureType = bytes3[i6++];
+    this.publicKeyAlgorithm = bytes3[i6++];
+    this.hashAlgorithm = bytes3[i6++];
+    i6 += this.readSubPackets(bytes3.subarray(i6, bytes3.length), true);
     if (!this.created) {
       throw new Error("Missing signature creation time subpacket.");
     }
-    this.signatureData = bytes2.subarray(0, i6);
-    i6 += this.readSubPackets(bytes2.subarray(i6, bytes2.length), false);
-    this.signedHashValue = bytes2.subarray(i6, i6 + 2);
+    this.signatureData = bytes3.subarray(0, i6);
+    i6 += this.readSubPackets(bytes3.subarray(i6, bytes3.length), false);
+    this.signedHashValue = bytes3.subarray(i6, i6 + 2);
     i6 += 2;
     if (this.version === 6) {
-      const saltLength = bytes2[i6++];
-      this.salt = bytes2.subarray(i6, i6 + saltLength);
+      const saltLength = bytes3[i6++];
+      this.salt = bytes3.subarray(i6, i6 + saltLength);
       i6 += saltLength;
     }
-    const signatureMaterial = bytes2.subarray(i6, bytes2.length);
+    const signatureMaterial = bytes3.subarray(i6, bytes3.length);
     const { read, signatureParams } = parseSignatureParams(this.publicKeyAlgorithm, signatureMaterial);
     if (read < signatureMaterial.length) {
       throw new Error("Error reading MPIs");
@@ -77857,7 +84704,7 @@ var SignaturePacket = class _SignaturePacket {
   writeHashedSubPackets() {
     const sub = enums.signatureSubpacket;
     const arr = [];
-    let bytes2;
+    let bytes3;
     if (this.created === null) {
       throw new Error("Missing signature creation time");
     }
@@ -77869,8 +84716,8 @@ var SignaturePacket = class _SignaturePacket {
       arr.push(writeSubPacket(sub.exportableCertification, true, new Uint8Array([this.exportable ? 1 : 0])));
     }
     if (this.trustLevel !== null) {
-      bytes2 = new Uint8Array([this.trustLevel, this.trustAmount]);
-      arr.push(writeSubPacket(sub.trustSignature, true, bytes2));
+      bytes3 = new Uint8Array([this.trustLevel, this.trustAmount]);
+      arr.push(writeSubPacket(sub.trustSignature, true, bytes3));
     }
     if (this.regularExpression !== null) {
       arr.push(writeSubPacket(sub.regularExpression, true, this.regularExpression));
@@ -77882,38 +84729,38 @@ var SignaturePacket = class _SignaturePacket {
       arr.push(writeSubPacket(sub.keyExpirationTime, true, util.writeNumber(this.keyExpirationTime, 4)));
     }
     if (this.preferredSymmetricAlgorithms !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredSymmetricAlgorithms));
-      arr.push(writeSubPacket(sub.preferredSymmetricAlgorithms, false, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredSymmetricAlgorithms));
+      arr.push(writeSubPacket(sub.preferredSymmetricAlgorithms, false, bytes3));
     }
     if (this.revocationKeyClass !== null) {
-      bytes2 = new Uint8Array([this.revocationKeyClass, this.revocationKeyAlgorithm]);
-      bytes2 = util.concat([bytes2, this.revocationKeyFingerprint]);
-      arr.push(writeSubPacket(sub.revocationKey, false, bytes2));
+      bytes3 = new Uint8Array([this.revocationKeyClass, this.revocationKeyAlgorithm]);
+      bytes3 = util.concat([bytes3, this.revocationKeyFingerprint]);
+      arr.push(writeSubPacket(sub.revocationKey, false, bytes3));
     }
     if (!this.issuerKeyID.isNull() && this.issuerKeyVersion < 5) {
       arr.push(writeSubPacket(sub.issuerKeyID, false, this.issuerKeyID.write()));
     }
     this.rawNotations.forEach(({ name, value: value2, humanReadable, critical }) => {
-      bytes2 = [new Uint8Array([humanReadable ? 128 : 0, 0, 0, 0])];
+      bytes3 = [new Uint8Array([humanReadable ? 128 : 0, 0, 0, 0])];
       const encodedName = util.encodeUTF8(name);
-      bytes2.push(util.writeNumber(encodedName.length, 2));
-      bytes2.push(util.writeNumber(value2.length, 2));
-      bytes2.push(encodedName);
-      bytes2.push(value2);
-      bytes2 = util.concat(bytes2);
-      arr.push(writeSubPacket(sub.notationData, critical, bytes2));
+      bytes3.push(util.writeNumber(encodedName.length, 2));
+      bytes3.push(util.writeNumber(value2.length, 2));
+      bytes3.push(encodedName);
+      bytes3.push(value2);
+      bytes3 = util.concat(bytes3);
+      arr.push(writeSubPacket(sub.notationData, critical, bytes3));
     });
     if (this.preferredHashAlgorithms !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredHashAlgorithms));
-      arr.push(writeSubPacket(sub.preferredHashAlgorithms, false, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredHashAlgorithms));
+      arr.push(writeSubPacket(sub.preferredHashAlgorithms, false, bytes3));
     }
     if (this.preferredCompressionAlgorithms !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredCompressionAlgorithms));
-      arr.push(writeSubPacket(sub.preferredCompressionAlgorithms, false, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredCompressionAlgorithms));
+      arr.push(writeSubPacket(sub.preferredCompressionAlgorithms, false, bytes3));
     }
     if (this.keyServerPreferences !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.keyServerPreferences));
-      arr.push(writeSubPacket(sub.keyServerPreferences, false, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.keyServerPreferences));
+      arr.push(writeSubPacket(sub.keyServerPreferences, false, bytes3));
     }
     if (this.preferredKeyServer !== null) {
       arr.push(writeSubPacket(sub.preferredKeyServer, false, util.encodeUTF8(this.preferredKeyServer)));
@@ -77925,41 +84772,41 @@ var SignaturePacket = class _SignaturePacket {
       arr.push(writeSubPacket(sub.policyURI, false, util.encodeUTF8(this.policyURI)));
     }
     if (this.keyFlags !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.keyFlags));
-      arr.push(writeSubPacket(sub.keyFlags, true, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.keyFlags));
+      arr.push(writeSubPacket(sub.keyFlags, true, bytes3));
     }
     if (this.signersUserID !== null) {
       arr.push(writeSubPacket(sub.signersUserID, false, util.encodeUTF8(this.signersUserID)));
     }
     if (this.reasonForRevocationFlag !== null) {
-      bytes2 = util.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag) + this.reasonForRevocationString);
-      arr.push(writeSubPacket(sub.reasonForRevocation, true, bytes2));
+      bytes3 = util.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag) + this.reasonForRevocationString);
+      arr.push(writeSubPacket(sub.reasonForRevocation, true, bytes3));
     }
     if (this.features !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.features));
-      arr.push(writeSubPacket(sub.features, false, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.features));
+      arr.push(writeSubPacket(sub.features, false, bytes3));
     }
     if (this.signatureTargetPublicKeyAlgorithm !== null) {
-      bytes2 = [new Uint8Array([this.signatureTargetPublicKeyAlgorithm, this.signatureTargetHashAlgorithm])];
-      bytes2.push(util.stringToUint8Array(this.signatureTargetHash));
-      bytes2 = util.concat(bytes2);
-      arr.push(writeSubPacket(sub.signatureTarget, true, bytes2));
+      bytes3 = [new Uint8Array([this.signatureTargetPublicKeyAlgorithm, this.signatureTargetHashAlgorithm])];
+      bytes3.push(util.stringToUint8Array(this.signatureTargetHash));
+      bytes3 = util.concat(bytes3);
+      arr.push(writeSubPacket(sub.signatureTarget, true, bytes3));
     }
     if (this.embeddedSignature !== null) {
       arr.push(writeSubPacket(sub.embeddedSignature, true, this.embeddedSignature.write()));
     }
     if (this.issuerFingerprint !== null) {
-      bytes2 = [new Uint8Array([this.issuerKeyVersion]), this.issuerFingerprint];
-      bytes2 = util.concat(bytes2);
-      arr.push(writeSubPacket(sub.issuerFingerprint, this.version >= 5, bytes2));
+      bytes3 = [new Uint8Array([this.issuerKeyVersion]), this.issuerFingerprint];
+      bytes3 = util.concat(bytes3);
+      arr.push(writeSubPacket(sub.issuerFingerprint, this.version >= 5, bytes3));
     }
     if (this.preferredAEADAlgorithms !== null) {
-      bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredAEADAlgorithms));
-      arr.push(writeSubPacket(sub.preferredAEADAlgorithms, false, bytes2));
+      bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredAEADAlgorithms));
+      arr.push(writeSubPacket(sub.preferredAEADAlgorithms, false, bytes3));
     }
     if (this.preferredCipherSuites !== null) {
-      bytes2 = new Uint8Array([].concat(...this.preferredCipherSuites));
-      arr.push(writeSubPacket(sub.preferredCipherSuites, false, bytes2));
+      bytes3 = new Uint8Array([].concat(...this.preferredCipherSuites));
+      arr.push(writeSubPacket(sub.preferredCipherSuites, false, bytes3));
     }
     const result = util.concat(arr);
     const length = util.writeNumber(result.length, this.version === 6 ? 4 : 2);
@@ -77978,16 +84825,16 @@ var SignaturePacket = class _SignaturePacket {
     return util.concat([length, result]);
   }
   // Signature subpackets
-  readSubPacket(bytes2, hashed = true) {
+  readSubPacket(bytes3, hashed = true) {
     let mypos = 0;
-    const critical = !!(bytes2[mypos] & 128);
-    const type2 = bytes2[mypos] & 127;
+    const critical = !!(bytes3[mypos] & 128);
+    const type2 = bytes3[mypos] & 127;
     mypos++;
     if (!hashed) {
       this.unhashedSubpackets.push({
         type: type2,
         critical,
-        body: bytes2.subarray(mypos, bytes2.length)
+        body: bytes3.subarray(mypos, bytes3.length)
       });
       if (!allowedUnhashedSubpackets.has(type2)) {
         return;
@@ -77995,57 +84842,57 @@ var SignaturePacket = class _SignaturePacket {
     }
     switch (type2) {
       case enums.signatureSubpacket.signatureCreationTime:
-        this.created = util.readDate(bytes2.subarray(mypos, bytes2.length));
+        this.created = util.readDate(bytes3.subarray(mypos, bytes3.length));
         break;
       case enums.signatureSubpacket.signatureExpirationTime: {
-        const seconds = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-        this.signatureNeverExpires = seconds === 0;
-        this.signatureExpirationTime = seconds;
+        const seconds2 = util.readNumber(bytes3.subarray(mypos, bytes3.length));
+        this.signatureNeverExpires = seconds2 === 0;
+        this.signatureExpirationTime = seconds2;
         break;
       }
       case enums.signatureSubpacket.exportableCertification:
-        this.exportable = bytes2[mypos++] === 1;
+        this.exportable = bytes3[mypos++] === 1;
         break;
       case enums.signatureSubpacket.trustSignature:
-        this.trustLevel = bytes2[mypos++];
-        this.trustAmount = bytes2[mypos++];
+        this.trustLevel = bytes3[mypos++];
+        this.trustAmount = bytes3[mypos++];
         break;
       case enums.signatureSubpacket.regularExpression:
-        this.regularExpression = bytes2[mypos];
+        this.regularExpression = bytes3[mypos];
         break;
       case enums.signatureSubpacket.revocable:
-        this.revocable = bytes2[mypos++] === 1;
+        this.revocable = bytes3[mypos++] === 1;
         break;
       case enums.signatureSubpacket.keyExpirationTime: {
-        const seconds = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-        this.keyExpirationTime = seconds;
-        this.keyNeverExpires = seconds === 0;
+        const seconds2 = util.readNumber(bytes3.subarray(mypos, bytes3.length));
+        this.keyExpirationTime = seconds2;
+        this.keyNeverExpires = seconds2 === 0;
         break;
       }
       case enums.signatureSubpacket.preferredSymmetricAlgorithms:
-        this.preferredSymmetricAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+        this.preferredSymmetricAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.revocationKey:
-        this.revocationKeyClass = bytes2[mypos++];
-        this.revocationKeyAlgorithm = bytes2[mypos++];
-        this.revocationKeyFingerprint = bytes2.subarray(mypos, mypos + 20);
+        this.revocationKeyClass = bytes3[mypos++];
+        this.revocationKeyAlgorithm = bytes3[mypos++];
+        this.revocationKeyFingerprint = bytes3.subarray(mypos, mypos + 20);
         break;
       case enums.signatureSubpacket.issuerKeyID:
         if (this.version === 4) {
-          this.issuerKeyID.read(bytes2.subarray(mypos, bytes2.length));
+          this.issuerKeyID.read(bytes3.subarray(mypos, bytes3.length));
         } else if (hashed) {
           throw new Error("Unexpected Issuer Key ID subpacket");
         }
         break;
       case enums.signatureSubpacket.notationData: {
-        const humanReadable = !!(bytes2[mypos] & 128);
+        const humanReadable = !!(bytes3[mypos] & 128);
         mypos += 4;
-        const m3 = util.readNumber(bytes2.subarray(mypos, mypos + 2));
+        const m3 = util.readNumber(bytes3.subarray(mypos, mypos + 2));
         mypos += 2;
-        const n3 = util.readNumber(bytes2.subarray(mypos, mypos + 2));
+        const n3 = util.readNumber(bytes3.subarray(mypos, mypos + 2));
         mypos += 2;
-        const name = util.decodeUTF8(bytes2.subarray(mypos, mypos + m3));
-        const value2 = bytes2.subarray(mypos + m3, mypos + m3 + n3);
+        const name = util.decodeUTF8(bytes3.subarray(mypos, mypos + m3));
+        const value2 = bytes3.subarray(mypos + m3, mypos + m3 + n3);
         this.rawNotations.push({ name, humanReadable, value: value2, critical });
         if (humanReadable) {
           this.notations[name] = util.decodeUTF8(value2);
@@ -78053,50 +84900,50 @@ var SignaturePacket = class _SignaturePacket {
         break;
       }
       case enums.signatureSubpacket.preferredHashAlgorithms:
-        this.preferredHashAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+        this.preferredHashAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.preferredCompressionAlgorithms:
-        this.preferredCompressionAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+        this.preferredCompressionAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.keyServerPreferences:
-        this.keyServerPreferences = [...bytes2.subarray(mypos, bytes2.length)];
+        this.keyServerPreferences = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.preferredKeyServer:
-        this.preferredKeyServer = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+        this.preferredKeyServer = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
         break;
       case enums.signatureSubpacket.primaryUserID:
-        this.isPrimaryUserID = bytes2[mypos++] !== 0;
+        this.isPrimaryUserID = bytes3[mypos++] !== 0;
         break;
       case enums.signatureSubpacket.policyURI:
-        this.policyURI = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+        this.policyURI = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
         break;
       case enums.signatureSubpacket.keyFlags:
-        this.keyFlags = [...bytes2.subarray(mypos, bytes2.length)];
+        this.keyFlags = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.signersUserID:
-        this.signersUserID = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+        this.signersUserID = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
         break;
       case enums.signatureSubpacket.reasonForRevocation:
-        this.reasonForRevocationFlag = bytes2[mypos++];
-        this.reasonForRevocationString = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
+        this.reasonForRevocationFlag = bytes3[mypos++];
+        this.reasonForRevocationString = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
         break;
       case enums.signatureSubpacket.features:
-        this.features = [...bytes2.subarray(mypos, bytes2.length)];
+        this.features = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.signatureTarget: {
-        this.signatureTargetPublicKeyAlgorithm = bytes2[mypos++];
-        this.signatureTargetHashAlgorithm = bytes2[mypos++];
+        this.signatureTargetPublicKeyAlgorithm = bytes3[mypos++];
+        this.signatureTargetHashAlgorithm = bytes3[mypos++];
         const len = getHashByteLength(this.signatureTargetHashAlgorithm);
-        this.signatureTargetHash = util.uint8ArrayToString(bytes2.subarray(mypos, mypos + len));
+        this.signatureTargetHash = util.uint8ArrayToString(bytes3.subarray(mypos, mypos + len));
         break;
       }
       case enums.signatureSubpacket.embeddedSignature:
         this.embeddedSignature = new _SignaturePacket();
-        this.embeddedSignature.read(bytes2.subarray(mypos, bytes2.length));
+        this.embeddedSignature.read(bytes3.subarray(mypos, bytes3.length));
         break;
       case enums.signatureSubpacket.issuerFingerprint:
-        this.issuerKeyVersion = bytes2[mypos++];
-        this.issuerFingerprint = bytes2.subarray(mypos, bytes2.length);
+        this.issuerKeyVersion = bytes3[mypos++];
+        this.issuerFingerprint = bytes3.subarray(mypos, bytes3.length);
         if (this.issuerKeyVersion >= 5) {
           this.issuerKeyID.read(this.issuerFingerprint);
         } else {
@@ -78104,31 +84951,31 @@ var SignaturePacket = class _SignaturePacket {
         }
         break;
       case enums.signatureSubpacket.preferredAEADAlgorithms:
-        this.preferredAEADAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
+        this.preferredAEADAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
         break;
       case enums.signatureSubpacket.preferredCipherSuites:
         this.preferredCipherSuites = [];
-        for (let i6 = mypos; i6 < bytes2.length; i6 += 2) {
-          this.preferredCipherSuites.push([bytes2[i6], bytes2[i6 + 1]]);
+        for (let i6 = mypos; i6 < bytes3.length; i6 += 2) {
+          this.preferredCipherSuites.push([bytes3[i6], bytes3[i6 + 1]]);
         }
         break;
       default:
         this.unknownSubpackets.push({
           type: type2,
           critical,
-          body: bytes2.subarray(mypos, bytes2.length)
+          body: bytes3.subarray(mypos, bytes3.length)
         });
         break;
     }
   }
-  readSubPackets(bytes2, trusted = true, config2) {
+  readSubPackets(bytes3, trusted = true, config2) {
     const subpacketLengthBytes = this.version === 6 ? 4 : 2;
-    const subpacketLength = util.readNumber(bytes2.subarray(0, subpacketLengthBytes));
+    const subpacketLength = util.readNumber(bytes3.subarray(0, subpacketLengthBytes));
     let i6 = subpacketLengthBytes;
     while (i6 < subpacketLengthBytes + subpacketLength) {
-      const len = readSimpleLength(bytes2.subarray(i6, bytes2.length));
+      const len = readSimpleLength(bytes3.subarray(i6, bytes3.length));
       i6 += len.offset;
-      this.readSubPacket(bytes2.subarray(i6, i6 + len.len), trusted, config2);
+      this.readSubPacket(bytes3.subarray(i6, i6 + len.len), trusted, config2);
       i6 += len.len;
     }
     return i6;
@@ -78143,8 +84990,8 @@ var SignaturePacket = class _SignaturePacket {
         }
         return data.getBytes(true);
       case t.text: {
-        const bytes2 = data.getBytes(true);
-        return util.canonicalizeEOL(bytes2);
+        const bytes3 = data.getBytes(true);
+        return util.canonicalizeEOL(bytes3);
       }
       case t.standalone:
         return new Uint8Array(0);
@@ -78164,12 +85011,12 @@ var SignaturePacket = class _SignaturePacket {
         } else {
           throw new Error("Either a userID or userAttribute packet needs to be supplied for certification.");
         }
-        const bytes2 = packet.write();
+        const bytes3 = packet.write();
         return util.concat([
           this.toSign(t.key, data),
           new Uint8Array([tag]),
-          util.writeNumber(bytes2.length, 4),
-          bytes2
+          util.writeNumber(bytes3.length, 4),
+          bytes3
         ]);
       }
       case t.subkeyBinding:
@@ -78215,8 +85062,8 @@ var SignaturePacket = class _SignaturePacket {
     });
   }
   toHash(signatureType, data, detached = false) {
-    const bytes2 = this.toSign(signatureType, data);
-    return util.concat([this.salt || new Uint8Array(), bytes2, this.signatureData, this.calculateTrailer(data, detached)]);
+    const bytes3 = this.toSign(signatureType, data);
+    return util.concat([this.salt || new Uint8Array(), bytes3, this.signatureData, this.calculateTrailer(data, detached)]);
   }
   async hash(signatureType, data, toHash, detached = false) {
     if (this.version === 6 && this.salt.length !== saltLengthForHash(this.hashAlgorithm)) {
@@ -78369,29 +85216,29 @@ var OnePassSignaturePacket = class _OnePassSignaturePacket {
    * @param {Uint8Array} bytes - Payload of a tag 4 packet
    * @returns {OnePassSignaturePacket} Object representation.
    */
-  read(bytes2) {
+  read(bytes3) {
     let mypos = 0;
-    this.version = bytes2[mypos++];
+    this.version = bytes3[mypos++];
     if (this.version !== 3 && this.version !== 6) {
       throw new UnsupportedError(`Version ${this.version} of the one-pass signature packet is unsupported.`);
     }
-    this.signatureType = bytes2[mypos++];
-    this.hashAlgorithm = bytes2[mypos++];
-    this.publicKeyAlgorithm = bytes2[mypos++];
+    this.signatureType = bytes3[mypos++];
+    this.hashAlgorithm = bytes3[mypos++];
+    this.publicKeyAlgorithm = bytes3[mypos++];
     if (this.version === 6) {
-      const saltLength = bytes2[mypos++];
-      this.salt = bytes2.subarray(mypos, mypos + saltLength);
+      const saltLength = bytes3[mypos++];
+      this.salt = bytes3.subarray(mypos, mypos + saltLength);
       mypos += saltLength;
-      this.issuerFingerprint = bytes2.subarray(mypos, mypos + 32);
+      this.issuerFingerprint = bytes3.subarray(mypos, mypos + 32);
       mypos += 32;
       this.issuerKeyID = new KeyID();
       this.issuerKeyID.read(this.issuerFingerprint);
     } else {
       this.issuerKeyID = new KeyID();
-      this.issuerKeyID.read(bytes2.subarray(mypos, mypos + 8));
+      this.issuerKeyID.read(bytes3.subarray(mypos, mypos + 8));
       mypos += 8;
     }
-    this.flags = bytes2[mypos++];
+    this.flags = bytes3[mypos++];
     return this;
   }
   /**
@@ -78456,9 +85303,9 @@ var PacketList = class _PacketList extends Array {
    * @throws on parsing errors
    * @async
    */
-  static async fromBinary(bytes2, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
+  static async fromBinary(bytes3, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
     const packets = new _PacketList();
-    await packets.read(bytes2, allowedPackets, config$1, grammarValidator, delayErrors);
+    await packets.read(bytes3, allowedPackets, config$1, grammarValidator, delayErrors);
     return packets;
   }
   /**
@@ -78471,13 +85318,13 @@ var PacketList = class _PacketList extends Array {
    * @throws on parsing errors
    * @async
    */
-  async read(bytes2, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
+  async read(bytes3, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
     let additionalAllowedPackets;
     if (config$1.additionalAllowedPackets.length) {
       additionalAllowedPackets = util.constructAllowedPackets(config$1.additionalAllowedPackets);
       allowedPackets = { ...allowedPackets, ...additionalAllowedPackets };
     }
-    this.stream = transformPair(bytes2, async (readable2, writable) => {
+    this.stream = transformPair(bytes3, async (readable2, writable) => {
       const reader2 = getReader(readable2);
       const writer = getWriter(writable);
       try {
@@ -78799,8 +85646,8 @@ var CompressedDataPacket = class {
    * @param {Uint8Array | ReadableStream<Uint8Array>} bytes - Payload of a tag 8 packet
    * @param {Object} [config] - Full configuration, defaults to openpgp.config
    */
-  async read(bytes2, config$1 = config) {
-    await parse(bytes2, async (reader) => {
+  async read(bytes3, config$1 = config) {
+    await parse(bytes3, async (reader) => {
       this.algorithm = await reader.readByte();
       this.compressed = reader.remainder();
       await this.decompress(config$1);
@@ -79008,8 +85855,8 @@ var SymEncryptedIntegrityProtectedDataPacket = class _SymEncryptedIntegrityProte
     this.encrypted = null;
     this.packets = null;
   }
-  async read(bytes2) {
-    await parse(bytes2, async (reader) => {
+  async read(bytes3) {
+    await parse(bytes3, async (reader) => {
       this.version = await reader.readByte();
       if (this.version !== 1 && this.version !== 2) {
         throw new UnsupportedError(`Version ${this.version} of the SEIP packet is unsupported.`);
@@ -79043,18 +85890,18 @@ var SymEncryptedIntegrityProtectedDataPacket = class _SymEncryptedIntegrityProte
     if (key2.length !== keySize) {
       throw new Error("Unexpected session key size");
     }
-    let bytes2 = this.packets.write();
-    if (isArrayStream(bytes2))
-      bytes2 = await readToEnd(bytes2);
+    let bytes3 = this.packets.write();
+    if (isArrayStream(bytes3))
+      bytes3 = await readToEnd(bytes3);
     if (this.version === 2) {
       this.cipherAlgorithm = sessionKeyAlgorithm;
       this.salt = getRandomBytes(32);
       this.chunkSizeByte = config$1.aeadChunkSizeByte;
-      this.encrypted = await runAEAD(this, "encrypt", key2, bytes2);
+      this.encrypted = await runAEAD(this, "encrypt", key2, bytes3);
     } else {
       const prefix = await getPrefixRandom(sessionKeyAlgorithm);
       const mdc = new Uint8Array([211, 20]);
-      const tohash = util.concat([prefix, bytes2, mdc]);
+      const tohash = util.concat([prefix, bytes3, mdc]);
       const hash = await computeDigest(enums.hash.sha1, passiveClone(tohash));
       const plaintext = util.concat([tohash, hash]);
       this.encrypted = await encrypt$1(sessionKeyAlgorithm, key2, plaintext, new Uint8Array(blockSize));
@@ -79098,8 +85945,8 @@ var SymEncryptedIntegrityProtectedDataPacket = class _SymEncryptedIntegrityProte
         }
         return new Uint8Array();
       });
-      const bytes2 = slice(tohash, blockSize + 2);
-      packetbytes = slice(bytes2, 0, -2);
+      const bytes3 = slice(tohash, blockSize + 2);
+      packetbytes = slice(bytes3, 0, -2);
       packetbytes = concat([packetbytes, fromAsync(() => verifyHash)]);
       if (util.isStream(encrypted) && config$1.allowUnauthenticatedStream) {
         delayErrors = true;
@@ -79239,8 +86086,8 @@ var AEADEncryptedDataPacket = class {
    * @param {Uint8Array | ReadableStream<Uint8Array>} bytes
    * @throws {Error} on parsing failure
    */
-  async read(bytes2) {
-    await parse(bytes2, async (reader) => {
+  async read(bytes3) {
+    await parse(bytes3, async (reader) => {
       const version = await reader.readByte();
       if (version !== VERSION$1) {
         throw new UnsupportedError(`Version ${version} of the AEAD-encrypted data packet is not supported.`);
@@ -79323,18 +86170,18 @@ var PublicKeyEncryptedSessionKeyPacket = class _PublicKeyEncryptedSessionKeyPack
    *
    * @param {Uint8Array} bytes - Payload of a tag 1 packet
    */
-  read(bytes2) {
+  read(bytes3) {
     let offset = 0;
-    this.version = bytes2[offset++];
+    this.version = bytes3[offset++];
     if (this.version !== 3 && this.version !== 6) {
       throw new UnsupportedError(`Version ${this.version} of the PKESK packet is unsupported.`);
     }
     if (this.version === 6) {
-      const versionAndFingerprintLength = bytes2[offset++];
+      const versionAndFingerprintLength = bytes3[offset++];
       if (versionAndFingerprintLength) {
-        this.publicKeyVersion = bytes2[offset++];
+        this.publicKeyVersion = bytes3[offset++];
         const fingerprintLength = versionAndFingerprintLength - 1;
-        this.publicKeyFingerprint = bytes2.subarray(offset, offset + fingerprintLength);
+        this.publicKeyFingerprint = bytes3.subarray(offset, offset + fingerprintLength);
         offset += fingerprintLength;
         if (this.publicKeyVersion >= 5) {
           this.publicKeyID.read(this.publicKeyFingerprint);
@@ -79345,10 +86192,10 @@ var PublicKeyEncryptedSessionKeyPacket = class _PublicKeyEncryptedSessionKeyPack
         this.publicKeyID = KeyID.wildcard();
       }
     } else {
-      offset += this.publicKeyID.read(bytes2.subarray(offset, offset + 8));
+      offset += this.publicKeyID.read(bytes3.subarray(offset, offset + 8));
     }
-    this.publicKeyAlgorithm = bytes2[offset++];
-    this.encrypted = parseEncSessionKeyParams(this.publicKeyAlgorithm, bytes2.subarray(offset));
+    this.publicKeyAlgorithm = bytes3[offset++];
+    this.encrypted = parseEncSessionKeyParams(this.publicKeyAlgorithm, bytes3.subarray(offset));
     if (this.publicKeyAlgorithm === enums.publicKey.x25519 || this.publicKeyAlgorithm === enums.publicKey.x448) {
       if (this.version === 3) {
         this.sessionKeyAlgorithm = enums.write(enums.symmetric, this.encrypted.C.algorithm);
@@ -79497,31 +86344,31 @@ var SymEncryptedSessionKeyPacket = class _SymEncryptedSessionKeyPacket {
    *
    * @param {Uint8Array} bytes - Payload of a tag 3 packet
    */
-  read(bytes2) {
+  read(bytes3) {
     let offset = 0;
-    this.version = bytes2[offset++];
+    this.version = bytes3[offset++];
     if (this.version !== 4 && this.version !== 5 && this.version !== 6) {
       throw new UnsupportedError(`Version ${this.version} of the SKESK packet is unsupported.`);
     }
     if (this.version === 6) {
       offset++;
     }
-    const algo = bytes2[offset++];
+    const algo = bytes3[offset++];
     if (this.version >= 5) {
-      this.aeadAlgorithm = bytes2[offset++];
+      this.aeadAlgorithm = bytes3[offset++];
       if (this.version === 6) {
         offset++;
       }
     }
-    const s2kType = bytes2[offset++];
+    const s2kType = bytes3[offset++];
     this.s2k = newS2KFromType(s2kType);
-    offset += this.s2k.read(bytes2.subarray(offset, bytes2.length));
+    offset += this.s2k.read(bytes3.subarray(offset, bytes3.length));
     if (this.version >= 5) {
       const mode = getAEADMode(this.aeadAlgorithm, true);
-      this.iv = bytes2.subarray(offset, offset += mode.ivLength);
+      this.iv = bytes3.subarray(offset, offset += mode.ivLength);
     }
-    if (this.version >= 5 || offset < bytes2.length) {
-      this.encrypted = bytes2.subarray(offset, bytes2.length);
+    if (this.version >= 5 || offset < bytes3.length) {
+      this.encrypted = bytes3.subarray(offset, bytes3.length);
       this.sessionKeyEncryptionAlgorithm = algo;
     } else {
       this.sessionKeyAlgorithm = algo;
@@ -79534,21 +86381,21 @@ var SymEncryptedSessionKeyPacket = class _SymEncryptedSessionKeyPacket {
   */
   write() {
     const algo = this.encrypted === null ? this.sessionKeyAlgorithm : this.sessionKeyEncryptionAlgorithm;
-    let bytes2;
+    let bytes3;
     const s2k = this.s2k.write();
     if (this.version === 6) {
       const s2kLen = s2k.length;
       const fieldsLen = 3 + s2kLen + this.iv.length;
-      bytes2 = util.concatUint8Array([new Uint8Array([this.version, fieldsLen, algo, this.aeadAlgorithm, s2kLen]), s2k, this.iv, this.encrypted]);
+      bytes3 = util.concatUint8Array([new Uint8Array([this.version, fieldsLen, algo, this.aeadAlgorithm, s2kLen]), s2k, this.iv, this.encrypted]);
     } else if (this.version === 5) {
-      bytes2 = util.concatUint8Array([new Uint8Array([this.version, algo, this.aeadAlgorithm]), s2k, this.iv, this.encrypted]);
+      bytes3 = util.concatUint8Array([new Uint8Array([this.version, algo, this.aeadAlgorithm]), s2k, this.iv, this.encrypted]);
     } else {
-      bytes2 = util.concatUint8Array([new Uint8Array([this.version, algo]), s2k]);
+      bytes3 = util.concatUint8Array([new Uint8Array([this.version, algo]), s2k]);
       if (this.encrypted !== null) {
-        bytes2 = util.concatUint8Array([bytes2, this.encrypted]);
+        bytes3 = util.concatUint8Array([bytes3, this.encrypted]);
       }
     }
-    return bytes2;
+    return bytes3;
   }
   /**
    * Decrypts the session key with the given passphrase
@@ -79651,20 +86498,20 @@ var PublicKeyPacket = class _PublicKeyPacket {
    * @returns {Promise<number>} The number of bytes read from `bytes`
    * @async
    */
-  async read(bytes2, config$1 = config) {
+  async read(bytes3, config$1 = config) {
     let pos = 0;
-    this.version = bytes2[pos++];
+    this.version = bytes3[pos++];
     if (this.version === 5 && !config$1.enableParsingV5Entities) {
       throw new UnsupportedError("Support for parsing v5 entities is disabled; turn on `config.enableParsingV5Entities` if needed");
     }
     if (this.version === 4 || this.version === 5 || this.version === 6) {
-      this.created = util.readDate(bytes2.subarray(pos, pos + 4));
+      this.created = util.readDate(bytes3.subarray(pos, pos + 4));
       pos += 4;
-      this.algorithm = bytes2[pos++];
+      this.algorithm = bytes3[pos++];
       if (this.version >= 5) {
         pos += 4;
       }
-      const { read, publicParams } = parsePublicKeyParams(this.algorithm, bytes2.subarray(pos));
+      const { read, publicParams } = parsePublicKeyParams(this.algorithm, bytes3.subarray(pos));
       if (this.version === 6 && publicParams.oid && (publicParams.oid.getName() === enums.curve.curve25519Legacy || publicParams.oid.getName() === enums.curve.ed25519Legacy)) {
         throw new Error("Legacy curve25519 cannot be used with v6 keys");
       }
@@ -79696,10 +86543,10 @@ var PublicKeyPacket = class _PublicKeyPacket {
    * @param {Integer} version - target version of signature or key
    */
   writeForHash(version) {
-    const bytes2 = this.writePublicKey();
+    const bytes3 = this.writePublicKey();
     const versionOctet = 149 + version;
     const lengthOctets = version >= 5 ? 4 : 2;
-    return util.concatUint8Array([new Uint8Array([versionOctet]), util.writeNumber(bytes2.length, lengthOctets), bytes2]);
+    return util.concatUint8Array([new Uint8Array([versionOctet]), util.writeNumber(bytes3.length, lengthOctets), bytes3]);
   }
   /**
    * Check whether secret-key data is available in decrypted form. Returns null for public keys.
@@ -79803,8 +86650,8 @@ var SymmetricallyEncryptedDataPacket = class {
     this.encrypted = null;
     this.packets = null;
   }
-  read(bytes2) {
-    this.encrypted = bytes2;
+  read(bytes3) {
+    this.encrypted = bytes3;
   }
   write() {
     return this.encrypted;
@@ -79886,12 +86733,12 @@ var UserAttributePacket = class _UserAttributePacket {
    * parsing function for a user attribute packet (tag 17).
    * @param {Uint8Array} input - Payload of a tag 17 packet
    */
-  read(bytes2) {
+  read(bytes3) {
     let i6 = 0;
-    while (i6 < bytes2.length) {
-      const len = readSimpleLength(bytes2.subarray(i6, bytes2.length));
+    while (i6 < bytes3.length) {
+      const len = readSimpleLength(bytes3.subarray(i6, bytes3.length));
       i6 += len.offset;
-      this.attributes.push(util.uint8ArrayToString(bytes2.subarray(i6, i6 + len.len)));
+      this.attributes.push(util.uint8ArrayToString(bytes3.subarray(i6, i6 + len.len)));
       i6 += len.len;
     }
   }
@@ -79948,10 +86795,10 @@ var SecretKeyPacket = class extends PublicKeyPacket {
    * @param {Uint8Array} bytes - Input string to read the packet from
    * @async
    */
-  async read(bytes2, config$1 = config) {
-    let i6 = await this.readPublicKey(bytes2, config$1);
+  async read(bytes3, config$1 = config) {
+    let i6 = await this.readPublicKey(bytes3, config$1);
     const startOfSecretKeyData = i6;
-    this.s2kUsage = bytes2[i6++];
+    this.s2kUsage = bytes3[i6++];
     if (this.version === 5) {
       i6++;
     }
@@ -79960,16 +86807,16 @@ var SecretKeyPacket = class extends PublicKeyPacket {
     }
     try {
       if (this.s2kUsage === 255 || this.s2kUsage === 254 || this.s2kUsage === 253) {
-        this.symmetric = bytes2[i6++];
+        this.symmetric = bytes3[i6++];
         if (this.s2kUsage === 253) {
-          this.aead = bytes2[i6++];
+          this.aead = bytes3[i6++];
         }
         if (this.version === 6) {
           i6++;
         }
-        const s2kType = bytes2[i6++];
+        const s2kType = bytes3[i6++];
         this.s2k = newS2KFromType(s2kType);
-        i6 += this.s2k.read(bytes2.subarray(i6, bytes2.length));
+        i6 += this.s2k.read(bytes3.subarray(i6, bytes3.length));
         if (this.s2k.type === "gnu-dummy") {
           return;
         }
@@ -79979,10 +86826,10 @@ var SecretKeyPacket = class extends PublicKeyPacket {
       if (this.s2kUsage) {
         this.isLegacyAEAD = this.s2kUsage === 253 && (this.version === 5 || this.version === 4 && config$1.parseAEADEncryptedV4KeysAsLegacy);
         if (this.s2kUsage !== 253 || this.isLegacyAEAD) {
-          this.iv = bytes2.subarray(i6, i6 + getCipherParams(this.symmetric).blockSize);
+          this.iv = bytes3.subarray(i6, i6 + getCipherParams(this.symmetric).blockSize);
           this.usedModernAEAD = false;
         } else {
-          this.iv = bytes2.subarray(i6, i6 + getAEADMode(this.aead).ivLength);
+          this.iv = bytes3.subarray(i6, i6 + getAEADMode(this.aead).ivLength);
           this.usedModernAEAD = true;
         }
         i6 += this.iv.length;
@@ -79990,13 +86837,13 @@ var SecretKeyPacket = class extends PublicKeyPacket {
     } catch (e5) {
       if (!this.s2kUsage)
         throw e5;
-      this.unparseableKeyMaterial = bytes2.subarray(startOfSecretKeyData);
+      this.unparseableKeyMaterial = bytes3.subarray(startOfSecretKeyData);
       this.isEncrypted = true;
     }
     if (this.version === 5) {
       i6 += 4;
     }
-    this.keyMaterial = bytes2.subarray(i6);
+    this.keyMaterial = bytes3.subarray(i6);
     this.isEncrypted = !!this.s2kUsage;
     if (!this.isEncrypted) {
       let cleartext;
@@ -80333,8 +87180,8 @@ var UserIDPacket = class _UserIDPacket {
    * Parsing function for a user id packet (tag 13).
    * @param {Uint8Array} input - Payload of a tag 13 packet
    */
-  read(bytes2, config$1 = config) {
-    const userID = util.decodeUTF8(bytes2);
+  read(bytes3, config$1 = config) {
+    const userID = util.decodeUTF8(bytes3);
     if (userID.length > config$1.maxUserIDLength) {
       throw new Error("User ID string is too long");
     }
@@ -80386,6 +87233,7 @@ var SecretSubkeyPacket = class extends SecretKeyPacket {
     super(date2, config$1);
   }
 };
+var allowedPackets$1 = /* @__PURE__ */ util.constructAllowedPackets([SignaturePacket]);
 var Signature = class {
   /**
    * @param {PacketList} packetlist - The signature packets
@@ -80417,6 +87265,31 @@ var Signature = class {
     return this.packets.map((packet) => packet.issuerKeyID);
   }
 };
+async function readSignature({ armoredSignature, binarySignature, config: config$1, ...rest }) {
+  config$1 = { ...config, ...config$1 };
+  let input = armoredSignature || binarySignature;
+  if (!input) {
+    throw new Error("readSignature: must pass options object containing `armoredSignature` or `binarySignature`");
+  }
+  if (armoredSignature && !util.isString(armoredSignature)) {
+    throw new Error("readSignature: options.armoredSignature must be a string");
+  }
+  if (binarySignature && !util.isUint8Array(binarySignature)) {
+    throw new Error("readSignature: options.binarySignature must be a Uint8Array");
+  }
+  const unknownOptions = Object.keys(rest);
+  if (unknownOptions.length > 0)
+    throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
+  if (armoredSignature) {
+    const { type: type2, data } = await unarmor(input);
+    if (type2 !== enums.armor.signature) {
+      throw new Error("Armored text not of type signature");
+    }
+    input = data;
+  }
+  const packetlist = await PacketList.fromBinary(input, allowedPackets$1, config$1);
+  return new Signature(packetlist);
+}
 async function generateSecretSubkey(options, config2) {
   const secretSubkeyPacket = new SecretSubkeyPacket(options.date, config2);
   secretSubkeyPacket.packets = null;
@@ -82576,8 +89449,8 @@ var Message = class _Message {
     const signatureList = packets.filterByTag(enums.packet.signature);
     if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
       await Promise.all(onePassSigList.map(async (onePassSig) => {
-        onePassSig.correspondingSig = new Promise((resolve8, reject) => {
-          onePassSig.correspondingSigResolve = resolve8;
+        onePassSig.correspondingSig = new Promise((resolve9, reject) => {
+          onePassSig.correspondingSigResolve = resolve9;
           onePassSig.correspondingSigReject = reject;
         });
         onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -82795,6 +89668,91 @@ async function createMessage({ text, binary: binary2, filename, date: date2 = /*
   message.fromStream = streamType;
   return message;
 }
+var CleartextMessage = class _CleartextMessage {
+  /**
+   * @param {String} text - The cleartext of the signed message
+   * @param {Signature} signature - The detached signature or an empty signature for unsigned messages
+   */
+  constructor(text, signature) {
+    this.text = util.removeTrailingSpaces(text).replace(/\r?\n/g, "\r\n");
+    if (signature && !(signature instanceof Signature)) {
+      throw new Error("Invalid signature input");
+    }
+    this.signature = signature || new Signature(new PacketList());
+  }
+  /**
+   * Returns the key IDs of the keys that signed the cleartext message
+   * @returns {Array<module:type/keyid~KeyID>} Array of keyID objects.
+   */
+  getSigningKeyIDs() {
+    const keyIDs = [];
+    const signatureList = this.signature.packets;
+    signatureList.forEach(function(packet) {
+      keyIDs.push(packet.issuerKeyID);
+    });
+    return keyIDs;
+  }
+  /**
+   * Sign the cleartext message
+   * @param {Array<Key>} signingKeys - private keys with decrypted secret key data for signing
+   * @param {Array<Key>} recipientKeys - recipient keys to get the signing preferences from
+   * @param {Signature} [signature] - Any existing detached signature
+   * @param {Array<module:type/keyid~KeyID>} [signingKeyIDs] - Array of key IDs to use for signing. Each signingKeyIDs[i] corresponds to privateKeys[i]
+   * @param {Date} [date] - The creation time of the signature that should be created
+   * @param {Array} [signingKeyIDs] - User IDs to sign with, e.g. [{ name:'Steve Sender', email:'steve@openpgp.org' }]
+   * @param {Array} [recipientUserIDs] - User IDs associated with `recipientKeys` to get the signing preferences from
+   * @param {Array} [notations] - Notation Data to add to the signatures, e.g. [{ name: 'test@example.org', value: new TextEncoder().encode('test'), humanReadable: true, critical: false }]
+   * @param {Object} [config] - Full configuration, defaults to openpgp.config
+   * @returns {Promise<CleartextMessage>} New cleartext message with signed content.
+   * @async
+   */
+  async sign(signingKeys, recipientKeys3 = [], signature = null, signingKeyIDs = [], date2 = /* @__PURE__ */ new Date(), signingUserIDs = [], recipientUserIDs = [], notations = [], config$1 = config) {
+    const literalDataPacket = new LiteralDataPacket();
+    literalDataPacket.setText(this.text);
+    const newSignature = new Signature(await createSignaturePackets(literalDataPacket, signingKeys, recipientKeys3, signature, signingKeyIDs, date2, signingUserIDs, recipientUserIDs, notations, true, config$1));
+    return new _CleartextMessage(this.text, newSignature);
+  }
+  /**
+   * Verify signatures of cleartext signed message
+   * @param {Array<Key>} keys - Array of keys to verify signatures
+   * @param {Date} [date] - Verify the signature against the given date, i.e. check signature creation time < date < expiration time
+   * @param {Object} [config] - Full configuration, defaults to openpgp.config
+   * @returns {Promise<Array<{
+   *   keyID: module:type/keyid~KeyID,
+   *   signature: Promise<Signature>,
+   *   verified: Promise<true>
+   * }>>} List of signer's keyID and validity of signature.
+   * @async
+   */
+  verify(keys, date2 = /* @__PURE__ */ new Date(), config$1 = config) {
+    const signatureList = this.signature.packets.filterByTag(enums.packet.signature);
+    const literalDataPacket = new LiteralDataPacket();
+    literalDataPacket.setText(this.text);
+    return createVerificationObjects(signatureList, [literalDataPacket], keys, date2, true, config$1);
+  }
+  /**
+   * Get cleartext
+   * @returns {String} Cleartext of message.
+   */
+  getText() {
+    return this.text.replace(/\r\n/g, "\n");
+  }
+  /**
+   * Returns ASCII armored text of cleartext signed message
+   * @param {Object} [config] - Full configuration, defaults to openpgp.config
+   * @returns {String | ReadableStream<String>} ASCII armor.
+   */
+  armor(config$1 = config) {
+    const emitHeaderAndChecksum = this.signature.packets.some((packet) => packet.version !== 6);
+    const hash = emitHeaderAndChecksum ? Array.from(new Set(this.signature.packets.map((packet) => enums.read(enums.hash, packet.hashAlgorithm).toUpperCase()))).join() : null;
+    const body = {
+      hash,
+      text: this.text,
+      data: this.signature.packets.write()
+    };
+    return armor(enums.armor.signed, body, void 0, void 0, void 0, emitHeaderAndChecksum, config$1);
+  }
+};
 async function decryptKey({ privateKey, passphrase, config: config$1, ...rest }) {
   config$1 = { ...config, ...config$1 };
   checkConfig(config$1);
@@ -82907,6 +89865,99 @@ async function decrypt({ message, decryptionKeys, passwords, sessionKeys, verifi
     throw util.wrapError("Error decrypting message", err2);
   }
 }
+async function sign({ message, signingKeys, recipientKeys: recipientKeys3 = [], format: format2 = "armored", detached = false, signingKeyIDs = [], date: date2 = /* @__PURE__ */ new Date(), signingUserIDs = [], recipientUserIDs = [], signatureNotations = [], config: config$1, ...rest }) {
+  config$1 = { ...config, ...config$1 };
+  checkConfig(config$1);
+  checkCleartextOrMessage(message);
+  checkOutputMessageFormat(format2);
+  signingKeys = toArray(signingKeys);
+  signingKeyIDs = toArray(signingKeyIDs);
+  signingUserIDs = toArray(signingUserIDs);
+  recipientKeys3 = toArray(recipientKeys3);
+  recipientUserIDs = toArray(recipientUserIDs);
+  signatureNotations = toArray(signatureNotations);
+  if (rest.privateKeys)
+    throw new Error("The `privateKeys` option has been removed from openpgp.sign, pass `signingKeys` instead");
+  if (rest.armor !== void 0)
+    throw new Error("The `armor` option has been removed from openpgp.sign, pass `format` instead.");
+  const unknownOptions = Object.keys(rest);
+  if (unknownOptions.length > 0)
+    throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
+  if (message instanceof CleartextMessage && format2 === "binary")
+    throw new Error("Cannot return signed cleartext message in binary format");
+  if (message instanceof CleartextMessage && detached)
+    throw new Error("Cannot detach-sign a cleartext message");
+  if (!signingKeys || signingKeys.length === 0) {
+    throw new Error("No signing keys provided");
+  }
+  try {
+    let signature;
+    if (detached) {
+      signature = await message.signDetached(signingKeys, recipientKeys3, void 0, signingKeyIDs, date2, signingUserIDs, recipientUserIDs, signatureNotations, config$1);
+    } else {
+      signature = await message.sign(signingKeys, recipientKeys3, void 0, signingKeyIDs, date2, signingUserIDs, recipientUserIDs, signatureNotations, config$1);
+    }
+    if (format2 === "object")
+      return signature;
+    const armor2 = format2 === "armored";
+    signature = armor2 ? signature.armor(config$1) : signature.write();
+    if (detached) {
+      signature = transformPair(message.packets.write(), async (readable2, writable) => {
+        await Promise.all([
+          pipe(signature, writable),
+          readToEnd(readable2).catch(() => {
+          })
+        ]);
+      });
+    }
+    return await convertStream(signature);
+  } catch (err2) {
+    throw util.wrapError("Error signing message", err2);
+  }
+}
+async function verify({ message, verificationKeys, expectSigned = false, format: format2 = "utf8", signature = null, date: date2 = /* @__PURE__ */ new Date(), config: config$1, ...rest }) {
+  config$1 = { ...config, ...config$1 };
+  checkConfig(config$1);
+  checkCleartextOrMessage(message);
+  verificationKeys = toArray(verificationKeys);
+  if (rest.publicKeys)
+    throw new Error("The `publicKeys` option has been removed from openpgp.verify, pass `verificationKeys` instead");
+  const unknownOptions = Object.keys(rest);
+  if (unknownOptions.length > 0)
+    throw new Error(`Unknown option: ${unknownOptions.join(", ")}`);
+  if (message instanceof CleartextMessage && format2 === "binary")
+    throw new Error("Can't return cleartext message data as binary");
+  if (message instanceof CleartextMessage && signature)
+    throw new Error("Can't verify detached cleartext signature");
+  try {
+    const result = {};
+    if (signature) {
+      result.signatures = await message.verifyDetached(signature, verificationKeys, date2, config$1);
+    } else {
+      result.signatures = await message.verify(verificationKeys, date2, config$1);
+    }
+    result.data = format2 === "binary" ? message.getLiteralData() : message.getText();
+    if (message.fromStream && !signature) {
+      linkStreams(result, .../* @__PURE__ */ new Set([message, message.unwrapCompressed()]));
+    }
+    if (expectSigned) {
+      if (result.signatures.length === 0) {
+        throw new Error("Message is not signed");
+      }
+      result.data = concat([
+        result.data,
+        fromAsync(async () => {
+          await util.anyPromise(result.signatures.map((sig) => sig.verified));
+          return format2 === "binary" ? new Uint8Array() : "";
+        })
+      ]);
+    }
+    result.data = await convertStream(result.data);
+    return result;
+  } catch (err2) {
+    throw util.wrapError("Error verifying signed message", err2);
+  }
+}
 async function decryptSessionKeys({ message, decryptionKeys, passwords, date: date2 = /* @__PURE__ */ new Date(), config: config$1, ...rest }) {
   config$1 = { ...config, ...config$1 };
   checkConfig(config$1);
@@ -82928,6 +89979,11 @@ async function decryptSessionKeys({ message, decryptionKeys, passwords, date: da
 function checkMessage(message) {
   if (!(message instanceof Message)) {
     throw new Error("Parameter [message] needs to be of type Message");
+  }
+}
+function checkCleartextOrMessage(message) {
+  if (!(message instanceof CleartextMessage) && !(message instanceof Message)) {
+    throw new Error("Parameter [message] needs to be of type Message or CleartextMessage");
   }
 }
 function checkOutputMessageFormat(format2) {
@@ -83040,13 +90096,13 @@ var hasHexBuiltin = /* @__PURE__ */ (() => (
   typeof Uint8Array.from([]).toHex === "function" && typeof Uint8Array.fromHex === "function"
 ))();
 var hexes = /* @__PURE__ */ Array.from({ length: 256 }, (_, i6) => i6.toString(16).padStart(2, "0"));
-function bytesToHex(bytes2) {
-  abytes(bytes2);
+function bytesToHex(bytes3) {
+  abytes(bytes3);
   if (hasHexBuiltin)
-    return bytes2.toHex();
+    return bytes3.toHex();
   let hex = "";
-  for (let i6 = 0; i6 < bytes2.length; i6++) {
-    hex += hexes[bytes2[i6]];
+  for (let i6 = 0; i6 < bytes3.length; i6++) {
+    hex += hexes[bytes3[i6]];
   }
   return hex;
 }
@@ -83100,10 +90156,10 @@ function concatBytes(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad2 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad2);
-    pad2 += a5.length;
+    res.set(a5, pad3);
+    pad3 += a5.length;
   }
   return res;
 }
@@ -83145,13 +90201,13 @@ function _abool2(value2, title = "") {
   return value2;
 }
 function _abytes2(value2, length, title = "") {
-  const bytes2 = isBytes(value2);
+  const bytes3 = isBytes(value2);
   const len = value2?.length;
   const needsLen = length !== void 0;
-  if (!bytes2 || needsLen && len !== length) {
+  if (!bytes3 || needsLen && len !== length) {
     const prefix = title && `"${title}" `;
     const ofLen = needsLen ? ` of length ${length}` : "";
-    const got = bytes2 ? `length=${len}` : `type=${typeof value2}`;
+    const got = bytes3 ? `length=${len}` : `type=${typeof value2}`;
     throw new Error(prefix + "expected Uint8Array" + ofLen + ", got " + got);
   }
   return value2;
@@ -83165,12 +90221,12 @@ function hexToNumber(hex) {
     throw new Error("hex string expected, got " + typeof hex);
   return hex === "" ? _0n$6 : BigInt("0x" + hex);
 }
-function bytesToNumberBE(bytes2) {
-  return hexToNumber(bytesToHex(bytes2));
+function bytesToNumberBE(bytes3) {
+  return hexToNumber(bytesToHex(bytes3));
 }
-function bytesToNumberLE(bytes2) {
-  abytes(bytes2);
-  return hexToNumber(bytesToHex(Uint8Array.from(bytes2).reverse()));
+function bytesToNumberLE(bytes3) {
+  abytes(bytes3);
+  return hexToNumber(bytesToHex(Uint8Array.from(bytes3).reverse()));
 }
 function numberToBytesBE(n3, len) {
   return hexToBytes(n3.toString(16).padStart(len * 2, "0"));
@@ -83196,8 +90252,8 @@ function ensureBytes(title, hex, expectedLength) {
     throw new Error(title + " of length " + expectedLength + " expected, got " + len);
   return res;
 }
-function copyBytes(bytes2) {
-  return Uint8Array.from(bytes2);
+function copyBytes(bytes3) {
+  return Uint8Array.from(bytes3);
 }
 function asciiToBytes(ascii) {
   return Uint8Array.from(ascii, (c5, i6) => {
@@ -83592,18 +90648,18 @@ function Field(ORDER, bitLenOrOpts, isLE2 = false, opts = {}) {
       return sqrtP(f5, n3);
     }),
     toBytes: (num) => isLE2 ? numberToBytesLE(num, BYTES) : numberToBytesBE(num, BYTES),
-    fromBytes: (bytes2, skipValidation = true) => {
+    fromBytes: (bytes3, skipValidation = true) => {
       if (allowedLengths) {
-        if (!allowedLengths.includes(bytes2.length) || bytes2.length > BYTES) {
-          throw new Error("Field.fromBytes: expected " + allowedLengths + " bytes, got " + bytes2.length);
+        if (!allowedLengths.includes(bytes3.length) || bytes3.length > BYTES) {
+          throw new Error("Field.fromBytes: expected " + allowedLengths + " bytes, got " + bytes3.length);
         }
         const padded = new Uint8Array(BYTES);
-        padded.set(bytes2, isLE2 ? 0 : padded.length - bytes2.length);
-        bytes2 = padded;
+        padded.set(bytes3, isLE2 ? 0 : padded.length - bytes3.length);
+        bytes3 = padded;
       }
-      if (bytes2.length !== BYTES)
-        throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes2.length);
-      let scalar = isLE2 ? bytesToNumberLE(bytes2) : bytesToNumberBE(bytes2);
+      if (bytes3.length !== BYTES)
+        throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes3.length);
+      let scalar = isLE2 ? bytesToNumberLE(bytes3) : bytesToNumberBE(bytes3);
       if (modFromBytes)
         scalar = mod(scalar, ORDER);
       if (!skipValidation) {
@@ -84226,16 +91282,16 @@ var HMAC = class extends Hash {
     this.blockLen = this.iHash.blockLen;
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
-    const pad2 = new Uint8Array(blockLen);
-    pad2.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
-    for (let i6 = 0; i6 < pad2.length; i6++)
-      pad2[i6] ^= 54;
-    this.iHash.update(pad2);
+    const pad3 = new Uint8Array(blockLen);
+    pad3.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
+    for (let i6 = 0; i6 < pad3.length; i6++)
+      pad3[i6] ^= 54;
+    this.iHash.update(pad3);
     this.oHash = hash.create();
-    for (let i6 = 0; i6 < pad2.length; i6++)
-      pad2[i6] ^= 54 ^ 92;
-    this.oHash.update(pad2);
-    clean(pad2);
+    for (let i6 = 0; i6 < pad3.length; i6++)
+      pad3[i6] ^= 54 ^ 92;
+    this.oHash.update(pad3);
+    clean(pad3);
   }
   update(buf) {
     aexists(this);
@@ -84706,9 +91762,9 @@ function _normFnElement(Fn2, key2) {
   if (typeof key2 === "bigint") {
     num = key2;
   } else {
-    let bytes2 = ensureBytes("private key", key2);
+    let bytes3 = ensureBytes("private key", key2);
     try {
-      num = Fn2.fromBytes(bytes2);
+      num = Fn2.fromBytes(bytes3);
     } catch (error3) {
       throw new Error(`invalid private key: expected ui8a of size ${expected}, got ${typeof key2}`);
     }
@@ -84754,12 +91810,12 @@ function weierstrassN(params, extraOpts = {}) {
       return concatBytes(Uint8Array.of(4), bx, Fp2.toBytes(y));
     }
   }
-  function pointFromBytes(bytes2) {
-    _abytes2(bytes2, void 0, "Point");
+  function pointFromBytes(bytes3) {
+    _abytes2(bytes3, void 0, "Point");
     const { publicKey: comp, publicKeyUncompressed: uncomp } = lengths;
-    const length = bytes2.length;
-    const head = bytes2[0];
-    const tail = bytes2.subarray(1);
+    const length = bytes3.length;
+    const head = bytes3[0];
+    const tail = bytes3.subarray(1);
     if (length === comp && (head === 2 || head === 3)) {
       const x2 = Fp2.fromBytes(tail);
       if (!Fp2.isValid(x2))
@@ -84880,8 +91936,8 @@ function weierstrassN(params, extraOpts = {}) {
         return Point.ZERO;
       return new Point(x2, y, Fp2.ONE);
     }
-    static fromBytes(bytes2) {
-      const P = Point.fromAffine(decodePoint(_abytes2(bytes2, void 0, "point")));
+    static fromBytes(bytes3) {
+      const P = Point.fromAffine(decodePoint(_abytes2(bytes3, void 0, "point")));
       P.assertValidity();
       return P;
     }
@@ -85274,11 +92330,11 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       throw new Error(`invalid signature ${title}: out of range 1..Point.Fn.ORDER`);
     return num;
   }
-  function validateSigLength(bytes2, format2) {
+  function validateSigLength(bytes3, format2) {
     validateSigFormat(format2);
     const size = lengths.signature;
     const sizer = format2 === "compact" ? size : format2 === "recovered" ? size + 1 : void 0;
-    return _abytes2(bytes2, sizer, `${format2} signature`);
+    return _abytes2(bytes3, sizer, `${format2} signature`);
   }
   class Signature2 {
     constructor(r5, s2, recovery) {
@@ -85288,21 +92344,21 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
         this.recovery = recovery;
       Object.freeze(this);
     }
-    static fromBytes(bytes2, format2 = defaultSigOpts_format) {
-      validateSigLength(bytes2, format2);
+    static fromBytes(bytes3, format2 = defaultSigOpts_format) {
+      validateSigLength(bytes3, format2);
       let recid;
       if (format2 === "der") {
-        const { r: r6, s: s3 } = DER.toSig(_abytes2(bytes2));
+        const { r: r6, s: s3 } = DER.toSig(_abytes2(bytes3));
         return new Signature2(r6, s3);
       }
       if (format2 === "recovered") {
-        recid = bytes2[0];
+        recid = bytes3[0];
         format2 = "compact";
-        bytes2 = bytes2.subarray(1);
+        bytes3 = bytes3.subarray(1);
       }
       const L2 = Fn2.BYTES;
-      const r5 = bytes2.subarray(0, L2);
-      const s2 = bytes2.subarray(L2, L2 * 2);
+      const r5 = bytes3.subarray(0, L2);
+      const s2 = bytes3.subarray(L2, L2 * 2);
       return new Signature2(Fn2.fromBytes(r5), Fn2.fromBytes(s2), recid);
     }
     static fromHex(hex, format2) {
@@ -85379,15 +92435,15 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       return bytesToHex(this.toBytes("compact"));
     }
   }
-  const bits2int = ecdsaOpts.bits2int || function bits2int_def(bytes2) {
-    if (bytes2.length > 8192)
+  const bits2int = ecdsaOpts.bits2int || function bits2int_def(bytes3) {
+    if (bytes3.length > 8192)
       throw new Error("input is too large");
-    const num = bytesToNumberBE(bytes2);
-    const delta = bytes2.length * 8 - fnBits;
+    const num = bytesToNumberBE(bytes3);
+    const delta = bytes3.length * 8 - fnBits;
     return delta > 0 ? num >> BigInt(delta) : num;
   };
-  const bits2int_modN = ecdsaOpts.bits2int_modN || function bits2int_modN_def(bytes2) {
-    return Fn2.create(bits2int(bytes2));
+  const bits2int_modN = ecdsaOpts.bits2int_modN || function bits2int_modN_def(bytes3) {
+    return Fn2.create(bits2int(bytes3));
   };
   const ORDER_MASK = bitMask(fnBits);
   function int2octets(num) {
@@ -85434,7 +92490,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     }
     return { seed, k2sig };
   }
-  function sign4(message, secretKey, opts = {}) {
+  function sign5(message, secretKey, opts = {}) {
     message = ensureBytes("message", message);
     const { seed, k2sig } = prepSig(message, secretKey, opts);
     const drbg = createHmacDrbg(hash.outputLen, Fn2.BYTES, hmac$1);
@@ -85468,7 +92524,7 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       return false;
     return sig;
   }
-  function verify(signature, message, publicKey, opts = {}) {
+  function verify2(signature, message, publicKey, opts = {}) {
     const { lowS, prehash, format: format2 } = validateSigOpts(opts, defaultSigOpts);
     publicKey = ensureBytes("publicKey", publicKey);
     message = validateMsgAndHash(ensureBytes("message", message), prehash);
@@ -85507,8 +92563,8 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
     utils,
     lengths,
     Point,
-    sign: sign4,
-    verify,
+    sign: sign5,
+    verify: verify2,
     recoverPublicKey,
     Signature: Signature2,
     hash
@@ -85750,9 +92806,9 @@ var Keccak = class _Keccak extends Hash {
       throw new Error("XOF is not possible for this instance");
     return this.writeInto(out);
   }
-  xof(bytes2) {
-    anumber(bytes2);
-    return this.xofInto(new Uint8Array(bytes2));
+  xof(bytes3) {
+    anumber(bytes3);
+    return this.xofInto(new Uint8Array(bytes3));
   }
   digestInto(out) {
     aoutput(out, this);
@@ -85880,13 +92936,13 @@ function edwards(params, extraOpts = {}) {
       return new Point(x2, y, _1n$2, modP(x2 * y));
     }
     // Uses algo from RFC8032 5.1.3.
-    static fromBytes(bytes2, zip215 = false) {
+    static fromBytes(bytes3, zip215 = false) {
       const len = Fp2.BYTES;
       const { a: a5, d: d5 } = CURVE;
-      bytes2 = copyBytes(_abytes2(bytes2, len, "point"));
+      bytes3 = copyBytes(_abytes2(bytes3, len, "point"));
       _abool2(zip215, "zip215");
-      const normed = copyBytes(bytes2);
-      const lastByte = bytes2[len - 1];
+      const normed = copyBytes(bytes3);
+      const lastByte = bytes3[len - 1];
       normed[len - 1] = lastByte & -129;
       const y = bytesToNumberLE(normed);
       const max2 = zip215 ? MASK : Fp2.ORDER;
@@ -85905,8 +92961,8 @@ function edwards(params, extraOpts = {}) {
         x2 = modP(-x2);
       return Point.fromAffine({ x: x2, y });
     }
-    static fromHex(bytes2, zip215 = false) {
-      return Point.fromBytes(ensureBytes("point", bytes2), zip215);
+    static fromHex(bytes3, zip215 = false) {
+      return Point.fromBytes(ensureBytes("point", bytes3), zip215);
     }
     get x() {
       return this.toAffine().x;
@@ -86032,9 +93088,9 @@ function edwards(params, extraOpts = {}) {
     }
     toBytes() {
       const { x: x2, y } = this.toAffine();
-      const bytes2 = Fp2.toBytes(y);
-      bytes2[bytes2.length - 1] |= x2 & _1n$2 ? 128 : 0;
-      return bytes2;
+      const bytes3 = Fp2.toBytes(y);
+      bytes3[bytes3.length - 1] |= x2 & _1n$2 ? 128 : 0;
+      return bytes3;
     }
     toHex() {
       return bytesToHex(this.toBytes());
@@ -86089,7 +93145,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   const { prehash } = eddsaOpts;
   const { BASE, Fp: Fp2, Fn: Fn2 } = Point;
   const randomBytes$1 = eddsaOpts.randomBytes || randomBytes3;
-  const adjustScalarBytes2 = eddsaOpts.adjustScalarBytes || ((bytes2) => bytes2);
+  const adjustScalarBytes2 = eddsaOpts.adjustScalarBytes || ((bytes3) => bytes3);
   const domain = eddsaOpts.domain || ((data, ctx, phflag) => {
     _abool2(phflag, "phflag");
     if (ctx.length || phflag)
@@ -86121,7 +93177,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     const msg = concatBytes(...msgs);
     return modN_LE(cHash(domain(msg, ensureBytes("context", context), !!prehash)));
   }
-  function sign4(msg, secretKey, options = {}) {
+  function sign5(msg, secretKey, options = {}) {
     msg = ensureBytes("message", msg);
     if (prehash)
       msg = prehash(msg);
@@ -86136,7 +93192,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     return _abytes2(rs, lengths.signature, "result");
   }
   const verifyOpts = { zip215: true };
-  function verify(sig, msg, publicKey, options = verifyOpts) {
+  function verify2(sig, msg, publicKey, options = verifyOpts) {
     const { context, zip215 } = options;
     const len = lengths.signature;
     sig = ensureBytes("signature", sig, len);
@@ -86226,8 +93282,8 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   return Object.freeze({
     keygen,
     getPublicKey,
-    sign: sign4,
-    verify,
+    sign: sign5,
+    verify: verify2,
     utils,
     Point,
     lengths
@@ -86429,11 +93485,11 @@ function ed448_pow_Pminus3div4(x2) {
   const b223 = pow2(b2222, _1n, P) * x2 % P;
   return pow2(b223, _223n, P) * b2222 % P;
 }
-function adjustScalarBytes(bytes2) {
-  bytes2[0] &= 252;
-  bytes2[55] |= 128;
-  bytes2[56] = 0;
-  return bytes2;
+function adjustScalarBytes(bytes3) {
+  bytes3[0] &= 252;
+  bytes3[55] |= 128;
+  bytes3[56] = 0;
+  return bytes3;
 }
 function uvRatio(u, v) {
   const P = ed448_CURVE.p;
@@ -89136,9 +96192,9 @@ function desCreateKeys(key2) {
 }
 function desAddPadding(message, padding) {
   const padLength = 8 - message.length % 8;
-  let pad2;
+  let pad3;
   if (padLength < 8) {
-    pad2 = 0;
+    pad3 = 0;
   } else if (padLength === 8) {
     return message;
   } else {
@@ -89149,19 +96205,19 @@ function desAddPadding(message, padding) {
     paddedMessage[i6] = message[i6];
   }
   for (let j5 = 0; j5 < padLength; j5++) {
-    paddedMessage[message.length + j5] = pad2;
+    paddedMessage[message.length + j5] = pad3;
   }
   return paddedMessage;
 }
 function desRemovePadding(message, padding) {
   let padLength = null;
-  let pad2;
+  let pad3;
   {
-    pad2 = 0;
+    pad3 = 0;
   }
   if (!padLength) {
     padLength = 1;
-    while (message[message.length - padLength] === pad2) {
+    while (message[message.length - padLength] === pad3) {
       padLength++;
     }
     padLength--;
@@ -93283,9 +100339,9 @@ var Blake2b = class {
       }
       let left = BLOCKBYTES - this.S.c;
       this.S.b.set(input.subarray(i6, i6 + left), this.S.c);
-      const fill2 = Math.min(left, input.length - i6);
-      this.S.c += fill2;
-      i6 += fill2;
+      const fill = Math.min(left, input.length - i6);
+      this.S.c += fill;
+      i6 += fill;
     }
     return this;
   }
@@ -93893,7 +100949,7 @@ function requireBzip2() {
     3040238851,
     2985771188
   ];
-  bzip2.array = function(bytes2) {
+  bzip2.array = function(bytes3) {
     var bit = 0, byte = 0;
     var BITMASK = [0, 1, 3, 7, 15, 31, 63, 127, 255];
     return function(n3) {
@@ -93902,12 +100958,12 @@ function requireBzip2() {
         var left = 8 - bit;
         if (n3 >= left) {
           result <<= left;
-          result |= BITMASK[left] & bytes2[byte++];
+          result |= BITMASK[left] & bytes3[byte++];
           bit = 0;
           n3 -= left;
         } else {
           result <<= n3;
-          result |= (bytes2[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
+          result |= (bytes3[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
           bit += n3;
           n3 = 0;
         }
@@ -94029,8 +101085,8 @@ function requireBzip2() {
       this.mtfSymbol[i6] = i6;
       this.byteCount[i6] = 0;
     }
-    var runPos, count, symCount, selector;
-    runPos = count = symCount = selector = 0;
+    var runPos, count2, symCount, selector;
+    runPos = count2 = symCount = selector = 0;
     while (true) {
       if (!symCount--) {
         symCount = GROUP_SIZE - 1;
@@ -94062,13 +101118,13 @@ function requireBzip2() {
       }
       if (runPos) {
         runPos = 0;
-        if (count + t > bufsize) message.Error("Invalid bzip data");
+        if (count2 + t > bufsize) message.Error("Invalid bzip data");
         uc = this.symToByte[this.mtfSymbol[0]];
         this.byteCount[uc] += t;
-        while (t--) buf[count++] = uc;
+        while (t--) buf[count2++] = uc;
       }
       if (nextSym > symTotal) break;
-      if (count >= bufsize) message.Error("Invalid bzip data");
+      if (count2 >= bufsize) message.Error("Invalid bzip data");
       i6 = nextSym - 1;
       uc = this.mtfSymbol[i6];
       for (var k5 = i6 - 1; k5 >= 0; k5--) {
@@ -94077,31 +101133,31 @@ function requireBzip2() {
       this.mtfSymbol[0] = uc;
       uc = this.symToByte[uc];
       this.byteCount[uc]++;
-      buf[count++] = uc;
+      buf[count2++] = uc;
     }
-    if (origPtr < 0 || origPtr >= count) message.Error("Invalid bzip data");
+    if (origPtr < 0 || origPtr >= count2) message.Error("Invalid bzip data");
     var j5 = 0;
     for (var i6 = 0; i6 < 256; i6++) {
       k5 = j5 + this.byteCount[i6];
       this.byteCount[i6] = j5;
       j5 = k5;
     }
-    for (var i6 = 0; i6 < count; i6++) {
+    for (var i6 = 0; i6 < count2; i6++) {
       uc = buf[i6] & 255;
       buf[this.byteCount[uc]] |= i6 << 8;
       this.byteCount[uc]++;
     }
     var pos = 0, current = 0, run2 = 0;
-    if (count) {
+    if (count2) {
       pos = buf[origPtr];
       current = pos & 255;
       pos >>= 8;
       run2 = -1;
     }
-    count = count;
+    count2 = count2;
     var copies, previous, outbyte;
-    while (count) {
-      count--;
+    while (count2) {
+      count2--;
       previous = current;
       pos = buf[pos];
       current = pos & 255;
@@ -94136,7 +101192,7 @@ function requireBit_iterator() {
   var BITMASK = [0, 1, 3, 7, 15, 31, 63, 127, 255];
   bit_iterator = function bitIterator(nextBuffer) {
     var bit = 0, byte = 0;
-    var bytes2 = nextBuffer();
+    var bytes3 = nextBuffer();
     var f5 = function(n3) {
       if (n3 === null && bit != 0) {
         bit = 0;
@@ -94145,21 +101201,21 @@ function requireBit_iterator() {
       }
       var result = 0;
       while (n3 > 0) {
-        if (byte >= bytes2.length) {
+        if (byte >= bytes3.length) {
           byte = 0;
-          bytes2 = nextBuffer();
+          bytes3 = nextBuffer();
         }
         var left = 8 - bit;
         if (bit === 0 && n3 > 0)
           f5.bytesRead++;
         if (n3 >= left) {
           result <<= left;
-          result |= BITMASK[left] & bytes2[byte++];
+          result |= BITMASK[left] & bytes3[byte++];
           bit = 0;
           n3 -= left;
         } else {
           result <<= n3;
-          result |= (bytes2[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
+          result |= (bytes3[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
           bit += n3;
           n3 = 0;
         }
@@ -94331,52 +101387,52 @@ function repositoryKeyDocument(repository, masterKey, created = /* @__PURE__ */ 
   return `${JSON.stringify(document, null, 2)}
 `;
 }
-function parseRepositoryKey(text, expectedRepository, where2) {
+function parseRepositoryKey(text, expectedRepository, where3) {
   checkRepositoryId(expectedRepository);
   if (text.length > MAX_DOCUMENT_BYTES) {
     throw new KeyError(
       "malformed",
-      `${where2} is ${text.length} bytes, too large for a repository key document`
+      `${where3} is ${text.length} bytes, too large for a repository key document`
     );
   }
   if (text.trimStart().startsWith("-----BEGIN PGP")) {
     throw new KeyError(
       "malformed",
-      `${where2} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
+      `${where3} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
     );
   }
   let value2;
   try {
     value2 = JSON.parse(text);
   } catch {
-    throw new KeyError("malformed", `${where2} is not a repository key document (not JSON)`);
+    throw new KeyError("malformed", `${where3} is not a repository key document (not JSON)`);
   }
   const doc = typeof value2 === "object" && value2 !== null ? value2 : {};
   if (doc.format !== KEY_DOCUMENT_FORMAT) {
     throw new KeyError(
       "malformed",
-      `${where2} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
+      `${where3} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
     );
   }
   if (typeof doc.version !== "number" || !Number.isInteger(doc.version) || doc.version < 1) {
-    throw new KeyError("malformed", `${where2} has no valid "version"`);
+    throw new KeyError("malformed", `${where3} has no valid "version"`);
   }
   if (doc.version > KEY_DOCUMENT_VERSION) {
     throw new KeyError(
       "newer-version",
-      `${where2} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
+      `${where3} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
     );
   }
   if (typeof doc.repository !== "string" || !REPOSITORY_ID.test(doc.repository)) {
-    throw new KeyError("malformed", `${where2} has no valid "repository" (64 lowercase hex)`);
+    throw new KeyError("malformed", `${where3} has no valid "repository" (64 lowercase hex)`);
   }
   if (typeof doc.masterKey !== "string" || !BASE64_KEY.test(doc.masterKey)) {
-    throw new KeyError("malformed", `${where2} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
+    throw new KeyError("malformed", `${where3} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
   }
   if (doc.repository !== expectedRepository) {
     throw new KeyError(
       "other-repository",
-      `${where2} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
+      `${where3} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
     );
   }
   return new Uint8Array(Buffer.from(doc.masterKey, "base64"));
@@ -94539,12 +101595,12 @@ async function wrapKey(options) {
     config: WRAP_CONFIG
   });
 }
-async function parseWrapper(armored, where2) {
+async function parseWrapper(armored, where3) {
   if (armored.length > MAX_WRAPPER_BYTES) {
-    throw new KeyError("malformed", `${where2} is ${armored.length} bytes, too large for a key wrapper`);
+    throw new KeyError("malformed", `${where3} is ${armored.length} bytes, too large for a key wrapper`);
   }
   if (!armored.includes("-----BEGIN PGP MESSAGE-----")) {
-    throw new KeyError("malformed", `${where2} is not an armored OpenPGP message`);
+    throw new KeyError("malformed", `${where3} is not an armored OpenPGP message`);
   }
   let message;
   try {
@@ -94552,7 +101608,7 @@ async function parseWrapper(armored, where2) {
   } catch (error3) {
     throw new KeyError(
       "malformed",
-      `${where2} is not a readable OpenPGP message (${error3.message})`,
+      `${where3} is not a readable OpenPGP message (${error3.message})`,
       {
         cause: error3
       }
@@ -94576,7 +101632,7 @@ async function parseWrapper(armored, where2) {
     } else {
       const tag = packet.constructor.tag;
       if (tag === enums.packet.symmetricallyEncryptedData) {
-        throw new KeyError("malformed", `${where2} is encrypted without integrity protection; refusing it`);
+        throw new KeyError("malformed", `${where3} is encrypted without integrity protection; refusing it`);
       }
       data++;
       compatible = false;
@@ -94585,7 +101641,7 @@ async function parseWrapper(armored, where2) {
   if (data !== 1 || pkesks.length + skesks === 0) {
     throw new KeyError(
       "malformed",
-      `${where2} is not a key wrapper (expected session keys and one encrypted packet)`
+      `${where3} is not a key wrapper (expected session keys and one encrypted packet)`
     );
   }
   return { message, pkesks, skesks, gpgCompatible: compatible };
@@ -94627,8 +101683,8 @@ function describeParsed(parsed2, known) {
     gpgCompatible: parsed2.gpgCompatible
   };
 }
-async function describeWrapper(armored, known = [], where2 = "the key wrapper") {
-  const parsed2 = await parseWrapper(armored, where2);
+async function describeWrapper(armored, known = [], where3 = "the key wrapper") {
+  const parsed2 = await parseWrapper(armored, where3);
   return describeParsed(parsed2, known instanceof Map ? known : await knownKeyIds(known));
 }
 async function unlockSecretKeys(credential) {
@@ -94712,15 +101768,15 @@ async function openCredentials(credentials) {
   for (const key2 of keys) for (const part of key2.getKeys()) keyIds.add(hexId(part));
   const passphrase = credentials.passphrase !== void 0 && credentials.passphrase !== "" ? credentials.passphrase : void 0;
   const mayOpen = (description) => passphrase !== void 0 && description.passphrase || description.recipients.some((r5) => keyIds.has(r5.keyId) || r5.keyId === "0000000000000000");
-  const unwrap2 = async (armored, expectedRepository, where2 = "the key wrapper") => {
+  const unwrap2 = async (armored, expectedRepository, where3 = "the key wrapper") => {
     checkRepositoryId(expectedRepository);
     if (keys.length === 0 && passphrase === void 0) {
-      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where2}`);
+      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where3}`);
     }
-    const parsed2 = await parseWrapper(armored, where2);
+    const parsed2 = await parseWrapper(armored, where3);
     const description = describeParsed(parsed2, /* @__PURE__ */ new Map());
     const candidates = [];
-    const reread = async () => (await parseWrapper(armored, where2)).message;
+    const reread = async () => (await parseWrapper(armored, where3)).message;
     if (keys.length > 0 && parsed2.pkesks.length > 0) {
       try {
         for (const found of await decryptSessionKeys({
@@ -94771,19 +101827,19 @@ async function openCredentials(credentials) {
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
       } catch {
-        throw new KeyError("malformed", `${where2} opened, but its content is not a repository key document`);
+        throw new KeyError("malformed", `${where3} opened, but its content is not a repository key document`);
       }
-      return parseRepositoryKey(text, expectedRepository, where2);
+      return parseRepositoryKey(text, expectedRepository, where3);
     }
     if (damaged) {
       throw new KeyError(
         "tampered",
-        matchingKey && candidates.length === 0 ? `${where2} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where2} opened but failed its integrity check: it was altered or is corrupt`
+        matchingKey && candidates.length === 0 ? `${where3} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where3} opened but failed its integrity check: it was altered or is corrupt`
       );
     }
     throw new KeyError(
       "no-match",
-      `${where2} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
+      `${where3} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
     );
   };
   return {
@@ -94826,14 +101882,14 @@ async function loadWrapper(backend, id) {
     const message = `${where(backend, id)} is ${info2.size} bytes, too large for a key wrapper`;
     return { error: new KeyError("malformed", message) };
   }
-  const bytes2 = await backend.read(name);
+  const bytes3 = await backend.read(name);
   let armored;
   try {
-    armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes2);
+    armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes3);
   } catch {
     return { error: new KeyError("malformed", `${where(backend, id)} is not text`) };
   }
-  if (createHash4("sha256").update(bytes2).digest("hex") !== id) {
+  if (createHash4("sha256").update(bytes3).digest("hex") !== id) {
     const message = `${where(backend, id)} does not match its content hash: it was altered or is corrupt`;
     return { armored, error: new KeyError("tampered", message) };
   }
@@ -95022,323 +102078,346 @@ async function credentialsFromEnv(env2, passphraseVar = CREDENTIAL_ENV.passphras
   return credentials;
 }
 
-// src/policy/cron.ts
-var FIELD_NAMES = "minute hour day-of-month month day-of-week";
-var MACROS = {
-  "@yearly": "0 0 1 1 *",
-  "@annually": "0 0 1 1 *",
-  "@monthly": "0 0 1 * *",
-  "@weekly": "0 0 * * 0",
-  "@daily": "0 0 * * *",
-  "@midnight": "0 0 * * *",
-  "@hourly": "0 * * * *"
+// src/evidence/git.ts
+import { spawn } from "node:child_process";
+var GitError = class extends Error {
+  args;
+  code;
+  stderr;
+  constructor(message, args, code, stderr) {
+    super(message);
+    this.name = "GitError";
+    this.args = args;
+    this.code = code;
+    this.stderr = stderr;
+  }
 };
-var MONTH_NAMES = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-var WEEKDAY_NAMES = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-var FIELDS = [
-  { name: "minute", min: 0, max: 59, openEnd: 59 },
-  { name: "hour", min: 0, max: 23, openEnd: 23 },
-  { name: "day-of-month", min: 1, max: 31, openEnd: 31 },
-  { name: "month", min: 1, max: 12, openEnd: 12, names: { kind: "month", list: MONTH_NAMES, first: 1 } },
-  {
-    name: "day-of-week",
-    min: 0,
-    max: 7,
-    openEnd: 6,
-    names: { kind: "day-of-week", list: WEEKDAY_NAMES, first: 0 }
+function gitProgram(env2) {
+  return env2.RESTORABLE_GIT || "git";
+}
+function redact(text, secrets) {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("***");
+  return out;
+}
+var Git = class _Git {
+  /** The directory git runs in (a work tree or a bare repository). */
+  cwd;
+  env;
+  secrets;
+  constructor(cwd, env2 = process.env, secrets = []) {
+    this.cwd = cwd;
+    const { GIT_INDEX_FILE: _index, ...rest } = env2;
+    this.env = { ...rest, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" };
+    this.secrets = secrets;
   }
-];
-var FieldError = class extends Error {
-};
-var parsed = /* @__PURE__ */ new Map();
-function parseCron(expr) {
-  let result = parsed.get(expr);
-  if (result === void 0) {
-    result = parseCronText(expr);
-    if (parsed.size < 1e4) parsed.set(expr, result);
+  /** The same repository with more environment (e.g. credentials), keeping the secrets to redact. */
+  with(env2, secrets = []) {
+    return new _Git(this.cwd, { ...this.env, ...env2 }, [...this.secrets, ...secrets]);
   }
-  return result;
-}
-function parseCronText(expr) {
-  const trimmed = expr.trim();
-  if (trimmed === "") return { ok: false, error: "empty cron expression" };
-  let body = trimmed;
-  if (trimmed.startsWith("@")) {
-    const expansion = MACROS[trimmed.toLowerCase()];
-    if (expansion === void 0) {
-      const known = Object.keys(MACROS).join(", ");
-      return { ok: false, error: `unknown macro "${trimmed}"; expected one of ${known}` };
-    }
-    body = expansion;
-  }
-  const texts = body.split(/[ \t]+/);
-  if (texts.length !== FIELDS.length) {
-    return { ok: false, error: `expected 5 fields (${FIELD_NAMES}), found ${texts.length}` };
-  }
-  const sets = [];
-  for (const [index2, spec] of FIELDS.entries()) {
-    const text = texts[index2];
-    try {
-      sets.push(parseField(text, spec));
-    } catch (error3) {
-      if (!(error3 instanceof FieldError)) throw error3;
-      return { ok: false, error: `${spec.name} field "${text}": ${error3.message}` };
-    }
-  }
-  const cron = {
-    text: expr,
-    minutes: sets[0],
-    hours: sets[1],
-    daysOfMonth: sets[2],
-    months: sets[3],
-    daysOfWeek: sets[4],
-    dayOfMonthRestricted: !texts[2].startsWith("*"),
-    dayOfWeekRestricted: !texts[4].startsWith("*")
-  };
-  const never = neverFiresReason(cron, texts[2], texts[3]);
-  return never === void 0 ? { ok: true, cron } : { ok: false, error: `never fires: ${never}` };
-}
-function parseField(text, spec) {
-  const values = /* @__PURE__ */ new Set();
-  for (const item of text.split(",")) {
-    if (item === "") throw new FieldError("empty list item");
-    for (const value2 of parseItem(item, spec)) values.add(spec.name === "day-of-week" ? value2 % 7 : value2);
-  }
-  return [...values].sort((a5, b5) => a5 - b5);
-}
-function parseItem(item, spec) {
-  const parts2 = item.split("/");
-  if (parts2.length > 2) throw new FieldError(`"${item}" has more than one step`);
-  const [rangeText, stepText] = parts2;
-  const step = stepText === void 0 ? 1 : parseStep(stepText);
-  if (rangeText === "") throw new FieldError('missing value before "/"');
-  let start;
-  let end;
-  if (rangeText === "*") {
-    [start, end] = [spec.min, spec.openEnd];
-  } else if (rangeText.includes("-")) {
-    const bounds = rangeText.split("-");
-    if (bounds.length !== 2 || bounds.includes("")) {
-      throw new FieldError(`"${rangeText}" is not a valid range`);
-    }
-    start = parseValue(bounds[0], spec);
-    end = parseValue(bounds[1], spec);
-    if (start > end) throw new FieldError(`range ${bounds[0]}-${bounds[1]} is backwards (start exceeds end)`);
-  } else {
-    start = parseValue(rangeText, spec);
-    end = stepText === void 0 ? start : Math.max(start, spec.openEnd);
-  }
-  const values = [];
-  for (let value2 = start; value2 <= end; value2 += step) values.push(value2);
-  return values;
-}
-function parseStep(text) {
-  if (!/^[0-9]+$/.test(text)) throw new FieldError(`step "${text}" is not a whole number`);
-  const step = Number(text);
-  if (step < 1) throw new FieldError("step must be at least 1");
-  return step;
-}
-function parseValue(text, spec) {
-  if (/^[0-9]+$/.test(text)) {
-    const value2 = Number(text);
-    if (value2 < spec.min || value2 > spec.max) {
-      throw new FieldError(`${text} is out of range ${spec.min}-${spec.max}`);
-    }
-    return value2;
-  }
-  if (spec.names !== void 0 && /^[A-Za-z]+$/.test(text)) {
-    const index2 = spec.names.list.indexOf(text.toUpperCase());
-    if (index2 < 0) throw new FieldError(`unknown ${spec.names.kind} name "${text}"`);
-    return spec.names.first + index2;
-  }
-  const expected = spec.names === void 0 ? "a number" : `a number or ${spec.names.kind} name`;
-  throw new FieldError(`"${text}" is not ${expected}`);
-}
-var MAX_DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-function neverFiresReason(cron, dayOfMonthText, monthText) {
-  if (cron.dayOfMonthRestricted && cron.dayOfWeekRestricted) return void 0;
-  const smallestDay = cron.daysOfMonth[0];
-  if (cron.months.some((month) => smallestDay <= MAX_DAYS_IN_MONTH[month])) return void 0;
-  return `day-of-month "${dayOfMonthText}" never occurs in month "${monthText}"`;
-}
-function dayMatcher(cron) {
-  const dayOfMonth = membership(cron.daysOfMonth, 32);
-  const dayOfWeek = membership(cron.daysOfWeek, 7);
-  if (cron.dayOfMonthRestricted && cron.dayOfWeekRestricted) {
-    return (day2, weekday) => dayOfMonth[day2] === 1 || dayOfWeek[weekday] === 1;
-  }
-  return (day2, weekday) => dayOfMonth[day2] === 1 && dayOfWeek[weekday] === 1;
-}
-function membership(values, size) {
-  const table = new Uint8Array(size);
-  for (const value2 of values) table[value2] = 1;
-  return table;
-}
-function lastAtOrBefore(values, value2) {
-  return values.findLast((candidate) => candidate <= value2);
-}
-var MINUTE_MS = 6e4;
-function utc(year2, month, day2, hour, minute) {
-  const date2 = /* @__PURE__ */ new Date(0);
-  date2.setUTCFullYear(year2, month - 1, day2);
-  date2.setUTCHours(hour, minute, 0, 0);
-  return date2;
-}
-var MAX_STEPS = 1e6;
-function cronPrevious(cron, atOrBefore) {
-  const matchesDay = dayMatcher(cron);
-  let t = new Date(Math.floor(atOrBefore.getTime() / MINUTE_MS) * MINUTE_MS);
-  for (let steps = 0; steps < MAX_STEPS && !Number.isNaN(t.getTime()); steps++) {
-    const [year2, month, day2, hour, minute] = parts(t);
-    const previousMonth = lastAtOrBefore(cron.months, month);
-    if (previousMonth !== month) {
-      t = previousMonth === void 0 ? utc(year2 - 1, cron.months.at(-1) + 1, 0, 23, 59) : utc(year2, previousMonth + 1, 0, 23, 59);
-      continue;
-    }
-    if (!matchesDay(day2, t.getUTCDay())) {
-      t = utc(year2, month, day2 - 1, 23, 59);
-      continue;
-    }
-    const previousHour = lastAtOrBefore(cron.hours, hour);
-    if (previousHour !== hour) {
-      t = previousHour === void 0 ? utc(year2, month, day2 - 1, 23, 59) : utc(year2, month, day2, previousHour, 59);
-      continue;
-    }
-    const previousMinute = lastAtOrBefore(cron.minutes, minute);
-    if (previousMinute !== minute) {
-      t = previousMinute === void 0 ? utc(year2, month, day2, hour - 1, 59) : utc(year2, month, day2, hour, previousMinute);
-      continue;
-    }
-    return t;
-  }
-  throw new RangeError(
-    `no fire time of "${cron.text}" at or before ${atOrBefore.toISOString()} within the Date range`
-  );
-}
-function parts(t) {
-  return [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
-}
-var maxIntervalCache = /* @__PURE__ */ new Map();
-var maxDayGapCache = /* @__PURE__ */ new Map();
-function cronMaxIntervalSeconds(cron) {
-  let seconds = maxIntervalCache.get(cron.text);
-  if (seconds === void 0) {
-    seconds = computeMaxIntervalMinutes(cron) * 60;
-    maxIntervalCache.set(cron.text, seconds);
-  }
-  return seconds;
-}
-var MINUTES_PER_DAY = 1440;
-function computeMaxIntervalMinutes(cron) {
-  const times = cron.hours.flatMap((hour) => cron.minutes.map((minute) => hour * 60 + minute));
-  let longest = 0;
-  for (let i6 = 1; i6 < times.length; i6++) longest = Math.max(longest, times[i6] - times[i6 - 1]);
-  const firstToLast = times.at(-1) - times[0];
-  return Math.max(longest, maxFireDayGap(cron) * MINUTES_PER_DAY - firstToLast);
-}
-var GREGORIAN_CYCLE_DAYS = 146097;
-var CYCLE_START_YEAR = 2e3;
-var CYCLE_START_WEEKDAY = 6;
-function maxFireDayGap(cron) {
-  const key2 = [
-    cron.months.join(","),
-    cron.daysOfMonth.join(","),
-    cron.daysOfWeek.join(","),
-    cron.dayOfMonthRestricted,
-    cron.dayOfWeekRestricted
-  ].join("|");
-  let gap = maxDayGapCache.get(key2);
-  if (gap === void 0) {
-    gap = scanFireDayGaps(cron);
-    maxDayGapCache.set(key2, gap);
-  }
-  return gap;
-}
-function scanFireDayGaps(cron) {
-  const inMonths = membership(cron.months, 13);
-  const matchesDay = dayMatcher(cron);
-  let dayIndex = 0;
-  let weekday = CYCLE_START_WEEKDAY;
-  let first;
-  let previous = 0;
-  let longest = 0;
-  for (let year2 = CYCLE_START_YEAR; year2 < CYCLE_START_YEAR + 400; year2++) {
-    for (let month = 1; month <= 12; month++) {
-      const length = daysInMonth(year2, month);
-      if (inMonths[month] === 1) {
-        for (let day2 = 1; day2 <= length; day2++) {
-          if (matchesDay(day2, (weekday + day2 - 1) % 7)) {
-            if (first === void 0) first = dayIndex + day2 - 1;
-            else longest = Math.max(longest, dayIndex + day2 - 1 - previous);
-            previous = dayIndex + day2 - 1;
-          }
+  /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
+  run(args, options = {}) {
+    return new Promise((resolve9, reject) => {
+      const child2 = spawn(gitProgram(this.env), args, {
+        cwd: this.cwd,
+        env: options.env ? { ...this.env, ...options.env } : this.env,
+        stdio: ["pipe", "pipe", "pipe"]
+      });
+      const out = [];
+      const err2 = [];
+      child2.stdout.on("data", (chunk) => out.push(chunk));
+      child2.stderr.on("data", (chunk) => err2.push(chunk));
+      child2.stdin.on("error", () => {
+      });
+      child2.on("error", (error3) => {
+        reject(
+          new GitError(`cannot run git (${error3.message}); is git installed and on PATH?`, args, null, "")
+        );
+      });
+      child2.on("close", (code, signal) => {
+        const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
+        const status = code ?? -1;
+        if ((options.ok ?? [0]).includes(status)) {
+          resolve9({ code: status, stdout: Buffer.concat(out), stderr });
+          return;
         }
-      }
-      dayIndex += length;
-      weekday = (weekday + length) % 7;
-    }
+        const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
+        const why = signal ? `was killed by ${signal}` : `exited with ${code}`;
+        const detail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-6).join(" | ")}` : "";
+        reject(new GitError(`${what} in ${this.cwd} ${why}${detail}`, args, code, stderr));
+      });
+      if (options.input !== void 0) child2.stdin.end(options.input);
+      else child2.stdin.end();
+    });
   }
-  if (first === void 0) throw new Error(`"${cron.text}" never fires`);
-  return Math.max(longest, first + GREGORIAN_CYCLE_DAYS - previous);
-}
-function daysInMonth(year2, month) {
-  if (month !== 2) return MAX_DAYS_IN_MONTH[month];
-  const leap = year2 % 4 === 0 && (year2 % 100 !== 0 || year2 % 400 === 0);
-  return leap ? 29 : 28;
+  /** stdout as text, without the final newline. */
+  async text(args, options = {}) {
+    return (await this.run(args, options)).stdout.toString("utf8").replace(/\n$/, "");
+  }
+  /** The object a revision names, or undefined when it names none. */
+  async resolve(revision) {
+    const result = await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision], {
+      ok: [0, 1, 128]
+    });
+    return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+  }
+  /** Whether `ancestor` is `descendant` or one of its ancestors. */
+  async isAncestor(ancestor, descendant) {
+    const result = await this.run(["merge-base", "--is-ancestor", ancestor, descendant], { ok: [0, 1] });
+    return result.code === 0;
+  }
+  /** The contents of many objects at once (`cat-file --batch`); missing ones are absent from the map. */
+  async readObjects(names) {
+    const objects = await this.catObjects(names);
+    return new Map([...objects].map(([name, object]) => [name, object.content]));
+  }
+  /** Objects by name (an id, or `<rev>:<path>`) with their ids and types, in one `cat-file --batch`. */
+  async catObjects(names) {
+    const objects = /* @__PURE__ */ new Map();
+    const unique = [...new Set(names)];
+    if (unique.length === 0) return objects;
+    const bad = unique.find((name) => /[\r\n]/.test(name));
+    if (bad !== void 0)
+      throw new GitError(`cannot read ${JSON.stringify(bad)}: a line break in an object name`, [], 0, "");
+    const { stdout } = await this.run(["cat-file", "--batch"], { input: `${unique.join("\n")}
+` });
+    let at = 0;
+    for (const name of unique) {
+      const end = stdout.indexOf(10, at);
+      if (end < 0) throw new GitError(`git cat-file --batch stopped early at ${name}`, ["cat-file"], 0, "");
+      const header = stdout.subarray(at, end).toString("utf8");
+      at = end + 1;
+      if (header.endsWith(" missing") || header.endsWith(" ambiguous")) continue;
+      const [id, type2, sizeText] = header.split(" ");
+      const size = Number(sizeText);
+      if (!id || !type2 || !Number.isSafeInteger(size)) {
+        throw new GitError(`git cat-file --batch printed "${header}" for ${name}`, ["cat-file"], 0, "");
+      }
+      objects.set(name, { id, type: type2, content: stdout.subarray(at, at + size) });
+      at += size + 1;
+    }
+    return objects;
+  }
+  /** Writes a blob; returns its id. */
+  async writeBlob(content) {
+    return this.text(["hash-object", "-w", "--stdin", "--no-filters"], { input: content });
+  }
+};
+function withConfig(env2, entries) {
+  const existing = Number(env2.GIT_CONFIG_COUNT ?? 0);
+  const start = Number.isSafeInteger(existing) && existing > 0 ? existing : 0;
+  const out = { GIT_CONFIG_COUNT: String(start + entries.length) };
+  entries.forEach(([key2, value2], i6) => {
+    out[`GIT_CONFIG_KEY_${start + i6}`] = key2;
+    out[`GIT_CONFIG_VALUE_${start + i6}`] = value2;
+  });
+  return out;
 }
 
-// src/policy/duration.ts
-var DAY = 86400;
-var UNITS = [
-  ["y", 365 * DAY],
-  ["w", 7 * DAY],
-  ["d", DAY],
-  ["h", 3600],
-  ["m", 60],
-  ["s", 1]
-];
-var UNIT_GROUPS = UNITS.map(([unit]) => `(?:([0-9]+)${unit})?`).join("");
-var DURATION_PATTERN = `^(?=.*[1-9])${UNIT_GROUPS.replaceAll("([0-9]+)", "[0-9]+")}$`;
-var DURATION_REGEX = new RegExp(`^${UNIT_GROUPS}$`);
-function parseDuration(text) {
-  let seconds = durations.get(text);
-  if (seconds === void 0 && !durations.has(text)) {
-    seconds = parseDurationText(text);
-    if (durations.size < 1e4) durations.set(text, seconds);
+// src/evidence/credentials.ts
+var TOKEN_ENV = ["RESTORABLE_EVIDENCE_TOKEN", "GITHUB_TOKEN"];
+function serverOrigin(env2) {
+  try {
+    return new URL(env2.GITHUB_SERVER_URL || "https://github.com");
+  } catch {
+    return void 0;
   }
-  return seconds;
 }
-var durations = /* @__PURE__ */ new Map();
-function parseDurationText(text) {
-  const match = DURATION_REGEX.exec(text);
-  if (match === null) return void 0;
-  let total = 0;
-  UNITS.forEach(([, seconds], index2) => {
-    const amount = match[index2 + 1];
-    if (amount !== void 0) total += Number(amount) * seconds;
-  });
-  return total > 0 && Number.isSafeInteger(total) ? total : void 0;
+function isLoopback(host) {
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
-function formatDuration(seconds) {
-  if (!Number.isSafeInteger(seconds) || seconds < 0) {
-    throw new RangeError(`cannot format ${seconds} as a duration: expected a whole number of seconds >= 0`);
+async function remoteUrl(git, remote) {
+  const result = await git.run(["remote", "get-url", "--", remote], { ok: [0, 2, 128] });
+  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+}
+async function withCredentials(git, url, env2) {
+  const tokenVar = TOKEN_ENV.find((name) => env2[name]);
+  if (!tokenVar) return git;
+  const token = env2[tokenVar];
+  let target;
+  try {
+    target = new URL(url);
+  } catch {
+    return git;
   }
-  if (seconds === 0) return "0s";
-  let rest = seconds;
-  let text = "";
-  for (const [unit, size] of UNITS) {
-    if (unit === "w") continue;
-    const amount = Math.floor(rest / size);
-    if (amount > 0) {
-      text += `${amount}${unit}`;
-      rest -= amount * size;
+  const server = serverOrigin(env2);
+  const secure = target.protocol === "https:" || target.protocol === "http:" && isLoopback(target.hostname);
+  if (!server || !secure || target.host !== server.host || target.protocol !== server.protocol) return git;
+  const configured = await git.run(["config", "--get-urlmatch", "http.extraheader", url], { ok: [0, 1] });
+  if (configured.code === 0) return git;
+  const basic = Buffer.from(`x-access-token:${token}`, "utf8").toString("base64");
+  const header = `AUTHORIZATION: basic ${basic}`;
+  return git.with(withConfig(env2, [[`http.${server.origin}/.extraheader`, header]]), [token, basic]);
+}
+
+// src/evidence/signing.ts
+import { readFile } from "node:fs/promises";
+var SIGNING_ENV = {
+  /** The armored secret key itself (`gpg --armor --export-secret-keys FPR`), e.g. from an Actions secret. */
+  key: "RESTORABLE_EVIDENCE_KEY",
+  /** Or the path of a file holding it. */
+  keyFile: "RESTORABLE_EVIDENCE_KEY_FILE",
+  /** Its passphrase, when it has one. */
+  passphrase: "RESTORABLE_EVIDENCE_KEY_PASSPHRASE"
+};
+var MAX_SIGNATURE_BYTES = 64 * 1024;
+var SigningError = class extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "SigningError";
+  }
+};
+var FINGERPRINT = /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
+function normalizeFingerprint(fingerprint2, where3 = "the fingerprint") {
+  const compact = fingerprint2.replace(/\s+/g, "");
+  if (!FINGERPRINT.test(compact)) {
+    throw new SigningError(
+      `${where3} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
+    );
+  }
+  return compact.toUpperCase();
+}
+async function loadSigner(armored, passphrase, source) {
+  if (!/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
+    throw new SigningError(
+      /-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(armored) ? `${source} holds a public key; signing needs the secret key (gpg --armor --export-secret-keys FINGERPRINT)` : `${source} is not an armored OpenPGP secret key`
+    );
+  }
+  let keys;
+  try {
+    keys = await readPrivateKeys({ armoredKeys: armored });
+  } catch (error3) {
+    throw new SigningError(`${source} is not a readable OpenPGP secret key (${error3.message})`, {
+      cause: error3
+    });
+  }
+  if (keys.length !== 1) {
+    throw new SigningError(`${source} holds ${keys.length} secret keys; give exactly one`);
+  }
+  let key2 = keys[0];
+  const fingerprint2 = key2.getFingerprint().toUpperCase();
+  if (!key2.isDecrypted()) {
+    if (passphrase === void 0 || passphrase === "") {
+      throw new SigningError(
+        `secret key ${fingerprint2} (${source}) is protected by a passphrase, and none was given (${SIGNING_ENV.passphrase})`
+      );
+    }
+    try {
+      key2 = await decryptKey({ privateKey: key2, passphrase });
+    } catch (error3) {
+      const why = error3.message;
+      throw new SigningError(
+        /passphrase/i.test(why) ? `the passphrase for secret key ${fingerprint2} (${source}) is wrong` : `secret key ${fingerprint2} (${source}) cannot be unlocked (${why})`,
+        { cause: error3 }
+      );
     }
   }
-  return text;
+  try {
+    await key2.getSigningKey();
+  } catch (error3) {
+    throw new SigningError(
+      `secret key ${fingerprint2} (${source}) cannot sign (${error3.message})`,
+      { cause: error3 }
+    );
+  }
+  const unlocked = key2;
+  return {
+    fingerprint: fingerprint2,
+    publicKey: unlocked.toPublic().armor(),
+    async sign(bytes3) {
+      return sign({
+        message: await createMessage({ binary: bytes3 }),
+        signingKeys: unlocked,
+        detached: true,
+        format: "armored"
+      });
+    }
+  };
 }
+async function signerFromEnv(env2) {
+  const passphrase = env2[SIGNING_ENV.passphrase]?.replace(/\r?\n$/, "") || void 0;
+  const inline = env2[SIGNING_ENV.key];
+  const file = env2[SIGNING_ENV.keyFile];
+  if (inline && file) {
+    throw new SigningError(`both ${SIGNING_ENV.key} and ${SIGNING_ENV.keyFile} are set; set one`);
+  }
+  if (inline) return loadSigner(inline, passphrase, SIGNING_ENV.key);
+  if (file) {
+    let text;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error3) {
+      throw new SigningError(
+        `${SIGNING_ENV.keyFile} names ${file}, which cannot be read (${error3.code ?? error3.message})`
+      );
+    }
+    return loadSigner(text, passphrase, `${SIGNING_ENV.keyFile} (${file})`);
+  }
+  return void 0;
+}
+async function loadPinnedKey(armored, fingerprint2, source) {
+  const pinned = normalizeFingerprint(fingerprint2, "the pinned fingerprint");
+  if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(armored)) {
+    throw new SigningError(`${source} holds a secret key; it must hold only the public key`);
+  }
+  let keys;
+  try {
+    keys = await readKeys({ armoredKeys: armored });
+  } catch (error3) {
+    throw new SigningError(`${source} is not a readable OpenPGP public key (${error3.message})`, {
+      cause: error3
+    });
+  }
+  const key2 = keys.find((k5) => k5.getFingerprint().toUpperCase() === pinned);
+  if (!key2) {
+    const found = keys.map((k5) => k5.getFingerprint().toUpperCase()).join(", ") || "no key";
+    throw new SigningError(`${source} holds ${found}, not the pinned key ${pinned}`);
+  }
+  const keyIds = new Set(key2.getKeys().map((part) => part.getKeyID().toHex().toUpperCase()));
+  return { fingerprint: pinned, key: key2, keyIds };
+}
+async function checkSignature(bytes3, armoredSignature, pinned) {
+  if (armoredSignature.length > MAX_SIGNATURE_BYTES) {
+    return `is ${armoredSignature.length} bytes, too large for a signature`;
+  }
+  let signature;
+  try {
+    signature = await readSignature({ armoredSignature });
+  } catch (error3) {
+    return `is not an armored OpenPGP signature (${error3.message})`;
+  }
+  const issuers = signature.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
+  if (issuers.length === 0) return "holds no signature";
+  if (issuers.length > 1) return `holds ${issuers.length} signatures; a record has exactly one`;
+  const issuer = issuers[0];
+  if (!pinned.keyIds.has(issuer)) {
+    return `is signed by key ${issuer}, not by the pinned key ${pinned.fingerprint}`;
+  }
+  try {
+    const result = await verify({
+      message: await createMessage({ binary: bytes3 }),
+      signature,
+      verificationKeys: pinned.key,
+      format: "binary"
+    });
+    for (const entry of result.signatures) await entry.verified;
+    return void 0;
+  } catch (error3) {
+    const why = error3.message.replace(
+      /^Signed digest did not match$/,
+      "the record does not match it"
+    );
+    return `does not verify with the pinned key ${pinned.fingerprint} (${why})`;
+  }
+}
+
+// src/commands/backup.ts
+init_cron();
+init_duration();
 
 // src/sources/command.ts
-import { spawn } from "node:child_process";
+init_duration();
+import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
 var CommandError = class extends Error {
   reason;
@@ -95367,7 +102446,7 @@ function expandArgv(argv, env2) {
     throw new CommandError(
       reason,
       argv,
-      `command ${describe(argv)}: argument ${index2} (${JSON.stringify(argv[index2])}) ${what}`
+      `command ${describe2(argv)}: argument ${index2} (${JSON.stringify(argv[index2])}) ${what}`
     );
   };
   const expanded = argv.map(
@@ -95406,7 +102485,7 @@ function maskSecrets(text, secrets) {
   }
   return masked;
 }
-function describe(argv) {
+function describe2(argv) {
   return `${argv[0] ?? "(empty)"} ${JSON.stringify(argv)}`;
 }
 function formatTimeout(ms) {
@@ -95414,7 +102493,7 @@ function formatTimeout(ms) {
 }
 function runCommand(argv, options) {
   if (argv.length === 0 || argv[0] === "") {
-    throw new CommandError("spawn", argv, `command ${describe(argv)}: the program to run is empty`);
+    throw new CommandError("spawn", argv, `command ${describe2(argv)}: the program to run is empty`);
   }
   if (options.timeoutMs !== void 0 && !(Number.isSafeInteger(options.timeoutMs) && options.timeoutMs > 0)) {
     throw new RangeError(
@@ -95429,7 +102508,7 @@ function runCommand(argv, options) {
     return new CommandError(
       reason,
       command5,
-      maskSecrets(`command ${describe(command5)} ${what}${stderr2}`, secrets),
+      maskSecrets(`command ${describe2(command5)} ${what}${stderr2}`, secrets),
       details
     );
   };
@@ -95439,9 +102518,9 @@ function runCommand(argv, options) {
     });
     return { stdout: failedOutput(done2), done: done2 };
   }
-  let child;
+  let child2;
   try {
-    child = spawn(expanded[0], expanded.slice(1), {
+    child2 = spawn2(expanded[0], expanded.slice(1), {
       cwd: options.cwd,
       env: options.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -95452,28 +102531,30 @@ function runCommand(argv, options) {
     throw failed("spawn", `could not be started: ${code}`);
   }
   const stderr = new StderrTail(STDERR_TAIL_BYTES);
-  child.stderr.on("data", (chunk) => stderr.add(chunk));
-  child.stderr.on("error", () => {
+  child2.stderr.on("data", (chunk) => stderr.add(chunk));
+  child2.stderr.on("error", () => {
   });
-  child.stdout.on("error", () => {
+  child2.stdout.on("error", () => {
   });
-  const stopper = new Stopper(child, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  child2.stdout.on("readable", () => {
+  });
+  const stopper = new Stopper(child2, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
   let stoppedFor;
   const stop = (why) => {
     stoppedFor ??= why;
     stopper.stop();
-    child.stdout?.destroy();
+    child2.stdout?.destroy();
   };
   const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve8, reject) => {
+  const done = new Promise((resolve9, reject) => {
     let spawnError;
-    child.on("error", (error3) => {
+    child2.on("error", (error3) => {
       spawnError ??= error3;
-      if (child.pid === void 0) settle(null, null);
+      if (child2.pid === void 0) settle(null, null);
     });
-    child.once("close", (code, signal) => settle(code, signal));
+    child2.once("close", (code, signal) => settle(code, signal));
     let settled = false;
     function settle(code, signal) {
       if (settled) return;
@@ -95482,7 +102563,7 @@ function runCommand(argv, options) {
       options.signal?.removeEventListener("abort", onAbort);
       stopper.finished();
       const stderrTail = stderr.text(secrets);
-      if (spawnError !== void 0 && child.pid === void 0) {
+      if (spawnError !== void 0 && child2.pid === void 0) {
         reject(failed("spawn", `could not be started: ${spawnReason(spawnError, options.cwd)}`));
       } else if (stoppedFor === "timeout") {
         reject(failed("timeout", `timed out after ${formatTimeout(options.timeoutMs)}`, { stderrTail }));
@@ -95495,7 +102576,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve8();
+        resolve9();
       }
     }
   });
@@ -95504,7 +102585,7 @@ function runCommand(argv, options) {
   async function* output() {
     let complete = false;
     try {
-      for await (const chunk of child.stdout) yield chunk;
+      for await (const chunk of child2.stdout) yield chunk;
       complete = true;
     } catch (error3) {
       if (stoppedFor === void 0) throw error3;
@@ -95560,16 +102641,16 @@ var StderrTail = class {
     let text = (this.chunks[0] ?? Buffer.alloc(0)).toString("utf8");
     if (!this.truncated) return maskSecrets(text, secrets).trim();
     text = text.replace(/^\uFFFD+/, "");
-    let cut = 0;
+    let cut2 = 0;
     for (const secret of secrets) {
-      for (let length = secret.length - 1; length > cut; length--) {
+      for (let length = secret.length - 1; length > cut2; length--) {
         if (text.startsWith(secret.slice(-length))) {
-          cut = length;
+          cut2 = length;
           break;
         }
       }
     }
-    return `\u2026${maskSecrets(text.slice(cut), secrets).trimEnd()}`;
+    return `\u2026${maskSecrets(text.slice(cut2), secrets).trimEnd()}`;
   }
 };
 var Stopper = class {
@@ -95577,8 +102658,8 @@ var Stopper = class {
   graceMs;
   killTimer;
   done = false;
-  constructor(child, graceMs) {
-    this.child = child;
+  constructor(child2, graceMs) {
+    this.child = child2;
     this.graceMs = graceMs;
   }
   stop() {
@@ -95656,7 +102737,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve8) => setImmediate(resolve8));
+        await new Promise((resolve9) => setImmediate(resolve9));
         slice2 = performance.now();
       }
     }
@@ -95773,14 +102854,14 @@ function planTree(given) {
     let node = top;
     const segments = path.snapshot === "" ? [] : path.snapshot.split("/");
     segments.forEach((segment, index2) => {
-      let child = node.children.get(segment);
-      if (child === void 0) {
+      let child2 = node.children.get(segment);
+      if (child2 === void 0) {
         const snapshot = segments.slice(0, index2 + 1).join("/");
         const absolute = path.absolute.slice(0, path.absolute.length - path.snapshot.length) + snapshot;
-        child = { name: Buffer.from(segment), snapshot, absolute, children: /* @__PURE__ */ new Map() };
-        node.children.set(segment, child);
+        child2 = { name: Buffer.from(segment), snapshot, absolute, children: /* @__PURE__ */ new Map() };
+        node.children.set(segment, child2);
       }
-      node = child;
+      node = child2;
     });
     if (node.given === void 0) {
       node.given = path;
@@ -95793,7 +102874,7 @@ function planOrder(node, into = []) {
   if (node.snapshot !== "" || node.given !== void 0) into.push(node);
   if (node.given === void 0) {
     const children = [...node.children.values()].sort((a5, b5) => Buffer.compare(a5.name, b5.name));
-    for (const child of children) planOrder(child, into);
+    for (const child2 of children) planOrder(child2, into);
   }
   return into;
 }
@@ -95880,8 +102961,8 @@ var WalkContext = class {
     const absolute = childAbsolute(parent, raw);
     const path = parent.snapshot === "" ? raw.toString("utf8") : `${parent.snapshot}/${raw.toString("utf8")}`;
     if (!isUtf8(raw)) {
-      const bytes2 = raw.toString("hex").replace(/(..)(?!$)/g, "$1 ");
-      return this.problem(path, absolute, `name is not valid UTF-8 (bytes ${bytes2}): skipped`);
+      const bytes3 = raw.toString("hex").replace(/(..)(?!$)/g, "$1 ");
+      return this.problem(path, absolute, `name is not valid UTF-8 (bytes ${bytes3}): skipped`);
     }
     let stats;
     try {
@@ -96014,7 +103095,7 @@ function entryOf(path, absolute, stats, type2, target) {
 }
 
 // src/commands/open-repository.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile4 } from "node:fs/promises";
 import { resolve as resolve2 } from "node:path";
 
 // src/storage/local.ts
@@ -96144,6 +103225,11 @@ var LocalBackend = class {
       });
     }
   }
+  /** A directory has no object lock: nothing is ever retained. */
+  async retainedUntil(name) {
+    checkName(name);
+    return void 0;
+  }
 };
 async function writeAll(handle, parts2) {
   for (let start = 0; start < parts2.length; start += 1024) {
@@ -96207,7 +103293,7 @@ async function readRecipientFiles(root5, paths, context = "") {
   return Promise.all(
     paths.map(async (path) => {
       try {
-        return { path, armored: await readFile3(resolve2(root5, path), "utf8") };
+        return { path, armored: await readFile4(resolve2(root5, path), "utf8") };
       } catch (error3) {
         throw new Error(`${context}cannot read recipient key ${path}: ${error3.message}`);
       }
@@ -96270,5266 +103356,11 @@ async function addMissingRecipients(repo, masterKey, recipients, log) {
   log?.(`${repo.location}: added a key wrapper for ${missing.map((file) => file.path).join(", ")}`);
 }
 
-// src/policy/config.ts
-import { existsSync as existsSync3, readFileSync } from "node:fs";
-import { join as join6 } from "node:path";
-
-// src/policy/schemas.ts
-var import__ = __toESM(require__(), 1);
-
-// schemas/config.schema.json
-var config_schema_default = {
-  $schema: "https://json-schema.org/draft/2020-12/schema",
-  $id: "https://restorable.dev/schemas/config.schema.json",
-  title: "Restorable configuration (profile)",
-  description: "`.restorable/config.yaml`: which controls apply and with which parameter values, where policies are, and how evidence is written and pinned.",
-  type: "object",
-  required: ["apiVersion", "kind"],
-  additionalProperties: false,
-  properties: {
-    apiVersion: {
-      const: "restorable/v1"
-    },
-    kind: {
-      const: "Config"
-    },
-    policies: {
-      type: "array",
-      description: "Globs (relative to the repository root) that find policy files. Default: `.restorable/**/*.yml` and `.restorable/**/*.yaml`, except this file and `.restorable/controls/`.",
-      minItems: 1,
-      maxItems: 64,
-      items: {
-        type: "string",
-        minLength: 1,
-        maxLength: 1024
-      }
-    },
-    controls: {
-      type: "object",
-      description: "The profile: which controls apply, with which parameters and severities.",
-      additionalProperties: false,
-      properties: {
-        paths: {
-          type: "array",
-          description: "Directories of the organisation's own controls (same format as the shipped ones), relative to the repository root. Default: `.restorable/controls` when it exists.",
-          maxItems: 32,
-          items: {
-            type: "string",
-            minLength: 1,
-            maxLength: 1024
-          }
-        },
-        include: {
-          type: "array",
-          description: "Only these control ids apply (default: all). `*` wildcards allowed, e.g. `RB-DRILL-*`.",
-          maxItems: 1024,
-          items: {
-            $ref: "#/$defs/controlPattern"
-          }
-        },
-        exclude: {
-          type: "array",
-          description: "These control ids do not apply. Wildcards allowed.",
-          maxItems: 1024,
-          items: {
-            $ref: "#/$defs/controlPattern"
-          }
-        },
-        parameters: {
-          type: "object",
-          description: "Parameter overrides per control id, e.g. `RB-RET-001: { minimum: 365d }`.",
-          propertyNames: {
-            $ref: "#/$defs/controlId"
-          },
-          additionalProperties: {
-            type: "object",
-            maxProperties: 64,
-            additionalProperties: {
-              type: ["string", "number", "boolean", "array"]
-            }
-          }
-        },
-        severity: {
-          type: "object",
-          description: "Severity overrides per control id.",
-          propertyNames: {
-            $ref: "#/$defs/controlId"
-          },
-          additionalProperties: {
-            enum: ["critical", "high", "medium", "low"]
-          }
-        }
-      }
-    },
-    evidence: {
-      type: "object",
-      description: "The evidence branch.",
-      additionalProperties: false,
-      properties: {
-        branch: {
-          type: "string",
-          pattern: "^(?!-)(?!.*\\.\\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<!\\.lock)(?<![./])$",
-          description: "Branch name (default `restorable-evidence`)."
-        },
-        signingKey: {
-          type: "object",
-          additionalProperties: false,
-          required: ["fingerprint"],
-          properties: {
-            fingerprint: {
-              type: "string",
-              pattern: "^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$",
-              description: "Full fingerprint (v4: 40 hex digits, v6: 64) of the only key allowed to sign evidence. Pinned here, on the default branch, so a rewritten evidence branch signed by another key is detected."
-            }
-          },
-          description: "The OpenPGP key that signs evidence records."
-        }
-      }
-    },
-    failOn: {
-      enum: ["critical", "high", "medium", "low", "never"],
-      description: "Lowest severity of a failing control that fails `check` (default `low`: any failure). The Action's `fail-on` input overrides it."
-    }
-  },
-  $defs: {
-    controlId: {
-      type: "string",
-      pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
-      description: "A control id, e.g. `RB-RET-001`."
-    },
-    controlPattern: {
-      type: "string",
-      pattern: "^[A-Z0-9*-]+$",
-      description: "A control id, or a pattern with `*` wildcards (e.g. `RB-IMM-*`)."
-    }
-  }
-};
-
-// schemas/control.schema.json
-var control_schema_default = {
-  $schema: "https://json-schema.org/draft/2020-12/schema",
-  $id: "https://restorable.dev/schemas/control.schema.json",
-  title: "Restorable control",
-  description: "One requirement of the control library, as data: what it asks, which SOC 2 criteria it serves, and how it is checked. Static checks are predicates over the facts of a system (docs/controls-language.md); run-time checks are evaluated against evidence by `restorable status`.",
-  type: "object",
-  required: [
-    "apiVersion",
-    "kind",
-    "id",
-    "title",
-    "description",
-    "criteria",
-    "severity",
-    "check",
-    "remediation"
-  ],
-  additionalProperties: false,
-  properties: {
-    apiVersion: {
-      const: "restorable/v1"
-    },
-    kind: {
-      const: "Control"
-    },
-    id: {
-      type: "string",
-      pattern: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
-      description: "Stable identifier (e.g. `RB-RET-001`). Shipped controls start with `RB-`; choose another prefix for your own."
-    },
-    title: {
-      type: "string",
-      minLength: 3,
-      maxLength: 80
-    },
-    description: {
-      type: "string",
-      minLength: 10,
-      maxLength: 4e3
-    },
-    criteria: {
-      type: "object",
-      required: ["soc2"],
-      additionalProperties: false,
-      properties: {
-        soc2: {
-          type: "array",
-          minItems: 1,
-          items: {
-            type: "string",
-            pattern: "^(CC[1-9]\\.[0-9]{1,2}|A1\\.[1-3]|C1\\.[1-2]|PI1\\.[1-5]|P[1-8]\\.[0-9])$"
-          },
-          description: "SOC 2 Trust Services Criteria (2017, revised points of focus 2022), e.g. `A1.2`."
-        },
-        iso27001: {
-          type: "array",
-          items: {
-            type: "string",
-            pattern: "^A\\.[5-8]\\.[0-9]{1,2}$"
-          },
-          description: "ISO/IEC 27001:2022 Annex A controls, e.g. `A.8.13`."
-        },
-        nist80053: {
-          type: "array",
-          items: {
-            type: "string",
-            pattern: "^[A-Z]{2}-[0-9]{1,2}(\\([0-9]{1,2}\\))?$"
-          },
-          description: "NIST SP 800-53 Rev. 5 controls, e.g. `CP-9(8)`."
-        }
-      }
-    },
-    severity: {
-      enum: ["critical", "high", "medium", "low"]
-    },
-    parameters: {
-      type: "object",
-      description: "Values a profile may override, with their defaults.",
-      propertyNames: {
-        pattern: "^[a-z][A-Za-z0-9]{0,39}$"
-      },
-      additionalProperties: {
-        $ref: "#/$defs/parameter"
-      }
-    },
-    check: {
-      type: "object",
-      description: "Exactly one of `static` or `runtime`.",
-      additionalProperties: false,
-      minProperties: 1,
-      maxProperties: 1,
-      properties: {
-        static: {
-          $ref: "#/$defs/staticCheck"
-        },
-        runtime: {
-          $ref: "#/$defs/runtimeCheck"
-        }
-      }
-    },
-    remediation: {
-      type: "string",
-      minLength: 10,
-      maxLength: 4e3,
-      description: "What to write instead. `{param.NAME}` is replaced with the parameter's value; on a failure, `{actual}`, `{expected}`, `{limit}` and `{fact:NAME}` too."
-    },
-    references: {
-      type: "array",
-      items: {
-        type: "string",
-        pattern: "^https://"
-      },
-      description: "Further reading."
-    }
-  },
-  $defs: {
-    parameter: {
-      type: "object",
-      required: ["type", "default", "description"],
-      additionalProperties: false,
-      properties: {
-        type: {
-          enum: ["duration", "number", "string", "boolean", "list"]
-        },
-        default: {
-          type: ["string", "number", "boolean", "array"]
-        },
-        description: {
-          type: "string",
-          minLength: 3
-        }
-      }
-    },
-    staticCheck: {
-      type: "object",
-      required: ["require"],
-      additionalProperties: false,
-      properties: {
-        when: {
-          $ref: "#/$defs/predicate",
-          description: "The control applies only to systems where this holds (otherwise: not applicable)."
-        },
-        require: {
-          $ref: "#/$defs/predicate",
-          description: "What must hold for the control to pass."
-        },
-        message: {
-          type: "string",
-          maxLength: 1e3,
-          description: "Failure message. `{actual}` is the failing fact's value; `{expected}` the requirement with its operator (`at least 35d`), `{limit}` the same without it (`35d`); `{fact:NAME}` and `{param.NAME}` come from the system and the parameters."
-        }
-      }
-    },
-    runtimeCheck: {
-      type: "object",
-      required: ["evidence", "measure", "require"],
-      additionalProperties: false,
-      properties: {
-        evidence: {
-          enum: ["backup", "drill", "prune"],
-          description: "Kind of evidence record the check reads."
-        },
-        measure: {
-          enum: [
-            "snapshotAge",
-            "drillAge",
-            "drillPassed",
-            "restoreDuration",
-            "restoredComplete",
-            "backupSucceeded"
-          ],
-          description: "What is measured from the newest record of that kind."
-        },
-        when: {
-          $ref: "#/$defs/predicate",
-          description: "The control applies only to systems where this holds (otherwise: not applicable)."
-        },
-        require: {
-          $ref: "#/$defs/predicate",
-          description: "Predicate over the fact `measured` and the system's facts."
-        },
-        message: {
-          type: "string",
-          maxLength: 1e3,
-          description: "Failure message, with the same placeholders as a static check's."
-        }
-      }
-    },
-    operand: {
-      description: "A literal (number, boolean, string or duration string), a parameter `{ param: NAME }` or another fact `{ fact: NAME }`.",
-      oneOf: [
-        {
-          type: ["number", "string", "boolean"]
-        },
-        {
-          type: "object",
-          required: ["param"],
-          additionalProperties: false,
-          properties: {
-            param: {
-              type: "string"
-            }
-          }
-        },
-        {
-          type: "object",
-          required: ["fact"],
-          additionalProperties: false,
-          properties: {
-            fact: {
-              type: "string"
-            }
-          }
-        }
-      ]
-    },
-    predicate: {
-      type: "object",
-      description: "One of: all, any, not, each, or a comparison on a fact.",
-      oneOf: [
-        {
-          required: ["all"],
-          additionalProperties: false,
-          properties: {
-            all: {
-              type: "array",
-              minItems: 1,
-              items: {
-                $ref: "#/$defs/predicate"
-              }
-            }
-          }
-        },
-        {
-          required: ["any"],
-          additionalProperties: false,
-          properties: {
-            any: {
-              type: "array",
-              minItems: 1,
-              items: {
-                $ref: "#/$defs/predicate"
-              }
-            }
-          }
-        },
-        {
-          required: ["not"],
-          additionalProperties: false,
-          properties: {
-            not: {
-              $ref: "#/$defs/predicate"
-            }
-          }
-        },
-        {
-          required: ["each", "require"],
-          additionalProperties: false,
-          properties: {
-            each: {
-              type: "string",
-              description: "A list fact; `require` (and `where`) are evaluated on each element's facts."
-            },
-            where: {
-              $ref: "#/$defs/predicate"
-            },
-            require: {
-              $ref: "#/$defs/predicate"
-            }
-          }
-        },
-        {
-          required: ["fact"],
-          additionalProperties: false,
-          minProperties: 2,
-          maxProperties: 2,
-          properties: {
-            fact: {
-              type: "string",
-              pattern: "^[a-zA-Z][a-zA-Z0-9]*(\\.[a-zA-Z][a-zA-Z0-9]*)*$"
-            },
-            exists: {
-              type: "boolean"
-            },
-            equals: {
-              $ref: "#/$defs/operand"
-            },
-            notEquals: {
-              $ref: "#/$defs/operand"
-            },
-            in: {
-              oneOf: [
-                {
-                  type: "array",
-                  minItems: 1,
-                  items: {
-                    type: ["string", "number", "boolean"]
-                  }
-                },
-                {
-                  type: "object",
-                  required: ["param"],
-                  additionalProperties: false,
-                  properties: {
-                    param: {
-                      type: "string"
-                    }
-                  }
-                }
-              ]
-            },
-            gte: {
-              $ref: "#/$defs/operand"
-            },
-            gt: {
-              $ref: "#/$defs/operand"
-            },
-            lte: {
-              $ref: "#/$defs/operand"
-            },
-            lt: {
-              $ref: "#/$defs/operand"
-            },
-            matches: {
-              type: "string",
-              maxLength: 500
-            }
-          }
-        }
-      ]
-    }
-  }
-};
-
-// schemas/evidence.schema.json
-var evidence_schema_default = {
-  $schema: "https://json-schema.org/draft/2020-12/schema",
-  $id: "https://restorable.dev/schemas/evidence.schema.json",
-  title: "Restorable evidence record",
-  description: "One run of `check`, `backup`, `drill` or `prune`, as stored on the evidence branch under `records/`: canonical JSON (sorted keys, no whitespace, one final newline), signed with a detached OpenPGP signature beside it, and chained to the record before it by `previous`. See docs/evidence-format.md.",
-  type: "object",
-  required: [
-    "format",
-    "version",
-    "sequence",
-    "previous",
-    "kind",
-    "time",
-    "outcome",
-    "tool",
-    "run",
-    "systems",
-    "policies"
-  ],
-  additionalProperties: false,
-  properties: {
-    format: {
-      const: "restorable-evidence",
-      description: "Always `restorable-evidence`: what this file is."
-    },
-    version: {
-      const: 1,
-      description: "Version of the record format. Readers refuse versions they do not know."
-    },
-    sequence: {
-      type: "integer",
-      minimum: 0,
-      maximum: 99999999,
-      description: "Position in the chain: 0 for the first record of the branch, then one more for each record, with no gap. The file name starts with it, zero-padded to 8 digits."
-    },
-    previous: {
-      type: ["string", "null"],
-      pattern: "^[0-9a-f]{64}$",
-      description: "SHA-256 (lowercase hex) of the exact bytes of the record whose sequence is one less, as `sha256sum` prints it; `null` for the first record."
-    },
-    kind: {
-      enum: ["check", "backup", "drill", "prune"],
-      description: "The command that ran."
-    },
-    time: {
-      $ref: "#/$defs/time",
-      description: "When the run finished, in UTC (e.g. `2026-03-01T06:00:12.345Z`)."
-    },
-    startedAt: {
-      $ref: "#/$defs/time",
-      description: "When the run started, in UTC, when known."
-    },
-    outcome: {
-      enum: ["success", "partial", "failure"],
-      description: "How the run ended: `success`; `partial` (a backup that left unreadable files out, a check with failing controls below the failure threshold); `failure` (the run failed, or a check failed)."
-    },
-    message: {
-      type: "string",
-      maxLength: 4096,
-      description: "Why the run failed or was partial, in a sentence; absent when it succeeded."
-    },
-    tool: {
-      type: "object",
-      description: "The program that wrote the record.",
-      required: ["name", "version"],
-      additionalProperties: false,
-      properties: {
-        name: {
-          const: "restorable",
-          description: "Always `restorable`."
-        },
-        version: {
-          type: "string",
-          minLength: 1,
-          maxLength: 64,
-          description: "Its version (`package.json`), e.g. `0.1.0`."
-        }
-      }
-    },
-    run: {
-      $ref: "#/$defs/run",
-      description: "Where the run happened: the GitHub Actions run, or the machine."
-    },
-    systems: {
-      type: "array",
-      description: "The systems the run was about: one for `backup`, `drill` and `prune` records (one record per system), every checked system for `check`.",
-      maxItems: 1e5,
-      items: {
-        $ref: "#/$defs/system"
-      }
-    },
-    policies: {
-      type: "array",
-      description: "The policy files the run read, each pinned to its exact content.",
-      maxItems: 1e5,
-      items: {
-        $ref: "#/$defs/policy"
-      }
-    },
-    controls: {
-      type: "array",
-      description: "The controls evaluated and their results (per system where a control is about a system).",
-      maxItems: 1e6,
-      items: {
-        $ref: "#/$defs/controlResult"
-      }
-    },
-    measurements: {
-      $ref: "#/$defs/measurements",
-      description: "What was measured. Known keys have fixed types; other keys are free-form values."
-    }
-  },
-  $defs: {
-    time: {
-      type: "string",
-      pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$",
-      description: "A time in UTC, ISO 8601 with a `Z` (`2026-03-01T06:00:12.345Z`)."
-    },
-    name: {
-      type: "string",
-      pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-      description: "A policy or system name: lower-case letters, digits and hyphens, 1 to 63 characters."
-    },
-    run: {
-      type: "object",
-      description: "The run's context, from the GitHub Actions variables (`GITHUB_*`, `RUNNER_*`) when present.",
-      required: ["ci"],
-      additionalProperties: false,
-      properties: {
-        ci: {
-          enum: ["github-actions", "none"],
-          description: "`github-actions` when the run was a GitHub Actions job, `none` otherwise."
-        },
-        repository: {
-          type: "string",
-          maxLength: 256,
-          description: "`owner/name` of the repository (`GITHUB_REPOSITORY`)."
-        },
-        serverUrl: {
-          type: "string",
-          maxLength: 256,
-          description: "The GitHub server (`GITHUB_SERVER_URL`), e.g. `https://github.com`."
-        },
-        workflow: {
-          type: "string",
-          maxLength: 1024,
-          description: "The workflow's name (`GITHUB_WORKFLOW`)."
-        },
-        workflowRef: {
-          type: "string",
-          maxLength: 1024,
-          description: "The workflow file and ref (`GITHUB_WORKFLOW_REF`)."
-        },
-        job: {
-          type: "string",
-          maxLength: 256,
-          description: "The job id (`GITHUB_JOB`)."
-        },
-        runId: {
-          type: "string",
-          maxLength: 64,
-          description: "The run id (`GITHUB_RUN_ID`); the run's page is `<serverUrl>/<repository>/actions/runs/<runId>`."
-        },
-        runAttempt: {
-          type: "string",
-          maxLength: 16,
-          description: "The attempt of the run (`GITHUB_RUN_ATTEMPT`)."
-        },
-        event: {
-          type: "string",
-          maxLength: 64,
-          description: "What triggered the run (`GITHUB_EVENT_NAME`): `schedule`, `push`, `workflow_dispatch` \u2026"
-        },
-        actor: {
-          type: "string",
-          maxLength: 256,
-          description: "Who triggered the run (`GITHUB_ACTOR`)."
-        },
-        ref: {
-          type: "string",
-          maxLength: 1024,
-          description: "The ref the run was for (`GITHUB_REF`)."
-        },
-        sha: {
-          type: "string",
-          pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
-          description: "The commit the run was for (`GITHUB_SHA`, else the repository's `HEAD`)."
-        },
-        runner: {
-          type: "object",
-          description: "The machine that ran it.",
-          additionalProperties: false,
-          properties: {
-            name: {
-              type: "string",
-              maxLength: 256,
-              description: "The runner's name (`RUNNER_NAME`), or the host name outside Actions."
-            },
-            os: {
-              type: "string",
-              maxLength: 64,
-              description: "Its operating system (`RUNNER_OS`, else Node's `process.platform`)."
-            },
-            arch: {
-              type: "string",
-              maxLength: 64,
-              description: "Its architecture (`RUNNER_ARCH`, else Node's `process.arch`)."
-            },
-            environment: {
-              type: "string",
-              maxLength: 64,
-              description: "`github-hosted` or `self-hosted` (`RUNNER_ENVIRONMENT`)."
-            }
-          }
-        }
-      }
-    },
-    system: {
-      type: "object",
-      description: "A system named by a policy.",
-      required: ["name", "policy"],
-      additionalProperties: false,
-      properties: {
-        name: {
-          $ref: "#/$defs/name",
-          description: "The system's name."
-        },
-        policy: {
-          $ref: "#/$defs/name",
-          description: "The name of the policy that declares it (an entry of `policies`)."
-        }
-      }
-    },
-    policy: {
-      type: "object",
-      description: "A policy file as it was read.",
-      required: ["file", "blob"],
-      additionalProperties: false,
-      properties: {
-        name: {
-          $ref: "#/$defs/name",
-          description: "The policy's `metadata.name`, when the file could be read."
-        },
-        file: {
-          type: "string",
-          minLength: 1,
-          maxLength: 1024,
-          description: "Path relative to the repository root, with `/`."
-        },
-        blob: {
-          type: "string",
-          pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
-          description: "Git blob id of the file's bytes as read (what `git hash-object --no-filters FILE` prints), so the exact policy can be found in the repository's history."
-        },
-        commit: {
-          type: "string",
-          pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$",
-          description: "The repository's `HEAD` commit when the file was read, when it is a git repository."
-        },
-        modified: {
-          type: "boolean",
-          description: "True when the file differs from its version in `commit` (the run read an uncommitted change)."
-        }
-      }
-    },
-    controlResult: {
-      type: "object",
-      description: "One control evaluated (on one system, when it is about a system).",
-      required: ["id", "status"],
-      additionalProperties: false,
-      properties: {
-        id: {
-          type: "string",
-          pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$",
-          description: "The control id (`RB-RET-001`), or the rule of a problem with a file (`policy/schema/required`)."
-        },
-        system: {
-          $ref: "#/$defs/name",
-          description: "The system it was evaluated on; absent for policy-wide results."
-        },
-        status: {
-          enum: ["pass", "fail", "not-applicable"],
-          description: "The result."
-        },
-        severity: {
-          enum: ["critical", "high", "medium", "low"],
-          description: "The control's severity (after the profile's overrides)."
-        },
-        message: {
-          type: "string",
-          maxLength: 4096,
-          description: "What failed (or what holds), as the report said it."
-        }
-      }
-    },
-    snapshotRef: {
-      type: "object",
-      description: "A snapshot in a repository.",
-      required: ["repository", "id"],
-      additionalProperties: false,
-      properties: {
-        repository: {
-          type: "string",
-          minLength: 1,
-          maxLength: 256,
-          description: "The repository's name in the policy (`primary`)."
-        },
-        id: {
-          type: "string",
-          pattern: "^[0-9a-f]{8,128}$",
-          description: "The snapshot id (lowercase hex)."
-        },
-        time: {
-          $ref: "#/$defs/time",
-          description: "The snapshot's time, when known."
-        }
-      }
-    },
-    objective: {
-      type: "object",
-      description: "A recovery objective: the target from the policy and what the run achieved, in seconds.",
-      additionalProperties: false,
-      properties: {
-        targetSeconds: {
-          type: "number",
-          minimum: 0,
-          description: "The policy's objective (`rpo` or `rto`), in seconds."
-        },
-        achievedSeconds: {
-          type: "number",
-          minimum: 0,
-          description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
-        }
-      }
-    },
-    measurements: {
-      type: "object",
-      description: "Numbers and ids measured by the run.",
-      maxProperties: 256,
-      propertyNames: {
-        pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
-      },
-      additionalProperties: {
-        type: ["string", "number", "boolean", "array", "object", "null"]
-      },
-      properties: {
-        files: {
-          type: "integer",
-          minimum: 0,
-          description: "Files backed up, restored or checked."
-        },
-        bytes: {
-          type: "integer",
-          minimum: 0,
-          description: "Bytes of data backed up (the source's size) or restored."
-        },
-        bytesRead: {
-          type: "integer",
-          minimum: 0,
-          description: "Bytes read from the source (files unchanged since the previous snapshot are not read)."
-        },
-        bytesAdded: {
-          type: "integer",
-          minimum: 0,
-          description: "Bytes of new data (after deduplication, before compression)."
-        },
-        bytesStored: {
-          type: "integer",
-          minimum: 0,
-          description: "Bytes written to the repository (compressed and encrypted)."
-        },
-        bytesDeleted: {
-          type: "integer",
-          minimum: 0,
-          description: "Bytes freed in the repository by a prune."
-        },
-        durationMs: {
-          type: "number",
-          minimum: 0,
-          description: "How long the run took, in milliseconds."
-        },
-        restoreDurationMs: {
-          type: "number",
-          minimum: 0,
-          description: "A drill's restore time, from the start of the restore to verified data, in milliseconds."
-        },
-        snapshots: {
-          type: "array",
-          description: "Snapshots written (backup) or restored (drill).",
-          maxItems: 1024,
-          items: {
-            $ref: "#/$defs/snapshotRef"
-          }
-        },
-        deleted: {
-          type: "array",
-          description: "Snapshots deleted by a prune.",
-          maxItems: 1e5,
-          items: {
-            $ref: "#/$defs/snapshotRef"
-          }
-        },
-        kept: {
-          type: "integer",
-          minimum: 0,
-          description: "Snapshots a prune kept."
-        },
-        verified: {
-          type: "boolean",
-          description: "Whether a drill restored every file with its recorded size and hash and every verify command passed."
-        },
-        rpo: {
-          $ref: "#/$defs/objective",
-          description: "Recovery point objective: target and achieved."
-        },
-        rto: {
-          $ref: "#/$defs/objective",
-          description: "Recovery time objective: target and achieved."
-        }
-      }
-    }
-  }
-};
-
-// schemas/policy.schema.json
-var policy_schema_default = {
-  $schema: "https://json-schema.org/draft/2020-12/schema",
-  $id: "https://restorable.dev/schemas/policy.schema.json",
-  title: "Restorable backup policy",
-  description: "A backup and disaster-recovery policy: the systems a team backs up, where their snapshots go, how often, how long they are kept, how they are encrypted and how restores are drilled. Fields that SOC 2 requires (schedule, retention, encryption, drill, RPO, RTO, owner, runbook) are optional here and required by controls, so that a missing one is reported with its control and criteria.",
-  type: "object",
-  required: ["apiVersion", "kind", "metadata", "systems"],
-  additionalProperties: false,
-  properties: {
-    apiVersion: {
-      const: "restorable/v1",
-      description: "Format version. Always `restorable/v1`."
-    },
-    kind: {
-      const: "BackupPolicy",
-      description: "Document kind. Always `BackupPolicy`."
-    },
-    metadata: {
-      $ref: "#/$defs/metadata"
-    },
-    repositories: {
-      type: "object",
-      description: "Named repositories (where snapshots live). Systems refer to them by name.",
-      propertyNames: {
-        $ref: "#/$defs/name"
-      },
-      additionalProperties: {
-        $ref: "#/$defs/repository"
-      },
-      maxProperties: 64
-    },
-    systems: {
-      type: "array",
-      description: "The systems this policy backs up.",
-      minItems: 1,
-      maxItems: 1e3,
-      items: {
-        $ref: "#/$defs/system"
-      }
-    }
-  },
-  $defs: {
-    name: {
-      type: "string",
-      pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-      description: "Lower-case letters, digits and hyphens, 1 to 63 characters, starting and ending with a letter or digit (e.g. `payments-db`)."
-    },
-    duration: {
-      type: "string",
-      pattern: "^(?=.*[1-9])(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$",
-      description: "A duration: whole numbers with units y (365 days), w, d, h, m, s, largest first (e.g. `6h`, `35d`, `1d12h`, `7y`).",
-      examples: ["6h", "35d", "7y"],
-      format: "duration"
-    },
-    cron: {
-      type: "string",
-      format: "cron",
-      description: "A cron expression, evaluated in UTC as GitHub Actions schedules are: five fields (minute hour day-of-month month day-of-week) or a macro (`@hourly`, `@daily` or `@midnight`, `@weekly`, `@monthly`, `@yearly` or `@annually`).",
-      examples: ["0 */6 * * *", "0 5 * * 1"]
-    },
-    command: {
-      type: "array",
-      description: "A command as an argument vector (no shell). `$NAME` and `${NAME}` are replaced from the environment when the command runs; secrets are masked in logs.",
-      minItems: 1,
-      maxItems: 256,
-      items: {
-        type: "string",
-        minLength: 1,
-        maxLength: 4096
-      }
-    },
-    relativePath: {
-      type: "string",
-      minLength: 1,
-      maxLength: 1024,
-      description: "A path relative to the repository root."
-    },
-    metadata: {
-      type: "object",
-      description: "Who owns the policy and how the data is classified; systems inherit these.",
-      required: ["name"],
-      additionalProperties: false,
-      properties: {
-        name: {
-          $ref: "#/$defs/name",
-          description: "Policy name, unique in the repository (e.g. `payments`)."
-        },
-        description: {
-          type: "string",
-          maxLength: 4096,
-          description: "What the policy covers, for people reading it."
-        },
-        owner: {
-          $ref: "#/$defs/owner"
-        },
-        classification: {
-          $ref: "#/$defs/classification"
-        },
-        runbook: {
-          $ref: "#/$defs/runbook"
-        },
-        labels: {
-          type: "object",
-          description: "Free-form labels, copied into evidence records.",
-          maxProperties: 64,
-          additionalProperties: {
-            type: "string",
-            maxLength: 256
-          }
-        }
-      }
-    },
-    owner: {
-      type: "string",
-      minLength: 1,
-      maxLength: 256,
-      description: "Accountable owner: a GitHub team (`@org/team`), a user (`@login`) or an e-mail address."
-    },
-    classification: {
-      enum: ["public", "internal", "confidential", "restricted"],
-      description: "Data classification. `confidential` and `restricted` data must have a maximum retention (disposal, SOC 2 C1.2)."
-    },
-    runbook: {
-      type: "string",
-      minLength: 1,
-      maxLength: 1024,
-      description: "The recovery runbook: a path relative to the repository root (checked to exist) or an https:// URL."
-    },
-    repository: {
-      type: "object",
-      description: "Where snapshots live: exactly one of `s3` or `local`.",
-      minProperties: 1,
-      maxProperties: 1,
-      additionalProperties: false,
-      properties: {
-        s3: {
-          $ref: "#/$defs/s3"
-        },
-        local: {
-          $ref: "#/$defs/local"
-        }
-      }
-    },
-    s3: {
-      type: "object",
-      description: "An S3 bucket (AWS or any S3-compatible service).",
-      required: ["bucket"],
-      additionalProperties: false,
-      properties: {
-        bucket: {
-          type: "string",
-          pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-          description: "Bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
-        },
-        region: {
-          type: "string",
-          pattern: "^[a-z0-9-]{2,32}$",
-          description: "Region (e.g. `us-east-1`): lower-case letters, digits and hyphens. Used to tell an offsite copy from the primary."
-        },
-        prefix: {
-          type: "string",
-          maxLength: 512,
-          pattern: "^([^/].*/)?$",
-          description: "Key prefix inside the bucket, ending with `/` (e.g. `payments/`)."
-        },
-        endpoint: {
-          type: "string",
-          pattern: "^[a-z][a-z0-9+.-]*://[^\\s/]+(/\\S*)?$",
-          description: "Endpoint URL for S3-compatible services (e.g. `https://s3.eu-central-003.backblazeb2.com`). Must be https (control RB-TLS-001)."
-        },
-        forcePathStyle: {
-          type: "boolean",
-          description: "Path-style addressing, as most S3-compatible services need."
-        },
-        checksums: {
-          enum: ["when-supported", "when-required"],
-          description: "Request checksum calculation. `when-required` for services that reject the SDK's default checksums (R2, GCS, B2)."
-        },
-        storageClass: {
-          type: "string",
-          pattern: "^[A-Z_]{2,32}$",
-          description: "S3 storage class for data packs."
-        },
-        objectLock: {
-          $ref: "#/$defs/objectLock"
-        }
-      }
-    },
-    objectLock: {
-      type: "object",
-      description: "S3 Object Lock retention applied to every object written. The bucket must have Object Lock enabled.",
-      required: ["mode"],
-      additionalProperties: false,
-      properties: {
-        mode: {
-          enum: ["governance", "compliance"],
-          description: "`compliance`: nobody, root included, can delete early. `governance`: users with a special permission can."
-        },
-        days: {
-          type: "integer",
-          minimum: 1,
-          maximum: 36500,
-          description: "Retention in days."
-        },
-        years: {
-          type: "integer",
-          minimum: 1,
-          maximum: 100,
-          description: "Retention in years (365 days each)."
-        }
-      },
-      oneOf: [
-        {
-          required: ["days"]
-        },
-        {
-          required: ["years"]
-        }
-      ]
-    },
-    local: {
-      type: "object",
-      description: "A local directory (the embedded default).",
-      required: ["path"],
-      additionalProperties: false,
-      properties: {
-        path: {
-          type: "string",
-          minLength: 1,
-          maxLength: 4096,
-          description: "Directory path; relative paths are relative to the repository root."
-        }
-      }
-    },
-    system: {
-      type: "object",
-      description: "One thing that is backed up.",
-      required: ["name", "source", "repositories"],
-      additionalProperties: false,
-      properties: {
-        name: {
-          $ref: "#/$defs/name",
-          description: "System name, unique in the policy (e.g. `payments-db`)."
-        },
-        description: {
-          type: "string",
-          maxLength: 4096,
-          description: "What the system is, for people reading the policy."
-        },
-        owner: {
-          $ref: "#/$defs/owner"
-        },
-        classification: {
-          $ref: "#/$defs/classification"
-        },
-        runbook: {
-          $ref: "#/$defs/runbook"
-        },
-        source: {
-          $ref: "#/$defs/source"
-        },
-        schedule: {
-          $ref: "#/$defs/cron",
-          description: "When backups run (cron, UTC)."
-        },
-        rpo: {
-          $ref: "#/$defs/duration",
-          description: "Recovery point objective: the most data, in time, that may be lost."
-        },
-        rto: {
-          $ref: "#/$defs/duration",
-          description: "Recovery time objective: the longest a restore may take."
-        },
-        retention: {
-          $ref: "#/$defs/retention"
-        },
-        encryption: {
-          $ref: "#/$defs/encryption"
-        },
-        repositories: {
-          type: "array",
-          description: "Names of repositories (from `repositories`) that receive every snapshot of this system.",
-          minItems: 1,
-          maxItems: 16,
-          uniqueItems: true,
-          items: {
-            $ref: "#/$defs/name"
-          }
-        },
-        drill: {
-          $ref: "#/$defs/drill"
-        }
-      }
-    },
-    source: {
-      type: "object",
-      description: "What is backed up: the output of a command, or directory trees.",
-      oneOf: [
-        {
-          required: ["command"]
-        },
-        {
-          required: ["paths"]
-        }
-      ],
-      additionalProperties: false,
-      properties: {
-        command: {
-          $ref: "#/$defs/command",
-          description: "A command whose standard output is the backup (e.g. `pg_dump`)."
-        },
-        timeout: {
-          $ref: "#/$defs/duration",
-          description: "Longest the command may run."
-        },
-        filename: {
-          type: "string",
-          pattern: "^[^/\\\\]{1,255}$",
-          description: "File name the command's output gets in the snapshot (default `<system>.out`)."
-        },
-        paths: {
-          type: "array",
-          minItems: 1,
-          maxItems: 256,
-          items: {
-            type: "string",
-            minLength: 1,
-            maxLength: 4096
-          },
-          description: "Directories or files to back up."
-        },
-        exclude: {
-          type: "array",
-          maxItems: 1024,
-          items: {
-            type: "string",
-            minLength: 1,
-            maxLength: 1024
-          },
-          description: "Glob patterns to leave out (e.g. `**/*.tmp`)."
-        },
-        followSymlinks: {
-          type: "boolean",
-          description: "Back up what symlinks point to instead of the links (default false)."
-        }
-      }
-    },
-    retention: {
-      type: "object",
-      description: "How long snapshots are kept. `minimum`: nothing younger is removed. `maximum`: anything older is disposed of.",
-      additionalProperties: false,
-      properties: {
-        keep: {
-          type: "object",
-          description: "Keep rules, as restic and borg count them: the newest snapshot of each of the last N hours, days, weeks, months, years.",
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            last: {
-              type: "integer",
-              minimum: 1,
-              maximum: 1e5,
-              description: "Keep the newest N snapshots."
-            },
-            hourly: {
-              type: "integer",
-              minimum: 1,
-              maximum: 1e5,
-              description: "Keep the newest snapshot of each of the last N hours that have one."
-            },
-            daily: {
-              type: "integer",
-              minimum: 1,
-              maximum: 1e5,
-              description: "Keep the newest snapshot of each of the last N days that have one."
-            },
-            weekly: {
-              type: "integer",
-              minimum: 1,
-              maximum: 1e5,
-              description: "Keep the newest snapshot of each of the last N weeks (ISO weeks) that have one."
-            },
-            monthly: {
-              type: "integer",
-              minimum: 1,
-              maximum: 1e5,
-              description: "Keep the newest snapshot of each of the last N months that have one."
-            },
-            yearly: {
-              type: "integer",
-              minimum: 1,
-              maximum: 1e3,
-              description: "Keep the newest snapshot of each of the last N years that have one."
-            },
-            within: {
-              $ref: "#/$defs/duration",
-              description: "Keep every snapshot younger than this."
-            }
-          }
-        },
-        minimum: {
-          $ref: "#/$defs/duration",
-          description: "No snapshot younger than this is removed."
-        },
-        maximum: {
-          $ref: "#/$defs/duration",
-          description: "Every snapshot older than this is removed (disposal)."
-        },
-        timezone: {
-          type: "string",
-          pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$",
-          description: "IANA time zone for keep buckets (default UTC)."
-        }
-      }
-    },
-    encryption: {
-      type: "object",
-      description: "Snapshots are encrypted with AES-256-GCM under a random repository key; the key is wrapped to these OpenPGP recipients and/or a passphrase.",
-      additionalProperties: false,
-      properties: {
-        cipher: {
-          enum: ["aes-256-gcm"],
-          description: "Content cipher. Only `aes-256-gcm`."
-        },
-        recipients: {
-          type: "array",
-          maxItems: 64,
-          items: {
-            $ref: "#/$defs/relativePath"
-          },
-          description: "Armored OpenPGP public keys (paths relative to the repository root) that can unwrap the repository key."
-        },
-        passphrase: {
-          description: "Where the passphrase comes from: `{ env: NAME }`. A literal string is accepted by the schema but fails control RB-ENC-002.",
-          oneOf: [
-            {
-              type: "string"
-            },
-            {
-              type: "object",
-              required: ["env"],
-              additionalProperties: false,
-              properties: {
-                env: {
-                  type: "string",
-                  pattern: "^[A-Z_][A-Z0-9_]{0,127}$",
-                  description: "Environment variable name."
-                }
-              }
-            }
-          ]
-        }
-      }
-    },
-    drill: {
-      type: "object",
-      description: "A scheduled restore of a chosen snapshot into scratch space, verified and timed against the RTO.",
-      additionalProperties: false,
-      properties: {
-        schedule: {
-          $ref: "#/$defs/cron",
-          description: "When drills run (cron, UTC)."
-        },
-        repository: {
-          $ref: "#/$defs/name",
-          description: "Repository to restore from (default: the system's first)."
-        },
-        select: {
-          type: "object",
-          additionalProperties: false,
-          required: ["algorithm"],
-          properties: {
-            algorithm: {
-              enum: ["latest", "random-within"],
-              description: "`latest` snapshot, or a `random-within` the window (reproducible from a recorded seed)."
-            },
-            window: {
-              $ref: "#/$defs/duration",
-              description: "For `random-within`: how far back to choose from."
-            }
-          },
-          description: "Which snapshot the drill restores (default: `latest`)."
-        },
-        timeout: {
-          $ref: "#/$defs/duration",
-          description: "Longest the whole drill may take (default: the system's RTO)."
-        },
-        verify: {
-          type: "array",
-          maxItems: 64,
-          description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
-          items: {
-            type: "object",
-            required: ["command"],
-            additionalProperties: false,
-            properties: {
-              name: {
-                type: "string",
-                maxLength: 256,
-                description: "Name shown in reports and evidence."
-              },
-              command: {
-                $ref: "#/$defs/command"
-              },
-              timeout: {
-                $ref: "#/$defs/duration",
-                description: "Longest this step may run."
-              },
-              expectExitCode: {
-                type: "integer",
-                minimum: 0,
-                maximum: 255,
-                description: "Exit code that means success (default 0)."
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-};
-
-// src/policy/schemas.ts
-var SCHEMAS = {
-  policy: policy_schema_default,
-  config: config_schema_default,
-  control: control_schema_default,
-  evidence: evidence_schema_default
-};
-function createAjv(options) {
-  const ajv2 = new import__.Ajv2020({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    strictRequired: false,
-    allowUnionTypes: true,
-    validateSchema: options.validateSchema
-  });
-  ajv2.addFormat("cron", { type: "string", validate: (text) => parseCron(text).ok });
-  ajv2.addFormat("duration", {
-    type: "string",
-    validate: (text) => parseDuration(text) !== void 0
-  });
-  return ajv2;
-}
-var ajv;
-var compiled = /* @__PURE__ */ new Map();
-function validator(name) {
-  let validate2 = compiled.get(name);
-  if (!validate2) {
-    ajv ??= createAjv({ validateSchema: false });
-    validate2 = ajv.compile(SCHEMAS[name]);
-    compiled.set(name, validate2);
-  }
-  return validate2;
-}
-
-// src/policy/source.ts
-function formatRange(range2) {
-  return `${range2.file}:${range2.line}:${range2.column}`;
-}
-function fileStart(file) {
-  return { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
-}
-
-// src/policy/schema-errors.ts
-function describeSchemaErrors(errors, prefix) {
-  const oneOfPaths = errors.filter((e5) => e5.keyword === "oneOf").map((e5) => e5.schemaPath);
-  const formatPaths = new Set(errors.filter((e5) => e5.keyword === "format").map((e5) => e5.instancePath));
-  const kept = errors.filter(
-    (e5) => (e5.keyword === "oneOf" || !oneOfPaths.some((p3) => e5.schemaPath.startsWith(`${p3}/`))) && !(e5.keyword === "pattern" && formatPaths.has(e5.instancePath))
-  );
-  const seen = /* @__PURE__ */ new Set();
-  const out = [];
-  for (const error3 of kept) {
-    const violation = describe150(error3, prefix);
-    const key2 = `${violation.ruleId}|${violation.path.join("/")}|${violation.message}`;
-    if (seen.has(key2)) continue;
-    seen.add(key2);
-    out.push(violation);
-  }
-  return out;
-}
-function describe150(error3, prefix) {
-  const path = pointerToPath(error3.instancePath);
-  const parent = error3.parentSchema ?? {};
-  const hint = parent.description ?? "";
-  const ruleId = `${prefix}/${error3.keyword}`;
-  const where2 = path.length ? `\`${displayPath(path)}\`` : "the document";
-  const params = error3.params;
-  const result = (message, remediation, p3 = path, atKey = false) => ({
-    ruleId,
-    path: p3,
-    atKey,
-    message,
-    remediation
-  });
-  switch (error3.keyword) {
-    case "required": {
-      const name = String(params.missingProperty);
-      const propertySchema = parent.properties?.[name];
-      return result(
-        `${where2} is missing \`${name}\``,
-        `Add \`${name}:\`${propertySchema?.description ? ` \u2014 ${propertySchema.description}` : ""}`
-      );
-    }
-    case "additionalProperties": {
-      const name = String(params.additionalProperty);
-      const allowed = Object.keys(parent.properties ?? {});
-      const guess = closest(name, allowed);
-      return result(
-        `unknown key \`${name}\` in ${where2}`,
-        guess ? `Did you mean \`${guess}\`? Allowed keys: ${allowed.join(", ")}.` : allowed.length ? `Remove it. Allowed keys: ${allowed.join(", ")}.` : "Remove it.",
-        [...path, name],
-        true
-      );
-    }
-    case "propertyNames":
-      return result(
-        `key \`${String(params.propertyName)}\` in ${where2} is not a valid name`,
-        "Use lower-case letters, digits and hyphens (e.g. `payments-db`).",
-        [...path, String(params.propertyName)],
-        true
-      );
-    case "type":
-      return result(
-        `${where2} must be ${article(String(params.type))}, found ${kindOf(error3.data)}`,
-        hint || `Write ${article(String(params.type))}.`
-      );
-    case "enum":
-      return result(
-        `${where2} is ${show(error3.data)}; it must be one of ${params.allowedValues.map(show).join(", ")}`,
-        hint || "Use one of the listed values."
-      );
-    case "const":
-      return result(
-        `${where2} is ${show(error3.data)}; it must be ${show(params.allowedValue)}`,
-        `Write ${show(params.allowedValue)}.`
-      );
-    case "format": {
-      if (params.format === "cron") {
-        const parsed2 = parseCron(String(error3.data));
-        const reason = parsed2.ok ? "not a valid cron expression" : parsed2.error;
-        return result(`${where2}: invalid cron expression ${show(error3.data)}: ${reason}`, hint);
-      }
-      return result(`${where2}: ${show(error3.data)} is not a valid ${String(params.format)}`, hint);
-    }
-    case "pattern":
-      return result(
-        `${where2}: ${show(error3.data)} is not in the expected form`,
-        hint || `Match the pattern ${String(params.pattern)}.`
-      );
-    case "oneOf": {
-      const branches = parent.oneOf ?? [];
-      const names = branches.flatMap((b5) => b5.required ?? []);
-      if (names.length === branches.length && names.length > 0) {
-        const present = names.filter((n3) => isObject(error3.data) && n3 in error3.data);
-        const list3 = names.map((n3) => `\`${n3}\``).join(" or ");
-        return result(
-          present.length > 1 ? `${where2} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where2} must set ${list3}`,
-          hint || `Set exactly one of ${list3}.`
-        );
-      }
-      return result(`${where2} is not in any of the accepted forms`, hint);
-    }
-    case "minProperties":
-    case "maxProperties": {
-      const limit = Number(params.limit);
-      const count = isObject(error3.data) ? Object.keys(error3.data).length : 0;
-      return result(
-        `${where2} has ${count} key${count === 1 ? "" : "s"}; ${error3.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
-        hint
-      );
-    }
-    case "minItems":
-    case "maxItems":
-    case "minLength":
-    case "maxLength":
-    case "minimum":
-    case "maximum":
-    case "exclusiveMinimum":
-    case "exclusiveMaximum":
-      return result(`${where2} ${error3.message ?? "is out of range"}`, hint);
-    case "uniqueItems":
-      return result(
-        `${where2} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
-        "Remove the duplicate.",
-        [...path, Number(params.i)]
-      );
-    default:
-      return result(`${where2} ${error3.message ?? "is invalid"}`, hint);
-  }
-}
-function displayPath(path) {
-  return path.map((p3, i6) => typeof p3 === "number" ? `[${p3}]` : i6 === 0 ? p3 : `.${p3}`).join("");
-}
-function pointerToPath(pointer) {
-  if (pointer === "") return [];
-  return pointer.slice(1).split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~")).map((part) => /^(0|[1-9]\d*)$/.test(part) ? Number(part) : part);
-}
-function isObject(value2) {
-  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
-}
-function kindOf(value2) {
-  if (value2 === null) return "null";
-  if (Array.isArray(value2)) return "a list";
-  if (typeof value2 === "object") return "a mapping";
-  return `${article(typeof value2)} (${show(value2)})`;
-}
-function article(type2) {
-  const names = {
-    object: "a mapping",
-    array: "a list",
-    string: "a string",
-    integer: "a whole number",
-    number: "a number",
-    boolean: "true or false",
-    null: "null"
-  };
-  return type2.split(",").map((t) => names[t] ?? t).join(" or ");
-}
-function show(value2) {
-  const text = JSON.stringify(value2) ?? String(value2);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-function closest(name, candidates) {
-  let best;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const d5 = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (d5 < bestDistance) {
-      bestDistance = d5;
-      best = candidate;
-    }
-  }
-  return best !== void 0 && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : void 0;
-}
-function editDistance(a5, b5) {
-  if (Math.abs(a5.length - b5.length) > 8) return Number.POSITIVE_INFINITY;
-  let previous = Array.from({ length: b5.length + 1 }, (_, j5) => j5);
-  for (let i6 = 1; i6 <= a5.length; i6++) {
-    const current = [i6];
-    for (let j5 = 1; j5 <= b5.length; j5++) {
-      current[j5] = Math.min(
-        previous[j5] + 1,
-        current[j5 - 1] + 1,
-        previous[j5 - 1] + (a5[i6 - 1] === b5[j5 - 1] ? 0 : 1)
-      );
-    }
-    previous = current;
-  }
-  return previous[b5.length];
-}
-
-// src/policy/validate-document.ts
-function validateDocument(doc, validate2, prefix) {
-  if (validate2(doc.value)) return [];
-  return describeSchemaErrors(validate2.errors ?? [], prefix).map((v) => ({
-    ruleId: v.ruleId,
-    message: v.message,
-    remediation: v.remediation,
-    location: doc.locate(v.path, { key: v.atKey })
-  }));
-}
-
-// node_modules/js-yaml/dist/js-yaml.mjs
-function getDefaultExportFromCjs2(x2) {
-  return x2 && x2.__esModule && Object.prototype.hasOwnProperty.call(x2, "default") ? x2["default"] : x2;
-}
-var jsYaml = {};
-var loader = {};
-var common = {};
-var hasRequiredCommon;
-function requireCommon() {
-  if (hasRequiredCommon) return common;
-  hasRequiredCommon = 1;
-  function isNothing(subject) {
-    return typeof subject === "undefined" || subject === null;
-  }
-  function isObject2(subject) {
-    return typeof subject === "object" && subject !== null;
-  }
-  function toArray2(sequence) {
-    if (Array.isArray(sequence)) return sequence;
-    else if (isNothing(sequence)) return [];
-    return [sequence];
-  }
-  function extend(target, source) {
-    if (source) {
-      const sourceKeys = Object.keys(source);
-      for (let index2 = 0, length = sourceKeys.length; index2 < length; index2 += 1) {
-        const key2 = sourceKeys[index2];
-        target[key2] = source[key2];
-      }
-    }
-    return target;
-  }
-  function repeat(string, count) {
-    let result = "";
-    for (let cycle = 0; cycle < count; cycle += 1) {
-      result += string;
-    }
-    return result;
-  }
-  function isNegativeZero(number) {
-    return number === 0 && Number.NEGATIVE_INFINITY === 1 / number;
-  }
-  common.isNothing = isNothing;
-  common.isObject = isObject2;
-  common.toArray = toArray2;
-  common.repeat = repeat;
-  common.isNegativeZero = isNegativeZero;
-  common.extend = extend;
-  return common;
-}
-var exception;
-var hasRequiredException;
-function requireException() {
-  if (hasRequiredException) return exception;
-  hasRequiredException = 1;
-  function formatError(exception2, compact) {
-    let where2 = "";
-    const message = exception2.reason || "(unknown reason)";
-    if (!exception2.mark) return message;
-    if (exception2.mark.name) {
-      where2 += 'in "' + exception2.mark.name + '" ';
-    }
-    where2 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
-    if (!compact && exception2.mark.snippet) {
-      where2 += "\n\n" + exception2.mark.snippet;
-    }
-    return message + " " + where2;
-  }
-  function YAMLException2(reason, mark) {
-    Error.call(this);
-    this.name = "YAMLException";
-    this.reason = reason;
-    this.mark = mark;
-    this.message = formatError(this, false);
-    if (Error.captureStackTrace) {
-      Error.captureStackTrace(this, this.constructor);
-    } else {
-      this.stack = new Error().stack || "";
-    }
-  }
-  YAMLException2.prototype = Object.create(Error.prototype);
-  YAMLException2.prototype.constructor = YAMLException2;
-  YAMLException2.prototype.toString = function toString(compact) {
-    return this.name + ": " + formatError(this, compact);
-  };
-  exception = YAMLException2;
-  return exception;
-}
-var snippet;
-var hasRequiredSnippet;
-function requireSnippet() {
-  if (hasRequiredSnippet) return snippet;
-  hasRequiredSnippet = 1;
-  const common2 = requireCommon();
-  function getLine(buffer, lineStart, lineEnd, position, maxLineLength) {
-    let head = "";
-    let tail = "";
-    const maxHalfLength = Math.floor(maxLineLength / 2) - 1;
-    if (position - lineStart > maxHalfLength) {
-      head = " ... ";
-      lineStart = position - maxHalfLength + head.length;
-    }
-    if (lineEnd - position > maxHalfLength) {
-      tail = " ...";
-      lineEnd = position + maxHalfLength - tail.length;
-    }
-    return {
-      str: head + buffer.slice(lineStart, lineEnd).replace(/\t/g, "\u2192") + tail,
-      pos: position - lineStart + head.length
-      // relative position
-    };
-  }
-  function padStart(string, max2) {
-    return common2.repeat(" ", max2 - string.length) + string;
-  }
-  function makeSnippet(mark, options) {
-    options = Object.create(options || null);
-    if (!mark.buffer) return null;
-    if (!options.maxLength) options.maxLength = 79;
-    if (typeof options.indent !== "number") options.indent = 1;
-    if (typeof options.linesBefore !== "number") options.linesBefore = 3;
-    if (typeof options.linesAfter !== "number") options.linesAfter = 2;
-    const re = /\r?\n|\r|\0/g;
-    const lineStarts = [0];
-    const lineEnds = [];
-    let match;
-    let foundLineNo = -1;
-    while (match = re.exec(mark.buffer)) {
-      lineEnds.push(match.index);
-      lineStarts.push(match.index + match[0].length);
-      if (mark.position <= match.index && foundLineNo < 0) {
-        foundLineNo = lineStarts.length - 2;
-      }
-    }
-    if (foundLineNo < 0) foundLineNo = lineStarts.length - 1;
-    let result = "";
-    const lineNoLength = Math.min(mark.line + options.linesAfter, lineEnds.length).toString().length;
-    const maxLineLength = options.maxLength - (options.indent + lineNoLength + 3);
-    for (let i6 = 1; i6 <= options.linesBefore; i6++) {
-      if (foundLineNo - i6 < 0) break;
-      const line2 = getLine(
-        mark.buffer,
-        lineStarts[foundLineNo - i6],
-        lineEnds[foundLineNo - i6],
-        mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo - i6]),
-        maxLineLength
-      );
-      result = common2.repeat(" ", options.indent) + padStart((mark.line - i6 + 1).toString(), lineNoLength) + " | " + line2.str + "\n" + result;
-    }
-    const line = getLine(mark.buffer, lineStarts[foundLineNo], lineEnds[foundLineNo], mark.position, maxLineLength);
-    result += common2.repeat(" ", options.indent) + padStart((mark.line + 1).toString(), lineNoLength) + " | " + line.str + "\n";
-    result += common2.repeat("-", options.indent + lineNoLength + 3 + line.pos) + "^\n";
-    for (let i6 = 1; i6 <= options.linesAfter; i6++) {
-      if (foundLineNo + i6 >= lineEnds.length) break;
-      const line2 = getLine(
-        mark.buffer,
-        lineStarts[foundLineNo + i6],
-        lineEnds[foundLineNo + i6],
-        mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo + i6]),
-        maxLineLength
-      );
-      result += common2.repeat(" ", options.indent) + padStart((mark.line + i6 + 1).toString(), lineNoLength) + " | " + line2.str + "\n";
-    }
-    return result.replace(/\n$/, "");
-  }
-  snippet = makeSnippet;
-  return snippet;
-}
-var type;
-var hasRequiredType;
-function requireType() {
-  if (hasRequiredType) return type;
-  hasRequiredType = 1;
-  const YAMLException2 = requireException();
-  const TYPE_CONSTRUCTOR_OPTIONS = [
-    "kind",
-    "multi",
-    "resolve",
-    "construct",
-    "instanceOf",
-    "predicate",
-    "represent",
-    "representName",
-    "defaultStyle",
-    "styleAliases"
-  ];
-  const YAML_NODE_KINDS = [
-    "scalar",
-    "sequence",
-    "mapping"
-  ];
-  function compileStyleAliases(map22) {
-    const result = {};
-    if (map22 !== null) {
-      Object.keys(map22).forEach(function(style) {
-        map22[style].forEach(function(alias) {
-          result[String(alias)] = style;
-        });
-      });
-    }
-    return result;
-  }
-  function Type2(tag, options) {
-    options = options || {};
-    Object.keys(options).forEach(function(name) {
-      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name) === -1) {
-        throw new YAMLException2('Unknown option "' + name + '" is met in definition of "' + tag + '" YAML type.');
-      }
-    });
-    this.options = options;
-    this.tag = tag;
-    this.kind = options["kind"] || null;
-    this.resolve = options["resolve"] || function() {
-      return true;
-    };
-    this.construct = options["construct"] || function(data) {
-      return data;
-    };
-    this.instanceOf = options["instanceOf"] || null;
-    this.predicate = options["predicate"] || null;
-    this.represent = options["represent"] || null;
-    this.representName = options["representName"] || null;
-    this.defaultStyle = options["defaultStyle"] || null;
-    this.multi = options["multi"] || false;
-    this.styleAliases = compileStyleAliases(options["styleAliases"] || null);
-    if (YAML_NODE_KINDS.indexOf(this.kind) === -1) {
-      throw new YAMLException2('Unknown kind "' + this.kind + '" is specified for "' + tag + '" YAML type.');
-    }
-  }
-  type = Type2;
-  return type;
-}
-var schema;
-var hasRequiredSchema;
-function requireSchema() {
-  if (hasRequiredSchema) return schema;
-  hasRequiredSchema = 1;
-  const YAMLException2 = requireException();
-  const Type2 = requireType();
-  function compileList(schema2, name) {
-    const result = [];
-    schema2[name].forEach(function(currentType) {
-      let newIndex = result.length;
-      result.forEach(function(previousType, previousIndex) {
-        if (previousType.tag === currentType.tag && previousType.kind === currentType.kind && previousType.multi === currentType.multi) {
-          newIndex = previousIndex;
-        }
-      });
-      result[newIndex] = currentType;
-    });
-    return result;
-  }
-  function compileMap() {
-    const result = {
-      scalar: {},
-      sequence: {},
-      mapping: {},
-      fallback: {},
-      multi: {
-        scalar: [],
-        sequence: [],
-        mapping: [],
-        fallback: []
-      }
-    };
-    function collectType(type2) {
-      if (type2.multi) {
-        result.multi[type2.kind].push(type2);
-        result.multi["fallback"].push(type2);
-      } else {
-        result[type2.kind][type2.tag] = result["fallback"][type2.tag] = type2;
-      }
-    }
-    for (let index2 = 0, length = arguments.length; index2 < length; index2 += 1) {
-      arguments[index2].forEach(collectType);
-    }
-    return result;
-  }
-  function Schema22(definition) {
-    return this.extend(definition);
-  }
-  Schema22.prototype.extend = function extend(definition) {
-    let implicit = [];
-    let explicit = [];
-    if (definition instanceof Type2) {
-      explicit.push(definition);
-    } else if (Array.isArray(definition)) {
-      explicit = explicit.concat(definition);
-    } else if (definition && (Array.isArray(definition.implicit) || Array.isArray(definition.explicit))) {
-      if (definition.implicit) implicit = implicit.concat(definition.implicit);
-      if (definition.explicit) explicit = explicit.concat(definition.explicit);
-    } else {
-      throw new YAMLException2("Schema.extend argument should be a Type, [ Type ], or a schema definition ({ implicit: [...], explicit: [...] })");
-    }
-    implicit.forEach(function(type2) {
-      if (!(type2 instanceof Type2)) {
-        throw new YAMLException2("Specified list of YAML types (or a single Type object) contains a non-Type object.");
-      }
-      if (type2.loadKind && type2.loadKind !== "scalar") {
-        throw new YAMLException2("There is a non-scalar type in the implicit list of a schema. Implicit resolving of such types is not supported.");
-      }
-      if (type2.multi) {
-        throw new YAMLException2("There is a multi type in the implicit list of a schema. Multi tags can only be listed as explicit.");
-      }
-    });
-    explicit.forEach(function(type2) {
-      if (!(type2 instanceof Type2)) {
-        throw new YAMLException2("Specified list of YAML types (or a single Type object) contains a non-Type object.");
-      }
-    });
-    const result = Object.create(Schema22.prototype);
-    result.implicit = (this.implicit || []).concat(implicit);
-    result.explicit = (this.explicit || []).concat(explicit);
-    result.compiledImplicit = compileList(result, "implicit");
-    result.compiledExplicit = compileList(result, "explicit");
-    result.compiledTypeMap = compileMap(result.compiledImplicit, result.compiledExplicit);
-    return result;
-  };
-  schema = Schema22;
-  return schema;
-}
-var str;
-var hasRequiredStr;
-function requireStr() {
-  if (hasRequiredStr) return str;
-  hasRequiredStr = 1;
-  const Type2 = requireType();
-  str = new Type2("tag:yaml.org,2002:str", {
-    kind: "scalar",
-    construct: function(data) {
-      return data !== null ? data : "";
-    }
-  });
-  return str;
-}
-var seq;
-var hasRequiredSeq;
-function requireSeq() {
-  if (hasRequiredSeq) return seq;
-  hasRequiredSeq = 1;
-  const Type2 = requireType();
-  seq = new Type2("tag:yaml.org,2002:seq", {
-    kind: "sequence",
-    construct: function(data) {
-      return data !== null ? data : [];
-    }
-  });
-  return seq;
-}
-var map3;
-var hasRequiredMap;
-function requireMap() {
-  if (hasRequiredMap) return map3;
-  hasRequiredMap = 1;
-  const Type2 = requireType();
-  map3 = new Type2("tag:yaml.org,2002:map", {
-    kind: "mapping",
-    construct: function(data) {
-      return data !== null ? data : {};
-    }
-  });
-  return map3;
-}
-var failsafe;
-var hasRequiredFailsafe;
-function requireFailsafe() {
-  if (hasRequiredFailsafe) return failsafe;
-  hasRequiredFailsafe = 1;
-  const Schema22 = requireSchema();
-  failsafe = new Schema22({
-    explicit: [
-      requireStr(),
-      requireSeq(),
-      requireMap()
-    ]
-  });
-  return failsafe;
-}
-var _null;
-var hasRequired_null;
-function require_null() {
-  if (hasRequired_null) return _null;
-  hasRequired_null = 1;
-  const Type2 = requireType();
-  function resolveYamlNull(data) {
-    if (data === null) return true;
-    const max2 = data.length;
-    return max2 === 1 && data === "~" || max2 === 4 && (data === "null" || data === "Null" || data === "NULL");
-  }
-  function constructYamlNull() {
-    return null;
-  }
-  function isNull(object) {
-    return object === null;
-  }
-  _null = new Type2("tag:yaml.org,2002:null", {
-    kind: "scalar",
-    resolve: resolveYamlNull,
-    construct: constructYamlNull,
-    predicate: isNull,
-    represent: {
-      canonical: function() {
-        return "~";
-      },
-      lowercase: function() {
-        return "null";
-      },
-      uppercase: function() {
-        return "NULL";
-      },
-      camelcase: function() {
-        return "Null";
-      },
-      empty: function() {
-        return "";
-      }
-    },
-    defaultStyle: "lowercase"
-  });
-  return _null;
-}
-var bool;
-var hasRequiredBool;
-function requireBool() {
-  if (hasRequiredBool) return bool;
-  hasRequiredBool = 1;
-  const Type2 = requireType();
-  function resolveYamlBoolean(data) {
-    if (data === null) return false;
-    const max2 = data.length;
-    return max2 === 4 && (data === "true" || data === "True" || data === "TRUE") || max2 === 5 && (data === "false" || data === "False" || data === "FALSE");
-  }
-  function constructYamlBoolean(data) {
-    return data === "true" || data === "True" || data === "TRUE";
-  }
-  function isBoolean(object) {
-    return Object.prototype.toString.call(object) === "[object Boolean]";
-  }
-  bool = new Type2("tag:yaml.org,2002:bool", {
-    kind: "scalar",
-    resolve: resolveYamlBoolean,
-    construct: constructYamlBoolean,
-    predicate: isBoolean,
-    represent: {
-      lowercase: function(object) {
-        return object ? "true" : "false";
-      },
-      uppercase: function(object) {
-        return object ? "TRUE" : "FALSE";
-      },
-      camelcase: function(object) {
-        return object ? "True" : "False";
-      }
-    },
-    defaultStyle: "lowercase"
-  });
-  return bool;
-}
-var int;
-var hasRequiredInt;
-function requireInt() {
-  if (hasRequiredInt) return int;
-  hasRequiredInt = 1;
-  const common2 = requireCommon();
-  const Type2 = requireType();
-  function isHexCode(c5) {
-    return c5 >= 48 && c5 <= 57 || c5 >= 65 && c5 <= 70 || c5 >= 97 && c5 <= 102;
-  }
-  function isOctCode(c5) {
-    return c5 >= 48 && c5 <= 55;
-  }
-  function isDecCode(c5) {
-    return c5 >= 48 && c5 <= 57;
-  }
-  function resolveYamlInteger(data) {
-    if (data === null) return false;
-    const max2 = data.length;
-    let index2 = 0;
-    let hasDigits = false;
-    if (!max2) return false;
-    let ch = data[index2];
-    if (ch === "-" || ch === "+") {
-      ch = data[++index2];
-    }
-    if (ch === "0") {
-      if (index2 + 1 === max2) return true;
-      ch = data[++index2];
-      if (ch === "b") {
-        index2++;
-        for (; index2 < max2; index2++) {
-          ch = data[index2];
-          if (ch !== "0" && ch !== "1") return false;
-          hasDigits = true;
-        }
-        return hasDigits && isFinite(parseYamlInteger(data));
-      }
-      if (ch === "x") {
-        index2++;
-        for (; index2 < max2; index2++) {
-          if (!isHexCode(data.charCodeAt(index2))) return false;
-          hasDigits = true;
-        }
-        return hasDigits && isFinite(parseYamlInteger(data));
-      }
-      if (ch === "o") {
-        index2++;
-        for (; index2 < max2; index2++) {
-          if (!isOctCode(data.charCodeAt(index2))) return false;
-          hasDigits = true;
-        }
-        return hasDigits && isFinite(parseYamlInteger(data));
-      }
-    }
-    for (; index2 < max2; index2++) {
-      if (!isDecCode(data.charCodeAt(index2))) {
-        return false;
-      }
-      hasDigits = true;
-    }
-    if (!hasDigits) return false;
-    return isFinite(parseYamlInteger(data));
-  }
-  function parseYamlInteger(data) {
-    let value2 = data;
-    let sign4 = 1;
-    let ch = value2[0];
-    if (ch === "-" || ch === "+") {
-      if (ch === "-") sign4 = -1;
-      value2 = value2.slice(1);
-      ch = value2[0];
-    }
-    if (value2 === "0") return 0;
-    if (ch === "0") {
-      if (value2[1] === "b") return sign4 * parseInt(value2.slice(2), 2);
-      if (value2[1] === "x") return sign4 * parseInt(value2.slice(2), 16);
-      if (value2[1] === "o") return sign4 * parseInt(value2.slice(2), 8);
-    }
-    return sign4 * parseInt(value2, 10);
-  }
-  function constructYamlInteger(data) {
-    return parseYamlInteger(data);
-  }
-  function isInteger(object) {
-    return Object.prototype.toString.call(object) === "[object Number]" && (object % 1 === 0 && !common2.isNegativeZero(object));
-  }
-  int = new Type2("tag:yaml.org,2002:int", {
-    kind: "scalar",
-    resolve: resolveYamlInteger,
-    construct: constructYamlInteger,
-    predicate: isInteger,
-    represent: {
-      binary: function(obj) {
-        return obj >= 0 ? "0b" + obj.toString(2) : "-0b" + obj.toString(2).slice(1);
-      },
-      octal: function(obj) {
-        return obj >= 0 ? "0o" + obj.toString(8) : "-0o" + obj.toString(8).slice(1);
-      },
-      decimal: function(obj) {
-        return obj.toString(10);
-      },
-      hexadecimal: function(obj) {
-        return obj >= 0 ? "0x" + obj.toString(16).toUpperCase() : "-0x" + obj.toString(16).toUpperCase().slice(1);
-      }
-    },
-    defaultStyle: "decimal",
-    styleAliases: {
-      binary: [2, "bin"],
-      octal: [8, "oct"],
-      decimal: [10, "dec"],
-      hexadecimal: [16, "hex"]
-    }
-  });
-  return int;
-}
-var float;
-var hasRequiredFloat;
-function requireFloat() {
-  if (hasRequiredFloat) return float;
-  hasRequiredFloat = 1;
-  const common2 = requireCommon();
-  const Type2 = requireType();
-  const YAML_FLOAT_PATTERN = new RegExp(
-    // 2.5e4, 2.5 and integers
-    "^(?:[-+]?(?:[0-9]+)(?:\\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$"
-  );
-  const YAML_FLOAT_SPECIAL_PATTERN = new RegExp(
-    "^(?:[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$"
-  );
-  function resolveYamlFloat(data) {
-    if (data === null) return false;
-    if (!YAML_FLOAT_PATTERN.test(data)) {
-      return false;
-    }
-    if (isFinite(parseFloat(data, 10))) {
-      return true;
-    }
-    return YAML_FLOAT_SPECIAL_PATTERN.test(data);
-  }
-  function constructYamlFloat(data) {
-    let value2 = data.toLowerCase();
-    const sign4 = value2[0] === "-" ? -1 : 1;
-    if ("+-".indexOf(value2[0]) >= 0) {
-      value2 = value2.slice(1);
-    }
-    if (value2 === ".inf") {
-      return sign4 === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-    } else if (value2 === ".nan") {
-      return NaN;
-    }
-    return sign4 * parseFloat(value2, 10);
-  }
-  const SCIENTIFIC_WITHOUT_DOT = /^[-+]?[0-9]+e/;
-  function representYamlFloat(object, style) {
-    if (isNaN(object)) {
-      switch (style) {
-        case "lowercase":
-          return ".nan";
-        case "uppercase":
-          return ".NAN";
-        case "camelcase":
-          return ".NaN";
-      }
-    } else if (Number.POSITIVE_INFINITY === object) {
-      switch (style) {
-        case "lowercase":
-          return ".inf";
-        case "uppercase":
-          return ".INF";
-        case "camelcase":
-          return ".Inf";
-      }
-    } else if (Number.NEGATIVE_INFINITY === object) {
-      switch (style) {
-        case "lowercase":
-          return "-.inf";
-        case "uppercase":
-          return "-.INF";
-        case "camelcase":
-          return "-.Inf";
-      }
-    } else if (common2.isNegativeZero(object)) {
-      return "-0.0";
-    }
-    const res = object.toString(10);
-    return SCIENTIFIC_WITHOUT_DOT.test(res) ? res.replace("e", ".e") : res;
-  }
-  function isFloat(object) {
-    return Object.prototype.toString.call(object) === "[object Number]" && (object % 1 !== 0 || common2.isNegativeZero(object));
-  }
-  float = new Type2("tag:yaml.org,2002:float", {
-    kind: "scalar",
-    resolve: resolveYamlFloat,
-    construct: constructYamlFloat,
-    predicate: isFloat,
-    represent: representYamlFloat,
-    defaultStyle: "lowercase"
-  });
-  return float;
-}
-var json;
-var hasRequiredJson;
-function requireJson() {
-  if (hasRequiredJson) return json;
-  hasRequiredJson = 1;
-  json = requireFailsafe().extend({
-    implicit: [
-      require_null(),
-      requireBool(),
-      requireInt(),
-      requireFloat()
-    ]
-  });
-  return json;
-}
-var core;
-var hasRequiredCore;
-function requireCore() {
-  if (hasRequiredCore) return core;
-  hasRequiredCore = 1;
-  core = requireJson();
-  return core;
-}
-var timestamp;
-var hasRequiredTimestamp;
-function requireTimestamp() {
-  if (hasRequiredTimestamp) return timestamp;
-  hasRequiredTimestamp = 1;
-  const Type2 = requireType();
-  const YAML_DATE_REGEXP = new RegExp(
-    "^([0-9][0-9][0-9][0-9])-([0-9][0-9])-([0-9][0-9])$"
-  );
-  const YAML_TIMESTAMP_REGEXP = new RegExp(
-    "^([0-9][0-9][0-9][0-9])-([0-9][0-9]?)-([0-9][0-9]?)(?:[Tt]|[ \\t]+)([0-9][0-9]?):([0-9][0-9]):([0-9][0-9])(?:\\.([0-9]*))?(?:[ \\t]*(Z|([-+])([0-9][0-9]?)(?::([0-9][0-9]))?))?$"
-  );
-  function resolveYamlTimestamp(data) {
-    if (data === null) return false;
-    if (YAML_DATE_REGEXP.exec(data) !== null) return true;
-    if (YAML_TIMESTAMP_REGEXP.exec(data) !== null) return true;
-    return false;
-  }
-  function constructYamlTimestamp(data) {
-    let fraction = 0;
-    let delta = null;
-    let match = YAML_DATE_REGEXP.exec(data);
-    if (match === null) match = YAML_TIMESTAMP_REGEXP.exec(data);
-    if (match === null) throw new Error("Date resolve error");
-    const year2 = +match[1];
-    const month = +match[2] - 1;
-    const day2 = +match[3];
-    if (!match[4]) {
-      return new Date(Date.UTC(year2, month, day2));
-    }
-    const hour = +match[4];
-    const minute = +match[5];
-    const second = +match[6];
-    if (match[7]) {
-      fraction = match[7].slice(0, 3);
-      while (fraction.length < 3) {
-        fraction += "0";
-      }
-      fraction = +fraction;
-    }
-    if (match[9]) {
-      const tzHour = +match[10];
-      const tzMinute = +(match[11] || 0);
-      delta = (tzHour * 60 + tzMinute) * 6e4;
-      if (match[9] === "-") delta = -delta;
-    }
-    const date2 = new Date(Date.UTC(year2, month, day2, hour, minute, second, fraction));
-    if (delta) date2.setTime(date2.getTime() - delta);
-    return date2;
-  }
-  function representYamlTimestamp(object) {
-    return object.toISOString();
-  }
-  timestamp = new Type2("tag:yaml.org,2002:timestamp", {
-    kind: "scalar",
-    resolve: resolveYamlTimestamp,
-    construct: constructYamlTimestamp,
-    instanceOf: Date,
-    represent: representYamlTimestamp
-  });
-  return timestamp;
-}
-var merge2;
-var hasRequiredMerge;
-function requireMerge() {
-  if (hasRequiredMerge) return merge2;
-  hasRequiredMerge = 1;
-  const Type2 = requireType();
-  function resolveYamlMerge(data) {
-    return data === "<<" || data === null;
-  }
-  merge2 = new Type2("tag:yaml.org,2002:merge", {
-    kind: "scalar",
-    resolve: resolveYamlMerge
-  });
-  return merge2;
-}
-var binary;
-var hasRequiredBinary;
-function requireBinary() {
-  if (hasRequiredBinary) return binary;
-  hasRequiredBinary = 1;
-  const Type2 = requireType();
-  const BASE64_MAP = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n\r";
-  function resolveYamlBinary(data) {
-    if (data === null) return false;
-    let bitlen = 0;
-    const max2 = data.length;
-    const map22 = BASE64_MAP;
-    for (let idx = 0; idx < max2; idx++) {
-      const code = map22.indexOf(data.charAt(idx));
-      if (code > 64) continue;
-      if (code < 0) return false;
-      bitlen += 6;
-    }
-    return bitlen % 8 === 0;
-  }
-  function constructYamlBinary(data) {
-    const input = data.replace(/[\r\n=]/g, "");
-    const max2 = input.length;
-    const map22 = BASE64_MAP;
-    let bits2 = 0;
-    const result = [];
-    for (let idx = 0; idx < max2; idx++) {
-      if (idx % 4 === 0 && idx) {
-        result.push(bits2 >> 16 & 255);
-        result.push(bits2 >> 8 & 255);
-        result.push(bits2 & 255);
-      }
-      bits2 = bits2 << 6 | map22.indexOf(input.charAt(idx));
-    }
-    const tailbits = max2 % 4 * 6;
-    if (tailbits === 0) {
-      result.push(bits2 >> 16 & 255);
-      result.push(bits2 >> 8 & 255);
-      result.push(bits2 & 255);
-    } else if (tailbits === 18) {
-      result.push(bits2 >> 10 & 255);
-      result.push(bits2 >> 2 & 255);
-    } else if (tailbits === 12) {
-      result.push(bits2 >> 4 & 255);
-    }
-    return new Uint8Array(result);
-  }
-  function representYamlBinary(object) {
-    let result = "";
-    let bits2 = 0;
-    const max2 = object.length;
-    const map22 = BASE64_MAP;
-    for (let idx = 0; idx < max2; idx++) {
-      if (idx % 3 === 0 && idx) {
-        result += map22[bits2 >> 18 & 63];
-        result += map22[bits2 >> 12 & 63];
-        result += map22[bits2 >> 6 & 63];
-        result += map22[bits2 & 63];
-      }
-      bits2 = (bits2 << 8) + object[idx];
-    }
-    const tail = max2 % 3;
-    if (tail === 0) {
-      result += map22[bits2 >> 18 & 63];
-      result += map22[bits2 >> 12 & 63];
-      result += map22[bits2 >> 6 & 63];
-      result += map22[bits2 & 63];
-    } else if (tail === 2) {
-      result += map22[bits2 >> 10 & 63];
-      result += map22[bits2 >> 4 & 63];
-      result += map22[bits2 << 2 & 63];
-      result += map22[64];
-    } else if (tail === 1) {
-      result += map22[bits2 >> 2 & 63];
-      result += map22[bits2 << 4 & 63];
-      result += map22[64];
-      result += map22[64];
-    }
-    return result;
-  }
-  function isBinary(obj) {
-    return Object.prototype.toString.call(obj) === "[object Uint8Array]";
-  }
-  binary = new Type2("tag:yaml.org,2002:binary", {
-    kind: "scalar",
-    resolve: resolveYamlBinary,
-    construct: constructYamlBinary,
-    predicate: isBinary,
-    represent: representYamlBinary
-  });
-  return binary;
-}
-var omap;
-var hasRequiredOmap;
-function requireOmap() {
-  if (hasRequiredOmap) return omap;
-  hasRequiredOmap = 1;
-  const Type2 = requireType();
-  const _hasOwnProperty = Object.prototype.hasOwnProperty;
-  const _toString = Object.prototype.toString;
-  function resolveYamlOmap(data) {
-    if (data === null) return true;
-    const objectKeys = {};
-    const object = data;
-    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
-      const pair = object[index2];
-      let pairHasKey = false;
-      if (_toString.call(pair) !== "[object Object]") return false;
-      let pairKey;
-      for (pairKey in pair) {
-        if (_hasOwnProperty.call(pair, pairKey)) {
-          if (!pairHasKey) pairHasKey = true;
-          else return false;
-        }
-      }
-      if (!pairHasKey) return false;
-      if (_hasOwnProperty.call(objectKeys, pairKey)) return false;
-      Object.defineProperty(objectKeys, pairKey, { value: true });
-    }
-    return true;
-  }
-  function constructYamlOmap(data) {
-    return data !== null ? data : [];
-  }
-  omap = new Type2("tag:yaml.org,2002:omap", {
-    kind: "sequence",
-    resolve: resolveYamlOmap,
-    construct: constructYamlOmap
-  });
-  return omap;
-}
-var pairs;
-var hasRequiredPairs;
-function requirePairs() {
-  if (hasRequiredPairs) return pairs;
-  hasRequiredPairs = 1;
-  const Type2 = requireType();
-  const _toString = Object.prototype.toString;
-  function resolveYamlPairs(data) {
-    if (data === null) return true;
-    const object = data;
-    const result = new Array(object.length);
-    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
-      const pair = object[index2];
-      if (_toString.call(pair) !== "[object Object]") return false;
-      const keys = Object.keys(pair);
-      if (keys.length !== 1) return false;
-      result[index2] = [keys[0], pair[keys[0]]];
-    }
-    return true;
-  }
-  function constructYamlPairs(data) {
-    if (data === null) return [];
-    const object = data;
-    const result = new Array(object.length);
-    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
-      const pair = object[index2];
-      const keys = Object.keys(pair);
-      result[index2] = [keys[0], pair[keys[0]]];
-    }
-    return result;
-  }
-  pairs = new Type2("tag:yaml.org,2002:pairs", {
-    kind: "sequence",
-    resolve: resolveYamlPairs,
-    construct: constructYamlPairs
-  });
-  return pairs;
-}
-var set;
-var hasRequiredSet;
-function requireSet() {
-  if (hasRequiredSet) return set;
-  hasRequiredSet = 1;
-  const Type2 = requireType();
-  const _hasOwnProperty = Object.prototype.hasOwnProperty;
-  function resolveYamlSet(data) {
-    if (data === null) return true;
-    const object = data;
-    for (const key2 in object) {
-      if (_hasOwnProperty.call(object, key2)) {
-        if (object[key2] !== null) return false;
-      }
-    }
-    return true;
-  }
-  function constructYamlSet(data) {
-    return data !== null ? data : {};
-  }
-  set = new Type2("tag:yaml.org,2002:set", {
-    kind: "mapping",
-    resolve: resolveYamlSet,
-    construct: constructYamlSet
-  });
-  return set;
-}
-var _default;
-var hasRequired_default;
-function require_default() {
-  if (hasRequired_default) return _default;
-  hasRequired_default = 1;
-  _default = requireCore().extend({
-    implicit: [
-      requireTimestamp(),
-      requireMerge()
-    ],
-    explicit: [
-      requireBinary(),
-      requireOmap(),
-      requirePairs(),
-      requireSet()
-    ]
-  });
-  return _default;
-}
-var hasRequiredLoader;
-function requireLoader() {
-  if (hasRequiredLoader) return loader;
-  hasRequiredLoader = 1;
-  const common2 = requireCommon();
-  const YAMLException2 = requireException();
-  const makeSnippet = requireSnippet();
-  const DEFAULT_SCHEMA2 = require_default();
-  const _hasOwnProperty = Object.prototype.hasOwnProperty;
-  const CONTEXT_FLOW_IN = 1;
-  const CONTEXT_FLOW_OUT = 2;
-  const CONTEXT_BLOCK_IN = 3;
-  const CONTEXT_BLOCK_OUT = 4;
-  const CHOMPING_CLIP = 1;
-  const CHOMPING_STRIP = 2;
-  const CHOMPING_KEEP = 3;
-  const PATTERN_NON_PRINTABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
-  const PATTERN_NON_ASCII_LINE_BREAKS = /[\x85\u2028\u2029]/;
-  const PATTERN_FLOW_INDICATORS = /[,\[\]{}]/;
-  const PATTERN_TAG_HANDLE = /^(?:!|!!|![0-9A-Za-z-]+!)$/;
-  const PATTERN_TAG_URI = /^(?:!|[^,\[\]{}])(?:%[0-9a-f]{2}|[0-9a-z\-#;/?:@&=+$,_.!~*'()\[\]])*$/i;
-  function _class(obj) {
-    return Object.prototype.toString.call(obj);
-  }
-  function isEol(c5) {
-    return c5 === 10 || c5 === 13;
-  }
-  function isWhiteSpace(c5) {
-    return c5 === 9 || c5 === 32;
-  }
-  function isWsOrEol(c5) {
-    return c5 === 9 || c5 === 32 || c5 === 10 || c5 === 13;
-  }
-  function isFlowIndicator(c5) {
-    return c5 === 44 || c5 === 91 || c5 === 93 || c5 === 123 || c5 === 125;
-  }
-  function fromHexCode(c5) {
-    if (c5 >= 48 && c5 <= 57) {
-      return c5 - 48;
-    }
-    const lc2 = c5 | 32;
-    if (lc2 >= 97 && lc2 <= 102) {
-      return lc2 - 97 + 10;
-    }
-    return -1;
-  }
-  function escapedHexLen(c5) {
-    if (c5 === 120) {
-      return 2;
-    }
-    if (c5 === 117) {
-      return 4;
-    }
-    if (c5 === 85) {
-      return 8;
-    }
-    return 0;
-  }
-  function fromDecimalCode(c5) {
-    if (c5 >= 48 && c5 <= 57) {
-      return c5 - 48;
-    }
-    return -1;
-  }
-  function simpleEscapeSequence(c5) {
-    switch (c5) {
-      case 48:
-        return "\0";
-      case 97:
-        return "\x07";
-      case 98:
-        return "\b";
-      case 116:
-        return "	";
-      case 9:
-        return "	";
-      case 110:
-        return "\n";
-      case 118:
-        return "\v";
-      case 102:
-        return "\f";
-      case 114:
-        return "\r";
-      case 101:
-        return "\x1B";
-      case 32:
-        return " ";
-      case 34:
-        return '"';
-      case 47:
-        return "/";
-      case 92:
-        return "\\";
-      case 78:
-        return "\x85";
-      case 95:
-        return "\xA0";
-      case 76:
-        return "\u2028";
-      case 80:
-        return "\u2029";
-      default:
-        return "";
-    }
-  }
-  function charFromCodepoint(c5) {
-    if (c5 <= 65535) {
-      return String.fromCharCode(c5);
-    }
-    return String.fromCharCode(
-      (c5 - 65536 >> 10) + 55296,
-      (c5 - 65536 & 1023) + 56320
-    );
-  }
-  function setProperty(object, key2, value2) {
-    if (key2 === "__proto__") {
-      Object.defineProperty(object, key2, {
-        configurable: true,
-        enumerable: true,
-        writable: true,
-        value: value2
-      });
-    } else {
-      object[key2] = value2;
-    }
-  }
-  const simpleEscapeCheck = new Array(256);
-  const simpleEscapeMap = new Array(256);
-  for (let i6 = 0; i6 < 256; i6++) {
-    simpleEscapeCheck[i6] = simpleEscapeSequence(i6) ? 1 : 0;
-    simpleEscapeMap[i6] = simpleEscapeSequence(i6);
-  }
-  function State(input, options) {
-    this.input = input;
-    this.filename = options["filename"] || null;
-    this.schema = options["schema"] || DEFAULT_SCHEMA2;
-    this.onWarning = options["onWarning"] || null;
-    this.legacy = options["legacy"] || false;
-    this.json = options["json"] || false;
-    this.listener = options["listener"] || null;
-    this.maxDepth = typeof options["maxDepth"] === "number" ? options["maxDepth"] : 100;
-    this.maxTotalMergeKeys = typeof options["maxTotalMergeKeys"] === "number" ? options["maxTotalMergeKeys"] : 1e4;
-    this.implicitTypes = this.schema.compiledImplicit;
-    this.typeMap = this.schema.compiledTypeMap;
-    this.length = input.length;
-    this.position = 0;
-    this.line = 0;
-    this.lineStart = 0;
-    this.lineIndent = 0;
-    this.depth = 0;
-    this.totalMergeKeys = 0;
-    this.firstTabInLine = -1;
-    this.documents = [];
-    this.anchorMapTransactions = [];
-  }
-  function generateError(state2, message) {
-    const mark = {
-      name: state2.filename,
-      buffer: state2.input.slice(0, -1),
-      // omit trailing \0
-      position: state2.position,
-      line: state2.line,
-      column: state2.position - state2.lineStart
-    };
-    mark.snippet = makeSnippet(mark);
-    return new YAMLException2(message, mark);
-  }
-  function throwError(state2, message) {
-    throw generateError(state2, message);
-  }
-  function throwWarning(state2, message) {
-    if (state2.onWarning) {
-      state2.onWarning.call(null, generateError(state2, message));
-    }
-  }
-  function storeAnchor(state2, name, value2) {
-    const transactions = state2.anchorMapTransactions;
-    if (transactions.length !== 0) {
-      const transaction = transactions[transactions.length - 1];
-      if (!_hasOwnProperty.call(transaction, name)) {
-        transaction[name] = {
-          existed: _hasOwnProperty.call(state2.anchorMap, name),
-          value: state2.anchorMap[name]
-        };
-      }
-    }
-    state2.anchorMap[name] = value2;
-  }
-  function beginAnchorTransaction(state2) {
-    state2.anchorMapTransactions.push(/* @__PURE__ */ Object.create(null));
-  }
-  function commitAnchorTransaction(state2) {
-    const transaction = state2.anchorMapTransactions.pop();
-    const transactions = state2.anchorMapTransactions;
-    if (transactions.length === 0) return;
-    const parent = transactions[transactions.length - 1];
-    const names = Object.keys(transaction);
-    for (let index2 = 0, length = names.length; index2 < length; index2 += 1) {
-      const name = names[index2];
-      if (!_hasOwnProperty.call(parent, name)) {
-        parent[name] = transaction[name];
-      }
-    }
-  }
-  function rollbackAnchorTransaction(state2) {
-    const transaction = state2.anchorMapTransactions.pop();
-    const names = Object.keys(transaction);
-    for (let index2 = names.length - 1; index2 >= 0; index2 -= 1) {
-      const entry = transaction[names[index2]];
-      if (entry.existed) {
-        state2.anchorMap[names[index2]] = entry.value;
-      } else {
-        delete state2.anchorMap[names[index2]];
-      }
-    }
-  }
-  function snapshotState(state2) {
-    return {
-      position: state2.position,
-      line: state2.line,
-      lineStart: state2.lineStart,
-      lineIndent: state2.lineIndent,
-      firstTabInLine: state2.firstTabInLine,
-      tag: state2.tag,
-      anchor: state2.anchor,
-      kind: state2.kind,
-      result: state2.result
-    };
-  }
-  function restoreState(state2, snapshot) {
-    state2.position = snapshot.position;
-    state2.line = snapshot.line;
-    state2.lineStart = snapshot.lineStart;
-    state2.lineIndent = snapshot.lineIndent;
-    state2.firstTabInLine = snapshot.firstTabInLine;
-    state2.tag = snapshot.tag;
-    state2.anchor = snapshot.anchor;
-    state2.kind = snapshot.kind;
-    state2.result = snapshot.result;
-  }
-  const directiveHandlers = {
-    YAML: function handleYamlDirective(state2, name, args) {
-      if (state2.version !== null) {
-        throwError(state2, "duplication of %YAML directive");
-      }
-      if (args.length !== 1) {
-        throwError(state2, "YAML directive accepts exactly one argument");
-      }
-      const match = /^([0-9]+)\.([0-9]+)$/.exec(args[0]);
-      if (match === null) {
-        throwError(state2, "ill-formed argument of the YAML directive");
-      }
-      const major = parseInt(match[1], 10);
-      const minor = parseInt(match[2], 10);
-      if (major !== 1) {
-        throwError(state2, "unacceptable YAML version of the document");
-      }
-      state2.version = args[0];
-      state2.checkLineBreaks = minor < 2;
-      if (minor !== 1 && minor !== 2) {
-        throwWarning(state2, "unsupported YAML version of the document");
-      }
-    },
-    TAG: function handleTagDirective(state2, name, args) {
-      let prefix;
-      if (args.length !== 2) {
-        throwError(state2, "TAG directive accepts exactly two arguments");
-      }
-      const handle = args[0];
-      prefix = args[1];
-      if (!PATTERN_TAG_HANDLE.test(handle)) {
-        throwError(state2, "ill-formed tag handle (first argument) of the TAG directive");
-      }
-      if (_hasOwnProperty.call(state2.tagMap, handle)) {
-        throwError(state2, 'there is a previously declared suffix for "' + handle + '" tag handle');
-      }
-      if (!PATTERN_TAG_URI.test(prefix)) {
-        throwError(state2, "ill-formed tag prefix (second argument) of the TAG directive");
-      }
-      try {
-        prefix = decodeURIComponent(prefix);
-      } catch (err2) {
-        throwError(state2, "tag prefix is malformed: " + prefix);
-      }
-      state2.tagMap[handle] = prefix;
-    }
-  };
-  function captureSegment(state2, start, end, checkJson) {
-    if (start < end) {
-      const _result = state2.input.slice(start, end);
-      if (checkJson) {
-        for (let _position = 0, _length = _result.length; _position < _length; _position += 1) {
-          const _character = _result.charCodeAt(_position);
-          if (!(_character === 9 || _character >= 32 && _character <= 1114111)) {
-            throwError(state2, "expected valid JSON character");
-          }
-        }
-      } else if (PATTERN_NON_PRINTABLE.test(_result)) {
-        throwError(state2, "the stream contains non-printable characters");
-      }
-      state2.result += _result;
-    }
-  }
-  function chargeMergeWork(state2) {
-    state2.totalMergeKeys++;
-    if (state2.maxTotalMergeKeys !== -1 && state2.totalMergeKeys > state2.maxTotalMergeKeys) {
-      throwError(state2, "merge keys exceeded maxTotalMergeKeys (" + state2.maxTotalMergeKeys + ")");
-    }
-  }
-  function mergeMappings(state2, destination, source, overridableKeys) {
-    if (!common2.isObject(source)) {
-      throwError(state2, "cannot merge mappings; the provided source object is unacceptable");
-    }
-    chargeMergeWork(state2);
-    const sourceKeys = Object.keys(source);
-    for (let index2 = 0, quantity = sourceKeys.length; index2 < quantity; index2 += 1) {
-      const key2 = sourceKeys[index2];
-      chargeMergeWork(state2);
-      if (!_hasOwnProperty.call(destination, key2)) {
-        setProperty(destination, key2, source[key2]);
-        overridableKeys[key2] = true;
-      }
-    }
-  }
-  function storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, valueNode, startLine, startLineStart, startPos) {
-    if (Array.isArray(keyNode)) {
-      keyNode = Array.prototype.slice.call(keyNode);
-      for (let index2 = 0, quantity = keyNode.length; index2 < quantity; index2 += 1) {
-        if (Array.isArray(keyNode[index2])) {
-          throwError(state2, "nested arrays are not supported inside keys");
-        }
-        if (typeof keyNode === "object" && _class(keyNode[index2]) === "[object Object]") {
-          keyNode[index2] = "[object Object]";
-        }
-      }
-    }
-    if (typeof keyNode === "object" && _class(keyNode) === "[object Object]") {
-      keyNode = "[object Object]";
-    }
-    keyNode = String(keyNode);
-    if (_result === null) {
-      _result = {};
-    }
-    if (keyTag === "tag:yaml.org,2002:merge") {
-      if (Array.isArray(valueNode)) {
-        if (valueNode.length > 100) {
-          throwError(state2, "abnormal merge sequence size");
-        }
-        for (let index2 = 0, quantity = valueNode.length; index2 < quantity; index2 += 1) {
-          mergeMappings(state2, _result, valueNode[index2], overridableKeys);
-        }
-      } else {
-        mergeMappings(state2, _result, valueNode, overridableKeys);
-      }
-    } else {
-      if (!state2.json && !_hasOwnProperty.call(overridableKeys, keyNode) && _hasOwnProperty.call(_result, keyNode)) {
-        state2.line = startLine || state2.line;
-        state2.lineStart = startLineStart || state2.lineStart;
-        state2.position = startPos || state2.position;
-        throwError(state2, "duplicated mapping key");
-      }
-      setProperty(_result, keyNode, valueNode);
-      delete overridableKeys[keyNode];
-    }
-    return _result;
-  }
-  function readLineBreak(state2) {
-    const ch = state2.input.charCodeAt(state2.position);
-    if (ch === 10) {
-      state2.position++;
-    } else if (ch === 13) {
-      state2.position++;
-      if (state2.input.charCodeAt(state2.position) === 10) {
-        state2.position++;
-      }
-    } else {
-      throwError(state2, "a line break is expected");
-    }
-    state2.line += 1;
-    state2.lineStart = state2.position;
-    state2.firstTabInLine = -1;
-  }
-  function skipSeparationSpace(state2, allowComments, checkIndent) {
-    let lineBreaks = 0;
-    let ch = state2.input.charCodeAt(state2.position);
-    while (ch !== 0) {
-      while (isWhiteSpace(ch)) {
-        if (ch === 9 && state2.firstTabInLine === -1) {
-          state2.firstTabInLine = state2.position;
-        }
-        ch = state2.input.charCodeAt(++state2.position);
-      }
-      if (allowComments && ch === 35) {
-        do {
-          ch = state2.input.charCodeAt(++state2.position);
-        } while (ch !== 10 && ch !== 13 && ch !== 0);
-      }
-      if (isEol(ch)) {
-        readLineBreak(state2);
-        ch = state2.input.charCodeAt(state2.position);
-        lineBreaks++;
-        state2.lineIndent = 0;
-        while (ch === 32) {
-          state2.lineIndent++;
-          ch = state2.input.charCodeAt(++state2.position);
-        }
-      } else {
-        break;
-      }
-    }
-    if (checkIndent !== -1 && lineBreaks !== 0 && state2.lineIndent < checkIndent) {
-      throwWarning(state2, "deficient indentation");
-    }
-    return lineBreaks;
-  }
-  function testDocumentSeparator(state2) {
-    let _position = state2.position;
-    let ch = state2.input.charCodeAt(_position);
-    if ((ch === 45 || ch === 46) && ch === state2.input.charCodeAt(_position + 1) && ch === state2.input.charCodeAt(_position + 2)) {
-      _position += 3;
-      ch = state2.input.charCodeAt(_position);
-      if (ch === 0 || isWsOrEol(ch)) {
-        return true;
-      }
-    }
-    return false;
-  }
-  function writeFoldedLines(state2, count) {
-    if (count === 1) {
-      state2.result += " ";
-    } else if (count > 1) {
-      state2.result += common2.repeat("\n", count - 1);
-    }
-  }
-  function readPlainScalar(state2, nodeIndent, withinFlowCollection) {
-    let captureStart;
-    let captureEnd;
-    let hasPendingContent;
-    let _line;
-    let _lineStart;
-    let _lineIndent;
-    const _kind = state2.kind;
-    const _result = state2.result;
-    let ch = state2.input.charCodeAt(state2.position);
-    if (isWsOrEol(ch) || isFlowIndicator(ch) || ch === 35 || ch === 38 || ch === 42 || ch === 33 || ch === 124 || ch === 62 || ch === 39 || ch === 34 || ch === 37 || ch === 64 || ch === 96) {
-      return false;
-    }
-    if (ch === 63 || ch === 45) {
-      const following = state2.input.charCodeAt(state2.position + 1);
-      if (isWsOrEol(following) || withinFlowCollection && isFlowIndicator(following)) {
-        return false;
-      }
-    }
-    state2.kind = "scalar";
-    state2.result = "";
-    captureStart = captureEnd = state2.position;
-    hasPendingContent = false;
-    while (ch !== 0) {
-      if (ch === 58) {
-        const following = state2.input.charCodeAt(state2.position + 1);
-        if (isWsOrEol(following) || withinFlowCollection && isFlowIndicator(following)) {
-          break;
-        }
-      } else if (ch === 35) {
-        const preceding = state2.input.charCodeAt(state2.position - 1);
-        if (isWsOrEol(preceding)) {
-          break;
-        }
-      } else if (state2.position === state2.lineStart && testDocumentSeparator(state2) || withinFlowCollection && isFlowIndicator(ch)) {
-        break;
-      } else if (isEol(ch)) {
-        _line = state2.line;
-        _lineStart = state2.lineStart;
-        _lineIndent = state2.lineIndent;
-        skipSeparationSpace(state2, false, -1);
-        if (state2.lineIndent >= nodeIndent) {
-          hasPendingContent = true;
-          ch = state2.input.charCodeAt(state2.position);
-          continue;
-        } else {
-          state2.position = captureEnd;
-          state2.line = _line;
-          state2.lineStart = _lineStart;
-          state2.lineIndent = _lineIndent;
-          break;
-        }
-      }
-      if (hasPendingContent) {
-        captureSegment(state2, captureStart, captureEnd, false);
-        writeFoldedLines(state2, state2.line - _line);
-        captureStart = captureEnd = state2.position;
-        hasPendingContent = false;
-      }
-      if (!isWhiteSpace(ch)) {
-        captureEnd = state2.position + 1;
-      }
-      ch = state2.input.charCodeAt(++state2.position);
-    }
-    captureSegment(state2, captureStart, captureEnd, false);
-    if (state2.result) {
-      return true;
-    }
-    state2.kind = _kind;
-    state2.result = _result;
-    return false;
-  }
-  function readSingleQuotedScalar(state2, nodeIndent) {
-    let captureStart;
-    let captureEnd;
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch !== 39) {
-      return false;
-    }
-    state2.kind = "scalar";
-    state2.result = "";
-    state2.position++;
-    captureStart = captureEnd = state2.position;
-    while ((ch = state2.input.charCodeAt(state2.position)) !== 0) {
-      if (ch === 39) {
-        captureSegment(state2, captureStart, state2.position, true);
-        ch = state2.input.charCodeAt(++state2.position);
-        if (ch === 39) {
-          captureStart = state2.position;
-          state2.position++;
-          captureEnd = state2.position;
-        } else {
-          return true;
-        }
-      } else if (isEol(ch)) {
-        captureSegment(state2, captureStart, captureEnd, true);
-        writeFoldedLines(state2, skipSeparationSpace(state2, false, nodeIndent));
-        captureStart = captureEnd = state2.position;
-      } else if (state2.position === state2.lineStart && testDocumentSeparator(state2)) {
-        throwError(state2, "unexpected end of the document within a single quoted scalar");
-      } else {
-        state2.position++;
-        if (!isWhiteSpace(ch)) {
-          captureEnd = state2.position;
-        }
-      }
-    }
-    throwError(state2, "unexpected end of the stream within a single quoted scalar");
-  }
-  function readDoubleQuotedScalar(state2, nodeIndent) {
-    let captureStart;
-    let captureEnd;
-    let tmp;
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch !== 34) {
-      return false;
-    }
-    state2.kind = "scalar";
-    state2.result = "";
-    state2.position++;
-    captureStart = captureEnd = state2.position;
-    while ((ch = state2.input.charCodeAt(state2.position)) !== 0) {
-      if (ch === 34) {
-        captureSegment(state2, captureStart, state2.position, true);
-        state2.position++;
-        return true;
-      } else if (ch === 92) {
-        captureSegment(state2, captureStart, state2.position, true);
-        ch = state2.input.charCodeAt(++state2.position);
-        if (isEol(ch)) {
-          skipSeparationSpace(state2, false, nodeIndent);
-        } else if (ch < 256 && simpleEscapeCheck[ch]) {
-          state2.result += simpleEscapeMap[ch];
-          state2.position++;
-        } else if ((tmp = escapedHexLen(ch)) > 0) {
-          let hexLength = tmp;
-          let hexResult = 0;
-          for (; hexLength > 0; hexLength--) {
-            ch = state2.input.charCodeAt(++state2.position);
-            if ((tmp = fromHexCode(ch)) >= 0) {
-              hexResult = (hexResult << 4) + tmp;
-            } else {
-              throwError(state2, "expected hexadecimal character");
-            }
-          }
-          state2.result += charFromCodepoint(hexResult);
-          state2.position++;
-        } else {
-          throwError(state2, "unknown escape sequence");
-        }
-        captureStart = captureEnd = state2.position;
-      } else if (isEol(ch)) {
-        captureSegment(state2, captureStart, captureEnd, true);
-        writeFoldedLines(state2, skipSeparationSpace(state2, false, nodeIndent));
-        captureStart = captureEnd = state2.position;
-      } else if (state2.position === state2.lineStart && testDocumentSeparator(state2)) {
-        throwError(state2, "unexpected end of the document within a double quoted scalar");
-      } else {
-        state2.position++;
-        if (!isWhiteSpace(ch)) {
-          captureEnd = state2.position;
-        }
-      }
-    }
-    throwError(state2, "unexpected end of the stream within a double quoted scalar");
-  }
-  function readFlowCollection(state2, nodeIndent) {
-    let readNext = true;
-    let _line;
-    let _lineStart;
-    let _pos;
-    const _tag = state2.tag;
-    let _result;
-    const _anchor = state2.anchor;
-    let terminator;
-    let isPair;
-    let isExplicitPair;
-    let isMapping;
-    const overridableKeys = /* @__PURE__ */ Object.create(null);
-    let keyNode;
-    let keyTag;
-    let valueNode;
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch === 91) {
-      terminator = 93;
-      isMapping = false;
-      _result = [];
-    } else if (ch === 123) {
-      terminator = 125;
-      isMapping = true;
-      _result = {};
-    } else {
-      return false;
-    }
-    if (state2.anchor !== null) {
-      storeAnchor(state2, state2.anchor, _result);
-    }
-    ch = state2.input.charCodeAt(++state2.position);
-    while (ch !== 0) {
-      skipSeparationSpace(state2, true, nodeIndent);
-      ch = state2.input.charCodeAt(state2.position);
-      if (ch === terminator) {
-        state2.position++;
-        state2.tag = _tag;
-        state2.anchor = _anchor;
-        state2.kind = isMapping ? "mapping" : "sequence";
-        state2.result = _result;
-        return true;
-      } else if (!readNext) {
-        throwError(state2, "missed comma between flow collection entries");
-      } else if (ch === 44) {
-        throwError(state2, "expected the node content, but found ','");
-      }
-      keyTag = keyNode = valueNode = null;
-      isPair = isExplicitPair = false;
-      if (ch === 63) {
-        const following = state2.input.charCodeAt(state2.position + 1);
-        if (isWsOrEol(following)) {
-          isPair = isExplicitPair = true;
-          state2.position++;
-          skipSeparationSpace(state2, true, nodeIndent);
-        }
-      }
-      _line = state2.line;
-      _lineStart = state2.lineStart;
-      _pos = state2.position;
-      composeNode(state2, nodeIndent, CONTEXT_FLOW_IN, false, true);
-      keyTag = state2.tag;
-      keyNode = state2.result;
-      skipSeparationSpace(state2, true, nodeIndent);
-      ch = state2.input.charCodeAt(state2.position);
-      if ((isExplicitPair || state2.line === _line) && ch === 58) {
-        isPair = true;
-        ch = state2.input.charCodeAt(++state2.position);
-        skipSeparationSpace(state2, true, nodeIndent);
-        composeNode(state2, nodeIndent, CONTEXT_FLOW_IN, false, true);
-        valueNode = state2.result;
-      }
-      if (isMapping) {
-        storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, valueNode, _line, _lineStart, _pos);
-      } else if (isPair) {
-        _result.push(storeMappingPair(state2, null, overridableKeys, keyTag, keyNode, valueNode, _line, _lineStart, _pos));
-      } else {
-        _result.push(keyNode);
-      }
-      skipSeparationSpace(state2, true, nodeIndent);
-      ch = state2.input.charCodeAt(state2.position);
-      if (ch === 44) {
-        readNext = true;
-        ch = state2.input.charCodeAt(++state2.position);
-      } else {
-        readNext = false;
-      }
-    }
-    throwError(state2, "unexpected end of the stream within a flow collection");
-  }
-  function readBlockScalar(state2, nodeIndent) {
-    let folding;
-    let chomping = CHOMPING_CLIP;
-    let didReadContent = false;
-    let detectedIndent = false;
-    let textIndent = nodeIndent;
-    let emptyLines = 0;
-    let atMoreIndented = false;
-    let tmp;
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch === 124) {
-      folding = false;
-    } else if (ch === 62) {
-      folding = true;
-    } else {
-      return false;
-    }
-    state2.kind = "scalar";
-    state2.result = "";
-    while (ch !== 0) {
-      ch = state2.input.charCodeAt(++state2.position);
-      if (ch === 43 || ch === 45) {
-        if (CHOMPING_CLIP === chomping) {
-          chomping = ch === 43 ? CHOMPING_KEEP : CHOMPING_STRIP;
-        } else {
-          throwError(state2, "repeat of a chomping mode identifier");
-        }
-      } else if ((tmp = fromDecimalCode(ch)) >= 0) {
-        if (tmp === 0) {
-          throwError(state2, "bad explicit indentation width of a block scalar; it cannot be less than one");
-        } else if (!detectedIndent) {
-          textIndent = nodeIndent + tmp - 1;
-          detectedIndent = true;
-        } else {
-          throwError(state2, "repeat of an indentation width identifier");
-        }
-      } else {
-        break;
-      }
-    }
-    if (isWhiteSpace(ch)) {
-      do {
-        ch = state2.input.charCodeAt(++state2.position);
-      } while (isWhiteSpace(ch));
-      if (ch === 35) {
-        do {
-          ch = state2.input.charCodeAt(++state2.position);
-        } while (!isEol(ch) && ch !== 0);
-      }
-    }
-    while (ch !== 0) {
-      readLineBreak(state2);
-      state2.lineIndent = 0;
-      ch = state2.input.charCodeAt(state2.position);
-      while ((!detectedIndent || state2.lineIndent < textIndent) && ch === 32) {
-        state2.lineIndent++;
-        ch = state2.input.charCodeAt(++state2.position);
-      }
-      if (!detectedIndent && state2.lineIndent > textIndent) {
-        textIndent = state2.lineIndent;
-      }
-      if (isEol(ch)) {
-        emptyLines++;
-        continue;
-      }
-      if (!detectedIndent && textIndent === 0) {
-        throwError(state2, "missing indentation for block scalar");
-      }
-      if (state2.lineIndent < textIndent) {
-        if (chomping === CHOMPING_KEEP) {
-          state2.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
-        } else if (chomping === CHOMPING_CLIP) {
-          if (didReadContent) {
-            state2.result += "\n";
-          }
-        }
-        break;
-      }
-      if (folding) {
-        if (isWhiteSpace(ch)) {
-          atMoreIndented = true;
-          state2.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
-        } else if (atMoreIndented) {
-          atMoreIndented = false;
-          state2.result += common2.repeat("\n", emptyLines + 1);
-        } else if (emptyLines === 0) {
-          if (didReadContent) {
-            state2.result += " ";
-          }
-        } else {
-          state2.result += common2.repeat("\n", emptyLines);
-        }
-      } else {
-        state2.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
-      }
-      didReadContent = true;
-      detectedIndent = true;
-      emptyLines = 0;
-      const captureStart = state2.position;
-      while (!isEol(ch) && ch !== 0) {
-        ch = state2.input.charCodeAt(++state2.position);
-      }
-      captureSegment(state2, captureStart, state2.position, false);
-    }
-    return true;
-  }
-  function readBlockSequence(state2, nodeIndent) {
-    const _tag = state2.tag;
-    const _anchor = state2.anchor;
-    const _result = [];
-    let detected = false;
-    if (state2.firstTabInLine !== -1) return false;
-    if (state2.anchor !== null) {
-      storeAnchor(state2, state2.anchor, _result);
-    }
-    let ch = state2.input.charCodeAt(state2.position);
-    while (ch !== 0) {
-      if (state2.firstTabInLine !== -1) {
-        state2.position = state2.firstTabInLine;
-        throwError(state2, "tab characters must not be used in indentation");
-      }
-      if (ch !== 45) {
-        break;
-      }
-      const following = state2.input.charCodeAt(state2.position + 1);
-      if (!isWsOrEol(following)) {
-        break;
-      }
-      detected = true;
-      state2.position++;
-      if (skipSeparationSpace(state2, true, -1)) {
-        if (state2.lineIndent <= nodeIndent) {
-          _result.push(null);
-          ch = state2.input.charCodeAt(state2.position);
-          continue;
-        }
-      }
-      const _line = state2.line;
-      composeNode(state2, nodeIndent, CONTEXT_BLOCK_IN, false, true);
-      _result.push(state2.result);
-      skipSeparationSpace(state2, true, -1);
-      ch = state2.input.charCodeAt(state2.position);
-      if ((state2.line === _line || state2.lineIndent > nodeIndent) && ch !== 0) {
-        throwError(state2, "bad indentation of a sequence entry");
-      } else if (state2.lineIndent < nodeIndent) {
-        break;
-      }
-    }
-    if (detected) {
-      state2.tag = _tag;
-      state2.anchor = _anchor;
-      state2.kind = "sequence";
-      state2.result = _result;
-      return true;
-    }
-    return false;
-  }
-  function readBlockMapping(state2, nodeIndent, flowIndent) {
-    let allowCompact;
-    let _keyLine;
-    let _keyLineStart;
-    let _keyPos;
-    const _tag = state2.tag;
-    const _anchor = state2.anchor;
-    const _result = {};
-    const overridableKeys = /* @__PURE__ */ Object.create(null);
-    let keyTag = null;
-    let keyNode = null;
-    let valueNode = null;
-    let atExplicitKey = false;
-    let detected = false;
-    if (state2.firstTabInLine !== -1) return false;
-    if (state2.anchor !== null) {
-      storeAnchor(state2, state2.anchor, _result);
-    }
-    let ch = state2.input.charCodeAt(state2.position);
-    while (ch !== 0) {
-      if (!atExplicitKey && state2.firstTabInLine !== -1) {
-        state2.position = state2.firstTabInLine;
-        throwError(state2, "tab characters must not be used in indentation");
-      }
-      const following = state2.input.charCodeAt(state2.position + 1);
-      const _line = state2.line;
-      if ((ch === 63 || ch === 58) && isWsOrEol(following)) {
-        if (ch === 63) {
-          if (atExplicitKey) {
-            storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
-            keyTag = keyNode = valueNode = null;
-          }
-          detected = true;
-          atExplicitKey = true;
-          allowCompact = true;
-        } else if (atExplicitKey) {
-          atExplicitKey = false;
-          allowCompact = true;
-        } else {
-          throwError(state2, "incomplete explicit mapping pair; a key node is missed; or followed by a non-tabulated empty line");
-        }
-        state2.position += 1;
-        ch = following;
-      } else {
-        _keyLine = state2.line;
-        _keyLineStart = state2.lineStart;
-        _keyPos = state2.position;
-        if (!composeNode(state2, flowIndent, CONTEXT_FLOW_OUT, false, true)) {
-          break;
-        }
-        if (state2.line === _line) {
-          ch = state2.input.charCodeAt(state2.position);
-          while (isWhiteSpace(ch)) {
-            ch = state2.input.charCodeAt(++state2.position);
-          }
-          if (ch === 58) {
-            ch = state2.input.charCodeAt(++state2.position);
-            if (!isWsOrEol(ch)) {
-              throwError(state2, "a whitespace character is expected after the key-value separator within a block mapping");
-            }
-            if (atExplicitKey) {
-              storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
-              keyTag = keyNode = valueNode = null;
-            }
-            detected = true;
-            atExplicitKey = false;
-            allowCompact = false;
-            keyTag = state2.tag;
-            keyNode = state2.result;
-          } else if (detected) {
-            throwError(state2, "can not read an implicit mapping pair; a colon is missed");
-          } else {
-            state2.tag = _tag;
-            state2.anchor = _anchor;
-            return true;
-          }
-        } else if (detected) {
-          throwError(state2, "can not read a block mapping entry; a multiline key may not be an implicit key");
-        } else {
-          state2.tag = _tag;
-          state2.anchor = _anchor;
-          return true;
-        }
-      }
-      if (state2.line === _line || state2.lineIndent > nodeIndent) {
-        if (atExplicitKey) {
-          _keyLine = state2.line;
-          _keyLineStart = state2.lineStart;
-          _keyPos = state2.position;
-        }
-        if (composeNode(state2, nodeIndent, CONTEXT_BLOCK_OUT, true, allowCompact)) {
-          if (atExplicitKey) {
-            keyNode = state2.result;
-          } else {
-            valueNode = state2.result;
-          }
-        }
-        if (!atExplicitKey) {
-          storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, valueNode, _keyLine, _keyLineStart, _keyPos);
-          keyTag = keyNode = valueNode = null;
-        }
-        skipSeparationSpace(state2, true, -1);
-        ch = state2.input.charCodeAt(state2.position);
-      }
-      if ((state2.line === _line || state2.lineIndent > nodeIndent) && ch !== 0) {
-        throwError(state2, "bad indentation of a mapping entry");
-      } else if (state2.lineIndent < nodeIndent) {
-        break;
-      }
-    }
-    if (atExplicitKey) {
-      storeMappingPair(state2, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
-    }
-    if (detected) {
-      state2.tag = _tag;
-      state2.anchor = _anchor;
-      state2.kind = "mapping";
-      state2.result = _result;
-    }
-    return detected;
-  }
-  function readTagProperty(state2) {
-    let isVerbatim = false;
-    let isNamed = false;
-    let tagHandle;
-    let tagName;
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch !== 33) return false;
-    if (state2.tag !== null) {
-      throwError(state2, "duplication of a tag property");
-    }
-    ch = state2.input.charCodeAt(++state2.position);
-    if (ch === 60) {
-      isVerbatim = true;
-      ch = state2.input.charCodeAt(++state2.position);
-    } else if (ch === 33) {
-      isNamed = true;
-      tagHandle = "!!";
-      ch = state2.input.charCodeAt(++state2.position);
-    } else {
-      tagHandle = "!";
-    }
-    let _position = state2.position;
-    if (isVerbatim) {
-      do {
-        ch = state2.input.charCodeAt(++state2.position);
-      } while (ch !== 0 && ch !== 62);
-      if (state2.position < state2.length) {
-        tagName = state2.input.slice(_position, state2.position);
-        ch = state2.input.charCodeAt(++state2.position);
-      } else {
-        throwError(state2, "unexpected end of the stream within a verbatim tag");
-      }
-    } else {
-      while (ch !== 0 && !isWsOrEol(ch)) {
-        if (ch === 33) {
-          if (!isNamed) {
-            tagHandle = state2.input.slice(_position - 1, state2.position + 1);
-            if (!PATTERN_TAG_HANDLE.test(tagHandle)) {
-              throwError(state2, "named tag handle cannot contain such characters");
-            }
-            isNamed = true;
-            _position = state2.position + 1;
-          } else {
-            throwError(state2, "tag suffix cannot contain exclamation marks");
-          }
-        }
-        ch = state2.input.charCodeAt(++state2.position);
-      }
-      tagName = state2.input.slice(_position, state2.position);
-      if (PATTERN_FLOW_INDICATORS.test(tagName)) {
-        throwError(state2, "tag suffix cannot contain flow indicator characters");
-      }
-    }
-    if (tagName && !PATTERN_TAG_URI.test(tagName)) {
-      throwError(state2, "tag name cannot contain such characters: " + tagName);
-    }
-    try {
-      tagName = decodeURIComponent(tagName);
-    } catch (err2) {
-      throwError(state2, "tag name is malformed: " + tagName);
-    }
-    if (isVerbatim) {
-      state2.tag = tagName;
-    } else if (_hasOwnProperty.call(state2.tagMap, tagHandle)) {
-      state2.tag = state2.tagMap[tagHandle] + tagName;
-    } else if (tagHandle === "!") {
-      state2.tag = "!" + tagName;
-    } else if (tagHandle === "!!") {
-      state2.tag = "tag:yaml.org,2002:" + tagName;
-    } else {
-      throwError(state2, 'undeclared tag handle "' + tagHandle + '"');
-    }
-    return true;
-  }
-  function readAnchorProperty(state2) {
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch !== 38) return false;
-    if (state2.anchor !== null) {
-      throwError(state2, "duplication of an anchor property");
-    }
-    ch = state2.input.charCodeAt(++state2.position);
-    const _position = state2.position;
-    while (ch !== 0 && !isWsOrEol(ch) && !isFlowIndicator(ch)) {
-      ch = state2.input.charCodeAt(++state2.position);
-    }
-    if (state2.position === _position) {
-      throwError(state2, "name of an anchor node must contain at least one character");
-    }
-    state2.anchor = state2.input.slice(_position, state2.position);
-    return true;
-  }
-  function readAlias(state2) {
-    let ch = state2.input.charCodeAt(state2.position);
-    if (ch !== 42) return false;
-    ch = state2.input.charCodeAt(++state2.position);
-    const _position = state2.position;
-    while (ch !== 0 && !isWsOrEol(ch) && !isFlowIndicator(ch)) {
-      ch = state2.input.charCodeAt(++state2.position);
-    }
-    if (state2.position === _position) {
-      throwError(state2, "name of an alias node must contain at least one character");
-    }
-    const alias = state2.input.slice(_position, state2.position);
-    if (!_hasOwnProperty.call(state2.anchorMap, alias)) {
-      throwError(state2, 'unidentified alias "' + alias + '"');
-    }
-    state2.result = state2.anchorMap[alias];
-    skipSeparationSpace(state2, true, -1);
-    return true;
-  }
-  function tryReadBlockMappingFromProperty(state2, propertyStart, nodeIndent, flowIndent) {
-    const fallbackState = snapshotState(state2);
-    beginAnchorTransaction(state2);
-    restoreState(state2, propertyStart);
-    state2.tag = null;
-    state2.anchor = null;
-    state2.kind = null;
-    state2.result = null;
-    if (readBlockMapping(state2, nodeIndent, flowIndent) && state2.kind === "mapping") {
-      commitAnchorTransaction(state2);
-      return true;
-    }
-    rollbackAnchorTransaction(state2);
-    restoreState(state2, fallbackState);
-    return false;
-  }
-  function composeNode(state2, parentIndent, nodeContext, allowToSeek, allowCompact) {
-    let allowBlockScalars;
-    let allowBlockCollections;
-    let indentStatus = 1;
-    let atNewLine = false;
-    let hasContent = false;
-    let propertyStart = null;
-    let type2;
-    let flowIndent;
-    let blockIndent;
-    if (state2.depth >= state2.maxDepth) {
-      throwError(state2, "nesting exceeded maxDepth (" + state2.maxDepth + ")");
-    }
-    state2.depth += 1;
-    if (state2.listener !== null) {
-      state2.listener("open", state2);
-    }
-    state2.tag = null;
-    state2.anchor = null;
-    state2.kind = null;
-    state2.result = null;
-    const allowBlockStyles = allowBlockScalars = allowBlockCollections = CONTEXT_BLOCK_OUT === nodeContext || CONTEXT_BLOCK_IN === nodeContext;
-    if (allowToSeek) {
-      if (skipSeparationSpace(state2, true, -1)) {
-        atNewLine = true;
-        if (state2.lineIndent > parentIndent) {
-          indentStatus = 1;
-        } else if (state2.lineIndent === parentIndent) {
-          indentStatus = 0;
-        } else if (state2.lineIndent < parentIndent) {
-          indentStatus = -1;
-        }
-      }
-    }
-    if (indentStatus === 1) {
-      while (true) {
-        const ch = state2.input.charCodeAt(state2.position);
-        const propertyState = snapshotState(state2);
-        if (atNewLine && (ch === 33 && state2.tag !== null || ch === 38 && state2.anchor !== null)) {
-          break;
-        }
-        if (!readTagProperty(state2) && !readAnchorProperty(state2)) {
-          break;
-        }
-        if (propertyStart === null) {
-          propertyStart = propertyState;
-        }
-        if (skipSeparationSpace(state2, true, -1)) {
-          atNewLine = true;
-          allowBlockCollections = allowBlockStyles;
-          if (state2.lineIndent > parentIndent) {
-            indentStatus = 1;
-          } else if (state2.lineIndent === parentIndent) {
-            indentStatus = 0;
-          } else if (state2.lineIndent < parentIndent) {
-            indentStatus = -1;
-          }
-        } else {
-          allowBlockCollections = false;
-        }
-      }
-    }
-    if (allowBlockCollections) {
-      allowBlockCollections = atNewLine || allowCompact;
-    }
-    if (indentStatus === 1 || CONTEXT_BLOCK_OUT === nodeContext) {
-      if (CONTEXT_FLOW_IN === nodeContext || CONTEXT_FLOW_OUT === nodeContext) {
-        flowIndent = parentIndent;
-      } else {
-        flowIndent = parentIndent + 1;
-      }
-      blockIndent = state2.position - state2.lineStart;
-      if (indentStatus === 1) {
-        if (allowBlockCollections && (readBlockSequence(state2, blockIndent) || readBlockMapping(state2, blockIndent, flowIndent)) || readFlowCollection(state2, flowIndent)) {
-          hasContent = true;
-        } else {
-          const ch = state2.input.charCodeAt(state2.position);
-          if (propertyStart !== null && allowBlockStyles && !allowBlockCollections && ch !== 124 && ch !== 62 && tryReadBlockMappingFromProperty(
-            state2,
-            propertyStart,
-            propertyStart.position - propertyStart.lineStart,
-            flowIndent
-          )) {
-            hasContent = true;
-          } else if (allowBlockScalars && readBlockScalar(state2, flowIndent) || readSingleQuotedScalar(state2, flowIndent) || readDoubleQuotedScalar(state2, flowIndent)) {
-            hasContent = true;
-          } else if (readAlias(state2)) {
-            hasContent = true;
-            if (state2.tag !== null || state2.anchor !== null) {
-              throwError(state2, "alias node should not have any properties");
-            }
-          } else if (readPlainScalar(state2, flowIndent, CONTEXT_FLOW_IN === nodeContext)) {
-            hasContent = true;
-            if (state2.tag === null) {
-              state2.tag = "?";
-            }
-          }
-          if (state2.anchor !== null) {
-            storeAnchor(state2, state2.anchor, state2.result);
-          }
-        }
-      } else if (indentStatus === 0) {
-        hasContent = allowBlockCollections && readBlockSequence(state2, blockIndent);
-      }
-    }
-    if (state2.tag === null) {
-      if (state2.anchor !== null) {
-        storeAnchor(state2, state2.anchor, state2.result);
-      }
-    } else if (state2.tag === "?") {
-      if (state2.result !== null && state2.kind !== "scalar") {
-        throwError(state2, 'unacceptable node kind for !<?> tag; it should be "scalar", not "' + state2.kind + '"');
-      }
-      for (let typeIndex = 0, typeQuantity = state2.implicitTypes.length; typeIndex < typeQuantity; typeIndex += 1) {
-        type2 = state2.implicitTypes[typeIndex];
-        if (type2.resolve(state2.result)) {
-          state2.result = type2.construct(state2.result);
-          state2.tag = type2.tag;
-          if (state2.anchor !== null) {
-            storeAnchor(state2, state2.anchor, state2.result);
-          }
-          break;
-        }
-      }
-    } else if (state2.tag !== "!") {
-      if (_hasOwnProperty.call(state2.typeMap[state2.kind || "fallback"], state2.tag)) {
-        type2 = state2.typeMap[state2.kind || "fallback"][state2.tag];
-      } else {
-        type2 = null;
-        const typeList = state2.typeMap.multi[state2.kind || "fallback"];
-        for (let typeIndex = 0, typeQuantity = typeList.length; typeIndex < typeQuantity; typeIndex += 1) {
-          if (state2.tag.slice(0, typeList[typeIndex].tag.length) === typeList[typeIndex].tag) {
-            type2 = typeList[typeIndex];
-            break;
-          }
-        }
-      }
-      if (!type2) {
-        throwError(state2, "unknown tag !<" + state2.tag + ">");
-      }
-      if (state2.result !== null && type2.kind !== state2.kind) {
-        throwError(state2, "unacceptable node kind for !<" + state2.tag + '> tag; it should be "' + type2.kind + '", not "' + state2.kind + '"');
-      }
-      if (!type2.resolve(state2.result, state2.tag)) {
-        throwError(state2, "cannot resolve a node with !<" + state2.tag + "> explicit tag");
-      } else {
-        state2.result = type2.construct(state2.result, state2.tag);
-        if (state2.anchor !== null) {
-          storeAnchor(state2, state2.anchor, state2.result);
-        }
-      }
-    }
-    if (state2.listener !== null) {
-      state2.listener("close", state2);
-    }
-    state2.depth -= 1;
-    return state2.tag !== null || state2.anchor !== null || hasContent;
-  }
-  function readDocument(state2) {
-    const documentStart = state2.position;
-    let hasDirectives = false;
-    let ch;
-    state2.version = null;
-    state2.checkLineBreaks = state2.legacy;
-    state2.tagMap = /* @__PURE__ */ Object.create(null);
-    state2.anchorMap = /* @__PURE__ */ Object.create(null);
-    while ((ch = state2.input.charCodeAt(state2.position)) !== 0) {
-      skipSeparationSpace(state2, true, -1);
-      ch = state2.input.charCodeAt(state2.position);
-      if (state2.lineIndent > 0 || ch !== 37) {
-        break;
-      }
-      hasDirectives = true;
-      ch = state2.input.charCodeAt(++state2.position);
-      let _position = state2.position;
-      while (ch !== 0 && !isWsOrEol(ch)) {
-        ch = state2.input.charCodeAt(++state2.position);
-      }
-      const directiveName = state2.input.slice(_position, state2.position);
-      const directiveArgs = [];
-      if (directiveName.length < 1) {
-        throwError(state2, "directive name must not be less than one character in length");
-      }
-      while (ch !== 0) {
-        while (isWhiteSpace(ch)) {
-          ch = state2.input.charCodeAt(++state2.position);
-        }
-        if (ch === 35) {
-          do {
-            ch = state2.input.charCodeAt(++state2.position);
-          } while (ch !== 0 && !isEol(ch));
-          break;
-        }
-        if (isEol(ch)) break;
-        _position = state2.position;
-        while (ch !== 0 && !isWsOrEol(ch)) {
-          ch = state2.input.charCodeAt(++state2.position);
-        }
-        directiveArgs.push(state2.input.slice(_position, state2.position));
-      }
-      if (ch !== 0) readLineBreak(state2);
-      if (_hasOwnProperty.call(directiveHandlers, directiveName)) {
-        directiveHandlers[directiveName](state2, directiveName, directiveArgs);
-      } else {
-        throwWarning(state2, 'unknown document directive "' + directiveName + '"');
-      }
-    }
-    skipSeparationSpace(state2, true, -1);
-    if (state2.lineIndent === 0 && state2.input.charCodeAt(state2.position) === 45 && state2.input.charCodeAt(state2.position + 1) === 45 && state2.input.charCodeAt(state2.position + 2) === 45) {
-      state2.position += 3;
-      skipSeparationSpace(state2, true, -1);
-    } else if (hasDirectives) {
-      throwError(state2, "directives end mark is expected");
-    }
-    composeNode(state2, state2.lineIndent - 1, CONTEXT_BLOCK_OUT, false, true);
-    skipSeparationSpace(state2, true, -1);
-    if (state2.checkLineBreaks && PATTERN_NON_ASCII_LINE_BREAKS.test(state2.input.slice(documentStart, state2.position))) {
-      throwWarning(state2, "non-ASCII line breaks are interpreted as content");
-    }
-    state2.documents.push(state2.result);
-    if (state2.position === state2.lineStart && testDocumentSeparator(state2)) {
-      if (state2.input.charCodeAt(state2.position) === 46) {
-        state2.position += 3;
-        skipSeparationSpace(state2, true, -1);
-      }
-      return;
-    }
-    if (state2.position < state2.length - 1) {
-      throwError(state2, "end of the stream or a document separator is expected");
-    }
-  }
-  function loadDocuments(input, options) {
-    input = String(input);
-    options = options || {};
-    if (input.length !== 0) {
-      if (input.charCodeAt(input.length - 1) !== 10 && input.charCodeAt(input.length - 1) !== 13) {
-        input += "\n";
-      }
-      if (input.charCodeAt(0) === 65279) {
-        input = input.slice(1);
-      }
-    }
-    const state2 = new State(input, options);
-    const nullpos = input.indexOf("\0");
-    if (nullpos !== -1) {
-      state2.position = nullpos;
-      throwError(state2, "null byte is not allowed in input");
-    }
-    state2.input += "\0";
-    while (state2.input.charCodeAt(state2.position) === 32) {
-      state2.lineIndent += 1;
-      state2.position += 1;
-    }
-    while (state2.position < state2.length - 1) {
-      readDocument(state2);
-    }
-    return state2.documents;
-  }
-  function loadAll2(input, iterator, options) {
-    if (iterator !== null && typeof iterator === "object" && typeof options === "undefined") {
-      options = iterator;
-      iterator = null;
-    }
-    const documents = loadDocuments(input, options);
-    if (typeof iterator !== "function") {
-      return documents;
-    }
-    for (let index2 = 0, length = documents.length; index2 < length; index2 += 1) {
-      iterator(documents[index2]);
-    }
-  }
-  function load2(input, options) {
-    const documents = loadDocuments(input, options);
-    if (documents.length === 0) {
-      return void 0;
-    } else if (documents.length === 1) {
-      return documents[0];
-    }
-    throw new YAMLException2("expected a single document in the stream, but found more");
-  }
-  loader.loadAll = loadAll2;
-  loader.load = load2;
-  return loader;
-}
-var dumper = {};
-var hasRequiredDumper;
-function requireDumper() {
-  if (hasRequiredDumper) return dumper;
-  hasRequiredDumper = 1;
-  const common2 = requireCommon();
-  const YAMLException2 = requireException();
-  const DEFAULT_SCHEMA2 = require_default();
-  const _toString = Object.prototype.toString;
-  const _hasOwnProperty = Object.prototype.hasOwnProperty;
-  const CHAR_BOM = 65279;
-  const CHAR_TAB = 9;
-  const CHAR_LINE_FEED = 10;
-  const CHAR_CARRIAGE_RETURN = 13;
-  const CHAR_SPACE = 32;
-  const CHAR_EXCLAMATION = 33;
-  const CHAR_DOUBLE_QUOTE = 34;
-  const CHAR_SHARP = 35;
-  const CHAR_PERCENT = 37;
-  const CHAR_AMPERSAND = 38;
-  const CHAR_SINGLE_QUOTE = 39;
-  const CHAR_ASTERISK = 42;
-  const CHAR_COMMA = 44;
-  const CHAR_MINUS = 45;
-  const CHAR_COLON = 58;
-  const CHAR_EQUALS = 61;
-  const CHAR_GREATER_THAN = 62;
-  const CHAR_QUESTION = 63;
-  const CHAR_COMMERCIAL_AT = 64;
-  const CHAR_LEFT_SQUARE_BRACKET = 91;
-  const CHAR_RIGHT_SQUARE_BRACKET = 93;
-  const CHAR_GRAVE_ACCENT = 96;
-  const CHAR_LEFT_CURLY_BRACKET = 123;
-  const CHAR_VERTICAL_LINE = 124;
-  const CHAR_RIGHT_CURLY_BRACKET = 125;
-  const ESCAPE_SEQUENCES = {};
-  ESCAPE_SEQUENCES[0] = "\\0";
-  ESCAPE_SEQUENCES[7] = "\\a";
-  ESCAPE_SEQUENCES[8] = "\\b";
-  ESCAPE_SEQUENCES[9] = "\\t";
-  ESCAPE_SEQUENCES[10] = "\\n";
-  ESCAPE_SEQUENCES[11] = "\\v";
-  ESCAPE_SEQUENCES[12] = "\\f";
-  ESCAPE_SEQUENCES[13] = "\\r";
-  ESCAPE_SEQUENCES[27] = "\\e";
-  ESCAPE_SEQUENCES[34] = '\\"';
-  ESCAPE_SEQUENCES[92] = "\\\\";
-  ESCAPE_SEQUENCES[133] = "\\N";
-  ESCAPE_SEQUENCES[160] = "\\_";
-  ESCAPE_SEQUENCES[8232] = "\\L";
-  ESCAPE_SEQUENCES[8233] = "\\P";
-  const DEPRECATED_BOOLEANS_SYNTAX = [
-    "y",
-    "Y",
-    "yes",
-    "Yes",
-    "YES",
-    "on",
-    "On",
-    "ON",
-    "n",
-    "N",
-    "no",
-    "No",
-    "NO",
-    "off",
-    "Off",
-    "OFF"
-  ];
-  const DEPRECATED_BASE60_SYNTAX = /^[-+]?[0-9_]+(?::[0-9_]+)+(?:\.[0-9_]*)?$/;
-  function compileStyleMap(schema2, map22) {
-    if (map22 === null) return {};
-    const result = {};
-    const keys = Object.keys(map22);
-    for (let index2 = 0, length = keys.length; index2 < length; index2 += 1) {
-      let tag = keys[index2];
-      let style = String(map22[tag]);
-      if (tag.slice(0, 2) === "!!") {
-        tag = "tag:yaml.org,2002:" + tag.slice(2);
-      }
-      const type2 = schema2.compiledTypeMap["fallback"][tag];
-      if (type2 && _hasOwnProperty.call(type2.styleAliases, style)) {
-        style = type2.styleAliases[style];
-      }
-      result[tag] = style;
-    }
-    return result;
-  }
-  function encodeHex(character) {
-    let handle;
-    let length;
-    const string = character.toString(16).toUpperCase();
-    if (character <= 255) {
-      handle = "x";
-      length = 2;
-    } else if (character <= 65535) {
-      handle = "u";
-      length = 4;
-    } else if (character <= 4294967295) {
-      handle = "U";
-      length = 8;
-    } else {
-      throw new YAMLException2("code point within a string may not be greater than 0xFFFFFFFF");
-    }
-    return "\\" + handle + common2.repeat("0", length - string.length) + string;
-  }
-  const QUOTING_TYPE_SINGLE = 1;
-  const QUOTING_TYPE_DOUBLE = 2;
-  function State(options) {
-    this.schema = options["schema"] || DEFAULT_SCHEMA2;
-    this.indent = Math.max(1, options["indent"] || 2);
-    this.noArrayIndent = options["noArrayIndent"] || false;
-    this.skipInvalid = options["skipInvalid"] || false;
-    this.flowLevel = common2.isNothing(options["flowLevel"]) ? -1 : options["flowLevel"];
-    this.styleMap = compileStyleMap(this.schema, options["styles"] || null);
-    this.sortKeys = options["sortKeys"] || false;
-    this.lineWidth = options["lineWidth"] || 80;
-    this.noRefs = options["noRefs"] || false;
-    this.noCompatMode = options["noCompatMode"] || false;
-    this.condenseFlow = options["condenseFlow"] || false;
-    this.quotingType = options["quotingType"] === '"' ? QUOTING_TYPE_DOUBLE : QUOTING_TYPE_SINGLE;
-    this.forceQuotes = options["forceQuotes"] || false;
-    this.replacer = typeof options["replacer"] === "function" ? options["replacer"] : null;
-    this.implicitTypes = this.schema.compiledImplicit;
-    this.explicitTypes = this.schema.compiledExplicit;
-    this.tag = null;
-    this.result = "";
-    this.duplicates = [];
-    this.usedDuplicates = null;
-  }
-  function indentString(string, spaces) {
-    const ind = common2.repeat(" ", spaces);
-    let position = 0;
-    let result = "";
-    const length = string.length;
-    while (position < length) {
-      let line;
-      const next = string.indexOf("\n", position);
-      if (next === -1) {
-        line = string.slice(position);
-        position = length;
-      } else {
-        line = string.slice(position, next + 1);
-        position = next + 1;
-      }
-      if (line.length && line !== "\n") result += ind;
-      result += line;
-    }
-    return result;
-  }
-  function generateNextLine(state2, level) {
-    return "\n" + common2.repeat(" ", state2.indent * level);
-  }
-  function testImplicitResolving(state2, str2) {
-    for (let index2 = 0, length = state2.implicitTypes.length; index2 < length; index2 += 1) {
-      const type2 = state2.implicitTypes[index2];
-      if (type2.resolve(str2)) {
-        return true;
-      }
-    }
-    return false;
-  }
-  function isWhitespace(c5) {
-    return c5 === CHAR_SPACE || c5 === CHAR_TAB;
-  }
-  function isPrintable(c5) {
-    return c5 >= 32 && c5 <= 126 || c5 >= 161 && c5 <= 55295 && c5 !== 8232 && c5 !== 8233 || c5 >= 57344 && c5 <= 65533 && c5 !== CHAR_BOM || c5 >= 65536 && c5 <= 1114111;
-  }
-  function isNsCharOrWhitespace(c5) {
-    return isPrintable(c5) && c5 !== CHAR_BOM && // - b-char
-    c5 !== CHAR_CARRIAGE_RETURN && c5 !== CHAR_LINE_FEED;
-  }
-  function isPlainSafe(c5, prev, inblock) {
-    const cIsNsCharOrWhitespace = isNsCharOrWhitespace(c5);
-    const cIsNsChar = cIsNsCharOrWhitespace && !isWhitespace(c5);
-    return (
-      // ns-plain-safe
-      (inblock ? cIsNsCharOrWhitespace : cIsNsCharOrWhitespace && // - c-flow-indicator
-      c5 !== CHAR_COMMA && c5 !== CHAR_LEFT_SQUARE_BRACKET && c5 !== CHAR_RIGHT_SQUARE_BRACKET && c5 !== CHAR_LEFT_CURLY_BRACKET && c5 !== CHAR_RIGHT_CURLY_BRACKET) && // ns-plain-char
-      c5 !== CHAR_SHARP && // false on '#'
-      !(prev === CHAR_COLON && !cIsNsChar) || // false on ': '
-      isNsCharOrWhitespace(prev) && !isWhitespace(prev) && c5 === CHAR_SHARP || // change to true on '[^ ]#'
-      prev === CHAR_COLON && cIsNsChar
-    );
-  }
-  function isPlainSafeFirst(c5) {
-    return isPrintable(c5) && c5 !== CHAR_BOM && !isWhitespace(c5) && // - s-white
-    // - (c-indicator ::=
-    // “-” | “?” | “:” | “,” | “[” | “]” | “{” | “}”
-    c5 !== CHAR_MINUS && c5 !== CHAR_QUESTION && c5 !== CHAR_COLON && c5 !== CHAR_COMMA && c5 !== CHAR_LEFT_SQUARE_BRACKET && c5 !== CHAR_RIGHT_SQUARE_BRACKET && c5 !== CHAR_LEFT_CURLY_BRACKET && c5 !== CHAR_RIGHT_CURLY_BRACKET && // | “#” | “&” | “*” | “!” | “|” | “=” | “>” | “'” | “"”
-    c5 !== CHAR_SHARP && c5 !== CHAR_AMPERSAND && c5 !== CHAR_ASTERISK && c5 !== CHAR_EXCLAMATION && c5 !== CHAR_VERTICAL_LINE && c5 !== CHAR_EQUALS && c5 !== CHAR_GREATER_THAN && c5 !== CHAR_SINGLE_QUOTE && c5 !== CHAR_DOUBLE_QUOTE && // | “%” | “@” | “`”)
-    c5 !== CHAR_PERCENT && c5 !== CHAR_COMMERCIAL_AT && c5 !== CHAR_GRAVE_ACCENT;
-  }
-  function isPlainSafeLast(c5) {
-    return !isWhitespace(c5) && c5 !== CHAR_COLON;
-  }
-  function codePointAt(string, pos) {
-    const first = string.charCodeAt(pos);
-    let second;
-    if (first >= 55296 && first <= 56319 && pos + 1 < string.length) {
-      second = string.charCodeAt(pos + 1);
-      if (second >= 56320 && second <= 57343) {
-        return (first - 55296) * 1024 + second - 56320 + 65536;
-      }
-    }
-    return first;
-  }
-  function needIndentIndicator(string) {
-    const leadingSpaceRe = /^\n* /;
-    return leadingSpaceRe.test(string);
-  }
-  const STYLE_PLAIN = 1;
-  const STYLE_SINGLE = 2;
-  const STYLE_LITERAL = 3;
-  const STYLE_FOLDED = 4;
-  const STYLE_DOUBLE = 5;
-  function chooseScalarStyle(string, singleLineOnly, indentPerLevel, lineWidth, testAmbiguousType, quotingType, forceQuotes, inblock) {
-    let i6;
-    let char = 0;
-    let prevChar = null;
-    let hasLineBreak = false;
-    let hasFoldableLine = false;
-    const shouldTrackWidth = lineWidth !== -1;
-    let previousLineBreak = -1;
-    let plain = isPlainSafeFirst(codePointAt(string, 0)) && isPlainSafeLast(codePointAt(string, string.length - 1));
-    if (singleLineOnly || forceQuotes) {
-      for (i6 = 0; i6 < string.length; char >= 65536 ? i6 += 2 : i6++) {
-        char = codePointAt(string, i6);
-        if (!isPrintable(char)) {
-          return STYLE_DOUBLE;
-        }
-        plain = plain && isPlainSafe(char, prevChar, inblock);
-        prevChar = char;
-      }
-    } else {
-      for (i6 = 0; i6 < string.length; char >= 65536 ? i6 += 2 : i6++) {
-        char = codePointAt(string, i6);
-        if (char === CHAR_LINE_FEED) {
-          hasLineBreak = true;
-          if (shouldTrackWidth) {
-            hasFoldableLine = hasFoldableLine || // Foldable line = too long, and not more-indented.
-            i6 - previousLineBreak - 1 > lineWidth && string[previousLineBreak + 1] !== " ";
-            previousLineBreak = i6;
-          }
-        } else if (!isPrintable(char)) {
-          return STYLE_DOUBLE;
-        }
-        plain = plain && isPlainSafe(char, prevChar, inblock);
-        prevChar = char;
-      }
-      hasFoldableLine = hasFoldableLine || shouldTrackWidth && (i6 - previousLineBreak - 1 > lineWidth && string[previousLineBreak + 1] !== " ");
-    }
-    if (!hasLineBreak && !hasFoldableLine) {
-      if (plain && !forceQuotes && !testAmbiguousType(string)) {
-        return STYLE_PLAIN;
-      }
-      return quotingType === QUOTING_TYPE_DOUBLE ? STYLE_DOUBLE : STYLE_SINGLE;
-    }
-    if (indentPerLevel > 9 && needIndentIndicator(string)) {
-      return STYLE_DOUBLE;
-    }
-    if (!forceQuotes) {
-      return hasFoldableLine ? STYLE_FOLDED : STYLE_LITERAL;
-    }
-    return quotingType === QUOTING_TYPE_DOUBLE ? STYLE_DOUBLE : STYLE_SINGLE;
-  }
-  function writeScalar(state2, string, level, iskey, inblock) {
-    state2.dump = (function() {
-      if (string.length === 0) {
-        return state2.quotingType === QUOTING_TYPE_DOUBLE ? '""' : "''";
-      }
-      if (!state2.noCompatMode) {
-        if (DEPRECATED_BOOLEANS_SYNTAX.indexOf(string) !== -1 || DEPRECATED_BASE60_SYNTAX.test(string)) {
-          return state2.quotingType === QUOTING_TYPE_DOUBLE ? '"' + string + '"' : "'" + string + "'";
-        }
-      }
-      const indent = state2.indent * Math.max(1, level);
-      const lineWidth = state2.lineWidth === -1 ? -1 : Math.max(Math.min(state2.lineWidth, 40), state2.lineWidth - indent);
-      const singleLineOnly = iskey || // No block styles in flow mode.
-      state2.flowLevel > -1 && level >= state2.flowLevel;
-      function testAmbiguity(string2) {
-        return testImplicitResolving(state2, string2);
-      }
-      switch (chooseScalarStyle(
-        string,
-        singleLineOnly,
-        state2.indent,
-        lineWidth,
-        testAmbiguity,
-        state2.quotingType,
-        state2.forceQuotes && !iskey,
-        inblock
-      )) {
-        case STYLE_PLAIN:
-          return string;
-        case STYLE_SINGLE:
-          return "'" + string.replace(/'/g, "''") + "'";
-        case STYLE_LITERAL:
-          return "|" + blockHeader(string, state2.indent) + dropEndingNewline(indentString(string, indent));
-        case STYLE_FOLDED:
-          return ">" + blockHeader(string, state2.indent) + dropEndingNewline(indentString(foldString(string, lineWidth), indent));
-        case STYLE_DOUBLE:
-          return '"' + escapeString(string) + '"';
-        default:
-          throw new YAMLException2("impossible error: invalid scalar style");
-      }
-    })();
-  }
-  function blockHeader(string, indentPerLevel) {
-    const indentIndicator = needIndentIndicator(string) ? String(indentPerLevel) : "";
-    const clip = string[string.length - 1] === "\n";
-    const keep = clip && (string[string.length - 2] === "\n" || string === "\n");
-    const chomp = keep ? "+" : clip ? "" : "-";
-    return indentIndicator + chomp + "\n";
-  }
-  function dropEndingNewline(string) {
-    return string[string.length - 1] === "\n" ? string.slice(0, -1) : string;
-  }
-  function foldString(string, width) {
-    const lineRe = /(\n+)([^\n]*)/g;
-    let result = (function() {
-      let nextLF = string.indexOf("\n");
-      nextLF = nextLF !== -1 ? nextLF : string.length;
-      lineRe.lastIndex = nextLF;
-      return foldLine(string.slice(0, nextLF), width);
-    })();
-    let prevMoreIndented = string[0] === "\n" || string[0] === " ";
-    let moreIndented;
-    let match;
-    while (match = lineRe.exec(string)) {
-      const prefix = match[1];
-      const line = match[2];
-      moreIndented = line[0] === " ";
-      result += prefix + (!prevMoreIndented && !moreIndented && line !== "" ? "\n" : "") + foldLine(line, width);
-      prevMoreIndented = moreIndented;
-    }
-    return result;
-  }
-  function foldLine(line, width) {
-    if (line === "" || line[0] === " ") return line;
-    const breakRe = / [^ ]/g;
-    let match;
-    let start = 0;
-    let end;
-    let curr = 0;
-    let next = 0;
-    let result = "";
-    while (match = breakRe.exec(line)) {
-      next = match.index;
-      if (next - start > width) {
-        end = curr > start ? curr : next;
-        result += "\n" + line.slice(start, end);
-        start = end + 1;
-      }
-      curr = next;
-    }
-    result += "\n";
-    if (line.length - start > width && curr > start) {
-      result += line.slice(start, curr) + "\n" + line.slice(curr + 1);
-    } else {
-      result += line.slice(start);
-    }
-    return result.slice(1);
-  }
-  function escapeString(string) {
-    let result = "";
-    let char = 0;
-    for (let i6 = 0; i6 < string.length; char >= 65536 ? i6 += 2 : i6++) {
-      char = codePointAt(string, i6);
-      const escapeSeq = ESCAPE_SEQUENCES[char];
-      if (!escapeSeq && isPrintable(char)) {
-        result += string[i6];
-        if (char >= 65536) result += string[i6 + 1];
-      } else {
-        result += escapeSeq || encodeHex(char);
-      }
-    }
-    return result;
-  }
-  function writeFlowSequence(state2, level, object) {
-    let _result = "";
-    const _tag = state2.tag;
-    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
-      let value2 = object[index2];
-      if (state2.replacer) {
-        value2 = state2.replacer.call(object, String(index2), value2);
-      }
-      if (writeNode(state2, level, value2, false, false) || typeof value2 === "undefined" && writeNode(state2, level, null, false, false)) {
-        if (_result !== "") _result += "," + (!state2.condenseFlow ? " " : "");
-        _result += state2.dump;
-      }
-    }
-    state2.tag = _tag;
-    state2.dump = "[" + _result + "]";
-  }
-  function writeBlockSequence(state2, level, object, compact) {
-    let _result = "";
-    const _tag = state2.tag;
-    for (let index2 = 0, length = object.length; index2 < length; index2 += 1) {
-      let value2 = object[index2];
-      if (state2.replacer) {
-        value2 = state2.replacer.call(object, String(index2), value2);
-      }
-      if (writeNode(state2, level + 1, value2, true, true, false, true) || typeof value2 === "undefined" && writeNode(state2, level + 1, null, true, true, false, true)) {
-        if (!compact || _result !== "") {
-          _result += generateNextLine(state2, level);
-        }
-        if (state2.dump && CHAR_LINE_FEED === state2.dump.charCodeAt(0)) {
-          _result += "-";
-        } else {
-          _result += "- ";
-        }
-        _result += state2.dump;
-      }
-    }
-    state2.tag = _tag;
-    state2.dump = _result || "[]";
-  }
-  function writeFlowMapping(state2, level, object) {
-    let _result = "";
-    const _tag = state2.tag;
-    const objectKeyList = Object.keys(object);
-    for (let index2 = 0, length = objectKeyList.length; index2 < length; index2 += 1) {
-      let pairBuffer = "";
-      if (_result !== "") pairBuffer += ", ";
-      if (state2.condenseFlow) pairBuffer += '"';
-      const objectKey = objectKeyList[index2];
-      let objectValue = object[objectKey];
-      if (state2.replacer) {
-        objectValue = state2.replacer.call(object, objectKey, objectValue);
-      }
-      if (!writeNode(state2, level, objectKey, false, false)) {
-        continue;
-      }
-      if (state2.dump.length > 1024) pairBuffer += "? ";
-      pairBuffer += state2.dump + (state2.condenseFlow ? '"' : "") + ":" + (state2.condenseFlow ? "" : " ");
-      if (!writeNode(state2, level, objectValue, false, false)) {
-        continue;
-      }
-      pairBuffer += state2.dump;
-      _result += pairBuffer;
-    }
-    state2.tag = _tag;
-    state2.dump = "{" + _result + "}";
-  }
-  function writeBlockMapping(state2, level, object, compact) {
-    let _result = "";
-    const _tag = state2.tag;
-    const objectKeyList = Object.keys(object);
-    if (state2.sortKeys === true) {
-      objectKeyList.sort();
-    } else if (typeof state2.sortKeys === "function") {
-      objectKeyList.sort(state2.sortKeys);
-    } else if (state2.sortKeys) {
-      throw new YAMLException2("sortKeys must be a boolean or a function");
-    }
-    for (let index2 = 0, length = objectKeyList.length; index2 < length; index2 += 1) {
-      let pairBuffer = "";
-      if (!compact || _result !== "") {
-        pairBuffer += generateNextLine(state2, level);
-      }
-      const objectKey = objectKeyList[index2];
-      let objectValue = object[objectKey];
-      if (state2.replacer) {
-        objectValue = state2.replacer.call(object, objectKey, objectValue);
-      }
-      if (!writeNode(state2, level + 1, objectKey, true, true, true)) {
-        continue;
-      }
-      const explicitPair = state2.tag !== null && state2.tag !== "?" || state2.dump && state2.dump.length > 1024;
-      if (explicitPair) {
-        if (state2.dump && CHAR_LINE_FEED === state2.dump.charCodeAt(0)) {
-          pairBuffer += "?";
-        } else {
-          pairBuffer += "? ";
-        }
-      }
-      pairBuffer += state2.dump;
-      if (explicitPair) {
-        pairBuffer += generateNextLine(state2, level);
-      }
-      if (!writeNode(state2, level + 1, objectValue, true, explicitPair)) {
-        continue;
-      }
-      if (state2.dump && CHAR_LINE_FEED === state2.dump.charCodeAt(0)) {
-        pairBuffer += ":";
-      } else {
-        pairBuffer += ": ";
-      }
-      pairBuffer += state2.dump;
-      _result += pairBuffer;
-    }
-    state2.tag = _tag;
-    state2.dump = _result || "{}";
-  }
-  function detectType(state2, object, explicit) {
-    const typeList = explicit ? state2.explicitTypes : state2.implicitTypes;
-    for (let index2 = 0, length = typeList.length; index2 < length; index2 += 1) {
-      const type2 = typeList[index2];
-      if ((type2.instanceOf || type2.predicate) && (!type2.instanceOf || typeof object === "object" && object instanceof type2.instanceOf) && (!type2.predicate || type2.predicate(object))) {
-        if (explicit) {
-          if (type2.multi && type2.representName) {
-            state2.tag = type2.representName(object);
-          } else {
-            state2.tag = type2.tag;
-          }
-        } else {
-          state2.tag = "?";
-        }
-        if (type2.represent) {
-          const style = state2.styleMap[type2.tag] || type2.defaultStyle;
-          let _result;
-          if (_toString.call(type2.represent) === "[object Function]") {
-            _result = type2.represent(object, style);
-          } else if (_hasOwnProperty.call(type2.represent, style)) {
-            _result = type2.represent[style](object, style);
-          } else {
-            throw new YAMLException2("!<" + type2.tag + '> tag resolver accepts not "' + style + '" style');
-          }
-          state2.dump = _result;
-        }
-        return true;
-      }
-    }
-    return false;
-  }
-  function writeNode(state2, level, object, block, compact, iskey, isblockseq) {
-    state2.tag = null;
-    state2.dump = object;
-    if (!detectType(state2, object, false)) {
-      detectType(state2, object, true);
-    }
-    const type2 = _toString.call(state2.dump);
-    const inblock = block;
-    if (block) {
-      block = state2.flowLevel < 0 || state2.flowLevel > level;
-    }
-    const objectOrArray = type2 === "[object Object]" || type2 === "[object Array]";
-    let duplicateIndex;
-    let duplicate;
-    if (objectOrArray) {
-      duplicateIndex = state2.duplicates.indexOf(object);
-      duplicate = duplicateIndex !== -1;
-    }
-    if (state2.tag !== null && state2.tag !== "?" || duplicate || state2.indent !== 2 && level > 0) {
-      compact = false;
-    }
-    if (duplicate && state2.usedDuplicates[duplicateIndex]) {
-      state2.dump = "*ref_" + duplicateIndex;
-    } else {
-      if (objectOrArray && duplicate && !state2.usedDuplicates[duplicateIndex]) {
-        state2.usedDuplicates[duplicateIndex] = true;
-      }
-      if (type2 === "[object Object]") {
-        if (block && Object.keys(state2.dump).length !== 0) {
-          writeBlockMapping(state2, level, state2.dump, compact);
-          if (duplicate) {
-            state2.dump = "&ref_" + duplicateIndex + state2.dump;
-          }
-        } else {
-          writeFlowMapping(state2, level, state2.dump);
-          if (duplicate) {
-            state2.dump = "&ref_" + duplicateIndex + " " + state2.dump;
-          }
-        }
-      } else if (type2 === "[object Array]") {
-        if (block && state2.dump.length !== 0) {
-          if (state2.noArrayIndent && !isblockseq && level > 0) {
-            writeBlockSequence(state2, level - 1, state2.dump, compact);
-          } else {
-            writeBlockSequence(state2, level, state2.dump, compact);
-          }
-          if (duplicate) {
-            state2.dump = "&ref_" + duplicateIndex + state2.dump;
-          }
-        } else {
-          writeFlowSequence(state2, level, state2.dump);
-          if (duplicate) {
-            state2.dump = "&ref_" + duplicateIndex + " " + state2.dump;
-          }
-        }
-      } else if (type2 === "[object String]") {
-        if (state2.tag !== "?") {
-          writeScalar(state2, state2.dump, level, iskey, inblock);
-        }
-      } else if (type2 === "[object Undefined]") {
-        return false;
-      } else {
-        if (state2.skipInvalid) return false;
-        throw new YAMLException2("unacceptable kind of an object to dump " + type2);
-      }
-      if (state2.tag !== null && state2.tag !== "?") {
-        let tagStr = encodeURI(
-          state2.tag[0] === "!" ? state2.tag.slice(1) : state2.tag
-        ).replace(/!/g, "%21");
-        if (state2.tag[0] === "!") {
-          tagStr = "!" + tagStr;
-        } else if (tagStr.slice(0, 18) === "tag:yaml.org,2002:") {
-          tagStr = "!!" + tagStr.slice(18);
-        } else {
-          tagStr = "!<" + tagStr + ">";
-        }
-        state2.dump = tagStr + " " + state2.dump;
-      }
-    }
-    return true;
-  }
-  function getDuplicateReferences(object, state2) {
-    const objects = [];
-    const duplicatesIndexes = [];
-    inspectNode(object, objects, duplicatesIndexes);
-    const length = duplicatesIndexes.length;
-    for (let index2 = 0; index2 < length; index2 += 1) {
-      state2.duplicates.push(objects[duplicatesIndexes[index2]]);
-    }
-    state2.usedDuplicates = new Array(length);
-  }
-  function inspectNode(object, objects, duplicatesIndexes) {
-    if (object !== null && typeof object === "object") {
-      const index2 = objects.indexOf(object);
-      if (index2 !== -1) {
-        if (duplicatesIndexes.indexOf(index2) === -1) {
-          duplicatesIndexes.push(index2);
-        }
-      } else {
-        objects.push(object);
-        if (Array.isArray(object)) {
-          for (let i6 = 0, length = object.length; i6 < length; i6 += 1) {
-            inspectNode(object[i6], objects, duplicatesIndexes);
-          }
-        } else {
-          const objectKeyList = Object.keys(object);
-          for (let i6 = 0, length = objectKeyList.length; i6 < length; i6 += 1) {
-            inspectNode(object[objectKeyList[i6]], objects, duplicatesIndexes);
-          }
-        }
-      }
-    }
-  }
-  function dump2(input, options) {
-    options = options || {};
-    const state2 = new State(options);
-    if (!state2.noRefs) getDuplicateReferences(input, state2);
-    let value2 = input;
-    if (state2.replacer) {
-      value2 = state2.replacer.call({ "": value2 }, "", value2);
-    }
-    if (writeNode(state2, 0, value2, true, true)) return state2.dump + "\n";
-    return "";
-  }
-  dumper.dump = dump2;
-  return dumper;
-}
-var hasRequiredJsYaml;
-function requireJsYaml() {
-  if (hasRequiredJsYaml) return jsYaml;
-  hasRequiredJsYaml = 1;
-  const loader2 = requireLoader();
-  const dumper2 = requireDumper();
-  function renamed(from, to) {
-    return function() {
-      throw new Error("Function yaml." + from + " is removed in js-yaml 4. Use yaml." + to + " instead, which is now safe by default.");
-    };
-  }
-  jsYaml.Type = requireType();
-  jsYaml.Schema = requireSchema();
-  jsYaml.FAILSAFE_SCHEMA = requireFailsafe();
-  jsYaml.JSON_SCHEMA = requireJson();
-  jsYaml.CORE_SCHEMA = requireCore();
-  jsYaml.DEFAULT_SCHEMA = require_default();
-  jsYaml.load = loader2.load;
-  jsYaml.loadAll = loader2.loadAll;
-  jsYaml.dump = dumper2.dump;
-  jsYaml.YAMLException = requireException();
-  jsYaml.types = {
-    binary: requireBinary(),
-    float: requireFloat(),
-    map: requireMap(),
-    null: require_null(),
-    pairs: requirePairs(),
-    set: requireSet(),
-    timestamp: requireTimestamp(),
-    bool: requireBool(),
-    int: requireInt(),
-    merge: requireMerge(),
-    omap: requireOmap(),
-    seq: requireSeq(),
-    str: requireStr()
-  };
-  jsYaml.safeLoad = renamed("safeLoad", "load");
-  jsYaml.safeLoadAll = renamed("safeLoadAll", "loadAll");
-  jsYaml.safeDump = renamed("safeDump", "dump");
-  return jsYaml;
-}
-var jsYamlExports = requireJsYaml();
-var yaml = /* @__PURE__ */ getDefaultExportFromCjs2(jsYamlExports);
-var {
-  Type,
-  Schema: Schema2,
-  FAILSAFE_SCHEMA,
-  JSON_SCHEMA,
-  CORE_SCHEMA,
-  DEFAULT_SCHEMA,
-  load,
-  loadAll,
-  dump,
-  YAMLException,
-  types,
-  safeLoad,
-  safeLoadAll,
-  safeDump
-} = yaml;
-
-// src/policy/yaml-positions.ts
-var NO_CHILDREN = [];
-var PositionRecorder = class {
-  documents = [];
-  stack = [];
-  onEvent = (event, state2) => {
-    if (event === "open") {
-      this.stack.push({
-        open: state2.position,
-        close: state2.position,
-        result: void 0,
-        children: NO_CHILDREN
-      });
-      return;
-    }
-    const node = this.stack.pop();
-    if (!node) return;
-    node.close = state2.position;
-    node.result = state2.result;
-    const parent = this.stack[this.stack.length - 1];
-    if (!parent) this.documents.push(node);
-    else if (parent.children === NO_CHILDREN) parent.children = [node];
-    else parent.children.push(node);
-  };
-};
-function skipBlank(text, from) {
-  let i6 = from;
-  while (i6 < text.length) {
-    const c5 = text.charCodeAt(i6);
-    if (c5 === 32 || c5 === 9 || c5 === 10 || c5 === 13 || c5 === 65279) i6++;
-    else if (c5 === 35 && (i6 === 0 || /\s/.test(text[i6 - 1]))) {
-      while (i6 < text.length && text.charCodeAt(i6) !== 10) i6++;
-    } else break;
-  }
-  return i6;
-}
-function trimEnd(text, start, end) {
-  let i6 = Math.min(end, text.length);
-  while (i6 > start && /\s/.test(text[i6 - 1])) i6--;
-  return Math.max(i6, start);
-}
-function isKey(text, node) {
-  let i6 = node.close;
-  while (i6 < text.length && (text.charCodeAt(i6) === 32 || text.charCodeAt(i6) === 9)) i6++;
-  return text.charCodeAt(i6) === 58;
-}
-var pairCache = /* @__PURE__ */ new WeakMap();
-function pairsOf(text, node) {
-  const cached = pairCache.get(node);
-  if (cached) return cached;
-  const pairs2 = [];
-  pairCache.set(node, pairs2);
-  let pending;
-  for (const child of node.children) {
-    if (isKey(text, child)) {
-      pending = { key: child };
-      pairs2.push(pending);
-    } else if (pending) {
-      pending.value = child;
-      pending = void 0;
-    }
-  }
-  return pairs2;
-}
-function findNode(text, root5, path, wantKey) {
-  let node = root5;
-  let heldBy;
-  for (let i6 = 0; i6 < path.length; i6++) {
-    const step = path[i6];
-    const result = node.result;
-    if (Array.isArray(result)) {
-      const child = typeof step === "number" && node.children.length === result.length ? node.children[step] : void 0;
-      if (!child) return heldBy ?? node;
-      node = child;
-      heldBy = void 0;
-    } else if (typeof result === "object" && result !== null) {
-      const pair = pairsOf(text, node).find((p3) => String(p3.key.result) === String(step));
-      if (!pair) return heldBy ?? node;
-      if (i6 === path.length - 1 && wantKey || !pair.value) return pair.key;
-      node = pair.value;
-      heldBy = pair.key;
-    } else {
-      return heldBy ?? node;
-    }
-  }
-  return node;
-}
-var LineIndex = class {
-  starts = [0];
-  constructor(text) {
-    for (let i6 = text.indexOf("\n"); i6 !== -1; i6 = text.indexOf("\n", i6 + 1)) this.starts.push(i6 + 1);
-  }
-  position(offset) {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = lo + hi + 1 >> 1;
-      if (this.starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - this.starts[lo] + 1 };
-  }
-};
-
-// src/policy/yaml-file.ts
-var YAML_LIMITS = {
-  /** Policies are small; anything larger is a mistake or an attack. */
-  maxBytes: 1024 * 1024,
-  maxDocuments: 100,
-  /** Nodes in a document with aliases written out: far more than a policy needs, far fewer than a billion laughs. */
-  maxNodes: 25e4,
-  /** Flow brackets nested deeper than this are refused before parsing (the parser recurses). */
-  maxDepth: 128
-};
-var strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-function parseYamlFile(file, bytes2) {
-  const at = (line, column) => ({
-    file,
-    line,
-    column,
-    endLine: line,
-    endColumn: column
-  });
-  const fail = (ruleId, message, remediation, location = at(1, 1)) => ({
-    documents: [],
-    problems: [{ ruleId, message, remediation, location }]
-  });
-  if (bytes2.byteLength > YAML_LIMITS.maxBytes) {
-    return fail(
-      "yaml/too-large",
-      `file is ${bytes2.byteLength} bytes; the limit is ${YAML_LIMITS.maxBytes}`,
-      "Split the policy into several files."
-    );
-  }
-  let text;
-  try {
-    text = strictUtf8.decode(bytes2);
-  } catch {
-    const badByte = Math.max(0, firstInvalidUtf8(bytes2));
-    const { line, column } = positionOfByte(bytes2, badByte);
-    return fail(
-      "yaml/encoding",
-      `not valid UTF-8: byte 0x${bytes2[badByte].toString(16).padStart(2, "0")} at offset ${badByte}`,
-      "Save the file as UTF-8.",
-      at(line, column)
-    );
-  }
-  if (text.charCodeAt(0) === 65279) text = text.slice(1);
-  const lines = new LineIndex(text);
-  const rangeOf = (start, end) => {
-    const a5 = lines.position(start);
-    const b5 = lines.position(Math.max(start, end));
-    return { file, line: a5.line, column: a5.column, endLine: b5.line, endColumn: b5.column };
-  };
-  const deep = firstTooDeep(text);
-  if (deep !== -1) {
-    return fail(
-      "yaml/too-deep",
-      `nested more than ${YAML_LIMITS.maxDepth} levels deep`,
-      "Flatten the structure: policies need only a few levels.",
-      rangeOf(deep, deep)
-    );
-  }
-  const chunks = splitDocuments(text);
-  if (chunks.length > YAML_LIMITS.maxDocuments) {
-    return fail(
-      "yaml/too-many-documents",
-      `${chunks.length} documents; the limit is ${YAML_LIMITS.maxDocuments}`,
-      "Split the file."
-    );
-  }
-  const problems = [];
-  const documents = [];
-  const problem = (ruleId, message, remediation, offset) => problems.push({ ruleId, message, remediation, location: rangeOf(offset, offset) });
-  chunks.forEach(({ base, text: chunk }, index2) => {
-    const recorder = new PositionRecorder();
-    let values;
-    try {
-      values = loadAll(chunk, void 0, { schema: CORE_SCHEMA, listener: recorder.onEvent });
-    } catch (error3) {
-      if (error3 instanceof YAMLException) {
-        const offset = Math.min(error3.mark?.position ?? 0, chunk.length);
-        if (error3.reason === "duplicated mapping key") {
-          problem(
-            "yaml/duplicate-key",
-            `duplicate key \`${keyAt(chunk, offset)}\``,
-            "Keep one of the two keys: YAML parsers disagree on which one wins.",
-            base + offset
-          );
-        } else {
-          problem("yaml/syntax", error3.reason, "Fix the YAML syntax at this position.", base + offset);
-        }
-      } else if (error3 instanceof RangeError) {
-        problem("yaml/too-deep", "nested too deeply to read", "Flatten the structure.", base);
-      } else {
-        problem("yaml/unparsable", `cannot be read: ${describe151(error3)}`, "Simplify the YAML.", base);
-      }
-      return;
-    }
-    values.forEach((value2, k5) => {
-      const root5 = recorder.documents[k5];
-      if (value2 === null || value2 === void 0 || !root5) return;
-      const rootStart = skipBlank(chunk, root5.open);
-      if (chunk.includes("&") && expandedSize(value2, YAML_LIMITS.maxNodes) > YAML_LIMITS.maxNodes) {
-        problem(
-          "yaml/alias-limit",
-          `the document expands to more than ${YAML_LIMITS.maxNodes} nodes (an alias bomb?)`,
-          "Write the values out instead of nesting aliases.",
-          base + rootStart
-        );
-        return;
-      }
-      documents.push({
-        file,
-        index: index2 + k5,
-        value: value2,
-        locate(path, options) {
-          const node = findNode(chunk, root5, path, options?.key ?? false);
-          const start = skipBlank(chunk, node.open);
-          return rangeOf(base + start, base + trimEnd(chunk, start, node.close));
-        }
-      });
-    });
-  });
-  return { documents, problems };
-}
-function splitDocuments(text) {
-  const chunks = [];
-  const marker = /^---(?=[ \t\r\n]|$)/gm;
-  let base = 0;
-  for (let match = marker.exec(text); match !== null; match = marker.exec(text)) {
-    if (match.index > base && text.slice(base, match.index).trim() !== "") {
-      chunks.push({ base, text: text.slice(base, match.index) });
-    }
-    base = match.index;
-  }
-  chunks.push({ base, text: text.slice(base) });
-  return chunks;
-}
-function expandedSize(value2, limit) {
-  const sizes = /* @__PURE__ */ new Map();
-  const size = (v) => {
-    if (typeof v !== "object" || v === null) return 1;
-    const known = sizes.get(v);
-    if (known !== void 0) return known;
-    let total = 1;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      total += size(child);
-      if (total > limit) break;
-    }
-    sizes.set(v, total);
-    return total;
-  };
-  return size(value2);
-}
-function countOf(text, char) {
-  let count = 0;
-  for (let i6 = text.indexOf(char); i6 !== -1; i6 = text.indexOf(char, i6 + 1)) count++;
-  return count;
-}
-function firstTooDeep(text) {
-  if (countOf(text, "[") + countOf(text, "{") <= YAML_LIMITS.maxDepth) return -1;
-  let depth = 0;
-  let quote = "";
-  for (let i6 = 0; i6 < text.length; i6++) {
-    const c5 = text[i6];
-    if (quote) {
-      if (c5 === "\\" && quote === '"') i6++;
-      else if (c5 === quote) quote = "";
-      continue;
-    }
-    if (c5 === "#" && (i6 === 0 || /\s/.test(text[i6 - 1]))) {
-      while (i6 < text.length && text[i6] !== "\n") i6++;
-    } else if (c5 === '"' || c5 === "'") {
-      if (i6 === 0 || /[\s[{,:]/.test(text[i6 - 1])) quote = c5;
-    } else if (c5 === "[" || c5 === "{") {
-      if (++depth > YAML_LIMITS.maxDepth) return i6;
-    } else if (c5 === "]" || c5 === "}") {
-      depth = Math.max(0, depth - 1);
-    }
-  }
-  return -1;
-}
-function keyAt(text, offset) {
-  const match = /^\s*("[^"]*"|'[^']*'|[^:\n]*)/.exec(text.slice(offset, offset + 200));
-  return (match?.[1] ?? "").trim().replace(/^["']|["']$/g, "");
-}
-function describe151(error3) {
-  return error3 instanceof Error ? error3.message.split("\n")[0] : String(error3);
-}
-function positionOfByte(bytes2, offset) {
-  let line = 1;
-  let lineStart = 0;
-  for (let i6 = 0; i6 < offset; i6++) {
-    if (bytes2[i6] === 10) {
-      line++;
-      lineStart = i6 + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-function firstInvalidUtf8(bytes2) {
-  let i6 = 0;
-  while (i6 < bytes2.length) {
-    const b5 = bytes2[i6];
-    let need;
-    let min;
-    if (b5 < 128) {
-      i6++;
-      continue;
-    } else if (b5 >= 194 && b5 <= 223) {
-      need = 1;
-      min = 128;
-    } else if (b5 >= 224 && b5 <= 239) {
-      need = 2;
-      min = 2048;
-    } else if (b5 >= 240 && b5 <= 244) {
-      need = 3;
-      min = 65536;
-    } else {
-      return i6;
-    }
-    let cp = b5 & 63 >> need;
-    for (let k5 = 1; k5 <= need; k5++) {
-      const c5 = bytes2[i6 + k5];
-      if (c5 === void 0 || (c5 & 192) !== 128) return i6;
-      cp = cp << 6 | c5 & 63;
-    }
-    if (cp < min || cp > 1114111 || cp >= 55296 && cp <= 57343) return i6;
-    i6 += need + 1;
-  }
-  return -1;
-}
-
-// src/policy/config.ts
-var DEFAULT_CONFIG_PATH = ".restorable/config.yaml";
-var DEFAULT_POLICY_GLOBS = [".restorable/**/*.yml", ".restorable/**/*.yaml"];
-var DEFAULT_CONTROLS_PATH = ".restorable/controls";
-var EMPTY = { apiVersion: "restorable/v1", kind: "Config" };
-function loadConfig2(root5, path) {
-  const relative4 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join6(root5, relative4);
-  if (!existsSync3(absolute)) {
-    if (path === void 0) return { data: EMPTY, problems: [] };
-    return {
-      data: EMPTY,
-      problems: [
-        {
-          ruleId: "config/missing",
-          message: `configuration file ${relative4} does not exist`,
-          remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative4)
-        }
-      ]
-    };
-  }
-  const parsed2 = parseYamlFile(relative4, readFileSync(absolute));
-  const problems = [...parsed2.problems];
-  const document = parsed2.documents[0];
-  if (parsed2.documents.length > 1) {
-    problems.push({
-      ruleId: "config/several-documents",
-      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
-      remediation: "Merge them into one document.",
-      location: parsed2.documents[1].locate([])
-    });
-  }
-  if (!document) return { data: EMPTY, file: relative4, problems };
-  const schemaProblems = validateDocument(document, validator("config"), "config/schema");
-  if (schemaProblems.length)
-    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative4, document, problems };
-}
-
-// src/policy/discover.ts
-import { existsSync as existsSync4, globSync, statSync as statSync2 } from "node:fs";
-import { relative, resolve as resolve3, sep as sep2 } from "node:path";
-function discoverPolicyFiles(root5, requested, configured) {
-  const problems = [];
-  const found = /* @__PURE__ */ new Set();
-  const add2 = (path) => found.add(path.split(sep2).join("/"));
-  if (requested.length === 0) {
-    for (const file of globYaml(root5, configured ?? DEFAULT_POLICY_GLOBS)) {
-      if (file === DEFAULT_CONFIG_PATH || file.startsWith(`${DEFAULT_CONTROLS_PATH}/`)) continue;
-      add2(file);
-    }
-    return { files: [...found].sort(), problems };
-  }
-  for (const item of requested) {
-    const absolute = resolve3(root5, item);
-    if (/[*?[{]/.test(item)) {
-      const matches = globYaml(root5, [item]);
-      if (matches.length === 0) problems.push(notFound(item, "matches no file"));
-      matches.forEach(add2);
-    } else if (!existsSync4(absolute)) {
-      problems.push(notFound(item, "does not exist"));
-    } else if (statSync2(absolute).isDirectory()) {
-      const prefix = relative(root5, absolute).split(sep2).join("/");
-      const base = prefix === "" ? "" : `${prefix}/`;
-      globYaml(root5, [`${base}**/*.yml`, `${base}**/*.yaml`]).forEach(add2);
-    } else {
-      add2(relative(root5, absolute));
-    }
-  }
-  return { files: [...found].sort(), problems };
-}
-function globYaml(root5, patterns) {
-  return globSync([...patterns], { cwd: root5 }).map((p3) => p3.split(sep2).join("/")).filter((p3) => /\.ya?ml$/.test(p3) && !p3.split("/").includes("node_modules"));
-}
-function notFound(item, what) {
-  return {
-    ruleId: "policy/not-found",
-    message: `${item} ${what}`,
-    remediation: "Give a policy file, a directory of policies, or a glob such as `.restorable/**/*.yaml`.",
-    location: fileStart(item)
-  };
-}
-
-// src/policy/load-policies.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join7 } from "node:path";
-function loadPolicies(root5, files, visit) {
-  const problems = [];
-  for (const file of files) {
-    let bytes2;
-    try {
-      bytes2 = readFileSync2(join7(root5, file));
-    } catch (error3) {
-      problems.push({
-        ruleId: "policy/unreadable",
-        message: `cannot read ${file}: ${error3.message}`,
-        remediation: "Check the file exists and is readable.",
-        location: fileStart(file)
-      });
-      continue;
-    }
-    const parsed2 = parseYamlFile(file, bytes2);
-    problems.push(...parsed2.problems);
-    if (parsed2.documents.length === 0 && parsed2.problems.length === 0) {
-      problems.push({
-        ruleId: "policy/empty",
-        message: `${file} holds no policy`,
-        remediation: "Write a policy in it (`apiVersion: restorable/v1`, `kind: BackupPolicy`) or delete it.",
-        location: fileStart(file)
-      });
-    }
-    for (const document of parsed2.documents) {
-      const schemaProblems = validateDocument(document, validator("policy"), "policy/schema");
-      if (schemaProblems.length) {
-        problems.push(...schemaProblems);
-        continue;
-      }
-      const data = document.value;
-      const referenceProblems = crossCheck(data, document);
-      problems.push(...referenceProblems);
-      visit({ file, document, data }, referenceProblems.length === 0);
-    }
-  }
-  return problems;
-}
-var VERIFY_PLACEHOLDERS = ["restore.path", "snapshot.id", "system.name"];
-function crossCheck(policy, document) {
-  const problems = [];
-  const defined = Object.keys(policy.repositories ?? {});
-  const systemNames = /* @__PURE__ */ new Map();
-  policy.systems.forEach((system, s2) => {
-    const first = systemNames.get(system.name);
-    if (first !== void 0) {
-      problems.push({
-        ruleId: "policy/duplicate-system",
-        message: `system \`${system.name}\` is defined twice in this policy (also at systems[${first}])`,
-        remediation: "Give each system a unique name.",
-        location: document.locate(["systems", s2, "name"])
-      });
-    } else {
-      systemNames.set(system.name, s2);
-    }
-    system.repositories.forEach((name, r5) => {
-      if (!defined.includes(name)) {
-        const guess = closest(name, defined);
-        problems.push({
-          ruleId: "policy/unknown-repository",
-          message: `system \`${system.name}\` uses repository \`${name}\`, which this policy does not define`,
-          remediation: guess ? `Did you mean \`${guess}\`?` : defined.length ? `Use one of: ${defined.join(", ")}, or define \`${name}\` under \`repositories:\`.` : `Define \`${name}\` under \`repositories:\` (an s3 bucket or a local directory).`,
-          location: document.locate(["systems", s2, "repositories", r5])
-        });
-      }
-    });
-    const source = system.source;
-    const misplaced = source.command ? ["exclude", "followSymlinks"].filter((k5) => source[k5] !== void 0) : ["timeout", "filename"].filter((k5) => source[k5] !== void 0);
-    for (const key2 of misplaced) {
-      problems.push({
-        ruleId: "policy/source-field",
-        message: `\`${key2}\` applies to ${source.command ? "a `paths`" : "a `command`"} source; the source of \`${system.name}\` is ${source.command ? "a command" : "paths"}`,
-        remediation: source.command ? "Remove it: a command source backs up what the command writes to standard output." : "Remove it: `timeout` and `filename` are for command sources.",
-        location: document.locate(["systems", s2, "source", key2], { key: true })
-      });
-    }
-    system.drill?.verify?.forEach((step, v) => {
-      step.command.forEach((arg, a5) => {
-        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
-          if (VERIFY_PLACEHOLDERS.includes(match[1])) continue;
-          problems.push({
-            ruleId: "policy/placeholder",
-            message: `unknown placeholder \`{${match[1]}}\` in a verify command of \`${system.name}\``,
-            remediation: `Use one of ${VERIFY_PLACEHOLDERS.map((p3) => `\`{${p3}}\``).join(", ")}.`,
-            location: document.locate(["systems", s2, "drill", "verify", v, "command", a5])
-          });
-        }
-      });
-    });
-    const drill = system.drill;
-    if (drill?.repository && !system.repositories.includes(drill.repository)) {
-      problems.push({
-        ruleId: "policy/unknown-repository",
-        message: `the drill of \`${system.name}\` restores from \`${drill.repository}\`, which is not one of the system's repositories`,
-        remediation: `Use one of: ${system.repositories.filter((r5) => defined.includes(r5)).join(", ") || "(none defined)"}.`,
-        location: document.locate(["systems", s2, "drill", "repository"])
-      });
-    }
-    if (drill?.select?.algorithm === "random-within" && drill.select.window === void 0) {
-      problems.push({
-        ruleId: "policy/drill-window",
-        message: `the drill of \`${system.name}\` selects \`random-within\` but sets no \`window\``,
-        remediation: "Add `window:` (e.g. `30d`), or use `algorithm: latest`.",
-        location: document.locate(["systems", s2, "drill", "select"])
-      });
-    }
-  });
-  return problems;
-}
-
 // src/commands/plan.ts
+init_config4();
+init_discover();
+init_load_policies();
+init_source();
 var PlanError = class extends Error {
   problems;
   constructor(problems) {
@@ -101592,52 +103423,61 @@ async function runBackup(options) {
   const planned = planSystems(options);
   const results = [];
   for (const item of planned) {
-    const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
-    try {
-      const repos = await Promise.all(
-        item.repositories.map(
-          async ({ data }) => openRepository(await backendFor(options.root, data), {
-            root: options.root,
-            system: item.system,
-            env: options.env,
-            create: true,
-            log: options.log
-          })
-        )
-      );
-      if (options.due) {
-        const notDue = await whyNotDue(item, repos[0], options.now ?? /* @__PURE__ */ new Date());
-        if (notDue) {
-          results.push({ ...base, status: "not-due", message: notDue, repositories: [], problems: [] });
-          continue;
-        }
-      }
-      const walkProblems = [];
-      const input = sourceInput(item, options, walkProblems);
-      const backups = await backupSystem(repos, input, {
-        system: item.system.name,
-        policy: item.policy.metadata.name,
-        onProgress: (progress) => options.onProgress?.(item.system.name, progress),
-        ...options.now ? { now: () => options.now } : {}
-      });
-      const problems = backups[0]?.problems ?? [];
-      results.push({
-        ...base,
-        status: problems.length > 0 ? "partial" : "ok",
-        repositories: backups.map((backup, i6) => ({ ...backup, name: item.repositories[i6].name })),
-        problems
-      });
-    } catch (error3) {
-      results.push({
-        ...base,
-        status: "failed",
-        message: error3.message,
-        repositories: [],
-        problems: []
-      });
-    }
+    const result = await backupOne(item, options);
+    results.push(result);
+    await options.onResult?.(result);
   }
   return results;
+}
+async function backupOne(item, options) {
+  const clock = () => options.now ?? /* @__PURE__ */ new Date();
+  const startedAt = clock().toISOString();
+  const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
+  const finish = (result) => ({
+    ...result,
+    startedAt,
+    finishedAt: clock().toISOString()
+  });
+  try {
+    const repos = await Promise.all(
+      item.repositories.map(
+        async ({ data }) => openRepository(await backendFor(options.root, data), {
+          root: options.root,
+          system: item.system,
+          env: options.env,
+          create: true,
+          log: options.log
+        })
+      )
+    );
+    if (options.due) {
+      const notDue = await whyNotDue(item, repos[0], clock());
+      if (notDue)
+        return finish({ ...base, status: "not-due", message: notDue, repositories: [], problems: [] });
+    }
+    const walkProblems = [];
+    const backups = await backupSystem(repos, () => sourceInput(item, options, walkProblems), {
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      onProgress: (progress) => options.onProgress?.(item.system.name, progress),
+      ...options.now ? { now: () => options.now } : {}
+    });
+    const problems = backups[0]?.problems ?? [];
+    return finish({
+      ...base,
+      status: problems.length > 0 ? "partial" : "ok",
+      repositories: backups.map((backup, i6) => ({ ...backup, name: item.repositories[i6].name })),
+      problems
+    });
+  } catch (error3) {
+    return finish({
+      ...base,
+      status: "failed",
+      message: error3.message,
+      repositories: [],
+      problems: []
+    });
+  }
 }
 function sourceInput(item, options, problems) {
   const source = item.system.source;
@@ -101672,7 +103512,13 @@ function sourceInput(item, options, problems) {
 }
 function commandEnvironment(env2, item) {
   const out = { ...env2 };
-  for (const name of [...Object.values(CREDENTIAL_ENV), passphraseVariable(item.system)]) delete out[name];
+  for (const name of [
+    ...Object.values(CREDENTIAL_ENV),
+    passphraseVariable(item.system),
+    ...Object.values(SIGNING_ENV),
+    TOKEN_ENV[0]
+  ])
+    delete out[name];
   return out;
 }
 async function* archiveEntries(entries) {
@@ -101713,8 +103559,19 @@ async function whyNotDue(item, repo, now) {
 import { resolve as resolve4 } from "node:path";
 
 // src/engine/restorer.ts
-import { constants as constants5 } from "node:fs";
-import { chmod as chmod2, lchown, lstat as lstat2, lutimes, mkdir as mkdir3, open as open4, rm as rm3, symlink as symlink2, utimes } from "node:fs/promises";
+import {
+  closeSync,
+  constants as constants5,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lstatSync as lstatSync3,
+  mkdirSync,
+  openSync,
+  rmSync,
+  writeSync
+} from "node:fs";
+import { chmod as chmod2, lchown, lutimes, mkdir as mkdir3, rm as rm3, symlink as symlink2, utimes } from "node:fs/promises";
 import { join as join8 } from "node:path";
 var WINDOW = 6;
 var PARALLEL_FILES = 24;
@@ -101743,7 +103600,7 @@ async function restoreTree(reader, tree, target, options = {}) {
   const known = /* @__PURE__ */ new Set();
   const asRoot = process.getuid?.() === 0;
   await mkdir3(target, { recursive: true });
-  const ensureParents = async (path) => {
+  const ensureParents = (path) => {
     const segments = path.split("/");
     let relative4 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
@@ -101751,11 +103608,10 @@ async function restoreTree(reader, tree, target, options = {}) {
       if (known.has(relative4)) continue;
       const absolute = join8(target, relative4);
       try {
-        await mkdir3(absolute, { mode: 448 });
+        mkdirSync(absolute, { mode: 448 });
       } catch (error3) {
         if (error3.code !== "EEXIST") throw error3;
-        const info2 = await lstat2(absolute);
-        if (!info2.isDirectory()) {
+        if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
             `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
@@ -101769,36 +103625,37 @@ async function restoreTree(reader, tree, target, options = {}) {
   const gid = process.getgid?.();
   const restoreFile = async (node) => {
     const absolute = join8(target, node.path);
-    await ensureParents(node.path);
+    ensureParents(node.path);
     const flags = constants5.O_WRONLY | constants5.O_CREAT | constants5.O_NOFOLLOW;
     let existed = false;
-    let handle;
+    let fd2;
     try {
-      handle = await open4(absolute, flags | constants5.O_EXCL, node.mode & 511);
+      fd2 = openSync(absolute, flags | constants5.O_EXCL, node.mode & 511);
     } catch (error3) {
       if (error3.code !== "EEXIST") throw error3;
       existed = true;
-      handle = await open4(absolute, flags | constants5.O_TRUNC, node.mode & 511);
+      fd2 = openSync(absolute, flags | constants5.O_TRUNC, node.mode & 511);
     }
     let written = 0;
     try {
       for await (const data of contentOf(reader, node)) {
-        await handle.write(data, 0, data.length, written);
+        for (let at = 0; at < data.length; ) at += writeSync(fd2, data, at, data.length - at, written + at);
         written += data.length;
+        release(data);
       }
       if (written !== node.size) {
         throw new RepositoryError(`listing says ${node.size} bytes, the blobs hold ${written}`);
       }
-      if (asRoot && (node.uid !== uid || node.gid !== gid)) await handle.chown(node.uid, node.gid);
-      if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) await handle.chmod(node.mode);
-      const seconds = timeSeconds(node.mtime);
-      await handle.utimes(seconds, seconds);
+      if (asRoot && (node.uid !== uid || node.gid !== gid)) fchownSync(fd2, node.uid, node.gid);
+      if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) fchmodSync(fd2, node.mode);
+      const seconds2 = timeSeconds(node.mtime);
+      futimesSync(fd2, seconds2, seconds2);
     } catch (error3) {
-      await handle.close();
-      await rm3(absolute, { force: true });
+      closeSync(fd2);
+      rmSync(absolute, { force: true });
       throw error3;
     }
-    await handle.close();
+    closeSync(fd2);
     totals.files++;
     totals.bytes += written;
   };
@@ -101830,7 +103687,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     options.onProgress?.(totals, node.path);
     if (node.type === "dir") {
       try {
-        await ensureParents(`${node.path}/x`);
+        ensureParents(`${node.path}/x`);
         dirs.push(node);
         totals.dirs++;
       } catch (error3) {
@@ -101852,7 +103709,7 @@ async function restoreTree(reader, tree, target, options = {}) {
   for (const node of links) {
     const absolute = join8(target, node.path);
     try {
-      await ensureParents(node.path);
+      ensureParents(node.path);
       await rm3(absolute, { force: true });
       await symlink2(node.target ?? "", absolute);
       if (asRoot) await lchown(absolute, node.uid, node.gid);
@@ -101878,15 +103735,15 @@ function timeSeconds(mtimeNs) {
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
 async function setTimes(path, mtimeNs, link) {
-  const seconds = timeSeconds(mtimeNs);
-  if (link) await lutimes(path, seconds, seconds);
-  else await utimes(path, seconds, seconds);
+  const seconds2 = timeSeconds(mtimeNs);
+  if (link) await lutimes(path, seconds2, seconds2);
+  else await utimes(path, seconds2, seconds2);
 }
 async function restoreToStream(reader, node, out) {
   let written = 0;
   for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve8) => out.once("drain", resolve8));
+    if (!out.write(data)) await new Promise((resolve9) => out.once("drain", resolve9));
   }
   return written;
 }
@@ -101894,7 +103751,7 @@ async function* contentOf(reader, node) {
   const ids = node.content ?? [];
   const pending = [];
   let next = 0;
-  const fill2 = () => {
+  const fill = () => {
     reader.prefetch(ids.slice(next, next + WINDOW - pending.length));
     while (pending.length < WINDOW && next < ids.length) {
       const decoding = reader.read(ids[next++]);
@@ -101903,10 +103760,10 @@ async function* contentOf(reader, node) {
       pending.push(decoding);
     }
   };
-  fill2();
+  fill();
   while (pending.length > 0) {
     const data = await pending.shift();
-    fill2();
+    fill();
     yield data;
   }
 }
@@ -101980,10 +103837,10 @@ async function runRestore(options) {
     return { ...result, totals, problems, durationMs: Date.now() - started };
   }
   const node = await oneFile(reader, snapshot.tree, options.include, id);
-  const bytes2 = await restoreToStream(reader, node, options.target.stream);
+  const bytes3 = await restoreToStream(reader, node, options.target.stream);
   return {
     ...result,
-    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes2 },
+    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes3 },
     problems: [],
     durationMs: Date.now() - started
   };
@@ -102212,6 +104069,2211 @@ function parseSubset(text) {
   return Number.isFinite(value2) && value2 > 0 && value2 <= 1 ? value2 : void 0;
 }
 
+// src/evidence/context.ts
+import { createHash as createHash12 } from "node:crypto";
+import { readFile as readFile5 } from "node:fs/promises";
+import { hostname as hostname3 } from "node:os";
+import { join as join9 } from "node:path";
+function runContext(env2) {
+  const value2 = (name, max2) => {
+    const text = env2[name];
+    return text ? text.slice(0, max2) : void 0;
+  };
+  const inActions = env2.GITHUB_ACTIONS === "true";
+  const sha = env2.GITHUB_SHA && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(env2.GITHUB_SHA) ? env2.GITHUB_SHA : void 0;
+  const context = {
+    ci: inActions ? "github-actions" : "none",
+    repository: value2("GITHUB_REPOSITORY", 256),
+    serverUrl: value2("GITHUB_SERVER_URL", 256),
+    workflow: value2("GITHUB_WORKFLOW", 1024),
+    workflowRef: value2("GITHUB_WORKFLOW_REF", 1024),
+    job: value2("GITHUB_JOB", 256),
+    runId: value2("GITHUB_RUN_ID", 64),
+    runAttempt: value2("GITHUB_RUN_ATTEMPT", 16),
+    event: value2("GITHUB_EVENT_NAME", 64),
+    actor: value2("GITHUB_ACTOR", 256),
+    ref: value2("GITHUB_REF", 1024),
+    sha,
+    runner: {
+      name: value2("RUNNER_NAME", 256) ?? (inActions ? void 0 : hostname3().slice(0, 256)),
+      os: value2("RUNNER_OS", 64) ?? process.platform,
+      arch: value2("RUNNER_ARCH", 64) ?? process.arch,
+      environment: value2("RUNNER_ENVIRONMENT", 64)
+    }
+  };
+  return JSON.parse(JSON.stringify(context));
+}
+function blobId(content, algorithm) {
+  return createHash12(algorithm).update(`blob ${content.length}\0`).update(content).digest("hex");
+}
+async function policyEntries(root5, files, env2 = process.env) {
+  const git = new Git(root5, env2);
+  let commit;
+  let algorithm = "sha1";
+  let inGit = false;
+  try {
+    const format2 = await git.text(["rev-parse", "--show-object-format"]);
+    inGit = true;
+    algorithm = format2 === "sha256" ? "sha256" : "sha1";
+    commit = await git.resolve("HEAD^{commit}");
+  } catch {
+  }
+  const committed = /* @__PURE__ */ new Map();
+  const listable = files.filter(({ file }) => !/[\n\r]/.test(file));
+  if (inGit && commit && listable.length > 0) {
+    const { stdout } = await git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], {
+      input: `${listable.map(({ file }) => `${commit}:./${file}`).join("\n")}
+`
+    });
+    stdout.toString("utf8").split("\n").slice(0, listable.length).forEach((line, i6) => {
+      const [id, type2] = line.split(" ");
+      if (type2 === "blob" && id) committed.set(listable[i6].file, id);
+    });
+  }
+  const entries = [];
+  for (const { file, name } of files) {
+    const blob = blobId(await readFile5(join9(root5, file)), algorithm);
+    const entry = { file, blob };
+    if (name !== void 0) entry.name = name;
+    if (commit) {
+      entry.commit = commit;
+      entry.modified = committed.get(file) !== blob;
+    }
+    entries.push(entry);
+  }
+  return entries;
+}
+
+// src/evidence/branch.ts
+init_assets();
+init_config4();
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/evidence/record.ts
+import { createHash as createHash13 } from "node:crypto";
+
+// src/evidence/canonical.ts
+var CanonicalJsonError = class extends Error {
+  /** Where the offending value is, as a JSON path (`$.measurements.bytes`). */
+  path;
+  constructor(path, message) {
+    super(`${path}: ${message}`);
+    this.name = "CanonicalJsonError";
+    this.path = path;
+  }
+};
+var MAX_DEPTH = 64;
+var IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+function child(path, key2) {
+  if (typeof key2 === "number") return `${path}[${key2}]`;
+  return IDENTIFIER.test(key2) ? `${path}.${key2}` : `${path}[${JSON.stringify(key2)}]`;
+}
+function write(value2, path, depth, out) {
+  if (depth > MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
+  switch (typeof value2) {
+    case "string":
+      out.push(JSON.stringify(value2));
+      return;
+    case "boolean":
+      out.push(value2 ? "true" : "false");
+      return;
+    case "number":
+      if (!Number.isFinite(value2)) throw new CanonicalJsonError(path, `${value2} is not a JSON number`);
+      out.push(JSON.stringify(value2));
+      return;
+    case "object":
+      break;
+    default:
+      throw new CanonicalJsonError(path, `a ${typeof value2} is not a JSON value`);
+  }
+  if (value2 === null) {
+    out.push("null");
+    return;
+  }
+  if (Array.isArray(value2)) {
+    out.push("[");
+    for (let i6 = 0; i6 < value2.length; i6++) {
+      if (i6 > 0) out.push(",");
+      if (!(i6 in value2))
+        throw new CanonicalJsonError(child(path, i6), "a hole in an array is not a JSON value");
+      write(value2[i6], child(path, i6), depth + 1, out);
+    }
+    out.push("]");
+    return;
+  }
+  const prototype = Object.getPrototypeOf(value2);
+  if (prototype !== Object.prototype && prototype !== null) {
+    const name = value2.constructor?.name ?? "object";
+    throw new CanonicalJsonError(path, `a ${name} is not a plain JSON object`);
+  }
+  if (Object.getOwnPropertySymbols(value2).length > 0) {
+    throw new CanonicalJsonError(path, "symbol keys are not JSON");
+  }
+  const keys = Object.keys(value2).sort();
+  out.push("{");
+  keys.forEach((key2, i6) => {
+    if (i6 > 0) out.push(",");
+    out.push(JSON.stringify(key2), ":");
+    write(value2[key2], child(path, key2), depth + 1, out);
+  });
+  out.push("}");
+}
+function canonicalJson(value2) {
+  const out = [];
+  write(value2, "$", 0, out);
+  out.push("\n");
+  return out.join("");
+}
+function canonicalBytes(value2) {
+  return new TextEncoder().encode(canonicalJson(value2));
+}
+function isCanonical(bytes3) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes3);
+    return canonicalJson(JSON.parse(text)) === text;
+  } catch {
+    return false;
+  }
+}
+
+// src/evidence/record.ts
+var RECORD_FORMAT = "restorable-evidence";
+var RECORD_VERSION = 1;
+var MAX_RECORD_BYTES = 16 * 1024 * 1024;
+var MAX_SEQUENCE = 99999999;
+var iso = (time2) => time2 instanceof Date ? time2.toISOString() : time2;
+function buildRecord(draft, position, defaults) {
+  const record = {
+    format: RECORD_FORMAT,
+    version: RECORD_VERSION,
+    sequence: position.sequence,
+    previous: position.previous,
+    kind: draft.kind,
+    time: iso(draft.time ?? defaults.time),
+    outcome: draft.outcome,
+    tool: { name: "restorable", version: draft.toolVersion ?? defaults.toolVersion },
+    run: draft.run ?? defaults.run,
+    systems: draft.systems,
+    policies: draft.policies
+  };
+  if (draft.startedAt !== void 0) record.startedAt = iso(draft.startedAt);
+  if (draft.message !== void 0) record.message = draft.message;
+  if (draft.controls !== void 0) record.controls = draft.controls;
+  if (draft.measurements !== void 0) record.measurements = draft.measurements;
+  return dropUndefined(record);
+}
+function dropUndefined(value2) {
+  if (Array.isArray(value2)) return value2.map(dropUndefined);
+  if (value2 === null || typeof value2 !== "object" || Object.getPrototypeOf(value2) !== Object.prototype) {
+    return value2;
+  }
+  const out = {};
+  for (const [key2, item] of Object.entries(value2)) if (item !== void 0) out[key2] = dropUndefined(item);
+  return out;
+}
+function recordBytes(record) {
+  return canonicalBytes(record);
+}
+function recordHash(bytes3) {
+  return createHash13("sha256").update(bytes3).digest("hex");
+}
+var RECORDS_DIR = "records";
+var SHARD_SIZE = 100;
+function subject(record) {
+  return record.systems.length === 1 ? `-${record.systems[0].name}` : "";
+}
+var pad2 = (n3, width) => String(n3).padStart(width, "0");
+function recordPath(record) {
+  return `${shardPath(record.sequence)}/${pad2(record.sequence, 8)}-${record.kind}${subject(record)}.json`;
+}
+function shardPath(sequence) {
+  return `${RECORDS_DIR}/${pad2(Math.floor(sequence / SHARD_SIZE), 6)}`;
+}
+var SIGNATURE_SUFFIX = ".asc";
+function signaturePath(recordFile) {
+  return `${recordFile}${SIGNATURE_SUFFIX}`;
+}
+var RECORD_NAME = /^records\/([0-9]{6})\/([0-9]{8})-(check|backup|drill|prune)(?:-([a-z0-9-]+))?\.json$/;
+function parseRecordPath(path) {
+  const match = RECORD_NAME.exec(path);
+  if (!match) return void 0;
+  const sequence = Number(match[2]);
+  const parsed2 = {
+    sequence,
+    kind: match[3],
+    shardMatches: Number(match[1]) === Math.floor(sequence / SHARD_SIZE)
+  };
+  if (match[4] !== void 0) parsed2.system = match[4];
+  return parsed2;
+}
+
+// src/evidence/schema.ts
+init_schemas();
+function recordSchemaProblems(value2) {
+  const validate2 = validator("evidence");
+  if (validate2(value2)) return [];
+  return (validate2.errors ?? []).map(describe153);
+}
+function describe153(error3) {
+  const at = error3.instancePath === "" ? "the record" : error3.instancePath;
+  const params = error3.params;
+  switch (error3.keyword) {
+    case "additionalProperties":
+      return `${at} has a key the schema does not allow: "${String(params.additionalProperty)}"`;
+    case "required":
+      return `${at} lacks "${String(params.missingProperty)}"`;
+    case "enum":
+      return `${at} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "const":
+      return `${at} must be ${JSON.stringify(params.allowedValue)}`;
+    default:
+      return `${at} ${error3.message ?? "is not valid"}`;
+  }
+}
+
+// src/evidence/state.ts
+var STATE_FILE = "state.json";
+var STATE_FORMAT = "restorable-evidence-state";
+var STATE_VERSION = 2;
+var NO_SYSTEM = "";
+var MAX_STATE_MESSAGE = 300;
+function advance(kind, ref) {
+  const next = { last: ref };
+  const lastSuccess = ref.outcome === "success" ? ref : kind?.lastSuccess;
+  if (lastSuccess) next.lastSuccess = lastSuccess;
+  return next;
+}
+function recordRef(record, file) {
+  const ref = { sequence: record.sequence, file, time: record.time, outcome: record.outcome };
+  const measurements = record.measurements ?? {};
+  if (record.kind === "backup") {
+    const snapshotTimes = (Array.isArray(measurements.snapshots) ? measurements.snapshots : []).map((s2) => s2?.time).filter((t) => typeof t === "string" && !Number.isNaN(Date.parse(t))).sort((a5, b5) => Date.parse(a5) - Date.parse(b5));
+    const snapshotTime = snapshotTimes.at(-1) ?? record.startedAt;
+    if (snapshotTime !== void 0) ref.snapshotTime = snapshotTime;
+  }
+  if (record.kind === "drill") {
+    const { restoreDurationMs, verified: verified2 } = measurements;
+    if (typeof restoreDurationMs === "number" && Number.isFinite(restoreDurationMs) && restoreDurationMs >= 0)
+      ref.restoreDurationMs = restoreDurationMs;
+    if (typeof verified2 === "boolean") ref.verified = verified2;
+  }
+  return ref;
+}
+function cut(message) {
+  return message.length <= MAX_STATE_MESSAGE ? message : `${message.slice(0, MAX_STATE_MESSAGE - 1)}\u2026`;
+}
+function nextState(previous, record, file, sha2562, signingKey) {
+  const ref = recordRef(record, file);
+  const systems = { ...previous?.systems ?? {} };
+  for (const system of new Set(record.systems.map((s2) => s2.name))) {
+    const kinds = { ...systems[system] ?? {} };
+    kinds[record.kind] = advance(kinds[record.kind], ref);
+    systems[system] = kinds;
+  }
+  const controls = { ...previous?.controls ?? {} };
+  const copied = /* @__PURE__ */ new Set();
+  for (const entry of Array.isArray(record.controls) ? record.controls : []) {
+    if (!copied.has(entry.id)) {
+      controls[entry.id] = { ...controls[entry.id] ?? {} };
+      copied.add(entry.id);
+    }
+    const result = { status: entry.status, sequence: record.sequence, file, time: record.time };
+    if (entry.severity !== void 0) result.severity = entry.severity;
+    if (entry.status === "fail" && entry.message !== void 0) result.message = cut(entry.message);
+    controls[entry.id][entry.system ?? NO_SYSTEM] = result;
+  }
+  return {
+    format: STATE_FORMAT,
+    version: STATE_VERSION,
+    signingKey,
+    count: record.sequence + 1,
+    head: { sequence: ref.sequence, file, time: ref.time, outcome: ref.outcome, kind: record.kind, sha256: sha2562 },
+    kinds: { ...previous?.kinds ?? {}, [record.kind]: advance(previous?.kinds[record.kind], ref) },
+    systems,
+    controls
+  };
+}
+function stateBytes(state2) {
+  return canonicalBytes(state2);
+}
+function parseState(bytes3) {
+  try {
+    const value2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+    if (value2?.format !== STATE_FORMAT || value2.version !== STATE_VERSION) return void 0;
+    const head = value2.head;
+    if (!head || !Number.isSafeInteger(head.sequence) || head.sequence < 0 || typeof head.file !== "string" || !/^[0-9a-f]{64}$/.test(head.sha256 ?? "") || !isObject2(value2.systems) || !isObject2(value2.kinds) || !isObject2(value2.controls)) {
+      return void 0;
+    }
+    return value2;
+  } catch {
+    return void 0;
+  }
+}
+function isObject2(value2) {
+  return typeof value2 === "object" && value2 !== null && !Array.isArray(value2);
+}
+
+// src/evidence/tree.ts
+var TreeConflictError = class extends Error {
+};
+function parseTree(bytes3, idLength) {
+  const entries = /* @__PURE__ */ new Map();
+  const raw = idLength / 2;
+  const buffer = Buffer.from(bytes3.buffer, bytes3.byteOffset, bytes3.byteLength);
+  let at = 0;
+  while (at < buffer.length) {
+    const space = buffer.indexOf(32, at);
+    const nul = buffer.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 1 + raw > buffer.length) throw new Error("malformed tree object");
+    const mode = buffer.subarray(at, space).toString("latin1");
+    const name = buffer.subarray(space + 1, nul).toString("utf8");
+    const id = buffer.subarray(nul + 1, nul + 1 + raw).toString("hex");
+    const type2 = mode === "40000" ? "tree" : mode === "160000" ? "commit" : "blob";
+    entries.set(name, { mode: mode === "40000" ? "040000" : mode, type: type2, id });
+    at = nul + 1 + raw;
+  }
+  return entries;
+}
+function directories(changes) {
+  const dirs = /* @__PURE__ */ new Set([""]);
+  for (const { path } of changes) {
+    const parts2 = path.split("/");
+    for (let i6 = 1; i6 < parts2.length; i6++) dirs.add(parts2.slice(0, i6).join("/"));
+  }
+  return [...dirs];
+}
+async function writeTree(git, base, changes) {
+  const dirs = directories(changes);
+  const trees = /* @__PURE__ */ new Map();
+  if (base) {
+    const names = dirs.map((dir) => dir === "" ? `${base}^{tree}` : `${base}:${dir}`);
+    const objects = await git.catObjects(names);
+    dirs.forEach((dir, i6) => {
+      const object = objects.get(names[i6]);
+      if (object?.type === "tree") trees.set(dir, parseTree(object.content, object.id.length));
+      else if (object) trees.set(dir, /* @__PURE__ */ new Map([["", { mode: "", type: object.type, id: object.id }]]));
+    });
+  }
+  return build2(git, trees, "", changes);
+}
+async function build2(git, trees, prefix, changes) {
+  const dir = prefix.replace(/\/$/, "");
+  const existing = trees.get(dir);
+  if (existing?.has("")) {
+    throw new TreeConflictError(`${dir} is a file on the branch, where a directory is expected`);
+  }
+  const entries = new Map(existing ?? []);
+  const nested = /* @__PURE__ */ new Map();
+  for (const change of changes) {
+    const slash = change.path.indexOf("/");
+    const name = slash < 0 ? change.path : change.path.slice(0, slash);
+    if (name === "" || name === "." || name === ".." || name.includes("\0")) {
+      throw new TreeConflictError(`"${prefix}${change.path}" is not a valid path in a git tree`);
+    }
+    if (slash < 0) {
+      const current = entries.get(name);
+      if (current && (change.create || current.type !== "blob")) {
+        throw new TreeConflictError(`${prefix}${name} already exists on the branch; it is never replaced`);
+      }
+      entries.set(name, { mode: "100644", type: "blob", id: change.blob });
+    } else {
+      const list3 = nested.get(name) ?? [];
+      list3.push({ ...change, path: change.path.slice(slash + 1) });
+      nested.set(name, list3);
+    }
+  }
+  await Promise.all(
+    [...nested].map(async ([name, list3]) => {
+      const current = entries.get(name);
+      if (current && current.type !== "tree") {
+        throw new TreeConflictError(
+          `${prefix}${name} is a file on the branch, where a directory is expected`
+        );
+      }
+      entries.set(name, {
+        mode: "040000",
+        type: "tree",
+        id: await build2(git, trees, `${prefix}${name}/`, list3)
+      });
+    })
+  );
+  const input = [...entries].map(([name, e5]) => `${e5.mode} ${e5.type} ${e5.id}	${name}\0`).join("");
+  return git.text(["mktree", "-z"], { input });
+}
+
+// src/evidence/branch.ts
+var KEYS_DIR = "keys";
+var RESERVED = [RECORDS_DIR, KEYS_DIR, STATE_FILE];
+var EvidenceError = class extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "EvidenceError";
+  }
+};
+var BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<!\.lock)(?<![./])$/;
+function checkBranchName(branch) {
+  if (!BRANCH_NAME.test(branch)) throw new EvidenceError(`"${branch}" is not a valid evidence branch name`);
+  return branch;
+}
+async function appendRecord(draft, options) {
+  const env2 = options.env ?? process.env;
+  const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
+  const signer = options.signer;
+  if (options.fingerprint !== void 0) {
+    const pinned = normalizeFingerprint(options.fingerprint, "evidence.signingKey.fingerprint");
+    if (pinned !== signer.fingerprint) {
+      throw new EvidenceError(
+        `the evidence signing key is ${signer.fingerprint}, but the configuration pins ${pinned}: records it signs would not verify. Use the pinned key, or pin this one in .restorable/config.yaml.`
+      );
+    }
+  }
+  const base = new Git(options.root, env2);
+  const [target] = await Promise.all([
+    openTarget(base, branch, options.remote, env2),
+    refuseCheckedOut(base, branch)
+  ]);
+  const now = options.now ?? (() => /* @__PURE__ */ new Date());
+  const defaults = { time: now(), run: draft.run ?? runContext(env2), toolVersion: VERSION3 };
+  const maxAttempts = options.maxAttempts ?? 20;
+  for (let attempt2 = 1; ; attempt2++) {
+    const tip = await fetchTip(target);
+    const built = await buildCommit(target, tip, draft, defaults, signer, options.pages);
+    const landed = await publish(target, tip, built.commit);
+    if (landed) {
+      return {
+        ...built,
+        branch,
+        remote: target.remote,
+        attempts: attempt2
+      };
+    }
+    if (attempt2 >= maxAttempts) {
+      throw new EvidenceError(
+        `could not append to ${where2(target)}: other writers moved it during each of ${attempt2} attempts; the record (${built.record.kind} ${built.record.systems.map((s2) => s2.name).join(", ") || "of no system"}) was not written. Run again later.`
+      );
+    }
+    options.log?.(
+      `evidence: ${where2(target)} moved while appending (attempt ${attempt2}); re-chaining on the new tip`
+    );
+    await sleep2(Math.min(1e3, 25 * 2 ** Math.min(attempt2, 6)) * (0.5 + Math.random()));
+  }
+}
+function where2(target) {
+  return target.remote === null ? `branch ${target.branch}` : `${target.remote}/${target.branch}`;
+}
+async function openTarget(base, branch, remote, env2) {
+  const local = { git: base, env: env2, branch, remote: null, tipRef: `refs/heads/${branch}`, shallow: false };
+  if (remote === null) return local;
+  const name = remote ?? "origin";
+  const [url, shallow] = await Promise.all([remoteUrl(base, name), isShallow(base)]);
+  if (url === void 0 && remote === void 0) return local;
+  if (url === void 0) {
+    throw new EvidenceError(`${base.cwd} has no remote "${name}" to push the evidence branch to`);
+  }
+  return {
+    git: await withCredentials(base, url, env2),
+    env: env2,
+    branch,
+    remote: name,
+    tipRef: `refs/remotes/${name}/${branch}`,
+    shallow
+  };
+}
+async function isCheckedOut(git, branch) {
+  const [head, bare] = await Promise.all([
+    git.run(["symbolic-ref", "--quiet", "HEAD"], { ok: [0, 1, 128] }),
+    git.text(["rev-parse", "--is-bare-repository"])
+  ]);
+  return head.code === 0 && head.stdout.toString("utf8").trim() === `refs/heads/${branch}` && bare !== "true";
+}
+async function refuseCheckedOut(git, branch) {
+  if (await isCheckedOut(git, branch)) {
+    throw new EvidenceError(
+      `${branch} is checked out in ${git.cwd}; the evidence branch is written without a work tree, so check out another branch`
+    );
+  }
+}
+async function fetchTip(target) {
+  const { git, branch, remote } = target;
+  const local = `refs/heads/${branch}^{commit}`;
+  if (remote !== null) {
+    const fetched = await git.run(
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        ...target.shallow ? ["--depth=1"] : [],
+        "--",
+        remote,
+        `+refs/heads/${branch}:${target.tipRef}`
+      ],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      if (!/couldn't find remote ref/i.test(fetched.stderr)) {
+        throw new EvidenceError(
+          `cannot fetch ${branch} from ${remote}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+        );
+      }
+      const known2 = await git.resolve(local);
+      if (known2 !== void 0) {
+        throw new EvidenceError(
+          `${remote} has no branch ${branch}, but this repository has one (at ${known2.slice(0, 12)}): refusing to start a new chain. Was the branch deleted on ${remote}? Push the local one back (git push ${remote} ${branch}) or delete it locally.`
+        );
+      }
+      await git.run(["update-ref", "-d", target.tipRef]);
+      return { commit: void 0, known: void 0, stateBlob: void 0 };
+    }
+  }
+  const names = [`${target.tipRef}^{commit}`, local, `${target.tipRef}:${STATE_FILE}`];
+  const objects = await git.catObjects(names);
+  const tip = objects.get(names[0]);
+  const known = objects.get(names[1])?.id;
+  if (tip === void 0) return { commit: void 0, known, stateBlob: void 0 };
+  const commit = tip.id;
+  if (remote !== null && known !== void 0 && known !== commit && !await contains(target, commit, known)) {
+    throw new EvidenceError(
+      `${remote}/${branch} (at ${commit.slice(0, 12)}) does not contain the tip this repository last saw (${known.slice(0, 12)}): the evidence branch was rewritten or reset. Run \`restorable evidence verify --known-tip ${known}\` to see what changed; nothing was written.`
+    );
+  }
+  return { commit, known, stateBlob: objects.get(names[2])?.content };
+}
+async function isShallow(git) {
+  return await git.text(["rev-parse", "--is-shallow-repository"]) === "true";
+}
+async function contains(target, tip, known) {
+  const { git } = target;
+  if (await git.isAncestor(known, tip)) return true;
+  if (!target.shallow) return false;
+  const stateName = `${known}:${STATE_FILE}`;
+  const state2 = parseState((await git.readObjects([stateName])).get(stateName) ?? Buffer.alloc(0));
+  if (!state2) return false;
+  const names = [`${known}:${state2.head.file}`, `${tip}:${state2.head.file}`];
+  const objects = await git.catObjects(names);
+  const before = objects.get(names[0])?.id;
+  return before !== void 0 && before === objects.get(names[1])?.id;
+}
+async function buildCommit(target, tip, draft, defaults, signer, pages) {
+  const { git } = target;
+  const { position, state: state2 } = await chainHead(git, tip, signer.fingerprint);
+  if (position.sequence > MAX_SEQUENCE) {
+    throw new EvidenceError(`${where2(target)} is full: it holds ${MAX_SEQUENCE + 1} records`);
+  }
+  const record = buildRecord(draft, position, defaults);
+  const problems = recordSchemaProblems(record);
+  if (problems.length > 0) {
+    throw new EvidenceError(`the ${record.kind} record is not valid evidence: ${problems.join("; ")}`);
+  }
+  const bytes3 = recordBytes(record);
+  if (bytes3.length > MAX_RECORD_BYTES) {
+    throw new EvidenceError(
+      `the ${record.kind} record is ${bytes3.length} bytes; records are limited to ${MAX_RECORD_BYTES}`
+    );
+  }
+  const sha2562 = recordHash(bytes3);
+  const file = recordPath(record);
+  const signature = await signer.sign(bytes3);
+  const newState = nextState(state2, record, file, sha2562, signer.fingerprint);
+  const files = {};
+  if (pages) {
+    const rendered = await pages({
+      record,
+      file,
+      sha256: sha2562,
+      state: newState,
+      ...state2 ? { previousState: state2 } : {},
+      branch: target.branch,
+      ...batchedReader(git, tip.commit)
+    });
+    for (const [path, content] of Object.entries(rendered)) {
+      if (RESERVED.some((reserved) => path === reserved || path.startsWith(`${reserved}/`))) {
+        throw new EvidenceError(
+          `a page may not be written to ${path}: the writer owns ${RESERVED.join(", ")}`
+        );
+      }
+      files[path] = content;
+    }
+  }
+  files[`${KEYS_DIR}/${signer.fingerprint}.asc`] = signer.publicKey;
+  files[STATE_FILE] = stateBytes(newState);
+  const written = [
+    { path: file, content: bytes3, create: true },
+    { path: signaturePath(file), content: signature, create: true },
+    ...Object.entries(files).map(([path, content]) => ({ path, content, create: false }))
+  ];
+  const changes = await Promise.all(
+    written.map(async ({ path, content, create }) => ({ path, blob: await git.writeBlob(content), create }))
+  );
+  const tree = await writeTree(git, tip.commit, changes);
+  const subject2 = record.systems.length === 1 ? ` ${record.systems[0].name}` : "";
+  const message = [
+    `evidence ${record.sequence}: ${record.kind}${subject2} (${record.outcome})`,
+    "",
+    `Record: ${file}`,
+    `Record-SHA256: ${sha2562}`,
+    `Previous-SHA256: ${record.previous ?? "none"}`,
+    ""
+  ].join("\n");
+  const commit = await git.text(["commit-tree", tree, ...tip.commit ? ["-p", tip.commit] : []], {
+    input: message,
+    env: identity(target.env)
+  });
+  return { record, bytes: bytes3, file, sha256: sha2562, signature, commit };
+}
+function batchedReader(git, commit) {
+  let pending;
+  const flush2 = async () => {
+    const batch = pending;
+    pending = void 0;
+    try {
+      const objects = await git.catObjects([...batch.keys()].map((path) => `${commit}:${path}`));
+      for (const [path, waiters] of batch)
+        for (const w of waiters) w.resolve(objects.get(`${commit}:${path}`));
+    } catch (error3) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error3);
+    }
+  };
+  const object = (path) => {
+    if (commit === void 0 || path === "" || /[\r\n]/.test(path)) return Promise.resolve(void 0);
+    return new Promise((resolve9, reject) => {
+      if (pending === void 0) {
+        pending = /* @__PURE__ */ new Map();
+        queueMicrotask(() => void flush2());
+      }
+      const waiters = pending.get(path) ?? [];
+      waiters.push({ resolve: resolve9, reject });
+      pending.set(path, waiters);
+    });
+  };
+  return {
+    read: async (path) => {
+      const found = await object(path);
+      return found?.type === "blob" ? found.content : void 0;
+    },
+    list: async (path) => {
+      const found = await object(path.replace(/\/+$/, ""));
+      return found?.type === "tree" ? [...parseTree(found.content, found.id.length).keys()] : void 0;
+    }
+  };
+}
+function identity(env2) {
+  const name = "Restorable";
+  const email = "evidence@restorable.invalid";
+  return {
+    GIT_AUTHOR_NAME: env2.GIT_AUTHOR_NAME || name,
+    GIT_AUTHOR_EMAIL: env2.GIT_AUTHOR_EMAIL || email,
+    GIT_COMMITTER_NAME: env2.GIT_COMMITTER_NAME || env2.GIT_AUTHOR_NAME || name,
+    GIT_COMMITTER_EMAIL: env2.GIT_COMMITTER_EMAIL || env2.GIT_AUTHOR_EMAIL || email
+  };
+}
+async function chainHead(git, tip, fingerprint2) {
+  if (!tip.commit) return { position: { sequence: 0, previous: null }, state: void 0 };
+  const state2 = tip.stateBlob ? parseState(tip.stateBlob) : void 0;
+  if (state2 && parseRecordPath(state2.head.file)?.sequence === state2.head.sequence) {
+    const next = state2.head.sequence + 1;
+    const headName = `${tip.commit}:${state2.head.file}`;
+    const shardName = `${tip.commit}:${shardPath(next)}`;
+    const objects = await git.catObjects([headName, shardName]);
+    const head = objects.get(headName);
+    const shard = objects.get(shardName);
+    const prefix = `${String(next).padStart(8, "0")}-`;
+    const following = shard?.type === "tree" && [...parseTree(shard.content, shard.id.length).keys()].some((name) => name.startsWith(prefix));
+    if (head?.type === "blob" && recordHash(head.content) === state2.head.sha256 && !following) {
+      return { position: { sequence: next, previous: state2.head.sha256 }, state: state2 };
+    }
+  }
+  return rebuildHead(git, tip.commit, fingerprint2);
+}
+async function rebuildHead(git, commit, fingerprint2) {
+  const listing = await git.run(["ls-tree", "-r", "-z", "--full-tree", commit, "--", `${RECORDS_DIR}/`]);
+  const records = listing.stdout.toString("utf8").split("\0").filter(Boolean).map((line) => {
+    const tab = line.indexOf("	");
+    return { path: line.slice(tab + 1), id: line.slice(0, tab).split(" ")[2] };
+  }).map((entry) => ({ ...entry, parsed: parseRecordPath(entry.path) })).filter((entry) => entry.parsed !== void 0).sort((a5, b5) => a5.parsed.sequence - b5.parsed.sequence);
+  if (records.length === 0) return { position: { sequence: 0, previous: null }, state: void 0 };
+  const contents = await git.readObjects(records.map((r5) => r5.id));
+  let state2;
+  for (const entry of records) {
+    const bytes3 = contents.get(entry.id);
+    if (!bytes3) throw new EvidenceError(`${entry.path} on the evidence branch cannot be read`);
+    let record;
+    try {
+      record = JSON.parse(bytes3.toString("utf8"));
+    } catch {
+      record = void 0;
+    }
+    if (record === void 0 || recordSchemaProblems(record).length > 0) {
+      throw new EvidenceError(
+        `${entry.path} on the evidence branch is not a valid record, so the chain's head cannot be found; run \`restorable evidence verify\``
+      );
+    }
+    state2 = nextState(
+      state2,
+      { ...record, sequence: entry.parsed.sequence },
+      entry.path,
+      recordHash(bytes3),
+      fingerprint2
+    );
+  }
+  return { position: { sequence: state2.head.sequence + 1, previous: state2.head.sha256 }, state: state2 };
+}
+async function publish(target, tip, commit) {
+  const { git, branch, remote } = target;
+  if (remote === null) {
+    const result = await git.run(
+      ["update-ref", "-m", "restorable: evidence record", `refs/heads/${branch}`, commit, tip.commit ?? ""],
+      { ok: [0, 1, 128] }
+    );
+    if (result.code === 0) return true;
+    const now = await git.resolve(`refs/heads/${branch}^{commit}`);
+    if (now !== tip.commit) return false;
+    throw new EvidenceError(`cannot update branch ${branch} in ${git.cwd}: ${result.stderr.trim()}`);
+  }
+  const pushed = await git.run(
+    ["push", "--porcelain", "--no-verify", "--", remote, `${commit}:refs/heads/${branch}`],
+    { ok: [0, 1, 128] }
+  );
+  if (pushed.code === 0) {
+    await Promise.all([
+      git.run(["update-ref", target.tipRef, commit], { ok: [0, 1, 128] }),
+      git.run(
+        [
+          "update-ref",
+          "-m",
+          "restorable: evidence record pushed",
+          `refs/heads/${branch}`,
+          commit,
+          tip.known ?? ""
+        ],
+        { ok: [0, 1, 128] }
+      )
+    ]);
+    return true;
+  }
+  const output = `${pushed.stdout.toString("utf8")}
+${pushed.stderr}`;
+  if (/\[rejected\]|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info|incorrect old value/i.test(
+    output
+  )) {
+    return false;
+  }
+  const listed = await git.run(["ls-remote", "--", remote, `refs/heads/${branch}`], { ok: [0, 2, 128] });
+  if (listed.code === 0) {
+    const now = listed.stdout.toString("utf8").split("	")[0]?.trim() || void 0;
+    if (now !== tip.commit) return false;
+  }
+  throw new GitError(
+    `cannot push the evidence branch to ${remote}: ${pushed.stderr.trim() || output.trim()}`,
+    ["push"],
+    pushed.code,
+    pushed.stderr
+  );
+}
+
+// src/evidence/pages.ts
+init_duration();
+var TIMELINE_ROWS = 200;
+var MATRIX_COLUMNS = 10;
+var README_SYSTEMS = 100;
+var CONTROL_PAGE_SYSTEMS = 200;
+var TIMELINE_KINDS = ["backup", "drill", "prune"];
+function controlInfos(root5, config2) {
+  const key2 = `${root5}\0${config2 ?? ""}`;
+  let loaded = loadedInfos.get(key2);
+  if (!loaded) {
+    loaded = Promise.resolve().then(() => (init_check(), check_exports)).then(({ loadProfile: loadProfile2 }) => loadProfile2(root5, config2).profile.controls.map(controlInfo)).catch(() => []);
+    loadedInfos.set(key2, loaded);
+  }
+  return loaded;
+}
+var loadedInfos = /* @__PURE__ */ new Map();
+function controlInfo(control) {
+  const { data } = control;
+  const info2 = {
+    id: data.id,
+    title: data.title,
+    description: data.description,
+    severity: control.severity,
+    evaluation: data.check.static ? "static" : "runtime",
+    criteria: data.criteria,
+    remediation: data.remediation.replace(
+      /\{param\.([A-Za-z0-9]+)\}/g,
+      (m3, n3) => control.paramText[n3] ?? m3
+    )
+  };
+  if (data.check.runtime) {
+    info2.runtime = { evidence: data.check.runtime.evidence, measure: data.check.runtime.measure };
+  }
+  return info2;
+}
+function auditorPages(options = {}) {
+  let controls;
+  const library = async () => {
+    const list3 = options.controls ?? (options.root !== void 0 ? await controlInfos(options.root, options.config) : []);
+    return new Map(list3.map((c5) => [c5.id, c5]));
+  };
+  return async (input) => {
+    controls ??= library();
+    return renderPages(input, await controls, options.rows ?? TIMELINE_ROWS);
+  };
+}
+async function renderPages(input, controls, rows) {
+  const { record, state: state2 } = input;
+  const pages = {};
+  const updates = [];
+  if (TIMELINE_KINDS.includes(record.kind)) {
+    for (const system of new Set(record.systems.map((s2) => s2.name))) {
+      updates.push(systemPage(input, system, rows));
+    }
+  }
+  const evaluated = /* @__PURE__ */ new Map();
+  for (const entry of record.controls ?? []) {
+    const list3 = evaluated.get(entry.id) ?? [];
+    list3.push(entry);
+    evaluated.set(entry.id, list3);
+  }
+  for (const [id, entries] of evaluated)
+    updates.push(controlPage(input, id, entries, controls.get(id), rows));
+  updates.push(
+    input.list("controls").then((names) => {
+      const present = new Set(names ?? []);
+      const missing = {};
+      for (const info2 of controls.values()) {
+        const page = controlPagePath(info2.id);
+        if (!evaluated.has(info2.id) && !present.has(page.slice("controls/".length))) {
+          missing[page] = emptyControlPage(info2);
+        }
+      }
+      return missing;
+    })
+  );
+  for (const files of await Promise.all(updates)) Object.assign(pages, files);
+  pages["README.md"] = readme(input, controls);
+  const systems = Object.keys(state2.systems).sort();
+  if (systems.length > README_SYSTEMS) pages["systems.md"] = systemsIndex(state2, systems);
+  return pages;
+}
+var NOTICE = "<!-- Generated by Restorable on every append, from state.json and the records; do not edit: the next append rewrites it. -->";
+function cell(text, max2 = 200) {
+  const flat = text.replace(/\s+/g, " ").trim();
+  const short = flat.length > max2 ? `${flat.slice(0, max2 - 1)}\u2026` : flat;
+  return short.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([*_`[\]])/g, "\\$1");
+}
+function prose(text) {
+  return text.replace(/\s+/g, " ").trim().replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function table(header, rows) {
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((r5) => `| ${r5.join(" | ")} |`)
+  ].join("\n");
+}
+var SYMBOL = {
+  success: "\u2705",
+  pass: "\u2705",
+  partial: "\u26A0\uFE0F",
+  failure: "\u274C",
+  fail: "\u274C",
+  "not-applicable": "\u2796"
+};
+function when(time2) {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(time2) ? `${time2.slice(0, 10)} ${time2.slice(11, 16)} UTC` : time2;
+}
+function day2(time2) {
+  return /^\d{4}-\d{2}-\d{2}/.test(time2) ? time2.slice(0, 10) : time2;
+}
+function recordLink(ref, depth, text = `#${ref.sequence}`) {
+  return `[${text}](${"../".repeat(depth)}${ref.file})`;
+}
+function controlPagePath(id) {
+  return `controls/${id.replace(/\//g, "~")}.md`;
+}
+function systemPagePath(system) {
+  return `systems/${system}.md`;
+}
+function controlLabel(id, info2, depth) {
+  const link = `[${cell(id)}](${"../".repeat(depth)}${controlPagePath(id)})`;
+  return info2 ? `${link} ${prose(info2.title)}` : link;
+}
+function systemLabel(system, depth, state2) {
+  if (system === NO_SYSTEM) return "(policy-wide)";
+  const kinds = state2.systems[system];
+  const hasPage = TIMELINE_KINDS.some((kind) => kinds?.[kind] !== void 0);
+  return hasPage ? `[${system}](${"../".repeat(depth)}${systemPagePath(system)})` : system;
+}
+function count(n3) {
+  return n3.toLocaleString("en-US");
+}
+function bytes(n3) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value2 = n3;
+  let unit = 0;
+  while (value2 >= 1024 && unit < units.length - 1) {
+    value2 /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n3} B` : `${value2.toFixed(1)} ${units[unit]}`;
+}
+function milliseconds(ms) {
+  if (ms < 6e4) return `${(ms / 1e3).toFixed(1)} s`;
+  return formatDuration(Math.round(ms / 1e3));
+}
+function seconds(s2) {
+  return Number.isFinite(s2) && s2 >= 0 ? formatDuration(Math.round(s2)) : String(s2);
+}
+var isNumber = (value2) => typeof value2 === "number" && Number.isFinite(value2);
+function describeMeasurements(m3) {
+  if (!m3) return "";
+  const parts2 = [];
+  if (isNumber(m3.files)) parts2.push(`${count(m3.files)} files`);
+  if (isNumber(m3.bytes)) parts2.push(`size ${bytes(m3.bytes)}`);
+  if (isNumber(m3.bytesRead)) parts2.push(`${bytes(m3.bytesRead)} read`);
+  if (isNumber(m3.bytesAdded)) parts2.push(`${bytes(m3.bytesAdded)} added`);
+  if (isNumber(m3.bytesStored)) parts2.push(`${bytes(m3.bytesStored)} stored`);
+  if (isNumber(m3.bytesDeleted)) parts2.push(`${bytes(m3.bytesDeleted)} freed`);
+  if (isNumber(m3.durationMs)) parts2.push(`took ${milliseconds(m3.durationMs)}`);
+  if (isNumber(m3.restoreDurationMs)) parts2.push(`restored in ${milliseconds(m3.restoreDurationMs)}`);
+  if (typeof m3.verified === "boolean") parts2.push(m3.verified ? "verified complete" : "NOT verified");
+  for (const [name, objective] of [
+    ["RPO", m3.rpo],
+    ["RTO", m3.rto]
+  ]) {
+    if (!objective || typeof objective !== "object") continue;
+    const target = isNumber(objective.targetSeconds) ? seconds(objective.targetSeconds) : void 0;
+    const achieved = isNumber(objective.achievedSeconds) ? seconds(objective.achievedSeconds) : void 0;
+    if (target && achieved) parts2.push(`${name} ${achieved} (target ${target})`);
+    else if (achieved) parts2.push(`${name} ${achieved}`);
+    else if (target) parts2.push(`${name} target ${target}`);
+  }
+  if (Array.isArray(m3.snapshots) && m3.snapshots.length > 0) {
+    const ids = m3.snapshots.slice(0, 3).map((s2) => `${s2?.repository ?? "?"}:${String(s2?.id ?? "?").slice(0, 12)}`).join(", ");
+    parts2.push(`snapshot${m3.snapshots.length === 1 ? "" : "s"} ${ids}${m3.snapshots.length > 3 ? " \u2026" : ""}`);
+  }
+  if (Array.isArray(m3.deleted)) parts2.push(`${count(m3.deleted.length)} snapshots deleted`);
+  if (isNumber(m3.kept)) parts2.push(`${count(m3.kept)} kept`);
+  return parts2.join(", ");
+}
+var MARKER = /^<!-- restorable:timeline((?: [a-z]+=[0-9]+)*) -->$/;
+var END = "<!-- restorable:timeline-end -->";
+function parseTimeline(text) {
+  if (text === void 0) return void 0;
+  const lines = text.split("\n");
+  const start = lines.findIndex((line) => MARKER.test(line));
+  if (start < 0) return void 0;
+  const fields = new Map(
+    [...lines[start].matchAll(/ ([a-z]+)=([0-9]+)/g)].map((m3) => [m3[1], Number(m3[2])])
+  );
+  const rows = [];
+  for (let i6 = start + 3; i6 < lines.length && lines[i6] !== END; i6++) {
+    if (lines[i6].startsWith("|")) rows.push(lines[i6]);
+  }
+  const timeline = {
+    rows,
+    archives: fields.get("archives") ?? 0,
+    archiveRows: fields.get("archiverows") ?? 0
+  };
+  const since = fields.get("since");
+  if (since !== void 0) timeline.since = since;
+  return timeline;
+}
+function timelineBlock(header, timeline) {
+  const fields = [`archives=${timeline.archives}`, `archiverows=${timeline.archiveRows}`];
+  if (timeline.since !== void 0) fields.push(`since=${timeline.since}`);
+  return [`<!-- restorable:timeline ${fields.join(" ")} -->`, table(header, []), ...timeline.rows, END].join(
+    "\n"
+  );
+}
+function archivePagePath(archiveDir, number) {
+  return `${archiveDir}/older-${String(number).padStart(6, "0")}.md`;
+}
+async function addRows(spec, newRows, read) {
+  const previous = parseTimeline((await read(spec.page))?.toString("utf8"));
+  const timeline = previous ?? { rows: [], archives: 0, archiveRows: 0 };
+  if (!previous && spec.startsLate) timeline.since = spec.sequence;
+  timeline.rows = [...newRows, ...timeline.rows];
+  const files = {};
+  const overflow = timeline.rows.splice(spec.rows);
+  const moved = overflow.map((row2) => row2.replaceAll("](../", "](../../"));
+  while (moved.length > 0) {
+    let number = timeline.archives;
+    let archive;
+    if (number > 0 && timeline.archiveRows < spec.rows) {
+      const path = archivePagePath(spec.archiveDir, number);
+      archive = files[path] !== void 0 ? parseTimeline(files[path]) : parseTimeline((await read(path))?.toString("utf8")) ?? {
+        rows: [],
+        archives: 0,
+        archiveRows: 0
+      };
+    } else {
+      number += 1;
+      archive = { rows: [], archives: 0, archiveRows: 0 };
+    }
+    const room = spec.rows - archive.rows.length;
+    const taken = moved.splice(Math.max(0, moved.length - room));
+    archive.rows = [...taken, ...archive.rows];
+    files[archivePagePath(spec.archiveDir, number)] = spec.renderArchive(
+      timelineBlock(spec.header, archive),
+      number
+    );
+    timeline.archives = number;
+    timeline.archiveRows = archive.rows.length;
+  }
+  files[spec.page] = spec.render(timelineBlock(spec.header, timeline), timeline);
+  return files;
+}
+function archiveLinks(base, timeline) {
+  if (timeline.archives === 0) return "";
+  const links = [];
+  for (let n3 = timeline.archives; n3 >= 1 && links.length < 50; n3--) {
+    links.push(`[${n3}](${archivePagePath(base, n3)})`);
+  }
+  const more = timeline.archives > 50 ? ` \u2026 (${timeline.archives - 50} more, in ${base}/)` : "";
+  return `Older rows, newest pages first: ${links.join(" \xB7 ")}${more}.`;
+}
+var SYSTEM_HEADER = ["record", "time (UTC)", "kind", "outcome", "measurements", "note"];
+function outcome(value2) {
+  return `${SYMBOL[value2] ?? ""} ${value2}`.trim();
+}
+function systemRow(record, file) {
+  const cells = [
+    recordLink({ sequence: record.sequence, file }, 1),
+    when(record.time),
+    record.kind,
+    outcome(record.outcome),
+    cell(describeMeasurements(record.measurements), 300),
+    cell(record.message ?? "")
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function latestCell(kind, which2, depth) {
+  const ref = kind?.[which2];
+  if (!ref) return "\u2014";
+  const symbol = which2 === "last" ? `${SYMBOL[ref.outcome] ?? ""} ` : "";
+  return `${symbol}${recordLink(ref, depth, day2(ref.time))}`;
+}
+async function systemPage(input, system, rows) {
+  const { record, state: state2, previousState } = input;
+  const kinds = state2.systems[system] ?? {};
+  const policy = record.systems.find((s2) => s2.name === system)?.policy;
+  const before = previousState?.systems[system];
+  return addRows(
+    {
+      page: systemPagePath(system),
+      archiveDir: `systems/${system}`,
+      header: SYSTEM_HEADER,
+      rows,
+      startsLate: TIMELINE_KINDS.some((kind) => before?.[kind] !== void 0),
+      sequence: record.sequence,
+      render: (block, timeline) => [
+        `# ${system}`,
+        NOTICE,
+        `${policy ? `Policy \`${cell(policy)}\`. ` : ""}[Evidence overview](../README.md) \xB7 every record of this system is named \`records/*/*-KIND-${system}.json\`.`,
+        "## Newest runs",
+        table(
+          ["kind", "newest run", "newest success"],
+          TIMELINE_KINDS.map((kind) => [
+            kind,
+            latestCell(kinds[kind], "last", 1),
+            latestCell(kinds[kind], "lastSuccess", 1)
+          ])
+        ),
+        "## Timeline",
+        [
+          `Backups, drills and prunes, newest first (the newest ${rows} here).`,
+          timeline.since !== void 0 ? `This page was started at record #${timeline.since}; earlier runs of this system are under [records/](../records/).` : "",
+          archiveLinks(system, timeline)
+        ].filter(Boolean).join(" "),
+        block,
+        ""
+      ].join("\n\n"),
+      renderArchive: (block, number) => [
+        `# ${system}: older runs, page ${number}`,
+        NOTICE,
+        `Newest first. Newer runs: [${system}](../${system}.md)${number > 1 ? ` \xB7 older: [page ${number - 1}](${archivePagePath(".", number - 1).slice(2)})` : ""}.`,
+        block,
+        ""
+      ].join("\n\n")
+    },
+    [systemRow(record, input.file)],
+    input.read
+  );
+}
+var CONTROL_HEADER = ["record", "time (UTC)", "kind", "results", "failing"];
+function controlRow(record, file, entries) {
+  const tally = { pass: 0, fail: 0, "not-applicable": 0 };
+  for (const entry of entries) tally[entry.status]++;
+  const results = ["pass", "fail", "not-applicable"].filter((status) => tally[status] > 0).map(
+    (status) => `${SYMBOL[status]} ${count(tally[status])} ${status === "not-applicable" ? "n/a" : status}`
+  ).join(" \xB7 ");
+  const failing = entries.filter((e5) => e5.status === "fail");
+  const named = failing.slice(0, 5).map((e5) => {
+    const who = e5.system ?? "policy-wide";
+    return entries.length === 1 && e5.message ? `${who}: ${e5.message}` : who;
+  }).join(", ");
+  const note = failing.length > 5 ? `${named} and ${failing.length - 5} more` : named;
+  const cells = [
+    recordLink({ sequence: record.sequence, file }, 1),
+    when(record.time),
+    record.kind,
+    results,
+    cell(note, 300)
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function describeControl(id, info2) {
+  if (!info2) {
+    return [
+      `# ${cell(id)}`,
+      NOTICE,
+      "[Evidence overview](../README.md). This control is not in the control library of the repository that wrote the newest record here; its results are as recorded."
+    ];
+  }
+  const criteria = info2.criteria ?? {};
+  const facts = [
+    ["severity", info2.severity ?? ""],
+    [
+      "evaluated",
+      info2.evaluation === "runtime" ? `at run time, by \`restorable status\`, from the newest ${info2.runtime?.evidence ?? ""} evidence (\`${info2.runtime?.measure ?? ""}\`)` : "statically, by `restorable check`, on every policy"
+    ],
+    ["SOC 2", (criteria.soc2 ?? []).join(", ")],
+    ["ISO/IEC 27001:2022", (criteria.iso27001 ?? []).join(", ")],
+    ["NIST SP 800-53", (criteria.nist80053 ?? []).join(", ")],
+    ["remediation", info2.remediation ?? ""]
+  ];
+  return [
+    `# ${cell(id)}: ${prose(info2.title)}`,
+    NOTICE,
+    "[Evidence overview](../README.md)",
+    ...info2.description ? [`> ${prose(info2.description)}`] : [],
+    table(
+      ["", ""],
+      facts.filter(([, value2]) => value2 !== "").map(([name, value2]) => [name, prose(value2)])
+    )
+  ];
+}
+function currentResults(results, state2) {
+  const systems = Object.keys(results).sort();
+  const order = (s2) => results[s2].status === "fail" ? 0 : 1;
+  const listed = [...systems].sort((a5, b5) => order(a5) - order(b5) || (a5 < b5 ? -1 : 1)).slice(0, CONTROL_PAGE_SYSTEMS);
+  const rows = listed.sort((a5, b5) => a5 < b5 ? -1 : a5 > b5 ? 1 : 0).map((system) => {
+    const ref = results[system];
+    return [
+      systemLabel(system, 1, state2),
+      outcome(ref.status),
+      recordLink(ref, 1, day2(ref.time)),
+      cell(ref.message ?? "")
+    ];
+  });
+  const rest = systems.length - listed.length;
+  const tally = { pass: 0, fail: 0, "not-applicable": 0 };
+  for (const system of systems) tally[results[system].status]++;
+  return [
+    `${count(systems.length)} system${systems.length === 1 ? "" : "s"}: ${tally.pass} pass, ${tally.fail} fail, ${tally["not-applicable"]} not applicable.${rest > 0 ? ` ${rest} passing or not applicable systems are not listed.` : ""}`,
+    table(["system", "status", "date", "message"], rows)
+  ].join("\n\n");
+}
+function emptyControlPage(info2) {
+  return [
+    ...describeControl(info2.id, info2),
+    "## Results",
+    info2.evaluation === "runtime" ? "A run-time control: `restorable status` evaluates it against the newest backup and drill records of each system (the system pages list them). No record on this branch holds its result." : "No record on this branch holds a result of this control yet: `restorable check` records them.",
+    ""
+  ].join("\n\n");
+}
+async function controlPage(input, id, entries, info2, rows) {
+  const { record, state: state2, previousState } = input;
+  const page = controlPagePath(id);
+  const archiveDir = page.slice(0, -".md".length);
+  const base = archiveDir.slice("controls/".length);
+  return addRows(
+    {
+      page,
+      archiveDir,
+      header: CONTROL_HEADER,
+      rows,
+      startsLate: previousState !== void 0 && previousState.controls[id] !== void 0,
+      sequence: record.sequence,
+      render: (block, timeline) => [
+        ...describeControl(id, info2),
+        "## Newest result per system",
+        currentResults(state2.controls[id] ?? {}, state2),
+        "## History",
+        [
+          `Every record that evaluated ${cell(id)}, newest first (the newest ${rows} here).`,
+          timeline.since !== void 0 ? `This page was started at record #${timeline.since}; earlier results are in the records under [records/](../records/).` : "",
+          archiveLinks(base, timeline)
+        ].filter(Boolean).join(" "),
+        block,
+        ""
+      ].join("\n\n"),
+      renderArchive: (block, number) => [
+        `# ${cell(id)}: older history, page ${number}`,
+        NOTICE,
+        `Newest first. Newer: [${cell(id)}](../${base}.md)${number > 1 ? ` \xB7 older: [page ${number - 1}](${archivePagePath(".", number - 1).slice(2)})` : ""}.`,
+        block,
+        ""
+      ].join("\n\n")
+    },
+    [controlRow(record, input.file, entries)],
+    input.read
+  );
+}
+function systemRows(state2, systems, depth) {
+  return systems.map((system) => {
+    const kinds = state2.systems[system] ?? {};
+    return [
+      systemLabel(system, depth, state2),
+      latestCell(kinds.backup, "last", depth),
+      latestCell(kinds.backup, "lastSuccess", depth),
+      latestCell(kinds.drill, "last", depth),
+      latestCell(kinds.drill, "lastSuccess", depth),
+      latestCell(kinds.prune, "last", depth)
+    ];
+  });
+}
+var SYSTEMS_HEADER = [
+  "system",
+  "newest backup",
+  "newest good backup",
+  "newest drill",
+  "newest passed drill",
+  "newest prune"
+];
+function systemsIndex(state2, systems) {
+  return [
+    "# Systems",
+    NOTICE,
+    `[Evidence overview](README.md). ${count(systems.length)} systems, with their newest runs.`,
+    table(SYSTEMS_HEADER, systemRows(state2, systems, 0)),
+    ""
+  ].join("\n\n");
+}
+function matrixCell(ref) {
+  if (!ref) return "\u2014";
+  return `${SYMBOL[ref.status] ?? ""} ${recordLink(ref, 0, day2(ref.time))}`;
+}
+function controlMatrix(state2, controls) {
+  const ids = Object.keys(state2.controls).sort();
+  if (ids.length === 0) {
+    return "No control results recorded yet: `restorable check` records them when it writes evidence.";
+  }
+  const systems = [...new Set(ids.flatMap((id) => Object.keys(state2.controls[id])))].sort();
+  if (systems.length <= MATRIX_COLUMNS) {
+    return [
+      "The newest result of each control on each system, and the record it comes from (\u2705 pass, \u274C fail, \u2796 not applicable, \u2014 never evaluated).",
+      table(
+        ["control", ...systems.map((s2) => systemLabel(s2, 0, state2))],
+        ids.map((id) => [
+          controlLabel(id, controls.get(id), 0),
+          ...systems.map((s2) => matrixCell(state2.controls[id][s2]))
+        ])
+      )
+    ].join("\n\n");
+  }
+  return [
+    `${count(systems.length)} systems: too many for one table. Per control, how many systems pass and fail, and which fail; each control's page lists its newest result on every system.`,
+    table(
+      ["control", "pass", "fail", "n/a", "failing", "newest result"],
+      ids.map((id) => {
+        const results = state2.controls[id];
+        const tally = { pass: 0, fail: 0, "not-applicable": 0 };
+        let newest;
+        const failing = [];
+        for (const [system, ref] of Object.entries(results)) {
+          tally[ref.status]++;
+          if (ref.status === "fail") failing.push(system === NO_SYSTEM ? "(policy-wide)" : system);
+          if (!newest || ref.sequence > newest.sequence) newest = ref;
+        }
+        failing.sort();
+        return [
+          controlLabel(id, controls.get(id), 0),
+          count(tally.pass),
+          tally.fail > 0 ? `\u274C ${count(tally.fail)}` : "0",
+          count(tally["not-applicable"]),
+          cell(
+            failing.length > 5 ? `${failing.slice(0, 5).join(", ")} and ${failing.length - 5} more` : failing.join(", ")
+          ),
+          newest ? recordLink(newest, 0, day2(newest.time)) : "\u2014"
+        ];
+      })
+    )
+  ].join("\n\n");
+}
+function runtimeSection(controls) {
+  const runtime = [...controls.values()].filter((c5) => c5.evaluation === "runtime").sort((a5, b5) => a5.id < b5.id ? -1 : 1);
+  if (runtime.length === 0) return "";
+  return [
+    "## Run-time controls",
+    "`restorable status` evaluates these against the newest backup and drill records of each system (see each system page), and fails a scheduled workflow when one is violated:",
+    table(
+      ["control", "from", "measure"],
+      runtime.map((c5) => [
+        controlLabel(c5.id, c5, 0),
+        c5.runtime?.evidence ?? "",
+        `\`${c5.runtime?.measure ?? ""}\``
+      ])
+    )
+  ].join("\n\n");
+}
+function verifySection(input) {
+  const { state: state2, branch } = input;
+  const head = state2.head;
+  const fpr = state2.signingKey;
+  return [
+    "## How to verify",
+    `Every file under \`records/\` is one run, in canonical JSON, with a detached OpenPGP signature beside it (\`.json.asc\`); each record holds the SHA-256 of the one before (\`previous\`). Nothing on this branch is trusted for itself: the key must be the one whose fingerprint is pinned in \`.restorable/config.yaml\` on the default branch (\`evidence.signingKey.fingerprint\`), and this page, \`state.json\` and the other pages are derived from the records. Note the newest record's SHA-256 above: a later verification must still find that record, unchanged.`,
+    "With Restorable, every signature, link, file name and commit of the branch:",
+    [
+      "```sh",
+      "npx restorable evidence verify --remote origin",
+      `npx restorable evidence verify --remote origin --branch ${branch} --fingerprint ${fpr}   # without the profile`,
+      "```"
+    ].join("\n"),
+    "With git, gpg and sha256sum only:",
+    [
+      "```sh",
+      `git fetch origin ${branch}`,
+      `git worktree add ../evidence origin/${branch} && cd ../evidence`,
+      `gpg --import keys/${fpr}.asc && gpg --fingerprint ${fpr}       # compare with the pinned fingerprint`,
+      "",
+      "# The newest record: its signature, and the SHA-256 shown above.",
+      `gpg --verify ${head.file}.asc ${head.file}`,
+      `sha256sum ${head.file}      # ${head.sha256}`,
+      "",
+      "# Every signature.",
+      'for f in records/*/*.json; do gpg --verify "$f.asc" "$f" 2>/dev/null || echo "BAD SIGNATURE: $f"; done',
+      "",
+      `# The chain: each record's "previous" is the sha256sum of the record before it (prints nothing when whole).`,
+      "prev=null",
+      "for f in $(ls records/*/*.json | sort); do",
+      '  [ "$(jq -r .previous "$f")" = "$prev" ] || echo "BROKEN CHAIN before $f"',
+      `  prev=$(sha256sum "$f" | cut -d' ' -f1)`,
+      "done",
+      "",
+      "# No commit ever changed or removed a record (prints nothing).",
+      `git log --format=%H --diff-filter=MDT --name-status origin/${branch} -- records/`,
+      "```"
+    ].join("\n"),
+    "What each of these proves, and what `restorable status` checks, is explained in Restorable's `docs/auditor-guide.md`."
+  ].join("\n\n");
+}
+function readme(input, controls) {
+  const { state: state2, record } = input;
+  const head = state2.head;
+  const systems = Object.keys(state2.systems).sort();
+  const listed = systems.slice(0, README_SYSTEMS);
+  const repository = record.run.repository;
+  const headSystems = record.systems.map((s2) => s2.name);
+  const about = headSystems.length === 1 ? ` of ${headSystems[0]}` : headSystems.length > 1 ? ` of ${headSystems.length} systems` : "";
+  return [
+    `# Backup and DR evidence${repository ? `: ${cell(repository)}` : ""}`,
+    NOTICE,
+    "This branch holds a signed, hash-chained record of every `check`, `backup`, `drill` and `prune` run by Restorable. Records are only ever added: each is signed with the key below and carries the SHA-256 of the record before it, so an edit, a deletion or a reordering breaks a signature or a link.",
+    table(
+      ["", ""],
+      [
+        ["records", `${count(state2.count)} (#0 to #${head.sequence})`],
+        [
+          "newest record",
+          `${recordLink(head, 0)}: ${head.kind}${about}, ${outcome(head.outcome)}, ${when(head.time)}`
+        ],
+        ["newest record SHA-256", `\`${head.sha256}\``],
+        ["signing key", `[\`${state2.signingKey}\`](keys/${state2.signingKey}.asc)`],
+        ["index", "[state.json](state.json): the newest record per system, kind and control"]
+      ]
+    ),
+    "## Control matrix",
+    controlMatrix(state2, controls),
+    runtimeSection(controls),
+    "## Systems",
+    systems.length === 0 ? "No system has a record yet." : [
+      `The newest runs of each system (\u2705 success, \u26A0\uFE0F partial, \u274C failure); its page has the timeline.${systems.length > listed.length ? ` The first ${listed.length} of ${count(systems.length)} systems; all are listed in [systems.md](systems.md).` : ""}`,
+      table(SYSTEMS_HEADER, systemRows(state2, listed, 0))
+    ].join("\n\n"),
+    verifySection(input),
+    ""
+  ].filter((part) => part !== "").join("\n\n").concat("\n");
+}
+
+// src/evidence/settings.ts
+init_config4();
+init_source();
+function evidenceSettings(root5, configPath) {
+  const config2 = loadConfig2(root5, configPath);
+  if (config2.problems.length > 0) {
+    const first = config2.problems[0];
+    throw new EvidenceError(
+      `${formatRange(first.location)}: ${first.message}${config2.problems.length > 1 ? ` (and ${config2.problems.length - 1} more problems)` : ""}`
+    );
+  }
+  const settings = { branch: config2.data.evidence?.branch ?? DEFAULT_EVIDENCE_BRANCH };
+  const fingerprint2 = config2.data.evidence?.signingKey?.fingerprint;
+  if (fingerprint2 !== void 0) settings.fingerprint = fingerprint2;
+  if (config2.file !== void 0) settings.configFile = config2.file;
+  return settings;
+}
+
+// src/evidence/write.ts
+async function writeEvidence(draft, options) {
+  const signer = await signerFromEnv(options.env);
+  if (!signer) {
+    return {
+      written: false,
+      reason: `no evidence signing key (${SIGNING_ENV.key} or ${SIGNING_ENV.keyFile}) in the environment`
+    };
+  }
+  const settings = evidenceSettings(options.root, options.config);
+  const result = await appendRecord(draft, {
+    root: options.root,
+    branch: settings.branch,
+    signer,
+    env: options.env,
+    ...settings.fingerprint !== void 0 ? { fingerprint: settings.fingerprint } : {},
+    ...options.remote !== void 0 ? { remote: options.remote } : {},
+    ...options.log ? { log: options.log } : {},
+    ...options.pages !== null ? { pages: options.pages ?? auditorPages({ root: options.root, config: options.config }) } : {}
+  });
+  return { written: true, ...result };
+}
+
+// src/commands/evidence.ts
+init_config4();
+var MAX_MESSAGE = 4096;
+function hasSigningKey(env2) {
+  return Boolean(env2[SIGNING_ENV.key] || env2[SIGNING_ENV.keyFile]);
+}
+function isPullRequestEvent(env2) {
+  return /^pull_request/.test(env2.GITHUB_EVENT_NAME ?? "");
+}
+var EvidenceRun = class {
+  written = [];
+  notWritten = [];
+  /** Why nothing is written, when evidence is off for this run. */
+  skipped;
+  failure;
+  options;
+  constructor(options) {
+    this.options = options;
+    this.skipped = this.whyOff();
+  }
+  get enabled() {
+    return this.skipped === void 0;
+  }
+  /** The failure that stopped the appends, if one did. */
+  get error() {
+    return this.failure;
+  }
+  whyOff() {
+    const { options } = this;
+    if (options.enabled === false) return "evidence turned off for this run";
+    const config2 = loadConfig2(options.root, options.config);
+    const file = config2.file ?? options.config ?? DEFAULT_CONFIG_PATH;
+    const keyed = hasSigningKey(options.env);
+    if (config2.problems.length > 0) {
+      const why = `evidence not written: ${file} has problems`;
+      if (options.requested || keyed) options.warn(why);
+      return why;
+    }
+    const evidence = config2.data.evidence;
+    if (evidence === void 0) {
+      const why = `evidence not written: ${file} has no \`evidence\` section (the evidence branch and the pinned signing key)`;
+      if (options.requested || keyed) options.warn(why);
+      return why;
+    }
+    if (!keyed) {
+      const why = `evidence not written: ${file} configures the evidence branch ${evidence.branch ?? DEFAULT_EVIDENCE_BRANCH}, but no signing key is in the environment (${options.keyHint ?? `set ${SIGNING_ENV.key} or ${SIGNING_ENV.keyFile}`})`;
+      options.warn(why);
+      return why;
+    }
+    if (evidence.signingKey === void 0) {
+      options.warn(
+        `evidence: ${file} pins no signing key (evidence.signingKey.fingerprint): records are written, but nothing ties them to your key until you pin its fingerprint`
+      );
+    }
+    return void 0;
+  }
+  /**
+   * Appends the record `label` names (`backup payments-db`), made by `draft` (whose own failures count as
+   * the append's). Returns whether it was written.
+   */
+  async append(label, draft) {
+    if (!this.enabled) return false;
+    if (this.error !== void 0) {
+      this.notWritten.push(label);
+      return false;
+    }
+    const { options } = this;
+    try {
+      const result = await writeEvidence(await draft(), {
+        root: options.root,
+        env: options.env,
+        log: options.log,
+        ...options.config !== void 0 ? { config: options.config } : {},
+        ...options.remote !== void 0 ? { remote: options.remote } : {}
+      });
+      if (!result.written) throw new Error(result.reason);
+      const where3 = result.remote === null ? `branch ${result.branch}` : `${result.remote}/${result.branch}`;
+      this.written.push({
+        kind: result.record.kind,
+        systems: result.record.systems.map((s2) => s2.name),
+        file: result.file,
+        sha256: result.sha256,
+        commit: result.commit,
+        branch: result.branch,
+        remote: result.remote
+      });
+      options.log(`evidence: ${label}: appended ${result.file} to ${where3} (sha256 ${result.sha256})`);
+      return true;
+    } catch (error3) {
+      this.failure = `evidence: the ${label} record was not written: ${error3.message}`;
+      this.notWritten.push(label);
+      options.error(this.failure);
+      return false;
+    }
+  }
+  /** Appends the record of one system's backup; a system that was not due ran nothing and gets none. */
+  async appendBackup(result) {
+    if (result.status === "not-due") return;
+    const { root: root5, env: env2 } = this.options;
+    await this.append(`backup ${result.system}`, () => backupDraft(root5, result, env2));
+  }
+  summary() {
+    const summary2 = { written: this.written };
+    if (this.skipped !== void 0) summary2.skipped = this.skipped;
+    if (this.error !== void 0) {
+      summary2.error = this.error;
+      summary2.notWritten = this.notWritten;
+    }
+    return summary2;
+  }
+};
+function truncate(text) {
+  return text.length <= MAX_MESSAGE ? text : `${text.slice(0, MAX_MESSAGE - 1)}\u2026`;
+}
+var OUTCOME = {
+  ok: "success",
+  partial: "partial",
+  failed: "failure"
+};
+async function backupDraft(root5, result, env2) {
+  if (result.status === "not-due") throw new Error(`${result.system} was not due: it has no backup record`);
+  const first = result.repositories[0]?.summary;
+  const sum = (key2) => result.repositories.reduce((total, repository) => total + repository.summary[key2], 0);
+  const measurements = {
+    snapshots: result.repositories.map((r5) => ({ repository: r5.name, id: r5.snapshot })),
+    durationMs: first?.durationMs ?? Math.max(0, Date.parse(result.finishedAt) - Date.parse(result.startedAt)),
+    problems: result.problems.length
+  };
+  if (first) {
+    Object.assign(measurements, {
+      files: first.files,
+      bytes: first.bytes,
+      bytesRead: first.bytesRead,
+      bytesAdded: sum("bytesAdded"),
+      bytesStored: sum("bytesStored")
+    });
+  }
+  const draft = {
+    kind: "backup",
+    outcome: OUTCOME[result.status],
+    startedAt: result.startedAt,
+    time: result.finishedAt,
+    systems: [{ name: result.system, policy: result.policy }],
+    policies: await policyEntries(root5, [{ file: result.file, name: result.policy }], env2),
+    measurements
+  };
+  if (result.status === "failed") draft.message = truncate(result.message ?? "the backup failed");
+  if (result.status === "partial") {
+    const [problem] = result.problems;
+    const more = result.problems.length > 1 ? ` (and ${result.problems.length - 1} more)` : "";
+    draft.message = truncate(
+      `${result.problems.length} path(s) left out of the snapshot: ${problem?.path}: ${problem?.message}${more}`
+    );
+  }
+  return draft;
+}
+async function checkDraft(root5, report, env2, now = /* @__PURE__ */ new Date()) {
+  const names = new Map(report.systems.map((s2) => [s2.file, s2.policy]));
+  const controls = report.findings.map((finding) => {
+    const entry = { id: finding.ruleId, status: finding.status, severity: finding.severity };
+    if (finding.system !== void 0) entry.system = finding.system;
+    if (finding.status === "fail") entry.message = truncate(finding.message);
+    return entry;
+  });
+  const { counts } = report;
+  const failing = counts.failed + counts.problems;
+  const outcome2 = report.failed ? "failure" : failing > 0 ? "partial" : "success";
+  const draft = {
+    kind: "check",
+    outcome: outcome2,
+    startedAt: report.startedAt,
+    time: now,
+    systems: report.systems.map((s2) => ({ name: s2.system, policy: s2.policy })),
+    policies: await policyEntries(
+      root5,
+      report.files.map((file) => {
+        const name = names.get(file);
+        return name === void 0 ? { file } : { file, name };
+      }),
+      env2
+    ),
+    controls,
+    measurements: {
+      durationMs: report.durationMs,
+      passed: counts.passed,
+      failed: counts.failed,
+      notApplicable: counts.notApplicable,
+      problems: counts.problems
+    }
+  };
+  if (failing > 0) {
+    draft.message = `${counts.failed} failing control result(s) and ${counts.problems} problem(s) with the files; fail-on ${report.failOn}${report.failed ? "" : ": none at or above it"}`;
+  }
+  return draft;
+}
+async function appendCheckRecord(report, options) {
+  if (isPullRequestEvent(options.env)) {
+    options.warn(
+      `evidence not written: check never writes evidence on ${options.env.GITHUB_EVENT_NAME} events (the change under review is untrusted); run it on push or schedule`
+    );
+    return void 0;
+  }
+  const run2 = new EvidenceRun({ ...options, requested: true });
+  await run2.append("check", () => checkDraft(options.root, report, options.env));
+  return run2;
+}
+
+// src/evidence/verify.ts
+init_config4();
+import { readFile as readFile6 } from "node:fs/promises";
+import { resolve as resolve6 } from "node:path";
+async function verifyEvidence(options) {
+  const env2 = options.env ?? process.env;
+  const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
+  const fingerprint2 = normalizeFingerprint(options.fingerprint, "the pinned fingerprint");
+  let git = new Git(options.root, env2);
+  let revision = options.revision ?? `refs/heads/${branch}`;
+  const problems = [];
+  const report = { branch, revision, fingerprint: fingerprint2, records: [], problems, ok: false };
+  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
+  if (repository.code !== 0) {
+    problems.push({ where: options.root, message: "is not a git repository" });
+    return report;
+  }
+  if (options.remote !== void 0) {
+    const url = await remoteUrl(git, options.remote);
+    if (url === void 0) {
+      problems.push({ where: options.root, message: `there is no remote "${options.remote}"` });
+      return report;
+    }
+    git = await withCredentials(git, url, env2);
+    revision = options.revision ?? `refs/remotes/${options.remote}/${branch}`;
+    report.revision = revision;
+    const deepen = await isShallow(git) ? ["--depth=2147483647"] : [];
+    const fetched = await git.run(
+      ["fetch", "--quiet", "--no-tags", ...deepen, "--", options.remote, `+refs/heads/${branch}:${revision}`],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      problems.push({
+        where: `${options.remote}/${branch}`,
+        message: `cannot be fetched: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+      });
+      return report;
+    }
+  }
+  const tip = await git.resolve(`${revision}^{commit}`);
+  if (tip === void 0) {
+    problems.push({
+      where: revision,
+      message: `does not exist in ${options.root}: there is no evidence to verify`
+    });
+    return report;
+  }
+  report.tip = tip;
+  const local = `refs/heads/${branch}`;
+  const tracking = options.trackLocal === true && options.remote !== void 0 && revision !== local;
+  const knownTip = options.knownTip ?? (tracking ? await git.resolve(`${local}^{commit}`) : void 0);
+  if (knownTip !== void 0) {
+    report.knownTip = knownTip;
+    problems.push(...await checkKnownTip(git, knownTip, tip));
+  }
+  problems.push(...await checkHistory(git, tip));
+  const files = await listFiles(git, tip);
+  const { records, signatures, stray } = classify(files);
+  problems.push(...stray);
+  const pinned = await pinnedKey(git, fingerprint2, files, options.publicKey, problems);
+  const wanted = [...records.values()].flat().filter((f5) => f5.size <= MAX_RECORD_BYTES);
+  const sigWanted = [...signatures.values()].filter((f5) => f5.size <= MAX_SIGNATURE_BYTES);
+  const contents = await git.readObjects([...wanted, ...sigWanted].map((f5) => f5.id));
+  const sequences = [...records.keys()].sort((a5, b5) => a5 - b5);
+  const last = sequences.at(-1) ?? -1;
+  const hashes = /* @__PURE__ */ new Map();
+  let state2;
+  let stateBroken = false;
+  for (let sequence = 0; sequence <= last; sequence++) {
+    const found = records.get(sequence);
+    if (!found) {
+      const before = records.get(sequence - 1)?.[0]?.path ?? "(the start)";
+      const after = sequences.find((s2) => s2 > sequence);
+      problems.push({
+        where: `${shardPath(sequence)}/${String(sequence).padStart(8, "0")}-*.json`,
+        message: `record ${sequence} is missing: the chain goes from ${before} to ${records.get(after)?.[0]?.path}; a record was deleted`
+      });
+      stateBroken = true;
+      continue;
+    }
+    if (found.length > 1) {
+      for (const file of found) {
+        problems.push({
+          where: file.path,
+          message: `${found.length} files claim sequence ${sequence}: ${found.map((f5) => f5.path).join(", ")}`
+        });
+      }
+      stateBroken = true;
+    }
+    for (const file of found) {
+      const result = await checkRecord(file, contents, signatures, hashes.get(sequence - 1), pinned);
+      report.records.push(result.report);
+      for (const message of result.report.problems) problems.push({ where: file.path, message });
+      if (result.bytes && found.length === 1) {
+        hashes.set(sequence, recordHash(result.bytes));
+        if (result.record) {
+          state2 = nextState(
+            state2,
+            { ...result.record, sequence },
+            file.path,
+            recordHash(result.bytes),
+            fingerprint2
+          );
+        } else stateBroken = true;
+      } else stateBroken = true;
+    }
+  }
+  if (last >= 0) {
+    const head = records.get(last)[0];
+    const sha2562 = hashes.get(last);
+    if (sha2562) report.head = { sequence: last, file: head.path, sha256: sha2562 };
+  }
+  problems.push(...await checkState(git, files, state2, stateBroken));
+  report.ok = problems.length === 0;
+  if (report.ok && tracking && !await isCheckedOut(git, branch)) {
+    const before = await git.resolve(`${local}^{commit}`);
+    const moved = await git.run(
+      ["update-ref", "-m", "restorable: evidence verified", local, tip, before ?? ""],
+      { ok: [0, 1, 128] }
+    );
+    if (moved.code === 0) report.remembered = tip;
+  }
+  return report;
+}
+async function checkKnownTip(git, knownTip, tip) {
+  const known = await git.resolve(`${knownTip}^{commit}`);
+  const where3 = `known tip ${knownTip.slice(0, 12)}`;
+  if (known === void 0) {
+    return [
+      {
+        where: where3,
+        message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
+      }
+    ];
+  }
+  if (await git.isAncestor(known, tip)) return [];
+  const problems = [
+    {
+      where: where3,
+      message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
+    }
+  ];
+  const before = recordBlobs(await listFiles(git, known));
+  const after = recordBlobs(await listFiles(git, tip));
+  for (const [path, id] of before) {
+    const now = after.get(path);
+    if (now === void 0)
+      problems.push({ where: path, message: `was in the known tip ${known.slice(0, 12)} and is gone` });
+    else if (now !== id)
+      problems.push({
+        where: path,
+        message: `differs from its version in the known tip ${known.slice(0, 12)}`
+      });
+  }
+  return problems;
+}
+function recordBlobs(files) {
+  return new Map(files.filter((f5) => f5.path.startsWith(`${RECORDS_DIR}/`)).map((f5) => [f5.path, f5.id]));
+}
+async function checkHistory(git, tip) {
+  const problems = [];
+  const [parents, shallowFile] = await Promise.all([
+    git.text(["rev-list", "--parents", tip]),
+    git.text(["rev-parse", "--git-path", "shallow"])
+  ]);
+  const shallow = new Set(
+    await readFile6(resolve6(git.cwd, shallowFile), "utf8").then(
+      (text) => text.split("\n").filter(Boolean),
+      () => []
+    )
+  );
+  for (const line of parents.split("\n")) {
+    const [commit2, ...rest] = line.split(" ");
+    if (shallow.has(commit2)) {
+      problems.push({
+        where: `commit ${commit2.slice(0, 12)}`,
+        message: "is where this shallow clone cuts the history: the commits before it cannot be checked; fetch the whole branch (evidence verify --remote does)"
+      });
+    }
+    if (rest.length > 1) {
+      problems.push({
+        where: `commit ${commit2.slice(0, 12)}`,
+        message: `is a merge (${rest.length} parents); the evidence branch is a single line of appends`
+      });
+    }
+  }
+  const log = await git.text([
+    "log",
+    "--no-renames",
+    "--diff-filter=a",
+    "--name-status",
+    "--format=commit %H",
+    tip,
+    "--",
+    `${RECORDS_DIR}/`
+  ]);
+  let commit = "";
+  for (const line of log.split("\n")) {
+    if (line.startsWith("commit ")) commit = line.slice("commit ".length, "commit ".length + 12);
+    else if (line.includes("	")) {
+      const [status, path] = line.split("	");
+      const verb = status === "D" ? "removed" : status === "M" ? "modified" : status === "T" ? "changed in type" : `changed (${status})`;
+      problems.push({
+        where: path,
+        message: `was ${verb} by commit ${commit} after it was written; records are never changed or removed`
+      });
+    }
+  }
+  return problems;
+}
+async function listFiles(git, commit) {
+  const { stdout } = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", commit]);
+  return stdout.toString("utf8").split("\0").filter(Boolean).map((line) => {
+    const tab = line.indexOf("	");
+    const [mode, type2, id, size] = line.slice(0, tab).split(/ +/);
+    return { path: line.slice(tab + 1), mode, type: type2, id, size: Number(size) };
+  });
+}
+function classify(files) {
+  const records = /* @__PURE__ */ new Map();
+  const signatures = /* @__PURE__ */ new Map();
+  const stray = [];
+  const recordPaths = /* @__PURE__ */ new Set();
+  for (const file of files) {
+    if (!file.path.startsWith(`${RECORDS_DIR}/`)) continue;
+    if (file.type !== "blob" || file.mode !== "100644") {
+      stray.push({ where: file.path, message: `is a ${file.type} with mode ${file.mode}, not a plain file` });
+      continue;
+    }
+    if (file.path.endsWith(SIGNATURE_SUFFIX)) {
+      signatures.set(file.path.slice(0, -SIGNATURE_SUFFIX.length), file);
+      continue;
+    }
+    const parsed2 = parseRecordPath(file.path);
+    if (!parsed2) {
+      stray.push({
+        where: file.path,
+        message: "is not a record file (records/NNNNNN/NNNNNNNN-KIND[-SYSTEM].json)"
+      });
+      continue;
+    }
+    if (!parsed2.shardMatches) {
+      stray.push({
+        where: file.path,
+        message: `is in the wrong directory: record ${parsed2.sequence} belongs in ${shardPath(parsed2.sequence)}/`
+      });
+    }
+    recordPaths.add(file.path);
+    const list3 = records.get(parsed2.sequence) ?? [];
+    list3.push({ ...file, parsed: parsed2 });
+    records.set(parsed2.sequence, list3);
+  }
+  for (const [record, signature] of signatures) {
+    if (!recordPaths.has(record)) {
+      stray.push({ where: signature.path, message: `is a signature without its record ${record}` });
+    }
+  }
+  return { records, signatures, stray };
+}
+async function pinnedKey(git, fingerprint2, files, given, problems) {
+  const path = `${KEYS_DIR}/${fingerprint2}.asc`;
+  let armored = given;
+  let source = "the public key given";
+  if (armored === void 0) {
+    source = `${path} on the branch`;
+    const file = files.find((f5) => f5.path === path);
+    if (!file) {
+      const others = files.filter((f5) => f5.path.startsWith(`${KEYS_DIR}/`)).map((f5) => f5.path);
+      problems.push({
+        where: path,
+        message: `is missing: the branch holds no public key for the pinned fingerprint ${fingerprint2}${others.length ? ` (it holds ${others.join(", ")})` : ""}; no signature can be checked`
+      });
+      return void 0;
+    }
+    armored = (await git.readObjects([file.id])).get(file.id)?.toString("utf8") ?? "";
+  }
+  try {
+    return await loadPinnedKey(armored, fingerprint2, source);
+  } catch (error3) {
+    problems.push({
+      where: given === void 0 ? path : "the public key",
+      message: `${error3.message}; no signature can be checked`
+    });
+    return void 0;
+  }
+}
+async function checkRecord(file, contents, signatures, previousHash, pinned) {
+  const { sequence, kind } = file.parsed;
+  const report = { sequence, file: file.path, kind, signature: "unchecked", problems: [] };
+  const problem = (message) => report.problems.push(message);
+  const bytes3 = contents.get(file.id);
+  if (file.size > MAX_RECORD_BYTES || !bytes3) {
+    problem(
+      bytes3 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
+    );
+    return { report };
+  }
+  report.sha256 = recordHash(bytes3);
+  const signatureFile = signatures.get(file.path);
+  if (!signatureFile) {
+    report.signature = "missing";
+    problem(`has no signature (${file.path}${SIGNATURE_SUFFIX} is missing)`);
+  } else if (pinned) {
+    const armored = contents.get(signatureFile.id);
+    const why = armored ? await checkSignature(bytes3, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
+    report.signature = why === void 0 ? "valid" : "invalid";
+    if (why !== void 0) problem(`signature ${signatureFile.path} ${why}`);
+  }
+  let record;
+  try {
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+  } catch {
+    problem("is not UTF-8 JSON");
+  }
+  if (record !== void 0) {
+    if (!isCanonical(bytes3)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
+    if (typeof record === "object" && record !== null && typeof record.version === "number" && record.version > RECORD_VERSION) {
+      problem(
+        `is a version ${record.version} record, written by a newer Restorable; this one reads version ${RECORD_VERSION}`
+      );
+    } else {
+      for (const message of recordSchemaProblems(record)) problem(`is not valid evidence: ${message}`);
+    }
+    if (typeof record === "object" && record !== null) {
+      report.time = typeof record.time === "string" ? record.time : void 0;
+      report.outcome = typeof record.outcome === "string" ? record.outcome : void 0;
+      if (Array.isArray(record.systems))
+        report.systems = record.systems.map((s2) => s2?.name).filter((n3) => typeof n3 === "string");
+      if (record.sequence !== sequence) {
+        problem(
+          `holds sequence ${JSON.stringify(record.sequence)}, but its file name says ${sequence}: records were swapped or renamed`
+        );
+      }
+      if (record.kind !== kind)
+        problem(`holds kind ${JSON.stringify(record.kind)}, but its file name says ${kind}`);
+      const named = file.parsed.system;
+      const systems = Array.isArray(record.systems) ? record.systems : [];
+      const expected = systems.length === 1 ? systems[0]?.name : void 0;
+      if (named !== expected) {
+        problem(
+          `is about ${expected ?? `${systems.length} systems`}, but its file name says ${named ?? "no system"}`
+        );
+      }
+      if (sequence === 0 && record.previous !== null) {
+        problem('is the first record, but its "previous" is not null: records before it were removed');
+      } else if (sequence > 0 && previousHash !== void 0 && record.previous !== previousHash) {
+        problem(
+          `does not follow record ${sequence - 1}: its "previous" is ${String(record.previous)}, but record ${sequence - 1} hashes to ${previousHash} (a record was edited, removed or reordered)`
+        );
+      }
+    }
+  }
+  const valid = report.problems.length === 0 && record !== void 0;
+  return valid ? { report, bytes: bytes3, record } : { report, bytes: bytes3 };
+}
+async function checkState(git, files, rebuilt, chainBroken) {
+  const file = files.find((f5) => f5.path === STATE_FILE);
+  if (!file) return rebuilt ? [{ where: STATE_FILE, message: "is missing" }] : [];
+  if (chainBroken || !rebuilt) return [];
+  const stored = (await git.readObjects([file.id])).get(file.id);
+  const expected = Buffer.from(stateBytes(rebuilt));
+  if (stored && expected.equals(stored)) return [];
+  let storedHead = "unreadable";
+  try {
+    const parsed2 = JSON.parse(stored?.toString("utf8") ?? "");
+    storedHead = `record ${parsed2.head?.sequence} (${parsed2.head?.file}, ${parsed2.head?.sha256})`;
+  } catch {
+  }
+  const head = `record ${rebuilt.head.sequence} (${rebuilt.head.file}, ${rebuilt.head.sha256})`;
+  return [
+    {
+      where: STATE_FILE,
+      message: storedHead === head ? "does not match the records (its index of the latest records per system differs)" : `does not match the records: it names ${storedHead} as the newest, the records say ${head}`
+    }
+  ];
+}
+
+// src/action/summary.ts
+async function writeSummary(title, header, rows, intro) {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const cellText = (cell2) => cell2.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const table2 = [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((row2) => `| ${row2.map(cellText).join(" | ")} |`)
+  ].join("\n");
+  const paragraph = intro ? `${intro}
+
+` : "";
+  await summary.addRaw(`## Restorable: ${title}
+
+${paragraph}${table2}
+`, true).write();
+}
+
+// src/action/evidence.ts
+function maskSecret(value2) {
+  setSecret(value2);
+  for (const line of value2.split(/\r?\n/)) {
+    const text = line.trim();
+    if (text.length >= 8 && !text.startsWith("-----") && text !== value2) setSecret(text);
+  }
+}
+function evidenceEnvironment(base = process.env) {
+  const env2 = { ...base };
+  const key2 = getInput("evidence-key");
+  const passphrase = getInput("evidence-key-passphrase");
+  if (key2) {
+    env2[SIGNING_ENV.key] = key2;
+    delete env2[SIGNING_ENV.keyFile];
+  }
+  if (passphrase) env2[SIGNING_ENV.passphrase] = passphrase;
+  for (const name of [SIGNING_ENV.key, SIGNING_ENV.passphrase]) {
+    const value2 = env2[name];
+    if (value2) maskSecret(value2);
+  }
+  return env2;
+}
+function evidenceInput() {
+  return getInput("evidence") === "" ? void 0 : getBooleanInput("evidence");
+}
+function evidenceRemote() {
+  return getInput("evidence-remote") || "origin";
+}
+function evidenceOptions(root5, config2, env2, enabled = true) {
+  return {
+    root: root5,
+    env: env2,
+    enabled,
+    remote: evidenceRemote(),
+    ...config2 !== void 0 ? { config: config2 } : {},
+    keyHint: "give the `evidence-key` input, or set `evidence: false`",
+    log: (line) => info(line),
+    warn: (line) => warning(line),
+    error: (line) => error(line)
+  };
+}
+function backupEvidence(root5, config2) {
+  const enabled = evidenceInput() !== false;
+  return new EvidenceRun(
+    evidenceOptions(root5, config2, enabled ? evidenceEnvironment() : process.env, enabled)
+  );
+}
+async function reportEvidence(run2) {
+  const written = run2?.written ?? [];
+  setOutput("evidence-records", JSON.stringify(written));
+  if (!run2 || written.length === 0 && run2.error === void 0) return;
+  const rows = written.map((r5) => [
+    r5.kind,
+    r5.systems.join(", "),
+    `\`${r5.file}\``,
+    `\`${r5.sha256.slice(0, 16)}\``
+  ]);
+  for (const label of run2.notWritten) rows.push([label, "", "**not written**", ""]);
+  await writeSummary("Evidence", ["kind", "systems", "record", "sha256"], rows);
+}
+async function checkEvidence(report, root5, config2) {
+  if (evidenceInput() !== true) return;
+  const env2 = isPullRequestEvent(process.env) ? { ...process.env } : evidenceEnvironment();
+  const run2 = await appendCheckRecord(report, evidenceOptions(root5, config2, env2));
+  await reportEvidence(run2);
+  if (run2?.error !== void 0) setFailed(`${run2.error}; the check itself ran`);
+}
+async function runEvidenceVerify(root5, config2) {
+  const settings = evidenceSettings(root5, config2);
+  if (settings.fingerprint === void 0) {
+    setFailed(
+      `evidence-verify: no pinned key: set evidence.signingKey.fingerprint in ${settings.configFile ?? ".restorable/config.yaml"}`
+    );
+    return;
+  }
+  const remote = evidenceRemote();
+  const report = await verifyEvidence({
+    root: root5,
+    branch: settings.branch,
+    fingerprint: settings.fingerprint,
+    remote,
+    env: process.env,
+    trackLocal: true
+  });
+  setOutput("records", report.records.length);
+  setOutput("ok", String(report.ok));
+  setOutput("result", report.ok ? "passed" : "failed");
+  setOutput("evidence-head", report.head?.sha256 ?? "");
+  setOutput("summary-json", JSON.stringify({ command: "evidence verify", ...report }));
+  const shown = 50;
+  for (const problem of report.problems.slice(0, shown)) error(`${problem.where}: ${problem.message}`);
+  if (report.problems.length > shown) {
+    error(`\u2026 and ${report.problems.length - shown} more problems (see summary-json)`);
+  }
+  const where3 = `${remote}/${report.branch}${report.tip ? ` at \`${report.tip.slice(0, 12)}\`` : ""}`;
+  const count2 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
+  const verdict2 = report.ok ? `**Verified**: ${count2} on ${where3}, every one signed by \`${report.fingerprint}\` and chained; nothing changed or removed.` : `**Does NOT verify**: ${count2} on ${where3}, ${report.problems.length} problem(s).`;
+  const head = report.head ? `
+
+Newest record: \`${report.head.file}\`, sha256 \`${report.head.sha256}\`` : "";
+  const kinds = /* @__PURE__ */ new Map();
+  for (const record of report.records) {
+    const row2 = kinds.get(record.kind) ?? { records: 0, success: 0, partial: 0, failure: 0, newest: "" };
+    row2.records++;
+    if (record.outcome === "success" || record.outcome === "partial" || record.outcome === "failure")
+      row2[record.outcome]++;
+    if ((record.time ?? "") > row2.newest) row2.newest = record.time ?? "";
+    kinds.set(record.kind, row2);
+  }
+  await writeSummary(
+    "Evidence verification",
+    ["kind", "records", "success", "partial", "failure", "newest"],
+    [...kinds].map(([kind, r5]) => [
+      kind,
+      `${r5.records}`,
+      `${r5.success}`,
+      `${r5.partial}`,
+      `${r5.failure}`,
+      r5.newest
+    ]),
+    `${verdict2}${head}`
+  );
+  if (report.problems.length > 0) {
+    await writeSummary(
+      "Evidence problems",
+      ["where", "problem"],
+      report.problems.slice(0, 200).map((p3) => [p3.where, p3.message])
+    );
+  }
+  if (!report.ok)
+    setFailed(`evidence-verify: ${report.problems.length} problem(s): the evidence does NOT verify`);
+}
+
 // src/action/engine.ts
 var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify"];
 function isEngineCommand(command5) {
@@ -102241,11 +106303,13 @@ async function runEngineCommand(command5, root5) {
   };
   const systems = listInput("systems");
   if (command5 === "backup") {
+    const evidence = backupEvidence(root5, common2.config);
     const results2 = await runBackup({
       ...common2,
       systems,
       due: getInput("due") !== "" && getBooleanInput("due"),
-      log: (line) => info(line)
+      log: (line) => info(line),
+      onResult: (result) => evidence.appendBackup(result)
     });
     const snapshots = results2.flatMap(
       (r5) => r5.repositories.map((repo) => ({
@@ -102256,7 +106320,10 @@ async function runEngineCommand(command5, root5) {
       }))
     );
     const total = (key2) => results2.reduce((sum, r5) => sum + (r5.repositories[0]?.summary[key2] ?? 0), 0);
-    setOutput("summary-json", JSON.stringify({ command: command5, systems: results2 }));
+    setOutput(
+      "summary-json",
+      JSON.stringify({ command: command5, systems: results2, evidence: evidence.summary() })
+    );
     setOutput("snapshots", JSON.stringify(snapshots));
     setOutput("snapshot-id", snapshots[0]?.snapshot ?? "");
     setOutput("files", total("files"));
@@ -102286,9 +106353,14 @@ async function runEngineCommand(command5, root5) {
         error(`${r5.system}: ${r5.message}`, { file: r5.file, title: "backup failed" });
       for (const p3 of r5.problems) warning(`${r5.system}: not backed up: ${p3.path}: ${p3.message}`);
     }
+    await reportEvidence(evidence);
     setOutput("result", results2.some((r5) => r5.status === "failed") ? "failed" : "passed");
     const failed = results2.filter((r5) => r5.status === "failed").map((r5) => r5.system);
     if (failed.length > 0) setFailed(`backup failed for ${failed.join(", ")}`);
+    else if (evidence.error !== void 0)
+      setFailed(
+        `the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(", ")})`
+      );
     else if (results2.some((r5) => r5.status === "partial"))
       setFailed("backup left unreadable files out; see the warnings");
     return;
@@ -102369,1013 +106441,10 @@ async function runEngineCommand(command5, root5) {
   setOutput("result", findings.length ? "failed" : "passed");
   if (findings.length) setFailed(`${findings.length} error(s) in the repositories`);
 }
-async function writeSummary(title, header, rows) {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const cellText = (cell) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ");
-  const table = [
-    `| ${header.join(" | ")} |`,
-    `|${header.map(() => "---").join("|")}|`,
-    ...rows.map((row2) => `| ${row2.map(cellText).join(" | ")} |`)
-  ].join("\n");
-  await summary.addRaw(`## Restorable: ${title}
 
-${table}
-`, true).write();
-}
-
-// src/commands/check.ts
-import { closeSync, existsSync as existsSync5, openSync, readSync, realpathSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute, join as join10, relative as relative2 } from "node:path";
-
-// src/assets.ts
-import { readFileSync as readFileSync3 } from "node:fs";
-import { fileURLToPath } from "node:url";
-var packageRoot = new URL("../", import.meta.url);
-var BUILTIN_CONTROLS_DIR = fileURLToPath(new URL("controls/", packageRoot));
-var VERSION3 = JSON.parse(readFileSync3(new URL("package.json", packageRoot), "utf8")).version;
-
-// src/controls/facts.ts
-function factValue(scope, name) {
-  for (let s2 = scope; s2; s2 = s2.parent) {
-    if (name in s2.values) return s2.values[name];
-  }
-  return void 0;
-}
-function factPath(scope, name) {
-  for (let s2 = scope; s2; s2 = s2.parent) {
-    if (name in s2.values) return s2.at[name] ?? s2.self;
-  }
-  return scope.self;
-}
-var SYSTEM_FACTS = [
-  { name: "policy.name", type: "string", description: "The policy's `metadata.name`." },
-  { name: "system.name", type: "string", description: "The system's name." },
-  { name: "source.kind", type: "string", description: "`command` or `paths`." },
-  { name: "classification", type: "string", description: "The system's classification, else the policy's." },
-  { name: "owner", type: "string", description: "The system's owner, else the policy's." },
-  {
-    name: "owner.valid",
-    type: "boolean",
-    description: "The owner is a GitHub team or user (`@org/team`, `@login`) or an e-mail address."
-  },
-  { name: "runbook", type: "string", description: "The system's runbook, else the policy's." },
-  {
-    name: "runbook.status",
-    type: "string",
-    description: "`file` (a path that exists in the repository), `url` (an https:// URL), `missing-file`, `outside-repository` (absolute or `..`), `insecure-url` (http://)."
-  },
-  { name: "schedule", type: "string", description: "The backup schedule (cron)." },
-  { name: "schedule.interval", type: "duration", description: "Longest gap between two scheduled backups." },
-  { name: "rpo", type: "duration", description: "Recovery point objective." },
-  { name: "rto", type: "duration", description: "Recovery time objective." },
-  { name: "retention.minimum", type: "duration", description: "Minimum retention." },
-  { name: "retention.maximum", type: "duration", description: "Maximum retention (disposal)." },
-  { name: "retention.keepRules", type: "number", description: "How many keep rules are set." },
-  {
-    name: "encryption",
-    type: "boolean",
-    description: "Encryption is configured with at least one recipient or a passphrase."
-  },
-  {
-    name: "encryption.cipher",
-    type: "string",
-    description: "Content cipher (`aes-256-gcm`, the default, when encryption is configured)."
-  },
-  { name: "encryption.recipients", type: "number", description: "Number of OpenPGP recipients." },
-  {
-    name: "encryption.passphrase",
-    type: "string",
-    description: "`env` (from an environment variable), `literal` (written in the policy) or `none`."
-  },
-  {
-    name: "encryption.keyPathsInRepository",
-    type: "boolean",
-    description: "Every recipient key path is relative and stays inside the repository (no `..`, not absolute)."
-  },
-  {
-    name: "encryption.recipientKeys",
-    type: "string",
-    description: "What the recipient key files hold, the worst first: `private-key`, `missing-file`, `not-a-public-key`, `public-keys` (all are OpenPGP public keys), or `none` (no recipients). Only files inside the repository are read, and only their first bytes."
-  },
-  {
-    name: "repositories",
-    type: "list",
-    description: "The system's repositories; each has the `repository.*` facts."
-  },
-  { name: "repositories.count", type: "number", description: "How many repositories receive each snapshot." },
-  {
-    name: "repositories.locations",
-    type: "number",
-    description: "How many distinct locations (provider endpoint and region) they are in."
-  },
-  {
-    name: "offsite",
-    type: "boolean",
-    description: "At least two repositories are in different locations (another region or provider)."
-  },
-  { name: "drill", type: "boolean", description: "A drill is declared." },
-  { name: "drill.schedule", type: "string", description: "The drill schedule (cron)." },
-  { name: "drill.interval", type: "duration", description: "Longest gap between two scheduled drills." },
-  { name: "drill.timeout", type: "duration", description: "The drill's timeout; the RTO when none is set." },
-  {
-    name: "drill.verifySteps",
-    type: "number",
-    description: "How many verify commands the drill runs after restoring."
-  },
-  { name: "drill.select", type: "string", description: "`latest` or `random-within`." }
-];
-var REPOSITORY_FACTS = [
-  { name: "name", type: "string", description: "Repository name." },
-  { name: "kind", type: "string", description: "`s3` or `local`." },
-  { name: "region", type: "string", description: "S3 region." },
-  { name: "endpoint", type: "string", description: "S3 endpoint URL, when not AWS's default." },
-  {
-    name: "tls",
-    type: "boolean",
-    description: "Traffic to the repository uses TLS (AWS's default endpoint, or an https:// endpoint)."
-  },
-  {
-    name: "location",
-    type: "string",
-    description: "Provider endpoint and region, for telling offsite copies apart."
-  },
-  { name: "objectLock", type: "boolean", description: "S3 Object Lock is configured." },
-  { name: "objectLock.mode", type: "string", description: "`governance` or `compliance`." },
-  { name: "objectLock.retention", type: "duration", description: "Object Lock retention period." }
-];
-var RUNTIME_FACTS = [
-  {
-    name: "measured",
-    type: "duration",
-    description: "The measured value from the newest evidence record: a duration for snapshotAge, drillAge and restoreDuration; true or false for drillPassed, restoredComplete and backupSucceeded."
-  }
-];
-var DAY2 = 86400;
-function systemFacts(policy, systemIndex, probe) {
-  const system = policy.systems[systemIndex];
-  const base = ["systems", systemIndex];
-  const sys = (...rest) => [...base, ...rest];
-  const values = {};
-  const at = {};
-  const set2 = (name, value2, path) => {
-    values[name] = value2;
-    at[name] = path;
-  };
-  set2("policy.name", policy.metadata.name, ["metadata", "name"]);
-  set2("system.name", system.name, sys("name"));
-  set2("source.kind", system.source.command ? "command" : "paths", sys("source"));
-  const inherited = (key2) => system[key2] !== void 0 ? [system[key2], sys(key2)] : [policy.metadata[key2], policy.metadata[key2] ? ["metadata", key2] : base];
-  const [classification, classificationAt] = inherited("classification");
-  set2("classification", classification, classificationAt);
-  const [owner, ownerAt] = inherited("owner");
-  set2("owner", owner, ownerAt);
-  set2("owner.valid", owner === void 0 ? void 0 : isValidOwner(owner), ownerAt);
-  const [runbook, runbookAt] = inherited("runbook");
-  set2("runbook", runbook, runbookAt);
-  set2("runbook.status", runbook === void 0 ? void 0 : runbookStatus(runbook, probe), runbookAt);
-  set2("schedule", system.schedule, sys("schedule"));
-  set2("schedule.interval", intervalOf(system.schedule), sys("schedule"));
-  set2("rpo", parseDuration(system.rpo ?? ""), sys("rpo"));
-  set2("rto", parseDuration(system.rto ?? ""), sys("rto"));
-  const retention = system.retention;
-  set2("retention.minimum", parseDuration(retention?.minimum ?? ""), sys("retention", "minimum"));
-  set2("retention.maximum", parseDuration(retention?.maximum ?? ""), sys("retention", "maximum"));
-  set2("retention.keepRules", Object.keys(retention?.keep ?? {}).length, sys("retention", "keep"));
-  const encryption = system.encryption;
-  const recipients = encryption?.recipients ?? [];
-  const passphrase = encryption?.passphrase;
-  const passphraseKind = passphrase === void 0 ? "none" : typeof passphrase === "string" ? "literal" : "env";
-  set2(
-    "encryption",
-    encryption !== void 0 && (recipients.length > 0 || passphrase !== void 0),
-    sys("encryption")
-  );
-  set2(
-    "encryption.cipher",
-    encryption ? encryption.cipher ?? "aes-256-gcm" : void 0,
-    sys("encryption", "cipher")
-  );
-  set2("encryption.recipients", recipients.length, sys("encryption", "recipients"));
-  set2("encryption.passphrase", passphraseKind, sys("encryption", "passphrase"));
-  const badKey = recipients.findIndex((p3) => !staysInside(p3));
-  set2(
-    "encryption.keyPathsInRepository",
-    badKey === -1,
-    badKey === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", badKey)
-  );
-  const [keyStatus, keyIndex] = recipientKeys2(recipients, probe);
-  set2(
-    "encryption.recipientKeys",
-    keyStatus,
-    keyIndex === -1 ? sys("encryption", "recipients") : sys("encryption", "recipients", keyIndex)
-  );
-  const repositories = system.repositories.map(
-    (name, i6) => repositoryFacts(name, policy.repositories?.[name], sys("repositories", i6))
-  );
-  const locations = new Set(repositories.map((r5) => r5.values.location).filter((l3) => l3 !== void 0));
-  set2("repositories.count", repositories.length, sys("repositories"));
-  set2("repositories.locations", locations.size, sys("repositories"));
-  set2("offsite", locations.size >= 2, sys("repositories"));
-  const drill = system.drill;
-  set2("drill", drill !== void 0, sys("drill"));
-  set2("drill.schedule", drill?.schedule, sys("drill", "schedule"));
-  set2("drill.interval", intervalOf(drill?.schedule), sys("drill", "schedule"));
-  set2(
-    "drill.timeout",
-    drill ? parseDuration(drill.timeout ?? "") ?? values.rto : void 0,
-    drill?.timeout ? sys("drill", "timeout") : sys("drill")
-  );
-  set2("drill.verifySteps", drill?.verify?.length ?? 0, sys("drill", "verify"));
-  set2("drill.select", drill ? drill.select?.algorithm ?? "latest" : void 0, sys("drill", "select"));
-  const scope = { values, at, lists: { repositories }, self: base };
-  for (const repository of repositories) repository.parent = scope;
-  return scope;
-}
-function repositoryFacts(name, repo, reference) {
-  const values = { name };
-  const at = {};
-  const node = ["repositories", name];
-  const s3 = repo?.s3;
-  if (s3) {
-    const lock = s3.objectLock;
-    Object.assign(values, {
-      kind: "s3",
-      region: s3.region,
-      endpoint: s3.endpoint,
-      tls: s3.endpoint === void 0 || s3.endpoint.toLowerCase().startsWith("https://"),
-      location: locationOf(s3.endpoint, s3.region),
-      objectLock: lock !== void 0,
-      "objectLock.mode": lock?.mode,
-      "objectLock.retention": lock ? (lock.days ?? 0) * DAY2 + (lock.years ?? 0) * 365 * DAY2 : void 0
-    });
-    Object.assign(at, {
-      region: [...node, "s3", "region"],
-      endpoint: [...node, "s3", "endpoint"],
-      tls: [...node, "s3", "endpoint"],
-      location: [...node, "s3"],
-      objectLock: [...node, "s3", "objectLock"],
-      "objectLock.mode": [...node, "s3", "objectLock", "mode"],
-      "objectLock.retention": [...node, "s3", "objectLock"]
-    });
-  } else if (repo?.local) {
-    Object.assign(values, { kind: "local", tls: true, location: "local", objectLock: false });
-    Object.assign(at, { objectLock: [...node, "local"] });
-  }
-  return { values, at, lists: {}, self: repo ? node : reference };
-}
-function intervalOf(schedule) {
-  if (schedule === void 0) return void 0;
-  const parsed2 = parseCron(schedule);
-  return parsed2.ok ? cronMaxIntervalSeconds(parsed2.cron) : void 0;
-}
-function locationOf(endpoint, region2) {
-  let host = "aws";
-  if (endpoint !== void 0) {
-    try {
-      host = new URL(endpoint).hostname.toLowerCase();
-    } catch {
-      host = endpoint.toLowerCase();
-    }
-  }
-  const aws = host === "aws" || host.endsWith(".amazonaws.com") || host === "amazonaws.com";
-  if (aws) {
-    const fromHost = /(?:^|[.-])s3[.-](?:dualstack\.|fips\.)*([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(host)?.[1];
-    const known = region2 ?? fromHost;
-    return known === void 0 ? void 0 : `aws:${known}`;
-  }
-  return `${host}:${region2 ?? ""}`;
-}
-function isValidOwner(owner) {
-  return /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]{1,100})?$/.test(owner) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(owner);
-}
-function staysInside(path) {
-  if (path.startsWith("/") || path.startsWith("~") || /^[A-Za-z]:/.test(path) || path.includes("\\"))
-    return false;
-  return !path.split("/").some((part) => part === "..");
-}
-var KEY_STATUS_ORDER = ["private-key", "missing-file", "not-a-public-key", "public-keys"];
-function recipientKeys2(paths, probe) {
-  if (paths.length === 0) return ["none", -1];
-  let worst = KEY_STATUS_ORDER.length - 1;
-  let at = -1;
-  paths.forEach((path, index2) => {
-    if (!staysInside(path)) return;
-    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
-    if (rank < worst) {
-      worst = rank;
-      at = index2;
-    }
-  });
-  return [KEY_STATUS_ORDER[worst], at];
-}
-function keyFileStatus(head) {
-  if (head === void 0) return "missing-file";
-  const text = new TextDecoder("latin1").decode(head).trimStart();
-  if (text.startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----")) return "private-key";
-  if (text.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----")) return "public-keys";
-  const first = head[0];
-  if (first === void 0 || (first & 128) === 0) return "not-a-public-key";
-  const tag = first & 64 ? first & 63 : first >> 2 & 15;
-  if (tag === 5 || tag === 7) return "private-key";
-  return tag === 6 ? "public-keys" : "not-a-public-key";
-}
-function runbookStatus(runbook, probe) {
-  if (/^https:\/\//i.test(runbook)) return "url";
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(runbook)) return "insecure-url";
-  if (!staysInside(runbook)) return "outside-repository";
-  return probe.fileExists(runbook.replace(/#.*$/, "")) ? "file" : "missing-file";
-}
-
-// src/controls/predicate.ts
-var FACT_TYPES = new Map(
-  [...SYSTEM_FACTS, ...REPOSITORY_FACTS, ...RUNTIME_FACTS].map((f5) => [f5.name, f5.type])
-);
-var OPERATORS = [
-  "exists",
-  "equals",
-  "notEquals",
-  "in",
-  "gte",
-  "gt",
-  "lte",
-  "lt",
-  "matches"
-];
-var WORDS = {
-  exists: "set",
-  equals: "equal to",
-  notEquals: "other than",
-  in: "one of",
-  gte: "at least",
-  gt: "more than",
-  lte: "at most",
-  lt: "less than",
-  matches: "matching"
-};
-var SUCCESS = { ok: true };
-function evaluate(predicate, scope, control) {
-  if ("all" in predicate) {
-    for (const p3 of predicate.all) {
-      const outcome = evaluate(p3, scope, control);
-      if (!outcome.ok) return outcome;
-    }
-    return SUCCESS;
-  }
-  if ("any" in predicate) {
-    let first;
-    for (const p3 of predicate.any) {
-      const outcome = evaluate(p3, scope, control);
-      if (outcome.ok) return outcome;
-      first ??= outcome;
-    }
-    return first;
-  }
-  if ("not" in predicate) {
-    const inner = evaluate(predicate.not, scope, control);
-    if (!inner.ok) return SUCCESS;
-    return failure(scope, firstFact(predicate.not), "it holds", "it must not", "it must not");
-  }
-  if ("each" in predicate) {
-    for (const element of scope.lists[predicate.each] ?? []) {
-      if (predicate.where && !evaluate(predicate.where, element, control).ok) continue;
-      const outcome = evaluate(predicate.require, element, control);
-      if (!outcome.ok) return outcome;
-    }
-    return SUCCESS;
-  }
-  return compare(predicate, scope, control);
-}
-var operatorOf = /* @__PURE__ */ new WeakMap();
-function compare(comparison, scope, control) {
-  let op2 = operatorOf.get(comparison);
-  if (op2 === void 0) {
-    op2 = OPERATORS.find((o3) => o3 in comparison);
-    operatorOf.set(comparison, op2);
-  }
-  const fact = comparison.fact;
-  const actual = factValue(scope, fact);
-  const type2 = FACT_TYPES.get(fact) ?? "string";
-  const target = comparison[op2];
-  if (op2 === "exists") {
-    if (actual !== void 0 === target) return SUCCESS;
-    const wanted = target ? "set" : "not set";
-    return failure(scope, fact, show2(actual, type2), wanted, wanted);
-  }
-  const expected = op2 === "matches" ? target : resolve5(target, scope, control, type2);
-  if (actual !== void 0 && expected !== void 0 && holds(op2, actual, expected)) return SUCCESS;
-  if (expected === void 0) {
-    return failure(scope, fact, show2(actual, type2), `${WORDS[op2]} a value that is not set`, "not set");
-  }
-  const limit = op2 === "in" ? (Array.isArray(expected) ? expected : []).map((v) => show2(v, type2)).join(", ") : op2 === "matches" ? String(target) : show2(expected, type2);
-  return failure(
-    scope,
-    fact,
-    actual === void 0 ? "not set" : show2(actual, type2),
-    `${WORDS[op2]} ${limit}`,
-    limit
-  );
-}
-function holds(op2, actual, expected) {
-  switch (op2) {
-    case "equals":
-      return actual === expected;
-    case "notEquals":
-      return actual !== expected;
-    case "in":
-      return Array.isArray(expected) && expected.includes(actual);
-    case "matches":
-      return regex(String(expected)).test(String(actual));
-    default: {
-      const a5 = Number(actual);
-      const b5 = Number(expected);
-      return op2 === "gte" ? a5 >= b5 : op2 === "gt" ? a5 > b5 : op2 === "lte" ? a5 <= b5 : a5 < b5;
-    }
-  }
-}
-function resolve5(operand, scope, control, type2) {
-  if (Array.isArray(operand)) return operand;
-  if (typeof operand === "object" && operand !== null) {
-    if ("param" in operand) return control.params[operand.param];
-    return factValue(scope, operand.fact);
-  }
-  if (type2 === "duration" && typeof operand === "string") return parseDuration(operand);
-  return operand;
-}
-function failure(scope, fact, actual, expected, limit) {
-  const path = factPath(scope, fact);
-  return {
-    ok: false,
-    failure: {
-      fact,
-      path,
-      actual,
-      expected,
-      limit,
-      text: `\`${fact}\` is ${actual}; it must be ${expected}`
-    }
-  };
-}
-function firstFact(predicate) {
-  if ("all" in predicate) return firstFact(predicate.all[0]);
-  if ("any" in predicate) return firstFact(predicate.any[0]);
-  if ("not" in predicate) return firstFact(predicate.not);
-  if ("each" in predicate) return predicate.each;
-  return predicate.fact;
-}
-var regexes = /* @__PURE__ */ new Map();
-function regex(source) {
-  let compiled2 = regexes.get(source);
-  if (!compiled2) {
-    compiled2 = new RegExp(source, "u");
-    regexes.set(source, compiled2);
-  }
-  return compiled2;
-}
-function showFact(name, value2) {
-  if (value2 === void 0) return "not set";
-  return FACT_TYPES.get(name) === "duration" && typeof value2 === "number" ? formatDuration(value2) : String(value2);
-}
-function show2(value2, type2) {
-  if (value2 === void 0) return "not set";
-  if (type2 === "duration" && typeof value2 === "number") return formatDuration(value2);
-  if (typeof value2 === "string") return `\`${value2}\``;
-  return String(value2);
-}
-function walkPredicate(predicate, visit, list3) {
-  if ("all" in predicate) for (const p3 of predicate.all) walkPredicate(p3, visit, list3);
-  else if ("any" in predicate) for (const p3 of predicate.any) walkPredicate(p3, visit, list3);
-  else if ("not" in predicate) walkPredicate(predicate.not, visit, list3);
-  else if ("each" in predicate) {
-    visit.each?.(predicate.each, list3);
-    if (predicate.where) walkPredicate(predicate.where, visit, predicate.each);
-    walkPredicate(predicate.require, visit, predicate.each);
-  } else visit.comparison(predicate, list3);
-}
-function namedOperand(operand, key2) {
-  return typeof operand === "object" && operand !== null && key2 in operand ? String(operand[key2]) : void 0;
-}
-function factsOf(predicate) {
-  const out = [];
-  walkPredicate(predicate, {
-    each: (name, list3) => out.push({ fact: name, list: list3 }),
-    comparison(c5, list3) {
-      out.push({ fact: c5.fact, list: list3 });
-      for (const op2 of OPERATORS) {
-        const fact = namedOperand(c5[op2], "fact");
-        if (fact !== void 0) out.push({ fact, list: list3 });
-      }
-    }
-  });
-  return out;
-}
-function paramsOf(predicate) {
-  const out = [];
-  walkPredicate(predicate, {
-    comparison(c5) {
-      for (const op2 of OPERATORS) {
-        const param = namedOperand(c5[op2], "param");
-        if (param !== void 0) out.push(param);
-      }
-    }
-  });
-  return out;
-}
-function patternsOf(predicate) {
-  const out = [];
-  walkPredicate(predicate, {
-    comparison(c5) {
-      if (typeof c5.matches === "string") out.push(c5.matches);
-    }
-  });
-  return out;
-}
-
-// src/controls/evaluate-static.ts
-var PASS_MESSAGE = "holds";
-var NOT_APPLICABLE_MESSAGE = "does not apply to this system";
-function evaluatePolicy(policy, controls, probe) {
-  const findings = [];
-  const policyName = policy.data.metadata.name;
-  policy.data.systems.forEach((system, index2) => {
-    const scope = systemFacts(policy.data, index2, probe);
-    const systemLocation = policy.document.locate(scope.self);
-    const finding = (control, status, location, message, remediation) => ({
-      kind: "control",
-      ruleId: control.data.id,
-      title: control.data.title,
-      severity: control.severity,
-      status,
-      policy: policyName,
-      system: system.name,
-      location,
-      message,
-      remediation
-    });
-    for (const control of controls) {
-      const check = control.data.check.static;
-      if (!check) continue;
-      if (check.when && !evaluate(check.when, scope, control).ok) {
-        findings.push(finding(control, "not-applicable", systemLocation, NOT_APPLICABLE_MESSAGE));
-        continue;
-      }
-      const outcome = evaluate(check.require, scope, control);
-      if (outcome.ok) {
-        findings.push(finding(control, "pass", systemLocation, PASS_MESSAGE));
-        continue;
-      }
-      findings.push(
-        finding(
-          control,
-          "fail",
-          policy.document.locate(outcome.failure.path),
-          fill(check.message, outcome.failure, scope, control) ?? outcome.failure.text,
-          fill(control.data.remediation, outcome.failure, scope, control)
-        )
-      );
-    }
-  });
-  return findings;
-}
-function fill(template, failure2, scope, control) {
-  if (template === void 0) return void 0;
-  return template.replace(
-    /\{(actual|expected|limit|param\.[A-Za-z0-9]+|fact:[A-Za-z0-9.]+)\}/g,
-    (_, name) => {
-      if (name === "actual") return failure2.actual;
-      if (name === "expected") return failure2.expected;
-      if (name === "limit") return failure2.limit;
-      if (name.startsWith("param.")) return control.paramText[name.slice(6)] ?? `{${name}}`;
-      return showFact(name.slice(5), factValue(scope, name.slice(5)));
-    }
-  );
-}
-
-// src/controls/library.ts
-import { readdirSync, readFileSync as readFileSync4 } from "node:fs";
-import { join as join9 } from "node:path";
-var LIST_FACTS = {
-  repositories: new Set(REPOSITORY_FACTS.map((f5) => f5.name))
-};
-var SYSTEM_FACT_NAMES = new Set(SYSTEM_FACTS.map((f5) => f5.name));
-var RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f5) => f5.name));
-function loadControls(directories) {
-  const controls = [];
-  const problems = [];
-  const seen = /* @__PURE__ */ new Map();
-  for (const directory of directories) {
-    let names;
-    try {
-      names = readdirSync(directory.path).filter((n3) => /\.ya?ml$/.test(n3)).sort();
-    } catch (error3) {
-      problems.push({
-        ruleId: "control/directory",
-        message: `cannot read the control directory: ${error3.message}`,
-        remediation: "Create the directory or remove it from `controls.paths` in .restorable/config.yaml.",
-        location: fileStart(directory.display)
-      });
-      continue;
-    }
-    for (const name of names) {
-      const display = `${directory.display}/${name}`;
-      const file = parseYamlFile(display, readFileSync4(join9(directory.path, name)));
-      problems.push(...file.problems);
-      for (const document of file.documents) {
-        const schemaProblems = directory.shipped ? [] : validateDocument(document, validator("control"), "control/schema");
-        if (schemaProblems.length) {
-          problems.push(...schemaProblems);
-          continue;
-        }
-        const data = document.value;
-        const semantic = checkControl(data, document);
-        if (semantic.length) {
-          problems.push(...semantic);
-          continue;
-        }
-        const previous = seen.get(data.id);
-        if (previous) {
-          problems.push({
-            ruleId: "control/duplicate-id",
-            message: `control id ${data.id} is already defined in ${previous}`,
-            remediation: "Give your own controls ids with a prefix of your own (e.g. `ACME-`).",
-            location: document.locate(["id"])
-          });
-          continue;
-        }
-        seen.set(data.id, display);
-        controls.push({ data, source: display, document });
-      }
-    }
-  }
-  return { controls, problems };
-}
-function checkControl(data, document) {
-  const problems = [];
-  const kind = data.check.static ? "static" : "runtime";
-  const check = data.check.static ?? data.check.runtime;
-  const predicates = [check.require, ...check.when ? [check.when] : []];
-  const problem = (ruleId, message, remediation, path) => problems.push({ ruleId, message, remediation, location: document.locate(path) });
-  for (const { fact, list: list3 } of predicates.flatMap((p3) => factsOf(p3))) {
-    const known = list3 ? (LIST_FACTS[list3]?.has(fact) ?? false) || SYSTEM_FACT_NAMES.has(fact) : SYSTEM_FACT_NAMES.has(fact) || kind === "runtime" && RUNTIME_FACT_NAMES.has(fact);
-    if (!known) {
-      problem(
-        "control/unknown-fact",
-        `${data.id}: unknown fact \`${fact}\`${list3 ? ` inside \`each: ${list3}\`` : ""}`,
-        "Use a fact listed in docs/controls-language.md.",
-        ["check", kind]
-      );
-    }
-  }
-  for (const param of predicates.flatMap(paramsOf)) {
-    if (!data.parameters?.[param]) {
-      problem(
-        "control/unknown-parameter",
-        `${data.id}: parameter \`${param}\` is used but not declared`,
-        "Declare it under `parameters:` with a type, default and description.",
-        ["check", kind]
-      );
-    }
-  }
-  for (const pattern of predicates.flatMap(patternsOf)) {
-    try {
-      new RegExp(pattern, "u");
-    } catch (error3) {
-      problem(
-        "control/bad-pattern",
-        `${data.id}: ${error3.message}`,
-        "Fix the regular expression.",
-        ["check", kind]
-      );
-    }
-  }
-  for (const [name, spec] of Object.entries(data.parameters ?? {})) {
-    const problemText = parameterProblem(spec.type, spec.default);
-    if (problemText) {
-      problem(
-        "control/parameter-default",
-        `${data.id}: default of \`${name}\` ${problemText}`,
-        "Fix the default.",
-        ["parameters", name, "default"]
-      );
-    }
-  }
-  return problems;
-}
-function parameterProblem(type2, value2) {
-  switch (type2) {
-    case "duration":
-      return typeof value2 === "string" && parseDuration(value2) !== void 0 ? void 0 : `must be a duration such as \`35d\`, found ${JSON.stringify(value2)}`;
-    case "number":
-      return typeof value2 === "number" && Number.isFinite(value2) ? void 0 : `must be a number, found ${JSON.stringify(value2)}`;
-    case "boolean":
-      return typeof value2 === "boolean" ? void 0 : `must be true or false, found ${JSON.stringify(value2)}`;
-    case "list":
-      return Array.isArray(value2) ? void 0 : `must be a list, found ${JSON.stringify(value2)}`;
-    default:
-      return typeof value2 === "string" ? void 0 : `must be a string, found ${JSON.stringify(value2)}`;
-  }
-}
-
-// src/controls/profile.ts
-function applyProfile(library, config2) {
-  const profile = config2.data.controls ?? {};
-  const problems = [];
-  const locate = (path, key2 = false) => config2.document?.locate(path, { key: key2 }) ?? {
-    file: config2.file ?? ".restorable/config.yaml",
-    line: 1,
-    column: 1,
-    endLine: 1,
-    endColumn: 1
-  };
-  const byId = new Map(library.map((c5) => [c5.data.id, c5]));
-  for (const section of ["parameters", "severity"]) {
-    for (const id of Object.keys(profile[section] ?? {})) {
-      if (!byId.has(id)) {
-        problems.push({
-          ruleId: "config/unknown-control",
-          message: `controls.${section} names ${id}, which is not a known control`,
-          remediation: `Use one of: ${[...byId.keys()].join(", ")}.`,
-          location: locate(["controls", section, id], true)
-        });
-      }
-    }
-  }
-  for (const section of ["include", "exclude"]) {
-    (profile[section] ?? []).forEach((pattern, index2) => {
-      if (!library.some((c5) => matchesPattern(pattern, c5.data.id))) {
-        problems.push({
-          ruleId: "config/unknown-control",
-          message: `controls.${section} pattern ${pattern} matches no control`,
-          remediation: "Check the control id (docs/controls.md lists them all).",
-          location: locate(["controls", section, index2])
-        });
-      }
-    });
-  }
-  const controls = [];
-  for (const loaded of library) {
-    const { data } = loaded;
-    const included = profile.include ? profile.include.some((p3) => matchesPattern(p3, data.id)) : true;
-    const excluded = (profile.exclude ?? []).some((p3) => matchesPattern(p3, data.id));
-    if (!included || excluded) continue;
-    const overrides = profile.parameters?.[data.id] ?? {};
-    const params = {};
-    const paramText = {};
-    for (const name of Object.keys(overrides)) {
-      if (!data.parameters?.[name]) {
-        problems.push({
-          ruleId: "config/unknown-parameter",
-          message: `${data.id} has no parameter \`${name}\``,
-          remediation: `Parameters of ${data.id}: ${Object.keys(data.parameters ?? {}).join(", ") || "none"}.`,
-          location: locate(["controls", "parameters", data.id, name], true)
-        });
-      }
-    }
-    for (const [name, spec] of Object.entries(data.parameters ?? {})) {
-      let value2 = spec.default;
-      if (name in overrides) {
-        const problem = parameterProblem(spec.type, overrides[name]);
-        if (problem) {
-          problems.push({
-            ruleId: "config/parameter-type",
-            message: `${data.id} parameter \`${name}\` ${problem}`,
-            remediation: spec.description,
-            location: locate(["controls", "parameters", data.id, name])
-          });
-        } else {
-          value2 = overrides[name];
-        }
-      }
-      params[name] = spec.type === "duration" ? parseDuration(String(value2)) : value2;
-      paramText[name] = Array.isArray(value2) ? value2.join(", ") : spec.type === "duration" ? formatDuration(params[name]) : String(value2);
-    }
-    controls.push({
-      data,
-      source: loaded.source,
-      severity: profile.severity?.[data.id] ?? data.severity,
-      params,
-      paramText
-    });
-  }
-  return { controls, problems };
-}
-function matchesPattern(pattern, id) {
-  const source = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*");
-  return new RegExp(`^${source}$`).test(id);
-}
-
-// src/controls/result.ts
-var SEVERITIES = ["critical", "high", "medium", "low"];
-function isFailOn(value2) {
-  return value2 === "never" || SEVERITIES.includes(value2);
-}
-
-// src/commands/check.ts
-function runCheck(options, profile) {
-  const started = performance.now();
-  const setup = setUpCheck(options, profile);
-  const evaluated = evaluateFiles(options.root, setup.discovered.files, setup.profile.controls);
-  return finishCheck(options, setup, [evaluated], started);
-}
-function setUpCheck(options, loaded) {
-  const { config: config2, library, profile } = loaded ?? loadProfile(options.root, options.config);
-  const discovered = discoverPolicyFiles(options.root, options.paths, config2.data.policies);
-  return { config: config2, library, profile, discovered };
-}
-function loadProfile(root5, configPath) {
-  const config2 = loadConfig2(root5, configPath);
-  const controlDirs = [
-    { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
-  ];
-  const ownDirs = config2.data.controls?.paths ?? (existsSync5(join10(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join10(root5, dir), display: dir });
-  const library = loadControls(controlDirs);
-  const profile = applyProfile(library.controls, config2);
-  return { config: config2, library, profile };
-}
-function evaluateFiles(root5, files, controls) {
-  const probe = repositoryProbe(root5);
-  const policies = [];
-  const problems = loadPolicies(root5, files, (policy, valid) => {
-    policies.push({
-      file: policy.file,
-      name: policy.data.metadata.name,
-      nameLocation: policy.document.locate(["metadata", "name"]),
-      evaluated: valid,
-      systems: valid ? policy.data.systems.map((s2) => s2.name) : [],
-      findings: valid ? evaluatePolicy(policy, controls, probe) : []
-    });
-  });
-  return { policies, problems };
-}
-function finishCheck(options, setup, parts2, started) {
-  const { config: config2, library, profile, discovered } = setup;
-  const findings = [];
-  const systems = [];
-  const loadProblems = [];
-  const names = /* @__PURE__ */ new Map();
-  let policyCount = 0;
-  for (const part of parts2) {
-    loadProblems.push(...part.problems);
-    for (const policy of part.policies) {
-      const previous = names.get(policy.name);
-      if (previous) {
-        loadProblems.push({
-          ruleId: "policy/duplicate-name",
-          message: `policy name \`${policy.name}\` is already used in ${previous}`,
-          remediation: "Give every policy a unique `metadata.name`: evidence and reports are keyed by it.",
-          location: policy.nameLocation
-        });
-        continue;
-      }
-      names.set(policy.name, `${policy.file}:${policy.nameLocation.line}`);
-      if (!policy.evaluated) continue;
-      policyCount++;
-      for (const system of policy.systems) systems.push({ policy: policy.name, system, file: policy.file });
-      for (const finding of policy.findings) findings.push(finding);
-    }
-  }
-  const order = new Map(discovered.files.map((file, index2) => [file, index2]));
-  loadProblems.sort(
-    (a5, b5) => (order.get(a5.location.file) ?? 0) - (order.get(b5.location.file) ?? 0) || a5.location.line - b5.location.line || a5.location.column - b5.location.column
-  );
-  const problems = [
-    ...config2.problems,
-    ...library.problems,
-    ...profile.problems,
-    ...discovered.problems,
-    ...loadProblems
-  ].map(problemFinding);
-  if (discovered.files.length === 0 && discovered.problems.length === 0) {
-    problems.push(
-      problemFinding({
-        ruleId: "policy/none-found",
-        message: `no policy files found (${options.paths.length ? options.paths.join(", ") : (config2.data.policies ?? [".restorable/**/*.{yml,yaml}"]).join(", ")})`,
-        remediation: "Add a policy under .restorable/ or give the paths to check.",
-        location: fileStart(".")
-      })
-    );
-  }
-  findings.push(...problems);
-  const failOn = options.failOn ?? config2.data.failOn ?? "low";
-  const controls = profile.controls.map((c5) => ({
-    id: c5.data.id,
-    title: c5.data.title,
-    description: c5.data.description,
-    severity: c5.severity,
-    evaluation: c5.data.check.static ? "static" : "runtime",
-    criteria: {
-      soc2: c5.data.criteria.soc2,
-      iso27001: c5.data.criteria.iso27001 ?? [],
-      nist80053: c5.data.criteria.nist80053 ?? []
-    },
-    remediation: c5.data.remediation.replace(
-      /\{param\.([A-Za-z0-9]+)\}/g,
-      (m3, n3) => c5.paramText[n3] ?? m3
-    ),
-    source: c5.source
-  }));
-  const counts = countFindings(
-    findings,
-    discovered.files.length,
-    policyCount,
-    systems.length,
-    controls.length
-  );
-  return {
-    tool: { name: "restorable", version: VERSION3 },
-    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
-    durationMs: Math.round(performance.now() - started),
-    files: discovered.files,
-    systems,
-    controls,
-    findings,
-    counts,
-    failOn,
-    failed: findings.some((f5) => f5.status === "fail" && fails(f5.severity, failOn))
-  };
-}
-function fails(severity, failOn) {
-  if (failOn === "never") return false;
-  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(failOn);
-}
-function problemFinding(problem) {
-  return {
-    kind: "problem",
-    ruleId: problem.ruleId,
-    title: problem.ruleId,
-    // A file that cannot be read cannot be checked: that is as bad as the worst failing control.
-    severity: "critical",
-    status: "fail",
-    location: problem.location,
-    message: problem.message,
-    remediation: problem.remediation
-  };
-}
-function countFindings(findings, files, policies, systems, controls) {
-  const bySeverity = { critical: 0, high: 0, medium: 0, low: 0 };
-  const counts = {
-    files,
-    policies,
-    systems,
-    controls,
-    passed: 0,
-    failed: 0,
-    notApplicable: 0,
-    problems: 0,
-    bySeverity
-  };
-  for (const f5 of findings) {
-    if (f5.kind === "problem") counts.problems++;
-    else if (f5.status === "pass") counts.passed++;
-    else if (f5.status === "not-applicable") counts.notApplicable++;
-    else {
-      counts.failed++;
-      bySeverity[f5.severity]++;
-    }
-  }
-  return counts;
-}
-function repositoryProbe(root5) {
-  const realRoot = realpathSync(root5);
-  const known = /* @__PURE__ */ new Map();
-  const inside = (path) => {
-    if (known.has(path)) return known.get(path);
-    let real;
-    try {
-      const absolute = join10(root5, path);
-      if (statSync3(absolute).isFile()) {
-        const candidate = realpathSync(absolute);
-        const rel = relative2(realRoot, candidate);
-        if (!rel.startsWith("..") && !isAbsolute(rel)) real = candidate;
-      }
-    } catch {
-      real = void 0;
-    }
-    known.set(path, real);
-    return real;
-  };
-  const heads = /* @__PURE__ */ new Map();
-  return {
-    fileExists: (path) => inside(path) !== void 0,
-    readHead(path, bytes2) {
-      const key2 = `${bytes2}:${path}`;
-      if (heads.has(key2)) return heads.get(key2);
-      const real = inside(path);
-      let head;
-      if (real !== void 0) {
-        const fd2 = openSync(real, "r");
-        try {
-          const buffer = Buffer.alloc(bytes2);
-          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes2, 0));
-        } finally {
-          closeSync(fd2);
-        }
-      }
-      heads.set(key2, head);
-      return head;
-    }
-  };
-}
+// src/main.ts
+init_check();
+init_result();
 
 // src/report/annotations.ts
 var ANNOTATIONS_PER_LEVEL = 10;
@@ -103449,16 +106518,16 @@ function annotationOverflow(report) {
 function rebaseReport(report, prefix) {
   const base = prefix.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
   if (base === "" || base === ".") return report;
-  const join11 = (file) => file === "." ? base : `${base}/${file}`;
+  const join12 = (file) => file === "." ? base : `${base}/${file}`;
   const ranges = /* @__PURE__ */ new Map();
   return {
     ...report,
-    files: report.files.map(join11),
-    systems: report.systems.map((s2) => ({ ...s2, file: join11(s2.file) })),
+    files: report.files.map(join12),
+    systems: report.systems.map((s2) => ({ ...s2, file: join12(s2.file) })),
     findings: report.findings.map((f5) => {
       let location = ranges.get(f5.location);
       if (!location) {
-        location = { ...f5.location, file: join11(f5.location.file) };
+        location = { ...f5.location, file: join12(f5.location.file) };
         ranges.set(f5.location, location);
       }
       return { ...f5, location };
@@ -103467,6 +106536,8 @@ function rebaseReport(report, prefix) {
 }
 
 // src/report/summary.ts
+init_result();
+init_source();
 var MATRIX_MAX_SYSTEM_COLUMNS = 12;
 var FAILURE_LIST_BUDGET = 8e5;
 var MATRIX_BUDGET = 12e4;
@@ -103476,7 +106547,7 @@ var NOT_APPLICABLE = "\u2796";
 function escapeCell(text) {
   return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/[\\`*_[\]<>|~&]/g, (c5) => `\\${c5}`).replace(/\r\n|\r|\n/g, "<br>");
 }
-function bytes(text) {
+function bytes2(text) {
   return Buffer.byteLength(text, "utf8");
 }
 function plural2(n3, one2, many) {
@@ -103525,13 +106596,13 @@ function cellFor(index2, control, system) {
   if (found.some((f5) => f5.status === "pass")) return { status: "pass" };
   return { status: "not-applicable" };
 }
-function renderCell(cell) {
-  if (cell === null) return " ";
-  switch (cell.status) {
+function renderCell(cell2) {
+  if (cell2 === null) return " ";
+  switch (cell2.status) {
     case "pass":
       return PASS;
     case "fail":
-      return `${FAIL} ${cell.severity}`;
+      return `${FAIL} ${cell2.severity}`;
     case "not-applicable":
       return NOT_APPLICABLE;
   }
@@ -103539,7 +106610,7 @@ function renderCell(cell) {
 function row(cells) {
   return `| ${cells.join(" | ")} |`;
 }
-function systemLabel(system) {
+function systemLabel2(system) {
   return `${system.policy}/${system.system}`;
 }
 function criteriaText(control) {
@@ -103549,7 +106620,7 @@ function appendWithin(lines, rows, budget) {
   let used = 0;
   for (let i6 = 0; i6 < rows.length; i6++) {
     const r5 = rows[i6];
-    const size = bytes(r5) + 1;
+    const size = bytes2(r5) + 1;
     if (used + size > budget) return rows.length - i6;
     used += size;
     lines.push(r5);
@@ -103568,7 +106639,7 @@ function renderMatrix(report) {
   const legend = `${PASS} pass \xB7 ${FAIL} fail (severity) \xB7 ${NOT_APPLICABLE} not applicable`;
   if (systems.length <= MATRIX_MAX_SYSTEM_COLUMNS) {
     lines.push(legend, "");
-    lines.push(row(["Control", "SOC 2", ...systems.map((s2) => escapeCell(systemLabel(s2)))]));
+    lines.push(row(["Control", "SOC 2", ...systems.map((s2) => escapeCell(systemLabel2(s2)))]));
     lines.push(row(["---", "---", ...systems.map(() => ":-:")]));
     for (const control of controls) {
       lines.push(
@@ -103585,7 +106656,7 @@ function renderMatrix(report) {
   lines.push(row(["System", ...controls.map((c5) => escapeCell(c5.id))]));
   lines.push(row(["---", ...controls.map(() => ":-:")]));
   const rows = systems.map(
-    (s2) => row([escapeCell(systemLabel(s2)), ...controls.map((c5) => renderCell(cellFor(index2, c5, s2)))])
+    (s2) => row([escapeCell(systemLabel2(s2)), ...controls.map((c5) => renderCell(cellFor(index2, c5, s2)))])
   );
   const left = appendWithin(lines, rows, MATRIX_BUDGET);
   if (left > 0) {
@@ -103605,12 +106676,12 @@ function renderMatrix(report) {
   return lines;
 }
 function failureRow(f5) {
-  const where2 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
+  const where3 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
   return row([
     f5.kind === "problem" ? "\u26A0\uFE0F" : FAIL,
     f5.severity,
     `**${escapeCell(f5.ruleId)}**`,
-    escapeCell(where2),
+    escapeCell(where3),
     escapeCell(formatRange(f5.location)),
     escapeCell(f5.message),
     escapeCell(f5.remediation ?? "")
@@ -103649,8 +106720,8 @@ function renderSummary(report) {
 }
 
 // src/report/write.ts
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname as dirname2, resolve as resolve6 } from "node:path";
+import { mkdirSync as mkdirSync2, writeFileSync } from "node:fs";
+import { dirname as dirname2, resolve as resolve7 } from "node:path";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -103668,6 +106739,7 @@ ${lines}
 }
 
 // src/report/junit.ts
+init_source();
 var INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 function xmlSafe(text) {
   return text.replace(INVALID_XML, "\uFFFD");
@@ -103703,23 +106775,23 @@ function failureBody(finding) {
   return lines.join("\n");
 }
 function renderCase(c5) {
-  const open5 = `    <testcase${attributes({ classname: c5.classname, name: c5.name, time: "0" })}`;
+  const open4 = `    <testcase${attributes({ classname: c5.classname, name: c5.name, time: "0" })}`;
   if (c5.failed) {
     return [
-      `${open5}>`,
+      `${open4}>`,
       `      <failure${attributes({ message: c5.finding.message, type: c5.finding.severity })}>${escapeXmlText(failureBody(c5.finding))}</failure>`,
       "    </testcase>"
     ];
   }
-  if (c5.skipped) return [`${open5}>`, '      <skipped message="not applicable"/>', "    </testcase>"];
-  return [`${open5}/>`];
+  if (c5.skipped) return [`${open4}>`, '      <skipped message="not applicable"/>', "    </testcase>"];
+  return [`${open4}/>`];
 }
 function renderSuite(suite) {
   const failures = suite.cases.filter((c5) => c5.failed).length;
   const skipped = suite.cases.filter((c5) => c5.skipped).length;
-  const open5 = `  <testsuite${attributes({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: "0" })}`;
-  if (suite.cases.length === 0) return [`${open5}/>`];
-  return [`${open5}>`, ...suite.cases.flatMap(renderCase), "  </testsuite>"];
+  const open4 = `  <testsuite${attributes({ name: suite.name, tests: suite.cases.length, failures, errors: 0, skipped, time: "0" })}`;
+  if (suite.cases.length === 0) return [`${open4}/>`];
+  return [`${open4}>`, ...suite.cases.flatMap(renderCase), "  </testsuite>"];
 }
 function renderJunit(report) {
   const suites = /* @__PURE__ */ new Map();
@@ -103780,7 +106852,7 @@ function renderJunit(report) {
 }
 
 // src/report/sarif.ts
-import { createHash as createHash12 } from "node:crypto";
+import { createHash as createHash14 } from "node:crypto";
 var SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 var INFORMATION_URI = "https://github.com/restorable/restorable";
 var FINGERPRINT_KEY = "restorable/v1";
@@ -103872,11 +106944,11 @@ function region(finding) {
   return { startLine, startColumn, endLine: end, endColumn: endCol };
 }
 function fingerprint(parts2) {
-  return createHash12("sha256").update(parts2.join("\0"), "utf8").digest("hex");
+  return createHash14("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
-  const where2 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
-  const text = where2 ? `[${where2}] ${finding.message}` : finding.message;
+  const where3 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
+  const text = where3 ? `[${where3}] ${finding.message}` : finding.message;
   return finding.remediation ? `${text}
 Fix: ${finding.remediation}` : text;
 }
@@ -103946,26 +107018,26 @@ function renderSarif(report) {
 // src/report/write.ts
 function writeReports(report, root5, paths) {
   const written = {};
-  const write = (key2, render) => {
+  const write2 = (key2, render) => {
     const path = paths[key2];
     if (!path) return;
-    const absolute = resolve6(root5, path);
-    mkdirSync(dirname2(absolute), { recursive: true });
+    const absolute = resolve7(root5, path);
+    mkdirSync2(dirname2(absolute), { recursive: true });
     writeFileSync(absolute, render());
     written[key2] = absolute;
   };
-  write("sarif", () => `${JSON.stringify(renderSarif(report), null, 2)}
+  write2("sarif", () => `${JSON.stringify(renderSarif(report), null, 2)}
 `);
-  write("junit", () => renderJunit(report));
-  write("json", () => renderJson(report));
+  write2("junit", () => renderJunit(report));
+  write2("json", () => renderJson(report));
   return written;
 }
 
 // src/main.ts
 async function run() {
   const command5 = getInput("command") || "check";
-  const workspace = resolve7(process.env.GITHUB_WORKSPACE ?? ".");
-  const root5 = resolve7(workspace, getInput("working-directory") || ".");
+  const workspace = resolve8(process.env.GITHUB_WORKSPACE ?? ".");
+  const root5 = resolve8(workspace, getInput("working-directory") || ".");
   if (isEngineCommand(command5)) {
     try {
       await runEngineCommand(command5, root5);
@@ -103974,9 +107046,18 @@ async function run() {
     }
     return;
   }
+  const config2 = getInput("config") || void 0;
+  if (command5 === "evidence-verify") {
+    try {
+      await runEvidenceVerify(root5, config2);
+    } catch (error3) {
+      setFailed(`${command5}: ${error3.message}`);
+    }
+    return;
+  }
   if (command5 !== "check") {
     setFailed(
-      `input "command": unknown command "${command5}"; this version supports: check, ${ENGINE_COMMANDS.join(", ")}`
+      `input "command": unknown command "${command5}"; this version supports: check, ${ENGINE_COMMANDS.join(", ")}, evidence-verify`
     );
     return;
   }
@@ -103988,7 +107069,7 @@ async function run() {
   const checked = runCheck({
     root: root5,
     paths: listInput("policies"),
-    config: getInput("config") || void 0,
+    config: config2,
     failOn
   });
   const report = rebaseReport(checked, relative3(workspace, root5));
@@ -104030,6 +107111,11 @@ async function run() {
     setFailed(
       `${counts.failed + counts.problems} finding(s) at or above fail-on "${report.failOn}"; see the annotations and the job summary`
     );
+  }
+  try {
+    await checkEvidence(checked, root5, config2);
+  } catch (error3) {
+    setFailed(`evidence: ${error3.message}`);
   }
 }
 

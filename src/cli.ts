@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VERSION } from './assets.ts';
-import type { Io } from './cli/engine-commands.ts';
+import { type Io, UsageError } from './cli/io.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn, SEVERITIES } from './controls/result.ts';
 import { renderJson } from './report/json.ts';
@@ -14,18 +14,26 @@ const USAGE = `restorable ${VERSION}: backup and disaster-recovery compliance as
 
 Usage:
   restorable check [paths...] [options]          check policies against the control library
-  restorable backup [paths...] [--system NAME]... [--due] [--json]
-                                                 back up the policies' systems into their repositories
+  restorable backup [paths...] [--system NAME]... [--due] [--no-evidence] [--evidence-remote NAME] [--json]
+                                                 back up the policies' systems into their repositories, and
+                                                 append one signed evidence record per system that ran
   restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
   restorable restore [paths...] --system NAME (--target DIR | --stdout)
                      [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
   restorable repo verify [paths...] [--system NAME]... [--repository NAME]
                      [--read-data | --read-data-subset 10%] [--json]
+  restorable prune [paths...] [--system NAME]... [--repository NAME] [--dry-run] [--repack-threshold 30%]
+                     [--json]            apply the policies' retention: remove snapshots the rules no
+                                         longer keep, then the data only they used (never what is locked)
   restorable key list|add|remove [paths...] --system NAME [--repository NAME]
                      add: --recipient FILE.asc... and/or --passphrase-env NAME; remove: <wrapper id>
   restorable evidence verify [--branch NAME] [--remote NAME] [--fingerprint FPR] [--key FILE.asc]
                      [--known-tip COMMIT] [--json]
                                                  verify every record, signature and link of the evidence branch
+  restorable status [paths...] [--branch NAME] [--remote NAME | --local] [--fail-on LEVEL]
+                     [--allow-missing] [--json]
+                                                 run-time controls (RPO met, drill passed and recent, restore
+                                                 within the RTO, data verified) against the newest evidence
 
 Every command takes --root <dir> (default: the current directory) and --config <file>.
 Secrets come from the environment only: RESTORABLE_PASSPHRASE (or the policy's encryption.passphrase.env),
@@ -42,13 +50,17 @@ Options for check:
   --json <file>        also write the JSON report
   --summary <file>     also write the Markdown summary
   --verbose            list passing controls too
+  --evidence           append a signed check record to the evidence branch (needs RESTORABLE_EVIDENCE_KEY;
+                       never written on pull_request events)
   --no-color           plain output
 
   -h, --help           this text
   -v, --version        the version
 
-Exit status: 0 on success; 1 when a control fails at or above --fail-on, a file has a problem, a backup,
-restore or verify fails; 2 on a usage error; 3 when a backup succeeded but left unreadable files out.
+Exit status: 0 on success; 1 when a control fails at or above --fail-on (for status: or has no evidence,
+unless --allow-missing), a file has a problem, a backup, restore or verify fails; 2 on a usage error; 3 when
+a backup succeeded but left unreadable files out; 4 when the run succeeded (or was partial) but its evidence
+record could not be written (the snapshots are kept).
 `;
 
 export async function cli(argv: string[]): Promise<number> {
@@ -61,51 +73,22 @@ export async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (ENGINE_COMMANDS.includes(command)) {
-    // Loaded on demand: `check` never needs the engine, OpenPGP or the AWS SDK.
-    const engineCommands = await import('./cli/engine-commands.ts');
-    const { UsageError } = engineCommands;
-    const engine = {
-      backup: engineCommands.backupCommand,
-      snapshots: engineCommands.snapshotsCommand,
-      restore: (args: string[], io: Io) => engineCommands.restoreCommand(args, io, process.stdout),
-      repo: engineCommands.repoCommand,
-      key: engineCommands.keyCommand,
-    }[command]!;
+  const load = Object.hasOwn(LAZY_COMMANDS, command) ? LAZY_COMMANDS[command] : undefined;
+  if (load) {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
     const io: Io = {
       out: process.stdout,
       err: (line) => process.stderr.write(`${line}\n`),
       env: process.env,
     };
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     try {
-      return await engine(rest, io);
+      return await (await load())(rest, io);
     } catch (error) {
       if (error instanceof UsageError) return usageError(error.message);
       process.stderr.write(`restorable ${command}: ${(error as Error).message}\n`);
-      return 1;
-    }
-  }
-  if (command === 'evidence') {
-    // Loaded on demand, like the engine: `check` never loads OpenPGP or git plumbing.
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    const { evidenceCommand, UsageError } = await import('./cli/evidence-commands.ts');
-    const io: Io = {
-      out: process.stdout,
-      err: (line) => process.stderr.write(`${line}\n`),
-      env: process.env,
-    };
-    try {
-      return await evidenceCommand(rest, io);
-    } catch (error) {
-      if (error instanceof UsageError) return usageError(error.message);
-      process.stderr.write(`restorable evidence: ${(error as Error).message}\n`);
       return 1;
     }
   }
@@ -139,10 +122,36 @@ export async function cli(argv: string[]): Promise<number> {
       ? renderJson(report)
       : renderText(report, { color, verbose: values.verbose ?? false }),
   );
-  return report.failed ? 1 : 0;
+  const status = report.failed ? 1 : 0;
+  if (!values.evidence) return status;
+  // Loaded on demand: a plain check never loads OpenPGP or git plumbing, nor reads a key.
+  const { checkEvidence } = await import('./cli/check-evidence.ts');
+  return checkEvidence(
+    report,
+    { root, config: values.config, status },
+    { err: (line) => process.stderr.write(`${line}\n`), env: process.env },
+  );
 }
 
-const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'repo', 'key'];
+type Handler = (args: string[], io: Io) => Promise<number>;
+
+/**
+ * Every command but `check`, loaded on demand: `check` runs on untrusted pull requests and never needs the
+ * engine, OpenPGP, git plumbing or the AWS SDK, nor pays for loading them.
+ */
+const LAZY_COMMANDS: Record<string, (() => Promise<Handler>) | undefined> = {
+  backup: async () => (await import('./cli/engine-commands.ts')).backupCommand,
+  snapshots: async () => (await import('./cli/engine-commands.ts')).snapshotsCommand,
+  restore: async () => {
+    const { restoreCommand } = await import('./cli/engine-commands.ts');
+    return (args, io) => restoreCommand(args, io, process.stdout);
+  },
+  repo: async () => (await import('./cli/engine-commands.ts')).repoCommand,
+  key: async () => (await import('./cli/engine-commands.ts')).keyCommand,
+  prune: async () => (await import('./cli/prune-command.ts')).pruneCommand,
+  evidence: async () => (await import('./cli/evidence-commands.ts')).evidenceCommand,
+  status: async () => (await import('./cli/status-command.ts')).statusCommand,
+};
 
 function parseCheckArgs(args: string[]) {
   return parseArgs({
@@ -159,6 +168,7 @@ function parseCheckArgs(args: string[]) {
       json: { type: 'string' },
       summary: { type: 'string' },
       verbose: { type: 'boolean' },
+      evidence: { type: 'boolean' },
       'no-color': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

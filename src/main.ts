@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { ENGINE_COMMANDS, isEngineCommand, listInput, runEngineCommand } from './action/engine.ts';
+import { checkEvidence, runEvidenceVerify } from './action/evidence.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn } from './controls/result.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
@@ -21,9 +22,18 @@ export async function run(): Promise<void> {
     }
     return;
   }
+  const config = core.getInput('config') || undefined;
+  if (command === 'evidence-verify') {
+    try {
+      await runEvidenceVerify(root, config);
+    } catch (error) {
+      core.setFailed(`${command}: ${(error as Error).message}`);
+    }
+    return;
+  }
   if (command !== 'check') {
     core.setFailed(
-      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}`,
+      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}, evidence-verify`,
     );
     return;
   }
@@ -35,7 +45,7 @@ export async function run(): Promise<void> {
   const checked = runCheck({
     root,
     paths: listInput('policies'),
-    config: core.getInput('config') || undefined,
+    config,
     failOn,
   });
   // Annotations, code scanning and the summary name files from the repository root.
@@ -82,5 +92,11 @@ export async function run(): Promise<void> {
     core.setFailed(
       `${counts.failed + counts.problems} finding(s) at or above fail-on "${report.failOn}"; see the annotations and the job summary`,
     );
+  }
+  // Only with `evidence: true`, and never on a pull request: check needs no secret otherwise.
+  try {
+    await checkEvidence(checked, root, config);
+  } catch (error) {
+    core.setFailed(`evidence: ${(error as Error).message}`);
   }
 }

@@ -1,20 +1,15 @@
 import { resolve } from 'node:path';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { runBackup, type SystemBackup } from '../commands/backup.ts';
+import { EvidenceRun, EXIT_EVIDENCE } from '../commands/evidence.ts';
 import { runKeyAdd, runKeyList, runKeyRemove } from '../commands/key.ts';
 import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
 import { formatBytes, formatSeconds, ProgressPrinter } from './format.ts';
+import { type Io, UsageError } from './io.ts';
 
-/** A usage mistake: exit status 2 with the message and a pointer to --help. */
-export class UsageError extends Error {}
-
-export interface Io {
-  out: NodeJS.WritableStream;
-  err: (line: string) => void;
-  env: NodeJS.ProcessEnv;
-}
+export { type Io, UsageError };
 
 const common = {
   root: { type: 'string' },
@@ -64,20 +59,35 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
     system: { type: 'string', multiple: true },
     due: { type: 'boolean' },
+    'no-evidence': { type: 'boolean' },
+    'evidence-remote': { type: 'string' },
   });
   const root = resolve((values.root as string | undefined) ?? '.');
+  const config = values.config as string | undefined;
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
+  const evidence = new EvidenceRun({
+    root,
+    config,
+    env: io.env,
+    enabled: !values['no-evidence'],
+    keyHint: 'set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence',
+    ...(values['evidence-remote'] !== undefined ? { remote: values['evidence-remote'] as string } : {}),
+    log: io.err,
+    warn: (line) => io.err(`warning: ${line}`),
+    error: io.err,
+  });
   const results = await runBackup({
     root,
     paths: positionals,
-    config: values.config as string | undefined,
+    config,
     systems: (values.system as string[] | undefined) ?? [],
     due: (values.due as boolean | undefined) ?? false,
     env: io.env,
     log: io.err,
     onProgress: (system, p) => progress.update(`backup ${system}`, p.files, p.bytes, p.expected),
+    onResult: (result) => evidence.appendBackup(result),
   });
-  if (values.json) json(io, { command: 'backup', systems: results });
+  if (values.json) json(io, { command: 'backup', systems: results, evidence: evidence.summary() });
   else {
     // A failure is an error message: stderr, like every other command's; the rest is the run's report.
     for (const result of results) {
@@ -86,6 +96,12 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     }
   }
   if (results.some((r) => r.status === 'failed')) return 1;
+  if (evidence.error !== undefined) {
+    io.err(
+      `evidence: the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(', ')}); exit status ${EXIT_EVIDENCE}`,
+    );
+    return EXIT_EVIDENCE;
+  }
   return results.some((r) => r.status === 'partial') ? 3 : 0;
 }
 

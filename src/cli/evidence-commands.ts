@@ -3,10 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type EvidenceSettings, evidenceSettings } from '../evidence/settings.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
-import type { Io } from './engine-commands.ts';
-
-/** A usage mistake: exit status 2. (Its own class, so `evidence` loads without the backup engine.) */
-export class UsageError extends Error {}
+import { type Io, UsageError } from './io.ts';
 
 /** `restorable evidence <subcommand>`. */
 export async function evidenceCommand(args: string[], io: Io): Promise<number> {

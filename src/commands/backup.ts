@@ -3,6 +3,8 @@ import { type BackupInput, type BackupResult, backupSystem } from '../engine/bac
 import { CREDENTIAL_ENV } from '../engine/keyring.ts';
 import type { Repository } from '../engine/repository.ts';
 import { listSnapshots } from '../engine/snapshot.ts';
+import { TOKEN_ENV } from '../evidence/credentials.ts';
+import { SIGNING_ENV } from '../evidence/signing.ts';
 import { cronPrevious, parseCron } from '../policy/cron.ts';
 import { parseDuration } from '../policy/duration.ts';
 import { runCommand } from '../sources/command.ts';
@@ -22,6 +24,8 @@ export interface BackupCommandOptions {
   now?: Date;
   log: (line: string) => void;
   onProgress?: (system: string, progress: ArchiveProgress) => void;
+  /** Called with each system's result as soon as it is known (e.g. to append its evidence record). */
+  onResult?: (result: SystemBackup) => Promise<void>;
 }
 
 export interface SystemBackup {
@@ -33,6 +37,9 @@ export interface SystemBackup {
   message?: string;
   repositories: (BackupResult & { name: string })[];
   problems: { path: string; message: string }[];
+  /** When the system's run started and ended (ISO 8601, UTC). */
+  startedAt: string;
+  finishedAt: string;
 }
 
 /**
@@ -43,53 +50,63 @@ export async function runBackup(options: BackupCommandOptions): Promise<SystemBa
   const planned = planSystems(options);
   const results: SystemBackup[] = [];
   for (const item of planned) {
-    const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
-    try {
-      const repos = await Promise.all(
-        item.repositories.map(async ({ data }) =>
-          openRepository(await backendFor(options.root, data), {
-            root: options.root,
-            system: item.system,
-            env: options.env,
-            create: true,
-            log: options.log,
-          }),
-        ),
-      );
-      if (options.due) {
-        const notDue = await whyNotDue(item, repos[0]!, options.now ?? new Date());
-        if (notDue) {
-          results.push({ ...base, status: 'not-due', message: notDue, repositories: [], problems: [] });
-          continue;
-        }
-      }
-      const walkProblems: SourceProblem[] = [];
-      const input = sourceInput(item, options, walkProblems);
-      const backups = await backupSystem(repos, input, {
-        system: item.system.name,
-        policy: item.policy.metadata.name,
-        onProgress: (progress) => options.onProgress?.(item.system.name, progress),
-        ...(options.now ? { now: () => options.now! } : {}),
-      });
-      // The snapshots list the walk's problems and the archiver's (backupSystem merges them).
-      const problems = backups[0]?.problems ?? [];
-      results.push({
-        ...base,
-        status: problems.length > 0 ? 'partial' : 'ok',
-        repositories: backups.map((backup, i) => ({ ...backup, name: item.repositories[i]!.name })),
-        problems,
-      });
-    } catch (error) {
-      results.push({
-        ...base,
-        status: 'failed',
-        message: (error as Error).message,
-        repositories: [],
-        problems: [],
-      });
-    }
+    const result = await backupOne(item, options);
+    results.push(result);
+    await options.onResult?.(result);
   }
   return results;
+}
+
+async function backupOne(item: PlannedSystem, options: BackupCommandOptions): Promise<SystemBackup> {
+  const clock = () => options.now ?? new Date();
+  const startedAt = clock().toISOString();
+  const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
+  const finish = (result: Omit<SystemBackup, 'startedAt' | 'finishedAt'>): SystemBackup => ({
+    ...result,
+    startedAt,
+    finishedAt: clock().toISOString(),
+  });
+  try {
+    const repos = await Promise.all(
+      item.repositories.map(async ({ data }) =>
+        openRepository(await backendFor(options.root, data), {
+          root: options.root,
+          system: item.system,
+          env: options.env,
+          create: true,
+          log: options.log,
+        }),
+      ),
+    );
+    if (options.due) {
+      const notDue = await whyNotDue(item, repos[0]!, clock());
+      if (notDue)
+        return finish({ ...base, status: 'not-due', message: notDue, repositories: [], problems: [] });
+    }
+    const walkProblems: SourceProblem[] = [];
+    const backups = await backupSystem(repos, () => sourceInput(item, options, walkProblems), {
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      onProgress: (progress) => options.onProgress?.(item.system.name, progress),
+      ...(options.now ? { now: () => options.now! } : {}),
+    });
+    // The snapshots list the walk's problems and the archiver's (backupSystem merges them).
+    const problems = backups[0]?.problems ?? [];
+    return finish({
+      ...base,
+      status: problems.length > 0 ? 'partial' : 'ok',
+      repositories: backups.map((backup, i) => ({ ...backup, name: item.repositories[i]!.name })),
+      problems,
+    });
+  } catch (error) {
+    return finish({
+      ...base,
+      status: 'failed',
+      message: (error as Error).message,
+      repositories: [],
+      problems: [],
+    });
+  }
 }
 
 function sourceInput(
@@ -128,10 +145,19 @@ function sourceInput(
   };
 }
 
-/** The command's environment: the runner's, less the repository's own secrets (the command never needs them). */
+/**
+ * The command's environment: the runner's, less the repository's own secrets and the evidence signing key
+ * and token (the command never needs them).
+ */
 function commandEnvironment(env: NodeJS.ProcessEnv, item: PlannedSystem): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const name of [...Object.values(CREDENTIAL_ENV), passphraseVariable(item.system)]) delete out[name];
+  for (const name of [
+    ...Object.values(CREDENTIAL_ENV),
+    passphraseVariable(item.system),
+    ...Object.values(SIGNING_ENV),
+    TOKEN_ENV[0],
+  ])
+    delete out[name];
   return out;
 }
 
