@@ -1,6 +1,6 @@
 import { compressIfWorthIt, compressIfWorthItAsync, RAW, ZSTD } from './compress.ts';
 import { type Key, seal, sealContext } from './crypto.ts';
-import { release } from './memory.ts';
+import { releaseZlibOutput } from './memory.ts';
 
 /**
  * How one blob is stored: a frame (a header byte, then the plain or zstd payload) sealed with the blob's id
@@ -38,6 +38,6 @@ function sealFrame(
   // Sealed as two parts rather than joined first: the plain payload is never copied.
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
   const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) release(compressed);
+  if (compressed) releaseZlibOutput(compressed);
   return sealed;
 }

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { constants, type ZstdOptions, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { releaseZlibOutput } from './memory.ts';
 
 /**
  * Framed compression for stored blobs: one header byte (0 = stored raw, 1 = zstd), then the payload.
@@ -54,7 +55,10 @@ function zstdOptions(length: number, level: number): ZstdOptions {
 
 /** Keep the compressed form only if it saves at least 1/32 of the size. */
 function worthIt(data: Uint8Array, compressed: Uint8Array): Uint8Array | undefined {
-  return (data.length - compressed.length) * 32 < data.length ? undefined : compressed;
+  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
+  // Incompressible input (random, already compressed) makes a chunk-sized buffer per blob: free it now.
+  releaseZlibOutput(compressed);
+  return undefined;
 }
 
 /** zstd of `data`, or undefined when it is too short to gain or the gain is under 1/32 of its size. */

@@ -22,7 +22,7 @@ const BATCH_BYTES = 2 * 1024 * 1024;
 const SMALL_FILE_BYTES = 256 * 1024;
 /** Command output is handed over in pieces of this size; at most STREAM_AHEAD bytes wait in the worker. */
 const STREAM_PIECE = 1024 * 1024;
-const STREAM_AHEAD = 8 * 1024 * 1024;
+const STREAM_AHEAD = 4 * 1024 * 1024;
 
 interface PendingFile {
   targets: number[];

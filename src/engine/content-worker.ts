@@ -37,10 +37,11 @@ const READ_BYTES = 4 * 1024 * 1024;
 /** Sealed bytes gathered before a message goes out. */
 const MESSAGE_BYTES = 4 * 1024 * 1024;
 const MESSAGE_ENTRIES = 512;
-const readBuffer = new Uint8Array(READ_BYTES);
+/** Allocated on the first large file: a worker that only receives a command's output never needs it. */
+let readBuffer: Uint8Array | undefined;
 /** Chunks at least this large are compressed in the thread pool, at most ENCODING_AT_ONCE at a time. */
 const ASYNC_BYTES = 256 * 1024;
-const ENCODING_AT_ONCE = 3;
+const ENCODING_AT_ONCE = 2;
 const encoding = new Set<Promise<void>>();
 
 let credit = init.creditBytes;
@@ -142,6 +143,7 @@ async function readFile(job: number, index: number, file: FileJob): Promise<File
       // It grew since the walk: chunk what was read, then the rest.
       await push(job, index, file.targets, whole.subarray(0, size));
     }
+    readBuffer ??= new Uint8Array(READ_BYTES);
     for (;;) {
       const read = readSync(fd, readBuffer, 0, READ_BYTES, size);
       if (read === 0) break;

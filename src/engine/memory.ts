@@ -14,3 +14,15 @@ export function release(view: Uint8Array): void {
     buffer.transfer(0);
   }
 }
+
+/**
+ * Frees a zlib result's memory once its bytes are used. zlib hands back a view of the output buffer it
+ * allocated for that one call (the engine is closed by then), so the whole buffer can go even when the view
+ * is shorter; buffers no larger than Node's pool may be pool slices shared with others, and are left alone.
+ */
+export function releaseZlibOutput(view: Uint8Array): void {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
