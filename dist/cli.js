@@ -42095,6 +42095,40 @@ async function backupDraft(root5, result, env2) {
   }
   return draft;
 }
+async function pruneDraft(root5, run, system, env2) {
+  const policy = run.policies.find((p3) => p3.system === system);
+  if (!policy) throw new Error(`${system} was not pruned in ${run.name}`);
+  const draft = {
+    kind: "prune",
+    outcome: run.status === "ok" ? "success" : "failure",
+    startedAt: run.startedAt,
+    time: run.finishedAt,
+    systems: [{ name: system, policy: policy.policy }],
+    policies: await policyEntries(root5, [{ file: policy.file, name: policy.policy }], env2),
+    measurements: {
+      durationMs: Math.max(0, Date.parse(run.finishedAt) - Date.parse(run.startedAt))
+    }
+  };
+  const result = run.result;
+  const mine = result?.systems.find((s2) => s2.system === system);
+  if (run.status === "failed" || !result || !mine) {
+    draft.message = truncate(run.message ?? "the prune failed");
+    return draft;
+  }
+  Object.assign(draft.measurements, {
+    kept: mine.kept,
+    deleted: mine.decisions.filter((d5) => d5.removed).map((d5) => ({ repository: run.name, id: d5.id, time: d5.time })),
+    disposals: mine.disposals,
+    lockedSnapshots: mine.locked,
+    // The repository's data is shared by its systems: these are for the whole repository.
+    repository: run.name,
+    repositoryBytesFreed: Math.max(0, result.bytesFreed),
+    repositoryPacksDeleted: result.packsDeleted,
+    repositoryPacksRepacked: result.packsRepacked,
+    repositoryLockedObjects: result.locked.length
+  });
+  return draft;
+}
 async function checkDraft(root5, report, env2, now = /* @__PURE__ */ new Date()) {
   const names = new Map(report.systems.map((s2) => [s2.file, s2.policy]));
   const controls = report.findings.map((finding) => {
@@ -42246,6 +42280,14 @@ var init_evidence = __esm({
         if (result.status === "not-due") return;
         const { root: root5, env: env2 } = this.options;
         await this.append(`backup ${result.system}`, () => backupDraft(root5, result, env2));
+      }
+      /** Appends one record per system pruned in a repository; a dry run changed nothing and gets none. */
+      async appendPrune(run) {
+        if (run.result?.dryRun) return;
+        const { root: root5, env: env2 } = this.options;
+        for (const system of run.systems) {
+          await this.append(`prune ${system} (${run.name})`, () => pruneDraft(root5, run, system, env2));
+        }
       }
       summary() {
         const summary = { written: this.written };
@@ -42810,6 +42852,12 @@ function release(view) {
     buffer.transfer(0);
   }
 }
+function releaseZlibOutput(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
 var init_memory = __esm({
   "src/engine/memory.ts"() {
     "use strict";
@@ -42999,7 +43047,9 @@ function zstdOptions(length, level) {
   };
 }
 function worthIt(data, compressed) {
-  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
+  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
+  releaseZlibOutput(compressed);
+  return void 0;
 }
 function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES) return void 0;
@@ -43050,6 +43100,7 @@ var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, zstdCompressAsy
 var init_compress = __esm({
   "src/engine/compress.ts"() {
     "use strict";
+    init_memory();
     RAW = 0;
     ZSTD = 1;
     DEFAULT_LEVEL = 3;
@@ -43187,7 +43238,7 @@ function encodeBlob(dataKey, repositoryId, id, plain) {
 function sealFrame(dataKey, repositoryId, id, plain, compressed) {
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
   const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) release(compressed);
+  if (compressed) releaseZlibOutput(compressed);
   return sealed;
 }
 var HEADER;
@@ -43559,7 +43610,7 @@ var init_content_pool = __esm({
     BATCH_BYTES = 2 * 1024 * 1024;
     SMALL_FILE_BYTES = 256 * 1024;
     STREAM_PIECE = 1024 * 1024;
-    STREAM_AHEAD = 8 * 1024 * 1024;
+    STREAM_AHEAD = 4 * 1024 * 1024;
     ContentPool = class {
       stores;
       jobs = /* @__PURE__ */ new Map();
@@ -87545,6 +87596,21 @@ async function runPrune(options) {
   const runs = [];
   for (const [location, { name, first, data, items }] of groups) {
     const systems = items.map((item) => item.system.name);
+    const policies = items.map((item) => ({
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      file: item.file
+    }));
+    const startedAt = (/* @__PURE__ */ new Date()).toISOString();
+    const done = (run) => runs.push({
+      name,
+      location,
+      systems,
+      policies,
+      startedAt,
+      finishedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      ...run
+    });
     try {
       const repo = await openRepository(await backendFor(options.root, data), {
         root: options.root,
@@ -87565,9 +87631,9 @@ async function runPrune(options) {
         items.map((item) => ({ system: item.system.name, retention: item.system.retention })),
         pruneOptions
       );
-      runs.push({ name, location, systems, status: "ok", result });
+      done({ status: "ok", result });
     } catch (error2) {
-      runs.push({ name, location, systems, status: "failed", message: error2.message });
+      done({ status: "failed", message: error2.message });
     }
   }
   return runs;
@@ -87606,8 +87672,20 @@ async function pruneCommand(args, io) {
       throw new UsageError(`--repack-threshold must be a share from 0 to 1 or a percentage, not "${text}"`);
     }
   }
+  const root5 = resolve8(values.root ?? ".");
+  const evidence = new EvidenceRun({
+    root: root5,
+    ...values.config !== void 0 ? { config: values.config } : {},
+    env: io.env,
+    enabled: !values["no-evidence"] && !values["dry-run"],
+    keyHint: "set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence",
+    ...values["evidence-remote"] !== void 0 ? { remote: values["evidence-remote"] } : {},
+    log: io.err,
+    warn: (line) => io.err(`warning: ${line}`),
+    error: io.err
+  });
   const runs = await runPrune({
-    root: resolve8(values.root ?? "."),
+    root: root5,
     paths: positionals,
     ...values.config !== void 0 ? { config: values.config } : {},
     systems: values.system ?? [],
@@ -87617,9 +87695,10 @@ async function pruneCommand(args, io) {
     ...repackThreshold !== void 0 ? { repackThreshold } : {},
     log: io.err
   });
+  for (const run of runs) await evidence.appendPrune(run);
   if (values.json) {
     io.out.write(
-      `${JSON.stringify({ command: "prune", dryRun: values["dry-run"] ?? false, repositories: runs }, null, 2)}
+      `${JSON.stringify({ command: "prune", dryRun: values["dry-run"] ?? false, repositories: runs, evidence: evidence.summary() }, null, 2)}
 `
     );
   } else {
@@ -87628,7 +87707,14 @@ async function pruneCommand(args, io) {
       else io.out.write(describeRun(run));
     }
   }
-  return runs.some((run) => run.status === "failed") ? 1 : 0;
+  if (runs.some((run) => run.status === "failed")) return 1;
+  if (evidence.error !== void 0) {
+    io.err(
+      `evidence: the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(", ")}); exit status ${EXIT_EVIDENCE}`
+    );
+    return EXIT_EVIDENCE;
+  }
+  return 0;
 }
 function plural4(n3, one2, many = `${one2}s`) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
@@ -87677,6 +87763,7 @@ var OPTIONS;
 var init_prune_command = __esm({
   "src/cli/prune-command.ts"() {
     "use strict";
+    init_evidence();
     init_prune2();
     init_format();
     init_io();
@@ -87687,7 +87774,9 @@ var init_prune_command = __esm({
       system: { type: "string", multiple: true },
       repository: { type: "string" },
       "dry-run": { type: "boolean" },
-      "repack-threshold": { type: "string" }
+      "repack-threshold": { type: "string" },
+      "no-evidence": { type: "boolean" },
+      "evidence-remote": { type: "string" }
     };
   }
 });

@@ -28,6 +28,22 @@ function describeFsError(error, what) {
 // src/engine/compress.ts
 import { promisify } from "node:util";
 import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+
+// src/engine/memory.ts
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+function releaseZlibOutput(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+
+// src/engine/compress.ts
 var RAW = 0;
 var ZSTD = 1;
 var DEFAULT_LEVEL = 3;
@@ -44,7 +60,9 @@ function zstdOptions(length, level) {
   };
 }
 function worthIt(data, compressed) {
-  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
+  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
+  releaseZlibOutput(compressed);
+  return void 0;
 }
 function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES) return void 0;
@@ -108,14 +126,6 @@ function seal(key, plaintext, aad) {
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-// src/engine/memory.ts
-function release(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
-
 // src/engine/blob-codec.ts
 var HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
 function blobContext(id) {
@@ -130,7 +140,7 @@ async function encodeBlobAsync(dataKey, repositoryId, id, plain) {
 function sealFrame(dataKey, repositoryId, id, plain, compressed) {
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
   const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) release(compressed);
+  if (compressed) releaseZlibOutput(compressed);
   return sealed;
 }
 
@@ -267,9 +277,9 @@ var WHOLE_FILE_BYTES = 1024 * 1024;
 var READ_BYTES = 4 * 1024 * 1024;
 var MESSAGE_BYTES = 4 * 1024 * 1024;
 var MESSAGE_ENTRIES = 512;
-var readBuffer = new Uint8Array(READ_BYTES);
+var readBuffer;
 var ASYNC_BYTES = 256 * 1024;
-var ENCODING_AT_ONCE = 3;
+var ENCODING_AT_ONCE = 2;
 var encoding = /* @__PURE__ */ new Set();
 var credit = init.creditBytes;
 var wakeOnCredit;
@@ -356,6 +366,7 @@ async function readFile(job, index, file) {
       }
       await push(job, index, file.targets, whole.subarray(0, size));
     }
+    readBuffer ??= new Uint8Array(READ_BYTES);
     for (; ; ) {
       const read = readSync(fd, readBuffer, 0, READ_BYTES, size);
       if (read === 0) break;

@@ -27319,13 +27319,13 @@ var init_Sha256Js = __esm({
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
-          const pad3 = new Uint8Array(BLOCK * 2);
+          const pad4 = new Uint8Array(BLOCK * 2);
           for (let i6 = 0; i6 < BLOCK; ++i6) {
-            pad3[i6] = 54 ^ key2[i6];
-            pad3[i6 + BLOCK] = 92 ^ key2[i6];
+            pad4[i6] = 54 ^ key2[i6];
+            pad4[i6 + BLOCK] = 92 ^ key2[i6];
           }
-          inner.update(pad3.subarray(0, BLOCK));
-          outer.update(pad3.subarray(BLOCK));
+          inner.update(pad4.subarray(0, BLOCK));
+          outer.update(pad4.subarray(BLOCK));
         }
       }
       update(data) {
@@ -47916,13 +47916,13 @@ var init_Sha1Js = __esm({
           const key2 = _Sha1Js.normalizeKey(secret);
           this.inner = new _Sha1Js();
           this.outer = new _Sha1Js();
-          const pad3 = new Uint8Array(BLOCK2 * 2);
+          const pad4 = new Uint8Array(BLOCK2 * 2);
           for (let i6 = 0; i6 < BLOCK2; ++i6) {
-            pad3[i6] = 54 ^ key2[i6];
-            pad3[i6 + BLOCK2] = 92 ^ key2[i6];
+            pad4[i6] = 54 ^ key2[i6];
+            pad4[i6 + BLOCK2] = 92 ^ key2[i6];
           }
-          this.inner.update(pad3.subarray(0, BLOCK2));
-          this.outer.update(pad3.subarray(BLOCK2));
+          this.inner.update(pad4.subarray(0, BLOCK2));
+          this.outer.update(pad4.subarray(BLOCK2));
         }
       }
       update(data) {
@@ -48499,13 +48499,13 @@ var init_Sha512Js = __esm({
         const key2 = this.key;
         this.inner = new _Sha512Js();
         this.outer = new _Sha512Js();
-        const pad3 = new Uint8Array(BLOCK3 * 2);
+        const pad4 = new Uint8Array(BLOCK3 * 2);
         for (let i6 = 0; i6 < BLOCK3; ++i6) {
-          pad3[i6] = 54 ^ key2[i6];
-          pad3[i6 + BLOCK3] = 92 ^ key2[i6];
+          pad4[i6] = 54 ^ key2[i6];
+          pad4[i6 + BLOCK3] = 92 ^ key2[i6];
         }
-        this.inner.update(pad3.subarray(0, BLOCK3));
-        this.outer.update(pad3.subarray(BLOCK3));
+        this.inner.update(pad4.subarray(0, BLOCK3));
+        this.outer.update(pad4.subarray(BLOCK3));
       }
       digestSync() {
         const state2 = this.state.slice();
@@ -74234,6 +74234,12 @@ function release(view) {
     buffer.transfer(0);
   }
 }
+function releaseZlibOutput(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
 
 // src/engine/archiver.ts
 var LOOKAHEAD = 512;
@@ -74422,7 +74428,9 @@ function zstdOptions(length, level) {
   };
 }
 function worthIt(data, compressed) {
-  return (data.length - compressed.length) * 32 < data.length ? void 0 : compressed;
+  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
+  releaseZlibOutput(compressed);
+  return void 0;
 }
 function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES) return void 0;
@@ -74589,7 +74597,7 @@ function encodeBlob(dataKey, repositoryId, id, plain) {
 function sealFrame(dataKey, repositoryId, id, plain, compressed) {
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
   const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) release(compressed);
+  if (compressed) releaseZlibOutput(compressed);
   return sealed;
 }
 
@@ -74901,7 +74909,7 @@ var BATCH_FILES = 64;
 var BATCH_BYTES = 2 * 1024 * 1024;
 var SMALL_FILE_BYTES = 256 * 1024;
 var STREAM_PIECE = 1024 * 1024;
-var STREAM_AHEAD = 8 * 1024 * 1024;
+var STREAM_AHEAD = 4 * 1024 * 1024;
 function defaultWorkerCount(env2 = process.env) {
   const asked = Number(env2.RESTORABLE_WORKERS);
   if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
@@ -79909,10 +79917,10 @@ function concatBytes$1(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad4 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad3);
-    pad3 += a5.length;
+    res.set(a5, pad4);
+    pad4 += a5.length;
   }
   return res;
 }
@@ -90156,10 +90164,10 @@ function concatBytes(...arrays) {
     sum += a5.length;
   }
   const res = new Uint8Array(sum);
-  for (let i6 = 0, pad3 = 0; i6 < arrays.length; i6++) {
+  for (let i6 = 0, pad4 = 0; i6 < arrays.length; i6++) {
     const a5 = arrays[i6];
-    res.set(a5, pad3);
-    pad3 += a5.length;
+    res.set(a5, pad4);
+    pad4 += a5.length;
   }
   return res;
 }
@@ -91282,16 +91290,16 @@ var HMAC = class extends Hash {
     this.blockLen = this.iHash.blockLen;
     this.outputLen = this.iHash.outputLen;
     const blockLen = this.blockLen;
-    const pad3 = new Uint8Array(blockLen);
-    pad3.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
-    for (let i6 = 0; i6 < pad3.length; i6++)
-      pad3[i6] ^= 54;
-    this.iHash.update(pad3);
+    const pad4 = new Uint8Array(blockLen);
+    pad4.set(key2.length > blockLen ? hash.create().update(key2).digest() : key2);
+    for (let i6 = 0; i6 < pad4.length; i6++)
+      pad4[i6] ^= 54;
+    this.iHash.update(pad4);
     this.oHash = hash.create();
-    for (let i6 = 0; i6 < pad3.length; i6++)
-      pad3[i6] ^= 54 ^ 92;
-    this.oHash.update(pad3);
-    clean(pad3);
+    for (let i6 = 0; i6 < pad4.length; i6++)
+      pad4[i6] ^= 54 ^ 92;
+    this.oHash.update(pad4);
+    clean(pad4);
   }
   update(buf) {
     aexists(this);
@@ -96192,9 +96200,9 @@ function desCreateKeys(key2) {
 }
 function desAddPadding(message, padding) {
   const padLength = 8 - message.length % 8;
-  let pad3;
+  let pad4;
   if (padLength < 8) {
-    pad3 = 0;
+    pad4 = 0;
   } else if (padLength === 8) {
     return message;
   } else {
@@ -96205,19 +96213,19 @@ function desAddPadding(message, padding) {
     paddedMessage[i6] = message[i6];
   }
   for (let j5 = 0; j5 < padLength; j5++) {
-    paddedMessage[message.length + j5] = pad3;
+    paddedMessage[message.length + j5] = pad4;
   }
   return paddedMessage;
 }
 function desRemovePadding(message, padding) {
   let padLength = null;
-  let pad3;
+  let pad4;
   {
-    pad3 = 0;
+    pad4 = 0;
   }
   if (!padLength) {
     padLength = 1;
-    while (message[message.length - padLength] === pad3) {
+    while (message[message.length - padLength] === pad4) {
       padLength++;
     }
     padLength--;
@@ -103555,6 +103563,679 @@ async function whyNotDue(item, repo, now) {
   return `newest snapshot ${newest.id.slice(0, 8)} (${newest.snapshot.time}) is not older than the schedule's last time (${fired.toISOString()})`;
 }
 
+// src/prune/prune.ts
+init_backend();
+
+// src/prune/select.ts
+init_duration();
+
+// src/prune/buckets.ts
+var PERIODS = ["hourly", "daily", "weekly", "monthly", "yearly"];
+function pad2(value2, width) {
+  const text = String(Math.abs(value2)).padStart(width, "0");
+  return value2 < 0 ? `-${text}` : text;
+}
+function isLeap(year2) {
+  return year2 % 4 === 0 && year2 % 100 !== 0 || year2 % 400 === 0;
+}
+var DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+function ordinal(year2, month, day3) {
+  return DAYS_BEFORE_MONTH[month - 1] + day3 + (month > 2 && isLeap(year2) ? 1 : 0);
+}
+function weekdayOfJanuaryFirst(year2) {
+  const y = year2 - 1;
+  const days = y * 365 + Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400);
+  return (days % 7 + 7) % 7 + 1;
+}
+function isoWeeksInYear(year2) {
+  const first = weekdayOfJanuaryFirst(year2);
+  return first === 4 || first === 3 && isLeap(year2) ? 53 : 52;
+}
+function isoWeek(fields) {
+  const week = Math.floor((ordinal(fields.year, fields.month, fields.day) - fields.weekday + 10) / 7);
+  if (week < 1) return { year: fields.year - 1, week: isoWeeksInYear(fields.year - 1) };
+  if (week > isoWeeksInYear(fields.year)) return { year: fields.year + 1, week: 1 };
+  return { year: fields.year, week };
+}
+function periodLabel(fields, period) {
+  const date2 = `${pad2(fields.year, 4)}-${pad2(fields.month, 2)}-${pad2(fields.day, 2)}`;
+  switch (period) {
+    case "hourly":
+      return `${date2} ${pad2(fields.hour, 2)}:00`;
+    case "daily":
+      return date2;
+    case "weekly": {
+      const { year: year2, week } = isoWeek(fields);
+      return `${pad2(year2, 4)}-W${pad2(week, 2)}`;
+    }
+    case "monthly":
+      return `${pad2(fields.year, 4)}-${pad2(fields.month, 2)}`;
+    case "yearly":
+      return pad2(fields.year, 4);
+  }
+}
+
+// src/prune/timezone.ts
+var TimeZoneError = class extends Error {
+  name = "TimeZoneError";
+};
+var formatters = /* @__PURE__ */ new Map();
+function offsetFormatter(zone) {
+  let formatter = formatters.get(zone);
+  if (formatter === void 0) {
+    try {
+      formatter = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
+    } catch {
+      throw new TimeZoneError(
+        `unknown time zone "${zone}": write an IANA name such as Europe/Berlin or America/New_York, or leave timezone out for UTC`
+      );
+    }
+    if (formatters.size < 100) formatters.set(zone, formatter);
+  }
+  return formatter;
+}
+function assertTimeZone(zone) {
+  offsetFormatter(zone);
+}
+var OFFSET = /^GMT(?:([+\-\u2212])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/;
+function zoneOffsetMs(ms, zone) {
+  const part = offsetFormatter(zone).formatToParts(ms).find((p3) => p3.type === "timeZoneName");
+  const match = part === void 0 ? null : OFFSET.exec(part.value);
+  if (match === null) {
+    throw new TimeZoneError(`cannot read the UTC offset of ${zone} at ${new Date(ms).toISOString()}`);
+  }
+  if (match[1] === void 0) return 0;
+  const seconds2 = Number(match[2]) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
+  return (match[1] === "+" ? 1 : -1) * seconds2 * 1e3;
+}
+function localFields(ms, zone) {
+  const shifted = new Date(zone === void 0 || zone === "UTC" ? ms : ms + zoneOffsetMs(ms, zone));
+  return {
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth() + 1,
+    day: shifted.getUTCDate(),
+    hour: shifted.getUTCHours(),
+    weekday: (shifted.getUTCDay() + 6) % 7 + 1
+  };
+}
+
+// src/prune/select.ts
+var RetentionError = class extends Error {
+  name = "RetentionError";
+};
+var REASON_NOT_AUTHENTIC = "not authenticated: left for repo verify";
+var REASON_NOT_SELECTED = "not selected by any keep rule";
+var REASON_NO_KEEP_RULES = "no keep rules: everything is kept";
+var COUNT_RULES = ["last", ...PERIODS];
+var RETENTION_KEYS = /* @__PURE__ */ new Set(["keep", "minimum", "maximum", "timezone"]);
+var KEEP_KEYS = /* @__PURE__ */ new Set([...COUNT_RULES, "within"]);
+function duration(text, where3) {
+  const seconds2 = typeof text === "string" ? parseDuration(text) : void 0;
+  if (seconds2 === void 0) {
+    throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
+  }
+  return seconds2;
+}
+function parseRetention(policy) {
+  const rules = { keep: {} };
+  if (policy === void 0) return rules;
+  for (const key2 of Object.keys(policy)) {
+    if (!RETENTION_KEYS.has(key2)) throw new RetentionError(`retention.${key2} is not a retention setting`);
+  }
+  for (const [key2, value2] of Object.entries(policy.keep ?? {})) {
+    if (!KEEP_KEYS.has(key2)) {
+      throw new RetentionError(
+        `retention.keep.${key2} is not a keep rule (expected ${[...KEEP_KEYS].join(", ")})`
+      );
+    }
+    if (value2 === void 0) continue;
+    if (key2 === "within") {
+      rules.keep.within = duration(value2, "retention.keep.within");
+    } else if (typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= 1) {
+      rules.keep[key2] = value2;
+    } else {
+      throw new RetentionError(
+        `retention.keep.${key2} is ${JSON.stringify(value2)}: write a whole number from 1`
+      );
+    }
+  }
+  if (policy.minimum !== void 0) rules.minimum = duration(policy.minimum, "retention.minimum");
+  if (policy.maximum !== void 0) rules.maximum = duration(policy.maximum, "retention.maximum");
+  if (rules.minimum !== void 0 && rules.maximum !== void 0 && rules.minimum > rules.maximum) {
+    throw new RetentionError(
+      `retention.minimum (${formatDuration(rules.minimum)}) is longer than retention.maximum (${formatDuration(rules.maximum)}): no snapshot can be both kept that long and disposed of that early; make the maximum at least the minimum (control RB-RET-003)`
+    );
+  }
+  if (policy.timezone !== void 0) {
+    if (typeof policy.timezone !== "string") throw new RetentionError("retention.timezone must be text");
+    try {
+      assertTimeZone(policy.timezone);
+    } catch (error3) {
+      throw new RetentionError(`retention.timezone: ${error3.message}`);
+    }
+    rules.timezone = policy.timezone;
+  }
+  return rules;
+}
+function hasKeepRules(rules) {
+  return Object.values(rules.keep).some((value2) => value2 !== void 0);
+}
+function describeMatch(match, rules) {
+  if (match.rule === "last") return `last ${match.rank}/${rules.keep.last}`;
+  if (match.rule === "within") return `within ${formatDuration(rules.keep.within ?? 0)}`;
+  return `${match.rule} ${match.period}`;
+}
+var ZONED_TIME = /^\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+var LATEST_DATE_MS = 864e13;
+function instant(snapshot) {
+  const { time: time2 } = snapshot;
+  let ms = Number.NaN;
+  if (time2 instanceof Date) ms = time2.getTime();
+  else if (typeof time2 === "string" && ZONED_TIME.test(time2)) ms = Date.parse(time2);
+  if (!Number.isFinite(ms) || Math.abs(ms) > LATEST_DATE_MS - 864e5) {
+    throw new RetentionError(
+      `snapshot ${snapshot.id} has time ${JSON.stringify(time2)}: expected a Date or ISO 8601 text with Z or an offset`
+    );
+  }
+  return ms;
+}
+function newestFirst(a5, b5) {
+  return b5.ms - a5.ms || (a5.id < b5.id ? 1 : a5.id > b5.id ? -1 : 0);
+}
+function selectSnapshots(snapshots, policy, now) {
+  const rules = parseRetention(policy);
+  const nowMs = now instanceof Date ? now.getTime() : Number.NaN;
+  if (!Number.isFinite(nowMs)) throw new RetentionError("selection needs a valid date for now");
+  const ids = /* @__PURE__ */ new Set();
+  const items = snapshots.map((snapshot) => {
+    if (typeof snapshot.id !== "string" || snapshot.id === "") {
+      throw new RetentionError(`a snapshot has no id (${JSON.stringify(snapshot.id)})`);
+    }
+    if (ids.has(snapshot.id)) throw new RetentionError(`snapshot ${snapshot.id} is listed twice`);
+    ids.add(snapshot.id);
+    return { id: snapshot.id, ms: instant(snapshot), authentic: snapshot.authentic === true };
+  });
+  items.sort(newestFirst);
+  const authentic = items.filter((item) => item.authentic);
+  const matches = /* @__PURE__ */ new Map();
+  const match = (item, keep2) => {
+    const list3 = matches.get(item.id);
+    if (list3 === void 0) matches.set(item.id, [keep2]);
+    else list3.push(keep2);
+  };
+  const { keep } = rules;
+  if (keep.last !== void 0) {
+    authentic.slice(0, keep.last).forEach((item, index2) => {
+      match(item, { rule: "last", rank: index2 + 1 });
+    });
+  }
+  for (const period of PERIODS) {
+    const count2 = keep[period];
+    if (count2 === void 0) continue;
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of authentic) {
+      item.fields ??= localFields(item.ms, rules.timezone);
+      const label = periodLabel(item.fields, period);
+      if (seen.has(label)) continue;
+      seen.add(label);
+      if (seen.size > count2) break;
+      match(item, { rule: period, period: label, rank: seen.size });
+    }
+  }
+  if (keep.within !== void 0 && authentic.length > 0) {
+    const reference = Math.min(nowMs, authentic[0].ms);
+    for (const item of authentic) {
+      if (reference - item.ms >= keep.within * 1e3) break;
+      match(item, { rule: "within" });
+    }
+  }
+  const keepRules = hasKeepRules(rules);
+  const minimumMs = rules.minimum === void 0 ? void 0 : rules.minimum * 1e3;
+  const maximumMs = rules.maximum === void 0 ? void 0 : rules.maximum * 1e3;
+  return items.map((item) => {
+    const time2 = new Date(item.ms).toISOString();
+    if (!item.authentic) {
+      return {
+        id: item.id,
+        time: time2,
+        decision: "keep",
+        reasons: [REASON_NOT_AUTHENTIC],
+        keptBy: [],
+        protected: false,
+        disposal: false,
+        authentic: false
+      };
+    }
+    const age = nowMs - item.ms;
+    const keptBy = matches.get(item.id) ?? [];
+    const described = keptBy.map((m3) => describeMatch(m3, rules));
+    const isProtected = minimumMs !== void 0 && age < minimumMs;
+    const disposal = maximumMs !== void 0 && age > maximumMs;
+    const decision = (d5, reasons) => ({
+      id: item.id,
+      time: time2,
+      decision: d5,
+      reasons,
+      keptBy,
+      protected: isProtected,
+      disposal,
+      authentic: true
+    });
+    if (disposal) {
+      return decision("remove", [
+        `past maximum ${formatDuration(rules.maximum)} (disposal)`,
+        ...described.map((text) => `overrides ${text}`)
+      ]);
+    }
+    const protection = isProtected ? [`minimum age ${formatDuration(rules.minimum)} (protected)`] : [];
+    if (!keepRules) return decision("keep", [REASON_NO_KEEP_RULES, ...protection]);
+    if (described.length > 0 || isProtected) return decision("keep", [...described, ...protection]);
+    return decision("remove", [REASON_NOT_SELECTED]);
+  });
+}
+
+// src/prune/prune.ts
+var DEFAULT_REPACK_THRESHOLD = 0.3;
+var DEFAULT_LOCK_WAIT_MS = 10 * 60 * 1e3;
+var DEFAULT_LOCK_POLL_MS = 5e3;
+var PARALLEL = 8;
+async function pruneRepository(repo, targets, options = {}) {
+  const clock = options.now ?? (() => /* @__PURE__ */ new Date());
+  for (const target of targets) selectSnapshots([], target.retention, clock());
+  if (options.dryRun) return pruneLocked(repo, targets, options, clock);
+  const lock = await waitForLock(repo, options, clock);
+  try {
+    return await pruneLocked(repo, targets, options, clock);
+  } finally {
+    await lock.release();
+  }
+}
+async function waitForLock(repo, options, clock) {
+  const deadline = Date.now() + (options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+  let told = false;
+  for (; ; ) {
+    try {
+      return await holdLocks([repo], "exclusive", {
+        purpose: "prune",
+        now: clock,
+        onProblem: (message) => options.log?.(message)
+      });
+    } catch (error3) {
+      if (!(error3 instanceof LockedError) || Date.now() >= deadline) throw error3;
+      if (!told) options.log?.(`${error3.message} Waiting.`);
+      told = true;
+      await new Promise((resolve9) => setTimeout(resolve9, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
+    }
+  }
+}
+async function mapLimit(items, work) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i6 = next++;
+      out[i6] = await work(items[i6]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return out;
+}
+async function readSnapshots(repo) {
+  const objects = await repo.backend.list("snapshots/");
+  const refs = [];
+  const unreadable = [];
+  await mapLimit(objects, async (object) => {
+    const id = object.name.slice("snapshots/".length);
+    try {
+      refs.push({ id, snapshot: await readSnapshot(repo, id) });
+    } catch (error3) {
+      if (error3 instanceof NotFoundError) return;
+      if (error3 instanceof RepositoryError || error3 instanceof SyntaxError) {
+        unreadable.push({ id, message: error3.message });
+        return;
+      }
+      throw error3;
+    }
+  });
+  return { refs, unreadable, sizes: new Map(objects.map((o3) => [o3.name, o3.size])) };
+}
+async function lockedUntil(repo, name, now) {
+  const until = await repo.backend.retainedUntil?.(name);
+  return until && until.getTime() > now.getTime() ? until : void 0;
+}
+async function pruneLocked(repo, targets, options, clock) {
+  const now = clock();
+  const dryRun = options.dryRun ?? false;
+  const result = {
+    repository: repo.location,
+    dryRun,
+    systems: [],
+    packsDeleted: 0,
+    packsRepacked: 0,
+    packsWritten: 0,
+    indexesReplaced: 0,
+    bytesFreed: 0,
+    retentionExtended: 0,
+    locked: [],
+    notes: []
+  };
+  const { refs, unreadable, sizes } = await readSnapshots(repo);
+  const byId = new Map(refs.map((ref) => [ref.id, ref]));
+  const removedIds = /* @__PURE__ */ new Set();
+  for (const target of targets) {
+    const mine = refs.filter((ref) => ref.snapshot.system === target.system);
+    const candidates = [
+      ...mine.map((ref) => ({ id: ref.id, time: ref.snapshot.time, authentic: true })),
+      // Unreadable snapshots may be this system's: they are shown, kept, and counted by no rule.
+      ...unreadable.map(({ id }) => ({ id, time: /* @__PURE__ */ new Date(0), authentic: false }))
+    ];
+    const decisions = selectSnapshots(candidates, target.retention, now);
+    const system = {
+      system: target.system,
+      kept: 0,
+      removed: 0,
+      disposals: 0,
+      locked: 0,
+      decisions: []
+    };
+    const rows = await mapLimit(decisions, async (decision) => {
+      const row2 = { ...decision, system: target.system, removed: false };
+      if (decision.decision !== "remove" || !byId.has(decision.id)) return row2;
+      const name = `snapshots/${decision.id}`;
+      const until = await lockedUntil(repo, name, now);
+      if (until) {
+        row2.lockedUntil = until.toISOString();
+        row2.reasons = [...row2.reasons, `locked until ${row2.lockedUntil}`];
+        result.locked.push({ object: name, until: row2.lockedUntil });
+        return row2;
+      }
+      if (!dryRun) {
+        await repo.backend.remove(name);
+        row2.removed = true;
+        removedIds.add(decision.id);
+        result.bytesFreed += sizes.get(name) ?? 0;
+      }
+      return row2;
+    });
+    for (const row2 of rows) {
+      if (row2.decision === "remove" && !row2.lockedUntil) {
+        system.removed++;
+        if (row2.disposal) system.disposals++;
+      } else {
+        system.kept++;
+        if (row2.lockedUntil) system.locked++;
+      }
+    }
+    system.decisions = rows;
+    result.systems.push(system);
+  }
+  if (dryRun) return result;
+  const remaining = refs.filter((ref) => !removedIds.has(ref.id));
+  await collectGarbage(repo, remaining, options, now, result);
+  return result;
+}
+async function collectGarbage(repo, remaining, options, now, result) {
+  const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
+  const indexObjects = await repo.backend.list("index/");
+  const indexes = await mapLimit(indexObjects, async (object) => {
+    const id = object.name.slice("index/".length);
+    let packs2;
+    try {
+      packs2 = decodeIndex(await repo.readSealed("index", "index", id), `${repo.location}: ${object.name}`);
+    } catch (error3) {
+      throw new RepositoryError(
+        `${repo.location}: ${object.name} cannot be read (${error3.message}); prune removed the snapshots it was asked to, but removes no data while an index is unreadable, since the packs it lists would look unused. Run \`restorable repo verify\`.`,
+        { cause: error3 }
+      );
+    }
+    return { name: object.name, size: object.size, packs: packs2 };
+  });
+  const stored = new Map((await repo.backend.list("data/")).map((info2) => [info2.name, info2.size]));
+  const packs = /* @__PURE__ */ new Map();
+  const index2 = new BlobIndex();
+  for (const { packs: listed } of indexes) {
+    for (const contents of listed) {
+      index2.addPack(contents);
+      let pack3 = packs.get(contents.pack);
+      if (!pack3) {
+        pack3 = {
+          id: contents.pack,
+          blobs: /* @__PURE__ */ new Map(),
+          size: stored.get(packName(contents.pack)),
+          total: 0,
+          used: [],
+          usedBytes: 0,
+          pinned: false
+        };
+        packs.set(contents.pack, pack3);
+      }
+      for (const blob of contents.blobs) {
+        if (!pack3.blobs.has(blob.id)) {
+          pack3.blobs.set(blob.id, blob);
+          pack3.total += blob.length;
+        }
+      }
+    }
+  }
+  const used = /* @__PURE__ */ new Set();
+  const reader = new BlobReader(repo, index2);
+  for (const { id, snapshot } of remaining) {
+    for (const blob of snapshot.tree) used.add(blob);
+    try {
+      for await (const node of readListing(reader, snapshot.tree)) {
+        for (const blob of node.content ?? []) used.add(blob);
+      }
+    } catch (error3) {
+      throw new RepositoryError(
+        `${repo.location}: the listing of snapshot ${id.slice(0, 8)} cannot be read (${error3.message}); prune removed the snapshots it was asked to, but removes no data while it cannot tell what is used. Run \`restorable repo verify\`.`,
+        { cause: error3 }
+      );
+    }
+  }
+  const share = /* @__PURE__ */ new Map();
+  for (const pack3 of packs.values()) {
+    let bytes3 = 0;
+    for (const blob of pack3.blobs.values()) if (used.has(blob.id)) bytes3 += blob.length;
+    share.set(pack3.id, pack3.total === 0 ? 0 : bytes3 / pack3.total);
+  }
+  const ranked = [...packs.values()].sort(
+    (a5, b5) => Number(b5.size !== void 0) - Number(a5.size !== void 0) || share.get(b5.id) - share.get(a5.id) || (a5.id < b5.id ? -1 : a5.id > b5.id ? 1 : 0)
+  );
+  const homed = /* @__PURE__ */ new Set();
+  for (const pack3 of ranked) {
+    for (const blob of pack3.blobs.values()) {
+      if (used.has(blob.id) && !homed.has(blob.id)) {
+        homed.add(blob.id);
+        pack3.used.push(blob);
+        pack3.usedBytes += blob.length;
+      }
+    }
+  }
+  const toDelete = [];
+  const toRepack = [];
+  for (const pack3 of packs.values()) {
+    if (pack3.size === void 0) continue;
+    if (pack3.used.length === 0) toDelete.push(pack3);
+    else if ((pack3.total - pack3.usedBytes) / pack3.total > threshold) toRepack.push(pack3);
+  }
+  const unindexed = [...stored.keys()].filter((name) => !packs.has(name.slice(name.lastIndexOf("/") + 1)));
+  const missingUnused = [...packs.values()].filter((p3) => p3.size === void 0 && p3.used.length === 0);
+  const rewrite = toDelete.length > 0 || toRepack.length > 0 || missingUnused.length > 0 || indexes.length > 1;
+  const keptIndexes = /* @__PURE__ */ new Set();
+  if (rewrite) {
+    await mapLimit(indexes, async ({ name, packs: listed }) => {
+      const until2 = await lockedUntil(repo, name, now);
+      if (!until2) return;
+      keptIndexes.add(name);
+      result.locked.push({ object: name, until: until2.toISOString() });
+      for (const contents of listed) {
+        const pack3 = packs.get(contents.pack);
+        if (pack3) pack3.pinned = true;
+      }
+    });
+  }
+  const lockCheck = async (list3) => (await mapLimit(list3, async (pack3) => {
+    if (pack3.pinned) {
+      result.notes.push(
+        `${packName(pack3.id)} is named by an index that object lock keeps: left as it is`
+      );
+      return void 0;
+    }
+    const until2 = await lockedUntil(repo, packName(pack3.id), now);
+    if (until2) {
+      result.locked.push({ object: packName(pack3.id), until: until2.toISOString() });
+      return void 0;
+    }
+    return pack3;
+  })).filter((pack3) => pack3 !== void 0);
+  const deleting = await lockCheck(toDelete);
+  const repacking = await lockCheck(toRepack);
+  const unindexedFree = (await mapLimit(unindexed, async (name) => {
+    const until2 = await lockedUntil(repo, name, now);
+    if (!until2) return name;
+    result.locked.push({ object: name, until: until2.toISOString() });
+    return void 0;
+  })).filter((name) => name !== void 0);
+  const written = [];
+  let bytesWritten = 0;
+  const writer = new PackWriter(repo, (contents, size) => {
+    written.push(contents);
+    bytesWritten += size;
+  });
+  const repacked = [];
+  for (const pack3 of repacking) {
+    const name = packName(pack3.id);
+    const data = await repo.backend.read(name);
+    const blobs = [...pack3.used].sort((a5, b5) => a5.offset - b5.offset);
+    const copies = [];
+    try {
+      for (const blob of blobs) {
+        const sealed = data.subarray(blob.offset, blob.offset + blob.length);
+        await reader.decode(blob.id, { ...blob, pack: pack3.id }, name, sealed);
+        copies.push({ blob, sealed });
+      }
+    } catch (error3) {
+      result.notes.push(`${name} was not repacked: ${error3.message}`);
+      continue;
+    }
+    for (const { blob, sealed } of copies) await writer.add(blob.type, blob.id, sealed, blob.rawLength);
+    repacked.push(pack3);
+  }
+  await writer.close();
+  result.packsWritten = written.length;
+  const obsolete = new Set([...deleting, ...repacked].map((pack3) => pack3.id));
+  const changed = obsolete.size > 0 || missingUnused.length > 0 || indexes.length > 1;
+  if (changed) {
+    const listing = [];
+    for (const pack3 of packs.values()) {
+      if (obsolete.has(pack3.id)) continue;
+      if (pack3.size === void 0 && pack3.used.length === 0) continue;
+      listing.push({ pack: pack3.id, blobs: [...pack3.blobs.values()].sort((a5, b5) => a5.offset - b5.offset) });
+    }
+    listing.push(...written);
+    const newIndex = `index/${await repo.writeSealed("index", "index", encodeIndex(listing))}`;
+    const old = indexes.filter(({ name }) => name !== newIndex && !keptIndexes.has(name));
+    await mapLimit(old, async ({ name, size }) => {
+      await repo.backend.remove(name);
+      result.bytesFreed += size;
+    });
+    result.indexesReplaced = old.length;
+  }
+  const removals = [...[...obsolete].map((id) => packName(id)), ...unindexedFree];
+  await mapLimit(removals, async (name) => {
+    await repo.backend.remove(name);
+    result.bytesFreed += stored.get(name) ?? 0;
+  });
+  result.packsDeleted = deleting.length + unindexedFree.length;
+  result.packsRepacked = repacked.length;
+  result.bytesFreed -= bytesWritten;
+  const until = repo.backend.lockUntil?.(now);
+  if (until && repo.backend.retain) {
+    const needed = [
+      "config",
+      ...(await repo.backend.list("keys/")).map((info2) => info2.name),
+      ...remaining.map((ref) => `snapshots/${ref.id}`),
+      ...[...packs.values()].filter((pack3) => pack3.size !== void 0 && pack3.used.length > 0 && !obsolete.has(pack3.id)).map((pack3) => packName(pack3.id)),
+      ...indexes.filter(({ name }) => keptIndexes.has(name) || !changed).map(({ name }) => name)
+    ];
+    await mapLimit(needed, async (name) => {
+      await repo.backend.retain(name, until);
+      result.retentionExtended++;
+    });
+  }
+}
+
+// src/commands/prune.ts
+async function runPrune(options) {
+  const planned = planSystems(options);
+  for (const item of planned) {
+    try {
+      parseRetention(item.system.retention);
+    } catch (error3) {
+      throw new Error(`${item.file}: system "${item.system.name}": ${error3.message}`);
+    }
+  }
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of planned) {
+    for (const ref of item.repositories) {
+      if (options.repository !== void 0 && ref.name !== options.repository) continue;
+      const key2 = repositoryLocation(options.root, ref.data);
+      const group4 = groups.get(key2);
+      if (group4) group4.items.push(item);
+      else groups.set(key2, { name: ref.name, first: item, data: ref.data, items: [item] });
+    }
+  }
+  if (groups.size === 0) {
+    throw new Error(
+      options.repository === void 0 ? "no system to prune" : `no planned system uses a repository named "${options.repository}"`
+    );
+  }
+  const runs = [];
+  for (const [location, { name, first, data, items }] of groups) {
+    const systems = items.map((item) => item.system.name);
+    const policies = items.map((item) => ({
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      file: item.file
+    }));
+    const startedAt = (/* @__PURE__ */ new Date()).toISOString();
+    const done = (run2) => runs.push({
+      name,
+      location,
+      systems,
+      policies,
+      startedAt,
+      finishedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      ...run2
+    });
+    try {
+      const repo = await openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: first.system,
+        env: options.env,
+        create: false
+      });
+      const pruneOptions = {
+        dryRun: options.dryRun ?? false,
+        log: options.log,
+        ...options.repackThreshold !== void 0 ? { repackThreshold: options.repackThreshold } : {},
+        ...options.now ? { now: () => options.now } : {},
+        ...options.lockWaitMs !== void 0 ? { lockWaitMs: options.lockWaitMs } : {},
+        ...options.lockPollMs !== void 0 ? { lockPollMs: options.lockPollMs } : {}
+      };
+      const result = await pruneRepository(
+        repo,
+        items.map((item) => ({ system: item.system.name, retention: item.system.retention })),
+        pruneOptions
+      );
+      done({ status: "ok", result });
+    } catch (error3) {
+      done({ status: "failed", message: error3.message });
+    }
+  }
+  return runs;
+}
+
 // src/commands/restore.ts
 import { resolve as resolve4 } from "node:path";
 
@@ -104283,12 +104964,12 @@ var SHARD_SIZE = 100;
 function subject(record) {
   return record.systems.length === 1 ? `-${record.systems[0].name}` : "";
 }
-var pad2 = (n3, width) => String(n3).padStart(width, "0");
+var pad3 = (n3, width) => String(n3).padStart(width, "0");
 function recordPath(record) {
-  return `${shardPath(record.sequence)}/${pad2(record.sequence, 8)}-${record.kind}${subject(record)}.json`;
+  return `${shardPath(record.sequence)}/${pad3(record.sequence, 8)}-${record.kind}${subject(record)}.json`;
 }
 function shardPath(sequence) {
-  return `${RECORDS_DIR}/${pad2(Math.floor(sequence / SHARD_SIZE), 6)}`;
+  return `${RECORDS_DIR}/${pad3(Math.floor(sequence / SHARD_SIZE), 6)}`;
 }
 var SIGNATURE_SUFFIX = ".asc";
 function signaturePath(recordFile) {
@@ -105639,6 +106320,14 @@ var EvidenceRun = class {
     const { root: root5, env: env2 } = this.options;
     await this.append(`backup ${result.system}`, () => backupDraft(root5, result, env2));
   }
+  /** Appends one record per system pruned in a repository; a dry run changed nothing and gets none. */
+  async appendPrune(run2) {
+    if (run2.result?.dryRun) return;
+    const { root: root5, env: env2 } = this.options;
+    for (const system of run2.systems) {
+      await this.append(`prune ${system} (${run2.name})`, () => pruneDraft(root5, run2, system, env2));
+    }
+  }
   summary() {
     const summary2 = { written: this.written };
     if (this.skipped !== void 0) summary2.skipped = this.skipped;
@@ -105692,6 +106381,40 @@ async function backupDraft(root5, result, env2) {
       `${result.problems.length} path(s) left out of the snapshot: ${problem?.path}: ${problem?.message}${more}`
     );
   }
+  return draft;
+}
+async function pruneDraft(root5, run2, system, env2) {
+  const policy = run2.policies.find((p3) => p3.system === system);
+  if (!policy) throw new Error(`${system} was not pruned in ${run2.name}`);
+  const draft = {
+    kind: "prune",
+    outcome: run2.status === "ok" ? "success" : "failure",
+    startedAt: run2.startedAt,
+    time: run2.finishedAt,
+    systems: [{ name: system, policy: policy.policy }],
+    policies: await policyEntries(root5, [{ file: policy.file, name: policy.policy }], env2),
+    measurements: {
+      durationMs: Math.max(0, Date.parse(run2.finishedAt) - Date.parse(run2.startedAt))
+    }
+  };
+  const result = run2.result;
+  const mine = result?.systems.find((s2) => s2.system === system);
+  if (run2.status === "failed" || !result || !mine) {
+    draft.message = truncate(run2.message ?? "the prune failed");
+    return draft;
+  }
+  Object.assign(draft.measurements, {
+    kept: mine.kept,
+    deleted: mine.decisions.filter((d5) => d5.removed).map((d5) => ({ repository: run2.name, id: d5.id, time: d5.time })),
+    disposals: mine.disposals,
+    lockedSnapshots: mine.locked,
+    // The repository's data is shared by its systems: these are for the whole repository.
+    repository: run2.name,
+    repositoryBytesFreed: Math.max(0, result.bytesFreed),
+    repositoryPacksDeleted: result.packsDeleted,
+    repositoryPacksRepacked: result.packsRepacked,
+    repositoryLockedObjects: result.locked.length
+  });
   return draft;
 }
 async function checkDraft(root5, report, env2, now = /* @__PURE__ */ new Date()) {
@@ -106182,7 +106905,7 @@ function evidenceOptions(root5, config2, env2, enabled = true) {
     error: (line) => error(line)
   };
 }
-function backupEvidence(root5, config2) {
+function runEvidence(root5, config2) {
   const enabled = evidenceInput() !== false;
   return new EvidenceRun(
     evidenceOptions(root5, config2, enabled ? evidenceEnvironment() : process.env, enabled)
@@ -106275,7 +106998,7 @@ Newest record: \`${report.head.file}\`, sha256 \`${report.head.sha256}\`` : "";
 }
 
 // src/action/engine.ts
-var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify"];
+var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify", "prune"];
 function isEngineCommand(command5) {
   return ENGINE_COMMANDS.includes(command5);
 }
@@ -106303,7 +107026,7 @@ async function runEngineCommand(command5, root5) {
   };
   const systems = listInput("systems");
   if (command5 === "backup") {
-    const evidence = backupEvidence(root5, common2.config);
+    const evidence = runEvidence(root5, common2.config);
     const results2 = await runBackup({
       ...common2,
       systems,
@@ -106411,6 +107134,53 @@ async function runEngineCommand(command5, root5) {
     for (const p3 of result.problems) error(`not restored: ${p3.path}: ${p3.message}`);
     setOutput("result", result.problems.length ? "failed" : "passed");
     if (result.problems.length) setFailed(`${result.problems.length} path(s) not restored`);
+    return;
+  }
+  if (command5 === "prune") {
+    const dryRun = getInput("dry-run") !== "" && getBooleanInput("dry-run");
+    const evidence = dryRun ? void 0 : runEvidence(root5, common2.config);
+    const runs = await runPrune({ ...common2, systems, dryRun, log: (line) => info(line) });
+    for (const run2 of runs) await evidence?.appendPrune(run2);
+    const systemsPruned = runs.flatMap(
+      (run2) => (run2.result?.systems ?? []).map((s2) => ({ repository: run2.name, ...s2 }))
+    );
+    const count2 = (key2) => systemsPruned.reduce((sum, s2) => sum + s2[key2], 0);
+    setOutput(
+      "summary-json",
+      JSON.stringify({ command: command5, dryRun, repositories: runs, evidence: evidence?.summary() })
+    );
+    setOutput("snapshots-kept", count2("kept"));
+    setOutput("snapshots-removed", count2("removed"));
+    setOutput("disposals", count2("disposals"));
+    setOutput(
+      "bytes-freed",
+      runs.reduce((sum, run2) => sum + Math.max(0, run2.result?.bytesFreed ?? 0), 0)
+    );
+    await writeSummary(
+      dryRun ? "Prune (dry run)" : "Prune",
+      ["system", "repository", "kept", dryRun ? "would remove" : "removed", "disposals", "locked"],
+      systemsPruned.map((s2) => [
+        s2.system,
+        s2.repository,
+        `${s2.kept}`,
+        `${s2.removed}`,
+        `${s2.disposals}`,
+        `${s2.locked}`
+      ])
+    );
+    for (const run2 of runs) {
+      if (run2.status === "failed") error(`${run2.name} (${run2.location}): ${run2.message}`);
+      for (const locked of run2.result?.locked ?? [])
+        notice(`${run2.name}: ${locked.object}: locked until ${locked.until}`);
+    }
+    await reportEvidence(evidence);
+    const failed = runs.filter((run2) => run2.status === "failed").map((run2) => run2.name);
+    setOutput("result", failed.length ? "failed" : "passed");
+    if (failed.length) setFailed(`prune failed for ${failed.join(", ")}`);
+    else if (evidence?.error !== void 0)
+      setFailed(
+        `the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(", ")})`
+      );
     return;
   }
   const readDataInput = getInput("read-data") || "none";

@@ -229,6 +229,49 @@ describe('restorable backup writes evidence', () => {
   });
 });
 
+describe('restorable prune writes evidence', () => {
+  it('appends a prune record naming the snapshots removed; a dry run writes none', async () => {
+    const { root, remote } = teamRepository({ fingerprint: key.fingerprint });
+    const policy = POLICY.replace(
+      '    source: { paths: [data] }\n',
+      '    source: { paths: [data] }\n    retention: { keep: { last: 1 } }\n',
+    );
+    writeFileSync(join(root, '.restorable/files.yaml'), policy);
+    git(root, ['commit', '--quiet', '-am', 'keep one']);
+    const backups: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      writeFileSync(join(root, 'data/a.txt'), `version ${i}\n`);
+      const run = await restorable(['backup', '--system', 'docs', '--no-evidence', '--json'], {
+        cwd: root,
+        env: cliEnv(),
+      });
+      expect(run.status, run.stderr).toBe(0);
+      backups.push(JSON.parse(run.stdout).systems[0].repositories[0].snapshot);
+    }
+    const env = cliEnv({ RESTORABLE_EVIDENCE_KEY: key.armored });
+    const dry = await restorable(['prune', '--system', 'docs', '--dry-run'], { cwd: root, env });
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(remoteRecords(remote)).toEqual([]);
+
+    const run = await restorable(['prune', '--system', 'docs', '--json'], { cwd: root, env });
+    expect(run.status, run.stderr).toBe(0);
+    const written = JSON.parse(run.stdout).evidence.written as { kind: string; file: string }[];
+    expect(written.map((w) => w.kind)).toEqual(['prune']);
+    const record = readRecord(remote, written[0]!.file);
+    expect(record).toMatchObject({
+      kind: 'prune',
+      outcome: 'success',
+      systems: [{ name: 'docs', policy: 'files' }],
+      measurements: { kept: 1, disposals: 0, deleted: [{ repository: 'local', id: backups[0] }] },
+    });
+    const verify = await restorable(['evidence', 'verify', '--remote', 'origin'], {
+      cwd: root,
+      env: cliEnv(),
+    });
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+  });
+});
+
 describe('check --evidence', () => {
   it('on a schedule writes a check record; on a pull request never, even with a key', async () => {
     const { root, remote } = teamRepository({ fingerprint: key.fingerprint });
@@ -398,13 +441,28 @@ describe('the Action (dist/index.js run as the runner runs it)', () => {
     );
     expect(remoteRecords(remote)).toHaveLength(2);
 
+    // prune: a dry run shows the decisions and records nothing; a real run appends its record.
+    const pruneInputs = { command: 'prune', passphrase: PASSPHRASE, systems: 'docs', ...secrets };
+    const dry = action('schedule', { ...pruneInputs, 'dry-run': 'true' });
+    expect(dry.stderr).toBe('');
+    expect(dry.outputs).toMatchObject({ 'snapshots-kept': '1', 'snapshots-removed': '0', result: 'passed' });
+    expect(dry.summary).toContain('Prune (dry run)');
+    expect(remoteRecords(remote)).toHaveLength(2);
+    const prune = action('schedule', pruneInputs);
+    expect(prune.stderr).toBe('');
+    expect(prune.status).toBe(0);
+    expect(JSON.parse(prune.outputs['evidence-records']!)).toMatchObject([
+      { kind: 'prune', systems: ['docs'] },
+    ]);
+    expect(leaks(logged(prune))).toEqual([]);
+
     const verify = action('schedule', { command: 'evidence-verify' });
     expect(verify.stderr).toBe('');
     expect(verify.status).toBe(0);
-    expect(verify.outputs).toMatchObject({ records: '2', ok: 'true', result: 'passed' });
+    expect(verify.outputs).toMatchObject({ records: '3', ok: 'true', result: 'passed' });
     expect(verify.outputs['evidence-head']).toMatch(/^[0-9a-f]{64}$/);
     expect(verify.summary).toContain('## Restorable: Evidence verification');
-    expect(verify.summary).toContain(`**Verified**: 2 records on origin/${BRANCH}`);
+    expect(verify.summary).toContain(`**Verified**: 3 records on origin/${BRANCH}`);
 
     // No file anywhere (work tree, .git, the remote, the runner's files) holds the key or its passphrase.
     for (const dir of [root, remote, runnerTemp]) {

@@ -1,14 +1,15 @@
 import * as core from '@actions/core';
 import { formatBytes, formatSeconds } from '../cli/format.ts';
 import { runBackup } from '../commands/backup.ts';
+import { runPrune } from '../commands/prune.ts';
 import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
 import { CREDENTIAL_ENV } from '../engine/keyring.ts';
-import { backupEvidence, reportEvidence } from './evidence.ts';
+import { reportEvidence, runEvidence } from './evidence.ts';
 import { writeSummary } from './summary.ts';
 
-export const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'verify'] as const;
+export const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'verify', 'prune'] as const;
 export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
 
 export function isEngineCommand(command: string): command is EngineCommand {
@@ -51,7 +52,7 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
   const systems = listInput('systems');
   if (command === 'backup') {
     // The signing key goes to the evidence code only, never to the engine or the commands it runs.
-    const evidence = backupEvidence(root, common.config);
+    const evidence = runEvidence(root, common.config);
     const results = await runBackup({
       ...common,
       systems,
@@ -160,6 +161,54 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
     for (const p of result.problems) core.error(`not restored: ${p.path}: ${p.message}`);
     core.setOutput('result', result.problems.length ? 'failed' : 'passed');
     if (result.problems.length) core.setFailed(`${result.problems.length} path(s) not restored`);
+    return;
+  }
+  if (command === 'prune') {
+    const dryRun = core.getInput('dry-run') !== '' && core.getBooleanInput('dry-run');
+    const evidence = dryRun ? undefined : runEvidence(root, common.config);
+    const runs = await runPrune({ ...common, systems, dryRun, log: (line) => core.info(line) });
+    for (const run of runs) await evidence?.appendPrune(run);
+    const systemsPruned = runs.flatMap((run) =>
+      (run.result?.systems ?? []).map((s) => ({ repository: run.name, ...s })),
+    );
+    const count = (key: 'kept' | 'removed' | 'disposals' | 'locked') =>
+      systemsPruned.reduce((sum, s) => sum + s[key], 0);
+    core.setOutput(
+      'summary-json',
+      JSON.stringify({ command, dryRun, repositories: runs, evidence: evidence?.summary() }),
+    );
+    core.setOutput('snapshots-kept', count('kept'));
+    core.setOutput('snapshots-removed', count('removed'));
+    core.setOutput('disposals', count('disposals'));
+    core.setOutput(
+      'bytes-freed',
+      runs.reduce((sum, run) => sum + Math.max(0, run.result?.bytesFreed ?? 0), 0),
+    );
+    await writeSummary(
+      dryRun ? 'Prune (dry run)' : 'Prune',
+      ['system', 'repository', 'kept', dryRun ? 'would remove' : 'removed', 'disposals', 'locked'],
+      systemsPruned.map((s) => [
+        s.system,
+        s.repository,
+        `${s.kept}`,
+        `${s.removed}`,
+        `${s.disposals}`,
+        `${s.locked}`,
+      ]),
+    );
+    for (const run of runs) {
+      if (run.status === 'failed') core.error(`${run.name} (${run.location}): ${run.message}`);
+      for (const locked of run.result?.locked ?? [])
+        core.notice(`${run.name}: ${locked.object}: locked until ${locked.until}`);
+    }
+    await reportEvidence(evidence);
+    const failed = runs.filter((run) => run.status === 'failed').map((run) => run.name);
+    core.setOutput('result', failed.length ? 'failed' : 'passed');
+    if (failed.length) core.setFailed(`prune failed for ${failed.join(', ')}`);
+    else if (evidence?.error !== undefined)
+      core.setFailed(
+        `the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(', ')})`,
+      );
     return;
   }
   const readDataInput = core.getInput('read-data') || 'none';

@@ -80,8 +80,8 @@ export function evidenceOptions(
   };
 }
 
-/** The evidence of a backup run: on unless `evidence: false`. */
-export function backupEvidence(root: string, config: string | undefined): EvidenceRun {
+/** The evidence of a backup or prune run: on unless `evidence: false`. */
+export function runEvidence(root: string, config: string | undefined): EvidenceRun {
   const enabled = evidenceInput() !== false;
   return new EvidenceRun(
     evidenceOptions(root, config, enabled ? evidenceEnvironment() : process.env, enabled),

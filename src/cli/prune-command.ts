@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { EvidenceRun, EXIT_EVIDENCE } from '../commands/evidence.ts';
 import { type RepositoryPruneRun, runPrune } from '../commands/prune.ts';
 import type { SystemPrune } from '../prune/prune.ts';
 import { formatBytes } from './format.ts';
@@ -13,6 +14,8 @@ const OPTIONS = {
   repository: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'repack-threshold': { type: 'string' },
+  'no-evidence': { type: 'boolean' },
+  'evidence-remote': { type: 'string' },
 } as const;
 
 /**
@@ -39,8 +42,20 @@ export async function pruneCommand(args: string[], io: Io): Promise<number> {
       throw new UsageError(`--repack-threshold must be a share from 0 to 1 or a percentage, not "${text}"`);
     }
   }
+  const root = resolve(values.root ?? '.');
+  const evidence = new EvidenceRun({
+    root,
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    env: io.env,
+    enabled: !values['no-evidence'] && !values['dry-run'],
+    keyHint: 'set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence',
+    ...(values['evidence-remote'] !== undefined ? { remote: values['evidence-remote'] } : {}),
+    log: io.err,
+    warn: (line) => io.err(`warning: ${line}`),
+    error: io.err,
+  });
   const runs = await runPrune({
-    root: resolve(values.root ?? '.'),
+    root,
     paths: positionals,
     ...(values.config !== undefined ? { config: values.config } : {}),
     systems: values.system ?? [],
@@ -50,9 +65,10 @@ export async function pruneCommand(args: string[], io: Io): Promise<number> {
     ...(repackThreshold !== undefined ? { repackThreshold } : {}),
     log: io.err,
   });
+  for (const run of runs) await evidence.appendPrune(run);
   if (values.json) {
     io.out.write(
-      `${JSON.stringify({ command: 'prune', dryRun: values['dry-run'] ?? false, repositories: runs }, null, 2)}\n`,
+      `${JSON.stringify({ command: 'prune', dryRun: values['dry-run'] ?? false, repositories: runs, evidence: evidence.summary() }, null, 2)}\n`,
     );
   } else {
     for (const run of runs) {
@@ -60,7 +76,14 @@ export async function pruneCommand(args: string[], io: Io): Promise<number> {
       else io.out.write(describeRun(run));
     }
   }
-  return runs.some((run) => run.status === 'failed') ? 1 : 0;
+  if (runs.some((run) => run.status === 'failed')) return 1;
+  if (evidence.error !== undefined) {
+    io.err(
+      `evidence: the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(', ')}); exit status ${EXIT_EVIDENCE}`,
+    );
+    return EXIT_EVIDENCE;
+  }
+  return 0;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

@@ -5,6 +5,7 @@ import { SIGNING_ENV } from '../evidence/signing.ts';
 import { writeEvidence } from '../evidence/write.ts';
 import { DEFAULT_CONFIG_PATH, DEFAULT_EVIDENCE_BRANCH, loadConfig } from '../policy/config.ts';
 import type { SystemBackup } from './backup.ts';
+import type { RepositoryPruneRun } from './prune.ts';
 
 /**
  * What the commands do with evidence (docs/evidence-format.md, "When records are written"): whether a run
@@ -176,6 +177,15 @@ export class EvidenceRun {
     await this.append(`backup ${result.system}`, () => backupDraft(root, result, env));
   }
 
+  /** Appends one record per system pruned in a repository; a dry run changed nothing and gets none. */
+  async appendPrune(run: RepositoryPruneRun): Promise<void> {
+    if (run.result?.dryRun) return;
+    const { root, env } = this.options;
+    for (const system of run.systems) {
+      await this.append(`prune ${system} (${run.name})`, () => pruneDraft(root, run, system, env));
+    }
+  }
+
   summary(): EvidenceSummary {
     const summary: EvidenceSummary = { written: this.written };
     if (this.skipped !== undefined) summary.skipped = this.skipped;
@@ -241,6 +251,52 @@ export async function backupDraft(
       `${result.problems.length} path(s) left out of the snapshot: ${problem?.path}: ${problem?.message}${more}`,
     );
   }
+  return draft;
+}
+
+/**
+ * The `prune` record of one system in one repository: the snapshots removed (disposals past the maximum
+ * counted apart), what object lock kept, and, for the repository as a whole, the space freed.
+ */
+export async function pruneDraft(
+  root: string,
+  run: RepositoryPruneRun,
+  system: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RecordDraft> {
+  const policy = run.policies.find((p) => p.system === system);
+  if (!policy) throw new Error(`${system} was not pruned in ${run.name}`);
+  const draft: RecordDraft = {
+    kind: 'prune',
+    outcome: run.status === 'ok' ? 'success' : 'failure',
+    startedAt: run.startedAt,
+    time: run.finishedAt,
+    systems: [{ name: system, policy: policy.policy }],
+    policies: await policyEntries(root, [{ file: policy.file, name: policy.policy }], env),
+    measurements: {
+      durationMs: Math.max(0, Date.parse(run.finishedAt) - Date.parse(run.startedAt)),
+    },
+  };
+  const result = run.result;
+  const mine = result?.systems.find((s) => s.system === system);
+  if (run.status === 'failed' || !result || !mine) {
+    draft.message = truncate(run.message ?? 'the prune failed');
+    return draft;
+  }
+  Object.assign(draft.measurements!, {
+    kept: mine.kept,
+    deleted: mine.decisions
+      .filter((d) => d.removed)
+      .map((d) => ({ repository: run.name, id: d.id, time: d.time })),
+    disposals: mine.disposals,
+    lockedSnapshots: mine.locked,
+    // The repository's data is shared by its systems: these are for the whole repository.
+    repository: run.name,
+    repositoryBytesFreed: Math.max(0, result.bytesFreed),
+    repositoryPacksDeleted: result.packsDeleted,
+    repositoryPacksRepacked: result.packsRepacked,
+    repositoryLockedObjects: result.locked.length,
+  });
   return draft;
 }
 

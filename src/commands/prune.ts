@@ -25,6 +25,10 @@ export interface RepositoryPruneRun {
   name: string;
   location: string;
   systems: string[];
+  /** Each system's policy (its `metadata.name`) and file, for the evidence record. */
+  policies: { system: string; policy: string; file: string }[];
+  startedAt: string;
+  finishedAt: string;
   status: 'ok' | 'failed';
   message?: string;
   result?: RepositoryPrune;
@@ -72,6 +76,22 @@ export async function runPrune(options: PruneCommandOptions): Promise<Repository
   const runs: RepositoryPruneRun[] = [];
   for (const [location, { name, first, data, items }] of groups) {
     const systems = items.map((item) => item.system.name);
+    const policies = items.map((item) => ({
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      file: item.file,
+    }));
+    const startedAt = new Date().toISOString();
+    const done = (run: { status: 'ok'; result: RepositoryPrune } | { status: 'failed'; message: string }) =>
+      runs.push({
+        name,
+        location,
+        systems,
+        policies,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        ...run,
+      });
     try {
       const repo: Repository = await openRepository(await backendFor(options.root, data), {
         root: options.root,
@@ -92,9 +112,9 @@ export async function runPrune(options: PruneCommandOptions): Promise<Repository
         items.map((item) => ({ system: item.system.name, retention: item.system.retention })),
         pruneOptions,
       );
-      runs.push({ name, location, systems, status: 'ok', result });
+      done({ status: 'ok', result });
     } catch (error) {
-      runs.push({ name, location, systems, status: 'failed', message: (error as Error).message });
+      done({ status: 'failed', message: (error as Error).message });
     }
   }
   return runs;
