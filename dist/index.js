@@ -42807,12 +42807,12 @@ var require_dist_cjs8 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative4 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative5 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative4 && full) {
+      if (relative5 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -42820,8 +42820,8 @@ var require_dist_cjs8 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative4) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative4}`;
+      if (relative5) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative5}`;
       } else if (full) {
         host = full;
       } else {
@@ -47127,7 +47127,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join12 } = __require("node:path");
+    var { dirname: dirname3, join: join13 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -47293,10 +47293,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join12(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join13(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
-        return join12(directory, `${loginSessionSha256}.json`);
+        return join13(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -58636,7 +58636,7 @@ var require_dist_cjs17 = __commonJS({
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
+    var { statSync: statSync5, ReadStream: ReadStream2 } = __require("node:fs");
     var { Readable: Readable8 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
@@ -58648,7 +58648,7 @@ var require_dist_cjs17 = __commonJS({
     var runtimeConfig = {
       ...runtimeConfigShared,
       runtime: "node",
-      statSync: statSync4,
+      statSync: statSync5,
       isFileReadStream(f5) {
         return f5 instanceof ReadStream2;
       }
@@ -63239,50 +63239,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative4, options, skipNormalization) {
+    function resolveComponent(base, relative5, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse4(serialize(base, options), options);
-        relative4 = parse4(serialize(relative4, options), options);
+        relative5 = parse4(serialize(relative5, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative4.scheme) {
-        target.scheme = relative4.scheme;
-        target.userinfo = relative4.userinfo;
-        target.host = relative4.host;
-        target.port = relative4.port;
-        target.path = removeDotSegments(relative4.path || "");
-        target.query = relative4.query;
+      if (!options.tolerant && relative5.scheme) {
+        target.scheme = relative5.scheme;
+        target.userinfo = relative5.userinfo;
+        target.host = relative5.host;
+        target.port = relative5.port;
+        target.path = removeDotSegments(relative5.path || "");
+        target.query = relative5.query;
       } else {
-        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
-          target.userinfo = relative4.userinfo;
-          target.host = relative4.host;
-          target.port = relative4.port;
-          target.path = removeDotSegments(relative4.path || "");
-          target.query = relative4.query;
+        if (relative5.userinfo !== void 0 || relative5.host !== void 0 || relative5.port !== void 0) {
+          target.userinfo = relative5.userinfo;
+          target.host = relative5.host;
+          target.port = relative5.port;
+          target.path = removeDotSegments(relative5.path || "");
+          target.query = relative5.query;
         } else {
-          if (!relative4.path) {
+          if (!relative5.path) {
             target.path = base.path;
-            if (relative4.query !== void 0) {
-              target.query = relative4.query;
+            if (relative5.query !== void 0) {
+              target.query = relative5.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative4.path[0] === "/") {
-              target.path = removeDotSegments(relative4.path);
+            if (relative5.path[0] === "/") {
+              target.path = removeDotSegments(relative5.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative4.path;
+                target.path = "/" + relative5.path;
               } else if (!base.path) {
-                target.path = relative4.path;
+                target.path = relative5.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative5.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative4.query;
+            target.query = relative5.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -63290,7 +63290,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative4.fragment;
+      target.fragment = relative5.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -71921,8 +71921,8 @@ var init_yaml_file = __esm({
 import { existsSync as existsSync3, readFileSync } from "node:fs";
 import { join as join6 } from "node:path";
 function loadConfig2(root5, path) {
-  const relative4 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join6(root5, relative4);
+  const relative5 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join6(root5, relative5);
   if (!existsSync3(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -71930,29 +71930,29 @@ function loadConfig2(root5, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative4} does not exist`,
+          message: `configuration file ${relative5} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative4)
+          location: fileStart(relative5)
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative4, readFileSync(absolute));
+  const parsed2 = parseYamlFile(relative5, readFileSync(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative5} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative4, problems };
+  if (!document) return { data: EMPTY, file: relative5, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative4, document, problems };
+    return { data: EMPTY, file: relative5, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative5, document, problems };
 }
 var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config4 = __esm({
@@ -73744,7 +73744,7 @@ function info(message) {
 }
 
 // src/main.ts
-import { relative as relative3, resolve as resolve8 } from "node:path";
+import { relative as relative4, resolve as resolve8 } from "node:path";
 
 // src/cli/format.ts
 function formatBytes(bytes3) {
@@ -75479,9 +75479,9 @@ ArrayStream.prototype.getReader = function() {
     }
   };
 };
-ArrayStream.prototype.readToEnd = async function(join12) {
+ArrayStream.prototype.readToEnd = async function(join13) {
   await this[doneWritingPromise];
-  const result = join12(this.slice(this[readingIndex]));
+  const result = join13(this.slice(this[readingIndex]));
   this.length = 0;
   return result;
 };
@@ -75683,14 +75683,14 @@ Reader.prototype.unshift = function(...values) {
   }
   this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
 };
-Reader.prototype.readToEnd = async function(join12 = concat) {
+Reader.prototype.readToEnd = async function(join13 = concat) {
   const result = [];
   while (true) {
     const { done, value: value2 } = await this.read();
     if (done) break;
     result.push(value2);
   }
-  return join12(result);
+  return join13(result);
 };
 function toStream(input) {
   if (isStream(input)) {
@@ -76113,12 +76113,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join12 = concat) {
+async function readToEnd(input, join13 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join12);
+    return input.readToEnd(join13);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join12);
+    return getReader(input).readToEnd(join13);
   }
   return input;
 }
@@ -102757,13 +102757,13 @@ function givenPath(root5, spec) {
   if (spec.includes("\0") || !spec.isWellFormed()) {
     throw new SourcePathError(spec, `source path ${JSON.stringify(spec)} is not a valid path`);
   }
-  const isAbsolute2 = spec.startsWith("/");
+  const isAbsolute3 = spec.startsWith("/");
   const segments = [];
   for (const segment of spec.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment !== "..") segments.push(segment);
     else if (segments.length > 0) segments.pop();
-    else if (!isAbsolute2) {
+    else if (!isAbsolute3) {
       throw new SourcePathError(
         spec,
         `source path ${JSON.stringify(spec)} is outside the repository root ${root5}: relative paths must stay inside it; write the absolute path to back up something elsewhere`
@@ -102771,11 +102771,11 @@ function givenPath(root5, spec) {
     }
   }
   const snapshot = segments.join("/");
-  return { spec, snapshot, absolute: under(isAbsolute2 ? "/" : root5, snapshot) };
+  return { spec, snapshot, absolute: under(isAbsolute3 ? "/" : root5, snapshot) };
 }
-function under(base, relative4) {
-  if (relative4 === "") return base;
-  return base === "/" ? `/${relative4}` : `${base}/${relative4}`;
+function under(base, relative5) {
+  if (relative5 === "") return base;
+  return base === "/" ? `/${relative5}` : `${base}/${relative5}`;
 }
 function within(outer, inner) {
   if (outer === "") return inner;
@@ -103192,19 +103192,19 @@ var LocalBackend = class {
   }
   async list(prefix) {
     const out = [];
-    const walk = async (relative4) => {
+    const walk = async (relative5) => {
       let entries;
       try {
-        entries = await readdir3(join(this.root, relative4), { withFileTypes: true });
+        entries = await readdir3(join(this.root, relative5), { withFileTypes: true });
       } catch (error3) {
         if (error3.code === "ENOENT") return;
-        throw new StorageError(this.location, relative4, `cannot list (${error3.message})`, {
+        throw new StorageError(this.location, relative5, `cannot list (${error3.message})`, {
           cause: error3
         });
       }
       for (const entry of entries) {
         if (entry.name.startsWith(".tmp-")) continue;
-        const name = relative4 === "" ? entry.name : `${relative4}/${entry.name}`;
+        const name = relative5 === "" ? entry.name : `${relative5}/${entry.name}`;
         if (entry.isDirectory()) await walk(name);
         else if (entry.isFile() && name.startsWith(prefix)) {
           try {
@@ -104283,22 +104283,22 @@ async function restoreTree(reader, tree, target, options = {}) {
   await mkdir3(target, { recursive: true });
   const ensureParents = (path) => {
     const segments = path.split("/");
-    let relative4 = "";
+    let relative5 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
-      relative4 = relative4 === "" ? segments[i6] : `${relative4}/${segments[i6]}`;
-      if (known.has(relative4)) continue;
-      const absolute = join8(target, relative4);
+      relative5 = relative5 === "" ? segments[i6] : `${relative5}/${segments[i6]}`;
+      if (known.has(relative5)) continue;
+      const absolute = join8(target, relative5);
       try {
         mkdirSync(absolute, { mode: 448 });
       } catch (error3) {
         if (error3.code !== "EEXIST") throw error3;
         if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
-            `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
+            `refused: ${relative5} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
         }
       }
-      known.add(relative4);
+      known.add(relative5);
     }
   };
   const umask = process.umask();
@@ -106468,6 +106468,346 @@ async function appendCheckRecord(report, options) {
   return run2;
 }
 
+// src/action/evidence.ts
+init_result();
+
+// src/evidence/status.ts
+init_check();
+init_facts();
+init_predicate();
+init_discover();
+init_duration();
+init_load_policies();
+init_source();
+import { closeSync as closeSync3, openSync as openSync3, readSync as readSync2, realpathSync as realpathSync2, statSync as statSync4 } from "node:fs";
+import { isAbsolute as isAbsolute2, join as join12, relative as relative3 } from "node:path";
+async function evidenceStatus(options) {
+  const env2 = options.env ?? process.env;
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const settings = evidenceSettings(options.root, options.config);
+  const branch = checkBranchName(options.branch ?? settings.branch);
+  const { config: config2, library, profile } = loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths ?? [], config2.data.policies);
+  const problems = [
+    ...config2.problems,
+    ...library.problems,
+    ...profile.problems,
+    ...discovered.problems
+  ];
+  const systems = [];
+  const probe = repositoryProbe2(options.root);
+  problems.push(
+    ...loadPolicies(options.root, discovered.files, (policy, valid) => {
+      if (!valid) return;
+      policy.data.systems.forEach((system, index2) => {
+        systems.push({
+          name: system.name,
+          policy: policy.data.metadata.name,
+          file: policy.file,
+          scope: systemFacts(policy.data, index2, probe)
+        });
+      });
+    })
+  );
+  if (discovered.files.length === 0 && discovered.problems.length === 0) {
+    problems.push({
+      ruleId: "policy/none-found",
+      message: "no policy files found",
+      remediation: "Add a policy under .restorable/ or give the paths to check.",
+      location: { file: ".", line: 1, column: 1, endLine: 1, endColumn: 1 }
+    });
+  }
+  const read = await readState(options.root, branch, options.remote, env2);
+  const failOn = options.failOn ?? config2.data.failOn ?? "low";
+  const allowMissing = options.allowMissing ?? false;
+  const runtime = profile.controls.filter((c5) => c5.data.check.runtime !== void 0);
+  const results = evaluateRuntime(read.state, systems, runtime, now, { failOn, allowMissing });
+  const counts = {
+    systems: systems.length,
+    controls: runtime.length,
+    pass: 0,
+    fail: 0,
+    noEvidence: 0,
+    notApplicable: 0,
+    problems: problems.length
+  };
+  for (const r5 of results) {
+    if (r5.status === "pass") counts.pass++;
+    else if (r5.status === "fail") counts.fail++;
+    else if (r5.status === "no-evidence") counts.noEvidence++;
+    else counts.notApplicable++;
+  }
+  const report = {
+    branch,
+    revision: read.revision,
+    remote: read.remote,
+    evidence: read.state !== void 0,
+    evaluatedAt: now.toISOString(),
+    results,
+    problems: problems.map((p3) => `${formatRange(p3.location)}: ${p3.message}`),
+    counts,
+    failOn,
+    allowMissing,
+    failed: problems.length > 0 || results.some((r5) => r5.failing)
+  };
+  if (read.tip !== void 0) report.tip = read.tip;
+  if (read.notice !== void 0) report.notice = read.notice;
+  if (read.state) {
+    const { head } = read.state;
+    report.records = read.state.count;
+    report.head = { sequence: head.sequence, file: head.file, time: head.time, sha256: head.sha256 };
+  }
+  return report;
+}
+async function readState(root5, branch, remote, env2) {
+  let git = new Git(root5, env2);
+  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
+  if (repository.code !== 0) throw new EvidenceError(`${root5} is not a git repository`);
+  let name = null;
+  if (remote !== null) {
+    const wanted = remote ?? "origin";
+    const url = await remoteUrl(git, wanted);
+    if (url === void 0 && remote !== void 0) {
+      throw new EvidenceError(`${root5} has no remote "${wanted}" to read the evidence branch from`);
+    }
+    if (url !== void 0) {
+      name = wanted;
+      git = await withCredentials(git, url, env2);
+    }
+  }
+  const local = `refs/heads/${branch}`;
+  if (name !== null) {
+    const revision = `refs/remotes/${name}/${branch}`;
+    const fetched = await git.run(
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        // state.json is all that is read: in a shallow clone (actions/checkout's default), the tip is enough.
+        ...await isShallow(git) ? ["--depth=1"] : [],
+        "--",
+        name,
+        `+${local}:${revision}`
+      ],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      if (/couldn't find remote ref/i.test(fetched.stderr)) {
+        return {
+          revision,
+          remote: name,
+          notice: `${name} has no evidence branch ${branch} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
+        };
+      }
+      throw new EvidenceError(
+        `cannot fetch ${branch} from ${name}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+      );
+    }
+    return readAt(git, revision, name, branch);
+  }
+  return readAt(git, local, null, branch);
+}
+async function readAt(git, revision, remote, branch) {
+  const names = [`${revision}^{commit}`, `${revision}:${STATE_FILE}`];
+  const objects = await git.catObjects(names);
+  const tip = objects.get(names[0])?.id;
+  if (tip === void 0) {
+    return {
+      revision,
+      remote,
+      notice: `there is no evidence branch ${branch} in ${git.cwd} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
+    };
+  }
+  const blob = objects.get(names[1]);
+  const state2 = blob?.type === "blob" ? parseState(blob.content) : void 0;
+  if (!state2) {
+    throw new EvidenceError(
+      `${revision} (at ${tip.slice(0, 12)}) has ${blob ? "a state.json this version cannot read" : "no state.json"}; the next append rebuilds it from the records (run \`restorable evidence verify\` to check them)`
+    );
+  }
+  return { state: state2, revision, remote, tip };
+}
+var DURATION_MEASURES = /* @__PURE__ */ new Set(["snapshotAge", "drillAge", "restoreDuration"]);
+function evaluateRuntime(state2, systems, controls, now, options = {}) {
+  const failOn = options.failOn ?? "low";
+  const results = [];
+  for (const system of systems) {
+    for (const control of controls) {
+      const check = control.data.check.runtime;
+      if (!check) continue;
+      const evidence = check.evidence;
+      const base = {
+        system: system.name,
+        policy: system.policy,
+        file: system.file,
+        control: control.data.id,
+        title: control.data.title,
+        severity: control.severity,
+        evidence,
+        measure: check.measure
+      };
+      if (check.when && !evaluate(check.when, system.scope, control).ok) {
+        results.push({
+          ...base,
+          status: "not-applicable",
+          message: "does not apply to this system",
+          failing: false
+        });
+        continue;
+      }
+      const kind = state2?.systems[system.name]?.[evidence];
+      const measured = measure(check.measure, kind, now, evidence);
+      if (measured.value === void 0) {
+        const result2 = {
+          ...base,
+          status: measured.status,
+          message: measured.why,
+          remediation: fillTemplate(control.data.remediation, void 0, system.scope, control),
+          failing: measured.status === "fail" || !options.allowMissing ? fails(control.severity, failOn) : false
+        };
+        const limit = limitOf(check.require, system.scope, control);
+        if (limit) Object.assign(result2, limit);
+        if (measured.ref) result2.record = measured.ref;
+        results.push(result2);
+        continue;
+      }
+      const scope = {
+        ...system.scope,
+        values: { ...system.scope.values, measured: measured.value }
+      };
+      const outcome2 = evaluate(check.require, scope, control);
+      const value2 = show3(check.measure, measured.value);
+      const result = {
+        ...base,
+        status: outcome2.ok ? "pass" : "fail",
+        measured: measured.value,
+        value: value2,
+        message: "",
+        failing: !outcome2.ok && fails(control.severity, failOn)
+      };
+      if (measured.ref) result.record = measured.ref;
+      if (outcome2.ok) {
+        const limit = limitOf(check.require, scope, control);
+        if (limit) Object.assign(result, limit);
+        result.message = `${check.measure} is ${value2}${limit ? `, ${limit.expected}` : ""}`;
+      } else {
+        const failure2 = outcome2.failure;
+        result.limit = failure2.limit;
+        result.expected = failure2.expected;
+        result.message = fillTemplate(check.message, failure2, scope, control) ?? failure2.text;
+        const remediation = fillTemplate(control.data.remediation, failure2, scope, control);
+        if (remediation !== void 0) result.remediation = remediation;
+      }
+      results.push(result);
+    }
+  }
+  return results;
+}
+var describe154 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
+function measure(name, kind, now, evidence = name === "snapshotAge" || name === "backupSucceeded" ? "backup" : "drill") {
+  if (!kind)
+    return { status: "no-evidence", why: `the evidence branch holds no ${evidence} record of this system` };
+  const last = kind.last;
+  const age = (time2) => Math.max(0, Math.floor((now.getTime() - Date.parse(time2)) / 1e3));
+  switch (name) {
+    case "snapshotAge":
+    case "drillAge": {
+      const ref = kind.lastSuccess;
+      if (!ref) {
+        return {
+          status: "fail",
+          why: `no ${evidence} of this system has succeeded: the newest (${describe154(last)}) and every one before it did not`,
+          ref: last
+        };
+      }
+      const time2 = name === "snapshotAge" ? ref.snapshotTime ?? ref.time : ref.time;
+      return { value: age(time2), ref };
+    }
+    case "restoreDuration":
+      if (last.restoreDurationMs === void 0) {
+        return {
+          status: "no-evidence",
+          why: `the newest ${evidence} (${describe154(last)}) recorded no restore time (measurements.restoreDurationMs)`,
+          ref: last
+        };
+      }
+      return { value: Math.round(last.restoreDurationMs / 1e3), ref: last };
+    case "restoredComplete":
+      return { value: last.verified === true, ref: last };
+    case "drillPassed":
+    case "backupSucceeded":
+      return { value: last.outcome === "success", ref: last };
+    default:
+      return {
+        status: "no-evidence",
+        why: `this version of restorable does not know the measure ${name}`,
+        ref: last
+      };
+  }
+}
+function show3(measureName, value2) {
+  if (!DURATION_MEASURES.has(measureName) || typeof value2 !== "number") return String(value2);
+  return formatDuration(value2 < 3600 ? value2 : Math.ceil(value2 / 60) * 60);
+}
+function limitOf(predicate, scope, control) {
+  const comparison = firstComparison(predicate);
+  if (!comparison) return void 0;
+  const op2 = Object.keys(OPERATOR_WORDS).find((o3) => o3 in comparison);
+  if (!op2) return void 0;
+  const operand = comparison[op2];
+  let limit;
+  if (typeof operand === "object" && operand !== null && "param" in operand) {
+    limit = control.paramText[String(operand.param)] ?? "not set";
+  } else if (typeof operand === "object" && operand !== null && "fact" in operand) {
+    const fact = String(operand.fact);
+    limit = showFact(fact, factValue(scope, fact));
+  } else if (Array.isArray(operand)) {
+    limit = operand.map(String).join(", ");
+  } else {
+    limit = String(operand);
+  }
+  return { limit, expected: `${OPERATOR_WORDS[op2]} ${limit}` };
+}
+function firstComparison(predicate) {
+  if ("all" in predicate) return predicate.all.map(firstComparison).find(Boolean);
+  if ("any" in predicate) return predicate.any.map(firstComparison).find(Boolean);
+  if ("not" in predicate || "each" in predicate) return void 0;
+  return predicate.fact === "measured" ? predicate : void 0;
+}
+function repositoryProbe2(root5) {
+  let realRoot;
+  try {
+    realRoot = realpathSync2(root5);
+  } catch {
+    realRoot = root5;
+  }
+  const inside = (path) => {
+    try {
+      const absolute = join12(root5, path);
+      if (!statSync4(absolute).isFile()) return void 0;
+      const real = realpathSync2(absolute);
+      const rel = relative3(realRoot, real);
+      return rel.startsWith("..") || isAbsolute2(rel) ? void 0 : real;
+    } catch {
+      return void 0;
+    }
+  };
+  return {
+    fileExists: (path) => inside(path) !== void 0,
+    readHead(path, bytes3) {
+      const real = inside(path);
+      if (real === void 0) return void 0;
+      const fd2 = openSync3(real, "r");
+      try {
+        const buffer = Buffer.alloc(bytes3);
+        return buffer.subarray(0, readSync2(fd2, buffer, 0, bytes3, 0));
+      } finally {
+        closeSync3(fd2);
+      }
+    }
+  };
+}
+
 // src/evidence/verify.ts
 init_config4();
 import { readFile as readFile6 } from "node:fs/promises";
@@ -106996,6 +107336,38 @@ Newest record: \`${report.head.file}\`, sha256 \`${report.head.sha256}\`` : "";
   if (!report.ok)
     setFailed(`evidence-verify: ${report.problems.length} problem(s): the evidence does NOT verify`);
 }
+async function runStatus(root5, config2) {
+  const failOn = getInput("fail-on") || void 0;
+  const report = await evidenceStatus({
+    root: root5,
+    paths: getMultilineInput("policies").flatMap((line) => line.split(/\s+/)).filter(Boolean),
+    env: process.env,
+    remote: evidenceRemote(),
+    ...config2 !== void 0 ? { config: config2 } : {},
+    ...failOn !== void 0 && isFailOn(failOn) ? { failOn } : {}
+  });
+  setOutput("summary-json", JSON.stringify({ command: "status", ...report }));
+  setOutput("passed", report.counts.pass);
+  setOutput("failed", report.counts.fail + report.counts.noEvidence);
+  setOutput("result", report.failed ? "failed" : "passed");
+  for (const problem of report.problems) error(problem);
+  for (const r5 of report.results) {
+    if (r5.status === "fail" || r5.status === "no-evidence") {
+      error(`${r5.system}: ${r5.control} ${r5.title}: ${r5.message}`, { file: r5.file, title: r5.control });
+    }
+  }
+  await writeSummary(
+    "Run-time controls",
+    ["system", "control", "status", "measured", "limit", "message"],
+    report.results.map((r5) => [r5.system, r5.control, r5.status, r5.value ?? "", r5.limit ?? "", r5.message])
+  );
+  if (report.notice) warning(report.notice);
+  if (report.failed) {
+    setFailed(
+      `status: ${report.counts.fail} run-time control(s) violated, ${report.counts.noEvidence} without evidence`
+    );
+  }
+}
 
 // src/action/engine.ts
 var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify", "prune"];
@@ -107288,16 +107660,16 @@ function annotationOverflow(report) {
 function rebaseReport(report, prefix) {
   const base = prefix.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
   if (base === "" || base === ".") return report;
-  const join12 = (file) => file === "." ? base : `${base}/${file}`;
+  const join13 = (file) => file === "." ? base : `${base}/${file}`;
   const ranges = /* @__PURE__ */ new Map();
   return {
     ...report,
-    files: report.files.map(join12),
-    systems: report.systems.map((s2) => ({ ...s2, file: join12(s2.file) })),
+    files: report.files.map(join13),
+    systems: report.systems.map((s2) => ({ ...s2, file: join13(s2.file) })),
     findings: report.findings.map((f5) => {
       let location = ranges.get(f5.location);
       if (!location) {
-        location = { ...f5.location, file: join12(f5.location.file) };
+        location = { ...f5.location, file: join13(f5.location.file) };
         ranges.set(f5.location, location);
       }
       return { ...f5, location };
@@ -107817,9 +108189,10 @@ async function run() {
     return;
   }
   const config2 = getInput("config") || void 0;
-  if (command5 === "evidence-verify") {
+  if (command5 === "evidence-verify" || command5 === "status") {
     try {
-      await runEvidenceVerify(root5, config2);
+      if (command5 === "status") await runStatus(root5, config2);
+      else await runEvidenceVerify(root5, config2);
     } catch (error3) {
       setFailed(`${command5}: ${error3.message}`);
     }
@@ -107827,7 +108200,7 @@ async function run() {
   }
   if (command5 !== "check") {
     setFailed(
-      `input "command": unknown command "${command5}"; this version supports: check, ${ENGINE_COMMANDS.join(", ")}, evidence-verify`
+      `input "command": unknown command "${command5}"; this version supports: check, ${ENGINE_COMMANDS.join(", ")}, evidence-verify, status`
     );
     return;
   }
@@ -107842,7 +108215,7 @@ async function run() {
     config: config2,
     failOn
   });
-  const report = rebaseReport(checked, relative3(workspace, root5));
+  const report = rebaseReport(checked, relative4(workspace, root5));
   for (const annotation of selectAnnotations(report)) {
     const emit = annotation.level === "error" ? error : annotation.level === "warning" ? warning : notice;
     emit(annotation.message, {

@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { ENGINE_COMMANDS, isEngineCommand, listInput, runEngineCommand } from './action/engine.ts';
-import { checkEvidence, runEvidenceVerify } from './action/evidence.ts';
+import { checkEvidence, runEvidenceVerify, runStatus } from './action/evidence.ts';
 import { runCheck } from './commands/check.ts';
 import { isFailOn } from './controls/result.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
@@ -23,9 +23,10 @@ export async function run(): Promise<void> {
     return;
   }
   const config = core.getInput('config') || undefined;
-  if (command === 'evidence-verify') {
+  if (command === 'evidence-verify' || command === 'status') {
     try {
-      await runEvidenceVerify(root, config);
+      if (command === 'status') await runStatus(root, config);
+      else await runEvidenceVerify(root, config);
     } catch (error) {
       core.setFailed(`${command}: ${(error as Error).message}`);
     }
@@ -33,7 +34,7 @@ export async function run(): Promise<void> {
   }
   if (command !== 'check') {
     core.setFailed(
-      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}, evidence-verify`,
+      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}, evidence-verify, status`,
     );
     return;
   }

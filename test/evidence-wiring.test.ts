@@ -464,6 +464,14 @@ describe('the Action (dist/index.js run as the runner runs it)', () => {
     expect(verify.summary).toContain('## Restorable: Evidence verification');
     expect(verify.summary).toContain(`**Verified**: 3 records on origin/${BRANCH}`);
 
+    // status: the run-time controls from that evidence. No drill has run, so the step fails and says why.
+    const status = action('schedule', { command: 'status' });
+    expect(status.status).toBe(1);
+    expect(status.outputs.result).toBe('failed');
+    expect(status.summary).toContain('## Restorable: Run-time controls');
+    expect(status.summary).toMatch(/\| docs +\| RB-RT-\d{3} /);
+    expect(status.stdout).toMatch(/::error.*docs: RB-RT-\d{3}/);
+
     // No file anywhere (work tree, .git, the remote, the runner's files) holds the key or its passphrase.
     for (const dir of [root, remote, runnerTemp]) {
       for (const file of allFiles(dir)) expect(leaks(file.text), file.path).toEqual([]);

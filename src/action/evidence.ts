@@ -6,8 +6,10 @@ import {
   isPullRequestEvent,
 } from '../commands/evidence.ts';
 import type { CheckReport } from '../controls/result.ts';
+import { isFailOn } from '../controls/result.ts';
 import { evidenceSettings } from '../evidence/settings.ts';
 import { SIGNING_ENV } from '../evidence/signing.ts';
+import { evidenceStatus } from '../evidence/status.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
 import { writeSummary } from './summary.ts';
 
@@ -189,4 +191,44 @@ export async function runEvidenceVerify(root: string, config: string | undefined
   }
   if (!report.ok)
     core.setFailed(`evidence-verify: ${report.problems.length} problem(s): the evidence does NOT verify`);
+}
+
+/**
+ * `command: status`: the run-time controls against the newest evidence, as a job summary, annotations and
+ * outputs; the step fails when one is violated (or has no evidence), so a scheduled run alerts the team.
+ */
+export async function runStatus(root: string, config: string | undefined): Promise<void> {
+  const failOn = core.getInput('fail-on') || undefined;
+  const report = await evidenceStatus({
+    root,
+    paths: core
+      .getMultilineInput('policies')
+      .flatMap((line) => line.split(/\s+/))
+      .filter(Boolean),
+    env: process.env,
+    remote: evidenceRemote(),
+    ...(config !== undefined ? { config } : {}),
+    ...(failOn !== undefined && isFailOn(failOn) ? { failOn } : {}),
+  });
+  core.setOutput('summary-json', JSON.stringify({ command: 'status', ...report }));
+  core.setOutput('passed', report.counts.pass);
+  core.setOutput('failed', report.counts.fail + report.counts.noEvidence);
+  core.setOutput('result', report.failed ? 'failed' : 'passed');
+  for (const problem of report.problems) core.error(problem);
+  for (const r of report.results) {
+    if (r.status === 'fail' || r.status === 'no-evidence') {
+      core.error(`${r.system}: ${r.control} ${r.title}: ${r.message}`, { file: r.file, title: r.control });
+    }
+  }
+  await writeSummary(
+    'Run-time controls',
+    ['system', 'control', 'status', 'measured', 'limit', 'message'],
+    report.results.map((r) => [r.system, r.control, r.status, r.value ?? '', r.limit ?? '', r.message]),
+  );
+  if (report.notice) core.warning(report.notice);
+  if (report.failed) {
+    core.setFailed(
+      `status: ${report.counts.fail} run-time control(s) violated, ${report.counts.noEvidence} without evidence`,
+    );
+  }
 }
