@@ -13305,7 +13305,7 @@ var init_yaml_positions = __esm({
 });
 
 // src/policy/yaml-file.ts
-function parseYamlFile(file, bytes3) {
+function parseYamlFile(file, bytes2) {
   const at = (line, column) => ({
     file,
     line,
@@ -13317,22 +13317,22 @@ function parseYamlFile(file, bytes3) {
     documents: [],
     problems: [{ ruleId, message, remediation, location }]
   });
-  if (bytes3.byteLength > YAML_LIMITS.maxBytes) {
+  if (bytes2.byteLength > YAML_LIMITS.maxBytes) {
     return fail(
       "yaml/too-large",
-      `file is ${bytes3.byteLength} bytes; the limit is ${YAML_LIMITS.maxBytes}`,
+      `file is ${bytes2.byteLength} bytes; the limit is ${YAML_LIMITS.maxBytes}`,
       "Split the policy into several files."
     );
   }
   let text;
   try {
-    text = strictUtf8.decode(bytes3);
+    text = strictUtf8.decode(bytes2);
   } catch {
-    const badByte = Math.max(0, firstInvalidUtf8(bytes3));
-    const { line, column } = positionOfByte(bytes3, badByte);
+    const badByte = Math.max(0, firstInvalidUtf8(bytes2));
+    const { line, column } = positionOfByte(bytes2, badByte);
     return fail(
       "yaml/encoding",
-      `not valid UTF-8: byte 0x${bytes3[badByte].toString(16).padStart(2, "0")} at offset ${badByte}`,
+      `not valid UTF-8: byte 0x${bytes2[badByte].toString(16).padStart(2, "0")} at offset ${badByte}`,
       "Save the file as UTF-8.",
       at(line, column)
     );
@@ -13480,21 +13480,21 @@ function keyAt(text, offset) {
 function describe2(error2) {
   return error2 instanceof Error ? error2.message.split("\n")[0] : String(error2);
 }
-function positionOfByte(bytes3, offset) {
+function positionOfByte(bytes2, offset) {
   let line = 1;
   let lineStart = 0;
   for (let i6 = 0; i6 < offset; i6++) {
-    if (bytes3[i6] === 10) {
+    if (bytes2[i6] === 10) {
       line++;
       lineStart = i6 + 1;
     }
   }
   return { line, column: offset - lineStart + 1 };
 }
-function firstInvalidUtf8(bytes3) {
+function firstInvalidUtf8(bytes2) {
   let i6 = 0;
-  while (i6 < bytes3.length) {
-    const b5 = bytes3[i6];
+  while (i6 < bytes2.length) {
+    const b5 = bytes2[i6];
     let need;
     let min;
     if (b5 < 128) {
@@ -13514,7 +13514,7 @@ function firstInvalidUtf8(bytes3) {
     }
     let cp = b5 & 63 >> need;
     for (let k5 = 1; k5 <= need; k5++) {
-      const c5 = bytes3[i6 + k5];
+      const c5 = bytes2[i6 + k5];
       if (c5 === void 0 || (c5 & 192) !== 128) return i6;
       cp = cp << 6 | c5 & 63;
     }
@@ -13897,9 +13897,9 @@ import { join as join3 } from "node:path";
 function loadPolicies(root5, files, visit) {
   const problems = [];
   for (const file of files) {
-    let bytes3;
+    let bytes2;
     try {
-      bytes3 = readFileSync4(join3(root5, file));
+      bytes2 = readFileSync4(join3(root5, file));
     } catch (error2) {
       problems.push({
         ruleId: "policy/unreadable",
@@ -13909,7 +13909,7 @@ function loadPolicies(root5, files, visit) {
       });
       continue;
     }
-    const parsed2 = parseYamlFile(file, bytes3);
+    const parsed2 = parseYamlFile(file, bytes2);
     problems.push(...parsed2.problems);
     if (parsed2.documents.length === 0 && parsed2.problems.length === 0) {
       problems.push({
@@ -14215,16 +14215,16 @@ function repositoryProbe(root5) {
   const heads = /* @__PURE__ */ new Map();
   return {
     fileExists: (path) => inside(path) !== void 0,
-    readHead(path, bytes3) {
-      const key2 = `${bytes3}:${path}`;
+    readHead(path, bytes2) {
+      const key2 = `${bytes2}:${path}`;
       if (heads.has(key2)) return heads.get(key2);
       const real = inside(path);
       let head;
       if (real !== void 0) {
         const fd2 = openSync(real, "r");
         try {
-          const buffer = Buffer.alloc(bytes3);
-          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes3, 0));
+          const buffer = Buffer.alloc(bytes2);
+          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes2, 0));
         } finally {
           closeSync(fd2);
         }
@@ -15055,13 +15055,13 @@ function encode$1(data) {
     const r5 = [];
     const bytesPerLine = 45;
     const lines = Math.floor(buf.length / bytesPerLine);
-    const bytes3 = lines * bytesPerLine;
-    const encoded = encodeChunk(buf.subarray(0, bytes3));
+    const bytes2 = lines * bytesPerLine;
+    const encoded = encodeChunk(buf.subarray(0, bytes2));
     for (let i6 = 0; i6 < lines; i6++) {
       r5.push(encoded.substr(i6 * 60, 60));
       r5.push("\n");
     }
-    buf = buf.subarray(bytes3);
+    buf = buf.subarray(bytes2);
     return r5.join("");
   }, () => buf.length ? encodeChunk(buf) + "\n" : "");
 }
@@ -15090,8 +15090,8 @@ function decode$1(data) {
 function b64ToUint8Array(base64) {
   return decode$1(base64.replace(/-/g, "+").replace(/_/g, "/"));
 }
-function uint8ArrayToB64(bytes3, url) {
-  let encoded = encode$1(bytes3).replace(/[\r\n]/g, "");
+function uint8ArrayToB64(bytes2, url) {
+  let encoded = encode$1(bytes2).replace(/[\r\n]/g, "");
   {
     encoded = encoded.replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/[=]/g, "");
   }
@@ -15339,10 +15339,10 @@ function armor(messageType, body, partIndex, partTotal, customComment, emitCheck
   }
   return util.concat(result);
 }
-function uint8ArrayToBigInt(bytes3) {
+function uint8ArrayToBigInt(bytes2) {
   const hexAlphabet = "0123456789ABCDEF";
   let s2 = "";
-  bytes3.forEach((v) => {
+  bytes2.forEach((v) => {
     s2 += hexAlphabet[v >> 4] + hexAlphabet[v & 15];
   });
   return BigInt("0x0" + s2);
@@ -15458,17 +15458,17 @@ function bigIntToUint8Array(x2, endian = "be", length) {
     hex = "0" + hex;
   }
   const rawLength = hex.length / 2;
-  const bytes3 = new Uint8Array(length || rawLength);
+  const bytes2 = new Uint8Array(length || rawLength);
   const offset = length ? length - rawLength : 0;
   let i6 = 0;
   while (i6 < rawLength) {
-    bytes3[i6 + offset] = parseInt(hex.slice(2 * i6, 2 * i6 + 2), 16);
+    bytes2[i6 + offset] = parseInt(hex.slice(2 * i6, 2 * i6 + 2), 16);
     i6++;
   }
   if (endian !== "be") {
-    bytes3.reverse();
+    bytes2.reverse();
   }
-  return bytes3;
+  return bytes2;
 }
 function getRandomBytes(length) {
   const webcrypto2 = typeof crypto !== "undefined" ? crypto : nodeCrypto$8?.webcrypto;
@@ -15484,8 +15484,8 @@ function getRandomBigInteger(min, max2) {
     throw new Error("Illegal parameter value: max <= min");
   }
   const modulus = max2 - min;
-  const bytes3 = byteLength(modulus);
-  const r5 = uint8ArrayToBigInt(getRandomBytes(bytes3 + 8));
+  const bytes2 = byteLength(modulus);
+  const r5 = uint8ArrayToBigInt(getRandomBytes(bytes2 + 8));
   return mod$1(r5, modulus) + min;
 }
 function randomProbablePrime(bits2, e5, k5) {
@@ -16034,18 +16034,18 @@ async function validateParams$8(pBytes, gBytes, yBytes, xBytes) {
   }
   return true;
 }
-function readSimpleLength(bytes3) {
+function readSimpleLength(bytes2) {
   let len = 0;
   let offset;
-  const type2 = bytes3[0];
+  const type2 = bytes2[0];
   if (type2 < 192) {
-    [len] = bytes3;
+    [len] = bytes2;
     offset = 1;
   } else if (type2 < 255) {
-    len = (bytes3[0] - 192 << 8) + bytes3[1] + 192;
+    len = (bytes2[0] - 192 << 8) + bytes2[1] + 192;
     offset = 2;
   } else if (type2 === 255) {
-    len = util.readNumber(bytes3.subarray(1, 1 + 4));
+    len = util.readNumber(bytes2.subarray(1, 1 + 4));
     offset = 5;
   }
   return {
@@ -16461,11 +16461,11 @@ function u64Lengths(dataLength, aadLength, isLE2) {
   setBigUint64$1(view, 8, BigInt(dataLength), isLE2);
   return num;
 }
-function isAligned32(bytes3) {
-  return bytes3.byteOffset % 4 === 0;
+function isAligned32(bytes2) {
+  return bytes2.byteOffset % 4 === 0;
 }
-function copyBytes$1(bytes3) {
-  return Uint8Array.from(bytes3);
+function copyBytes$1(bytes2) {
+  return Uint8Array.from(bytes2);
 }
 function _toGHASHKey(k5) {
   k5.reverse();
@@ -17746,73 +17746,73 @@ async function publicKeyDecrypt(algo, publicKeyParams, privateKeyParams, session
       throw new Error("Unknown public key encryption algorithm.");
   }
 }
-function parsePublicKeyParams(algo, bytes3) {
+function parsePublicKeyParams(algo, bytes2) {
   let read = 0;
   switch (algo) {
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign:
     case enums.publicKey.rsaSign: {
-      const n3 = util.readMPI(bytes3.subarray(read));
+      const n3 = util.readMPI(bytes2.subarray(read));
       read += n3.length + 2;
-      const e5 = util.readMPI(bytes3.subarray(read));
+      const e5 = util.readMPI(bytes2.subarray(read));
       read += e5.length + 2;
       return { read, publicParams: { n: n3, e: e5 } };
     }
     case enums.publicKey.dsa: {
-      const p3 = util.readMPI(bytes3.subarray(read));
+      const p3 = util.readMPI(bytes2.subarray(read));
       read += p3.length + 2;
-      const q3 = util.readMPI(bytes3.subarray(read));
+      const q3 = util.readMPI(bytes2.subarray(read));
       read += q3.length + 2;
-      const g5 = util.readMPI(bytes3.subarray(read));
+      const g5 = util.readMPI(bytes2.subarray(read));
       read += g5.length + 2;
-      const y = util.readMPI(bytes3.subarray(read));
+      const y = util.readMPI(bytes2.subarray(read));
       read += y.length + 2;
       return { read, publicParams: { p: p3, q: q3, g: g5, y } };
     }
     case enums.publicKey.elgamal: {
-      const p3 = util.readMPI(bytes3.subarray(read));
+      const p3 = util.readMPI(bytes2.subarray(read));
       read += p3.length + 2;
-      const g5 = util.readMPI(bytes3.subarray(read));
+      const g5 = util.readMPI(bytes2.subarray(read));
       read += g5.length + 2;
-      const y = util.readMPI(bytes3.subarray(read));
+      const y = util.readMPI(bytes2.subarray(read));
       read += y.length + 2;
       return { read, publicParams: { p: p3, g: g5, y } };
     }
     case enums.publicKey.ecdsa: {
       const oid = new OID();
-      read += oid.read(bytes3);
+      read += oid.read(bytes2);
       checkSupportedCurve(oid);
-      const Q = util.readMPI(bytes3.subarray(read));
+      const Q = util.readMPI(bytes2.subarray(read));
       read += Q.length + 2;
       return { read, publicParams: { oid, Q } };
     }
     case enums.publicKey.eddsaLegacy: {
       const oid = new OID();
-      read += oid.read(bytes3);
+      read += oid.read(bytes2);
       checkSupportedCurve(oid);
       if (oid.getName() !== enums.curve.ed25519Legacy) {
         throw new Error("Unexpected OID for eddsaLegacy");
       }
-      let Q = util.readMPI(bytes3.subarray(read));
+      let Q = util.readMPI(bytes2.subarray(read));
       read += Q.length + 2;
       Q = util.leftPad(Q, 33);
       return { read, publicParams: { oid, Q } };
     }
     case enums.publicKey.ecdh: {
       const oid = new OID();
-      read += oid.read(bytes3);
+      read += oid.read(bytes2);
       checkSupportedCurve(oid);
-      const Q = util.readMPI(bytes3.subarray(read));
+      const Q = util.readMPI(bytes2.subarray(read));
       read += Q.length + 2;
       const kdfParams = new KDFParams();
-      read += kdfParams.read(bytes3.subarray(read));
+      read += kdfParams.read(bytes2.subarray(read));
       return { read, publicParams: { oid, Q, kdfParams } };
     }
     case enums.publicKey.ed25519:
     case enums.publicKey.ed448:
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
-      const A2 = util.readExactSubarray(bytes3, read, read + getCurvePayloadSize(algo));
+      const A2 = util.readExactSubarray(bytes2, read, read + getCurvePayloadSize(algo));
       read += A2.length;
       return { read, publicParams: { A: A2 } };
     }
@@ -17820,32 +17820,32 @@ function parsePublicKeyParams(algo, bytes3) {
       throw new UnsupportedError("Unknown public key encryption algorithm.");
   }
 }
-function parsePrivateKeyParams(algo, bytes3, publicParams) {
+function parsePrivateKeyParams(algo, bytes2, publicParams) {
   let read = 0;
   switch (algo) {
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign:
     case enums.publicKey.rsaSign: {
-      const d5 = util.readMPI(bytes3.subarray(read));
+      const d5 = util.readMPI(bytes2.subarray(read));
       read += d5.length + 2;
-      const p3 = util.readMPI(bytes3.subarray(read));
+      const p3 = util.readMPI(bytes2.subarray(read));
       read += p3.length + 2;
-      const q3 = util.readMPI(bytes3.subarray(read));
+      const q3 = util.readMPI(bytes2.subarray(read));
       read += q3.length + 2;
-      const u = util.readMPI(bytes3.subarray(read));
+      const u = util.readMPI(bytes2.subarray(read));
       read += u.length + 2;
       return { read, privateParams: { d: d5, p: p3, q: q3, u } };
     }
     case enums.publicKey.dsa:
     case enums.publicKey.elgamal: {
-      const x2 = util.readMPI(bytes3.subarray(read));
+      const x2 = util.readMPI(bytes2.subarray(read));
       read += x2.length + 2;
       return { read, privateParams: { x: x2 } };
     }
     case enums.publicKey.ecdsa:
     case enums.publicKey.ecdh: {
       const payloadSize = getCurvePayloadSize(algo, publicParams.oid);
-      let d5 = util.readMPI(bytes3.subarray(read));
+      let d5 = util.readMPI(bytes2.subarray(read));
       read += d5.length + 2;
       d5 = util.leftPad(d5, payloadSize);
       return { read, privateParams: { d: d5 } };
@@ -17855,7 +17855,7 @@ function parsePrivateKeyParams(algo, bytes3, publicParams) {
       if (publicParams.oid.getName() !== enums.curve.ed25519Legacy) {
         throw new Error("Unexpected OID for eddsaLegacy");
       }
-      let seed = util.readMPI(bytes3.subarray(read));
+      let seed = util.readMPI(bytes2.subarray(read));
       read += seed.length + 2;
       seed = util.leftPad(seed, payloadSize);
       return { read, privateParams: { seed } };
@@ -17863,14 +17863,14 @@ function parsePrivateKeyParams(algo, bytes3, publicParams) {
     case enums.publicKey.ed25519:
     case enums.publicKey.ed448: {
       const payloadSize = getCurvePayloadSize(algo);
-      const seed = util.readExactSubarray(bytes3, read, read + payloadSize);
+      const seed = util.readExactSubarray(bytes2, read, read + payloadSize);
       read += seed.length;
       return { read, privateParams: { seed } };
     }
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
       const payloadSize = getCurvePayloadSize(algo);
-      const k5 = util.readExactSubarray(bytes3, read, read + payloadSize);
+      const k5 = util.readExactSubarray(bytes2, read, read + payloadSize);
       read += k5.length;
       return { read, privateParams: { k: k5 } };
     }
@@ -17878,33 +17878,33 @@ function parsePrivateKeyParams(algo, bytes3, publicParams) {
       throw new UnsupportedError("Unknown public key encryption algorithm.");
   }
 }
-function parseEncSessionKeyParams(algo, bytes3) {
+function parseEncSessionKeyParams(algo, bytes2) {
   let read = 0;
   switch (algo) {
     //   Algorithm-Specific Fields for RSA encrypted session keys:
     //       - MPI of RSA encrypted value m**e mod n.
     case enums.publicKey.rsaEncrypt:
     case enums.publicKey.rsaEncryptSign: {
-      const c5 = util.readMPI(bytes3.subarray(read));
+      const c5 = util.readMPI(bytes2.subarray(read));
       return { c: c5 };
     }
     //   Algorithm-Specific Fields for Elgamal encrypted session keys:
     //       - MPI of Elgamal value g**k mod p
     //       - MPI of Elgamal value m * y**k mod p
     case enums.publicKey.elgamal: {
-      const c1 = util.readMPI(bytes3.subarray(read));
+      const c1 = util.readMPI(bytes2.subarray(read));
       read += c1.length + 2;
-      const c22 = util.readMPI(bytes3.subarray(read));
+      const c22 = util.readMPI(bytes2.subarray(read));
       return { c1, c2: c22 };
     }
     //   Algorithm-Specific Fields for ECDH encrypted session keys:
     //       - MPI containing the ephemeral key used to establish the shared secret
     //       - ECDH Symmetric Key
     case enums.publicKey.ecdh: {
-      const V = util.readMPI(bytes3.subarray(read));
+      const V = util.readMPI(bytes2.subarray(read));
       read += V.length + 2;
       const C = new ECDHSymmetricKey();
-      C.read(bytes3.subarray(read));
+      C.read(bytes2.subarray(read));
       return { V, C };
     }
     //   Algorithm-Specific Fields for X25519 or X448 encrypted session keys:
@@ -17915,10 +17915,10 @@ function parseEncSessionKeyParams(algo, bytes3) {
     case enums.publicKey.x25519:
     case enums.publicKey.x448: {
       const pointSize = getCurvePayloadSize(algo);
-      const ephemeralPublicKey = util.readExactSubarray(bytes3, read, read + pointSize);
+      const ephemeralPublicKey = util.readExactSubarray(bytes2, read, read + pointSize);
       read += ephemeralPublicKey.length;
       const C = new ECDHXSymmetricKey();
-      C.read(bytes3.subarray(read));
+      C.read(bytes2.subarray(read));
       return { ephemeralPublicKey, C };
     }
     default:
@@ -19898,13 +19898,13 @@ function byteSwap32(arr) {
   }
   return arr;
 }
-function bytesToHex(bytes3) {
-  abytes(bytes3);
+function bytesToHex(bytes2) {
+  abytes(bytes2);
   if (hasHexBuiltin)
-    return bytes3.toHex();
+    return bytes2.toHex();
   let hex = "";
-  for (let i6 = 0; i6 < bytes3.length; i6++) {
-    hex += hexes[bytes3[i6]];
+  for (let i6 = 0; i6 < bytes2.length; i6++) {
+    hex += hexes[bytes2[i6]];
   }
   return hex;
 }
@@ -19997,13 +19997,13 @@ function _abool2(value2, title = "") {
   return value2;
 }
 function _abytes2(value2, length, title = "") {
-  const bytes3 = isBytes(value2);
+  const bytes2 = isBytes(value2);
   const len = value2?.length;
   const needsLen = length !== void 0;
-  if (!bytes3 || needsLen && len !== length) {
+  if (!bytes2 || needsLen && len !== length) {
     const prefix = title && `"${title}" `;
     const ofLen = needsLen ? ` of length ${length}` : "";
-    const got = bytes3 ? `length=${len}` : `type=${typeof value2}`;
+    const got = bytes2 ? `length=${len}` : `type=${typeof value2}`;
     throw new Error(prefix + "expected Uint8Array" + ofLen + ", got " + got);
   }
   return value2;
@@ -20017,12 +20017,12 @@ function hexToNumber(hex) {
     throw new Error("hex string expected, got " + typeof hex);
   return hex === "" ? _0n$6 : BigInt("0x" + hex);
 }
-function bytesToNumberBE(bytes3) {
-  return hexToNumber(bytesToHex(bytes3));
+function bytesToNumberBE(bytes2) {
+  return hexToNumber(bytesToHex(bytes2));
 }
-function bytesToNumberLE(bytes3) {
-  abytes(bytes3);
-  return hexToNumber(bytesToHex(Uint8Array.from(bytes3).reverse()));
+function bytesToNumberLE(bytes2) {
+  abytes(bytes2);
+  return hexToNumber(bytesToHex(Uint8Array.from(bytes2).reverse()));
 }
 function numberToBytesBE(n3, len) {
   return hexToBytes(n3.toString(16).padStart(len * 2, "0"));
@@ -20048,8 +20048,8 @@ function ensureBytes(title, hex, expectedLength) {
     throw new Error(title + " of length " + expectedLength + " expected, got " + len);
   return res;
 }
-function copyBytes(bytes3) {
-  return Uint8Array.from(bytes3);
+function copyBytes(bytes2) {
+  return Uint8Array.from(bytes2);
 }
 function asciiToBytes(ascii) {
   return Uint8Array.from(ascii, (c5, i6) => {
@@ -20413,18 +20413,18 @@ function Field(ORDER, bitLenOrOpts, isLE2 = false, opts = {}) {
       return sqrtP(f5, n3);
     }),
     toBytes: (num) => isLE2 ? numberToBytesLE(num, BYTES) : numberToBytesBE(num, BYTES),
-    fromBytes: (bytes3, skipValidation = true) => {
+    fromBytes: (bytes2, skipValidation = true) => {
       if (allowedLengths) {
-        if (!allowedLengths.includes(bytes3.length) || bytes3.length > BYTES) {
-          throw new Error("Field.fromBytes: expected " + allowedLengths + " bytes, got " + bytes3.length);
+        if (!allowedLengths.includes(bytes2.length) || bytes2.length > BYTES) {
+          throw new Error("Field.fromBytes: expected " + allowedLengths + " bytes, got " + bytes2.length);
         }
         const padded = new Uint8Array(BYTES);
-        padded.set(bytes3, isLE2 ? 0 : padded.length - bytes3.length);
-        bytes3 = padded;
+        padded.set(bytes2, isLE2 ? 0 : padded.length - bytes2.length);
+        bytes2 = padded;
       }
-      if (bytes3.length !== BYTES)
-        throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes3.length);
-      let scalar = isLE2 ? bytesToNumberLE(bytes3) : bytesToNumberBE(bytes3);
+      if (bytes2.length !== BYTES)
+        throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes2.length);
+      let scalar = isLE2 ? bytesToNumberLE(bytes2) : bytesToNumberBE(bytes2);
       if (modFromBytes)
         scalar = mod(scalar, ORDER);
       if (!skipValidation) {
@@ -20683,9 +20683,9 @@ function _normFnElement(Fn2, key2) {
   if (typeof key2 === "bigint") {
     num = key2;
   } else {
-    let bytes3 = ensureBytes("private key", key2);
+    let bytes2 = ensureBytes("private key", key2);
     try {
-      num = Fn2.fromBytes(bytes3);
+      num = Fn2.fromBytes(bytes2);
     } catch (error2) {
       throw new Error(`invalid private key: expected ui8a of size ${expected}, got ${typeof key2}`);
     }
@@ -20731,12 +20731,12 @@ function weierstrassN(params, extraOpts = {}) {
       return concatBytes(Uint8Array.of(4), bx, Fp2.toBytes(y));
     }
   }
-  function pointFromBytes(bytes3) {
-    _abytes2(bytes3, void 0, "Point");
+  function pointFromBytes(bytes2) {
+    _abytes2(bytes2, void 0, "Point");
     const { publicKey: comp, publicKeyUncompressed: uncomp } = lengths;
-    const length = bytes3.length;
-    const head = bytes3[0];
-    const tail = bytes3.subarray(1);
+    const length = bytes2.length;
+    const head = bytes2[0];
+    const tail = bytes2.subarray(1);
     if (length === comp && (head === 2 || head === 3)) {
       const x2 = Fp2.fromBytes(tail);
       if (!Fp2.isValid(x2))
@@ -20857,8 +20857,8 @@ function weierstrassN(params, extraOpts = {}) {
         return Point.ZERO;
       return new Point(x2, y, Fp2.ONE);
     }
-    static fromBytes(bytes3) {
-      const P = Point.fromAffine(decodePoint(_abytes2(bytes3, void 0, "point")));
+    static fromBytes(bytes2) {
+      const P = Point.fromAffine(decodePoint(_abytes2(bytes2, void 0, "point")));
       P.assertValidity();
       return P;
     }
@@ -21251,11 +21251,11 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       throw new Error(`invalid signature ${title}: out of range 1..Point.Fn.ORDER`);
     return num;
   }
-  function validateSigLength(bytes3, format2) {
+  function validateSigLength(bytes2, format2) {
     validateSigFormat(format2);
     const size = lengths.signature;
     const sizer = format2 === "compact" ? size : format2 === "recovered" ? size + 1 : void 0;
-    return _abytes2(bytes3, sizer, `${format2} signature`);
+    return _abytes2(bytes2, sizer, `${format2} signature`);
   }
   class Signature2 {
     constructor(r5, s2, recovery) {
@@ -21265,21 +21265,21 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
         this.recovery = recovery;
       Object.freeze(this);
     }
-    static fromBytes(bytes3, format2 = defaultSigOpts_format) {
-      validateSigLength(bytes3, format2);
+    static fromBytes(bytes2, format2 = defaultSigOpts_format) {
+      validateSigLength(bytes2, format2);
       let recid;
       if (format2 === "der") {
-        const { r: r6, s: s3 } = DER.toSig(_abytes2(bytes3));
+        const { r: r6, s: s3 } = DER.toSig(_abytes2(bytes2));
         return new Signature2(r6, s3);
       }
       if (format2 === "recovered") {
-        recid = bytes3[0];
+        recid = bytes2[0];
         format2 = "compact";
-        bytes3 = bytes3.subarray(1);
+        bytes2 = bytes2.subarray(1);
       }
       const L2 = Fn2.BYTES;
-      const r5 = bytes3.subarray(0, L2);
-      const s2 = bytes3.subarray(L2, L2 * 2);
+      const r5 = bytes2.subarray(0, L2);
+      const s2 = bytes2.subarray(L2, L2 * 2);
       return new Signature2(Fn2.fromBytes(r5), Fn2.fromBytes(s2), recid);
     }
     static fromHex(hex, format2) {
@@ -21356,15 +21356,15 @@ function ecdsa(Point, hash, ecdsaOpts = {}) {
       return bytesToHex(this.toBytes("compact"));
     }
   }
-  const bits2int = ecdsaOpts.bits2int || function bits2int_def(bytes3) {
-    if (bytes3.length > 8192)
+  const bits2int = ecdsaOpts.bits2int || function bits2int_def(bytes2) {
+    if (bytes2.length > 8192)
       throw new Error("input is too large");
-    const num = bytesToNumberBE(bytes3);
-    const delta = bytes3.length * 8 - fnBits;
+    const num = bytesToNumberBE(bytes2);
+    const delta = bytes2.length * 8 - fnBits;
     return delta > 0 ? num >> BigInt(delta) : num;
   };
-  const bits2int_modN = ecdsaOpts.bits2int_modN || function bits2int_modN_def(bytes3) {
-    return Fn2.create(bits2int(bytes3));
+  const bits2int_modN = ecdsaOpts.bits2int_modN || function bits2int_modN_def(bytes2) {
+    return Fn2.create(bits2int(bytes2));
   };
   const ORDER_MASK = bitMask(fnBits);
   function int2octets(num) {
@@ -21675,13 +21675,13 @@ function edwards(params, extraOpts = {}) {
       return new Point(x2, y, _1n$2, modP(x2 * y));
     }
     // Uses algo from RFC8032 5.1.3.
-    static fromBytes(bytes3, zip215 = false) {
+    static fromBytes(bytes2, zip215 = false) {
       const len = Fp2.BYTES;
       const { a: a5, d: d5 } = CURVE;
-      bytes3 = copyBytes(_abytes2(bytes3, len, "point"));
+      bytes2 = copyBytes(_abytes2(bytes2, len, "point"));
       _abool2(zip215, "zip215");
-      const normed = copyBytes(bytes3);
-      const lastByte = bytes3[len - 1];
+      const normed = copyBytes(bytes2);
+      const lastByte = bytes2[len - 1];
       normed[len - 1] = lastByte & -129;
       const y = bytesToNumberLE(normed);
       const max2 = zip215 ? MASK : Fp2.ORDER;
@@ -21700,8 +21700,8 @@ function edwards(params, extraOpts = {}) {
         x2 = modP(-x2);
       return Point.fromAffine({ x: x2, y });
     }
-    static fromHex(bytes3, zip215 = false) {
-      return Point.fromBytes(ensureBytes("point", bytes3), zip215);
+    static fromHex(bytes2, zip215 = false) {
+      return Point.fromBytes(ensureBytes("point", bytes2), zip215);
     }
     get x() {
       return this.toAffine().x;
@@ -21827,9 +21827,9 @@ function edwards(params, extraOpts = {}) {
     }
     toBytes() {
       const { x: x2, y } = this.toAffine();
-      const bytes3 = Fp2.toBytes(y);
-      bytes3[bytes3.length - 1] |= x2 & _1n$2 ? 128 : 0;
-      return bytes3;
+      const bytes2 = Fp2.toBytes(y);
+      bytes2[bytes2.length - 1] |= x2 & _1n$2 ? 128 : 0;
+      return bytes2;
     }
     toHex() {
       return bytesToHex(this.toBytes());
@@ -21884,7 +21884,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
   const { prehash } = eddsaOpts;
   const { BASE, Fp: Fp2, Fn: Fn2 } = Point;
   const randomBytes$1 = eddsaOpts.randomBytes || randomBytes;
-  const adjustScalarBytes2 = eddsaOpts.adjustScalarBytes || ((bytes3) => bytes3);
+  const adjustScalarBytes2 = eddsaOpts.adjustScalarBytes || ((bytes2) => bytes2);
   const domain = eddsaOpts.domain || ((data, ctx, phflag) => {
     _abool2(phflag, "phflag");
     if (ctx.length || phflag)
@@ -22197,11 +22197,11 @@ function ed448_pow_Pminus3div4(x2) {
   const b223 = pow2(b2222, _1n, P) * x2 % P;
   return pow2(b223, _223n, P) * b2222 % P;
 }
-function adjustScalarBytes(bytes3) {
-  bytes3[0] &= 252;
-  bytes3[55] |= 128;
-  bytes3[56] = 0;
-  return bytes3;
+function adjustScalarBytes(bytes2) {
+  bytes2[0] &= 252;
+  bytes2[55] |= 128;
+  bytes2[56] = 0;
+  return bytes2;
 }
 function uvRatio(u, v) {
   const P = ed448_CURVE.p;
@@ -27517,7 +27517,7 @@ function requireBzip2() {
     3040238851,
     2985771188
   ];
-  bzip2.array = function(bytes3) {
+  bzip2.array = function(bytes2) {
     var bit = 0, byte = 0;
     var BITMASK = [0, 1, 3, 7, 15, 31, 63, 127, 255];
     return function(n3) {
@@ -27526,12 +27526,12 @@ function requireBzip2() {
         var left = 8 - bit;
         if (n3 >= left) {
           result <<= left;
-          result |= BITMASK[left] & bytes3[byte++];
+          result |= BITMASK[left] & bytes2[byte++];
           bit = 0;
           n3 -= left;
         } else {
           result <<= n3;
-          result |= (bytes3[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
+          result |= (bytes2[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
           bit += n3;
           n3 = 0;
         }
@@ -27758,7 +27758,7 @@ function requireBit_iterator() {
   var BITMASK = [0, 1, 3, 7, 15, 31, 63, 127, 255];
   bit_iterator = function bitIterator(nextBuffer) {
     var bit = 0, byte = 0;
-    var bytes3 = nextBuffer();
+    var bytes2 = nextBuffer();
     var f5 = function(n3) {
       if (n3 === null && bit != 0) {
         bit = 0;
@@ -27767,21 +27767,21 @@ function requireBit_iterator() {
       }
       var result = 0;
       while (n3 > 0) {
-        if (byte >= bytes3.length) {
+        if (byte >= bytes2.length) {
           byte = 0;
-          bytes3 = nextBuffer();
+          bytes2 = nextBuffer();
         }
         var left = 8 - bit;
         if (bit === 0 && n3 > 0)
           f5.bytesRead++;
         if (n3 >= left) {
           result <<= left;
-          result |= BITMASK[left] & bytes3[byte++];
+          result |= BITMASK[left] & bytes2[byte++];
           bit = 0;
           n3 -= left;
         } else {
           result <<= n3;
-          result |= (bytes3[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
+          result |= (bytes2[byte] & BITMASK[n3] << 8 - n3 - bit) >> 8 - n3 - bit;
           bit += n3;
           n3 = 0;
         }
@@ -28029,9 +28029,9 @@ var init_openpgp = __esm({
       }
     };
     Reader.prototype.peekBytes = async function(length) {
-      const bytes3 = await this.readBytes(length);
-      this.unshift(bytes3);
-      return bytes3;
+      const bytes2 = await this.readBytes(length);
+      this.unshift(bytes2);
+      return bytes2;
     };
     Reader.prototype.unshift = function(...values) {
       if (!this[externalBuffer]) {
@@ -28850,22 +28850,22 @@ var init_openpgp = __esm({
             throw new Error("Unsupported curve");
         }
       },
-      readNumber: function(bytes3) {
+      readNumber: function(bytes2) {
         let n3 = 0;
-        for (let i6 = 0; i6 < bytes3.length; i6++) {
-          n3 += 256 ** i6 * bytes3[bytes3.length - 1 - i6];
+        for (let i6 = 0; i6 < bytes2.length; i6++) {
+          n3 += 256 ** i6 * bytes2[bytes2.length - 1 - i6];
         }
         return n3;
       },
-      writeNumber: function(n3, bytes3) {
-        const b5 = new Uint8Array(bytes3);
-        for (let i6 = 0; i6 < bytes3; i6++) {
-          b5[i6] = n3 >> 8 * (bytes3 - i6 - 1) & 255;
+      writeNumber: function(n3, bytes2) {
+        const b5 = new Uint8Array(bytes2);
+        for (let i6 = 0; i6 < bytes2; i6++) {
+          b5[i6] = n3 >> 8 * (bytes2 - i6 - 1) & 255;
         }
         return b5;
       },
-      readDate: function(bytes3) {
-        const n3 = util.readNumber(bytes3);
+      readDate: function(bytes2) {
+        const n3 = util.readNumber(bytes2);
         const d5 = new Date(n3 * 1e3);
         return d5;
       },
@@ -28881,10 +28881,10 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Input data to parse
        * @returns {Uint8Array} Parsed MPI.
        */
-      readMPI: function(bytes3) {
-        const bits2 = bytes3[0] << 8 | bytes3[1];
+      readMPI: function(bytes2) {
+        const bits2 = bytes2[0] << 8 | bytes2[1];
         const bytelen = bits2 + 7 >>> 3;
-        return util.readExactSubarray(bytes3, 2, 2 + bytelen);
+        return util.readExactSubarray(bytes2, 2, 2 + bytelen);
       },
       /**
        * Read exactly `end - start` bytes from input.
@@ -28905,13 +28905,13 @@ var init_openpgp = __esm({
        * @param {Number} length - Padded length
        * @returns {Uint8Array} Padded bytes.
        */
-      leftPad(bytes3, length) {
-        if (bytes3.length > length) {
+      leftPad(bytes2, length) {
+        if (bytes2.length > length) {
           throw new Error("Input array too long");
         }
         const padded = new Uint8Array(length);
-        const offset = length - bytes3.length;
-        padded.set(bytes3, offset);
+        const offset = length - bytes2.length;
+        padded.set(bytes2, offset);
         return padded;
       },
       /**
@@ -28961,10 +28961,10 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Array of 8-bit integers to convert
        * @returns {String} Hexadecimal representation of the array.
        */
-      uint8ArrayToHex: function(bytes3) {
+      uint8ArrayToHex: function(bytes2) {
         const hexAlphabet = "0123456789abcdef";
         let s2 = "";
-        bytes3.forEach((v) => {
+        bytes2.forEach((v) => {
           s2 += hexAlphabet[v >> 4] + hexAlphabet[v & 15];
         });
         return s2;
@@ -28991,13 +28991,13 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - An array of 8-bit integers to convert
        * @returns {String} String representation of the array.
        */
-      uint8ArrayToString: function(bytes3) {
-        bytes3 = new Uint8Array(bytes3);
+      uint8ArrayToString: function(bytes2) {
+        bytes2 = new Uint8Array(bytes2);
         const result = [];
         const bs = 1 << 14;
-        const j5 = bytes3.length;
+        const j5 = bytes2.length;
         for (let i6 = 0; i6 < j5; i6 += bs) {
-          result.push(String.fromCharCode.apply(String, bytes3.subarray(i6, i6 + bs < j5 ? i6 + bs : j5)));
+          result.push(String.fromCharCode.apply(String, bytes2.subarray(i6, i6 + bs < j5 ? i6 + bs : j5)));
         }
         return result.join("");
       },
@@ -29251,41 +29251,41 @@ var init_openpgp = __esm({
         const CR = 13;
         const LF = 10;
         let carryOverCR = false;
-        return transform(data, (bytes3) => {
+        return transform(data, (bytes2) => {
           if (carryOverCR) {
-            bytes3 = util.concatUint8Array([new Uint8Array([CR]), bytes3]);
+            bytes2 = util.concatUint8Array([new Uint8Array([CR]), bytes2]);
           }
-          if (bytes3[bytes3.length - 1] === CR) {
+          if (bytes2[bytes2.length - 1] === CR) {
             carryOverCR = true;
-            bytes3 = bytes3.subarray(0, -1);
+            bytes2 = bytes2.subarray(0, -1);
           } else {
             carryOverCR = false;
           }
           let index2;
           const indices = [];
           for (let i6 = 0; ; i6 = index2) {
-            index2 = bytes3.indexOf(LF, i6) + 1;
+            index2 = bytes2.indexOf(LF, i6) + 1;
             if (index2) {
-              if (bytes3[index2 - 2] !== CR)
+              if (bytes2[index2 - 2] !== CR)
                 indices.push(index2);
             } else {
               break;
             }
           }
           if (!indices.length) {
-            return bytes3;
+            return bytes2;
           }
-          const normalized = new Uint8Array(bytes3.length + indices.length);
+          const normalized = new Uint8Array(bytes2.length + indices.length);
           let j5 = 0;
           for (let i6 = 0; i6 < indices.length; i6++) {
-            const sub = bytes3.subarray(indices[i6 - 1] || 0, indices[i6]);
+            const sub = bytes2.subarray(indices[i6 - 1] || 0, indices[i6]);
             normalized.set(sub, j5);
             j5 += sub.length;
             normalized[j5 - 1] = CR;
             normalized[j5] = LF;
             j5++;
           }
-          normalized.set(bytes3.subarray(indices[indices.length - 1] || 0), j5);
+          normalized.set(bytes2.subarray(indices[indices.length - 1] || 0), j5);
           return normalized;
         }, () => carryOverCR ? new Uint8Array([CR]) : void 0);
       },
@@ -29297,30 +29297,30 @@ var init_openpgp = __esm({
         const CR = 13;
         const LF = 10;
         let carryOverCR = false;
-        return transform(data, (bytes3) => {
-          if (carryOverCR && bytes3[0] !== LF) {
-            bytes3 = util.concatUint8Array([new Uint8Array([CR]), bytes3]);
+        return transform(data, (bytes2) => {
+          if (carryOverCR && bytes2[0] !== LF) {
+            bytes2 = util.concatUint8Array([new Uint8Array([CR]), bytes2]);
           } else {
-            bytes3 = new Uint8Array(bytes3);
+            bytes2 = new Uint8Array(bytes2);
           }
-          if (bytes3[bytes3.length - 1] === CR) {
+          if (bytes2[bytes2.length - 1] === CR) {
             carryOverCR = true;
-            bytes3 = bytes3.subarray(0, -1);
+            bytes2 = bytes2.subarray(0, -1);
           } else {
             carryOverCR = false;
           }
           let index2;
           let j5 = 0;
-          for (let i6 = 0; i6 !== bytes3.length; i6 = index2) {
-            index2 = bytes3.indexOf(CR, i6) + 1;
+          for (let i6 = 0; i6 !== bytes2.length; i6 = index2) {
+            index2 = bytes2.indexOf(CR, i6) + 1;
             if (!index2)
-              index2 = bytes3.length;
-            const last = index2 - (bytes3[index2] === LF ? 1 : 0);
+              index2 = bytes2.length;
+            const last = index2 - (bytes2[index2] === LF ? 1 : 0);
             if (i6)
-              bytes3.copyWithin(j5, i6, last);
+              bytes2.copyWithin(j5, i6, last);
             j5 += last - i6;
           }
-          return bytes3.subarray(0, j5);
+          return bytes2.subarray(0, j5);
         }, () => carryOverCR ? new Uint8Array([CR]) : void 0);
       },
       /**
@@ -30510,10 +30510,10 @@ var init_openpgp = __esm({
       };
     };
     swapLE = (n3) => (n3 >>> 0 & 255) << 24 | (n3 >>> 8 & 255) << 16 | (n3 >>> 16 & 255) << 8 | n3 >>> 24 & 255 | 0;
-    estimateWindow = (bytes3) => {
-      if (bytes3 > 64 * 1024)
+    estimateWindow = (bytes2) => {
+      if (bytes2 > 64 * 1024)
         return 8;
-      if (bytes3 > 1024)
+      if (bytes2 > 1024)
         return 4;
       return 2;
     };
@@ -31188,11 +31188,11 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes
        * @returns {Number} Number of read bytes.
        */
-      read(bytes3) {
-        if (bytes3.length >= 1) {
-          const length = bytes3[0];
-          if (bytes3.length >= 1 + length) {
-            this.data = bytes3.subarray(1, 1 + length);
+      read(bytes2) {
+        if (bytes2.length >= 1) {
+          const length = bytes2[0];
+          if (bytes2.length >= 1 + length) {
+            this.data = bytes2.subarray(1, 1 + length);
             return 1 + this.data.length;
           }
         }
@@ -31255,12 +31255,12 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes
        * @returns {Number} Number of read bytes.
        */
-      read(bytes3) {
+      read(bytes2) {
         let read = 0;
-        let followLength = bytes3[read++];
-        this.algorithm = followLength % 2 ? bytes3[read++] : null;
+        let followLength = bytes2[read++];
+        this.algorithm = followLength % 2 ? bytes2[read++] : null;
         followLength -= followLength % 2;
-        this.wrappedKey = util.readExactSubarray(bytes3, read, read + followLength);
+        this.wrappedKey = util.readExactSubarray(bytes2, read, read + followLength);
         read += followLength;
       }
       /**
@@ -31545,13 +31545,13 @@ var init_openpgp = __esm({
       * @param {Uint8Array} bytes - Payload of argon2 string-to-key specifier
       * @returns {Integer} Actual length of the object.
       */
-      read(bytes3) {
+      read(bytes2) {
         let i6 = 0;
-        this.salt = bytes3.subarray(i6, i6 + 16);
+        this.salt = bytes2.subarray(i6, i6 + 16);
         i6 += 16;
-        this.t = bytes3[i6++];
-        this.p = bytes3[i6++];
-        this.encodedM = bytes3[i6++];
+        this.t = bytes2[i6++];
+        this.p = bytes2[i6++];
+        this.encodedM = bytes2[i6++];
         return i6;
       }
       /**
@@ -31645,25 +31645,25 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Payload of string-to-key specifier
        * @returns {Integer} Actual length of the object.
        */
-      read(bytes3) {
+      read(bytes2) {
         let i6 = 0;
-        this.algorithm = bytes3[i6++];
+        this.algorithm = bytes2[i6++];
         switch (this.type) {
           case "simple":
             break;
           case "salted":
-            this.salt = bytes3.subarray(i6, i6 + 8);
+            this.salt = bytes2.subarray(i6, i6 + 8);
             i6 += 8;
             break;
           case "iterated":
-            this.salt = bytes3.subarray(i6, i6 + 8);
+            this.salt = bytes2.subarray(i6, i6 + 8);
             i6 += 8;
-            this.c = bytes3[i6++];
+            this.c = bytes2[i6++];
             break;
           case "gnu":
-            if (util.uint8ArrayToString(bytes3.subarray(i6, i6 + 3)) === "GNU") {
+            if (util.uint8ArrayToString(bytes2.subarray(i6, i6 + 3)) === "GNU") {
               i6 += 3;
-              const gnuExtType = 1e3 + bytes3[i6++];
+              const gnuExtType = 1e3 + bytes2[i6++];
               if (gnuExtType === 1001) {
                 this.type = "gnu-dummy";
               } else {
@@ -32658,9 +32658,9 @@ var init_openpgp = __esm({
        * @param {Uint8Array | ReadableStream<Uint8Array>} bytes - The string of bytes
        * @param {enums.literal} format - The format of the string of bytes
        */
-      setBytes(bytes3, format2) {
+      setBytes(bytes2, format2) {
         this.format = format2;
-        this.data = bytes3;
+        this.data = bytes2;
         this.text = null;
       }
       /**
@@ -32698,8 +32698,8 @@ var init_openpgp = __esm({
        * @returns {Promise<LiteralDataPacket>} Object representation.
        * @async
        */
-      async read(bytes3) {
-        await parse(bytes3, async (reader) => {
+      async read(bytes2) {
+        await parse(bytes2, async (reader) => {
           const format2 = await reader.readByte();
           const filename_len = await reader.readByte();
           this.filename = util.decodeUTF8(await reader.readBytes(filename_len));
@@ -32741,8 +32741,8 @@ var init_openpgp = __esm({
        * Parsing method for a key id
        * @param {Uint8Array} bytes - Input to read the key id from
        */
-      read(bytes3) {
-        this.bytes = util.uint8ArrayToString(bytes3.subarray(0, 8));
+      read(bytes2) {
+        this.bytes = util.uint8ArrayToString(bytes2.subarray(0, 8));
         return this.bytes.length;
       }
       /**
@@ -32860,32 +32860,32 @@ var init_openpgp = __esm({
        * @param {String} bytes - Payload of a tag 2 packet
        * @returns {SignaturePacket} Object representation.
        */
-      read(bytes3, config$1 = config) {
+      read(bytes2, config$1 = config) {
         let i6 = 0;
-        this.version = bytes3[i6++];
+        this.version = bytes2[i6++];
         if (this.version === 5 && !config$1.enableParsingV5Entities) {
           throw new UnsupportedError("Support for v5 entities is disabled; turn on `config.enableParsingV5Entities` if needed");
         }
         if (this.version !== 4 && this.version !== 5 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the signature packet is unsupported.`);
         }
-        this.signatureType = bytes3[i6++];
-        this.publicKeyAlgorithm = bytes3[i6++];
-        this.hashAlgorithm = bytes3[i6++];
-        i6 += this.readSubPackets(bytes3.subarray(i6, bytes3.length), true);
+        this.signatureType = bytes2[i6++];
+        this.publicKeyAlgorithm = bytes2[i6++];
+        this.hashAlgorithm = bytes2[i6++];
+        i6 += this.readSubPackets(bytes2.subarray(i6, bytes2.length), true);
         if (!this.created) {
           throw new Error("Missing signature creation time subpacket.");
         }
-        this.signatureData = bytes3.subarray(0, i6);
-        i6 += this.readSubPackets(bytes3.subarray(i6, bytes3.length), false);
-        this.signedHashValue = bytes3.subarray(i6, i6 + 2);
+        this.signatureData = bytes2.subarray(0, i6);
+        i6 += this.readSubPackets(bytes2.subarray(i6, bytes2.length), false);
+        this.signedHashValue = bytes2.subarray(i6, i6 + 2);
         i6 += 2;
         if (this.version === 6) {
-          const saltLength = bytes3[i6++];
-          this.salt = bytes3.subarray(i6, i6 + saltLength);
+          const saltLength = bytes2[i6++];
+          this.salt = bytes2.subarray(i6, i6 + saltLength);
           i6 += saltLength;
         }
-        const signatureMaterial = bytes3.subarray(i6, bytes3.length);
+        const signatureMaterial = bytes2.subarray(i6, bytes2.length);
         const { read, signatureParams } = parseSignatureParams(this.publicKeyAlgorithm, signatureMaterial);
         if (read < signatureMaterial.length) {
           throw new Error("Error reading MPIs");
@@ -32971,7 +32971,7 @@ var init_openpgp = __esm({
       writeHashedSubPackets() {
         const sub = enums.signatureSubpacket;
         const arr = [];
-        let bytes3;
+        let bytes2;
         if (this.created === null) {
           throw new Error("Missing signature creation time");
         }
@@ -32983,8 +32983,8 @@ var init_openpgp = __esm({
           arr.push(writeSubPacket(sub.exportableCertification, true, new Uint8Array([this.exportable ? 1 : 0])));
         }
         if (this.trustLevel !== null) {
-          bytes3 = new Uint8Array([this.trustLevel, this.trustAmount]);
-          arr.push(writeSubPacket(sub.trustSignature, true, bytes3));
+          bytes2 = new Uint8Array([this.trustLevel, this.trustAmount]);
+          arr.push(writeSubPacket(sub.trustSignature, true, bytes2));
         }
         if (this.regularExpression !== null) {
           arr.push(writeSubPacket(sub.regularExpression, true, this.regularExpression));
@@ -32996,38 +32996,38 @@ var init_openpgp = __esm({
           arr.push(writeSubPacket(sub.keyExpirationTime, true, util.writeNumber(this.keyExpirationTime, 4)));
         }
         if (this.preferredSymmetricAlgorithms !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredSymmetricAlgorithms));
-          arr.push(writeSubPacket(sub.preferredSymmetricAlgorithms, false, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredSymmetricAlgorithms));
+          arr.push(writeSubPacket(sub.preferredSymmetricAlgorithms, false, bytes2));
         }
         if (this.revocationKeyClass !== null) {
-          bytes3 = new Uint8Array([this.revocationKeyClass, this.revocationKeyAlgorithm]);
-          bytes3 = util.concat([bytes3, this.revocationKeyFingerprint]);
-          arr.push(writeSubPacket(sub.revocationKey, false, bytes3));
+          bytes2 = new Uint8Array([this.revocationKeyClass, this.revocationKeyAlgorithm]);
+          bytes2 = util.concat([bytes2, this.revocationKeyFingerprint]);
+          arr.push(writeSubPacket(sub.revocationKey, false, bytes2));
         }
         if (!this.issuerKeyID.isNull() && this.issuerKeyVersion < 5) {
           arr.push(writeSubPacket(sub.issuerKeyID, false, this.issuerKeyID.write()));
         }
         this.rawNotations.forEach(({ name, value: value2, humanReadable, critical }) => {
-          bytes3 = [new Uint8Array([humanReadable ? 128 : 0, 0, 0, 0])];
+          bytes2 = [new Uint8Array([humanReadable ? 128 : 0, 0, 0, 0])];
           const encodedName = util.encodeUTF8(name);
-          bytes3.push(util.writeNumber(encodedName.length, 2));
-          bytes3.push(util.writeNumber(value2.length, 2));
-          bytes3.push(encodedName);
-          bytes3.push(value2);
-          bytes3 = util.concat(bytes3);
-          arr.push(writeSubPacket(sub.notationData, critical, bytes3));
+          bytes2.push(util.writeNumber(encodedName.length, 2));
+          bytes2.push(util.writeNumber(value2.length, 2));
+          bytes2.push(encodedName);
+          bytes2.push(value2);
+          bytes2 = util.concat(bytes2);
+          arr.push(writeSubPacket(sub.notationData, critical, bytes2));
         });
         if (this.preferredHashAlgorithms !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredHashAlgorithms));
-          arr.push(writeSubPacket(sub.preferredHashAlgorithms, false, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredHashAlgorithms));
+          arr.push(writeSubPacket(sub.preferredHashAlgorithms, false, bytes2));
         }
         if (this.preferredCompressionAlgorithms !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredCompressionAlgorithms));
-          arr.push(writeSubPacket(sub.preferredCompressionAlgorithms, false, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredCompressionAlgorithms));
+          arr.push(writeSubPacket(sub.preferredCompressionAlgorithms, false, bytes2));
         }
         if (this.keyServerPreferences !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.keyServerPreferences));
-          arr.push(writeSubPacket(sub.keyServerPreferences, false, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.keyServerPreferences));
+          arr.push(writeSubPacket(sub.keyServerPreferences, false, bytes2));
         }
         if (this.preferredKeyServer !== null) {
           arr.push(writeSubPacket(sub.preferredKeyServer, false, util.encodeUTF8(this.preferredKeyServer)));
@@ -33039,41 +33039,41 @@ var init_openpgp = __esm({
           arr.push(writeSubPacket(sub.policyURI, false, util.encodeUTF8(this.policyURI)));
         }
         if (this.keyFlags !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.keyFlags));
-          arr.push(writeSubPacket(sub.keyFlags, true, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.keyFlags));
+          arr.push(writeSubPacket(sub.keyFlags, true, bytes2));
         }
         if (this.signersUserID !== null) {
           arr.push(writeSubPacket(sub.signersUserID, false, util.encodeUTF8(this.signersUserID)));
         }
         if (this.reasonForRevocationFlag !== null) {
-          bytes3 = util.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag) + this.reasonForRevocationString);
-          arr.push(writeSubPacket(sub.reasonForRevocation, true, bytes3));
+          bytes2 = util.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag) + this.reasonForRevocationString);
+          arr.push(writeSubPacket(sub.reasonForRevocation, true, bytes2));
         }
         if (this.features !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.features));
-          arr.push(writeSubPacket(sub.features, false, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.features));
+          arr.push(writeSubPacket(sub.features, false, bytes2));
         }
         if (this.signatureTargetPublicKeyAlgorithm !== null) {
-          bytes3 = [new Uint8Array([this.signatureTargetPublicKeyAlgorithm, this.signatureTargetHashAlgorithm])];
-          bytes3.push(util.stringToUint8Array(this.signatureTargetHash));
-          bytes3 = util.concat(bytes3);
-          arr.push(writeSubPacket(sub.signatureTarget, true, bytes3));
+          bytes2 = [new Uint8Array([this.signatureTargetPublicKeyAlgorithm, this.signatureTargetHashAlgorithm])];
+          bytes2.push(util.stringToUint8Array(this.signatureTargetHash));
+          bytes2 = util.concat(bytes2);
+          arr.push(writeSubPacket(sub.signatureTarget, true, bytes2));
         }
         if (this.embeddedSignature !== null) {
           arr.push(writeSubPacket(sub.embeddedSignature, true, this.embeddedSignature.write()));
         }
         if (this.issuerFingerprint !== null) {
-          bytes3 = [new Uint8Array([this.issuerKeyVersion]), this.issuerFingerprint];
-          bytes3 = util.concat(bytes3);
-          arr.push(writeSubPacket(sub.issuerFingerprint, this.version >= 5, bytes3));
+          bytes2 = [new Uint8Array([this.issuerKeyVersion]), this.issuerFingerprint];
+          bytes2 = util.concat(bytes2);
+          arr.push(writeSubPacket(sub.issuerFingerprint, this.version >= 5, bytes2));
         }
         if (this.preferredAEADAlgorithms !== null) {
-          bytes3 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredAEADAlgorithms));
-          arr.push(writeSubPacket(sub.preferredAEADAlgorithms, false, bytes3));
+          bytes2 = util.stringToUint8Array(util.uint8ArrayToString(this.preferredAEADAlgorithms));
+          arr.push(writeSubPacket(sub.preferredAEADAlgorithms, false, bytes2));
         }
         if (this.preferredCipherSuites !== null) {
-          bytes3 = new Uint8Array([].concat(...this.preferredCipherSuites));
-          arr.push(writeSubPacket(sub.preferredCipherSuites, false, bytes3));
+          bytes2 = new Uint8Array([].concat(...this.preferredCipherSuites));
+          arr.push(writeSubPacket(sub.preferredCipherSuites, false, bytes2));
         }
         const result = util.concat(arr);
         const length = util.writeNumber(result.length, this.version === 6 ? 4 : 2);
@@ -33092,16 +33092,16 @@ var init_openpgp = __esm({
         return util.concat([length, result]);
       }
       // Signature subpackets
-      readSubPacket(bytes3, hashed = true) {
+      readSubPacket(bytes2, hashed = true) {
         let mypos = 0;
-        const critical = !!(bytes3[mypos] & 128);
-        const type2 = bytes3[mypos] & 127;
+        const critical = !!(bytes2[mypos] & 128);
+        const type2 = bytes2[mypos] & 127;
         mypos++;
         if (!hashed) {
           this.unhashedSubpackets.push({
             type: type2,
             critical,
-            body: bytes3.subarray(mypos, bytes3.length)
+            body: bytes2.subarray(mypos, bytes2.length)
           });
           if (!allowedUnhashedSubpackets.has(type2)) {
             return;
@@ -33109,57 +33109,57 @@ var init_openpgp = __esm({
         }
         switch (type2) {
           case enums.signatureSubpacket.signatureCreationTime:
-            this.created = util.readDate(bytes3.subarray(mypos, bytes3.length));
+            this.created = util.readDate(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.signatureExpirationTime: {
-            const seconds2 = util.readNumber(bytes3.subarray(mypos, bytes3.length));
+            const seconds2 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
             this.signatureNeverExpires = seconds2 === 0;
             this.signatureExpirationTime = seconds2;
             break;
           }
           case enums.signatureSubpacket.exportableCertification:
-            this.exportable = bytes3[mypos++] === 1;
+            this.exportable = bytes2[mypos++] === 1;
             break;
           case enums.signatureSubpacket.trustSignature:
-            this.trustLevel = bytes3[mypos++];
-            this.trustAmount = bytes3[mypos++];
+            this.trustLevel = bytes2[mypos++];
+            this.trustAmount = bytes2[mypos++];
             break;
           case enums.signatureSubpacket.regularExpression:
-            this.regularExpression = bytes3[mypos];
+            this.regularExpression = bytes2[mypos];
             break;
           case enums.signatureSubpacket.revocable:
-            this.revocable = bytes3[mypos++] === 1;
+            this.revocable = bytes2[mypos++] === 1;
             break;
           case enums.signatureSubpacket.keyExpirationTime: {
-            const seconds2 = util.readNumber(bytes3.subarray(mypos, bytes3.length));
+            const seconds2 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
             this.keyExpirationTime = seconds2;
             this.keyNeverExpires = seconds2 === 0;
             break;
           }
           case enums.signatureSubpacket.preferredSymmetricAlgorithms:
-            this.preferredSymmetricAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
+            this.preferredSymmetricAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.revocationKey:
-            this.revocationKeyClass = bytes3[mypos++];
-            this.revocationKeyAlgorithm = bytes3[mypos++];
-            this.revocationKeyFingerprint = bytes3.subarray(mypos, mypos + 20);
+            this.revocationKeyClass = bytes2[mypos++];
+            this.revocationKeyAlgorithm = bytes2[mypos++];
+            this.revocationKeyFingerprint = bytes2.subarray(mypos, mypos + 20);
             break;
           case enums.signatureSubpacket.issuerKeyID:
             if (this.version === 4) {
-              this.issuerKeyID.read(bytes3.subarray(mypos, bytes3.length));
+              this.issuerKeyID.read(bytes2.subarray(mypos, bytes2.length));
             } else if (hashed) {
               throw new Error("Unexpected Issuer Key ID subpacket");
             }
             break;
           case enums.signatureSubpacket.notationData: {
-            const humanReadable = !!(bytes3[mypos] & 128);
+            const humanReadable = !!(bytes2[mypos] & 128);
             mypos += 4;
-            const m3 = util.readNumber(bytes3.subarray(mypos, mypos + 2));
+            const m3 = util.readNumber(bytes2.subarray(mypos, mypos + 2));
             mypos += 2;
-            const n3 = util.readNumber(bytes3.subarray(mypos, mypos + 2));
+            const n3 = util.readNumber(bytes2.subarray(mypos, mypos + 2));
             mypos += 2;
-            const name = util.decodeUTF8(bytes3.subarray(mypos, mypos + m3));
-            const value2 = bytes3.subarray(mypos + m3, mypos + m3 + n3);
+            const name = util.decodeUTF8(bytes2.subarray(mypos, mypos + m3));
+            const value2 = bytes2.subarray(mypos + m3, mypos + m3 + n3);
             this.rawNotations.push({ name, humanReadable, value: value2, critical });
             if (humanReadable) {
               this.notations[name] = util.decodeUTF8(value2);
@@ -33167,50 +33167,50 @@ var init_openpgp = __esm({
             break;
           }
           case enums.signatureSubpacket.preferredHashAlgorithms:
-            this.preferredHashAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
+            this.preferredHashAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.preferredCompressionAlgorithms:
-            this.preferredCompressionAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
+            this.preferredCompressionAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.keyServerPreferences:
-            this.keyServerPreferences = [...bytes3.subarray(mypos, bytes3.length)];
+            this.keyServerPreferences = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.preferredKeyServer:
-            this.preferredKeyServer = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
+            this.preferredKeyServer = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.primaryUserID:
-            this.isPrimaryUserID = bytes3[mypos++] !== 0;
+            this.isPrimaryUserID = bytes2[mypos++] !== 0;
             break;
           case enums.signatureSubpacket.policyURI:
-            this.policyURI = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
+            this.policyURI = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.keyFlags:
-            this.keyFlags = [...bytes3.subarray(mypos, bytes3.length)];
+            this.keyFlags = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.signersUserID:
-            this.signersUserID = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
+            this.signersUserID = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.reasonForRevocation:
-            this.reasonForRevocationFlag = bytes3[mypos++];
-            this.reasonForRevocationString = util.decodeUTF8(bytes3.subarray(mypos, bytes3.length));
+            this.reasonForRevocationFlag = bytes2[mypos++];
+            this.reasonForRevocationString = util.decodeUTF8(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.features:
-            this.features = [...bytes3.subarray(mypos, bytes3.length)];
+            this.features = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.signatureTarget: {
-            this.signatureTargetPublicKeyAlgorithm = bytes3[mypos++];
-            this.signatureTargetHashAlgorithm = bytes3[mypos++];
+            this.signatureTargetPublicKeyAlgorithm = bytes2[mypos++];
+            this.signatureTargetHashAlgorithm = bytes2[mypos++];
             const len = getHashByteLength(this.signatureTargetHashAlgorithm);
-            this.signatureTargetHash = util.uint8ArrayToString(bytes3.subarray(mypos, mypos + len));
+            this.signatureTargetHash = util.uint8ArrayToString(bytes2.subarray(mypos, mypos + len));
             break;
           }
           case enums.signatureSubpacket.embeddedSignature:
             this.embeddedSignature = new _SignaturePacket();
-            this.embeddedSignature.read(bytes3.subarray(mypos, bytes3.length));
+            this.embeddedSignature.read(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.issuerFingerprint:
-            this.issuerKeyVersion = bytes3[mypos++];
-            this.issuerFingerprint = bytes3.subarray(mypos, bytes3.length);
+            this.issuerKeyVersion = bytes2[mypos++];
+            this.issuerFingerprint = bytes2.subarray(mypos, bytes2.length);
             if (this.issuerKeyVersion >= 5) {
               this.issuerKeyID.read(this.issuerFingerprint);
             } else {
@@ -33218,31 +33218,31 @@ var init_openpgp = __esm({
             }
             break;
           case enums.signatureSubpacket.preferredAEADAlgorithms:
-            this.preferredAEADAlgorithms = [...bytes3.subarray(mypos, bytes3.length)];
+            this.preferredAEADAlgorithms = [...bytes2.subarray(mypos, bytes2.length)];
             break;
           case enums.signatureSubpacket.preferredCipherSuites:
             this.preferredCipherSuites = [];
-            for (let i6 = mypos; i6 < bytes3.length; i6 += 2) {
-              this.preferredCipherSuites.push([bytes3[i6], bytes3[i6 + 1]]);
+            for (let i6 = mypos; i6 < bytes2.length; i6 += 2) {
+              this.preferredCipherSuites.push([bytes2[i6], bytes2[i6 + 1]]);
             }
             break;
           default:
             this.unknownSubpackets.push({
               type: type2,
               critical,
-              body: bytes3.subarray(mypos, bytes3.length)
+              body: bytes2.subarray(mypos, bytes2.length)
             });
             break;
         }
       }
-      readSubPackets(bytes3, trusted = true, config2) {
+      readSubPackets(bytes2, trusted = true, config2) {
         const subpacketLengthBytes = this.version === 6 ? 4 : 2;
-        const subpacketLength = util.readNumber(bytes3.subarray(0, subpacketLengthBytes));
+        const subpacketLength = util.readNumber(bytes2.subarray(0, subpacketLengthBytes));
         let i6 = subpacketLengthBytes;
         while (i6 < subpacketLengthBytes + subpacketLength) {
-          const len = readSimpleLength(bytes3.subarray(i6, bytes3.length));
+          const len = readSimpleLength(bytes2.subarray(i6, bytes2.length));
           i6 += len.offset;
-          this.readSubPacket(bytes3.subarray(i6, i6 + len.len), trusted, config2);
+          this.readSubPacket(bytes2.subarray(i6, i6 + len.len), trusted, config2);
           i6 += len.len;
         }
         return i6;
@@ -33257,8 +33257,8 @@ var init_openpgp = __esm({
             }
             return data.getBytes(true);
           case t.text: {
-            const bytes3 = data.getBytes(true);
-            return util.canonicalizeEOL(bytes3);
+            const bytes2 = data.getBytes(true);
+            return util.canonicalizeEOL(bytes2);
           }
           case t.standalone:
             return new Uint8Array(0);
@@ -33278,12 +33278,12 @@ var init_openpgp = __esm({
             } else {
               throw new Error("Either a userID or userAttribute packet needs to be supplied for certification.");
             }
-            const bytes3 = packet.write();
+            const bytes2 = packet.write();
             return util.concat([
               this.toSign(t.key, data),
               new Uint8Array([tag]),
-              util.writeNumber(bytes3.length, 4),
-              bytes3
+              util.writeNumber(bytes2.length, 4),
+              bytes2
             ]);
           }
           case t.subkeyBinding:
@@ -33329,8 +33329,8 @@ var init_openpgp = __esm({
         });
       }
       toHash(signatureType, data, detached = false) {
-        const bytes3 = this.toSign(signatureType, data);
-        return util.concat([this.salt || new Uint8Array(), bytes3, this.signatureData, this.calculateTrailer(data, detached)]);
+        const bytes2 = this.toSign(signatureType, data);
+        return util.concat([this.salt || new Uint8Array(), bytes2, this.signatureData, this.calculateTrailer(data, detached)]);
       }
       async hash(signatureType, data, toHash, detached = false) {
         if (this.version === 6 && this.salt.length !== saltLengthForHash(this.hashAlgorithm)) {
@@ -33458,29 +33458,29 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Payload of a tag 4 packet
        * @returns {OnePassSignaturePacket} Object representation.
        */
-      read(bytes3) {
+      read(bytes2) {
         let mypos = 0;
-        this.version = bytes3[mypos++];
+        this.version = bytes2[mypos++];
         if (this.version !== 3 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the one-pass signature packet is unsupported.`);
         }
-        this.signatureType = bytes3[mypos++];
-        this.hashAlgorithm = bytes3[mypos++];
-        this.publicKeyAlgorithm = bytes3[mypos++];
+        this.signatureType = bytes2[mypos++];
+        this.hashAlgorithm = bytes2[mypos++];
+        this.publicKeyAlgorithm = bytes2[mypos++];
         if (this.version === 6) {
-          const saltLength = bytes3[mypos++];
-          this.salt = bytes3.subarray(mypos, mypos + saltLength);
+          const saltLength = bytes2[mypos++];
+          this.salt = bytes2.subarray(mypos, mypos + saltLength);
           mypos += saltLength;
-          this.issuerFingerprint = bytes3.subarray(mypos, mypos + 32);
+          this.issuerFingerprint = bytes2.subarray(mypos, mypos + 32);
           mypos += 32;
           this.issuerKeyID = new KeyID();
           this.issuerKeyID.read(this.issuerFingerprint);
         } else {
           this.issuerKeyID = new KeyID();
-          this.issuerKeyID.read(bytes3.subarray(mypos, mypos + 8));
+          this.issuerKeyID.read(bytes2.subarray(mypos, mypos + 8));
           mypos += 8;
         }
-        this.flags = bytes3[mypos++];
+        this.flags = bytes2[mypos++];
         return this;
       }
       /**
@@ -33533,9 +33533,9 @@ var init_openpgp = __esm({
        * @throws on parsing errors
        * @async
        */
-      static async fromBinary(bytes3, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
+      static async fromBinary(bytes2, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
         const packets = new _PacketList();
-        await packets.read(bytes3, allowedPackets, config$1, grammarValidator, delayErrors);
+        await packets.read(bytes2, allowedPackets, config$1, grammarValidator, delayErrors);
         return packets;
       }
       /**
@@ -33548,13 +33548,13 @@ var init_openpgp = __esm({
        * @throws on parsing errors
        * @async
        */
-      async read(bytes3, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
+      async read(bytes2, allowedPackets, config$1 = config, grammarValidator = null, delayErrors = false) {
         let additionalAllowedPackets;
         if (config$1.additionalAllowedPackets.length) {
           additionalAllowedPackets = util.constructAllowedPackets(config$1.additionalAllowedPackets);
           allowedPackets = { ...allowedPackets, ...additionalAllowedPackets };
         }
-        this.stream = transformPair(bytes3, async (readable2, writable) => {
+        this.stream = transformPair(bytes2, async (readable2, writable) => {
           const reader2 = getReader(readable2);
           const writer = getWriter(writable);
           try {
@@ -33875,8 +33875,8 @@ var init_openpgp = __esm({
        * @param {Uint8Array | ReadableStream<Uint8Array>} bytes - Payload of a tag 8 packet
        * @param {Object} [config] - Full configuration, defaults to openpgp.config
        */
-      async read(bytes3, config$1 = config) {
-        await parse(bytes3, async (reader) => {
+      async read(bytes2, config$1 = config) {
+        await parse(bytes2, async (reader) => {
           this.algorithm = await reader.readByte();
           this.compressed = reader.remainder();
           await this.decompress(config$1);
@@ -33981,8 +33981,8 @@ var init_openpgp = __esm({
         this.encrypted = null;
         this.packets = null;
       }
-      async read(bytes3) {
-        await parse(bytes3, async (reader) => {
+      async read(bytes2) {
+        await parse(bytes2, async (reader) => {
           this.version = await reader.readByte();
           if (this.version !== 1 && this.version !== 2) {
             throw new UnsupportedError(`Version ${this.version} of the SEIP packet is unsupported.`);
@@ -34016,18 +34016,18 @@ var init_openpgp = __esm({
         if (key2.length !== keySize) {
           throw new Error("Unexpected session key size");
         }
-        let bytes3 = this.packets.write();
-        if (isArrayStream(bytes3))
-          bytes3 = await readToEnd(bytes3);
+        let bytes2 = this.packets.write();
+        if (isArrayStream(bytes2))
+          bytes2 = await readToEnd(bytes2);
         if (this.version === 2) {
           this.cipherAlgorithm = sessionKeyAlgorithm;
           this.salt = getRandomBytes(32);
           this.chunkSizeByte = config$1.aeadChunkSizeByte;
-          this.encrypted = await runAEAD(this, "encrypt", key2, bytes3);
+          this.encrypted = await runAEAD(this, "encrypt", key2, bytes2);
         } else {
           const prefix = await getPrefixRandom(sessionKeyAlgorithm);
           const mdc = new Uint8Array([211, 20]);
-          const tohash = util.concat([prefix, bytes3, mdc]);
+          const tohash = util.concat([prefix, bytes2, mdc]);
           const hash = await computeDigest(enums.hash.sha1, passiveClone(tohash));
           const plaintext = util.concat([tohash, hash]);
           this.encrypted = await encrypt$1(sessionKeyAlgorithm, key2, plaintext, new Uint8Array(blockSize));
@@ -34071,8 +34071,8 @@ var init_openpgp = __esm({
             }
             return new Uint8Array();
           });
-          const bytes3 = slice(tohash, blockSize + 2);
-          packetbytes = slice(bytes3, 0, -2);
+          const bytes2 = slice(tohash, blockSize + 2);
+          packetbytes = slice(bytes2, 0, -2);
           packetbytes = concat([packetbytes, fromAsync(() => verifyHash)]);
           if (util.isStream(encrypted) && config$1.allowUnauthenticatedStream) {
             delayErrors = true;
@@ -34109,8 +34109,8 @@ var init_openpgp = __esm({
        * @param {Uint8Array | ReadableStream<Uint8Array>} bytes
        * @throws {Error} on parsing failure
        */
-      async read(bytes3) {
-        await parse(bytes3, async (reader) => {
+      async read(bytes2) {
+        await parse(bytes2, async (reader) => {
           const version = await reader.readByte();
           if (version !== VERSION$1) {
             throw new UnsupportedError(`Version ${version} of the AEAD-encrypted data packet is not supported.`);
@@ -34193,18 +34193,18 @@ var init_openpgp = __esm({
        *
        * @param {Uint8Array} bytes - Payload of a tag 1 packet
        */
-      read(bytes3) {
+      read(bytes2) {
         let offset = 0;
-        this.version = bytes3[offset++];
+        this.version = bytes2[offset++];
         if (this.version !== 3 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the PKESK packet is unsupported.`);
         }
         if (this.version === 6) {
-          const versionAndFingerprintLength = bytes3[offset++];
+          const versionAndFingerprintLength = bytes2[offset++];
           if (versionAndFingerprintLength) {
-            this.publicKeyVersion = bytes3[offset++];
+            this.publicKeyVersion = bytes2[offset++];
             const fingerprintLength = versionAndFingerprintLength - 1;
-            this.publicKeyFingerprint = bytes3.subarray(offset, offset + fingerprintLength);
+            this.publicKeyFingerprint = bytes2.subarray(offset, offset + fingerprintLength);
             offset += fingerprintLength;
             if (this.publicKeyVersion >= 5) {
               this.publicKeyID.read(this.publicKeyFingerprint);
@@ -34215,10 +34215,10 @@ var init_openpgp = __esm({
             this.publicKeyID = KeyID.wildcard();
           }
         } else {
-          offset += this.publicKeyID.read(bytes3.subarray(offset, offset + 8));
+          offset += this.publicKeyID.read(bytes2.subarray(offset, offset + 8));
         }
-        this.publicKeyAlgorithm = bytes3[offset++];
-        this.encrypted = parseEncSessionKeyParams(this.publicKeyAlgorithm, bytes3.subarray(offset));
+        this.publicKeyAlgorithm = bytes2[offset++];
+        this.encrypted = parseEncSessionKeyParams(this.publicKeyAlgorithm, bytes2.subarray(offset));
         if (this.publicKeyAlgorithm === enums.publicKey.x25519 || this.publicKeyAlgorithm === enums.publicKey.x448) {
           if (this.version === 3) {
             this.sessionKeyAlgorithm = enums.write(enums.symmetric, this.encrypted.C.algorithm);
@@ -34313,31 +34313,31 @@ var init_openpgp = __esm({
        *
        * @param {Uint8Array} bytes - Payload of a tag 3 packet
        */
-      read(bytes3) {
+      read(bytes2) {
         let offset = 0;
-        this.version = bytes3[offset++];
+        this.version = bytes2[offset++];
         if (this.version !== 4 && this.version !== 5 && this.version !== 6) {
           throw new UnsupportedError(`Version ${this.version} of the SKESK packet is unsupported.`);
         }
         if (this.version === 6) {
           offset++;
         }
-        const algo = bytes3[offset++];
+        const algo = bytes2[offset++];
         if (this.version >= 5) {
-          this.aeadAlgorithm = bytes3[offset++];
+          this.aeadAlgorithm = bytes2[offset++];
           if (this.version === 6) {
             offset++;
           }
         }
-        const s2kType = bytes3[offset++];
+        const s2kType = bytes2[offset++];
         this.s2k = newS2KFromType(s2kType);
-        offset += this.s2k.read(bytes3.subarray(offset, bytes3.length));
+        offset += this.s2k.read(bytes2.subarray(offset, bytes2.length));
         if (this.version >= 5) {
           const mode = getAEADMode(this.aeadAlgorithm, true);
-          this.iv = bytes3.subarray(offset, offset += mode.ivLength);
+          this.iv = bytes2.subarray(offset, offset += mode.ivLength);
         }
-        if (this.version >= 5 || offset < bytes3.length) {
-          this.encrypted = bytes3.subarray(offset, bytes3.length);
+        if (this.version >= 5 || offset < bytes2.length) {
+          this.encrypted = bytes2.subarray(offset, bytes2.length);
           this.sessionKeyEncryptionAlgorithm = algo;
         } else {
           this.sessionKeyAlgorithm = algo;
@@ -34350,21 +34350,21 @@ var init_openpgp = __esm({
       */
       write() {
         const algo = this.encrypted === null ? this.sessionKeyAlgorithm : this.sessionKeyEncryptionAlgorithm;
-        let bytes3;
+        let bytes2;
         const s2k = this.s2k.write();
         if (this.version === 6) {
           const s2kLen = s2k.length;
           const fieldsLen = 3 + s2kLen + this.iv.length;
-          bytes3 = util.concatUint8Array([new Uint8Array([this.version, fieldsLen, algo, this.aeadAlgorithm, s2kLen]), s2k, this.iv, this.encrypted]);
+          bytes2 = util.concatUint8Array([new Uint8Array([this.version, fieldsLen, algo, this.aeadAlgorithm, s2kLen]), s2k, this.iv, this.encrypted]);
         } else if (this.version === 5) {
-          bytes3 = util.concatUint8Array([new Uint8Array([this.version, algo, this.aeadAlgorithm]), s2k, this.iv, this.encrypted]);
+          bytes2 = util.concatUint8Array([new Uint8Array([this.version, algo, this.aeadAlgorithm]), s2k, this.iv, this.encrypted]);
         } else {
-          bytes3 = util.concatUint8Array([new Uint8Array([this.version, algo]), s2k]);
+          bytes2 = util.concatUint8Array([new Uint8Array([this.version, algo]), s2k]);
           if (this.encrypted !== null) {
-            bytes3 = util.concatUint8Array([bytes3, this.encrypted]);
+            bytes2 = util.concatUint8Array([bytes2, this.encrypted]);
           }
         }
-        return bytes3;
+        return bytes2;
       }
       /**
        * Decrypts the session key with the given passphrase
@@ -34467,20 +34467,20 @@ var init_openpgp = __esm({
        * @returns {Promise<number>} The number of bytes read from `bytes`
        * @async
        */
-      async read(bytes3, config$1 = config) {
+      async read(bytes2, config$1 = config) {
         let pos = 0;
-        this.version = bytes3[pos++];
+        this.version = bytes2[pos++];
         if (this.version === 5 && !config$1.enableParsingV5Entities) {
           throw new UnsupportedError("Support for parsing v5 entities is disabled; turn on `config.enableParsingV5Entities` if needed");
         }
         if (this.version === 4 || this.version === 5 || this.version === 6) {
-          this.created = util.readDate(bytes3.subarray(pos, pos + 4));
+          this.created = util.readDate(bytes2.subarray(pos, pos + 4));
           pos += 4;
-          this.algorithm = bytes3[pos++];
+          this.algorithm = bytes2[pos++];
           if (this.version >= 5) {
             pos += 4;
           }
-          const { read, publicParams } = parsePublicKeyParams(this.algorithm, bytes3.subarray(pos));
+          const { read, publicParams } = parsePublicKeyParams(this.algorithm, bytes2.subarray(pos));
           if (this.version === 6 && publicParams.oid && (publicParams.oid.getName() === enums.curve.curve25519Legacy || publicParams.oid.getName() === enums.curve.ed25519Legacy)) {
             throw new Error("Legacy curve25519 cannot be used with v6 keys");
           }
@@ -34512,10 +34512,10 @@ var init_openpgp = __esm({
        * @param {Integer} version - target version of signature or key
        */
       writeForHash(version) {
-        const bytes3 = this.writePublicKey();
+        const bytes2 = this.writePublicKey();
         const versionOctet = 149 + version;
         const lengthOctets = version >= 5 ? 4 : 2;
-        return util.concatUint8Array([new Uint8Array([versionOctet]), util.writeNumber(bytes3.length, lengthOctets), bytes3]);
+        return util.concatUint8Array([new Uint8Array([versionOctet]), util.writeNumber(bytes2.length, lengthOctets), bytes2]);
       }
       /**
        * Check whether secret-key data is available in decrypted form. Returns null for public keys.
@@ -34619,8 +34619,8 @@ var init_openpgp = __esm({
         this.encrypted = null;
         this.packets = null;
       }
-      read(bytes3) {
-        this.encrypted = bytes3;
+      read(bytes2) {
+        this.encrypted = bytes2;
       }
       write() {
         return this.encrypted;
@@ -34702,12 +34702,12 @@ var init_openpgp = __esm({
        * parsing function for a user attribute packet (tag 17).
        * @param {Uint8Array} input - Payload of a tag 17 packet
        */
-      read(bytes3) {
+      read(bytes2) {
         let i6 = 0;
-        while (i6 < bytes3.length) {
-          const len = readSimpleLength(bytes3.subarray(i6, bytes3.length));
+        while (i6 < bytes2.length) {
+          const len = readSimpleLength(bytes2.subarray(i6, bytes2.length));
           i6 += len.offset;
-          this.attributes.push(util.uint8ArrayToString(bytes3.subarray(i6, i6 + len.len)));
+          this.attributes.push(util.uint8ArrayToString(bytes2.subarray(i6, i6 + len.len)));
           i6 += len.len;
         }
       }
@@ -34764,10 +34764,10 @@ var init_openpgp = __esm({
        * @param {Uint8Array} bytes - Input string to read the packet from
        * @async
        */
-      async read(bytes3, config$1 = config) {
-        let i6 = await this.readPublicKey(bytes3, config$1);
+      async read(bytes2, config$1 = config) {
+        let i6 = await this.readPublicKey(bytes2, config$1);
         const startOfSecretKeyData = i6;
-        this.s2kUsage = bytes3[i6++];
+        this.s2kUsage = bytes2[i6++];
         if (this.version === 5) {
           i6++;
         }
@@ -34776,16 +34776,16 @@ var init_openpgp = __esm({
         }
         try {
           if (this.s2kUsage === 255 || this.s2kUsage === 254 || this.s2kUsage === 253) {
-            this.symmetric = bytes3[i6++];
+            this.symmetric = bytes2[i6++];
             if (this.s2kUsage === 253) {
-              this.aead = bytes3[i6++];
+              this.aead = bytes2[i6++];
             }
             if (this.version === 6) {
               i6++;
             }
-            const s2kType = bytes3[i6++];
+            const s2kType = bytes2[i6++];
             this.s2k = newS2KFromType(s2kType);
-            i6 += this.s2k.read(bytes3.subarray(i6, bytes3.length));
+            i6 += this.s2k.read(bytes2.subarray(i6, bytes2.length));
             if (this.s2k.type === "gnu-dummy") {
               return;
             }
@@ -34795,10 +34795,10 @@ var init_openpgp = __esm({
           if (this.s2kUsage) {
             this.isLegacyAEAD = this.s2kUsage === 253 && (this.version === 5 || this.version === 4 && config$1.parseAEADEncryptedV4KeysAsLegacy);
             if (this.s2kUsage !== 253 || this.isLegacyAEAD) {
-              this.iv = bytes3.subarray(i6, i6 + getCipherParams(this.symmetric).blockSize);
+              this.iv = bytes2.subarray(i6, i6 + getCipherParams(this.symmetric).blockSize);
               this.usedModernAEAD = false;
             } else {
-              this.iv = bytes3.subarray(i6, i6 + getAEADMode(this.aead).ivLength);
+              this.iv = bytes2.subarray(i6, i6 + getAEADMode(this.aead).ivLength);
               this.usedModernAEAD = true;
             }
             i6 += this.iv.length;
@@ -34806,13 +34806,13 @@ var init_openpgp = __esm({
         } catch (e5) {
           if (!this.s2kUsage)
             throw e5;
-          this.unparseableKeyMaterial = bytes3.subarray(startOfSecretKeyData);
+          this.unparseableKeyMaterial = bytes2.subarray(startOfSecretKeyData);
           this.isEncrypted = true;
         }
         if (this.version === 5) {
           i6 += 4;
         }
-        this.keyMaterial = bytes3.subarray(i6);
+        this.keyMaterial = bytes2.subarray(i6);
         this.isEncrypted = !!this.s2kUsage;
         if (!this.isEncrypted) {
           let cleartext;
@@ -35131,8 +35131,8 @@ var init_openpgp = __esm({
        * Parsing function for a user id packet (tag 13).
        * @param {Uint8Array} input - Payload of a tag 13 packet
        */
-      read(bytes3, config$1 = config) {
-        const userID = util.decodeUTF8(bytes3);
+      read(bytes2, config$1 = config) {
+        const userID = util.decodeUTF8(bytes2);
         if (userID.length > config$1.maxUserIDLength) {
           throw new Error("User ID string is too long");
         }
@@ -38160,9 +38160,9 @@ var init_openpgp = __esm({
           throw new Error("XOF is not possible for this instance");
         return this.writeInto(out);
       }
-      xof(bytes3) {
-        anumber(bytes3);
-        return this.xofInto(new Uint8Array(bytes3));
+      xof(bytes2) {
+        anumber(bytes2);
+        return this.xofInto(new Uint8Array(bytes2));
       }
       digestInto(out) {
         aoutput(out, this);
@@ -40438,9 +40438,9 @@ async function loadSigner(armored, passphrase, source) {
   return {
     fingerprint: fingerprint2,
     publicKey: unlocked.toPublic().armor(),
-    async sign(bytes3) {
+    async sign(bytes2) {
       return sign({
-        message: await createMessage({ binary: bytes3 }),
+        message: await createMessage({ binary: bytes2 }),
         signingKeys: unlocked,
         detached: true,
         format: "armored"
@@ -40490,7 +40490,7 @@ async function loadPinnedKey(armored, fingerprint2, source) {
   const keyIds = new Set(key2.getKeys().map((part) => part.getKeyID().toHex().toUpperCase()));
   return { fingerprint: pinned, key: key2, keyIds };
 }
-async function checkSignature(bytes3, armoredSignature, pinned) {
+async function checkSignature(bytes2, armoredSignature, pinned) {
   if (armoredSignature.length > MAX_SIGNATURE_BYTES) {
     return `is ${armoredSignature.length} bytes, too large for a signature`;
   }
@@ -40509,7 +40509,7 @@ async function checkSignature(bytes3, armoredSignature, pinned) {
   }
   try {
     const result = await verify({
-      message: await createMessage({ binary: bytes3 }),
+      message: await createMessage({ binary: bytes2 }),
       signature,
       verificationKeys: pinned.key,
       format: "binary"
@@ -40655,10 +40655,10 @@ function canonicalJson(value2) {
 function canonicalBytes(value2) {
   return new TextEncoder().encode(canonicalJson(value2));
 }
-function isCanonical(bytes3) {
+function isCanonical(bytes2) {
   let text;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes3);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes2);
     return canonicalJson(JSON.parse(text)) === text;
   } catch {
     return false;
@@ -40716,8 +40716,8 @@ function dropUndefined(value2) {
 function recordBytes(record) {
   return canonicalBytes(record);
 }
-function recordHash(bytes3) {
-  return createHash4("sha256").update(bytes3).digest("hex");
+function recordHash(bytes2) {
+  return createHash4("sha256").update(bytes2).digest("hex");
 }
 function subject(record) {
   return record.systems.length === 1 ? `-${record.systems[0].name}` : "";
@@ -40850,9 +40850,9 @@ function nextState(previous, record, file, sha2562, signingKey) {
 function stateBytes(state2) {
   return canonicalBytes(state2);
 }
-function parseState(bytes3) {
+function parseState(bytes2) {
   try {
-    const value2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+    const value2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
     if (value2?.format !== STATE_FORMAT || value2.version !== STATE_VERSION) return void 0;
     const head = value2.head;
     if (!head || !Number.isSafeInteger(head.sequence) || head.sequence < 0 || typeof head.file !== "string" || !/^[0-9a-f]{64}$/.test(head.sha256 ?? "") || !isObject2(value2.systems) || !isObject2(value2.kinds) || !isObject2(value2.controls)) {
@@ -40880,10 +40880,10 @@ var init_state = __esm({
 });
 
 // src/evidence/tree.ts
-function parseTree(bytes3, idLength) {
+function parseTree(bytes2, idLength) {
   const entries = /* @__PURE__ */ new Map();
   const raw = idLength / 2;
-  const buffer = Buffer.from(bytes3.buffer, bytes3.byteOffset, bytes3.byteLength);
+  const buffer = Buffer.from(bytes2.buffer, bytes2.byteOffset, bytes2.byteLength);
   let at = 0;
   while (at < buffer.length) {
     const space = buffer.indexOf(32, at);
@@ -41128,15 +41128,15 @@ async function buildCommit(target, tip, draft, defaults, signer, pages) {
   if (problems.length > 0) {
     throw new EvidenceError(`the ${record.kind} record is not valid evidence: ${problems.join("; ")}`);
   }
-  const bytes3 = recordBytes(record);
-  if (bytes3.length > MAX_RECORD_BYTES) {
+  const bytes2 = recordBytes(record);
+  if (bytes2.length > MAX_RECORD_BYTES) {
     throw new EvidenceError(
-      `the ${record.kind} record is ${bytes3.length} bytes; records are limited to ${MAX_RECORD_BYTES}`
+      `the ${record.kind} record is ${bytes2.length} bytes; records are limited to ${MAX_RECORD_BYTES}`
     );
   }
-  const sha2562 = recordHash(bytes3);
+  const sha2562 = recordHash(bytes2);
   const file = recordPath(record);
-  const signature = await signer.sign(bytes3);
+  const signature = await signer.sign(bytes2);
   const newState = nextState(state2, record, file, sha2562, signer.fingerprint);
   const files = {};
   if (pages) {
@@ -41161,7 +41161,7 @@ async function buildCommit(target, tip, draft, defaults, signer, pages) {
   files[`${KEYS_DIR}/${signer.fingerprint}.asc`] = signer.publicKey;
   files[STATE_FILE] = stateBytes(newState);
   const written = [
-    { path: file, content: bytes3, create: true },
+    { path: file, content: bytes2, create: true },
     { path: signaturePath(file), content: signature, create: true },
     ...Object.entries(files).map(([path, content]) => ({ path, content, create: false }))
   ];
@@ -41182,7 +41182,7 @@ async function buildCommit(target, tip, draft, defaults, signer, pages) {
     input: message,
     env: identity(target.env)
   });
-  return { record, bytes: bytes3, file, sha256: sha2562, signature, commit };
+  return { record, bytes: bytes2, file, sha256: sha2562, signature, commit };
 }
 function batchedReader(git, commit) {
   let pending;
@@ -41258,11 +41258,11 @@ async function rebuildHead(git, commit, fingerprint2) {
   const contents = await git.readObjects(records.map((r5) => r5.id));
   let state2;
   for (const entry of records) {
-    const bytes3 = contents.get(entry.id);
-    if (!bytes3) throw new EvidenceError(`${entry.path} on the evidence branch cannot be read`);
+    const bytes2 = contents.get(entry.id);
+    if (!bytes2) throw new EvidenceError(`${entry.path} on the evidence branch cannot be read`);
     let record;
     try {
-      record = JSON.parse(bytes3.toString("utf8"));
+      record = JSON.parse(bytes2.toString("utf8"));
     } catch {
       record = void 0;
     }
@@ -41275,7 +41275,7 @@ async function rebuildHead(git, commit, fingerprint2) {
       state2,
       { ...record, sequence: entry.parsed.sequence },
       entry.path,
-      recordHash(bytes3),
+      recordHash(bytes2),
       fingerprint2
     );
   }
@@ -41356,6 +41356,67 @@ var init_branch = __esm({
       }
     };
     BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<!\.lock)(?<![./])$/;
+  }
+});
+
+// src/cli/format.ts
+function formatBytes(bytes2) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value2 = bytes2;
+  let unit = 0;
+  while (value2 >= 1024 && unit < units.length - 1) {
+    value2 /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes2} B` : `${value2.toFixed(1)} ${units[unit]}`;
+}
+function formatSeconds(ms) {
+  const seconds2 = ms / 1e3;
+  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
+  const minutes = Math.floor(seconds2 / 60);
+  if (minutes < 60) return `${minutes}m${String(Math.round(seconds2 % 60)).padStart(2, "0")}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+}
+var ProgressPrinter;
+var init_format = __esm({
+  "src/cli/format.ts"() {
+    "use strict";
+    ProgressPrinter = class {
+      started = Date.now();
+      last = Date.now();
+      intervalMs;
+      write;
+      constructor(write2, intervalMs = 5e3) {
+        this.write = write2;
+        this.intervalMs = intervalMs;
+      }
+      /** A count of items (packs read, say) out of a known total, with an ETA. */
+      count(label, done, total, unit) {
+        if (!this.due()) return;
+        const elapsed = Date.now() - this.started;
+        const eta = done > 0 && total > done ? `, ETA ${formatSeconds(elapsed / done * (total - done))}` : "";
+        this.write(`${label}: ${done} of ${total} ${unit}, ${formatSeconds(elapsed)}${eta}`);
+      }
+      due() {
+        const now = Date.now();
+        if (now - this.last < this.intervalMs) return false;
+        this.last = now;
+        return true;
+      }
+      update(label, files, bytes2, total) {
+        if (!this.due()) return;
+        const now = Date.now();
+        const elapsed = (now - this.started) / 1e3;
+        const rate = elapsed > 0 ? bytes2 / elapsed : 0;
+        let line = `${label}: ${files} files, ${formatBytes(bytes2)}`;
+        if (total !== void 0 && total > 0)
+          line += ` of ${formatBytes(total)} (${Math.min(100, 100 * bytes2 / total).toFixed(0)}%)`;
+        line += `, ${formatBytes(rate)}/s, ${formatSeconds(elapsed * 1e3)}`;
+        if (total !== void 0 && rate > 0 && total > bytes2)
+          line += `, ETA ${formatSeconds((total - bytes2) / rate * 1e3)}`;
+        this.write(line);
+      }
+    };
   }
 });
 
@@ -41478,16 +41539,6 @@ function systemLabel2(system, depth, state2) {
 function count(n3) {
   return n3.toLocaleString("en-US");
 }
-function bytes2(n3) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value2 = n3;
-  let unit = 0;
-  while (value2 >= 1024 && unit < units.length - 1) {
-    value2 /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n3} B` : `${value2.toFixed(1)} ${units[unit]}`;
-}
 function milliseconds(ms) {
   if (ms < 6e4) return `${(ms / 1e3).toFixed(1)} s`;
   return formatDuration(Math.round(ms / 1e3));
@@ -41499,11 +41550,15 @@ function describeMeasurements(m3) {
   if (!m3) return "";
   const parts2 = [];
   if (isNumber(m3.files)) parts2.push(`${count(m3.files)} files`);
-  if (isNumber(m3.bytes)) parts2.push(`size ${bytes2(m3.bytes)}`);
-  if (isNumber(m3.bytesRead)) parts2.push(`${bytes2(m3.bytesRead)} read`);
-  if (isNumber(m3.bytesAdded)) parts2.push(`${bytes2(m3.bytesAdded)} added`);
-  if (isNumber(m3.bytesStored)) parts2.push(`${bytes2(m3.bytesStored)} stored`);
-  if (isNumber(m3.bytesDeleted)) parts2.push(`${bytes2(m3.bytesDeleted)} freed`);
+  if (isNumber(m3.bytes)) parts2.push(`size ${formatBytes(m3.bytes)}`);
+  if (isNumber(m3.bytesRead)) parts2.push(`${formatBytes(m3.bytesRead)} read`);
+  if (isNumber(m3.bytesAdded)) parts2.push(`${formatBytes(m3.bytesAdded)} added`);
+  if (isNumber(m3.bytesStored)) parts2.push(`${formatBytes(m3.bytesStored)} stored`);
+  if (isNumber(m3.bytesDeleted)) parts2.push(`${formatBytes(m3.bytesDeleted)} freed`);
+  if (isNumber(m3.kept)) parts2.push(`${count(m3.kept)} kept`);
+  if (isNumber(m3.disposals) && m3.disposals > 0) parts2.push(`${count(m3.disposals)} past the maximum`);
+  if (isNumber(m3.repositoryBytesFreed))
+    parts2.push(`${formatBytes(m3.repositoryBytesFreed)} freed in the repository`);
   if (isNumber(m3.durationMs)) parts2.push(`took ${milliseconds(m3.durationMs)}`);
   if (isNumber(m3.restoreDurationMs)) parts2.push(`restored in ${milliseconds(m3.restoreDurationMs)}`);
   if (typeof m3.verified === "boolean") parts2.push(m3.verified ? "verified complete" : "NOT verified");
@@ -41959,6 +42014,7 @@ var TIMELINE_ROWS, MATRIX_COLUMNS, README_SYSTEMS, CONTROL_PAGE_SYSTEMS, TIMELIN
 var init_pages = __esm({
   "src/evidence/pages.ts"() {
     "use strict";
+    init_format();
     init_duration();
     init_state();
     TIMELINE_ROWS = 200;
@@ -42642,16 +42698,16 @@ function newConfig() {
   };
 }
 async function readConfig(backend) {
-  let bytes3;
+  let bytes2;
   try {
-    bytes3 = await backend.read("config");
+    bytes2 = await backend.read("config");
   } catch (error2) {
     if (error2 instanceof NotFoundError) return void 0;
     throw error2;
   }
   let config2;
   try {
-    config2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+    config2 = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
   } catch {
     throw new RepositoryError(`${backend.location}: config is not JSON: this is not a Restorable repository`);
   }
@@ -42778,17 +42834,17 @@ async function* readListing(reader, tree, onDamage) {
       resync = true;
       continue;
     }
-    let bytes3 = Buffer.concat([rest, data]);
+    let bytes2 = Buffer.concat([rest, data]);
     if (resync) {
-      const first = bytes3.indexOf(10);
+      const first = bytes2.indexOf(10);
       if (first < 0) continue;
-      bytes3 = bytes3.subarray(first + 1);
+      bytes2 = bytes2.subarray(first + 1);
       resync = false;
     }
-    const end = bytes3.lastIndexOf(10);
-    rest = Buffer.from(bytes3.subarray(end + 1));
+    const end = bytes2.lastIndexOf(10);
+    rest = Buffer.from(bytes2.subarray(end + 1));
     if (end < 0) continue;
-    for (const line of bytes3.toString("utf8", 0, end).split("\n")) yield parseNode(line);
+    for (const line of bytes2.toString("utf8", 0, end).split("\n")) yield parseNode(line);
   }
   if (rest.length > 0) throw new RepositoryError("snapshot listing ends in the middle of a line");
 }
@@ -42829,10 +42885,10 @@ var init_listing = __esm({
         if (this.bufferedBytes >= FLUSH_BYTES) await this.push();
       }
       async push() {
-        const bytes3 = Buffer.from(this.buffered.join(""), "utf8");
+        const bytes2 = Buffer.from(this.buffered.join(""), "utf8");
         this.buffered = [];
         this.bufferedBytes = 0;
-        for (const chunk of this.chunker.push(bytes3)) this.ids.push(await this.store.store("tree", chunk));
+        for (const chunk of this.chunker.push(bytes2)) this.ids.push(await this.store.store("tree", chunk));
       }
       /** The ids of the listing's tree blobs. */
       async finish() {
@@ -43416,9 +43472,9 @@ var init_blob_reader = __esm({
           const last = run[run.length - 1].at;
           const span = { offset: first.offset, length: last.offset + last.length - first.offset };
           const name = packName(first.pack);
-          const bytes3 = this.repo.backend.read(name, span);
+          const bytes2 = this.repo.backend.read(name, span);
           for (const { id, at } of run) {
-            const slice2 = bytes3.then(
+            const slice2 = bytes2.then(
               (all) => all.subarray(at.offset - first.offset, at.offset - first.offset + at.length)
             );
             slice2.catch(() => {
@@ -44679,14 +44735,14 @@ async function loadWrapper(backend, id) {
     const message = `${where2(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
     return { error: new KeyError("malformed", message) };
   }
-  const bytes3 = await backend.read(name);
+  const bytes2 = await backend.read(name);
   let armored;
   try {
-    armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes3);
+    armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes2);
   } catch {
     return { error: new KeyError("malformed", `${where2(backend, id)} is not text`) };
   }
-  if (createHash7("sha256").update(bytes3).digest("hex") !== id) {
+  if (createHash7("sha256").update(bytes2).digest("hex") !== id) {
     const message = `${where2(backend, id)} does not match its content hash: it was altered or is corrupt`;
     return { armored, error: new KeyError("tampered", message) };
   }
@@ -45548,8 +45604,8 @@ var init_paths = __esm({
         const absolute = childAbsolute(parent, raw);
         const path = parent.snapshot === "" ? raw.toString("utf8") : `${parent.snapshot}/${raw.toString("utf8")}`;
         if (!isUtf8(raw)) {
-          const bytes3 = raw.toString("hex").replace(/(..)(?!$)/g, "$1 ");
-          return this.problem(path, absolute, `name is not valid UTF-8 (bytes ${bytes3}): skipped`);
+          const bytes2 = raw.toString("hex").replace(/(..)(?!$)/g, "$1 ");
+          return this.problem(path, absolute, `name is not valid UTF-8 (bytes ${bytes2}): skipped`);
         }
         let stats;
         try {
@@ -47204,10 +47260,10 @@ function fromHex(encoded) {
   }
   return out;
 }
-function toHex(bytes3) {
+function toHex(bytes2) {
   let out = "";
-  for (let i6 = 0; i6 < bytes3.byteLength; i6++) {
-    out += SHORT_TO_HEX[bytes3[i6]];
+  for (let i6 = 0; i6 < bytes2.byteLength; i6++) {
+    out += SHORT_TO_HEX[bytes2[i6]];
   }
   return out;
 }
@@ -47280,8 +47336,8 @@ var init_toUint8Array = __esm({
 function concatBytes2(arrays, length) {
   if (length === void 0) {
     length = 0;
-    for (const bytes3 of arrays) {
-      length += bytes3.byteLength;
+    for (const bytes2 of arrays) {
+      length += bytes2.byteLength;
     }
   }
   const result = new Uint8Array(length);
@@ -52303,16 +52359,16 @@ var init_ByteArrayCollector = __esm({
       }
       flush() {
         if (this.byteArrays.length === 1) {
-          const bytes3 = this.byteArrays[0];
+          const bytes2 = this.byteArrays[0];
           this.reset();
-          return bytes3;
+          return bytes2;
         }
         const aggregation = this.allocByteArray(this.byteLength);
         let cursor = 0;
         for (let i6 = 0; i6 < this.byteArrays.length; ++i6) {
-          const bytes3 = this.byteArrays[i6];
-          aggregation.set(bytes3, cursor);
-          cursor += bytes3.byteLength;
+          const bytes2 = this.byteArrays[i6];
+          aggregation.set(bytes2, cursor);
+          cursor += bytes2.byteLength;
         }
         this.reset();
         return aggregation;
@@ -52581,7 +52637,7 @@ var init_getAwsChunkedEncodingStream = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/headStream.browser.js
-async function headStream(stream, bytes3) {
+async function headStream(stream, bytes2) {
   let byteLengthCounter = 0;
   const chunks = [];
   const reader = stream.getReader();
@@ -52592,13 +52648,13 @@ async function headStream(stream, bytes3) {
       chunks.push(value2);
       byteLengthCounter += value2?.byteLength ?? 0;
     }
-    if (byteLengthCounter >= bytes3) {
+    if (byteLengthCounter >= bytes2) {
       break;
     }
     isDone = done;
   }
   reader.releaseLock();
-  const collected = new Uint8Array(Math.min(bytes3, byteLengthCounter));
+  const collected = new Uint8Array(Math.min(bytes2, byteLengthCounter));
   let offset = 0;
   for (const chunk of chunks) {
     if (chunk.byteLength > collected.byteLength - offset) {
@@ -52624,13 +52680,13 @@ var init_headStream = __esm({
     init_concatBytes();
     init_headStream_browser();
     init_stream_type_check();
-    headStream2 = (stream, bytes3) => {
+    headStream2 = (stream, bytes2) => {
       if (isReadableStream(stream)) {
-        return headStream(stream, bytes3);
+        return headStream(stream, bytes2);
       }
       return new Promise((resolve13, reject) => {
         const collector = new Collector();
-        collector.limit = bytes3;
+        collector.limit = bytes2;
         stream.pipe(collector);
         stream.on("error", (err2) => {
           collector.end();
@@ -52638,8 +52694,8 @@ var init_headStream = __esm({
         });
         collector.on("error", reject);
         collector.on("finish", function() {
-          const bytes4 = concatBytes2(this.buffers);
-          resolve13(bytes4);
+          const bytes3 = concatBytes2(this.buffers);
+          resolve13(bytes3);
         });
       });
     };
@@ -52801,8 +52857,8 @@ var init_stream_collector = __esm({
         });
         collector.on("error", reject);
         collector.on("finish", function() {
-          const bytes3 = concatBytes2(this.bufferedBytes);
-          resolve13(bytes3);
+          const bytes2 = concatBytes2(this.bufferedBytes);
+          resolve13(bytes2);
         });
       });
     };
@@ -53999,13 +54055,13 @@ var init_checksum2 = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/event-streams/eventstream-codec/Int64.js
-function negate(bytes3) {
+function negate(bytes2) {
   for (let i6 = 0; i6 < 8; i6++) {
-    bytes3[i6] ^= 255;
+    bytes2[i6] ^= 255;
   }
   for (let i6 = 7; i6 > -1; i6--) {
-    bytes3[i6]++;
-    if (bytes3[i6] !== 0) {
+    bytes2[i6]++;
+    if (bytes2[i6] !== 0) {
       break;
     }
   }
@@ -54016,9 +54072,9 @@ var init_Int64 = __esm({
     init_serde();
     Int64 = class _Int64 {
       bytes;
-      constructor(bytes3) {
-        this.bytes = bytes3;
-        if (bytes3.byteLength !== 8) {
+      constructor(bytes2) {
+        this.bytes = bytes2;
+        if (bytes2.byteLength !== 8) {
           throw new Error("Int64 buffers must be exactly 8 bytes");
         }
       }
@@ -54026,22 +54082,22 @@ var init_Int64 = __esm({
         if (number > 9223372036854776e3 || number < -9223372036854776e3) {
           throw new Error(`${number} is too large (or, if negative, too small) to represent as an Int64`);
         }
-        const bytes3 = new Uint8Array(8);
+        const bytes2 = new Uint8Array(8);
         for (let i6 = 7, remaining = Math.abs(Math.round(number)); i6 > -1 && remaining > 0; i6--, remaining /= 256) {
-          bytes3[i6] = remaining;
+          bytes2[i6] = remaining;
         }
         if (number < 0) {
-          negate(bytes3);
+          negate(bytes2);
         }
-        return new _Int64(bytes3);
+        return new _Int64(bytes2);
       }
       valueOf() {
-        const bytes3 = this.bytes.slice(0);
-        const negative = bytes3[0] & 128;
+        const bytes2 = this.bytes.slice(0);
+        const negative = bytes2[0] & 128;
         if (negative) {
-          negate(bytes3);
+          negate(bytes2);
         }
-        return parseInt(toHex(bytes3), 16) * (negative ? -1 : 1);
+        return parseInt(toHex(bytes2), 16) * (negative ? -1 : 1);
       }
       toString() {
         return String(this.valueOf());
@@ -54070,13 +54126,13 @@ var init_HeaderMarshaller = __esm({
           if (!hasOwn(headers, headerName)) {
             continue;
           }
-          const bytes3 = this.fromUtf8(headerName);
-          if (bytes3.byteLength > 255) {
-            throw new Error(`@smithy/core/event-streams - header name exceeds 255 bytes: ${bytes3.byteLength}`);
+          const bytes2 = this.fromUtf8(headerName);
+          if (bytes2.byteLength > 255) {
+            throw new Error(`@smithy/core/event-streams - header name exceeds 255 bytes: ${bytes2.byteLength}`);
           }
-          chunks.push(Uint8Array.from([bytes3.byteLength]), bytes3, this.formatHeaderValue(headers[headerName]));
+          chunks.push(Uint8Array.from([bytes2.byteLength]), bytes2, this.formatHeaderValue(headers[headerName]));
         }
-        const out = new Uint8Array(chunks.reduce((carry, bytes3) => carry + bytes3.byteLength, 0));
+        const out = new Uint8Array(chunks.reduce((carry, bytes2) => carry + bytes2.byteLength, 0));
         let position = 0;
         for (const chunk of chunks) {
           out.set(chunk, position);
@@ -54379,8 +54435,8 @@ var init_MessageDecoderStream = __esm({
         return this.asyncIterator();
       }
       async *asyncIterator() {
-        for await (const bytes3 of this.options.inputStream) {
-          const decoded = this.options.decoder.decode(bytes3);
+        for await (const bytes2 of this.options.inputStream) {
+          const decoded = this.options.decoder.decode(bytes2);
           yield decoded;
         }
       }
@@ -55432,18 +55488,18 @@ var init_HttpBindingProtocol = __esm({
         const responseBindings = ns.getHttpBindings().response;
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes3 = await collectBody(response.body, context);
-          if (bytes3.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes3));
+          const bytes2 = await collectBody(response.body, context);
+          if (bytes2.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes2));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - HTTP Protocol error handler failed to throw.");
         }
         const nonHttpBindingMembers = await this.deserializeHttpMessage(ns, context, response, dataObject);
         if (nonHttpBindingMembers.length) {
-          const bytes3 = await collectBody(response.body, context);
-          if (bytes3.byteLength > 0) {
-            const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes3) : deserializer.read(responseBindings.syntheticBodySchema, bytes3));
+          const bytes2 = await collectBody(response.body, context);
+          if (bytes2.byteLength > 0) {
+            const dataFromBody = await (directDeserializer ? directDeserializer.readCodec(responseBindings.syntheticBodySchema, bytes2) : deserializer.read(responseBindings.syntheticBodySchema, bytes2));
             for (const member2 of nonHttpBindingMembers) {
               if (dataFromBody[member2] != null) {
                 dataObject[member2] = dataFromBody[member2];
@@ -55477,9 +55533,9 @@ var init_HttpBindingProtocol = __esm({
               dataObject[memberName] = sdkStreamMixin2(response.body);
             }
           } else if (response.body) {
-            const bytes3 = await collectBody(response.body, context);
-            if (bytes3.byteLength > 0) {
-              dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes3) : deserializer.read(memberSchema, bytes3));
+            const bytes2 = await collectBody(response.body, context);
+            if (bytes2.byteLength > 0) {
+              dataObject[memberName] = await (directDeserializer ? directDeserializer.readPayload(value2, bytes2) : deserializer.read(memberSchema, bytes2));
             }
           }
         }
@@ -55596,9 +55652,9 @@ var init_RpcProtocol = __esm({
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (this.isErrorResponse(response.statusCode)) {
-          const bytes3 = await collectBody(response.body, context);
-          if (bytes3.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes3));
+          const bytes2 = await collectBody(response.body, context);
+          if (bytes2.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes2));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
           throw new Error("@smithy/core/protocols - RPC Protocol error handler failed to throw.");
@@ -55619,9 +55675,9 @@ var init_RpcProtocol = __esm({
             initialResponseContainer: dataObject
           });
         } else {
-          const bytes3 = await collectBody(response.body, context);
-          if (bytes3.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(ns, bytes3));
+          const bytes2 = await collectBody(response.body, context);
+          if (bytes2.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(ns, bytes2));
           }
         }
         dataObject.$metadata = this.deserializeMetadata(response);
@@ -56813,12 +56869,12 @@ var init_JsonBytesStringAdapter = __esm({
     init_serde();
     JsonBytesStringAdapter = class _JsonBytesStringAdapter extends Uint8Array {
       string = null;
-      static allocUnsafe(bytes3) {
+      static allocUnsafe(bytes2) {
         if (typeof Buffer === "function") {
-          const buffer = Buffer.allocUnsafe(bytes3);
+          const buffer = Buffer.allocUnsafe(bytes2);
           return new _JsonBytesStringAdapter(buffer.buffer, buffer.byteOffset, buffer.byteLength);
         }
-        return new _JsonBytesStringAdapter(bytes3);
+        return new _JsonBytesStringAdapter(bytes2);
       }
       toString() {
         return this.s();
@@ -64100,10 +64156,10 @@ var require_dist_cjs2 = __commonJS({
           if (!hasOwn2(headers, headerName)) {
             continue;
           }
-          const bytes3 = fromUtf83(headerName);
-          chunks.push(Uint8Array.from([bytes3.byteLength]), bytes3, this.formatHeaderValue(headers[headerName]));
+          const bytes2 = fromUtf83(headerName);
+          chunks.push(Uint8Array.from([bytes2.byteLength]), bytes2, this.formatHeaderValue(headers[headerName]));
         }
-        const out = new Uint8Array(chunks.reduce((carry, bytes3) => carry + bytes3.byteLength, 0));
+        const out = new Uint8Array(chunks.reduce((carry, bytes2) => carry + bytes2.byteLength, 0));
         let position = 0;
         for (const chunk of chunks) {
           out.set(chunk, position);
@@ -64179,9 +64235,9 @@ var require_dist_cjs2 = __commonJS({
     var UUID_PATTERN2 = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
     var Int642 = class _Int64 {
       bytes;
-      constructor(bytes3) {
-        this.bytes = bytes3;
-        if (bytes3.byteLength !== 8) {
+      constructor(bytes2) {
+        this.bytes = bytes2;
+        if (bytes2.byteLength !== 8) {
           throw new Error("Int64 buffers must be exactly 8 bytes");
         }
       }
@@ -64189,34 +64245,34 @@ var require_dist_cjs2 = __commonJS({
         if (number > 9223372036854776e3 || number < -9223372036854776e3) {
           throw new Error(`${number} is too large (or, if negative, too small) to represent as an Int64`);
         }
-        const bytes3 = new Uint8Array(8);
+        const bytes2 = new Uint8Array(8);
         for (let i6 = 7, remaining = Math.abs(Math.round(number)); i6 > -1 && remaining > 0; i6--, remaining /= 256) {
-          bytes3[i6] = remaining;
+          bytes2[i6] = remaining;
         }
         if (number < 0) {
-          negate2(bytes3);
+          negate2(bytes2);
         }
-        return new _Int64(bytes3);
+        return new _Int64(bytes2);
       }
       valueOf() {
-        const bytes3 = this.bytes.slice(0);
-        const negative = bytes3[0] & 128;
+        const bytes2 = this.bytes.slice(0);
+        const negative = bytes2[0] & 128;
         if (negative) {
-          negate2(bytes3);
+          negate2(bytes2);
         }
-        return parseInt(toHex2(bytes3), 16) * (negative ? -1 : 1);
+        return parseInt(toHex2(bytes2), 16) * (negative ? -1 : 1);
       }
       toString() {
         return String(this.valueOf());
       }
     };
-    function negate2(bytes3) {
+    function negate2(bytes2) {
       for (let i6 = 0; i6 < 8; i6++) {
-        bytes3[i6] ^= 255;
+        bytes2[i6] ^= 255;
       }
       for (let i6 = 7; i6 > -1; i6--) {
-        bytes3[i6]++;
-        if (bytes3[i6] !== 0) {
+        bytes2[i6]++;
+        if (bytes2[i6] !== 0) {
           break;
         }
       }
@@ -64917,8 +64973,8 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
 
 // node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/to-stream/toStream.js
 import { Readable as Readable7 } from "node:stream";
-function toStream2(bytes3) {
-  return Readable7.from(Buffer.from(bytes3));
+function toStream2(bytes2) {
+  return Readable7.from(Buffer.from(bytes2));
 }
 var init_toStream = __esm({
   "node_modules/@aws-sdk/middleware-sdk-s3/dist-es/submodules/s3/to-stream/toStream.js"() {
@@ -65756,7 +65812,7 @@ var init_XmlShapeDeserializer = __esm({
         this.serdeContext = serdeContext;
         this.stringDeserializer.setSerdeContext(serdeContext);
       }
-      read(schema2, bytes3, key2) {
+      read(schema2, bytes2, key2) {
         const ns = NormalizedSchema.of(schema2);
         const memberSchemas = ns.getMemberSchemas();
         const isEventPayload = ns.isStructSchema() && ns.isMemberSchema() && !!Object.values(memberSchemas).find((memberNs) => {
@@ -65767,13 +65823,13 @@ var init_XmlShapeDeserializer = __esm({
           const memberName = Object.keys(memberSchemas)[0];
           const eventMemberSchema = memberSchemas[memberName];
           if (eventMemberSchema.isBlobSchema()) {
-            output[memberName] = bytes3;
+            output[memberName] = bytes2;
           } else {
-            output[memberName] = this.read(memberSchemas[memberName], bytes3);
+            output[memberName] = this.read(memberSchemas[memberName], bytes2);
           }
           return output;
         }
-        const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes3);
+        const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes2);
         const parsedObject = this.parseXml(xmlString);
         return this.readSchema(schema2, key2 ? parsedObject[key2] : parsedObject);
       }
@@ -66133,9 +66189,9 @@ var init_AwsQueryProtocol = __esm({
         const ns = NormalizedSchema.of(operationSchema.output);
         const dataObject = {};
         if (response.statusCode >= 300) {
-          const bytes4 = await collectBody(response.body, context);
-          if (bytes4.byteLength > 0) {
-            Object.assign(dataObject, await deserializer.read(15, bytes4));
+          const bytes3 = await collectBody(response.body, context);
+          if (bytes3.byteLength > 0) {
+            Object.assign(dataObject, await deserializer.read(15, bytes3));
           }
           await this.handleError(operationSchema, context, response, dataObject, this.deserializeMetadata(response));
         }
@@ -66146,9 +66202,9 @@ var init_AwsQueryProtocol = __esm({
         }
         const shortName = operationSchema.name.split("#")[1] ?? operationSchema.name;
         const awsQueryResultKey = ns.isStructSchema() && this.useNestedResult() ? shortName + "Result" : void 0;
-        const bytes3 = await collectBody(response.body, context);
-        if (bytes3.byteLength > 0) {
-          Object.assign(dataObject, await deserializer.read(ns, bytes3, awsQueryResultKey));
+        const bytes2 = await collectBody(response.body, context);
+        if (bytes2.byteLength > 0) {
+          Object.assign(dataObject, await deserializer.read(ns, bytes2, awsQueryResultKey));
         }
         dataObject.$metadata = this.deserializeMetadata(response);
         return dataObject;
@@ -66262,9 +66318,9 @@ var init_XmlShapeSerializer = __esm({
       }
       flush() {
         if (this.byteBuffer !== void 0) {
-          const bytes3 = this.byteBuffer;
+          const bytes2 = this.byteBuffer;
           delete this.byteBuffer;
-          return bytes3;
+          return bytes2;
         }
         if (this.stringBuffer !== void 0) {
           const str2 = this.stringBuffer;
@@ -85535,7 +85591,7 @@ var init_s33 = __esm({
           if (!await this.stat(name)) throw new NotFoundError(this.location, name);
           return new Uint8Array(0);
         }
-        let bytes3;
+        let bytes2;
         try {
           const output = await this.client.send(
             new import_client_s3.GetObjectCommand({
@@ -85544,15 +85600,15 @@ var init_s33 = __esm({
               Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
             })
           );
-          bytes3 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
+          bytes2 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
         } catch (error2) {
           throw this.failure(name, "reading", error2);
         }
-        if (range2 && bytes3.byteLength !== range2.length) {
-          const problem = bytes3.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes3.byteLength} in` : `answered ${bytes3.byteLength} bytes for a range of ${range2.length} in`;
+        if (range2 && bytes2.byteLength !== range2.length) {
+          const problem = bytes2.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes2.byteLength} in` : `answered ${bytes2.byteLength} bytes for a range of ${range2.length} in`;
           throw new StorageError(this.location, name, problem);
         }
-        return bytes3;
+        return bytes2;
       }
       async stat(name) {
         checkName(name);
@@ -86318,10 +86374,10 @@ async function runRestore(options) {
     return { ...result, totals, problems, durationMs: Date.now() - started };
   }
   const node = await oneFile(reader, snapshot.tree, options.include, id);
-  const bytes3 = await restoreToStream(reader, node, options.target.stream);
+  const bytes2 = await restoreToStream(reader, node, options.target.stream);
   return {
     ...result,
-    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes3 },
+    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes2 },
     problems: [],
     durationMs: Date.now() - started
   };
@@ -86583,67 +86639,6 @@ var init_verify = __esm({
     "use strict";
     init_checker();
     init_repository_access();
-  }
-});
-
-// src/cli/format.ts
-function formatBytes(bytes3) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value2 = bytes3;
-  let unit = 0;
-  while (value2 >= 1024 && unit < units.length - 1) {
-    value2 /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes3} B` : `${value2.toFixed(1)} ${units[unit]}`;
-}
-function formatSeconds(ms) {
-  const seconds2 = ms / 1e3;
-  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
-  const minutes = Math.floor(seconds2 / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds2 % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
-}
-var ProgressPrinter;
-var init_format = __esm({
-  "src/cli/format.ts"() {
-    "use strict";
-    ProgressPrinter = class {
-      started = Date.now();
-      last = Date.now();
-      intervalMs;
-      write;
-      constructor(write2, intervalMs = 5e3) {
-        this.write = write2;
-        this.intervalMs = intervalMs;
-      }
-      /** A count of items (packs read, say) out of a known total, with an ETA. */
-      count(label, done, total, unit) {
-        if (!this.due()) return;
-        const elapsed = Date.now() - this.started;
-        const eta = done > 0 && total > done ? `, ETA ${formatSeconds(elapsed / done * (total - done))}` : "";
-        this.write(`${label}: ${done} of ${total} ${unit}, ${formatSeconds(elapsed)}${eta}`);
-      }
-      due() {
-        const now = Date.now();
-        if (now - this.last < this.intervalMs) return false;
-        this.last = now;
-        return true;
-      }
-      update(label, files, bytes3, total) {
-        if (!this.due()) return;
-        const now = Date.now();
-        const elapsed = (now - this.started) / 1e3;
-        const rate = elapsed > 0 ? bytes3 / elapsed : 0;
-        let line = `${label}: ${files} files, ${formatBytes(bytes3)}`;
-        if (total !== void 0 && total > 0)
-          line += ` of ${formatBytes(total)} (${Math.min(100, 100 * bytes3 / total).toFixed(0)}%)`;
-        line += `, ${formatBytes(rate)}/s, ${formatSeconds(elapsed * 1e3)}`;
-        if (total !== void 0 && rate > 0 && total > bytes3)
-          line += `, ETA ${formatSeconds((total - bytes3) / rate * 1e3)}`;
-        this.write(line);
-      }
-    };
   }
 });
 
@@ -87418,9 +87413,9 @@ async function collectGarbage(repo, remaining, options, now, result) {
   }
   const share = /* @__PURE__ */ new Map();
   for (const pack3 of packs.values()) {
-    let bytes3 = 0;
-    for (const blob of pack3.blobs.values()) if (used.has(blob.id)) bytes3 += blob.length;
-    share.set(pack3.id, pack3.total === 0 ? 0 : bytes3 / pack3.total);
+    let bytes2 = 0;
+    for (const blob of pack3.blobs.values()) if (used.has(blob.id)) bytes2 += blob.length;
+    share.set(pack3.id, pack3.total === 0 ? 0 : bytes2 / pack3.total);
   }
   const ranked = [...packs.values()].sort(
     (a5, b5) => Number(b5.size !== void 0) - Number(a5.size !== void 0) || share.get(b5.id) - share.get(a5.id) || (a5.id < b5.id ? -1 : a5.id > b5.id ? 1 : 0)
@@ -88070,32 +88065,32 @@ async function checkRecord(file, contents, signatures, previousHash, pinned) {
   const { sequence, kind } = file.parsed;
   const report = { sequence, file: file.path, kind, signature: "unchecked", problems: [] };
   const problem = (message) => report.problems.push(message);
-  const bytes3 = contents.get(file.id);
-  if (file.size > MAX_RECORD_BYTES || !bytes3) {
+  const bytes2 = contents.get(file.id);
+  if (file.size > MAX_RECORD_BYTES || !bytes2) {
     problem(
-      bytes3 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
+      bytes2 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
     );
     return { report };
   }
-  report.sha256 = recordHash(bytes3);
+  report.sha256 = recordHash(bytes2);
   const signatureFile = signatures.get(file.path);
   if (!signatureFile) {
     report.signature = "missing";
     problem(`has no signature (${file.path}${SIGNATURE_SUFFIX} is missing)`);
   } else if (pinned) {
     const armored = contents.get(signatureFile.id);
-    const why = armored ? await checkSignature(bytes3, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
+    const why = armored ? await checkSignature(bytes2, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
     report.signature = why === void 0 ? "valid" : "invalid";
     if (why !== void 0) problem(`signature ${signatureFile.path} ${why}`);
   }
   let record;
   try {
-    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes3));
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
   } catch {
     problem("is not UTF-8 JSON");
   }
   if (record !== void 0) {
-    if (!isCanonical(bytes3)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
+    if (!isCanonical(bytes2)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
     if (typeof record === "object" && record !== null && typeof record.version === "number" && record.version > RECORD_VERSION) {
       problem(
         `is a version ${record.version} record, written by a newer Restorable; this one reads version ${RECORD_VERSION}`
@@ -88133,7 +88128,7 @@ async function checkRecord(file, contents, signatures, previousHash, pinned) {
     }
   }
   const valid = report.problems.length === 0 && record !== void 0;
-  return valid ? { report, bytes: bytes3, record } : { report, bytes: bytes3 };
+  return valid ? { report, bytes: bytes2, record } : { report, bytes: bytes2 };
 }
 async function checkState(git, files, rebuilt, chainBroken) {
   const file = files.find((f5) => f5.path === STATE_FILE);
@@ -88581,13 +88576,13 @@ function repositoryProbe2(root5) {
   };
   return {
     fileExists: (path) => inside(path) !== void 0,
-    readHead(path, bytes3) {
+    readHead(path, bytes2) {
       const real = inside(path);
       if (real === void 0) return void 0;
       const fd2 = openSync3(real, "r");
       try {
-        const buffer = Buffer.alloc(bytes3);
-        return buffer.subarray(0, readSync2(fd2, buffer, 0, bytes3, 0));
+        const buffer = Buffer.alloc(bytes2);
+        return buffer.subarray(0, readSync2(fd2, buffer, 0, bytes2, 0));
       } finally {
         closeSync3(fd2);
       }

@@ -1,3 +1,4 @@
+import { formatBytes } from '../cli/format.ts';
 import type { Control } from '../controls/control.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { PagesHook, PagesInput } from './branch.ts';
@@ -240,17 +241,6 @@ function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 function milliseconds(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return formatDuration(Math.round(ms / 1000));
@@ -267,11 +257,15 @@ export function describeMeasurements(m: Measurements | undefined): string {
   if (!m) return '';
   const parts: string[] = [];
   if (isNumber(m.files)) parts.push(`${count(m.files)} files`);
-  if (isNumber(m.bytes)) parts.push(`size ${bytes(m.bytes)}`);
-  if (isNumber(m.bytesRead)) parts.push(`${bytes(m.bytesRead)} read`);
-  if (isNumber(m.bytesAdded)) parts.push(`${bytes(m.bytesAdded)} added`);
-  if (isNumber(m.bytesStored)) parts.push(`${bytes(m.bytesStored)} stored`);
-  if (isNumber(m.bytesDeleted)) parts.push(`${bytes(m.bytesDeleted)} freed`);
+  if (isNumber(m.bytes)) parts.push(`size ${formatBytes(m.bytes)}`);
+  if (isNumber(m.bytesRead)) parts.push(`${formatBytes(m.bytesRead)} read`);
+  if (isNumber(m.bytesAdded)) parts.push(`${formatBytes(m.bytesAdded)} added`);
+  if (isNumber(m.bytesStored)) parts.push(`${formatBytes(m.bytesStored)} stored`);
+  if (isNumber(m.bytesDeleted)) parts.push(`${formatBytes(m.bytesDeleted)} freed`);
+  if (isNumber(m.kept)) parts.push(`${count(m.kept)} kept`);
+  if (isNumber(m.disposals) && m.disposals > 0) parts.push(`${count(m.disposals)} past the maximum`);
+  if (isNumber(m.repositoryBytesFreed))
+    parts.push(`${formatBytes(m.repositoryBytesFreed)} freed in the repository`);
   if (isNumber(m.durationMs)) parts.push(`took ${milliseconds(m.durationMs)}`);
   if (isNumber(m.restoreDurationMs)) parts.push(`restored in ${milliseconds(m.restoreDurationMs)}`);
   if (typeof m.verified === 'boolean') parts.push(m.verified ? 'verified complete' : 'NOT verified');
