@@ -42082,11 +42082,13 @@ async function writeEvidence(draft, options) {
     };
   }
   const settings = evidenceSettings(options.root, options.config);
+  const gitEnv = { ...options.env };
+  for (const name of Object.values(SIGNING_ENV)) delete gitEnv[name];
   const result = await appendRecord(draft, {
     root: options.root,
     branch: settings.branch,
     signer,
-    env: options.env,
+    env: gitEnv,
     ...settings.fingerprint !== void 0 ? { fingerprint: settings.fingerprint } : {},
     ...options.remote !== void 0 ? { remote: options.remote } : {},
     ...options.log ? { log: options.log } : {},

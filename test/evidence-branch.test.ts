@@ -482,4 +482,31 @@ describe('writeEvidence', () => {
       writeEvidence(draft('db'), { root: repo, env: { ...env, RESTORABLE_EVIDENCE_KEY: signerArmored } }),
     ).rejects.toThrow(EvidenceError);
   });
+  it('runs git without the signing key or its passphrase in the environment', async () => {
+    const repo = workTree();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(repo, '.restorable'));
+    writeFileSync(
+      join(repo, '.restorable/config.yaml'),
+      `apiVersion: restorable/v1\nkind: Config\nevidence:\n  signingKey: { fingerprint: "${signer.fingerprint}" }\n`,
+    );
+    const dir = tempDir('restorable-gitenv-');
+    const names = join(dir, 'env.log');
+    const program = join(dir, 'git');
+    writeFileSync(program, `#!/bin/sh\nenv | cut -d= -f1 >> '${names}'\nexec git "$@"\n`);
+    chmodSync(program, 0o755);
+    const written = await writeEvidence(draft('db'), {
+      root: repo,
+      env: {
+        ...env,
+        RESTORABLE_GIT: program,
+        RESTORABLE_EVIDENCE_KEY: signerArmored,
+        RESTORABLE_EVIDENCE_KEY_PASSPHRASE: 'not needed, but never to be passed on',
+      },
+    });
+    expect(written.written).toBe(true);
+    const seen = readFileSync(names, 'utf8');
+    expect(seen).toContain('RESTORABLE_GIT\n');
+    expect(seen).not.toContain('RESTORABLE_EVIDENCE_KEY');
+  });
 });

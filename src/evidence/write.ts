@@ -42,11 +42,14 @@ export async function writeEvidence(
     };
   }
   const settings = evidenceSettings(options.root, options.config);
+  // The key is loaded: git and the programs it runs (credential helpers, hooks) get no copy of it.
+  const gitEnv = { ...options.env };
+  for (const name of Object.values(SIGNING_ENV)) delete gitEnv[name];
   const result = await appendRecord(draft, {
     root: options.root,
     branch: settings.branch,
     signer,
-    env: options.env,
+    env: gitEnv,
     ...(settings.fingerprint !== undefined ? { fingerprint: settings.fingerprint } : {}),
     ...(options.remote !== undefined ? { remote: options.remote } : {}),
     ...(options.log ? { log: options.log } : {}),
