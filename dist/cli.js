@@ -42624,28 +42624,9 @@ function open(key2, sealed, aad) {
   }
   return new Uint8Array(plaintext);
 }
-async function importAsyncKeys(data, id) {
+async function importAsyncDataKey(data) {
   checkKey(data, "data key");
-  checkKey(id, "id key");
-  const { subtle: subtle4 } = globalThis.crypto;
-  return {
-    data: await subtle4.importKey("raw", data, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]),
-    id: await subtle4.importKey("raw", id, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
-  };
-}
-async function sealAsync(key2, plaintext, aad) {
-  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
-  const nonce = randomBytes2(NONCE_BYTES);
-  const sealed = await globalThis.crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
-    key2,
-    joined
-  );
-  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
-  out[0] = VERSION3;
-  out.set(nonce, 1);
-  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
-  return out;
+  return globalThis.crypto.subtle.importKey("raw", data, { name: "AES-GCM" }, false, ["decrypt"]);
 }
 async function openAsync(key2, sealed, aad) {
   checkSealed(sealed);
@@ -42766,18 +42747,15 @@ var init_repository = __esm({
       get location() {
         return this.backend.location;
       }
-      asyncKeysPromise;
-      /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
-      asyncKeys() {
-        this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
-        return this.asyncKeysPromise;
-      }
-      async sealAsync(kind, plaintext) {
-        return sealAsync((await this.asyncKeys()).data, plaintext, sealContext(kind, this.config.id));
+      asyncDataKeyPromise;
+      /** The data key imported into WebCrypto, for decryption in the thread pool. */
+      asyncDataKey() {
+        this.asyncDataKeyPromise ??= importAsyncDataKey(this.keys.data);
+        return this.asyncDataKeyPromise;
       }
       async openAsync(kind, name, sealed) {
         try {
-          return await openAsync((await this.asyncKeys()).data, sealed, sealContext(kind, this.config.id));
+          return await openAsync(await this.asyncDataKey(), sealed, sealContext(kind, this.config.id));
         } catch (error2) {
           if (error2 instanceof SealError) {
             throw new RepositoryError(`${this.location}: ${name} is damaged: ${error2.message}`, { cause: error2 });

@@ -152,46 +152,12 @@ export function open(key: Key, sealed: Uint8Array, aad: Uint8Array): Uint8Array 
 }
 
 /**
- * The same operations through WebCrypto, which runs them in libuv's thread pool: large blobs are hashed and
- * sealed beside the main thread, which keeps chunking. The bytes are identical to the synchronous forms.
+ * Opening through WebCrypto, which runs in libuv's thread pool: large blobs are decrypted beside the main
+ * thread during a restore. The result is identical to `open`'s.
  */
-export interface AsyncKeys {
-  data: webcrypto.CryptoKey;
-  id: webcrypto.CryptoKey;
-}
-
-export async function importAsyncKeys(data: Uint8Array, id: Uint8Array): Promise<AsyncKeys> {
+export async function importAsyncDataKey(data: Uint8Array): Promise<webcrypto.CryptoKey> {
   checkKey(data, 'data key');
-  checkKey(id, 'id key');
-  const { subtle } = globalThis.crypto;
-  return {
-    data: await subtle.importKey('raw', data, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']),
-    id: await subtle.importKey('raw', id, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
-  };
-}
-
-export async function objectIdAsync(idKey: webcrypto.CryptoKey, plaintext: Uint8Array): Promise<string> {
-  return Buffer.from(await globalThis.crypto.subtle.sign('HMAC', idKey, plaintext)).toString('hex');
-}
-
-export async function sealAsync(
-  key: webcrypto.CryptoKey,
-  plaintext: Uint8Array | readonly Uint8Array[],
-  aad: Uint8Array,
-): Promise<Uint8Array> {
-  const joined = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
-  const nonce = randomBytes(NONCE_BYTES);
-  const sealed = await globalThis.crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 },
-    key,
-    joined,
-  );
-  // WebCrypto returns ciphertext || tag: the format puts the version and nonce in front.
-  const out = new Uint8Array(1 + NONCE_BYTES + sealed.byteLength);
-  out[0] = VERSION;
-  out.set(nonce, 1);
-  out.set(new Uint8Array(sealed), 1 + NONCE_BYTES);
-  return out;
+  return globalThis.crypto.subtle.importKey('raw', data, { name: 'AES-GCM' }, false, ['decrypt']);
 }
 
 export async function openAsync(

@@ -1,18 +1,16 @@
-import { createHash, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes, type webcrypto } from 'node:crypto';
 import type { Backend } from '../storage/backend.ts';
 import { NotFoundError } from '../storage/backend.ts';
 import { gearTable } from './chunker.ts';
 import {
-  type AsyncKeys,
   deriveKeys,
-  importAsyncKeys,
+  importAsyncDataKey,
   open,
   openAsync,
   prepareKey,
   SealError,
   type SubKeys,
   seal,
-  sealAsync,
   sealContext,
 } from './crypto.ts';
 
@@ -59,21 +57,17 @@ export class Repository {
     return this.backend.location;
   }
 
-  private asyncKeysPromise: Promise<AsyncKeys> | undefined;
+  private asyncDataKeyPromise: Promise<webcrypto.CryptoKey> | undefined;
 
-  /** The data and id keys imported into WebCrypto, for work done in the thread pool. */
-  asyncKeys(): Promise<AsyncKeys> {
-    this.asyncKeysPromise ??= importAsyncKeys(this.keys.data, this.keys.id);
-    return this.asyncKeysPromise;
-  }
-
-  async sealAsync(kind: string, plaintext: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array> {
-    return sealAsync((await this.asyncKeys()).data, plaintext, sealContext(kind, this.config.id));
+  /** The data key imported into WebCrypto, for decryption in the thread pool. */
+  private asyncDataKey(): Promise<webcrypto.CryptoKey> {
+    this.asyncDataKeyPromise ??= importAsyncDataKey(this.keys.data);
+    return this.asyncDataKeyPromise;
   }
 
   async openAsync(kind: string, name: string, sealed: Uint8Array): Promise<Uint8Array> {
     try {
-      return await openAsync((await this.asyncKeys()).data, sealed, sealContext(kind, this.config.id));
+      return await openAsync(await this.asyncDataKey(), sealed, sealContext(kind, this.config.id));
     } catch (error) {
       if (error instanceof SealError) {
         throw new RepositoryError(`${this.location}: ${name} is damaged: ${error.message}`, { cause: error });
