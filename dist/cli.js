@@ -42347,6 +42347,10 @@ var init_evidence = __esm({
           await this.append(`prune ${system} (${run.name})`, () => pruneDraft(root5, run, system, env2));
         }
       }
+      /** What to say when the run is done (`the prune is done`) but some of its records are not written. */
+      incomplete(done) {
+        return `${done}, but the evidence is incomplete (not written: ${this.notWritten.join(", ")})`;
+      }
       summary() {
         const summary = { written: this.written };
         if (this.skipped !== void 0) summary.skipped = this.skipped;
@@ -86622,6 +86626,32 @@ var init_verify = __esm({
   }
 });
 
+// src/cli/evidence-run.ts
+function cliEvidenceRun(io, options) {
+  return new EvidenceRun({
+    root: options.root,
+    ...options.config !== void 0 ? { config: options.config } : {},
+    env: io.env,
+    enabled: options.enabled,
+    keyHint: "set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence",
+    ...options.remote !== void 0 ? { remote: options.remote } : {},
+    log: io.err,
+    warn: (line) => io.err(`warning: ${line}`),
+    error: io.err
+  });
+}
+function evidenceExit(evidence, io, done) {
+  if (evidence.error === void 0) return void 0;
+  io.err(`evidence: ${evidence.incomplete(done)}; exit status ${EXIT_EVIDENCE}`);
+  return EXIT_EVIDENCE;
+}
+var init_evidence_run = __esm({
+  "src/cli/evidence-run.ts"() {
+    "use strict";
+    init_evidence();
+  }
+});
+
 // src/cli/engine-commands.ts
 var engine_commands_exports = {};
 __export(engine_commands_exports, {
@@ -86673,16 +86703,11 @@ async function backupCommand(args, io) {
   const root5 = resolve7(values.root ?? ".");
   const config2 = values.config;
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
-  const evidence = new EvidenceRun({
+  const evidence = cliEvidenceRun(io, {
     root: root5,
     config: config2,
-    env: io.env,
     enabled: !values["no-evidence"],
-    keyHint: "set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence",
-    ...values["evidence-remote"] !== void 0 ? { remote: values["evidence-remote"] } : {},
-    log: io.err,
-    warn: (line) => io.err(`warning: ${line}`),
-    error: io.err
+    remote: values["evidence-remote"]
   });
   const results = await runBackup({
     root: root5,
@@ -86703,12 +86728,8 @@ async function backupCommand(args, io) {
     }
   }
   if (results.some((r5) => r5.status === "failed")) return 1;
-  if (evidence.error !== void 0) {
-    io.err(
-      `evidence: the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(", ")}); exit status ${EXIT_EVIDENCE}`
-    );
-    return EXIT_EVIDENCE;
-  }
+  const incomplete = evidenceExit(evidence, io, "the backups are done and their snapshots are safe");
+  if (incomplete !== void 0) return incomplete;
   return results.some((r5) => r5.status === "partial") ? 3 : 0;
 }
 function describeBackup(result) {
@@ -86896,11 +86917,11 @@ var init_engine_commands = __esm({
   "src/cli/engine-commands.ts"() {
     "use strict";
     init_backup2();
-    init_evidence();
     init_key();
     init_restore();
     init_snapshots();
     init_verify();
+    init_evidence_run();
     init_format();
     init_io();
     common2 = {
@@ -87648,16 +87669,11 @@ async function pruneCommand(args, io) {
     }
   }
   const root5 = resolve8(values.root ?? ".");
-  const evidence = new EvidenceRun({
+  const evidence = cliEvidenceRun(io, {
     root: root5,
-    ...values.config !== void 0 ? { config: values.config } : {},
-    env: io.env,
+    config: values.config,
     enabled: !values["no-evidence"] && !values["dry-run"],
-    keyHint: "set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence",
-    ...values["evidence-remote"] !== void 0 ? { remote: values["evidence-remote"] } : {},
-    log: io.err,
-    warn: (line) => io.err(`warning: ${line}`),
-    error: io.err
+    remote: values["evidence-remote"]
   });
   const runs = await runPrune({
     root: root5,
@@ -87683,13 +87699,7 @@ async function pruneCommand(args, io) {
     }
   }
   if (runs.some((run) => run.status === "failed")) return 1;
-  if (evidence.error !== void 0) {
-    io.err(
-      `evidence: the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(", ")}); exit status ${EXIT_EVIDENCE}`
-    );
-    return EXIT_EVIDENCE;
-  }
-  return 0;
+  return evidenceExit(evidence, io, "the prune is done") ?? 0;
 }
 function plural4(n3, one2, many = `${one2}s`) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
@@ -87738,8 +87748,8 @@ var OPTIONS;
 var init_prune_command = __esm({
   "src/cli/prune-command.ts"() {
     "use strict";
-    init_evidence();
     init_prune2();
+    init_evidence_run();
     init_format();
     init_io();
     OPTIONS = {

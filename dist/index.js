@@ -106302,6 +106302,10 @@ var EvidenceRun = class {
       await this.append(`prune ${system} (${run2.name})`, () => pruneDraft(root5, run2, system, env2));
     }
   }
+  /** What to say when the run is done (`the prune is done`) but some of its records are not written. */
+  incomplete(done) {
+    return `${done}, but the evidence is incomplete (not written: ${this.notWritten.join(", ")})`;
+  }
   summary() {
     const summary2 = { written: this.written };
     if (this.skipped !== void 0) summary2.skipped = this.skipped;
@@ -107427,9 +107431,7 @@ async function runEngineCommand(command5, root5) {
     const failed = results2.filter((r5) => r5.status === "failed").map((r5) => r5.system);
     if (failed.length > 0) setFailed(`backup failed for ${failed.join(", ")}`);
     else if (evidence.error !== void 0)
-      setFailed(
-        `the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(", ")})`
-      );
+      setFailed(evidence.incomplete("the backups are done and their snapshots are safe"));
     else if (results2.some((r5) => r5.status === "partial"))
       setFailed("backup left unreadable files out; see the warnings");
     return;
@@ -107523,10 +107525,7 @@ async function runEngineCommand(command5, root5) {
     const failed = runs.filter((run2) => run2.status === "failed").map((run2) => run2.name);
     setOutput("result", failed.length ? "failed" : "passed");
     if (failed.length) setFailed(`prune failed for ${failed.join(", ")}`);
-    else if (evidence?.error !== void 0)
-      setFailed(
-        `the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(", ")})`
-      );
+    else if (evidence?.error !== void 0) setFailed(evidence.incomplete("the prune is done"));
     return;
   }
   const readDataInput = getInput("read-data") || "none";

@@ -108,9 +108,7 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
     const failed = results.filter((r) => r.status === 'failed').map((r) => r.system);
     if (failed.length > 0) core.setFailed(`backup failed for ${failed.join(', ')}`);
     else if (evidence.error !== undefined)
-      core.setFailed(
-        `the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(', ')})`,
-      );
+      core.setFailed(evidence.incomplete('the backups are done and their snapshots are safe'));
     else if (results.some((r) => r.status === 'partial'))
       core.setFailed('backup left unreadable files out; see the warnings');
     return;
@@ -205,10 +203,7 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
     const failed = runs.filter((run) => run.status === 'failed').map((run) => run.name);
     core.setOutput('result', failed.length ? 'failed' : 'passed');
     if (failed.length) core.setFailed(`prune failed for ${failed.join(', ')}`);
-    else if (evidence?.error !== undefined)
-      core.setFailed(
-        `the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(', ')})`,
-      );
+    else if (evidence?.error !== undefined) core.setFailed(evidence.incomplete('the prune is done'));
     return;
   }
   const readDataInput = core.getInput('read-data') || 'none';

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { runBackup, type SystemBackup } from '../commands/backup.ts';
-import { EvidenceRun, EXIT_EVIDENCE } from '../commands/evidence.ts';
 import { runKeyAdd, runKeyList, runKeyRemove } from '../commands/key.ts';
 import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
+import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
 import { formatBytes, formatSeconds, ProgressPrinter } from './format.ts';
 import { type Io, UsageError } from './io.ts';
 
@@ -65,16 +65,11 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
   const root = resolve((values.root as string | undefined) ?? '.');
   const config = values.config as string | undefined;
   const progress = new ProgressPrinter(io.err, progressInterval(io.env));
-  const evidence = new EvidenceRun({
+  const evidence = cliEvidenceRun(io, {
     root,
     config,
-    env: io.env,
     enabled: !values['no-evidence'],
-    keyHint: 'set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence',
-    ...(values['evidence-remote'] !== undefined ? { remote: values['evidence-remote'] as string } : {}),
-    log: io.err,
-    warn: (line) => io.err(`warning: ${line}`),
-    error: io.err,
+    remote: values['evidence-remote'] as string | undefined,
   });
   const results = await runBackup({
     root,
@@ -96,12 +91,8 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     }
   }
   if (results.some((r) => r.status === 'failed')) return 1;
-  if (evidence.error !== undefined) {
-    io.err(
-      `evidence: the backups are done and their snapshots are safe, but their evidence is incomplete (not written: ${evidence.notWritten.join(', ')}); exit status ${EXIT_EVIDENCE}`,
-    );
-    return EXIT_EVIDENCE;
-  }
+  const incomplete = evidenceExit(evidence, io, 'the backups are done and their snapshots are safe');
+  if (incomplete !== undefined) return incomplete;
   return results.some((r) => r.status === 'partial') ? 3 : 0;
 }
 

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EvidenceRun, EXIT_EVIDENCE } from '../commands/evidence.ts';
 import { type RepositoryPruneRun, runPrune } from '../commands/prune.ts';
 import type { SystemPrune } from '../prune/prune.ts';
+import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
 import { formatBytes } from './format.ts';
 import { type Io, UsageError } from './io.ts';
 
@@ -43,16 +43,11 @@ export async function pruneCommand(args: string[], io: Io): Promise<number> {
     }
   }
   const root = resolve(values.root ?? '.');
-  const evidence = new EvidenceRun({
+  const evidence = cliEvidenceRun(io, {
     root,
-    ...(values.config !== undefined ? { config: values.config } : {}),
-    env: io.env,
+    config: values.config,
     enabled: !values['no-evidence'] && !values['dry-run'],
-    keyHint: 'set RESTORABLE_EVIDENCE_KEY or RESTORABLE_EVIDENCE_KEY_FILE, or pass --no-evidence',
-    ...(values['evidence-remote'] !== undefined ? { remote: values['evidence-remote'] } : {}),
-    log: io.err,
-    warn: (line) => io.err(`warning: ${line}`),
-    error: io.err,
+    remote: values['evidence-remote'],
   });
   const runs = await runPrune({
     root,
@@ -77,13 +72,7 @@ export async function pruneCommand(args: string[], io: Io): Promise<number> {
     }
   }
   if (runs.some((run) => run.status === 'failed')) return 1;
-  if (evidence.error !== undefined) {
-    io.err(
-      `evidence: the prune is done, but its evidence is incomplete (not written: ${evidence.notWritten.join(', ')}); exit status ${EXIT_EVIDENCE}`,
-    );
-    return EXIT_EVIDENCE;
-  }
-  return 0;
+  return evidenceExit(evidence, io, 'the prune is done') ?? 0;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

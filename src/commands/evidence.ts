@@ -186,6 +186,11 @@ export class EvidenceRun {
     }
   }
 
+  /** What to say when the run is done (`the prune is done`) but some of its records are not written. */
+  incomplete(done: string): string {
+    return `${done}, but the evidence is incomplete (not written: ${this.notWritten.join(', ')})`;
+  }
+
   summary(): EvidenceSummary {
     const summary: EvidenceSummary = { written: this.written };
     if (this.skipped !== undefined) summary.skipped = this.skipped;
