@@ -106446,9 +106446,6 @@ async function appendCheckRecord(report, options) {
   return run2;
 }
 
-// src/action/evidence.ts
-init_result();
-
 // src/evidence/status.ts
 init_check();
 init_facts();
@@ -107163,6 +107160,19 @@ async function checkState(git, files, rebuilt, chainBroken) {
   ];
 }
 
+// src/action/inputs.ts
+init_result();
+function listInput(name) {
+  return getMultilineInput(name).flatMap((line) => line.split(/\s+/)).filter(Boolean);
+}
+function failOnInput() {
+  const failOn = getInput("fail-on") || void 0;
+  if (failOn !== void 0 && !isFailOn(failOn)) {
+    throw new Error(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
+  }
+  return failOn;
+}
+
 // src/action/summary.ts
 async function writeSummary(title, header, rows, intro) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
@@ -107315,14 +107325,14 @@ Newest record: \`${report.head.file}\`, sha256 \`${report.head.sha256}\`` : "";
     setFailed(`evidence-verify: ${report.problems.length} problem(s): the evidence does NOT verify`);
 }
 async function runStatus(root5, config2) {
-  const failOn = getInput("fail-on") || void 0;
+  const failOn = failOnInput();
   const report = await evidenceStatus({
     root: root5,
-    paths: getMultilineInput("policies").flatMap((line) => line.split(/\s+/)).filter(Boolean),
+    paths: listInput("policies"),
     env: process.env,
     remote: evidenceRemote(),
     ...config2 !== void 0 ? { config: config2 } : {},
-    ...failOn !== void 0 && isFailOn(failOn) ? { failOn } : {}
+    ...failOn !== void 0 ? { failOn } : {}
   });
   setOutput("summary-json", JSON.stringify({ command: "status", ...report }));
   setOutput("passed", report.counts.pass);
@@ -107351,9 +107361,6 @@ async function runStatus(root5, config2) {
 var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify", "prune"];
 function isEngineCommand(command5) {
   return ENGINE_COMMANDS.includes(command5);
-}
-function listInput(name) {
-  return getMultilineInput(name).flatMap((line) => line.split(/\s+/)).filter(Boolean);
 }
 function secretEnvironment() {
   const env2 = { ...process.env };
@@ -107559,7 +107566,6 @@ async function runEngineCommand(command5, root5) {
 
 // src/main.ts
 init_check();
-init_result();
 
 // src/report/annotations.ts
 var ANNOTATIONS_PER_LEVEL = 10;
@@ -108177,9 +108183,11 @@ async function run() {
     );
     return;
   }
-  const failOn = getInput("fail-on") || void 0;
-  if (failOn !== void 0 && !isFailOn(failOn)) {
-    setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
+  let failOn;
+  try {
+    failOn = failOnInput();
+  } catch (error3) {
+    setFailed(error3.message);
     return;
   }
   const checked = runCheck({

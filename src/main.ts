@@ -1,9 +1,9 @@
 import { relative, resolve } from 'node:path';
 import * as core from '@actions/core';
-import { ENGINE_COMMANDS, isEngineCommand, listInput, runEngineCommand } from './action/engine.ts';
+import { ENGINE_COMMANDS, isEngineCommand, runEngineCommand } from './action/engine.ts';
 import { checkEvidence, runEvidenceVerify, runStatus } from './action/evidence.ts';
+import { failOnInput, listInput } from './action/inputs.ts';
 import { runCheck } from './commands/check.ts';
-import { isFailOn } from './controls/result.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
 import { rebaseReport } from './report/rebase.ts';
 import { renderSummary } from './report/summary.ts';
@@ -38,9 +38,11 @@ export async function run(): Promise<void> {
     );
     return;
   }
-  const failOn = core.getInput('fail-on') || undefined;
-  if (failOn !== undefined && !isFailOn(failOn)) {
-    core.setFailed(`input "fail-on": must be critical, high, medium, low or never, not "${failOn}"`);
+  let failOn: ReturnType<typeof failOnInput>;
+  try {
+    failOn = failOnInput();
+  } catch (error) {
+    core.setFailed((error as Error).message);
     return;
   }
   const checked = runCheck({

@@ -7,6 +7,7 @@ import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
 import { CREDENTIAL_ENV } from '../engine/keyring.ts';
 import { reportEvidence, runEvidence } from './evidence.ts';
+import { listInput } from './inputs.ts';
 import { writeSummary } from './summary.ts';
 
 export const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'verify', 'prune'] as const;
@@ -14,14 +15,6 @@ export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
 
 export function isEngineCommand(command: string): command is EngineCommand {
   return (ENGINE_COMMANDS as readonly string[]).includes(command);
-}
-
-/** A multi-line input of names or paths: one per line or separated by spaces. */
-export function listInput(name: string): string[] {
-  return core
-    .getMultilineInput(name)
-    .flatMap((line) => line.split(/\s+/))
-    .filter(Boolean);
 }
 
 /**

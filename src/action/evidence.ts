@@ -6,11 +6,11 @@ import {
   isPullRequestEvent,
 } from '../commands/evidence.ts';
 import type { CheckReport } from '../controls/result.ts';
-import { isFailOn } from '../controls/result.ts';
 import { evidenceSettings } from '../evidence/settings.ts';
 import { SIGNING_ENV } from '../evidence/signing.ts';
 import { evidenceStatus } from '../evidence/status.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
+import { failOnInput, listInput } from './inputs.ts';
 import { writeSummary } from './summary.ts';
 
 /**
@@ -198,17 +198,14 @@ export async function runEvidenceVerify(root: string, config: string | undefined
  * outputs; the step fails when one is violated (or has no evidence), so a scheduled run alerts the team.
  */
 export async function runStatus(root: string, config: string | undefined): Promise<void> {
-  const failOn = core.getInput('fail-on') || undefined;
+  const failOn = failOnInput();
   const report = await evidenceStatus({
     root,
-    paths: core
-      .getMultilineInput('policies')
-      .flatMap((line) => line.split(/\s+/))
-      .filter(Boolean),
+    paths: listInput('policies'),
     env: process.env,
     remote: evidenceRemote(),
     ...(config !== undefined ? { config } : {}),
-    ...(failOn !== undefined && isFailOn(failOn) ? { failOn } : {}),
+    ...(failOn !== undefined ? { failOn } : {}),
   });
   core.setOutput('summary-json', JSON.stringify({ command: 'status', ...report }));
   core.setOutput('passed', report.counts.pass);
