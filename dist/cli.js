@@ -4864,50 +4864,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative4, options, skipNormalization) {
+    function resolveComponent(base, relative3, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse6(serialize(base, options), options);
-        relative4 = parse6(serialize(relative4, options), options);
+        relative3 = parse6(serialize(relative3, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative4.scheme) {
-        target.scheme = relative4.scheme;
-        target.userinfo = relative4.userinfo;
-        target.host = relative4.host;
-        target.port = relative4.port;
-        target.path = removeDotSegments(relative4.path || "");
-        target.query = relative4.query;
+      if (!options.tolerant && relative3.scheme) {
+        target.scheme = relative3.scheme;
+        target.userinfo = relative3.userinfo;
+        target.host = relative3.host;
+        target.port = relative3.port;
+        target.path = removeDotSegments(relative3.path || "");
+        target.query = relative3.query;
       } else {
-        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
-          target.userinfo = relative4.userinfo;
-          target.host = relative4.host;
-          target.port = relative4.port;
-          target.path = removeDotSegments(relative4.path || "");
-          target.query = relative4.query;
+        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
+          target.userinfo = relative3.userinfo;
+          target.host = relative3.host;
+          target.port = relative3.port;
+          target.path = removeDotSegments(relative3.path || "");
+          target.query = relative3.query;
         } else {
-          if (!relative4.path) {
+          if (!relative3.path) {
             target.path = base.path;
-            if (relative4.query !== void 0) {
-              target.query = relative4.query;
+            if (relative3.query !== void 0) {
+              target.query = relative3.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative4.path[0] === "/") {
-              target.path = removeDotSegments(relative4.path);
+            if (relative3.path[0] === "/") {
+              target.path = removeDotSegments(relative3.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative4.path;
+                target.path = "/" + relative3.path;
               } else if (!base.path) {
-                target.path = relative4.path;
+                target.path = relative3.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative4.query;
+            target.query = relative3.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -4915,7 +4915,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative4.fragment;
+      target.fragment = relative3.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -13791,8 +13791,8 @@ var init_result = __esm({
 import { existsSync, readFileSync as readFileSync3 } from "node:fs";
 import { join as join2 } from "node:path";
 function loadConfig(root5, path) {
-  const relative4 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join2(root5, relative4);
+  const relative3 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join2(root5, relative3);
   if (!existsSync(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -13800,29 +13800,29 @@ function loadConfig(root5, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative4} does not exist`,
+          message: `configuration file ${relative3} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative4)
+          location: fileStart(relative3)
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative4, readFileSync3(absolute));
+  const parsed2 = parseYamlFile(relative3, readFileSync3(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative3} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative4, problems };
+  if (!document) return { data: EMPTY, file: relative3, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative4, document, problems };
+    return { data: EMPTY, file: relative3, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative3, document, problems };
 }
 var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config = __esm({
@@ -14023,6 +14023,7 @@ __export(check_exports, {
   fails: () => fails,
   finishCheck: () => finishCheck,
   loadProfile: () => loadProfile,
+  repositoryProbe: () => repositoryProbe,
   runCheck: () => runCheck,
   setUpCheck: () => setUpCheck
 });
@@ -15006,12 +15007,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join13 = concat) {
+async function readToEnd(input, join12 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join13);
+    return input.readToEnd(join12);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join13);
+    return getReader(input).readToEnd(join12);
   }
   return input;
 }
@@ -27937,9 +27938,9 @@ var init_openpgp = __esm({
         }
       };
     };
-    ArrayStream.prototype.readToEnd = async function(join13) {
+    ArrayStream.prototype.readToEnd = async function(join12) {
       await this[doneWritingPromise];
-      const result = join13(this.slice(this[readingIndex]));
+      const result = join12(this.slice(this[readingIndex]));
       this.length = 0;
       return result;
     };
@@ -28047,14 +28048,14 @@ var init_openpgp = __esm({
       }
       this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
     };
-    Reader.prototype.readToEnd = async function(join13 = concat) {
+    Reader.prototype.readToEnd = async function(join12 = concat) {
       const result = [];
       while (true) {
         const { done, value: value2 } = await this.read();
         if (done) break;
         result.push(value2);
       }
-      return join13(result);
+      return join12(result);
     };
     byValue = /* @__PURE__ */ Symbol("byValue");
     enums = {
@@ -45319,13 +45320,13 @@ function givenPath(root5, spec) {
   if (spec.includes("\0") || !spec.isWellFormed()) {
     throw new SourcePathError(spec, `source path ${JSON.stringify(spec)} is not a valid path`);
   }
-  const isAbsolute3 = spec.startsWith("/");
+  const isAbsolute2 = spec.startsWith("/");
   const segments = [];
   for (const segment of spec.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment !== "..") segments.push(segment);
     else if (segments.length > 0) segments.pop();
-    else if (!isAbsolute3) {
+    else if (!isAbsolute2) {
       throw new SourcePathError(
         spec,
         `source path ${JSON.stringify(spec)} is outside the repository root ${root5}: relative paths must stay inside it; write the absolute path to back up something elsewhere`
@@ -45333,11 +45334,11 @@ function givenPath(root5, spec) {
     }
   }
   const snapshot = segments.join("/");
-  return { spec, snapshot, absolute: under(isAbsolute3 ? "/" : root5, snapshot) };
+  return { spec, snapshot, absolute: under(isAbsolute2 ? "/" : root5, snapshot) };
 }
-function under(base, relative4) {
-  if (relative4 === "") return base;
-  return base === "/" ? `/${relative4}` : `${base}/${relative4}`;
+function under(base, relative3) {
+  if (relative3 === "") return base;
+  return base === "/" ? `/${relative3}` : `${base}/${relative3}`;
 }
 function within(outer, inner) {
   if (outer === "") return inner;
@@ -45799,19 +45800,19 @@ var init_local = __esm({
       }
       async list(prefix) {
         const out = [];
-        const walk = async (relative4) => {
+        const walk = async (relative3) => {
           let entries;
           try {
-            entries = await readdir2(join6(this.root, relative4), { withFileTypes: true });
+            entries = await readdir2(join6(this.root, relative3), { withFileTypes: true });
           } catch (error2) {
             if (error2.code === "ENOENT") return;
-            throw new StorageError(this.location, relative4, `cannot list (${error2.message})`, {
+            throw new StorageError(this.location, relative3, `cannot list (${error2.message})`, {
               cause: error2
             });
           }
           for (const entry of entries) {
             if (entry.name.startsWith(".tmp-")) continue;
-            const name = relative4 === "" ? entry.name : `${relative4}/${entry.name}`;
+            const name = relative3 === "" ? entry.name : `${relative3}/${entry.name}`;
             if (entry.isDirectory()) await walk(name);
             else if (entry.isFile() && name.startsWith(prefix)) {
               try {
@@ -69138,12 +69139,12 @@ var require_dist_cjs8 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative4 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative3 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative4 && full) {
+      if (relative3 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -69151,8 +69152,8 @@ var require_dist_cjs8 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative4) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative4}`;
+      if (relative3) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative3}`;
       } else if (full) {
         host = full;
       } else {
@@ -73458,7 +73459,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join13 } = __require("node:path");
+    var { dirname: dirname3, join: join12 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -73624,10 +73625,10 @@ var require_dist_cjs11 = __commonJS({
         await promises.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join13(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join12(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
-        return join13(directory, `${loginSessionSha256}.json`);
+        return join12(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -84967,7 +84968,7 @@ var require_dist_cjs17 = __commonJS({
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync5, ReadStream: ReadStream2 } = __require("node:fs");
+    var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
     var { Readable: Readable8 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
@@ -84979,7 +84980,7 @@ var require_dist_cjs17 = __commonJS({
     var runtimeConfig = {
       ...runtimeConfigShared,
       runtime: "node",
-      statSync: statSync5,
+      statSync: statSync4,
       isFileReadStream(f5) {
         return f5 instanceof ReadStream2;
       }
@@ -86153,22 +86154,22 @@ async function restoreTree(reader, tree, target, options = {}) {
   await mkdir2(target, { recursive: true });
   const ensureParents = (path) => {
     const segments = path.split("/");
-    let relative4 = "";
+    let relative3 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
-      relative4 = relative4 === "" ? segments[i6] : `${relative4}/${segments[i6]}`;
-      if (known.has(relative4)) continue;
-      const absolute = join11(target, relative4);
+      relative3 = relative3 === "" ? segments[i6] : `${relative3}/${segments[i6]}`;
+      if (known.has(relative3)) continue;
+      const absolute = join11(target, relative3);
       try {
         mkdirSync2(absolute, { mode: 448 });
       } catch (error2) {
         if (error2.code !== "EEXIST") throw error2;
         if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
-            `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
+            `refused: ${relative3} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
         }
       }
-      known.add(relative4);
+      known.add(relative3);
     }
   };
   const umask = process.umask();
@@ -88253,8 +88254,6 @@ var init_evidence_commands = __esm({
 });
 
 // src/evidence/status.ts
-import { closeSync as closeSync3, openSync as openSync3, readSync as readSync2, realpathSync as realpathSync2, statSync as statSync4 } from "node:fs";
-import { isAbsolute as isAbsolute2, join as join12, relative as relative3 } from "node:path";
 async function evidenceStatus(options) {
   const env2 = options.env ?? process.env;
   const now = options.now ?? /* @__PURE__ */ new Date();
@@ -88269,7 +88268,7 @@ async function evidenceStatus(options) {
     ...discovered.problems
   ];
   const systems = [];
-  const probe = repositoryProbe2(options.root);
+  const probe = repositoryProbe(options.root);
   problems.push(
     ...loadPolicies(options.root, discovered.files, (policy, valid) => {
       if (!valid) return;
@@ -88545,39 +88544,6 @@ function firstComparison(predicate) {
   if ("any" in predicate) return predicate.any.map(firstComparison).find(Boolean);
   if ("not" in predicate || "each" in predicate) return void 0;
   return predicate.fact === "measured" ? predicate : void 0;
-}
-function repositoryProbe2(root5) {
-  let realRoot;
-  try {
-    realRoot = realpathSync2(root5);
-  } catch {
-    realRoot = root5;
-  }
-  const inside = (path) => {
-    try {
-      const absolute = join12(root5, path);
-      if (!statSync4(absolute).isFile()) return void 0;
-      const real = realpathSync2(absolute);
-      const rel = relative3(realRoot, real);
-      return rel.startsWith("..") || isAbsolute2(rel) ? void 0 : real;
-    } catch {
-      return void 0;
-    }
-  };
-  return {
-    fileExists: (path) => inside(path) !== void 0,
-    readHead(path, bytes2) {
-      const real = inside(path);
-      if (real === void 0) return void 0;
-      const fd2 = openSync3(real, "r");
-      try {
-        const buffer = Buffer.alloc(bytes2);
-        return buffer.subarray(0, readSync2(fd2, buffer, 0, bytes2, 0));
-      } finally {
-        closeSync3(fd2);
-      }
-    }
-  };
 }
 function renderStatus(report) {
   const lines = [];

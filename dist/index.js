@@ -42807,12 +42807,12 @@ var require_dist_cjs8 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative5 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative4 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative5 && full) {
+      if (relative4 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -42820,8 +42820,8 @@ var require_dist_cjs8 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative5) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative5}`;
+      if (relative4) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative4}`;
       } else if (full) {
         host = full;
       } else {
@@ -47127,7 +47127,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join13 } = __require("node:path");
+    var { dirname: dirname3, join: join12 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -47293,10 +47293,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join13(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join12(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
-        return join13(directory, `${loginSessionSha256}.json`);
+        return join12(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -58636,7 +58636,7 @@ var require_dist_cjs17 = __commonJS({
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync5, ReadStream: ReadStream2 } = __require("node:fs");
+    var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
     var { Readable: Readable8 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
@@ -58648,7 +58648,7 @@ var require_dist_cjs17 = __commonJS({
     var runtimeConfig = {
       ...runtimeConfigShared,
       runtime: "node",
-      statSync: statSync5,
+      statSync: statSync4,
       isFileReadStream(f5) {
         return f5 instanceof ReadStream2;
       }
@@ -63239,50 +63239,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative5, options, skipNormalization) {
+    function resolveComponent(base, relative4, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse4(serialize(base, options), options);
-        relative5 = parse4(serialize(relative5, options), options);
+        relative4 = parse4(serialize(relative4, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative5.scheme) {
-        target.scheme = relative5.scheme;
-        target.userinfo = relative5.userinfo;
-        target.host = relative5.host;
-        target.port = relative5.port;
-        target.path = removeDotSegments(relative5.path || "");
-        target.query = relative5.query;
+      if (!options.tolerant && relative4.scheme) {
+        target.scheme = relative4.scheme;
+        target.userinfo = relative4.userinfo;
+        target.host = relative4.host;
+        target.port = relative4.port;
+        target.path = removeDotSegments(relative4.path || "");
+        target.query = relative4.query;
       } else {
-        if (relative5.userinfo !== void 0 || relative5.host !== void 0 || relative5.port !== void 0) {
-          target.userinfo = relative5.userinfo;
-          target.host = relative5.host;
-          target.port = relative5.port;
-          target.path = removeDotSegments(relative5.path || "");
-          target.query = relative5.query;
+        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
+          target.userinfo = relative4.userinfo;
+          target.host = relative4.host;
+          target.port = relative4.port;
+          target.path = removeDotSegments(relative4.path || "");
+          target.query = relative4.query;
         } else {
-          if (!relative5.path) {
+          if (!relative4.path) {
             target.path = base.path;
-            if (relative5.query !== void 0) {
-              target.query = relative5.query;
+            if (relative4.query !== void 0) {
+              target.query = relative4.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative5.path[0] === "/") {
-              target.path = removeDotSegments(relative5.path);
+            if (relative4.path[0] === "/") {
+              target.path = removeDotSegments(relative4.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative5.path;
+                target.path = "/" + relative4.path;
               } else if (!base.path) {
-                target.path = relative5.path;
+                target.path = relative4.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative5.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative5.query;
+            target.query = relative4.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -63290,7 +63290,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative5.fragment;
+      target.fragment = relative4.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -71921,8 +71921,8 @@ var init_yaml_file = __esm({
 import { existsSync as existsSync3, readFileSync } from "node:fs";
 import { join as join6 } from "node:path";
 function loadConfig2(root5, path) {
-  const relative5 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join6(root5, relative5);
+  const relative4 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join6(root5, relative4);
   if (!existsSync3(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -71930,29 +71930,29 @@ function loadConfig2(root5, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative5} does not exist`,
+          message: `configuration file ${relative4} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative5)
+          location: fileStart(relative4)
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative5, readFileSync(absolute));
+  const parsed2 = parseYamlFile(relative4, readFileSync(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative5} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative5, problems };
+  if (!document) return { data: EMPTY, file: relative4, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative5, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative5, document, problems };
+    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative4, document, problems };
 }
 var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config4 = __esm({
@@ -72997,6 +72997,7 @@ __export(check_exports, {
   fails: () => fails,
   finishCheck: () => finishCheck,
   loadProfile: () => loadProfile,
+  repositoryProbe: () => repositoryProbe,
   runCheck: () => runCheck,
   setUpCheck: () => setUpCheck
 });
@@ -73744,7 +73745,7 @@ function info(message) {
 }
 
 // src/main.ts
-import { relative as relative4, resolve as resolve8 } from "node:path";
+import { relative as relative3, resolve as resolve8 } from "node:path";
 
 // src/cli/format.ts
 function formatBytes(bytes2) {
@@ -75457,9 +75458,9 @@ ArrayStream.prototype.getReader = function() {
     }
   };
 };
-ArrayStream.prototype.readToEnd = async function(join13) {
+ArrayStream.prototype.readToEnd = async function(join12) {
   await this[doneWritingPromise];
-  const result = join13(this.slice(this[readingIndex]));
+  const result = join12(this.slice(this[readingIndex]));
   this.length = 0;
   return result;
 };
@@ -75661,14 +75662,14 @@ Reader.prototype.unshift = function(...values) {
   }
   this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
 };
-Reader.prototype.readToEnd = async function(join13 = concat) {
+Reader.prototype.readToEnd = async function(join12 = concat) {
   const result = [];
   while (true) {
     const { done, value: value2 } = await this.read();
     if (done) break;
     result.push(value2);
   }
-  return join13(result);
+  return join12(result);
 };
 function toStream(input) {
   if (isStream(input)) {
@@ -76091,12 +76092,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join13 = concat) {
+async function readToEnd(input, join12 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join13);
+    return input.readToEnd(join12);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join13);
+    return getReader(input).readToEnd(join12);
   }
   return input;
 }
@@ -102735,13 +102736,13 @@ function givenPath(root5, spec) {
   if (spec.includes("\0") || !spec.isWellFormed()) {
     throw new SourcePathError(spec, `source path ${JSON.stringify(spec)} is not a valid path`);
   }
-  const isAbsolute3 = spec.startsWith("/");
+  const isAbsolute2 = spec.startsWith("/");
   const segments = [];
   for (const segment of spec.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment !== "..") segments.push(segment);
     else if (segments.length > 0) segments.pop();
-    else if (!isAbsolute3) {
+    else if (!isAbsolute2) {
       throw new SourcePathError(
         spec,
         `source path ${JSON.stringify(spec)} is outside the repository root ${root5}: relative paths must stay inside it; write the absolute path to back up something elsewhere`
@@ -102749,11 +102750,11 @@ function givenPath(root5, spec) {
     }
   }
   const snapshot = segments.join("/");
-  return { spec, snapshot, absolute: under(isAbsolute3 ? "/" : root5, snapshot) };
+  return { spec, snapshot, absolute: under(isAbsolute2 ? "/" : root5, snapshot) };
 }
-function under(base, relative5) {
-  if (relative5 === "") return base;
-  return base === "/" ? `/${relative5}` : `${base}/${relative5}`;
+function under(base, relative4) {
+  if (relative4 === "") return base;
+  return base === "/" ? `/${relative4}` : `${base}/${relative4}`;
 }
 function within(outer, inner) {
   if (outer === "") return inner;
@@ -103170,19 +103171,19 @@ var LocalBackend = class {
   }
   async list(prefix) {
     const out = [];
-    const walk = async (relative5) => {
+    const walk = async (relative4) => {
       let entries;
       try {
-        entries = await readdir3(join(this.root, relative5), { withFileTypes: true });
+        entries = await readdir3(join(this.root, relative4), { withFileTypes: true });
       } catch (error3) {
         if (error3.code === "ENOENT") return;
-        throw new StorageError(this.location, relative5, `cannot list (${error3.message})`, {
+        throw new StorageError(this.location, relative4, `cannot list (${error3.message})`, {
           cause: error3
         });
       }
       for (const entry of entries) {
         if (entry.name.startsWith(".tmp-")) continue;
-        const name = relative5 === "" ? entry.name : `${relative5}/${entry.name}`;
+        const name = relative4 === "" ? entry.name : `${relative4}/${entry.name}`;
         if (entry.isDirectory()) await walk(name);
         else if (entry.isFile() && name.startsWith(prefix)) {
           try {
@@ -104261,22 +104262,22 @@ async function restoreTree(reader, tree, target, options = {}) {
   await mkdir3(target, { recursive: true });
   const ensureParents = (path) => {
     const segments = path.split("/");
-    let relative5 = "";
+    let relative4 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
-      relative5 = relative5 === "" ? segments[i6] : `${relative5}/${segments[i6]}`;
-      if (known.has(relative5)) continue;
-      const absolute = join8(target, relative5);
+      relative4 = relative4 === "" ? segments[i6] : `${relative4}/${segments[i6]}`;
+      if (known.has(relative4)) continue;
+      const absolute = join8(target, relative4);
       try {
         mkdirSync(absolute, { mode: 448 });
       } catch (error3) {
         if (error3.code !== "EEXIST") throw error3;
         if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
-            `refused: ${relative5} exists in the target and is not a directory (a symlink would let the restore escape)`
+            `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
         }
       }
-      known.add(relative5);
+      known.add(relative4);
     }
   };
   const umask = process.umask();
@@ -106454,8 +106455,6 @@ init_discover();
 init_duration();
 init_load_policies();
 init_source();
-import { closeSync as closeSync3, openSync as openSync3, readSync as readSync2, realpathSync as realpathSync2, statSync as statSync4 } from "node:fs";
-import { isAbsolute as isAbsolute2, join as join12, relative as relative3 } from "node:path";
 async function evidenceStatus(options) {
   const env2 = options.env ?? process.env;
   const now = options.now ?? /* @__PURE__ */ new Date();
@@ -106470,7 +106469,7 @@ async function evidenceStatus(options) {
     ...discovered.problems
   ];
   const systems = [];
-  const probe = repositoryProbe2(options.root);
+  const probe = repositoryProbe(options.root);
   problems.push(
     ...loadPolicies(options.root, discovered.files, (policy, valid) => {
       if (!valid) return;
@@ -106748,39 +106747,6 @@ function firstComparison(predicate) {
   if ("any" in predicate) return predicate.any.map(firstComparison).find(Boolean);
   if ("not" in predicate || "each" in predicate) return void 0;
   return predicate.fact === "measured" ? predicate : void 0;
-}
-function repositoryProbe2(root5) {
-  let realRoot;
-  try {
-    realRoot = realpathSync2(root5);
-  } catch {
-    realRoot = root5;
-  }
-  const inside = (path) => {
-    try {
-      const absolute = join12(root5, path);
-      if (!statSync4(absolute).isFile()) return void 0;
-      const real = realpathSync2(absolute);
-      const rel = relative3(realRoot, real);
-      return rel.startsWith("..") || isAbsolute2(rel) ? void 0 : real;
-    } catch {
-      return void 0;
-    }
-  };
-  return {
-    fileExists: (path) => inside(path) !== void 0,
-    readHead(path, bytes2) {
-      const real = inside(path);
-      if (real === void 0) return void 0;
-      const fd2 = openSync3(real, "r");
-      try {
-        const buffer = Buffer.alloc(bytes2);
-        return buffer.subarray(0, readSync2(fd2, buffer, 0, bytes2, 0));
-      } finally {
-        closeSync3(fd2);
-      }
-    }
-  };
 }
 
 // src/evidence/verify.ts
@@ -107639,16 +107605,16 @@ function annotationOverflow(report) {
 function rebaseReport(report, prefix) {
   const base = prefix.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
   if (base === "" || base === ".") return report;
-  const join13 = (file) => file === "." ? base : `${base}/${file}`;
+  const join12 = (file) => file === "." ? base : `${base}/${file}`;
   const ranges = /* @__PURE__ */ new Map();
   return {
     ...report,
-    files: report.files.map(join13),
-    systems: report.systems.map((s2) => ({ ...s2, file: join13(s2.file) })),
+    files: report.files.map(join12),
+    systems: report.systems.map((s2) => ({ ...s2, file: join12(s2.file) })),
     findings: report.findings.map((f5) => {
       let location = ranges.get(f5.location);
       if (!location) {
-        location = { ...f5.location, file: join13(f5.location.file) };
+        location = { ...f5.location, file: join12(f5.location.file) };
         ranges.set(f5.location, location);
       }
       return { ...f5, location };
@@ -108196,7 +108162,7 @@ async function run() {
     config: config2,
     failOn
   });
-  const report = rebaseReport(checked, relative4(workspace, root5));
+  const report = rebaseReport(checked, relative3(workspace, root5));
   for (const annotation of selectAnnotations(report)) {
     const emit = annotation.level === "error" ? error : annotation.level === "warning" ? warning : notice;
     emit(annotation.message, {

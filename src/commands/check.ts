@@ -272,7 +272,7 @@ function countFindings(
  * Answers questions about files named by policies (does a runbook exist, what does a key file start
  * with) without ever looking outside the repository, symlinks included.
  */
-function repositoryProbe(root: string): FactProbe {
+export function repositoryProbe(root: string): FactProbe {
   const realRoot = realpathSync(root);
   const known = new Map<string, string | undefined>();
   /** The real path of a regular file inside the repository, or undefined. */

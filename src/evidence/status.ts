@@ -1,8 +1,6 @@
-import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
-import { fails, loadProfile } from '../commands/check.ts';
+import { fails, loadProfile, repositoryProbe } from '../commands/check.ts';
 import type { Comparison, Control, Predicate } from '../controls/control.ts';
-import { type FactProbe, type FactScope, factValue, systemFacts } from '../controls/facts.ts';
+import { type FactScope, factValue, systemFacts } from '../controls/facts.ts';
 import { evaluate, fillTemplate, OPERATOR_WORDS, showFact } from '../controls/predicate.ts';
 import type { Severity } from '../controls/result.ts';
 import { discoverPolicyFiles } from '../policy/discover.ts';
@@ -484,41 +482,6 @@ function firstComparison(predicate: Predicate): Comparison | undefined {
   if ('any' in predicate) return predicate.any.map(firstComparison).find(Boolean);
   if ('not' in predicate || 'each' in predicate) return undefined;
   return predicate.fact === 'measured' ? predicate : undefined;
-}
-
-/** Answers the facts' questions about files in the repository, never outside it (symlinks included). */
-function repositoryProbe(root: string): FactProbe {
-  let realRoot: string;
-  try {
-    realRoot = realpathSync(root);
-  } catch {
-    realRoot = root;
-  }
-  const inside = (path: string): string | undefined => {
-    try {
-      const absolute = join(root, path);
-      if (!statSync(absolute).isFile()) return undefined;
-      const real = realpathSync(absolute);
-      const rel = relative(realRoot, real);
-      return rel.startsWith('..') || isAbsolute(rel) ? undefined : real;
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    fileExists: (path) => inside(path) !== undefined,
-    readHead(path, bytes) {
-      const real = inside(path);
-      if (real === undefined) return undefined;
-      const fd = openSync(real, 'r');
-      try {
-        const buffer = Buffer.alloc(bytes);
-        return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0));
-      } finally {
-        closeSync(fd);
-      }
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
