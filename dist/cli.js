@@ -239,12 +239,12 @@ function parts(t) {
   return [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
 }
 function cronMaxIntervalSeconds(cron) {
-  let seconds2 = maxIntervalCache.get(cron.text);
-  if (seconds2 === void 0) {
-    seconds2 = computeMaxIntervalMinutes(cron) * 60;
-    maxIntervalCache.set(cron.text, seconds2);
+  let seconds3 = maxIntervalCache.get(cron.text);
+  if (seconds3 === void 0) {
+    seconds3 = computeMaxIntervalMinutes(cron) * 60;
+    maxIntervalCache.set(cron.text, seconds3);
   }
-  return seconds2;
+  return seconds3;
 }
 function computeMaxIntervalMinutes(cron) {
   const times = cron.hours.flatMap((hour) => cron.minutes.map((minute) => hour * 60 + minute));
@@ -346,29 +346,29 @@ var init_cron = __esm({
 
 // src/policy/duration.ts
 function parseDuration(text) {
-  let seconds2 = durations.get(text);
-  if (seconds2 === void 0 && !durations.has(text)) {
-    seconds2 = parseDurationText(text);
-    if (durations.size < 1e4) durations.set(text, seconds2);
+  let seconds3 = durations.get(text);
+  if (seconds3 === void 0 && !durations.has(text)) {
+    seconds3 = parseDurationText(text);
+    if (durations.size < 1e4) durations.set(text, seconds3);
   }
-  return seconds2;
+  return seconds3;
 }
 function parseDurationText(text) {
   const match = DURATION_REGEX.exec(text);
   if (match === null) return void 0;
   let total = 0;
-  UNITS.forEach(([, seconds2], index2) => {
+  UNITS.forEach(([, seconds3], index2) => {
     const amount = match[index2 + 1];
-    if (amount !== void 0) total += Number(amount) * seconds2;
+    if (amount !== void 0) total += Number(amount) * seconds3;
   });
   return total > 0 && Number.isSafeInteger(total) ? total : void 0;
 }
-function formatDuration(seconds2) {
-  if (!Number.isSafeInteger(seconds2) || seconds2 < 0) {
-    throw new RangeError(`cannot format ${seconds2} as a duration: expected a whole number of seconds >= 0`);
+function formatDuration(seconds3) {
+  if (!Number.isSafeInteger(seconds3) || seconds3 < 0) {
+    throw new RangeError(`cannot format ${seconds3} as a duration: expected a whole number of seconds >= 0`);
   }
-  if (seconds2 === 0) return "0s";
-  let rest = seconds2;
+  if (seconds3 === 0) return "0s";
+  let rest = seconds3;
   let text = "";
   for (const [unit, size] of UNITS) {
     if (unit === "w") continue;
@@ -1363,11 +1363,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants4) {
+      optimizeNames(names, constants5) {
         if (!names[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants4);
+          this.rhs = optimizeExpr(this.rhs, names, constants5);
         return this;
       }
       get names() {
@@ -1384,10 +1384,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants4) {
+      optimizeNames(names, constants5) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants4);
+        this.rhs = optimizeExpr(this.rhs, names, constants5);
         return this;
       }
       get names() {
@@ -1448,8 +1448,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants4) {
-        this.code = optimizeExpr(this.code, names, constants4);
+      optimizeNames(names, constants5) {
+        this.code = optimizeExpr(this.code, names, constants5);
         return this;
       }
       get names() {
@@ -1478,12 +1478,12 @@ var require_codegen = __commonJS({
         }
         return nodes5.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants4) {
+      optimizeNames(names, constants5) {
         const { nodes: nodes5 } = this;
         let i6 = nodes5.length;
         while (i6--) {
           const n3 = nodes5[i6];
-          if (n3.optimizeNames(names, constants4))
+          if (n3.optimizeNames(names, constants5))
             continue;
           subtractNames(names, n3.names);
           nodes5.splice(i6, 1);
@@ -1536,12 +1536,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants4) {
+      optimizeNames(names, constants5) {
         var _a3;
-        this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants4);
-        if (!(super.optimizeNames(names, constants4) || this.else))
+        this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants5);
+        if (!(super.optimizeNames(names, constants5) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants4);
+        this.condition = optimizeExpr(this.condition, names, constants5);
         return this;
       }
       get names() {
@@ -1564,10 +1564,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants4) {
-        if (!super.optimizeNames(names, constants4))
+      optimizeNames(names, constants5) {
+        if (!super.optimizeNames(names, constants5))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants4);
+        this.iteration = optimizeExpr(this.iteration, names, constants5);
         return this;
       }
       get names() {
@@ -1603,10 +1603,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants4) {
-        if (!super.optimizeNames(names, constants4))
+      optimizeNames(names, constants5) {
+        if (!super.optimizeNames(names, constants5))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants4);
+        this.iterable = optimizeExpr(this.iterable, names, constants5);
         return this;
       }
       get names() {
@@ -1648,11 +1648,11 @@ var require_codegen = __commonJS({
         (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants4) {
+      optimizeNames(names, constants5) {
         var _a3, _b2;
-        super.optimizeNames(names, constants4);
-        (_a3 = this.catch) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants4);
-        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants4);
+        super.optimizeNames(names, constants5);
+        (_a3 = this.catch) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants5);
+        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants5);
         return this;
       }
       get names() {
@@ -1953,7 +1953,7 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants4) {
+    function optimizeExpr(expr, names, constants5) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -1968,14 +1968,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n3) {
-        const c5 = constants4[n3.str];
+        const c5 = constants5[n3.str];
         if (c5 === void 0 || names[n3.str] !== 1)
           return n3;
         delete names[n3.str];
         return c5;
       }
       function canOptimize(e5) {
-        return e5 instanceof code_1._Code && e5._items.some((c5) => c5 instanceof code_1.Name && names[c5.str] === 1 && constants4[c5.str] !== void 0);
+        return e5 instanceof code_1._Code && e5._items.some((c5) => c5 instanceof code_1.Name && names[c5.str] === 1 && constants5[c5.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -3937,7 +3937,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve13.call(this, root5, ref);
+      let _sch = resolve15.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -3964,7 +3964,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve13(root5, ref) {
+    function resolve15(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4828,7 +4828,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve13(baseURI, relativeURI, options) {
+    function resolve15(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -5219,7 +5219,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve13,
+      resolve: resolve15,
       resolveComponent,
       equal,
       serialize,
@@ -9274,7 +9274,7 @@ var init_evidence_schema = __esm({
             achievedSeconds: {
               type: "number",
               minimum: 0,
-              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
+              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for a drill's RPO, the age of the drilled snapshot when the drill began; for the RTO, the measured time from the start of the restore to verified data."
             }
           }
         },
@@ -9863,7 +9863,7 @@ var init_policy_schema = __esm({
             verify: {
               type: "array",
               maxItems: 64,
-              description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
+              description: "Commands run one after the other once the restored data is verified; the first that fails fails the drill. Placeholders: `{restore.path}` (the scratch directory), `{restore.file}` (the one file of a command source's snapshot), `{snapshot.id}`, `{snapshot.time}`, `{system.name}`, `{repository.name}`, `{drill.id}` (8 hex digits, unique to the run: name scratch databases with it).",
               items: {
                 type: "object",
                 required: ["command"],
@@ -9886,6 +9886,10 @@ var init_policy_schema = __esm({
                     minimum: 0,
                     maximum: 255,
                     description: "Exit code that means success (default 0)."
+                  },
+                  always: {
+                    type: "boolean",
+                    description: "Run this step even when the restore or an earlier step failed, or the drill ran out of time (for clean-up, such as dropping a scratch database). Default false."
                   }
                 }
               }
@@ -13972,7 +13976,16 @@ function crossCheck(policy, document) {
     }
     system.drill?.verify?.forEach((step, v) => {
       step.command.forEach((arg, a5) => {
-        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
+        for (const match of arg.matchAll(/\{([a-z]+\.[a-z]+)\}/g)) {
+          if (match[1] === "restore.file" && !source.command) {
+            problems.push({
+              ruleId: "policy/placeholder",
+              message: `\`{restore.file}\` names the one file of a command source's snapshot, and \`${system.name}\` backs up paths`,
+              remediation: "Name the restored files under `{restore.path}`, e.g. `{restore.path}/etc/app.conf`.",
+              location: document.locate(["systems", s2, "drill", "verify", v, "command", a5])
+            });
+            continue;
+          }
           if (VERIFY_PLACEHOLDERS.includes(match[1])) continue;
           problems.push({
             ruleId: "policy/placeholder",
@@ -14012,7 +14025,15 @@ var init_load_policies = __esm({
     init_source();
     init_validate_document();
     init_yaml_file();
-    VERIFY_PLACEHOLDERS = ["restore.path", "snapshot.id", "system.name"];
+    VERIFY_PLACEHOLDERS = [
+      "restore.path",
+      "restore.file",
+      "snapshot.id",
+      "snapshot.time",
+      "system.name",
+      "repository.name",
+      "drill.id"
+    ];
   }
 });
 
@@ -14303,7 +14324,7 @@ var init_git = __esm({
       }
       /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
       run(args, options = {}) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve15, reject) => {
           const child2 = spawn(gitProgram(this.env), args, {
             cwd: this.cwd,
             env: options.env ? { ...this.env, ...options.env } : this.env,
@@ -14324,7 +14345,7 @@ var init_git = __esm({
             const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
             const status = code ?? -1;
             if ((options.ok ?? [0]).includes(status)) {
-              resolve13({ code: status, stdout: Buffer.concat(out), stderr });
+              resolve15({ code: status, stdout: Buffer.concat(out), stderr });
               return;
             }
             const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
@@ -14731,8 +14752,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve13, reject) => {
-            backpressureChangePromiseResolve = resolve13;
+          await new Promise((resolve15, reject) => {
+            backpressureChangePromiseResolve = resolve15;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -14835,7 +14856,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve13) => setTimeout(resolve13));
+      await new Promise((resolve15) => setTimeout(resolve15));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -15007,12 +15028,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join12 = concat) {
+async function readToEnd(input, join14 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join12);
+    return input.readToEnd(join14);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join12);
+    return getReader(input).readToEnd(join14);
   }
   return input;
 }
@@ -15020,12 +15041,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve13) => setTimeout(resolve13));
+      await new Promise((resolve15) => setTimeout(resolve15));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve13) => setTimeout(resolve13));
+      await new Promise((resolve15) => setTimeout(resolve15));
       return reason;
     }
   }
@@ -15177,7 +15198,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve13, reject) => {
+  return new Promise((resolve15, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -15210,7 +15231,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve13({ text, data, headers, type: type2 });
+                  resolve15({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -15651,10 +15672,10 @@ function getPKCS1Padding(length) {
   const result = new Uint8Array(length);
   let count3 = 0;
   while (count3 < length) {
-    const randomBytes6 = getRandomBytes(length - count3);
-    for (let i6 = 0; i6 < randomBytes6.length; i6++) {
-      if (randomBytes6[i6] !== 0) {
-        result[count3++] = randomBytes6[i6];
+    const randomBytes8 = getRandomBytes(length - count3);
+    for (let i6 = 0; i6 < randomBytes8.length; i6++) {
+      if (randomBytes8[i6] !== 0) {
+        result[count3++] = randomBytes8[i6];
       }
     }
   }
@@ -15782,12 +15803,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve13, reject) => {
+    const jwk = await new Promise((resolve15, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve13(jwkPrivateKey);
+          resolve15(jwkPrivateKey);
         }
       });
     });
@@ -27916,8 +27937,8 @@ var init_openpgp = __esm({
       constructor() {
         super();
         Object.setPrototypeOf(this, _ArrayStream.prototype);
-        this[doneWritingPromise] = new Promise((resolve13, reject) => {
-          this[doneWritingResolve] = resolve13;
+        this[doneWritingPromise] = new Promise((resolve15, reject) => {
+          this[doneWritingResolve] = resolve15;
           this[doneWritingReject] = reject;
         });
         this[doneWritingPromise].catch(() => {
@@ -27938,9 +27959,9 @@ var init_openpgp = __esm({
         }
       };
     };
-    ArrayStream.prototype.readToEnd = async function(join12) {
+    ArrayStream.prototype.readToEnd = async function(join14) {
       await this[doneWritingPromise];
-      const result = join12(this.slice(this[readingIndex]));
+      const result = join14(this.slice(this[readingIndex]));
       this.length = 0;
       return result;
     };
@@ -28048,14 +28069,14 @@ var init_openpgp = __esm({
       }
       this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
     };
-    Reader.prototype.readToEnd = async function(join12 = concat) {
+    Reader.prototype.readToEnd = async function(join14 = concat) {
       const result = [];
       while (true) {
         const { done, value: value2 } = await this.read();
         if (done) break;
         result.push(value2);
       }
-      return join12(result);
+      return join14(result);
     };
     byValue = /* @__PURE__ */ Symbol("byValue");
     enums = {
@@ -29377,11 +29398,11 @@ var init_openpgp = __esm({
        *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
        */
       anyPromise: function(promises) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve15, reject) => {
           let exception2;
           void Promise.all(promises.map(async (promise) => {
             try {
-              resolve13(await promise);
+              resolve15(await promise);
             } catch (e5) {
               exception2 = e5;
             }
@@ -33113,9 +33134,9 @@ var init_openpgp = __esm({
             this.created = util.readDate(bytes2.subarray(mypos, bytes2.length));
             break;
           case enums.signatureSubpacket.signatureExpirationTime: {
-            const seconds2 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-            this.signatureNeverExpires = seconds2 === 0;
-            this.signatureExpirationTime = seconds2;
+            const seconds3 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
+            this.signatureNeverExpires = seconds3 === 0;
+            this.signatureExpirationTime = seconds3;
             break;
           }
           case enums.signatureSubpacket.exportableCertification:
@@ -33132,9 +33153,9 @@ var init_openpgp = __esm({
             this.revocable = bytes2[mypos++] === 1;
             break;
           case enums.signatureSubpacket.keyExpirationTime: {
-            const seconds2 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-            this.keyExpirationTime = seconds2;
-            this.keyNeverExpires = seconds2 === 0;
+            const seconds3 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
+            this.keyExpirationTime = seconds3;
+            this.keyNeverExpires = seconds3 === 0;
             break;
           }
           case enums.signatureSubpacket.preferredSymmetricAlgorithms:
@@ -36956,8 +36977,8 @@ var init_openpgp = __esm({
         const signatureList = packets.filterByTag(enums.packet.signature);
         if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
           await Promise.all(onePassSigList.map(async (onePassSig) => {
-            onePassSig.correspondingSig = new Promise((resolve13, reject) => {
-              onePassSig.correspondingSigResolve = resolve13;
+            onePassSig.correspondingSig = new Promise((resolve15, reject) => {
+              onePassSig.correspondingSigResolve = resolve15;
               onePassSig.correspondingSigReject = reject;
             });
             onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -41200,13 +41221,13 @@ function batchedReader(git, commit) {
   };
   const object = (path) => {
     if (commit === void 0 || path === "" || /[\r\n]/.test(path)) return Promise.resolve(void 0);
-    return new Promise((resolve13, reject) => {
+    return new Promise((resolve15, reject) => {
       if (pending === void 0) {
         pending = /* @__PURE__ */ new Map();
         queueMicrotask(() => void flush2());
       }
       const waiters = pending.get(path) ?? [];
-      waiters.push({ resolve: resolve13, reject });
+      waiters.push({ resolve: resolve15, reject });
       pending.set(path, waiters);
     });
   };
@@ -41372,10 +41393,10 @@ function formatBytes(bytes2) {
   return unit === 0 ? `${bytes2} B` : `${value2.toFixed(1)} ${units[unit]}`;
 }
 function formatSeconds(ms) {
-  const seconds2 = ms / 1e3;
-  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
-  const minutes = Math.floor(seconds2 / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds2 % 60)).padStart(2, "0")}s`;
+  const seconds3 = ms / 1e3;
+  if (seconds3 < 60) return `${seconds3.toFixed(1)} s`;
+  const minutes = Math.floor(seconds3 / 60);
+  if (minutes < 60) return `${minutes}m${String(Math.round(seconds3 % 60)).padStart(2, "0")}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 var ProgressPrinter;
@@ -42154,6 +42175,57 @@ async function backupDraft(root5, result, env2) {
   }
   return draft;
 }
+async function drillDraft(root5, result, env2) {
+  if (result.status === "not-due") throw new Error(`${result.system} was not due: it has no drill record`);
+  const m3 = result.measurements;
+  const measurements = {
+    verified: m3.verified,
+    drillId: result.drillId,
+    durationMs: Math.max(0, Date.parse(result.finishedAt) - Date.parse(result.startedAt)),
+    restoreProblems: result.restoreProblems.length,
+    integrityProblems: result.integrityProblems.length,
+    steps: result.steps.map((step) => {
+      const entry = { name: step.name, status: step.status };
+      if (step.exitCode !== void 0) entry.exitCode = step.exitCode;
+      if (step.durationMs !== void 0) entry.durationMs = step.durationMs;
+      if (step.status === "failed" && step.output !== void 0) {
+        entry.output = step.output.length <= MAX_STEP_OUTPUT ? step.output : `\u2026${step.output.slice(-MAX_STEP_OUTPUT)}`;
+      }
+      return entry;
+    })
+  };
+  if (result.snapshot && result.repository !== void 0) {
+    measurements.snapshots = [{ repository: result.repository, id: result.snapshot.id, time: result.snapshot.time }];
+  }
+  if (result.selection) measurements.selection = { ...result.selection };
+  for (const key2 of ["restoreDurationMs", "restoreMs", "integrityMs", "files", "dirs", "symlinks", "bytes"]) {
+    if (m3[key2] !== void 0) measurements[key2] = m3[key2];
+  }
+  if (m3.timeoutSeconds !== void 0) measurements.timeoutSeconds = m3.timeoutSeconds;
+  if (m3.rtoSeconds !== void 0 || m3.restoreDurationMs !== void 0) {
+    measurements.rto = {
+      ...m3.rtoSeconds !== void 0 ? { targetSeconds: m3.rtoSeconds } : {},
+      ...m3.restoreDurationMs !== void 0 ? { achievedSeconds: m3.restoreDurationMs / 1e3 } : {}
+    };
+  }
+  if (m3.rpoSeconds !== void 0 || m3.snapshotAgeSeconds !== void 0) {
+    measurements.rpo = {
+      ...m3.rpoSeconds !== void 0 ? { targetSeconds: m3.rpoSeconds } : {},
+      ...m3.snapshotAgeSeconds !== void 0 ? { achievedSeconds: m3.snapshotAgeSeconds } : {}
+    };
+  }
+  const draft = {
+    kind: "drill",
+    outcome: result.status === "passed" ? "success" : "failure",
+    startedAt: result.startedAt,
+    time: result.finishedAt,
+    systems: [{ name: result.system, policy: result.policy }],
+    policies: await policyEntries(root5, [{ file: result.file, name: result.policy }], env2),
+    measurements
+  };
+  if (result.failures.length > 0) draft.message = truncate(result.failures.join("; "));
+  return draft;
+}
 async function pruneDraft(root5, run, system, env2) {
   const policy = run.policies.find((p3) => p3.system === system);
   if (!policy) throw new Error(`${system} was not pruned in ${run.name}`);
@@ -42238,7 +42310,7 @@ async function appendCheckRecord(report, options) {
   await run.append("check", () => checkDraft(options.root, report, options.env));
   return run;
 }
-var EXIT_EVIDENCE, MAX_MESSAGE, EvidenceRun, OUTCOME;
+var EXIT_EVIDENCE, MAX_MESSAGE, EvidenceRun, OUTCOME, MAX_STEP_OUTPUT;
 var init_evidence = __esm({
   "src/commands/evidence.ts"() {
     "use strict";
@@ -42340,6 +42412,12 @@ var init_evidence = __esm({
         const { root: root5, env: env2 } = this.options;
         await this.append(`backup ${result.system}`, () => backupDraft(root5, result, env2));
       }
+      /** Appends the record of one system's drill; a drill that was not due ran nothing and gets none. */
+      async appendDrill(result) {
+        if (result.status === "not-due") return;
+        const { root: root5, env: env2 } = this.options;
+        await this.append(`drill ${result.system}`, () => drillDraft(root5, result, env2));
+      }
       /** Appends one record per system pruned in a repository; a dry run changed nothing and gets none. */
       async appendPrune(run) {
         if (run.result?.dryRun) return;
@@ -42367,6 +42445,7 @@ var init_evidence = __esm({
       partial: "partial",
       failed: "failure"
     };
+    MAX_STEP_OUTPUT = 1024;
   }
 });
 
@@ -43707,7 +43786,7 @@ var init_content_pool = __esm({
         const batch = this.batch;
         batch.files.push(job);
         batch.bytes += file.size;
-        const result = new Promise((resolve13, reject) => batch.waiters.push({ resolve: resolve13, reject }));
+        const result = new Promise((resolve15, reject) => batch.waiters.push({ resolve: resolve15, reject }));
         if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
         return result;
       }
@@ -43741,7 +43820,7 @@ var init_content_pool = __esm({
           piece = new Uint8Array(STREAM_PIECE);
           used = 0;
           while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
-            await new Promise((resolve13) => worker.onRoom = resolve13);
+            await new Promise((resolve15) => worker.onRoom = resolve15);
           }
           if (this.failure) throw this.failure;
         };
@@ -43796,8 +43875,8 @@ var init_content_pool = __esm({
       }
       track(job, worker, files, weight) {
         worker.load += weight + 1;
-        return new Promise((resolve13, reject) => {
-          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve13, reject });
+        return new Promise((resolve15, reject) => {
+          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve15, reject });
         });
       }
       send(worker, message, transfer = []) {
@@ -45065,7 +45144,7 @@ function runCommand(argv, options) {
     const done2 = Promise.reject(failed("aborted", "was aborted before it started"));
     done2.catch(() => {
     });
-    return { stdout: failedOutput(done2), done: done2 };
+    return { stdout: failedOutput(done2), done: done2, stderrTail: () => "" };
   }
   let child2;
   try {
@@ -45079,7 +45158,7 @@ function runCommand(argv, options) {
     const code = error2.code ?? "invalid arguments";
     throw failed("spawn", `could not be started: ${code}`);
   }
-  const stderr = new StderrTail(STDERR_TAIL_BYTES);
+  const stderr = new OutputTail(STDERR_TAIL_BYTES);
   child2.stderr.on("data", (chunk) => stderr.add(chunk));
   child2.stderr.on("error", () => {
   });
@@ -45097,7 +45176,7 @@ function runCommand(argv, options) {
   const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve13, reject) => {
+  const done = new Promise((resolve15, reject) => {
     let spawnError;
     child2.on("error", (error2) => {
       spawnError ??= error2;
@@ -45125,7 +45204,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve13();
+        resolve15();
       }
     }
   });
@@ -45143,7 +45222,7 @@ function runCommand(argv, options) {
     }
     await done;
   }
-  return { stdout: output(), done };
+  return { stdout: output(), done, stderrTail: () => stderr.text(secrets) };
 }
 function failedOutput(done) {
   return {
@@ -45160,7 +45239,7 @@ function spawnReason(error2, cwd) {
   if (error2.code === "EACCES") return "permission denied (EACCES); is the program executable?";
   return error2.message;
 }
-var CommandError, STDERR_TAIL_BYTES, DEFAULT_KILL_GRACE_MS, NAME2, StderrTail, Stopper;
+var CommandError, STDERR_TAIL_BYTES, DEFAULT_KILL_GRACE_MS, NAME2, OutputTail, Stopper;
 var init_command = __esm({
   "src/sources/command.ts"() {
     "use strict";
@@ -45186,7 +45265,7 @@ var init_command = __esm({
     STDERR_TAIL_BYTES = 2048;
     DEFAULT_KILL_GRACE_MS = 1e4;
     NAME2 = /^[A-Za-z_][A-Za-z0-9_]*$/;
-    StderrTail = class {
+    OutputTail = class {
       limit;
       chunks = [];
       length = 0;
@@ -45308,7 +45387,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve13) => setImmediate(resolve13));
+        await new Promise((resolve15) => setImmediate(resolve15));
         slice2 = performance.now();
       }
     }
@@ -46811,11 +46890,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds3, fractionalMilliseconds] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
       const day3 = parseDateValue(dayStr, "day", 1, 31);
-      return buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+      return buildDate(year2, month, day3, { hours, minutes, seconds: seconds3, fractionalMilliseconds });
     };
     RFC3339_WITH_OFFSET = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(([-+]\d{2}:\d{2})|[zZ])$/);
     parseRfc3339DateTimeWithOffset = (value2) => {
@@ -46829,11 +46908,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, offsetStr] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds3, fractionalMilliseconds, offsetStr] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
       const day3 = parseDateValue(dayStr, "day", 1, 31);
-      const date2 = buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+      const date2 = buildDate(year2, month, day3, { hours, minutes, seconds: seconds3, fractionalMilliseconds });
       if (offsetStr.toUpperCase() != "Z") {
         date2.setTime(date2.getTime() - parseOffsetToMilliseconds(offsetStr));
       }
@@ -46851,23 +46930,23 @@ var init_date_utils = __esm({
       }
       let match = IMF_FIXDATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds3, fractionalMilliseconds] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds: seconds3, fractionalMilliseconds });
       }
       match = RFC_850_DATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds3, fractionalMilliseconds] = match;
         return adjustRfc850Year(buildDate(parseTwoDigitYear(yearStr), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), {
           hours,
           minutes,
-          seconds: seconds2,
+          seconds: seconds3,
           fractionalMilliseconds
         }));
       }
       match = ASC_TIME.exec(value2);
       if (match) {
-        const [_, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, yearStr] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+        const [_, monthStr, dayStr, hours, minutes, seconds3, fractionalMilliseconds, yearStr] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds: seconds3, fractionalMilliseconds });
       }
       throw new TypeError("Invalid RFC-7231 date-time value");
     };
@@ -47064,13 +47143,13 @@ var init_schema_date_utils = __esm({
       if (!matches) {
         throw new TypeError(`Invalid RFC3339 timestamp format ${value2}`);
       }
-      const [, yearStr, monthStr, dayStr, hours, minutes, seconds2, , ms, offsetStr] = matches;
+      const [, yearStr, monthStr, dayStr, hours, minutes, seconds3, , ms, offsetStr] = matches;
       range(monthStr, 1, 12);
       range(dayStr, 1, 31);
       range(hours, 0, 23);
       range(minutes, 0, 59);
-      range(seconds2, 0, 60);
-      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds2), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
+      range(seconds3, 0, 60);
+      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds3), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
       date2.setUTCFullYear(Number(yearStr));
       if (offsetStr.toUpperCase() != "Z") {
         const [, sign5, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
@@ -47918,11 +47997,11 @@ var init_externalDataInterceptor = __esm({
 // node_modules/@smithy/core/dist-es/submodules/config/node-config-provider/getSelectorName.js
 function getSelectorName(functionString) {
   try {
-    const constants4 = new Set(Array.from(functionString.match(/([A-Z_]){3,}/g) ?? []));
-    constants4.delete("CONFIG");
-    constants4.delete("CONFIG_PREFIX_SEPARATOR");
-    constants4.delete("ENV");
-    return [...constants4].join(", ");
+    const constants5 = new Set(Array.from(functionString.match(/([A-Z_]){3,}/g) ?? []));
+    constants5.delete("CONFIG");
+    constants5.delete("CONFIG_PREFIX_SEPARATOR");
+    constants5.delete("ENV");
+    return [...constants5].join(", ");
   } catch (ignored) {
     return functionString;
   }
@@ -48366,8 +48445,8 @@ var init_circularReplacer = __esm({
 var sleep2;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
-    sleep2 = (seconds2) => {
-      return new Promise((resolve13) => setTimeout(resolve13, seconds2 * 1e3));
+    sleep2 = (seconds3) => {
+      return new Promise((resolve15) => setTimeout(resolve15, seconds3 * 1e3));
     };
   }
 });
@@ -48532,8 +48611,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve13) => {
-        onAbort = () => resolve13({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve15) => {
+        onAbort = () => resolve15({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -50403,7 +50482,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve15, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -50431,7 +50510,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve13(Buffer.concat(chunks));
+            resolve15(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -52669,7 +52748,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes2);
       }
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve15, reject) => {
         const collector = new Collector();
         collector.limit = bytes2;
         stream.pipe(collector);
@@ -52680,7 +52759,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes3 = concatBytes2(this.buffers);
-          resolve13(bytes3);
+          resolve15(bytes3);
         });
       });
     };
@@ -52832,7 +52911,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve15, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -52843,7 +52922,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve13(bytes2);
+          resolve15(bytes2);
         });
       });
     };
@@ -53377,7 +53456,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve13, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve15, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -53395,7 +53474,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve13).catch(reject);
+        hash.digest().then(resolve15).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -53414,14 +53493,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve15, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve13).catch(reject);
+          hash.digest().then(resolve15).catch(reject);
         });
       });
     };
@@ -54681,7 +54760,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve13) => setTimeout(() => resolve13(records.shift()), 0));
+    const value2 = await new Promise((resolve15) => setTimeout(() => resolve15(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -59560,7 +59639,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve13) => setTimeout(resolve13, delay)), abortSignal);
+            await race(new Promise((resolve15) => setTimeout(resolve15, delay)), abortSignal);
           }
         }
       }
@@ -59693,7 +59772,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve13) => _DefaultRateLimiter.setTimeoutFn(resolve13, delay));
+          await new Promise((resolve15) => _DefaultRateLimiter.setTimeoutFn(resolve15, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -60131,7 +60210,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve13) => setTimeout(resolve13, delay));
+              await new Promise((resolve15) => setTimeout(resolve15, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -67839,7 +67918,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve15, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -67864,7 +67943,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve13(Buffer.concat(chunks));
+            resolve15(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -68327,21 +68406,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve13) => {
-            timeoutId = Number(timing.setTimeout(() => resolve13(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve15) => {
+            timeoutId = Number(timing.setTimeout(() => resolve15(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve13) => {
+          new Promise((resolve15) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve13(true);
+              resolve15(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve13(false);
+              resolve15(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve13(false);
+              resolve15(false);
             });
           })
         ]);
@@ -68418,13 +68497,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve13, reject) => {
+        this.configProvider = new Promise((resolve15, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve13(this.resolveDefaultConfig(_options));
+              resolve15(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve13(this.resolveDefaultConfig(options));
+            resolve15(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -68454,7 +68533,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve13 = async (arg) => {
+          const resolve15 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -68518,7 +68597,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve13({ response: httpResponse });
+            resolve15({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -68844,7 +68923,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return this.connectOptions === void 0 ? http2.connect(url) : http2.connect(url, this.connectOptions);
       }
     };
-    var { constants: constants4 } = http2;
+    var { constants: constants5 } = http2;
     var NodeHttp2Handler = class _NodeHttp2Handler {
       config;
       configProvider;
@@ -68857,13 +68936,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve13, reject) => {
+        this.configProvider = new Promise((resolve15, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve13(opts || {});
+              resolve15(opts || {});
             }).catch(reject);
           } else {
-            resolve13(options || {});
+            resolve15(options || {});
           }
         });
       }
@@ -68890,7 +68969,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve13 = async (arg) => {
+          const resolve15 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -68936,8 +69015,8 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants4.HTTP2_HEADER_PATH]: path,
-            [constants4.HTTP2_HEADER_METHOD]: method
+            [constants5.HTTP2_HEADER_PATH]: path,
+            [constants5.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
             clientHttp2Stream.setTimeout(effectiveRequestTimeout, () => {
@@ -68987,7 +69066,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve13({ response: httpResponse });
+            resolve15({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -69125,7 +69204,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve13) => setTimeout(resolve13, delayMs));
+            await new Promise((resolve15) => setTimeout(resolve15, delayMs));
           }
         }
         return await toRetry();
@@ -73456,10 +73535,10 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config3(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
+    var { createHash: createHash16, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join12 } = __require("node:path");
+    var { dirname: dirname3, join: join14 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -73625,10 +73704,10 @@ var require_dist_cjs11 = __commonJS({
         await promises.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join12(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join14(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
-        return join12(directory, `${loginSessionSha256}.json`);
+        const loginSessionSha256 = createHash16("sha256").update(loginSessionBytes).digest("hex");
+        return join14(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -85435,7 +85514,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve15, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -86191,6 +86270,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     let written = 0;
     try {
       for await (const data of contentOf(reader, node)) {
+        options.signal?.throwIfAborted();
         for (let at = 0; at < data.length; ) at += writeSync(fd2, data, at, data.length - at, written + at);
         written += data.length;
         release(data);
@@ -86200,8 +86280,8 @@ async function restoreTree(reader, tree, target, options = {}) {
       }
       if (asRoot && (node.uid !== uid || node.gid !== gid)) fchownSync(fd2, node.uid, node.gid);
       if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) fchmodSync(fd2, node.mode);
-      const seconds2 = timeSeconds(node.mtime);
-      futimesSync(fd2, seconds2, seconds2);
+      const seconds3 = timeSeconds(node.mtime);
+      futimesSync(fd2, seconds3, seconds3);
     } catch (error2) {
       closeSync2(fd2);
       rmSync(absolute, { force: true });
@@ -86230,6 +86310,7 @@ async function restoreTree(reader, tree, target, options = {}) {
   };
   const onDamage = (message) => problems.push({ path: "(listing)", message });
   for await (const node of readListing(reader, tree, onDamage)) {
+    options.signal?.throwIfAborted();
     const invalid = checkSnapshotPath(node.path);
     if (invalid) {
       problems.push({ path: node.path, message: `refused: ${invalid}` });
@@ -86258,6 +86339,7 @@ async function restoreTree(reader, tree, target, options = {}) {
   }
   await flushBatch();
   await Promise.all(running);
+  options.signal?.throwIfAborted();
   for (const node of links) {
     const absolute = join11(target, node.path);
     try {
@@ -86287,15 +86369,15 @@ function timeSeconds(mtimeNs) {
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
 async function setTimes(path, mtimeNs, link) {
-  const seconds2 = timeSeconds(mtimeNs);
-  if (link) await lutimes(path, seconds2, seconds2);
-  else await utimes(path, seconds2, seconds2);
+  const seconds3 = timeSeconds(mtimeNs);
+  if (link) await lutimes(path, seconds3, seconds3);
+  else await utimes(path, seconds3, seconds3);
 }
 async function restoreToStream(reader, node, out) {
   let written = 0;
   for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve13) => out.once("drain", resolve13));
+    if (!out.write(data)) await new Promise((resolve15) => out.once("drain", resolve15));
   }
   return written;
 }
@@ -87010,8 +87092,8 @@ function zoneOffsetMs(ms, zone) {
     throw new TimeZoneError(`cannot read the UTC offset of ${zone} at ${new Date(ms).toISOString()}`);
   }
   if (match[1] === void 0) return 0;
-  const seconds2 = Number(match[2]) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
-  return (match[1] === "+" ? 1 : -1) * seconds2 * 1e3;
+  const seconds3 = Number(match[2]) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
+  return (match[1] === "+" ? 1 : -1) * seconds3 * 1e3;
 }
 function localFields(ms, zone) {
   const shifted = new Date(zone === void 0 || zone === "UTC" ? ms : ms + zoneOffsetMs(ms, zone));
@@ -87037,11 +87119,11 @@ var init_timezone = __esm({
 
 // src/prune/select.ts
 function duration(text, where3) {
-  const seconds2 = typeof text === "string" ? parseDuration(text) : void 0;
-  if (seconds2 === void 0) {
+  const seconds3 = typeof text === "string" ? parseDuration(text) : void 0;
+  if (seconds3 === void 0) {
     throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
   }
-  return seconds2;
+  return seconds3;
 }
 function parseRetention(policy) {
   const rules = { keep: {} };
@@ -87245,7 +87327,7 @@ async function waitForLock(repo, options, clock) {
       if (!(error2 instanceof LockedError) || Date.now() >= deadline) throw error2;
       if (!told) options.log?.(`${error2.message} Waiting.`);
       told = true;
-      await new Promise((resolve13) => setTimeout(resolve13, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
+      await new Promise((resolve15) => setTimeout(resolve15, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
     }
   }
 }
@@ -87767,489 +87849,443 @@ var init_prune_command = __esm({
   }
 });
 
-// src/evidence/verify.ts
-import { readFile as readFile6 } from "node:fs/promises";
-import { resolve as resolve9 } from "node:path";
-async function verifyEvidence(options) {
-  const env2 = options.env ?? process.env;
-  const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
-  const fingerprint2 = normalizeFingerprint(options.fingerprint, "the pinned fingerprint");
-  let git = new Git(options.root, env2);
-  let revision = options.revision ?? `refs/heads/${branch}`;
-  const problems = [];
-  const report = { branch, revision, fingerprint: fingerprint2, records: [], problems, ok: false };
-  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
-  if (repository.code !== 0) {
-    problems.push({ where: options.root, message: "is not a git repository" });
-    return report;
-  }
-  if (options.remote !== void 0) {
-    const url = await remoteUrl(git, options.remote);
-    if (url === void 0) {
-      problems.push({ where: options.root, message: `there is no remote "${options.remote}"` });
-      return report;
-    }
-    git = await withCredentials(git, url, env2);
-    revision = options.revision ?? `refs/remotes/${options.remote}/${branch}`;
-    report.revision = revision;
-    const deepen = await isShallow(git) ? ["--depth=2147483647"] : [];
-    const fetched = await git.run(
-      ["fetch", "--quiet", "--no-tags", ...deepen, "--", options.remote, `+refs/heads/${branch}:${revision}`],
-      { ok: [0, 1, 128] }
-    );
-    if (fetched.code !== 0) {
-      problems.push({
-        where: `${options.remote}/${branch}`,
-        message: `cannot be fetched: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
-      });
-      return report;
-    }
-  }
-  const tip = await git.resolve(`${revision}^{commit}`);
-  if (tip === void 0) {
-    problems.push({
-      where: revision,
-      message: `does not exist in ${options.root}: there is no evidence to verify`
-    });
-    return report;
-  }
-  report.tip = tip;
-  const local = `refs/heads/${branch}`;
-  const tracking = options.trackLocal === true && options.remote !== void 0 && revision !== local;
-  const knownTip = options.knownTip ?? (tracking ? await git.resolve(`${local}^{commit}`) : void 0);
-  if (knownTip !== void 0) {
-    report.knownTip = knownTip;
-    problems.push(...await checkKnownTip(git, knownTip, tip));
-  }
-  problems.push(...await checkHistory(git, tip));
-  const files = await listFiles(git, tip);
-  const { records, signatures, stray } = classify(files);
-  problems.push(...stray);
-  const pinned = await pinnedKey(git, fingerprint2, files, options.publicKey, problems);
-  const wanted = [...records.values()].flat().filter((f5) => f5.size <= MAX_RECORD_BYTES);
-  const sigWanted = [...signatures.values()].filter((f5) => f5.size <= MAX_SIGNATURE_BYTES);
-  const contents = await git.readObjects([...wanted, ...sigWanted].map((f5) => f5.id));
-  const sequences = [...records.keys()].sort((a5, b5) => a5 - b5);
-  const last = sequences.at(-1) ?? -1;
-  const hashes = /* @__PURE__ */ new Map();
-  let state2;
-  let stateBroken = false;
-  for (let sequence = 0; sequence <= last; sequence++) {
-    const found = records.get(sequence);
-    if (!found) {
-      const before = records.get(sequence - 1)?.[0]?.path ?? "(the start)";
-      const after = sequences.find((s2) => s2 > sequence);
-      problems.push({
-        where: `${shardPath(sequence)}/${String(sequence).padStart(8, "0")}-*.json`,
-        message: `record ${sequence} is missing: the chain goes from ${before} to ${records.get(after)?.[0]?.path}; a record was deleted`
-      });
-      stateBroken = true;
-      continue;
-    }
-    if (found.length > 1) {
-      for (const file of found) {
-        problems.push({
-          where: file.path,
-          message: `${found.length} files claim sequence ${sequence}: ${found.map((f5) => f5.path).join(", ")}`
-        });
-      }
-      stateBroken = true;
-    }
-    for (const file of found) {
-      const result = await checkRecord(file, contents, signatures, hashes.get(sequence - 1), pinned);
-      report.records.push(result.report);
-      for (const message of result.report.problems) problems.push({ where: file.path, message });
-      if (result.bytes && found.length === 1) {
-        hashes.set(sequence, recordHash(result.bytes));
-        if (result.record) {
-          state2 = nextState(
-            state2,
-            { ...result.record, sequence },
-            file.path,
-            recordHash(result.bytes),
-            fingerprint2
-          );
-        } else stateBroken = true;
-      } else stateBroken = true;
-    }
-  }
-  if (last >= 0) {
-    const head = records.get(last)[0];
-    const sha2562 = hashes.get(last);
-    if (sha2562) report.head = { sequence: last, file: head.path, sha256: sha2562 };
-  }
-  problems.push(...await checkState(git, files, state2, stateBroken));
-  report.ok = problems.length === 0;
-  if (report.ok && tracking && !await isCheckedOut(git, branch)) {
-    const before = await git.resolve(`${local}^{commit}`);
-    const moved = await git.run(
-      ["update-ref", "-m", "restorable: evidence verified", local, tip, before ?? ""],
-      { ok: [0, 1, 128] }
-    );
-    if (moved.code === 0) report.remembered = tip;
-  }
-  return report;
+// src/drill/select.ts
+import { createHash as createHash15, randomBytes as randomBytes6 } from "node:crypto";
+function newSeed() {
+  return randomBytes6(8).toString("hex");
 }
-async function checkKnownTip(git, knownTip, tip) {
-  const known = await git.resolve(`${knownTip}^{commit}`);
-  const where3 = `known tip ${knownTip.slice(0, 12)}`;
-  if (known === void 0) {
-    return [
-      {
-        where: where3,
-        message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
-      }
-    ];
-  }
-  if (await git.isAncestor(known, tip)) return [];
-  const problems = [
-    {
-      where: where3,
-      message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
-    }
-  ];
-  const before = recordBlobs(await listFiles(git, known));
-  const after = recordBlobs(await listFiles(git, tip));
-  for (const [path, id] of before) {
-    const now = after.get(path);
-    if (now === void 0)
-      problems.push({ where: path, message: `was in the known tip ${known.slice(0, 12)} and is gone` });
-    else if (now !== id)
-      problems.push({
-        where: path,
-        message: `differs from its version in the known tip ${known.slice(0, 12)}`
-      });
-  }
-  return problems;
+function checkSeed(seed) {
+  if (!/^[0-9a-f]{16}$/.test(seed)) throw new Error(`a drill seed is 16 hex digits, not "${seed}"`);
+  return seed;
 }
-function recordBlobs(files) {
-  return new Map(files.filter((f5) => f5.path.startsWith(`${RECORDS_DIR}/`)).map((f5) => [f5.path, f5.id]));
-}
-async function checkHistory(git, tip) {
-  const problems = [];
-  const [parents, shallowFile] = await Promise.all([
-    git.text(["rev-list", "--parents", tip]),
-    git.text(["rev-parse", "--git-path", "shallow"])
-  ]);
-  const shallow = new Set(
-    await readFile6(resolve9(git.cwd, shallowFile), "utf8").then(
-      (text) => text.split("\n").filter(Boolean),
-      () => []
-    )
+function selectSnapshot(refs, spec, now, seed, system) {
+  const sorted = [...refs].sort(
+    (a5, b5) => Date.parse(a5.snapshot.time) - Date.parse(b5.snapshot.time) || a5.id.localeCompare(b5.id)
   );
-  for (const line of parents.split("\n")) {
-    const [commit2, ...rest] = line.split(" ");
-    if (shallow.has(commit2)) {
-      problems.push({
-        where: `commit ${commit2.slice(0, 12)}`,
-        message: "is where this shallow clone cuts the history: the commits before it cannot be checked; fetch the whole branch (evidence verify --remote does)"
-      });
-    }
-    if (rest.length > 1) {
-      problems.push({
-        where: `commit ${commit2.slice(0, 12)}`,
-        message: `is a merge (${rest.length} parents); the evidence branch is a single line of appends`
-      });
-    }
+  const newest = sorted.at(-1);
+  if (!newest) throw new Error(`no snapshot of ${system} in the repository: there is nothing to drill`);
+  if (spec.algorithm === "latest") {
+    return { algorithm: "latest", seed, candidates: sorted.length, chosen: newest };
   }
-  const log = await git.text([
-    "log",
-    "--no-renames",
-    "--diff-filter=a",
-    "--name-status",
-    "--format=commit %H",
-    tip,
-    "--",
-    `${RECORDS_DIR}/`
-  ]);
-  let commit = "";
-  for (const line of log.split("\n")) {
-    if (line.startsWith("commit ")) commit = line.slice("commit ".length, "commit ".length + 12);
-    else if (line.includes("	")) {
-      const [status, path] = line.split("	");
-      const verb = status === "D" ? "removed" : status === "M" ? "modified" : status === "T" ? "changed in type" : `changed (${status})`;
-      problems.push({
-        where: path,
-        message: `was ${verb} by commit ${commit} after it was written; records are never changed or removed`
-      });
-    }
-  }
-  return problems;
-}
-async function listFiles(git, commit) {
-  const { stdout } = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", commit]);
-  return stdout.toString("utf8").split("\0").filter(Boolean).map((line) => {
-    const tab = line.indexOf("	");
-    const [mode, type2, id, size] = line.slice(0, tab).split(/ +/);
-    return { path: line.slice(tab + 1), mode, type: type2, id, size: Number(size) };
-  });
-}
-function classify(files) {
-  const records = /* @__PURE__ */ new Map();
-  const signatures = /* @__PURE__ */ new Map();
-  const stray = [];
-  const recordPaths = /* @__PURE__ */ new Set();
-  for (const file of files) {
-    if (!file.path.startsWith(`${RECORDS_DIR}/`)) continue;
-    if (file.type !== "blob" || file.mode !== "100644") {
-      stray.push({ where: file.path, message: `is a ${file.type} with mode ${file.mode}, not a plain file` });
-      continue;
-    }
-    if (file.path.endsWith(SIGNATURE_SUFFIX)) {
-      signatures.set(file.path.slice(0, -SIGNATURE_SUFFIX.length), file);
-      continue;
-    }
-    const parsed2 = parseRecordPath(file.path);
-    if (!parsed2) {
-      stray.push({
-        where: file.path,
-        message: "is not a record file (records/NNNNNN/NNNNNNNN-KIND[-SYSTEM].json)"
-      });
-      continue;
-    }
-    if (!parsed2.shardMatches) {
-      stray.push({
-        where: file.path,
-        message: `is in the wrong directory: record ${parsed2.sequence} belongs in ${shardPath(parsed2.sequence)}/`
-      });
-    }
-    recordPaths.add(file.path);
-    const list3 = records.get(parsed2.sequence) ?? [];
-    list3.push({ ...file, parsed: parsed2 });
-    records.set(parsed2.sequence, list3);
-  }
-  for (const [record, signature] of signatures) {
-    if (!recordPaths.has(record)) {
-      stray.push({ where: signature.path, message: `is a signature without its record ${record}` });
-    }
-  }
-  return { records, signatures, stray };
-}
-async function pinnedKey(git, fingerprint2, files, given, problems) {
-  const path = `${KEYS_DIR}/${fingerprint2}.asc`;
-  let armored = given;
-  let source = "the public key given";
-  if (armored === void 0) {
-    source = `${path} on the branch`;
-    const file = files.find((f5) => f5.path === path);
-    if (!file) {
-      const others = files.filter((f5) => f5.path.startsWith(`${KEYS_DIR}/`)).map((f5) => f5.path);
-      problems.push({
-        where: path,
-        message: `is missing: the branch holds no public key for the pinned fingerprint ${fingerprint2}${others.length ? ` (it holds ${others.join(", ")})` : ""}; no signature can be checked`
-      });
-      return void 0;
-    }
-    armored = (await git.readObjects([file.id])).get(file.id)?.toString("utf8") ?? "";
-  }
-  try {
-    return await loadPinnedKey(armored, fingerprint2, source);
-  } catch (error2) {
-    problems.push({
-      where: given === void 0 ? path : "the public key",
-      message: `${error2.message}; no signature can be checked`
-    });
-    return void 0;
-  }
-}
-async function checkRecord(file, contents, signatures, previousHash, pinned) {
-  const { sequence, kind } = file.parsed;
-  const report = { sequence, file: file.path, kind, signature: "unchecked", problems: [] };
-  const problem = (message) => report.problems.push(message);
-  const bytes2 = contents.get(file.id);
-  if (file.size > MAX_RECORD_BYTES || !bytes2) {
-    problem(
-      bytes2 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
+  const windowSeconds = spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
+  const from = now.getTime() - windowSeconds * 1e3;
+  const candidates = sorted.filter((ref) => Date.parse(ref.snapshot.time) >= from);
+  if (candidates.length === 0) {
+    throw new Error(
+      `no snapshot of ${system} was taken within the drill's window of ${formatDuration(windowSeconds)}: the newest, ${newest.id.slice(0, 8)}, is from ${newest.snapshot.time}`
     );
-    return { report };
   }
-  report.sha256 = recordHash(bytes2);
-  const signatureFile = signatures.get(file.path);
-  if (!signatureFile) {
-    report.signature = "missing";
-    problem(`has no signature (${file.path}${SIGNATURE_SUFFIX} is missing)`);
-  } else if (pinned) {
-    const armored = contents.get(signatureFile.id);
-    const why = armored ? await checkSignature(bytes2, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
-    report.signature = why === void 0 ? "valid" : "invalid";
-    if (why !== void 0) problem(`signature ${signatureFile.path} ${why}`);
-  }
-  let record;
-  try {
-    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
-  } catch {
-    problem("is not UTF-8 JSON");
-  }
-  if (record !== void 0) {
-    if (!isCanonical(bytes2)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
-    if (typeof record === "object" && record !== null && typeof record.version === "number" && record.version > RECORD_VERSION) {
-      problem(
-        `is a version ${record.version} record, written by a newer Restorable; this one reads version ${RECORD_VERSION}`
-      );
-    } else {
-      for (const message of recordSchemaProblems(record)) problem(`is not valid evidence: ${message}`);
-    }
-    if (typeof record === "object" && record !== null) {
-      report.time = typeof record.time === "string" ? record.time : void 0;
-      report.outcome = typeof record.outcome === "string" ? record.outcome : void 0;
-      if (Array.isArray(record.systems))
-        report.systems = record.systems.map((s2) => s2?.name).filter((n3) => typeof n3 === "string");
-      if (record.sequence !== sequence) {
-        problem(
-          `holds sequence ${JSON.stringify(record.sequence)}, but its file name says ${sequence}: records were swapped or renamed`
-        );
-      }
-      if (record.kind !== kind)
-        problem(`holds kind ${JSON.stringify(record.kind)}, but its file name says ${kind}`);
-      const named = file.parsed.system;
-      const systems = Array.isArray(record.systems) ? record.systems : [];
-      const expected = systems.length === 1 ? systems[0]?.name : void 0;
-      if (named !== expected) {
-        problem(
-          `is about ${expected ?? `${systems.length} systems`}, but its file name says ${named ?? "no system"}`
-        );
-      }
-      if (sequence === 0 && record.previous !== null) {
-        problem('is the first record, but its "previous" is not null: records before it were removed');
-      } else if (sequence > 0 && previousHash !== void 0 && record.previous !== previousHash) {
-        problem(
-          `does not follow record ${sequence - 1}: its "previous" is ${String(record.previous)}, but record ${sequence - 1} hashes to ${previousHash} (a record was edited, removed or reordered)`
-        );
-      }
-    }
-  }
-  const valid = report.problems.length === 0 && record !== void 0;
-  return valid ? { report, bytes: bytes2, record } : { report, bytes: bytes2 };
+  const digest4 = createHash15("sha256").update(`${seed}
+${candidates.map((ref) => ref.id).join("\n")}`).digest();
+  const draw = digest4.readUIntBE(0, 6) % candidates.length;
+  return { algorithm: "random-within", windowSeconds, seed, candidates: candidates.length, chosen: candidates[draw] };
 }
-async function checkState(git, files, rebuilt, chainBroken) {
-  const file = files.find((f5) => f5.path === STATE_FILE);
-  if (!file) return rebuilt ? [{ where: STATE_FILE, message: "is missing" }] : [];
-  if (chainBroken || !rebuilt) return [];
-  const stored = (await git.readObjects([file.id])).get(file.id);
-  const expected = Buffer.from(stateBytes(rebuilt));
-  if (stored && expected.equals(stored)) return [];
-  let storedHead = "unreadable";
-  try {
-    const parsed2 = JSON.parse(stored?.toString("utf8") ?? "");
-    storedHead = `record ${parsed2.head?.sequence} (${parsed2.head?.file}, ${parsed2.head?.sha256})`;
-  } catch {
-  }
-  const head = `record ${rebuilt.head.sequence} (${rebuilt.head.file}, ${rebuilt.head.sha256})`;
-  return [
-    {
-      where: STATE_FILE,
-      message: storedHead === head ? "does not match the records (its index of the latest records per system differs)" : `does not match the records: it names ${storedHead} as the newest, the records say ${head}`
-    }
-  ];
-}
-var init_verify2 = __esm({
-  "src/evidence/verify.ts"() {
+var DEFAULT_WINDOW_SECONDS;
+var init_select2 = __esm({
+  "src/drill/select.ts"() {
     "use strict";
-    init_config();
-    init_branch();
-    init_canonical();
-    init_credentials();
-    init_git();
-    init_record();
-    init_schema();
-    init_signing();
-    init_state();
+    init_duration();
+    DEFAULT_WINDOW_SECONDS = 30 * 86400;
   }
 });
 
-// src/cli/evidence-commands.ts
-var evidence_commands_exports = {};
-__export(evidence_commands_exports, {
-  evidenceCommand: () => evidenceCommand
-});
-import { readFile as readFile7 } from "node:fs/promises";
-import { resolve as resolve10 } from "node:path";
-import { parseArgs as parseArgs3 } from "node:util";
-async function evidenceCommand(args, io) {
-  const [sub, ...rest] = args;
-  if (sub !== "verify") throw new UsageError(`unknown evidence command "${sub ?? ""}" (known: verify)`);
-  return verifyCommand(rest, io);
-}
-async function verifyCommand(args, io) {
-  let values;
-  try {
-    ({ values } = parseArgs3({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        root: { type: "string" },
-        config: { type: "string" },
-        branch: { type: "string" },
-        remote: { type: "string" },
-        fingerprint: { type: "string" },
-        key: { type: "string" },
-        "known-tip": { type: "string" },
-        json: { type: "boolean" }
-      }
-    }));
-  } catch (error2) {
-    throw new UsageError(error2.message);
-  }
-  const root5 = resolve10(values.root ?? ".");
-  const named = values.fingerprint !== void 0 && values.branch !== void 0 && values.config === void 0;
-  const settings = named ? { branch: values.branch } : evidenceSettings(root5, values.config);
-  const fingerprint2 = values.fingerprint ?? settings.fingerprint;
-  if (fingerprint2 === void 0) {
-    throw new UsageError(
-      `no pinned key: set evidence.signingKey.fingerprint in ${settings.configFile ?? ".restorable/config.yaml"} or pass --fingerprint`
-    );
-  }
-  const keyFile = values.key;
-  let publicKey;
-  if (keyFile !== void 0) {
+// src/drill/integrity.ts
+import { closeSync as closeSync3, constants as constants4, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync3, readlinkSync as readlinkSync2, readSync as readSync2 } from "node:fs";
+import { join as join12 } from "node:path";
+async function verifyRestoredTree(nodes5, options) {
+  const started = performance.now();
+  const report = { files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [], durationMs: 0 };
+  const buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  let sinceYield = 0;
+  for await (const node of nodes5) {
+    options.signal?.throwIfAborted();
+    if (checkSnapshotPath(node.path) !== void 0) continue;
+    const absolute = join12(options.target, node.path);
+    const problem = (message) => report.problems.push({ path: node.path, message });
     try {
-      publicKey = await readFile7(resolve10(keyFile), "utf8");
+      if (node.type === "file") {
+        const read = checkFile(absolute, node, buffer, options);
+        report.bytes += read;
+        sinceYield += read;
+        report.files++;
+      } else if (node.type === "dir") {
+        const stat3 = lstatSync4(absolute);
+        if (!stat3.isDirectory()) throw new Error(`is not a directory`);
+        checkMode(stat3.mode, node);
+        report.dirs++;
+      } else {
+        const stat3 = lstatSync4(absolute);
+        if (!stat3.isSymbolicLink()) throw new Error("is not a symlink");
+        const target = readlinkSync2(absolute);
+        if (target !== node.target) {
+          throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
+        }
+        report.symlinks++;
+      }
     } catch (error2) {
-      throw new UsageError(
-        `--key ${keyFile} cannot be read (${error2.code ?? error2})`
-      );
+      const code = error2.code;
+      problem(code === "ENOENT" ? "missing from the restore" : error2.message);
+    }
+    if (sinceYield >= 64 * 1024 * 1024) {
+      sinceYield = 0;
+      await new Promise((resolve15) => setImmediate(resolve15));
     }
   }
-  const report = await verifyEvidence({
-    root: root5,
-    branch: values.branch ?? settings.branch,
-    fingerprint: fingerprint2,
-    env: io.env,
-    trackLocal: true,
-    ...values.remote !== void 0 ? { remote: values.remote } : {},
-    ...publicKey !== void 0 ? { publicKey } : {},
-    ...values["known-tip"] !== void 0 ? { knownTip: values["known-tip"] } : {}
-  });
-  if (values.json) {
-    io.out.write(`${JSON.stringify({ command: "evidence verify", ...report }, null, 2)}
-`);
-    return report.ok ? 0 : 1;
-  }
-  for (const problem of report.problems) io.out.write(`${problem.where}: ${problem.message}
-`);
-  const at = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : report.revision;
-  const count3 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
-  if (report.ok) {
-    const head = report.head ? `; head ${report.head.file}, sha256 ${report.head.sha256}` : "";
-    const known = report.knownTip ? `; contains the known tip ${report.knownTip.slice(0, 12)}` : "";
-    io.out.write(
-      `${at}: ${count3}, every one signed by ${report.fingerprint} and chained, nothing changed or removed${known}${head}
-`
-    );
-    return 0;
-  }
-  const n3 = report.problems.length;
-  io.out.write(`${at}: ${count3}, ${n3} problem${n3 === 1 ? "" : "s"}: the evidence does NOT verify
-`);
-  return 1;
+  report.durationMs = Math.round(performance.now() - started);
+  return report;
 }
-var init_evidence_commands = __esm({
-  "src/cli/evidence-commands.ts"() {
+function checkMode(mode, node) {
+  if ((mode & 4095) !== node.mode) {
+    throw new Error(`has mode ${(mode & 4095).toString(8)}, the snapshot says ${node.mode.toString(8)}`);
+  }
+}
+function checkFile(absolute, node, buffer, options) {
+  const fd2 = openSync3(absolute, constants4.O_RDONLY | constants4.O_NOFOLLOW);
+  try {
+    const stat3 = fstatSync2(fd2);
+    if (!stat3.isFile()) throw new Error("is not a regular file");
+    if (stat3.size !== node.size) throw new Error(`has ${stat3.size} bytes, the snapshot says ${node.size}`);
+    checkMode(stat3.mode, node);
+    const ids = node.content ?? [];
+    let offset = 0;
+    for (let i6 = 0; i6 < ids.length; i6++) {
+      const id = ids[i6];
+      const length = options.chunkLength(id);
+      if (length === void 0 || length > buffer.length) {
+        throw new Error(`chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`);
+      }
+      let filled = 0;
+      while (filled < length) {
+        const n3 = readSync2(fd2, buffer, filled, length - filled, offset + filled);
+        if (n3 === 0) break;
+        filled += n3;
+      }
+      if (filled !== length || objectId(options.idKey, buffer.subarray(0, length)) !== id) {
+        throw new Error(
+          `differs from the snapshot in bytes ${offset}\u2013${offset + length - 1} (chunk ${i6 + 1} of ${ids.length})`
+        );
+      }
+      offset += length;
+    }
+    if (offset !== node.size) {
+      throw new Error(`the snapshot's chunks hold ${offset} bytes, its listing says ${node.size}`);
+    }
+    return offset;
+  } finally {
+    closeSync3(fd2);
+  }
+}
+var BUFFER_BYTES;
+var init_integrity = __esm({
+  "src/drill/integrity.ts"() {
     "use strict";
-    init_settings();
-    init_verify2();
-    init_io();
+    init_crypto();
+    init_restorer();
+    BUFFER_BYTES = 8 * 1024 * 1024;
+  }
+});
+
+// src/drill/steps.ts
+function fillPlaceholders(arg, values) {
+  return arg.replace(PLACEHOLDER, (match, name) => {
+    const value2 = values[name];
+    return value2 === void 0 ? match : value2.replaceAll("$", "$$$$");
+  });
+}
+function stepName(step, index2) {
+  return step.name ?? `step ${index2 + 1} (${step.command[0] ?? ""})`;
+}
+async function runSteps(steps, options) {
+  const results = [];
+  let failed = options.blocked ?? false;
+  for (const [index2, step] of steps.entries()) {
+    const name = stepName(step, index2);
+    if (failed && !step.always || options.signal.aborted && !step.always) {
+      results.push({ name, command: step.command, status: "skipped" });
+      continue;
+    }
+    options.onStart?.(name);
+    const result = await runStep(step, name, options);
+    if (result.status === "failed") failed = true;
+    results.push(result);
+  }
+  return results;
+}
+async function runStep(step, name, options) {
+  const started = performance.now();
+  const result = { name, command: step.command, status: "failed" };
+  const expected = step.expectExitCode ?? 0;
+  const timeoutMs = step.timeout === void 0 ? void 0 : parseTimeout(step.timeout);
+  const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
+  let stderr = "";
+  let exitCode;
+  let failure2;
+  let secrets = [];
+  try {
+    const signal = step.always ? void 0 : options.signal;
+    const argv = step.command.map((arg) => fillPlaceholders(arg, options.placeholders));
+    secrets = expandArgv(argv, options.env).secrets;
+    const running = runCommand(argv, {
+      env: options.env,
+      cwd: options.cwd,
+      killGraceMs: 5e3,
+      ...timeoutMs !== void 0 ? { timeoutMs } : {},
+      ...signal ? { signal } : {}
+    });
+    try {
+      for await (const chunk of running.stdout) stdout.add(Buffer.from(chunk));
+      exitCode = 0;
+    } finally {
+      stderr = running.stderrTail();
+    }
+  } catch (error2) {
+    if (!(error2 instanceof CommandError)) throw error2;
+    exitCode = error2.exitCode;
+    stderr = error2.stderrTail || stderr;
+    if (error2.reason !== "exit") failure2 = error2.message;
+  }
+  result.durationMs = Math.round(performance.now() - started);
+  if (exitCode !== void 0) result.exitCode = exitCode;
+  const output = [stdout.text(secrets), stderr].filter((text) => text !== "").join("\n");
+  if (output !== "") result.output = output;
+  if (failure2 !== void 0) {
+    result.message = failure2;
+  } else if (exitCode === expected) {
+    result.status = "passed";
+  } else {
+    result.message = `exited with code ${exitCode}, expected ${expected}`;
+  }
+  return result;
+}
+function parseTimeout(text) {
+  const seconds3 = parseDuration(text);
+  if (seconds3 === void 0 || seconds3 <= 0) throw new Error(`verify step timeout "${text}" is not a duration`);
+  return seconds3 * 1e3;
+}
+var PLACEHOLDER, OUTPUT_TAIL_BYTES;
+var init_steps = __esm({
+  "src/drill/steps.ts"() {
+    "use strict";
+    init_duration();
+    init_load_policies();
+    init_command();
+    PLACEHOLDER = new RegExp(`\\{(${VERIFY_PLACEHOLDERS.map((p3) => p3.replace(".", "\\.")).join("|")})\\}`, "g");
+    OUTPUT_TAIL_BYTES = 2048;
+  }
+});
+
+// src/drill/drill.ts
+import { randomBytes as randomBytes7 } from "node:crypto";
+import { chmodSync, lstatSync as lstatSync5, mkdtempSync, readdirSync as readdirSync2, rmSync as rmSync2 } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as join13, resolve as resolve9 } from "node:path";
+async function drillSystem(system, options) {
+  const clock = options.now ?? (() => /* @__PURE__ */ new Date());
+  const started = clock();
+  const drill = system.drill ?? {};
+  const rto = system.rto === void 0 ? void 0 : parseDuration(system.rto);
+  const rpo = system.rpo === void 0 ? void 0 : parseDuration(system.rpo);
+  const timeout = (drill.timeout === void 0 ? void 0 : parseDuration(drill.timeout)) ?? rto;
+  const result = {
+    system: system.name,
+    status: "failed",
+    failures: [],
+    drillId: randomBytes7(4).toString("hex"),
+    restoreProblems: [],
+    integrityProblems: [],
+    steps: [],
+    measurements: { verified: false },
+    startedAt: started.toISOString(),
+    finishedAt: started.toISOString()
+  };
+  const m3 = result.measurements;
+  if (rto !== void 0) m3.rtoSeconds = rto;
+  if (rpo !== void 0) m3.rpoSeconds = rpo;
+  if (timeout !== void 0) m3.timeoutSeconds = timeout;
+  const fail = (why) => result.failures.push(why);
+  const deadline = new AbortController();
+  let phase = "opening the repository";
+  const timer = timeout === void 0 ? void 0 : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
+  let scratch;
+  let t02;
+  try {
+    const wanted = drill.repository ?? options.repositories[0]?.name;
+    const source = options.repositories.find((r5) => r5.name === wanted);
+    if (!source) throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
+    result.repository = source.name;
+    const repo = await source.open();
+    deadline.signal.throwIfAborted();
+    phase = "choosing a snapshot";
+    const refs = (await listSnapshots(repo, (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`))).filter((ref) => ref.snapshot.system === system.name);
+    const windowSeconds = drill.select?.window === void 0 ? void 0 : parseDuration(drill.select.window);
+    const selection = selectSnapshot(
+      refs,
+      { algorithm: drill.select?.algorithm ?? "latest", ...windowSeconds !== void 0 ? { windowSeconds } : {} },
+      started,
+      options.seed,
+      system.name
+    );
+    const { chosen, ...recorded } = selection;
+    result.selection = recorded;
+    result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
+    m3.snapshotAgeSeconds = Math.max(0, Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3));
+    options.log(
+      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, ${selection.candidates} candidates, seed ${selection.seed}` : ""})`
+    );
+    scratch = mkdtempSync(join13(resolve9(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
+    t02 = performance.now();
+    phase = "restoring";
+    const locks = await holdLocks([repo], "shared", { purpose: `drill ${system.name}` });
+    let integrity;
+    try {
+      const index2 = await loadIndex(repo);
+      const reader = new BlobReader(repo, index2);
+      const expected = chosen.snapshot.summary.bytes;
+      const restored = await restoreTree(reader, chosen.snapshot.tree, scratch, {
+        signal: deadline.signal,
+        ...options.onRestoreProgress ? { onProgress: (totals) => options.onRestoreProgress(totals, expected) } : {}
+      });
+      m3.restoreMs = Math.round(performance.now() - t02);
+      Object.assign(m3, restored.totals);
+      result.restoreProblems = restored.problems;
+      phase = "reading the restore back";
+      integrity = await verifyRestoredTree(readListing(reader, chosen.snapshot.tree), {
+        target: scratch,
+        idKey: repo.idKey,
+        chunkLength: (id) => index2.get(id)?.rawLength,
+        signal: deadline.signal
+      });
+    } finally {
+      await locks.release();
+    }
+    m3.integrityMs = integrity.durationMs;
+    result.integrityProblems = integrity.problems;
+    m3.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
+    if (result.restoreProblems.length > 0) {
+      fail(`the restore failed for ${describeProblems(result.restoreProblems)}`);
+    }
+    if (integrity.problems.length > 0) {
+      fail(`the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`);
+    }
+    phase = "running the verify steps";
+    const placeholders = {
+      "restore.path": scratch,
+      "snapshot.id": chosen.id,
+      "snapshot.time": chosen.snapshot.time,
+      "system.name": system.name,
+      "repository.name": source.name,
+      "drill.id": result.drillId
+    };
+    if (chosen.snapshot.source.kind === "command") {
+      placeholders["restore.file"] = join13(scratch, chosen.snapshot.source.filename);
+    }
+    result.steps = await runSteps(drill.verify ?? [], {
+      env: {
+        ...options.env,
+        RESTORABLE_RESTORE_PATH: scratch,
+        RESTORABLE_SNAPSHOT_ID: chosen.id,
+        RESTORABLE_DRILL_ID: result.drillId
+      },
+      cwd: options.root,
+      placeholders,
+      signal: deadline.signal,
+      blocked: !m3.verified,
+      onStart: (name) => {
+        phase = `running verify step "${name}"`;
+      }
+    });
+    m3.restoreDurationMs = Math.round(
+      (m3.restoreMs ?? 0) + integrity.durationMs + result.steps.reduce(
+        (total, step, i6) => total + (drill.verify?.[i6]?.always ? 0 : step.durationMs ?? 0),
+        0
+      )
+    );
+    for (const step of result.steps) {
+      if (step.status === "failed") {
+        fail(`verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ""}`);
+      }
+    }
+  } catch (error2) {
+    if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+      if (t02 !== void 0) m3.restoreDurationMs = Math.round(performance.now() - t02);
+    } else {
+      fail(error2.message);
+    }
+  } finally {
+    if (timer !== void 0) clearTimeout(timer);
+    if (scratch !== void 0) {
+      if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
+      else removeScratch(scratch);
+    }
+  }
+  if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+    const reason = deadline.signal.reason;
+    result.failures.unshift(
+      `the drill ran past its timeout of ${formatDuration(timeout)}${drill.timeout === void 0 ? " (the RTO)" : ""} while ${reason.phase}: stopped after ${seconds2(m3.restoreDurationMs ?? timeout * 1e3)}`
+    );
+  } else if (rto !== void 0 && m3.restoreDurationMs !== void 0 && m3.restoreDurationMs > rto * 1e3) {
+    fail(`restoring and verifying took ${seconds2(m3.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`);
+  }
+  if (rpo !== void 0 && result.selection?.algorithm === "latest" && m3.snapshotAgeSeconds !== void 0 && m3.snapshotAgeSeconds > rpo) {
+    fail(`the newest snapshot was ${formatDuration(m3.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`);
+  }
+  result.status = result.failures.length === 0 ? "passed" : "failed";
+  result.restoreProblems = result.restoreProblems.slice(0, MAX_LISTED_PROBLEMS);
+  result.integrityProblems = result.integrityProblems.slice(0, MAX_LISTED_PROBLEMS);
+  result.finishedAt = clock().toISOString();
+  return result;
+}
+function seconds2(ms) {
+  return `${(ms / 1e3).toFixed(1)} s`;
+}
+function oneLine(text) {
+  const flat = text.replace(/\s*\r?\n\s*/g, " \u23CE ");
+  return flat.length > 300 ? `\u2026${flat.slice(-300)}` : flat;
+}
+function describeProblems(problems) {
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
+  return `${problems.length === 1 ? "1 path" : `${problems.length} paths`}: ${first.path}: ${first.message}${more}`;
+}
+function removeScratch(path) {
+  try {
+    rmSync2(path, { recursive: true, force: true });
+    return;
+  } catch {
+  }
+  const open3 = (dir) => {
+    chmodSync(dir, 448);
+    for (const entry of readdirSync2(dir)) {
+      const child2 = join13(dir, entry);
+      if (lstatSync5(child2).isDirectory()) open3(child2);
+    }
+  };
+  open3(path);
+  rmSync2(path, { recursive: true, force: true });
+}
+var MAX_LISTED_PROBLEMS, DrillTimeout;
+var init_drill = __esm({
+  "src/drill/drill.ts"() {
+    "use strict";
+    init_blob_index();
+    init_blob_reader();
+    init_listing();
+    init_lock();
+    init_restorer();
+    init_snapshot();
+    init_duration();
+    init_integrity();
+    init_select2();
+    init_steps();
+    MAX_LISTED_PROBLEMS = 20;
+    DrillTimeout = class extends Error {
+      phase;
+      constructor(phase) {
+        super(`the drill ran out of time while ${phase}`);
+        this.name = "DrillTimeout";
+        this.phase = phase;
+      }
+    };
   }
 });
 
@@ -88628,14 +88664,719 @@ var init_status = __esm({
   }
 });
 
+// src/commands/drill.ts
+async function runDrill(options) {
+  const named = (options.systems ?? []).length > 0;
+  const planned = planSystems(options).filter((item) => {
+    if (item.system.drill !== void 0) return true;
+    if (named) {
+      throw new Error(
+        `system "${item.system.name}" declares no drill (${item.file}): add a \`drill\` section to its policy`
+      );
+    }
+    return false;
+  });
+  if (planned.length === 0) throw new Error("no system in the policies declares a drill");
+  if (options.seed !== void 0) checkSeed(options.seed);
+  const now = () => options.now ?? /* @__PURE__ */ new Date();
+  const last = options.due ? await lastDrills(options) : void 0;
+  const results = [];
+  for (const item of planned) {
+    const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
+    const notDue = last ? whyNotDue2(item, last, now()) : void 0;
+    const result = notDue ? { ...base, status: "not-due", message: notDue } : { ...base, ...await drillOne(item, options, now) };
+    results.push(result);
+    await options.onResult?.(result);
+  }
+  return results;
+}
+function drillOne(item, options, now) {
+  return drillSystem(item.system, {
+    root: options.root,
+    repositories: item.repositories.map(({ name, data }) => ({
+      name,
+      open: async () => openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: item.system,
+        env: options.env,
+        create: false
+      })
+    })),
+    env: commandEnvironment(options.env, item),
+    seed: options.seed ?? newSeed(),
+    now,
+    ...options.scratch !== void 0 ? { scratch: options.scratch } : {},
+    ...options.keepScratch ? { keepScratch: true } : {},
+    log: options.log,
+    ...options.onProgress ? { onRestoreProgress: (totals, expected) => options.onProgress(item.system.name, totals, expected) } : {}
+  });
+}
+async function lastDrills(options) {
+  const config2 = loadConfig(options.root, options.config);
+  const evidence = config2.data.evidence;
+  if (evidence === void 0) {
+    const unknown = "no evidence branch is configured (the `evidence` section of the profile), so the last drills are unknown: every drill is due";
+    options.log(`drill --due: ${unknown}`);
+    return { times: /* @__PURE__ */ new Map() };
+  }
+  const branch = evidence.branch ?? DEFAULT_EVIDENCE_BRANCH;
+  try {
+    const read = await readState(options.root, branch, options.evidenceRemote, options.env);
+    const times = /* @__PURE__ */ new Map();
+    for (const [name, kinds] of Object.entries(read.state?.systems ?? {})) {
+      const time2 = kinds.drill?.last.time;
+      if (time2 !== void 0) times.set(name, time2);
+    }
+    return { times };
+  } catch (error2) {
+    const unknown = `the evidence branch ${branch} cannot be read (${error2.message}): every drill is due`;
+    options.log(`drill --due: ${unknown}`);
+    return { times: /* @__PURE__ */ new Map() };
+  }
+}
+function whyNotDue2(item, last, now) {
+  const schedule = item.system.drill?.schedule;
+  if (!schedule) return void 0;
+  const parsed2 = parseCron(schedule);
+  if (!parsed2.ok) return void 0;
+  const time2 = last.times.get(item.system.name);
+  if (time2 === void 0) return void 0;
+  const fired = cronPrevious(parsed2.cron, now);
+  if (Date.parse(time2) < fired.getTime()) return void 0;
+  return `last drill (${time2}) is not older than the drill schedule's last time (${fired.toISOString()})`;
+}
+var init_drill2 = __esm({
+  "src/commands/drill.ts"() {
+    "use strict";
+    init_select2();
+    init_drill();
+    init_status();
+    init_config();
+    init_cron();
+    init_backup2();
+    init_open_repository();
+    init_plan();
+  }
+});
+
+// src/cli/drill-command.ts
+var drill_command_exports = {};
+__export(drill_command_exports, {
+  describeDrill: () => describeDrill,
+  drillCommand: () => drillCommand
+});
+import { resolve as resolve10 } from "node:path";
+import { parseArgs as parseArgs3 } from "node:util";
+async function drillCommand(args, io) {
+  let parsed2;
+  try {
+    parsed2 = parseArgs3({ args, options: OPTIONS2, allowPositionals: true, strict: true });
+  } catch (error2) {
+    throw new UsageError(error2.message);
+  }
+  const { values, positionals } = parsed2;
+  if (values.seed !== void 0 && !/^[0-9a-f]{16}$/.test(values.seed)) {
+    throw new UsageError(`--seed takes the 16 hex digits a drill recorded, not "${values.seed}"`);
+  }
+  const root5 = resolve10(values.root ?? ".");
+  const evidence = cliEvidenceRun(io, {
+    root: root5,
+    config: values.config,
+    enabled: !values["no-evidence"],
+    remote: values["evidence-remote"]
+  });
+  const interval = Number(io.env.RESTORABLE_PROGRESS_INTERVAL);
+  const progress = new ProgressPrinter(
+    io.err,
+    Number.isFinite(interval) && io.env.RESTORABLE_PROGRESS_INTERVAL !== "" && interval >= 0 ? interval * 1e3 : 5e3
+  );
+  const results = await runDrill({
+    root: root5,
+    paths: positionals,
+    ...values.config !== void 0 ? { config: values.config } : {},
+    systems: values.system ?? [],
+    due: values.due ?? false,
+    ...values["evidence-remote"] !== void 0 ? { evidenceRemote: values["evidence-remote"] } : {},
+    ...values.seed !== void 0 ? { seed: values.seed } : {},
+    ...values.scratch !== void 0 ? { scratch: values.scratch } : {},
+    keepScratch: values["keep-scratch"] ?? false,
+    env: io.env,
+    log: io.err,
+    onProgress: (system, totals, expected) => progress.update(`drill ${system}: restore`, totals.files, totals.bytes, expected),
+    onResult: (result) => evidence.appendDrill(result)
+  });
+  if (values.json) {
+    io.out.write(`${JSON.stringify({ command: "drill", systems: results, evidence: evidence.summary() }, null, 2)}
+`);
+  } else {
+    for (const result of results) io.out.write(describeDrill(result));
+  }
+  if (results.some((r5) => r5.status === "failed")) return 1;
+  return evidenceExit(evidence, io, "the drills passed") ?? 0;
+}
+function describeDrill(result) {
+  if (result.status === "not-due") return `${result.system}: not due: ${result.message}
+`;
+  const lines = [];
+  const m3 = result.measurements;
+  const head = result.snapshot ? `snapshot ${result.snapshot.id.slice(0, 8)} of ${result.snapshot.time} from ${result.repository}` : `no snapshot${result.repository ? ` from ${result.repository}` : ""}`;
+  const how = result.selection ? result.selection.algorithm === "latest" ? "the latest" : `random within ${formatDuration(result.selection.windowSeconds ?? 0)}: 1 of ${result.selection.candidates}, seed ${result.selection.seed}` : void 0;
+  lines.push(`${result.system}: ${head}${how ? ` (${how})` : ""}`);
+  if (m3.restoreMs !== void 0) {
+    lines.push(
+      `  restore     ${plural5(m3.files ?? 0, "file")}, ${formatBytes(m3.bytes ?? 0)} in ${formatSeconds(m3.restoreMs)}`
+    );
+  }
+  for (const problem of result.restoreProblems) lines.push(`    ${problem.path}: ${problem.message}`);
+  if (m3.integrityMs !== void 0) {
+    lines.push(
+      `  read back   ${m3.verified ? "complete: every file, size, mode and chunk as recorded" : "DIFFERS from the snapshot"} (${formatSeconds(m3.integrityMs)})`
+    );
+  }
+  for (const problem of result.integrityProblems) lines.push(`    ${problem.path}: ${problem.message}`);
+  for (const step of result.steps) {
+    const time2 = step.durationMs === void 0 ? "" : ` (${formatSeconds(step.durationMs)})`;
+    lines.push(`  ${step.status.padEnd(10)}  ${step.name}${time2}${step.message ? `: ${step.message}` : ""}`);
+    if (step.status === "failed" && step.output) {
+      for (const line of step.output.split("\n").slice(-10)) lines.push(`    | ${line}`);
+    }
+  }
+  if (m3.restoreDurationMs !== void 0) {
+    lines.push(
+      `  RTO         ${formatSeconds(m3.restoreDurationMs)}${m3.rtoSeconds !== void 0 ? ` of ${formatDuration(m3.rtoSeconds)}` : " (no RTO declared)"}`
+    );
+  }
+  if (m3.snapshotAgeSeconds !== void 0) {
+    lines.push(
+      `  age         ${formatDuration(Math.max(1, m3.snapshotAgeSeconds))}${m3.rpoSeconds !== void 0 ? ` (RPO ${formatDuration(m3.rpoSeconds)})` : ""}`
+    );
+  }
+  lines.push(
+    result.status === "passed" ? `  PASSED
+` : `  FAILED: ${result.failures.join("; ")}
+`
+  );
+  return lines.join("\n");
+}
+var OPTIONS2, plural5;
+var init_drill_command = __esm({
+  "src/cli/drill-command.ts"() {
+    "use strict";
+    init_drill2();
+    init_duration();
+    init_evidence_run();
+    init_format();
+    init_io();
+    OPTIONS2 = {
+      root: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean" },
+      system: { type: "string", multiple: true },
+      due: { type: "boolean" },
+      seed: { type: "string" },
+      scratch: { type: "string" },
+      "keep-scratch": { type: "boolean" },
+      "no-evidence": { type: "boolean" },
+      "evidence-remote": { type: "string" }
+    };
+    plural5 = (n3, one2) => `${n3} ${one2}${n3 === 1 ? "" : "s"}`;
+  }
+});
+
+// src/evidence/verify.ts
+import { readFile as readFile6 } from "node:fs/promises";
+import { resolve as resolve11 } from "node:path";
+async function verifyEvidence(options) {
+  const env2 = options.env ?? process.env;
+  const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
+  const fingerprint2 = normalizeFingerprint(options.fingerprint, "the pinned fingerprint");
+  let git = new Git(options.root, env2);
+  let revision = options.revision ?? `refs/heads/${branch}`;
+  const problems = [];
+  const report = { branch, revision, fingerprint: fingerprint2, records: [], problems, ok: false };
+  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
+  if (repository.code !== 0) {
+    problems.push({ where: options.root, message: "is not a git repository" });
+    return report;
+  }
+  if (options.remote !== void 0) {
+    const url = await remoteUrl(git, options.remote);
+    if (url === void 0) {
+      problems.push({ where: options.root, message: `there is no remote "${options.remote}"` });
+      return report;
+    }
+    git = await withCredentials(git, url, env2);
+    revision = options.revision ?? `refs/remotes/${options.remote}/${branch}`;
+    report.revision = revision;
+    const deepen = await isShallow(git) ? ["--depth=2147483647"] : [];
+    const fetched = await git.run(
+      ["fetch", "--quiet", "--no-tags", ...deepen, "--", options.remote, `+refs/heads/${branch}:${revision}`],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      problems.push({
+        where: `${options.remote}/${branch}`,
+        message: `cannot be fetched: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+      });
+      return report;
+    }
+  }
+  const tip = await git.resolve(`${revision}^{commit}`);
+  if (tip === void 0) {
+    problems.push({
+      where: revision,
+      message: `does not exist in ${options.root}: there is no evidence to verify`
+    });
+    return report;
+  }
+  report.tip = tip;
+  const local = `refs/heads/${branch}`;
+  const tracking = options.trackLocal === true && options.remote !== void 0 && revision !== local;
+  const knownTip = options.knownTip ?? (tracking ? await git.resolve(`${local}^{commit}`) : void 0);
+  if (knownTip !== void 0) {
+    report.knownTip = knownTip;
+    problems.push(...await checkKnownTip(git, knownTip, tip));
+  }
+  problems.push(...await checkHistory(git, tip));
+  const files = await listFiles(git, tip);
+  const { records, signatures, stray } = classify(files);
+  problems.push(...stray);
+  const pinned = await pinnedKey(git, fingerprint2, files, options.publicKey, problems);
+  const wanted = [...records.values()].flat().filter((f5) => f5.size <= MAX_RECORD_BYTES);
+  const sigWanted = [...signatures.values()].filter((f5) => f5.size <= MAX_SIGNATURE_BYTES);
+  const contents = await git.readObjects([...wanted, ...sigWanted].map((f5) => f5.id));
+  const sequences = [...records.keys()].sort((a5, b5) => a5 - b5);
+  const last = sequences.at(-1) ?? -1;
+  const hashes = /* @__PURE__ */ new Map();
+  let state2;
+  let stateBroken = false;
+  for (let sequence = 0; sequence <= last; sequence++) {
+    const found = records.get(sequence);
+    if (!found) {
+      const before = records.get(sequence - 1)?.[0]?.path ?? "(the start)";
+      const after = sequences.find((s2) => s2 > sequence);
+      problems.push({
+        where: `${shardPath(sequence)}/${String(sequence).padStart(8, "0")}-*.json`,
+        message: `record ${sequence} is missing: the chain goes from ${before} to ${records.get(after)?.[0]?.path}; a record was deleted`
+      });
+      stateBroken = true;
+      continue;
+    }
+    if (found.length > 1) {
+      for (const file of found) {
+        problems.push({
+          where: file.path,
+          message: `${found.length} files claim sequence ${sequence}: ${found.map((f5) => f5.path).join(", ")}`
+        });
+      }
+      stateBroken = true;
+    }
+    for (const file of found) {
+      const result = await checkRecord(file, contents, signatures, hashes.get(sequence - 1), pinned);
+      report.records.push(result.report);
+      for (const message of result.report.problems) problems.push({ where: file.path, message });
+      if (result.bytes && found.length === 1) {
+        hashes.set(sequence, recordHash(result.bytes));
+        if (result.record) {
+          state2 = nextState(
+            state2,
+            { ...result.record, sequence },
+            file.path,
+            recordHash(result.bytes),
+            fingerprint2
+          );
+        } else stateBroken = true;
+      } else stateBroken = true;
+    }
+  }
+  if (last >= 0) {
+    const head = records.get(last)[0];
+    const sha2562 = hashes.get(last);
+    if (sha2562) report.head = { sequence: last, file: head.path, sha256: sha2562 };
+  }
+  problems.push(...await checkState(git, files, state2, stateBroken));
+  report.ok = problems.length === 0;
+  if (report.ok && tracking && !await isCheckedOut(git, branch)) {
+    const before = await git.resolve(`${local}^{commit}`);
+    const moved = await git.run(
+      ["update-ref", "-m", "restorable: evidence verified", local, tip, before ?? ""],
+      { ok: [0, 1, 128] }
+    );
+    if (moved.code === 0) report.remembered = tip;
+  }
+  return report;
+}
+async function checkKnownTip(git, knownTip, tip) {
+  const known = await git.resolve(`${knownTip}^{commit}`);
+  const where3 = `known tip ${knownTip.slice(0, 12)}`;
+  if (known === void 0) {
+    return [
+      {
+        where: where3,
+        message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
+      }
+    ];
+  }
+  if (await git.isAncestor(known, tip)) return [];
+  const problems = [
+    {
+      where: where3,
+      message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
+    }
+  ];
+  const before = recordBlobs(await listFiles(git, known));
+  const after = recordBlobs(await listFiles(git, tip));
+  for (const [path, id] of before) {
+    const now = after.get(path);
+    if (now === void 0)
+      problems.push({ where: path, message: `was in the known tip ${known.slice(0, 12)} and is gone` });
+    else if (now !== id)
+      problems.push({
+        where: path,
+        message: `differs from its version in the known tip ${known.slice(0, 12)}`
+      });
+  }
+  return problems;
+}
+function recordBlobs(files) {
+  return new Map(files.filter((f5) => f5.path.startsWith(`${RECORDS_DIR}/`)).map((f5) => [f5.path, f5.id]));
+}
+async function checkHistory(git, tip) {
+  const problems = [];
+  const [parents, shallowFile] = await Promise.all([
+    git.text(["rev-list", "--parents", tip]),
+    git.text(["rev-parse", "--git-path", "shallow"])
+  ]);
+  const shallow = new Set(
+    await readFile6(resolve11(git.cwd, shallowFile), "utf8").then(
+      (text) => text.split("\n").filter(Boolean),
+      () => []
+    )
+  );
+  for (const line of parents.split("\n")) {
+    const [commit2, ...rest] = line.split(" ");
+    if (shallow.has(commit2)) {
+      problems.push({
+        where: `commit ${commit2.slice(0, 12)}`,
+        message: "is where this shallow clone cuts the history: the commits before it cannot be checked; fetch the whole branch (evidence verify --remote does)"
+      });
+    }
+    if (rest.length > 1) {
+      problems.push({
+        where: `commit ${commit2.slice(0, 12)}`,
+        message: `is a merge (${rest.length} parents); the evidence branch is a single line of appends`
+      });
+    }
+  }
+  const log = await git.text([
+    "log",
+    "--no-renames",
+    "--diff-filter=a",
+    "--name-status",
+    "--format=commit %H",
+    tip,
+    "--",
+    `${RECORDS_DIR}/`
+  ]);
+  let commit = "";
+  for (const line of log.split("\n")) {
+    if (line.startsWith("commit ")) commit = line.slice("commit ".length, "commit ".length + 12);
+    else if (line.includes("	")) {
+      const [status, path] = line.split("	");
+      const verb = status === "D" ? "removed" : status === "M" ? "modified" : status === "T" ? "changed in type" : `changed (${status})`;
+      problems.push({
+        where: path,
+        message: `was ${verb} by commit ${commit} after it was written; records are never changed or removed`
+      });
+    }
+  }
+  return problems;
+}
+async function listFiles(git, commit) {
+  const { stdout } = await git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", commit]);
+  return stdout.toString("utf8").split("\0").filter(Boolean).map((line) => {
+    const tab = line.indexOf("	");
+    const [mode, type2, id, size] = line.slice(0, tab).split(/ +/);
+    return { path: line.slice(tab + 1), mode, type: type2, id, size: Number(size) };
+  });
+}
+function classify(files) {
+  const records = /* @__PURE__ */ new Map();
+  const signatures = /* @__PURE__ */ new Map();
+  const stray = [];
+  const recordPaths = /* @__PURE__ */ new Set();
+  for (const file of files) {
+    if (!file.path.startsWith(`${RECORDS_DIR}/`)) continue;
+    if (file.type !== "blob" || file.mode !== "100644") {
+      stray.push({ where: file.path, message: `is a ${file.type} with mode ${file.mode}, not a plain file` });
+      continue;
+    }
+    if (file.path.endsWith(SIGNATURE_SUFFIX)) {
+      signatures.set(file.path.slice(0, -SIGNATURE_SUFFIX.length), file);
+      continue;
+    }
+    const parsed2 = parseRecordPath(file.path);
+    if (!parsed2) {
+      stray.push({
+        where: file.path,
+        message: "is not a record file (records/NNNNNN/NNNNNNNN-KIND[-SYSTEM].json)"
+      });
+      continue;
+    }
+    if (!parsed2.shardMatches) {
+      stray.push({
+        where: file.path,
+        message: `is in the wrong directory: record ${parsed2.sequence} belongs in ${shardPath(parsed2.sequence)}/`
+      });
+    }
+    recordPaths.add(file.path);
+    const list3 = records.get(parsed2.sequence) ?? [];
+    list3.push({ ...file, parsed: parsed2 });
+    records.set(parsed2.sequence, list3);
+  }
+  for (const [record, signature] of signatures) {
+    if (!recordPaths.has(record)) {
+      stray.push({ where: signature.path, message: `is a signature without its record ${record}` });
+    }
+  }
+  return { records, signatures, stray };
+}
+async function pinnedKey(git, fingerprint2, files, given, problems) {
+  const path = `${KEYS_DIR}/${fingerprint2}.asc`;
+  let armored = given;
+  let source = "the public key given";
+  if (armored === void 0) {
+    source = `${path} on the branch`;
+    const file = files.find((f5) => f5.path === path);
+    if (!file) {
+      const others = files.filter((f5) => f5.path.startsWith(`${KEYS_DIR}/`)).map((f5) => f5.path);
+      problems.push({
+        where: path,
+        message: `is missing: the branch holds no public key for the pinned fingerprint ${fingerprint2}${others.length ? ` (it holds ${others.join(", ")})` : ""}; no signature can be checked`
+      });
+      return void 0;
+    }
+    armored = (await git.readObjects([file.id])).get(file.id)?.toString("utf8") ?? "";
+  }
+  try {
+    return await loadPinnedKey(armored, fingerprint2, source);
+  } catch (error2) {
+    problems.push({
+      where: given === void 0 ? path : "the public key",
+      message: `${error2.message}; no signature can be checked`
+    });
+    return void 0;
+  }
+}
+async function checkRecord(file, contents, signatures, previousHash, pinned) {
+  const { sequence, kind } = file.parsed;
+  const report = { sequence, file: file.path, kind, signature: "unchecked", problems: [] };
+  const problem = (message) => report.problems.push(message);
+  const bytes2 = contents.get(file.id);
+  if (file.size > MAX_RECORD_BYTES || !bytes2) {
+    problem(
+      bytes2 ? "cannot be read" : `is ${file.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit for a record`
+    );
+    return { report };
+  }
+  report.sha256 = recordHash(bytes2);
+  const signatureFile = signatures.get(file.path);
+  if (!signatureFile) {
+    report.signature = "missing";
+    problem(`has no signature (${file.path}${SIGNATURE_SUFFIX} is missing)`);
+  } else if (pinned) {
+    const armored = contents.get(signatureFile.id);
+    const why = armored ? await checkSignature(bytes2, armored.toString("utf8"), pinned) : `is ${signatureFile.size} bytes, too large for a signature`;
+    report.signature = why === void 0 ? "valid" : "invalid";
+    if (why !== void 0) problem(`signature ${signatureFile.path} ${why}`);
+  }
+  let record;
+  try {
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes2));
+  } catch {
+    problem("is not UTF-8 JSON");
+  }
+  if (record !== void 0) {
+    if (!isCanonical(bytes2)) problem("is not in canonical form (sorted keys, no spaces, one final newline)");
+    if (typeof record === "object" && record !== null && typeof record.version === "number" && record.version > RECORD_VERSION) {
+      problem(
+        `is a version ${record.version} record, written by a newer Restorable; this one reads version ${RECORD_VERSION}`
+      );
+    } else {
+      for (const message of recordSchemaProblems(record)) problem(`is not valid evidence: ${message}`);
+    }
+    if (typeof record === "object" && record !== null) {
+      report.time = typeof record.time === "string" ? record.time : void 0;
+      report.outcome = typeof record.outcome === "string" ? record.outcome : void 0;
+      if (Array.isArray(record.systems))
+        report.systems = record.systems.map((s2) => s2?.name).filter((n3) => typeof n3 === "string");
+      if (record.sequence !== sequence) {
+        problem(
+          `holds sequence ${JSON.stringify(record.sequence)}, but its file name says ${sequence}: records were swapped or renamed`
+        );
+      }
+      if (record.kind !== kind)
+        problem(`holds kind ${JSON.stringify(record.kind)}, but its file name says ${kind}`);
+      const named = file.parsed.system;
+      const systems = Array.isArray(record.systems) ? record.systems : [];
+      const expected = systems.length === 1 ? systems[0]?.name : void 0;
+      if (named !== expected) {
+        problem(
+          `is about ${expected ?? `${systems.length} systems`}, but its file name says ${named ?? "no system"}`
+        );
+      }
+      if (sequence === 0 && record.previous !== null) {
+        problem('is the first record, but its "previous" is not null: records before it were removed');
+      } else if (sequence > 0 && previousHash !== void 0 && record.previous !== previousHash) {
+        problem(
+          `does not follow record ${sequence - 1}: its "previous" is ${String(record.previous)}, but record ${sequence - 1} hashes to ${previousHash} (a record was edited, removed or reordered)`
+        );
+      }
+    }
+  }
+  const valid = report.problems.length === 0 && record !== void 0;
+  return valid ? { report, bytes: bytes2, record } : { report, bytes: bytes2 };
+}
+async function checkState(git, files, rebuilt, chainBroken) {
+  const file = files.find((f5) => f5.path === STATE_FILE);
+  if (!file) return rebuilt ? [{ where: STATE_FILE, message: "is missing" }] : [];
+  if (chainBroken || !rebuilt) return [];
+  const stored = (await git.readObjects([file.id])).get(file.id);
+  const expected = Buffer.from(stateBytes(rebuilt));
+  if (stored && expected.equals(stored)) return [];
+  let storedHead = "unreadable";
+  try {
+    const parsed2 = JSON.parse(stored?.toString("utf8") ?? "");
+    storedHead = `record ${parsed2.head?.sequence} (${parsed2.head?.file}, ${parsed2.head?.sha256})`;
+  } catch {
+  }
+  const head = `record ${rebuilt.head.sequence} (${rebuilt.head.file}, ${rebuilt.head.sha256})`;
+  return [
+    {
+      where: STATE_FILE,
+      message: storedHead === head ? "does not match the records (its index of the latest records per system differs)" : `does not match the records: it names ${storedHead} as the newest, the records say ${head}`
+    }
+  ];
+}
+var init_verify2 = __esm({
+  "src/evidence/verify.ts"() {
+    "use strict";
+    init_config();
+    init_branch();
+    init_canonical();
+    init_credentials();
+    init_git();
+    init_record();
+    init_schema();
+    init_signing();
+    init_state();
+  }
+});
+
+// src/cli/evidence-commands.ts
+var evidence_commands_exports = {};
+__export(evidence_commands_exports, {
+  evidenceCommand: () => evidenceCommand
+});
+import { readFile as readFile7 } from "node:fs/promises";
+import { resolve as resolve12 } from "node:path";
+import { parseArgs as parseArgs4 } from "node:util";
+async function evidenceCommand(args, io) {
+  const [sub, ...rest] = args;
+  if (sub !== "verify") throw new UsageError(`unknown evidence command "${sub ?? ""}" (known: verify)`);
+  return verifyCommand(rest, io);
+}
+async function verifyCommand(args, io) {
+  let values;
+  try {
+    ({ values } = parseArgs4({
+      args,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        root: { type: "string" },
+        config: { type: "string" },
+        branch: { type: "string" },
+        remote: { type: "string" },
+        fingerprint: { type: "string" },
+        key: { type: "string" },
+        "known-tip": { type: "string" },
+        json: { type: "boolean" }
+      }
+    }));
+  } catch (error2) {
+    throw new UsageError(error2.message);
+  }
+  const root5 = resolve12(values.root ?? ".");
+  const named = values.fingerprint !== void 0 && values.branch !== void 0 && values.config === void 0;
+  const settings = named ? { branch: values.branch } : evidenceSettings(root5, values.config);
+  const fingerprint2 = values.fingerprint ?? settings.fingerprint;
+  if (fingerprint2 === void 0) {
+    throw new UsageError(
+      `no pinned key: set evidence.signingKey.fingerprint in ${settings.configFile ?? ".restorable/config.yaml"} or pass --fingerprint`
+    );
+  }
+  const keyFile = values.key;
+  let publicKey;
+  if (keyFile !== void 0) {
+    try {
+      publicKey = await readFile7(resolve12(keyFile), "utf8");
+    } catch (error2) {
+      throw new UsageError(
+        `--key ${keyFile} cannot be read (${error2.code ?? error2})`
+      );
+    }
+  }
+  const report = await verifyEvidence({
+    root: root5,
+    branch: values.branch ?? settings.branch,
+    fingerprint: fingerprint2,
+    env: io.env,
+    trackLocal: true,
+    ...values.remote !== void 0 ? { remote: values.remote } : {},
+    ...publicKey !== void 0 ? { publicKey } : {},
+    ...values["known-tip"] !== void 0 ? { knownTip: values["known-tip"] } : {}
+  });
+  if (values.json) {
+    io.out.write(`${JSON.stringify({ command: "evidence verify", ...report }, null, 2)}
+`);
+    return report.ok ? 0 : 1;
+  }
+  for (const problem of report.problems) io.out.write(`${problem.where}: ${problem.message}
+`);
+  const at = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : report.revision;
+  const count3 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
+  if (report.ok) {
+    const head = report.head ? `; head ${report.head.file}, sha256 ${report.head.sha256}` : "";
+    const known = report.knownTip ? `; contains the known tip ${report.knownTip.slice(0, 12)}` : "";
+    io.out.write(
+      `${at}: ${count3}, every one signed by ${report.fingerprint} and chained, nothing changed or removed${known}${head}
+`
+    );
+    return 0;
+  }
+  const n3 = report.problems.length;
+  io.out.write(`${at}: ${count3}, ${n3} problem${n3 === 1 ? "" : "s"}: the evidence does NOT verify
+`);
+  return 1;
+}
+var init_evidence_commands = __esm({
+  "src/cli/evidence-commands.ts"() {
+    "use strict";
+    init_settings();
+    init_verify2();
+    init_io();
+  }
+});
+
 // src/cli/status-command.ts
 var status_command_exports = {};
 __export(status_command_exports, {
   UsageError: () => UsageError,
   statusCommand: () => statusCommand
 });
-import { resolve as resolve11 } from "node:path";
-import { parseArgs as parseArgs4 } from "node:util";
+import { resolve as resolve13 } from "node:path";
+import { parseArgs as parseArgs5 } from "node:util";
 async function statusCommand(args, io) {
   let parsed2;
   try {
@@ -88651,7 +89392,7 @@ async function statusCommand(args, io) {
     throw new UsageError(`--fail-on must be one of ${[...SEVERITIES, "never"].join(", ")}, not "${failOn}"`);
   }
   const report = await evidenceStatus({
-    root: resolve11(values.root ?? "."),
+    root: resolve13(values.root ?? "."),
     paths: positionals,
     env: io.env,
     allowMissing: values["allow-missing"] ?? false,
@@ -88667,7 +89408,7 @@ async function statusCommand(args, io) {
   return report.failed ? 1 : 0;
 }
 function parse5(args) {
-  return parseArgs4({
+  return parseArgs5({
     args,
     allowPositionals: true,
     strict: true,
@@ -88698,8 +89439,8 @@ init_io();
 init_check();
 init_result();
 import { writeFileSync as writeFileSync2 } from "node:fs";
-import { resolve as resolve12 } from "node:path";
-import { parseArgs as parseArgs5 } from "node:util";
+import { resolve as resolve14 } from "node:path";
+import { parseArgs as parseArgs6 } from "node:util";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -89320,6 +90061,11 @@ Usage:
   restorable backup [paths...] [--system NAME]... [--due] [--no-evidence] [--evidence-remote NAME] [--json]
                                                  back up the policies' systems into their repositories, and
                                                  append one signed evidence record per system that ran
+  restorable drill [paths...] [--system NAME]... [--due] [--seed HEX] [--scratch DIR] [--keep-scratch]
+                     [--no-evidence] [--evidence-remote NAME] [--json]
+                                                 restore each declared drill's snapshot into scratch space,
+                                                 read it back against the snapshot, run the verify steps, time
+                                                 it against the RTO, and append a signed drill record
   restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
   restorable restore [paths...] --system NAME (--target DIR | --stdout)
                      [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
@@ -89361,7 +90107,7 @@ Options for check:
   -v, --version        the version
 
 Exit status: 0 on success; 1 when a control fails at or above --fail-on (for status: or has no evidence,
-unless --allow-missing), a file has a problem, a backup, restore or verify fails; 2 on a usage error; 3 when
+unless --allow-missing), a file has a problem, a backup, drill, restore or verify fails; 2 on a usage error; 3 when
 a backup succeeded but left unreadable files out; 4 when the run succeeded (or was partial) but its evidence
 record could not be written (the snapshots are kept).
 `;
@@ -89416,10 +90162,10 @@ async function cli(argv) {
   if (values.format !== "text" && values.format !== "json") {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
-  const root5 = resolve12(values.root ?? ".");
+  const root5 = resolve14(values.root ?? ".");
   const report = runCheck({ root: root5, paths: positionals, config: values.config, failOn });
   writeReports(report, root5, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync2(resolve12(root5, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync2(resolve14(root5, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })
@@ -89444,11 +90190,12 @@ var LAZY_COMMANDS = {
   repo: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).repoCommand,
   key: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).keyCommand,
   prune: async () => (await Promise.resolve().then(() => (init_prune_command(), prune_command_exports))).pruneCommand,
+  drill: async () => (await Promise.resolve().then(() => (init_drill_command(), drill_command_exports))).drillCommand,
   evidence: async () => (await Promise.resolve().then(() => (init_evidence_commands(), evidence_commands_exports))).evidenceCommand,
   status: async () => (await Promise.resolve().then(() => (init_status_command(), status_command_exports))).statusCommand
 };
 function parseCheckArgs(args) {
-  return parseArgs5({
+  return parseArgs6({
     args,
     allowPositionals: true,
     strict: true,

@@ -2174,9 +2174,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve9, reject) => {
+          return new Promise((resolve10, reject) => {
             this.close((err2, data) => {
-              return err2 ? reject(err2) : resolve9(data);
+              return err2 ? reject(err2) : resolve10(data);
             });
           });
         }
@@ -2214,12 +2214,12 @@ var require_dispatcher_base = __commonJS({
           err2 = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve9, reject) => {
+          return new Promise((resolve10, reject) => {
             this.destroy(err2, (err3, data) => {
               return err3 ? (
                 /* istanbul ignore next: should never error */
                 reject(err3)
-              ) : resolve9(data);
+              ) : resolve10(data);
             });
           });
         }
@@ -4486,8 +4486,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve9, reject) => {
-        res = resolve9;
+      const promise = new Promise((resolve10, reject) => {
+        res = resolve10;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -5799,7 +5799,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants6 = require_constants2();
+    var constants7 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util2.addListener;
@@ -5874,7 +5874,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants7.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5969,11 +5969,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants6.ERROR.OK) {
+          if (ret !== constants7.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants7.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants6.ERROR.PAUSED) {
+            } else if (ret === constants7.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5996,10 +5996,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants6.ERROR.OK) {
+        if (ret === constants7.ERROR.OK) {
           return null;
         }
-        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants7.ERROR.PAUSED || ret === constants7.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6016,7 +6016,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants6.ERROR[ret], data);
+        return new HTTPParserError(message, constants7.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -6196,7 +6196,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants6.ERROR.PAUSED : 0;
+        return pause ? constants7.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6218,7 +6218,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request.onData(buf) === false) {
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6254,13 +6254,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util2.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util2.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -6738,12 +6738,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve9, reject) => {
+      const waitForDrain = () => new Promise((resolve10, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve9;
+          callback = resolve10;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7413,12 +7413,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve9, reject) => {
+      const waitForDrain = () => new Promise((resolve10, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve9;
+          callback = resolve10;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7897,16 +7897,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve9) => {
+        return new Promise((resolve10) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve9;
+            this[kClosedResolve] = resolve10;
           } else {
-            resolve9(null);
+            resolve10(null);
           }
         });
       }
       async [kDestroy](err2) {
-        return new Promise((resolve9) => {
+        return new Promise((resolve10) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i6 = 0; i6 < requests.length; i6++) {
             const request = requests[i6];
@@ -7917,7 +7917,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve9(null);
+            resolve10(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err2, callback);
@@ -7968,7 +7968,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve9, reject) => {
+        const socket = await new Promise((resolve10, reject) => {
           client[kConnector]({
             host,
             hostname: hostname4,
@@ -7980,7 +7980,7 @@ var require_client = __commonJS({
             if (err2) {
               reject(err2);
             } else {
-              resolve9(socket2);
+              resolve10(socket2);
             }
           });
         });
@@ -8316,8 +8316,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c5) => c5.close()));
         } else {
-          await new Promise((resolve9) => {
-            this[kClosedResolve] = resolve9;
+          await new Promise((resolve10) => {
+            this[kClosedResolve] = resolve10;
           });
         }
       }
@@ -9586,7 +9586,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve9, reject) => {
+        return await new Promise((resolve10, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9599,7 +9599,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve9(null);
+              resolve10(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9618,7 +9618,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type2) {
       assert(!stream[kConsume]);
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9635,7 +9635,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type: type2,
               stream,
-              resolve: resolve9,
+              resolve: resolve10,
               reject,
               length: 0,
               body: []
@@ -9705,18 +9705,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type: type2, body, resolve: resolve9, stream, length } = consume2;
+      const { type: type2, body, resolve: resolve10, stream, length } = consume2;
       try {
         if (type2 === "text") {
-          resolve9(chunksDecode(body, length));
+          resolve10(chunksDecode(body, length));
         } else if (type2 === "json") {
-          resolve9(JSON.parse(chunksDecode(body, length)));
+          resolve10(JSON.parse(chunksDecode(body, length)));
         } else if (type2 === "arrayBuffer") {
-          resolve9(chunksConcat(body, length).buffer);
+          resolve10(chunksConcat(body, length).buffer);
         } else if (type2 === "blob") {
-          resolve9(new Blob(body, { type: stream[kContentType] }));
+          resolve10(new Blob(body, { type: stream[kContentType] }));
         } else if (type2 === "bytes") {
-          resolve9(chunksConcat(body, length));
+          resolve10(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err2) {
@@ -9973,9 +9973,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           request.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve9(data);
+            return err2 ? reject(err2) : resolve10(data);
           });
         });
       }
@@ -10198,9 +10198,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           stream.call(this, opts, factory, (err2, data) => {
-            return err2 ? reject(err2) : resolve9(data);
+            return err2 ? reject(err2) : resolve10(data);
           });
         });
       }
@@ -10485,9 +10485,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           upgrade.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve9(data);
+            return err2 ? reject(err2) : resolve10(data);
           });
         });
       }
@@ -10579,9 +10579,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           connect.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve9(data);
+            return err2 ? reject(err2) : resolve10(data);
           });
         });
       }
@@ -14444,7 +14444,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve9, reject) => agent.dispatch(
+        return new Promise((resolve10, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14520,7 +14520,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable8({ read: resume });
               const onError = this.onError.bind(this);
-              resolve9({
+              resolve10({
                 status,
                 statusText,
                 headersList,
@@ -14563,7 +14563,7 @@ var require_fetch = __commonJS({
               for (let i6 = 0; i6 < rawHeaders.length; i6 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i6]), rawHeaders[i6 + 1].toString("latin1"), true);
               }
-              resolve9({
+              resolve10({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18304,8 +18304,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve9) => {
-        setTimeout(resolve9, ms).unref();
+      return new Promise((resolve10) => {
+        setTimeout(resolve10, ms).unref();
       });
     }
     module.exports = {
@@ -19357,12 +19357,12 @@ function parts(t) {
   return [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
 }
 function cronMaxIntervalSeconds(cron) {
-  let seconds2 = maxIntervalCache.get(cron.text);
-  if (seconds2 === void 0) {
-    seconds2 = computeMaxIntervalMinutes(cron) * 60;
-    maxIntervalCache.set(cron.text, seconds2);
+  let seconds3 = maxIntervalCache.get(cron.text);
+  if (seconds3 === void 0) {
+    seconds3 = computeMaxIntervalMinutes(cron) * 60;
+    maxIntervalCache.set(cron.text, seconds3);
   }
-  return seconds2;
+  return seconds3;
 }
 function computeMaxIntervalMinutes(cron) {
   const times = cron.hours.flatMap((hour) => cron.minutes.map((minute) => hour * 60 + minute));
@@ -19464,29 +19464,29 @@ var init_cron = __esm({
 
 // src/policy/duration.ts
 function parseDuration(text) {
-  let seconds2 = durations.get(text);
-  if (seconds2 === void 0 && !durations.has(text)) {
-    seconds2 = parseDurationText(text);
-    if (durations.size < 1e4) durations.set(text, seconds2);
+  let seconds3 = durations.get(text);
+  if (seconds3 === void 0 && !durations.has(text)) {
+    seconds3 = parseDurationText(text);
+    if (durations.size < 1e4) durations.set(text, seconds3);
   }
-  return seconds2;
+  return seconds3;
 }
 function parseDurationText(text) {
   const match = DURATION_REGEX.exec(text);
   if (match === null) return void 0;
   let total = 0;
-  UNITS.forEach(([, seconds2], index2) => {
+  UNITS.forEach(([, seconds3], index2) => {
     const amount = match[index2 + 1];
-    if (amount !== void 0) total += Number(amount) * seconds2;
+    if (amount !== void 0) total += Number(amount) * seconds3;
   });
   return total > 0 && Number.isSafeInteger(total) ? total : void 0;
 }
-function formatDuration(seconds2) {
-  if (!Number.isSafeInteger(seconds2) || seconds2 < 0) {
-    throw new RangeError(`cannot format ${seconds2} as a duration: expected a whole number of seconds >= 0`);
+function formatDuration(seconds3) {
+  if (!Number.isSafeInteger(seconds3) || seconds3 < 0) {
+    throw new RangeError(`cannot format ${seconds3} as a duration: expected a whole number of seconds >= 0`);
   }
-  if (seconds2 === 0) return "0s";
-  let rest = seconds2;
+  if (seconds3 === 0) return "0s";
+  let rest = seconds3;
   let text = "";
   for (const [unit, size] of UNITS) {
     if (unit === "w") continue;
@@ -20479,11 +20479,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds3, fractionalMilliseconds] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
       const day3 = parseDateValue(dayStr, "day", 1, 31);
-      return buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+      return buildDate(year2, month, day3, { hours, minutes, seconds: seconds3, fractionalMilliseconds });
     };
     RFC3339_WITH_OFFSET = new RegExp(/^(\d{4})-(\d{2})-(\d{2})[tT](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(([-+]\d{2}:\d{2})|[zZ])$/);
     parseRfc3339DateTimeWithOffset = (value2) => {
@@ -20497,11 +20497,11 @@ var init_date_utils = __esm({
       if (!match) {
         throw new TypeError("Invalid RFC-3339 date-time value");
       }
-      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, offsetStr] = match;
+      const [_, yearStr, monthStr, dayStr, hours, minutes, seconds3, fractionalMilliseconds, offsetStr] = match;
       const year2 = strictParseShort(stripLeadingZeroes(yearStr));
       const month = parseDateValue(monthStr, "month", 1, 12);
       const day3 = parseDateValue(dayStr, "day", 1, 31);
-      const date2 = buildDate(year2, month, day3, { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+      const date2 = buildDate(year2, month, day3, { hours, minutes, seconds: seconds3, fractionalMilliseconds });
       if (offsetStr.toUpperCase() != "Z") {
         date2.setTime(date2.getTime() - parseOffsetToMilliseconds(offsetStr));
       }
@@ -20519,23 +20519,23 @@ var init_date_utils = __esm({
       }
       let match = IMF_FIXDATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds3, fractionalMilliseconds] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), { hours, minutes, seconds: seconds3, fractionalMilliseconds });
       }
       match = RFC_850_DATE.exec(value2);
       if (match) {
-        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds2, fractionalMilliseconds] = match;
+        const [_, dayStr, monthStr, yearStr, hours, minutes, seconds3, fractionalMilliseconds] = match;
         return adjustRfc850Year(buildDate(parseTwoDigitYear(yearStr), parseMonthByShortName(monthStr), parseDateValue(dayStr, "day", 1, 31), {
           hours,
           minutes,
-          seconds: seconds2,
+          seconds: seconds3,
           fractionalMilliseconds
         }));
       }
       match = ASC_TIME.exec(value2);
       if (match) {
-        const [_, monthStr, dayStr, hours, minutes, seconds2, fractionalMilliseconds, yearStr] = match;
-        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds: seconds2, fractionalMilliseconds });
+        const [_, monthStr, dayStr, hours, minutes, seconds3, fractionalMilliseconds, yearStr] = match;
+        return buildDate(strictParseShort(stripLeadingZeroes(yearStr)), parseMonthByShortName(monthStr), parseDateValue(dayStr.trimLeft(), "day", 1, 31), { hours, minutes, seconds: seconds3, fractionalMilliseconds });
       }
       throw new TypeError("Invalid RFC-7231 date-time value");
     };
@@ -20732,13 +20732,13 @@ var init_schema_date_utils = __esm({
       if (!matches) {
         throw new TypeError(`Invalid RFC3339 timestamp format ${value2}`);
       }
-      const [, yearStr, monthStr, dayStr, hours, minutes, seconds2, , ms, offsetStr] = matches;
+      const [, yearStr, monthStr, dayStr, hours, minutes, seconds3, , ms, offsetStr] = matches;
       range(monthStr, 1, 12);
       range(dayStr, 1, 31);
       range(hours, 0, 23);
       range(minutes, 0, 59);
-      range(seconds2, 0, 60);
-      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds2), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
+      range(seconds3, 0, 60);
+      const date2 = new Date(Date.UTC(Number(yearStr), Number(monthStr) - 1, Number(dayStr), Number(hours), Number(minutes), Number(seconds3), Number(ms) ? Math.round(parseFloat(`0.${ms}`) * 1e3) : 0));
       date2.setUTCFullYear(Number(yearStr));
       if (offsetStr.toUpperCase() != "Z") {
         const [, sign5, offsetH, offsetM] = /([+-])(\d\d):(\d\d)/.exec(offsetStr) || [void 0, "+", 0, 0];
@@ -21586,11 +21586,11 @@ var init_externalDataInterceptor = __esm({
 // node_modules/@smithy/core/dist-es/submodules/config/node-config-provider/getSelectorName.js
 function getSelectorName(functionString) {
   try {
-    const constants6 = new Set(Array.from(functionString.match(/([A-Z_]){3,}/g) ?? []));
-    constants6.delete("CONFIG");
-    constants6.delete("CONFIG_PREFIX_SEPARATOR");
-    constants6.delete("ENV");
-    return [...constants6].join(", ");
+    const constants7 = new Set(Array.from(functionString.match(/([A-Z_]){3,}/g) ?? []));
+    constants7.delete("CONFIG");
+    constants7.delete("CONFIG_PREFIX_SEPARATOR");
+    constants7.delete("ENV");
+    return [...constants7].join(", ");
   } catch (ignored) {
     return functionString;
   }
@@ -22034,8 +22034,8 @@ var init_circularReplacer = __esm({
 var sleep;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
-    sleep = (seconds2) => {
-      return new Promise((resolve9) => setTimeout(resolve9, seconds2 * 1e3));
+    sleep = (seconds3) => {
+      return new Promise((resolve10) => setTimeout(resolve10, seconds3 * 1e3));
     };
   }
 });
@@ -22200,8 +22200,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve9) => {
-        onAbort = () => resolve9({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve10) => {
+        onAbort = () => resolve10({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -24071,7 +24071,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -24099,7 +24099,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve9(Buffer.concat(chunks));
+            resolve10(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -26337,7 +26337,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes2);
       }
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         const collector = new Collector();
         collector.limit = bytes2;
         stream.pipe(collector);
@@ -26348,7 +26348,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes3 = concatBytes2(this.buffers);
-          resolve9(bytes3);
+          resolve10(bytes3);
         });
       });
     };
@@ -26500,7 +26500,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -26511,7 +26511,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve9(bytes2);
+          resolve10(bytes2);
         });
       });
     };
@@ -27045,7 +27045,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve9, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve10, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -27063,7 +27063,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve9).catch(reject);
+        hash.digest().then(resolve10).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -27082,14 +27082,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve9).catch(reject);
+          hash.digest().then(resolve10).catch(reject);
         });
       });
     };
@@ -28349,7 +28349,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve9) => setTimeout(() => resolve9(records.shift()), 0));
+    const value2 = await new Promise((resolve10) => setTimeout(() => resolve10(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -33228,7 +33228,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve9) => setTimeout(resolve9, delay)), abortSignal);
+            await race(new Promise((resolve10) => setTimeout(resolve10, delay)), abortSignal);
           }
         }
       }
@@ -33361,7 +33361,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve9) => _DefaultRateLimiter.setTimeoutFn(resolve9, delay));
+          await new Promise((resolve10) => _DefaultRateLimiter.setTimeoutFn(resolve10, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -33799,7 +33799,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve9) => setTimeout(resolve9, delay));
+              await new Promise((resolve10) => setTimeout(resolve10, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -41507,7 +41507,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -41532,7 +41532,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve9(Buffer.concat(chunks));
+            resolve10(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -41995,21 +41995,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve9) => {
-            timeoutId = Number(timing.setTimeout(() => resolve9(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve10) => {
+            timeoutId = Number(timing.setTimeout(() => resolve10(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve9) => {
+          new Promise((resolve10) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve9(true);
+              resolve10(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve9(false);
+              resolve10(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve9(false);
+              resolve10(false);
             });
           })
         ]);
@@ -42086,13 +42086,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve9, reject) => {
+        this.configProvider = new Promise((resolve10, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve9(this.resolveDefaultConfig(_options));
+              resolve10(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve9(this.resolveDefaultConfig(options));
+            resolve10(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -42122,7 +42122,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve9 = async (arg) => {
+          const resolve10 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -42186,7 +42186,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve9({ response: httpResponse });
+            resolve10({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -42512,7 +42512,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return this.connectOptions === void 0 ? http2.connect(url) : http2.connect(url, this.connectOptions);
       }
     };
-    var { constants: constants6 } = http2;
+    var { constants: constants7 } = http2;
     var NodeHttp2Handler = class _NodeHttp2Handler {
       config;
       configProvider;
@@ -42525,13 +42525,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve9, reject) => {
+        this.configProvider = new Promise((resolve10, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve9(opts || {});
+              resolve10(opts || {});
             }).catch(reject);
           } else {
-            resolve9(options || {});
+            resolve10(options || {});
           }
         });
       }
@@ -42558,7 +42558,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve9 = async (arg) => {
+          const resolve10 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -42604,8 +42604,8 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants6.HTTP2_HEADER_PATH]: path,
-            [constants6.HTTP2_HEADER_METHOD]: method
+            [constants7.HTTP2_HEADER_PATH]: path,
+            [constants7.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
             clientHttp2Stream.setTimeout(effectiveRequestTimeout, () => {
@@ -42655,7 +42655,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve9({ response: httpResponse });
+            resolve10({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -42793,7 +42793,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve9) => setTimeout(resolve9, delayMs));
+            await new Promise((resolve10) => setTimeout(resolve10, delayMs));
           }
         }
         return await toRetry();
@@ -47124,10 +47124,10 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash15, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
+    var { createHash: createHash16, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join12 } = __require("node:path");
+    var { dirname: dirname3, join: join14 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -47293,10 +47293,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join12(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join14(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash15("sha256").update(loginSessionBytes).digest("hex");
-        return join12(directory, `${loginSessionSha256}.json`);
+        const loginSessionSha256 = createHash16("sha256").update(loginSessionBytes).digest("hex");
+        return join14(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -59103,7 +59103,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -59738,11 +59738,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants7) {
         if (!names[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants6);
+          this.rhs = optimizeExpr(this.rhs, names, constants7);
         return this;
       }
       get names() {
@@ -59759,10 +59759,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants7) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants6);
+        this.rhs = optimizeExpr(this.rhs, names, constants7);
         return this;
       }
       get names() {
@@ -59823,8 +59823,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants6) {
-        this.code = optimizeExpr(this.code, names, constants6);
+      optimizeNames(names, constants7) {
+        this.code = optimizeExpr(this.code, names, constants7);
         return this;
       }
       get names() {
@@ -59853,12 +59853,12 @@ var require_codegen = __commonJS({
         }
         return nodes5.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants7) {
         const { nodes: nodes5 } = this;
         let i6 = nodes5.length;
         while (i6--) {
           const n3 = nodes5[i6];
-          if (n3.optimizeNames(names, constants6))
+          if (n3.optimizeNames(names, constants7))
             continue;
           subtractNames(names, n3.names);
           nodes5.splice(i6, 1);
@@ -59911,12 +59911,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants7) {
         var _a3;
-        this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants6);
-        if (!(super.optimizeNames(names, constants6) || this.else))
+        this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants7);
+        if (!(super.optimizeNames(names, constants7) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants6);
+        this.condition = optimizeExpr(this.condition, names, constants7);
         return this;
       }
       get names() {
@@ -59939,10 +59939,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants6) {
-        if (!super.optimizeNames(names, constants6))
+      optimizeNames(names, constants7) {
+        if (!super.optimizeNames(names, constants7))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants6);
+        this.iteration = optimizeExpr(this.iteration, names, constants7);
         return this;
       }
       get names() {
@@ -59978,10 +59978,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants6) {
-        if (!super.optimizeNames(names, constants6))
+      optimizeNames(names, constants7) {
+        if (!super.optimizeNames(names, constants7))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants6);
+        this.iterable = optimizeExpr(this.iterable, names, constants7);
         return this;
       }
       get names() {
@@ -60023,11 +60023,11 @@ var require_codegen = __commonJS({
         (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants6) {
+      optimizeNames(names, constants7) {
         var _a3, _b2;
-        super.optimizeNames(names, constants6);
-        (_a3 = this.catch) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants6);
-        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants6);
+        super.optimizeNames(names, constants7);
+        (_a3 = this.catch) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants7);
+        (_b2 = this.finally) === null || _b2 === void 0 ? void 0 : _b2.optimizeNames(names, constants7);
         return this;
       }
       get names() {
@@ -60328,7 +60328,7 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants6) {
+    function optimizeExpr(expr, names, constants7) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -60343,14 +60343,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n3) {
-        const c5 = constants6[n3.str];
+        const c5 = constants7[n3.str];
         if (c5 === void 0 || names[n3.str] !== 1)
           return n3;
         delete names[n3.str];
         return c5;
       }
       function canOptimize(e5) {
-        return e5 instanceof code_1._Code && e5._items.some((c5) => c5 instanceof code_1.Name && names[c5.str] === 1 && constants6[c5.str] !== void 0);
+        return e5 instanceof code_1._Code && e5._items.some((c5) => c5 instanceof code_1.Name && names[c5.str] === 1 && constants7[c5.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -62312,7 +62312,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve9.call(this, root5, ref);
+      let _sch = resolve10.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -62339,7 +62339,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve9(root5, ref) {
+    function resolve10(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -63203,7 +63203,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve9(baseURI, relativeURI, options) {
+    function resolve10(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -63594,7 +63594,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve9,
+      resolve: resolve10,
       resolveComponent,
       equal,
       serialize,
@@ -67649,7 +67649,7 @@ var init_evidence_schema = __esm({
             achievedSeconds: {
               type: "number",
               minimum: 0,
-              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
+              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for a drill's RPO, the age of the drilled snapshot when the drill began; for the RTO, the measured time from the start of the restore to verified data."
             }
           }
         },
@@ -68238,7 +68238,7 @@ var init_policy_schema = __esm({
             verify: {
               type: "array",
               maxItems: 64,
-              description: "Checks run after the restore. Placeholders: `{restore.path}`, `{snapshot.id}`, `{system.name}`.",
+              description: "Commands run one after the other once the restored data is verified; the first that fails fails the drill. Placeholders: `{restore.path}` (the scratch directory), `{restore.file}` (the one file of a command source's snapshot), `{snapshot.id}`, `{snapshot.time}`, `{system.name}`, `{repository.name}`, `{drill.id}` (8 hex digits, unique to the run: name scratch databases with it).",
               items: {
                 type: "object",
                 required: ["command"],
@@ -68261,6 +68261,10 @@ var init_policy_schema = __esm({
                     minimum: 0,
                     maximum: 255,
                     description: "Exit code that means success (default 0)."
+                  },
+                  always: {
+                    type: "boolean",
+                    description: "Run this step even when the restore or an earlier step failed, or the drill ran out of time (for clean-up, such as dropping a scratch database). Default false."
                   }
                 }
               }
@@ -72102,7 +72106,16 @@ function crossCheck(policy, document) {
     }
     system.drill?.verify?.forEach((step, v) => {
       step.command.forEach((arg, a5) => {
-        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
+        for (const match of arg.matchAll(/\{([a-z]+\.[a-z]+)\}/g)) {
+          if (match[1] === "restore.file" && !source.command) {
+            problems.push({
+              ruleId: "policy/placeholder",
+              message: `\`{restore.file}\` names the one file of a command source's snapshot, and \`${system.name}\` backs up paths`,
+              remediation: "Name the restored files under `{restore.path}`, e.g. `{restore.path}/etc/app.conf`.",
+              location: document.locate(["systems", s2, "drill", "verify", v, "command", a5])
+            });
+            continue;
+          }
           if (VERIFY_PLACEHOLDERS.includes(match[1])) continue;
           problems.push({
             ruleId: "policy/placeholder",
@@ -72142,7 +72155,15 @@ var init_load_policies = __esm({
     init_source();
     init_validate_document();
     init_yaml_file();
-    VERIFY_PLACEHOLDERS = ["restore.path", "snapshot.id", "system.name"];
+    VERIFY_PLACEHOLDERS = [
+      "restore.path",
+      "restore.file",
+      "snapshot.id",
+      "snapshot.time",
+      "system.name",
+      "repository.name",
+      "drill.id"
+    ];
   }
 });
 
@@ -72746,8 +72767,8 @@ var init_evaluate_static = __esm({
 });
 
 // src/controls/library.ts
-import { readdirSync, readFileSync as readFileSync4 } from "node:fs";
-import { join as join10 } from "node:path";
+import { readdirSync as readdirSync2, readFileSync as readFileSync4 } from "node:fs";
+import { join as join11 } from "node:path";
 function loadControls(directories2) {
   const controls = [];
   const problems = [];
@@ -72755,7 +72776,7 @@ function loadControls(directories2) {
   for (const directory of directories2) {
     let names;
     try {
-      names = readdirSync(directory.path).filter((n3) => /\.ya?ml$/.test(n3)).sort();
+      names = readdirSync2(directory.path).filter((n3) => /\.ya?ml$/.test(n3)).sort();
     } catch (error3) {
       problems.push({
         ruleId: "control/directory",
@@ -72767,7 +72788,7 @@ function loadControls(directories2) {
     }
     for (const name of names) {
       const display = `${directory.display}/${name}`;
-      const file = parseYamlFile(display, readFileSync4(join10(directory.path, name)));
+      const file = parseYamlFile(display, readFileSync4(join11(directory.path, name)));
       problems.push(...file.problems);
       for (const document of file.documents) {
         const schemaProblems = directory.shipped ? [] : validateDocument(document, validator("control"), "control/schema");
@@ -73001,8 +73022,8 @@ __export(check_exports, {
   runCheck: () => runCheck,
   setUpCheck: () => setUpCheck
 });
-import { closeSync as closeSync2, existsSync as existsSync5, openSync as openSync2, readSync, realpathSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute, join as join11, relative as relative2 } from "node:path";
+import { closeSync as closeSync3, existsSync as existsSync5, openSync as openSync3, readSync as readSync2, realpathSync, statSync as statSync3 } from "node:fs";
+import { isAbsolute, join as join12, relative as relative2 } from "node:path";
 function runCheck(options, profile) {
   const started = performance.now();
   const setup = setUpCheck(options, profile);
@@ -73019,8 +73040,8 @@ function loadProfile(root5, configPath) {
   const controlDirs = [
     { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
   ];
-  const ownDirs = config2.data.controls?.paths ?? (existsSync5(join11(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join11(root5, dir), display: dir });
+  const ownDirs = config2.data.controls?.paths ?? (existsSync5(join12(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
+  for (const dir of ownDirs) controlDirs.push({ path: join12(root5, dir), display: dir });
   const library = loadControls(controlDirs);
   const profile = applyProfile(library.controls, config2);
   return { config: config2, library, profile };
@@ -73175,7 +73196,7 @@ function repositoryProbe(root5) {
     if (known.has(path)) return known.get(path);
     let real;
     try {
-      const absolute = join11(root5, path);
+      const absolute = join12(root5, path);
       if (statSync3(absolute).isFile()) {
         const candidate = realpathSync(absolute);
         const rel = relative2(realRoot, candidate);
@@ -73196,12 +73217,12 @@ function repositoryProbe(root5) {
       const real = inside(path);
       let head;
       if (real !== void 0) {
-        const fd2 = openSync2(real, "r");
+        const fd2 = openSync3(real, "r");
         try {
           const buffer = Buffer.alloc(bytes2);
-          head = buffer.subarray(0, readSync(fd2, buffer, 0, bytes2, 0));
+          head = buffer.subarray(0, readSync2(fd2, buffer, 0, bytes2, 0));
         } finally {
-          closeSync2(fd2);
+          closeSync3(fd2);
         }
       }
       heads.set(key2, head);
@@ -73386,11 +73407,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value2) {
-    return value2 instanceof P ? value2 : new P(function(resolve9) {
-      resolve9(value2);
+    return value2 instanceof P ? value2 : new P(function(resolve10) {
+      resolve10(value2);
     });
   }
-  return new (P || (P = Promise))(function(resolve9, reject) {
+  return new (P || (P = Promise))(function(resolve10, reject) {
     function fulfilled(value2) {
       try {
         step(generator.next(value2));
@@ -73406,7 +73427,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve9(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve10(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -73745,7 +73766,7 @@ function info(message) {
 }
 
 // src/main.ts
-import { relative as relative3, resolve as resolve8 } from "node:path";
+import { relative as relative3, resolve as resolve9 } from "node:path";
 
 // src/cli/format.ts
 function formatBytes(bytes2) {
@@ -73759,10 +73780,10 @@ function formatBytes(bytes2) {
   return unit === 0 ? `${bytes2} B` : `${value2.toFixed(1)} ${units[unit]}`;
 }
 function formatSeconds(ms) {
-  const seconds2 = ms / 1e3;
-  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
-  const minutes = Math.floor(seconds2 / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds2 % 60)).padStart(2, "0")}s`;
+  const seconds3 = ms / 1e3;
+  if (seconds3 < 60) return `${seconds3.toFixed(1)} s`;
+  const minutes = Math.floor(seconds3 / 60);
+  if (minutes < 60) return `${minutes}m${String(Math.round(seconds3 % 60)).padStart(2, "0")}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 
@@ -74955,7 +74976,7 @@ var ContentPool = class {
     const batch = this.batch;
     batch.files.push(job);
     batch.bytes += file.size;
-    const result = new Promise((resolve9, reject) => batch.waiters.push({ resolve: resolve9, reject }));
+    const result = new Promise((resolve10, reject) => batch.waiters.push({ resolve: resolve10, reject }));
     if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
     return result;
   }
@@ -74989,7 +75010,7 @@ var ContentPool = class {
       piece = new Uint8Array(STREAM_PIECE);
       used = 0;
       while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
-        await new Promise((resolve9) => worker.onRoom = resolve9);
+        await new Promise((resolve10) => worker.onRoom = resolve10);
       }
       if (this.failure) throw this.failure;
     };
@@ -75044,8 +75065,8 @@ var ContentPool = class {
   }
   track(job, worker, files, weight) {
     worker.load += weight + 1;
-    return new Promise((resolve9, reject) => {
-      this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve9, reject });
+    return new Promise((resolve10, reject) => {
+      this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve10, reject });
     });
   }
   send(worker, message, transfer = []) {
@@ -75436,8 +75457,8 @@ var ArrayStream = class _ArrayStream extends Array {
   constructor() {
     super();
     Object.setPrototypeOf(this, _ArrayStream.prototype);
-    this[doneWritingPromise] = new Promise((resolve9, reject) => {
-      this[doneWritingResolve] = resolve9;
+    this[doneWritingPromise] = new Promise((resolve10, reject) => {
+      this[doneWritingResolve] = resolve10;
       this[doneWritingReject] = reject;
     });
     this[doneWritingPromise].catch(() => {
@@ -75458,9 +75479,9 @@ ArrayStream.prototype.getReader = function() {
     }
   };
 };
-ArrayStream.prototype.readToEnd = async function(join12) {
+ArrayStream.prototype.readToEnd = async function(join14) {
   await this[doneWritingPromise];
-  const result = join12(this.slice(this[readingIndex]));
+  const result = join14(this.slice(this[readingIndex]));
   this.length = 0;
   return result;
 };
@@ -75662,14 +75683,14 @@ Reader.prototype.unshift = function(...values) {
   }
   this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
 };
-Reader.prototype.readToEnd = async function(join12 = concat) {
+Reader.prototype.readToEnd = async function(join14 = concat) {
   const result = [];
   while (true) {
     const { done, value: value2 } = await this.read();
     if (done) break;
     result.push(value2);
   }
-  return join12(result);
+  return join14(result);
 };
 function toStream(input) {
   if (isStream(input)) {
@@ -75816,8 +75837,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve9, reject) => {
-            backpressureChangePromiseResolve = resolve9;
+          await new Promise((resolve10, reject) => {
+            backpressureChangePromiseResolve = resolve10;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -75920,7 +75941,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve9) => setTimeout(resolve9));
+      await new Promise((resolve10) => setTimeout(resolve10));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -76092,12 +76113,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join12 = concat) {
+async function readToEnd(input, join14 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join12);
+    return input.readToEnd(join14);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join12);
+    return getReader(input).readToEnd(join14);
   }
   return input;
 }
@@ -76105,12 +76126,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve9) => setTimeout(resolve9));
+      await new Promise((resolve10) => setTimeout(resolve10));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve9) => setTimeout(resolve9));
+      await new Promise((resolve10) => setTimeout(resolve10));
       return reason;
     }
   }
@@ -77454,11 +77475,11 @@ var util = {
    *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
    */
   anyPromise: function(promises3) {
-    return new Promise((resolve9, reject) => {
+    return new Promise((resolve10, reject) => {
       let exception2;
       void Promise.all(promises3.map(async (promise) => {
         try {
-          resolve9(await promise);
+          resolve10(await promise);
         } catch (e5) {
           exception2 = e5;
         }
@@ -77675,7 +77696,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve9, reject) => {
+  return new Promise((resolve10, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -77708,7 +77729,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve9({ text, data, headers, type: type2 });
+                  resolve10({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -78982,10 +79003,10 @@ function getPKCS1Padding(length) {
   const result = new Uint8Array(length);
   let count2 = 0;
   while (count2 < length) {
-    const randomBytes6 = getRandomBytes(length - count2);
-    for (let i6 = 0; i6 < randomBytes6.length; i6++) {
-      if (randomBytes6[i6] !== 0) {
-        result[count2++] = randomBytes6[i6];
+    const randomBytes8 = getRandomBytes(length - count2);
+    for (let i6 = 0; i6 < randomBytes8.length; i6++) {
+      if (randomBytes8[i6] !== 0) {
+        result[count2++] = randomBytes8[i6];
       }
     }
   }
@@ -79116,12 +79137,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve9, reject) => {
+    const jwk = await new Promise((resolve10, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve9(jwkPrivateKey);
+          resolve10(jwkPrivateKey);
         }
       });
     });
@@ -84832,9 +84853,9 @@ var SignaturePacket = class _SignaturePacket {
         this.created = util.readDate(bytes2.subarray(mypos, bytes2.length));
         break;
       case enums.signatureSubpacket.signatureExpirationTime: {
-        const seconds2 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-        this.signatureNeverExpires = seconds2 === 0;
-        this.signatureExpirationTime = seconds2;
+        const seconds3 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
+        this.signatureNeverExpires = seconds3 === 0;
+        this.signatureExpirationTime = seconds3;
         break;
       }
       case enums.signatureSubpacket.exportableCertification:
@@ -84851,9 +84872,9 @@ var SignaturePacket = class _SignaturePacket {
         this.revocable = bytes2[mypos++] === 1;
         break;
       case enums.signatureSubpacket.keyExpirationTime: {
-        const seconds2 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
-        this.keyExpirationTime = seconds2;
-        this.keyNeverExpires = seconds2 === 0;
+        const seconds3 = util.readNumber(bytes2.subarray(mypos, bytes2.length));
+        this.keyExpirationTime = seconds3;
+        this.keyNeverExpires = seconds3 === 0;
         break;
       }
       case enums.signatureSubpacket.preferredSymmetricAlgorithms:
@@ -89436,8 +89457,8 @@ var Message = class _Message {
     const signatureList = packets.filterByTag(enums.packet.signature);
     if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
       await Promise.all(onePassSigList.map(async (onePassSig) => {
-        onePassSig.correspondingSig = new Promise((resolve9, reject) => {
-          onePassSig.correspondingSigResolve = resolve9;
+        onePassSig.correspondingSig = new Promise((resolve10, reject) => {
+          onePassSig.correspondingSigResolve = resolve10;
           onePassSig.correspondingSigReject = reject;
         });
         onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -102104,7 +102125,7 @@ var Git = class _Git {
   }
   /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
   run(args, options = {}) {
-    return new Promise((resolve9, reject) => {
+    return new Promise((resolve10, reject) => {
       const child2 = spawn(gitProgram(this.env), args, {
         cwd: this.cwd,
         env: options.env ? { ...this.env, ...options.env } : this.env,
@@ -102125,7 +102146,7 @@ var Git = class _Git {
         const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
         const status = code ?? -1;
         if ((options.ok ?? [0]).includes(status)) {
-          resolve9({ code: status, stdout: Buffer.concat(out), stderr });
+          resolve10({ code: status, stdout: Buffer.concat(out), stderr });
           return;
         }
         const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
@@ -102503,7 +102524,7 @@ function runCommand(argv, options) {
     const done2 = Promise.reject(failed("aborted", "was aborted before it started"));
     done2.catch(() => {
     });
-    return { stdout: failedOutput(done2), done: done2 };
+    return { stdout: failedOutput(done2), done: done2, stderrTail: () => "" };
   }
   let child2;
   try {
@@ -102517,7 +102538,7 @@ function runCommand(argv, options) {
     const code = error3.code ?? "invalid arguments";
     throw failed("spawn", `could not be started: ${code}`);
   }
-  const stderr = new StderrTail(STDERR_TAIL_BYTES);
+  const stderr = new OutputTail(STDERR_TAIL_BYTES);
   child2.stderr.on("data", (chunk) => stderr.add(chunk));
   child2.stderr.on("error", () => {
   });
@@ -102535,7 +102556,7 @@ function runCommand(argv, options) {
   const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve9, reject) => {
+  const done = new Promise((resolve10, reject) => {
     let spawnError;
     child2.on("error", (error3) => {
       spawnError ??= error3;
@@ -102563,7 +102584,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve9();
+        resolve10();
       }
     }
   });
@@ -102581,7 +102602,7 @@ function runCommand(argv, options) {
     }
     await done;
   }
-  return { stdout: output(), done };
+  return { stdout: output(), done, stderrTail: () => stderr.text(secrets) };
 }
 function failedOutput(done) {
   return {
@@ -102598,7 +102619,7 @@ function spawnReason(error3, cwd) {
   if (error3.code === "EACCES") return "permission denied (EACCES); is the program executable?";
   return error3.message;
 }
-var StderrTail = class {
+var OutputTail = class {
   limit;
   chunks = [];
   length = 0;
@@ -102724,7 +102745,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve9) => setImmediate(resolve9));
+        await new Promise((resolve10) => setImmediate(resolve10));
         slice2 = performance.now();
       }
     }
@@ -103542,681 +103563,45 @@ async function whyNotDue(item, repo, now) {
   return `newest snapshot ${newest.id.slice(0, 8)} (${newest.snapshot.time}) is not older than the schedule's last time (${fired.toISOString()})`;
 }
 
-// src/prune/prune.ts
-init_backend();
-
-// src/prune/select.ts
+// src/drill/select.ts
 init_duration();
-
-// src/prune/buckets.ts
-var PERIODS = ["hourly", "daily", "weekly", "monthly", "yearly"];
-function pad2(value2, width) {
-  const text = String(Math.abs(value2)).padStart(width, "0");
-  return value2 < 0 ? `-${text}` : text;
+import { createHash as createHash12, randomBytes as randomBytes6 } from "node:crypto";
+var DEFAULT_WINDOW_SECONDS = 30 * 86400;
+function newSeed() {
+  return randomBytes6(8).toString("hex");
 }
-function isLeap(year2) {
-  return year2 % 4 === 0 && year2 % 100 !== 0 || year2 % 400 === 0;
+function checkSeed(seed) {
+  if (!/^[0-9a-f]{16}$/.test(seed)) throw new Error(`a drill seed is 16 hex digits, not "${seed}"`);
+  return seed;
 }
-var DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-function ordinal(year2, month, day3) {
-  return DAYS_BEFORE_MONTH[month - 1] + day3 + (month > 2 && isLeap(year2) ? 1 : 0);
-}
-function weekdayOfJanuaryFirst(year2) {
-  const y = year2 - 1;
-  const days = y * 365 + Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400);
-  return (days % 7 + 7) % 7 + 1;
-}
-function isoWeeksInYear(year2) {
-  const first = weekdayOfJanuaryFirst(year2);
-  return first === 4 || first === 3 && isLeap(year2) ? 53 : 52;
-}
-function isoWeek(fields) {
-  const week = Math.floor((ordinal(fields.year, fields.month, fields.day) - fields.weekday + 10) / 7);
-  if (week < 1) return { year: fields.year - 1, week: isoWeeksInYear(fields.year - 1) };
-  if (week > isoWeeksInYear(fields.year)) return { year: fields.year + 1, week: 1 };
-  return { year: fields.year, week };
-}
-function periodLabel(fields, period) {
-  const date2 = `${pad2(fields.year, 4)}-${pad2(fields.month, 2)}-${pad2(fields.day, 2)}`;
-  switch (period) {
-    case "hourly":
-      return `${date2} ${pad2(fields.hour, 2)}:00`;
-    case "daily":
-      return date2;
-    case "weekly": {
-      const { year: year2, week } = isoWeek(fields);
-      return `${pad2(year2, 4)}-W${pad2(week, 2)}`;
-    }
-    case "monthly":
-      return `${pad2(fields.year, 4)}-${pad2(fields.month, 2)}`;
-    case "yearly":
-      return pad2(fields.year, 4);
-  }
-}
-
-// src/prune/timezone.ts
-var TimeZoneError = class extends Error {
-  name = "TimeZoneError";
-};
-var formatters = /* @__PURE__ */ new Map();
-function offsetFormatter(zone) {
-  let formatter = formatters.get(zone);
-  if (formatter === void 0) {
-    try {
-      formatter = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
-    } catch {
-      throw new TimeZoneError(
-        `unknown time zone "${zone}": write an IANA name such as Europe/Berlin or America/New_York, or leave timezone out for UTC`
-      );
-    }
-    if (formatters.size < 100) formatters.set(zone, formatter);
-  }
-  return formatter;
-}
-function assertTimeZone(zone) {
-  offsetFormatter(zone);
-}
-var OFFSET = /^GMT(?:([+\-\u2212])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/;
-function zoneOffsetMs(ms, zone) {
-  const part = offsetFormatter(zone).formatToParts(ms).find((p3) => p3.type === "timeZoneName");
-  const match = part === void 0 ? null : OFFSET.exec(part.value);
-  if (match === null) {
-    throw new TimeZoneError(`cannot read the UTC offset of ${zone} at ${new Date(ms).toISOString()}`);
-  }
-  if (match[1] === void 0) return 0;
-  const seconds2 = Number(match[2]) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
-  return (match[1] === "+" ? 1 : -1) * seconds2 * 1e3;
-}
-function localFields(ms, zone) {
-  const shifted = new Date(zone === void 0 || zone === "UTC" ? ms : ms + zoneOffsetMs(ms, zone));
-  return {
-    year: shifted.getUTCFullYear(),
-    month: shifted.getUTCMonth() + 1,
-    day: shifted.getUTCDate(),
-    hour: shifted.getUTCHours(),
-    weekday: (shifted.getUTCDay() + 6) % 7 + 1
-  };
-}
-
-// src/prune/select.ts
-var RetentionError = class extends Error {
-  name = "RetentionError";
-};
-var REASON_NOT_AUTHENTIC = "not authenticated: left for repo verify";
-var REASON_NOT_SELECTED = "not selected by any keep rule";
-var REASON_NO_KEEP_RULES = "no keep rules: everything is kept";
-var COUNT_RULES = ["last", ...PERIODS];
-var RETENTION_KEYS = /* @__PURE__ */ new Set(["keep", "minimum", "maximum", "timezone"]);
-var KEEP_KEYS = /* @__PURE__ */ new Set([...COUNT_RULES, "within"]);
-function duration(text, where3) {
-  const seconds2 = typeof text === "string" ? parseDuration(text) : void 0;
-  if (seconds2 === void 0) {
-    throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
-  }
-  return seconds2;
-}
-function parseRetention(policy) {
-  const rules = { keep: {} };
-  if (policy === void 0) return rules;
-  for (const key2 of Object.keys(policy)) {
-    if (!RETENTION_KEYS.has(key2)) throw new RetentionError(`retention.${key2} is not a retention setting`);
-  }
-  for (const [key2, value2] of Object.entries(policy.keep ?? {})) {
-    if (!KEEP_KEYS.has(key2)) {
-      throw new RetentionError(
-        `retention.keep.${key2} is not a keep rule (expected ${[...KEEP_KEYS].join(", ")})`
-      );
-    }
-    if (value2 === void 0) continue;
-    if (key2 === "within") {
-      rules.keep.within = duration(value2, "retention.keep.within");
-    } else if (typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= 1) {
-      rules.keep[key2] = value2;
-    } else {
-      throw new RetentionError(
-        `retention.keep.${key2} is ${JSON.stringify(value2)}: write a whole number from 1`
-      );
-    }
-  }
-  if (policy.minimum !== void 0) rules.minimum = duration(policy.minimum, "retention.minimum");
-  if (policy.maximum !== void 0) rules.maximum = duration(policy.maximum, "retention.maximum");
-  if (rules.minimum !== void 0 && rules.maximum !== void 0 && rules.minimum > rules.maximum) {
-    throw new RetentionError(
-      `retention.minimum (${formatDuration(rules.minimum)}) is longer than retention.maximum (${formatDuration(rules.maximum)}): no snapshot can be both kept that long and disposed of that early; make the maximum at least the minimum (control RB-RET-003)`
-    );
-  }
-  if (policy.timezone !== void 0) {
-    if (typeof policy.timezone !== "string") throw new RetentionError("retention.timezone must be text");
-    try {
-      assertTimeZone(policy.timezone);
-    } catch (error3) {
-      throw new RetentionError(`retention.timezone: ${error3.message}`);
-    }
-    rules.timezone = policy.timezone;
-  }
-  return rules;
-}
-function hasKeepRules(rules) {
-  return Object.values(rules.keep).some((value2) => value2 !== void 0);
-}
-function describeMatch(match, rules) {
-  if (match.rule === "last") return `last ${match.rank}/${rules.keep.last}`;
-  if (match.rule === "within") return `within ${formatDuration(rules.keep.within ?? 0)}`;
-  return `${match.rule} ${match.period}`;
-}
-var ZONED_TIME = /^\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
-var LATEST_DATE_MS = 864e13;
-function instant(snapshot) {
-  const { time: time2 } = snapshot;
-  let ms = Number.NaN;
-  if (time2 instanceof Date) ms = time2.getTime();
-  else if (typeof time2 === "string" && ZONED_TIME.test(time2)) ms = Date.parse(time2);
-  if (!Number.isFinite(ms) || Math.abs(ms) > LATEST_DATE_MS - 864e5) {
-    throw new RetentionError(
-      `snapshot ${snapshot.id} has time ${JSON.stringify(time2)}: expected a Date or ISO 8601 text with Z or an offset`
-    );
-  }
-  return ms;
-}
-function newestFirst(a5, b5) {
-  return b5.ms - a5.ms || (a5.id < b5.id ? 1 : a5.id > b5.id ? -1 : 0);
-}
-function selectSnapshots(snapshots, policy, now) {
-  const rules = parseRetention(policy);
-  const nowMs = now instanceof Date ? now.getTime() : Number.NaN;
-  if (!Number.isFinite(nowMs)) throw new RetentionError("selection needs a valid date for now");
-  const ids = /* @__PURE__ */ new Set();
-  const items = snapshots.map((snapshot) => {
-    if (typeof snapshot.id !== "string" || snapshot.id === "") {
-      throw new RetentionError(`a snapshot has no id (${JSON.stringify(snapshot.id)})`);
-    }
-    if (ids.has(snapshot.id)) throw new RetentionError(`snapshot ${snapshot.id} is listed twice`);
-    ids.add(snapshot.id);
-    return { id: snapshot.id, ms: instant(snapshot), authentic: snapshot.authentic === true };
-  });
-  items.sort(newestFirst);
-  const authentic = items.filter((item) => item.authentic);
-  const matches = /* @__PURE__ */ new Map();
-  const match = (item, keep2) => {
-    const list3 = matches.get(item.id);
-    if (list3 === void 0) matches.set(item.id, [keep2]);
-    else list3.push(keep2);
-  };
-  const { keep } = rules;
-  if (keep.last !== void 0) {
-    authentic.slice(0, keep.last).forEach((item, index2) => {
-      match(item, { rule: "last", rank: index2 + 1 });
-    });
-  }
-  for (const period of PERIODS) {
-    const count2 = keep[period];
-    if (count2 === void 0) continue;
-    const seen = /* @__PURE__ */ new Set();
-    for (const item of authentic) {
-      item.fields ??= localFields(item.ms, rules.timezone);
-      const label = periodLabel(item.fields, period);
-      if (seen.has(label)) continue;
-      seen.add(label);
-      if (seen.size > count2) break;
-      match(item, { rule: period, period: label, rank: seen.size });
-    }
-  }
-  if (keep.within !== void 0 && authentic.length > 0) {
-    const reference = Math.min(nowMs, authentic[0].ms);
-    for (const item of authentic) {
-      if (reference - item.ms >= keep.within * 1e3) break;
-      match(item, { rule: "within" });
-    }
-  }
-  const keepRules = hasKeepRules(rules);
-  const minimumMs = rules.minimum === void 0 ? void 0 : rules.minimum * 1e3;
-  const maximumMs = rules.maximum === void 0 ? void 0 : rules.maximum * 1e3;
-  return items.map((item) => {
-    const time2 = new Date(item.ms).toISOString();
-    if (!item.authentic) {
-      return {
-        id: item.id,
-        time: time2,
-        decision: "keep",
-        reasons: [REASON_NOT_AUTHENTIC],
-        keptBy: [],
-        protected: false,
-        disposal: false,
-        authentic: false
-      };
-    }
-    const age = nowMs - item.ms;
-    const keptBy = matches.get(item.id) ?? [];
-    const described = keptBy.map((m3) => describeMatch(m3, rules));
-    const isProtected = minimumMs !== void 0 && age < minimumMs;
-    const disposal = maximumMs !== void 0 && age > maximumMs;
-    const decision = (d5, reasons) => ({
-      id: item.id,
-      time: time2,
-      decision: d5,
-      reasons,
-      keptBy,
-      protected: isProtected,
-      disposal,
-      authentic: true
-    });
-    if (disposal) {
-      return decision("remove", [
-        `past maximum ${formatDuration(rules.maximum)} (disposal)`,
-        ...described.map((text) => `overrides ${text}`)
-      ]);
-    }
-    const protection = isProtected ? [`minimum age ${formatDuration(rules.minimum)} (protected)`] : [];
-    if (!keepRules) return decision("keep", [REASON_NO_KEEP_RULES, ...protection]);
-    if (described.length > 0 || isProtected) return decision("keep", [...described, ...protection]);
-    return decision("remove", [REASON_NOT_SELECTED]);
-  });
-}
-
-// src/prune/prune.ts
-var DEFAULT_REPACK_THRESHOLD = 0.3;
-var DEFAULT_LOCK_WAIT_MS = 10 * 60 * 1e3;
-var DEFAULT_LOCK_POLL_MS = 5e3;
-var PARALLEL = 8;
-async function pruneRepository(repo, targets, options = {}) {
-  const clock = options.now ?? (() => /* @__PURE__ */ new Date());
-  for (const target of targets) selectSnapshots([], target.retention, clock());
-  if (options.dryRun) return pruneLocked(repo, targets, options, clock);
-  const lock = await waitForLock(repo, options, clock);
-  try {
-    return await pruneLocked(repo, targets, options, clock);
-  } finally {
-    await lock.release();
-  }
-}
-async function waitForLock(repo, options, clock) {
-  const deadline = Date.now() + (options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
-  let told = false;
-  for (; ; ) {
-    try {
-      return await holdLocks([repo], "exclusive", {
-        purpose: "prune",
-        now: clock,
-        onProblem: (message) => options.log?.(message)
-      });
-    } catch (error3) {
-      if (!(error3 instanceof LockedError) || Date.now() >= deadline) throw error3;
-      if (!told) options.log?.(`${error3.message} Waiting.`);
-      told = true;
-      await new Promise((resolve9) => setTimeout(resolve9, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
-    }
-  }
-}
-async function mapLimit(items, work) {
-  const out = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i6 = next++;
-      out[i6] = await work(items[i6]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-  return out;
-}
-async function readSnapshots(repo) {
-  const objects = await repo.backend.list("snapshots/");
-  const refs = [];
-  const unreadable = [];
-  await mapLimit(objects, async (object) => {
-    const id = object.name.slice("snapshots/".length);
-    try {
-      refs.push({ id, snapshot: await readSnapshot(repo, id) });
-    } catch (error3) {
-      if (error3 instanceof NotFoundError) return;
-      if (error3 instanceof RepositoryError || error3 instanceof SyntaxError) {
-        unreadable.push({ id, message: error3.message });
-        return;
-      }
-      throw error3;
-    }
-  });
-  return { refs, unreadable, sizes: new Map(objects.map((o3) => [o3.name, o3.size])) };
-}
-async function lockedUntil(repo, name, now) {
-  const until = await repo.backend.retainedUntil?.(name);
-  return until && until.getTime() > now.getTime() ? until : void 0;
-}
-async function pruneLocked(repo, targets, options, clock) {
-  const now = clock();
-  const dryRun = options.dryRun ?? false;
-  const result = {
-    repository: repo.location,
-    dryRun,
-    systems: [],
-    packsDeleted: 0,
-    packsRepacked: 0,
-    packsWritten: 0,
-    indexesReplaced: 0,
-    bytesFreed: 0,
-    retentionExtended: 0,
-    locked: [],
-    notes: []
-  };
-  const { refs, unreadable, sizes } = await readSnapshots(repo);
-  const byId = new Map(refs.map((ref) => [ref.id, ref]));
-  const removedIds = /* @__PURE__ */ new Set();
-  for (const target of targets) {
-    const mine = refs.filter((ref) => ref.snapshot.system === target.system);
-    const candidates = [
-      ...mine.map((ref) => ({ id: ref.id, time: ref.snapshot.time, authentic: true })),
-      // Unreadable snapshots may be this system's: they are shown, kept, and counted by no rule.
-      ...unreadable.map(({ id }) => ({ id, time: /* @__PURE__ */ new Date(0), authentic: false }))
-    ];
-    const decisions = selectSnapshots(candidates, target.retention, now);
-    const system = {
-      system: target.system,
-      kept: 0,
-      removed: 0,
-      disposals: 0,
-      locked: 0,
-      decisions: []
-    };
-    const rows = await mapLimit(decisions, async (decision) => {
-      const row2 = { ...decision, system: target.system, removed: false };
-      if (decision.decision !== "remove" || !byId.has(decision.id)) return row2;
-      const name = `snapshots/${decision.id}`;
-      const until = await lockedUntil(repo, name, now);
-      if (until) {
-        row2.lockedUntil = until.toISOString();
-        row2.reasons = [...row2.reasons, `locked until ${row2.lockedUntil}`];
-        result.locked.push({ object: name, until: row2.lockedUntil });
-        return row2;
-      }
-      if (!dryRun) {
-        await repo.backend.remove(name);
-        row2.removed = true;
-        removedIds.add(decision.id);
-        result.bytesFreed += sizes.get(name) ?? 0;
-      }
-      return row2;
-    });
-    for (const row2 of rows) {
-      if (row2.decision === "remove" && !row2.lockedUntil) {
-        system.removed++;
-        if (row2.disposal) system.disposals++;
-      } else {
-        system.kept++;
-        if (row2.lockedUntil) system.locked++;
-      }
-    }
-    system.decisions = rows;
-    result.systems.push(system);
-  }
-  if (dryRun) return result;
-  const remaining = refs.filter((ref) => !removedIds.has(ref.id));
-  await collectGarbage(repo, remaining, options, now, result);
-  return result;
-}
-async function collectGarbage(repo, remaining, options, now, result) {
-  const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
-  const indexObjects = await repo.backend.list("index/");
-  const indexes = await mapLimit(indexObjects, async (object) => {
-    const id = object.name.slice("index/".length);
-    let packs2;
-    try {
-      packs2 = decodeIndex(await repo.readSealed("index", "index", id), `${repo.location}: ${object.name}`);
-    } catch (error3) {
-      throw new RepositoryError(
-        `${repo.location}: ${object.name} cannot be read (${error3.message}); prune removed the snapshots it was asked to, but removes no data while an index is unreadable, since the packs it lists would look unused. Run \`restorable repo verify\`.`,
-        { cause: error3 }
-      );
-    }
-    return { name: object.name, size: object.size, packs: packs2 };
-  });
-  const stored = new Map((await repo.backend.list("data/")).map((info2) => [info2.name, info2.size]));
-  const packs = /* @__PURE__ */ new Map();
-  const index2 = new BlobIndex();
-  for (const { packs: listed } of indexes) {
-    for (const contents of listed) {
-      index2.addPack(contents);
-      let pack3 = packs.get(contents.pack);
-      if (!pack3) {
-        pack3 = {
-          id: contents.pack,
-          blobs: /* @__PURE__ */ new Map(),
-          size: stored.get(packName(contents.pack)),
-          total: 0,
-          used: [],
-          usedBytes: 0,
-          pinned: false
-        };
-        packs.set(contents.pack, pack3);
-      }
-      for (const blob of contents.blobs) {
-        if (!pack3.blobs.has(blob.id)) {
-          pack3.blobs.set(blob.id, blob);
-          pack3.total += blob.length;
-        }
-      }
-    }
-  }
-  const used = /* @__PURE__ */ new Set();
-  const reader = new BlobReader(repo, index2);
-  for (const { id, snapshot } of remaining) {
-    for (const blob of snapshot.tree) used.add(blob);
-    try {
-      for await (const node of readListing(reader, snapshot.tree)) {
-        for (const blob of node.content ?? []) used.add(blob);
-      }
-    } catch (error3) {
-      throw new RepositoryError(
-        `${repo.location}: the listing of snapshot ${id.slice(0, 8)} cannot be read (${error3.message}); prune removed the snapshots it was asked to, but removes no data while it cannot tell what is used. Run \`restorable repo verify\`.`,
-        { cause: error3 }
-      );
-    }
-  }
-  const share = /* @__PURE__ */ new Map();
-  for (const pack3 of packs.values()) {
-    let bytes2 = 0;
-    for (const blob of pack3.blobs.values()) if (used.has(blob.id)) bytes2 += blob.length;
-    share.set(pack3.id, pack3.total === 0 ? 0 : bytes2 / pack3.total);
-  }
-  const ranked = [...packs.values()].sort(
-    (a5, b5) => Number(b5.size !== void 0) - Number(a5.size !== void 0) || share.get(b5.id) - share.get(a5.id) || (a5.id < b5.id ? -1 : a5.id > b5.id ? 1 : 0)
+function selectSnapshot(refs, spec, now, seed, system) {
+  const sorted = [...refs].sort(
+    (a5, b5) => Date.parse(a5.snapshot.time) - Date.parse(b5.snapshot.time) || a5.id.localeCompare(b5.id)
   );
-  const homed = /* @__PURE__ */ new Set();
-  for (const pack3 of ranked) {
-    for (const blob of pack3.blobs.values()) {
-      if (used.has(blob.id) && !homed.has(blob.id)) {
-        homed.add(blob.id);
-        pack3.used.push(blob);
-        pack3.usedBytes += blob.length;
-      }
-    }
+  const newest = sorted.at(-1);
+  if (!newest) throw new Error(`no snapshot of ${system} in the repository: there is nothing to drill`);
+  if (spec.algorithm === "latest") {
+    return { algorithm: "latest", seed, candidates: sorted.length, chosen: newest };
   }
-  const toDelete = [];
-  const toRepack = [];
-  for (const pack3 of packs.values()) {
-    if (pack3.size === void 0) continue;
-    if (pack3.used.length === 0) toDelete.push(pack3);
-    else if ((pack3.total - pack3.usedBytes) / pack3.total > threshold) toRepack.push(pack3);
-  }
-  const unindexed = [...stored.keys()].filter((name) => !packs.has(name.slice(name.lastIndexOf("/") + 1)));
-  const missingUnused = [...packs.values()].filter((p3) => p3.size === void 0 && p3.used.length === 0);
-  const rewrite = toDelete.length > 0 || toRepack.length > 0 || missingUnused.length > 0 || indexes.length > 1;
-  const keptIndexes = /* @__PURE__ */ new Set();
-  if (rewrite) {
-    await mapLimit(indexes, async ({ name, packs: listed }) => {
-      const until2 = await lockedUntil(repo, name, now);
-      if (!until2) return;
-      keptIndexes.add(name);
-      result.locked.push({ object: name, until: until2.toISOString() });
-      for (const contents of listed) {
-        const pack3 = packs.get(contents.pack);
-        if (pack3) pack3.pinned = true;
-      }
-    });
-  }
-  const lockCheck = async (list3) => (await mapLimit(list3, async (pack3) => {
-    if (pack3.pinned) {
-      result.notes.push(
-        `${packName(pack3.id)} is named by an index that object lock keeps: left as it is`
-      );
-      return void 0;
-    }
-    const until2 = await lockedUntil(repo, packName(pack3.id), now);
-    if (until2) {
-      result.locked.push({ object: packName(pack3.id), until: until2.toISOString() });
-      return void 0;
-    }
-    return pack3;
-  })).filter((pack3) => pack3 !== void 0);
-  const deleting = await lockCheck(toDelete);
-  const repacking = await lockCheck(toRepack);
-  const unindexedFree = (await mapLimit(unindexed, async (name) => {
-    const until2 = await lockedUntil(repo, name, now);
-    if (!until2) return name;
-    result.locked.push({ object: name, until: until2.toISOString() });
-    return void 0;
-  })).filter((name) => name !== void 0);
-  const written = [];
-  let bytesWritten = 0;
-  const writer = new PackWriter(repo, (contents, size) => {
-    written.push(contents);
-    bytesWritten += size;
-  });
-  const repacked = [];
-  for (const pack3 of repacking) {
-    const name = packName(pack3.id);
-    const data = await repo.backend.read(name);
-    const blobs = [...pack3.used].sort((a5, b5) => a5.offset - b5.offset);
-    const copies = [];
-    try {
-      for (const blob of blobs) {
-        const sealed = data.subarray(blob.offset, blob.offset + blob.length);
-        await reader.decode(blob.id, { ...blob, pack: pack3.id }, name, sealed);
-        copies.push({ blob, sealed });
-      }
-    } catch (error3) {
-      result.notes.push(`${name} was not repacked: ${error3.message}`);
-      continue;
-    }
-    for (const { blob, sealed } of copies) await writer.add(blob.type, blob.id, sealed, blob.rawLength);
-    repacked.push(pack3);
-  }
-  await writer.close();
-  result.packsWritten = written.length;
-  const obsolete = new Set([...deleting, ...repacked].map((pack3) => pack3.id));
-  const changed = obsolete.size > 0 || missingUnused.length > 0 || indexes.length > 1;
-  if (changed) {
-    const listing = [];
-    for (const pack3 of packs.values()) {
-      if (obsolete.has(pack3.id)) continue;
-      if (pack3.size === void 0 && pack3.used.length === 0) continue;
-      listing.push({ pack: pack3.id, blobs: [...pack3.blobs.values()].sort((a5, b5) => a5.offset - b5.offset) });
-    }
-    listing.push(...written);
-    const newIndex = `index/${await repo.writeSealed("index", "index", encodeIndex(listing))}`;
-    const old = indexes.filter(({ name }) => name !== newIndex && !keptIndexes.has(name));
-    await mapLimit(old, async ({ name, size }) => {
-      await repo.backend.remove(name);
-      result.bytesFreed += size;
-    });
-    result.indexesReplaced = old.length;
-  }
-  const removals = [...[...obsolete].map((id) => packName(id)), ...unindexedFree];
-  await mapLimit(removals, async (name) => {
-    await repo.backend.remove(name);
-    result.bytesFreed += stored.get(name) ?? 0;
-  });
-  result.packsDeleted = deleting.length + unindexedFree.length;
-  result.packsRepacked = repacked.length;
-  result.bytesFreed -= bytesWritten;
-  const until = repo.backend.lockUntil?.(now);
-  if (until && repo.backend.retain) {
-    const needed = [
-      "config",
-      ...(await repo.backend.list("keys/")).map((info2) => info2.name),
-      ...remaining.map((ref) => `snapshots/${ref.id}`),
-      ...[...packs.values()].filter((pack3) => pack3.size !== void 0 && pack3.used.length > 0 && !obsolete.has(pack3.id)).map((pack3) => packName(pack3.id)),
-      ...indexes.filter(({ name }) => keptIndexes.has(name) || !changed).map(({ name }) => name)
-    ];
-    await mapLimit(needed, async (name) => {
-      await repo.backend.retain(name, until);
-      result.retentionExtended++;
-    });
-  }
-}
-
-// src/commands/prune.ts
-async function runPrune(options) {
-  const planned = planSystems(options);
-  for (const item of planned) {
-    try {
-      parseRetention(item.system.retention);
-    } catch (error3) {
-      throw new Error(`${item.file}: system "${item.system.name}": ${error3.message}`);
-    }
-  }
-  const groups = /* @__PURE__ */ new Map();
-  for (const item of planned) {
-    for (const ref of item.repositories) {
-      if (options.repository !== void 0 && ref.name !== options.repository) continue;
-      const key2 = repositoryLocation(options.root, ref.data);
-      const group4 = groups.get(key2);
-      if (group4) group4.items.push(item);
-      else groups.set(key2, { name: ref.name, first: item, data: ref.data, items: [item] });
-    }
-  }
-  if (groups.size === 0) {
+  const windowSeconds = spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
+  const from = now.getTime() - windowSeconds * 1e3;
+  const candidates = sorted.filter((ref) => Date.parse(ref.snapshot.time) >= from);
+  if (candidates.length === 0) {
     throw new Error(
-      options.repository === void 0 ? "no system to prune" : `no planned system uses a repository named "${options.repository}"`
+      `no snapshot of ${system} was taken within the drill's window of ${formatDuration(windowSeconds)}: the newest, ${newest.id.slice(0, 8)}, is from ${newest.snapshot.time}`
     );
   }
-  const runs = [];
-  for (const [location, { name, first, data, items }] of groups) {
-    const systems = items.map((item) => item.system.name);
-    const policies = items.map((item) => ({
-      system: item.system.name,
-      policy: item.policy.metadata.name,
-      file: item.file
-    }));
-    const startedAt = (/* @__PURE__ */ new Date()).toISOString();
-    const done = (run2) => runs.push({
-      name,
-      location,
-      systems,
-      policies,
-      startedAt,
-      finishedAt: (/* @__PURE__ */ new Date()).toISOString(),
-      ...run2
-    });
-    try {
-      const repo = await openRepository(await backendFor(options.root, data), {
-        root: options.root,
-        system: first.system,
-        env: options.env,
-        create: false
-      });
-      const pruneOptions = {
-        dryRun: options.dryRun ?? false,
-        log: options.log,
-        ...options.repackThreshold !== void 0 ? { repackThreshold: options.repackThreshold } : {},
-        ...options.now ? { now: () => options.now } : {},
-        ...options.lockWaitMs !== void 0 ? { lockWaitMs: options.lockWaitMs } : {},
-        ...options.lockPollMs !== void 0 ? { lockPollMs: options.lockPollMs } : {}
-      };
-      const result = await pruneRepository(
-        repo,
-        items.map((item) => ({ system: item.system.name, retention: item.system.retention })),
-        pruneOptions
-      );
-      done({ status: "ok", result });
-    } catch (error3) {
-      done({ status: "failed", message: error3.message });
-    }
-  }
-  return runs;
+  const digest4 = createHash12("sha256").update(`${seed}
+${candidates.map((ref) => ref.id).join("\n")}`).digest();
+  const draw = digest4.readUIntBE(0, 6) % candidates.length;
+  return { algorithm: "random-within", windowSeconds, seed, candidates: candidates.length, chosen: candidates[draw] };
 }
 
-// src/commands/restore.ts
-import { resolve as resolve4 } from "node:path";
+// src/drill/drill.ts
+import { randomBytes as randomBytes7 } from "node:crypto";
+import { chmodSync, lstatSync as lstatSync5, mkdtempSync, readdirSync, rmSync as rmSync2 } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as join10, resolve as resolve4 } from "node:path";
 
 // src/engine/restorer.ts
 import {
@@ -104299,6 +103684,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     let written = 0;
     try {
       for await (const data of contentOf(reader, node)) {
+        options.signal?.throwIfAborted();
         for (let at = 0; at < data.length; ) at += writeSync(fd2, data, at, data.length - at, written + at);
         written += data.length;
         release(data);
@@ -104308,8 +103694,8 @@ async function restoreTree(reader, tree, target, options = {}) {
       }
       if (asRoot && (node.uid !== uid || node.gid !== gid)) fchownSync(fd2, node.uid, node.gid);
       if (existed || (node.mode & ~umask) !== node.mode || node.mode > 511) fchmodSync(fd2, node.mode);
-      const seconds2 = timeSeconds(node.mtime);
-      futimesSync(fd2, seconds2, seconds2);
+      const seconds3 = timeSeconds(node.mtime);
+      futimesSync(fd2, seconds3, seconds3);
     } catch (error3) {
       closeSync(fd2);
       rmSync(absolute, { force: true });
@@ -104338,6 +103724,7 @@ async function restoreTree(reader, tree, target, options = {}) {
   };
   const onDamage = (message) => problems.push({ path: "(listing)", message });
   for await (const node of readListing(reader, tree, onDamage)) {
+    options.signal?.throwIfAborted();
     const invalid = checkSnapshotPath(node.path);
     if (invalid) {
       problems.push({ path: node.path, message: `refused: ${invalid}` });
@@ -104366,6 +103753,7 @@ async function restoreTree(reader, tree, target, options = {}) {
   }
   await flushBatch();
   await Promise.all(running);
+  options.signal?.throwIfAborted();
   for (const node of links) {
     const absolute = join8(target, node.path);
     try {
@@ -104395,15 +103783,15 @@ function timeSeconds(mtimeNs) {
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
 async function setTimes(path, mtimeNs, link) {
-  const seconds2 = timeSeconds(mtimeNs);
-  if (link) await lutimes(path, seconds2, seconds2);
-  else await utimes(path, seconds2, seconds2);
+  const seconds3 = timeSeconds(mtimeNs);
+  if (link) await lutimes(path, seconds3, seconds3);
+  else await utimes(path, seconds3, seconds3);
 }
 async function restoreToStream(reader, node, out) {
   let written = 0;
   for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve9) => out.once("drain", resolve9));
+    if (!out.write(data)) await new Promise((resolve10) => out.once("drain", resolve10));
   }
   return written;
 }
@@ -104428,312 +103816,393 @@ async function* contentOf(reader, node) {
   }
 }
 
-// src/commands/repository-access.ts
-async function openSystemRepository(options) {
-  const [item] = planSystems({ ...options, systems: [options.system] });
-  const chosen = options.repository === void 0 ? item.repositories[0] : item.repositories.find((ref) => ref.name === options.repository);
-  if (!chosen) {
-    throw new Error(
-      `system "${options.system}" does not use a repository named "${options.repository}"; it uses ${item.repositories.map((r5) => r5.name).join(", ")}`
-    );
-  }
-  const repo = await openRepository(await backendFor(options.root, chosen.data), {
-    root: options.root,
-    system: item.system,
-    env: options.env,
-    create: false
-  });
-  return { item, name: chosen.name, repo };
-}
-async function openRepositories(options) {
-  const planned = planSystems(options);
-  const seen = /* @__PURE__ */ new Map();
-  for (const item of planned) {
-    for (const ref of item.repositories) {
-      if (options.repository !== void 0 && ref.name !== options.repository) continue;
-      const key2 = repositoryLocation(options.root, ref.data);
-      const known = seen.get(key2);
-      if (known) known.systems.push(item.system.name);
-      else seen.set(key2, { name: ref.name, item, data: ref.data, systems: [item.system.name] });
-    }
-  }
-  if (seen.size === 0) throw new Error(`no repository named "${options.repository}" in the policies`);
-  const opened = [];
-  for (const { name, item, data, systems } of seen.values()) {
-    const repo = await openRepository(await backendFor(options.root, data), {
-      root: options.root,
-      system: item.system,
-      env: options.env,
-      create: false
-    });
-    opened.push({ name, repo, systems });
-  }
-  return opened;
-}
+// src/drill/drill.ts
+init_duration();
 
-// src/commands/restore.ts
-async function runRestore(options) {
-  const started = Date.now();
-  const { repo, name } = await openSystemRepository(options);
-  const refs = await listSnapshots(repo, () => {
-  });
-  const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
-  const reader = new BlobReader(repo, await loadIndex(repo));
-  const result = { repository: name, snapshot: id, system: snapshot.system };
-  if ("dir" in options.target) {
-    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve4(options.target.dir), {
-      ...options.include !== void 0 ? { include: options.include } : {},
-      ...options.onProgress ? {
-        onProgress: (totals2, current) => options.onProgress(
-          totals2,
-          current,
-          options.include === void 0 ? snapshot.summary.bytes : void 0
-        )
-      } : {}
-    });
-    if (options.include !== void 0 && totals.files + totals.dirs + totals.symlinks === 0 && problems.length === 0) {
-      throw new Error(`snapshot ${id.slice(0, 8)} holds nothing at ${options.include}`);
-    }
-    return { ...result, totals, problems, durationMs: Date.now() - started };
-  }
-  const node = await oneFile(reader, snapshot.tree, options.include, id);
-  const bytes2 = await restoreToStream(reader, node, options.target.stream);
-  return {
-    ...result,
-    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes2 },
-    problems: [],
-    durationMs: Date.now() - started
-  };
-}
-async function oneFile(reader, tree, include, id) {
-  const wanted = include === void 0 ? void 0 : normalizeInclude(include);
-  const files = [];
-  for await (const node2 of readListing(reader, tree)) {
-    if (wanted === void 0 ? node2.type === "file" : node2.path === wanted) {
-      files.push(node2);
-      if (files.length > 1) break;
-    }
-  }
-  const label = id.slice(0, 8);
-  if (files.length === 0)
-    throw new Error(wanted ? `snapshot ${label} holds no ${wanted}` : `snapshot ${label} holds no file`);
-  if (files.length > 1)
-    throw new Error(`snapshot ${label} holds several files: name one with --path to write it to stdout`);
-  const node = files[0];
-  if (node.type !== "file")
-    throw new Error(`${node.path} in snapshot ${label} is a ${node.type}, not a file`);
-  return node;
-}
-
-// src/commands/snapshots.ts
-async function runSnapshots(options) {
-  const rows = [];
-  const problems = [];
-  for (const { name, repo, systems } of await openRepositories(options)) {
-    const wanted = new Set(options.systems && options.systems.length > 0 ? options.systems : systems);
-    for (const { id, snapshot } of await listSnapshots(
-      repo,
-      (id2, message) => problems.push(`snapshots/${id2}: ${message}`)
-    )) {
-      if (!wanted.has(snapshot.system)) continue;
-      rows.push({
-        repository: name,
-        location: repo.location,
-        id,
-        system: snapshot.system,
-        time: snapshot.time,
-        hostname: snapshot.hostname,
-        summary: snapshot.summary,
-        problems: snapshot.problems.length
-      });
-    }
-  }
-  return { rows, problems };
-}
-
-// src/engine/checker.ts
-async function checkRepository(repo, options) {
-  const findings = [];
-  const badBlobs = /* @__PURE__ */ new Map();
-  const index2 = await loadIndex(
-    repo,
-    (object, message) => findings.push({
-      object,
-      message: `${message} (the packs it lists can be re-indexed from their headers)`,
-      affected: []
-    })
-  );
-  const packs = /* @__PURE__ */ new Map();
-  for (const [id, at] of index2.entries()) {
-    const blobs = packs.get(at.pack) ?? [];
-    if (blobs.length === 0) packs.set(at.pack, blobs);
-    blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
-  }
-  const stored = new Map((await repo.backend.list("data/")).map((info2) => [info2.name, info2.size]));
-  for (const [pack3, blobs] of packs) {
-    const name = packName(pack3);
-    const size = stored.get(name);
-    const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
-    if (size === void 0) {
-      markPack(blobs, badBlobs, findings, name, "is missing, but the index lists blobs in it");
-    } else if (size < end + 4) {
-      markPack(
-        blobs,
-        badBlobs,
-        findings,
-        name,
-        `is truncated: ${size} bytes, the index needs at least ${end + 4}`
-      );
-    }
-  }
-  let packsRead = 0;
-  let bytesRead = 0;
-  if (options.readData > 0) {
-    const broken = new Set(findings.map((finding) => finding.object));
-    const subset = [...packs.keys()].filter(
-      (pack3) => !broken.has(packName(pack3)) && (options.readData >= 1 || sampled(pack3, options.readData))
-    );
-    for (const pack3 of subset) {
-      options.onProgress?.(packsRead, subset.length);
-      const result = await readPack(repo, index2, { pack: pack3, blobs: packs.get(pack3) });
-      packsRead++;
-      bytesRead += result.bytes;
-      for (const problem of result.problems) {
-        const finding = { object: packName(pack3), message: problem.message, affected: [] };
-        findings.push(finding);
-        for (const blob of problem.blobs) badBlobs.set(blob, finding);
-      }
-    }
-  }
-  const reader = new BlobReader(repo, index2);
-  const snapshots = await listSnapshots(
-    repo,
-    (id, message) => findings.push({ object: `snapshots/${id}`, message, affected: [] })
-  );
-  for (const { id, snapshot } of snapshots) {
-    const label = id.slice(0, 8);
-    for (const blob of snapshot.tree) {
-      const bad = badBlobs.get(blob);
-      if (bad) bad.affected.push(`${label}:(listing of ${snapshot.system})`);
-      else if (!index2.has(blob)) {
-        findings.push({
-          object: `snapshots/${id}`,
-          message: `listing blob ${blob} is in no index`,
-          affected: [`${label}:(listing)`]
-        });
-      }
-    }
+// src/drill/integrity.ts
+import { closeSync as closeSync2, constants as constants6, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync2, readlinkSync as readlinkSync2, readSync } from "node:fs";
+import { join as join9 } from "node:path";
+var BUFFER_BYTES = 8 * 1024 * 1024;
+async function verifyRestoredTree(nodes5, options) {
+  const started = performance.now();
+  const report = { files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [], durationMs: 0 };
+  const buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  let sinceYield = 0;
+  for await (const node of nodes5) {
+    options.signal?.throwIfAborted();
+    if (checkSnapshotPath(node.path) !== void 0) continue;
+    const absolute = join9(options.target, node.path);
+    const problem = (message) => report.problems.push({ path: node.path, message });
     try {
-      for await (const node of readListing(
-        reader,
-        snapshot.tree,
-        (message) => findings.push({ object: `snapshots/${id}`, message, affected: [] })
-      )) {
-        for (const blob of node.content ?? []) {
-          const bad = badBlobs.get(blob);
-          if (bad) {
-            if (bad.affected.at(-1) !== `${label}:${node.path}`) bad.affected.push(`${label}:${node.path}`);
-          } else if (!index2.has(blob)) {
-            const finding = {
-              object: `blob ${blob}`,
-              message: "is in no index",
-              affected: [`${label}:${node.path}`]
-            };
-            findings.push(finding);
-            badBlobs.set(blob, finding);
-          }
+      if (node.type === "file") {
+        const read = checkFile(absolute, node, buffer, options);
+        report.bytes += read;
+        sinceYield += read;
+        report.files++;
+      } else if (node.type === "dir") {
+        const stat4 = lstatSync4(absolute);
+        if (!stat4.isDirectory()) throw new Error(`is not a directory`);
+        checkMode(stat4.mode, node);
+        report.dirs++;
+      } else {
+        const stat4 = lstatSync4(absolute);
+        if (!stat4.isSymbolicLink()) throw new Error("is not a symlink");
+        const target = readlinkSync2(absolute);
+        if (target !== node.target) {
+          throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
         }
+        report.symlinks++;
       }
     } catch (error3) {
-      findings.push({
-        object: `snapshots/${id}`,
-        message: `listing cannot be read: ${error3.message}`,
-        affected: []
-      });
+      const code = error3.code;
+      problem(code === "ENOENT" ? "missing from the restore" : error3.message);
+    }
+    if (sinceYield >= 64 * 1024 * 1024) {
+      sinceYield = 0;
+      await new Promise((resolve10) => setImmediate(resolve10));
     }
   }
-  return {
-    snapshots: snapshots.length,
-    packs: packs.size,
-    blobs: index2.size,
-    packsRead,
-    bytesRead,
-    findings
-  };
+  report.durationMs = Math.round(performance.now() - started);
+  return report;
 }
-function markPack(blobs, badBlobs, findings, name, message) {
-  const finding = { object: name, message, affected: [] };
-  findings.push(finding);
-  for (const blob of blobs) badBlobs.set(blob.id, finding);
-}
-function sampled(pack3, fraction) {
-  return Number.parseInt(pack3.slice(0, 8), 16) / 4294967296 < fraction;
-}
-async function readPack(repo, index2, indexed) {
-  const { pack: pack3 } = indexed;
-  const name = packName(pack3);
-  const problems = [];
-  const data = await repo.backend.read(name);
-  const tail = packTail(data);
-  if (!tail || packId(tail.header, tail.trailer) !== pack3) {
-    problems.push({ message: "its header does not match its name (altered or damaged)", blobs: [] });
+function checkMode(mode, node) {
+  if ((mode & 4095) !== node.mode) {
+    throw new Error(`has mode ${(mode & 4095).toString(8)}, the snapshot says ${node.mode.toString(8)}`);
   }
+}
+function checkFile(absolute, node, buffer, options) {
+  const fd2 = openSync2(absolute, constants6.O_RDONLY | constants6.O_NOFOLLOW);
   try {
-    const header = decodePackHeader(repo, name, data);
-    const inHeader = new Set(header.map((blob) => blob.id));
-    const missing = indexed.blobs.filter((blob) => !inHeader.has(blob.id));
-    if (missing.length > 0) {
-      problems.push({
-        message: `${missing.length} indexed blobs are not in its header`,
-        blobs: missing.map((b5) => b5.id)
-      });
+    const stat4 = fstatSync2(fd2);
+    if (!stat4.isFile()) throw new Error("is not a regular file");
+    if (stat4.size !== node.size) throw new Error(`has ${stat4.size} bytes, the snapshot says ${node.size}`);
+    checkMode(stat4.mode, node);
+    const ids = node.content ?? [];
+    let offset = 0;
+    for (let i6 = 0; i6 < ids.length; i6++) {
+      const id = ids[i6];
+      const length = options.chunkLength(id);
+      if (length === void 0 || length > buffer.length) {
+        throw new Error(`chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`);
+      }
+      let filled = 0;
+      while (filled < length) {
+        const n3 = readSync(fd2, buffer, filled, length - filled, offset + filled);
+        if (n3 === 0) break;
+        filled += n3;
+      }
+      if (filled !== length || objectId(options.idKey, buffer.subarray(0, length)) !== id) {
+        throw new Error(
+          `differs from the snapshot in bytes ${offset}\u2013${offset + length - 1} (chunk ${i6 + 1} of ${ids.length})`
+        );
+      }
+      offset += length;
     }
-  } catch (error3) {
-    problems.push({ message: error3.message, blobs: [] });
-  }
-  const reader = new BlobReader(repo, index2);
-  for (const blob of indexed.blobs) {
-    try {
-      const plain = await reader.decode(
-        blob.id,
-        { ...blob, pack: pack3 },
-        name,
-        data.subarray(blob.offset, blob.offset + blob.length)
-      );
-      if (objectId(repo.idKey, plain) !== blob.id) throw new Error(`blob ${blob.id} does not hash to its id`);
-    } catch (error3) {
-      problems.push({ message: error3.message, blobs: [blob.id] });
+    if (offset !== node.size) {
+      throw new Error(`the snapshot's chunks hold ${offset} bytes, its listing says ${node.size}`);
     }
+    return offset;
+  } finally {
+    closeSync2(fd2);
   }
-  return { bytes: data.length, problems };
 }
 
-// src/commands/verify.ts
-async function runVerify(options) {
+// src/drill/steps.ts
+init_duration();
+init_load_policies();
+var PLACEHOLDER = new RegExp(`\\{(${VERIFY_PLACEHOLDERS.map((p3) => p3.replace(".", "\\.")).join("|")})\\}`, "g");
+var OUTPUT_TAIL_BYTES = 2048;
+function fillPlaceholders(arg, values) {
+  return arg.replace(PLACEHOLDER, (match, name) => {
+    const value2 = values[name];
+    return value2 === void 0 ? match : value2.replaceAll("$", "$$$$");
+  });
+}
+function stepName(step, index2) {
+  return step.name ?? `step ${index2 + 1} (${step.command[0] ?? ""})`;
+}
+async function runSteps(steps, options) {
   const results = [];
-  for (const { name, repo } of await openRepositories(options)) {
-    const result = await checkRepository(repo, {
-      readData: options.readData,
-      onProgress: (done, total) => options.onProgress?.(name, done, total)
-    });
-    results.push({ ...result, repository: name, location: repo.location });
+  let failed = options.blocked ?? false;
+  for (const [index2, step] of steps.entries()) {
+    const name = stepName(step, index2);
+    if (failed && !step.always || options.signal.aborted && !step.always) {
+      results.push({ name, command: step.command, status: "skipped" });
+      continue;
+    }
+    options.onStart?.(name);
+    const result = await runStep(step, name, options);
+    if (result.status === "failed") failed = true;
+    results.push(result);
   }
   return results;
 }
-function parseSubset(text) {
-  let value2;
-  const fraction = /^(\d+)\/(\d+)$/.exec(text);
-  if (text.endsWith("%")) value2 = Number(text.slice(0, -1)) / 100;
-  else if (fraction) value2 = Number(fraction[1]) / Number(fraction[2]);
-  else value2 = Number(text);
-  return Number.isFinite(value2) && value2 > 0 && value2 <= 1 ? value2 : void 0;
+async function runStep(step, name, options) {
+  const started = performance.now();
+  const result = { name, command: step.command, status: "failed" };
+  const expected = step.expectExitCode ?? 0;
+  const timeoutMs = step.timeout === void 0 ? void 0 : parseTimeout(step.timeout);
+  const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
+  let stderr = "";
+  let exitCode;
+  let failure2;
+  let secrets = [];
+  try {
+    const signal = step.always ? void 0 : options.signal;
+    const argv = step.command.map((arg) => fillPlaceholders(arg, options.placeholders));
+    secrets = expandArgv(argv, options.env).secrets;
+    const running = runCommand(argv, {
+      env: options.env,
+      cwd: options.cwd,
+      killGraceMs: 5e3,
+      ...timeoutMs !== void 0 ? { timeoutMs } : {},
+      ...signal ? { signal } : {}
+    });
+    try {
+      for await (const chunk of running.stdout) stdout.add(Buffer.from(chunk));
+      exitCode = 0;
+    } finally {
+      stderr = running.stderrTail();
+    }
+  } catch (error3) {
+    if (!(error3 instanceof CommandError)) throw error3;
+    exitCode = error3.exitCode;
+    stderr = error3.stderrTail || stderr;
+    if (error3.reason !== "exit") failure2 = error3.message;
+  }
+  result.durationMs = Math.round(performance.now() - started);
+  if (exitCode !== void 0) result.exitCode = exitCode;
+  const output = [stdout.text(secrets), stderr].filter((text) => text !== "").join("\n");
+  if (output !== "") result.output = output;
+  if (failure2 !== void 0) {
+    result.message = failure2;
+  } else if (exitCode === expected) {
+    result.status = "passed";
+  } else {
+    result.message = `exited with code ${exitCode}, expected ${expected}`;
+  }
+  return result;
+}
+function parseTimeout(text) {
+  const seconds3 = parseDuration(text);
+  if (seconds3 === void 0 || seconds3 <= 0) throw new Error(`verify step timeout "${text}" is not a duration`);
+  return seconds3 * 1e3;
 }
 
+// src/drill/drill.ts
+var MAX_LISTED_PROBLEMS = 20;
+async function drillSystem(system, options) {
+  const clock = options.now ?? (() => /* @__PURE__ */ new Date());
+  const started = clock();
+  const drill = system.drill ?? {};
+  const rto = system.rto === void 0 ? void 0 : parseDuration(system.rto);
+  const rpo = system.rpo === void 0 ? void 0 : parseDuration(system.rpo);
+  const timeout = (drill.timeout === void 0 ? void 0 : parseDuration(drill.timeout)) ?? rto;
+  const result = {
+    system: system.name,
+    status: "failed",
+    failures: [],
+    drillId: randomBytes7(4).toString("hex"),
+    restoreProblems: [],
+    integrityProblems: [],
+    steps: [],
+    measurements: { verified: false },
+    startedAt: started.toISOString(),
+    finishedAt: started.toISOString()
+  };
+  const m3 = result.measurements;
+  if (rto !== void 0) m3.rtoSeconds = rto;
+  if (rpo !== void 0) m3.rpoSeconds = rpo;
+  if (timeout !== void 0) m3.timeoutSeconds = timeout;
+  const fail = (why) => result.failures.push(why);
+  const deadline = new AbortController();
+  let phase = "opening the repository";
+  const timer = timeout === void 0 ? void 0 : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
+  let scratch;
+  let t02;
+  try {
+    const wanted = drill.repository ?? options.repositories[0]?.name;
+    const source = options.repositories.find((r5) => r5.name === wanted);
+    if (!source) throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
+    result.repository = source.name;
+    const repo = await source.open();
+    deadline.signal.throwIfAborted();
+    phase = "choosing a snapshot";
+    const refs = (await listSnapshots(repo, (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`))).filter((ref) => ref.snapshot.system === system.name);
+    const windowSeconds = drill.select?.window === void 0 ? void 0 : parseDuration(drill.select.window);
+    const selection = selectSnapshot(
+      refs,
+      { algorithm: drill.select?.algorithm ?? "latest", ...windowSeconds !== void 0 ? { windowSeconds } : {} },
+      started,
+      options.seed,
+      system.name
+    );
+    const { chosen, ...recorded } = selection;
+    result.selection = recorded;
+    result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
+    m3.snapshotAgeSeconds = Math.max(0, Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3));
+    options.log(
+      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, ${selection.candidates} candidates, seed ${selection.seed}` : ""})`
+    );
+    scratch = mkdtempSync(join10(resolve4(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
+    t02 = performance.now();
+    phase = "restoring";
+    const locks = await holdLocks([repo], "shared", { purpose: `drill ${system.name}` });
+    let integrity;
+    try {
+      const index2 = await loadIndex(repo);
+      const reader = new BlobReader(repo, index2);
+      const expected = chosen.snapshot.summary.bytes;
+      const restored = await restoreTree(reader, chosen.snapshot.tree, scratch, {
+        signal: deadline.signal,
+        ...options.onRestoreProgress ? { onProgress: (totals) => options.onRestoreProgress(totals, expected) } : {}
+      });
+      m3.restoreMs = Math.round(performance.now() - t02);
+      Object.assign(m3, restored.totals);
+      result.restoreProblems = restored.problems;
+      phase = "reading the restore back";
+      integrity = await verifyRestoredTree(readListing(reader, chosen.snapshot.tree), {
+        target: scratch,
+        idKey: repo.idKey,
+        chunkLength: (id) => index2.get(id)?.rawLength,
+        signal: deadline.signal
+      });
+    } finally {
+      await locks.release();
+    }
+    m3.integrityMs = integrity.durationMs;
+    result.integrityProblems = integrity.problems;
+    m3.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
+    if (result.restoreProblems.length > 0) {
+      fail(`the restore failed for ${describeProblems(result.restoreProblems)}`);
+    }
+    if (integrity.problems.length > 0) {
+      fail(`the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`);
+    }
+    phase = "running the verify steps";
+    const placeholders = {
+      "restore.path": scratch,
+      "snapshot.id": chosen.id,
+      "snapshot.time": chosen.snapshot.time,
+      "system.name": system.name,
+      "repository.name": source.name,
+      "drill.id": result.drillId
+    };
+    if (chosen.snapshot.source.kind === "command") {
+      placeholders["restore.file"] = join10(scratch, chosen.snapshot.source.filename);
+    }
+    result.steps = await runSteps(drill.verify ?? [], {
+      env: {
+        ...options.env,
+        RESTORABLE_RESTORE_PATH: scratch,
+        RESTORABLE_SNAPSHOT_ID: chosen.id,
+        RESTORABLE_DRILL_ID: result.drillId
+      },
+      cwd: options.root,
+      placeholders,
+      signal: deadline.signal,
+      blocked: !m3.verified,
+      onStart: (name) => {
+        phase = `running verify step "${name}"`;
+      }
+    });
+    m3.restoreDurationMs = Math.round(
+      (m3.restoreMs ?? 0) + integrity.durationMs + result.steps.reduce(
+        (total, step, i6) => total + (drill.verify?.[i6]?.always ? 0 : step.durationMs ?? 0),
+        0
+      )
+    );
+    for (const step of result.steps) {
+      if (step.status === "failed") {
+        fail(`verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ""}`);
+      }
+    }
+  } catch (error3) {
+    if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+      if (t02 !== void 0) m3.restoreDurationMs = Math.round(performance.now() - t02);
+    } else {
+      fail(error3.message);
+    }
+  } finally {
+    if (timer !== void 0) clearTimeout(timer);
+    if (scratch !== void 0) {
+      if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
+      else removeScratch(scratch);
+    }
+  }
+  if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+    const reason = deadline.signal.reason;
+    result.failures.unshift(
+      `the drill ran past its timeout of ${formatDuration(timeout)}${drill.timeout === void 0 ? " (the RTO)" : ""} while ${reason.phase}: stopped after ${seconds(m3.restoreDurationMs ?? timeout * 1e3)}`
+    );
+  } else if (rto !== void 0 && m3.restoreDurationMs !== void 0 && m3.restoreDurationMs > rto * 1e3) {
+    fail(`restoring and verifying took ${seconds(m3.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`);
+  }
+  if (rpo !== void 0 && result.selection?.algorithm === "latest" && m3.snapshotAgeSeconds !== void 0 && m3.snapshotAgeSeconds > rpo) {
+    fail(`the newest snapshot was ${formatDuration(m3.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`);
+  }
+  result.status = result.failures.length === 0 ? "passed" : "failed";
+  result.restoreProblems = result.restoreProblems.slice(0, MAX_LISTED_PROBLEMS);
+  result.integrityProblems = result.integrityProblems.slice(0, MAX_LISTED_PROBLEMS);
+  result.finishedAt = clock().toISOString();
+  return result;
+}
+var DrillTimeout = class extends Error {
+  phase;
+  constructor(phase) {
+    super(`the drill ran out of time while ${phase}`);
+    this.name = "DrillTimeout";
+    this.phase = phase;
+  }
+};
+function seconds(ms) {
+  return `${(ms / 1e3).toFixed(1)} s`;
+}
+function oneLine(text) {
+  const flat = text.replace(/\s*\r?\n\s*/g, " \u23CE ");
+  return flat.length > 300 ? `\u2026${flat.slice(-300)}` : flat;
+}
+function describeProblems(problems) {
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
+  return `${problems.length === 1 ? "1 path" : `${problems.length} paths`}: ${first.path}: ${first.message}${more}`;
+}
+function removeScratch(path) {
+  try {
+    rmSync2(path, { recursive: true, force: true });
+    return;
+  } catch {
+  }
+  const open4 = (dir) => {
+    chmodSync(dir, 448);
+    for (const entry of readdirSync(dir)) {
+      const child2 = join10(dir, entry);
+      if (lstatSync5(child2).isDirectory()) open4(child2);
+    }
+  };
+  open4(path);
+  rmSync2(path, { recursive: true, force: true });
+}
+
+// src/evidence/status.ts
+init_check();
+init_facts();
+init_predicate();
+init_discover();
+init_duration();
+init_load_policies();
+init_source();
+
+// src/evidence/branch.ts
+init_assets();
+init_config4();
+import { setTimeout as sleep2 } from "node:timers/promises";
+
 // src/evidence/context.ts
-import { createHash as createHash12 } from "node:crypto";
+import { createHash as createHash13 } from "node:crypto";
 import { readFile as readFile5 } from "node:fs/promises";
 import { hostname as hostname3 } from "node:os";
-import { join as join9 } from "node:path";
+import { join as join13 } from "node:path";
 function runContext(env2) {
   const value2 = (name, max2) => {
     const text = env2[name];
@@ -104764,7 +104233,7 @@ function runContext(env2) {
   return JSON.parse(JSON.stringify(context));
 }
 function blobId(content, algorithm) {
-  return createHash12(algorithm).update(`blob ${content.length}\0`).update(content).digest("hex");
+  return createHash13(algorithm).update(`blob ${content.length}\0`).update(content).digest("hex");
 }
 async function policyEntries(root5, files, env2 = process.env) {
   const git = new Git(root5, env2);
@@ -104792,7 +104261,7 @@ async function policyEntries(root5, files, env2 = process.env) {
   }
   const entries = [];
   for (const { file, name } of files) {
-    const blob = blobId(await readFile5(join9(root5, file)), algorithm);
+    const blob = blobId(await readFile5(join13(root5, file)), algorithm);
     const entry = { file, blob };
     if (name !== void 0) entry.name = name;
     if (commit) {
@@ -104804,13 +104273,8 @@ async function policyEntries(root5, files, env2 = process.env) {
   return entries;
 }
 
-// src/evidence/branch.ts
-init_assets();
-init_config4();
-import { setTimeout as sleep2 } from "node:timers/promises";
-
 // src/evidence/record.ts
-import { createHash as createHash13 } from "node:crypto";
+import { createHash as createHash14 } from "node:crypto";
 
 // src/evidence/canonical.ts
 var CanonicalJsonError = class extends Error {
@@ -104936,19 +104400,19 @@ function recordBytes(record) {
   return canonicalBytes(record);
 }
 function recordHash(bytes2) {
-  return createHash13("sha256").update(bytes2).digest("hex");
+  return createHash14("sha256").update(bytes2).digest("hex");
 }
 var RECORDS_DIR = "records";
 var SHARD_SIZE = 100;
 function subject(record) {
   return record.systems.length === 1 ? `-${record.systems[0].name}` : "";
 }
-var pad3 = (n3, width) => String(n3).padStart(width, "0");
+var pad2 = (n3, width) => String(n3).padStart(width, "0");
 function recordPath(record) {
-  return `${shardPath(record.sequence)}/${pad3(record.sequence, 8)}-${record.kind}${subject(record)}.json`;
+  return `${shardPath(record.sequence)}/${pad2(record.sequence, 8)}-${record.kind}${subject(record)}.json`;
 }
 function shardPath(sequence) {
-  return `${RECORDS_DIR}/${pad3(Math.floor(sequence / SHARD_SIZE), 6)}`;
+  return `${RECORDS_DIR}/${pad2(Math.floor(sequence / SHARD_SIZE), 6)}`;
 }
 var SIGNATURE_SUFFIX = ".asc";
 function signaturePath(recordFile) {
@@ -105396,13 +104860,13 @@ function batchedReader(git, commit) {
   };
   const object = (path) => {
     if (commit === void 0 || path === "" || /[\r\n]/.test(path)) return Promise.resolve(void 0);
-    return new Promise((resolve9, reject) => {
+    return new Promise((resolve10, reject) => {
       if (pending === void 0) {
         pending = /* @__PURE__ */ new Map();
         queueMicrotask(() => void flush2());
       }
       const waiters = pending.get(path) ?? [];
-      waiters.push({ resolve: resolve9, reject });
+      waiters.push({ resolve: resolve10, reject });
       pending.set(path, waiters);
     });
   };
@@ -105530,6 +104994,1383 @@ ${pushed.stderr}`;
     pushed.stderr
   );
 }
+
+// src/evidence/settings.ts
+init_config4();
+init_source();
+function evidenceSettings(root5, configPath) {
+  const config2 = loadConfig2(root5, configPath);
+  if (config2.problems.length > 0) {
+    const first = config2.problems[0];
+    throw new EvidenceError(
+      `${formatRange(first.location)}: ${first.message}${config2.problems.length > 1 ? ` (and ${config2.problems.length - 1} more problems)` : ""}`
+    );
+  }
+  const settings = { branch: config2.data.evidence?.branch ?? DEFAULT_EVIDENCE_BRANCH };
+  const fingerprint2 = config2.data.evidence?.signingKey?.fingerprint;
+  if (fingerprint2 !== void 0) settings.fingerprint = fingerprint2;
+  if (config2.file !== void 0) settings.configFile = config2.file;
+  return settings;
+}
+
+// src/evidence/status.ts
+async function evidenceStatus(options) {
+  const env2 = options.env ?? process.env;
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const settings = evidenceSettings(options.root, options.config);
+  const branch = checkBranchName(options.branch ?? settings.branch);
+  const { config: config2, library, profile } = loadProfile(options.root, options.config);
+  const discovered = discoverPolicyFiles(options.root, options.paths ?? [], config2.data.policies);
+  const problems = [
+    ...config2.problems,
+    ...library.problems,
+    ...profile.problems,
+    ...discovered.problems
+  ];
+  const systems = [];
+  const probe = repositoryProbe(options.root);
+  problems.push(
+    ...loadPolicies(options.root, discovered.files, (policy, valid) => {
+      if (!valid) return;
+      policy.data.systems.forEach((system, index2) => {
+        systems.push({
+          name: system.name,
+          policy: policy.data.metadata.name,
+          file: policy.file,
+          scope: systemFacts(policy.data, index2, probe)
+        });
+      });
+    })
+  );
+  if (discovered.files.length === 0 && discovered.problems.length === 0) {
+    problems.push({
+      ruleId: "policy/none-found",
+      message: "no policy files found",
+      remediation: "Add a policy under .restorable/ or give the paths to check.",
+      location: { file: ".", line: 1, column: 1, endLine: 1, endColumn: 1 }
+    });
+  }
+  const read = await readState(options.root, branch, options.remote, env2);
+  const failOn = options.failOn ?? config2.data.failOn ?? "low";
+  const allowMissing = options.allowMissing ?? false;
+  const runtime = profile.controls.filter((c5) => c5.data.check.runtime !== void 0);
+  const results = evaluateRuntime(read.state, systems, runtime, now, { failOn, allowMissing });
+  const counts = {
+    systems: systems.length,
+    controls: runtime.length,
+    pass: 0,
+    fail: 0,
+    noEvidence: 0,
+    notApplicable: 0,
+    problems: problems.length
+  };
+  for (const r5 of results) {
+    if (r5.status === "pass") counts.pass++;
+    else if (r5.status === "fail") counts.fail++;
+    else if (r5.status === "no-evidence") counts.noEvidence++;
+    else counts.notApplicable++;
+  }
+  const report = {
+    branch,
+    revision: read.revision,
+    remote: read.remote,
+    evidence: read.state !== void 0,
+    evaluatedAt: now.toISOString(),
+    results,
+    problems: problems.map((p3) => `${formatRange(p3.location)}: ${p3.message}`),
+    counts,
+    failOn,
+    allowMissing,
+    failed: problems.length > 0 || results.some((r5) => r5.failing)
+  };
+  if (read.tip !== void 0) report.tip = read.tip;
+  if (read.notice !== void 0) report.notice = read.notice;
+  if (read.state) {
+    const { head } = read.state;
+    report.records = read.state.count;
+    report.head = { sequence: head.sequence, file: head.file, time: head.time, sha256: head.sha256 };
+  }
+  return report;
+}
+async function readState(root5, branch, remote, env2) {
+  let git = new Git(root5, env2);
+  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
+  if (repository.code !== 0) throw new EvidenceError(`${root5} is not a git repository`);
+  let name = null;
+  if (remote !== null) {
+    const wanted = remote ?? "origin";
+    const url = await remoteUrl(git, wanted);
+    if (url === void 0 && remote !== void 0) {
+      throw new EvidenceError(`${root5} has no remote "${wanted}" to read the evidence branch from`);
+    }
+    if (url !== void 0) {
+      name = wanted;
+      git = await withCredentials(git, url, env2);
+    }
+  }
+  const local = `refs/heads/${branch}`;
+  if (name !== null) {
+    const revision = `refs/remotes/${name}/${branch}`;
+    const fetched = await git.run(
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        // state.json is all that is read: in a shallow clone (actions/checkout's default), the tip is enough.
+        ...await isShallow(git) ? ["--depth=1"] : [],
+        "--",
+        name,
+        `+${local}:${revision}`
+      ],
+      { ok: [0, 1, 128] }
+    );
+    if (fetched.code !== 0) {
+      if (/couldn't find remote ref/i.test(fetched.stderr)) {
+        return {
+          revision,
+          remote: name,
+          notice: `${name} has no evidence branch ${branch} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
+        };
+      }
+      throw new EvidenceError(
+        `cannot fetch ${branch} from ${name}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
+      );
+    }
+    return readAt(git, revision, name, branch);
+  }
+  return readAt(git, local, null, branch);
+}
+async function readAt(git, revision, remote, branch) {
+  const names = [`${revision}^{commit}`, `${revision}:${STATE_FILE}`];
+  const objects = await git.catObjects(names);
+  const tip = objects.get(names[0])?.id;
+  if (tip === void 0) {
+    return {
+      revision,
+      remote,
+      notice: `there is no evidence branch ${branch} in ${git.cwd} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
+    };
+  }
+  const blob = objects.get(names[1]);
+  const state2 = blob?.type === "blob" ? parseState(blob.content) : void 0;
+  if (!state2) {
+    throw new EvidenceError(
+      `${revision} (at ${tip.slice(0, 12)}) has ${blob ? "a state.json this version cannot read" : "no state.json"}; the next append rebuilds it from the records (run \`restorable evidence verify\` to check them)`
+    );
+  }
+  return { state: state2, revision, remote, tip };
+}
+var DURATION_MEASURES = /* @__PURE__ */ new Set(["snapshotAge", "drillAge", "restoreDuration"]);
+function evaluateRuntime(state2, systems, controls, now, options = {}) {
+  const failOn = options.failOn ?? "low";
+  const results = [];
+  for (const system of systems) {
+    for (const control of controls) {
+      const check = control.data.check.runtime;
+      if (!check) continue;
+      const evidence = check.evidence;
+      const base = {
+        system: system.name,
+        policy: system.policy,
+        file: system.file,
+        control: control.data.id,
+        title: control.data.title,
+        severity: control.severity,
+        evidence,
+        measure: check.measure
+      };
+      if (check.when && !evaluate(check.when, system.scope, control).ok) {
+        results.push({
+          ...base,
+          status: "not-applicable",
+          message: "does not apply to this system",
+          failing: false
+        });
+        continue;
+      }
+      const kind = state2?.systems[system.name]?.[evidence];
+      const measured = measure(check.measure, kind, now, evidence);
+      if (measured.value === void 0) {
+        const result2 = {
+          ...base,
+          status: measured.status,
+          message: measured.why,
+          remediation: fillTemplate(control.data.remediation, void 0, system.scope, control),
+          failing: measured.status === "fail" || !options.allowMissing ? fails(control.severity, failOn) : false
+        };
+        const limit = limitOf(check.require, system.scope, control);
+        if (limit) Object.assign(result2, limit);
+        if (measured.ref) result2.record = measured.ref;
+        results.push(result2);
+        continue;
+      }
+      const scope = {
+        ...system.scope,
+        values: { ...system.scope.values, measured: measured.value }
+      };
+      const outcome2 = evaluate(check.require, scope, control);
+      const value2 = show3(check.measure, measured.value);
+      const result = {
+        ...base,
+        status: outcome2.ok ? "pass" : "fail",
+        measured: measured.value,
+        value: value2,
+        message: "",
+        failing: !outcome2.ok && fails(control.severity, failOn)
+      };
+      if (measured.ref) result.record = measured.ref;
+      if (outcome2.ok) {
+        const limit = limitOf(check.require, scope, control);
+        if (limit) Object.assign(result, limit);
+        result.message = `${check.measure} is ${value2}${limit ? `, ${limit.expected}` : ""}`;
+      } else {
+        const failure2 = outcome2.failure;
+        result.limit = failure2.limit;
+        result.expected = failure2.expected;
+        result.message = fillTemplate(check.message, failure2, scope, control) ?? failure2.text;
+        const remediation = fillTemplate(control.data.remediation, failure2, scope, control);
+        if (remediation !== void 0) result.remediation = remediation;
+      }
+      results.push(result);
+    }
+  }
+  return results;
+}
+var describe154 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
+function measure(name, kind, now, evidence = name === "snapshotAge" || name === "backupSucceeded" ? "backup" : "drill") {
+  if (!kind)
+    return { status: "no-evidence", why: `the evidence branch holds no ${evidence} record of this system` };
+  const last = kind.last;
+  const age = (time2) => Math.max(0, Math.floor((now.getTime() - Date.parse(time2)) / 1e3));
+  switch (name) {
+    case "snapshotAge":
+    case "drillAge": {
+      const ref = kind.lastSuccess;
+      if (!ref) {
+        return {
+          status: "fail",
+          why: `no ${evidence} of this system has succeeded: the newest (${describe154(last)}) and every one before it did not`,
+          ref: last
+        };
+      }
+      const time2 = name === "snapshotAge" ? ref.snapshotTime ?? ref.time : ref.time;
+      return { value: age(time2), ref };
+    }
+    case "restoreDuration":
+      if (last.restoreDurationMs === void 0) {
+        return {
+          status: "no-evidence",
+          why: `the newest ${evidence} (${describe154(last)}) recorded no restore time (measurements.restoreDurationMs)`,
+          ref: last
+        };
+      }
+      return { value: Math.round(last.restoreDurationMs / 1e3), ref: last };
+    case "restoredComplete":
+      return { value: last.verified === true, ref: last };
+    case "drillPassed":
+    case "backupSucceeded":
+      return { value: last.outcome === "success", ref: last };
+    default:
+      return {
+        status: "no-evidence",
+        why: `this version of restorable does not know the measure ${name}`,
+        ref: last
+      };
+  }
+}
+function show3(measureName, value2) {
+  if (!DURATION_MEASURES.has(measureName) || typeof value2 !== "number") return String(value2);
+  return formatDuration(value2 < 3600 ? value2 : Math.ceil(value2 / 60) * 60);
+}
+function limitOf(predicate, scope, control) {
+  const comparison = firstComparison(predicate);
+  if (!comparison) return void 0;
+  const op2 = Object.keys(OPERATOR_WORDS).find((o3) => o3 in comparison);
+  if (!op2) return void 0;
+  const operand = comparison[op2];
+  let limit;
+  if (typeof operand === "object" && operand !== null && "param" in operand) {
+    limit = control.paramText[String(operand.param)] ?? "not set";
+  } else if (typeof operand === "object" && operand !== null && "fact" in operand) {
+    const fact = String(operand.fact);
+    limit = showFact(fact, factValue(scope, fact));
+  } else if (Array.isArray(operand)) {
+    limit = operand.map(String).join(", ");
+  } else {
+    limit = String(operand);
+  }
+  return { limit, expected: `${OPERATOR_WORDS[op2]} ${limit}` };
+}
+function firstComparison(predicate) {
+  if ("all" in predicate) return predicate.all.map(firstComparison).find(Boolean);
+  if ("any" in predicate) return predicate.any.map(firstComparison).find(Boolean);
+  if ("not" in predicate || "each" in predicate) return void 0;
+  return predicate.fact === "measured" ? predicate : void 0;
+}
+
+// src/commands/drill.ts
+init_config4();
+init_cron();
+async function runDrill(options) {
+  const named = (options.systems ?? []).length > 0;
+  const planned = planSystems(options).filter((item) => {
+    if (item.system.drill !== void 0) return true;
+    if (named) {
+      throw new Error(
+        `system "${item.system.name}" declares no drill (${item.file}): add a \`drill\` section to its policy`
+      );
+    }
+    return false;
+  });
+  if (planned.length === 0) throw new Error("no system in the policies declares a drill");
+  if (options.seed !== void 0) checkSeed(options.seed);
+  const now = () => options.now ?? /* @__PURE__ */ new Date();
+  const last = options.due ? await lastDrills(options) : void 0;
+  const results = [];
+  for (const item of planned) {
+    const base = { system: item.system.name, policy: item.policy.metadata.name, file: item.file };
+    const notDue = last ? whyNotDue2(item, last, now()) : void 0;
+    const result = notDue ? { ...base, status: "not-due", message: notDue } : { ...base, ...await drillOne(item, options, now) };
+    results.push(result);
+    await options.onResult?.(result);
+  }
+  return results;
+}
+function drillOne(item, options, now) {
+  return drillSystem(item.system, {
+    root: options.root,
+    repositories: item.repositories.map(({ name, data }) => ({
+      name,
+      open: async () => openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: item.system,
+        env: options.env,
+        create: false
+      })
+    })),
+    env: commandEnvironment(options.env, item),
+    seed: options.seed ?? newSeed(),
+    now,
+    ...options.scratch !== void 0 ? { scratch: options.scratch } : {},
+    ...options.keepScratch ? { keepScratch: true } : {},
+    log: options.log,
+    ...options.onProgress ? { onRestoreProgress: (totals, expected) => options.onProgress(item.system.name, totals, expected) } : {}
+  });
+}
+async function lastDrills(options) {
+  const config2 = loadConfig2(options.root, options.config);
+  const evidence = config2.data.evidence;
+  if (evidence === void 0) {
+    const unknown = "no evidence branch is configured (the `evidence` section of the profile), so the last drills are unknown: every drill is due";
+    options.log(`drill --due: ${unknown}`);
+    return { times: /* @__PURE__ */ new Map() };
+  }
+  const branch = evidence.branch ?? DEFAULT_EVIDENCE_BRANCH;
+  try {
+    const read = await readState(options.root, branch, options.evidenceRemote, options.env);
+    const times = /* @__PURE__ */ new Map();
+    for (const [name, kinds] of Object.entries(read.state?.systems ?? {})) {
+      const time2 = kinds.drill?.last.time;
+      if (time2 !== void 0) times.set(name, time2);
+    }
+    return { times };
+  } catch (error3) {
+    const unknown = `the evidence branch ${branch} cannot be read (${error3.message}): every drill is due`;
+    options.log(`drill --due: ${unknown}`);
+    return { times: /* @__PURE__ */ new Map() };
+  }
+}
+function whyNotDue2(item, last, now) {
+  const schedule = item.system.drill?.schedule;
+  if (!schedule) return void 0;
+  const parsed2 = parseCron(schedule);
+  if (!parsed2.ok) return void 0;
+  const time2 = last.times.get(item.system.name);
+  if (time2 === void 0) return void 0;
+  const fired = cronPrevious(parsed2.cron, now);
+  if (Date.parse(time2) < fired.getTime()) return void 0;
+  return `last drill (${time2}) is not older than the drill schedule's last time (${fired.toISOString()})`;
+}
+
+// src/prune/prune.ts
+init_backend();
+
+// src/prune/select.ts
+init_duration();
+
+// src/prune/buckets.ts
+var PERIODS = ["hourly", "daily", "weekly", "monthly", "yearly"];
+function pad3(value2, width) {
+  const text = String(Math.abs(value2)).padStart(width, "0");
+  return value2 < 0 ? `-${text}` : text;
+}
+function isLeap(year2) {
+  return year2 % 4 === 0 && year2 % 100 !== 0 || year2 % 400 === 0;
+}
+var DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+function ordinal(year2, month, day3) {
+  return DAYS_BEFORE_MONTH[month - 1] + day3 + (month > 2 && isLeap(year2) ? 1 : 0);
+}
+function weekdayOfJanuaryFirst(year2) {
+  const y = year2 - 1;
+  const days = y * 365 + Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400);
+  return (days % 7 + 7) % 7 + 1;
+}
+function isoWeeksInYear(year2) {
+  const first = weekdayOfJanuaryFirst(year2);
+  return first === 4 || first === 3 && isLeap(year2) ? 53 : 52;
+}
+function isoWeek(fields) {
+  const week = Math.floor((ordinal(fields.year, fields.month, fields.day) - fields.weekday + 10) / 7);
+  if (week < 1) return { year: fields.year - 1, week: isoWeeksInYear(fields.year - 1) };
+  if (week > isoWeeksInYear(fields.year)) return { year: fields.year + 1, week: 1 };
+  return { year: fields.year, week };
+}
+function periodLabel(fields, period) {
+  const date2 = `${pad3(fields.year, 4)}-${pad3(fields.month, 2)}-${pad3(fields.day, 2)}`;
+  switch (period) {
+    case "hourly":
+      return `${date2} ${pad3(fields.hour, 2)}:00`;
+    case "daily":
+      return date2;
+    case "weekly": {
+      const { year: year2, week } = isoWeek(fields);
+      return `${pad3(year2, 4)}-W${pad3(week, 2)}`;
+    }
+    case "monthly":
+      return `${pad3(fields.year, 4)}-${pad3(fields.month, 2)}`;
+    case "yearly":
+      return pad3(fields.year, 4);
+  }
+}
+
+// src/prune/timezone.ts
+var TimeZoneError = class extends Error {
+  name = "TimeZoneError";
+};
+var formatters = /* @__PURE__ */ new Map();
+function offsetFormatter(zone) {
+  let formatter = formatters.get(zone);
+  if (formatter === void 0) {
+    try {
+      formatter = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
+    } catch {
+      throw new TimeZoneError(
+        `unknown time zone "${zone}": write an IANA name such as Europe/Berlin or America/New_York, or leave timezone out for UTC`
+      );
+    }
+    if (formatters.size < 100) formatters.set(zone, formatter);
+  }
+  return formatter;
+}
+function assertTimeZone(zone) {
+  offsetFormatter(zone);
+}
+var OFFSET = /^GMT(?:([+\-\u2212])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/;
+function zoneOffsetMs(ms, zone) {
+  const part = offsetFormatter(zone).formatToParts(ms).find((p3) => p3.type === "timeZoneName");
+  const match = part === void 0 ? null : OFFSET.exec(part.value);
+  if (match === null) {
+    throw new TimeZoneError(`cannot read the UTC offset of ${zone} at ${new Date(ms).toISOString()}`);
+  }
+  if (match[1] === void 0) return 0;
+  const seconds3 = Number(match[2]) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
+  return (match[1] === "+" ? 1 : -1) * seconds3 * 1e3;
+}
+function localFields(ms, zone) {
+  const shifted = new Date(zone === void 0 || zone === "UTC" ? ms : ms + zoneOffsetMs(ms, zone));
+  return {
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth() + 1,
+    day: shifted.getUTCDate(),
+    hour: shifted.getUTCHours(),
+    weekday: (shifted.getUTCDay() + 6) % 7 + 1
+  };
+}
+
+// src/prune/select.ts
+var RetentionError = class extends Error {
+  name = "RetentionError";
+};
+var REASON_NOT_AUTHENTIC = "not authenticated: left for repo verify";
+var REASON_NOT_SELECTED = "not selected by any keep rule";
+var REASON_NO_KEEP_RULES = "no keep rules: everything is kept";
+var COUNT_RULES = ["last", ...PERIODS];
+var RETENTION_KEYS = /* @__PURE__ */ new Set(["keep", "minimum", "maximum", "timezone"]);
+var KEEP_KEYS = /* @__PURE__ */ new Set([...COUNT_RULES, "within"]);
+function duration(text, where3) {
+  const seconds3 = typeof text === "string" ? parseDuration(text) : void 0;
+  if (seconds3 === void 0) {
+    throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
+  }
+  return seconds3;
+}
+function parseRetention(policy) {
+  const rules = { keep: {} };
+  if (policy === void 0) return rules;
+  for (const key2 of Object.keys(policy)) {
+    if (!RETENTION_KEYS.has(key2)) throw new RetentionError(`retention.${key2} is not a retention setting`);
+  }
+  for (const [key2, value2] of Object.entries(policy.keep ?? {})) {
+    if (!KEEP_KEYS.has(key2)) {
+      throw new RetentionError(
+        `retention.keep.${key2} is not a keep rule (expected ${[...KEEP_KEYS].join(", ")})`
+      );
+    }
+    if (value2 === void 0) continue;
+    if (key2 === "within") {
+      rules.keep.within = duration(value2, "retention.keep.within");
+    } else if (typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= 1) {
+      rules.keep[key2] = value2;
+    } else {
+      throw new RetentionError(
+        `retention.keep.${key2} is ${JSON.stringify(value2)}: write a whole number from 1`
+      );
+    }
+  }
+  if (policy.minimum !== void 0) rules.minimum = duration(policy.minimum, "retention.minimum");
+  if (policy.maximum !== void 0) rules.maximum = duration(policy.maximum, "retention.maximum");
+  if (rules.minimum !== void 0 && rules.maximum !== void 0 && rules.minimum > rules.maximum) {
+    throw new RetentionError(
+      `retention.minimum (${formatDuration(rules.minimum)}) is longer than retention.maximum (${formatDuration(rules.maximum)}): no snapshot can be both kept that long and disposed of that early; make the maximum at least the minimum (control RB-RET-003)`
+    );
+  }
+  if (policy.timezone !== void 0) {
+    if (typeof policy.timezone !== "string") throw new RetentionError("retention.timezone must be text");
+    try {
+      assertTimeZone(policy.timezone);
+    } catch (error3) {
+      throw new RetentionError(`retention.timezone: ${error3.message}`);
+    }
+    rules.timezone = policy.timezone;
+  }
+  return rules;
+}
+function hasKeepRules(rules) {
+  return Object.values(rules.keep).some((value2) => value2 !== void 0);
+}
+function describeMatch(match, rules) {
+  if (match.rule === "last") return `last ${match.rank}/${rules.keep.last}`;
+  if (match.rule === "within") return `within ${formatDuration(rules.keep.within ?? 0)}`;
+  return `${match.rule} ${match.period}`;
+}
+var ZONED_TIME = /^\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+var LATEST_DATE_MS = 864e13;
+function instant(snapshot) {
+  const { time: time2 } = snapshot;
+  let ms = Number.NaN;
+  if (time2 instanceof Date) ms = time2.getTime();
+  else if (typeof time2 === "string" && ZONED_TIME.test(time2)) ms = Date.parse(time2);
+  if (!Number.isFinite(ms) || Math.abs(ms) > LATEST_DATE_MS - 864e5) {
+    throw new RetentionError(
+      `snapshot ${snapshot.id} has time ${JSON.stringify(time2)}: expected a Date or ISO 8601 text with Z or an offset`
+    );
+  }
+  return ms;
+}
+function newestFirst(a5, b5) {
+  return b5.ms - a5.ms || (a5.id < b5.id ? 1 : a5.id > b5.id ? -1 : 0);
+}
+function selectSnapshots(snapshots, policy, now) {
+  const rules = parseRetention(policy);
+  const nowMs = now instanceof Date ? now.getTime() : Number.NaN;
+  if (!Number.isFinite(nowMs)) throw new RetentionError("selection needs a valid date for now");
+  const ids = /* @__PURE__ */ new Set();
+  const items = snapshots.map((snapshot) => {
+    if (typeof snapshot.id !== "string" || snapshot.id === "") {
+      throw new RetentionError(`a snapshot has no id (${JSON.stringify(snapshot.id)})`);
+    }
+    if (ids.has(snapshot.id)) throw new RetentionError(`snapshot ${snapshot.id} is listed twice`);
+    ids.add(snapshot.id);
+    return { id: snapshot.id, ms: instant(snapshot), authentic: snapshot.authentic === true };
+  });
+  items.sort(newestFirst);
+  const authentic = items.filter((item) => item.authentic);
+  const matches = /* @__PURE__ */ new Map();
+  const match = (item, keep2) => {
+    const list3 = matches.get(item.id);
+    if (list3 === void 0) matches.set(item.id, [keep2]);
+    else list3.push(keep2);
+  };
+  const { keep } = rules;
+  if (keep.last !== void 0) {
+    authentic.slice(0, keep.last).forEach((item, index2) => {
+      match(item, { rule: "last", rank: index2 + 1 });
+    });
+  }
+  for (const period of PERIODS) {
+    const count2 = keep[period];
+    if (count2 === void 0) continue;
+    const seen = /* @__PURE__ */ new Set();
+    for (const item of authentic) {
+      item.fields ??= localFields(item.ms, rules.timezone);
+      const label = periodLabel(item.fields, period);
+      if (seen.has(label)) continue;
+      seen.add(label);
+      if (seen.size > count2) break;
+      match(item, { rule: period, period: label, rank: seen.size });
+    }
+  }
+  if (keep.within !== void 0 && authentic.length > 0) {
+    const reference = Math.min(nowMs, authentic[0].ms);
+    for (const item of authentic) {
+      if (reference - item.ms >= keep.within * 1e3) break;
+      match(item, { rule: "within" });
+    }
+  }
+  const keepRules = hasKeepRules(rules);
+  const minimumMs = rules.minimum === void 0 ? void 0 : rules.minimum * 1e3;
+  const maximumMs = rules.maximum === void 0 ? void 0 : rules.maximum * 1e3;
+  return items.map((item) => {
+    const time2 = new Date(item.ms).toISOString();
+    if (!item.authentic) {
+      return {
+        id: item.id,
+        time: time2,
+        decision: "keep",
+        reasons: [REASON_NOT_AUTHENTIC],
+        keptBy: [],
+        protected: false,
+        disposal: false,
+        authentic: false
+      };
+    }
+    const age = nowMs - item.ms;
+    const keptBy = matches.get(item.id) ?? [];
+    const described = keptBy.map((m3) => describeMatch(m3, rules));
+    const isProtected = minimumMs !== void 0 && age < minimumMs;
+    const disposal = maximumMs !== void 0 && age > maximumMs;
+    const decision = (d5, reasons) => ({
+      id: item.id,
+      time: time2,
+      decision: d5,
+      reasons,
+      keptBy,
+      protected: isProtected,
+      disposal,
+      authentic: true
+    });
+    if (disposal) {
+      return decision("remove", [
+        `past maximum ${formatDuration(rules.maximum)} (disposal)`,
+        ...described.map((text) => `overrides ${text}`)
+      ]);
+    }
+    const protection = isProtected ? [`minimum age ${formatDuration(rules.minimum)} (protected)`] : [];
+    if (!keepRules) return decision("keep", [REASON_NO_KEEP_RULES, ...protection]);
+    if (described.length > 0 || isProtected) return decision("keep", [...described, ...protection]);
+    return decision("remove", [REASON_NOT_SELECTED]);
+  });
+}
+
+// src/prune/prune.ts
+var DEFAULT_REPACK_THRESHOLD = 0.3;
+var DEFAULT_LOCK_WAIT_MS = 10 * 60 * 1e3;
+var DEFAULT_LOCK_POLL_MS = 5e3;
+var PARALLEL = 8;
+async function pruneRepository(repo, targets, options = {}) {
+  const clock = options.now ?? (() => /* @__PURE__ */ new Date());
+  for (const target of targets) selectSnapshots([], target.retention, clock());
+  if (options.dryRun) return pruneLocked(repo, targets, options, clock);
+  const lock = await waitForLock(repo, options, clock);
+  try {
+    return await pruneLocked(repo, targets, options, clock);
+  } finally {
+    await lock.release();
+  }
+}
+async function waitForLock(repo, options, clock) {
+  const deadline = Date.now() + (options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+  let told = false;
+  for (; ; ) {
+    try {
+      return await holdLocks([repo], "exclusive", {
+        purpose: "prune",
+        now: clock,
+        onProblem: (message) => options.log?.(message)
+      });
+    } catch (error3) {
+      if (!(error3 instanceof LockedError) || Date.now() >= deadline) throw error3;
+      if (!told) options.log?.(`${error3.message} Waiting.`);
+      told = true;
+      await new Promise((resolve10) => setTimeout(resolve10, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
+    }
+  }
+}
+async function mapLimit(items, work) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i6 = next++;
+      out[i6] = await work(items[i6]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return out;
+}
+async function readSnapshots(repo) {
+  const objects = await repo.backend.list("snapshots/");
+  const refs = [];
+  const unreadable = [];
+  await mapLimit(objects, async (object) => {
+    const id = object.name.slice("snapshots/".length);
+    try {
+      refs.push({ id, snapshot: await readSnapshot(repo, id) });
+    } catch (error3) {
+      if (error3 instanceof NotFoundError) return;
+      if (error3 instanceof RepositoryError || error3 instanceof SyntaxError) {
+        unreadable.push({ id, message: error3.message });
+        return;
+      }
+      throw error3;
+    }
+  });
+  return { refs, unreadable, sizes: new Map(objects.map((o3) => [o3.name, o3.size])) };
+}
+async function lockedUntil(repo, name, now) {
+  const until = await repo.backend.retainedUntil?.(name);
+  return until && until.getTime() > now.getTime() ? until : void 0;
+}
+async function pruneLocked(repo, targets, options, clock) {
+  const now = clock();
+  const dryRun = options.dryRun ?? false;
+  const result = {
+    repository: repo.location,
+    dryRun,
+    systems: [],
+    packsDeleted: 0,
+    packsRepacked: 0,
+    packsWritten: 0,
+    indexesReplaced: 0,
+    bytesFreed: 0,
+    retentionExtended: 0,
+    locked: [],
+    notes: []
+  };
+  const { refs, unreadable, sizes } = await readSnapshots(repo);
+  const byId = new Map(refs.map((ref) => [ref.id, ref]));
+  const removedIds = /* @__PURE__ */ new Set();
+  for (const target of targets) {
+    const mine = refs.filter((ref) => ref.snapshot.system === target.system);
+    const candidates = [
+      ...mine.map((ref) => ({ id: ref.id, time: ref.snapshot.time, authentic: true })),
+      // Unreadable snapshots may be this system's: they are shown, kept, and counted by no rule.
+      ...unreadable.map(({ id }) => ({ id, time: /* @__PURE__ */ new Date(0), authentic: false }))
+    ];
+    const decisions = selectSnapshots(candidates, target.retention, now);
+    const system = {
+      system: target.system,
+      kept: 0,
+      removed: 0,
+      disposals: 0,
+      locked: 0,
+      decisions: []
+    };
+    const rows = await mapLimit(decisions, async (decision) => {
+      const row2 = { ...decision, system: target.system, removed: false };
+      if (decision.decision !== "remove" || !byId.has(decision.id)) return row2;
+      const name = `snapshots/${decision.id}`;
+      const until = await lockedUntil(repo, name, now);
+      if (until) {
+        row2.lockedUntil = until.toISOString();
+        row2.reasons = [...row2.reasons, `locked until ${row2.lockedUntil}`];
+        result.locked.push({ object: name, until: row2.lockedUntil });
+        return row2;
+      }
+      if (!dryRun) {
+        await repo.backend.remove(name);
+        row2.removed = true;
+        removedIds.add(decision.id);
+        result.bytesFreed += sizes.get(name) ?? 0;
+      }
+      return row2;
+    });
+    for (const row2 of rows) {
+      if (row2.decision === "remove" && !row2.lockedUntil) {
+        system.removed++;
+        if (row2.disposal) system.disposals++;
+      } else {
+        system.kept++;
+        if (row2.lockedUntil) system.locked++;
+      }
+    }
+    system.decisions = rows;
+    result.systems.push(system);
+  }
+  if (dryRun) return result;
+  const remaining = refs.filter((ref) => !removedIds.has(ref.id));
+  await collectGarbage(repo, remaining, options, now, result);
+  return result;
+}
+async function collectGarbage(repo, remaining, options, now, result) {
+  const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
+  const indexObjects = await repo.backend.list("index/");
+  const indexes = await mapLimit(indexObjects, async (object) => {
+    const id = object.name.slice("index/".length);
+    let packs2;
+    try {
+      packs2 = decodeIndex(await repo.readSealed("index", "index", id), `${repo.location}: ${object.name}`);
+    } catch (error3) {
+      throw new RepositoryError(
+        `${repo.location}: ${object.name} cannot be read (${error3.message}); prune removed the snapshots it was asked to, but removes no data while an index is unreadable, since the packs it lists would look unused. Run \`restorable repo verify\`.`,
+        { cause: error3 }
+      );
+    }
+    return { name: object.name, size: object.size, packs: packs2 };
+  });
+  const stored = new Map((await repo.backend.list("data/")).map((info2) => [info2.name, info2.size]));
+  const packs = /* @__PURE__ */ new Map();
+  const index2 = new BlobIndex();
+  for (const { packs: listed } of indexes) {
+    for (const contents of listed) {
+      index2.addPack(contents);
+      let pack3 = packs.get(contents.pack);
+      if (!pack3) {
+        pack3 = {
+          id: contents.pack,
+          blobs: /* @__PURE__ */ new Map(),
+          size: stored.get(packName(contents.pack)),
+          total: 0,
+          used: [],
+          usedBytes: 0,
+          pinned: false
+        };
+        packs.set(contents.pack, pack3);
+      }
+      for (const blob of contents.blobs) {
+        if (!pack3.blobs.has(blob.id)) {
+          pack3.blobs.set(blob.id, blob);
+          pack3.total += blob.length;
+        }
+      }
+    }
+  }
+  const used = /* @__PURE__ */ new Set();
+  const reader = new BlobReader(repo, index2);
+  for (const { id, snapshot } of remaining) {
+    for (const blob of snapshot.tree) used.add(blob);
+    try {
+      for await (const node of readListing(reader, snapshot.tree)) {
+        for (const blob of node.content ?? []) used.add(blob);
+      }
+    } catch (error3) {
+      throw new RepositoryError(
+        `${repo.location}: the listing of snapshot ${id.slice(0, 8)} cannot be read (${error3.message}); prune removed the snapshots it was asked to, but removes no data while it cannot tell what is used. Run \`restorable repo verify\`.`,
+        { cause: error3 }
+      );
+    }
+  }
+  const share = /* @__PURE__ */ new Map();
+  for (const pack3 of packs.values()) {
+    let bytes2 = 0;
+    for (const blob of pack3.blobs.values()) if (used.has(blob.id)) bytes2 += blob.length;
+    share.set(pack3.id, pack3.total === 0 ? 0 : bytes2 / pack3.total);
+  }
+  const ranked = [...packs.values()].sort(
+    (a5, b5) => Number(b5.size !== void 0) - Number(a5.size !== void 0) || share.get(b5.id) - share.get(a5.id) || (a5.id < b5.id ? -1 : a5.id > b5.id ? 1 : 0)
+  );
+  const homed = /* @__PURE__ */ new Set();
+  for (const pack3 of ranked) {
+    for (const blob of pack3.blobs.values()) {
+      if (used.has(blob.id) && !homed.has(blob.id)) {
+        homed.add(blob.id);
+        pack3.used.push(blob);
+        pack3.usedBytes += blob.length;
+      }
+    }
+  }
+  const toDelete = [];
+  const toRepack = [];
+  for (const pack3 of packs.values()) {
+    if (pack3.size === void 0) continue;
+    if (pack3.used.length === 0) toDelete.push(pack3);
+    else if ((pack3.total - pack3.usedBytes) / pack3.total > threshold) toRepack.push(pack3);
+  }
+  const unindexed = [...stored.keys()].filter((name) => !packs.has(name.slice(name.lastIndexOf("/") + 1)));
+  const missingUnused = [...packs.values()].filter((p3) => p3.size === void 0 && p3.used.length === 0);
+  const rewrite = toDelete.length > 0 || toRepack.length > 0 || missingUnused.length > 0 || indexes.length > 1;
+  const keptIndexes = /* @__PURE__ */ new Set();
+  if (rewrite) {
+    await mapLimit(indexes, async ({ name, packs: listed }) => {
+      const until2 = await lockedUntil(repo, name, now);
+      if (!until2) return;
+      keptIndexes.add(name);
+      result.locked.push({ object: name, until: until2.toISOString() });
+      for (const contents of listed) {
+        const pack3 = packs.get(contents.pack);
+        if (pack3) pack3.pinned = true;
+      }
+    });
+  }
+  const lockCheck = async (list3) => (await mapLimit(list3, async (pack3) => {
+    if (pack3.pinned) {
+      result.notes.push(
+        `${packName(pack3.id)} is named by an index that object lock keeps: left as it is`
+      );
+      return void 0;
+    }
+    const until2 = await lockedUntil(repo, packName(pack3.id), now);
+    if (until2) {
+      result.locked.push({ object: packName(pack3.id), until: until2.toISOString() });
+      return void 0;
+    }
+    return pack3;
+  })).filter((pack3) => pack3 !== void 0);
+  const deleting = await lockCheck(toDelete);
+  const repacking = await lockCheck(toRepack);
+  const unindexedFree = (await mapLimit(unindexed, async (name) => {
+    const until2 = await lockedUntil(repo, name, now);
+    if (!until2) return name;
+    result.locked.push({ object: name, until: until2.toISOString() });
+    return void 0;
+  })).filter((name) => name !== void 0);
+  const written = [];
+  let bytesWritten = 0;
+  const writer = new PackWriter(repo, (contents, size) => {
+    written.push(contents);
+    bytesWritten += size;
+  });
+  const repacked = [];
+  for (const pack3 of repacking) {
+    const name = packName(pack3.id);
+    const data = await repo.backend.read(name);
+    const blobs = [...pack3.used].sort((a5, b5) => a5.offset - b5.offset);
+    const copies = [];
+    try {
+      for (const blob of blobs) {
+        const sealed = data.subarray(blob.offset, blob.offset + blob.length);
+        await reader.decode(blob.id, { ...blob, pack: pack3.id }, name, sealed);
+        copies.push({ blob, sealed });
+      }
+    } catch (error3) {
+      result.notes.push(`${name} was not repacked: ${error3.message}`);
+      continue;
+    }
+    for (const { blob, sealed } of copies) await writer.add(blob.type, blob.id, sealed, blob.rawLength);
+    repacked.push(pack3);
+  }
+  await writer.close();
+  result.packsWritten = written.length;
+  const obsolete = new Set([...deleting, ...repacked].map((pack3) => pack3.id));
+  const changed = obsolete.size > 0 || missingUnused.length > 0 || indexes.length > 1;
+  if (changed) {
+    const listing = [];
+    for (const pack3 of packs.values()) {
+      if (obsolete.has(pack3.id)) continue;
+      if (pack3.size === void 0 && pack3.used.length === 0) continue;
+      listing.push({ pack: pack3.id, blobs: [...pack3.blobs.values()].sort((a5, b5) => a5.offset - b5.offset) });
+    }
+    listing.push(...written);
+    const newIndex = `index/${await repo.writeSealed("index", "index", encodeIndex(listing))}`;
+    const old = indexes.filter(({ name }) => name !== newIndex && !keptIndexes.has(name));
+    await mapLimit(old, async ({ name, size }) => {
+      await repo.backend.remove(name);
+      result.bytesFreed += size;
+    });
+    result.indexesReplaced = old.length;
+  }
+  const removals = [...[...obsolete].map((id) => packName(id)), ...unindexedFree];
+  await mapLimit(removals, async (name) => {
+    await repo.backend.remove(name);
+    result.bytesFreed += stored.get(name) ?? 0;
+  });
+  result.packsDeleted = deleting.length + unindexedFree.length;
+  result.packsRepacked = repacked.length;
+  result.bytesFreed -= bytesWritten;
+  const until = repo.backend.lockUntil?.(now);
+  if (until && repo.backend.retain) {
+    const needed = [
+      "config",
+      ...(await repo.backend.list("keys/")).map((info2) => info2.name),
+      ...remaining.map((ref) => `snapshots/${ref.id}`),
+      ...[...packs.values()].filter((pack3) => pack3.size !== void 0 && pack3.used.length > 0 && !obsolete.has(pack3.id)).map((pack3) => packName(pack3.id)),
+      ...indexes.filter(({ name }) => keptIndexes.has(name) || !changed).map(({ name }) => name)
+    ];
+    await mapLimit(needed, async (name) => {
+      await repo.backend.retain(name, until);
+      result.retentionExtended++;
+    });
+  }
+}
+
+// src/commands/prune.ts
+async function runPrune(options) {
+  const planned = planSystems(options);
+  for (const item of planned) {
+    try {
+      parseRetention(item.system.retention);
+    } catch (error3) {
+      throw new Error(`${item.file}: system "${item.system.name}": ${error3.message}`);
+    }
+  }
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of planned) {
+    for (const ref of item.repositories) {
+      if (options.repository !== void 0 && ref.name !== options.repository) continue;
+      const key2 = repositoryLocation(options.root, ref.data);
+      const group4 = groups.get(key2);
+      if (group4) group4.items.push(item);
+      else groups.set(key2, { name: ref.name, first: item, data: ref.data, items: [item] });
+    }
+  }
+  if (groups.size === 0) {
+    throw new Error(
+      options.repository === void 0 ? "no system to prune" : `no planned system uses a repository named "${options.repository}"`
+    );
+  }
+  const runs = [];
+  for (const [location, { name, first, data, items }] of groups) {
+    const systems = items.map((item) => item.system.name);
+    const policies = items.map((item) => ({
+      system: item.system.name,
+      policy: item.policy.metadata.name,
+      file: item.file
+    }));
+    const startedAt = (/* @__PURE__ */ new Date()).toISOString();
+    const done = (run2) => runs.push({
+      name,
+      location,
+      systems,
+      policies,
+      startedAt,
+      finishedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      ...run2
+    });
+    try {
+      const repo = await openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: first.system,
+        env: options.env,
+        create: false
+      });
+      const pruneOptions = {
+        dryRun: options.dryRun ?? false,
+        log: options.log,
+        ...options.repackThreshold !== void 0 ? { repackThreshold: options.repackThreshold } : {},
+        ...options.now ? { now: () => options.now } : {},
+        ...options.lockWaitMs !== void 0 ? { lockWaitMs: options.lockWaitMs } : {},
+        ...options.lockPollMs !== void 0 ? { lockPollMs: options.lockPollMs } : {}
+      };
+      const result = await pruneRepository(
+        repo,
+        items.map((item) => ({ system: item.system.name, retention: item.system.retention })),
+        pruneOptions
+      );
+      done({ status: "ok", result });
+    } catch (error3) {
+      done({ status: "failed", message: error3.message });
+    }
+  }
+  return runs;
+}
+
+// src/commands/restore.ts
+import { resolve as resolve6 } from "node:path";
+
+// src/commands/repository-access.ts
+async function openSystemRepository(options) {
+  const [item] = planSystems({ ...options, systems: [options.system] });
+  const chosen = options.repository === void 0 ? item.repositories[0] : item.repositories.find((ref) => ref.name === options.repository);
+  if (!chosen) {
+    throw new Error(
+      `system "${options.system}" does not use a repository named "${options.repository}"; it uses ${item.repositories.map((r5) => r5.name).join(", ")}`
+    );
+  }
+  const repo = await openRepository(await backendFor(options.root, chosen.data), {
+    root: options.root,
+    system: item.system,
+    env: options.env,
+    create: false
+  });
+  return { item, name: chosen.name, repo };
+}
+async function openRepositories(options) {
+  const planned = planSystems(options);
+  const seen = /* @__PURE__ */ new Map();
+  for (const item of planned) {
+    for (const ref of item.repositories) {
+      if (options.repository !== void 0 && ref.name !== options.repository) continue;
+      const key2 = repositoryLocation(options.root, ref.data);
+      const known = seen.get(key2);
+      if (known) known.systems.push(item.system.name);
+      else seen.set(key2, { name: ref.name, item, data: ref.data, systems: [item.system.name] });
+    }
+  }
+  if (seen.size === 0) throw new Error(`no repository named "${options.repository}" in the policies`);
+  const opened = [];
+  for (const { name, item, data, systems } of seen.values()) {
+    const repo = await openRepository(await backendFor(options.root, data), {
+      root: options.root,
+      system: item.system,
+      env: options.env,
+      create: false
+    });
+    opened.push({ name, repo, systems });
+  }
+  return opened;
+}
+
+// src/commands/restore.ts
+async function runRestore(options) {
+  const started = Date.now();
+  const { repo, name } = await openSystemRepository(options);
+  const refs = await listSnapshots(repo, () => {
+  });
+  const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
+  const reader = new BlobReader(repo, await loadIndex(repo));
+  const result = { repository: name, snapshot: id, system: snapshot.system };
+  if ("dir" in options.target) {
+    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve6(options.target.dir), {
+      ...options.include !== void 0 ? { include: options.include } : {},
+      ...options.onProgress ? {
+        onProgress: (totals2, current) => options.onProgress(
+          totals2,
+          current,
+          options.include === void 0 ? snapshot.summary.bytes : void 0
+        )
+      } : {}
+    });
+    if (options.include !== void 0 && totals.files + totals.dirs + totals.symlinks === 0 && problems.length === 0) {
+      throw new Error(`snapshot ${id.slice(0, 8)} holds nothing at ${options.include}`);
+    }
+    return { ...result, totals, problems, durationMs: Date.now() - started };
+  }
+  const node = await oneFile(reader, snapshot.tree, options.include, id);
+  const bytes2 = await restoreToStream(reader, node, options.target.stream);
+  return {
+    ...result,
+    totals: { files: 1, dirs: 0, symlinks: 0, bytes: bytes2 },
+    problems: [],
+    durationMs: Date.now() - started
+  };
+}
+async function oneFile(reader, tree, include, id) {
+  const wanted = include === void 0 ? void 0 : normalizeInclude(include);
+  const files = [];
+  for await (const node2 of readListing(reader, tree)) {
+    if (wanted === void 0 ? node2.type === "file" : node2.path === wanted) {
+      files.push(node2);
+      if (files.length > 1) break;
+    }
+  }
+  const label = id.slice(0, 8);
+  if (files.length === 0)
+    throw new Error(wanted ? `snapshot ${label} holds no ${wanted}` : `snapshot ${label} holds no file`);
+  if (files.length > 1)
+    throw new Error(`snapshot ${label} holds several files: name one with --path to write it to stdout`);
+  const node = files[0];
+  if (node.type !== "file")
+    throw new Error(`${node.path} in snapshot ${label} is a ${node.type}, not a file`);
+  return node;
+}
+
+// src/commands/snapshots.ts
+async function runSnapshots(options) {
+  const rows = [];
+  const problems = [];
+  for (const { name, repo, systems } of await openRepositories(options)) {
+    const wanted = new Set(options.systems && options.systems.length > 0 ? options.systems : systems);
+    for (const { id, snapshot } of await listSnapshots(
+      repo,
+      (id2, message) => problems.push(`snapshots/${id2}: ${message}`)
+    )) {
+      if (!wanted.has(snapshot.system)) continue;
+      rows.push({
+        repository: name,
+        location: repo.location,
+        id,
+        system: snapshot.system,
+        time: snapshot.time,
+        hostname: snapshot.hostname,
+        summary: snapshot.summary,
+        problems: snapshot.problems.length
+      });
+    }
+  }
+  return { rows, problems };
+}
+
+// src/engine/checker.ts
+async function checkRepository(repo, options) {
+  const findings = [];
+  const badBlobs = /* @__PURE__ */ new Map();
+  const index2 = await loadIndex(
+    repo,
+    (object, message) => findings.push({
+      object,
+      message: `${message} (the packs it lists can be re-indexed from their headers)`,
+      affected: []
+    })
+  );
+  const packs = /* @__PURE__ */ new Map();
+  for (const [id, at] of index2.entries()) {
+    const blobs = packs.get(at.pack) ?? [];
+    if (blobs.length === 0) packs.set(at.pack, blobs);
+    blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
+  }
+  const stored = new Map((await repo.backend.list("data/")).map((info2) => [info2.name, info2.size]));
+  for (const [pack3, blobs] of packs) {
+    const name = packName(pack3);
+    const size = stored.get(name);
+    const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
+    if (size === void 0) {
+      markPack(blobs, badBlobs, findings, name, "is missing, but the index lists blobs in it");
+    } else if (size < end + 4) {
+      markPack(
+        blobs,
+        badBlobs,
+        findings,
+        name,
+        `is truncated: ${size} bytes, the index needs at least ${end + 4}`
+      );
+    }
+  }
+  let packsRead = 0;
+  let bytesRead = 0;
+  if (options.readData > 0) {
+    const broken = new Set(findings.map((finding) => finding.object));
+    const subset = [...packs.keys()].filter(
+      (pack3) => !broken.has(packName(pack3)) && (options.readData >= 1 || sampled(pack3, options.readData))
+    );
+    for (const pack3 of subset) {
+      options.onProgress?.(packsRead, subset.length);
+      const result = await readPack(repo, index2, { pack: pack3, blobs: packs.get(pack3) });
+      packsRead++;
+      bytesRead += result.bytes;
+      for (const problem of result.problems) {
+        const finding = { object: packName(pack3), message: problem.message, affected: [] };
+        findings.push(finding);
+        for (const blob of problem.blobs) badBlobs.set(blob, finding);
+      }
+    }
+  }
+  const reader = new BlobReader(repo, index2);
+  const snapshots = await listSnapshots(
+    repo,
+    (id, message) => findings.push({ object: `snapshots/${id}`, message, affected: [] })
+  );
+  for (const { id, snapshot } of snapshots) {
+    const label = id.slice(0, 8);
+    for (const blob of snapshot.tree) {
+      const bad = badBlobs.get(blob);
+      if (bad) bad.affected.push(`${label}:(listing of ${snapshot.system})`);
+      else if (!index2.has(blob)) {
+        findings.push({
+          object: `snapshots/${id}`,
+          message: `listing blob ${blob} is in no index`,
+          affected: [`${label}:(listing)`]
+        });
+      }
+    }
+    try {
+      for await (const node of readListing(
+        reader,
+        snapshot.tree,
+        (message) => findings.push({ object: `snapshots/${id}`, message, affected: [] })
+      )) {
+        for (const blob of node.content ?? []) {
+          const bad = badBlobs.get(blob);
+          if (bad) {
+            if (bad.affected.at(-1) !== `${label}:${node.path}`) bad.affected.push(`${label}:${node.path}`);
+          } else if (!index2.has(blob)) {
+            const finding = {
+              object: `blob ${blob}`,
+              message: "is in no index",
+              affected: [`${label}:${node.path}`]
+            };
+            findings.push(finding);
+            badBlobs.set(blob, finding);
+          }
+        }
+      }
+    } catch (error3) {
+      findings.push({
+        object: `snapshots/${id}`,
+        message: `listing cannot be read: ${error3.message}`,
+        affected: []
+      });
+    }
+  }
+  return {
+    snapshots: snapshots.length,
+    packs: packs.size,
+    blobs: index2.size,
+    packsRead,
+    bytesRead,
+    findings
+  };
+}
+function markPack(blobs, badBlobs, findings, name, message) {
+  const finding = { object: name, message, affected: [] };
+  findings.push(finding);
+  for (const blob of blobs) badBlobs.set(blob.id, finding);
+}
+function sampled(pack3, fraction) {
+  return Number.parseInt(pack3.slice(0, 8), 16) / 4294967296 < fraction;
+}
+async function readPack(repo, index2, indexed) {
+  const { pack: pack3 } = indexed;
+  const name = packName(pack3);
+  const problems = [];
+  const data = await repo.backend.read(name);
+  const tail = packTail(data);
+  if (!tail || packId(tail.header, tail.trailer) !== pack3) {
+    problems.push({ message: "its header does not match its name (altered or damaged)", blobs: [] });
+  }
+  try {
+    const header = decodePackHeader(repo, name, data);
+    const inHeader = new Set(header.map((blob) => blob.id));
+    const missing = indexed.blobs.filter((blob) => !inHeader.has(blob.id));
+    if (missing.length > 0) {
+      problems.push({
+        message: `${missing.length} indexed blobs are not in its header`,
+        blobs: missing.map((b5) => b5.id)
+      });
+    }
+  } catch (error3) {
+    problems.push({ message: error3.message, blobs: [] });
+  }
+  const reader = new BlobReader(repo, index2);
+  for (const blob of indexed.blobs) {
+    try {
+      const plain = await reader.decode(
+        blob.id,
+        { ...blob, pack: pack3 },
+        name,
+        data.subarray(blob.offset, blob.offset + blob.length)
+      );
+      if (objectId(repo.idKey, plain) !== blob.id) throw new Error(`blob ${blob.id} does not hash to its id`);
+    } catch (error3) {
+      problems.push({ message: error3.message, blobs: [blob.id] });
+    }
+  }
+  return { bytes: data.length, problems };
+}
+
+// src/commands/verify.ts
+async function runVerify(options) {
+  const results = [];
+  for (const { name, repo } of await openRepositories(options)) {
+    const result = await checkRepository(repo, {
+      readData: options.readData,
+      onProgress: (done, total) => options.onProgress?.(name, done, total)
+    });
+    results.push({ ...result, repository: name, location: repo.location });
+  }
+  return results;
+}
+function parseSubset(text) {
+  let value2;
+  const fraction = /^(\d+)\/(\d+)$/.exec(text);
+  if (text.endsWith("%")) value2 = Number(text.slice(0, -1)) / 100;
+  else if (fraction) value2 = Number(fraction[1]) / Number(fraction[2]);
+  else value2 = Number(text);
+  return Number.isFinite(value2) && value2 > 0 && value2 <= 1 ? value2 : void 0;
+}
+
+// src/action/engine.ts
+init_duration();
 
 // src/evidence/pages.ts
 init_duration();
@@ -105670,7 +106511,7 @@ function milliseconds(ms) {
   if (ms < 6e4) return `${(ms / 1e3).toFixed(1)} s`;
   return formatDuration(Math.round(ms / 1e3));
 }
-function seconds(s2) {
+function seconds2(s2) {
   return Number.isFinite(s2) && s2 >= 0 ? formatDuration(Math.round(s2)) : String(s2);
 }
 var isNumber = (value2) => typeof value2 === "number" && Number.isFinite(value2);
@@ -105695,8 +106536,8 @@ function describeMeasurements(m3) {
     ["RTO", m3.rto]
   ]) {
     if (!objective || typeof objective !== "object") continue;
-    const target = isNumber(objective.targetSeconds) ? seconds(objective.targetSeconds) : void 0;
-    const achieved = isNumber(objective.achievedSeconds) ? seconds(objective.achievedSeconds) : void 0;
+    const target = isNumber(objective.targetSeconds) ? seconds2(objective.targetSeconds) : void 0;
+    const achieved = isNumber(objective.achievedSeconds) ? seconds2(objective.achievedSeconds) : void 0;
     if (target && achieved) parts2.push(`${name} ${achieved} (target ${target})`);
     else if (achieved) parts2.push(`${name} ${achieved}`);
     else if (target) parts2.push(`${name} target ${target}`);
@@ -106151,24 +106992,6 @@ function readme(input, controls) {
   ].filter((part) => part !== "").join("\n\n").concat("\n");
 }
 
-// src/evidence/settings.ts
-init_config4();
-init_source();
-function evidenceSettings(root5, configPath) {
-  const config2 = loadConfig2(root5, configPath);
-  if (config2.problems.length > 0) {
-    const first = config2.problems[0];
-    throw new EvidenceError(
-      `${formatRange(first.location)}: ${first.message}${config2.problems.length > 1 ? ` (and ${config2.problems.length - 1} more problems)` : ""}`
-    );
-  }
-  const settings = { branch: config2.data.evidence?.branch ?? DEFAULT_EVIDENCE_BRANCH };
-  const fingerprint2 = config2.data.evidence?.signingKey?.fingerprint;
-  if (fingerprint2 !== void 0) settings.fingerprint = fingerprint2;
-  if (config2.file !== void 0) settings.configFile = config2.file;
-  return settings;
-}
-
 // src/evidence/write.ts
 async function writeEvidence(draft, options) {
   const signer = await signerFromEnv(options.env);
@@ -106295,6 +107118,12 @@ var EvidenceRun = class {
     const { root: root5, env: env2 } = this.options;
     await this.append(`backup ${result.system}`, () => backupDraft(root5, result, env2));
   }
+  /** Appends the record of one system's drill; a drill that was not due ran nothing and gets none. */
+  async appendDrill(result) {
+    if (result.status === "not-due") return;
+    const { root: root5, env: env2 } = this.options;
+    await this.append(`drill ${result.system}`, () => drillDraft(root5, result, env2));
+  }
   /** Appends one record per system pruned in a repository; a dry run changed nothing and gets none. */
   async appendPrune(run2) {
     if (run2.result?.dryRun) return;
@@ -106360,6 +107189,58 @@ async function backupDraft(root5, result, env2) {
       `${result.problems.length} path(s) left out of the snapshot: ${problem?.path}: ${problem?.message}${more}`
     );
   }
+  return draft;
+}
+var MAX_STEP_OUTPUT = 1024;
+async function drillDraft(root5, result, env2) {
+  if (result.status === "not-due") throw new Error(`${result.system} was not due: it has no drill record`);
+  const m3 = result.measurements;
+  const measurements = {
+    verified: m3.verified,
+    drillId: result.drillId,
+    durationMs: Math.max(0, Date.parse(result.finishedAt) - Date.parse(result.startedAt)),
+    restoreProblems: result.restoreProblems.length,
+    integrityProblems: result.integrityProblems.length,
+    steps: result.steps.map((step) => {
+      const entry = { name: step.name, status: step.status };
+      if (step.exitCode !== void 0) entry.exitCode = step.exitCode;
+      if (step.durationMs !== void 0) entry.durationMs = step.durationMs;
+      if (step.status === "failed" && step.output !== void 0) {
+        entry.output = step.output.length <= MAX_STEP_OUTPUT ? step.output : `\u2026${step.output.slice(-MAX_STEP_OUTPUT)}`;
+      }
+      return entry;
+    })
+  };
+  if (result.snapshot && result.repository !== void 0) {
+    measurements.snapshots = [{ repository: result.repository, id: result.snapshot.id, time: result.snapshot.time }];
+  }
+  if (result.selection) measurements.selection = { ...result.selection };
+  for (const key2 of ["restoreDurationMs", "restoreMs", "integrityMs", "files", "dirs", "symlinks", "bytes"]) {
+    if (m3[key2] !== void 0) measurements[key2] = m3[key2];
+  }
+  if (m3.timeoutSeconds !== void 0) measurements.timeoutSeconds = m3.timeoutSeconds;
+  if (m3.rtoSeconds !== void 0 || m3.restoreDurationMs !== void 0) {
+    measurements.rto = {
+      ...m3.rtoSeconds !== void 0 ? { targetSeconds: m3.rtoSeconds } : {},
+      ...m3.restoreDurationMs !== void 0 ? { achievedSeconds: m3.restoreDurationMs / 1e3 } : {}
+    };
+  }
+  if (m3.rpoSeconds !== void 0 || m3.snapshotAgeSeconds !== void 0) {
+    measurements.rpo = {
+      ...m3.rpoSeconds !== void 0 ? { targetSeconds: m3.rpoSeconds } : {},
+      ...m3.snapshotAgeSeconds !== void 0 ? { achievedSeconds: m3.snapshotAgeSeconds } : {}
+    };
+  }
+  const draft = {
+    kind: "drill",
+    outcome: result.status === "passed" ? "success" : "failure",
+    startedAt: result.startedAt,
+    time: result.finishedAt,
+    systems: [{ name: result.system, policy: result.policy }],
+    policies: await policyEntries(root5, [{ file: result.file, name: result.policy }], env2),
+    measurements
+  };
+  if (result.failures.length > 0) draft.message = truncate(result.failures.join("; "));
   return draft;
 }
 async function pruneDraft(root5, run2, system, env2) {
@@ -106447,312 +107328,10 @@ async function appendCheckRecord(report, options) {
   return run2;
 }
 
-// src/evidence/status.ts
-init_check();
-init_facts();
-init_predicate();
-init_discover();
-init_duration();
-init_load_policies();
-init_source();
-async function evidenceStatus(options) {
-  const env2 = options.env ?? process.env;
-  const now = options.now ?? /* @__PURE__ */ new Date();
-  const settings = evidenceSettings(options.root, options.config);
-  const branch = checkBranchName(options.branch ?? settings.branch);
-  const { config: config2, library, profile } = loadProfile(options.root, options.config);
-  const discovered = discoverPolicyFiles(options.root, options.paths ?? [], config2.data.policies);
-  const problems = [
-    ...config2.problems,
-    ...library.problems,
-    ...profile.problems,
-    ...discovered.problems
-  ];
-  const systems = [];
-  const probe = repositoryProbe(options.root);
-  problems.push(
-    ...loadPolicies(options.root, discovered.files, (policy, valid) => {
-      if (!valid) return;
-      policy.data.systems.forEach((system, index2) => {
-        systems.push({
-          name: system.name,
-          policy: policy.data.metadata.name,
-          file: policy.file,
-          scope: systemFacts(policy.data, index2, probe)
-        });
-      });
-    })
-  );
-  if (discovered.files.length === 0 && discovered.problems.length === 0) {
-    problems.push({
-      ruleId: "policy/none-found",
-      message: "no policy files found",
-      remediation: "Add a policy under .restorable/ or give the paths to check.",
-      location: { file: ".", line: 1, column: 1, endLine: 1, endColumn: 1 }
-    });
-  }
-  const read = await readState(options.root, branch, options.remote, env2);
-  const failOn = options.failOn ?? config2.data.failOn ?? "low";
-  const allowMissing = options.allowMissing ?? false;
-  const runtime = profile.controls.filter((c5) => c5.data.check.runtime !== void 0);
-  const results = evaluateRuntime(read.state, systems, runtime, now, { failOn, allowMissing });
-  const counts = {
-    systems: systems.length,
-    controls: runtime.length,
-    pass: 0,
-    fail: 0,
-    noEvidence: 0,
-    notApplicable: 0,
-    problems: problems.length
-  };
-  for (const r5 of results) {
-    if (r5.status === "pass") counts.pass++;
-    else if (r5.status === "fail") counts.fail++;
-    else if (r5.status === "no-evidence") counts.noEvidence++;
-    else counts.notApplicable++;
-  }
-  const report = {
-    branch,
-    revision: read.revision,
-    remote: read.remote,
-    evidence: read.state !== void 0,
-    evaluatedAt: now.toISOString(),
-    results,
-    problems: problems.map((p3) => `${formatRange(p3.location)}: ${p3.message}`),
-    counts,
-    failOn,
-    allowMissing,
-    failed: problems.length > 0 || results.some((r5) => r5.failing)
-  };
-  if (read.tip !== void 0) report.tip = read.tip;
-  if (read.notice !== void 0) report.notice = read.notice;
-  if (read.state) {
-    const { head } = read.state;
-    report.records = read.state.count;
-    report.head = { sequence: head.sequence, file: head.file, time: head.time, sha256: head.sha256 };
-  }
-  return report;
-}
-async function readState(root5, branch, remote, env2) {
-  let git = new Git(root5, env2);
-  const repository = await git.run(["rev-parse", "--git-dir"], { ok: [0, 128] });
-  if (repository.code !== 0) throw new EvidenceError(`${root5} is not a git repository`);
-  let name = null;
-  if (remote !== null) {
-    const wanted = remote ?? "origin";
-    const url = await remoteUrl(git, wanted);
-    if (url === void 0 && remote !== void 0) {
-      throw new EvidenceError(`${root5} has no remote "${wanted}" to read the evidence branch from`);
-    }
-    if (url !== void 0) {
-      name = wanted;
-      git = await withCredentials(git, url, env2);
-    }
-  }
-  const local = `refs/heads/${branch}`;
-  if (name !== null) {
-    const revision = `refs/remotes/${name}/${branch}`;
-    const fetched = await git.run(
-      [
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        // state.json is all that is read: in a shallow clone (actions/checkout's default), the tip is enough.
-        ...await isShallow(git) ? ["--depth=1"] : [],
-        "--",
-        name,
-        `+${local}:${revision}`
-      ],
-      { ok: [0, 1, 128] }
-    );
-    if (fetched.code !== 0) {
-      if (/couldn't find remote ref/i.test(fetched.stderr)) {
-        return {
-          revision,
-          remote: name,
-          notice: `${name} has no evidence branch ${branch} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
-        };
-      }
-      throw new EvidenceError(
-        `cannot fetch ${branch} from ${name}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
-      );
-    }
-    return readAt(git, revision, name, branch);
-  }
-  return readAt(git, local, null, branch);
-}
-async function readAt(git, revision, remote, branch) {
-  const names = [`${revision}^{commit}`, `${revision}:${STATE_FILE}`];
-  const objects = await git.catObjects(names);
-  const tip = objects.get(names[0])?.id;
-  if (tip === void 0) {
-    return {
-      revision,
-      remote,
-      notice: `there is no evidence branch ${branch} in ${git.cwd} yet: no backup, drill or prune has written evidence. Runs write it when the profile has an \`evidence\` section and a signing key is in the environment (RESTORABLE_EVIDENCE_KEY).`
-    };
-  }
-  const blob = objects.get(names[1]);
-  const state2 = blob?.type === "blob" ? parseState(blob.content) : void 0;
-  if (!state2) {
-    throw new EvidenceError(
-      `${revision} (at ${tip.slice(0, 12)}) has ${blob ? "a state.json this version cannot read" : "no state.json"}; the next append rebuilds it from the records (run \`restorable evidence verify\` to check them)`
-    );
-  }
-  return { state: state2, revision, remote, tip };
-}
-var DURATION_MEASURES = /* @__PURE__ */ new Set(["snapshotAge", "drillAge", "restoreDuration"]);
-function evaluateRuntime(state2, systems, controls, now, options = {}) {
-  const failOn = options.failOn ?? "low";
-  const results = [];
-  for (const system of systems) {
-    for (const control of controls) {
-      const check = control.data.check.runtime;
-      if (!check) continue;
-      const evidence = check.evidence;
-      const base = {
-        system: system.name,
-        policy: system.policy,
-        file: system.file,
-        control: control.data.id,
-        title: control.data.title,
-        severity: control.severity,
-        evidence,
-        measure: check.measure
-      };
-      if (check.when && !evaluate(check.when, system.scope, control).ok) {
-        results.push({
-          ...base,
-          status: "not-applicable",
-          message: "does not apply to this system",
-          failing: false
-        });
-        continue;
-      }
-      const kind = state2?.systems[system.name]?.[evidence];
-      const measured = measure(check.measure, kind, now, evidence);
-      if (measured.value === void 0) {
-        const result2 = {
-          ...base,
-          status: measured.status,
-          message: measured.why,
-          remediation: fillTemplate(control.data.remediation, void 0, system.scope, control),
-          failing: measured.status === "fail" || !options.allowMissing ? fails(control.severity, failOn) : false
-        };
-        const limit = limitOf(check.require, system.scope, control);
-        if (limit) Object.assign(result2, limit);
-        if (measured.ref) result2.record = measured.ref;
-        results.push(result2);
-        continue;
-      }
-      const scope = {
-        ...system.scope,
-        values: { ...system.scope.values, measured: measured.value }
-      };
-      const outcome2 = evaluate(check.require, scope, control);
-      const value2 = show3(check.measure, measured.value);
-      const result = {
-        ...base,
-        status: outcome2.ok ? "pass" : "fail",
-        measured: measured.value,
-        value: value2,
-        message: "",
-        failing: !outcome2.ok && fails(control.severity, failOn)
-      };
-      if (measured.ref) result.record = measured.ref;
-      if (outcome2.ok) {
-        const limit = limitOf(check.require, scope, control);
-        if (limit) Object.assign(result, limit);
-        result.message = `${check.measure} is ${value2}${limit ? `, ${limit.expected}` : ""}`;
-      } else {
-        const failure2 = outcome2.failure;
-        result.limit = failure2.limit;
-        result.expected = failure2.expected;
-        result.message = fillTemplate(check.message, failure2, scope, control) ?? failure2.text;
-        const remediation = fillTemplate(control.data.remediation, failure2, scope, control);
-        if (remediation !== void 0) result.remediation = remediation;
-      }
-      results.push(result);
-    }
-  }
-  return results;
-}
-var describe154 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
-function measure(name, kind, now, evidence = name === "snapshotAge" || name === "backupSucceeded" ? "backup" : "drill") {
-  if (!kind)
-    return { status: "no-evidence", why: `the evidence branch holds no ${evidence} record of this system` };
-  const last = kind.last;
-  const age = (time2) => Math.max(0, Math.floor((now.getTime() - Date.parse(time2)) / 1e3));
-  switch (name) {
-    case "snapshotAge":
-    case "drillAge": {
-      const ref = kind.lastSuccess;
-      if (!ref) {
-        return {
-          status: "fail",
-          why: `no ${evidence} of this system has succeeded: the newest (${describe154(last)}) and every one before it did not`,
-          ref: last
-        };
-      }
-      const time2 = name === "snapshotAge" ? ref.snapshotTime ?? ref.time : ref.time;
-      return { value: age(time2), ref };
-    }
-    case "restoreDuration":
-      if (last.restoreDurationMs === void 0) {
-        return {
-          status: "no-evidence",
-          why: `the newest ${evidence} (${describe154(last)}) recorded no restore time (measurements.restoreDurationMs)`,
-          ref: last
-        };
-      }
-      return { value: Math.round(last.restoreDurationMs / 1e3), ref: last };
-    case "restoredComplete":
-      return { value: last.verified === true, ref: last };
-    case "drillPassed":
-    case "backupSucceeded":
-      return { value: last.outcome === "success", ref: last };
-    default:
-      return {
-        status: "no-evidence",
-        why: `this version of restorable does not know the measure ${name}`,
-        ref: last
-      };
-  }
-}
-function show3(measureName, value2) {
-  if (!DURATION_MEASURES.has(measureName) || typeof value2 !== "number") return String(value2);
-  return formatDuration(value2 < 3600 ? value2 : Math.ceil(value2 / 60) * 60);
-}
-function limitOf(predicate, scope, control) {
-  const comparison = firstComparison(predicate);
-  if (!comparison) return void 0;
-  const op2 = Object.keys(OPERATOR_WORDS).find((o3) => o3 in comparison);
-  if (!op2) return void 0;
-  const operand = comparison[op2];
-  let limit;
-  if (typeof operand === "object" && operand !== null && "param" in operand) {
-    limit = control.paramText[String(operand.param)] ?? "not set";
-  } else if (typeof operand === "object" && operand !== null && "fact" in operand) {
-    const fact = String(operand.fact);
-    limit = showFact(fact, factValue(scope, fact));
-  } else if (Array.isArray(operand)) {
-    limit = operand.map(String).join(", ");
-  } else {
-    limit = String(operand);
-  }
-  return { limit, expected: `${OPERATOR_WORDS[op2]} ${limit}` };
-}
-function firstComparison(predicate) {
-  if ("all" in predicate) return predicate.all.map(firstComparison).find(Boolean);
-  if ("any" in predicate) return predicate.any.map(firstComparison).find(Boolean);
-  if ("not" in predicate || "each" in predicate) return void 0;
-  return predicate.fact === "measured" ? predicate : void 0;
-}
-
 // src/evidence/verify.ts
 init_config4();
 import { readFile as readFile6 } from "node:fs/promises";
-import { resolve as resolve6 } from "node:path";
+import { resolve as resolve7 } from "node:path";
 async function verifyEvidence(options) {
   const env2 = options.env ?? process.env;
   const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
@@ -106915,7 +107494,7 @@ async function checkHistory(git, tip) {
     git.text(["rev-parse", "--git-path", "shallow"])
   ]);
   const shallow = new Set(
-    await readFile6(resolve6(git.cwd, shallowFile), "utf8").then(
+    await readFile6(resolve7(git.cwd, shallowFile), "utf8").then(
       (text) => text.split("\n").filter(Boolean),
       () => []
     )
@@ -107324,7 +107903,7 @@ async function runStatus(root5, config2) {
 }
 
 // src/action/engine.ts
-var ENGINE_COMMANDS = ["backup", "snapshots", "restore", "verify", "prune"];
+var ENGINE_COMMANDS = ["backup", "drill", "snapshots", "restore", "verify", "prune"];
 function isEngineCommand(command5) {
   return ENGINE_COMMANDS.includes(command5);
 }
@@ -107407,6 +107986,10 @@ async function runEngineCommand(command5, root5) {
       setFailed(evidence.incomplete("the backups are done and their snapshots are safe"));
     else if (results2.some((r5) => r5.status === "partial"))
       setFailed("backup left unreadable files out; see the warnings");
+    return;
+  }
+  if (command5 === "drill") {
+    await runDrillCommand(common2, systems, root5);
     return;
   }
   if (command5 === "snapshots") {
@@ -107529,6 +108112,67 @@ async function runEngineCommand(command5, root5) {
   setOutput("result", findings.length ? "failed" : "passed");
   if (findings.length) setFailed(`${findings.length} error(s) in the repositories`);
 }
+async function runDrillCommand(common2, systems, root5) {
+  const evidence = runEvidence(root5, common2.config);
+  const seed = getInput("seed");
+  const results = await runDrill({
+    ...common2,
+    systems,
+    due: getInput("due") !== "" && getBooleanInput("due"),
+    ...seed !== "" ? { seed } : {},
+    log: (line) => info(line),
+    onResult: (result) => evidence.appendDrill(result)
+  });
+  const ran = results.filter((r5) => r5.status !== "not-due");
+  setOutput("summary-json", JSON.stringify({ command: "drill", systems: results, evidence: evidence.summary() }));
+  setOutput(
+    "drills",
+    JSON.stringify(
+      ran.map((r5) => ({
+        system: r5.system,
+        status: r5.status,
+        snapshot: r5.snapshot?.id ?? null,
+        repository: r5.repository ?? null,
+        restoreDurationMs: r5.measurements.restoreDurationMs ?? null,
+        rtoSeconds: r5.measurements.rtoSeconds ?? null,
+        verified: r5.measurements.verified
+      }))
+    )
+  );
+  const first = ran[0];
+  setOutput("snapshot-id", first?.snapshot?.id ?? "");
+  setOutput("duration-ms", first?.measurements.restoreDurationMs ?? "");
+  setOutput("files", ran.reduce((sum, r5) => sum + (r5.measurements.files ?? 0), 0));
+  await writeSummary(
+    "Restore drills",
+    ["system", "result", "snapshot", "restored", "read back", "verify steps", "restore time / RTO", "notes"],
+    results.map((r5) => {
+      if (r5.status === "not-due") return [r5.system, "not due", "", "", "", "", "", r5.message];
+      const m3 = r5.measurements;
+      const passedSteps = r5.steps.filter((step) => step.status === "passed").length;
+      return [
+        r5.system,
+        r5.status === "passed" ? "\u2705 passed" : "\u274C failed",
+        r5.snapshot ? `${r5.repository}: \`${r5.snapshot.id.slice(0, 8)}\`` : "",
+        m3.restoreMs !== void 0 ? `${m3.files ?? 0} files, ${formatBytes(m3.bytes ?? 0)}` : "",
+        m3.integrityMs !== void 0 ? m3.verified ? "complete" : "differs" : "",
+        r5.steps.length > 0 ? `${passedSteps} of ${r5.steps.length} passed` : "",
+        m3.restoreDurationMs !== void 0 ? `${formatSeconds(m3.restoreDurationMs)}${m3.rtoSeconds !== void 0 ? ` / ${formatDuration(m3.rtoSeconds)}` : ""}` : "",
+        r5.failures.join("<br>")
+      ];
+    })
+  );
+  for (const r5 of ran) {
+    if (r5.status === "failed") {
+      error(`${r5.system}: ${r5.failures.join("; ")}`, { file: r5.file, title: "drill failed" });
+    }
+  }
+  await reportEvidence(evidence);
+  const failed = ran.filter((r5) => r5.status === "failed").map((r5) => r5.system);
+  setOutput("result", failed.length ? "failed" : "passed");
+  if (failed.length) setFailed(`drill failed for ${failed.join(", ")}`);
+  else if (evidence.error !== void 0) setFailed(evidence.incomplete("the drills passed"));
+}
 
 // src/main.ts
 init_check();
@@ -107605,16 +108249,16 @@ function annotationOverflow(report) {
 function rebaseReport(report, prefix) {
   const base = prefix.replace(/\\/g, "/").replace(/^\.\/?/, "").replace(/\/$/, "");
   if (base === "" || base === ".") return report;
-  const join12 = (file) => file === "." ? base : `${base}/${file}`;
+  const join14 = (file) => file === "." ? base : `${base}/${file}`;
   const ranges = /* @__PURE__ */ new Map();
   return {
     ...report,
-    files: report.files.map(join12),
-    systems: report.systems.map((s2) => ({ ...s2, file: join12(s2.file) })),
+    files: report.files.map(join14),
+    systems: report.systems.map((s2) => ({ ...s2, file: join14(s2.file) })),
     findings: report.findings.map((f5) => {
       let location = ranges.get(f5.location);
       if (!location) {
-        location = { ...f5.location, file: join12(f5.location.file) };
+        location = { ...f5.location, file: join14(f5.location.file) };
         ranges.set(f5.location, location);
       }
       return { ...f5, location };
@@ -107808,7 +108452,7 @@ function renderSummary(report) {
 
 // src/report/write.ts
 import { mkdirSync as mkdirSync2, writeFileSync } from "node:fs";
-import { dirname as dirname2, resolve as resolve7 } from "node:path";
+import { dirname as dirname2, resolve as resolve8 } from "node:path";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -107939,7 +108583,7 @@ function renderJunit(report) {
 }
 
 // src/report/sarif.ts
-import { createHash as createHash14 } from "node:crypto";
+import { createHash as createHash15 } from "node:crypto";
 var SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 var INFORMATION_URI = "https://github.com/restorable/restorable";
 var FINGERPRINT_KEY = "restorable/v1";
@@ -108031,7 +108675,7 @@ function region(finding) {
   return { startLine, startColumn, endLine: end, endColumn: endCol };
 }
 function fingerprint(parts2) {
-  return createHash14("sha256").update(parts2.join("\0"), "utf8").digest("hex");
+  return createHash15("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
   const where3 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
@@ -108108,7 +108752,7 @@ function writeReports(report, root5, paths) {
   const write2 = (key2, render) => {
     const path = paths[key2];
     if (!path) return;
-    const absolute = resolve7(root5, path);
+    const absolute = resolve8(root5, path);
     mkdirSync2(dirname2(absolute), { recursive: true });
     writeFileSync(absolute, render());
     written[key2] = absolute;
@@ -108123,8 +108767,8 @@ function writeReports(report, root5, paths) {
 // src/main.ts
 async function run() {
   const command5 = getInput("command") || "check";
-  const workspace = resolve8(process.env.GITHUB_WORKSPACE ?? ".");
-  const root5 = resolve8(workspace, getInput("working-directory") || ".");
+  const workspace = resolve9(process.env.GITHUB_WORKSPACE ?? ".");
+  const root5 = resolve9(workspace, getInput("working-directory") || ".");
   if (isEngineCommand(command5)) {
     try {
       await runEngineCommand(command5, root5);

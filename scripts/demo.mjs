@@ -151,6 +151,11 @@ step(
 );
 step('the snapshots', ['snapshots'], { cwd: team });
 step(
+  'restore drills: each into scratch space, read back against its snapshot, verified, timed against the RTO; one record each',
+  ['drill'],
+  { cwd: team },
+);
+step(
   'restore the newest snapshot of the files',
   ['restore', '--system', 'example-files', '--target', target],
   {

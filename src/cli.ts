@@ -17,6 +17,11 @@ Usage:
   restorable backup [paths...] [--system NAME]... [--due] [--no-evidence] [--evidence-remote NAME] [--json]
                                                  back up the policies' systems into their repositories, and
                                                  append one signed evidence record per system that ran
+  restorable drill [paths...] [--system NAME]... [--due] [--seed HEX] [--scratch DIR] [--keep-scratch]
+                     [--no-evidence] [--evidence-remote NAME] [--json]
+                                                 restore each declared drill's snapshot into scratch space,
+                                                 read it back against the snapshot, run the verify steps, time
+                                                 it against the RTO, and append a signed drill record
   restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
   restorable restore [paths...] --system NAME (--target DIR | --stdout)
                      [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
@@ -58,7 +63,7 @@ Options for check:
   -v, --version        the version
 
 Exit status: 0 on success; 1 when a control fails at or above --fail-on (for status: or has no evidence,
-unless --allow-missing), a file has a problem, a backup, restore or verify fails; 2 on a usage error; 3 when
+unless --allow-missing), a file has a problem, a backup, drill, restore or verify fails; 2 on a usage error; 3 when
 a backup succeeded but left unreadable files out; 4 when the run succeeded (or was partial) but its evidence
 record could not be written (the snapshots are kept).
 `;
@@ -149,6 +154,7 @@ const LAZY_COMMANDS: Record<string, (() => Promise<Handler>) | undefined> = {
   repo: async () => (await import('./cli/engine-commands.ts')).repoCommand,
   key: async () => (await import('./cli/engine-commands.ts')).keyCommand,
   prune: async () => (await import('./cli/prune-command.ts')).pruneCommand,
+  drill: async () => (await import('./cli/drill-command.ts')).drillCommand,
   evidence: async () => (await import('./cli/evidence-commands.ts')).evidenceCommand,
   status: async () => (await import('./cli/status-command.ts')).statusCommand,
 };

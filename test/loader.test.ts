@@ -252,7 +252,9 @@ describe('cross-checks the schema cannot express', () => {
     const p = only(problems({ '.restorable/shop.yaml': text }));
     expect(p.ruleId).toBe('policy/placeholder');
     expect(p.message).toBe('unknown placeholder `{restore.dir}` in a verify command of `shop-db`');
-    expect(p.remediation).toBe('Use one of `{restore.path}`, `{snapshot.id}`, `{system.name}`.');
+    expect(p.remediation).toBe(
+      'Use one of `{restore.path}`, `{restore.file}`, `{snapshot.id}`, `{snapshot.time}`, `{system.name}`, `{repository.name}`, `{drill.id}`.',
+    );
     expect(p.location.line).toBe(13);
   });
 });

@@ -1,16 +1,18 @@
 import * as core from '@actions/core';
 import { formatBytes, formatSeconds } from '../cli/format.ts';
 import { runBackup } from '../commands/backup.ts';
+import { runDrill } from '../commands/drill.ts';
 import { runPrune } from '../commands/prune.ts';
 import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
 import { CREDENTIAL_ENV } from '../engine/keyring.ts';
+import { formatDuration } from '../policy/duration.ts';
 import { reportEvidence, runEvidence } from './evidence.ts';
 import { listInput } from './inputs.ts';
 import { writeSummary } from './summary.ts';
 
-export const ENGINE_COMMANDS = ['backup', 'snapshots', 'restore', 'verify', 'prune'] as const;
+export const ENGINE_COMMANDS = ['backup', 'drill', 'snapshots', 'restore', 'verify', 'prune'] as const;
 export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
 
 export function isEngineCommand(command: string): command is EngineCommand {
@@ -104,6 +106,10 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
       core.setFailed(evidence.incomplete('the backups are done and their snapshots are safe'));
     else if (results.some((r) => r.status === 'partial'))
       core.setFailed('backup left unreadable files out; see the warnings');
+    return;
+  }
+  if (command === 'drill') {
+    await runDrillCommand(common, systems, root);
     return;
   }
   if (command === 'snapshots') {
@@ -226,4 +232,79 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
   );
   core.setOutput('result', findings.length ? 'failed' : 'passed');
   if (findings.length) core.setFailed(`${findings.length} error(s) in the repositories`);
+}
+
+/** `command: drill`: the CLI's drills, with a job summary table, annotations and outputs. */
+async function runDrillCommand(
+  common: { root: string; paths: string[]; config: string | undefined; env: NodeJS.ProcessEnv },
+  systems: string[],
+  root: string,
+): Promise<void> {
+  const evidence = runEvidence(root, common.config);
+  const seed = core.getInput('seed');
+  const results = await runDrill({
+    ...common,
+    systems,
+    due: core.getInput('due') !== '' && core.getBooleanInput('due'),
+    ...(seed !== '' ? { seed } : {}),
+    log: (line) => core.info(line),
+    onResult: (result) => evidence.appendDrill(result),
+  });
+  const ran = results.filter((r) => r.status !== 'not-due');
+  core.setOutput(
+    'summary-json',
+    JSON.stringify({ command: 'drill', systems: results, evidence: evidence.summary() }),
+  );
+  core.setOutput(
+    'drills',
+    JSON.stringify(
+      ran.map((r) => ({
+        system: r.system,
+        status: r.status,
+        snapshot: r.snapshot?.id ?? null,
+        repository: r.repository ?? null,
+        restoreDurationMs: r.measurements.restoreDurationMs ?? null,
+        rtoSeconds: r.measurements.rtoSeconds ?? null,
+        verified: r.measurements.verified,
+      })),
+    ),
+  );
+  const first = ran[0];
+  core.setOutput('snapshot-id', first?.snapshot?.id ?? '');
+  core.setOutput('duration-ms', first?.measurements.restoreDurationMs ?? '');
+  core.setOutput(
+    'files',
+    ran.reduce((sum, r) => sum + (r.measurements.files ?? 0), 0),
+  );
+  await writeSummary(
+    'Restore drills',
+    ['system', 'result', 'snapshot', 'restored', 'read back', 'verify steps', 'restore time / RTO', 'notes'],
+    results.map((r) => {
+      if (r.status === 'not-due') return [r.system, 'not due', '', '', '', '', '', r.message];
+      const m = r.measurements;
+      const passedSteps = r.steps.filter((step) => step.status === 'passed').length;
+      return [
+        r.system,
+        r.status === 'passed' ? '✅ passed' : '❌ failed',
+        r.snapshot ? `${r.repository}: \`${r.snapshot.id.slice(0, 8)}\`` : '',
+        m.restoreMs !== undefined ? `${m.files ?? 0} files, ${formatBytes(m.bytes ?? 0)}` : '',
+        m.integrityMs !== undefined ? (m.verified ? 'complete' : 'differs') : '',
+        r.steps.length > 0 ? `${passedSteps} of ${r.steps.length} passed` : '',
+        m.restoreDurationMs !== undefined
+          ? `${formatSeconds(m.restoreDurationMs)}${m.rtoSeconds !== undefined ? ` / ${formatDuration(m.rtoSeconds)}` : ''}`
+          : '',
+        r.failures.join('<br>'),
+      ];
+    }),
+  );
+  for (const r of ran) {
+    if (r.status === 'failed') {
+      core.error(`${r.system}: ${r.failures.join('; ')}`, { file: r.file, title: 'drill failed' });
+    }
+  }
+  await reportEvidence(evidence);
+  const failed = ran.filter((r) => r.status === 'failed').map((r) => r.system);
+  core.setOutput('result', failed.length ? 'failed' : 'passed');
+  if (failed.length) core.setFailed(`drill failed for ${failed.join(', ')}`);
+  else if (evidence.error !== undefined) core.setFailed(evidence.incomplete('the drills passed'));
 }

@@ -149,7 +149,7 @@ function sourceInput(
  * The command's environment: the runner's, less the repository's own secrets and the evidence signing key
  * and token (the command never needs them).
  */
-function commandEnvironment(env: NodeJS.ProcessEnv, item: PlannedSystem): NodeJS.ProcessEnv {
+export function commandEnvironment(env: NodeJS.ProcessEnv, item: PlannedSystem): NodeJS.ProcessEnv {
   const out = { ...env };
   for (const name of [
     ...Object.values(CREDENTIAL_ENV),

@@ -5,6 +5,7 @@ import { SIGNING_ENV } from '../evidence/signing.ts';
 import { writeEvidence } from '../evidence/write.ts';
 import { DEFAULT_CONFIG_PATH, DEFAULT_EVIDENCE_BRANCH, loadConfig } from '../policy/config.ts';
 import type { SystemBackup } from './backup.ts';
+import type { DrillRun } from './drill.ts';
 import type { RepositoryPruneRun } from './prune.ts';
 
 /**
@@ -177,6 +178,13 @@ export class EvidenceRun {
     await this.append(`backup ${result.system}`, () => backupDraft(root, result, env));
   }
 
+  /** Appends the record of one system's drill; a drill that was not due ran nothing and gets none. */
+  async appendDrill(result: DrillRun): Promise<void> {
+    if (result.status === 'not-due') return;
+    const { root, env } = this.options;
+    await this.append(`drill ${result.system}`, () => drillDraft(root, result, env));
+  }
+
   /** Appends one record per system pruned in a repository; a dry run changed nothing and gets none. */
   async appendPrune(run: RepositoryPruneRun): Promise<void> {
     if (run.result?.dryRun) return;
@@ -256,6 +264,81 @@ export async function backupDraft(
       `${result.problems.length} path(s) left out of the snapshot: ${problem?.path}: ${problem?.message}${more}`,
     );
   }
+  return draft;
+}
+
+/** Output of a failed verify step kept in its record. */
+const MAX_STEP_OUTPUT = 1024;
+
+/**
+ * The `drill` record of one system: the snapshot drilled and how it was chosen (the seed repeats the draw),
+ * restore and verification times against the RTO, the snapshot's age against the RPO, what was restored,
+ * whether it all read back as recorded, and each verify step's result.
+ */
+export async function drillDraft(
+  root: string,
+  result: DrillRun,
+  env: NodeJS.ProcessEnv,
+): Promise<RecordDraft> {
+  if (result.status === 'not-due') throw new Error(`${result.system} was not due: it has no drill record`);
+  const m = result.measurements;
+  const measurements: Measurements = {
+    verified: m.verified,
+    drillId: result.drillId,
+    durationMs: Math.max(0, Date.parse(result.finishedAt) - Date.parse(result.startedAt)),
+    restoreProblems: result.restoreProblems.length,
+    integrityProblems: result.integrityProblems.length,
+    steps: result.steps.map((step) => {
+      const entry: Record<string, unknown> = { name: step.name, status: step.status };
+      if (step.exitCode !== undefined) entry.exitCode = step.exitCode;
+      if (step.durationMs !== undefined) entry.durationMs = step.durationMs;
+      if (step.status === 'failed' && step.output !== undefined) {
+        entry.output =
+          step.output.length <= MAX_STEP_OUTPUT ? step.output : `…${step.output.slice(-MAX_STEP_OUTPUT)}`;
+      }
+      return entry;
+    }),
+  };
+  if (result.snapshot && result.repository !== undefined) {
+    measurements.snapshots = [
+      { repository: result.repository, id: result.snapshot.id, time: result.snapshot.time },
+    ];
+  }
+  if (result.selection) measurements.selection = { ...result.selection };
+  for (const key of [
+    'restoreDurationMs',
+    'restoreMs',
+    'integrityMs',
+    'files',
+    'dirs',
+    'symlinks',
+    'bytes',
+  ] as const) {
+    if (m[key] !== undefined) measurements[key] = m[key];
+  }
+  if (m.timeoutSeconds !== undefined) measurements.timeoutSeconds = m.timeoutSeconds;
+  if (m.rtoSeconds !== undefined || m.restoreDurationMs !== undefined) {
+    measurements.rto = {
+      ...(m.rtoSeconds !== undefined ? { targetSeconds: m.rtoSeconds } : {}),
+      ...(m.restoreDurationMs !== undefined ? { achievedSeconds: m.restoreDurationMs / 1000 } : {}),
+    };
+  }
+  if (m.rpoSeconds !== undefined || m.snapshotAgeSeconds !== undefined) {
+    measurements.rpo = {
+      ...(m.rpoSeconds !== undefined ? { targetSeconds: m.rpoSeconds } : {}),
+      ...(m.snapshotAgeSeconds !== undefined ? { achievedSeconds: m.snapshotAgeSeconds } : {}),
+    };
+  }
+  const draft: RecordDraft = {
+    kind: 'drill',
+    outcome: result.status === 'passed' ? 'success' : 'failure',
+    startedAt: result.startedAt,
+    time: result.finishedAt,
+    systems: [{ name: result.system, policy: result.policy }],
+    policies: await policyEntries(root, [{ file: result.file, name: result.policy }], env),
+    measurements,
+  };
+  if (result.failures.length > 0) draft.message = truncate(result.failures.join('; '));
   return draft;
 }
 

@@ -34,6 +34,8 @@ export interface RestoreOptions {
   /** Restore only this path of the snapshot and what lies under it. */
   include?: string;
   onProgress?: (totals: RestoreTotals, current: string) => void;
+  /** Stops the restore (a drill's deadline): the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Chunks decoded ahead of the one being written. */
@@ -126,6 +128,7 @@ export async function restoreTree(
     let written = 0;
     try {
       for await (const data of contentOf(reader, node)) {
+        options.signal?.throwIfAborted();
         for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at, written + at);
         written += data.length;
         // Each read decodes afresh: the buffer is this file's alone, and waiting for a collection costs.
@@ -170,6 +173,7 @@ export async function restoreTree(
 
   const onDamage = (message: string) => problems.push({ path: '(listing)', message });
   for await (const node of readListing(reader, tree, onDamage)) {
+    options.signal?.throwIfAborted();
     const invalid = checkSnapshotPath(node.path);
     if (invalid) {
       problems.push({ path: node.path, message: `refused: ${invalid}` });
@@ -198,6 +202,7 @@ export async function restoreTree(
   }
   await flushBatch();
   await Promise.all(running);
+  options.signal?.throwIfAborted();
 
   for (const node of links) {
     const absolute = join(target, node.path);

@@ -65,7 +65,16 @@ export function loadPolicies(
 }
 
 /** What a drill's verify commands may name; the drill fills them in. */
-export const VERIFY_PLACEHOLDERS = ['restore.path', 'snapshot.id', 'system.name'];
+/** What a drill's verify commands may name in braces (src/drill/steps.ts fills them). */
+export const VERIFY_PLACEHOLDERS: readonly string[] = [
+  'restore.path',
+  'restore.file',
+  'snapshot.id',
+  'snapshot.time',
+  'system.name',
+  'repository.name',
+  'drill.id',
+];
 
 /** What the schema cannot express: names that refer to each other, fields that fit the source kind. */
 function crossCheck(policy: PolicyData, document: YamlDocument): YamlProblem[] {
@@ -115,7 +124,18 @@ function crossCheck(policy: PolicyData, document: YamlDocument): YamlProblem[] {
     }
     system.drill?.verify?.forEach((step, v) => {
       step.command.forEach((arg, a) => {
-        for (const match of arg.matchAll(/\{([^{}]*)\}/g)) {
+        // Only what looks like a placeholder (`{word.word}`): braces of SQL, JSON or shell text are left alone.
+        for (const match of arg.matchAll(/\{([a-z]+\.[a-z]+)\}/g)) {
+          if (match[1] === 'restore.file' && !source.command) {
+            problems.push({
+              ruleId: 'policy/placeholder',
+              message: `\`{restore.file}\` names the one file of a command source's snapshot, and \`${system.name}\` backs up paths`,
+              remediation:
+                'Name the restored files under `{restore.path}`, e.g. `{restore.path}/etc/app.conf`.',
+              location: document.locate(['systems', s, 'drill', 'verify', v, 'command', a]),
+            });
+            continue;
+          }
           if (VERIFY_PLACEHOLDERS.includes(match[1]!)) continue;
           problems.push({
             ruleId: 'policy/placeholder',

@@ -67,6 +67,12 @@ export interface SystemData {
     repository?: string;
     select?: { algorithm: 'latest' | 'random-within'; window?: string };
     timeout?: string;
-    verify?: { name?: string; command: string[]; timeout?: string; expectExitCode?: number }[];
+    verify?: {
+      name?: string;
+      command: string[];
+      timeout?: string;
+      expectExitCode?: number;
+      always?: boolean;
+    }[];
   };
 }

@@ -43,6 +43,8 @@ export interface RunningCommand {
    * rejects with a CommandError otherwise. It never goes unhandled when nobody awaits it.
    */
   done: Promise<void>;
+  /** The last 2 KiB or so of stderr so far, secrets masked. */
+  stderrTail: () => string;
 }
 
 export type CommandFailure =
@@ -187,7 +189,7 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Ru
   if (options.signal?.aborted) {
     const done = Promise.reject(failed('aborted', 'was aborted before it started'));
     done.catch(() => {});
-    return { stdout: failedOutput(done), done };
+    return { stdout: failedOutput(done), done, stderrTail: () => '' };
   }
 
   let child: ChildProcess;
@@ -203,7 +205,7 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Ru
     const code = (error as NodeJS.ErrnoException).code ?? 'invalid arguments';
     throw failed('spawn', `could not be started: ${code}`);
   }
-  const stderr = new StderrTail(STDERR_TAIL_BYTES);
+  const stderr = new OutputTail(STDERR_TAIL_BYTES);
   child.stderr!.on('data', (chunk: Buffer) => stderr.add(chunk));
   // A broken pipe shows in the exit status; an 'error' event without a listener would crash the process.
   child.stderr!.on('error', () => {});
@@ -279,7 +281,7 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Ru
     await done;
   }
 
-  return { stdout: output(), done };
+  return { stdout: output(), done, stderrTail: () => stderr.text(secrets) };
 }
 
 /** Output that ends, at the first read, by throwing what `done` rejects with. */
@@ -302,7 +304,7 @@ function spawnReason(error: NodeJS.ErrnoException, cwd: string): string {
 }
 
 /** The last bytes of a stream, in a buffer of bounded size. */
-class StderrTail {
+export class OutputTail {
   private readonly limit: number;
   private chunks: Buffer[] = [];
   private length = 0;

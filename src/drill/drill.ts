@@ -1,0 +1,317 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadIndex } from '../engine/blob-index.ts';
+import { BlobReader } from '../engine/blob-reader.ts';
+import { readListing } from '../engine/listing.ts';
+import { holdLocks } from '../engine/lock.ts';
+import type { Repository } from '../engine/repository.ts';
+import { type RestoreProblem, type RestoreTotals, restoreTree } from '../engine/restorer.ts';
+import { listSnapshots } from '../engine/snapshot.ts';
+import { formatDuration, parseDuration } from '../policy/duration.ts';
+import type { SystemData } from '../policy/model.ts';
+import { type IntegrityReport, verifyRestoredTree } from './integrity.ts';
+import { type Selection, selectSnapshot } from './select.ts';
+import { runSteps, type StepResult } from './steps.ts';
+
+/**
+ * One drill of one system: choose a snapshot, restore it into scratch space, read the restore back against
+ * the snapshot (integrity and completeness), run the policy's verify steps, and measure the whole against
+ * the RTO, all under the drill's deadline (its timeout, by default the RTO). The scratch space is removed
+ * afterwards, whatever happened.
+ */
+
+export type DrillStatus = 'passed' | 'failed';
+
+export interface DrillMeasurements {
+  /** From the start of the restore to the end of the last verify step that is not clean-up. */
+  restoreDurationMs?: number;
+  /** The restore alone, and reading it back. */
+  restoreMs?: number;
+  integrityMs?: number;
+  /** Whether every file, directory and symlink of the snapshot was restored as recorded. */
+  verified: boolean;
+  rtoSeconds?: number;
+  rpoSeconds?: number;
+  /** The snapshot's age when the drill began. */
+  snapshotAgeSeconds?: number;
+  timeoutSeconds?: number;
+  files?: number;
+  dirs?: number;
+  symlinks?: number;
+  bytes?: number;
+}
+
+export interface SystemDrill {
+  system: string;
+  status: DrillStatus;
+  /** Every reason the drill failed, the first being the one reported. */
+  failures: string[];
+  repository?: string;
+  snapshot?: { id: string; time: string };
+  selection?: Omit<Selection, 'chosen'>;
+  /** A random 8-hex-digit id of this run (the `{drill.id}` placeholder). */
+  drillId: string;
+  restoreProblems: RestoreProblem[];
+  integrityProblems: IntegrityReport['problems'];
+  steps: StepResult[];
+  measurements: DrillMeasurements;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface DrillOptions {
+  root: string;
+  /** The system's repositories, opened: the drill restores from its `drill.repository` (default the first). */
+  repositories: { name: string; open: () => Promise<Repository> }[];
+  /** The verify steps' environment (the runner's, less the tool's own secrets). */
+  env: NodeJS.ProcessEnv;
+  seed: string;
+  now?: () => Date;
+  /** Where scratch directories are made (default the system's temporary directory). */
+  scratch?: string;
+  /** Keep the scratch directory (for a look after a failure); its path is logged. */
+  keepScratch?: boolean;
+  log: (line: string) => void;
+  onRestoreProgress?: (totals: RestoreTotals, expected: number) => void;
+}
+
+/** Problems listed in a drill's result; more are counted, not listed. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+export async function drillSystem(system: SystemData, options: DrillOptions): Promise<SystemDrill> {
+  const clock = options.now ?? (() => new Date());
+  const started = clock();
+  const drill = system.drill ?? {};
+  const rto = system.rto === undefined ? undefined : parseDuration(system.rto);
+  const rpo = system.rpo === undefined ? undefined : parseDuration(system.rpo);
+  const timeout = (drill.timeout === undefined ? undefined : parseDuration(drill.timeout)) ?? rto;
+  const result: SystemDrill = {
+    system: system.name,
+    status: 'failed',
+    failures: [],
+    drillId: randomBytes(4).toString('hex'),
+    restoreProblems: [],
+    integrityProblems: [],
+    steps: [],
+    measurements: { verified: false },
+    startedAt: started.toISOString(),
+    finishedAt: started.toISOString(),
+  };
+  const m = result.measurements;
+  if (rto !== undefined) m.rtoSeconds = rto;
+  if (rpo !== undefined) m.rpoSeconds = rpo;
+  if (timeout !== undefined) m.timeoutSeconds = timeout;
+  const fail = (why: string) => result.failures.push(why);
+
+  const deadline = new AbortController();
+  let phase = 'opening the repository';
+  const timer =
+    timeout === undefined
+      ? undefined
+      : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1000);
+  let scratch: string | undefined;
+  let t0: number | undefined;
+  try {
+    const wanted = drill.repository ?? options.repositories[0]?.name;
+    const source = options.repositories.find((r) => r.name === wanted);
+    if (!source) throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
+    result.repository = source.name;
+    const repo = await source.open();
+    deadline.signal.throwIfAborted();
+
+    phase = 'choosing a snapshot';
+    const refs = (
+      await listSnapshots(repo, (id, message) =>
+        options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`),
+      )
+    ).filter((ref) => ref.snapshot.system === system.name);
+    const windowSeconds = drill.select?.window === undefined ? undefined : parseDuration(drill.select.window);
+    const selection = selectSnapshot(
+      refs,
+      {
+        algorithm: drill.select?.algorithm ?? 'latest',
+        ...(windowSeconds !== undefined ? { windowSeconds } : {}),
+      },
+      started,
+      options.seed,
+      system.name,
+    );
+    const { chosen, ...recorded } = selection;
+    result.selection = recorded;
+    result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
+    m.snapshotAgeSeconds = Math.max(
+      0,
+      Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1000),
+    );
+    options.log(
+      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === 'random-within' ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ''})`,
+    );
+
+    scratch = mkdtempSync(join(resolve(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
+    t0 = performance.now();
+    phase = 'restoring';
+    const locks = await holdLocks([repo], 'shared', { purpose: `drill ${system.name}` });
+    let integrity: IntegrityReport;
+    try {
+      const index = await loadIndex(repo);
+      const reader = new BlobReader(repo, index);
+      const expected = chosen.snapshot.summary.bytes;
+      const restored = await restoreTree(reader, chosen.snapshot.tree, scratch, {
+        signal: deadline.signal,
+        ...(options.onRestoreProgress
+          ? { onProgress: (totals: RestoreTotals) => options.onRestoreProgress!(totals, expected) }
+          : {}),
+      });
+      m.restoreMs = Math.round(performance.now() - t0);
+      Object.assign(m, restored.totals);
+      result.restoreProblems = restored.problems;
+      phase = 'reading the restore back';
+      integrity = await verifyRestoredTree(readListing(reader, chosen.snapshot.tree), {
+        target: scratch,
+        idKey: repo.idKey,
+        chunkLength: (id) => index.get(id)?.rawLength,
+        signal: deadline.signal,
+      });
+    } finally {
+      await locks.release();
+    }
+    m.integrityMs = integrity.durationMs;
+    result.integrityProblems = integrity.problems;
+    m.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
+    if (result.restoreProblems.length > 0) {
+      fail(`the restore failed for ${describeProblems(result.restoreProblems)}`);
+    }
+    if (integrity.problems.length > 0) {
+      fail(`the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`);
+    }
+
+    phase = 'running the verify steps';
+    const placeholders: Record<string, string> = {
+      'restore.path': scratch,
+      'snapshot.id': chosen.id,
+      'snapshot.time': chosen.snapshot.time,
+      'system.name': system.name,
+      'repository.name': source.name,
+      'drill.id': result.drillId,
+    };
+    if (chosen.snapshot.source.kind === 'command') {
+      placeholders['restore.file'] = join(scratch, chosen.snapshot.source.filename);
+    }
+    result.steps = await runSteps(drill.verify ?? [], {
+      env: {
+        ...options.env,
+        RESTORABLE_RESTORE_PATH: scratch,
+        RESTORABLE_SNAPSHOT_ID: chosen.id,
+        RESTORABLE_DRILL_ID: result.drillId,
+      },
+      cwd: options.root,
+      placeholders,
+      signal: deadline.signal,
+      blocked: !m.verified,
+      onStart: (name) => {
+        phase = `running verify step "${name}"`;
+      },
+    });
+    m.restoreDurationMs = Math.round(
+      (m.restoreMs ?? 0) +
+        integrity.durationMs +
+        result.steps.reduce(
+          (total, step, i) => total + (drill.verify?.[i]?.always ? 0 : (step.durationMs ?? 0)),
+          0,
+        ),
+    );
+    for (const step of result.steps) {
+      if (step.status === 'failed') {
+        fail(
+          `verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ''}`,
+        );
+      }
+    }
+  } catch (error) {
+    if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+      // The measured time is the time spent until the deadline stopped it.
+      if (t0 !== undefined) m.restoreDurationMs = Math.round(performance.now() - t0);
+    } else {
+      fail((error as Error).message);
+    }
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (scratch !== undefined) {
+      if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
+      else removeScratch(scratch);
+    }
+  }
+  if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+    const reason = deadline.signal.reason as DrillTimeout;
+    result.failures.unshift(
+      `the drill ran past its timeout of ${formatDuration(timeout!)}${drill.timeout === undefined ? ' (the RTO)' : ''} while ${reason.phase}: stopped after ${seconds(m.restoreDurationMs ?? timeout! * 1000)}`,
+    );
+  } else if (rto !== undefined && m.restoreDurationMs !== undefined && m.restoreDurationMs > rto * 1000) {
+    fail(
+      `restoring and verifying took ${seconds(m.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`,
+    );
+  }
+  if (
+    rpo !== undefined &&
+    result.selection?.algorithm === 'latest' &&
+    m.snapshotAgeSeconds !== undefined &&
+    m.snapshotAgeSeconds > rpo
+  ) {
+    fail(
+      `the newest snapshot was ${formatDuration(m.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`,
+    );
+  }
+  result.status = result.failures.length === 0 ? 'passed' : 'failed';
+  result.restoreProblems = result.restoreProblems.slice(0, MAX_LISTED_PROBLEMS);
+  result.integrityProblems = result.integrityProblems.slice(0, MAX_LISTED_PROBLEMS);
+  result.finishedAt = clock().toISOString();
+  return result;
+}
+
+class DrillTimeout extends Error {
+  readonly phase: string;
+  constructor(phase: string) {
+    super(`the drill ran out of time while ${phase}`);
+    this.name = 'DrillTimeout';
+    this.phase = phase;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s*\r?\n\s*/g, ' ⏎ ');
+  return flat.length > 300 ? `…${flat.slice(-300)}` : flat;
+}
+
+function describeProblems(problems: readonly { path: string; message: string }[]): string {
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return `${problems.length === 1 ? '1 path' : `${problems.length} paths`}: ${first!.path}: ${first!.message}${more}`;
+}
+
+/**
+ * Removes the scratch directory, making read-only directories of the restored tree writable first (a
+ * restore keeps modes such as 0555, under which their entries cannot be removed by a non-root user).
+ */
+export function removeScratch(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+    return;
+  } catch {
+    // EACCES under a read-only directory: open them up, then remove.
+  }
+  const open = (dir: string) => {
+    chmodSync(dir, 0o700);
+    for (const entry of readdirSync(dir)) {
+      const child = join(dir, entry);
+      if (lstatSync(child).isDirectory()) open(child);
+    }
+  };
+  open(path);
+  rmSync(path, { recursive: true, force: true });
+}
