@@ -9274,7 +9274,7 @@ var init_evidence_schema = __esm({
             achievedSeconds: {
               type: "number",
               minimum: 0,
-              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for a drill's RPO, the age of the drilled snapshot when the drill began; for the RTO, the measured time from the start of the restore to verified data."
+              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
             }
           }
         },
@@ -41584,6 +41584,13 @@ function describeMeasurements(m3) {
   if (isNumber(m3.durationMs)) parts2.push(`took ${milliseconds(m3.durationMs)}`);
   if (isNumber(m3.restoreDurationMs)) parts2.push(`restored in ${milliseconds(m3.restoreDurationMs)}`);
   if (typeof m3.verified === "boolean") parts2.push(m3.verified ? "verified complete" : "NOT verified");
+  if (isNumber(m3.snapshotAgeSeconds)) parts2.push(`snapshot ${seconds(m3.snapshotAgeSeconds)} old`);
+  if (Array.isArray(m3.steps) && m3.steps.length > 0) {
+    const passed = m3.steps.filter(
+      (step) => step?.status === "passed"
+    ).length;
+    parts2.push(`${passed} of ${m3.steps.length} verify step${m3.steps.length === 1 ? "" : "s"} passed`);
+  }
   for (const [name, objective] of [
     ["RPO", m3.rpo],
     ["RTO", m3.rto]
@@ -42195,10 +42202,20 @@ async function drillDraft(root5, result, env2) {
     })
   };
   if (result.snapshot && result.repository !== void 0) {
-    measurements.snapshots = [{ repository: result.repository, id: result.snapshot.id, time: result.snapshot.time }];
+    measurements.snapshots = [
+      { repository: result.repository, id: result.snapshot.id, time: result.snapshot.time }
+    ];
   }
   if (result.selection) measurements.selection = { ...result.selection };
-  for (const key2 of ["restoreDurationMs", "restoreMs", "integrityMs", "files", "dirs", "symlinks", "bytes"]) {
+  for (const key2 of [
+    "restoreDurationMs",
+    "restoreMs",
+    "integrityMs",
+    "files",
+    "dirs",
+    "symlinks",
+    "bytes"
+  ]) {
     if (m3[key2] !== void 0) measurements[key2] = m3[key2];
   }
   if (m3.timeoutSeconds !== void 0) measurements.timeoutSeconds = m3.timeoutSeconds;
@@ -42208,12 +42225,7 @@ async function drillDraft(root5, result, env2) {
       ...m3.restoreDurationMs !== void 0 ? { achievedSeconds: m3.restoreDurationMs / 1e3 } : {}
     };
   }
-  if (m3.rpoSeconds !== void 0 || m3.snapshotAgeSeconds !== void 0) {
-    measurements.rpo = {
-      ...m3.rpoSeconds !== void 0 ? { targetSeconds: m3.rpoSeconds } : {},
-      ...m3.snapshotAgeSeconds !== void 0 ? { achievedSeconds: m3.snapshotAgeSeconds } : {}
-    };
-  }
+  if (m3.snapshotAgeSeconds !== void 0) measurements.snapshotAgeSeconds = m3.snapshotAgeSeconds;
   const draft = {
     kind: "drill",
     outcome: result.status === "passed" ? "success" : "failure",
@@ -87849,46 +87861,6 @@ var init_prune_command = __esm({
   }
 });
 
-// src/drill/select.ts
-import { createHash as createHash15, randomBytes as randomBytes6 } from "node:crypto";
-function newSeed() {
-  return randomBytes6(8).toString("hex");
-}
-function checkSeed(seed) {
-  if (!/^[0-9a-f]{16}$/.test(seed)) throw new Error(`a drill seed is 16 hex digits, not "${seed}"`);
-  return seed;
-}
-function selectSnapshot(refs, spec, now, seed, system) {
-  const sorted = [...refs].sort(
-    (a5, b5) => Date.parse(a5.snapshot.time) - Date.parse(b5.snapshot.time) || a5.id.localeCompare(b5.id)
-  );
-  const newest = sorted.at(-1);
-  if (!newest) throw new Error(`no snapshot of ${system} in the repository: there is nothing to drill`);
-  if (spec.algorithm === "latest") {
-    return { algorithm: "latest", seed, candidates: sorted.length, chosen: newest };
-  }
-  const windowSeconds = spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
-  const from = now.getTime() - windowSeconds * 1e3;
-  const candidates = sorted.filter((ref) => Date.parse(ref.snapshot.time) >= from);
-  if (candidates.length === 0) {
-    throw new Error(
-      `no snapshot of ${system} was taken within the drill's window of ${formatDuration(windowSeconds)}: the newest, ${newest.id.slice(0, 8)}, is from ${newest.snapshot.time}`
-    );
-  }
-  const digest4 = createHash15("sha256").update(`${seed}
-${candidates.map((ref) => ref.id).join("\n")}`).digest();
-  const draw = digest4.readUIntBE(0, 6) % candidates.length;
-  return { algorithm: "random-within", windowSeconds, seed, candidates: candidates.length, chosen: candidates[draw] };
-}
-var DEFAULT_WINDOW_SECONDS;
-var init_select2 = __esm({
-  "src/drill/select.ts"() {
-    "use strict";
-    init_duration();
-    DEFAULT_WINDOW_SECONDS = 30 * 86400;
-  }
-});
-
 // src/drill/integrity.ts
 import { closeSync as closeSync3, constants as constants4, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync3, readlinkSync as readlinkSync2, readSync as readSync2 } from "node:fs";
 import { join as join12 } from "node:path";
@@ -87918,7 +87890,9 @@ async function verifyRestoredTree(nodes5, options) {
         if (!stat3.isSymbolicLink()) throw new Error("is not a symlink");
         const target = readlinkSync2(absolute);
         if (target !== node.target) {
-          throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
+          throw new Error(
+            `points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`
+          );
         }
         report.symlinks++;
       }
@@ -87952,7 +87926,9 @@ function checkFile(absolute, node, buffer, options) {
       const id = ids[i6];
       const length = options.chunkLength(id);
       if (length === void 0 || length > buffer.length) {
-        throw new Error(`chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`);
+        throw new Error(
+          `chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`
+        );
       }
       let filled = 0;
       while (filled < length) {
@@ -87982,6 +87958,52 @@ var init_integrity = __esm({
     init_crypto();
     init_restorer();
     BUFFER_BYTES = 8 * 1024 * 1024;
+  }
+});
+
+// src/drill/select.ts
+import { createHash as createHash15, randomBytes as randomBytes6 } from "node:crypto";
+function newSeed() {
+  return randomBytes6(8).toString("hex");
+}
+function checkSeed(seed) {
+  if (!/^[0-9a-f]{16}$/.test(seed)) throw new Error(`a drill seed is 16 hex digits, not "${seed}"`);
+  return seed;
+}
+function selectSnapshot(refs, spec, now, seed, system) {
+  const sorted = [...refs].sort(
+    (a5, b5) => Date.parse(a5.snapshot.time) - Date.parse(b5.snapshot.time) || a5.id.localeCompare(b5.id)
+  );
+  const newest = sorted.at(-1);
+  if (!newest) throw new Error(`no snapshot of ${system} in the repository: there is nothing to drill`);
+  if (spec.algorithm === "latest") {
+    return { algorithm: "latest", seed, candidates: sorted.length, chosen: newest };
+  }
+  const windowSeconds = spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
+  const from = now.getTime() - windowSeconds * 1e3;
+  const candidates = sorted.filter((ref) => Date.parse(ref.snapshot.time) >= from);
+  if (candidates.length === 0) {
+    throw new Error(
+      `no snapshot of ${system} was taken within the drill's window of ${formatDuration(windowSeconds)}: the newest, ${newest.id.slice(0, 8)}, is from ${newest.snapshot.time}`
+    );
+  }
+  const digest4 = createHash15("sha256").update(`${seed}
+${candidates.map((ref) => ref.id).join("\n")}`).digest();
+  const draw = digest4.readUIntBE(0, 6) % candidates.length;
+  return {
+    algorithm: "random-within",
+    windowSeconds,
+    seed,
+    candidates: candidates.length,
+    chosen: candidates[draw]
+  };
+}
+var DEFAULT_WINDOW_SECONDS;
+var init_select2 = __esm({
+  "src/drill/select.ts"() {
+    "use strict";
+    init_duration();
+    DEFAULT_WINDOW_SECONDS = 30 * 86400;
   }
 });
 
@@ -88059,7 +88081,8 @@ async function runStep(step, name, options) {
 }
 function parseTimeout(text) {
   const seconds3 = parseDuration(text);
-  if (seconds3 === void 0 || seconds3 <= 0) throw new Error(`verify step timeout "${text}" is not a duration`);
+  if (seconds3 === void 0 || seconds3 <= 0)
+    throw new Error(`verify step timeout "${text}" is not a duration`);
   return seconds3 * 1e3;
 }
 var PLACEHOLDER, OUTPUT_TAIL_BYTES;
@@ -88069,7 +88092,10 @@ var init_steps = __esm({
     init_duration();
     init_load_policies();
     init_command();
-    PLACEHOLDER = new RegExp(`\\{(${VERIFY_PLACEHOLDERS.map((p3) => p3.replace(".", "\\.")).join("|")})\\}`, "g");
+    PLACEHOLDER = new RegExp(
+      `\\{(${VERIFY_PLACEHOLDERS.map((p3) => p3.replace(".", "\\.")).join("|")})\\}`,
+      "g"
+    );
     OUTPUT_TAIL_BYTES = 2048;
   }
 });
@@ -88116,11 +88142,17 @@ async function drillSystem(system, options) {
     const repo = await source.open();
     deadline.signal.throwIfAborted();
     phase = "choosing a snapshot";
-    const refs = (await listSnapshots(repo, (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`))).filter((ref) => ref.snapshot.system === system.name);
+    const refs = (await listSnapshots(
+      repo,
+      (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`)
+    )).filter((ref) => ref.snapshot.system === system.name);
     const windowSeconds = drill.select?.window === void 0 ? void 0 : parseDuration(drill.select.window);
     const selection = selectSnapshot(
       refs,
-      { algorithm: drill.select?.algorithm ?? "latest", ...windowSeconds !== void 0 ? { windowSeconds } : {} },
+      {
+        algorithm: drill.select?.algorithm ?? "latest",
+        ...windowSeconds !== void 0 ? { windowSeconds } : {}
+      },
       started,
       options.seed,
       system.name
@@ -88128,9 +88160,12 @@ async function drillSystem(system, options) {
     const { chosen, ...recorded } = selection;
     result.selection = recorded;
     result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
-    m3.snapshotAgeSeconds = Math.max(0, Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3));
+    m3.snapshotAgeSeconds = Math.max(
+      0,
+      Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3)
+    );
     options.log(
-      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, ${selection.candidates} candidates, seed ${selection.seed}` : ""})`
+      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ""})`
     );
     scratch = mkdtempSync(join13(resolve9(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
     t02 = performance.now();
@@ -88202,7 +88237,9 @@ async function drillSystem(system, options) {
     );
     for (const step of result.steps) {
       if (step.status === "failed") {
-        fail(`verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ""}`);
+        fail(
+          `verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ""}`
+        );
       }
     }
   } catch (error2) {
@@ -88224,10 +88261,14 @@ async function drillSystem(system, options) {
       `the drill ran past its timeout of ${formatDuration(timeout)}${drill.timeout === void 0 ? " (the RTO)" : ""} while ${reason.phase}: stopped after ${seconds2(m3.restoreDurationMs ?? timeout * 1e3)}`
     );
   } else if (rto !== void 0 && m3.restoreDurationMs !== void 0 && m3.restoreDurationMs > rto * 1e3) {
-    fail(`restoring and verifying took ${seconds2(m3.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`);
+    fail(
+      `restoring and verifying took ${seconds2(m3.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`
+    );
   }
   if (rpo !== void 0 && result.selection?.algorithm === "latest" && m3.snapshotAgeSeconds !== void 0 && m3.snapshotAgeSeconds > rpo) {
-    fail(`the newest snapshot was ${formatDuration(m3.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`);
+    fail(
+      `the newest snapshot was ${formatDuration(m3.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`
+    );
   }
   result.status = result.failures.length === 0 ? "passed" : "failed";
   result.restoreProblems = result.restoreProblems.slice(0, MAX_LISTED_PROBLEMS);
@@ -88748,8 +88789,8 @@ function whyNotDue2(item, last, now) {
 var init_drill2 = __esm({
   "src/commands/drill.ts"() {
     "use strict";
-    init_select2();
     init_drill();
+    init_select2();
     init_status();
     init_config();
     init_cron();
@@ -88806,8 +88847,10 @@ async function drillCommand(args, io) {
     onResult: (result) => evidence.appendDrill(result)
   });
   if (values.json) {
-    io.out.write(`${JSON.stringify({ command: "drill", systems: results, evidence: evidence.summary() }, null, 2)}
-`);
+    io.out.write(
+      `${JSON.stringify({ command: "drill", systems: results, evidence: evidence.summary() }, null, 2)}
+`
+    );
   } else {
     for (const result of results) io.out.write(describeDrill(result));
   }
@@ -88851,11 +88894,9 @@ function describeDrill(result) {
       `  age         ${formatDuration(Math.max(1, m3.snapshotAgeSeconds))}${m3.rpoSeconds !== void 0 ? ` (RPO ${formatDuration(m3.rpoSeconds)})` : ""}`
     );
   }
-  lines.push(
-    result.status === "passed" ? `  PASSED
+  lines.push(result.status === "passed" ? `  PASSED
 ` : `  FAILED: ${result.failures.join("; ")}
-`
-  );
+`);
   return lines.join("\n");
 }
 var OPTIONS2, plural5;

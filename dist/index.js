@@ -67649,7 +67649,7 @@ var init_evidence_schema = __esm({
             achievedSeconds: {
               type: "number",
               minimum: 0,
-              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for a drill's RPO, the age of the drilled snapshot when the drill began; for the RTO, the measured time from the start of the restore to verified data."
+              description: "What was achieved: for the RPO, the age of the newest earlier snapshot when this backup completed (the data that would have been lost); for the RTO, the measured time from the start of the restore to verified data."
             }
           }
         },
@@ -103563,40 +103563,6 @@ async function whyNotDue(item, repo, now) {
   return `newest snapshot ${newest.id.slice(0, 8)} (${newest.snapshot.time}) is not older than the schedule's last time (${fired.toISOString()})`;
 }
 
-// src/drill/select.ts
-init_duration();
-import { createHash as createHash12, randomBytes as randomBytes6 } from "node:crypto";
-var DEFAULT_WINDOW_SECONDS = 30 * 86400;
-function newSeed() {
-  return randomBytes6(8).toString("hex");
-}
-function checkSeed(seed) {
-  if (!/^[0-9a-f]{16}$/.test(seed)) throw new Error(`a drill seed is 16 hex digits, not "${seed}"`);
-  return seed;
-}
-function selectSnapshot(refs, spec, now, seed, system) {
-  const sorted = [...refs].sort(
-    (a5, b5) => Date.parse(a5.snapshot.time) - Date.parse(b5.snapshot.time) || a5.id.localeCompare(b5.id)
-  );
-  const newest = sorted.at(-1);
-  if (!newest) throw new Error(`no snapshot of ${system} in the repository: there is nothing to drill`);
-  if (spec.algorithm === "latest") {
-    return { algorithm: "latest", seed, candidates: sorted.length, chosen: newest };
-  }
-  const windowSeconds = spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
-  const from = now.getTime() - windowSeconds * 1e3;
-  const candidates = sorted.filter((ref) => Date.parse(ref.snapshot.time) >= from);
-  if (candidates.length === 0) {
-    throw new Error(
-      `no snapshot of ${system} was taken within the drill's window of ${formatDuration(windowSeconds)}: the newest, ${newest.id.slice(0, 8)}, is from ${newest.snapshot.time}`
-    );
-  }
-  const digest4 = createHash12("sha256").update(`${seed}
-${candidates.map((ref) => ref.id).join("\n")}`).digest();
-  const draw = digest4.readUIntBE(0, 6) % candidates.length;
-  return { algorithm: "random-within", windowSeconds, seed, candidates: candidates.length, chosen: candidates[draw] };
-}
-
 // src/drill/drill.ts
 import { randomBytes as randomBytes7 } from "node:crypto";
 import { chmodSync, lstatSync as lstatSync5, mkdtempSync, readdirSync, rmSync as rmSync2 } from "node:fs";
@@ -103849,7 +103815,9 @@ async function verifyRestoredTree(nodes5, options) {
         if (!stat4.isSymbolicLink()) throw new Error("is not a symlink");
         const target = readlinkSync2(absolute);
         if (target !== node.target) {
-          throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
+          throw new Error(
+            `points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`
+          );
         }
         report.symlinks++;
       }
@@ -103883,7 +103851,9 @@ function checkFile(absolute, node, buffer, options) {
       const id = ids[i6];
       const length = options.chunkLength(id);
       if (length === void 0 || length > buffer.length) {
-        throw new Error(`chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`);
+        throw new Error(
+          `chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`
+        );
       }
       let filled = 0;
       while (filled < length) {
@@ -103907,10 +103877,53 @@ function checkFile(absolute, node, buffer, options) {
   }
 }
 
+// src/drill/select.ts
+init_duration();
+import { createHash as createHash12, randomBytes as randomBytes6 } from "node:crypto";
+var DEFAULT_WINDOW_SECONDS = 30 * 86400;
+function newSeed() {
+  return randomBytes6(8).toString("hex");
+}
+function checkSeed(seed) {
+  if (!/^[0-9a-f]{16}$/.test(seed)) throw new Error(`a drill seed is 16 hex digits, not "${seed}"`);
+  return seed;
+}
+function selectSnapshot(refs, spec, now, seed, system) {
+  const sorted = [...refs].sort(
+    (a5, b5) => Date.parse(a5.snapshot.time) - Date.parse(b5.snapshot.time) || a5.id.localeCompare(b5.id)
+  );
+  const newest = sorted.at(-1);
+  if (!newest) throw new Error(`no snapshot of ${system} in the repository: there is nothing to drill`);
+  if (spec.algorithm === "latest") {
+    return { algorithm: "latest", seed, candidates: sorted.length, chosen: newest };
+  }
+  const windowSeconds = spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
+  const from = now.getTime() - windowSeconds * 1e3;
+  const candidates = sorted.filter((ref) => Date.parse(ref.snapshot.time) >= from);
+  if (candidates.length === 0) {
+    throw new Error(
+      `no snapshot of ${system} was taken within the drill's window of ${formatDuration(windowSeconds)}: the newest, ${newest.id.slice(0, 8)}, is from ${newest.snapshot.time}`
+    );
+  }
+  const digest4 = createHash12("sha256").update(`${seed}
+${candidates.map((ref) => ref.id).join("\n")}`).digest();
+  const draw = digest4.readUIntBE(0, 6) % candidates.length;
+  return {
+    algorithm: "random-within",
+    windowSeconds,
+    seed,
+    candidates: candidates.length,
+    chosen: candidates[draw]
+  };
+}
+
 // src/drill/steps.ts
 init_duration();
 init_load_policies();
-var PLACEHOLDER = new RegExp(`\\{(${VERIFY_PLACEHOLDERS.map((p3) => p3.replace(".", "\\.")).join("|")})\\}`, "g");
+var PLACEHOLDER = new RegExp(
+  `\\{(${VERIFY_PLACEHOLDERS.map((p3) => p3.replace(".", "\\.")).join("|")})\\}`,
+  "g"
+);
 var OUTPUT_TAIL_BYTES = 2048;
 function fillPlaceholders(arg, values) {
   return arg.replace(PLACEHOLDER, (match, name) => {
@@ -103985,7 +103998,8 @@ async function runStep(step, name, options) {
 }
 function parseTimeout(text) {
   const seconds3 = parseDuration(text);
-  if (seconds3 === void 0 || seconds3 <= 0) throw new Error(`verify step timeout "${text}" is not a duration`);
+  if (seconds3 === void 0 || seconds3 <= 0)
+    throw new Error(`verify step timeout "${text}" is not a duration`);
   return seconds3 * 1e3;
 }
 
@@ -104028,11 +104042,17 @@ async function drillSystem(system, options) {
     const repo = await source.open();
     deadline.signal.throwIfAborted();
     phase = "choosing a snapshot";
-    const refs = (await listSnapshots(repo, (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`))).filter((ref) => ref.snapshot.system === system.name);
+    const refs = (await listSnapshots(
+      repo,
+      (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`)
+    )).filter((ref) => ref.snapshot.system === system.name);
     const windowSeconds = drill.select?.window === void 0 ? void 0 : parseDuration(drill.select.window);
     const selection = selectSnapshot(
       refs,
-      { algorithm: drill.select?.algorithm ?? "latest", ...windowSeconds !== void 0 ? { windowSeconds } : {} },
+      {
+        algorithm: drill.select?.algorithm ?? "latest",
+        ...windowSeconds !== void 0 ? { windowSeconds } : {}
+      },
       started,
       options.seed,
       system.name
@@ -104040,9 +104060,12 @@ async function drillSystem(system, options) {
     const { chosen, ...recorded } = selection;
     result.selection = recorded;
     result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
-    m3.snapshotAgeSeconds = Math.max(0, Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3));
+    m3.snapshotAgeSeconds = Math.max(
+      0,
+      Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3)
+    );
     options.log(
-      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, ${selection.candidates} candidates, seed ${selection.seed}` : ""})`
+      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ""})`
     );
     scratch = mkdtempSync(join10(resolve4(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
     t02 = performance.now();
@@ -104114,7 +104137,9 @@ async function drillSystem(system, options) {
     );
     for (const step of result.steps) {
       if (step.status === "failed") {
-        fail(`verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ""}`);
+        fail(
+          `verify step "${step.name}" failed: ${step.message}${step.output ? `; output: ${oneLine(step.output)}` : ""}`
+        );
       }
     }
   } catch (error3) {
@@ -104136,10 +104161,14 @@ async function drillSystem(system, options) {
       `the drill ran past its timeout of ${formatDuration(timeout)}${drill.timeout === void 0 ? " (the RTO)" : ""} while ${reason.phase}: stopped after ${seconds(m3.restoreDurationMs ?? timeout * 1e3)}`
     );
   } else if (rto !== void 0 && m3.restoreDurationMs !== void 0 && m3.restoreDurationMs > rto * 1e3) {
-    fail(`restoring and verifying took ${seconds(m3.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`);
+    fail(
+      `restoring and verifying took ${seconds(m3.restoreDurationMs)}, longer than the RTO of ${formatDuration(rto)}`
+    );
   }
   if (rpo !== void 0 && result.selection?.algorithm === "latest" && m3.snapshotAgeSeconds !== void 0 && m3.snapshotAgeSeconds > rpo) {
-    fail(`the newest snapshot was ${formatDuration(m3.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`);
+    fail(
+      `the newest snapshot was ${formatDuration(m3.snapshotAgeSeconds)} old, older than the RPO of ${formatDuration(rpo)}`
+    );
   }
   result.status = result.failures.length === 0 ? "passed" : "failed";
   result.restoreProblems = result.restoreProblems.slice(0, MAX_LISTED_PROBLEMS);
@@ -106531,6 +106560,13 @@ function describeMeasurements(m3) {
   if (isNumber(m3.durationMs)) parts2.push(`took ${milliseconds(m3.durationMs)}`);
   if (isNumber(m3.restoreDurationMs)) parts2.push(`restored in ${milliseconds(m3.restoreDurationMs)}`);
   if (typeof m3.verified === "boolean") parts2.push(m3.verified ? "verified complete" : "NOT verified");
+  if (isNumber(m3.snapshotAgeSeconds)) parts2.push(`snapshot ${seconds2(m3.snapshotAgeSeconds)} old`);
+  if (Array.isArray(m3.steps) && m3.steps.length > 0) {
+    const passed = m3.steps.filter(
+      (step) => step?.status === "passed"
+    ).length;
+    parts2.push(`${passed} of ${m3.steps.length} verify step${m3.steps.length === 1 ? "" : "s"} passed`);
+  }
   for (const [name, objective] of [
     ["RPO", m3.rpo],
     ["RTO", m3.rto]
@@ -107212,10 +107248,20 @@ async function drillDraft(root5, result, env2) {
     })
   };
   if (result.snapshot && result.repository !== void 0) {
-    measurements.snapshots = [{ repository: result.repository, id: result.snapshot.id, time: result.snapshot.time }];
+    measurements.snapshots = [
+      { repository: result.repository, id: result.snapshot.id, time: result.snapshot.time }
+    ];
   }
   if (result.selection) measurements.selection = { ...result.selection };
-  for (const key2 of ["restoreDurationMs", "restoreMs", "integrityMs", "files", "dirs", "symlinks", "bytes"]) {
+  for (const key2 of [
+    "restoreDurationMs",
+    "restoreMs",
+    "integrityMs",
+    "files",
+    "dirs",
+    "symlinks",
+    "bytes"
+  ]) {
     if (m3[key2] !== void 0) measurements[key2] = m3[key2];
   }
   if (m3.timeoutSeconds !== void 0) measurements.timeoutSeconds = m3.timeoutSeconds;
@@ -107225,12 +107271,7 @@ async function drillDraft(root5, result, env2) {
       ...m3.restoreDurationMs !== void 0 ? { achievedSeconds: m3.restoreDurationMs / 1e3 } : {}
     };
   }
-  if (m3.rpoSeconds !== void 0 || m3.snapshotAgeSeconds !== void 0) {
-    measurements.rpo = {
-      ...m3.rpoSeconds !== void 0 ? { targetSeconds: m3.rpoSeconds } : {},
-      ...m3.snapshotAgeSeconds !== void 0 ? { achievedSeconds: m3.snapshotAgeSeconds } : {}
-    };
-  }
+  if (m3.snapshotAgeSeconds !== void 0) measurements.snapshotAgeSeconds = m3.snapshotAgeSeconds;
   const draft = {
     kind: "drill",
     outcome: result.status === "passed" ? "success" : "failure",
@@ -108124,7 +108165,10 @@ async function runDrillCommand(common2, systems, root5) {
     onResult: (result) => evidence.appendDrill(result)
   });
   const ran = results.filter((r5) => r5.status !== "not-due");
-  setOutput("summary-json", JSON.stringify({ command: "drill", systems: results, evidence: evidence.summary() }));
+  setOutput(
+    "summary-json",
+    JSON.stringify({ command: "drill", systems: results, evidence: evidence.summary() })
+  );
   setOutput(
     "drills",
     JSON.stringify(
@@ -108142,7 +108186,10 @@ async function runDrillCommand(common2, systems, root5) {
   const first = ran[0];
   setOutput("snapshot-id", first?.snapshot?.id ?? "");
   setOutput("duration-ms", first?.measurements.restoreDurationMs ?? "");
-  setOutput("files", ran.reduce((sum, r5) => sum + (r5.measurements.files ?? 0), 0));
+  setOutput(
+    "files",
+    ran.reduce((sum, r5) => sum + (r5.measurements.files ?? 0), 0)
+  );
   await writeSummary(
     "Restore drills",
     ["system", "result", "snapshot", "restored", "read back", "verify steps", "restore time / RTO", "notes"],
@@ -108154,7 +108201,7 @@ async function runDrillCommand(common2, systems, root5) {
         r5.system,
         r5.status === "passed" ? "\u2705 passed" : "\u274C failed",
         r5.snapshot ? `${r5.repository}: \`${r5.snapshot.id.slice(0, 8)}\`` : "",
-        m3.restoreMs !== void 0 ? `${m3.files ?? 0} files, ${formatBytes(m3.bytes ?? 0)}` : "",
+        m3.restoreMs !== void 0 ? `${m3.files ?? 0} file${m3.files === 1 ? "" : "s"}, ${formatBytes(m3.bytes ?? 0)}` : "",
         m3.integrityMs !== void 0 ? m3.verified ? "complete" : "differs" : "",
         r5.steps.length > 0 ? `${passedSteps} of ${r5.steps.length} passed` : "",
         m3.restoreDurationMs !== void 0 ? `${formatSeconds(m3.restoreDurationMs)}${m3.rtoSeconds !== void 0 ? ` / ${formatDuration(m3.rtoSeconds)}` : ""}` : "",

@@ -172,6 +172,12 @@ step(
   },
 );
 
+step(
+  'run-time controls from the evidence: newest backup within the RPO, drills passed and recent, restores within the RTO',
+  ['status', '--remote', 'origin'],
+  { cwd: team },
+);
+
 // The auditor's view: a fresh clone, the pinned fingerprint read from its default branch.
 git(work, 'clone', '--quiet', origin, auditor);
 step('the same, from a fresh clone, as an auditor would', ['evidence', 'verify', '--remote', 'origin'], {

@@ -273,6 +273,65 @@ systems:
     expect(parseOutputs(readFileSync(join(backup.root, 'output.txt'), 'utf8')).result).toBe('passed');
   });
 
+  it('drills: a passing and a failing drill, with outputs, a summary table and an error annotation on the failing one', () => {
+    const policy = `${BACKUP_POLICY}    rto: 1h
+    drill:
+      verify:
+        - name: the file is there
+          command: [test, -s, "{restore.path}/data/a.txt"]
+  - name: notes
+    source: { paths: [notes] }
+    schedule: "0 2 * * *"
+    rto: 1h
+    encryption: { passphrase: { env: RESTORABLE_PASSPHRASE } }
+    repositories: [local]
+    drill:
+      verify:
+        - name: expects a file that was never backed up
+          command: [sh, -c, 'echo "looked for missing.txt" >&2; test -e "{restore.path}/notes/missing.txt"']
+`;
+    const files = { '.restorable/files.yaml': policy, 'data/a.txt': 'alpha\n', 'notes/n.txt': 'n' };
+    const backup = runAction(files, { command: 'backup', passphrase: PASSPHRASE });
+    expect(backup.status).toBe(0);
+    writeFileSync(join(backup.root, 'output.txt'), '');
+    writeFileSync(join(backup.root, 'summary.md'), '');
+    const drill = runNode([ACTION], {
+      cwd: backup.root,
+      env: {
+        GITHUB_WORKSPACE: backup.root,
+        GITHUB_OUTPUT: join(backup.root, 'output.txt'),
+        GITHUB_STEP_SUMMARY: join(backup.root, 'summary.md'),
+        INPUT_COMMAND: 'drill',
+        INPUT_PASSPHRASE: PASSPHRASE,
+      },
+    });
+    expect(drill.status).toBe(1);
+    const outputs = parseOutputs(readFileSync(join(backup.root, 'output.txt'), 'utf8'));
+    expect(outputs.result).toBe('failed');
+    const drills = JSON.parse(outputs.drills!);
+    expect(drills.map((d: { system: string; status: string }) => [d.system, d.status])).toEqual([
+      ['docs', 'passed'],
+      ['notes', 'failed'],
+    ]);
+    expect(drills[0].verified).toBe(true);
+    expect(drills[0].rtoSeconds).toBe(3600);
+    expect(outputs['snapshot-id']).toBe(backup.outputs['snapshot-id']);
+    const errors = parseAnnotations(drill.stdout).filter((a) => a.level === 'error');
+    expect(errors).toHaveLength(2);
+    expect(errors[0]!.props.file).toBe('.restorable/files.yaml');
+    expect(errors[0]!.message).toContain(
+      'notes: verify step "expects a file that was never backed up" failed',
+    );
+    expect(errors[0]!.message).toContain('looked for missing.txt');
+    expect(errors[1]!.message).toBe('drill failed for notes');
+    const summary = readFileSync(join(backup.root, 'summary.md'), 'utf8');
+    expect(summary).toContain('## Restorable: Restore drills');
+    expect(summary).toMatch(
+      /\| docs \| ✅ passed \| local: `[0-9a-f]{8}` \| 1 file, 6 B \| complete \| 1 of 1 passed \|/,
+    );
+    expect(summary).toContain('| notes | ❌ failed |');
+  });
+
   it('fails the step with one clear error when the passphrase is wrong', () => {
     const files = { '.restorable/files.yaml': BACKUP_POLICY, 'data/a.txt': 'a' };
     const first = runAction(files, { command: 'backup', passphrase: PASSPHRASE });

@@ -287,7 +287,9 @@ async function runDrillCommand(
         r.system,
         r.status === 'passed' ? '✅ passed' : '❌ failed',
         r.snapshot ? `${r.repository}: \`${r.snapshot.id.slice(0, 8)}\`` : '',
-        m.restoreMs !== undefined ? `${m.files ?? 0} files, ${formatBytes(m.bytes ?? 0)}` : '',
+        m.restoreMs !== undefined
+          ? `${m.files ?? 0} file${m.files === 1 ? '' : 's'}, ${formatBytes(m.bytes ?? 0)}`
+          : '',
         m.integrityMs !== undefined ? (m.verified ? 'complete' : 'differs') : '',
         r.steps.length > 0 ? `${passedSteps} of ${r.steps.length} passed` : '',
         m.restoreDurationMs !== undefined

@@ -269,6 +269,13 @@ export function describeMeasurements(m: Measurements | undefined): string {
   if (isNumber(m.durationMs)) parts.push(`took ${milliseconds(m.durationMs)}`);
   if (isNumber(m.restoreDurationMs)) parts.push(`restored in ${milliseconds(m.restoreDurationMs)}`);
   if (typeof m.verified === 'boolean') parts.push(m.verified ? 'verified complete' : 'NOT verified');
+  if (isNumber(m.snapshotAgeSeconds)) parts.push(`snapshot ${seconds(m.snapshotAgeSeconds)} old`);
+  if (Array.isArray(m.steps) && m.steps.length > 0) {
+    const passed = m.steps.filter(
+      (step) => (step as { status?: unknown } | null)?.status === 'passed',
+    ).length;
+    parts.push(`${passed} of ${m.steps.length} verify step${m.steps.length === 1 ? '' : 's'} passed`);
+  }
   for (const [name, objective] of [
     ['RPO', m.rpo],
     ['RTO', m.rto],
