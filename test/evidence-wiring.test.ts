@@ -272,6 +272,84 @@ describe('restorable prune writes evidence', () => {
   });
 });
 
+describe('restorable drill writes evidence', () => {
+  it('appends a drill record that status judges; --due then skips the drill until its schedule fires', async () => {
+    const { root, remote } = teamRepository({ fingerprint: key.fingerprint });
+    const policy = POLICY.replace(
+      '    source: { paths: [data] }\n',
+      `    source: { paths: [data] }
+    rpo: 1d
+    rto: 1h
+    drill:
+      schedule: "0 5 * * 1"
+      verify: [{ name: the file is there, command: [test, -s, "{restore.path}/data/a.txt"] }]
+`,
+    );
+    writeFileSync(join(root, '.restorable/files.yaml'), policy);
+    git(root, ['commit', '--quiet', '-am', 'a drill']);
+    const env = cliEnv({ RESTORABLE_EVIDENCE_KEY: key.armored });
+    const backup = await restorable(['backup', '--system', 'docs', '--json'], { cwd: root, env });
+    expect(backup.status, backup.stderr).toBe(0);
+    const snapshot = JSON.parse(backup.stdout).systems[0].repositories[0].snapshot;
+
+    const run = await restorable(['drill', '--json'], { cwd: root, env });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.systems.map((s: { system: string; status: string }) => [s.system, s.status])).toEqual([
+      ['docs', 'passed'],
+    ]);
+    const written = out.evidence.written as { kind: string; file: string }[];
+    expect(written.map((w) => [w.kind, w.file])).toEqual([
+      ['drill', 'records/000000/00000001-drill-docs.json'],
+    ]);
+    const record = readRecord(remote, written[0]!.file);
+    expect(record).toMatchObject({
+      kind: 'drill',
+      outcome: 'success',
+      systems: [{ name: 'docs', policy: 'files' }],
+      measurements: {
+        verified: true,
+        files: 2,
+        snapshots: [{ repository: 'local', id: snapshot }],
+        selection: { algorithm: 'latest', candidates: 1 },
+        rto: { targetSeconds: 3600 },
+        steps: [{ name: 'the file is there', status: 'passed', exitCode: 0 }],
+      },
+    });
+    expect(record.measurements.restoreDurationMs).toBeGreaterThanOrEqual(0);
+    expect(record.measurements.restoreDurationMs).toBeLessThanOrEqual(record.measurements.durationMs);
+
+    // The run-time controls now have a drill to judge, pages included.
+    const status = await restorable(['status', '--remote', 'origin', '--json'], { cwd: root, env: cliEnv() });
+    const results = JSON.parse(status.stdout).results as {
+      system: string;
+      control: string;
+      status: string;
+    }[];
+    const docs = Object.fromEntries(
+      results.filter((r) => r.system === 'docs').map((r) => [r.control, r.status]),
+    );
+    expect(docs).toMatchObject({ 'RB-RT-002': 'pass', 'RB-RT-003': 'pass', 'RB-RT-004': 'pass' });
+    expect(git(remote, ['show', `${BRANCH}:systems/docs.md`])).toContain('verified complete');
+
+    // The drill ran after the schedule last fired: not due, and no record for it.
+    const due = await restorable(['drill', '--due', '--json'], { cwd: root, env });
+    expect(due.status, due.stderr).toBe(0);
+    const dueOut = JSON.parse(due.stdout);
+    expect(dueOut.systems[0].status).toBe('not-due');
+    expect(dueOut.systems[0].message).toMatch(
+      /^last drill \(.+\) is not older than the drill schedule's last time/,
+    );
+    expect(dueOut.evidence.written).toEqual([]);
+
+    const verify = await restorable(['evidence', 'verify', '--remote', 'origin'], {
+      cwd: root,
+      env: cliEnv(),
+    });
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+  });
+});
+
 describe('check --evidence', () => {
   it('on a schedule writes a check record; on a pull request never, even with a key', async () => {
     const { root, remote } = teamRepository({ fingerprint: key.fingerprint });
