@@ -88129,109 +88129,98 @@ async function drillSystem(system, options) {
   if (rpo !== void 0) m3.rpoSeconds = rpo;
   if (timeout !== void 0) m3.timeoutSeconds = timeout;
   const fail = (why) => result.failures.push(why);
+  const t02 = performance.now();
   const deadline = new AbortController();
   let phase = "opening the repository";
   const timer = timeout === void 0 ? void 0 : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
   let scratch;
-  let t02;
+  let placeholders;
+  const timedOut = () => deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout;
   try {
-    const wanted = drill.repository ?? options.repositories[0]?.name;
-    const source = options.repositories.find((r5) => r5.name === wanted);
-    if (!source) throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
-    result.repository = source.name;
-    const repo = await source.open();
-    deadline.signal.throwIfAborted();
-    phase = "choosing a snapshot";
-    const refs = (await listSnapshots(
-      repo,
-      (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`)
-    )).filter((ref) => ref.snapshot.system === system.name);
-    const windowSeconds = drill.select?.window === void 0 ? void 0 : parseDuration(drill.select.window);
-    const selection = selectSnapshot(
-      refs,
-      {
-        algorithm: drill.select?.algorithm ?? "latest",
-        ...windowSeconds !== void 0 ? { windowSeconds } : {}
-      },
-      started,
-      options.seed,
-      system.name
-    );
-    const { chosen, ...recorded } = selection;
-    result.selection = recorded;
-    result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
-    m3.snapshotAgeSeconds = Math.max(
-      0,
-      Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3)
-    );
-    options.log(
-      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ""})`
-    );
-    scratch = mkdtempSync(join13(resolve9(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
-    t02 = performance.now();
-    phase = "restoring";
-    const locks = await holdLocks([repo], "shared", { purpose: `drill ${system.name}` });
-    let integrity;
     try {
-      const index2 = await loadIndex(repo);
-      const reader = new BlobReader(repo, index2);
-      const expected = chosen.snapshot.summary.bytes;
-      const restored = await restoreTree(reader, chosen.snapshot.tree, scratch, {
-        signal: deadline.signal,
-        ...options.onRestoreProgress ? { onProgress: (totals) => options.onRestoreProgress(totals, expected) } : {}
-      });
-      m3.restoreMs = Math.round(performance.now() - t02);
-      Object.assign(m3, restored.totals);
-      result.restoreProblems = restored.problems;
-      phase = "reading the restore back";
-      integrity = await verifyRestoredTree(readListing(reader, chosen.snapshot.tree), {
-        target: scratch,
-        idKey: repo.idKey,
-        chunkLength: (id) => index2.get(id)?.rawLength,
-        signal: deadline.signal
-      });
-    } finally {
-      await locks.release();
-    }
-    m3.integrityMs = integrity.durationMs;
-    result.integrityProblems = integrity.problems;
-    m3.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
-    if (result.restoreProblems.length > 0) {
-      fail(`the restore failed for ${describeProblems(result.restoreProblems)}`);
-    }
-    if (integrity.problems.length > 0) {
-      fail(`the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`);
-    }
-    phase = "running the verify steps";
-    const placeholders = {
-      "restore.path": scratch,
-      "snapshot.id": chosen.id,
-      "snapshot.time": chosen.snapshot.time,
-      "system.name": system.name,
-      "repository.name": source.name,
-      "drill.id": result.drillId
-    };
-    if (chosen.snapshot.source.kind === "command") {
-      placeholders["restore.file"] = join13(scratch, chosen.snapshot.source.filename);
-    }
-    result.steps = await runSteps(drill.verify ?? [], {
-      env: {
-        ...options.env,
-        RESTORABLE_RESTORE_PATH: scratch,
-        RESTORABLE_SNAPSHOT_ID: chosen.id,
-        RESTORABLE_DRILL_ID: result.drillId
-      },
-      cwd: options.root,
-      placeholders,
-      signal: deadline.signal,
-      blocked: !m3.verified,
-      onStart: (name) => {
-        phase = `running verify step "${name}"`;
+      const wanted = drill.repository ?? options.repositories[0]?.name;
+      const source = options.repositories.find((r5) => r5.name === wanted);
+      if (!source)
+        throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
+      result.repository = source.name;
+      const repo = await source.open();
+      deadline.signal.throwIfAborted();
+      phase = "choosing a snapshot";
+      const refs = (await listSnapshots(
+        repo,
+        (id, message) => options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`)
+      )).filter((ref) => ref.snapshot.system === system.name);
+      const windowSeconds = drill.select?.window === void 0 ? void 0 : parseDuration(drill.select.window);
+      const selection = selectSnapshot(
+        refs,
+        {
+          algorithm: drill.select?.algorithm ?? "latest",
+          ...windowSeconds !== void 0 ? { windowSeconds } : {}
+        },
+        started,
+        options.seed,
+        system.name
+      );
+      const { chosen, ...recorded } = selection;
+      result.selection = recorded;
+      result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
+      m3.snapshotAgeSeconds = Math.max(
+        0,
+        Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1e3)
+      );
+      options.log(
+        `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ""})`
+      );
+      scratch = mkdtempSync(join13(resolve9(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
+      placeholders = {
+        "restore.path": scratch,
+        "snapshot.id": chosen.id,
+        "snapshot.time": chosen.snapshot.time,
+        "system.name": system.name,
+        "repository.name": source.name,
+        "drill.id": result.drillId
+      };
+      if (chosen.snapshot.source.kind === "command") {
+        placeholders["restore.file"] = join13(scratch, chosen.snapshot.source.filename);
       }
-    });
+      phase = "restoring";
+      await restoreAndReadBack(repo, chosen.snapshot.tree, chosen.snapshot.summary.bytes, scratch, result, {
+        signal: deadline.signal,
+        onReadBack: () => {
+          phase = "reading the restore back";
+        },
+        ...options.onRestoreProgress ? { onProgress: options.onRestoreProgress } : {}
+      });
+    } catch (error2) {
+      if (!timedOut()) fail(error2.message);
+    }
+    if (placeholders !== void 0) {
+      phase = "running the verify steps";
+      result.steps = await runSteps(drill.verify ?? [], {
+        env: {
+          ...options.env,
+          RESTORABLE_RESTORE_PATH: placeholders["restore.path"],
+          RESTORABLE_SNAPSHOT_ID: placeholders["snapshot.id"],
+          RESTORABLE_DRILL_ID: result.drillId
+        },
+        cwd: options.root,
+        placeholders,
+        signal: deadline.signal,
+        blocked: !m3.verified || result.failures.length > 0 || timedOut(),
+        onStart: (name) => {
+          phase = `running verify step "${name}"`;
+        }
+      });
+    } else {
+      result.steps = (drill.verify ?? []).map((step, i6) => ({
+        name: stepName(step, i6),
+        command: step.command,
+        status: "skipped"
+      }));
+    }
     m3.restoreDurationMs = Math.round(
-      (m3.restoreMs ?? 0) + integrity.durationMs + result.steps.reduce(
-        (total, step, i6) => total + (drill.verify?.[i6]?.always ? 0 : step.durationMs ?? 0),
+      performance.now() - t02 - result.steps.reduce(
+        (total, step, i6) => total + (drill.verify?.[i6]?.always ? step.durationMs ?? 0 : 0),
         0
       )
     );
@@ -88242,12 +88231,6 @@ async function drillSystem(system, options) {
         );
       }
     }
-  } catch (error2) {
-    if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
-      if (t02 !== void 0) m3.restoreDurationMs = Math.round(performance.now() - t02);
-    } else {
-      fail(error2.message);
-    }
   } finally {
     if (timer !== void 0) clearTimeout(timer);
     if (scratch !== void 0) {
@@ -88255,7 +88238,7 @@ async function drillSystem(system, options) {
       else removeScratch(scratch);
     }
   }
-  if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+  if (timedOut()) {
     const reason = deadline.signal.reason;
     result.failures.unshift(
       `the drill ran past its timeout of ${formatDuration(timeout)}${drill.timeout === void 0 ? " (the RTO)" : ""} while ${reason.phase}: stopped after ${seconds2(m3.restoreDurationMs ?? timeout * 1e3)}`
@@ -88275,6 +88258,43 @@ async function drillSystem(system, options) {
   result.integrityProblems = result.integrityProblems.slice(0, MAX_LISTED_PROBLEMS);
   result.finishedAt = clock().toISOString();
   return result;
+}
+async function restoreAndReadBack(repo, tree, expected, scratch, result, options) {
+  const m3 = result.measurements;
+  const started = performance.now();
+  const locks = await holdLocks([repo], "shared", { purpose: `drill ${result.system}` });
+  let integrity;
+  try {
+    const index2 = await loadIndex(repo);
+    const reader = new BlobReader(repo, index2);
+    const restored = await restoreTree(reader, tree, scratch, {
+      signal: options.signal,
+      ...options.onProgress ? { onProgress: (totals) => options.onProgress(totals, expected) } : {}
+    });
+    m3.restoreMs = Math.round(performance.now() - started);
+    Object.assign(m3, restored.totals);
+    result.restoreProblems = restored.problems;
+    options.onReadBack();
+    integrity = await verifyRestoredTree(readListing(reader, tree), {
+      target: scratch,
+      idKey: repo.idKey,
+      chunkLength: (id) => index2.get(id)?.rawLength,
+      signal: options.signal
+    });
+  } finally {
+    await locks.release();
+  }
+  m3.integrityMs = integrity.durationMs;
+  result.integrityProblems = integrity.problems;
+  m3.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
+  if (result.restoreProblems.length > 0) {
+    result.failures.push(`the restore failed for ${describeProblems(result.restoreProblems)}`);
+  }
+  if (integrity.problems.length > 0) {
+    result.failures.push(
+      `the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`
+    );
+  }
 }
 function seconds2(ms) {
   return `${(ms / 1e3).toFixed(1)} s`;

@@ -13,7 +13,7 @@ import { formatDuration, parseDuration } from '../policy/duration.ts';
 import type { SystemData } from '../policy/model.ts';
 import { type IntegrityReport, verifyRestoredTree } from './integrity.ts';
 import { type Selection, selectSnapshot } from './select.ts';
-import { runSteps, type StepResult } from './steps.ts';
+import { runSteps, type StepResult, stepName } from './steps.ts';
 
 /**
  * One drill of one system: choose a snapshot, restore it into scratch space, read the restore back against
@@ -105,6 +105,9 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
   if (timeout !== undefined) m.timeoutSeconds = timeout;
   const fail = (why: string) => result.failures.push(why);
 
+  // The clock runs from the start, as in an incident: opening the repository and finding the snapshot
+  // are part of recovering. The deadline counts from the same moment, so the two always agree.
+  const t0 = performance.now();
   const deadline = new AbortController();
   let phase = 'opening the repository';
   const timer =
@@ -112,113 +115,102 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
       ? undefined
       : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1000);
   let scratch: string | undefined;
-  let t0: number | undefined;
+  let placeholders: Record<string, string> | undefined;
+  const timedOut = () => deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout;
   try {
-    const wanted = drill.repository ?? options.repositories[0]?.name;
-    const source = options.repositories.find((r) => r.name === wanted);
-    if (!source) throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
-    result.repository = source.name;
-    const repo = await source.open();
-    deadline.signal.throwIfAborted();
-
-    phase = 'choosing a snapshot';
-    const refs = (
-      await listSnapshots(repo, (id, message) =>
-        options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`),
-      )
-    ).filter((ref) => ref.snapshot.system === system.name);
-    const windowSeconds = drill.select?.window === undefined ? undefined : parseDuration(drill.select.window);
-    const selection = selectSnapshot(
-      refs,
-      {
-        algorithm: drill.select?.algorithm ?? 'latest',
-        ...(windowSeconds !== undefined ? { windowSeconds } : {}),
-      },
-      started,
-      options.seed,
-      system.name,
-    );
-    const { chosen, ...recorded } = selection;
-    result.selection = recorded;
-    result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
-    m.snapshotAgeSeconds = Math.max(
-      0,
-      Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1000),
-    );
-    options.log(
-      `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === 'random-within' ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ''})`,
-    );
-
-    scratch = mkdtempSync(join(resolve(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
-    t0 = performance.now();
-    phase = 'restoring';
-    const locks = await holdLocks([repo], 'shared', { purpose: `drill ${system.name}` });
-    let integrity: IntegrityReport;
     try {
-      const index = await loadIndex(repo);
-      const reader = new BlobReader(repo, index);
-      const expected = chosen.snapshot.summary.bytes;
-      const restored = await restoreTree(reader, chosen.snapshot.tree, scratch, {
+      const wanted = drill.repository ?? options.repositories[0]?.name;
+      const source = options.repositories.find((r) => r.name === wanted);
+      if (!source)
+        throw new Error(`the drill names repository "${wanted}", which ${system.name} does not use`);
+      result.repository = source.name;
+      const repo = await source.open();
+      deadline.signal.throwIfAborted();
+
+      phase = 'choosing a snapshot';
+      const refs = (
+        await listSnapshots(repo, (id, message) =>
+          options.log(`${system.name}: snapshot ${id.slice(0, 8)} left out: ${message}`),
+        )
+      ).filter((ref) => ref.snapshot.system === system.name);
+      const windowSeconds =
+        drill.select?.window === undefined ? undefined : parseDuration(drill.select.window);
+      const selection = selectSnapshot(
+        refs,
+        {
+          algorithm: drill.select?.algorithm ?? 'latest',
+          ...(windowSeconds !== undefined ? { windowSeconds } : {}),
+        },
+        started,
+        options.seed,
+        system.name,
+      );
+      const { chosen, ...recorded } = selection;
+      result.selection = recorded;
+      result.snapshot = { id: chosen.id, time: chosen.snapshot.time };
+      m.snapshotAgeSeconds = Math.max(
+        0,
+        Math.round((started.getTime() - Date.parse(chosen.snapshot.time)) / 1000),
+      );
+      options.log(
+        `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === 'random-within' ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ''})`,
+      );
+
+      scratch = mkdtempSync(join(resolve(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
+      placeholders = {
+        'restore.path': scratch,
+        'snapshot.id': chosen.id,
+        'snapshot.time': chosen.snapshot.time,
+        'system.name': system.name,
+        'repository.name': source.name,
+        'drill.id': result.drillId,
+      };
+      if (chosen.snapshot.source.kind === 'command') {
+        placeholders['restore.file'] = join(scratch, chosen.snapshot.source.filename);
+      }
+      phase = 'restoring';
+      await restoreAndReadBack(repo, chosen.snapshot.tree, chosen.snapshot.summary.bytes, scratch, result, {
         signal: deadline.signal,
-        ...(options.onRestoreProgress
-          ? { onProgress: (totals: RestoreTotals) => options.onRestoreProgress!(totals, expected) }
-          : {}),
+        onReadBack: () => {
+          phase = 'reading the restore back';
+        },
+        ...(options.onRestoreProgress ? { onProgress: options.onRestoreProgress } : {}),
       });
-      m.restoreMs = Math.round(performance.now() - t0);
-      Object.assign(m, restored.totals);
-      result.restoreProblems = restored.problems;
-      phase = 'reading the restore back';
-      integrity = await verifyRestoredTree(readListing(reader, chosen.snapshot.tree), {
-        target: scratch,
-        idKey: repo.idKey,
-        chunkLength: (id) => index.get(id)?.rawLength,
-        signal: deadline.signal,
-      });
-    } finally {
-      await locks.release();
-    }
-    m.integrityMs = integrity.durationMs;
-    result.integrityProblems = integrity.problems;
-    m.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
-    if (result.restoreProblems.length > 0) {
-      fail(`the restore failed for ${describeProblems(result.restoreProblems)}`);
-    }
-    if (integrity.problems.length > 0) {
-      fail(`the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`);
+    } catch (error) {
+      if (!timedOut()) fail((error as Error).message);
     }
 
-    phase = 'running the verify steps';
-    const placeholders: Record<string, string> = {
-      'restore.path': scratch,
-      'snapshot.id': chosen.id,
-      'snapshot.time': chosen.snapshot.time,
-      'system.name': system.name,
-      'repository.name': source.name,
-      'drill.id': result.drillId,
-    };
-    if (chosen.snapshot.source.kind === 'command') {
-      placeholders['restore.file'] = join(scratch, chosen.snapshot.source.filename);
+    // Once there is a restore to look at, the steps run; after a failure, only the clean-up ones.
+    if (placeholders !== undefined) {
+      phase = 'running the verify steps';
+      result.steps = await runSteps(drill.verify ?? [], {
+        env: {
+          ...options.env,
+          RESTORABLE_RESTORE_PATH: placeholders['restore.path']!,
+          RESTORABLE_SNAPSHOT_ID: placeholders['snapshot.id']!,
+          RESTORABLE_DRILL_ID: result.drillId,
+        },
+        cwd: options.root,
+        placeholders,
+        signal: deadline.signal,
+        blocked: !m.verified || result.failures.length > 0 || timedOut(),
+        onStart: (name) => {
+          phase = `running verify step "${name}"`;
+        },
+      });
+    } else {
+      result.steps = (drill.verify ?? []).map((step, i) => ({
+        name: stepName(step, i),
+        command: step.command,
+        status: 'skipped',
+      }));
     }
-    result.steps = await runSteps(drill.verify ?? [], {
-      env: {
-        ...options.env,
-        RESTORABLE_RESTORE_PATH: scratch,
-        RESTORABLE_SNAPSHOT_ID: chosen.id,
-        RESTORABLE_DRILL_ID: result.drillId,
-      },
-      cwd: options.root,
-      placeholders,
-      signal: deadline.signal,
-      blocked: !m.verified,
-      onStart: (name) => {
-        phase = `running verify step "${name}"`;
-      },
-    });
+    // To verified data: clean-up steps (`always`) do not count.
     m.restoreDurationMs = Math.round(
-      (m.restoreMs ?? 0) +
-        integrity.durationMs +
+      performance.now() -
+        t0 -
         result.steps.reduce(
-          (total, step, i) => total + (drill.verify?.[i]?.always ? 0 : (step.durationMs ?? 0)),
+          (total, step, i) => total + (drill.verify?.[i]?.always ? (step.durationMs ?? 0) : 0),
           0,
         ),
     );
@@ -229,13 +221,6 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
         );
       }
     }
-  } catch (error) {
-    if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
-      // The measured time is the time spent until the deadline stopped it.
-      if (t0 !== undefined) m.restoreDurationMs = Math.round(performance.now() - t0);
-    } else {
-      fail((error as Error).message);
-    }
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (scratch !== undefined) {
@@ -243,7 +228,7 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
       else removeScratch(scratch);
     }
   }
-  if (deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout) {
+  if (timedOut()) {
     const reason = deadline.signal.reason as DrillTimeout;
     result.failures.unshift(
       `the drill ran past its timeout of ${formatDuration(timeout!)}${drill.timeout === undefined ? ' (the RTO)' : ''} while ${reason.phase}: stopped after ${seconds(m.restoreDurationMs ?? timeout! * 1000)}`,
@@ -268,6 +253,58 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
   result.integrityProblems = result.integrityProblems.slice(0, MAX_LISTED_PROBLEMS);
   result.finishedAt = clock().toISOString();
   return result;
+}
+
+/** Restores the snapshot into `scratch` under a shared lock, then reads it back; fills in `result`. */
+async function restoreAndReadBack(
+  repo: Repository,
+  tree: readonly string[],
+  expected: number,
+  scratch: string,
+  result: SystemDrill,
+  options: {
+    signal: AbortSignal;
+    onReadBack: () => void;
+    onProgress?: (totals: RestoreTotals, expected: number) => void;
+  },
+): Promise<void> {
+  const m = result.measurements;
+  const started = performance.now();
+  const locks = await holdLocks([repo], 'shared', { purpose: `drill ${result.system}` });
+  let integrity: IntegrityReport;
+  try {
+    const index = await loadIndex(repo);
+    const reader = new BlobReader(repo, index);
+    const restored = await restoreTree(reader, tree, scratch, {
+      signal: options.signal,
+      ...(options.onProgress
+        ? { onProgress: (totals: RestoreTotals) => options.onProgress!(totals, expected) }
+        : {}),
+    });
+    m.restoreMs = Math.round(performance.now() - started);
+    Object.assign(m, restored.totals);
+    result.restoreProblems = restored.problems;
+    options.onReadBack();
+    integrity = await verifyRestoredTree(readListing(reader, tree), {
+      target: scratch,
+      idKey: repo.idKey,
+      chunkLength: (id) => index.get(id)?.rawLength,
+      signal: options.signal,
+    });
+  } finally {
+    await locks.release();
+  }
+  m.integrityMs = integrity.durationMs;
+  result.integrityProblems = integrity.problems;
+  m.verified = integrity.problems.length === 0 && result.restoreProblems.length === 0;
+  if (result.restoreProblems.length > 0) {
+    result.failures.push(`the restore failed for ${describeProblems(result.restoreProblems)}`);
+  }
+  if (integrity.problems.length > 0) {
+    result.failures.push(
+      `the restored data differs from the snapshot: ${describeProblems(integrity.problems)}`,
+    );
+  }
 }
 
 class DrillTimeout extends Error {
