@@ -45077,6 +45077,26 @@ var init_keyring = __esm({
   }
 });
 
+// src/long-timeout.ts
+function setLongTimeout(callback, ms) {
+  let timer;
+  const arm = (remaining) => {
+    timer = setTimeout(
+      () => remaining > MAX_DELAY_MS ? arm(remaining - MAX_DELAY_MS) : callback(),
+      Math.min(remaining, MAX_DELAY_MS)
+    );
+  };
+  arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+var MAX_DELAY_MS;
+var init_long_timeout = __esm({
+  "src/long-timeout.ts"() {
+    "use strict";
+    MAX_DELAY_MS = 2 ** 31 - 1;
+  }
+});
+
 // src/sources/command.ts
 import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync4 } from "node:fs";
@@ -45185,7 +45205,7 @@ function runCommand(argv, options) {
     stopper.stop();
     child2.stdout?.destroy();
   };
-  const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
+  const timer = options.timeoutMs === void 0 ? void 0 : setLongTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const done = new Promise((resolve15, reject) => {
@@ -45199,7 +45219,7 @@ function runCommand(argv, options) {
     function settle(code, signal) {
       if (settled) return;
       settled = true;
-      if (timer !== void 0) clearTimeout(timer);
+      timer?.clear();
       options.signal?.removeEventListener("abort", onAbort);
       stopper.finished();
       const stderrTail = stderr.text(secrets);
@@ -45255,6 +45275,7 @@ var CommandError, STDERR_TAIL_BYTES, DEFAULT_KILL_GRACE_MS, NAME2, OutputTail, S
 var init_command = __esm({
   "src/sources/command.ts"() {
     "use strict";
+    init_long_timeout();
     init_duration();
     CommandError = class extends Error {
       reason;
@@ -88132,7 +88153,7 @@ async function drillSystem(system, options) {
   const t02 = performance.now();
   const deadline = new AbortController();
   let phase = "opening the repository";
-  const timer = timeout === void 0 ? void 0 : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
+  const timer = timeout === void 0 ? void 0 : setLongTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
   let scratch;
   let placeholders;
   const timedOut = () => deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout;
@@ -88232,7 +88253,7 @@ async function drillSystem(system, options) {
       }
     }
   } finally {
-    if (timer !== void 0) clearTimeout(timer);
+    timer?.clear();
     if (scratch !== void 0) {
       if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
       else removeScratch(scratch);
@@ -88334,6 +88355,7 @@ var init_drill = __esm({
     init_lock();
     init_restorer();
     init_snapshot();
+    init_long_timeout();
     init_duration();
     init_integrity();
     init_select2();

@@ -102424,9 +102424,25 @@ init_cron();
 init_duration();
 
 // src/sources/command.ts
-init_duration();
 import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
+
+// src/long-timeout.ts
+var MAX_DELAY_MS = 2 ** 31 - 1;
+function setLongTimeout(callback, ms) {
+  let timer;
+  const arm = (remaining) => {
+    timer = setTimeout(
+      () => remaining > MAX_DELAY_MS ? arm(remaining - MAX_DELAY_MS) : callback(),
+      Math.min(remaining, MAX_DELAY_MS)
+    );
+  };
+  arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
+// src/sources/command.ts
+init_duration();
 var CommandError = class extends Error {
   reason;
   /** The command as the policy wrote it, before expansion (holds no secret values). */
@@ -102553,7 +102569,7 @@ function runCommand(argv, options) {
     stopper.stop();
     child2.stdout?.destroy();
   };
-  const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => stop("timeout"), options.timeoutMs);
+  const timer = options.timeoutMs === void 0 ? void 0 : setLongTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const done = new Promise((resolve10, reject) => {
@@ -102567,7 +102583,7 @@ function runCommand(argv, options) {
     function settle(code, signal) {
       if (settled) return;
       settled = true;
-      if (timer !== void 0) clearTimeout(timer);
+      timer?.clear();
       options.signal?.removeEventListener("abort", onAbort);
       stopper.finished();
       const stderrTail = stderr.text(secrets);
@@ -104032,7 +104048,7 @@ async function drillSystem(system, options) {
   const t02 = performance.now();
   const deadline = new AbortController();
   let phase = "opening the repository";
-  const timer = timeout === void 0 ? void 0 : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
+  const timer = timeout === void 0 ? void 0 : setLongTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1e3);
   let scratch;
   let placeholders;
   const timedOut = () => deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout;
@@ -104132,7 +104148,7 @@ async function drillSystem(system, options) {
       }
     }
   } finally {
-    if (timer !== void 0) clearTimeout(timer);
+    timer?.clear();
     if (scratch !== void 0) {
       if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
       else removeScratch(scratch);

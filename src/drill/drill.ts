@@ -9,6 +9,7 @@ import { holdLocks } from '../engine/lock.ts';
 import type { Repository } from '../engine/repository.ts';
 import { type RestoreProblem, type RestoreTotals, restoreTree } from '../engine/restorer.ts';
 import { listSnapshots } from '../engine/snapshot.ts';
+import { setLongTimeout } from '../long-timeout.ts';
 import { formatDuration, parseDuration } from '../policy/duration.ts';
 import type { SystemData } from '../policy/model.ts';
 import { type IntegrityReport, verifyRestoredTree } from './integrity.ts';
@@ -25,7 +26,7 @@ import { runSteps, type StepResult, stepName } from './steps.ts';
 export type DrillStatus = 'passed' | 'failed';
 
 export interface DrillMeasurements {
-  /** From the start of the restore to the end of the last verify step that is not clean-up. */
+  /** From the start of the drill (opening the repository) to the end of the last verify step that is not clean-up. */
   restoreDurationMs?: number;
   /** The restore alone, and reading it back. */
   restoreMs?: number;
@@ -113,7 +114,7 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
   const timer =
     timeout === undefined
       ? undefined
-      : setTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1000);
+      : setLongTimeout(() => deadline.abort(new DrillTimeout(phase)), timeout * 1000);
   let scratch: string | undefined;
   let placeholders: Record<string, string> | undefined;
   const timedOut = () => deadline.signal.aborted && deadline.signal.reason instanceof DrillTimeout;
@@ -222,7 +223,7 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
       }
     }
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.clear();
     if (scratch !== undefined) {
       if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
       else removeScratch(scratch);

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setLongTimeout } from '../long-timeout.ts';
 import { formatDuration } from '../policy/duration.ts';
 
 /**
@@ -225,7 +226,7 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Ru
     child.stdout?.destroy();
   };
   const timer =
-    options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.timeoutMs);
+    options.timeoutMs === undefined ? undefined : setLongTimeout(() => stop('timeout'), options.timeoutMs);
   const onAbort = () => stop('aborted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -242,7 +243,7 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Ru
     function settle(code: number | null, signal: NodeJS.Signals | null): void {
       if (settled) return;
       settled = true;
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.clear();
       options.signal?.removeEventListener('abort', onAbort);
       stopper.finished();
       const stderrTail = stderr.text(secrets);
