@@ -86323,6 +86323,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     closeSync2(fd2);
     totals.files++;
     totals.bytes += written;
+    options.onFileRestored?.(node);
   };
   const running = /* @__PURE__ */ new Set();
   const launch = async (node) => {
@@ -87885,100 +87886,146 @@ var init_prune_command = __esm({
 // src/drill/integrity.ts
 import { closeSync as closeSync3, constants as constants4, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync3, readlinkSync as readlinkSync2, readSync as readSync2 } from "node:fs";
 import { join as join12 } from "node:path";
-async function verifyRestoredTree(nodes5, options) {
-  const started = performance.now();
-  const report = { files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [], durationMs: 0 };
-  const buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
-  let sinceYield = 0;
-  for await (const node of nodes5) {
-    options.signal?.throwIfAborted();
-    if (checkSnapshotPath(node.path) !== void 0) continue;
-    const absolute = join12(options.target, node.path);
-    const problem = (message) => report.problems.push({ path: node.path, message });
-    try {
-      if (node.type === "file") {
-        const read = checkFile(absolute, node, buffer, options);
-        report.bytes += read;
-        sinceYield += read;
-        report.files++;
-      } else if (node.type === "dir") {
-        const stat3 = lstatSync4(absolute);
-        if (!stat3.isDirectory()) throw new Error(`is not a directory`);
-        checkMode(stat3.mode, node);
-        report.dirs++;
-      } else {
-        const stat3 = lstatSync4(absolute);
-        if (!stat3.isSymbolicLink()) throw new Error("is not a symlink");
-        const target = readlinkSync2(absolute);
-        if (target !== node.target) {
-          throw new Error(
-            `points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`
-          );
-        }
-        report.symlinks++;
-      }
-    } catch (error2) {
-      const code = error2.code;
-      problem(code === "ENOENT" ? "missing from the restore" : error2.message);
-    }
-    if (sinceYield >= 64 * 1024 * 1024) {
-      sinceYield = 0;
-      await new Promise((resolve15) => setImmediate(resolve15));
-    }
-  }
-  report.durationMs = Math.round(performance.now() - started);
-  return report;
+import { Worker as Worker3 } from "node:worker_threads";
+function workerUrl2() {
+  return new URL(
+    import.meta.url.endsWith(".ts") ? "./readback-worker.ts" : "./readback-worker.js",
+    import.meta.url
+  );
 }
-function checkMode(mode, node) {
-  if ((mode & 4095) !== node.mode) {
-    throw new Error(`has mode ${(mode & 4095).toString(8)}, the snapshot says ${node.mode.toString(8)}`);
+function describe154(error2) {
+  return error2.code === "ENOENT" ? "missing from the restore" : error2.message;
+}
+function checkMode(mode, expected) {
+  if ((mode & 4095) !== expected) {
+    throw new Error(`has mode ${(mode & 4095).toString(8)}, the snapshot says ${expected.toString(8)}`);
   }
 }
-function checkFile(absolute, node, buffer, options) {
-  const fd2 = openSync3(absolute, constants4.O_RDONLY | constants4.O_NOFOLLOW);
-  try {
-    const stat3 = fstatSync2(fd2);
-    if (!stat3.isFile()) throw new Error("is not a regular file");
-    if (stat3.size !== node.size) throw new Error(`has ${stat3.size} bytes, the snapshot says ${node.size}`);
-    checkMode(stat3.mode, node);
-    const ids = node.content ?? [];
-    let offset = 0;
-    for (let i6 = 0; i6 < ids.length; i6++) {
-      const id = ids[i6];
-      const length = options.chunkLength(id);
-      if (length === void 0 || length > buffer.length) {
-        throw new Error(
-          `chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`
-        );
-      }
-      let filled = 0;
-      while (filled < length) {
-        const n3 = readSync2(fd2, buffer, filled, length - filled, offset + filled);
-        if (n3 === 0) break;
-        filled += n3;
-      }
-      if (filled !== length || objectId(options.idKey, buffer.subarray(0, length)) !== id) {
-        throw new Error(
-          `differs from the snapshot in bytes ${offset}\u2013${offset + length - 1} (chunk ${i6 + 1} of ${ids.length})`
-        );
-      }
-      offset += length;
-    }
-    if (offset !== node.size) {
-      throw new Error(`the snapshot's chunks hold ${offset} bytes, its listing says ${node.size}`);
-    }
-    return offset;
-  } finally {
-    closeSync3(fd2);
+function checkOther(absolute, node) {
+  const stat3 = lstatSync4(absolute);
+  if (node.type === "dir") {
+    if (!stat3.isDirectory()) throw new Error("is not a directory");
+    checkMode(stat3.mode, node.mode);
+    return;
+  }
+  if (!stat3.isSymbolicLink()) throw new Error("is not a symlink");
+  const target = readlinkSync2(absolute);
+  if (target !== node.target) {
+    throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
   }
 }
-var BUFFER_BYTES;
+var READ_BUFFER_BYTES, BATCH_FILES2, BATCH_BYTES3, ReadBack;
 var init_integrity = __esm({
   "src/drill/integrity.ts"() {
     "use strict";
     init_crypto();
     init_restorer();
-    BUFFER_BYTES = 8 * 1024 * 1024;
+    READ_BUFFER_BYTES = 8 * 1024 * 1024;
+    BATCH_FILES2 = 64;
+    BATCH_BYTES3 = 16 * 1024 * 1024;
+    ReadBack = class {
+      options;
+      worker;
+      handedOver = /* @__PURE__ */ new Set();
+      batch = [];
+      batchBytes = 0;
+      pending = 0;
+      files = { files: 0, bytes: 0, problems: [] };
+      failure;
+      idle;
+      constructor(options) {
+        this.options = options;
+        this.worker = new Worker3(workerUrl2(), { workerData: { target: options.target, idKey: options.idKey } });
+        this.worker.on("message", (result) => {
+          this.files.files += result.files;
+          this.files.bytes += result.bytes;
+          this.files.problems.push(...result.problems);
+          this.pending--;
+          this.wake();
+        });
+        this.worker.on("error", (error2) => {
+          this.failure ??= new Error(`the read-back stopped: ${error2.message}`);
+          this.wake();
+        });
+        this.worker.on("exit", (code) => {
+          if (this.pending > 0) this.failure ??= new Error(`the read-back thread exited (code ${code})`);
+          this.wake();
+        });
+      }
+      wake() {
+        if ((this.pending === 0 || this.failure) && this.idle) {
+          const idle = this.idle;
+          this.idle = void 0;
+          idle();
+        }
+      }
+      /** A file the restore has written and closed: read it back now, beside the rest of the restore. */
+      add(node) {
+        if (node.type !== "file" || checkSnapshotPath(node.path) !== void 0) return;
+        if (this.handedOver.has(node.path)) return;
+        this.handedOver.add(node.path);
+        const content = node.content ?? [];
+        this.batch.push({
+          path: node.path,
+          size: node.size ?? 0,
+          mode: node.mode,
+          content,
+          lengths: content.map((id) => this.options.chunkLength(id))
+        });
+        this.batchBytes += node.size ?? 0;
+        if (this.batch.length >= BATCH_FILES2 || this.batchBytes >= BATCH_BYTES3) this.flush();
+      }
+      flush() {
+        if (this.batch.length === 0) return;
+        this.pending++;
+        this.worker.postMessage(this.batch);
+        this.batch = [];
+        this.batchBytes = 0;
+      }
+      /**
+       * Every node of the listing: files not handed over are read back now (one missing from the restore is
+       * reported as such), directories and symlinks are checked here; then waits for the worker.
+       */
+      async complete(nodes5) {
+        const started = performance.now();
+        const { signal } = this.options;
+        const report = { files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [], durationMs: 0 };
+        for await (const node of nodes5) {
+          signal?.throwIfAborted();
+          if (checkSnapshotPath(node.path) !== void 0) continue;
+          if (node.type === "file") {
+            this.add(node);
+            continue;
+          }
+          try {
+            checkOther(join12(this.options.target, node.path), node);
+            if (node.type === "dir") report.dirs++;
+            else report.symlinks++;
+          } catch (error2) {
+            report.problems.push({ path: node.path, message: describe154(error2) });
+          }
+        }
+        this.flush();
+        while (this.pending > 0 && !this.failure) {
+          signal?.throwIfAborted();
+          await new Promise((resolve15) => {
+            this.idle = resolve15;
+            signal?.addEventListener("abort", () => resolve15(), { once: true });
+            this.wake();
+          });
+        }
+        signal?.throwIfAborted();
+        if (this.failure) throw this.failure;
+        report.files = this.files.files;
+        report.bytes = this.files.bytes;
+        report.problems = [...this.files.problems, ...report.problems];
+        report.durationMs = Math.round(performance.now() - started);
+        return report;
+      }
+      async close() {
+        await this.worker.terminate();
+      }
+    };
   }
 });
 
@@ -88285,25 +88332,28 @@ async function restoreAndReadBack(repo, tree, expected, scratch, result, options
   const started = performance.now();
   const locks = await holdLocks([repo], "shared", { purpose: `drill ${result.system}` });
   let integrity;
+  let readBack;
   try {
     const index2 = await loadIndex(repo);
     const reader = new BlobReader(repo, index2);
+    readBack = new ReadBack({
+      target: scratch,
+      idKey: repo.idKey,
+      chunkLength: (id) => index2.get(id)?.rawLength,
+      signal: options.signal
+    });
     const restored = await restoreTree(reader, tree, scratch, {
       signal: options.signal,
+      onFileRestored: (node) => readBack.add(node),
       ...options.onProgress ? { onProgress: (totals) => options.onProgress(totals, expected) } : {}
     });
     m3.restoreMs = Math.round(performance.now() - started);
     Object.assign(m3, restored.totals);
     result.restoreProblems = restored.problems;
     options.onReadBack();
-    integrity = await verifyRestoredTree(readListing(reader, tree), {
-      target: scratch,
-      idKey: repo.idKey,
-      chunkLength: (id) => index2.get(id)?.rawLength,
-      signal: options.signal
-    });
+    integrity = await readBack.complete(readListing(reader, tree));
   } finally {
-    await locks.release();
+    await Promise.all([locks.release(), readBack?.close()]);
   }
   m3.integrityMs = integrity.durationMs;
   result.integrityProblems = integrity.problems;
@@ -88606,7 +88656,7 @@ function measure(name, kind, now, evidence = name === "snapshotAge" || name === 
       if (!ref) {
         return {
           status: "fail",
-          why: `no ${evidence} of this system has succeeded: the newest (${describe154(last)}) and every one before it did not`,
+          why: `no ${evidence} of this system has succeeded: the newest (${describe155(last)}) and every one before it did not`,
           ref: last
         };
       }
@@ -88617,7 +88667,7 @@ function measure(name, kind, now, evidence = name === "snapshotAge" || name === 
       if (last.restoreDurationMs === void 0) {
         return {
           status: "no-evidence",
-          why: `the newest ${evidence} (${describe154(last)}) recorded no restore time (measurements.restoreDurationMs)`,
+          why: `the newest ${evidence} (${describe155(last)}) recorded no restore time (measurements.restoreDurationMs)`,
           ref: last
         };
       }
@@ -88720,7 +88770,7 @@ function renderStatus(report) {
   return `${lines.join("\n")}
 `;
 }
-var DURATION_MEASURES, describe154, LABEL;
+var DURATION_MEASURES, describe155, LABEL;
 var init_status = __esm({
   "src/evidence/status.ts"() {
     "use strict";
@@ -88737,7 +88787,7 @@ var init_status = __esm({
     init_settings();
     init_state();
     DURATION_MEASURES = /* @__PURE__ */ new Set(["snapshotAge", "drillAge", "restoreDuration"]);
-    describe154 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
+    describe155 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
     LABEL = {
       pass: "pass",
       fail: "FAIL",

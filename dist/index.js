@@ -103686,6 +103686,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     closeSync(fd2);
     totals.files++;
     totals.bytes += written;
+    options.onFileRestored?.(node);
   };
   const running = /* @__PURE__ */ new Set();
   const launch = async (node) => {
@@ -103804,92 +103805,138 @@ init_duration();
 // src/drill/integrity.ts
 import { closeSync as closeSync2, constants as constants6, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync2, readlinkSync as readlinkSync2, readSync } from "node:fs";
 import { join as join9 } from "node:path";
-var BUFFER_BYTES = 8 * 1024 * 1024;
-async function verifyRestoredTree(nodes5, options) {
-  const started = performance.now();
-  const report = { files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [], durationMs: 0 };
-  const buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
-  let sinceYield = 0;
-  for await (const node of nodes5) {
-    options.signal?.throwIfAborted();
-    if (checkSnapshotPath(node.path) !== void 0) continue;
-    const absolute = join9(options.target, node.path);
-    const problem = (message) => report.problems.push({ path: node.path, message });
-    try {
+import { Worker as Worker3 } from "node:worker_threads";
+var READ_BUFFER_BYTES = 8 * 1024 * 1024;
+var BATCH_FILES2 = 64;
+var BATCH_BYTES3 = 16 * 1024 * 1024;
+function workerUrl2() {
+  return new URL(
+    import.meta.url.endsWith(".ts") ? "./readback-worker.ts" : "./readback-worker.js",
+    import.meta.url
+  );
+}
+var ReadBack = class {
+  options;
+  worker;
+  handedOver = /* @__PURE__ */ new Set();
+  batch = [];
+  batchBytes = 0;
+  pending = 0;
+  files = { files: 0, bytes: 0, problems: [] };
+  failure;
+  idle;
+  constructor(options) {
+    this.options = options;
+    this.worker = new Worker3(workerUrl2(), { workerData: { target: options.target, idKey: options.idKey } });
+    this.worker.on("message", (result) => {
+      this.files.files += result.files;
+      this.files.bytes += result.bytes;
+      this.files.problems.push(...result.problems);
+      this.pending--;
+      this.wake();
+    });
+    this.worker.on("error", (error3) => {
+      this.failure ??= new Error(`the read-back stopped: ${error3.message}`);
+      this.wake();
+    });
+    this.worker.on("exit", (code) => {
+      if (this.pending > 0) this.failure ??= new Error(`the read-back thread exited (code ${code})`);
+      this.wake();
+    });
+  }
+  wake() {
+    if ((this.pending === 0 || this.failure) && this.idle) {
+      const idle = this.idle;
+      this.idle = void 0;
+      idle();
+    }
+  }
+  /** A file the restore has written and closed: read it back now, beside the rest of the restore. */
+  add(node) {
+    if (node.type !== "file" || checkSnapshotPath(node.path) !== void 0) return;
+    if (this.handedOver.has(node.path)) return;
+    this.handedOver.add(node.path);
+    const content = node.content ?? [];
+    this.batch.push({
+      path: node.path,
+      size: node.size ?? 0,
+      mode: node.mode,
+      content,
+      lengths: content.map((id) => this.options.chunkLength(id))
+    });
+    this.batchBytes += node.size ?? 0;
+    if (this.batch.length >= BATCH_FILES2 || this.batchBytes >= BATCH_BYTES3) this.flush();
+  }
+  flush() {
+    if (this.batch.length === 0) return;
+    this.pending++;
+    this.worker.postMessage(this.batch);
+    this.batch = [];
+    this.batchBytes = 0;
+  }
+  /**
+   * Every node of the listing: files not handed over are read back now (one missing from the restore is
+   * reported as such), directories and symlinks are checked here; then waits for the worker.
+   */
+  async complete(nodes5) {
+    const started = performance.now();
+    const { signal } = this.options;
+    const report = { files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [], durationMs: 0 };
+    for await (const node of nodes5) {
+      signal?.throwIfAborted();
+      if (checkSnapshotPath(node.path) !== void 0) continue;
       if (node.type === "file") {
-        const read = checkFile(absolute, node, buffer, options);
-        report.bytes += read;
-        sinceYield += read;
-        report.files++;
-      } else if (node.type === "dir") {
-        const stat4 = lstatSync4(absolute);
-        if (!stat4.isDirectory()) throw new Error(`is not a directory`);
-        checkMode(stat4.mode, node);
-        report.dirs++;
-      } else {
-        const stat4 = lstatSync4(absolute);
-        if (!stat4.isSymbolicLink()) throw new Error("is not a symlink");
-        const target = readlinkSync2(absolute);
-        if (target !== node.target) {
-          throw new Error(
-            `points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`
-          );
-        }
-        report.symlinks++;
+        this.add(node);
+        continue;
       }
-    } catch (error3) {
-      const code = error3.code;
-      problem(code === "ENOENT" ? "missing from the restore" : error3.message);
+      try {
+        checkOther(join9(this.options.target, node.path), node);
+        if (node.type === "dir") report.dirs++;
+        else report.symlinks++;
+      } catch (error3) {
+        report.problems.push({ path: node.path, message: describe153(error3) });
+      }
     }
-    if (sinceYield >= 64 * 1024 * 1024) {
-      sinceYield = 0;
-      await new Promise((resolve10) => setImmediate(resolve10));
+    this.flush();
+    while (this.pending > 0 && !this.failure) {
+      signal?.throwIfAborted();
+      await new Promise((resolve10) => {
+        this.idle = resolve10;
+        signal?.addEventListener("abort", () => resolve10(), { once: true });
+        this.wake();
+      });
     }
+    signal?.throwIfAborted();
+    if (this.failure) throw this.failure;
+    report.files = this.files.files;
+    report.bytes = this.files.bytes;
+    report.problems = [...this.files.problems, ...report.problems];
+    report.durationMs = Math.round(performance.now() - started);
+    return report;
   }
-  report.durationMs = Math.round(performance.now() - started);
-  return report;
+  async close() {
+    await this.worker.terminate();
+  }
+};
+function describe153(error3) {
+  return error3.code === "ENOENT" ? "missing from the restore" : error3.message;
 }
-function checkMode(mode, node) {
-  if ((mode & 4095) !== node.mode) {
-    throw new Error(`has mode ${(mode & 4095).toString(8)}, the snapshot says ${node.mode.toString(8)}`);
+function checkMode(mode, expected) {
+  if ((mode & 4095) !== expected) {
+    throw new Error(`has mode ${(mode & 4095).toString(8)}, the snapshot says ${expected.toString(8)}`);
   }
 }
-function checkFile(absolute, node, buffer, options) {
-  const fd2 = openSync2(absolute, constants6.O_RDONLY | constants6.O_NOFOLLOW);
-  try {
-    const stat4 = fstatSync2(fd2);
-    if (!stat4.isFile()) throw new Error("is not a regular file");
-    if (stat4.size !== node.size) throw new Error(`has ${stat4.size} bytes, the snapshot says ${node.size}`);
-    checkMode(stat4.mode, node);
-    const ids = node.content ?? [];
-    let offset = 0;
-    for (let i6 = 0; i6 < ids.length; i6++) {
-      const id = ids[i6];
-      const length = options.chunkLength(id);
-      if (length === void 0 || length > buffer.length) {
-        throw new Error(
-          `chunk ${i6 + 1} of ${ids.length} (${id.slice(0, 12)}) is in no index of the repository`
-        );
-      }
-      let filled = 0;
-      while (filled < length) {
-        const n3 = readSync(fd2, buffer, filled, length - filled, offset + filled);
-        if (n3 === 0) break;
-        filled += n3;
-      }
-      if (filled !== length || objectId(options.idKey, buffer.subarray(0, length)) !== id) {
-        throw new Error(
-          `differs from the snapshot in bytes ${offset}\u2013${offset + length - 1} (chunk ${i6 + 1} of ${ids.length})`
-        );
-      }
-      offset += length;
-    }
-    if (offset !== node.size) {
-      throw new Error(`the snapshot's chunks hold ${offset} bytes, its listing says ${node.size}`);
-    }
-    return offset;
-  } finally {
-    closeSync2(fd2);
+function checkOther(absolute, node) {
+  const stat4 = lstatSync4(absolute);
+  if (node.type === "dir") {
+    if (!stat4.isDirectory()) throw new Error("is not a directory");
+    checkMode(stat4.mode, node.mode);
+    return;
+  }
+  if (!stat4.isSymbolicLink()) throw new Error("is not a symlink");
+  const target = readlinkSync2(absolute);
+  if (target !== node.target) {
+    throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
   }
 }
 
@@ -104180,25 +104227,28 @@ async function restoreAndReadBack(repo, tree, expected, scratch, result, options
   const started = performance.now();
   const locks = await holdLocks([repo], "shared", { purpose: `drill ${result.system}` });
   let integrity;
+  let readBack;
   try {
     const index2 = await loadIndex(repo);
     const reader = new BlobReader(repo, index2);
+    readBack = new ReadBack({
+      target: scratch,
+      idKey: repo.idKey,
+      chunkLength: (id) => index2.get(id)?.rawLength,
+      signal: options.signal
+    });
     const restored = await restoreTree(reader, tree, scratch, {
       signal: options.signal,
+      onFileRestored: (node) => readBack.add(node),
       ...options.onProgress ? { onProgress: (totals) => options.onProgress(totals, expected) } : {}
     });
     m3.restoreMs = Math.round(performance.now() - started);
     Object.assign(m3, restored.totals);
     result.restoreProblems = restored.problems;
     options.onReadBack();
-    integrity = await verifyRestoredTree(readListing(reader, tree), {
-      target: scratch,
-      idKey: repo.idKey,
-      chunkLength: (id) => index2.get(id)?.rawLength,
-      signal: options.signal
-    });
+    integrity = await readBack.complete(readListing(reader, tree));
   } finally {
-    await locks.release();
+    await Promise.all([locks.release(), readBack?.close()]);
   }
   m3.integrityMs = integrity.durationMs;
   result.integrityProblems = integrity.problems;
@@ -104502,9 +104552,9 @@ init_schemas();
 function recordSchemaProblems(value2) {
   const validate2 = validator("evidence");
   if (validate2(value2)) return [];
-  return (validate2.errors ?? []).map(describe153);
+  return (validate2.errors ?? []).map(describe154);
 }
-function describe153(error3) {
+function describe154(error3) {
   const at = error3.instancePath === "" ? "the record" : error3.instancePath;
   const params = error3.params;
   switch (error3.keyword) {
@@ -105301,7 +105351,7 @@ function evaluateRuntime(state2, systems, controls, now, options = {}) {
   }
   return results;
 }
-var describe154 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
+var describe155 = (ref) => `#${ref.sequence} of ${ref.time}, ${ref.outcome}`;
 function measure(name, kind, now, evidence = name === "snapshotAge" || name === "backupSucceeded" ? "backup" : "drill") {
   if (!kind)
     return { status: "no-evidence", why: `the evidence branch holds no ${evidence} record of this system` };
@@ -105314,7 +105364,7 @@ function measure(name, kind, now, evidence = name === "snapshotAge" || name === 
       if (!ref) {
         return {
           status: "fail",
-          why: `no ${evidence} of this system has succeeded: the newest (${describe154(last)}) and every one before it did not`,
+          why: `no ${evidence} of this system has succeeded: the newest (${describe155(last)}) and every one before it did not`,
           ref: last
         };
       }
@@ -105325,7 +105375,7 @@ function measure(name, kind, now, evidence = name === "snapshotAge" || name === 
       if (last.restoreDurationMs === void 0) {
         return {
           status: "no-evidence",
-          why: `the newest ${evidence} (${describe154(last)}) recorded no restore time (measurements.restoreDurationMs)`,
+          why: `the newest ${evidence} (${describe155(last)}) recorded no restore time (measurements.restoreDurationMs)`,
           ref: last
         };
       }

@@ -1,5 +1,5 @@
 // Bundles the Action entry (dist/index.js), the CLI (dist/cli.js) and the content worker
-// (dist/content-worker.js) with esbuild.
+// (dist/content-worker.js) and a drill's read-back worker (dist/readback-worker.js) with esbuild.
 // Output must be byte-for-byte reproducible: CI rebuilds it and fails on any difference.
 import { build } from 'esbuild';
 
@@ -26,6 +26,8 @@ await build({
 
 // The content worker runs in its own thread (src/engine/content-pool.ts loads it from beside the bundle).
 await build({ ...common, entryPoints: ['src/engine/content-worker.ts'], outfile: 'dist/content-worker.js' });
+// So does a drill's read-back (src/drill/integrity.ts).
+await build({ ...common, entryPoints: ['src/drill/readback-worker.ts'], outfile: 'dist/readback-worker.js' });
 
 // The CLI is the package's bin.
 const { chmodSync } = await import('node:fs');

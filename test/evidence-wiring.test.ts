@@ -558,7 +558,7 @@ describe('the Action (dist/index.js run as the runner runs it)', () => {
 });
 
 describe('the README demo', () => {
-  it('runs green: check, backups with evidence in a local bare repository, verify', () => {
+  it('runs green: check, backups and drills with evidence in a local bare repository, verify, status', () => {
     const dir = join(tempDir('restorable-demo-'), 'demo');
     const run = runNode([join(REPO_ROOT, 'scripts/demo.mjs')], {
       cwd: REPO_ROOT,
@@ -567,7 +567,10 @@ describe('the README demo', () => {
     expect(run.stderr).not.toMatch(/demo: .*exited with/);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('generated a throwaway evidence signing key');
-    expect(run.stdout).toMatch(/3 signed evidence records on branch restorable-evidence/);
+    // A backup of both systems, a second of the files, and a drill of each: five records.
+    expect(run.stdout).toMatch(/5 signed evidence records on branch restorable-evidence/);
+    expect(run.stdout.match(/^ {2}PASSED$/gm)).toHaveLength(2);
+    expect(run.stdout).toContain('2 systems × 4 run-time controls: 8 pass, 0 fail');
     expect(run.stdout).toContain('restored files are byte-identical to the originals');
     // The key stays beside the team's repository: in no file of its work tree, its history or its origin.
     const keyLines = readFileSync(join(dir, 'evidence-signing-key.asc'), 'utf8')

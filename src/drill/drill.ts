@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadIndex } from '../engine/blob-index.ts';
 import { BlobReader } from '../engine/blob-reader.ts';
-import { readListing } from '../engine/listing.ts';
+import { type Node, readListing } from '../engine/listing.ts';
 import { holdLocks } from '../engine/lock.ts';
 import type { Repository } from '../engine/repository.ts';
 import { type RestoreProblem, type RestoreTotals, restoreTree } from '../engine/restorer.ts';
@@ -12,7 +12,7 @@ import { listSnapshots } from '../engine/snapshot.ts';
 import { setLongTimeout } from '../long-timeout.ts';
 import { formatDuration, parseDuration } from '../policy/duration.ts';
 import type { SystemData } from '../policy/model.ts';
-import { type IntegrityReport, verifyRestoredTree } from './integrity.ts';
+import { type IntegrityReport, ReadBack } from './integrity.ts';
 import { type Selection, selectSnapshot } from './select.ts';
 import { runSteps, type StepResult, stepName } from './steps.ts';
 
@@ -273,11 +273,19 @@ async function restoreAndReadBack(
   const started = performance.now();
   const locks = await holdLocks([repo], 'shared', { purpose: `drill ${result.system}` });
   let integrity: IntegrityReport;
+  let readBack: ReadBack | undefined;
   try {
     const index = await loadIndex(repo);
     const reader = new BlobReader(repo, index);
+    readBack = new ReadBack({
+      target: scratch,
+      idKey: repo.idKey,
+      chunkLength: (id) => index.get(id)?.rawLength,
+      signal: options.signal,
+    });
     const restored = await restoreTree(reader, tree, scratch, {
       signal: options.signal,
+      onFileRestored: (node: Node) => readBack!.add(node),
       ...(options.onProgress
         ? { onProgress: (totals: RestoreTotals) => options.onProgress!(totals, expected) }
         : {}),
@@ -286,14 +294,9 @@ async function restoreAndReadBack(
     Object.assign(m, restored.totals);
     result.restoreProblems = restored.problems;
     options.onReadBack();
-    integrity = await verifyRestoredTree(readListing(reader, tree), {
-      target: scratch,
-      idKey: repo.idKey,
-      chunkLength: (id) => index.get(id)?.rawLength,
-      signal: options.signal,
-    });
+    integrity = await readBack.complete(readListing(reader, tree));
   } finally {
-    await locks.release();
+    await Promise.all([locks.release(), readBack?.close()]);
   }
   m.integrityMs = integrity.durationMs;
   result.integrityProblems = integrity.problems;

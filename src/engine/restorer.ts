@@ -36,6 +36,8 @@ export interface RestoreOptions {
   onProgress?: (totals: RestoreTotals, current: string) => void;
   /** Stops the restore (a drill's deadline): the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Each file once it is written whole and closed (a drill reads it back meanwhile). */
+  onFileRestored?: (node: Node) => void;
 }
 
 /** Chunks decoded ahead of the one being written. */
@@ -150,6 +152,7 @@ export async function restoreTree(
     closeSync(fd);
     totals.files++;
     totals.bytes += written;
+    options.onFileRestored?.(node);
   };
 
   const running = new Set<Promise<void>>();
