@@ -86241,6 +86241,7 @@ import {
 import { chmod, lchown, lutimes, mkdir as mkdir2, rm as rm2, symlink, utimes } from "node:fs/promises";
 import { join as join11 } from "node:path";
 function checkSnapshotPath(path) {
+  if (!BAD_SEGMENT.test(path) && !path.includes("\0")) return void 0;
   if (path === "") return "empty path";
   if (path.startsWith("/")) return "absolute path";
   if (path.includes("\0")) return "NUL in path";
@@ -86265,6 +86266,8 @@ async function restoreTree(reader, tree, target, options = {}) {
   const asRoot = process.getuid?.() === 0;
   await mkdir2(target, { recursive: true });
   const ensureParents = (path) => {
+    const parent = path.slice(0, Math.max(0, path.lastIndexOf("/")));
+    if (parent === "" || known.has(parent)) return;
     const segments = path.split("/");
     let relative3 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
@@ -86435,7 +86438,7 @@ async function* contentOf(reader, node) {
     yield data;
   }
 }
-var WINDOW, PARALLEL_FILES, BATCH_BYTES2;
+var WINDOW, PARALLEL_FILES, BATCH_BYTES2, BAD_SEGMENT;
 var init_restorer = __esm({
   "src/engine/restorer.ts"() {
     "use strict";
@@ -86445,6 +86448,7 @@ var init_restorer = __esm({
     WINDOW = 6;
     PARALLEL_FILES = 24;
     BATCH_BYTES2 = 16 * 1024 * 1024;
+    BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
   }
 });
 

@@ -103603,7 +103603,9 @@ import { join as join8 } from "node:path";
 var WINDOW = 6;
 var PARALLEL_FILES = 24;
 var BATCH_BYTES2 = 16 * 1024 * 1024;
+var BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 function checkSnapshotPath(path) {
+  if (!BAD_SEGMENT.test(path) && !path.includes("\0")) return void 0;
   if (path === "") return "empty path";
   if (path.startsWith("/")) return "absolute path";
   if (path.includes("\0")) return "NUL in path";
@@ -103628,6 +103630,8 @@ async function restoreTree(reader, tree, target, options = {}) {
   const asRoot = process.getuid?.() === 0;
   await mkdir3(target, { recursive: true });
   const ensureParents = (path) => {
+    const parent = path.slice(0, Math.max(0, path.lastIndexOf("/")));
+    if (parent === "" || known.has(parent)) return;
     const segments = path.split("/");
     let relative4 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
