@@ -74601,6 +74601,96 @@ function sealFrame(dataKey, repositoryId, id, plain, compressed) {
   return sealed;
 }
 
+// src/engine/blob-decoder.ts
+import { Worker } from "node:worker_threads";
+var MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
+async function decodeBlob(blob, sealed, ops) {
+  if (sealed.length !== blob.length)
+    return { damaged: `read ${sealed.length} bytes, expected ${blob.length}` };
+  let framed;
+  try {
+    framed = await ops.open(blob.id, sealed);
+  } catch {
+    return { damaged: "it failed authentication" };
+  }
+  let plain;
+  if (framed[0] === RAW) {
+    plain = framed.subarray(1);
+  } else if (framed[0] === ZSTD) {
+    const limit = Math.min(blob.rawLength, MAX_BLOB_BYTES);
+    try {
+      plain = await ops.decompress(framed.subarray(1), {
+        maxOutputLength: Math.max(1, limit),
+        chunkSize: Math.max(64, limit)
+      });
+    } catch (error3) {
+      return { damaged: `it does not decompress (${error3.message})` };
+    }
+  } else {
+    return { damaged: `unknown compression header ${framed[0]}` };
+  }
+  if (plain.length !== blob.rawLength)
+    return { damaged: `${plain.length} bytes, the index says ${blob.rawLength}` };
+  return { plain };
+}
+function workerUrl() {
+  return new URL(
+    import.meta.url.endsWith(".ts") ? "./blob-decode-worker.ts" : "./blob-decode-worker.js",
+    import.meta.url
+  );
+}
+var BlobDecoder = class {
+  worker;
+  dataKey;
+  repositoryId;
+  waiting = /* @__PURE__ */ new Map();
+  seq = 0;
+  constructor(dataKey, repositoryId) {
+    this.dataKey = dataKey;
+    this.repositoryId = repositoryId;
+  }
+  start() {
+    const worker = new Worker(workerUrl(), {
+      workerData: { dataKey: this.dataKey, repositoryId: this.repositoryId }
+    });
+    worker.on("message", (reply) => {
+      const entry = this.waiting.get(reply.seq);
+      this.waiting.delete(reply.seq);
+      if (this.waiting.size === 0) worker.unref();
+      entry?.resolve(reply.decoded);
+    });
+    const fail = (error3) => {
+      for (const entry of this.waiting.values()) entry.reject(error3);
+      this.waiting.clear();
+      this.worker = void 0;
+    };
+    worker.on("error", (error3) => fail(new Error(`the decode thread failed: ${error3.message}`)));
+    worker.on("exit", (code) => fail(new Error(`the decode thread exited (code ${code})`)));
+    return worker;
+  }
+  /** Decodes the blobs of one fetched run; the run's buffer is handed to the worker (not to be used after). */
+  decode(run2, blobs) {
+    this.worker ??= this.start();
+    const worker = this.worker;
+    const seq2 = this.seq++;
+    const request = { seq: seq2, run: run2, blobs };
+    return new Promise((resolve10, reject) => {
+      this.waiting.set(seq2, { resolve: resolve10, reject });
+      worker.ref();
+      const whole = run2.byteOffset === 0 && run2.byteLength === run2.buffer.byteLength;
+      worker.postMessage(request, whole && run2.buffer instanceof ArrayBuffer ? [run2.buffer] : []);
+    });
+  }
+  async close() {
+    const worker = this.worker;
+    this.worker = void 0;
+    if (worker) {
+      worker.removeAllListeners("exit");
+      await worker.terminate();
+    }
+  }
+};
+
 // src/engine/pack.ts
 import { createHash as createHash2 } from "node:crypto";
 var PACK_TARGET_BYTES = 16 * 1024 * 1024;
@@ -74702,7 +74792,6 @@ function decodePackHeader(repo, name, pack3) {
 
 // src/engine/blob-reader.ts
 var decompressAsync = promisify2(zstdDecompress);
-var MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
 var ASYNC_DECOMPRESS_BYTES = 128 * 1024;
 var MAX_READ_BYTES = 16 * 1024 * 1024;
 var BlobError = class extends RepositoryError {
@@ -74719,9 +74808,18 @@ var BlobReader = class {
   repo;
   index;
   prefetched = /* @__PURE__ */ new Map();
-  constructor(repo, index2) {
+  /** Prefetched blobs already decoded by the decode thread (restores), by id. */
+  decoded = /* @__PURE__ */ new Map();
+  decoder;
+  /** `decodeThread`: prefetched blobs are decoded in a worker thread (a restore; see blob-decoder.ts). */
+  constructor(repo, index2, options = {}) {
     this.repo = repo;
     this.index = index2;
+    if (options.decodeThread) this.decoder = new BlobDecoder(repo.dataKey, repo.config.id);
+  }
+  /** Stops the decode thread, if there is one. */
+  async close() {
+    await this.decoder?.close();
   }
   locate(id) {
     const location = this.index.get(id);
@@ -74747,6 +74845,24 @@ var BlobReader = class {
       const span = { offset: first.offset, length: last.offset + last.length - first.offset };
       const name = packName(first.pack);
       const bytes2 = this.repo.backend.read(name, span);
+      if (this.decoder) {
+        const decoder = this.decoder;
+        const blobs = run2.map(({ id, at }) => ({
+          id,
+          offset: at.offset - first.offset,
+          length: at.length,
+          rawLength: at.rawLength
+        }));
+        const all = bytes2.then((fetched) => decoder.decode(fetched, blobs));
+        run2.forEach(({ id }, i6) => {
+          const one2 = all.then((decoded) => decoded[i6]);
+          one2.catch(() => {
+          });
+          this.decoded.set(id, one2);
+        });
+        run2 = [];
+        return;
+      }
       for (const { id, at } of run2) {
         const slice2 = bytes2.then(
           (all) => all.subarray(at.offset - first.offset, at.offset - first.offset + at.length)
@@ -74758,7 +74874,7 @@ var BlobReader = class {
       run2 = [];
     };
     for (const id of ids) {
-      if (this.prefetched.has(id)) continue;
+      if (this.prefetched.has(id) || this.decoded.has(id)) continue;
       const at = this.index.get(id);
       if (!at) continue;
       const previous = run2[run2.length - 1]?.at;
@@ -74772,6 +74888,29 @@ var BlobReader = class {
   async read(id) {
     const at = this.locate(id);
     const name = packName(at.pack);
+    const decoding = this.decoded.get(id);
+    if (decoding) {
+      this.decoded.delete(id);
+      let result;
+      try {
+        result = await decoding;
+      } catch (error3) {
+        throw new BlobError(
+          `${this.repo.location}: cannot read blob ${id} from ${name}: ${error3.message}`,
+          id,
+          at.pack,
+          { cause: error3 }
+        );
+      }
+      if ("damaged" in result) {
+        throw new BlobError(
+          `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
+          id,
+          at.pack
+        );
+      }
+      return result.plain;
+    }
     let sealed;
     const fetched = this.prefetched.get(id);
     this.prefetched.delete(id);
@@ -74788,36 +74927,20 @@ var BlobReader = class {
     return this.decode(id, at, name, sealed);
   }
   async decode(id, at, name, sealed) {
-    const damaged = (what, cause) => new BlobError(`${this.repo.location}: blob ${id} in ${name} is damaged: ${what}`, id, at.pack, {
-      cause
+    const result = await decodeBlob({ id, offset: 0, length: at.length, rawLength: at.rawLength }, sealed, {
+      // Large blobs are decrypted and decompressed in the thread pool, beside the main thread; a thread-pool
+      // call costs about 0.1 ms whatever the size, so small ones are done in place.
+      open: (blobId2, bytes2) => bytes2.length >= ASYNC_DECOMPRESS_BYTES ? this.repo.openAsync(blobContext(blobId2), name, bytes2) : this.repo.open(blobContext(blobId2), name, bytes2),
+      decompress: (data, options) => (options.maxOutputLength ?? 0) < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(data, options) : decompressAsync(data, options)
     });
-    if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
-    let framed;
-    try {
-      framed = sealed.length >= ASYNC_DECOMPRESS_BYTES ? await this.repo.openAsync(blobContext(id), name, sealed) : this.repo.open(blobContext(id), name, sealed);
-    } catch (error3) {
-      throw damaged("it failed authentication", error3);
+    if ("damaged" in result) {
+      throw new BlobError(
+        `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
+        id,
+        at.pack
+      );
     }
-    let plain;
-    const limit = Math.min(at.rawLength, MAX_BLOB_BYTES);
-    if (framed[0] === RAW) {
-      plain = framed.subarray(1);
-    } else if (framed[0] === ZSTD) {
-      try {
-        const options = {
-          maxOutputLength: Math.max(1, limit),
-          // One output buffer for the whole blob, instead of a round trip per 16 KiB.
-          chunkSize: Math.max(64, limit)
-        };
-        plain = limit < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(framed.subarray(1), options) : await decompressAsync(framed.subarray(1), options);
-      } catch (error3) {
-        throw damaged(`it does not decompress (${error3.message})`, error3);
-      }
-    } else {
-      throw damaged(`unknown compression header ${framed[0]}`);
-    }
-    if (plain.length !== at.rawLength) throw damaged(`${plain.length} bytes, the index says ${at.rawLength}`);
-    return plain;
+    return result.plain;
   }
 };
 
@@ -74890,7 +75013,7 @@ var BlobStore = class {
 
 // src/engine/content-pool.ts
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { Worker as Worker2 } from "node:worker_threads";
 
 // src/engine/content-protocol.ts
 function idPrefix(id) {
@@ -74915,7 +75038,7 @@ function defaultWorkerCount(env2 = process.env) {
   if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
   return Math.min(4, availableParallelism());
 }
-function workerUrl() {
+function workerUrl2() {
   return new URL(
     import.meta.url.endsWith(".ts") ? "./content-worker.ts" : "./content-worker.js",
     import.meta.url
@@ -74954,7 +75077,7 @@ var ContentPool = class {
   maxWorkers;
   workers = [];
   startWorker() {
-    const thread = new Worker(workerUrl(), { workerData: this.init });
+    const thread = new Worker2(workerUrl2(), { workerData: this.init });
     const worker = { thread, load: 0, unconsumed: 0 };
     thread.on("message", (message) => this.receive(worker, message));
     thread.on("error", (error3) => this.fail(new Error(`a content worker failed: ${error3.message}`)));
@@ -83484,10 +83607,10 @@ function newS2KFromConfig(config2) {
 }
 var require$1 = createRequire("/");
 var _a;
-var Worker2;
+var Worker3;
 var isMarkedAsUntransferable;
 try {
-  _a = require$1("worker_threads"), Worker2 = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
+  _a = require$1("worker_threads"), Worker3 = _a.Worker, isMarkedAsUntransferable = _a.isMarkedAsUntransferable;
 } catch (e5) {
 }
 var u8 = Uint8Array;
@@ -103809,11 +103932,11 @@ init_duration();
 // src/drill/integrity.ts
 import { closeSync as closeSync2, constants as constants6, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync2, readlinkSync as readlinkSync2, readSync } from "node:fs";
 import { join as join9 } from "node:path";
-import { Worker as Worker3 } from "node:worker_threads";
+import { Worker as Worker4 } from "node:worker_threads";
 var READ_BUFFER_BYTES = 8 * 1024 * 1024;
 var BATCH_FILES2 = 64;
 var BATCH_BYTES3 = 16 * 1024 * 1024;
-function workerUrl2() {
+function workerUrl3() {
   return new URL(
     import.meta.url.endsWith(".ts") ? "./readback-worker.ts" : "./readback-worker.js",
     import.meta.url
@@ -103831,7 +103954,7 @@ var ReadBack = class {
   idle;
   constructor(options) {
     this.options = options;
-    this.worker = new Worker3(workerUrl2(), { workerData: { target: options.target, idKey: options.idKey } });
+    this.worker = new Worker4(workerUrl3(), { workerData: { target: options.target, idKey: options.idKey } });
     this.worker.on("message", (result) => {
       this.files.files += result.files;
       this.files.bytes += result.bytes;
@@ -104232,9 +104355,10 @@ async function restoreAndReadBack(repo, tree, expected, scratch, result, options
   const locks = await holdLocks([repo], "shared", { purpose: `drill ${result.system}` });
   let integrity;
   let readBack;
+  let reader;
   try {
     const index2 = await loadIndex(repo);
-    const reader = new BlobReader(repo, index2);
+    reader = new BlobReader(repo, index2, { decodeThread: true });
     readBack = new ReadBack({
       target: scratch,
       idKey: repo.idKey,
@@ -104252,7 +104376,7 @@ async function restoreAndReadBack(repo, tree, expected, scratch, result, options
     options.onReadBack();
     integrity = await readBack.complete(readListing(reader, tree));
   } finally {
-    await Promise.all([locks.release(), readBack?.close()]);
+    await Promise.all([locks.release(), readBack?.close(), reader?.close()]);
   }
   m3.integrityMs = integrity.durationMs;
   result.integrityProblems = integrity.problems;
@@ -106237,17 +106361,27 @@ async function runRestore(options) {
   const refs = await listSnapshots(repo, () => {
   });
   const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
-  const reader = new BlobReader(repo, await loadIndex(repo));
-  const result = { repository: name, snapshot: id, system: snapshot.system };
+  const reader = new BlobReader(repo, await loadIndex(repo), { decodeThread: true });
+  try {
+    return await restoreWith(
+      reader,
+      options,
+      { repository: name, snapshot: id, system: snapshot.system },
+      snapshot.tree,
+      snapshot.summary.bytes,
+      started
+    );
+  } finally {
+    await reader.close();
+  }
+}
+async function restoreWith(reader, options, result, tree, snapshotBytes, started) {
+  const id = result.snapshot;
   if ("dir" in options.target) {
-    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve6(options.target.dir), {
+    const { totals, problems } = await restoreTree(reader, tree, resolve6(options.target.dir), {
       ...options.include !== void 0 ? { include: options.include } : {},
       ...options.onProgress ? {
-        onProgress: (totals2, current) => options.onProgress(
-          totals2,
-          current,
-          options.include === void 0 ? snapshot.summary.bytes : void 0
-        )
+        onProgress: (totals2, current) => options.onProgress(totals2, current, options.include === void 0 ? snapshotBytes : void 0)
       } : {}
     });
     if (options.include !== void 0 && totals.files + totals.dirs + totals.symlinks === 0 && problems.length === 0) {
@@ -106255,7 +106389,7 @@ async function runRestore(options) {
     }
     return { ...result, totals, problems, durationMs: Date.now() - started };
   }
-  const node = await oneFile(reader, snapshot.tree, options.include, id);
+  const node = await oneFile(reader, tree, options.include, id);
   const bytes2 = await restoreToStream(reader, node, options.target.stream);
   return {
     ...result,

@@ -1,5 +1,6 @@
 // Bundles the Action entry (dist/index.js), the CLI (dist/cli.js) and the content worker
-// (dist/content-worker.js) and a drill's read-back worker (dist/readback-worker.js) with esbuild.
+// (dist/content-worker.js), a restore's decode worker (dist/blob-decode-worker.js) and a drill's read-back
+// worker (dist/readback-worker.js) with esbuild.
 // Output must be byte-for-byte reproducible: CI rebuilds it and fails on any difference.
 import { build } from 'esbuild';
 
@@ -26,7 +27,12 @@ await build({
 
 // The content worker runs in its own thread (src/engine/content-pool.ts loads it from beside the bundle).
 await build({ ...common, entryPoints: ['src/engine/content-worker.ts'], outfile: 'dist/content-worker.js' });
-// So does a drill's read-back (src/drill/integrity.ts).
+// So do a restore's decode thread (src/engine/blob-decoder.ts) and a drill's read-back (src/drill/integrity.ts).
+await build({
+  ...common,
+  entryPoints: ['src/engine/blob-decode-worker.ts'],
+  outfile: 'dist/blob-decode-worker.js',
+});
 await build({ ...common, entryPoints: ['src/drill/readback-worker.ts'], outfile: 'dist/readback-worker.js' });
 
 // The CLI is the package's bin.

@@ -40,19 +40,37 @@ export async function runRestore(options: RestoreCommandOptions): Promise<Restor
   const { repo, name } = await openSystemRepository(options);
   const refs = await listSnapshots(repo, () => {});
   const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
-  const reader = new BlobReader(repo, await loadIndex(repo));
-  const result = { repository: name, snapshot: id, system: snapshot.system };
+  const reader = new BlobReader(repo, await loadIndex(repo), { decodeThread: true });
+  try {
+    return await restoreWith(
+      reader,
+      options,
+      { repository: name, snapshot: id, system: snapshot.system },
+      snapshot.tree,
+      snapshot.summary.bytes,
+      started,
+    );
+  } finally {
+    await reader.close();
+  }
+}
+
+async function restoreWith(
+  reader: BlobReader,
+  options: RestoreCommandOptions,
+  result: { repository: string; snapshot: string; system: string },
+  tree: readonly string[],
+  snapshotBytes: number,
+  started: number,
+): Promise<RestoreResult> {
+  const id = result.snapshot;
   if ('dir' in options.target) {
-    const { totals, problems } = await restoreTree(reader, snapshot.tree, resolve(options.target.dir), {
+    const { totals, problems } = await restoreTree(reader, tree, resolve(options.target.dir), {
       ...(options.include !== undefined ? { include: options.include } : {}),
       ...(options.onProgress
         ? {
             onProgress: (totals: RestoreTotals, current: string) =>
-              options.onProgress!(
-                totals,
-                current,
-                options.include === undefined ? snapshot.summary.bytes : undefined,
-              ),
+              options.onProgress!(totals, current, options.include === undefined ? snapshotBytes : undefined),
           }
         : {}),
     });
@@ -65,7 +83,7 @@ export async function runRestore(options: RestoreCommandOptions): Promise<Restor
     }
     return { ...result, totals, problems, durationMs: Date.now() - started };
   }
-  const node = await oneFile(reader, snapshot.tree, options.include, id);
+  const node = await oneFile(reader, tree, options.include, id);
   const bytes = await restoreToStream(reader, node, options.target.stream);
   return {
     ...result,

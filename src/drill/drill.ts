@@ -274,9 +274,10 @@ async function restoreAndReadBack(
   const locks = await holdLocks([repo], 'shared', { purpose: `drill ${result.system}` });
   let integrity: IntegrityReport;
   let readBack: ReadBack | undefined;
+  let reader: BlobReader | undefined;
   try {
     const index = await loadIndex(repo);
-    const reader = new BlobReader(repo, index);
+    reader = new BlobReader(repo, index, { decodeThread: true });
     readBack = new ReadBack({
       target: scratch,
       idKey: repo.idKey,
@@ -296,7 +297,7 @@ async function restoreAndReadBack(
     options.onReadBack();
     integrity = await readBack.complete(readListing(reader, tree));
   } finally {
-    await Promise.all([locks.release(), readBack?.close()]);
+    await Promise.all([locks.release(), readBack?.close(), reader?.close()]);
   }
   m.integrityMs = integrity.durationMs;
   result.integrityProblems = integrity.problems;

@@ -1,16 +1,13 @@
 import { promisify } from 'node:util';
 import { zstdDecompress, zstdDecompressSync } from 'node:zlib';
 import { blobContext } from './blob-codec.ts';
+import { BlobDecoder, type Decoded, decodeBlob } from './blob-decoder.ts';
 import type { BlobIndex, BlobLocation } from './blob-index.ts';
-import { DEFAULT_CHUNK_SIZES } from './chunker.ts';
-import { RAW, ZSTD } from './compress.ts';
 import { packName } from './pack.ts';
 import { type Repository, RepositoryError } from './repository.ts';
 
 const decompressAsync = promisify(zstdDecompress);
 
-/** A blob is at most one maximum-size chunk, or a listing chunk of the same bound. */
-const MAX_BLOB_BYTES = DEFAULT_CHUNK_SIZES.max;
 /** Blobs at least this large are decompressed in the thread pool; smaller ones on the calling thread. */
 const ASYNC_DECOMPRESS_BYTES = 128 * 1024;
 /** Neighbouring blobs of one pack are fetched in one read of at most this many bytes. */
@@ -34,10 +31,20 @@ export class BlobReader {
   private readonly repo: Repository;
   private readonly index: BlobIndex;
   private readonly prefetched = new Map<string, Promise<Uint8Array>>();
+  /** Prefetched blobs already decoded by the decode thread (restores), by id. */
+  private readonly decoded = new Map<string, Promise<Decoded>>();
+  private readonly decoder: BlobDecoder | undefined;
 
-  constructor(repo: Repository, index: BlobIndex) {
+  /** `decodeThread`: prefetched blobs are decoded in a worker thread (a restore; see blob-decoder.ts). */
+  constructor(repo: Repository, index: BlobIndex, options: { decodeThread?: boolean } = {}) {
     this.repo = repo;
     this.index = index;
+    if (options.decodeThread) this.decoder = new BlobDecoder(repo.dataKey, repo.config.id);
+  }
+
+  /** Stops the decode thread, if there is one. */
+  async close(): Promise<void> {
+    await this.decoder?.close();
   }
 
   private locate(id: string): BlobLocation {
@@ -65,6 +72,23 @@ export class BlobReader {
       const span = { offset: first.offset, length: last.offset + last.length - first.offset };
       const name = packName(first.pack);
       const bytes = this.repo.backend.read(name, span);
+      if (this.decoder) {
+        const decoder = this.decoder;
+        const blobs = run.map(({ id, at }) => ({
+          id,
+          offset: at.offset - first.offset,
+          length: at.length,
+          rawLength: at.rawLength,
+        }));
+        const all = bytes.then((fetched) => decoder.decode(fetched, blobs));
+        run.forEach(({ id }, i) => {
+          const one = all.then((decoded) => decoded[i]!);
+          one.catch(() => {});
+          this.decoded.set(id, one);
+        });
+        run = [];
+        return;
+      }
       for (const { id, at } of run) {
         const slice = bytes.then((all) =>
           all.subarray(at.offset - first.offset, at.offset - first.offset + at.length),
@@ -75,7 +99,7 @@ export class BlobReader {
       run = [];
     };
     for (const id of ids) {
-      if (this.prefetched.has(id)) continue;
+      if (this.prefetched.has(id) || this.decoded.has(id)) continue;
       const at = this.index.get(id);
       if (!at) continue;
       const previous = run[run.length - 1]?.at;
@@ -95,6 +119,29 @@ export class BlobReader {
   async read(id: string): Promise<Uint8Array> {
     const at = this.locate(id);
     const name = packName(at.pack);
+    const decoding = this.decoded.get(id);
+    if (decoding) {
+      this.decoded.delete(id);
+      let result: Decoded;
+      try {
+        result = await decoding;
+      } catch (error) {
+        throw new BlobError(
+          `${this.repo.location}: cannot read blob ${id} from ${name}: ${(error as Error).message}`,
+          id,
+          at.pack,
+          { cause: error },
+        );
+      }
+      if ('damaged' in result) {
+        throw new BlobError(
+          `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
+          id,
+          at.pack,
+        );
+      }
+      return result.plain;
+    }
     let sealed: Uint8Array;
     const fetched = this.prefetched.get(id);
     this.prefetched.delete(id);
@@ -112,44 +159,25 @@ export class BlobReader {
   }
 
   async decode(id: string, at: BlobLocation, name: string, sealed: Uint8Array): Promise<Uint8Array> {
-    const damaged = (what: string, cause?: unknown) =>
-      new BlobError(`${this.repo.location}: blob ${id} in ${name} is damaged: ${what}`, id, at.pack, {
-        cause,
-      });
-    if (sealed.length !== at.length) throw damaged(`read ${sealed.length} bytes, expected ${at.length}`);
-    let framed: Uint8Array;
-    try {
-      // Large blobs are decrypted in the thread pool, beside the main thread.
-      framed =
-        sealed.length >= ASYNC_DECOMPRESS_BYTES
-          ? await this.repo.openAsync(blobContext(id), name, sealed)
-          : this.repo.open(blobContext(id), name, sealed);
-    } catch (error) {
-      throw damaged('it failed authentication', error);
+    const result = await decodeBlob({ id, offset: 0, length: at.length, rawLength: at.rawLength }, sealed, {
+      // Large blobs are decrypted and decompressed in the thread pool, beside the main thread; a thread-pool
+      // call costs about 0.1 ms whatever the size, so small ones are done in place.
+      open: (blobId, bytes) =>
+        bytes.length >= ASYNC_DECOMPRESS_BYTES
+          ? this.repo.openAsync(blobContext(blobId), name, bytes)
+          : this.repo.open(blobContext(blobId), name, bytes),
+      decompress: (data, options) =>
+        (options.maxOutputLength ?? 0) < ASYNC_DECOMPRESS_BYTES
+          ? zstdDecompressSync(data, options)
+          : decompressAsync(data, options),
+    });
+    if ('damaged' in result) {
+      throw new BlobError(
+        `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
+        id,
+        at.pack,
+      );
     }
-    let plain: Uint8Array;
-    const limit = Math.min(at.rawLength, MAX_BLOB_BYTES);
-    if (framed[0] === RAW) {
-      plain = framed.subarray(1);
-    } else if (framed[0] === ZSTD) {
-      try {
-        const options = {
-          maxOutputLength: Math.max(1, limit),
-          // One output buffer for the whole blob, instead of a round trip per 16 KiB.
-          chunkSize: Math.max(64, limit),
-        };
-        // A thread-pool call costs about 0.1 ms whatever the size: small blobs decompress faster in place.
-        plain =
-          limit < ASYNC_DECOMPRESS_BYTES
-            ? zstdDecompressSync(framed.subarray(1), options)
-            : await decompressAsync(framed.subarray(1), options);
-      } catch (error) {
-        throw damaged(`it does not decompress (${(error as Error).message})`, error);
-      }
-    } else {
-      throw damaged(`unknown compression header ${framed[0]}`);
-    }
-    if (plain.length !== at.rawLength) throw damaged(`${plain.length} bytes, the index says ${at.rawLength}`);
-    return plain;
+    return result.plain;
   }
 }
