@@ -64,6 +64,14 @@ var init_assets = __esm({
 });
 
 // src/cli/io.ts
+import { parseArgs } from "node:util";
+function parseCommandArgs(args, options) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error2) {
+    throw new UsageError(error2.message);
+  }
+}
 var UsageError;
 var init_io = __esm({
   "src/cli/io.ts"() {
@@ -41399,6 +41407,10 @@ function formatSeconds(ms) {
   if (minutes < 60) return `${minutes}m${String(Math.round(seconds3 % 60)).padStart(2, "0")}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
+function progressInterval(env2) {
+  const value2 = Number(env2.RESTORABLE_PROGRESS_INTERVAL);
+  return Number.isFinite(value2) && value2 >= 0 && env2.RESTORABLE_PROGRESS_INTERVAL !== "" ? value2 * 1e3 : 5e3;
+}
 var ProgressPrinter;
 var init_format = __esm({
   "src/cli/format.ts"() {
@@ -43702,31 +43714,22 @@ var init_blob_reader = __esm({
         const decoding = this.decoded.get(id);
         if (decoding) {
           this.decoded.delete(id);
-          let result;
-          try {
-            result = await decoding;
-          } catch (error2) {
-            throw new BlobError(
-              `${this.repo.location}: cannot read blob ${id} from ${name}: ${error2.message}`,
-              id,
-              at.pack,
-              { cause: error2 }
-            );
-          }
-          if ("damaged" in result) {
-            throw new BlobError(
-              `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
-              id,
-              at.pack
-            );
-          }
-          return result.plain;
+          return this.plainOf(id, at, name, await this.fetching(id, at, name, decoding));
         }
-        let sealed;
         const fetched = this.prefetched.get(id);
         this.prefetched.delete(id);
+        const sealed = await this.fetching(
+          id,
+          at,
+          name,
+          fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length })
+        );
+        return this.decode(id, at, name, sealed);
+      }
+      /** What `reading` gives, or a BlobError naming the blob and its pack when the read failed. */
+      async fetching(id, at, name, reading) {
         try {
-          sealed = await (fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length }));
+          return await reading;
         } catch (error2) {
           throw new BlobError(
             `${this.repo.location}: cannot read blob ${id} from ${name}: ${error2.message}`,
@@ -43735,15 +43738,9 @@ var init_blob_reader = __esm({
             { cause: error2 }
           );
         }
-        return this.decode(id, at, name, sealed);
       }
-      async decode(id, at, name, sealed) {
-        const result = await decodeBlob({ id, offset: 0, length: at.length, rawLength: at.rawLength }, sealed, {
-          // Large blobs are decrypted and decompressed in the thread pool, beside the main thread; a thread-pool
-          // call costs about 0.1 ms whatever the size, so small ones are done in place.
-          open: (blobId2, bytes2) => bytes2.length >= ASYNC_DECOMPRESS_BYTES ? this.repo.openAsync(blobContext(blobId2), name, bytes2) : this.repo.open(blobContext(blobId2), name, bytes2),
-          decompress: (data, options) => (options.maxOutputLength ?? 0) < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(data, options) : decompressAsync(data, options)
-        });
+      /** The plain bytes, or a BlobError saying what is wrong with the blob. */
+      plainOf(id, at, name, result) {
         if ("damaged" in result) {
           throw new BlobError(
             `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
@@ -43752,6 +43749,15 @@ var init_blob_reader = __esm({
           );
         }
         return result.plain;
+      }
+      async decode(id, at, name, sealed) {
+        const result = await decodeBlob({ id, offset: 0, length: at.length, rawLength: at.rawLength }, sealed, {
+          // Large blobs are decrypted and decompressed in the thread pool, beside the main thread; a thread-pool
+          // call costs about 0.1 ms whatever the size, so small ones are done in place.
+          open: (blobId2, bytes2) => bytes2.length >= ASYNC_DECOMPRESS_BYTES ? this.repo.openAsync(blobContext(blobId2), name, bytes2) : this.repo.open(blobContext(blobId2), name, bytes2),
+          decompress: (data, options) => (options.maxOutputLength ?? 0) < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(data, options) : decompressAsync(data, options)
+        });
+        return this.plainOf(id, at, name, result);
       }
     };
   }
@@ -86926,10 +86932,10 @@ __export(engine_commands_exports, {
   snapshotsCommand: () => snapshotsCommand
 });
 import { resolve as resolve7 } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs as parseArgs2 } from "node:util";
 function parse4(args, options) {
   try {
-    return parseArgs({ args, allowPositionals: true, strict: true, options: { ...common2, ...options } });
+    return parseArgs2({ args, allowPositionals: true, strict: true, options: { ...common2, ...options } });
   } catch (error2) {
     throw new UsageError(error2.message);
   }
@@ -86944,10 +86950,6 @@ function access(values, positionals, io) {
     systems: Array.isArray(system) ? system : typeof system === "string" ? [system] : [],
     repository: values.repository
   };
-}
-function progressInterval(env2) {
-  const value2 = Number(env2.RESTORABLE_PROGRESS_INTERVAL);
-  return Number.isFinite(value2) && value2 >= 0 && env2.RESTORABLE_PROGRESS_INTERVAL !== "" ? value2 * 1e3 : 5e3;
 }
 function count2(n3, one2, many = `${one2}s`) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
@@ -87913,15 +87915,8 @@ __export(prune_command_exports, {
   pruneCommand: () => pruneCommand
 });
 import { resolve as resolve8 } from "node:path";
-import { parseArgs as parseArgs2 } from "node:util";
 async function pruneCommand(args, io) {
-  let parsed2;
-  try {
-    parsed2 = parseArgs2({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error2) {
-    throw new UsageError(error2.message);
-  }
-  const { values, positionals } = parsed2;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
   let repackThreshold;
   if (values["repack-threshold"] !== void 0) {
     const text = values["repack-threshold"];
@@ -89046,15 +89041,8 @@ __export(drill_command_exports, {
   drillCommand: () => drillCommand
 });
 import { resolve as resolve10 } from "node:path";
-import { parseArgs as parseArgs3 } from "node:util";
 async function drillCommand(args, io) {
-  let parsed2;
-  try {
-    parsed2 = parseArgs3({ args, options: OPTIONS2, allowPositionals: true, strict: true });
-  } catch (error2) {
-    throw new UsageError(error2.message);
-  }
-  const { values, positionals } = parsed2;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS2);
   if (values.seed !== void 0 && !/^[0-9a-f]{16}$/.test(values.seed)) {
     throw new UsageError(`--seed takes the 16 hex digits a drill recorded, not "${values.seed}"`);
   }
@@ -89065,11 +89053,7 @@ async function drillCommand(args, io) {
     enabled: !values["no-evidence"],
     remote: values["evidence-remote"]
   });
-  const interval = Number(io.env.RESTORABLE_PROGRESS_INTERVAL);
-  const progress = new ProgressPrinter(
-    io.err,
-    Number.isFinite(interval) && io.env.RESTORABLE_PROGRESS_INTERVAL !== "" && interval >= 0 ? interval * 1e3 : 5e3
-  );
+  const progress = new ProgressPrinter(io.err, progressInterval(io.env));
   const results = await runDrill({
     root: root5,
     paths: positionals,
@@ -89560,7 +89544,7 @@ __export(evidence_commands_exports, {
 });
 import { readFile as readFile7 } from "node:fs/promises";
 import { resolve as resolve12 } from "node:path";
-import { parseArgs as parseArgs4 } from "node:util";
+import { parseArgs as parseArgs3 } from "node:util";
 async function evidenceCommand(args, io) {
   const [sub, ...rest] = args;
   if (sub !== "verify") throw new UsageError(`unknown evidence command "${sub ?? ""}" (known: verify)`);
@@ -89569,7 +89553,7 @@ async function evidenceCommand(args, io) {
 async function verifyCommand(args, io) {
   let values;
   try {
-    ({ values } = parseArgs4({
+    ({ values } = parseArgs3({
       args,
       allowPositionals: false,
       strict: true,
@@ -89656,7 +89640,7 @@ __export(status_command_exports, {
   statusCommand: () => statusCommand
 });
 import { resolve as resolve13 } from "node:path";
-import { parseArgs as parseArgs5 } from "node:util";
+import { parseArgs as parseArgs4 } from "node:util";
 async function statusCommand(args, io) {
   let parsed2;
   try {
@@ -89688,7 +89672,7 @@ async function statusCommand(args, io) {
   return report.failed ? 1 : 0;
 }
 function parse5(args) {
-  return parseArgs5({
+  return parseArgs4({
     args,
     allowPositionals: true,
     strict: true,
@@ -89720,7 +89704,7 @@ init_check();
 init_result();
 import { writeFileSync as writeFileSync2 } from "node:fs";
 import { resolve as resolve14 } from "node:path";
-import { parseArgs as parseArgs6 } from "node:util";
+import { parseArgs as parseArgs5 } from "node:util";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -90475,7 +90459,7 @@ var LAZY_COMMANDS = {
   status: async () => (await Promise.resolve().then(() => (init_status_command(), status_command_exports))).statusCommand
 };
 function parseCheckArgs(args) {
-  return parseArgs6({
+  return parseArgs5({
     args,
     allowPositionals: true,
     strict: true,

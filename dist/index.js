@@ -74891,31 +74891,22 @@ var BlobReader = class {
     const decoding = this.decoded.get(id);
     if (decoding) {
       this.decoded.delete(id);
-      let result;
-      try {
-        result = await decoding;
-      } catch (error3) {
-        throw new BlobError(
-          `${this.repo.location}: cannot read blob ${id} from ${name}: ${error3.message}`,
-          id,
-          at.pack,
-          { cause: error3 }
-        );
-      }
-      if ("damaged" in result) {
-        throw new BlobError(
-          `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
-          id,
-          at.pack
-        );
-      }
-      return result.plain;
+      return this.plainOf(id, at, name, await this.fetching(id, at, name, decoding));
     }
-    let sealed;
     const fetched = this.prefetched.get(id);
     this.prefetched.delete(id);
+    const sealed = await this.fetching(
+      id,
+      at,
+      name,
+      fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length })
+    );
+    return this.decode(id, at, name, sealed);
+  }
+  /** What `reading` gives, or a BlobError naming the blob and its pack when the read failed. */
+  async fetching(id, at, name, reading) {
     try {
-      sealed = await (fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length }));
+      return await reading;
     } catch (error3) {
       throw new BlobError(
         `${this.repo.location}: cannot read blob ${id} from ${name}: ${error3.message}`,
@@ -74924,15 +74915,9 @@ var BlobReader = class {
         { cause: error3 }
       );
     }
-    return this.decode(id, at, name, sealed);
   }
-  async decode(id, at, name, sealed) {
-    const result = await decodeBlob({ id, offset: 0, length: at.length, rawLength: at.rawLength }, sealed, {
-      // Large blobs are decrypted and decompressed in the thread pool, beside the main thread; a thread-pool
-      // call costs about 0.1 ms whatever the size, so small ones are done in place.
-      open: (blobId2, bytes2) => bytes2.length >= ASYNC_DECOMPRESS_BYTES ? this.repo.openAsync(blobContext(blobId2), name, bytes2) : this.repo.open(blobContext(blobId2), name, bytes2),
-      decompress: (data, options) => (options.maxOutputLength ?? 0) < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(data, options) : decompressAsync(data, options)
-    });
+  /** The plain bytes, or a BlobError saying what is wrong with the blob. */
+  plainOf(id, at, name, result) {
     if ("damaged" in result) {
       throw new BlobError(
         `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
@@ -74941,6 +74926,15 @@ var BlobReader = class {
       );
     }
     return result.plain;
+  }
+  async decode(id, at, name, sealed) {
+    const result = await decodeBlob({ id, offset: 0, length: at.length, rawLength: at.rawLength }, sealed, {
+      // Large blobs are decrypted and decompressed in the thread pool, beside the main thread; a thread-pool
+      // call costs about 0.1 ms whatever the size, so small ones are done in place.
+      open: (blobId2, bytes2) => bytes2.length >= ASYNC_DECOMPRESS_BYTES ? this.repo.openAsync(blobContext(blobId2), name, bytes2) : this.repo.open(blobContext(blobId2), name, bytes2),
+      decompress: (data, options) => (options.maxOutputLength ?? 0) < ASYNC_DECOMPRESS_BYTES ? zstdDecompressSync2(data, options) : decompressAsync(data, options)
+    });
+    return this.plainOf(id, at, name, result);
   }
 };
 

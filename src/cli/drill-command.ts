@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type DrillRun, runDrill } from '../commands/drill.ts';
 import { formatDuration } from '../policy/duration.ts';
 import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
-import { formatBytes, formatSeconds, ProgressPrinter } from './format.ts';
-import { type Io, UsageError } from './io.ts';
+import { formatBytes, formatSeconds, ProgressPrinter, progressInterval } from './format.ts';
+import { type Io, parseCommandArgs, UsageError } from './io.ts';
 
 const OPTIONS = {
   root: { type: 'string' },
@@ -26,15 +25,7 @@ const OPTIONS = {
  * evidence was not written.
  */
 export async function drillCommand(args: string[], io: Io): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
-  >;
-  try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
   if (values.seed !== undefined && !/^[0-9a-f]{16}$/.test(values.seed)) {
     throw new UsageError(`--seed takes the 16 hex digits a drill recorded, not "${values.seed}"`);
   }
@@ -45,13 +36,7 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
     enabled: !values['no-evidence'],
     remote: values['evidence-remote'],
   });
-  const interval = Number(io.env.RESTORABLE_PROGRESS_INTERVAL);
-  const progress = new ProgressPrinter(
-    io.err,
-    Number.isFinite(interval) && io.env.RESTORABLE_PROGRESS_INTERVAL !== '' && interval >= 0
-      ? interval * 1000
-      : 5000,
-  );
+  const progress = new ProgressPrinter(io.err, progressInterval(io.env));
   const results = await runDrill({
     root,
     paths: positionals,

@@ -6,7 +6,7 @@ import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
 import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
-import { formatBytes, formatSeconds, ProgressPrinter } from './format.ts';
+import { formatBytes, formatSeconds, ProgressPrinter, progressInterval } from './format.ts';
 import { type Io, UsageError } from './io.ts';
 
 export { type Io, UsageError };
@@ -38,13 +38,6 @@ function access(values: Values, positionals: string[], io: Io) {
     systems: Array.isArray(system) ? (system as string[]) : typeof system === 'string' ? [system] : [],
     repository: values.repository as string | undefined,
   };
-}
-
-function progressInterval(env: NodeJS.ProcessEnv): number {
-  const value = Number(env.RESTORABLE_PROGRESS_INTERVAL);
-  return Number.isFinite(value) && value >= 0 && env.RESTORABLE_PROGRESS_INTERVAL !== ''
-    ? value * 1000
-    : 5000;
 }
 
 function count(n: number, one: string, many = `${one}s`): string {

@@ -18,6 +18,14 @@ export function formatSeconds(ms: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
+/** How often progress lines come: RESTORABLE_PROGRESS_INTERVAL seconds, else 5 s. */
+export function progressInterval(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.RESTORABLE_PROGRESS_INTERVAL);
+  return Number.isFinite(value) && value >= 0 && env.RESTORABLE_PROGRESS_INTERVAL !== ''
+    ? value * 1000
+    : 5000;
+}
+
 /**
  * Prints a progress line at most every `intervalMs` (RESTORABLE_PROGRESS_INTERVAL, default 5 s): count, bytes,
  * rate and, when the total is known, an ETA.

@@ -1,3 +1,5 @@
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+
 /** What a command handler writes to, and the environment it reads secrets from. */
 export interface Io {
   out: NodeJS.WritableStream;
@@ -7,3 +9,12 @@ export interface Io {
 
 /** A usage mistake: exit status 2 with the message and a pointer to --help. Shared by every handler. */
 export class UsageError extends Error {}
+
+/** parseArgs, strict, with positionals; a mistake in the arguments is a UsageError. */
+export function parseCommandArgs<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type RepositoryPruneRun, runPrune } from '../commands/prune.ts';
 import type { SystemPrune } from '../prune/prune.ts';
 import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
 import { formatBytes } from './format.ts';
-import { type Io, UsageError } from './io.ts';
+import { type Io, parseCommandArgs, UsageError } from './io.ts';
 
 const OPTIONS = {
   root: { type: 'string' },
@@ -24,15 +23,7 @@ const OPTIONS = {
  * repository was pruned (or, with --dry-run, decided), 1 when one failed, 2 on a usage error.
  */
 export async function pruneCommand(args: string[], io: Io): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
-  >;
-  try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
   let repackThreshold: number | undefined;
   if (values['repack-threshold'] !== undefined) {
     const text = values['repack-threshold'];

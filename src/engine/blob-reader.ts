@@ -122,31 +122,23 @@ export class BlobReader {
     const decoding = this.decoded.get(id);
     if (decoding) {
       this.decoded.delete(id);
-      let result: Decoded;
-      try {
-        result = await decoding;
-      } catch (error) {
-        throw new BlobError(
-          `${this.repo.location}: cannot read blob ${id} from ${name}: ${(error as Error).message}`,
-          id,
-          at.pack,
-          { cause: error },
-        );
-      }
-      if ('damaged' in result) {
-        throw new BlobError(
-          `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
-          id,
-          at.pack,
-        );
-      }
-      return result.plain;
+      return this.plainOf(id, at, name, await this.fetching(id, at, name, decoding));
     }
-    let sealed: Uint8Array;
     const fetched = this.prefetched.get(id);
     this.prefetched.delete(id);
+    const sealed = await this.fetching(
+      id,
+      at,
+      name,
+      fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length }),
+    );
+    return this.decode(id, at, name, sealed);
+  }
+
+  /** What `reading` gives, or a BlobError naming the blob and its pack when the read failed. */
+  private async fetching<T>(id: string, at: BlobLocation, name: string, reading: Promise<T>): Promise<T> {
     try {
-      sealed = await (fetched ?? this.repo.backend.read(name, { offset: at.offset, length: at.length }));
+      return await reading;
     } catch (error) {
       throw new BlobError(
         `${this.repo.location}: cannot read blob ${id} from ${name}: ${(error as Error).message}`,
@@ -155,7 +147,18 @@ export class BlobReader {
         { cause: error },
       );
     }
-    return this.decode(id, at, name, sealed);
+  }
+
+  /** The plain bytes, or a BlobError saying what is wrong with the blob. */
+  private plainOf(id: string, at: BlobLocation, name: string, result: Decoded): Uint8Array {
+    if ('damaged' in result) {
+      throw new BlobError(
+        `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
+        id,
+        at.pack,
+      );
+    }
+    return result.plain;
   }
 
   async decode(id: string, at: BlobLocation, name: string, sealed: Uint8Array): Promise<Uint8Array> {
@@ -171,13 +174,6 @@ export class BlobReader {
           ? zstdDecompressSync(data, options)
           : decompressAsync(data, options),
     });
-    if ('damaged' in result) {
-      throw new BlobError(
-        `${this.repo.location}: blob ${id} in ${name} is damaged: ${result.damaged}`,
-        id,
-        at.pack,
-      );
-    }
-    return result.plain;
+    return this.plainOf(id, at, name, result);
   }
 }

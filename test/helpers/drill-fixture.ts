@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { SystemData } from '../../src/policy/model.ts';
 import { mulberry32 } from './random.ts';
 import { S3RVER_CREDENTIALS } from './s3-server.ts';
 
@@ -52,17 +53,7 @@ export interface PolicySystem {
   source: { paths: string[] } | { command: string[]; filename?: string };
   rto?: string;
   rpo?: string;
-  drill?: {
-    select?: { algorithm: 'latest' | 'random-within'; window?: string };
-    timeout?: string;
-    verify?: {
-      name?: string;
-      command: string[];
-      timeout?: string;
-      expectExitCode?: number;
-      always?: boolean;
-    }[];
-  };
+  drill?: SystemData['drill'];
 }
 
 /** Writes `policy.yaml` (JSON) with one repository, `main`, that every system uses. */
