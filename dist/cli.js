@@ -88444,7 +88444,15 @@ async function drillSystem(system, options) {
     timer?.clear();
     if (scratch !== void 0) {
       if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
-      else removeScratch(scratch);
+      else {
+        try {
+          removeScratch(scratch);
+        } catch (error2) {
+          options.log(
+            `${system.name}: scratch directory ${scratch} could not be removed: ${error2.message}`
+          );
+        }
+      }
     }
   }
   if (timedOut()) {

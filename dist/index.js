@@ -104319,7 +104319,15 @@ async function drillSystem(system, options) {
     timer?.clear();
     if (scratch !== void 0) {
       if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
-      else removeScratch(scratch);
+      else {
+        try {
+          removeScratch(scratch);
+        } catch (error3) {
+          options.log(
+            `${system.name}: scratch directory ${scratch} could not be removed: ${error3.message}`
+          );
+        }
+      }
     }
   }
   if (timedOut()) {

@@ -226,7 +226,16 @@ export async function drillSystem(system: SystemData, options: DrillOptions): Pr
     timer?.clear();
     if (scratch !== undefined) {
       if (options.keepScratch) options.log(`${system.name}: scratch directory kept: ${scratch}`);
-      else removeScratch(scratch);
+      else {
+        try {
+          removeScratch(scratch);
+        } catch (error) {
+          // The drill's result stands; what is left behind is said, for whoever cleans the runner.
+          options.log(
+            `${system.name}: scratch directory ${scratch} could not be removed: ${(error as Error).message}`,
+          );
+        }
+      }
     }
   }
   if (timedOut()) {
