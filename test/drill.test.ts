@@ -662,6 +662,43 @@ describe.each(backends)('restorable drill on the %s backend', (_name, backend) =
       expect(text, `"${piece}" of the secret shows`).not.toContain(piece);
   });
 
+  it('runs two drills of one system at once: both pass, each in its own scratch space under its own id', async () => {
+    const ids = join(tempDir(), 'ids.txt');
+    const ws = newWorkspace(backend, [
+      {
+        name: 'files',
+        source: { paths: ['data'] },
+        rto: '5m',
+        drill: {
+          verify: [
+            // Each drill appends its id and its scratch path while the other may be running.
+            { name: 'note', command: ['sh', '-c', `echo {drill.id} {restore.path} >> ${ids}; sleep 0.3`] },
+            { name: 'compare', command: ['cmp', '{restore.path}/data/big.bin', 'data/big.bin'] },
+          ],
+        },
+      },
+    ]);
+    makeTree(ws.root);
+    await backup(ws, 'files');
+
+    const [a, b] = await Promise.all([drill(ws, 'files'), drill(ws, 'files')]);
+    for (const result of [a!, b!]) {
+      expect(result.status, shown(result, ws)).toBe('passed');
+      expect(result.measurements).toMatchObject({ verified: true, files: TREE_FILES, bytes: TREE_BYTES });
+    }
+    expect(a!.drillId).not.toBe(b!.drillId);
+    const lines = readFileSync(ids, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    expect(lines.map(([id]) => id).sort()).toEqual([a!.drillId, b!.drillId].sort());
+    expect(new Set(lines.map(([, path]) => path)).size).toBe(2);
+    // Both scratch directories are gone, and the repository holds no lock of theirs.
+    expect(readdirSync(ws.scratch)).toEqual([]);
+    const { repo } = await openRepo(ws);
+    expect(await repo.backend.list('locks/')).toEqual([]);
+  });
+
   it('reads a restore back: a changed byte, a missing file, a mode, a size and a link target are each named', async () => {
     const ws = newWorkspace(backend, [{ name: 'files', source: { paths: ['data'] }, drill: { verify: [] } }]);
     makeTree(ws.root);
