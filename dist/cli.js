@@ -65,9 +65,9 @@ var init_assets = __esm({
 
 // src/cli/io.ts
 import { parseArgs } from "node:util";
-function parseCommandArgs(args, options) {
+function parseCommandArgs(args, options, { positionals = true } = {}) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: positionals, strict: true });
   } catch (error2) {
     throw new UsageError(error2.message);
   }
@@ -4832,7 +4832,7 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse6(serialize(uri, options), options);
+        parse5(serialize(uri, options), options);
       }
       return uri;
     }
@@ -4875,8 +4875,8 @@ var require_fast_uri = __commonJS({
     function resolveComponent(base, relative3, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse6(serialize(base, options), options);
-        relative3 = parse6(serialize(relative3, options), options);
+        base = parse5(serialize(base, options), options);
+        relative3 = parse5(serialize(relative3, options), options);
       }
       options = options || {};
       if (!options.tolerant && relative3.scheme) {
@@ -5194,7 +5194,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed: parsed2, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse6(uri, opts) {
+    function parse5(uri, opts) {
       return parseWithStatus(uri, opts).parsed;
     }
     function normalizeString(uri, opts) {
@@ -5231,7 +5231,7 @@ var require_fast_uri = __commonJS({
       resolveComponent,
       equal,
       serialize,
-      parse: parse6
+      parse: parse5
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -62865,7 +62865,7 @@ var init_bowser = __esm({
         if (engine) this.parsedResult.engine = engine.describe(this.getUA());
         return this.parsedResult.engine;
       };
-      _proto.parse = function parse6() {
+      _proto.parse = function parse5() {
         this.parseBrowser();
         this.parseOS();
         this.parsePlatform();
@@ -62983,7 +62983,7 @@ var init_bowser = __esm({
         if (typeof UA !== "string") throw new Error("UserAgent should be a string");
         return new Parser(UA, skipParsingOrHints, clientHints);
       };
-      Bowser2.parse = function parse6(UA, clientHints) {
+      Bowser2.parse = function parse5(UA, clientHints) {
         if (clientHints === void 0) clientHints = null;
         return new Parser(UA, clientHints).getResult();
       };
@@ -63020,8 +63020,8 @@ var init_createUserAgentStringParsingProvider = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/util-user-agent-browser/createUserAgentStringParsingProvider.js"() {
     createUserAgentStringParsingProvider = ({ serviceId, clientVersion }) => async (config2) => {
       const module = await Promise.resolve().then(() => (init_bowser(), bowser_exports));
-      const parse6 = module.parse ?? module.default.parse ?? (() => "");
-      const parsedUA = typeof window !== "undefined" && window?.navigator?.userAgent ? parse6(window.navigator.userAgent) : void 0;
+      const parse5 = module.parse ?? module.default.parse ?? (() => "");
+      const parsedUA = typeof window !== "undefined" && window?.navigator?.userAgent ? parse5(window.navigator.userAgent) : void 0;
       const sections = [
         ["aws-sdk-js", clientVersion],
         ["ua", "2.1"],
@@ -86932,13 +86932,8 @@ __export(engine_commands_exports, {
   snapshotsCommand: () => snapshotsCommand
 });
 import { resolve as resolve7 } from "node:path";
-import { parseArgs as parseArgs2 } from "node:util";
 function parse4(args, options) {
-  try {
-    return parseArgs2({ args, allowPositionals: true, strict: true, options: { ...common2, ...options } });
-  } catch (error2) {
-    throw new UsageError(error2.message);
-  }
+  return parseCommandArgs(args, { ...common2, ...options });
 }
 function access(values, positionals, io) {
   const system = values.system;
@@ -88147,13 +88142,18 @@ var init_integrity = __esm({
           }
         }
         this.flush();
-        while (this.pending > 0 && !this.failure) {
-          signal?.throwIfAborted();
-          await new Promise((resolve15) => {
-            this.idle = resolve15;
-            signal?.addEventListener("abort", () => resolve15(), { once: true });
-            this.wake();
-          });
+        const aborted = () => this.idle?.();
+        signal?.addEventListener("abort", aborted, { once: true });
+        try {
+          while (this.pending > 0 && !this.failure) {
+            signal?.throwIfAborted();
+            await new Promise((resolve15) => {
+              this.idle = resolve15;
+              this.wake();
+            });
+          }
+        } finally {
+          signal?.removeEventListener("abort", aborted);
         }
         signal?.throwIfAborted();
         if (this.failure) throw this.failure;
@@ -89552,33 +89552,26 @@ __export(evidence_commands_exports, {
 });
 import { readFile as readFile7 } from "node:fs/promises";
 import { resolve as resolve12 } from "node:path";
-import { parseArgs as parseArgs3 } from "node:util";
 async function evidenceCommand(args, io) {
   const [sub, ...rest] = args;
   if (sub !== "verify") throw new UsageError(`unknown evidence command "${sub ?? ""}" (known: verify)`);
   return verifyCommand(rest, io);
 }
 async function verifyCommand(args, io) {
-  let values;
-  try {
-    ({ values } = parseArgs3({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        root: { type: "string" },
-        config: { type: "string" },
-        branch: { type: "string" },
-        remote: { type: "string" },
-        fingerprint: { type: "string" },
-        key: { type: "string" },
-        "known-tip": { type: "string" },
-        json: { type: "boolean" }
-      }
-    }));
-  } catch (error2) {
-    throw new UsageError(error2.message);
-  }
+  const { values } = parseCommandArgs(
+    args,
+    {
+      root: { type: "string" },
+      config: { type: "string" },
+      branch: { type: "string" },
+      remote: { type: "string" },
+      fingerprint: { type: "string" },
+      key: { type: "string" },
+      "known-tip": { type: "string" },
+      json: { type: "boolean" }
+    },
+    { positionals: false }
+  );
   const root5 = resolve12(values.root ?? ".");
   const named = values.fingerprint !== void 0 && values.branch !== void 0 && values.config === void 0;
   const settings = named ? { branch: values.branch } : evidenceSettings(root5, values.config);
@@ -89648,15 +89641,8 @@ __export(status_command_exports, {
   statusCommand: () => statusCommand
 });
 import { resolve as resolve13 } from "node:path";
-import { parseArgs as parseArgs4 } from "node:util";
 async function statusCommand(args, io) {
-  let parsed2;
-  try {
-    parsed2 = parse5(args);
-  } catch (error2) {
-    throw new UsageError(error2.message);
-  }
-  const { values, positionals } = parsed2;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS3);
   if (values.remote !== void 0 && values.local)
     throw new UsageError("--remote and --local exclude each other");
   const failOn = values["fail-on"];
@@ -89679,12 +89665,14 @@ async function statusCommand(args, io) {
   );
   return report.failed ? 1 : 0;
 }
-function parse5(args) {
-  return parseArgs4({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
+var OPTIONS3;
+var init_status_command = __esm({
+  "src/cli/status-command.ts"() {
+    "use strict";
+    init_result();
+    init_status();
+    init_io();
+    OPTIONS3 = {
       root: { type: "string" },
       config: { type: "string" },
       branch: { type: "string" },
@@ -89693,15 +89681,7 @@ function parse5(args) {
       "fail-on": { type: "string" },
       "allow-missing": { type: "boolean" },
       json: { type: "boolean" }
-    }
-  });
-}
-var init_status_command = __esm({
-  "src/cli/status-command.ts"() {
-    "use strict";
-    init_result();
-    init_status();
-    init_io();
+    };
   }
 });
 
@@ -89712,7 +89692,7 @@ init_check();
 init_result();
 import { writeFileSync as writeFileSync2 } from "node:fs";
 import { resolve as resolve14 } from "node:path";
-import { parseArgs as parseArgs5 } from "node:util";
+import { parseArgs as parseArgs2 } from "node:util";
 
 // src/report/json.ts
 var JSON_SCHEMA_VERSION = 1;
@@ -90467,7 +90447,7 @@ var LAZY_COMMANDS = {
   status: async () => (await Promise.resolve().then(() => (init_status_command(), status_command_exports))).statusCommand
 };
 function parseCheckArgs(args) {
-  return parseArgs5({
+  return parseArgs2({
     args,
     allowPositionals: true,
     strict: true,

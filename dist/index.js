@@ -104019,13 +104019,18 @@ var ReadBack = class {
       }
     }
     this.flush();
-    while (this.pending > 0 && !this.failure) {
-      signal?.throwIfAborted();
-      await new Promise((resolve10) => {
-        this.idle = resolve10;
-        signal?.addEventListener("abort", () => resolve10(), { once: true });
-        this.wake();
-      });
+    const aborted = () => this.idle?.();
+    signal?.addEventListener("abort", aborted, { once: true });
+    try {
+      while (this.pending > 0 && !this.failure) {
+        signal?.throwIfAborted();
+        await new Promise((resolve10) => {
+          this.idle = resolve10;
+          this.wake();
+        });
+      }
+    } finally {
+      signal?.removeEventListener("abort", aborted);
     }
     signal?.throwIfAborted();
     if (this.failure) throw this.failure;

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { runBackup, type SystemBackup } from '../commands/backup.ts';
 import { runKeyAdd, runKeyList, runKeyRemove } from '../commands/key.ts';
 import { runRestore } from '../commands/restore.ts';
@@ -7,7 +7,7 @@ import { runSnapshots } from '../commands/snapshots.ts';
 import { parseSubset, runVerify } from '../commands/verify.ts';
 import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
 import { formatBytes, formatSeconds, ProgressPrinter, progressInterval } from './format.ts';
-import { type Io, UsageError } from './io.ts';
+import { type Io, parseCommandArgs, UsageError } from './io.ts';
 
 export { type Io, UsageError };
 
@@ -20,11 +20,7 @@ const common = {
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
 function parse(args: string[], options: ParseArgsOptionsConfig): { values: Values; positionals: string[] } {
-  try {
-    return parseArgs({ args, allowPositionals: true, strict: true, options: { ...common, ...options } });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return parseCommandArgs(args, { ...common, ...options });
 }
 
 /** The options every engine command shares: where, which policies, which systems and repository. */

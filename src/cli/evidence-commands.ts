@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type EvidenceSettings, evidenceSettings } from '../evidence/settings.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
-import { type Io, UsageError } from './io.ts';
+import { type Io, parseCommandArgs, UsageError } from './io.ts';
 
 /** `restorable evidence <subcommand>`. */
 export async function evidenceCommand(args: string[], io: Io): Promise<number> {
@@ -13,26 +12,20 @@ export async function evidenceCommand(args: string[], io: Io): Promise<number> {
 }
 
 async function verifyCommand(args: string[], io: Io): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        root: { type: 'string' },
-        config: { type: 'string' },
-        branch: { type: 'string' },
-        remote: { type: 'string' },
-        fingerprint: { type: 'string' },
-        key: { type: 'string' },
-        'known-tip': { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values } = parseCommandArgs(
+    args,
+    {
+      root: { type: 'string' },
+      config: { type: 'string' },
+      branch: { type: 'string' },
+      remote: { type: 'string' },
+      fingerprint: { type: 'string' },
+      key: { type: 'string' },
+      'known-tip': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    { positionals: false },
+  );
   const root = resolve((values.root as string | undefined) ?? '.');
   // The profile is read only when it is needed: an auditor who names the key and branch needs none.
   const named =

@@ -10,10 +10,14 @@ export interface Io {
 /** A usage mistake: exit status 2 with the message and a pointer to --help. Shared by every handler. */
 export class UsageError extends Error {}
 
-/** parseArgs, strict, with positionals; a mistake in the arguments is a UsageError. */
-export function parseCommandArgs<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
+/** parseArgs, strict, with positionals unless told otherwise; a mistake in the arguments is a UsageError. */
+export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+  { positionals = true }: { positionals?: boolean } = {},
+) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: positionals, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -1,10 +1,20 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isFailOn, SEVERITIES } from '../controls/result.ts';
 import { evidenceStatus, renderStatus } from '../evidence/status.ts';
-import { type Io, UsageError } from './io.ts';
+import { type Io, parseCommandArgs, UsageError } from './io.ts';
 
 export { UsageError };
+
+const OPTIONS = {
+  root: { type: 'string' },
+  config: { type: 'string' },
+  branch: { type: 'string' },
+  remote: { type: 'string' },
+  local: { type: 'boolean' },
+  'fail-on': { type: 'string' },
+  'allow-missing': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
 
 /**
  * `restorable status [paths...]`: the run-time controls, evaluated against the newest evidence of every
@@ -12,13 +22,7 @@ export { UsageError };
  * above --fail-on, or a file has a problem; 2 on a usage error.
  */
 export async function statusCommand(args: string[], io: Io): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
   if (values.remote !== undefined && values.local)
     throw new UsageError('--remote and --local exclude each other');
   const failOn = values['fail-on'];
@@ -39,22 +43,4 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     values.json ? `${JSON.stringify({ command: 'status', ...report }, null, 2)}\n` : renderStatus(report),
   );
   return report.failed ? 1 : 0;
-}
-
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      root: { type: 'string' },
-      config: { type: 'string' },
-      branch: { type: 'string' },
-      remote: { type: 'string' },
-      local: { type: 'boolean' },
-      'fail-on': { type: 'string' },
-      'allow-missing': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
 }
