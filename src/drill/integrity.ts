@@ -173,13 +173,19 @@ export class ReadBack {
       }
     }
     this.flush();
-    while (this.pending > 0 && !this.failure) {
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-        signal?.addEventListener('abort', () => resolve(), { once: true });
-        this.wake();
-      });
+    // One listener for the whole wait: the deadline ends it as the last reply would.
+    const aborted = () => this.idle?.();
+    signal?.addEventListener('abort', aborted, { once: true });
+    try {
+      while (this.pending > 0 && !this.failure) {
+        signal?.throwIfAborted();
+        await new Promise<void>((resolve) => {
+          this.idle = resolve;
+          this.wake();
+        });
+      }
+    } finally {
+      signal?.removeEventListener('abort', aborted);
     }
     signal?.throwIfAborted();
     if (this.failure) throw this.failure;
