@@ -171,6 +171,67 @@ describe('README.md', () => {
     expect((await verifyEvidence({ root: repo, fingerprint: signer.fingerprint, env })).problems).toEqual([]);
   });
 
+  it("runs the landing page's git-gpg-sha256sum script as printed: silent on a whole branch, loud on a forged one", async () => {
+    const repo = bareRemote();
+    const { append } = writer(repo);
+    for (const system of ['db', 'files', 'db', 'files']) await append(run(system, 'backup'));
+    const readme = show(repo, 'README.md');
+    const block = readme.slice(readme.indexOf('With git, gpg and sha256sum only:'));
+    const start = block.indexOf('```sh\n') + 6;
+    const script = block.slice(start, block.indexOf('\n```', start));
+    expect(script).toContain('VALIDSIG');
+    /** The script in a fresh clone of `remote` (its `..` a directory of its own), as an auditor runs it. */
+    const audit = (remote: string) => {
+      const parent = tempDir();
+      git(parent, ['clone', '--quiet', remote, 'clone']);
+      return execFileSync('bash', ['-c', `set -u\n${script}`], {
+        cwd: join(parent, 'clone'),
+        env: { ...env, LC_ALL: 'C' },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    };
+    const problems = (out: string) =>
+      out.split('\n').filter((line) => /NOT SIGNED|BROKEN|GAP|^[MDRT]\t/.test(line));
+    const clean = audit(repo);
+    const state = parseState(Buffer.from(show(repo, 'state.json')))!;
+    expect(clean).toContain(`${state.head.sha256}  ${state.head.file}`);
+    expect(problems(clean)).toEqual([]);
+
+    // Forged: record 1 edited and re-signed by another key; record 2 renamed away.
+    const { generateKey: newKey } = await import('openpgp');
+    const other = await loadSigner(
+      (
+        await newKey({
+          type: 'ecc',
+          curve: 'curve25519Legacy',
+          userIDs: [{ name: 'Mallory' }],
+          format: 'armored',
+        })
+      ).privateKey,
+      undefined,
+      'mallory',
+    );
+    const work = tempDir();
+    git(work, ['clone', '--quiet', '--branch', BRANCH, repo, '.']);
+    const one = 'records/000000/00000001-backup-files.json';
+    const two = 'records/000000/00000002-backup-db.json';
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const edited = readFileSync(join(work, one), 'utf8').replace('"success"', '"failure"');
+    writeFileSync(join(work, one), edited);
+    writeFileSync(join(work, `${one}.asc`), await other.sign(Buffer.from(edited)));
+    git(work, ['mv', two, two.replace('backup-db', 'backup-xx')]);
+    git(work, ['mv', `${two}.asc`, `${two.replace('backup-db', 'backup-xx')}.asc`]);
+    git(work, ['commit', '--quiet', '-am', 'rewrite history']);
+    const forged = bareRemote();
+    git(work, ['push', '--quiet', forged, `${BRANCH}:${BRANCH}`]);
+    const found = problems(audit(forged));
+    expect(found).toContain(`NOT SIGNED BY THE PINNED KEY: ${one}`);
+    expect(found).toContain(`M\t${one}`);
+    expect(found).toContain(`D\t${two}`);
+    expect(found.some((line) => line.startsWith('BROKEN CHAIN before'))).toBe(true);
+  });
+
   it('summarises the matrix per control when there are too many systems for columns', async () => {
     const repo = bareRemote();
     const { append } = writer(repo);
