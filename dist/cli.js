@@ -200,9 +200,9 @@ function dayMatcher(cron) {
   return (day3, weekday) => dayOfMonth[day3] === 1 && dayOfWeek[weekday] === 1;
 }
 function membership(values, size) {
-  const table3 = new Uint8Array(size);
-  for (const value2 of values) table3[value2] = 1;
-  return table3;
+  const table4 = new Uint8Array(size);
+  for (const value2 of values) table4[value2] = 1;
+  return table4;
 }
 function lastAtOrBefore(values, value2) {
   return values.findLast((candidate) => candidate <= value2);
@@ -569,9 +569,9 @@ function recipientKeys(paths, probe) {
   let at = -1;
   paths.forEach((path, index2) => {
     if (!staysInside(path)) return;
-    const rank = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
-    if (rank < worst) {
-      worst = rank;
+    const rank2 = KEY_STATUS_ORDER.indexOf(keyFileStatus(probe.readHead(path, 64)));
+    if (rank2 < worst) {
+      worst = rank2;
       at = index2;
     }
   });
@@ -4872,50 +4872,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative3, options, skipNormalization) {
+    function resolveComponent(base, relative4, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse5(serialize(base, options), options);
-        relative3 = parse5(serialize(relative3, options), options);
+        relative4 = parse5(serialize(relative4, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative3.scheme) {
-        target.scheme = relative3.scheme;
-        target.userinfo = relative3.userinfo;
-        target.host = relative3.host;
-        target.port = relative3.port;
-        target.path = removeDotSegments(relative3.path || "");
-        target.query = relative3.query;
+      if (!options.tolerant && relative4.scheme) {
+        target.scheme = relative4.scheme;
+        target.userinfo = relative4.userinfo;
+        target.host = relative4.host;
+        target.port = relative4.port;
+        target.path = removeDotSegments(relative4.path || "");
+        target.query = relative4.query;
       } else {
-        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
-          target.userinfo = relative3.userinfo;
-          target.host = relative3.host;
-          target.port = relative3.port;
-          target.path = removeDotSegments(relative3.path || "");
-          target.query = relative3.query;
+        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
+          target.userinfo = relative4.userinfo;
+          target.host = relative4.host;
+          target.port = relative4.port;
+          target.path = removeDotSegments(relative4.path || "");
+          target.query = relative4.query;
         } else {
-          if (!relative3.path) {
+          if (!relative4.path) {
             target.path = base.path;
-            if (relative3.query !== void 0) {
-              target.query = relative3.query;
+            if (relative4.query !== void 0) {
+              target.query = relative4.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative3.path[0] === "/") {
-              target.path = removeDotSegments(relative3.path);
+            if (relative4.path[0] === "/") {
+              target.path = removeDotSegments(relative4.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative3.path;
+                target.path = "/" + relative4.path;
               } else if (!base.path) {
-                target.path = relative3.path;
+                target.path = relative4.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative3.query;
+            target.query = relative4.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -4923,7 +4923,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative3.fragment;
+      target.fragment = relative4.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -9992,7 +9992,7 @@ function describe(error2, prefix) {
   const parent = error2.parentSchema ?? {};
   const hint = parent.description ?? "";
   const ruleId = `${prefix}/${error2.keyword}`;
-  const where3 = path.length ? `\`${displayPath(path)}\`` : "the document";
+  const where4 = path.length ? `\`${displayPath(path)}\`` : "the document";
   const params = error2.params;
   const result = (message, remediation, p3 = path, atKey = false) => ({
     ruleId,
@@ -10006,7 +10006,7 @@ function describe(error2, prefix) {
       const name = String(params.missingProperty);
       const propertySchema = parent.properties?.[name];
       return result(
-        `${where3} is missing \`${name}\``,
+        `${where4} is missing \`${name}\``,
         `Add \`${name}:\`${propertySchema?.description ? ` \u2014 ${propertySchema.description}` : ""}`
       );
     }
@@ -10015,7 +10015,7 @@ function describe(error2, prefix) {
       const allowed = Object.keys(parent.properties ?? {});
       const guess = closest(name, allowed);
       return result(
-        `unknown key \`${name}\` in ${where3}`,
+        `unknown key \`${name}\` in ${where4}`,
         guess ? `Did you mean \`${guess}\`? Allowed keys: ${allowed.join(", ")}.` : allowed.length ? `Remove it. Allowed keys: ${allowed.join(", ")}.` : "Remove it.",
         [...path, name],
         true
@@ -10023,37 +10023,37 @@ function describe(error2, prefix) {
     }
     case "propertyNames":
       return result(
-        `key \`${String(params.propertyName)}\` in ${where3} is not a valid name`,
+        `key \`${String(params.propertyName)}\` in ${where4} is not a valid name`,
         "Use lower-case letters, digits and hyphens (e.g. `payments-db`).",
         [...path, String(params.propertyName)],
         true
       );
     case "type":
       return result(
-        `${where3} must be ${article(String(params.type))}, found ${kindOf(error2.data)}`,
+        `${where4} must be ${article(String(params.type))}, found ${kindOf(error2.data)}`,
         hint || `Write ${article(String(params.type))}.`
       );
     case "enum":
       return result(
-        `${where3} is ${show2(error2.data)}; it must be one of ${params.allowedValues.map(show2).join(", ")}`,
+        `${where4} is ${show2(error2.data)}; it must be one of ${params.allowedValues.map(show2).join(", ")}`,
         hint || "Use one of the listed values."
       );
     case "const":
       return result(
-        `${where3} is ${show2(error2.data)}; it must be ${show2(params.allowedValue)}`,
+        `${where4} is ${show2(error2.data)}; it must be ${show2(params.allowedValue)}`,
         `Write ${show2(params.allowedValue)}.`
       );
     case "format": {
       if (params.format === "cron") {
         const parsed2 = parseCron(String(error2.data));
         const reason = parsed2.ok ? "not a valid cron expression" : parsed2.error;
-        return result(`${where3}: invalid cron expression ${show2(error2.data)}: ${reason}`, hint);
+        return result(`${where4}: invalid cron expression ${show2(error2.data)}: ${reason}`, hint);
       }
-      return result(`${where3}: ${show2(error2.data)} is not a valid ${String(params.format)}`, hint);
+      return result(`${where4}: ${show2(error2.data)} is not a valid ${String(params.format)}`, hint);
     }
     case "pattern":
       return result(
-        `${where3}: ${show2(error2.data)} is not in the expected form`,
+        `${where4}: ${show2(error2.data)} is not in the expected form`,
         hint || `Match the pattern ${String(params.pattern)}.`
       );
     case "oneOf": {
@@ -10063,18 +10063,18 @@ function describe(error2, prefix) {
         const present = names.filter((n3) => isObject(error2.data) && n3 in error2.data);
         const list3 = names.map((n3) => `\`${n3}\``).join(" or ");
         return result(
-          present.length > 1 ? `${where3} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where3} must set ${list3}`,
+          present.length > 1 ? `${where4} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where4} must set ${list3}`,
           hint || `Set exactly one of ${list3}.`
         );
       }
-      return result(`${where3} is not in any of the accepted forms`, hint);
+      return result(`${where4} is not in any of the accepted forms`, hint);
     }
     case "minProperties":
     case "maxProperties": {
       const limit = Number(params.limit);
       const count3 = isObject(error2.data) ? Object.keys(error2.data).length : 0;
       return result(
-        `${where3} has ${count3} key${count3 === 1 ? "" : "s"}; ${error2.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
+        `${where4} has ${count3} key${count3 === 1 ? "" : "s"}; ${error2.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
         hint
       );
     }
@@ -10086,15 +10086,15 @@ function describe(error2, prefix) {
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
-      return result(`${where3} ${error2.message ?? "is out of range"}`, hint);
+      return result(`${where4} ${error2.message ?? "is out of range"}`, hint);
     case "uniqueItems":
       return result(
-        `${where3} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
+        `${where4} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
         "Remove the duplicate.",
         [...path, Number(params.i)]
       );
     default:
-      return result(`${where3} ${error2.message ?? "is invalid"}`, hint);
+      return result(`${where4} ${error2.message ?? "is invalid"}`, hint);
   }
 }
 function displayPath(path) {
@@ -10231,17 +10231,17 @@ function requireException() {
   if (hasRequiredException) return exception;
   hasRequiredException = 1;
   function formatError(exception2, compact) {
-    let where3 = "";
+    let where4 = "";
     const message = exception2.reason || "(unknown reason)";
     if (!exception2.mark) return message;
     if (exception2.mark.name) {
-      where3 += 'in "' + exception2.mark.name + '" ';
+      where4 += 'in "' + exception2.mark.name + '" ';
     }
-    where3 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
+    where4 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
     if (!compact && exception2.mark.snippet) {
-      where3 += "\n\n" + exception2.mark.snippet;
+      where4 += "\n\n" + exception2.mark.snippet;
     }
-    return message + " " + where3;
+    return message + " " + where4;
   }
   function YAMLException2(reason, mark) {
     Error.call(this);
@@ -13791,11 +13791,12 @@ var init_profile = __esm({
 function isFailOn(value2) {
   return value2 === "never" || SEVERITIES.includes(value2);
 }
-var SEVERITIES;
+var SEVERITIES, FAIL_SCOPES;
 var init_result = __esm({
   "src/controls/result.ts"() {
     "use strict";
     SEVERITIES = ["critical", "high", "medium", "low"];
+    FAIL_SCOPES = ["all", "new"];
   }
 });
 
@@ -13803,8 +13804,8 @@ var init_result = __esm({
 import { existsSync, readFileSync as readFileSync3 } from "node:fs";
 import { join as join2 } from "node:path";
 function loadConfig(root5, path) {
-  const relative3 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join2(root5, relative3);
+  const relative4 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join2(root5, relative4);
   if (!existsSync(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -13812,29 +13813,29 @@ function loadConfig(root5, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative3} does not exist`,
+          message: `configuration file ${relative4} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative3)
+          location: fileStart(relative4)
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative3, readFileSync3(absolute));
+  const parsed2 = parseYamlFile(relative4, readFileSync3(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative3} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative3, problems };
+  if (!document) return { data: EMPTY, file: relative4, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative3, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative3, document, problems };
+    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative4, document, problems };
 }
 var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config = __esm({
@@ -14279,6 +14280,164 @@ var init_check = __esm({
   }
 });
 
+// src/report/changes.ts
+function readTerms(root5, report) {
+  const out = /* @__PURE__ */ new Map();
+  loadPolicies(root5, report.files, (policy, valid) => {
+    if (!valid) return;
+    policy.data.systems.forEach((system, s2) => {
+      const at = (path) => policy.document.locate(["systems", s2, ...path]);
+      out.set(systemKey(policy.data.metadata.name, system.name), {
+        policy: policy.data.metadata.name,
+        system: system.name,
+        terms: systemTerms(system, at),
+        repositories: new Set(system.repositories),
+        repositoriesLocation: at(["repositories"]),
+        nameLocation: at(["name"])
+      });
+    });
+  });
+  return out;
+}
+function systemTerms(system, at) {
+  const terms = /* @__PURE__ */ new Map();
+  const atMost = (name, path, text) => {
+    const seconds3 = text === void 0 ? void 0 : parseDuration(text);
+    if (seconds3 !== void 0) terms.set(name, { text, looseness: seconds3, location: at(path) });
+  };
+  const atLeast = (name, path, value2, text) => {
+    if (value2 !== void 0) terms.set(name, { text, looseness: -value2, location: at(path) });
+  };
+  atMost("rpo", ["rpo"], system.rpo);
+  atMost("rto", ["rto"], system.rto);
+  const retention = system.retention;
+  if (retention) {
+    const minimum = retention.minimum === void 0 ? void 0 : parseDuration(retention.minimum);
+    atLeast("retention.minimum", ["retention", "minimum"], minimum, retention.minimum ?? "");
+    atMost("retention.maximum", ["retention", "maximum"], retention.maximum);
+    const within2 = retention.keep?.within;
+    const withinSeconds = within2 === void 0 ? void 0 : parseDuration(within2);
+    atLeast("retention.keep.within", ["retention", "keep", "within"], withinSeconds, within2 ?? "");
+    for (const rule of KEEP) {
+      const count3 = retention.keep?.[rule];
+      atLeast(`retention.keep.${rule}`, ["retention", "keep", rule], count3, String(count3));
+    }
+  }
+  if (system.drill) terms.set("drill", { text: "declared", looseness: 0, location: at(["drill"]) });
+  return terms;
+}
+function systemKey(policy, system) {
+  return `${policy}\0${system}`;
+}
+function findingKey(f5) {
+  return f5.kind === "control" ? `c\0${f5.ruleId}\0${f5.policy ?? ""}\0${f5.system ?? ""}` : `p\0${f5.ruleId}\0${f5.location.file}\0${f5.message}`;
+}
+function byKey(findings) {
+  const out = /* @__PURE__ */ new Map();
+  for (const f5 of findings) {
+    const k5 = findingKey(f5);
+    const held = out.get(k5);
+    if (!held || rank(f5) < rank(held)) out.set(k5, f5);
+  }
+  return out;
+}
+function rank(f5) {
+  return f5.status === "fail" ? SEVERITIES.indexOf(f5.severity) : SEVERITIES.length + (f5.status === "pass" ? 0 : 1);
+}
+function compareChecks(input) {
+  const { base, head } = input;
+  const before = byKey(base.report.findings);
+  const after = byKey(head.report.findings);
+  const baseSystems = new Set(base.report.systems.map((s2) => systemKey(s2.policy, s2.system)));
+  const headSystems = new Set(head.report.systems.map((s2) => systemKey(s2.policy, s2.system)));
+  const baseFiles = new Set(base.report.files);
+  const newFailures = [];
+  const fixed = [];
+  let stillFailing = 0;
+  for (const [key2, now] of after) {
+    if (now.status !== "fail") continue;
+    const was = before.get(key2);
+    if (was?.status === "fail") {
+      stillFailing++;
+      continue;
+    }
+    const onBase = now.kind === "problem" ? baseFiles.has(now.location.file) : now.system === void 0 ? base.report.systems.some((s2) => s2.policy === now.policy) : baseSystems.has(systemKey(now.policy ?? "", now.system));
+    newFailures.push({ finding: now, onBase });
+  }
+  for (const [key2, was] of before) {
+    if (was.status !== "fail") continue;
+    const now = after.get(key2);
+    if (was.kind === "problem" && now === void 0 || now !== void 0 && now.status !== "fail") {
+      fixed.push({ finding: was, onBase: true });
+    }
+  }
+  const loosened = [];
+  const tightened = [];
+  for (const [key2, now] of head.terms) {
+    const was = base.terms.get(key2);
+    if (!was) continue;
+    const names = /* @__PURE__ */ new Set([...was.terms.keys(), ...now.terms.keys()]);
+    for (const term of names) {
+      const a5 = was.terms.get(term);
+      const b5 = now.terms.get(term);
+      const change = (list3) => list3.push({
+        policy: now.policy,
+        system: now.system,
+        term,
+        before: a5?.text ?? "none",
+        after: b5?.text ?? "none",
+        location: b5?.location ?? now.nameLocation
+      });
+      if (a5 && b5) {
+        if (b5.looseness > a5.looseness) change(loosened);
+        else if (b5.looseness < a5.looseness) change(tightened);
+      } else if (a5) {
+        change(loosened);
+      } else if (b5) {
+        change(tightened);
+      }
+    }
+    const removed = [...was.repositories].filter((r5) => !now.repositories.has(r5));
+    const added = [...now.repositories].filter((r5) => !was.repositories.has(r5));
+    const repositoriesChange = (list3) => list3.push({
+      policy: now.policy,
+      system: now.system,
+      term: "repositories",
+      before: [...was.repositories].join(", "),
+      after: [...now.repositories].join(", "),
+      location: now.repositoriesLocation
+    });
+    if (removed.length > 0 && now.repositories.size < was.repositories.size) repositoriesChange(loosened);
+    else if (added.length > 0 && now.repositories.size > was.repositories.size) repositoriesChange(tightened);
+  }
+  const sortFindings = (list3) => list3.sort(
+    (x2, y) => SEVERITIES.indexOf(x2.finding.severity) - SEVERITIES.indexOf(y.finding.severity) || x2.finding.ruleId.localeCompare(y.finding.ruleId) || (x2.finding.policy ?? "").localeCompare(y.finding.policy ?? "") || (x2.finding.system ?? "").localeCompare(y.finding.system ?? "")
+  );
+  return {
+    base: { revision: base.revision, commit: base.commit },
+    newFailures: sortFindings(newFailures),
+    fixed: sortFindings(fixed),
+    stillFailing,
+    systemsAdded: head.report.systems.filter((s2) => !baseSystems.has(systemKey(s2.policy, s2.system))),
+    systemsRemoved: base.report.systems.filter((s2) => !headSystems.has(systemKey(s2.policy, s2.system))).map((s2) => ({ ...s2 })),
+    loosened,
+    tightened
+  };
+}
+function hasChanges(changes) {
+  return changes.newFailures.length > 0 || changes.fixed.length > 0 || changes.systemsAdded.length > 0 || changes.systemsRemoved.length > 0 || changes.loosened.length > 0 || changes.tightened.length > 0;
+}
+var KEEP;
+var init_changes = __esm({
+  "src/report/changes.ts"() {
+    "use strict";
+    init_result();
+    init_duration();
+    init_load_policies();
+    KEEP = ["last", "hourly", "daily", "weekly", "monthly", "yearly"];
+  }
+});
+
 // src/evidence/git.ts
 import { spawn } from "node:child_process";
 function gitProgram(env2) {
@@ -14421,11 +14580,145 @@ var init_git = __esm({
   }
 });
 
+// src/policy/git-tree.ts
+import { chmodSync, mkdirSync as mkdirSync2, mkdtempSync, rmSync, symlinkSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname as dirname2, join as join5, relative as relative3, sep as sep2 } from "node:path";
+async function writeCommitTree(options) {
+  const git = new Git(options.root, options.env ?? process.env);
+  let commit = await git.resolve(`${options.revision}^{commit}`);
+  if (commit === void 0 && options.fetchRemote && /^[0-9a-f]{40,64}$/i.test(options.revision)) {
+    try {
+      await git.run(["fetch", "--no-tags", "--depth=1", options.fetchRemote, options.revision]);
+    } catch (error2) {
+      throw new CommitUnavailableError(
+        `commit ${options.revision} is not in this clone and fetching it from ${options.fetchRemote} failed (${error2.message}); use actions/checkout with fetch-depth: 0, or fetch the base commit before this step`
+      );
+    }
+    commit = await git.resolve(`${options.revision}^{commit}`);
+  }
+  if (commit === void 0) {
+    throw new CommitUnavailableError(
+      `${options.revision} names no commit in this clone; use actions/checkout with fetch-depth: 0, or fetch it first`
+    );
+  }
+  const top = await git.text(["rev-parse", "--show-toplevel"]);
+  const inside = relative3(top, options.root).split(sep2).join("/");
+  const dir = mkdtempSync(join5(tmpdir(), "restorable-base-"));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const listing = await git.run(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", inside || "."]);
+    const entries = parseTree(listing.stdout);
+    for (const batch of batches(entries)) {
+      const blobs = await git.readObjects(batch.map((entry) => entry.id));
+      for (const entry of batch) {
+        const content = blobs.get(entry.id);
+        if (content === void 0) throw new Error(`blob ${entry.id} of ${entry.path} is missing`);
+        const target = join5(dir, ...entry.path.split("/"));
+        mkdirSync2(dirname2(target), { recursive: true });
+        if (entry.mode === "120000") symlinkSync(content.toString("utf8"), target);
+        else {
+          writeFileSync2(target, content);
+          if (entry.mode === "100755") chmodSync(target, 493);
+        }
+      }
+    }
+    const root5 = join5(dir, ...inside ? inside.split("/") : []);
+    mkdirSync2(root5, { recursive: true });
+    return { commit, root: root5, remove };
+  } catch (error2) {
+    remove();
+    throw error2;
+  }
+}
+function parseTree(stdout) {
+  const entries = [];
+  for (const line of stdout.toString("utf8").split("\0")) {
+    if (!line) continue;
+    const tab = line.indexOf("	");
+    const [mode, type2, id, size] = line.slice(0, tab).split(/ +/);
+    const path = line.slice(tab + 1);
+    if (type2 !== "blob" || !mode || !id || path.split("/").some((part) => part === ".." || part === ".git"))
+      continue;
+    entries.push({ mode, id, size: Number(size), path });
+  }
+  return entries;
+}
+function* batches(entries) {
+  let batch = [];
+  let bytes2 = 0;
+  for (const entry of entries) {
+    if (batch.length > 0 && bytes2 + entry.size > BATCH_BYTES) {
+      yield batch;
+      batch = [];
+      bytes2 = 0;
+    }
+    batch.push(entry);
+    bytes2 += entry.size;
+  }
+  if (batch.length > 0) yield batch;
+}
+var BATCH_BYTES, CommitUnavailableError;
+var init_git_tree = __esm({
+  "src/policy/git-tree.ts"() {
+    "use strict";
+    init_git();
+    BATCH_BYTES = 32 * 1024 * 1024;
+    CommitUnavailableError = class extends Error {
+      constructor(message) {
+        super(message);
+        this.name = "CommitUnavailableError";
+      }
+    };
+  }
+});
+
+// src/commands/check-base.ts
+var check_base_exports = {};
+__export(check_base_exports, {
+  changesSinceBase: () => changesSinceBase,
+  withChanges: () => withChanges
+});
+async function changesSinceBase(options, head, base) {
+  const tree = await writeCommitTree({
+    root: options.root,
+    revision: base.revision,
+    fetchRemote: base.fetchRemote,
+    env: base.env
+  });
+  try {
+    const baseReport = runCheck({ ...options, root: tree.root });
+    return compareChecks({
+      base: {
+        revision: base.revision,
+        commit: tree.commit,
+        report: baseReport,
+        terms: readTerms(tree.root, baseReport)
+      },
+      head: { report: head, terms: readTerms(options.root, head) }
+    });
+  } finally {
+    tree.remove();
+  }
+}
+function withChanges(report, changes, scope) {
+  const failed = scope === "all" ? report.failed : changes.newFailures.some((c5) => fails(c5.finding.severity, report.failOn)) || report.findings.some((f5) => f5.kind === "problem" && fails(f5.severity, report.failOn));
+  return { ...report, changes, failScope: scope, failed };
+}
+var init_check_base = __esm({
+  "src/commands/check-base.ts"() {
+    "use strict";
+    init_git_tree();
+    init_changes();
+    init_check();
+  }
+});
+
 // src/evidence/context.ts
 import { createHash as createHash2 } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 function runContext(env2) {
   const value2 = (name, max2) => {
     const text = env2[name];
@@ -14484,7 +14777,7 @@ async function policyEntries(root5, files, env2 = process.env) {
   }
   const entries = [];
   for (const { file, name } of files) {
-    const blob = blobId(await readFile(join5(root5, file)), algorithm);
+    const blob = blobId(await readFile(join6(root5, file)), algorithm);
     const entry = { file, blob };
     if (name !== void 0) entry.name = name;
     if (commit) {
@@ -15036,12 +15329,12 @@ function slice(input, begin = 0, end = Infinity) {
   }
   return input.slice(begin, end);
 }
-async function readToEnd(input, join14 = concat) {
+async function readToEnd(input, join15 = concat) {
   if (isArrayStream(input)) {
-    return input.readToEnd(join14);
+    return input.readToEnd(join15);
   }
   if (isStream(input)) {
-    return getReader(input).readToEnd(join14);
+    return getReader(input).readToEnd(join15);
   }
   return input;
 }
@@ -27967,9 +28260,9 @@ var init_openpgp = __esm({
         }
       };
     };
-    ArrayStream.prototype.readToEnd = async function(join14) {
+    ArrayStream.prototype.readToEnd = async function(join15) {
       await this[doneWritingPromise];
-      const result = join14(this.slice(this[readingIndex]));
+      const result = join15(this.slice(this[readingIndex]));
       this.length = 0;
       return result;
     };
@@ -28077,14 +28370,14 @@ var init_openpgp = __esm({
       }
       this[externalBuffer].unshift(...values.filter((value2) => value2 && value2.length));
     };
-    Reader.prototype.readToEnd = async function(join14 = concat) {
+    Reader.prototype.readToEnd = async function(join15 = concat) {
       const result = [];
       while (true) {
         const { done, value: value2 } = await this.read();
         if (done) break;
         result.push(value2);
       }
-      return join14(result);
+      return join15(result);
     };
     byValue = /* @__PURE__ */ Symbol("byValue");
     enums = {
@@ -40412,11 +40705,11 @@ var init_openpgp = __esm({
 
 // src/evidence/signing.ts
 import { readFile as readFile2 } from "node:fs/promises";
-function normalizeFingerprint(fingerprint2, where3 = "the fingerprint") {
+function normalizeFingerprint(fingerprint2, where4 = "the fingerprint") {
   const compact = fingerprint2.replace(/\s+/g, "");
   if (!FINGERPRINT.test(compact)) {
     throw new SigningError(
-      `${where3} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
+      `${where4} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
     );
   }
   return compact.toUpperCase();
@@ -40910,7 +41203,7 @@ var init_state = __esm({
 });
 
 // src/evidence/tree.ts
-function parseTree(bytes2, idLength) {
+function parseTree2(bytes2, idLength) {
   const entries = /* @__PURE__ */ new Map();
   const raw = idLength / 2;
   const buffer = Buffer.from(bytes2.buffer, bytes2.byteOffset, bytes2.byteLength);
@@ -40944,7 +41237,7 @@ async function writeTree(git, base, changes) {
     const objects = await git.catObjects(names);
     dirs.forEach((dir, i6) => {
       const object = objects.get(names[i6]);
-      if (object?.type === "tree") trees.set(dir, parseTree(object.content, object.id.length));
+      if (object?.type === "tree") trees.set(dir, parseTree2(object.content, object.id.length));
       else if (object) trees.set(dir, /* @__PURE__ */ new Map([["", { mode: "", type: object.type, id: object.id }]]));
     });
   }
@@ -41043,16 +41336,16 @@ async function appendRecord(draft, options) {
     }
     if (attempt2 >= maxAttempts) {
       throw new EvidenceError(
-        `could not append to ${where(target)}: other writers moved it during each of ${attempt2} attempts; the record (${built.record.kind} ${built.record.systems.map((s2) => s2.name).join(", ") || "of no system"}) was not written. Run again later.`
+        `could not append to ${where2(target)}: other writers moved it during each of ${attempt2} attempts; the record (${built.record.kind} ${built.record.systems.map((s2) => s2.name).join(", ") || "of no system"}) was not written. Run again later.`
       );
     }
     options.log?.(
-      `evidence: ${where(target)} moved while appending (attempt ${attempt2}); re-chaining on the new tip`
+      `evidence: ${where2(target)} moved while appending (attempt ${attempt2}); re-chaining on the new tip`
     );
     await sleep(Math.min(1e3, 25 * 2 ** Math.min(attempt2, 6)) * (0.5 + Math.random()));
   }
 }
-function where(target) {
+function where2(target) {
   return target.remote === null ? `branch ${target.branch}` : `${target.remote}/${target.branch}`;
 }
 async function openTarget(base, branch, remote, env2) {
@@ -41151,7 +41444,7 @@ async function buildCommit(target, tip, draft, defaults, signer, pages) {
   const { git } = target;
   const { position, state: state2 } = await chainHead(git, tip, signer.fingerprint);
   if (position.sequence > MAX_SEQUENCE) {
-    throw new EvidenceError(`${where(target)} is full: it holds ${MAX_SEQUENCE + 1} records`);
+    throw new EvidenceError(`${where2(target)} is full: it holds ${MAX_SEQUENCE + 1} records`);
   }
   const record = buildRecord(draft, position, defaults);
   const problems = recordSchemaProblems(record);
@@ -41246,7 +41539,7 @@ function batchedReader(git, commit) {
     },
     list: async (path) => {
       const found = await object(path.replace(/\/+$/, ""));
-      return found?.type === "tree" ? [...parseTree(found.content, found.id.length).keys()] : void 0;
+      return found?.type === "tree" ? [...parseTree2(found.content, found.id.length).keys()] : void 0;
     }
   };
 }
@@ -41271,7 +41564,7 @@ async function chainHead(git, tip, fingerprint2) {
     const head = objects.get(headName);
     const shard = objects.get(shardName);
     const prefix = `${String(next).padStart(8, "0")}-`;
-    const following = shard?.type === "tree" && [...parseTree(shard.content, shard.id.length).keys()].some((name) => name.startsWith(prefix));
+    const following = shard?.type === "tree" && [...parseTree2(shard.content, shard.id.length).keys()].some((name) => name.startsWith(prefix));
     if (head?.type === "blob" && recordHash(head.content) === state2.head.sha256 && !following) {
       return { position: { sequence: next, previous: state2.head.sha256 }, state: state2 };
     }
@@ -41538,7 +41831,7 @@ function cell(text, max2 = 200) {
 function prose(text) {
   return text.replace(/\s+/g, " ").trim().replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
-function table(header, rows) {
+function table2(header, rows) {
   return [
     `| ${header.join(" | ")} |`,
     `| ${header.map(() => "---").join(" | ")} |`,
@@ -41646,7 +41939,7 @@ function parseTimeline(text) {
 function timelineBlock(header, timeline) {
   const fields = [`archives=${timeline.archives}`, `archiverows=${timeline.archiveRows}`];
   if (timeline.since !== void 0) fields.push(`since=${timeline.since}`);
-  return [`<!-- restorable:timeline ${fields.join(" ")} -->`, table(header, []), ...timeline.rows, END].join(
+  return [`<!-- restorable:timeline ${fields.join(" ")} -->`, table2(header, []), ...timeline.rows, END].join(
     "\n"
   );
 }
@@ -41735,7 +42028,7 @@ async function systemPage(input, system, rows) {
         NOTICE,
         `${policy ? `Policy \`${cell(policy)}\`. ` : ""}[Evidence overview](../README.md) \xB7 every record of this system is named \`records/*/*-KIND-${system}.json\`.`,
         "## Newest runs",
-        table(
+        table2(
           ["kind", "newest run", "newest success"],
           TIMELINE_KINDS.map((kind) => [
             kind,
@@ -41810,7 +42103,7 @@ function describeControl(id, info) {
     NOTICE,
     "[Evidence overview](../README.md)",
     ...info.description ? [`> ${prose(info.description)}`] : [],
-    table(
+    table2(
       ["", ""],
       facts.filter(([, value2]) => value2 !== "").map(([name, value2]) => [name, prose(value2)])
     )
@@ -41834,7 +42127,7 @@ function currentResults(results, state2) {
   for (const system of systems) tally[results[system].status]++;
   return [
     `${count(systems.length)} system${systems.length === 1 ? "" : "s"}: ${tally.pass} pass, ${tally.fail} fail, ${tally["not-applicable"]} not applicable.${rest > 0 ? ` ${rest} passing or not applicable systems are not listed.` : ""}`,
-    table(["system", "status", "date", "message"], rows)
+    table2(["system", "status", "date", "message"], rows)
   ].join("\n\n");
 }
 function emptyControlPage(info) {
@@ -41901,7 +42194,7 @@ function systemsIndex(state2, systems) {
     "# Systems",
     NOTICE,
     `[Evidence overview](README.md). ${count(systems.length)} systems, with their newest runs.`,
-    table(SYSTEMS_HEADER, systemRows(state2, systems, 0)),
+    table2(SYSTEMS_HEADER, systemRows(state2, systems, 0)),
     ""
   ].join("\n\n");
 }
@@ -41918,7 +42211,7 @@ function controlMatrix(state2, controls) {
   if (systems.length <= MATRIX_COLUMNS) {
     return [
       "The newest result of each control on each system, and the record it comes from (\u2705 pass, \u274C fail, \u2796 not applicable, \u2014 never evaluated).",
-      table(
+      table2(
         ["control", ...systems.map((s2) => systemLabel2(s2, 0, state2))],
         ids.map((id) => [
           controlLabel(id, controls.get(id), 0),
@@ -41929,7 +42222,7 @@ function controlMatrix(state2, controls) {
   }
   return [
     `${count(systems.length)} systems: too many for one table. Per control, how many systems pass and fail, and which fail; each control's page lists its newest result on every system.`,
-    table(
+    table2(
       ["control", "pass", "fail", "n/a", "failing", "newest result"],
       ids.map((id) => {
         const results = state2.controls[id];
@@ -41962,7 +42255,7 @@ function runtimeSection(controls) {
   return [
     "## Run-time controls",
     "`restorable status` evaluates these against the newest backup and drill records of each system (see each system page), and fails a scheduled workflow when one is violated:",
-    table(
+    table2(
       ["control", "from", "measure"],
       runtime.map((c5) => [
         controlLabel(c5.id, c5, 0),
@@ -42031,7 +42324,7 @@ function readme(input, controls) {
     `# Backup and DR evidence${repository ? `: ${cell(repository)}` : ""}`,
     NOTICE,
     "This branch holds a signed, hash-chained record of every `check`, `backup`, `drill` and `prune` run by Restorable. Records are only ever added: each is signed with the key below and carries the SHA-256 of the record before it, so an edit, a deletion or a reordering breaks a signature or a link.",
-    table(
+    table2(
       ["", ""],
       [
         ["records", `${count(state2.count)} (#0 to #${head.sequence})`],
@@ -42050,7 +42343,7 @@ function readme(input, controls) {
     "## Systems",
     systems.length === 0 ? "No system has a record yet." : [
       `The newest runs of each system (\u2705 success, \u26A0\uFE0F partial, \u274C failure); its page has the timeline.${systems.length > listed.length ? ` The first ${listed.length} of ${count(systems.length)} systems; all are listed in [systems.md](systems.md).` : ""}`,
-      table(SYSTEMS_HEADER, systemRows(state2, listed, 0))
+      table2(SYSTEMS_HEADER, systemRows(state2, listed, 0))
     ].join("\n\n"),
     verifySection(input),
     ""
@@ -42416,7 +42709,7 @@ var init_evidence = __esm({
             ...options.remote !== void 0 ? { remote: options.remote } : {}
           });
           if (!result.written) throw new Error(result.reason);
-          const where3 = result.remote === null ? `branch ${result.branch}` : `${result.remote}/${result.branch}`;
+          const where4 = result.remote === null ? `branch ${result.branch}` : `${result.remote}/${result.branch}`;
           this.written.push({
             kind: result.record.kind,
             systems: result.record.systems.map((s2) => s2.name),
@@ -42426,7 +42719,7 @@ var init_evidence = __esm({
             branch: result.branch,
             remote: result.remote
           });
-          options.log(`evidence: ${label}: appended ${result.file} to ${where3} (sha256 ${result.sha256})`);
+          options.log(`evidence: ${label}: appended ${result.file} to ${where4} (sha256 ${result.sha256})`);
           return true;
         } catch (error2) {
           this.failure = `evidence: the ${label} record was not written: ${error2.message}`;
@@ -42506,12 +42799,12 @@ var init_check_evidence = __esm({
 // src/engine/chunker.ts
 import { createHmac } from "node:crypto";
 function gearTable(key2) {
-  const table3 = new Uint32Array(256);
+  const table4 = new Uint32Array(256);
   for (let block = 0; block < 32; block++) {
     const digest4 = createHmac("sha256", key2).update(`restorable/v1 gear ${block}`).digest();
-    for (let word = 0; word < 8; word++) table3[block * 8 + word] = digest4.readUInt32LE(word * 4);
+    for (let word = 0; word < 8; word++) table4[block * 8 + word] = digest4.readUInt32LE(word * 4);
   }
-  return table3;
+  return table4;
 }
 function topMask(bits2) {
   return (2 ** bits2 - 1) * 2 ** (32 - bits2) | 0;
@@ -42530,14 +42823,14 @@ var init_chunker = __esm({
       pending;
       length = 0;
       hash = 0;
-      constructor(table3, sizes = DEFAULT_CHUNK_SIZES) {
+      constructor(table4, sizes = DEFAULT_CHUNK_SIZES) {
         const bits2 = Math.round(Math.log2(sizes.avg));
         if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits2 !== sizes.avg) {
           throw new RangeError(
             `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`
           );
         }
-        this.table = table3;
+        this.table = table4;
         this.sizes = sizes;
         this.maskSmall = topMask(bits2 + 2);
         this.maskLarge = topMask(bits2 - 2);
@@ -42547,7 +42840,7 @@ var init_chunker = __esm({
       push(data) {
         const chunks = [];
         const { min, avg, max: max2 } = this.sizes;
-        const table3 = this.table;
+        const table4 = this.table;
         const maskSmall = this.maskSmall;
         const maskLarge = this.maskLarge;
         let offset = 0;
@@ -42562,12 +42855,12 @@ var init_chunker = __esm({
             n3 += skip;
           }
           while (i6 < data.length && n3 < min) {
-            h5 = (h5 << 1) + table3[data[i6]] | 0;
+            h5 = (h5 << 1) + table4[data[i6]] | 0;
             i6++;
             n3++;
           }
           while (i6 < data.length && n3 < avg) {
-            h5 = (h5 << 1) + table3[data[i6]] | 0;
+            h5 = (h5 << 1) + table4[data[i6]] | 0;
             i6++;
             n3++;
             if ((h5 & maskSmall) === 0) {
@@ -42577,7 +42870,7 @@ var init_chunker = __esm({
           }
           if (!cut2) {
             while (i6 < data.length && n3 < max2) {
-              h5 = (h5 << 1) + table3[data[i6]] | 0;
+              h5 = (h5 << 1) + table4[data[i6]] | 0;
               i6++;
               n3++;
               if ((h5 & maskLarge) === 0) {
@@ -43850,10 +44143,10 @@ function idPrefix(id) {
   return BigInt(`0x${id.slice(0, 16)}`);
 }
 function knownTable(ids, count3) {
-  const table3 = new BigUint64Array(new SharedArrayBuffer(count3 * 8));
+  const table4 = new BigUint64Array(new SharedArrayBuffer(count3 * 8));
   let at = 0;
-  for (const id of ids) table3[at++] = idPrefix(id);
-  return table3.subarray(0, at).sort();
+  for (const id of ids) table4[at++] = idPrefix(id);
+  return table4.subarray(0, at).sort();
 }
 var init_content_protocol = __esm({
   "src/engine/content-protocol.ts"() {
@@ -43875,14 +44168,14 @@ function workerUrl2() {
     import.meta.url
   );
 }
-var CREDIT_BYTES, BATCH_FILES, BATCH_BYTES, SMALL_FILE_BYTES, STREAM_PIECE, STREAM_AHEAD, ContentPool;
+var CREDIT_BYTES, BATCH_FILES, BATCH_BYTES2, SMALL_FILE_BYTES, STREAM_PIECE, STREAM_AHEAD, ContentPool;
 var init_content_pool = __esm({
   "src/engine/content-pool.ts"() {
     "use strict";
     init_content_protocol();
     CREDIT_BYTES = 8 * 1024 * 1024;
     BATCH_FILES = 64;
-    BATCH_BYTES = 2 * 1024 * 1024;
+    BATCH_BYTES2 = 2 * 1024 * 1024;
     SMALL_FILE_BYTES = 256 * 1024;
     STREAM_PIECE = 1024 * 1024;
     STREAM_AHEAD = 4 * 1024 * 1024;
@@ -43942,7 +44235,7 @@ var init_content_pool = __esm({
         batch.files.push(job);
         batch.bytes += file.size;
         const result = new Promise((resolve15, reject) => batch.waiters.push({ resolve: resolve15, reject }));
-        if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
+        if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES2) this.flush();
         return result;
       }
       /** Sends the files gathered so far. */
@@ -44433,52 +44726,52 @@ function repositoryKeyDocument(repository, masterKey, created = /* @__PURE__ */ 
   return `${JSON.stringify(document, null, 2)}
 `;
 }
-function parseRepositoryKey(text, expectedRepository, where3) {
+function parseRepositoryKey(text, expectedRepository, where4) {
   checkRepositoryId(expectedRepository);
   if (text.length > MAX_DOCUMENT_BYTES) {
     throw new KeyError(
       "malformed",
-      `${where3} is ${text.length} bytes, too large for a repository key document`
+      `${where4} is ${text.length} bytes, too large for a repository key document`
     );
   }
   if (text.trimStart().startsWith("-----BEGIN PGP")) {
     throw new KeyError(
       "malformed",
-      `${where3} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
+      `${where4} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
     );
   }
   let value2;
   try {
     value2 = JSON.parse(text);
   } catch {
-    throw new KeyError("malformed", `${where3} is not a repository key document (not JSON)`);
+    throw new KeyError("malformed", `${where4} is not a repository key document (not JSON)`);
   }
   const doc = typeof value2 === "object" && value2 !== null ? value2 : {};
   if (doc.format !== KEY_DOCUMENT_FORMAT) {
     throw new KeyError(
       "malformed",
-      `${where3} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
+      `${where4} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
     );
   }
   if (typeof doc.version !== "number" || !Number.isInteger(doc.version) || doc.version < 1) {
-    throw new KeyError("malformed", `${where3} has no valid "version"`);
+    throw new KeyError("malformed", `${where4} has no valid "version"`);
   }
   if (doc.version > KEY_DOCUMENT_VERSION) {
     throw new KeyError(
       "newer-version",
-      `${where3} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
+      `${where4} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
     );
   }
   if (typeof doc.repository !== "string" || !REPOSITORY_ID.test(doc.repository)) {
-    throw new KeyError("malformed", `${where3} has no valid "repository" (64 lowercase hex)`);
+    throw new KeyError("malformed", `${where4} has no valid "repository" (64 lowercase hex)`);
   }
   if (typeof doc.masterKey !== "string" || !BASE64_KEY.test(doc.masterKey)) {
-    throw new KeyError("malformed", `${where3} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
+    throw new KeyError("malformed", `${where4} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
   }
   if (doc.repository !== expectedRepository) {
     throw new KeyError(
       "other-repository",
-      `${where3} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
+      `${where4} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
     );
   }
   return new Uint8Array(Buffer.from(doc.masterKey, "base64"));
@@ -44639,12 +44932,12 @@ async function wrapKey(options) {
     config: WRAP_CONFIG
   });
 }
-async function parseWrapper(armored, where3) {
+async function parseWrapper(armored, where4) {
   if (armored.length > MAX_WRAPPER_BYTES) {
-    throw new KeyError("malformed", `${where3} is ${armored.length} bytes, too large for a key wrapper`);
+    throw new KeyError("malformed", `${where4} is ${armored.length} bytes, too large for a key wrapper`);
   }
   if (!armored.includes("-----BEGIN PGP MESSAGE-----")) {
-    throw new KeyError("malformed", `${where3} is not an armored OpenPGP message`);
+    throw new KeyError("malformed", `${where4} is not an armored OpenPGP message`);
   }
   let message;
   try {
@@ -44652,7 +44945,7 @@ async function parseWrapper(armored, where3) {
   } catch (error2) {
     throw new KeyError(
       "malformed",
-      `${where3} is not a readable OpenPGP message (${error2.message})`,
+      `${where4} is not a readable OpenPGP message (${error2.message})`,
       {
         cause: error2
       }
@@ -44676,7 +44969,7 @@ async function parseWrapper(armored, where3) {
     } else {
       const tag = packet.constructor.tag;
       if (tag === enums.packet.symmetricallyEncryptedData) {
-        throw new KeyError("malformed", `${where3} is encrypted without integrity protection; refusing it`);
+        throw new KeyError("malformed", `${where4} is encrypted without integrity protection; refusing it`);
       }
       data++;
       compatible = false;
@@ -44685,7 +44978,7 @@ async function parseWrapper(armored, where3) {
   if (data !== 1 || pkesks.length + skesks === 0) {
     throw new KeyError(
       "malformed",
-      `${where3} is not a key wrapper (expected session keys and one encrypted packet)`
+      `${where4} is not a key wrapper (expected session keys and one encrypted packet)`
     );
   }
   return { message, pkesks, skesks, gpgCompatible: compatible };
@@ -44727,8 +45020,8 @@ function describeParsed(parsed2, known) {
     gpgCompatible: parsed2.gpgCompatible
   };
 }
-async function describeWrapper(armored, known = [], where3 = "the key wrapper") {
-  const parsed2 = await parseWrapper(armored, where3);
+async function describeWrapper(armored, known = [], where4 = "the key wrapper") {
+  const parsed2 = await parseWrapper(armored, where4);
   return describeParsed(parsed2, known instanceof Map ? known : await knownKeyIds(known));
 }
 async function unlockSecretKeys(credential) {
@@ -44807,15 +45100,15 @@ async function openCredentials(credentials) {
   for (const key2 of keys) for (const part of key2.getKeys()) keyIds.add(hexId(part));
   const passphrase = credentials.passphrase !== void 0 && credentials.passphrase !== "" ? credentials.passphrase : void 0;
   const mayOpen = (description) => passphrase !== void 0 && description.passphrase || description.recipients.some((r5) => keyIds.has(r5.keyId) || r5.keyId === "0000000000000000");
-  const unwrap2 = async (armored, expectedRepository, where3 = "the key wrapper") => {
+  const unwrap2 = async (armored, expectedRepository, where4 = "the key wrapper") => {
     checkRepositoryId(expectedRepository);
     if (keys.length === 0 && passphrase === void 0) {
-      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where3}`);
+      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where4}`);
     }
-    const parsed2 = await parseWrapper(armored, where3);
+    const parsed2 = await parseWrapper(armored, where4);
     const description = describeParsed(parsed2, /* @__PURE__ */ new Map());
     const candidates = [];
-    const reread = async () => (await parseWrapper(armored, where3)).message;
+    const reread = async () => (await parseWrapper(armored, where4)).message;
     if (keys.length > 0 && parsed2.pkesks.length > 0) {
       try {
         for (const found of await decryptSessionKeys({
@@ -44866,19 +45159,19 @@ async function openCredentials(credentials) {
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
       } catch {
-        throw new KeyError("malformed", `${where3} opened, but its content is not a repository key document`);
+        throw new KeyError("malformed", `${where4} opened, but its content is not a repository key document`);
       }
-      return parseRepositoryKey(text, expectedRepository, where3);
+      return parseRepositoryKey(text, expectedRepository, where4);
     }
     if (damaged) {
       throw new KeyError(
         "tampered",
-        matchingKey && candidates.length === 0 ? `${where3} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where3} opened but failed its integrity check: it was altered or is corrupt`
+        matchingKey && candidates.length === 0 ? `${where4} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where4} opened but failed its integrity check: it was altered or is corrupt`
       );
     }
     throw new KeyError(
       "no-match",
-      `${where3} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
+      `${where4} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
     );
   };
   return {
@@ -44951,7 +45244,7 @@ async function loadWrapper(backend, id) {
     return { error: new KeyError("not-found", `${backend.location} has no key wrapper keys/${id}`) };
   }
   if (info.size > MAX_WRAPPER_BYTES) {
-    const message = `${where2(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
+    const message = `${where3(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
     return { error: new KeyError("malformed", message) };
   }
   const bytes2 = await backend.read(name);
@@ -44959,10 +45252,10 @@ async function loadWrapper(backend, id) {
   try {
     armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes2);
   } catch {
-    return { error: new KeyError("malformed", `${where2(backend, id)} is not text`) };
+    return { error: new KeyError("malformed", `${where3(backend, id)} is not text`) };
   }
   if (createHash7("sha256").update(bytes2).digest("hex") !== id) {
-    const message = `${where2(backend, id)} does not match its content hash: it was altered or is corrupt`;
+    const message = `${where3(backend, id)} does not match its content hash: it was altered or is corrupt`;
     return { armored, error: new KeyError("tampered", message) };
   }
   return { armored };
@@ -44985,7 +45278,7 @@ async function listWrappers(backend, known = []) {
   const out = [];
   for (const id of await wrapperIds(backend)) {
     try {
-      out.push({ id, ...await describeWrapper(await readWrapper(backend, id), keys, where2(backend, id)) });
+      out.push({ id, ...await describeWrapper(await readWrapper(backend, id), keys, where3(backend, id)) });
     } catch (error2) {
       if (!(error2 instanceof KeyError)) throw error2;
       out.push({ id, recipients: [], passphrase: false, gpgCompatible: false, problem: error2.message });
@@ -45009,7 +45302,7 @@ async function attempt(backend, repositoryId, opener, ids) {
     let description;
     if (armored !== void 0) {
       try {
-        description = await describeWrapper(armored, [], where2(backend, id));
+        description = await describeWrapper(armored, [], where3(backend, id));
       } catch (failure2) {
         if (!(failure2 instanceof KeyError)) throw failure2;
         error2 ??= failure2;
@@ -45029,7 +45322,7 @@ async function attempt(backend, repositoryId, opener, ids) {
       continue;
     }
     try {
-      result.opened.push({ id, key: await opener.unwrap(armored, repositoryId, where2(backend, id)) });
+      result.opened.push({ id, key: await opener.unwrap(armored, repositoryId, where3(backend, id)) });
     } catch (failure2) {
       if (!(failure2 instanceof KeyError)) throw failure2;
       if (failure2.reason === "no-match") result.refused++;
@@ -45075,7 +45368,7 @@ async function unlock(backend, repositoryId, credentials) {
     const others = result.tried - 1;
     throw new KeyError(
       problem.error.reason,
-      `no key wrapper of ${backend.location} opens: ${problem.error.message}${others > 0 ? `; ${plural3(others, "other wrapper")} did not open with the given passphrase or secret keys` : ""}`,
+      `no key wrapper of ${backend.location} opens: ${problem.error.message}${others > 0 ? `; ${plural4(others, "other wrapper")} did not open with the given passphrase or secret keys` : ""}`,
       { cause: problem.error }
     );
   }
@@ -45084,7 +45377,7 @@ async function unlock(backend, repositoryId, credentials) {
   const damaged = result.damaged.map((d5) => d5.error.message).join("; ");
   throw new KeyError(
     "no-match",
-    `no key wrapper of ${backend.location} opens with the given passphrase or secret keys (tried ${plural3(result.tried, "wrapper")}; they open with: ${needs2.join(", ") || "nothing readable"})${damaged ? `; besides, ${damaged}` : ""}`
+    `no key wrapper of ${backend.location} opens with the given passphrase or secret keys (tried ${plural4(result.tried, "wrapper")}; they open with: ${needs2.join(", ") || "nothing readable"})${damaged ? `; besides, ${damaged}` : ""}`
   );
 }
 async function addWrapper(backend, repositoryId, credentials, to) {
@@ -45196,7 +45489,7 @@ async function credentialsFromEnv(env2, passphraseVar = CREDENTIAL_ENV.passphras
   }
   return credentials;
 }
-var KEYS_PREFIX, CREDENTIAL_ENV, WRAPPER_NAME, where2, plural3, MAX_CREDENTIAL_FILE, value;
+var KEYS_PREFIX, CREDENTIAL_ENV, WRAPPER_NAME, where3, plural4, MAX_CREDENTIAL_FILE, value;
 var init_keyring = __esm({
   "src/engine/keyring.ts"() {
     "use strict";
@@ -45210,8 +45503,8 @@ var init_keyring = __esm({
       repositoryKeyFile: "RESTORABLE_REPOSITORY_KEY_FILE"
     };
     WRAPPER_NAME = /^keys\/([0-9a-f]{64})$/;
-    where2 = (backend, id) => `keys/${id} in ${backend.location}`;
-    plural3 = (n3, word) => `${n3} ${word}${n3 === 1 ? "" : "s"}`;
+    where3 = (backend, id) => `keys/${id} in ${backend.location}`;
+    plural4 = (n3, word) => `${n3} ${word}${n3 === 1 ? "" : "s"}`;
     MAX_CREDENTIAL_FILE = 1 << 20;
     value = (env2, name) => {
       const v = env2[name];
@@ -45591,9 +45884,9 @@ function givenPath(root5, spec) {
   const snapshot = segments.join("/");
   return { spec, snapshot, absolute: under(isAbsolute2 ? "/" : root5, snapshot) };
 }
-function under(base, relative3) {
-  if (relative3 === "") return base;
-  return base === "/" ? `/${relative3}` : `${base}/${relative3}`;
+function under(base, relative4) {
+  if (relative4 === "") return base;
+  return base === "/" ? `/${relative4}` : `${base}/${relative4}`;
 }
 function within(outer, inner) {
   if (outer === "") return inner;
@@ -45939,7 +46232,7 @@ var init_paths = __esm({
 // src/storage/local.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { mkdir, open as open2, readdir as readdir2, rename, rm, stat as stat2 } from "node:fs/promises";
-import { dirname as dirname2, join as join6 } from "node:path";
+import { dirname as dirname3, join as join7 } from "node:path";
 async function writeAll(handle, parts2) {
   for (let start = 0; start < parts2.length; start += 1024) {
     let batch = parts2.slice(start, start + 1024);
@@ -45984,9 +46277,9 @@ var init_local = __esm({
       }
       async write(name, data) {
         checkName(name);
-        const path = join6(this.root, name);
-        const dir = dirname2(path);
-        const temp = join6(dir, `.tmp-${randomBytes5(8).toString("hex")}`);
+        const path = join7(this.root, name);
+        const dir = dirname3(path);
+        const temp = join7(dir, `.tmp-${randomBytes5(8).toString("hex")}`);
         try {
           if (!this.madeDirs.has(dir)) {
             await mkdir(dir, { recursive: true });
@@ -46014,7 +46307,7 @@ var init_local = __esm({
         checkName(name);
         let handle;
         try {
-          handle = await open2(join6(this.root, name), "r");
+          handle = await open2(join7(this.root, name), "r");
         } catch (error2) {
           if (error2.code === "ENOENT") throw new NotFoundError(this.location, name);
           throw new StorageError(this.location, name, `cannot read (${error2.message})`, {
@@ -46045,7 +46338,7 @@ var init_local = __esm({
       async stat(name) {
         checkName(name);
         try {
-          return { name, size: (await stat2(join6(this.root, name))).size };
+          return { name, size: (await stat2(join7(this.root, name))).size };
         } catch (error2) {
           if (error2.code === "ENOENT") return void 0;
           throw new StorageError(this.location, name, `cannot stat (${error2.message})`, {
@@ -46055,23 +46348,23 @@ var init_local = __esm({
       }
       async list(prefix) {
         const out = [];
-        const walk = async (relative3) => {
+        const walk = async (relative4) => {
           let entries;
           try {
-            entries = await readdir2(join6(this.root, relative3), { withFileTypes: true });
+            entries = await readdir2(join7(this.root, relative4), { withFileTypes: true });
           } catch (error2) {
             if (error2.code === "ENOENT") return;
-            throw new StorageError(this.location, relative3, `cannot list (${error2.message})`, {
+            throw new StorageError(this.location, relative4, `cannot list (${error2.message})`, {
               cause: error2
             });
           }
           for (const entry of entries) {
             if (entry.name.startsWith(".tmp-")) continue;
-            const name = relative3 === "" ? entry.name : `${relative3}/${entry.name}`;
+            const name = relative4 === "" ? entry.name : `${relative4}/${entry.name}`;
             if (entry.isDirectory()) await walk(name);
             else if (entry.isFile() && name.startsWith(prefix)) {
               try {
-                out.push({ name, size: (await stat2(join6(this.root, name))).size });
+                out.push({ name, size: (await stat2(join7(this.root, name))).size });
               } catch (error2) {
                 if (error2.code === "ENOENT") continue;
                 throw new StorageError(this.location, name, `cannot stat (${error2.message})`, {
@@ -46089,7 +46382,7 @@ var init_local = __esm({
       async remove(name) {
         checkName(name);
         try {
-          await rm(join6(this.root, name), { force: true });
+          await rm(join7(this.root, name), { force: true });
         } catch (error2) {
           throw new StorageError(this.location, name, `cannot remove (${error2.message})`, {
             cause: error2
@@ -47848,7 +48141,7 @@ var init_types = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getHomeDir.js
 import { homedir } from "node:os";
-import { sep as sep2 } from "node:path";
+import { sep as sep3 } from "node:path";
 var homeDirCache, getHomeDirCacheKey, getHomeDir;
 var init_getHomeDir = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getHomeDir.js"() {
@@ -47860,7 +48153,7 @@ var init_getHomeDir = __esm({
       return "DEFAULT";
     };
     getHomeDir = () => {
-      const { HOME, USERPROFILE, HOMEPATH, HOMEDRIVE = `C:${sep2}` } = process.env;
+      const { HOME, USERPROFILE, HOMEPATH, HOMEDRIVE = `C:${sep3}` } = process.env;
       if (HOME) {
         return HOME;
       }
@@ -47891,7 +48184,7 @@ var init_getProfileName = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js
 import { createHash as createHash8 } from "node:crypto";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 var getSSOTokenFilepath;
 var init_getSSOTokenFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js"() {
@@ -47899,7 +48192,7 @@ var init_getSSOTokenFilepath = __esm({
     getSSOTokenFilepath = (id) => {
       const hasher = createHash8("sha1");
       const cacheName = hasher.update(id).digest("hex");
-      return join7(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
+      return join8(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
     };
   }
 });
@@ -47954,24 +48247,24 @@ var init_getConfigData = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 var ENV_CONFIG_PATH, getConfigFilepath;
 var init_getConfigFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js"() {
     init_getHomeDir();
     ENV_CONFIG_PATH = "AWS_CONFIG_FILE";
-    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join8(getHomeDir(), ".aws", "config");
+    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join9(getHomeDir(), ".aws", "config");
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 var ENV_CREDENTIALS_PATH, getCredentialsFilepath;
 var init_getCredentialsFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js"() {
     init_getHomeDir();
     ENV_CREDENTIALS_PATH = "AWS_SHARED_CREDENTIALS_FILE";
-    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join9(getHomeDir(), ".aws", "credentials");
+    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join10(getHomeDir(), ".aws", "credentials");
   }
 });
 
@@ -48051,7 +48344,7 @@ var init_readFile = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 var swallowError, loadSharedConfigFiles;
 var init_loadSharedConfigFiles = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js"() {
@@ -48069,11 +48362,11 @@ var init_loadSharedConfigFiles = __esm({
       const relativeHomeDirPrefix = "~/";
       let resolvedFilepath = filepath;
       if (filepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedFilepath = join10(homeDir, filepath.slice(2));
+        resolvedFilepath = join11(homeDir, filepath.slice(2));
       }
       let resolvedConfigFilepath = configFilepath;
       if (configFilepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedConfigFilepath = join10(homeDir, configFilepath.slice(2));
+        resolvedConfigFilepath = join11(homeDir, configFilepath.slice(2));
       }
       const parsedFiles = await Promise.all([
         readFile4(resolvedConfigFilepath, {
@@ -57393,11 +57686,11 @@ var init_JsonShapeSerializer2 = __esm({
       }
       static B64 = (() => {
         const chars2 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const table3 = new Uint8Array(64);
+        const table4 = new Uint8Array(64);
         for (let i6 = 0; i6 < 64; ++i6) {
-          table3[i6] = chars2.charCodeAt(i6);
+          table4[i6] = chars2.charCodeAt(i6);
         }
-        return table3;
+        return table4;
       })();
       writeBase64(data) {
         const b64Len = Math.ceil(data.length / 3) * 4;
@@ -63484,7 +63777,7 @@ var init_Crc64NvmeJs = __esm({
       const sliceLength = 8;
       const tables = new Array(sliceLength);
       for (let slice2 = 0; slice2 < sliceLength; slice2++) {
-        const table3 = new Array(512);
+        const table4 = new Array(512);
         for (let i6 = 0; i6 < 256; i6++) {
           let crc = BigInt(i6);
           for (let j5 = 0; j5 < 8 * (slice2 + 1); j5++) {
@@ -63494,10 +63787,10 @@ var init_Crc64NvmeJs = __esm({
               crc = crc >> 1n;
             }
           }
-          table3[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
-          table3[i6 * 2 + 1] = Number(crc & 0xffffffffn);
+          table4[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
+          table4[i6 * 2 + 1] = Number(crc & 0xffffffffn);
         }
-        tables[slice2] = new Uint32Array(table3);
+        tables[slice2] = new Uint32Array(table4);
       }
       return tables;
     };
@@ -69394,12 +69687,12 @@ var require_dist_cjs8 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative3 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative4 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative3 && full) {
+      if (relative4 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -69407,8 +69700,8 @@ var require_dist_cjs8 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative3) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative3}`;
+      if (relative4) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative4}`;
       } else if (full) {
         host = full;
       } else {
@@ -73714,7 +74007,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash16, createPrivateKey, createPublicKey, sign: sign5 } = __require("node:crypto");
     var { promises } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname3, join: join14 } = __require("node:path");
+    var { dirname: dirname4, join: join15 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -73872,7 +74165,7 @@ var require_dist_cjs11 = __commonJS({
       }
       async saveToken(token) {
         const tokenFilePath = this.getTokenFilePath();
-        const directory = dirname3(tokenFilePath);
+        const directory = dirname4(tokenFilePath);
         try {
           await promises.mkdir(directory, { recursive: true });
         } catch (error2) {
@@ -73880,10 +74173,10 @@ var require_dist_cjs11 = __commonJS({
         await promises.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join14(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join15(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash16("sha256").update(loginSessionBytes).digest("hex");
-        return join14(directory, `${loginSessionSha256}.json`);
+        return join15(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -86376,13 +86669,13 @@ import {
   fchownSync,
   futimesSync,
   lstatSync as lstatSync3,
-  mkdirSync as mkdirSync2,
+  mkdirSync as mkdirSync3,
   openSync as openSync2,
-  rmSync,
+  rmSync as rmSync2,
   writeSync
 } from "node:fs";
 import { chmod, lchown, lutimes, mkdir as mkdir2, rm as rm2, symlink, utimes } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 function checkSnapshotPath(path) {
   if (!BAD_SEGMENT.test(path) && !path.includes("\0")) return void 0;
   if (path === "") return "empty path";
@@ -86412,29 +86705,29 @@ async function restoreTree(reader, tree, target, options = {}) {
     const parent = path.slice(0, Math.max(0, path.lastIndexOf("/")));
     if (parent === "" || known.has(parent)) return;
     const segments = path.split("/");
-    let relative3 = "";
+    let relative4 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
-      relative3 = relative3 === "" ? segments[i6] : `${relative3}/${segments[i6]}`;
-      if (known.has(relative3)) continue;
-      const absolute = join11(target, relative3);
+      relative4 = relative4 === "" ? segments[i6] : `${relative4}/${segments[i6]}`;
+      if (known.has(relative4)) continue;
+      const absolute = join12(target, relative4);
       try {
-        mkdirSync2(absolute, { mode: 448 });
+        mkdirSync3(absolute, { mode: 448 });
       } catch (error2) {
         if (error2.code !== "EEXIST") throw error2;
         if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
-            `refused: ${relative3} exists in the target and is not a directory (a symlink would let the restore escape)`
+            `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
         }
       }
-      known.add(relative3);
+      known.add(relative4);
     }
   };
   const umask = process.umask();
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   const restoreFile = async (node) => {
-    const absolute = join11(target, node.path);
+    const absolute = join12(target, node.path);
     ensureParents(node.path);
     const flags = constants3.O_WRONLY | constants3.O_CREAT | constants3.O_NOFOLLOW;
     let existed = false;
@@ -86463,7 +86756,7 @@ async function restoreTree(reader, tree, target, options = {}) {
       futimesSync(fd2, seconds3, seconds3);
     } catch (error2) {
       closeSync2(fd2);
-      rmSync(absolute, { force: true });
+      rmSync2(absolute, { force: true });
       throw error2;
     }
     closeSync2(fd2);
@@ -86508,20 +86801,20 @@ async function restoreTree(reader, tree, target, options = {}) {
       }
     } else if (node.type === "symlink") {
       links.push(node);
-    } else if ((node.size ?? 0) >= BATCH_BYTES2) {
+    } else if ((node.size ?? 0) >= BATCH_BYTES3) {
       await flushBatch();
       await launch(node);
     } else {
       batch.push(node);
       batchBytes += node.size ?? 0;
-      if (batchBytes >= BATCH_BYTES2 || batch.length >= 256) await flushBatch();
+      if (batchBytes >= BATCH_BYTES3 || batch.length >= 256) await flushBatch();
     }
   }
   await flushBatch();
   await Promise.all(running);
   options.signal?.throwIfAborted();
   for (const node of links) {
-    const absolute = join11(target, node.path);
+    const absolute = join12(target, node.path);
     try {
       ensureParents(node.path);
       await rm2(absolute, { force: true });
@@ -86534,7 +86827,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     }
   }
   for (const node of dirs.reverse()) {
-    const absolute = join11(target, node.path);
+    const absolute = join12(target, node.path);
     try {
       if (asRoot) await lchown(absolute, node.uid, node.gid);
       await chmod(absolute, node.mode);
@@ -86581,7 +86874,7 @@ async function* contentOf(reader, node) {
     yield data;
   }
 }
-var WINDOW, PARALLEL_FILES, BATCH_BYTES2, BAD_SEGMENT;
+var WINDOW, PARALLEL_FILES, BATCH_BYTES3, BAD_SEGMENT;
 var init_restorer = __esm({
   "src/engine/restorer.ts"() {
     "use strict";
@@ -86590,7 +86883,7 @@ var init_restorer = __esm({
     init_repository();
     WINDOW = 6;
     PARALLEL_FILES = 24;
-    BATCH_BYTES2 = 16 * 1024 * 1024;
+    BATCH_BYTES3 = 16 * 1024 * 1024;
     BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
   }
 });
@@ -87019,9 +87312,9 @@ async function snapshotsCommand(args, io) {
   if (values.json) {
     json2(io, { command: "snapshots", snapshots: rows, problems });
   } else {
-    const table3 = [["ID", "TIME", "SYSTEM", "REPOSITORY", "HOST", "FILES", "SIZE", "PROBLEMS"]];
+    const table4 = [["ID", "TIME", "SYSTEM", "REPOSITORY", "HOST", "FILES", "SIZE", "PROBLEMS"]];
     for (const row2 of rows) {
-      table3.push([
+      table4.push([
         row2.id.slice(0, 8),
         row2.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
         row2.system,
@@ -87032,8 +87325,8 @@ async function snapshotsCommand(args, io) {
         String(row2.problems)
       ]);
     }
-    const widths = table3[0].map((_, c5) => Math.max(...table3.map((r5) => r5[c5].length)));
-    for (const row2 of table3)
+    const widths = table4[0].map((_, c5) => Math.max(...table4.map((r5) => r5[c5].length)));
+    for (const row2 of table4)
       io.out.write(
         `${row2.map((cell2, c5) => cell2.padEnd(widths[c5])).join("  ").trimEnd()}
 `
@@ -87300,10 +87593,10 @@ var init_timezone = __esm({
 });
 
 // src/prune/select.ts
-function duration(text, where3) {
+function duration(text, where4) {
   const seconds3 = typeof text === "string" ? parseDuration(text) : void 0;
   if (seconds3 === void 0) {
-    throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
+    throw new RetentionError(`${where4} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
   }
   return seconds3;
 }
@@ -87959,10 +88252,10 @@ async function pruneCommand(args, io) {
   if (runs.some((run) => run.status === "failed")) return 1;
   return evidenceExit(evidence, io, "the prune is done") ?? 0;
 }
-function plural4(n3, one2, many = `${one2}s`) {
+function plural5(n3, one2, many = `${one2}s`) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
 }
-function table2(system) {
+function table3(system) {
   const rows = [["SNAPSHOT", "TIME (UTC)", "DECISION", "REASONS"]];
   for (const d5 of system.decisions) {
     rows.push([
@@ -87983,15 +88276,15 @@ function describeRun(run) {
   for (const system of result.systems) {
     lines.push(`${system.system} \u2192 ${run.name} (${run.location})${result.dryRun ? " [dry run]" : ""}
 `);
-    lines.push(system.decisions.length === 0 ? "  no snapshots\n" : table2(system));
+    lines.push(system.decisions.length === 0 ? "  no snapshots\n" : table3(system));
     lines.push(
-      `  kept ${system.kept}, ${verb} ${system.removed} (${plural4(system.disposals, "disposal")} past the maximum)${system.locked > 0 ? `, ${system.locked} locked by object lock` : ""}
+      `  kept ${system.kept}, ${verb} ${system.removed} (${plural5(system.disposals, "disposal")} past the maximum)${system.locked > 0 ? `, ${system.locked} locked by object lock` : ""}
 `
     );
   }
   if (!result.dryRun) {
     lines.push(
-      `${run.name}: ${plural4(result.packsDeleted, "pack")} deleted, ${plural4(result.packsRepacked, "pack")} repacked into ${result.packsWritten}, ${plural4(result.indexesReplaced, "index", "indexes")} replaced, ${formatBytes(Math.max(0, result.bytesFreed))} freed${result.retentionExtended > 0 ? `, retention extended on ${plural4(result.retentionExtended, "object")}` : ""}
+      `${run.name}: ${plural5(result.packsDeleted, "pack")} deleted, ${plural5(result.packsRepacked, "pack")} repacked into ${result.packsWritten}, ${plural5(result.indexesReplaced, "index", "indexes")} replaced, ${formatBytes(Math.max(0, result.bytesFreed))} freed${result.retentionExtended > 0 ? `, retention extended on ${plural5(result.retentionExtended, "object")}` : ""}
 `
     );
   }
@@ -88026,7 +88319,7 @@ var init_prune_command = __esm({
 
 // src/drill/integrity.ts
 import { closeSync as closeSync3, constants as constants4, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync3, readlinkSync as readlinkSync2, readSync as readSync2 } from "node:fs";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 import { Worker as Worker4 } from "node:worker_threads";
 function workerUrl3() {
   return new URL(
@@ -88055,7 +88348,7 @@ function checkOther(absolute, node) {
     throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
   }
 }
-var READ_BUFFER_BYTES, BATCH_FILES2, BATCH_BYTES3, ReadBack;
+var READ_BUFFER_BYTES, BATCH_FILES2, BATCH_BYTES4, ReadBack;
 var init_integrity = __esm({
   "src/drill/integrity.ts"() {
     "use strict";
@@ -88063,7 +88356,7 @@ var init_integrity = __esm({
     init_restorer();
     READ_BUFFER_BYTES = 8 * 1024 * 1024;
     BATCH_FILES2 = 64;
-    BATCH_BYTES3 = 16 * 1024 * 1024;
+    BATCH_BYTES4 = 16 * 1024 * 1024;
     ReadBack = class {
       options;
       worker;
@@ -88114,7 +88407,7 @@ var init_integrity = __esm({
           lengths: content.map((id) => this.options.chunkLength(id))
         });
         this.batchBytes += node.size ?? 0;
-        if (this.batch.length >= BATCH_FILES2 || this.batchBytes >= BATCH_BYTES3) this.flush();
+        if (this.batch.length >= BATCH_FILES2 || this.batchBytes >= BATCH_BYTES4) this.flush();
       }
       flush() {
         if (this.batch.length === 0) return;
@@ -88139,7 +88432,7 @@ var init_integrity = __esm({
             continue;
           }
           try {
-            checkOther(join12(this.options.target, node.path), node);
+            checkOther(join13(this.options.target, node.path), node);
             if (node.type === "dir") report.dirs++;
             else report.symlinks++;
           } catch (error2) {
@@ -88316,9 +88609,9 @@ var init_steps = __esm({
 
 // src/drill/drill.ts
 import { randomBytes as randomBytes7 } from "node:crypto";
-import { chmodSync, lstatSync as lstatSync5, mkdtempSync, readdirSync as readdirSync2, rmSync as rmSync2 } from "node:fs";
-import { tmpdir } from "node:os";
-import { join as join13, resolve as resolve9 } from "node:path";
+import { chmodSync as chmodSync2, lstatSync as lstatSync5, mkdtempSync as mkdtempSync2, readdirSync as readdirSync2, rmSync as rmSync3 } from "node:fs";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join14, resolve as resolve9 } from "node:path";
 async function drillSystem(system, options) {
   const clock = options.now ?? (() => /* @__PURE__ */ new Date());
   const started = clock();
@@ -88385,7 +88678,7 @@ async function drillSystem(system, options) {
       options.log(
         `${system.name}: drilling snapshot ${chosen.id.slice(0, 8)} of ${chosen.snapshot.time} from ${source.name} (${selection.algorithm}${selection.algorithm === "random-within" ? `, 1 of ${selection.candidates}, seed ${selection.seed}` : ""})`
       );
-      scratch = mkdtempSync(join13(resolve9(options.scratch ?? tmpdir()), `restorable-drill-${system.name}-`));
+      scratch = mkdtempSync2(join14(resolve9(options.scratch ?? tmpdir2()), `restorable-drill-${system.name}-`));
       placeholders = {
         "restore.path": scratch,
         "snapshot.id": chosen.id,
@@ -88395,7 +88688,7 @@ async function drillSystem(system, options) {
         "drill.id": result.drillId
       };
       if (chosen.snapshot.source.kind === "command") {
-        placeholders["restore.file"] = join13(scratch, chosen.snapshot.source.filename);
+        placeholders["restore.file"] = join14(scratch, chosen.snapshot.source.filename);
       }
       phase = "restoring";
       await restoreAndReadBack(repo, chosen.snapshot.tree, chosen.snapshot.summary.bytes, scratch, result, {
@@ -88536,19 +88829,19 @@ function describeProblems(problems) {
 }
 function removeScratch(path) {
   try {
-    rmSync2(path, { recursive: true, force: true });
+    rmSync3(path, { recursive: true, force: true });
     return;
   } catch {
   }
   const open3 = (dir) => {
-    chmodSync(dir, 448);
+    chmodSync2(dir, 448);
     for (const entry of readdirSync2(dir)) {
-      const child2 = join13(dir, entry);
+      const child2 = join14(dir, entry);
       if (lstatSync5(child2).isDirectory()) open3(child2);
     }
   };
   open3(path);
-  rmSync2(path, { recursive: true, force: true });
+  rmSync3(path, { recursive: true, force: true });
 }
 var MAX_LISTED_PROBLEMS, DrillTimeout;
 var init_drill = __esm({
@@ -88871,13 +89164,13 @@ function firstComparison(predicate) {
 }
 function renderStatus(report) {
   const lines = [];
-  const where3 = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : `${report.revision}`;
+  const where4 = report.tip ? `${report.revision} at ${report.tip.slice(0, 12)}` : `${report.revision}`;
   if (report.evidence && report.head) {
     lines.push(
-      `evidence: ${where3}, ${report.records} record${report.records === 1 ? "" : "s"}, newest #${report.head.sequence} of ${report.head.time}; evaluated at ${report.evaluatedAt}`
+      `evidence: ${where4}, ${report.records} record${report.records === 1 ? "" : "s"}, newest #${report.head.sequence} of ${report.head.time}; evaluated at ${report.evaluatedAt}`
     );
   } else {
-    lines.push(`evidence: ${report.notice ?? `none in ${where3}`}`);
+    lines.push(`evidence: ${report.notice ?? `none in ${where4}`}`);
   }
   for (const problem of report.problems) lines.push(`problem: ${problem}`);
   lines.push("");
@@ -89103,7 +89396,7 @@ function describeDrill(result) {
   lines.push(`${result.system}: ${head}${how ? ` (${how})` : ""}`);
   if (m3.restoreMs !== void 0) {
     lines.push(
-      `  restore     ${plural5(m3.files ?? 0, "file")}, ${formatBytes(m3.bytes ?? 0)} in ${formatSeconds(m3.restoreMs)}`
+      `  restore     ${plural6(m3.files ?? 0, "file")}, ${formatBytes(m3.bytes ?? 0)} in ${formatSeconds(m3.restoreMs)}`
     );
   }
   for (const problem of result.restoreProblems) lines.push(`    ${problem.path}: ${problem.message}`);
@@ -89135,7 +89428,7 @@ function describeDrill(result) {
 `);
   return lines.join("\n");
 }
-var OPTIONS2, plural5;
+var OPTIONS2, plural6;
 var init_drill_command = __esm({
   "src/cli/drill-command.ts"() {
     "use strict";
@@ -89156,7 +89449,7 @@ var init_drill_command = __esm({
       "no-evidence": { type: "boolean" },
       "evidence-remote": { type: "string" }
     };
-    plural5 = (n3, one2) => `${n3} ${one2}${n3 === 1 ? "" : "s"}`;
+    plural6 = (n3, one2) => `${n3} ${one2}${n3 === 1 ? "" : "s"}`;
   }
 });
 
@@ -89285,11 +89578,11 @@ async function verifyEvidence(options) {
 }
 async function checkKnownTip(git, knownTip, tip) {
   const known = await git.resolve(`${knownTip}^{commit}`);
-  const where3 = `known tip ${knownTip.slice(0, 12)}`;
+  const where4 = `known tip ${knownTip.slice(0, 12)}`;
   if (known === void 0) {
     return [
       {
-        where: where3,
+        where: where4,
         message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
       }
     ];
@@ -89297,7 +89590,7 @@ async function checkKnownTip(git, knownTip, tip) {
   if (await git.isAncestor(known, tip)) return [];
   const problems = [
     {
-      where: where3,
+      where: where4,
       message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
     }
   ];
@@ -89695,7 +89988,7 @@ init_assets();
 init_io();
 init_check();
 init_result();
-import { writeFileSync as writeFileSync2 } from "node:fs";
+import { writeFileSync as writeFileSync3 } from "node:fs";
 import { resolve as resolve14 } from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
@@ -89735,6 +90028,143 @@ function reportedFindings(report) {
   return report.findings.filter(isReported).sort(compareFindings);
 }
 
+// src/report/changes-render.ts
+init_source();
+init_changes();
+
+// src/report/markdown.ts
+function escapeCell(text) {
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/[\\`*_[\]<>|~&]/g, (c5) => `\\${c5}`).replace(/\r\n|\r|\n/g, "<br>");
+}
+
+// src/report/changes-render.ts
+var CHANGE_ROWS = 50;
+function plural(n3, one2, many) {
+  return `${n3} ${n3 === 1 ? one2 : many}`;
+}
+function where(f5) {
+  return f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? f5.location.file;
+}
+function changesHeadline(changes) {
+  if (!hasChanges(changes)) {
+    return `no control changes status, no system is added or removed and no term is loosened (${changes.stillFailing} still failing)`;
+  }
+  const parts2 = [
+    plural(changes.newFailures.length, "new failure", "new failures"),
+    `${changes.fixed.length} fixed`,
+    `${changes.stillFailing} still failing`
+  ];
+  if (changes.systemsAdded.length > 0) parts2.push(`${changes.systemsAdded.length} system(s) added`);
+  if (changes.systemsRemoved.length > 0) parts2.push(`${changes.systemsRemoved.length} system(s) removed`);
+  if (changes.loosened.length > 0)
+    parts2.push(plural(changes.loosened.length, "term loosened", "terms loosened"));
+  if (changes.tightened.length > 0)
+    parts2.push(plural(changes.tightened.length, "term tightened", "terms tightened"));
+  return parts2.join(", ");
+}
+function table(header, rows) {
+  const shown = rows.slice(0, CHANGE_ROWS);
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...shown.map((r5) => `| ${r5.join(" | ")} |`)
+  ];
+  if (rows.length > shown.length)
+    lines.push("", `_\u2026 and ${rows.length - shown.length} more in the JSON report._`);
+  return lines;
+}
+function findingRows(list3, note) {
+  return list3.map(({ finding: f5, onBase }) => [
+    f5.kind === "problem" ? "\u26A0\uFE0F problem" : f5.severity,
+    `**${escapeCell(f5.ruleId)}**${note && !onBase ? " (new system)" : ""}`,
+    escapeCell(where(f5)),
+    escapeCell(formatRange(f5.location)),
+    escapeCell(f5.message)
+  ]);
+}
+function termRows(list3) {
+  return list3.map((t) => [
+    escapeCell(`${t.policy}/${t.system}`),
+    `\`${t.term}\``,
+    escapeCell(t.before),
+    escapeCell(t.after),
+    escapeCell(formatRange(t.location))
+  ]);
+}
+function renderChangesMarkdown(changes, heading = "###") {
+  const base = `\`${changes.base.commit.slice(0, 7)}\``;
+  const lines = [
+    `${heading} What this pull request changes`,
+    "",
+    `Against the base commit ${base}: ${changesHeadline(changes)}.`
+  ];
+  const section = (title, body) => lines.push("", `**${title}**`, "", ...body);
+  if (changes.newFailures.length > 0) {
+    section(
+      `\u274C New failures (${changes.newFailures.length})`,
+      table(["Severity", "Rule", "System", "Location", "Message"], findingRows(changes.newFailures, true))
+    );
+  }
+  if (changes.loosened.length > 0) {
+    section(
+      `\u26A0\uFE0F Loosened (${changes.loosened.length})`,
+      table(["System", "Term", "Before", "After", "Location"], termRows(changes.loosened))
+    );
+  }
+  if (changes.fixed.length > 0) {
+    section(
+      `\u2705 Fixed (${changes.fixed.length})`,
+      table(
+        ["Severity", "Rule", "System", "Location (base)", "Message (base)"],
+        findingRows(changes.fixed, false)
+      )
+    );
+  }
+  const systems = [
+    ...changes.systemsAdded.map(
+      (s2) => `- added: **${escapeCell(`${s2.policy}/${s2.system}`)}** (${escapeCell(s2.file)})`
+    ),
+    ...changes.systemsRemoved.map(
+      (s2) => `- removed: **${escapeCell(`${s2.policy}/${s2.system}`)}** (was in ${escapeCell(s2.file)})`
+    )
+  ];
+  if (systems.length > 0) section("Systems", systems.slice(0, CHANGE_ROWS));
+  if (changes.tightened.length > 0) {
+    lines.push(
+      "",
+      `<details><summary>Tightened (${changes.tightened.length})</summary>`,
+      "",
+      ...table(["System", "Term", "Before", "After", "Location"], termRows(changes.tightened)),
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+function renderChangesText(changes) {
+  const lines = [
+    `changes against ${changes.base.revision} (${changes.base.commit.slice(0, 12)}): ${changesHeadline(changes)}`
+  ];
+  for (const { finding: f5, onBase } of changes.newFailures) {
+    lines.push(
+      `  new failure  ${f5.severity} ${f5.ruleId} ${where(f5)}${onBase ? "" : " (new system)"} at ${formatRange(f5.location)}: ${f5.message}`
+    );
+  }
+  for (const t of changes.loosened) {
+    lines.push(
+      `  loosened     ${t.policy}/${t.system} ${t.term}: ${t.before} \u2192 ${t.after} at ${formatRange(t.location)}`
+    );
+  }
+  for (const { finding: f5 } of changes.fixed)
+    lines.push(`  fixed        ${f5.severity} ${f5.ruleId} ${where(f5)}`);
+  for (const s2 of changes.systemsAdded) lines.push(`  added        ${s2.policy}/${s2.system} (${s2.file})`);
+  for (const s2 of changes.systemsRemoved)
+    lines.push(`  removed      ${s2.policy}/${s2.system} (was in ${s2.file})`);
+  for (const t of changes.tightened)
+    lines.push(`  tightened    ${t.policy}/${t.system} ${t.term}: ${t.before} \u2192 ${t.after}`);
+  return lines;
+}
+
 // src/report/summary.ts
 var MATRIX_MAX_SYSTEM_COLUMNS = 12;
 var FAILURE_LIST_BUDGET = 8e5;
@@ -89742,13 +90172,10 @@ var MATRIX_BUDGET = 12e4;
 var PASS = "\u2705";
 var FAIL = "\u274C";
 var NOT_APPLICABLE = "\u2796";
-function escapeCell(text) {
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/[\\`*_[\]<>|~&]/g, (c5) => `\\${c5}`).replace(/\r\n|\r|\n/g, "<br>");
-}
 function bytes(text) {
   return Buffer.byteLength(text, "utf8");
 }
-function plural(n3, one2, many) {
+function plural2(n3, one2, many) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
 }
 function failedBreakdown(bySeverity) {
@@ -89759,8 +90186,9 @@ function verdict(report) {
   const { counts } = report;
   const icon = report.failed ? FAIL : PASS;
   const word = report.failed ? "**Failed**" : "**Passed**";
-  const threshold = report.failOn === "never" ? "never fails on findings" : `fails on ${report.failOn} and above`;
-  return `${icon} ${word}: ${plural(counts.systems, "system", "systems")} in ${plural(counts.policies, "policy", "policies")}, ${plural(counts.controls, "control", "controls")}; ${counts.passed} passed, ${counts.failed} failed${failedBreakdown(counts.bySeverity)}, ${counts.notApplicable} not applicable, ${plural(counts.problems, "problem", "problems")} (${threshold})`;
+  const scope = report.failScope === "new" ? "new failures at " : "";
+  const threshold = report.failOn === "never" ? "never fails on findings" : `fails on ${scope}${report.failOn} and above`;
+  return `${icon} ${word}: ${plural2(counts.systems, "system", "systems")} in ${plural2(counts.policies, "policy", "policies")}, ${plural2(counts.controls, "control", "controls")}; ${counts.passed} passed, ${counts.failed} failed${failedBreakdown(counts.bySeverity)}, ${counts.notApplicable} not applicable, ${plural2(counts.problems, "problem", "problems")} (${threshold})`;
 }
 var SEVERITY_RANK2 = { critical: 0, high: 1, medium: 2, low: 3 };
 function key(ruleId, policy, system) {
@@ -89860,7 +90288,7 @@ function renderMatrix(report) {
   if (left > 0) {
     lines.push(
       "",
-      `_\u2026 and ${plural(left, "more system", "more systems")} not shown; the JSON report has all of them._`
+      `_\u2026 and ${plural2(left, "more system", "more systems")} not shown; the JSON report has all of them._`
     );
   }
   lines.push("", "<details><summary>Controls</summary>", "");
@@ -89874,12 +90302,12 @@ function renderMatrix(report) {
   return lines;
 }
 function failureRow(f5) {
-  const where3 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
+  const where4 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
   return row([
     f5.kind === "problem" ? "\u26A0\uFE0F" : FAIL,
     f5.severity,
     `**${escapeCell(f5.ruleId)}**`,
-    escapeCell(where3),
+    escapeCell(where4),
     escapeCell(formatRange(f5.location)),
     escapeCell(f5.message),
     escapeCell(f5.remediation ?? "")
@@ -89909,6 +90337,8 @@ function renderSummary(report) {
     "",
     verdict(report),
     "",
+    // A pull request's reviewer wants the difference first; the whole state follows.
+    ...report.changes ? [...renderChangesMarkdown(report.changes), ""] : [],
     ...renderMatrix(report),
     "",
     ...renderFailures(report)
@@ -89939,7 +90369,7 @@ var SEVERITY_STYLE = {
 function clean(text) {
   return text.replace(/\t/g, " ").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
 }
-function plural2(n3, one2, many) {
+function plural3(n3, one2, many) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
 }
 function toLine(finding) {
@@ -89969,8 +90399,8 @@ function summaryLine(report, paint) {
   const { counts } = report;
   const breakdown = SEVERITIES.filter((s2) => (counts.bySeverity[s2] ?? 0) > 0).map((s2) => `${counts.bySeverity[s2]} ${s2}`).join(", ");
   const failed = `${counts.failed} failed` + (breakdown ? ` (${breakdown})` : "");
-  const problems = plural2(counts.problems, "problem", "problems");
-  return `checked ${plural2(counts.systems, "system", "systems")} in ${plural2(counts.policies, "policy", "policies")} against ${plural2(counts.controls, "control", "controls")}: ${counts.passed > 0 ? paint("green", `${counts.passed} passed`) : `${counts.passed} passed`}, ${counts.failed > 0 ? paint("red", failed) : failed}, ${counts.problems > 0 ? paint("yellow", problems) : problems}`;
+  const problems = plural3(counts.problems, "problem", "problems");
+  return `checked ${plural3(counts.systems, "system", "systems")} in ${plural3(counts.policies, "policy", "policies")} against ${plural3(counts.controls, "control", "controls")}: ${counts.passed > 0 ? paint("green", `${counts.passed} passed`) : `${counts.passed} passed`}, ${counts.failed > 0 ? paint("red", failed) : failed}, ${counts.problems > 0 ? paint("yellow", problems) : problems}`;
 }
 function renderText(report, options) {
   const paint = (style, text) => options.color && text.length > 0 ? `${STYLES[style]}${text}${RESET}` : text;
@@ -90006,6 +90436,7 @@ function renderText(report, options) {
     }
   }
   if (out.length > 0) out.push("");
+  if (report.changes) out.push(...renderChangesText(report.changes).map(clean), "");
   out.push(summaryLine(report, paint));
   return `${out.join("\n")}
 `;
@@ -90224,8 +90655,8 @@ function fingerprint(parts2) {
   return createHash("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
-  const where3 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
-  const text = where3 ? `[${where3}] ${finding.message}` : finding.message;
+  const where4 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
+  const text = where4 ? `[${where4}] ${finding.message}` : finding.message;
   return finding.remediation ? `${text}
 Fix: ${finding.remediation}` : text;
 }
@@ -90356,6 +90787,10 @@ Options for check:
   --json <file>        also write the JSON report
   --summary <file>     also write the Markdown summary
   --verbose            list passing controls too
+  --base <rev>         also check the policies as they are at <rev> (e.g. origin/main), read through git
+                       without a checkout, and report what changed: new failures, fixes, systems added or
+                       removed, RPO/RTO/retention loosened
+  --fail-on-scope <s>  all (default): any failing control fails; new: only failures new since --base
   --evidence           append a signed check record to the evidence branch (needs RESTORABLE_EVIDENCE_KEY;
                        never written on pull_request events)
   --no-color           plain output
@@ -90419,10 +90854,27 @@ async function cli(argv) {
   if (values.format !== "text" && values.format !== "json") {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
+  const scope = values["fail-on-scope"];
+  if (!FAIL_SCOPES.includes(scope)) {
+    return usageError(`--fail-on-scope must be all or new, not "${scope}"`);
+  }
+  if (scope === "new" && values.base === void 0) return usageError("--fail-on-scope new needs --base");
   const root5 = resolve14(values.root ?? ".");
-  const report = runCheck({ root: root5, paths: positionals, config: values.config, failOn });
+  const options = { root: root5, paths: positionals, config: values.config, failOn };
+  let report = runCheck(options);
+  if (values.base !== void 0) {
+    const { changesSinceBase: changesSinceBase2, withChanges: withChanges2 } = await Promise.resolve().then(() => (init_check_base(), check_base_exports));
+    try {
+      const changes = await changesSinceBase2(options, report, { revision: values.base });
+      report = withChanges2(report, changes, scope);
+    } catch (error2) {
+      process.stderr.write(`restorable check: --base ${values.base}: ${error2.message}
+`);
+      return 1;
+    }
+  }
   writeReports(report, root5, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync2(resolve14(root5, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync3(resolve14(root5, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })
@@ -90466,6 +90918,8 @@ function parseCheckArgs(args) {
       json: { type: "string" },
       summary: { type: "string" },
       verbose: { type: "boolean" },
+      base: { type: "string" },
+      "fail-on-scope": { type: "string", default: "all" },
       evidence: { type: "boolean" },
       "no-color": { type: "boolean" },
       help: { type: "boolean", short: "h" }

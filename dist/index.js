@@ -3682,8 +3682,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context) {
-      const plural3 = context.types.length === 1 ? "" : " one of";
-      const message = `${context.argument} could not be converted to${plural3}: ${context.types.join(", ")}.`;
+      const plural4 = context.types.length === 1 ? "" : " one of";
+      const message = `${context.argument} could not be converted to${plural4}: ${context.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context.prefix,
         message
@@ -11246,9 +11246,9 @@ var require_pluralizer = __commonJS({
       this: "these"
     };
     module.exports = class Pluralizer {
-      constructor(singular, plural3) {
+      constructor(singular, plural4) {
         this.singular = singular;
-        this.plural = plural3;
+        this.plural = plural4;
       }
       pluralize(count2) {
         const one2 = count2 === 1;
@@ -19310,9 +19310,9 @@ function dayMatcher(cron) {
   return (day3, weekday) => dayOfMonth[day3] === 1 && dayOfWeek[weekday] === 1;
 }
 function membership(values, size) {
-  const table2 = new Uint8Array(size);
-  for (const value2 of values) table2[value2] = 1;
-  return table2;
+  const table3 = new Uint8Array(size);
+  for (const value2 of values) table3[value2] = 1;
+  return table3;
 }
 function lastAtOrBefore(values, value2) {
   return values.findLast((candidate) => candidate <= value2);
@@ -30806,11 +30806,11 @@ var init_JsonShapeSerializer2 = __esm({
       }
       static B64 = (() => {
         const chars2 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const table2 = new Uint8Array(64);
+        const table3 = new Uint8Array(64);
         for (let i6 = 0; i6 < 64; ++i6) {
-          table2[i6] = chars2.charCodeAt(i6);
+          table3[i6] = chars2.charCodeAt(i6);
         }
-        return table2;
+        return table3;
       })();
       writeBase64(data) {
         const b64Len = Math.ceil(data.length / 3) * 4;
@@ -36897,7 +36897,7 @@ var init_Crc64NvmeJs = __esm({
       const sliceLength = 8;
       const tables = new Array(sliceLength);
       for (let slice2 = 0; slice2 < sliceLength; slice2++) {
-        const table2 = new Array(512);
+        const table3 = new Array(512);
         for (let i6 = 0; i6 < 256; i6++) {
           let crc = BigInt(i6);
           for (let j5 = 0; j5 < 8 * (slice2 + 1); j5++) {
@@ -36907,10 +36907,10 @@ var init_Crc64NvmeJs = __esm({
               crc = crc >> 1n;
             }
           }
-          table2[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
-          table2[i6 * 2 + 1] = Number(crc & 0xffffffffn);
+          table3[i6 * 2] = Number(crc >> 32n & 0xffffffffn);
+          table3[i6 * 2 + 1] = Number(crc & 0xffffffffn);
         }
-        tables[slice2] = new Uint32Array(table2);
+        tables[slice2] = new Uint32Array(table3);
       }
       return tables;
     };
@@ -68359,7 +68359,7 @@ function describe151(error3, prefix) {
   const parent = error3.parentSchema ?? {};
   const hint = parent.description ?? "";
   const ruleId = `${prefix}/${error3.keyword}`;
-  const where3 = path.length ? `\`${displayPath(path)}\`` : "the document";
+  const where4 = path.length ? `\`${displayPath(path)}\`` : "the document";
   const params = error3.params;
   const result = (message, remediation, p3 = path, atKey = false) => ({
     ruleId,
@@ -68373,7 +68373,7 @@ function describe151(error3, prefix) {
       const name = String(params.missingProperty);
       const propertySchema = parent.properties?.[name];
       return result(
-        `${where3} is missing \`${name}\``,
+        `${where4} is missing \`${name}\``,
         `Add \`${name}:\`${propertySchema?.description ? ` \u2014 ${propertySchema.description}` : ""}`
       );
     }
@@ -68382,7 +68382,7 @@ function describe151(error3, prefix) {
       const allowed = Object.keys(parent.properties ?? {});
       const guess = closest(name, allowed);
       return result(
-        `unknown key \`${name}\` in ${where3}`,
+        `unknown key \`${name}\` in ${where4}`,
         guess ? `Did you mean \`${guess}\`? Allowed keys: ${allowed.join(", ")}.` : allowed.length ? `Remove it. Allowed keys: ${allowed.join(", ")}.` : "Remove it.",
         [...path, name],
         true
@@ -68390,37 +68390,37 @@ function describe151(error3, prefix) {
     }
     case "propertyNames":
       return result(
-        `key \`${String(params.propertyName)}\` in ${where3} is not a valid name`,
+        `key \`${String(params.propertyName)}\` in ${where4} is not a valid name`,
         "Use lower-case letters, digits and hyphens (e.g. `payments-db`).",
         [...path, String(params.propertyName)],
         true
       );
     case "type":
       return result(
-        `${where3} must be ${article(String(params.type))}, found ${kindOf(error3.data)}`,
+        `${where4} must be ${article(String(params.type))}, found ${kindOf(error3.data)}`,
         hint || `Write ${article(String(params.type))}.`
       );
     case "enum":
       return result(
-        `${where3} is ${show(error3.data)}; it must be one of ${params.allowedValues.map(show).join(", ")}`,
+        `${where4} is ${show(error3.data)}; it must be one of ${params.allowedValues.map(show).join(", ")}`,
         hint || "Use one of the listed values."
       );
     case "const":
       return result(
-        `${where3} is ${show(error3.data)}; it must be ${show(params.allowedValue)}`,
+        `${where4} is ${show(error3.data)}; it must be ${show(params.allowedValue)}`,
         `Write ${show(params.allowedValue)}.`
       );
     case "format": {
       if (params.format === "cron") {
         const parsed2 = parseCron(String(error3.data));
         const reason = parsed2.ok ? "not a valid cron expression" : parsed2.error;
-        return result(`${where3}: invalid cron expression ${show(error3.data)}: ${reason}`, hint);
+        return result(`${where4}: invalid cron expression ${show(error3.data)}: ${reason}`, hint);
       }
-      return result(`${where3}: ${show(error3.data)} is not a valid ${String(params.format)}`, hint);
+      return result(`${where4}: ${show(error3.data)} is not a valid ${String(params.format)}`, hint);
     }
     case "pattern":
       return result(
-        `${where3}: ${show(error3.data)} is not in the expected form`,
+        `${where4}: ${show(error3.data)} is not in the expected form`,
         hint || `Match the pattern ${String(params.pattern)}.`
       );
     case "oneOf": {
@@ -68430,18 +68430,18 @@ function describe151(error3, prefix) {
         const present = names.filter((n3) => isObject(error3.data) && n3 in error3.data);
         const list3 = names.map((n3) => `\`${n3}\``).join(" or ");
         return result(
-          present.length > 1 ? `${where3} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where3} must set ${list3}`,
+          present.length > 1 ? `${where4} sets ${present.map((n3) => `\`${n3}\``).join(" and ")}; only one is allowed` : `${where4} must set ${list3}`,
           hint || `Set exactly one of ${list3}.`
         );
       }
-      return result(`${where3} is not in any of the accepted forms`, hint);
+      return result(`${where4} is not in any of the accepted forms`, hint);
     }
     case "minProperties":
     case "maxProperties": {
       const limit = Number(params.limit);
       const count2 = isObject(error3.data) ? Object.keys(error3.data).length : 0;
       return result(
-        `${where3} has ${count2} key${count2 === 1 ? "" : "s"}; ${error3.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
+        `${where4} has ${count2} key${count2 === 1 ? "" : "s"}; ${error3.keyword === "minProperties" ? "at least" : "at most"} ${limit} allowed`,
         hint
       );
     }
@@ -68453,15 +68453,15 @@ function describe151(error3, prefix) {
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
-      return result(`${where3} ${error3.message ?? "is out of range"}`, hint);
+      return result(`${where4} ${error3.message ?? "is out of range"}`, hint);
     case "uniqueItems":
       return result(
-        `${where3} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
+        `${where4} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`,
         "Remove the duplicate.",
         [...path, Number(params.i)]
       );
     default:
-      return result(`${where3} ${error3.message ?? "is invalid"}`, hint);
+      return result(`${where4} ${error3.message ?? "is invalid"}`, hint);
   }
 }
 function displayPath(path) {
@@ -68598,17 +68598,17 @@ function requireException() {
   if (hasRequiredException) return exception;
   hasRequiredException = 1;
   function formatError(exception2, compact) {
-    let where3 = "";
+    let where4 = "";
     const message = exception2.reason || "(unknown reason)";
     if (!exception2.mark) return message;
     if (exception2.mark.name) {
-      where3 += 'in "' + exception2.mark.name + '" ';
+      where4 += 'in "' + exception2.mark.name + '" ';
     }
-    where3 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
+    where4 += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
     if (!compact && exception2.mark.snippet) {
-      where3 += "\n\n" + exception2.mark.snippet;
+      where4 += "\n\n" + exception2.mark.snippet;
     }
-    return message + " " + where3;
+    return message + " " + where4;
   }
   function YAMLException2(reason, mark) {
     Error.call(this);
@@ -73794,12 +73794,12 @@ import { hostname as hostname2 } from "node:os";
 import { createHmac } from "node:crypto";
 var DEFAULT_CHUNK_SIZES = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };
 function gearTable(key2) {
-  const table2 = new Uint32Array(256);
+  const table3 = new Uint32Array(256);
   for (let block = 0; block < 32; block++) {
     const digest4 = createHmac("sha256", key2).update(`restorable/v1 gear ${block}`).digest();
-    for (let word = 0; word < 8; word++) table2[block * 8 + word] = digest4.readUInt32LE(word * 4);
+    for (let word = 0; word < 8; word++) table3[block * 8 + word] = digest4.readUInt32LE(word * 4);
   }
-  return table2;
+  return table3;
 }
 function topMask(bits2) {
   return (2 ** bits2 - 1) * 2 ** (32 - bits2) | 0;
@@ -73813,14 +73813,14 @@ var Chunker = class {
   pending;
   length = 0;
   hash = 0;
-  constructor(table2, sizes = DEFAULT_CHUNK_SIZES) {
+  constructor(table3, sizes = DEFAULT_CHUNK_SIZES) {
     const bits2 = Math.round(Math.log2(sizes.avg));
     if (!(sizes.min >= 64 && sizes.min < sizes.avg && sizes.avg < sizes.max) || 2 ** bits2 !== sizes.avg) {
       throw new RangeError(
         `chunk sizes must satisfy 64 <= min < avg < max with avg a power of two (got ${sizes.min}/${sizes.avg}/${sizes.max})`
       );
     }
-    this.table = table2;
+    this.table = table3;
     this.sizes = sizes;
     this.maskSmall = topMask(bits2 + 2);
     this.maskLarge = topMask(bits2 - 2);
@@ -73830,7 +73830,7 @@ var Chunker = class {
   push(data) {
     const chunks = [];
     const { min, avg, max: max2 } = this.sizes;
-    const table2 = this.table;
+    const table3 = this.table;
     const maskSmall = this.maskSmall;
     const maskLarge = this.maskLarge;
     let offset = 0;
@@ -73845,12 +73845,12 @@ var Chunker = class {
         n3 += skip;
       }
       while (i6 < data.length && n3 < min) {
-        h5 = (h5 << 1) + table2[data[i6]] | 0;
+        h5 = (h5 << 1) + table3[data[i6]] | 0;
         i6++;
         n3++;
       }
       while (i6 < data.length && n3 < avg) {
-        h5 = (h5 << 1) + table2[data[i6]] | 0;
+        h5 = (h5 << 1) + table3[data[i6]] | 0;
         i6++;
         n3++;
         if ((h5 & maskSmall) === 0) {
@@ -73860,7 +73860,7 @@ var Chunker = class {
       }
       if (!cut2) {
         while (i6 < data.length && n3 < max2) {
-          h5 = (h5 << 1) + table2[data[i6]] | 0;
+          h5 = (h5 << 1) + table3[data[i6]] | 0;
           i6++;
           n3++;
           if ((h5 & maskLarge) === 0) {
@@ -75014,10 +75014,10 @@ function idPrefix(id) {
   return BigInt(`0x${id.slice(0, 16)}`);
 }
 function knownTable(ids, count2) {
-  const table2 = new BigUint64Array(new SharedArrayBuffer(count2 * 8));
+  const table3 = new BigUint64Array(new SharedArrayBuffer(count2 * 8));
   let at = 0;
-  for (const id of ids) table2[at++] = idPrefix(id);
-  return table2.subarray(0, at).sort();
+  for (const id of ids) table3[at++] = idPrefix(id);
+  return table3.subarray(0, at).sort();
 }
 
 // src/engine/content-pool.ts
@@ -101512,52 +101512,52 @@ function repositoryKeyDocument(repository, masterKey, created = /* @__PURE__ */ 
   return `${JSON.stringify(document, null, 2)}
 `;
 }
-function parseRepositoryKey(text, expectedRepository, where3) {
+function parseRepositoryKey(text, expectedRepository, where4) {
   checkRepositoryId(expectedRepository);
   if (text.length > MAX_DOCUMENT_BYTES) {
     throw new KeyError(
       "malformed",
-      `${where3} is ${text.length} bytes, too large for a repository key document`
+      `${where4} is ${text.length} bytes, too large for a repository key document`
     );
   }
   if (text.trimStart().startsWith("-----BEGIN PGP")) {
     throw new KeyError(
       "malformed",
-      `${where3} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
+      `${where4} is still OpenPGP-encrypted: decrypt it first (gpg --decrypt keys/<id> > key.json) and use the output`
     );
   }
   let value2;
   try {
     value2 = JSON.parse(text);
   } catch {
-    throw new KeyError("malformed", `${where3} is not a repository key document (not JSON)`);
+    throw new KeyError("malformed", `${where4} is not a repository key document (not JSON)`);
   }
   const doc = typeof value2 === "object" && value2 !== null ? value2 : {};
   if (doc.format !== KEY_DOCUMENT_FORMAT) {
     throw new KeyError(
       "malformed",
-      `${where3} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
+      `${where4} is not a repository key document (its "format" is not "${KEY_DOCUMENT_FORMAT}")`
     );
   }
   if (typeof doc.version !== "number" || !Number.isInteger(doc.version) || doc.version < 1) {
-    throw new KeyError("malformed", `${where3} has no valid "version"`);
+    throw new KeyError("malformed", `${where4} has no valid "version"`);
   }
   if (doc.version > KEY_DOCUMENT_VERSION) {
     throw new KeyError(
       "newer-version",
-      `${where3} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
+      `${where4} is a version ${doc.version} key document, written by a newer Restorable; this one reads version ${KEY_DOCUMENT_VERSION}`
     );
   }
   if (typeof doc.repository !== "string" || !REPOSITORY_ID.test(doc.repository)) {
-    throw new KeyError("malformed", `${where3} has no valid "repository" (64 lowercase hex)`);
+    throw new KeyError("malformed", `${where4} has no valid "repository" (64 lowercase hex)`);
   }
   if (typeof doc.masterKey !== "string" || !BASE64_KEY.test(doc.masterKey)) {
-    throw new KeyError("malformed", `${where3} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
+    throw new KeyError("malformed", `${where4} has no valid "masterKey" (base64 of ${KEY_BYTES} bytes)`);
   }
   if (doc.repository !== expectedRepository) {
     throw new KeyError(
       "other-repository",
-      `${where3} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
+      `${where4} holds the key of repository ${doc.repository.slice(0, 12)}\u2026, not of this repository (${expectedRepository.slice(0, 12)}\u2026)`
     );
   }
   return new Uint8Array(Buffer.from(doc.masterKey, "base64"));
@@ -101720,12 +101720,12 @@ async function wrapKey(options) {
     config: WRAP_CONFIG
   });
 }
-async function parseWrapper(armored, where3) {
+async function parseWrapper(armored, where4) {
   if (armored.length > MAX_WRAPPER_BYTES) {
-    throw new KeyError("malformed", `${where3} is ${armored.length} bytes, too large for a key wrapper`);
+    throw new KeyError("malformed", `${where4} is ${armored.length} bytes, too large for a key wrapper`);
   }
   if (!armored.includes("-----BEGIN PGP MESSAGE-----")) {
-    throw new KeyError("malformed", `${where3} is not an armored OpenPGP message`);
+    throw new KeyError("malformed", `${where4} is not an armored OpenPGP message`);
   }
   let message;
   try {
@@ -101733,7 +101733,7 @@ async function parseWrapper(armored, where3) {
   } catch (error3) {
     throw new KeyError(
       "malformed",
-      `${where3} is not a readable OpenPGP message (${error3.message})`,
+      `${where4} is not a readable OpenPGP message (${error3.message})`,
       {
         cause: error3
       }
@@ -101757,7 +101757,7 @@ async function parseWrapper(armored, where3) {
     } else {
       const tag = packet.constructor.tag;
       if (tag === enums.packet.symmetricallyEncryptedData) {
-        throw new KeyError("malformed", `${where3} is encrypted without integrity protection; refusing it`);
+        throw new KeyError("malformed", `${where4} is encrypted without integrity protection; refusing it`);
       }
       data++;
       compatible = false;
@@ -101766,7 +101766,7 @@ async function parseWrapper(armored, where3) {
   if (data !== 1 || pkesks.length + skesks === 0) {
     throw new KeyError(
       "malformed",
-      `${where3} is not a key wrapper (expected session keys and one encrypted packet)`
+      `${where4} is not a key wrapper (expected session keys and one encrypted packet)`
     );
   }
   return { message, pkesks, skesks, gpgCompatible: compatible };
@@ -101808,8 +101808,8 @@ function describeParsed(parsed2, known) {
     gpgCompatible: parsed2.gpgCompatible
   };
 }
-async function describeWrapper(armored, known = [], where3 = "the key wrapper") {
-  const parsed2 = await parseWrapper(armored, where3);
+async function describeWrapper(armored, known = [], where4 = "the key wrapper") {
+  const parsed2 = await parseWrapper(armored, where4);
   return describeParsed(parsed2, known instanceof Map ? known : await knownKeyIds(known));
 }
 async function unlockSecretKeys(credential) {
@@ -101893,15 +101893,15 @@ async function openCredentials(credentials) {
   for (const key2 of keys) for (const part of key2.getKeys()) keyIds.add(hexId(part));
   const passphrase = credentials.passphrase !== void 0 && credentials.passphrase !== "" ? credentials.passphrase : void 0;
   const mayOpen = (description) => passphrase !== void 0 && description.passphrase || description.recipients.some((r5) => keyIds.has(r5.keyId) || r5.keyId === "0000000000000000");
-  const unwrap2 = async (armored, expectedRepository, where3 = "the key wrapper") => {
+  const unwrap2 = async (armored, expectedRepository, where4 = "the key wrapper") => {
     checkRepositoryId(expectedRepository);
     if (keys.length === 0 && passphrase === void 0) {
-      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where3}`);
+      throw new KeyError("no-credentials", `no passphrase or secret key was given to open ${where4}`);
     }
-    const parsed2 = await parseWrapper(armored, where3);
+    const parsed2 = await parseWrapper(armored, where4);
     const description = describeParsed(parsed2, /* @__PURE__ */ new Map());
     const candidates = [];
-    const reread = async () => (await parseWrapper(armored, where3)).message;
+    const reread = async () => (await parseWrapper(armored, where4)).message;
     if (keys.length > 0 && parsed2.pkesks.length > 0) {
       try {
         for (const found of await decryptSessionKeys({
@@ -101952,19 +101952,19 @@ async function openCredentials(credentials) {
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
       } catch {
-        throw new KeyError("malformed", `${where3} opened, but its content is not a repository key document`);
+        throw new KeyError("malformed", `${where4} opened, but its content is not a repository key document`);
       }
-      return parseRepositoryKey(text, expectedRepository, where3);
+      return parseRepositoryKey(text, expectedRepository, where4);
     }
     if (damaged) {
       throw new KeyError(
         "tampered",
-        matchingKey && candidates.length === 0 ? `${where3} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where3} opened but failed its integrity check: it was altered or is corrupt`
+        matchingKey && candidates.length === 0 ? `${where4} is encrypted to key ${matchingKey.keyId}, which was given, but does not decrypt with it: it was altered or is corrupt` : `${where4} opened but failed its integrity check: it was altered or is corrupt`
       );
     }
     throw new KeyError(
       "no-match",
-      `${where3} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
+      `${where4} does not open with the given passphrase or secret keys (it opens with: ${needs(description)})`
     );
   };
   return {
@@ -102393,11 +102393,11 @@ var SigningError = class extends Error {
   }
 };
 var FINGERPRINT = /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
-function normalizeFingerprint(fingerprint2, where3 = "the fingerprint") {
+function normalizeFingerprint(fingerprint2, where4 = "the fingerprint") {
   const compact = fingerprint2.replace(/\s+/g, "");
   if (!FINGERPRINT.test(compact)) {
     throw new SigningError(
-      `${where3} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
+      `${where4} "${fingerprint2}" is not an OpenPGP fingerprint (40 or 64 hex digits, as \`gpg --fingerprint\` prints it)`
     );
   }
   return compact.toUpperCase();
@@ -105748,10 +105748,10 @@ var REASON_NO_KEEP_RULES = "no keep rules: everything is kept";
 var COUNT_RULES = ["last", ...PERIODS];
 var RETENTION_KEYS = /* @__PURE__ */ new Set(["keep", "minimum", "maximum", "timezone"]);
 var KEEP_KEYS = /* @__PURE__ */ new Set([...COUNT_RULES, "within"]);
-function duration(text, where3) {
+function duration(text, where4) {
   const seconds3 = typeof text === "string" ? parseDuration(text) : void 0;
   if (seconds3 === void 0) {
-    throw new RetentionError(`${where3} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
+    throw new RetentionError(`${where4} is ${JSON.stringify(text)}: write a duration such as 35d, 12h or 7y`);
   }
   return seconds3;
 }
@@ -107365,7 +107365,7 @@ var EvidenceRun = class {
         ...options.remote !== void 0 ? { remote: options.remote } : {}
       });
       if (!result.written) throw new Error(result.reason);
-      const where3 = result.remote === null ? `branch ${result.branch}` : `${result.remote}/${result.branch}`;
+      const where4 = result.remote === null ? `branch ${result.branch}` : `${result.remote}/${result.branch}`;
       this.written.push({
         kind: result.record.kind,
         systems: result.record.systems.map((s2) => s2.name),
@@ -107375,7 +107375,7 @@ var EvidenceRun = class {
         branch: result.branch,
         remote: result.remote
       });
-      options.log(`evidence: ${label}: appended ${result.file} to ${where3} (sha256 ${result.sha256})`);
+      options.log(`evidence: ${label}: appended ${result.file} to ${where4} (sha256 ${result.sha256})`);
       return true;
     } catch (error3) {
       this.failure = `evidence: the ${label} record was not written: ${error3.message}`;
@@ -107731,11 +107731,11 @@ async function verifyEvidence(options) {
 }
 async function checkKnownTip(git, knownTip, tip) {
   const known = await git.resolve(`${knownTip}^{commit}`);
-  const where3 = `known tip ${knownTip.slice(0, 12)}`;
+  const where4 = `known tip ${knownTip.slice(0, 12)}`;
   if (known === void 0) {
     return [
       {
-        where: where3,
+        where: where4,
         message: `is not in this repository, so the branch cannot be shown to contain it (fetch it, or the branch was rewritten and it is gone)`
       }
     ];
@@ -107743,7 +107743,7 @@ async function checkKnownTip(git, knownTip, tip) {
   if (await git.isAncestor(known, tip)) return [];
   const problems = [
     {
-      where: where3,
+      where: where4,
       message: `is not contained in the branch (tip ${tip.slice(0, 12)}): the evidence branch was rewritten (force-pushed or reset)`
     }
   ];
@@ -107999,7 +107999,7 @@ function failOnInput() {
 async function writeSummary(title, header, rows, intro) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   const cellText = (cell2) => cell2.replace(/\|/g, "\\|").replace(/\n/g, " ");
-  const table2 = [
+  const table3 = [
     `| ${header.join(" | ")} |`,
     `|${header.map(() => "---").join("|")}|`,
     ...rows.map((row2) => `| ${row2.map(cellText).join(" | ")} |`)
@@ -108009,7 +108009,7 @@ async function writeSummary(title, header, rows, intro) {
 ` : "";
   await summary.addRaw(`## Restorable: ${title}
 
-${paragraph}${table2}
+${paragraph}${table3}
 `, true).write();
 }
 
@@ -108108,9 +108108,9 @@ async function runEvidenceVerify(root5, config2) {
   if (report.problems.length > shown) {
     error(`\u2026 and ${report.problems.length - shown} more problems (see summary-json)`);
   }
-  const where3 = `${remote}/${report.branch}${report.tip ? ` at \`${report.tip.slice(0, 12)}\`` : ""}`;
+  const where4 = `${remote}/${report.branch}${report.tip ? ` at \`${report.tip.slice(0, 12)}\`` : ""}`;
   const count2 = `${report.records.length} record${report.records.length === 1 ? "" : "s"}`;
-  const verdict2 = report.ok ? `**Verified**: ${count2} on ${where3}, every one signed by \`${report.fingerprint}\` and chained; nothing changed or removed.` : `**Does NOT verify**: ${count2} on ${where3}, ${report.problems.length} problem(s).`;
+  const verdict2 = report.ok ? `**Verified**: ${count2} on ${where4}, every one signed by \`${report.fingerprint}\` and chained; nothing changed or removed.` : `**Does NOT verify**: ${count2} on ${where4}, ${report.problems.length} problem(s).`;
   const head = report.head ? `
 
 Newest record: \`${report.head.file}\`, sha256 \`${report.head.sha256}\`` : "";
@@ -108534,37 +108534,172 @@ function rebaseReport(report, prefix) {
   if (base === "" || base === ".") return report;
   const join14 = (file) => file === "." ? base : `${base}/${file}`;
   const ranges = /* @__PURE__ */ new Map();
+  const at = (range2) => {
+    let location = ranges.get(range2);
+    if (!location) {
+      location = { ...range2, file: join14(range2.file) };
+      ranges.set(range2, location);
+    }
+    return location;
+  };
+  const finding = (f5) => ({ ...f5, location: at(f5.location) });
+  const system = (s2) => ({ ...s2, file: join14(s2.file) });
+  const { changes } = report;
   return {
     ...report,
     files: report.files.map(join14),
-    systems: report.systems.map((s2) => ({ ...s2, file: join14(s2.file) })),
-    findings: report.findings.map((f5) => {
-      let location = ranges.get(f5.location);
-      if (!location) {
-        location = { ...f5.location, file: join14(f5.location.file) };
-        ranges.set(f5.location, location);
+    systems: report.systems.map(system),
+    findings: report.findings.map(finding),
+    ...changes ? {
+      changes: {
+        ...changes,
+        newFailures: changes.newFailures.map((c5) => ({ ...c5, finding: finding(c5.finding) })),
+        fixed: changes.fixed.map((c5) => ({ ...c5, finding: finding(c5.finding) })),
+        systemsAdded: changes.systemsAdded.map(system),
+        systemsRemoved: changes.systemsRemoved.map(system),
+        loosened: changes.loosened.map((t) => ({ ...t, location: at(t.location) })),
+        tightened: changes.tightened.map((t) => ({ ...t, location: at(t.location) }))
       }
-      return { ...f5, location };
-    })
+    } : {}
   };
 }
 
 // src/report/summary.ts
 init_result();
 init_source();
+
+// src/report/changes-render.ts
+init_source();
+
+// src/report/changes.ts
+init_result();
+init_duration();
+init_load_policies();
+function hasChanges(changes) {
+  return changes.newFailures.length > 0 || changes.fixed.length > 0 || changes.systemsAdded.length > 0 || changes.systemsRemoved.length > 0 || changes.loosened.length > 0 || changes.tightened.length > 0;
+}
+
+// src/report/markdown.ts
+function escapeCell(text) {
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/[\\`*_[\]<>|~&]/g, (c5) => `\\${c5}`).replace(/\r\n|\r|\n/g, "<br>");
+}
+
+// src/report/changes-render.ts
+var CHANGE_ROWS = 50;
+function plural2(n3, one2, many) {
+  return `${n3} ${n3 === 1 ? one2 : many}`;
+}
+function where3(f5) {
+  return f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? f5.location.file;
+}
+function changesHeadline(changes) {
+  if (!hasChanges(changes)) {
+    return `no control changes status, no system is added or removed and no term is loosened (${changes.stillFailing} still failing)`;
+  }
+  const parts2 = [
+    plural2(changes.newFailures.length, "new failure", "new failures"),
+    `${changes.fixed.length} fixed`,
+    `${changes.stillFailing} still failing`
+  ];
+  if (changes.systemsAdded.length > 0) parts2.push(`${changes.systemsAdded.length} system(s) added`);
+  if (changes.systemsRemoved.length > 0) parts2.push(`${changes.systemsRemoved.length} system(s) removed`);
+  if (changes.loosened.length > 0)
+    parts2.push(plural2(changes.loosened.length, "term loosened", "terms loosened"));
+  if (changes.tightened.length > 0)
+    parts2.push(plural2(changes.tightened.length, "term tightened", "terms tightened"));
+  return parts2.join(", ");
+}
+function table2(header, rows) {
+  const shown = rows.slice(0, CHANGE_ROWS);
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...shown.map((r5) => `| ${r5.join(" | ")} |`)
+  ];
+  if (rows.length > shown.length)
+    lines.push("", `_\u2026 and ${rows.length - shown.length} more in the JSON report._`);
+  return lines;
+}
+function findingRows(list3, note) {
+  return list3.map(({ finding: f5, onBase }) => [
+    f5.kind === "problem" ? "\u26A0\uFE0F problem" : f5.severity,
+    `**${escapeCell(f5.ruleId)}**${note && !onBase ? " (new system)" : ""}`,
+    escapeCell(where3(f5)),
+    escapeCell(formatRange(f5.location)),
+    escapeCell(f5.message)
+  ]);
+}
+function termRows(list3) {
+  return list3.map((t) => [
+    escapeCell(`${t.policy}/${t.system}`),
+    `\`${t.term}\``,
+    escapeCell(t.before),
+    escapeCell(t.after),
+    escapeCell(formatRange(t.location))
+  ]);
+}
+function renderChangesMarkdown(changes, heading = "###") {
+  const base = `\`${changes.base.commit.slice(0, 7)}\``;
+  const lines = [
+    `${heading} What this pull request changes`,
+    "",
+    `Against the base commit ${base}: ${changesHeadline(changes)}.`
+  ];
+  const section = (title, body) => lines.push("", `**${title}**`, "", ...body);
+  if (changes.newFailures.length > 0) {
+    section(
+      `\u274C New failures (${changes.newFailures.length})`,
+      table2(["Severity", "Rule", "System", "Location", "Message"], findingRows(changes.newFailures, true))
+    );
+  }
+  if (changes.loosened.length > 0) {
+    section(
+      `\u26A0\uFE0F Loosened (${changes.loosened.length})`,
+      table2(["System", "Term", "Before", "After", "Location"], termRows(changes.loosened))
+    );
+  }
+  if (changes.fixed.length > 0) {
+    section(
+      `\u2705 Fixed (${changes.fixed.length})`,
+      table2(
+        ["Severity", "Rule", "System", "Location (base)", "Message (base)"],
+        findingRows(changes.fixed, false)
+      )
+    );
+  }
+  const systems = [
+    ...changes.systemsAdded.map(
+      (s2) => `- added: **${escapeCell(`${s2.policy}/${s2.system}`)}** (${escapeCell(s2.file)})`
+    ),
+    ...changes.systemsRemoved.map(
+      (s2) => `- removed: **${escapeCell(`${s2.policy}/${s2.system}`)}** (was in ${escapeCell(s2.file)})`
+    )
+  ];
+  if (systems.length > 0) section("Systems", systems.slice(0, CHANGE_ROWS));
+  if (changes.tightened.length > 0) {
+    lines.push(
+      "",
+      `<details><summary>Tightened (${changes.tightened.length})</summary>`,
+      "",
+      ...table2(["System", "Term", "Before", "After", "Location"], termRows(changes.tightened)),
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+
+// src/report/summary.ts
 var MATRIX_MAX_SYSTEM_COLUMNS = 12;
 var FAILURE_LIST_BUDGET = 8e5;
 var MATRIX_BUDGET = 12e4;
 var PASS = "\u2705";
 var FAIL = "\u274C";
 var NOT_APPLICABLE = "\u2796";
-function escapeCell(text) {
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/[\\`*_[\]<>|~&]/g, (c5) => `\\${c5}`).replace(/\r\n|\r|\n/g, "<br>");
-}
 function bytes(text) {
   return Buffer.byteLength(text, "utf8");
 }
-function plural2(n3, one2, many) {
+function plural3(n3, one2, many) {
   return `${n3} ${n3 === 1 ? one2 : many}`;
 }
 function failedBreakdown(bySeverity) {
@@ -108575,8 +108710,9 @@ function verdict(report) {
   const { counts } = report;
   const icon = report.failed ? FAIL : PASS;
   const word = report.failed ? "**Failed**" : "**Passed**";
-  const threshold = report.failOn === "never" ? "never fails on findings" : `fails on ${report.failOn} and above`;
-  return `${icon} ${word}: ${plural2(counts.systems, "system", "systems")} in ${plural2(counts.policies, "policy", "policies")}, ${plural2(counts.controls, "control", "controls")}; ${counts.passed} passed, ${counts.failed} failed${failedBreakdown(counts.bySeverity)}, ${counts.notApplicable} not applicable, ${plural2(counts.problems, "problem", "problems")} (${threshold})`;
+  const scope = report.failScope === "new" ? "new failures at " : "";
+  const threshold = report.failOn === "never" ? "never fails on findings" : `fails on ${scope}${report.failOn} and above`;
+  return `${icon} ${word}: ${plural3(counts.systems, "system", "systems")} in ${plural3(counts.policies, "policy", "policies")}, ${plural3(counts.controls, "control", "controls")}; ${counts.passed} passed, ${counts.failed} failed${failedBreakdown(counts.bySeverity)}, ${counts.notApplicable} not applicable, ${plural3(counts.problems, "problem", "problems")} (${threshold})`;
 }
 var SEVERITY_RANK2 = { critical: 0, high: 1, medium: 2, low: 3 };
 function key(ruleId, policy, system) {
@@ -108676,7 +108812,7 @@ function renderMatrix(report) {
   if (left > 0) {
     lines.push(
       "",
-      `_\u2026 and ${plural2(left, "more system", "more systems")} not shown; the JSON report has all of them._`
+      `_\u2026 and ${plural3(left, "more system", "more systems")} not shown; the JSON report has all of them._`
     );
   }
   lines.push("", "<details><summary>Controls</summary>", "");
@@ -108690,12 +108826,12 @@ function renderMatrix(report) {
   return lines;
 }
 function failureRow(f5) {
-  const where3 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
+  const where4 = f5.system ? `${f5.policy ?? ""}/${f5.system}` : f5.policy ?? "";
   return row([
     f5.kind === "problem" ? "\u26A0\uFE0F" : FAIL,
     f5.severity,
     `**${escapeCell(f5.ruleId)}**`,
-    escapeCell(where3),
+    escapeCell(where4),
     escapeCell(formatRange(f5.location)),
     escapeCell(f5.message),
     escapeCell(f5.remediation ?? "")
@@ -108725,6 +108861,8 @@ function renderSummary(report) {
     "",
     verdict(report),
     "",
+    // A pull request's reviewer wants the difference first; the whole state follows.
+    ...report.changes ? [...renderChangesMarkdown(report.changes), ""] : [],
     ...renderMatrix(report),
     "",
     ...renderFailures(report)
@@ -108961,8 +109099,8 @@ function fingerprint(parts2) {
   return createHash15("sha256").update(parts2.join("\0"), "utf8").digest("hex");
 }
 function messageText(finding) {
-  const where3 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
-  const text = where3 ? `[${where3}] ${finding.message}` : finding.message;
+  const where4 = [finding.policy, finding.system].filter((p3) => p3 !== void 0 && p3 !== "").join("/");
+  const text = where4 ? `[${where4}] ${finding.message}` : finding.message;
   return finding.remediation ? `${text}
 Fix: ${finding.remediation}` : text;
 }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { VERSION } from './assets.ts';
 import { type Io, UsageError } from './cli/io.ts';
 import { runCheck } from './commands/check.ts';
-import { isFailOn, SEVERITIES } from './controls/result.ts';
+import { FAIL_SCOPES, type FailScope, isFailOn, SEVERITIES } from './controls/result.ts';
 import { renderJson } from './report/json.ts';
 import { renderSummary } from './report/summary.ts';
 import { renderText } from './report/text.ts';
@@ -55,6 +55,10 @@ Options for check:
   --json <file>        also write the JSON report
   --summary <file>     also write the Markdown summary
   --verbose            list passing controls too
+  --base <rev>         also check the policies as they are at <rev> (e.g. origin/main), read through git
+                       without a checkout, and report what changed: new failures, fixes, systems added or
+                       removed, RPO/RTO/retention loosened
+  --fail-on-scope <s>  all (default): any failing control fails; new: only failures new since --base
   --evidence           append a signed check record to the evidence branch (needs RESTORABLE_EVIDENCE_KEY;
                        never written on pull_request events)
   --no-color           plain output
@@ -117,8 +121,25 @@ export async function cli(argv: string[]): Promise<number> {
   if (values.format !== 'text' && values.format !== 'json') {
     return usageError(`--format must be text or json, not "${values.format}"`);
   }
+  const scope = values['fail-on-scope'];
+  if (!(FAIL_SCOPES as readonly string[]).includes(scope)) {
+    return usageError(`--fail-on-scope must be all or new, not "${scope}"`);
+  }
+  if (scope === 'new' && values.base === undefined) return usageError('--fail-on-scope new needs --base');
   const root = resolve(values.root ?? '.');
-  const report = runCheck({ root, paths: positionals, config: values.config, failOn });
+  const options = { root, paths: positionals, config: values.config, failOn };
+  let report = runCheck(options);
+  if (values.base !== undefined) {
+    // Loaded on demand: a plain check never loads git plumbing.
+    const { changesSinceBase, withChanges } = await import('./commands/check-base.ts');
+    try {
+      const changes = await changesSinceBase(options, report, { revision: values.base });
+      report = withChanges(report, changes, scope as FailScope);
+    } catch (error) {
+      process.stderr.write(`restorable check: --base ${values.base}: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
   writeReports(report, root, { sarif: values.sarif, junit: values.junit, json: values.json });
   if (values.summary) writeFileSync(resolve(root, values.summary), renderSummary(report));
   const color = !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -174,6 +195,8 @@ function parseCheckArgs(args: string[]) {
       json: { type: 'string' },
       summary: { type: 'string' },
       verbose: { type: 'boolean' },
+      base: { type: 'string' },
+      'fail-on-scope': { type: 'string', default: 'all' },
       evidence: { type: 'boolean' },
       'no-color': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

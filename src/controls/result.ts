@@ -1,4 +1,5 @@
 import type { SourceRange } from '../policy/source.ts';
+import type { CheckChanges } from '../report/changes.ts';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
@@ -77,6 +78,16 @@ export interface CheckReport {
   counts: CheckCounts;
   /** Lowest severity that fails the run, or 'never'. */
   failOn: Severity | 'never';
-  /** True when a failing finding is at or above failOn. */
+  /**
+   * True when a failing finding is at or above failOn; with failScope `new`, only a failure this change
+   * brings (see `changes`), or any problem with the files.
+   */
   failed: boolean;
+  /** What fails the run: every failing finding (`all`, the default) or only new ones (`new`). */
+  failScope?: FailScope;
+  /** The difference from the base commit, when the check ran against one (a pull request, or `--base`). */
+  changes?: CheckChanges;
 }
+
+export type FailScope = 'all' | 'new';
+export const FAIL_SCOPES: readonly FailScope[] = ['all', 'new'];

@@ -2,6 +2,8 @@ import type { CheckReport, ControlSummary, Finding, Severity, SystemRef } from '
 import { SEVERITIES } from '../controls/result.ts';
 import { formatRange } from '../policy/source.ts';
 import { reportedFindings } from './annotations.ts';
+import { renderChangesMarkdown } from './changes-render.ts';
+import { escapeCell } from './markdown.ts';
 
 /** Past this many systems the matrix is transposed: one row per system, one column per control. */
 export const MATRIX_MAX_SYSTEM_COLUMNS = 12;
@@ -13,20 +15,6 @@ export const MATRIX_BUDGET = 120_000;
 const PASS = '✅';
 const FAIL = '❌';
 const NOT_APPLICABLE = '➖';
-
-/**
- * Text for one Markdown table cell (or any inline text): Markdown punctuation is escaped, including
- * `|` so a value cannot split the cell, control characters are dropped and newlines become `<br>`.
- */
-export function escapeCell(text: string): string {
-  return (
-    text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
-      .replace(/[\\`*_[\]<>|~&]/g, (c) => `\\${c}`)
-      .replace(/\r\n|\r|\n/g, '<br>')
-  );
-}
 
 function bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
@@ -41,12 +29,13 @@ function failedBreakdown(bySeverity: Record<Severity, number>): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
-function verdict(report: CheckReport): string {
+export function verdict(report: CheckReport): string {
   const { counts } = report;
   const icon = report.failed ? FAIL : PASS;
   const word = report.failed ? '**Failed**' : '**Passed**';
+  const scope = report.failScope === 'new' ? 'new failures at ' : '';
   const threshold =
-    report.failOn === 'never' ? 'never fails on findings' : `fails on ${report.failOn} and above`;
+    report.failOn === 'never' ? 'never fails on findings' : `fails on ${scope}${report.failOn} and above`;
   return (
     `${icon} ${word}: ${plural(counts.systems, 'system', 'systems')} in ` +
     `${plural(counts.policies, 'policy', 'policies')}, ${plural(counts.controls, 'control', 'controls')}; ` +
@@ -226,6 +215,8 @@ export function renderSummary(report: CheckReport): string {
     '',
     verdict(report),
     '',
+    // A pull request's reviewer wants the difference first; the whole state follows.
+    ...(report.changes ? [...renderChangesMarkdown(report.changes), ''] : []),
     ...renderMatrix(report),
     '',
     ...renderFailures(report),

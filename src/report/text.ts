@@ -2,6 +2,7 @@ import type { CheckReport, Finding, Severity } from '../controls/result.ts';
 import { SEVERITIES } from '../controls/result.ts';
 import { formatRange } from '../policy/source.ts';
 import { compareFindings, isReported, reportedFindings } from './annotations.ts';
+import { renderChangesText } from './changes-render.ts';
 
 export interface TextOptions {
   /** Use ANSI colours. */
@@ -133,6 +134,7 @@ export function renderText(report: CheckReport, options: TextOptions): string {
     }
   }
   if (out.length > 0) out.push('');
+  if (report.changes) out.push(...renderChangesText(report.changes).map(clean), '');
   out.push(summaryLine(report, paint));
   return `${out.join('\n')}\n`;
 }
