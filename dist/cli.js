@@ -3945,7 +3945,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve15.call(this, root5, ref);
+      let _sch = resolve16.call(this, root5, ref);
       if (_sch === void 0) {
         const schema2 = (_a3 = root5.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref];
         const { schemaId } = this.opts;
@@ -3972,7 +3972,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve15(root5, ref) {
+    function resolve16(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4836,7 +4836,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve15(baseURI, relativeURI, options) {
+    function resolve16(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -5227,7 +5227,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve15,
+      resolve: resolve16,
       resolveComponent,
       equal,
       serialize,
@@ -14491,7 +14491,7 @@ var init_git = __esm({
       }
       /** Runs git; throws GitError (stderr included, secrets redacted) on an exit code not in `ok`. */
       run(args, options = {}) {
-        return new Promise((resolve15, reject) => {
+        return new Promise((resolve16, reject) => {
           const child2 = spawn(gitProgram(this.env), args, {
             cwd: this.cwd,
             env: options.env ? { ...this.env, ...options.env } : this.env,
@@ -14512,7 +14512,7 @@ var init_git = __esm({
             const stderr = redact(Buffer.concat(err2).toString("utf8"), this.secrets);
             const status = code ?? -1;
             if ((options.ok ?? [0]).includes(status)) {
-              resolve15({ code: status, stdout: Buffer.concat(out), stderr });
+              resolve16({ code: status, stdout: Buffer.concat(out), stderr });
               return;
             }
             const what = redact(`git ${args.slice(0, 3).join(" ")}${args.length > 3 ? " \u2026" : ""}`, this.secrets);
@@ -15053,8 +15053,8 @@ function transformWithCancel(customCancel) {
         }
         outputController.enqueue(chunk);
         if (!pulled) {
-          await new Promise((resolve15, reject) => {
-            backpressureChangePromiseResolve = resolve15;
+          await new Promise((resolve16, reject) => {
+            backpressureChangePromiseResolve = resolve16;
             backpressureChangePromiseReject = reject;
           });
           backpressureChangePromiseResolve = null;
@@ -15157,7 +15157,7 @@ function transformPair(input, fn) {
     const outgoing = transformWithCancel(async function(reason) {
       incomingTransformController.error(reason);
       await pipeDonePromise;
-      await new Promise((resolve15) => setTimeout(resolve15));
+      await new Promise((resolve16) => setTimeout(resolve16));
     });
     fn(incoming.readable, outgoing.writable);
     return outgoing.readable;
@@ -15342,12 +15342,12 @@ async function cancel(input, reason) {
   if (isStream(input)) {
     if (input.cancel) {
       const cancelled = await input.cancel(reason);
-      await new Promise((resolve15) => setTimeout(resolve15));
+      await new Promise((resolve16) => setTimeout(resolve16));
       return cancelled;
     }
     if (input.destroy) {
       input.destroy(reason);
-      await new Promise((resolve15) => setTimeout(resolve15));
+      await new Promise((resolve16) => setTimeout(resolve16));
       return reason;
     }
   }
@@ -15499,7 +15499,7 @@ function removeChecksum(text) {
   return body;
 }
 function unarmor(input) {
-  return new Promise((resolve15, reject) => {
+  return new Promise((resolve16, reject) => {
     try {
       const reSplit = /^-----[^-]+-----$/m;
       const reEmptyLine = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
@@ -15532,7 +15532,7 @@ function unarmor(input) {
                 verifyHeaders$1(lastHeaders);
                 headersDone = true;
                 if (textDone || type2 !== enums.armor.signed) {
-                  resolve15({ text, data, headers, type: type2 });
+                  resolve16({ text, data, headers, type: type2 });
                   break;
                 }
               }
@@ -16104,12 +16104,12 @@ async function generate$4(bits2, e5) {
       publicKeyEncoding: { type: "pkcs1", format: "jwk" },
       privateKeyEncoding: { type: "pkcs1", format: "jwk" }
     };
-    const jwk = await new Promise((resolve15, reject) => {
+    const jwk = await new Promise((resolve16, reject) => {
       nodeCrypto$6.generateKeyPair("rsa", opts, (err2, _, jwkPrivateKey) => {
         if (err2) {
           reject(err2);
         } else {
-          resolve15(jwkPrivateKey);
+          resolve16(jwkPrivateKey);
         }
       });
     });
@@ -28238,8 +28238,8 @@ var init_openpgp = __esm({
       constructor() {
         super();
         Object.setPrototypeOf(this, _ArrayStream.prototype);
-        this[doneWritingPromise] = new Promise((resolve15, reject) => {
-          this[doneWritingResolve] = resolve15;
+        this[doneWritingPromise] = new Promise((resolve16, reject) => {
+          this[doneWritingResolve] = resolve16;
           this[doneWritingReject] = reject;
         });
         this[doneWritingPromise].catch(() => {
@@ -29699,11 +29699,11 @@ var init_openpgp = __esm({
        *                          or rejected with the Error of the last resolved Promise (if all promises are rejected)
        */
       anyPromise: function(promises) {
-        return new Promise((resolve15, reject) => {
+        return new Promise((resolve16, reject) => {
           let exception2;
           void Promise.all(promises.map(async (promise) => {
             try {
-              resolve15(await promise);
+              resolve16(await promise);
             } catch (e5) {
               exception2 = e5;
             }
@@ -37278,8 +37278,8 @@ var init_openpgp = __esm({
         const signatureList = packets.filterByTag(enums.packet.signature);
         if (onePassSigList.length && !signatureList.length && util.isStream(packets.stream) && !isArrayStream(packets.stream)) {
           await Promise.all(onePassSigList.map(async (onePassSig) => {
-            onePassSig.correspondingSig = new Promise((resolve15, reject) => {
-              onePassSig.correspondingSigResolve = resolve15;
+            onePassSig.correspondingSig = new Promise((resolve16, reject) => {
+              onePassSig.correspondingSigResolve = resolve16;
               onePassSig.correspondingSigReject = reject;
             });
             onePassSig.signatureData = fromAsync(async () => (await onePassSig.correspondingSig).signatureData);
@@ -41522,13 +41522,13 @@ function batchedReader(git, commit) {
   };
   const object = (path) => {
     if (commit === void 0 || path === "" || /[\r\n]/.test(path)) return Promise.resolve(void 0);
-    return new Promise((resolve15, reject) => {
+    return new Promise((resolve16, reject) => {
       if (pending === void 0) {
         pending = /* @__PURE__ */ new Map();
         queueMicrotask(() => void flush2());
       }
       const waiters = pending.get(path) ?? [];
-      waiters.push({ resolve: resolve15, reject });
+      waiters.push({ resolve: resolve16, reject });
       pending.set(path, waiters);
     });
   };
@@ -43775,8 +43775,8 @@ var init_blob_decoder = __esm({
         const worker = this.worker;
         const seq2 = this.seq++;
         const request = { seq: seq2, run, blobs };
-        return new Promise((resolve15, reject) => {
-          this.waiting.set(seq2, { resolve: resolve15, reject });
+        return new Promise((resolve16, reject) => {
+          this.waiting.set(seq2, { resolve: resolve16, reject });
           worker.ref();
           const whole = run.byteOffset === 0 && run.byteLength === run.buffer.byteLength;
           worker.postMessage(request, whole && run.buffer instanceof ArrayBuffer ? [run.buffer] : []);
@@ -44234,7 +44234,7 @@ var init_content_pool = __esm({
         const batch = this.batch;
         batch.files.push(job);
         batch.bytes += file.size;
-        const result = new Promise((resolve15, reject) => batch.waiters.push({ resolve: resolve15, reject }));
+        const result = new Promise((resolve16, reject) => batch.waiters.push({ resolve: resolve16, reject }));
         if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES2) this.flush();
         return result;
       }
@@ -44268,7 +44268,7 @@ var init_content_pool = __esm({
           piece = new Uint8Array(STREAM_PIECE);
           used = 0;
           while (worker.unconsumed > STREAM_AHEAD && !this.failure) {
-            await new Promise((resolve15) => worker.onRoom = resolve15);
+            await new Promise((resolve16) => worker.onRoom = resolve16);
           }
           if (this.failure) throw this.failure;
         };
@@ -44323,8 +44323,8 @@ var init_content_pool = __esm({
       }
       track(job, worker, files, weight) {
         worker.load += weight + 1;
-        return new Promise((resolve15, reject) => {
-          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve15, reject });
+        return new Promise((resolve16, reject) => {
+          this.jobs.set(job, { worker, files, weight: weight + 1, resolve: resolve16, reject });
         });
       }
       send(worker, message, transfer = []) {
@@ -45644,7 +45644,7 @@ function runCommand(argv, options) {
   const timer = options.timeoutMs === void 0 ? void 0 : setLongTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const done = new Promise((resolve15, reject) => {
+  const done = new Promise((resolve16, reject) => {
     let spawnError;
     child2.on("error", (error2) => {
       spawnError ??= error2;
@@ -45672,7 +45672,7 @@ function runCommand(argv, options) {
       } else if (spawnError !== void 0) {
         reject(failed("spawn", `failed: ${spawnError.code ?? spawnError.message}`, { stderrTail }));
       } else {
-        resolve15();
+        resolve16();
       }
     }
   });
@@ -45856,7 +45856,7 @@ async function* walkPaths(root5, paths, options) {
     for (let entry = await nextEntry(stack, branch, context); entry; entry = await nextEntry(stack, branch, context)) {
       yield entry;
       if (performance.now() - slice2 > SLICE_MS) {
-        await new Promise((resolve15) => setImmediate(resolve15));
+        await new Promise((resolve16) => setImmediate(resolve16));
         slice2 = performance.now();
       }
     }
@@ -48915,7 +48915,7 @@ var sleep2;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
     sleep2 = (seconds3) => {
-      return new Promise((resolve15) => setTimeout(resolve15, seconds3 * 1e3));
+      return new Promise((resolve16) => setTimeout(resolve16, seconds3 * 1e3));
     };
   }
 });
@@ -49080,8 +49080,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve15) => {
-        onAbort = () => resolve15({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve16) => {
+        onAbort = () => resolve16({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -50951,7 +50951,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve15, reject) => {
+      return new Promise((resolve16, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -50979,7 +50979,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve15(Buffer.concat(chunks));
+            resolve16(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -53217,7 +53217,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes2);
       }
-      return new Promise((resolve15, reject) => {
+      return new Promise((resolve16, reject) => {
         const collector = new Collector();
         collector.limit = bytes2;
         stream.pipe(collector);
@@ -53228,7 +53228,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes3 = concatBytes2(this.buffers);
-          resolve15(bytes3);
+          resolve16(bytes3);
         });
       });
     };
@@ -53380,7 +53380,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve15, reject) => {
+      return new Promise((resolve16, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -53391,7 +53391,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes2(this.bufferedBytes);
-          resolve15(bytes2);
+          resolve16(bytes2);
         });
       });
     };
@@ -53925,7 +53925,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve15, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve16, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -53943,7 +53943,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve15).catch(reject);
+        hash.digest().then(resolve16).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -53962,14 +53962,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve15, reject) => {
+      return new Promise((resolve16, reject) => {
         readableStream.on("error", (err2) => {
           hashCalculator.end();
           reject(err2);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve15).catch(reject);
+          hash.digest().then(resolve16).catch(reject);
         });
       });
     };
@@ -55229,7 +55229,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value2 = await new Promise((resolve15) => setTimeout(() => resolve15(records.shift()), 0));
+    const value2 = await new Promise((resolve16) => setTimeout(() => resolve16(records.shift()), 0));
     if (value2) {
       yield value2;
     }
@@ -60108,7 +60108,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve15) => setTimeout(resolve15, delay)), abortSignal);
+            await race(new Promise((resolve16) => setTimeout(resolve16, delay)), abortSignal);
           }
         }
       }
@@ -60241,7 +60241,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve15) => _DefaultRateLimiter.setTimeoutFn(resolve15, delay));
+          await new Promise((resolve16) => _DefaultRateLimiter.setTimeoutFn(resolve16, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -60679,7 +60679,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err2.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve15) => setTimeout(resolve15, delay));
+              await new Promise((resolve16) => setTimeout(resolve16, delay));
               continue;
             }
             if (!err2.$metadata) {
@@ -68387,7 +68387,7 @@ var require_dist_cjs6 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve15, reject) => {
+      return new Promise((resolve16, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -68412,7 +68412,7 @@ var require_dist_cjs6 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve15(Buffer.concat(chunks));
+            resolve16(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -68875,21 +68875,21 @@ var require_dist_cjs7 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve15) => {
-            timeoutId = Number(timing.setTimeout(() => resolve15(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve16) => {
+            timeoutId = Number(timing.setTimeout(() => resolve16(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve15) => {
+          new Promise((resolve16) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve15(true);
+              resolve16(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve15(false);
+              resolve16(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve15(false);
+              resolve16(false);
             });
           })
         ]);
@@ -68966,13 +68966,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve15, reject) => {
+        this.configProvider = new Promise((resolve16, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve15(this.resolveDefaultConfig(_options));
+              resolve16(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve15(this.resolveDefaultConfig(options));
+            resolve16(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -69002,7 +69002,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve15 = async (arg) => {
+          const resolve16 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -69066,7 +69066,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve15({ response: httpResponse });
+            resolve16({ response: httpResponse });
           });
           req.on("error", (err2) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err2.code)) {
@@ -69405,13 +69405,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve15, reject) => {
+        this.configProvider = new Promise((resolve16, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve15(opts || {});
+              resolve16(opts || {});
             }).catch(reject);
           } else {
-            resolve15(options || {});
+            resolve16(options || {});
           }
         });
       }
@@ -69438,7 +69438,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve15 = async (arg) => {
+          const resolve16 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -69535,7 +69535,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve15({ response: httpResponse });
+            resolve16({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -69673,7 +69673,7 @@ var require_dist_cjs8 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve15) => setTimeout(resolve15, delayMs));
+            await new Promise((resolve16) => setTimeout(resolve16, delayMs));
           }
         }
         return await toRetry();
@@ -85983,7 +85983,7 @@ to input.params.ContentLength in bytes.
         }
       }
       async __abortTimeout(abortSignal) {
-        return new Promise((resolve15, reject) => {
+        return new Promise((resolve16, reject) => {
           abortSignal.onabort = () => {
             const abortError = new Error("Upload aborted.");
             abortError.name = "AbortError";
@@ -86850,7 +86850,7 @@ async function restoreToStream(reader, node, out) {
   let written = 0;
   for await (const data of contentOf(reader, node)) {
     written += data.length;
-    if (!out.write(data)) await new Promise((resolve15) => out.once("drain", resolve15));
+    if (!out.write(data)) await new Promise((resolve16) => out.once("drain", resolve16));
   }
   return written;
 }
@@ -87802,7 +87802,7 @@ async function waitForLock(repo, options, clock) {
       if (!(error2 instanceof LockedError) || Date.now() >= deadline) throw error2;
       if (!told) options.log?.(`${error2.message} Waiting.`);
       told = true;
-      await new Promise((resolve15) => setTimeout(resolve15, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
+      await new Promise((resolve16) => setTimeout(resolve16, options.lockPollMs ?? DEFAULT_LOCK_POLL_MS));
     }
   }
 }
@@ -88445,8 +88445,8 @@ var init_integrity = __esm({
         try {
           while (this.pending > 0 && !this.failure) {
             signal?.throwIfAborted();
-            await new Promise((resolve15) => {
-              this.idle = resolve15;
+            await new Promise((resolve16) => {
+              this.idle = resolve16;
               this.wake();
             });
           }
@@ -89292,28 +89292,37 @@ function drillOne(item, options, now) {
     ...options.onProgress ? { onRestoreProgress: (totals, expected) => options.onProgress(item.system.name, totals, expected) } : {}
   });
 }
-async function lastDrills(options) {
+async function readDueEvidence(options) {
   const config2 = loadConfig(options.root, options.config);
   const evidence = config2.data.evidence;
   if (evidence === void 0) {
-    const unknown = "no evidence branch is configured (the `evidence` section of the profile), so the last drills are unknown: every drill is due";
-    options.log(`drill --due: ${unknown}`);
-    return { times: /* @__PURE__ */ new Map() };
+    return {
+      unknown: "no evidence branch is configured (the `evidence` section of the profile), so the last runs are unknown"
+    };
   }
   const branch = evidence.branch ?? DEFAULT_EVIDENCE_BRANCH;
   try {
     const read = await readState(options.root, branch, options.evidenceRemote, options.env);
-    const times = /* @__PURE__ */ new Map();
-    for (const [name, kinds] of Object.entries(read.state?.systems ?? {})) {
-      const time2 = kinds.drill?.last.time;
-      if (time2 !== void 0) times.set(name, time2);
-    }
-    return { times };
+    return {
+      ...read.state !== void 0 ? { state: read.state } : {},
+      ...read.notice !== void 0 ? { notice: read.notice } : {}
+    };
   } catch (error2) {
-    const unknown = `the evidence branch ${branch} cannot be read (${error2.message}): every drill is due`;
-    options.log(`drill --due: ${unknown}`);
-    return { times: /* @__PURE__ */ new Map() };
+    return { unknown: `the evidence branch ${branch} cannot be read (${error2.message})` };
   }
+}
+function lastDrillTimes(state2) {
+  const times = /* @__PURE__ */ new Map();
+  for (const [name, kinds] of Object.entries(state2?.systems ?? {})) {
+    const time2 = kinds.drill?.last.time;
+    if (time2 !== void 0) times.set(name, time2);
+  }
+  return { times };
+}
+async function lastDrills(options) {
+  const read = await readDueEvidence(options);
+  if (read.unknown !== void 0) options.log(`drill --due: ${read.unknown}: every drill is due`);
+  return lastDrillTimes(read.state);
 }
 function whyNotDue2(item, last, now) {
   const schedule = item.system.drill?.schedule;
@@ -89453,9 +89462,206 @@ var init_drill_command = __esm({
   }
 });
 
+// src/commands/plan-due.ts
+function isPlanCommand(value2) {
+  return PLAN_COMMANDS.includes(value2);
+}
+function jobMatrix(plan, command5) {
+  return { include: command5 ? plan.include.filter((job) => job.command === command5) : plan.include };
+}
+async function planJobs(options) {
+  const planned = planSystems(options);
+  const commands5 = new Set(options.commands?.length ? options.commands : PLAN_COMMANDS);
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const due = options.due ?? false;
+  let state2;
+  let unknown;
+  if (due) {
+    const read = await readDueEvidence(options);
+    state2 = read.state;
+    unknown = read.unknown;
+    if (unknown !== void 0) options.log(`plan --due: ${unknown}: everything is due`);
+    else if (state2 === void 0)
+      options.log(`plan --due: ${read.notice ?? "no evidence on record yet"}: everything is due`);
+  }
+  const lastDrills2 = lastDrillTimes(state2);
+  const include = [];
+  const skipped = [];
+  const base = (item) => ({
+    system: item.system.name,
+    policy: item.policy.metadata.name,
+    file: item.file
+  });
+  const job = (item, repository, repositories) => ({
+    system: item.system.name,
+    repository,
+    repositories,
+    policy: item.policy.metadata.name,
+    file: item.file
+  });
+  const blanket = !due ? { due: true, reason: "planned without --due" } : unknown !== void 0 ? { due: true, reason: "the last runs are unknown (no evidence branch to read)" } : void 0;
+  if (commands5.has("backup")) {
+    for (const item of planned) {
+      const { due: isDue, reason } = blanket ?? backupVerdict(item, state2, now);
+      if (!isDue) {
+        skipped.push({ command: "backup", ...base(item), reason });
+        continue;
+      }
+      const repositories = item.repositories.map((r5) => r5.name);
+      include.push({ command: "backup", ...job(item, repositories[0], repositories), reason });
+    }
+  }
+  if (commands5.has("drill")) {
+    for (const item of planned) {
+      const drill = item.system.drill;
+      if (drill === void 0) {
+        skipped.push({ command: "drill", ...base(item), reason: "declares no drill" });
+        continue;
+      }
+      const { due: isDue, reason } = blanket ?? drillVerdict(item, lastDrills2, now);
+      if (!isDue) {
+        skipped.push({ command: "drill", ...base(item), reason });
+        continue;
+      }
+      const repository = drill.repository ?? item.repositories[0].name;
+      include.push({ command: "drill", ...job(item, repository, [repository]), reason });
+    }
+  }
+  return {
+    include,
+    skipped,
+    due,
+    now: now.toISOString(),
+    ...unknown !== void 0 ? { unknown } : {}
+  };
+}
+function backupVerdict(item, state2, now) {
+  const schedule = item.system.schedule;
+  if (!schedule) return { due: true, reason: "no schedule: due on every run (as `backup --due`)" };
+  const parsed2 = parseCron(schedule);
+  if (!parsed2.ok) return { due: true, reason: `the schedule cannot be read (${parsed2.error})` };
+  const success = state2?.systems[item.system.name]?.backup?.lastSuccess;
+  const time2 = success?.snapshotTime ?? success?.time;
+  if (time2 === void 0) return { due: true, reason: "no successful backup on record" };
+  const fired = cronPrevious(parsed2.cron, now);
+  if (Date.parse(time2) < fired.getTime()) {
+    return {
+      due: true,
+      reason: `the schedule fired at ${fired.toISOString()}, after the newest snapshot (${time2})`
+    };
+  }
+  return {
+    due: false,
+    reason: `newest snapshot (${time2}) is not older than the schedule's last time (${fired.toISOString()})`
+  };
+}
+function drillVerdict(item, last, now) {
+  const notDue = whyNotDue2(item, last, now);
+  if (notDue !== void 0) return { due: false, reason: notDue };
+  const schedule = item.system.drill?.schedule;
+  if (!schedule)
+    return { due: true, reason: "the drill has no schedule: due on every run (as `drill --due`)" };
+  const parsed2 = parseCron(schedule);
+  if (!parsed2.ok) return { due: true, reason: `the drill schedule cannot be read (${parsed2.error})` };
+  const time2 = last.times.get(item.system.name);
+  if (time2 === void 0) return { due: true, reason: "no drill on record" };
+  return {
+    due: true,
+    reason: `the drill schedule fired at ${cronPrevious(parsed2.cron, now).toISOString()}, after the last drill (${time2})`
+  };
+}
+var PLAN_COMMANDS;
+var init_plan_due = __esm({
+  "src/commands/plan-due.ts"() {
+    "use strict";
+    init_cron();
+    init_drill2();
+    init_plan();
+    PLAN_COMMANDS = ["backup", "drill"];
+  }
+});
+
+// src/cli/plan-command.ts
+var plan_command_exports = {};
+__export(plan_command_exports, {
+  planCommand: () => planCommand
+});
+import { resolve as resolve11 } from "node:path";
+async function planCommand(args, io) {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS3);
+  const command5 = values.command;
+  if (command5 !== void 0 && !isPlanCommand(command5)) {
+    throw new UsageError(`--command must be one of ${PLAN_COMMANDS.join(", ")}, not "${command5}"`);
+  }
+  let now;
+  if (values.now !== void 0) {
+    now = new Date(values.now);
+    if (!/^\d{4}-\d\d-\d\dT/.test(values.now) || Number.isNaN(now.getTime())) {
+      throw new UsageError(`--now takes an ISO 8601 time such as 2025-01-31T05:00:00Z, not "${values.now}"`);
+    }
+  }
+  const plan = await planJobs({
+    root: resolve11(values.root ?? "."),
+    paths: positionals,
+    ...values.config !== void 0 ? { config: values.config } : {},
+    systems: values.system ?? [],
+    ...command5 !== void 0 ? { commands: [command5] } : {},
+    due: values.due ?? false,
+    ...values["evidence-remote"] !== void 0 ? { evidenceRemote: values["evidence-remote"] } : {},
+    ...now !== void 0 ? { now } : {},
+    env: io.env,
+    log: io.err
+  });
+  for (const job of plan.skipped) io.err(`${job.command} ${job.system}: not planned: ${job.reason}`);
+  const count3 = (name) => plan.include.filter((job) => job.command === name).length;
+  io.err(
+    `plan${plan.due ? " --due" : ""}: ${plan.include.length} job${plan.include.length === 1 ? "" : "s"} (${count3("backup")} backup, ${count3("drill")} drill) at ${plan.now}`
+  );
+  if (values.json) {
+    io.out.write(
+      `${JSON.stringify(
+        {
+          command: "plan",
+          due: plan.due,
+          now: plan.now,
+          count: plan.include.length,
+          include: plan.include,
+          skipped: plan.skipped,
+          ...plan.unknown !== void 0 ? { unknown: plan.unknown } : {}
+        },
+        null,
+        2
+      )}
+`
+    );
+  } else {
+    io.out.write(`${JSON.stringify(jobMatrix(plan))}
+`);
+  }
+  return 0;
+}
+var OPTIONS3;
+var init_plan_command = __esm({
+  "src/cli/plan-command.ts"() {
+    "use strict";
+    init_plan_due();
+    init_io();
+    OPTIONS3 = {
+      root: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean" },
+      system: { type: "string", multiple: true },
+      command: { type: "string" },
+      due: { type: "boolean" },
+      now: { type: "string" },
+      "evidence-remote": { type: "string" }
+    };
+  }
+});
+
 // src/evidence/verify.ts
 import { readFile as readFile6 } from "node:fs/promises";
-import { resolve as resolve11 } from "node:path";
+import { resolve as resolve12 } from "node:path";
 async function verifyEvidence(options) {
   const env2 = options.env ?? process.env;
   const branch = checkBranchName(options.branch ?? DEFAULT_EVIDENCE_BRANCH);
@@ -89618,7 +89824,7 @@ async function checkHistory(git, tip) {
     git.text(["rev-parse", "--git-path", "shallow"])
   ]);
   const shallow = new Set(
-    await readFile6(resolve11(git.cwd, shallowFile), "utf8").then(
+    await readFile6(resolve12(git.cwd, shallowFile), "utf8").then(
       (text) => text.split("\n").filter(Boolean),
       () => []
     )
@@ -89849,7 +90055,7 @@ __export(evidence_commands_exports, {
   evidenceCommand: () => evidenceCommand
 });
 import { readFile as readFile7 } from "node:fs/promises";
-import { resolve as resolve12 } from "node:path";
+import { resolve as resolve13 } from "node:path";
 async function evidenceCommand(args, io) {
   const [sub, ...rest] = args;
   if (sub !== "verify") throw new UsageError(`unknown evidence command "${sub ?? ""}" (known: verify)`);
@@ -89870,7 +90076,7 @@ async function verifyCommand(args, io) {
     },
     { positionals: false }
   );
-  const root5 = resolve12(values.root ?? ".");
+  const root5 = resolve13(values.root ?? ".");
   const named = values.fingerprint !== void 0 && values.branch !== void 0 && values.config === void 0;
   const settings = named ? { branch: values.branch } : evidenceSettings(root5, values.config);
   const fingerprint2 = values.fingerprint ?? settings.fingerprint;
@@ -89883,7 +90089,7 @@ async function verifyCommand(args, io) {
   let publicKey;
   if (keyFile !== void 0) {
     try {
-      publicKey = await readFile7(resolve12(keyFile), "utf8");
+      publicKey = await readFile7(resolve13(keyFile), "utf8");
     } catch (error2) {
       throw new UsageError(
         `--key ${keyFile} cannot be read (${error2.code ?? error2})`
@@ -89938,9 +90144,9 @@ __export(status_command_exports, {
   UsageError: () => UsageError,
   statusCommand: () => statusCommand
 });
-import { resolve as resolve13 } from "node:path";
+import { resolve as resolve14 } from "node:path";
 async function statusCommand(args, io) {
-  const { values, positionals } = parseCommandArgs(args, OPTIONS3);
+  const { values, positionals } = parseCommandArgs(args, OPTIONS4);
   if (values.remote !== void 0 && values.local)
     throw new UsageError("--remote and --local exclude each other");
   const failOn = values["fail-on"];
@@ -89948,7 +90154,7 @@ async function statusCommand(args, io) {
     throw new UsageError(`--fail-on must be one of ${[...SEVERITIES, "never"].join(", ")}, not "${failOn}"`);
   }
   const report = await evidenceStatus({
-    root: resolve13(values.root ?? "."),
+    root: resolve14(values.root ?? "."),
     paths: positionals,
     env: io.env,
     allowMissing: values["allow-missing"] ?? false,
@@ -89963,14 +90169,14 @@ async function statusCommand(args, io) {
   );
   return report.failed ? 1 : 0;
 }
-var OPTIONS3;
+var OPTIONS4;
 var init_status_command = __esm({
   "src/cli/status-command.ts"() {
     "use strict";
     init_result();
     init_status();
     init_io();
-    OPTIONS3 = {
+    OPTIONS4 = {
       root: { type: "string" },
       config: { type: "string" },
       branch: { type: "string" },
@@ -89989,7 +90195,7 @@ init_io();
 init_check();
 init_result();
 import { writeFileSync as writeFileSync3 } from "node:fs";
-import { resolve as resolve14 } from "node:path";
+import { resolve as resolve15 } from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
 // src/report/json.ts
@@ -90754,6 +90960,10 @@ Usage:
                                                  restore each declared drill's snapshot into scratch space,
                                                  read it back against the snapshot, run the verify steps, time
                                                  it against the RTO, and append a signed drill record
+  restorable plan [paths...] [--system NAME]... [--command backup|drill] [--due] [--now ISO]
+                     [--evidence-remote NAME] [--json]
+                                                 the backups and drills to run (with --due: those due by the
+                                                 evidence branch), as a GitHub Actions job matrix on one line
   restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
   restorable restore [paths...] --system NAME (--target DIR | --stdout)
                      [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
@@ -90859,7 +91069,7 @@ async function cli(argv) {
     return usageError(`--fail-on-scope must be all or new, not "${scope}"`);
   }
   if (scope === "new" && values.base === void 0) return usageError("--fail-on-scope new needs --base");
-  const root5 = resolve14(values.root ?? ".");
+  const root5 = resolve15(values.root ?? ".");
   const options = { root: root5, paths: positionals, config: values.config, failOn };
   let report = runCheck(options);
   if (values.base !== void 0) {
@@ -90874,7 +91084,7 @@ async function cli(argv) {
     }
   }
   writeReports(report, root5, { sarif: values.sarif, junit: values.junit, json: values.json });
-  if (values.summary) writeFileSync3(resolve14(root5, values.summary), renderSummary(report));
+  if (values.summary) writeFileSync3(resolve15(root5, values.summary), renderSummary(report));
   const color = !values["no-color"] && process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(
     values.format === "json" ? renderJson(report) : renderText(report, { color, verbose: values.verbose ?? false })
@@ -90900,6 +91110,7 @@ var LAZY_COMMANDS = {
   key: async () => (await Promise.resolve().then(() => (init_engine_commands(), engine_commands_exports))).keyCommand,
   prune: async () => (await Promise.resolve().then(() => (init_prune_command(), prune_command_exports))).pruneCommand,
   drill: async () => (await Promise.resolve().then(() => (init_drill_command(), drill_command_exports))).drillCommand,
+  plan: async () => (await Promise.resolve().then(() => (init_plan_command(), plan_command_exports))).planCommand,
   evidence: async () => (await Promise.resolve().then(() => (init_evidence_commands(), evidence_commands_exports))).evidenceCommand,
   status: async () => (await Promise.resolve().then(() => (init_status_command(), status_command_exports))).statusCommand
 };

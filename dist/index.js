@@ -105607,28 +105607,37 @@ function drillOne(item, options, now) {
     ...options.onProgress ? { onRestoreProgress: (totals, expected) => options.onProgress(item.system.name, totals, expected) } : {}
   });
 }
-async function lastDrills(options) {
+async function readDueEvidence(options) {
   const config2 = loadConfig2(options.root, options.config);
   const evidence = config2.data.evidence;
   if (evidence === void 0) {
-    const unknown = "no evidence branch is configured (the `evidence` section of the profile), so the last drills are unknown: every drill is due";
-    options.log(`drill --due: ${unknown}`);
-    return { times: /* @__PURE__ */ new Map() };
+    return {
+      unknown: "no evidence branch is configured (the `evidence` section of the profile), so the last runs are unknown"
+    };
   }
   const branch = evidence.branch ?? DEFAULT_EVIDENCE_BRANCH;
   try {
     const read = await readState(options.root, branch, options.evidenceRemote, options.env);
-    const times = /* @__PURE__ */ new Map();
-    for (const [name, kinds] of Object.entries(read.state?.systems ?? {})) {
-      const time2 = kinds.drill?.last.time;
-      if (time2 !== void 0) times.set(name, time2);
-    }
-    return { times };
+    return {
+      ...read.state !== void 0 ? { state: read.state } : {},
+      ...read.notice !== void 0 ? { notice: read.notice } : {}
+    };
   } catch (error3) {
-    const unknown = `the evidence branch ${branch} cannot be read (${error3.message}): every drill is due`;
-    options.log(`drill --due: ${unknown}`);
-    return { times: /* @__PURE__ */ new Map() };
+    return { unknown: `the evidence branch ${branch} cannot be read (${error3.message})` };
   }
+}
+function lastDrillTimes(state2) {
+  const times = /* @__PURE__ */ new Map();
+  for (const [name, kinds] of Object.entries(state2?.systems ?? {})) {
+    const time2 = kinds.drill?.last.time;
+    if (time2 !== void 0) times.set(name, time2);
+  }
+  return { times };
+}
+async function lastDrills(options) {
+  const read = await readDueEvidence(options);
+  if (read.unknown !== void 0) options.log(`drill --due: ${read.unknown}: every drill is due`);
+  return lastDrillTimes(read.state);
 }
 function whyNotDue2(item, last, now) {
   const schedule = item.system.drill?.schedule;
@@ -108457,6 +108466,164 @@ async function runDrillCommand(common2, systems, root5) {
   else if (evidence.error !== void 0) setFailed(evidence.incomplete("the drills passed"));
 }
 
+// src/commands/plan-due.ts
+init_cron();
+var PLAN_COMMANDS = ["backup", "drill"];
+function jobMatrix(plan, command5) {
+  return { include: command5 ? plan.include.filter((job) => job.command === command5) : plan.include };
+}
+async function planJobs(options) {
+  const planned = planSystems(options);
+  const commands5 = new Set(options.commands?.length ? options.commands : PLAN_COMMANDS);
+  const now = options.now ?? /* @__PURE__ */ new Date();
+  const due = options.due ?? false;
+  let state2;
+  let unknown;
+  if (due) {
+    const read = await readDueEvidence(options);
+    state2 = read.state;
+    unknown = read.unknown;
+    if (unknown !== void 0) options.log(`plan --due: ${unknown}: everything is due`);
+    else if (state2 === void 0)
+      options.log(`plan --due: ${read.notice ?? "no evidence on record yet"}: everything is due`);
+  }
+  const lastDrills2 = lastDrillTimes(state2);
+  const include = [];
+  const skipped = [];
+  const base = (item) => ({
+    system: item.system.name,
+    policy: item.policy.metadata.name,
+    file: item.file
+  });
+  const job = (item, repository, repositories) => ({
+    system: item.system.name,
+    repository,
+    repositories,
+    policy: item.policy.metadata.name,
+    file: item.file
+  });
+  const blanket = !due ? { due: true, reason: "planned without --due" } : unknown !== void 0 ? { due: true, reason: "the last runs are unknown (no evidence branch to read)" } : void 0;
+  if (commands5.has("backup")) {
+    for (const item of planned) {
+      const { due: isDue, reason } = blanket ?? backupVerdict(item, state2, now);
+      if (!isDue) {
+        skipped.push({ command: "backup", ...base(item), reason });
+        continue;
+      }
+      const repositories = item.repositories.map((r5) => r5.name);
+      include.push({ command: "backup", ...job(item, repositories[0], repositories), reason });
+    }
+  }
+  if (commands5.has("drill")) {
+    for (const item of planned) {
+      const drill = item.system.drill;
+      if (drill === void 0) {
+        skipped.push({ command: "drill", ...base(item), reason: "declares no drill" });
+        continue;
+      }
+      const { due: isDue, reason } = blanket ?? drillVerdict(item, lastDrills2, now);
+      if (!isDue) {
+        skipped.push({ command: "drill", ...base(item), reason });
+        continue;
+      }
+      const repository = drill.repository ?? item.repositories[0].name;
+      include.push({ command: "drill", ...job(item, repository, [repository]), reason });
+    }
+  }
+  return {
+    include,
+    skipped,
+    due,
+    now: now.toISOString(),
+    ...unknown !== void 0 ? { unknown } : {}
+  };
+}
+function backupVerdict(item, state2, now) {
+  const schedule = item.system.schedule;
+  if (!schedule) return { due: true, reason: "no schedule: due on every run (as `backup --due`)" };
+  const parsed2 = parseCron(schedule);
+  if (!parsed2.ok) return { due: true, reason: `the schedule cannot be read (${parsed2.error})` };
+  const success = state2?.systems[item.system.name]?.backup?.lastSuccess;
+  const time2 = success?.snapshotTime ?? success?.time;
+  if (time2 === void 0) return { due: true, reason: "no successful backup on record" };
+  const fired = cronPrevious(parsed2.cron, now);
+  if (Date.parse(time2) < fired.getTime()) {
+    return {
+      due: true,
+      reason: `the schedule fired at ${fired.toISOString()}, after the newest snapshot (${time2})`
+    };
+  }
+  return {
+    due: false,
+    reason: `newest snapshot (${time2}) is not older than the schedule's last time (${fired.toISOString()})`
+  };
+}
+function drillVerdict(item, last, now) {
+  const notDue = whyNotDue2(item, last, now);
+  if (notDue !== void 0) return { due: false, reason: notDue };
+  const schedule = item.system.drill?.schedule;
+  if (!schedule)
+    return { due: true, reason: "the drill has no schedule: due on every run (as `drill --due`)" };
+  const parsed2 = parseCron(schedule);
+  if (!parsed2.ok) return { due: true, reason: `the drill schedule cannot be read (${parsed2.error})` };
+  const time2 = last.times.get(item.system.name);
+  if (time2 === void 0) return { due: true, reason: "no drill on record" };
+  return {
+    due: true,
+    reason: `the drill schedule fired at ${cronPrevious(parsed2.cron, now).toISOString()}, after the last drill (${time2})`
+  };
+}
+
+// src/action/plan.ts
+async function runPlanAction(root5, config2) {
+  const remote = getInput("evidence-remote");
+  const plan = await planJobs({
+    root: root5,
+    paths: listInput("policies"),
+    ...config2 !== void 0 ? { config: config2 } : {},
+    systems: listInput("systems"),
+    due: getInput("due") !== "" && getBooleanInput("due"),
+    ...remote !== "" ? { evidenceRemote: remote } : {},
+    env: process.env,
+    log: (line) => info(line)
+  });
+  setOutput("matrix", JSON.stringify(jobMatrix(plan)));
+  setOutput("count", plan.include.length);
+  for (const command5 of ["backup", "drill"]) {
+    const matrix = jobMatrix(plan, command5);
+    setOutput(`${command5}-matrix`, JSON.stringify(matrix));
+    setOutput(`${command5}-count`, matrix.include.length);
+  }
+  setOutput(
+    "summary-json",
+    JSON.stringify({
+      command: "plan",
+      due: plan.due,
+      now: plan.now,
+      count: plan.include.length,
+      include: plan.include,
+      skipped: plan.skipped,
+      ...plan.unknown !== void 0 ? { unknown: plan.unknown } : {}
+    })
+  );
+  setOutput("result", "passed");
+  for (const job of plan.include) info(`${job.command} ${job.system}: planned: ${job.reason}`);
+  for (const job of plan.skipped) info(`${job.command} ${job.system}: not planned: ${job.reason}`);
+  await writeSummary(
+    "Plan",
+    ["command", "system", "repository", "policy", "why"],
+    plan.include.map((job) => [job.command, job.system, job.repositories.join(", "), job.policy, job.reason]),
+    `${plan.include.length} job(s) planned${plan.due ? " (due)" : ""} at ${plan.now}${plan.unknown !== void 0 ? `; everything is due: ${plan.unknown}` : ""}.`
+  );
+  if (plan.skipped.length > 0) {
+    await writeSummary(
+      "Not planned",
+      ["command", "system", "policy", "why"],
+      plan.skipped.map((job) => [job.command, job.system, job.policy, job.reason])
+    );
+  }
+}
+
 // src/main.ts
 init_check();
 
@@ -109199,9 +109366,10 @@ async function run() {
     return;
   }
   const config2 = getInput("config") || void 0;
-  if (command5 === "evidence-verify" || command5 === "status") {
+  if (command5 === "evidence-verify" || command5 === "status" || command5 === "plan") {
     try {
       if (command5 === "status") await runStatus(root5, config2);
+      else if (command5 === "plan") await runPlanAction(root5, config2);
       else await runEvidenceVerify(root5, config2);
     } catch (error3) {
       setFailed(`${command5}: ${error3.message}`);
@@ -109210,7 +109378,7 @@ async function run() {
   }
   if (command5 !== "check") {
     setFailed(
-      `input "command": unknown command "${command5}"; this version supports: check, ${ENGINE_COMMANDS.join(", ")}, evidence-verify, status`
+      `input "command": unknown command "${command5}"; this version supports: check, ${ENGINE_COMMANDS.join(", ")}, plan, evidence-verify, status`
     );
     return;
   }

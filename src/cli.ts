@@ -22,6 +22,10 @@ Usage:
                                                  restore each declared drill's snapshot into scratch space,
                                                  read it back against the snapshot, run the verify steps, time
                                                  it against the RTO, and append a signed drill record
+  restorable plan [paths...] [--system NAME]... [--command backup|drill] [--due] [--now ISO]
+                     [--evidence-remote NAME] [--json]
+                                                 the backups and drills to run (with --due: those due by the
+                                                 evidence branch), as a GitHub Actions job matrix on one line
   restorable snapshots [paths...] [--system NAME]... [--repository NAME] [--json]
   restorable restore [paths...] --system NAME (--target DIR | --stdout)
                      [--snapshot latest|ID] [--path PATH] [--repository NAME] [--json]
@@ -176,6 +180,7 @@ const LAZY_COMMANDS: Record<string, (() => Promise<Handler>) | undefined> = {
   key: async () => (await import('./cli/engine-commands.ts')).keyCommand,
   prune: async () => (await import('./cli/prune-command.ts')).pruneCommand,
   drill: async () => (await import('./cli/drill-command.ts')).drillCommand,
+  plan: async () => (await import('./cli/plan-command.ts')).planCommand,
   evidence: async () => (await import('./cli/evidence-commands.ts')).evidenceCommand,
   status: async () => (await import('./cli/status-command.ts')).statusCommand,
 };

@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { ENGINE_COMMANDS, isEngineCommand, runEngineCommand } from './action/engine.ts';
 import { checkEvidence, runEvidenceVerify, runStatus } from './action/evidence.ts';
 import { failOnInput, listInput } from './action/inputs.ts';
+import { runPlanAction } from './action/plan.ts';
 import { runCheck } from './commands/check.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
 import { rebaseReport } from './report/rebase.ts';
@@ -23,9 +24,10 @@ export async function run(): Promise<void> {
     return;
   }
   const config = core.getInput('config') || undefined;
-  if (command === 'evidence-verify' || command === 'status') {
+  if (command === 'evidence-verify' || command === 'status' || command === 'plan') {
     try {
       if (command === 'status') await runStatus(root, config);
+      else if (command === 'plan') await runPlanAction(root, config);
       else await runEvidenceVerify(root, config);
     } catch (error) {
       core.setFailed(`${command}: ${(error as Error).message}`);
@@ -34,7 +36,7 @@ export async function run(): Promise<void> {
   }
   if (command !== 'check') {
     core.setFailed(
-      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}, evidence-verify, status`,
+      `input "command": unknown command "${command}"; this version supports: check, ${ENGINE_COMMANDS.join(', ')}, plan, evidence-verify, status`,
     );
     return;
   }

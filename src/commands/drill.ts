@@ -1,6 +1,7 @@
 import { drillSystem, type SystemDrill } from '../drill/drill.ts';
 import { checkSeed, newSeed } from '../drill/select.ts';
 import type { RestoreTotals } from '../engine/restorer.ts';
+import type { EvidenceState } from '../evidence/state.ts';
 import { readState } from '../evidence/status.ts';
 import { DEFAULT_EVIDENCE_BRANCH, loadConfig } from '../policy/config.ts';
 import { cronPrevious, parseCron } from '../policy/cron.ts';
@@ -90,40 +91,64 @@ function drillOne(item: PlannedSystem, options: DrillCommandOptions, now: () => 
   });
 }
 
-interface LastDrills {
+export interface LastDrills {
   /** Per system: when its newest drill record (passed or not) was written; empty when unknown. */
   times: Map<string, string>;
 }
 
-/** The newest drill of each system, from the evidence branch's state.json. */
-async function lastDrills(options: DrillCommandOptions): Promise<LastDrills> {
+/** What `--due` knows from the evidence branch: its state.json, or why the last runs are unknown. */
+export interface DueEvidence {
+  state?: EvidenceState;
+  /** Why nothing is known (no evidence branch configured, or it cannot be read): then everything is due. */
+  unknown?: string;
+  /** Said by readState, e.g. that the remote has no evidence branch yet. */
+  notice?: string;
+}
+
+/** Reads the evidence branch's state.json for `--due` (drill, plan); never throws for an unreadable branch. */
+export async function readDueEvidence(
+  options: Pick<DrillCommandOptions, 'root' | 'config' | 'evidenceRemote' | 'env'>,
+): Promise<DueEvidence> {
   const config = loadConfig(options.root, options.config);
   const evidence = config.data.evidence;
   if (evidence === undefined) {
-    const unknown =
-      'no evidence branch is configured (the `evidence` section of the profile), so the last drills are unknown: every drill is due';
-    options.log(`drill --due: ${unknown}`);
-    return { times: new Map() };
+    return {
+      unknown:
+        'no evidence branch is configured (the `evidence` section of the profile), so the last runs are unknown',
+    };
   }
   const branch = evidence.branch ?? DEFAULT_EVIDENCE_BRANCH;
   try {
     const read = await readState(options.root, branch, options.evidenceRemote, options.env);
-    const times = new Map<string, string>();
-    for (const [name, kinds] of Object.entries(read.state?.systems ?? {})) {
-      const time = kinds.drill?.last.time;
-      if (time !== undefined) times.set(name, time);
-    }
-    return { times };
+    return {
+      ...(read.state !== undefined ? { state: read.state } : {}),
+      ...(read.notice !== undefined ? { notice: read.notice } : {}),
+    };
   } catch (error) {
-    // Better a drill too many than one skipped: an unreadable branch makes every drill due.
-    const unknown = `the evidence branch ${branch} cannot be read (${(error as Error).message}): every drill is due`;
-    options.log(`drill --due: ${unknown}`);
-    return { times: new Map() };
+    return { unknown: `the evidence branch ${branch} cannot be read (${(error as Error).message})` };
   }
 }
 
+/** The newest drill of each system in a state.json (none when there is none). */
+export function lastDrillTimes(state: EvidenceState | undefined): LastDrills {
+  const times = new Map<string, string>();
+  for (const [name, kinds] of Object.entries(state?.systems ?? {})) {
+    const time = kinds.drill?.last.time;
+    if (time !== undefined) times.set(name, time);
+  }
+  return { times };
+}
+
+/** The newest drill of each system, from the evidence branch's state.json. */
+async function lastDrills(options: DrillCommandOptions): Promise<LastDrills> {
+  const read = await readDueEvidence(options);
+  // Better a drill too many than one skipped: an unknown or unreadable branch makes every drill due.
+  if (read.unknown !== undefined) options.log(`drill --due: ${read.unknown}: every drill is due`);
+  return lastDrillTimes(read.state);
+}
+
 /** Undefined when the drill is due: no schedule, no drill yet, or the schedule fired after the last drill. */
-function whyNotDue(item: PlannedSystem, last: LastDrills, now: Date): string | undefined {
+export function whyNotDue(item: PlannedSystem, last: LastDrills, now: Date): string | undefined {
   const schedule = item.system.drill?.schedule;
   if (!schedule) return undefined;
   const parsed = parseCron(schedule);
