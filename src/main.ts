@@ -4,8 +4,10 @@ import { ENGINE_COMMANDS, isEngineCommand, runEngineCommand } from './action/eng
 import { checkEvidence, runEvidenceVerify, runStatus } from './action/evidence.ts';
 import { failOnInput, listInput } from './action/inputs.ts';
 import { runPlanAction } from './action/plan.ts';
+import { commentOnPullRequest, compareWithBase, failScopeInput } from './action/pull-request.ts';
 import { runCheck } from './commands/check.ts';
 import { annotationOverflow, selectAnnotations } from './report/annotations.ts';
+import { changesHeadline } from './report/changes-render.ts';
 import { rebaseReport } from './report/rebase.ts';
 import { renderSummary } from './report/summary.ts';
 import { writeReports } from './report/write.ts';
@@ -41,20 +43,18 @@ export async function run(): Promise<void> {
     return;
   }
   let failOn: ReturnType<typeof failOnInput>;
+  let scope: ReturnType<typeof failScopeInput>;
   try {
     failOn = failOnInput();
+    scope = failScopeInput();
   } catch (error) {
     core.setFailed((error as Error).message);
     return;
   }
-  const checked = runCheck({
-    root,
-    paths: listInput('policies'),
-    config,
-    failOn,
-  });
+  const options = { root, paths: listInput('policies'), config, failOn };
+  const checked = runCheck(options);
   // Annotations, code scanning and the summary name files from the repository root.
-  const report = rebaseReport(checked, relative(workspace, root));
+  const report = rebaseReport(await compareWithBase(options, checked, scope), relative(workspace, root));
 
   for (const annotation of selectAnnotations(report)) {
     const emit =
@@ -81,6 +81,8 @@ export async function run(): Promise<void> {
 
   const { counts } = report;
   core.setOutput('result', report.failed ? 'failed' : 'passed');
+  core.setOutput('new-failures', report.changes ? report.changes.newFailures.length : '');
+  core.setOutput('fixed', report.changes ? report.changes.fixed.length : '');
   core.setOutput('passed', counts.passed);
   core.setOutput('failed', counts.failed);
   core.setOutput('problems', counts.problems);
@@ -93,10 +95,14 @@ export async function run(): Promise<void> {
   core.info(
     `checked ${counts.systems} system(s) in ${counts.policies} polic${counts.policies === 1 ? 'y' : 'ies'} against ${counts.controls} controls: ${counts.passed} passed, ${counts.failed} failed, ${counts.problems} problem(s)`,
   );
+  if (report.changes) core.info(`against the base commit: ${changesHeadline(report.changes)}`);
+  await commentOnPullRequest(report);
   if (report.failed) {
-    core.setFailed(
-      `${counts.failed + counts.problems} finding(s) at or above fail-on "${report.failOn}"; see the annotations and the job summary`,
-    );
+    const what =
+      report.failScope === 'new' && report.changes
+        ? `${report.changes.newFailures.length} new failing finding(s) or problem(s)`
+        : `${counts.failed + counts.problems} finding(s)`;
+    core.setFailed(`${what} at or above fail-on "${report.failOn}"; see the annotations and the job summary`);
   }
   // Only with `evidence: true`, and never on a pull request: check needs no secret otherwise.
   try {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAnnotations, parseOutputs } from './helpers/action-runner.ts';
 import { REPO_ROOT, runNode } from './helpers/run-node.ts';
 import { workspace } from './helpers/workspace.ts';
 
@@ -12,42 +13,6 @@ const KEY = readFileSync(join(REPO_ROOT, 'examples/keys/backup-ops.asc'), 'utf8'
 const WEAK = POLICY.replace('name: payments\n', 'name: weak\n')
   .replace('      minimum: 35d\n', '      minimum: 7d\n')
   .replace(/ {4}encryption:\n(?: {6}.*\n)+/, '');
-
-/** Parses GITHUB_OUTPUT's `name<<delimiter` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^([^<]+)<<(.+)$/.exec(lines[i]!);
-    if (!match) continue;
-    const value: string[] = [];
-    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]!);
-    outputs[match[1]!] = value.join('\n');
-  }
-  return outputs;
-}
-
-interface AnnotationLine {
-  level: string;
-  props: Record<string, string>;
-  message: string;
-}
-
-/** Reads the workflow commands (`::error file=…,line=…::message`) the Action printed. */
-function parseAnnotations(stdout: string): AnnotationLine[] {
-  const out: AnnotationLine[] = [];
-  for (const line of stdout.split('\n')) {
-    const match = /^::(error|warning|notice)( [^:]*)?::(.*)$/.exec(line);
-    if (!match) continue;
-    const props: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').trim().split(',').filter(Boolean)) {
-      const at = pair.indexOf('=');
-      props[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1).replace(/%2C/g, ','));
-    }
-    out.push({ level: match[1]!, props, message: match[3]! });
-  }
-  return out;
-}
 
 function runAction(files: Record<string, string>, inputs: Record<string, string>) {
   const root = workspace({
@@ -69,6 +34,7 @@ function runAction(files: Record<string, string>, inputs: Record<string, string>
     GITHUB_WORKSPACE: root,
     GITHUB_EVENT_NAME: 'pull_request',
     GITHUB_EVENT_PATH: join(root, 'event.json'),
+    GITHUB_REPOSITORY: 'acme/payments',
     GITHUB_STEP_SUMMARY: summary,
     GITHUB_OUTPUT: output,
     RUNNER_TEMP: root,

@@ -31,8 +31,13 @@ export interface CliOptions {
  * event loop (so servers in the test process keep answering).
  */
 export function restorable(args: string[], options: CliOptions): Promise<CliRun> {
+  return runScript(CLI, args, options);
+}
+
+/** Runs a Node.js script (the CLI, the Action's dist/index.js) the same way. */
+export function runScript(script: string, args: string[], options: CliOptions): Promise<CliRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
