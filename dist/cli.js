@@ -41854,8 +41854,8 @@ function systemPagePath(system) {
   return `systems/${system}.md`;
 }
 function controlLabel(id, info, depth) {
-  const link = `[${cell(id)}](${"../".repeat(depth)}${controlPagePath(id)})`;
-  return info ? `${link} ${prose(info.title)}` : link;
+  const link2 = `[${cell(id)}](${"../".repeat(depth)}${controlPagePath(id)})`;
+  return info ? `${link2} ${prose(info.title)}` : link2;
 }
 function systemLabel2(system, depth, state2) {
   if (system === NO_SYSTEM) return "(policy-wide)";
@@ -43115,9 +43115,12 @@ async function readConfig(backend) {
   }
   return config2;
 }
-async function writeConfig(backend, config2) {
-  await backend.write("config", new TextEncoder().encode(`${JSON.stringify(config2, null, 2)}
-`));
+async function writeNewConfig(backend, config2) {
+  return backend.writeNew("config", configBytes(config2));
+}
+function configBytes(config2) {
+  return new TextEncoder().encode(`${JSON.stringify(config2, null, 2)}
+`);
 }
 var FORMAT, FORMAT_VERSION, RepositoryError, Repository;
 var init_repository = __esm({
@@ -45941,8 +45944,8 @@ async function statGiven(path) {
   } catch (error2) {
     const code = error2.code;
     if (code === "ENOENT" || code === "ENOTDIR") {
-      const link = await readlink(path.absolute).catch(() => void 0);
-      const what = link === void 0 ? "does not exist" : `is a symbolic link to ${JSON.stringify(link)}, which does not exist`;
+      const link2 = await readlink(path.absolute).catch(() => void 0);
+      const what = link2 === void 0 ? "does not exist" : `is a symbolic link to ${JSON.stringify(link2)}, which does not exist`;
       throw new SourcePathError(path.spec, `source path ${describeGiven(path)} ${what}`, { cause: error2 });
     }
     throw new SourcePathError(
@@ -46231,7 +46234,7 @@ var init_paths = __esm({
 
 // src/storage/local.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { mkdir, open as open2, readdir as readdir2, rename, rm, stat as stat2 } from "node:fs/promises";
+import { link, mkdir, open as open2, readdir as readdir2, rename, rm, stat as stat2 } from "node:fs/promises";
 import { dirname as dirname3, join as join7 } from "node:path";
 async function writeAll(handle, parts2) {
   for (let start = 0; start < parts2.length; start += 1024) {
@@ -46276,6 +46279,26 @@ var init_local = __esm({
         this.location = root5;
       }
       async write(name, data) {
+        await this.place(name, data, async (temp, path) => {
+          await rename(temp, path);
+          return true;
+        });
+      }
+      async writeNew(name, data) {
+        return this.place(name, data, async (temp, path) => {
+          try {
+            await link(temp, path);
+            return true;
+          } catch (error2) {
+            if (error2.code === "EEXIST") return false;
+            throw error2;
+          } finally {
+            await rm(temp, { force: true });
+          }
+        });
+      }
+      /** Writes `data` to a synced temporary file beside `name`, then lets `commit` put it in place. */
+      async place(name, data, commit) {
         checkName(name);
         const path = join7(this.root, name);
         const dir = dirname3(path);
@@ -46293,8 +46316,9 @@ var init_local = __esm({
           } finally {
             await handle.close();
           }
-          await rename(temp, path);
+          const placed = await commit(temp, path);
           await syncDir(dir);
+          return placed;
         } catch (error2) {
           await rm(temp, { force: true }).catch(() => {
           });
@@ -86094,21 +86118,10 @@ var init_s33 = __esm({
       async write(name, parts2) {
         checkName(name);
         const data = parts2 instanceof Uint8Array ? parts2 : Buffer.concat(parts2);
-        const lock = this.options.objectLock;
-        const until = lock && retainUntil(lock, /* @__PURE__ */ new Date());
-        const params = {
-          Bucket: this.bucket,
-          Key: this.prefix + name,
-          Body: data,
-          ContentLength: data.byteLength,
-          StorageClass: name.startsWith("data/") ? this.options.storageClass : void 0,
-          ...until && { ObjectLockMode: lockMode(lock), ObjectLockRetainUntilDate: until },
-          // Buckets with Object Lock refuse puts that carry no checksum.
-          ...lock && { ChecksumAlgorithm: "SHA256" }
-        };
+        const whole = data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB);
+        const params = this.putParams(name, data, whole);
         try {
-          if (data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB)) {
-            if (lock) params.ChecksumSHA256 = createHash14("sha256").update(data).digest("base64");
+          if (whole) {
             await this.client.send(new import_client_s3.PutObjectCommand(params));
           } else {
             const upload = new import_lib_storage.Upload({ client: this.client, params, partSize: 8 * MiB, queueSize: 4 });
@@ -86117,6 +86130,35 @@ var init_s33 = __esm({
         } catch (error2) {
           throw this.failure(name, "writing", error2);
         }
+      }
+      async writeNew(name, data) {
+        checkName(name);
+        try {
+          await this.client.send(new import_client_s3.PutObjectCommand({ ...this.putParams(name, data, true), IfNoneMatch: "*" }));
+          return true;
+        } catch (error2) {
+          const status = error2.$metadata?.httpStatusCode;
+          const code = codeOf(error2);
+          if (status === 412 || status === 409 || code === "PreconditionFailed" || code === "ConditionalRequestConflict")
+            return false;
+          throw this.failure(name, "writing", error2);
+        }
+      }
+      /** A PUT of `data`, with the object lock's retention; `whole`: one request, which carries its checksum. */
+      putParams(name, data, whole) {
+        const lock = this.options.objectLock;
+        const until = lock && retainUntil(lock, /* @__PURE__ */ new Date());
+        return {
+          Bucket: this.bucket,
+          Key: this.prefix + name,
+          Body: data,
+          ContentLength: data.byteLength,
+          StorageClass: name.startsWith("data/") ? this.options.storageClass : void 0,
+          ...until && { ObjectLockMode: lockMode(lock), ObjectLockRetainUntilDate: until },
+          // Buckets with Object Lock refuse puts that carry no checksum.
+          ...lock && { ChecksumAlgorithm: "SHA256" },
+          ...lock && whole && { ChecksumSHA256: createHash14("sha256").update(data).digest("base64") }
+        };
       }
       async read(name, range2) {
         checkName(name);
@@ -86312,8 +86354,19 @@ async function openRepository(backend, options) {
     recipients,
     ...credentials.passphrase !== void 0 ? { passphrase: credentials.passphrase } : {}
   });
-  await writeWrapper(backend, armored);
-  await writeConfig(backend, created);
+  const wrapper = await writeWrapper(backend, armored);
+  if (!await writeNewConfig(backend, created)) {
+    await backend.remove(`keys/${wrapper}`).catch((error2) => {
+      options.log?.(
+        `${backend.location}: could not remove the unused key wrapper keys/${wrapper}: ${error2.message}`
+      );
+    });
+    const winner = await readConfig(backend);
+    if (!winner)
+      throw new Error(`${backend.location}: its config was created by another run but cannot be read`);
+    options.log?.(`${backend.location} was created by another run at the same time; using it`);
+    return new Repository(backend, winner, await unlock(backend, winner.id, credentials));
+  }
   options.log?.(
     `created repository ${backend.location} (key wrapped to ${[...recipients.map((r5) => r5.path), ...credentials.passphrase !== void 0 ? ["a passphrase"] : []].join(", ")})`
   );
@@ -86841,9 +86894,9 @@ async function restoreTree(reader, tree, target, options = {}) {
 function timeSeconds(mtimeNs) {
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
-async function setTimes(path, mtimeNs, link) {
+async function setTimes(path, mtimeNs, link2) {
   const seconds3 = timeSeconds(mtimeNs);
-  if (link) await lutimes(path, seconds3, seconds3);
+  if (link2) await lutimes(path, seconds3, seconds3);
   else await utimes(path, seconds3, seconds3);
 }
 async function restoreToStream(reader, node, out) {

@@ -248,6 +248,21 @@ function conformance(label: string, open: () => Promise<Backend>): void {
       expect(Buffer.from(across).equals(data.subarray(8 * MiB - 100, 8 * MiB + 100))).toBe(true);
     });
 
+    it('creates an object only when none has its name, and one of many racing writers wins', async () => {
+      const backend = await open();
+      const first = new TextEncoder().encode('first\n');
+      expect(await backend.writeNew('config', first)).toBe(true);
+      expect(await backend.writeNew('config', new TextEncoder().encode('second\n'))).toBe(false);
+      expect(Buffer.from(await backend.read('config')).toString()).toBe('first\n');
+
+      const racers = Array.from({ length: 8 }, (_, i) => new TextEncoder().encode(`writer ${i}\n`));
+      const won = await Promise.all(racers.map((bytes) => backend.writeNew(`keys/${id('race')}`, bytes)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      const kept = Buffer.from(await backend.read(`keys/${id('race')}`)).toString();
+      expect(kept).toBe(`writer ${won.indexOf(true)}\n`);
+      expect((await backend.list('keys/')).map((o) => o.name)).toEqual([`keys/${id('race')}`]);
+    });
+
     it('stores an empty object', async () => {
       const backend = await open();
       const name = `snapshots/${id('empty')}`;

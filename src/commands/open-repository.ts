@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { newMasterKey } from '../engine/crypto.ts';
 import { credentialsFromEnv, listWrappers, unlock, writeWrapper } from '../engine/keyring.ts';
 import { type Credentials, checkRecipient, type RecipientFile, wrapKey } from '../engine/keys.ts';
-import { newConfig, Repository, readConfig, writeConfig } from '../engine/repository.ts';
+import { newConfig, Repository, readConfig, writeNewConfig } from '../engine/repository.ts';
 import type { RepositoryData, SystemData } from '../policy/model.ts';
 import type { Backend } from '../storage/backend.ts';
 import { LocalBackend } from '../storage/local.ts';
@@ -110,8 +110,21 @@ export async function openRepository(backend: Backend, options: OpenOptions): Pr
     ...(credentials.passphrase !== undefined ? { passphrase: credentials.passphrase } : {}),
   });
   // Keys before config: a repository whose config exists always has a key that opens it.
-  await writeWrapper(backend, armored);
-  await writeConfig(backend, created);
+  const wrapper = await writeWrapper(backend, armored);
+  if (!(await writeNewConfig(backend, created))) {
+    // Another run (a parallel job of the same workflow) created the repository first: use theirs, and take
+    // back the wrapper of the key that lost, which opens nothing.
+    await backend.remove(`keys/${wrapper}`).catch((error: unknown) => {
+      options.log?.(
+        `${backend.location}: could not remove the unused key wrapper keys/${wrapper}: ${(error as Error).message}`,
+      );
+    });
+    const winner = await readConfig(backend);
+    if (!winner)
+      throw new Error(`${backend.location}: its config was created by another run but cannot be read`);
+    options.log?.(`${backend.location} was created by another run at the same time; using it`);
+    return new Repository(backend, winner, await unlock(backend, winner.id, credentials));
+  }
   options.log?.(
     `created repository ${backend.location} (key wrapped to ${[...recipients.map((r) => r.path), ...(credentials.passphrase !== undefined ? ['a passphrase'] : [])].join(', ')})`,
   );

@@ -159,6 +159,15 @@ export async function readConfig(backend: Backend): Promise<RepositoryConfig | u
   return config as RepositoryConfig;
 }
 
+/** Writes the config of a new repository, unless one exists (then false: another run created it first). */
+export async function writeNewConfig(backend: Backend, config: RepositoryConfig): Promise<boolean> {
+  return backend.writeNew('config', configBytes(config));
+}
+
 export async function writeConfig(backend: Backend, config: RepositoryConfig): Promise<void> {
-  await backend.write('config', new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+  await backend.write('config', configBytes(config));
+}
+
+function configBytes(config: RepositoryConfig): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`);
 }

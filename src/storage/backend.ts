@@ -8,6 +8,12 @@ export interface Backend {
   readonly location: string;
   /** Creates or replaces `name` atomically; `data` may come in parts, written back to back. */
   write(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /**
+   * Creates `name` only if no object has that name, atomically (a local hard link; S3's conditional PUT,
+   * `If-None-Match: *`); false when one already does. Two writers racing to create a repository thus agree
+   * on one `config`.
+   */
+  writeNew(name: string, data: Uint8Array): Promise<boolean>;
   /** The whole object, or `length` bytes from `offset`. Throws NotFoundError when it does not exist. */
   read(name: string, range?: ByteRange): Promise<Uint8Array>;
   /** Size in bytes, or undefined when the object does not exist. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type Backend,
@@ -22,6 +22,33 @@ export class LocalBackend implements Backend {
   }
 
   async write(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    await this.place(name, data, async (temp, path) => {
+      await rename(temp, path);
+      return true;
+    });
+  }
+
+  async writeNew(name: string, data: Uint8Array): Promise<boolean> {
+    // link() fails with EEXIST where rename() would replace: the first writer's file stays.
+    return this.place(name, data, async (temp, path) => {
+      try {
+        await link(temp, path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      } finally {
+        await rm(temp, { force: true });
+      }
+    });
+  }
+
+  /** Writes `data` to a synced temporary file beside `name`, then lets `commit` put it in place. */
+  private async place(
+    name: string,
+    data: Uint8Array | readonly Uint8Array[],
+    commit: (temp: string, path: string) => Promise<boolean>,
+  ): Promise<boolean> {
     checkName(name);
     const path = join(this.root, name);
     const dir = dirname(path);
@@ -39,8 +66,9 @@ export class LocalBackend implements Backend {
       } finally {
         await handle.close();
       }
-      await rename(temp, path);
+      const placed = await commit(temp, path);
       await syncDir(dir);
+      return placed;
     } catch (error) {
       await rm(temp, { force: true }).catch(() => {});
       throw new StorageError(this.location, name, `cannot write (${(error as Error).message})`, {

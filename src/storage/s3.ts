@@ -73,9 +73,47 @@ export class S3Backend implements Backend {
   async write(name: string, parts: Uint8Array | readonly Uint8Array[]): Promise<void> {
     checkName(name);
     const data = parts instanceof Uint8Array ? parts : Buffer.concat(parts);
+    const whole = data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB);
+    const params = this.putParams(name, data, whole);
+    try {
+      if (whole) {
+        await this.client.send(new PutObjectCommand(params));
+      } else {
+        // Each part carries its own checksum (the SDK computes it from ChecksumAlgorithm).
+        const upload = new Upload({ client: this.client, params, partSize: 8 * MiB, queueSize: 4 });
+        await upload.done();
+      }
+    } catch (error) {
+      throw this.failure(name, 'writing', error);
+    }
+  }
+
+  async writeNew(name: string, data: Uint8Array): Promise<boolean> {
+    checkName(name);
+    try {
+      await this.client.send(new PutObjectCommand({ ...this.putParams(name, data, true), IfNoneMatch: '*' }));
+      return true;
+    } catch (error) {
+      // 412: the object exists. 409: another conditional write of it is in flight; it will win or fail,
+      // and the caller reads what is there either way.
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const code = codeOf(error);
+      if (
+        status === 412 ||
+        status === 409 ||
+        code === 'PreconditionFailed' ||
+        code === 'ConditionalRequestConflict'
+      )
+        return false;
+      throw this.failure(name, 'writing', error);
+    }
+  }
+
+  /** A PUT of `data`, with the object lock's retention; `whole`: one request, which carries its checksum. */
+  private putParams(name: string, data: Uint8Array, whole: boolean): PutObjectCommandInput {
     const lock = this.options.objectLock;
     const until = lock && retainUntil(lock, new Date());
-    const params: PutObjectCommandInput = {
+    return {
       Bucket: this.bucket,
       Key: this.prefix + name,
       Body: data,
@@ -86,19 +124,8 @@ export class S3Backend implements Backend {
       ...(until && { ObjectLockMode: lockMode(lock), ObjectLockRetainUntilDate: until }),
       // Buckets with Object Lock refuse puts that carry no checksum.
       ...(lock && { ChecksumAlgorithm: 'SHA256' }),
+      ...(lock && whole && { ChecksumSHA256: createHash('sha256').update(data).digest('base64') }),
     };
-    try {
-      if (data.byteLength <= (this.options.multipartThreshold ?? 16 * MiB)) {
-        if (lock) params.ChecksumSHA256 = createHash('sha256').update(data).digest('base64');
-        await this.client.send(new PutObjectCommand(params));
-      } else {
-        // Each part carries its own checksum (the SDK computes it from ChecksumAlgorithm).
-        const upload = new Upload({ client: this.client, params, partSize: 8 * MiB, queueSize: 4 });
-        await upload.done();
-      }
-    } catch (error) {
-      throw this.failure(name, 'writing', error);
-    }
   }
 
   async read(name: string, range?: ByteRange): Promise<Uint8Array> {

@@ -17,9 +17,32 @@ export interface S3Server {
 
 // Runs in the child: starts s3rver on a free loopback port, reports the port, and stops when stdin closes
 // (so a test run that dies never leaves a server behind).
+//
+// s3rver 3.7.1 predates S3's conditional writes (2024): a PUT with \`If-None-Match: *\` must fail with 412
+// PreconditionFailed when the key exists. The child adds that to s3rver's PUT handler, one PUT per key at a time
+// so the check and the write are atomic, as they are in S3.
 const CHILD = `
 const [s3rverPath, directory, buckets] = process.argv.slice(1);
 const S3rver = require(s3rverPath);
+const { dirname, join } = require('node:path');
+const objects = require(join(dirname(s3rverPath), 'controllers/object.js'));
+const S3Error = require(join(dirname(s3rverPath), 'models/error.js'));
+const putObject = objects.putObject;
+const queues = new Map();
+objects.putObject = (ctx) => {
+  if (ctx.headers['if-none-match'] !== '*') return putObject(ctx);
+  const key = ctx.params.bucket + '/' + ctx.params.key;
+  const run = (queues.get(key) ?? Promise.resolve()).then(async () => {
+    if (await ctx.store.existsObject(ctx.params.bucket, ctx.params.key)) {
+      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: 'If-None-Match',
+      });
+    }
+    return putObject(ctx);
+  });
+  queues.set(key, run.catch(() => {}));
+  return run;
+};
 new S3rver({
   address: '127.0.0.1', port: 0, silent: true, directory,
   configureBuckets: JSON.parse(buckets).map((name) => ({ name })),
