@@ -86337,7 +86337,7 @@ async function openRepository(backend, options) {
   }
   if (!options.create) {
     throw new Error(
-      `${backend.location} holds no repository yet (no config object): run \`restorable backup\` first`
+      `${backend.location} holds no repository (no config object): check the location and the credentials. A new repository is created by its first \`restorable backup\`; do not run one to restore from a repository that should be there, as it would start a new, empty one`
     );
   }
   const recipients = await recipientFiles(options.root, system);
@@ -87455,7 +87455,7 @@ async function repoCommand(args, io) {
   else {
     for (const r5 of results) {
       io.out.write(
-        `${r5.repository} (${r5.location}): ${r5.snapshots} snapshots, ${r5.packs} packs, ${r5.blobs} blobs; read ${r5.packsRead} packs (${formatBytes(r5.bytesRead)}): ${r5.findings.length === 0 ? "no errors" : `${r5.findings.length} errors`}
+        `${r5.repository} (${r5.location}): ${r5.snapshots} snapshots, ${r5.packs} packs, ${r5.blobs} blobs; read ${r5.packsRead} packs (${formatBytes(r5.bytesRead)}): ${r5.findings.length === 0 ? "no errors" : `${r5.findings.length} error${r5.findings.length === 1 ? "" : "s"}`}
 `
       );
       for (const f5 of r5.findings) {

@@ -536,6 +536,30 @@ describe('backup policy problems and failing sources', () => {
     expect(listed.stderr).toContain('set RESTORABLE_PASSPHRASE');
   });
 
+  it('restoring from a repository that is not there says to check its location, and never to back up', async () => {
+    const fresh = tempDir();
+    writePolicy(
+      fresh,
+      '  local: { local: { path: gone } }',
+      `  - name: lost
+    source: { paths: [data] }
+    repositories: [local]`,
+    );
+    for (const args of [
+      ['restore', 'policy.yaml', '--system', 'lost', '--target', join(fresh, 'out')],
+      ['snapshots', 'policy.yaml'],
+    ]) {
+      const result = await run(fresh, args);
+      expect(result.status, described(result)).toBe(1);
+      expectNoStackTrace(result);
+      expect(result.stderr).toContain(
+        `${join(fresh, 'gone')} holds no repository (no config object): check the location`,
+      );
+      expect(result.stderr).toContain('do not run one to restore from a repository that should be there');
+    }
+    expect(existsSync(join(fresh, 'gone'))).toBe(false);
+  });
+
   it('a malformed policy stops the run before anything executes, naming file:line:column', async () => {
     const fresh = tempDir();
     writeFileSync(

@@ -201,7 +201,7 @@ export async function repoCommand(args: string[], io: Io): Promise<number> {
   else {
     for (const r of results) {
       io.out.write(
-        `${r.repository} (${r.location}): ${r.snapshots} snapshots, ${r.packs} packs, ${r.blobs} blobs; read ${r.packsRead} packs (${formatBytes(r.bytesRead)}): ${r.findings.length === 0 ? 'no errors' : `${r.findings.length} errors`}\n`,
+        `${r.repository} (${r.location}): ${r.snapshots} snapshots, ${r.packs} packs, ${r.blobs} blobs; read ${r.packsRead} packs (${formatBytes(r.bytesRead)}): ${r.findings.length === 0 ? 'no errors' : `${r.findings.length} error${r.findings.length === 1 ? '' : 's'}`}\n`,
       );
       for (const f of r.findings) {
         io.out.write(`  ${f.object}: ${f.message}\n`);

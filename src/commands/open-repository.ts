@@ -92,7 +92,7 @@ export async function openRepository(backend: Backend, options: OpenOptions): Pr
   }
   if (!options.create) {
     throw new Error(
-      `${backend.location} holds no repository yet (no config object): run \`restorable backup\` first`,
+      `${backend.location} holds no repository (no config object): check the location and the credentials. A new repository is created by its first \`restorable backup\`; do not run one to restore from a repository that should be there, as it would start a new, empty one`,
     );
   }
   const recipients = await recipientFiles(options.root, system);
