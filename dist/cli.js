@@ -89519,6 +89519,17 @@ var init_drill_command = __esm({
 function isPlanCommand(value2) {
   return PLAN_COMMANDS.includes(value2);
 }
+function planSummary(plan) {
+  return {
+    command: "plan",
+    due: plan.due,
+    now: plan.now,
+    count: plan.include.length,
+    include: plan.include,
+    skipped: plan.skipped,
+    ...plan.unknown !== void 0 ? { unknown: plan.unknown } : {}
+  };
+}
 function jobMatrix(plan, command5) {
   return { include: command5 ? plan.include.filter((job) => job.command === command5) : plan.include };
 }
@@ -89671,22 +89682,8 @@ async function planCommand(args, io) {
     `plan${plan.due ? " --due" : ""}: ${plan.include.length} job${plan.include.length === 1 ? "" : "s"} (${count3("backup")} backup, ${count3("drill")} drill) at ${plan.now}`
   );
   if (values.json) {
-    io.out.write(
-      `${JSON.stringify(
-        {
-          command: "plan",
-          due: plan.due,
-          now: plan.now,
-          count: plan.include.length,
-          include: plan.include,
-          skipped: plan.skipped,
-          ...plan.unknown !== void 0 ? { unknown: plan.unknown } : {}
-        },
-        null,
-        2
-      )}
-`
-    );
+    io.out.write(`${JSON.stringify(planSummary(plan), null, 2)}
+`);
   } else {
     io.out.write(`${JSON.stringify(jobMatrix(plan))}
 `);

@@ -4,6 +4,7 @@ import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEvidence } from '../src/cli/check-evidence.ts';
 import { runCheck } from '../src/commands/check.ts';
+import { parseOutputs } from './helpers/action-runner.ts';
 import { bareRemote, GIT_ENV, git, removeTempDirs, tempDir, workTree } from './helpers/git.ts';
 import { restorable } from './helpers/restorable-cli.ts';
 import { REPO_ROOT, runNode } from './helpers/run-node.ts';
@@ -407,20 +408,6 @@ function allFiles(dir: string): { path: string; text: string }[] {
   };
   walk(dir);
   return out;
-}
-
-/** Parses GITHUB_OUTPUT's `name<<delimiter` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^([^<]+)<<(.+)$/.exec(lines[i]!);
-    if (!match) continue;
-    const value: string[] = [];
-    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]!);
-    outputs[match[1]!] = value.join('\n');
-  }
-  return outputs;
 }
 
 describe('the Action (dist/index.js run as the runner runs it)', () => {

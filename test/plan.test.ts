@@ -8,6 +8,7 @@ import { PlanError } from '../src/commands/plan.ts';
 import { type JobPlan, type PlanJobsOptions, planJobs } from '../src/commands/plan-due.ts';
 import type { RecordDraft } from '../src/evidence/record.ts';
 import { writeEvidence } from '../src/evidence/write.ts';
+import { parseOutputs } from './helpers/action-runner.ts';
 import { s3DrillBackend } from './helpers/drill-fixture.ts';
 import { bareRemote, clone, GIT_ENV, git, removeTempDirs, tempDir, workTree } from './helpers/git.ts';
 import { type CliRun, restorable } from './helpers/restorable-cli.ts';
@@ -380,20 +381,6 @@ describe('restorable plan (CLI) and command: plan (Action)', () => {
     expect(page).toContain('| drill | cache | shop | declares no drill |');
   });
 });
-
-/** GITHUB_OUTPUT's `name<<delimiter` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^([^<]+)<<(.+)$/.exec(lines[i]!);
-    if (!match) continue;
-    const value: string[] = [];
-    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]!);
-    outputs[match[1]!] = value.join('\n');
-  }
-  return outputs;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The scale-out workflow, run on one machine

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { jobMatrix, planJobs } from '../commands/plan-due.ts';
+import { jobMatrix, planJobs, planSummary } from '../commands/plan-due.ts';
 import { listInput } from './inputs.ts';
 import { writeSummary } from './summary.ts';
 
@@ -29,18 +29,7 @@ export async function runPlanAction(root: string, config: string | undefined): P
     core.setOutput(`${command}-matrix`, JSON.stringify(matrix));
     core.setOutput(`${command}-count`, matrix.include.length);
   }
-  core.setOutput(
-    'summary-json',
-    JSON.stringify({
-      command: 'plan',
-      due: plan.due,
-      now: plan.now,
-      count: plan.include.length,
-      include: plan.include,
-      skipped: plan.skipped,
-      ...(plan.unknown !== undefined ? { unknown: plan.unknown } : {}),
-    }),
-  );
+  core.setOutput('summary-json', JSON.stringify(planSummary(plan)));
   core.setOutput('result', 'passed');
   for (const job of plan.include) core.info(`${job.command} ${job.system}: planned: ${job.reason}`);
   for (const job of plan.skipped) core.info(`${job.command} ${job.system}: not planned: ${job.reason}`);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { isPlanCommand, jobMatrix, PLAN_COMMANDS, planJobs } from '../commands/plan-due.ts';
+import { isPlanCommand, jobMatrix, PLAN_COMMANDS, planJobs, planSummary } from '../commands/plan-due.ts';
 import { type Io, parseCommandArgs, UsageError } from './io.ts';
 
 const OPTIONS = {
@@ -50,21 +50,7 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
     `plan${plan.due ? ' --due' : ''}: ${plan.include.length} job${plan.include.length === 1 ? '' : 's'} (${count('backup')} backup, ${count('drill')} drill) at ${plan.now}`,
   );
   if (values.json) {
-    io.out.write(
-      `${JSON.stringify(
-        {
-          command: 'plan',
-          due: plan.due,
-          now: plan.now,
-          count: plan.include.length,
-          include: plan.include,
-          skipped: plan.skipped,
-          ...(plan.unknown !== undefined ? { unknown: plan.unknown } : {}),
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    io.out.write(`${JSON.stringify(planSummary(plan), null, 2)}\n`);
   } else {
     io.out.write(`${JSON.stringify(jobMatrix(plan))}\n`);
   }

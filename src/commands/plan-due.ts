@@ -72,6 +72,19 @@ export interface JobPlan {
   unknown?: string;
 }
 
+/** The plan as `--json` prints it and the Action's `summary-json` output holds. */
+export function planSummary(plan: JobPlan) {
+  return {
+    command: 'plan' as const,
+    due: plan.due,
+    now: plan.now,
+    count: plan.include.length,
+    include: plan.include,
+    skipped: plan.skipped,
+    ...(plan.unknown !== undefined ? { unknown: plan.unknown } : {}),
+  };
+}
+
 /** The matrix GitHub takes (`strategy.matrix: ${{ fromJSON(...) }}`): only `include`, optionally one command. */
 export function jobMatrix(plan: Pick<JobPlan, 'include'>, command?: PlanCommand): { include: PlannedJob[] } {
   return { include: command ? plan.include.filter((job) => job.command === command) : plan.include };
