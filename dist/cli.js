@@ -86946,12 +86946,17 @@ import { resolve as resolve6 } from "node:path";
 async function runRestore(options) {
   const started = Date.now();
   const { repo, name } = await openSystemRepository(options);
-  const refs = await listSnapshots(repo, () => {
-  });
-  const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
-  const reader = new BlobReader(repo, await loadIndex(repo), { decodeThread: true });
+  const damaged = [];
+  const refs = await listSnapshots(repo, (id2, message) => damaged.push({ id: id2, message }));
+  const { id, snapshot } = chooseSnapshot(refs, damaged, options);
+  const warnings = damaged.map((d5) => `snapshots/${d5.id} is damaged and was skipped: ${d5.message}`);
+  const index2 = await loadIndex(
+    repo,
+    (object, message) => warnings.push(`${object} is damaged and was skipped: ${message}`)
+  );
+  const reader = new BlobReader(repo, index2, { decodeThread: true });
   try {
-    return await restoreWith(
+    const restored = await restoreWith(
       reader,
       options,
       { repository: name, snapshot: id, system: snapshot.system },
@@ -86959,8 +86964,18 @@ async function runRestore(options) {
       snapshot.summary.bytes,
       started
     );
+    return { ...restored, warnings };
   } finally {
     await reader.close();
+  }
+}
+function chooseSnapshot(refs, damaged, options) {
+  try {
+    return findSnapshot(refs, options.snapshot, options.system);
+  } catch (error2) {
+    const hit = damaged.find((d5) => options.snapshot !== "latest" && d5.id.startsWith(options.snapshot));
+    if (hit) throw new Error(`snapshots/${hit.id} is damaged: ${hit.message}`, { cause: error2 });
+    throw error2;
   }
 }
 async function restoreWith(reader, options, result, tree, snapshotBytes, started) {
@@ -87419,6 +87434,7 @@ async function restoreCommand(args, io, stdout) {
     ...values.path !== void 0 ? { include: values.path } : {},
     onProgress: (totals, current, expected) => progress.update(`restore ${current}`, totals.files, totals.bytes, expected)
   });
+  for (const warning2 of result.warnings) io.err(`warning: ${warning2}`);
   for (const problem of result.problems) io.err(`not restored: ${problem.path}: ${problem.message}`);
   if (values.json) json2(io, { command: "restore", ...result });
   else if (!toStdout) {

@@ -155,6 +155,7 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
     core.setOutput('snapshot-id', result.snapshot);
     core.setOutput('files', result.totals.files);
     core.setOutput('duration-ms', result.durationMs);
+    for (const warning of result.warnings) core.warning(warning);
     for (const p of result.problems) core.error(`not restored: ${p.path}: ${p.message}`);
     core.setOutput('result', result.problems.length ? 'failed' : 'passed');
     if (result.problems.length) core.setFailed(`${result.problems.length} path(s) not restored`);

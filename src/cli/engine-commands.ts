@@ -165,6 +165,7 @@ export async function restoreCommand(args: string[], io: Io, stdout: NodeJS.Writ
     onProgress: (totals, current, expected) =>
       progress.update(`restore ${current}`, totals.files, totals.bytes, expected),
   });
+  for (const warning of result.warnings) io.err(`warning: ${warning}`);
   for (const problem of result.problems) io.err(`not restored: ${problem.path}: ${problem.message}`);
   if (values.json) json(io, { command: 'restore', ...result });
   else if (!toStdout) {

@@ -31,6 +31,8 @@ export interface RestoreResult {
   system: string;
   totals: RestoreTotals;
   problems: RestoreProblem[];
+  /** Damaged snapshots and indexes the restore went on without, each naming its object. */
+  warnings: string[];
   durationMs: number;
 }
 
@@ -38,11 +40,18 @@ export interface RestoreResult {
 export async function runRestore(options: RestoreCommandOptions): Promise<RestoreResult> {
   const started = Date.now();
   const { repo, name } = await openSystemRepository(options);
-  const refs = await listSnapshots(repo, () => {});
-  const { id, snapshot } = findSnapshot(refs, options.snapshot, options.system);
-  const reader = new BlobReader(repo, await loadIndex(repo), { decodeThread: true });
+  const damaged: { id: string; message: string }[] = [];
+  const refs = await listSnapshots(repo, (id, message) => damaged.push({ id, message }));
+  const { id, snapshot } = chooseSnapshot(refs, damaged, options);
+  // During an incident every byte that can be restored counts: a damaged index costs only the blobs it
+  // alone lists (named per file), not the whole restore.
+  const warnings = damaged.map((d) => `snapshots/${d.id} is damaged and was skipped: ${d.message}`);
+  const index = await loadIndex(repo, (object, message) =>
+    warnings.push(`${object} is damaged and was skipped: ${message}`),
+  );
+  const reader = new BlobReader(repo, index, { decodeThread: true });
   try {
-    return await restoreWith(
+    const restored = await restoreWith(
       reader,
       options,
       { repository: name, snapshot: id, system: snapshot.system },
@@ -50,8 +59,27 @@ export async function runRestore(options: RestoreCommandOptions): Promise<Restor
       snapshot.summary.bytes,
       started,
     );
+    return { ...restored, warnings };
   } finally {
     await reader.close();
+  }
+}
+
+/**
+ * The snapshot asked for. A damaged snapshot may be the newest, so `latest` among the readable ones comes
+ * with the damage as a warning (see runRestore); an id that names a damaged snapshot says it is damaged.
+ */
+function chooseSnapshot(
+  refs: Awaited<ReturnType<typeof listSnapshots>>,
+  damaged: readonly { id: string; message: string }[],
+  options: RestoreCommandOptions,
+) {
+  try {
+    return findSnapshot(refs, options.snapshot, options.system);
+  } catch (error) {
+    const hit = damaged.find((d) => options.snapshot !== 'latest' && d.id.startsWith(options.snapshot));
+    if (hit) throw new Error(`snapshots/${hit.id} is damaged: ${hit.message}`, { cause: error });
+    throw error;
   }
 }
 
@@ -62,7 +90,7 @@ async function restoreWith(
   tree: readonly string[],
   snapshotBytes: number,
   started: number,
-): Promise<RestoreResult> {
+): Promise<Omit<RestoreResult, 'warnings'>> {
   const id = result.snapshot;
   if ('dir' in options.target) {
     const { totals, problems } = await restoreTree(reader, tree, resolve(options.target.dir), {
