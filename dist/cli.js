@@ -86166,24 +86166,52 @@ var init_s33 = __esm({
           if (!await this.stat(name)) throw new NotFoundError(this.location, name);
           return new Uint8Array(0);
         }
-        let bytes2;
-        try {
-          const output = await this.client.send(
-            new import_client_s3.GetObjectCommand({
-              Bucket: this.bucket,
-              Key: this.prefix + name,
-              Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
-            })
-          );
-          bytes2 = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
-        } catch (error2) {
-          throw this.failure(name, "reading", error2);
-        }
+        const bytes2 = await this.readBody(name, range2);
         if (range2 && bytes2.byteLength !== range2.length) {
           const problem = bytes2.byteLength < range2.length ? `is truncated: wanted bytes ${range2.offset}..${range2.offset + range2.length}, object ends at ${range2.offset + bytes2.byteLength} in` : `answered ${bytes2.byteLength} bytes for a range of ${range2.length} in`;
           throw new StorageError(this.location, name, problem);
         }
         return bytes2;
+      }
+      /**
+       * The SDK retries a request until its response headers arrive, not the body it then hands over: a
+       * connection lost mid-body is tried again here while fewer than maxAttempts requests were made (so at
+       * most 2 × maxAttempts − 1 in all, when the last GET's own retries run out).
+       */
+      async readBody(name, range2) {
+        const maxAttempts = this.options.maxAttempts ?? 5;
+        let attempts = 0;
+        for (; ; ) {
+          let output;
+          try {
+            output = await this.client.send(
+              new import_client_s3.GetObjectCommand({
+                Bucket: this.bucket,
+                Key: this.prefix + name,
+                Range: range2 && `bytes=${range2.offset}-${range2.offset + range2.length - 1}`
+              })
+            );
+          } catch (error2) {
+            throw this.failure(name, "reading", error2);
+          }
+          attempts += output.$metadata.attempts ?? 1;
+          try {
+            return output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
+          } catch (error2) {
+            if (attempts >= maxAttempts) {
+              const code = codeOf(error2);
+              throw new StorageError(
+                this.location,
+                name,
+                `S3 ${code} (${error2.message}, ${attempts} attempts) while reading`,
+                { cause: error2 }
+              );
+            }
+            const delay = this.options.retryDelayMs ?? 200;
+            const ceiling = Math.min(MAX_RETRY_DELAY_MS, delay * 2 ** (attempts - 1));
+            await new Promise((resolve16) => setTimeout(resolve16, Math.random() * ceiling));
+          }
+        }
       }
       async stat(name) {
         checkName(name);
@@ -86489,6 +86517,7 @@ async function backupOne(item, options) {
     startedAt,
     finishedAt: clock().toISOString()
   });
+  const abandon = new AbortController();
   try {
     const repos = await Promise.all(
       item.repositories.map(
@@ -86507,12 +86536,16 @@ async function backupOne(item, options) {
         return finish({ ...base, status: "not-due", message: notDue, repositories: [], problems: [] });
     }
     const walkProblems = [];
-    const backups = await backupSystem(repos, () => sourceInput(item, options, walkProblems), {
-      system: item.system.name,
-      policy: item.policy.metadata.name,
-      onProgress: (progress) => options.onProgress?.(item.system.name, progress),
-      ...options.now ? { now: () => options.now } : {}
-    });
+    const backups = await backupSystem(
+      repos,
+      () => sourceInput(item, options, walkProblems, abandon.signal),
+      {
+        system: item.system.name,
+        policy: item.policy.metadata.name,
+        onProgress: (progress) => options.onProgress?.(item.system.name, progress),
+        ...options.now ? { now: () => options.now } : {}
+      }
+    );
     const problems = backups[0]?.problems ?? [];
     return finish({
       ...base,
@@ -86521,6 +86554,7 @@ async function backupOne(item, options) {
       problems
     });
   } catch (error2) {
+    abandon.abort();
     return finish({
       ...base,
       status: "failed",
@@ -86530,13 +86564,14 @@ async function backupOne(item, options) {
     });
   }
 }
-function sourceInput(item, options, problems) {
+function sourceInput(item, options, problems, signal) {
   const source = item.system.source;
   if (source.command) {
     const timeout = source.timeout ? parseDuration(source.timeout) : void 0;
     const running = runCommand(source.command, {
       env: commandEnvironment(options.env, item),
       cwd: options.root,
+      signal,
       ...timeout !== void 0 ? { timeoutMs: timeout * 1e3 } : {}
     });
     return {

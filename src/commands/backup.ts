@@ -66,6 +66,8 @@ async function backupOne(item: PlannedSystem, options: BackupCommandOptions): Pr
     startedAt,
     finishedAt: clock().toISOString(),
   });
+  // A command whose output nobody reads never ends: a backup that fails before (or while) reading it stops it.
+  const abandon = new AbortController();
   try {
     const repos = await Promise.all(
       item.repositories.map(async ({ data }) =>
@@ -84,12 +86,16 @@ async function backupOne(item: PlannedSystem, options: BackupCommandOptions): Pr
         return finish({ ...base, status: 'not-due', message: notDue, repositories: [], problems: [] });
     }
     const walkProblems: SourceProblem[] = [];
-    const backups = await backupSystem(repos, () => sourceInput(item, options, walkProblems), {
-      system: item.system.name,
-      policy: item.policy.metadata.name,
-      onProgress: (progress) => options.onProgress?.(item.system.name, progress),
-      ...(options.now ? { now: () => options.now! } : {}),
-    });
+    const backups = await backupSystem(
+      repos,
+      () => sourceInput(item, options, walkProblems, abandon.signal),
+      {
+        system: item.system.name,
+        policy: item.policy.metadata.name,
+        onProgress: (progress) => options.onProgress?.(item.system.name, progress),
+        ...(options.now ? { now: () => options.now! } : {}),
+      },
+    );
     // The snapshots list the walk's problems and the archiver's (backupSystem merges them).
     const problems = backups[0]?.problems ?? [];
     return finish({
@@ -99,6 +105,7 @@ async function backupOne(item: PlannedSystem, options: BackupCommandOptions): Pr
       problems,
     });
   } catch (error) {
+    abandon.abort();
     return finish({
       ...base,
       status: 'failed',
@@ -113,6 +120,7 @@ function sourceInput(
   item: PlannedSystem,
   options: BackupCommandOptions,
   problems: SourceProblem[],
+  signal: AbortSignal,
 ): BackupInput {
   const source = item.system.source;
   if (source.command) {
@@ -120,6 +128,7 @@ function sourceInput(
     const running = runCommand(source.command, {
       env: commandEnvironment(options.env, item),
       cwd: options.root,
+      signal,
       ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
     });
     return {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   GetObjectRetentionCommand,
   HeadObjectCommand,
   type ObjectLockRetentionMode,
@@ -134,19 +135,7 @@ export class S3Backend implements Backend {
       if (!(await this.stat(name))) throw new NotFoundError(this.location, name);
       return new Uint8Array(0);
     }
-    let bytes: Uint8Array;
-    try {
-      const output = await this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + name,
-          Range: range && `bytes=${range.offset}-${range.offset + range.length - 1}`,
-        }),
-      );
-      bytes = output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
-    } catch (error) {
-      throw this.failure(name, 'reading', error);
-    }
+    const bytes = await this.readBody(name, range);
     if (range && bytes.byteLength !== range.length) {
       const problem =
         bytes.byteLength < range.length
@@ -155,6 +144,47 @@ export class S3Backend implements Backend {
       throw new StorageError(this.location, name, problem);
     }
     return bytes;
+  }
+
+  /**
+   * The SDK retries a request until its response headers arrive, not the body it then hands over: a
+   * connection lost mid-body is tried again here while fewer than maxAttempts requests were made (so at
+   * most 2 × maxAttempts − 1 in all, when the last GET's own retries run out).
+   */
+  private async readBody(name: string, range: ByteRange | undefined): Promise<Uint8Array> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    let attempts = 0;
+    for (;;) {
+      let output: GetObjectCommandOutput;
+      try {
+        output = await this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + name,
+            Range: range && `bytes=${range.offset}-${range.offset + range.length - 1}`,
+          }),
+        );
+      } catch (error) {
+        throw this.failure(name, 'reading', error);
+      }
+      attempts += output.$metadata.attempts ?? 1;
+      try {
+        return output.Body ? await output.Body.transformToByteArray() : new Uint8Array(0);
+      } catch (error) {
+        if (attempts >= maxAttempts) {
+          const code = codeOf(error);
+          throw new StorageError(
+            this.location,
+            name,
+            `S3 ${code} (${(error as Error).message}, ${attempts} attempts) while reading`,
+            { cause: error },
+          );
+        }
+        const delay = this.options.retryDelayMs ?? 200;
+        const ceiling = Math.min(MAX_RETRY_DELAY_MS, delay * 2 ** (attempts - 1));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+      }
+    }
   }
 
   async stat(name: string): Promise<ObjectInfo | undefined> {
