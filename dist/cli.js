@@ -44403,6 +44403,7 @@ var init_content_pool = __esm({
 });
 
 // src/engine/lock.ts
+import { readFileSync as readFileSync5, readlinkSync } from "node:fs";
 import { hostname as hostname2, userInfo } from "node:os";
 function conflicts(mine, theirs) {
   return mine === "exclusive" || theirs === "exclusive";
@@ -44426,9 +44427,31 @@ async function liveLocks(repo, now, onProblem = () => {
       live.push({ name });
       continue;
     }
-    if (new Date(lock.expires).getTime() > now.getTime()) live.push({ name, lock });
+    if (new Date(lock.expires).getTime() > now.getTime() && !holderIsGone(lock)) live.push({ name, lock });
   }
   return live;
+}
+function processIdentity() {
+  if (identity2) return identity2;
+  identity2 = {};
+  try {
+    identity2.bootId = readFileSync5("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    identity2.pidNamespace = readlinkSync("/proc/self/ns/pid");
+  } catch {
+    identity2 = {};
+  }
+  return identity2;
+}
+function holderIsGone(lock) {
+  const here = processIdentity();
+  if (!lock.bootId || !lock.pidNamespace || lock.hostname !== hostname2()) return false;
+  if (lock.bootId !== here.bootId || lock.pidNamespace !== here.pidNamespace) return false;
+  try {
+    process.kill(lock.pid, 0);
+    return false;
+  } catch (error2) {
+    return error2.code === "ESRCH";
+  }
 }
 async function acquireLock(repo, kind, options) {
   const now = options.now ?? (() => /* @__PURE__ */ new Date());
@@ -44444,7 +44467,8 @@ async function acquireLock(repo, kind, options) {
       pid: process.pid,
       user: userInfo().username,
       created: time2.toISOString(),
-      expires: new Date(time2.getTime() + LOCK_LIFETIME_MS).toISOString()
+      expires: new Date(time2.getTime() + LOCK_LIFETIME_MS).toISOString(),
+      ...processIdentity()
     };
     return `locks/${await repo.writeSealed("locks", "lock", new TextEncoder().encode(JSON.stringify(info)))}`;
   };
@@ -44476,7 +44500,7 @@ async function acquireLock(repo, kind, options) {
 function lockedBy(repo, kind, holders) {
   const who = holders.map(({ name, lock }) => lock ? describe4(lock) : `${name} (unreadable)`).join("; ");
   return new LockedError(
-    `${repo.location} is locked: a ${kind} lock cannot be taken beside ${who}. Wait for it to finish, or, if its holder is gone, for the lock to expire.`
+    `${repo.location} is locked: a ${kind} lock cannot be taken beside ${who}. Wait for it to finish, or, if its holder is gone (on another machine), for the lock to expire.`
   );
 }
 async function holdLocks(repos, kind, options) {
@@ -44500,7 +44524,7 @@ async function holdLocks(repos, kind, options) {
     }
   };
 }
-var LOCK_REFRESH_MS, LOCK_LIFETIME_MS, LockedError;
+var LOCK_REFRESH_MS, LOCK_LIFETIME_MS, LockedError, identity2;
 var init_lock = __esm({
   "src/engine/lock.ts"() {
     "use strict";
@@ -45836,7 +45860,7 @@ var init_source2 = __esm({
 
 // src/sources/paths.ts
 import { isUtf8 } from "node:buffer";
-import { accessSync, constants as constants2, lstatSync, readlinkSync, statSync as statSync3 } from "node:fs";
+import { accessSync, constants as constants2, lstatSync, readlinkSync as readlinkSync2, statSync as statSync3 } from "node:fs";
 import { opendir, readdir, readlink, stat } from "node:fs/promises";
 import { matchesGlob, resolve as resolve4 } from "node:path";
 async function* walkPaths(root5, paths, options) {
@@ -46212,7 +46236,7 @@ var init_paths = __esm({
         if (this.excluded(path, false)) return void 0;
         let target;
         try {
-          target = readlinkSync(absolute, { encoding: "buffer" });
+          target = readlinkSync2(absolute, { encoding: "buffer" });
         } catch (error2) {
           return this.problem(path, absolute, `${describeFsError(error2, "entry")}: skipped`);
         }
@@ -59174,10 +59198,10 @@ var init_httpSigningMiddleware = __esm({
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
-      const { httpAuthOption: { signingProperties = {} }, identity: identity2, signer } = scheme;
+      const { httpAuthOption: { signingProperties = {} }, identity: identity3, signer } = scheme;
       const output = await next({
         ...args,
-        request: await signer.sign(args.request, identity2, signingProperties)
+        request: await signer.sign(args.request, identity3, signingProperties)
       }).catch((signer.errorHandler || defaultErrorHandler)(signingProperties));
       (signer.successHandler || defaultSuccessHandler)(output.response, signingProperties);
       return output;
@@ -59324,7 +59348,7 @@ var init_httpApiKeyAuth = __esm({
     init_protocols();
     import_types24 = __toESM(require_dist_cjs());
     HttpApiKeyAuthSigner = class {
-      async sign(httpRequest, identity2, signingProperties) {
+      async sign(httpRequest, identity3, signingProperties) {
         if (!signingProperties) {
           throw new Error("request could not be signed with `apiKey` since the `name` and `in` signer properties are missing");
         }
@@ -59334,14 +59358,14 @@ var init_httpApiKeyAuth = __esm({
         if (!signingProperties.in) {
           throw new Error("request could not be signed with `apiKey` since the `in` signer property is missing");
         }
-        if (!identity2.apiKey) {
+        if (!identity3.apiKey) {
           throw new Error("request could not be signed with `apiKey` since the `apiKey` is not defined");
         }
         const clonedRequest = HttpRequest.clone(httpRequest);
         if (signingProperties.in === import_types24.HttpApiKeyAuthLocation.QUERY) {
-          clonedRequest.query[signingProperties.name] = identity2.apiKey;
+          clonedRequest.query[signingProperties.name] = identity3.apiKey;
         } else if (signingProperties.in === import_types24.HttpApiKeyAuthLocation.HEADER) {
-          clonedRequest.headers[signingProperties.name] = signingProperties.scheme ? `${signingProperties.scheme} ${identity2.apiKey}` : identity2.apiKey;
+          clonedRequest.headers[signingProperties.name] = signingProperties.scheme ? `${signingProperties.scheme} ${identity3.apiKey}` : identity3.apiKey;
         } else {
           throw new Error("request can only be signed with `apiKey` locations `query` or `header`, but found: `" + signingProperties.in + "`");
         }
@@ -59357,12 +59381,12 @@ var init_httpBearerAuth = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/httpAuthSchemes/httpBearerAuth.js"() {
     init_protocols();
     HttpBearerAuthSigner = class {
-      async sign(httpRequest, identity2, signingProperties) {
+      async sign(httpRequest, identity3, signingProperties) {
         const clonedRequest = HttpRequest.clone(httpRequest);
-        if (!identity2.token) {
+        if (!identity3.token) {
           throw new Error("request could not be signed with `token` since the `token` is not defined");
         }
-        clonedRequest.headers["Authorization"] = `Bearer ${identity2.token}`;
+        clonedRequest.headers["Authorization"] = `Bearer ${identity3.token}`;
         return clonedRequest;
       }
     };
@@ -59374,7 +59398,7 @@ var NoAuthSigner;
 var init_noAuth = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/httpAuthSchemes/noAuth.js"() {
     NoAuthSigner = class {
-      async sign(httpRequest, identity2, signingProperties) {
+      async sign(httpRequest, identity3, signingProperties) {
         return httpRequest;
       }
     };
@@ -59394,12 +59418,12 @@ var init_httpAuthSchemes = __esm({
 var createIsIdentityExpiredFunction, EXPIRATION_MS, isIdentityExpired, doesIdentityRequireRefresh, memoizeIdentityProvider;
 var init_memoizeIdentityProvider = __esm({
   "node_modules/@smithy/core/dist-es/legacy-root-exports/util-identity-and-auth/memoizeIdentityProvider.js"() {
-    createIsIdentityExpiredFunction = (expirationMs) => function isIdentityExpired2(identity2) {
-      return doesIdentityRequireRefresh(identity2) && identity2.expiration.getTime() - Date.now() < expirationMs;
+    createIsIdentityExpiredFunction = (expirationMs) => function isIdentityExpired2(identity3) {
+      return doesIdentityRequireRefresh(identity3) && identity3.expiration.getTime() - Date.now() < expirationMs;
     };
     EXPIRATION_MS = 3e5;
     isIdentityExpired = createIsIdentityExpiredFunction(EXPIRATION_MS);
-    doesIdentityRequireRefresh = (identity2) => identity2.expiration !== void 0;
+    doesIdentityRequireRefresh = (identity3) => identity3.expiration !== void 0;
     memoizeIdentityProvider = (provider, isExpired, requiresRefresh) => {
       if (provider === void 0) {
         return void 0;
@@ -60972,9 +60996,9 @@ async function checkFeatures(context, config2, args) {
         break;
     }
   }
-  const identity2 = context.__smithy_context?.selectedHttpAuthScheme?.identity;
-  if (identity2?.$source) {
-    const credentials = identity2;
+  const identity3 = context.__smithy_context?.selectedHttpAuthScheme?.identity;
+  if (identity3?.$source) {
+    const credentials = identity3;
     if (credentials.accountId) {
       setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
@@ -64599,12 +64623,12 @@ var init_S3ExpressIdentityProviderImpl = __esm({
         const cacheGeneration = this.cacheGeneration;
         const entry = cache5.get(bucket);
         if (entry) {
-          return entry.identity.then((identity2) => {
-            const isExpired = (identity2.expiration?.getTime() ?? 0) < Date.now();
+          return entry.identity.then((identity3) => {
+            const isExpired = (identity3.expiration?.getTime() ?? 0) < Date.now();
             if (isExpired) {
               return cache5.set(bucket, new S3ExpressIdentityCacheEntry(this.getIdentity(bucket))).identity;
             }
-            const isExpiringSoon = (identity2.expiration?.getTime() ?? 0) < Date.now() + _S3ExpressIdentityProviderImpl.REFRESH_WINDOW_MS;
+            const isExpiringSoon = (identity3.expiration?.getTime() ?? 0) < Date.now() + _S3ExpressIdentityProviderImpl.REFRESH_WINDOW_MS;
             if (isExpiringSoon && !entry.isRefreshing) {
               entry.isRefreshing = true;
               this.getIdentity(bucket).then((id) => {
@@ -64613,7 +64637,7 @@ var init_S3ExpressIdentityProviderImpl = __esm({
                 }
               });
             }
-            return identity2;
+            return identity3;
           });
         }
         return cache5.set(bucket, new S3ExpressIdentityCacheEntry(this.getIdentity(bucket))).identity;
@@ -64626,13 +64650,13 @@ var init_S3ExpressIdentityProviderImpl = __esm({
         if (!session.Credentials?.AccessKeyId || !session.Credentials?.SecretAccessKey) {
           throw new Error("s3#createSession response credential missing AccessKeyId or SecretAccessKey.");
         }
-        const identity2 = {
+        const identity3 = {
           accessKeyId: session.Credentials.AccessKeyId,
           secretAccessKey: session.Credentials.SecretAccessKey,
           sessionToken: session.Credentials.SessionToken,
           expiration: session.Credentials.Expiration ? new Date(session.Credentials.Expiration) : void 0
         };
-        return identity2;
+        return identity3;
       }
     };
   }
@@ -65506,12 +65530,12 @@ var init_s3ExpressHttpSigningMiddleware = __esm({
       if (!scheme) {
         throw new Error(`No HttpAuthScheme was selected: unable to sign request`);
       }
-      const { httpAuthOption: { signingProperties = {} }, identity: identity2, signer } = scheme;
+      const { httpAuthOption: { signingProperties = {} }, identity: identity3, signer } = scheme;
       let request;
       if (context.s3ExpressIdentity) {
         request = await signS3Express(context.s3ExpressIdentity, signingProperties, args.request, await config2.signer());
       } else {
-        request = await signer.sign(args.request, identity2, signingProperties);
+        request = await signer.sign(args.request, identity3, signingProperties);
       }
       const output = await next({
         ...args,
@@ -67968,7 +67992,7 @@ var init_AwsSdkSigV4Signer = __esm({
       };
     };
     AwsSdkSigV4Signer = class {
-      async sign(httpRequest, identity2, signingProperties) {
+      async sign(httpRequest, identity3, signingProperties) {
         if (!HttpRequest.isInstance(httpRequest)) {
           throw new Error("The request is not an instance of `HttpRequest` and cannot be signed");
         }
@@ -68046,7 +68070,7 @@ var init_AwsSdkSigV4ASigner = __esm({
     init_utils3();
     init_AwsSdkSigV4Signer();
     AwsSdkSigV4ASigner = class extends AwsSdkSigV4Signer {
-      async sign(httpRequest, identity2, signingProperties) {
+      async sign(httpRequest, identity3, signingProperties) {
         if (!HttpRequest.isInstance(httpRequest)) {
           throw new Error("The request is not an instance of `HttpRequest` and cannot be signed");
         }
@@ -74388,7 +74412,7 @@ var require_dist_cjs13 = __commonJS({
   "node_modules/@aws-sdk/credential-provider-web-identity/dist-cjs/index.js"(exports) {
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, externalDataInterceptor: externalDataInterceptor2 } = (init_config3(), __toCommonJS(config_exports));
-    var { readFileSync: readFileSync5 } = __require("node:fs");
+    var { readFileSync: readFileSync6 } = __require("node:fs");
     var fromWebToken = (init) => async (awsIdentityProperties) => {
       init.logger?.debug("@aws-sdk/credential-provider-web-identity - fromWebToken");
       const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds } = init;
@@ -74429,7 +74453,7 @@ var require_dist_cjs13 = __commonJS({
       }
       const credentials = await fromWebToken({
         ...init,
-        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync5(webIdentityTokenFile, { encoding: "ascii" }),
+        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync6(webIdentityTokenFile, { encoding: "ascii" }),
         roleArn,
         roleSessionName
       })(awsIdentityProperties);
@@ -88422,7 +88446,7 @@ var init_prune_command = __esm({
 });
 
 // src/drill/integrity.ts
-import { closeSync as closeSync3, constants as constants4, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync3, readlinkSync as readlinkSync2, readSync as readSync2 } from "node:fs";
+import { closeSync as closeSync3, constants as constants4, fstatSync as fstatSync2, lstatSync as lstatSync4, openSync as openSync3, readlinkSync as readlinkSync3, readSync as readSync2 } from "node:fs";
 import { join as join13 } from "node:path";
 import { Worker as Worker4 } from "node:worker_threads";
 function workerUrl3() {
@@ -88447,7 +88471,7 @@ function checkOther(absolute, node) {
     return;
   }
   if (!stat3.isSymbolicLink()) throw new Error("is not a symlink");
-  const target = readlinkSync2(absolute);
+  const target = readlinkSync3(absolute);
   if (target !== node.target) {
     throw new Error(`points to ${JSON.stringify(target)}, the snapshot says ${JSON.stringify(node.target)}`);
   }

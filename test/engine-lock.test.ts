@@ -1,10 +1,18 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupSystem } from '../src/engine/backup.ts';
 import { newMasterKey } from '../src/engine/crypto.ts';
-import { acquireLock, holdLocks, LOCK_LIFETIME_MS, LockedError, liveLocks } from '../src/engine/lock.ts';
+import {
+  acquireLock,
+  holdLocks,
+  LOCK_LIFETIME_MS,
+  LockedError,
+  type LockInfo,
+  liveLocks,
+} from '../src/engine/lock.ts';
 import { newConfig, Repository, writeConfig } from '../src/engine/repository.ts';
 import { listSnapshots } from '../src/engine/snapshot.ts';
 import { LocalBackend } from '../src/storage/local.ts';
@@ -66,6 +74,37 @@ describe('repository locks', () => {
     expect(after[0]! > before[0]!).toBe(true);
     // The stale lock is still there (only its holder or an unlock removes it), the refreshed one replaced.
     expect(await lockNames(repo)).toHaveLength(2);
+  });
+
+  it("ignores at once the lock of a process of this machine that is gone, but not another machine's", async () => {
+    const repo = await newRepository();
+    // A real process that held a lock and is gone: its pid names no process any more.
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const deadPid = Number(child.stdout);
+    const writeLock = async (changes: Partial<LockInfo>) => {
+      const held = await acquireLock(repo, 'exclusive', { purpose: 'prune' });
+      const [live] = await liveLocks(repo, new Date());
+      await held.release();
+      const forged = { ...live!.lock!, ...changes };
+      return repo.writeSealed('locks', 'lock', new TextEncoder().encode(JSON.stringify(forged)));
+    };
+    const gone = await writeLock({ pid: deadPid, purpose: 'killed prune' });
+    const backup = await acquireLock(repo, 'shared', { purpose: 'backup' });
+    await backup.release();
+
+    // The same dead pid on another machine, or from a holder that did not record its boot: it counts.
+    await repo.backend.remove(`locks/${gone}`);
+    const elsewhere = await writeLock({ pid: deadPid, hostname: 'another-runner', purpose: 'remote prune' });
+    await expect(acquireLock(repo, 'shared', { purpose: 'backup' })).rejects.toThrow(
+      /exclusive lock by remote prune/,
+    );
+    await repo.backend.remove(`locks/${elsewhere}`);
+    await writeLock({ pid: deadPid, bootId: undefined, purpose: 'old prune' });
+    await expect(acquireLock(repo, 'shared', { purpose: 'backup' })).rejects.toThrow(
+      /exclusive lock by old prune/,
+    );
   });
 
   it('takes an unreadable lock object as held, and says which', async () => {

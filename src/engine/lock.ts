@@ -1,3 +1,4 @@
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { NotFoundError } from '../storage/backend.ts';
 import { type Repository, RepositoryError } from './repository.ts';
@@ -5,7 +6,8 @@ import { type Repository, RepositoryError } from './repository.ts';
 /**
  * Repository locks: `locks/<sha256>` objects, sealed like every other object. Backups (and later drills and
  * verify) hold a shared lock; prune holds an exclusive one. A lock names its holder and carries an expiry,
- * pushed forward while the holder runs, so a crashed holder's lock goes stale and stops counting.
+ * pushed forward while the holder runs, so a crashed holder's lock goes stale and stops counting; sooner, when
+ * the holder ran on this same machine and process namespace and its process is gone (see holderIsGone).
  */
 export type LockKind = 'shared' | 'exclusive';
 
@@ -20,6 +22,9 @@ export interface LockInfo {
   created: string;
   /** After this, the lock is stale: its holder stopped refreshing it. */
   expires: string;
+  /** The kernel's boot id and the holder's PID namespace (Linux), so another process can tell it is gone. */
+  bootId?: string;
+  pidNamespace?: string;
 }
 
 /** A lock is refreshed this often and expires this long after its last refresh. */
@@ -75,9 +80,42 @@ export async function liveLocks(
       live.push({ name });
       continue;
     }
-    if (new Date(lock.expires).getTime() > now.getTime()) live.push({ name, lock });
+    if (new Date(lock.expires).getTime() > now.getTime() && !holderIsGone(lock)) live.push({ name, lock });
   }
   return live;
+}
+
+let identity: { bootId?: string; pidNamespace?: string } | undefined;
+
+/** This machine's boot and this process's PID namespace, where the system tells them (Linux); else none. */
+function processIdentity(): { bootId?: string; pidNamespace?: string } {
+  if (identity) return identity;
+  identity = {};
+  try {
+    identity.bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    identity.pidNamespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    identity = {};
+  }
+  return identity;
+}
+
+/**
+ * A lock whose holder was killed (SIGKILL, a crashed runner) would block the repository until it expires,
+ * 30 minutes on. When the lock was written on this host, since this boot and in this PID namespace, its pid
+ * means the same process here: if no such process exists, the holder is gone. Anywhere else (another
+ * machine or container, a reused pid that now names some other process) the lock counts until it expires.
+ */
+function holderIsGone(lock: LockInfo): boolean {
+  const here = processIdentity();
+  if (!lock.bootId || !lock.pidNamespace || lock.hostname !== hostname()) return false;
+  if (lock.bootId !== here.bootId || lock.pidNamespace !== here.pidNamespace) return false;
+  try {
+    process.kill(lock.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /**
@@ -98,6 +136,7 @@ export async function acquireLock(repo: Repository, kind: LockKind, options: Loc
       user: userInfo().username,
       created: time.toISOString(),
       expires: new Date(time.getTime() + LOCK_LIFETIME_MS).toISOString(),
+      ...processIdentity(),
     };
     return `locks/${await repo.writeSealed('locks', 'lock', new TextEncoder().encode(JSON.stringify(info)))}`;
   };
@@ -136,7 +175,7 @@ function lockedBy(
 ): LockedError {
   const who = holders.map(({ name, lock }) => (lock ? describe(lock) : `${name} (unreadable)`)).join('; ');
   return new LockedError(
-    `${repo.location} is locked: a ${kind} lock cannot be taken beside ${who}. Wait for it to finish, or, if its holder is gone, for the lock to expire.`,
+    `${repo.location} is locked: a ${kind} lock cannot be taken beside ${who}. Wait for it to finish, or, if its holder is gone (on another machine), for the lock to expire.`,
   );
 }
 
