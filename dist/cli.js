@@ -13447,6 +13447,7 @@ function expandedSize(value2, limit) {
     if (typeof v !== "object" || v === null) return 1;
     const known = sizes.get(v);
     if (known !== void 0) return known;
+    sizes.set(v, limit + 1);
     let total = 1;
     for (const child2 of Array.isArray(v) ? v : Object.values(v)) {
       total += size(child2);
@@ -13855,13 +13856,18 @@ var init_config = __esm({
 
 // src/policy/discover.ts
 import { existsSync as existsSync2, globSync, statSync } from "node:fs";
-import { relative, resolve as resolve2, sep } from "node:path";
+import { isAbsolute, relative, resolve as resolve2, sep } from "node:path";
 function discoverPolicyFiles(root5, requested, configured) {
   const problems = [];
   const found = /* @__PURE__ */ new Set();
   const add2 = (path) => found.add(path.split(sep).join("/"));
   if (requested.length === 0) {
-    for (const file of globYaml(root5, configured ?? DEFAULT_POLICY_GLOBS)) {
+    const patterns = (configured ?? DEFAULT_POLICY_GLOBS).filter((pattern) => {
+      const outside = isAbsolute(pattern) || pattern.split(/[\\/]/).includes("..");
+      if (outside) problems.push(outsidePattern(pattern));
+      return !outside;
+    });
+    for (const file of globYaml(root5, patterns)) {
       if (file === DEFAULT_CONFIG_PATH || file.startsWith(`${DEFAULT_CONTROLS_PATH}/`)) continue;
       add2(file);
     }
@@ -13887,6 +13893,14 @@ function discoverPolicyFiles(root5, requested, configured) {
 }
 function globYaml(root5, patterns) {
   return globSync([...patterns], { cwd: root5 }).map((p3) => p3.split(sep).join("/")).filter((p3) => /\.ya?ml$/.test(p3) && !p3.split("/").includes("node_modules"));
+}
+function outsidePattern(pattern) {
+  return {
+    ruleId: "policy/not-found",
+    message: `${pattern} reaches outside the repository; policies are read from inside it only`,
+    remediation: "Name policies by globs relative to the repository root, such as `.restorable/**/*.yaml`.",
+    location: fileStart(pattern)
+  };
 }
 function notFound(item, what) {
   return {
@@ -14058,7 +14072,7 @@ __export(check_exports, {
   setUpCheck: () => setUpCheck
 });
 import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
-import { isAbsolute, join as join4, relative as relative2 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join4, relative as relative2 } from "node:path";
 function runCheck(options, profile) {
   const started = performance.now();
   const setup = setUpCheck(options, profile);
@@ -14076,10 +14090,35 @@ function loadProfile(root5, configPath) {
     { path: BUILTIN_CONTROLS_DIR, display: "controls", shipped: true }
   ];
   const ownDirs = config2.data.controls?.paths ?? (existsSync3(join4(root5, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join4(root5, dir), display: dir });
+  const outside = [];
+  for (const dir of ownDirs) {
+    const path = join4(root5, dir);
+    if (outsideRoot(root5, path)) outside.push(dir);
+    else controlDirs.push({ path, display: dir });
+  }
   const library = loadControls(controlDirs);
+  for (const dir of outside) {
+    library.problems.push({
+      ruleId: "control/directory",
+      message: `the control directory ${dir} is outside the repository; controls are read from inside it only`,
+      remediation: "Keep your own controls in the repository (e.g. `.restorable/controls`) and name the directory relative to its root.",
+      location: fileStart(dir)
+    });
+  }
   const profile = applyProfile(library.controls, config2);
   return { config: config2, library, profile };
+}
+function outsideRoot(root5, path) {
+  const within2 = (base, target) => {
+    const rel = relative2(base, target);
+    return !rel.startsWith("..") && !isAbsolute2(rel);
+  };
+  if (!within2(root5, path)) return true;
+  try {
+    return !within2(realpathSync(root5), realpathSync(path));
+  } catch {
+    return false;
+  }
 }
 function evaluateFiles(root5, files, controls) {
   const probe = repositoryProbe(root5);
@@ -14235,7 +14274,7 @@ function repositoryProbe(root5) {
       if (statSync2(absolute).isFile()) {
         const candidate = realpathSync(absolute);
         const rel = relative2(realRoot, candidate);
-        if (!rel.startsWith("..") && !isAbsolute(rel)) real = candidate;
+        if (!rel.startsWith("..") && !isAbsolute2(rel)) real = candidate;
       }
     } catch {
       real = void 0;
@@ -14458,7 +14497,7 @@ function withConfig(env2, entries) {
   });
   return out;
 }
-var GitError, Git;
+var GitError, SECRET_VARIABLE, Git;
 var init_git = __esm({
   "src/evidence/git.ts"() {
     "use strict";
@@ -14474,6 +14513,7 @@ var init_git = __esm({
         this.stderr = stderr;
       }
     };
+    SECRET_VARIABLE = /^(RESTORABLE_(?!GIT$).+|INPUT_.+|GITHUB_TOKEN|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)$/;
     Git = class _Git {
       /** The directory git runs in (a work tree or a bare repository). */
       cwd;
@@ -14481,7 +14521,9 @@ var init_git = __esm({
       secrets;
       constructor(cwd, env2 = process.env, secrets = []) {
         this.cwd = cwd;
-        const { GIT_INDEX_FILE: _index, ...rest } = env2;
+        const rest = Object.fromEntries(
+          Object.entries(env2).filter(([name]) => name !== "GIT_INDEX_FILE" && !SECRET_VARIABLE.test(name))
+        );
         this.env = { ...rest, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" };
         this.secrets = secrets;
       }
@@ -45895,13 +45937,13 @@ function givenPath(root5, spec) {
   if (spec.includes("\0") || !spec.isWellFormed()) {
     throw new SourcePathError(spec, `source path ${JSON.stringify(spec)} is not a valid path`);
   }
-  const isAbsolute2 = spec.startsWith("/");
+  const isAbsolute3 = spec.startsWith("/");
   const segments = [];
   for (const segment of spec.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment !== "..") segments.push(segment);
     else if (segments.length > 0) segments.pop();
-    else if (!isAbsolute2) {
+    else if (!isAbsolute3) {
       throw new SourcePathError(
         spec,
         `source path ${JSON.stringify(spec)} is outside the repository root ${root5}: relative paths must stay inside it; write the absolute path to back up something elsewhere`
@@ -45909,7 +45951,7 @@ function givenPath(root5, spec) {
     }
   }
   const snapshot = segments.join("/");
-  return { spec, snapshot, absolute: under(isAbsolute2 ? "/" : root5, snapshot) };
+  return { spec, snapshot, absolute: under(isAbsolute3 ? "/" : root5, snapshot) };
 }
 function under(base, relative4) {
   if (relative4 === "") return base;

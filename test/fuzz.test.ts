@@ -12,7 +12,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  parseAllDocuments,
+  Scalar,
+  stringify,
+  visit,
+  type YAMLMap,
+} from 'yaml';
 import { type LoadedProfile, loadProfile, runCheck } from '../src/commands/check.ts';
 import { type CheckReport, SEVERITIES } from '../src/controls/result.ts';
 import { selectAnnotations } from '../src/report/annotations.ts';
@@ -38,6 +52,8 @@ const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const MASTER_SEED = seedFromEnv('FUZZ_SEED', 0x5eed_2024);
 const REPLAY = process.env.FUZZ_CASE ? seedFromEnv('FUZZ_CASE', 0) : undefined;
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
+/** About 3 ms a case here; a long run (bench/fuzz) gets the time it needs. */
+const RUN_TIMEOUT_MS = Math.max(120_000, CASES * 20);
 const BUDGET_MS = 1_000;
 /** FUZZ_TOP=<n> lists the n slowest cases. */
 const TOP = Number(process.env.FUZZ_TOP ?? 0);
@@ -763,6 +779,259 @@ function structural(rng: Random, seed: Seed, steps: string[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Document-level mutations: on the YAML syntax tree itself (the yaml package's Document), so that what a
+// plain value cannot hold survives into the text: anchors and aliases (also to an enclosing node, a cycle),
+// merge keys, a key twice in one mapping, keys that are not strings, tags, scalar styles, comments, and
+// numbers too large or too odd for a double.
+
+/** Number literals that are valid YAML but no policy value; spliced in for placeholders after printing. */
+const HUGE_NUMBERS = [
+  '1e309',
+  '-1e309',
+  '1e-400',
+  '9007199254740993',
+  '123456789012345678901234567890',
+  '-0',
+  '0x7fffffffffffffffffff',
+  '0o7777777777777777777777',
+  '0b1111111111111111111111111111111111111111111111111111111111111111',
+  '1_000_000',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  '+12',
+  '12e3',
+  '99999999999999999999d',
+  '1e400y',
+  '0.0000000000000000000001h',
+];
+
+const NODE_TAGS = [
+  '!!str',
+  '!!int',
+  '!!float',
+  '!!bool',
+  '!!null',
+  '!!map',
+  '!!seq',
+  '!!set',
+  '!!omap',
+  '!local',
+  '!<tag:evil,2024:x>',
+];
+
+const ODD_COMMENTS = [
+  ' comment',
+  ' :',
+  ' - item',
+  ' &anchor *alias',
+  ' \u2028 line separator',
+  ' {[',
+  ` ${'#'.repeat(500)}`,
+];
+
+type DocOp =
+  | 'alias-node'
+  | 'alias-ancestor'
+  | 'merge-key'
+  | 'dup-pair'
+  | 'key-type'
+  | 'node-tag'
+  | 'huge-number'
+  | 'scalar-style'
+  | 'flow-style'
+  | 'comment'
+  | 'swap-values';
+
+interface DocNodes {
+  nodes: Node[];
+  pairs: Pair[];
+  maps: YAMLMap[];
+  scalars: Scalar[];
+  /** Each node's enclosing collections, outermost first. */
+  ancestors: Map<Node, Node[]>;
+}
+
+function docNodes(doc: Document): DocNodes {
+  const out: DocNodes = { nodes: [], pairs: [], maps: [], scalars: [], ancestors: new Map() };
+  visit(doc, {
+    Node(_, node, path) {
+      if (isAlias(node)) return;
+      out.nodes.push(node);
+      out.ancestors.set(
+        node,
+        path.filter((p): p is Node => isCollection(p as Node)),
+      );
+      if (isMap(node)) out.maps.push(node as YAMLMap);
+      if (isScalar(node)) out.scalars.push(node);
+    },
+    Pair(_, pair) {
+      out.pairs.push(pair as Pair);
+    },
+  });
+  return out;
+}
+
+/** One mutation of the document in place; returns false when the document offers nothing to mutate. */
+function mutateDocument(rng: Random, doc: Document, op: DocOp, placeholders: Map<string, string>): boolean {
+  const found = docNodes(doc);
+  const valuePairs = found.pairs.filter((p) => p.value !== null && p.value !== undefined);
+  switch (op) {
+    case 'alias-node': {
+      if (valuePairs.length === 0 || found.nodes.length === 0) return false;
+      const target = rng.pick(found.nodes);
+      rng.pick(valuePairs).value = doc.createAlias(target as Scalar, `a${rng.int(1000)}`);
+      return true;
+    }
+    case 'alias-ancestor': {
+      const nested = valuePairs.filter((p) => (found.ancestors.get(p.value as Node)?.length ?? 0) > 0);
+      if (nested.length === 0) return false;
+      const pair = rng.pick(nested);
+      const ancestor = rng.pick(found.ancestors.get(pair.value as Node)!);
+      pair.value = doc.createAlias(ancestor as YAMLMap, `cycle${rng.int(1000)}`);
+      return true;
+    }
+    case 'merge-key': {
+      if (found.maps.length === 0) return false;
+      const target = rng.pick([...found.maps, ...found.nodes]);
+      rng
+        .pick(found.maps)
+        .items.unshift(doc.createPair('<<', doc.createAlias(target as YAMLMap, `m${rng.int(1000)}`)));
+      return true;
+    }
+    case 'dup-pair': {
+      const maps = found.maps.filter((m) => m.items.length > 0);
+      if (maps.length === 0) return false;
+      const map = rng.pick(maps);
+      const pair = rng.pick(map.items);
+      const value = rng.chance(0.5) ? doc.createNode(rng.pick(EVIL_VALUES)) : (pair.value as Node)?.clone?.();
+      map.items.splice(
+        rng.int(map.items.length + 1),
+        0,
+        doc.createPair((pair.key as Node)?.clone?.() ?? pair.key, value),
+      );
+      return true;
+    }
+    case 'key-type': {
+      if (found.pairs.length === 0) return false;
+      const key = rng.pick<unknown>([0, 1.5, -1, null, true, [], ['a', 'b'], { k: 'v' }, 2 ** 64, '']);
+      rng.pick(found.pairs).key = doc.createNode(key);
+      return true;
+    }
+    case 'node-tag': {
+      if (found.nodes.length === 0) return false;
+      rng.pick(found.nodes).tag = rng.pick(NODE_TAGS);
+      return true;
+    }
+    case 'huge-number': {
+      if (valuePairs.length === 0) return false;
+      const placeholder = `HUGE_NUMBER_${placeholders.size}_PLACEHOLDER`;
+      placeholders.set(placeholder, rng.pick(HUGE_NUMBERS));
+      rng.pick(valuePairs).value = new Scalar(placeholder);
+      return true;
+    }
+    case 'scalar-style': {
+      if (found.scalars.length === 0) return false;
+      const scalar = rng.pick(found.scalars);
+      scalar.type = rng.pick([
+        'BLOCK_FOLDED',
+        'BLOCK_LITERAL',
+        'QUOTE_DOUBLE',
+        'QUOTE_SINGLE',
+        'PLAIN',
+      ] as const);
+      return true;
+    }
+    case 'flow-style': {
+      const collections = found.nodes.filter((n) => isMap(n) || isSeq(n)) as YAMLMap[];
+      if (collections.length === 0) return false;
+      const collection = rng.pick(collections);
+      collection.flow = !collection.flow;
+      return true;
+    }
+    case 'comment': {
+      if (found.nodes.length === 0) return false;
+      const node = rng.pick(found.nodes);
+      if (rng.chance(0.5)) node.commentBefore = rng.pick(ODD_COMMENTS);
+      else node.comment = rng.pick(ODD_COMMENTS);
+      return true;
+    }
+    case 'swap-values': {
+      if (valuePairs.length < 2) return false;
+      const a = rng.pick(valuePairs);
+      const b = rng.pick(valuePairs);
+      [a.value, b.value] = [b.value, a.value];
+      return true;
+    }
+  }
+}
+
+/** How often each document-level operation was applied, and printed, over a run. */
+const documentOps = new Map<string, number>();
+
+/** The seeds' syntax trees, parsed once and cloned for each case. */
+const parsedDocuments = new Map<string, Document[]>();
+
+function documentLevel(rng: Random, seed: Seed, steps: string[]): string {
+  let parsed = parsedDocuments.get(seed.name);
+  if (parsed === undefined) {
+    parsed = parseAllDocuments(seed.text) as Document[];
+    parsedDocuments.set(seed.name, parsed);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) return seed.text;
+  const docs = parsed.map((d) => d.clone());
+  const doc = rng.pick(docs) as Document;
+  const placeholders = new Map<string, string>();
+  const count = rng.between(1, 3);
+  for (let i = 0; i < count; i++) {
+    const op = rng.weighted<DocOp>([
+      ['alias-node', 2],
+      ['alias-ancestor', 1],
+      ['merge-key', 1],
+      ['dup-pair', 2],
+      ['key-type', 1],
+      ['node-tag', 1.5],
+      ['huge-number', 2],
+      ['scalar-style', 1],
+      ['flow-style', 1],
+      ['comment', 0.5],
+      ['swap-values', 2],
+    ]);
+    const applied = mutateDocument(rng, doc, op, placeholders);
+    steps.push(`doc:${op}${applied ? '' : '(nothing to mutate)'}`);
+    if (applied) documentOps.set(op, (documentOps.get(op) ?? 0) + 1);
+  }
+  const print = () => docs.map((d) => d.toString({ lineWidth: 0 })).join('');
+  let text: string;
+  try {
+    text = print();
+  } catch {
+    // The printer refuses an alias met before its anchor (what alias-node and swap-values can make): write
+    // every alias as text instead, so the loader meets `*name` before `&name`.
+    for (const d of docs) {
+      visit(d, {
+        Alias(_, alias) {
+          const placeholder = `ALIAS_${placeholders.size}_PLACEHOLDER`;
+          placeholders.set(placeholder, `*${alias.source}`);
+          return new Scalar(placeholder);
+        },
+      });
+    }
+    try {
+      text = print();
+      steps.push('doc:alias-before-anchor');
+      documentOps.set('alias-before-anchor', (documentOps.get('alias-before-anchor') ?? 0) + 1);
+    } catch (error) {
+      steps.push(`doc:unprintable (${(error as Error).message.slice(0, 40)})`);
+      documentOps.set('unprintable', (documentOps.get('unprintable') ?? 0) + 1);
+      return seed.text;
+    }
+  }
+  for (const [placeholder, literal] of placeholders) text = text.split(placeholder).join(literal);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Textual mutations
 
 const KEY_VALUE_LINE = /^(\s*(?:- )?[^\s:#"'][^:#]*:)[ \t]+(\S.*)$/;
@@ -1068,8 +1337,14 @@ function makeCase(seed: number, seeds: readonly Seed[]): Case {
   const from = rng.pick(seeds);
   const steps: string[] = [];
   let text = from.text;
-  if (rng.chance(0.4)) text = structural(rng, from, steps);
-  if (rng.chance(0.7) || steps.length === 0) {
+  const family = rng.weighted([
+    ['value', 0.35],
+    ['document', 0.3],
+    ['text', 0.35],
+  ] as const);
+  if (family === 'value') text = structural(rng, from, steps);
+  if (family === 'document') text = documentLevel(rng, from, steps);
+  if (rng.chance(family === 'document' ? 0.4 : 0.7) || steps.length === 0) {
     const n = rng.weighted([
       [1, 6],
       [2, 3],
@@ -1153,7 +1428,7 @@ describe('fuzz: mutated policies through the whole check', () => {
   });
 
   const title = REPLAY === undefined ? `${CASES} cases (seed ${hex(MASTER_SEED)})` : `case ${hex(REPLAY)}`;
-  it(`survives ${title}`, { timeout: 120_000 }, () => {
+  it(`survives ${title}`, { timeout: RUN_TIMEOUT_MS }, () => {
     const caseSeeds =
       REPLAY === undefined ? Array.from({ length: CASES }, (_, i) => deriveSeed(MASTER_SEED, i)) : [REPLAY];
     const ruleCounts = new Map<string, number>();
@@ -1165,6 +1440,9 @@ describe('fuzz: mutated policies through the whole check', () => {
     let clean = 0;
     let loaded = 0;
     let empty = 0;
+    const outcomes = new Map<string, number>();
+    const outcome = (name: string) => outcomes.set(name, (outcomes.get(name) ?? 0) + 1);
+    let documentCases = 0;
 
     const keep = (c: Case): string => {
       mkdirSync(keepDir, { recursive: true });
@@ -1196,6 +1474,7 @@ describe('fuzz: mutated policies through the whole check', () => {
           selectAnnotations(report);
         }
       } catch (error) {
+        outcome('threw');
         failures.push(`${describeCase} threw ${(error as Error)?.stack ?? String(error)}; input: ${keep(c)}`);
         continue;
       }
@@ -1206,6 +1485,19 @@ describe('fuzz: mutated policies through the whole check', () => {
 
       const wrong = malformations(report, c.path);
       if (wrong.length) failures.push(`${describeCase}: ${wrong.slice(0, 5).join('; ')}; input: ${keep(c)}`);
+      if (c.steps.some((step) => step.startsWith('doc:'))) documentCases++;
+      const problems = report.findings.filter((f) => f.kind === 'problem').length;
+      outcome(
+        wrong.length
+          ? 'malformed'
+          : problems > 0
+            ? report.counts.systems > 0
+              ? 'partly-loaded'
+              : 'rejected'
+            : report.failed
+              ? 'loaded-failing'
+              : 'loaded-passing',
+      );
       if (Object.getOwnPropertyNames(Object.prototype).length !== protoKeys) {
         failures.push(`${describeCase} polluted Object.prototype; input: ${keep(c)}`);
         break;
@@ -1228,6 +1520,11 @@ describe('fuzz: mutated policies through the whole check', () => {
         `loaded=${loaded} empty-reports=${empty} failures=${failures.length} ` +
         `problems by rule (${rules.length} ids): ${rules.map(([id, n]) => `${id}=${n}`).join(' ')} ` +
         `slowest=${slowest.ms.toFixed(1)}ms (FUZZ_CASE=${hex(slowest.seed)}: ${slowest.steps})`,
+    );
+    const classes = ['threw', 'malformed', 'rejected', 'partly-loaded', 'loaded-failing', 'loaded-passing'];
+    console.log(
+      `fuzz outcomes: ${classes.map((name) => `${name}=${outcomes.get(name) ?? 0}`).join(' ')}; ` +
+        `document-level cases=${documentCases} ops: ${[...documentOps].map(([op, n]) => `${op}=${n}`).join(' ')}`,
     );
     if (TOP > 0) {
       timings.sort((a, b) => b.ms - a.ms);

@@ -54,6 +54,13 @@ describe('YAML loading', () => {
     expect(p.message).toContain(String(YAML_LIMITS.maxNodes));
   });
 
+  it('refuses an alias to an enclosing node (a cycle) as it refuses a bomb, without a crash', () => {
+    const text =
+      'apiVersion: restorable/v1\nkind: BackupPolicy\nmetadata: &m { name: x, owner: a@b.c, self: *m }\n';
+    const p = only(problems({ '.restorable/cycle.yaml': text }));
+    expect(p.ruleId).toBe('yaml/alias-limit');
+  });
+
   it('rejects bytes that are not UTF-8 and names the line', () => {
     const bytes = Buffer.concat([
       Buffer.from('apiVersion: restorable/v1\nkind: Backup'),

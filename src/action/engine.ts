@@ -21,10 +21,11 @@ export function isEngineCommand(command: string): command is EngineCommand {
 
 /**
  * The environment the engine reads secrets from: the runner's, plus the `passphrase` input. Every secret is
- * masked before anything could print it.
+ * masked before anything could print it. The runner hands every input to the Action as INPUT_<NAME>
+ * (`passphrase`, `evidence-key`, `github-token` …): they are left out, or the policy's commands would see them.
  */
 function secretEnvironment(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_')));
   const passphrase = core.getInput('passphrase');
   if (passphrase) env[CREDENTIAL_ENV.passphrase] = passphrase;
   for (const name of Object.values(CREDENTIAL_ENV)) {

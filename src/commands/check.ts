@@ -88,10 +88,39 @@ export function loadProfile(root: string, configPath: string | undefined): Loade
   const ownDirs =
     config.data.controls?.paths ??
     (existsSync(join(root, DEFAULT_CONTROLS_PATH)) ? [DEFAULT_CONTROLS_PATH] : []);
-  for (const dir of ownDirs) controlDirs.push({ path: join(root, dir), display: dir });
+  const outside: string[] = [];
+  for (const dir of ownDirs) {
+    const path = join(root, dir);
+    if (outsideRoot(root, path)) outside.push(dir);
+    else controlDirs.push({ path, display: dir });
+  }
   const library = loadControls(controlDirs);
+  // A pull request can change the profile: its control directories must not reach the runner's other files.
+  for (const dir of outside) {
+    library.problems.push({
+      ruleId: 'control/directory',
+      message: `the control directory ${dir} is outside the repository; controls are read from inside it only`,
+      remediation:
+        'Keep your own controls in the repository (e.g. `.restorable/controls`) and name the directory relative to its root.',
+      location: fileStart(dir),
+    });
+  }
   const profile = applyProfile(library.controls, config);
   return { config, library, profile };
+}
+
+/** Whether `path` lies outside `root`, by its name or, when it exists, through symbolic links. */
+function outsideRoot(root: string, path: string): boolean {
+  const within = (base: string, target: string) => {
+    const rel = relative(base, target);
+    return !rel.startsWith('..') && !isAbsolute(rel);
+  };
+  if (!within(root, path)) return true;
+  try {
+    return !within(realpathSync(root), realpathSync(path));
+  } catch {
+    return false; // missing: loadControls says so
+  }
 }
 
 /** Reads and evaluates the files, in order. Each policy's syntax tree is dropped once it is evaluated. */

@@ -44,6 +44,14 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Variables git never needs and must not see: the tool's own (passphrases, keys, tokens; RESTORABLE_GIT, the
+ * program to run, aside), the Action's inputs (INPUT_*, which hold the same secrets), the job's token and
+ * cloud credentials.
+ */
+const SECRET_VARIABLE =
+  /^(RESTORABLE_(?!GIT$).+|INPUT_.+|GITHUB_TOKEN|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)$/;
+
 /** The path of the git program: `git` on PATH, unless RESTORABLE_GIT names another. */
 export function gitProgram(env: NodeJS.ProcessEnv): string {
   return env.RESTORABLE_GIT || 'git';
@@ -64,8 +72,11 @@ export class Git {
 
   constructor(cwd: string, env: NodeJS.ProcessEnv = process.env, secrets: readonly string[] = []) {
     this.cwd = cwd;
-    // No prompts (a CI job would hang), messages in English (some are matched), and never another index.
-    const { GIT_INDEX_FILE: _index, ...rest } = env;
+    // No prompts (a CI job would hang), messages in English (some are matched), never another index, and
+    // none of the tool's secrets: git gets its credentials through GIT_CONFIG_* (withConfig), nothing else.
+    const rest = Object.fromEntries(
+      Object.entries(env).filter(([name]) => name !== 'GIT_INDEX_FILE' && !SECRET_VARIABLE.test(name)),
+    );
     this.env = { ...rest, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', LANGUAGE: 'C' };
     this.secrets = secrets;
   }

@@ -1,5 +1,5 @@
 import { existsSync, globSync, statSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { DEFAULT_CONFIG_PATH, DEFAULT_CONTROLS_PATH, DEFAULT_POLICY_GLOBS } from './config.ts';
 import { fileStart } from './source.ts';
 import type { YamlProblem } from './yaml-file.ts';
@@ -18,7 +18,13 @@ export function discoverPolicyFiles(
   const add = (path: string) => found.add(path.split(sep).join('/'));
 
   if (requested.length === 0) {
-    for (const file of globYaml(root, configured ?? DEFAULT_POLICY_GLOBS)) {
+    // The configured globs come from the profile, which a pull request can change: never outside the root.
+    const patterns = (configured ?? DEFAULT_POLICY_GLOBS).filter((pattern) => {
+      const outside = isAbsolute(pattern) || pattern.split(/[\\/]/).includes('..');
+      if (outside) problems.push(outsidePattern(pattern));
+      return !outside;
+    });
+    for (const file of globYaml(root, patterns)) {
       if (file === DEFAULT_CONFIG_PATH || file.startsWith(`${DEFAULT_CONTROLS_PATH}/`)) continue;
       add(file);
     }
@@ -47,6 +53,15 @@ function globYaml(root: string, patterns: readonly string[]): string[] {
   return globSync([...patterns], { cwd: root })
     .map((p) => p.split(sep).join('/'))
     .filter((p) => /\.ya?ml$/.test(p) && !p.split('/').includes('node_modules'));
+}
+
+function outsidePattern(pattern: string): YamlProblem {
+  return {
+    ruleId: 'policy/not-found',
+    message: `${pattern} reaches outside the repository; policies are read from inside it only`,
+    remediation: 'Name policies by globs relative to the repository root, such as `.restorable/**/*.yaml`.',
+    location: fileStart(pattern),
+  };
 }
 
 function notFound(item: string, what: string): YamlProblem {

@@ -179,6 +179,8 @@ function expandedSize(value: unknown, limit: number): number {
     if (typeof v !== 'object' || v === null) return 1;
     const known = sizes.get(v);
     if (known !== undefined) return known;
+    // Met again while its children are counted: an alias to an enclosing node, a cycle that never ends.
+    sizes.set(v, limit + 1);
     let total = 1;
     for (const child of Array.isArray(v) ? v : Object.values(v)) {
       total += size(child);
