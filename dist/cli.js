@@ -41364,28 +41364,48 @@ async function appendRecord(draft, options) {
   const now = options.now ?? (() => /* @__PURE__ */ new Date());
   const defaults = { time: now(), run: draft.run ?? runContext(env2), toolVersion: VERSION };
   const maxAttempts = options.maxAttempts ?? 20;
+  let pending;
+  let transportFailures = 0;
+  const landed = (built, attempt2) => ({
+    ...built,
+    branch,
+    remote: target.remote,
+    attempts: attempt2
+  });
   for (let attempt2 = 1; ; attempt2++) {
-    const tip = await fetchTip(target);
-    const built = await buildCommit(target, tip, draft, defaults, signer, options.pages);
-    const landed = await publish(target, tip, built.commit);
-    if (landed) {
-      return {
-        ...built,
-        branch,
-        remote: target.remote,
-        attempts: attempt2
-      };
-    }
-    if (attempt2 >= maxAttempts) {
-      throw new EvidenceError(
-        `could not append to ${where2(target)}: other writers moved it during each of ${attempt2} attempts; the record (${built.record.kind} ${built.record.systems.map((s2) => s2.name).join(", ") || "of no system"}) was not written. Run again later.`
+    const moved = true;
+    try {
+      const tip = await fetchTip(target);
+      if (pending && await holdsRecord(target, tip, pending)) return landed(pending, attempt2);
+      pending = await buildCommit(target, tip, draft, defaults, signer, options.pages);
+      if (await publish(target, tip, pending.commit)) return landed(pending, attempt2);
+    } catch (error2) {
+      if (!(error2 instanceof EvidenceTransportError) || ++transportFailures > TRANSPORT_RETRIES) throw error2;
+      options.log?.(
+        `evidence: ${error2.message}; trying again (${transportFailures} of ${TRANSPORT_RETRIES})`
       );
     }
-    options.log?.(
-      `evidence: ${where2(target)} moved while appending (attempt ${attempt2}); re-chaining on the new tip`
-    );
+    if (attempt2 >= maxAttempts) {
+      const what = pending ? `the record (${pending.record.kind} ${pending.record.systems.map((s2) => s2.name).join(", ") || "of no system"})` : "the record";
+      throw new EvidenceError(
+        `could not append to ${where2(target)}: other writers moved it during each of ${attempt2} attempts; ${what} was not written. Run again later.`
+      );
+    }
+    if (moved) {
+      options.log?.(
+        `evidence: ${where2(target)} moved while appending (attempt ${attempt2}); re-chaining on the new tip`
+      );
+    }
     await sleep(Math.min(1e3, 25 * 2 ** Math.min(attempt2, 6)) * (0.5 + Math.random()));
   }
+}
+async function holdsRecord(target, tip, built) {
+  if (tip.commit === void 0) return false;
+  if (tip.commit === built.commit) return true;
+  const names = [`${built.commit}:${built.file}`, `${tip.commit}:${built.file}`];
+  const objects = await target.git.catObjects(names);
+  const mine = objects.get(names[0])?.id;
+  return mine !== void 0 && mine === objects.get(names[1])?.id;
 }
 function where2(target) {
   return target.remote === null ? `branch ${target.branch}` : `${target.remote}/${target.branch}`;
@@ -41440,7 +41460,7 @@ async function fetchTip(target) {
     );
     if (fetched.code !== 0) {
       if (!/couldn't find remote ref/i.test(fetched.stderr)) {
-        throw new EvidenceError(
+        throw new EvidenceTransportError(
           `cannot fetch ${branch} from ${remote}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`
         );
       }
@@ -41646,6 +41666,23 @@ async function rebuildHead(git, commit, fingerprint2) {
   }
   return { position: { sequence: state2.head.sequence + 1, previous: state2.head.sha256 }, state: state2 };
 }
+async function rememberTip(target, tip, commit) {
+  const { git, branch } = target;
+  await Promise.all([
+    git.run(["update-ref", target.tipRef, commit], { ok: [0, 1, 128] }),
+    git.run(
+      [
+        "update-ref",
+        "-m",
+        "restorable: evidence record pushed",
+        `refs/heads/${branch}`,
+        commit,
+        tip.known ?? ""
+      ],
+      { ok: [0, 1, 128] }
+    )
+  ]);
+}
 async function publish(target, tip, commit) {
   const { git, branch, remote } = target;
   if (remote === null) {
@@ -41663,20 +41700,7 @@ async function publish(target, tip, commit) {
     { ok: [0, 1, 128] }
   );
   if (pushed.code === 0) {
-    await Promise.all([
-      git.run(["update-ref", target.tipRef, commit], { ok: [0, 1, 128] }),
-      git.run(
-        [
-          "update-ref",
-          "-m",
-          "restorable: evidence record pushed",
-          `refs/heads/${branch}`,
-          commit,
-          tip.known ?? ""
-        ],
-        { ok: [0, 1, 128] }
-      )
-    ]);
+    await rememberTip(target, tip, commit);
     return true;
   }
   const output = `${pushed.stdout.toString("utf8")}
@@ -41689,16 +41713,18 @@ ${pushed.stderr}`;
   const listed = await git.run(["ls-remote", "--", remote, `refs/heads/${branch}`], { ok: [0, 2, 128] });
   if (listed.code === 0) {
     const now = listed.stdout.toString("utf8").split("	")[0]?.trim() || void 0;
+    if (now === commit) {
+      await rememberTip(target, tip, commit);
+      return true;
+    }
     if (now !== tip.commit) return false;
   }
-  throw new GitError(
+  throw new EvidenceTransportError(
     `cannot push the evidence branch to ${remote}: ${pushed.stderr.trim() || output.trim()}`,
-    ["push"],
-    pushed.code,
-    pushed.stderr
+    { cause: new GitError("git push failed", ["push"], pushed.code, pushed.stderr) }
   );
 }
-var KEYS_DIR, RESERVED, EvidenceError, BRANCH_NAME;
+var KEYS_DIR, RESERVED, EvidenceError, EvidenceTransportError, TRANSPORT_RETRIES, BRANCH_NAME;
 var init_branch = __esm({
   "src/evidence/branch.ts"() {
     "use strict";
@@ -41720,6 +41746,13 @@ var init_branch = __esm({
         this.name = "EvidenceError";
       }
     };
+    EvidenceTransportError = class extends EvidenceError {
+      constructor(message, options) {
+        super(message, options);
+        this.name = "EvidenceTransportError";
+      }
+    };
+    TRANSPORT_RETRIES = 4;
     BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<!\.lock)(?<![./])$/;
   }
 });

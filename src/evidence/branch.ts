@@ -47,6 +47,17 @@ export class EvidenceError extends Error {
   }
 }
 
+/** The remote could not be reached or refused for a reason of its own (a 503, a reset): worth another try. */
+export class EvidenceTransportError extends EvidenceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EvidenceTransportError';
+  }
+}
+
+/** Transport failures one append rides out (each followed by a backoff) before it reports the last. */
+const TRANSPORT_RETRIES = 4;
+
 /** What a pages hook is given to render files (README.md …) into the same commit as the record. */
 export interface PagesInput {
   record: EvidenceRecord;
@@ -159,29 +170,57 @@ export async function appendRecord(draft: RecordDraft, options: AppendOptions): 
   const defaults = { time: now(), run: draft.run ?? runContext(env), toolVersion: VERSION };
   const maxAttempts = options.maxAttempts ?? 20;
 
+  // A push whose answer was lost may have landed: before building again, look for the last commit built.
+  let pending: Built | undefined;
+  let transportFailures = 0;
+  const landed = (built: Built, attempt: number): AppendResult => ({
+    ...built,
+    branch,
+    remote: target.remote,
+    attempts: attempt,
+  });
   for (let attempt = 1; ; attempt++) {
-    const tip = await fetchTip(target);
-    const built = await buildCommit(target, tip, draft, defaults, signer, options.pages);
-    const landed = await publish(target, tip, built.commit);
-    if (landed) {
-      return {
-        ...built,
-        branch,
-        remote: target.remote,
-        attempts: attempt,
-      };
-    }
-    if (attempt >= maxAttempts) {
-      throw new EvidenceError(
-        `could not append to ${where(target)}: other writers moved it during each of ${attempt} attempts; the record (${built.record.kind} ${built.record.systems.map((s) => s.name).join(', ') || 'of no system'}) was not written. Run again later.`,
+    const moved = true;
+    try {
+      const tip = await fetchTip(target);
+      if (pending && (await holdsRecord(target, tip, pending))) return landed(pending, attempt);
+      pending = await buildCommit(target, tip, draft, defaults, signer, options.pages);
+      if (await publish(target, tip, pending.commit)) return landed(pending, attempt);
+    } catch (error) {
+      if (!(error instanceof EvidenceTransportError) || ++transportFailures > TRANSPORT_RETRIES) throw error;
+      options.log?.(
+        `evidence: ${error.message}; trying again (${transportFailures} of ${TRANSPORT_RETRIES})`,
       );
     }
-    options.log?.(
-      `evidence: ${where(target)} moved while appending (attempt ${attempt}); re-chaining on the new tip`,
-    );
+    if (attempt >= maxAttempts) {
+      const what = pending
+        ? `the record (${pending.record.kind} ${pending.record.systems.map((s) => s.name).join(', ') || 'of no system'})`
+        : 'the record';
+      throw new EvidenceError(
+        `could not append to ${where(target)}: other writers moved it during each of ${attempt} attempts; ${what} was not written. Run again later.`,
+      );
+    }
+    if (moved) {
+      options.log?.(
+        `evidence: ${where(target)} moved while appending (attempt ${attempt}); re-chaining on the new tip`,
+      );
+    }
     // Jittered exponential backoff, so writers that collided do not collide again in step.
     await sleep(Math.min(1000, 25 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
   }
+}
+
+/**
+ * Whether the branch at `tip` already holds `built`'s record, byte for byte (its push landed though its
+ * answer was lost). Compared by the record file's blob, which a shallow fetch has too.
+ */
+async function holdsRecord(target: Target, tip: Tip, built: Built): Promise<boolean> {
+  if (tip.commit === undefined) return false;
+  if (tip.commit === built.commit) return true;
+  const names = [`${built.commit}:${built.file}`, `${tip.commit}:${built.file}`];
+  const objects = await target.git.catObjects(names);
+  const mine = objects.get(names[0]!)?.id;
+  return mine !== undefined && mine === objects.get(names[1]!)?.id;
 }
 
 function where(target: Target): string {
@@ -252,7 +291,7 @@ async function fetchTip(target: Target): Promise<Tip> {
     );
     if (fetched.code !== 0) {
       if (!/couldn't find remote ref/i.test(fetched.stderr)) {
-        throw new EvidenceError(
+        throw new EvidenceTransportError(
           `cannot fetch ${branch} from ${remote}: ${fetched.stderr.trim() || `git fetch exited with ${fetched.code}`}`,
         );
       }
@@ -529,6 +568,28 @@ async function rebuildHead(
  * compare-and-swap of the ref (local mode). False when another writer got there first; throws on any
  * other failure.
  */
+/**
+ * Remembers a pushed tip: the remote-tracking ref, and the local branch (what a later writer or `evidence
+ * verify` compares a fetched tip with). Compare-and-swap: another writer may have moved them.
+ */
+async function rememberTip(target: Target, tip: Tip, commit: string): Promise<void> {
+  const { git, branch } = target;
+  await Promise.all([
+    git.run(['update-ref', target.tipRef, commit], { ok: [0, 1, 128] }),
+    git.run(
+      [
+        'update-ref',
+        '-m',
+        'restorable: evidence record pushed',
+        `refs/heads/${branch}`,
+        commit,
+        tip.known ?? '',
+      ],
+      { ok: [0, 1, 128] },
+    ),
+  ]);
+}
+
 async function publish(target: Target, tip: Tip, commit: string): Promise<boolean> {
   const { git, branch, remote } = target;
   if (remote === null) {
@@ -546,22 +607,7 @@ async function publish(target: Target, tip: Tip, commit: string): Promise<boolea
     { ok: [0, 1, 128] },
   );
   if (pushed.code === 0) {
-    // Remember the new tip: the remote-tracking ref, and the local branch (what a later writer or
-    // `evidence verify` compares a fetched tip with). Compare-and-swap: another writer may have moved them.
-    await Promise.all([
-      git.run(['update-ref', target.tipRef, commit], { ok: [0, 1, 128] }),
-      git.run(
-        [
-          'update-ref',
-          '-m',
-          'restorable: evidence record pushed',
-          `refs/heads/${branch}`,
-          commit,
-          tip.known ?? '',
-        ],
-        { ok: [0, 1, 128] },
-      ),
-    ]);
+    await rememberTip(target, tip, commit);
     return true;
   }
   const output = `${pushed.stdout.toString('utf8')}\n${pushed.stderr}`;
@@ -576,12 +622,15 @@ async function publish(target: Target, tip: Tip, commit: string): Promise<boolea
   const listed = await git.run(['ls-remote', '--', remote, `refs/heads/${branch}`], { ok: [0, 2, 128] });
   if (listed.code === 0) {
     const now = listed.stdout.toString('utf8').split('\t')[0]?.trim() || undefined;
+    if (now === commit) {
+      // It landed; only the answer was lost.
+      await rememberTip(target, tip, commit);
+      return true;
+    }
     if (now !== tip.commit) return false;
   }
-  throw new GitError(
+  throw new EvidenceTransportError(
     `cannot push the evidence branch to ${remote}: ${pushed.stderr.trim() || output.trim()}`,
-    ['push'],
-    pushed.code,
-    pushed.stderr,
+    { cause: new GitError('git push failed', ['push'], pushed.code, pushed.stderr) },
   );
 }
