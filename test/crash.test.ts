@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { generateKey, readKey } from 'openpgp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GIT_ENV, type GitHttpServer, git, gitHttpServer, removeTempDirs, workTree } from './helpers/git.ts';
+import { crashOf, runInProcess } from './helpers/in-process-cli.ts';
 import { type KillableRun, runCli, startCli, watchWrites } from './helpers/killable-cli.ts';
 import { deriveSeed, Random, seedFromEnv } from './helpers/random.ts';
 import { type ManifestEntry, manifestDifferences, treeManifest } from './helpers/restorable-cli.ts';
@@ -203,6 +204,36 @@ function cli(root: string, args: string[], clockShiftMs = 0): Promise<Run> {
   return runCli(args, { cwd: root, env: ENV, clockShiftMs, timeoutMs: COMMAND_TIMEOUT_MS });
 }
 
+/**
+ * A read-only follow-up (snapshots, verify, restore) through the CLI's own handlers in this process: the
+ * same code and error handling without a Node start per command, which is most of a trial's time. A
+ * JavaScript error reaching the top (a crash) is shown as one; a run past the limit counts as a hang.
+ */
+async function inspect(root: string, args: string[]): Promise<Run> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), COMMAND_TIMEOUT_MS);
+  });
+  const run = await Promise.race([runInProcess([...args, '--root', root], ENV), limit]);
+  clearTimeout(timer);
+  const ms = performance.now() - started;
+  if (run === undefined) {
+    return { status: null, signal: null, stdout: '', bytes: Buffer.alloc(0), stderr: '', ms, timedOut: true };
+  }
+  const crash = crashOf(run);
+  const stderr = crash ? `${run.stderr}internal error: ${crash}\n` : run.stderr;
+  return {
+    status: run.status,
+    signal: null,
+    stdout: run.stdout,
+    bytes: Buffer.from(run.stdout),
+    stderr,
+    ms,
+    timedOut: false,
+  };
+}
+
 function shown(run: Run): string {
   return `exit ${run.status ?? run.signal}${run.timedOut ? ' (timed out)' : ''}: ${run.stderr.trim().split('\n').slice(-6).join(' | ')}`;
 }
@@ -286,7 +317,7 @@ async function calibrate(
 }
 
 async function listSnapshots(root: string, problems: string[]): Promise<string[] | undefined> {
-  const run = await cli(root, ['snapshots', 'policy.yaml', '--json']);
+  const run = await inspect(root, ['snapshots', 'policy.yaml', '--json']);
   if (judge('snapshots', run, problems) !== 'ok') return undefined;
   return (JSON.parse(run.stdout).snapshots as { id: string }[]).map((s) => s.id);
 }
@@ -299,7 +330,7 @@ async function verify(
   clockShiftMs = 0,
 ): Promise<string> {
   const args = ['repo', 'verify', 'policy.yaml', '--json', ...(readData ? ['--read-data'] : [])];
-  const run = await cli(root, args, clockShiftMs);
+  const run = clockShiftMs === 0 ? await inspect(root, args) : await cli(root, args, clockShiftMs);
   const label = readData ? 'ok (read-data)' : 'ok';
   if (run.status === 0) return label;
   if (judge('repo verify', run, problems) !== 'failed' || run.stdout === '') return 'FAILED';
@@ -321,7 +352,7 @@ async function restoreAll(
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       const target = tempDir('restorable-crash-restore-');
-      const run = await cli(root, [
+      const run = await inspect(root, [
         'restore',
         'policy.yaml',
         '--system',
@@ -333,7 +364,7 @@ async function restoreAll(
       ]);
       if (run.status !== 0) {
         if (run.timedOut) totals.hangs++;
-        else if (STACK_TRACE.test(run.stderr)) totals.crashes++;
+        else if (STACK_TRACE.test(run.stderr) || run.stderr.includes('internal error')) totals.crashes++;
         totals.dataLost++;
         problems.push(`restore ${id.slice(0, 8)}: ${shown(run)}`);
       } else {
