@@ -86787,15 +86787,23 @@ async function openRepositories(options) {
   }
   if (seen.size === 0) throw new Error(`no repository named "${options.repository}" in the policies`);
   const opened = [];
+  const failed = [];
   for (const { name, item, data, systems } of seen.values()) {
-    const repo = await openRepository(await backendFor(options.root, data), {
-      root: options.root,
-      system: item.system,
-      env: options.env,
-      create: false
-    });
-    opened.push({ name, repo, systems });
+    try {
+      const repo = await openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: item.system,
+        env: options.env,
+        create: false
+      });
+      opened.push({ name, repo, systems });
+    } catch (error2) {
+      if (!options.onUnavailable) throw error2;
+      failed.push({ name, error: error2 });
+    }
   }
+  if (opened.length === 0 && failed.length > 0) throw failed[0].error;
+  for (const { name, error: error2 } of failed) options.onUnavailable?.(name, error2);
   return opened;
 }
 var init_repository_access = __esm({
@@ -87026,6 +87034,11 @@ async function restoreTree(reader, tree, target, options = {}) {
   return { totals, problems };
 }
 function timeSeconds(mtimeNs) {
+  if (typeof mtimeNs !== "string" || !/^-?[0-9]{1,30}$/.test(mtimeNs)) {
+    throw new Error(
+      `its modification time in the snapshot (${JSON.stringify(mtimeNs)}) is not a number of nanoseconds`
+    );
+  }
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
 async function setTimes(path, mtimeNs, link2) {
@@ -87170,7 +87183,8 @@ var init_restore = __esm({
 async function runSnapshots(options) {
   const rows = [];
   const problems = [];
-  for (const { name, repo, systems } of await openRepositories(options)) {
+  const onUnavailable = (name, error2) => problems.push(`repository ${name} cannot be read: ${error2.message}`);
+  for (const { name, repo, systems } of await openRepositories({ ...options, onUnavailable })) {
     const wanted = new Set(options.systems && options.systems.length > 0 ? options.systems : systems);
     for (const { id, snapshot } of await listSnapshots(
       repo,
@@ -87510,7 +87524,7 @@ async function snapshotsCommand(args, io) {
     repository: { type: "string" }
   });
   const { rows, problems } = await runSnapshots(access(values, positionals, io));
-  for (const problem of problems) io.err(`damaged: ${problem}`);
+  for (const problem of problems) io.err(problem.startsWith("repository ") ? problem : `damaged: ${problem}`);
   if (values.json) {
     json2(io, { command: "snapshots", snapshots: rows, problems });
   } else {

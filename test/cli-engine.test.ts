@@ -560,6 +560,29 @@ describe('backup policy problems and failing sources', () => {
     expect(existsSync(join(fresh, 'gone'))).toBe(false);
   });
 
+  it('snapshots still lists the offsite copy when the primary is gone, and names the one it cannot read', async () => {
+    const fresh = tempDir();
+    mkdirSync(join(fresh, 'data'));
+    writeFileSync(join(fresh, 'data/x'), 'x\n');
+    writePolicy(
+      fresh,
+      '  primary: { local: { path: primary } }\n  offsite: { local: { path: offsite } }',
+      `  - name: both
+    source: { paths: [data] }
+    repositories: [primary, offsite]`,
+    );
+    expect((await run(fresh, ['backup', 'policy.yaml'])).status).toBe(0);
+    rmSync(join(fresh, 'primary'), { recursive: true, force: true });
+    const listed = await run(fresh, ['snapshots', 'policy.yaml', '--json']);
+    expect(listed.status, described(listed)).toBe(1);
+    expectNoStackTrace(listed);
+    const report = JSON.parse(listed.stdout);
+    expect(report.snapshots.map((row: { repository: string }) => row.repository)).toEqual(['offsite']);
+    expect(listed.stderr).toContain(
+      `repository primary cannot be read: ${join(fresh, 'primary')} holds no repository`,
+    );
+  });
+
   it('a malformed policy stops the run before anything executes, naming file:line:column', async () => {
     const fresh = tempDir();
     writeFileSync(

@@ -102,7 +102,7 @@ export async function snapshotsCommand(args: string[], io: Io): Promise<number> 
     repository: { type: 'string' },
   });
   const { rows, problems } = await runSnapshots(access(values, positionals, io));
-  for (const problem of problems) io.err(`damaged: ${problem}`);
+  for (const problem of problems) io.err(problem.startsWith('repository ') ? problem : `damaged: ${problem}`);
   if (values.json) {
     json(io, { command: 'snapshots', snapshots: rows, problems });
   } else {

@@ -44,7 +44,15 @@ export async function openSystemRepository(
  * systems, each opened with the first system's credentials.
  */
 export async function openRepositories(
-  options: AccessOptions & { systems?: readonly string[]; repository?: string },
+  options: AccessOptions & {
+    systems?: readonly string[];
+    repository?: string;
+    /**
+     * Given: a repository that cannot be opened is reported here and left out, as long as another opens
+     * (an offsite copy still lists when the primary is gone). Without it, or when none opens, it throws.
+     */
+    onUnavailable?: (name: string, error: Error) => void;
+  },
 ): Promise<OpenedRepository[]> {
   const planned = planSystems(options);
   const seen = new Map<
@@ -62,14 +70,22 @@ export async function openRepositories(
   }
   if (seen.size === 0) throw new Error(`no repository named "${options.repository}" in the policies`);
   const opened: OpenedRepository[] = [];
+  const failed: { name: string; error: Error }[] = [];
   for (const { name, item, data, systems } of seen.values()) {
-    const repo = await openRepository(await backendFor(options.root, data), {
-      root: options.root,
-      system: item.system,
-      env: options.env,
-      create: false,
-    });
-    opened.push({ name, repo, systems });
+    try {
+      const repo = await openRepository(await backendFor(options.root, data), {
+        root: options.root,
+        system: item.system,
+        env: options.env,
+        create: false,
+      });
+      opened.push({ name, repo, systems });
+    } catch (error) {
+      if (!options.onUnavailable) throw error;
+      failed.push({ name, error: error as Error });
+    }
   }
+  if (opened.length === 0 && failed.length > 0) throw failed[0]!.error;
+  for (const { name, error } of failed) options.onUnavailable?.(name, error);
   return opened;
 }

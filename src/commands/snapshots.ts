@@ -18,7 +18,9 @@ export async function runSnapshots(
 ): Promise<{ rows: SnapshotRow[]; problems: string[] }> {
   const rows: SnapshotRow[] = [];
   const problems: string[] = [];
-  for (const { name, repo, systems } of await openRepositories(options)) {
+  const onUnavailable = (name: string, error: Error) =>
+    problems.push(`repository ${name} cannot be read: ${error.message}`);
+  for (const { name, repo, systems } of await openRepositories({ ...options, onUnavailable })) {
     const wanted = new Set(options.systems && options.systems.length > 0 ? options.systems : systems);
     for (const { id, snapshot } of await listSnapshots(repo, (id, message) =>
       problems.push(`snapshots/${id}: ${message}`),

@@ -247,6 +247,11 @@ export async function restoreTree(
  * truncates: aiming at the middle of the microsecond restores the microsecond exactly.
  */
 function timeSeconds(mtimeNs: string): number {
+  if (typeof mtimeNs !== 'string' || !/^-?[0-9]{1,30}$/.test(mtimeNs)) {
+    throw new Error(
+      `its modification time in the snapshot (${JSON.stringify(mtimeNs)}) is not a number of nanoseconds`,
+    );
+  }
   return (Number(BigInt(mtimeNs) / 1000n) + 0.5) / 1e6;
 }
 
