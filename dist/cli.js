@@ -994,6 +994,49 @@ var init_evaluate_static = __esm({
   }
 });
 
+// src/policy/source.ts
+function formatRange(range2) {
+  return `${range2.file}:${range2.line}:${range2.column}`;
+}
+function fileStart(file) {
+  return { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
+}
+var init_source = __esm({
+  "src/policy/source.ts"() {
+    "use strict";
+  }
+});
+
+// src/policy/inside.ts
+import { realpathSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
+function outsideRoot(root5, path) {
+  const within2 = (base, target) => {
+    const rel = relative(base, target);
+    return !rel.startsWith("..") && !isAbsolute(rel);
+  };
+  if (!within2(root5, path)) return true;
+  try {
+    return !within2(realpathSync(root5), realpathSync(path));
+  } catch {
+    return false;
+  }
+}
+function outsideProblem(file, what) {
+  return {
+    ruleId: `${what === "profile" ? "config" : what}/outside`,
+    message: `${file} leads outside the repository (a symbolic link); ${what} files are read from inside it only`,
+    remediation: "Replace the link with the file itself, inside the repository.",
+    location: fileStart(file)
+  };
+}
+var init_inside = __esm({
+  "src/policy/inside.ts"() {
+    "use strict";
+    init_source();
+  }
+});
+
 // node_modules/ajv/dist/compile/codegen/code.js
 var require_code = __commonJS({
   "node_modules/ajv/dist/compile/codegen/code.js"(exports) {
@@ -4872,50 +4915,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative4, options, skipNormalization) {
+    function resolveComponent(base, relative5, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse5(serialize(base, options), options);
-        relative4 = parse5(serialize(relative4, options), options);
+        relative5 = parse5(serialize(relative5, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative4.scheme) {
-        target.scheme = relative4.scheme;
-        target.userinfo = relative4.userinfo;
-        target.host = relative4.host;
-        target.port = relative4.port;
-        target.path = removeDotSegments(relative4.path || "");
-        target.query = relative4.query;
+      if (!options.tolerant && relative5.scheme) {
+        target.scheme = relative5.scheme;
+        target.userinfo = relative5.userinfo;
+        target.host = relative5.host;
+        target.port = relative5.port;
+        target.path = removeDotSegments(relative5.path || "");
+        target.query = relative5.query;
       } else {
-        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0) {
-          target.userinfo = relative4.userinfo;
-          target.host = relative4.host;
-          target.port = relative4.port;
-          target.path = removeDotSegments(relative4.path || "");
-          target.query = relative4.query;
+        if (relative5.userinfo !== void 0 || relative5.host !== void 0 || relative5.port !== void 0) {
+          target.userinfo = relative5.userinfo;
+          target.host = relative5.host;
+          target.port = relative5.port;
+          target.path = removeDotSegments(relative5.path || "");
+          target.query = relative5.query;
         } else {
-          if (!relative4.path) {
+          if (!relative5.path) {
             target.path = base.path;
-            if (relative4.query !== void 0) {
-              target.query = relative4.query;
+            if (relative5.query !== void 0) {
+              target.query = relative5.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative4.path[0] === "/") {
-              target.path = removeDotSegments(relative4.path);
+            if (relative5.path[0] === "/") {
+              target.path = removeDotSegments(relative5.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative4.path;
+                target.path = "/" + relative5.path;
               } else if (!base.path) {
-                target.path = relative4.path;
+                target.path = relative5.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative5.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative4.query;
+            target.query = relative5.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -4923,7 +4966,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative4.fragment;
+      target.fragment = relative5.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -9956,19 +9999,6 @@ var init_schemas = __esm({
   }
 });
 
-// src/policy/source.ts
-function formatRange(range2) {
-  return `${range2.file}:${range2.line}:${range2.column}`;
-}
-function fileStart(file) {
-  return { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
-}
-var init_source = __esm({
-  "src/policy/source.ts"() {
-    "use strict";
-  }
-});
-
 // src/policy/schema-errors.ts
 function describeSchemaErrors(errors, prefix) {
   const oneOfPaths = errors.filter((e5) => e5.keyword === "oneOf").map((e5) => e5.schemaPath);
@@ -13577,6 +13607,10 @@ function loadControls(directories2) {
     }
     for (const name of names) {
       const display = `${directory.display}/${name}`;
+      if (directory.root !== void 0 && outsideRoot(directory.root, join(directory.path, name))) {
+        problems.push(outsideProblem(display, "control"));
+        continue;
+      }
       const file = parseYamlFile(display, readFileSync2(join(directory.path, name)));
       problems.push(...file.problems);
       for (const document of file.documents) {
@@ -13679,6 +13713,7 @@ var init_library = __esm({
   "src/controls/library.ts"() {
     "use strict";
     init_duration();
+    init_inside();
     init_schemas();
     init_source();
     init_validate_document();
@@ -13805,8 +13840,8 @@ var init_result = __esm({
 import { existsSync, readFileSync as readFileSync3 } from "node:fs";
 import { join as join2 } from "node:path";
 function loadConfig(root5, path) {
-  const relative4 = path ?? DEFAULT_CONFIG_PATH;
-  const absolute = join2(root5, relative4);
+  const relative5 = path ?? DEFAULT_CONFIG_PATH;
+  const absolute = join2(root5, relative5);
   if (!existsSync(absolute)) {
     if (path === void 0) return { data: EMPTY, problems: [] };
     return {
@@ -13814,34 +13849,36 @@ function loadConfig(root5, path) {
       problems: [
         {
           ruleId: "config/missing",
-          message: `configuration file ${relative4} does not exist`,
+          message: `configuration file ${relative5} does not exist`,
           remediation: "Check the path given to --config (or the `config` input).",
-          location: fileStart(relative4)
+          location: fileStart(relative5)
         }
       ]
     };
   }
-  const parsed2 = parseYamlFile(relative4, readFileSync3(absolute));
+  if (outsideRoot(root5, absolute)) return { data: EMPTY, problems: [outsideProblem(relative5, "profile")] };
+  const parsed2 = parseYamlFile(relative5, readFileSync3(absolute));
   const problems = [...parsed2.problems];
   const document = parsed2.documents[0];
   if (parsed2.documents.length > 1) {
     problems.push({
       ruleId: "config/several-documents",
-      message: `${relative4} holds ${parsed2.documents.length} documents; it must hold one`,
+      message: `${relative5} holds ${parsed2.documents.length} documents; it must hold one`,
       remediation: "Merge them into one document.",
       location: parsed2.documents[1].locate([])
     });
   }
-  if (!document) return { data: EMPTY, file: relative4, problems };
+  if (!document) return { data: EMPTY, file: relative5, problems };
   const schemaProblems = validateDocument(document, validator("config"), "config/schema");
   if (schemaProblems.length)
-    return { data: EMPTY, file: relative4, document, problems: [...problems, ...schemaProblems] };
-  return { data: document.value, file: relative4, document, problems };
+    return { data: EMPTY, file: relative5, document, problems: [...problems, ...schemaProblems] };
+  return { data: document.value, file: relative5, document, problems };
 }
 var DEFAULT_CONFIG_PATH, DEFAULT_POLICY_GLOBS, DEFAULT_CONTROLS_PATH, DEFAULT_EVIDENCE_BRANCH, EMPTY;
 var init_config = __esm({
   "src/policy/config.ts"() {
     "use strict";
+    init_inside();
     init_schemas();
     init_source();
     init_validate_document();
@@ -13856,14 +13893,14 @@ var init_config = __esm({
 
 // src/policy/discover.ts
 import { existsSync as existsSync2, globSync, statSync } from "node:fs";
-import { isAbsolute, relative, resolve as resolve2, sep } from "node:path";
+import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve2, sep } from "node:path";
 function discoverPolicyFiles(root5, requested, configured) {
   const problems = [];
   const found = /* @__PURE__ */ new Set();
   const add2 = (path) => found.add(path.split(sep).join("/"));
   if (requested.length === 0) {
     const patterns = (configured ?? DEFAULT_POLICY_GLOBS).filter((pattern) => {
-      const outside = isAbsolute(pattern) || pattern.split(/[\\/]/).includes("..");
+      const outside = isAbsolute2(pattern) || pattern.split(/[\\/]/).includes("..");
       if (outside) problems.push(outsidePattern(pattern));
       return !outside;
     });
@@ -13882,11 +13919,11 @@ function discoverPolicyFiles(root5, requested, configured) {
     } else if (!existsSync2(absolute)) {
       problems.push(notFound(item, "does not exist"));
     } else if (statSync(absolute).isDirectory()) {
-      const prefix = relative(root5, absolute).split(sep).join("/");
+      const prefix = relative2(root5, absolute).split(sep).join("/");
       const base = prefix === "" ? "" : `${prefix}/`;
       globYaml(root5, [`${base}**/*.yml`, `${base}**/*.yaml`]).forEach(add2);
     } else {
-      add2(relative(root5, absolute));
+      add2(relative2(root5, absolute));
     }
   }
   return { files: [...found].sort(), problems };
@@ -13925,6 +13962,10 @@ function loadPolicies(root5, files, visit) {
   const problems = [];
   for (const file of files) {
     let bytes2;
+    if (outsideRoot(root5, join3(root5, file))) {
+      problems.push(outsideProblem(file, "policy"));
+      continue;
+    }
     try {
       bytes2 = readFileSync4(join3(root5, file));
     } catch (error2) {
@@ -14043,6 +14084,7 @@ var VERIFY_PLACEHOLDERS;
 var init_load_policies = __esm({
   "src/policy/load-policies.ts"() {
     "use strict";
+    init_inside();
     init_schema_errors();
     init_schemas();
     init_source();
@@ -14071,8 +14113,8 @@ __export(check_exports, {
   runCheck: () => runCheck,
   setUpCheck: () => setUpCheck
 });
-import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync, statSync as statSync2 } from "node:fs";
-import { isAbsolute as isAbsolute2, join as join4, relative as relative2 } from "node:path";
+import { closeSync, existsSync as existsSync3, openSync, readSync, realpathSync as realpathSync2, statSync as statSync2 } from "node:fs";
+import { isAbsolute as isAbsolute3, join as join4, relative as relative3 } from "node:path";
 function runCheck(options, profile) {
   const started = performance.now();
   const setup = setUpCheck(options, profile);
@@ -14094,7 +14136,7 @@ function loadProfile(root5, configPath) {
   for (const dir of ownDirs) {
     const path = join4(root5, dir);
     if (outsideRoot(root5, path)) outside.push(dir);
-    else controlDirs.push({ path, display: dir });
+    else controlDirs.push({ path, display: dir, root: root5 });
   }
   const library = loadControls(controlDirs);
   for (const dir of outside) {
@@ -14107,18 +14149,6 @@ function loadProfile(root5, configPath) {
   }
   const profile = applyProfile(library.controls, config2);
   return { config: config2, library, profile };
-}
-function outsideRoot(root5, path) {
-  const within2 = (base, target) => {
-    const rel = relative2(base, target);
-    return !rel.startsWith("..") && !isAbsolute2(rel);
-  };
-  if (!within2(root5, path)) return true;
-  try {
-    return !within2(realpathSync(root5), realpathSync(path));
-  } catch {
-    return false;
-  }
 }
 function evaluateFiles(root5, files, controls) {
   const probe = repositoryProbe(root5);
@@ -14264,7 +14294,7 @@ function countFindings(findings, files, policies, systems, controls) {
   return counts;
 }
 function repositoryProbe(root5) {
-  const realRoot = realpathSync(root5);
+  const realRoot = realpathSync2(root5);
   const known = /* @__PURE__ */ new Map();
   const inside = (path) => {
     if (known.has(path)) return known.get(path);
@@ -14272,9 +14302,9 @@ function repositoryProbe(root5) {
     try {
       const absolute = join4(root5, path);
       if (statSync2(absolute).isFile()) {
-        const candidate = realpathSync(absolute);
-        const rel = relative2(realRoot, candidate);
-        if (!rel.startsWith("..") && !isAbsolute2(rel)) real = candidate;
+        const candidate = realpathSync2(absolute);
+        const rel = relative3(realRoot, candidate);
+        if (!rel.startsWith("..") && !isAbsolute3(rel)) real = candidate;
       }
     } catch {
       real = void 0;
@@ -14314,6 +14344,7 @@ var init_check = __esm({
     init_result();
     init_config();
     init_discover();
+    init_inside();
     init_load_policies();
     init_source();
   }
@@ -14625,7 +14656,7 @@ var init_git = __esm({
 // src/policy/git-tree.ts
 import { chmodSync, mkdirSync as mkdirSync2, mkdtempSync, rmSync, symlinkSync, writeFileSync as writeFileSync2 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname as dirname2, join as join5, relative as relative3, sep as sep2 } from "node:path";
+import { dirname as dirname2, join as join5, relative as relative4, sep as sep2 } from "node:path";
 async function writeCommitTree(options) {
   const git = new Git(options.root, options.env ?? process.env);
   let commit = await git.resolve(`${options.revision}^{commit}`);
@@ -14645,7 +14676,7 @@ async function writeCommitTree(options) {
     );
   }
   const top = await git.text(["rev-parse", "--show-toplevel"]);
-  const inside = relative3(top, options.root).split(sep2).join("/");
+  const inside = relative4(top, options.root).split(sep2).join("/");
   const dir = mkdtempSync(join5(tmpdir(), "restorable-base-"));
   const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
@@ -45970,13 +46001,13 @@ function givenPath(root5, spec) {
   if (spec.includes("\0") || !spec.isWellFormed()) {
     throw new SourcePathError(spec, `source path ${JSON.stringify(spec)} is not a valid path`);
   }
-  const isAbsolute3 = spec.startsWith("/");
+  const isAbsolute4 = spec.startsWith("/");
   const segments = [];
   for (const segment of spec.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment !== "..") segments.push(segment);
     else if (segments.length > 0) segments.pop();
-    else if (!isAbsolute3) {
+    else if (!isAbsolute4) {
       throw new SourcePathError(
         spec,
         `source path ${JSON.stringify(spec)} is outside the repository root ${root5}: relative paths must stay inside it; write the absolute path to back up something elsewhere`
@@ -45984,11 +46015,11 @@ function givenPath(root5, spec) {
     }
   }
   const snapshot = segments.join("/");
-  return { spec, snapshot, absolute: under(isAbsolute3 ? "/" : root5, snapshot) };
+  return { spec, snapshot, absolute: under(isAbsolute4 ? "/" : root5, snapshot) };
 }
-function under(base, relative4) {
-  if (relative4 === "") return base;
-  return base === "/" ? `/${relative4}` : `${base}/${relative4}`;
+function under(base, relative5) {
+  if (relative5 === "") return base;
+  return base === "/" ? `/${relative5}` : `${base}/${relative5}`;
 }
 function within(outer, inner) {
   if (outer === "") return inner;
@@ -46471,19 +46502,19 @@ var init_local = __esm({
       }
       async list(prefix) {
         const out = [];
-        const walk = async (relative4) => {
+        const walk = async (relative5) => {
           let entries;
           try {
-            entries = await readdir2(join7(this.root, relative4), { withFileTypes: true });
+            entries = await readdir2(join7(this.root, relative5), { withFileTypes: true });
           } catch (error2) {
             if (error2.code === "ENOENT") return;
-            throw new StorageError(this.location, relative4, `cannot list (${error2.message})`, {
+            throw new StorageError(this.location, relative5, `cannot list (${error2.message})`, {
               cause: error2
             });
           }
           for (const entry of entries) {
             if (entry.name.startsWith(".tmp-")) continue;
-            const name = relative4 === "" ? entry.name : `${relative4}/${entry.name}`;
+            const name = relative5 === "" ? entry.name : `${relative5}/${entry.name}`;
             if (entry.isDirectory()) await walk(name);
             else if (entry.isFile() && name.startsWith(prefix)) {
               try {
@@ -69810,12 +69841,12 @@ var require_dist_cjs8 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative4 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative5 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative4 && full) {
+      if (relative5 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -69823,8 +69854,8 @@ var require_dist_cjs8 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative4) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative4}`;
+      if (relative5) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative5}`;
       } else if (full) {
         host = full;
       } else {
@@ -86900,22 +86931,22 @@ async function restoreTree(reader, tree, target, options = {}) {
     const parent = path.slice(0, Math.max(0, path.lastIndexOf("/")));
     if (parent === "" || known.has(parent)) return;
     const segments = path.split("/");
-    let relative4 = "";
+    let relative5 = "";
     for (let i6 = 0; i6 < segments.length - 1; i6++) {
-      relative4 = relative4 === "" ? segments[i6] : `${relative4}/${segments[i6]}`;
-      if (known.has(relative4)) continue;
-      const absolute = join12(target, relative4);
+      relative5 = relative5 === "" ? segments[i6] : `${relative5}/${segments[i6]}`;
+      if (known.has(relative5)) continue;
+      const absolute = join12(target, relative5);
       try {
         mkdirSync3(absolute, { mode: 448 });
       } catch (error2) {
         if (error2.code !== "EEXIST") throw error2;
         if (!lstatSync3(absolute).isDirectory()) {
           throw new RepositoryError(
-            `refused: ${relative4} exists in the target and is not a directory (a symlink would let the restore escape)`
+            `refused: ${relative5} exists in the target and is not a directory (a symlink would let the restore escape)`
           );
         }
       }
-      known.add(relative4);
+      known.add(relative5);
     }
   };
   const umask = process.umask();

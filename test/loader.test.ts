@@ -1,3 +1,5 @@
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/commands/check.ts';
 import type { Finding } from '../src/controls/result.ts';
@@ -59,6 +61,36 @@ describe('YAML loading', () => {
       'apiVersion: restorable/v1\nkind: BackupPolicy\nmetadata: &m { name: x, owner: a@b.c, self: *m }\n';
     const p = only(problems({ '.restorable/cycle.yaml': text }));
     expect(p.ruleId).toBe('yaml/alias-limit');
+  });
+
+  it('reads no policy, profile or control that a symbolic link leads outside the repository to', () => {
+    // What a pull request could add to make check parse files of the runner and quote them back.
+    const outside = workspace({
+      'secret.yaml': VALID.replace('name: shop\n', 'name: runner-secret-sentinel\n'),
+      'config.yaml': 'apiVersion: restorable/v1\nkind: Config\nfailOn: never\n',
+      'control.yaml': 'id: RB-SENTINEL-001\n',
+    });
+    const root = workspace({ '.restorable/shop.yaml': VALID, '.restorable/controls/.keep': '' });
+    symlinkSync(join(outside, 'secret.yaml'), join(root, '.restorable/linked.yaml'));
+    symlinkSync(join(outside, 'config.yaml'), join(root, '.restorable/config.yaml'));
+    symlinkSync(join(outside, 'control.yaml'), join(root, '.restorable/controls/linked.yaml'));
+    const report = runCheck({ root, paths: [] });
+    const found = report.findings
+      .filter((f) => f.kind === 'problem')
+      .map((f) => `${f.ruleId} ${f.location.file}`);
+    expect(found.sort()).toEqual([
+      'config/outside .restorable/config.yaml',
+      'control/outside .restorable/controls/linked.yaml',
+      'policy/outside .restorable/linked.yaml',
+    ]);
+    expect(JSON.stringify(report)).not.toContain('sentinel');
+    expect(JSON.stringify(report)).not.toContain('SENTINEL');
+    // A link that stays inside the repository is read as usual.
+    const inside = workspace({ 'policies/shop.yaml': VALID });
+    symlinkSync(join(inside, 'policies/shop.yaml'), join(inside, 'policies/alias.yaml'));
+    expect(
+      runCheck({ root: inside, paths: ['policies/alias.yaml'] }).findings.filter((f) => f.kind === 'problem'),
+    ).toEqual([]);
   });
 
   it('rejects bytes that are not UTF-8 and names the line', () => {

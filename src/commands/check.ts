@@ -17,6 +17,7 @@ import {
 } from '../controls/result.ts';
 import { DEFAULT_CONTROLS_PATH, loadConfig } from '../policy/config.ts';
 import { discoverPolicyFiles } from '../policy/discover.ts';
+import { outsideRoot } from '../policy/inside.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
 import { fileStart, type SourceRange } from '../policy/source.ts';
 import type { YamlProblem } from '../policy/yaml-file.ts';
@@ -82,7 +83,7 @@ export type LoadedProfile = Omit<CheckSetup, 'discovered'>;
 /** The profile and the controls it selects: the shipped library plus the organisation's own. */
 export function loadProfile(root: string, configPath: string | undefined): LoadedProfile {
   const config = loadConfig(root, configPath);
-  const controlDirs: { path: string; display: string; shipped?: boolean }[] = [
+  const controlDirs: Parameters<typeof loadControls>[0] = [
     { path: BUILTIN_CONTROLS_DIR, display: 'controls', shipped: true },
   ];
   const ownDirs =
@@ -92,7 +93,7 @@ export function loadProfile(root: string, configPath: string | undefined): Loade
   for (const dir of ownDirs) {
     const path = join(root, dir);
     if (outsideRoot(root, path)) outside.push(dir);
-    else controlDirs.push({ path, display: dir });
+    else controlDirs.push({ path, display: dir, root });
   }
   const library = loadControls(controlDirs);
   // A pull request can change the profile: its control directories must not reach the runner's other files.
@@ -107,20 +108,6 @@ export function loadProfile(root: string, configPath: string | undefined): Loade
   }
   const profile = applyProfile(library.controls, config);
   return { config, library, profile };
-}
-
-/** Whether `path` lies outside `root`, by its name or, when it exists, through symbolic links. */
-function outsideRoot(root: string, path: string): boolean {
-  const within = (base: string, target: string) => {
-    const rel = relative(base, target);
-    return !rel.startsWith('..') && !isAbsolute(rel);
-  };
-  if (!within(root, path)) return true;
-  try {
-    return !within(realpathSync(root), realpathSync(path));
-  } catch {
-    return false; // missing: loadControls says so
-  }
 }
 
 /** Reads and evaluates the files, in order. Each policy's syntax tree is dropped once it is evaluated. */

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../policy/duration.ts';
+import { outsideProblem, outsideRoot } from '../policy/inside.ts';
 import { validator } from '../policy/schemas.ts';
 import { fileStart } from '../policy/source.ts';
 import { validateDocument } from '../policy/validate-document.ts';
@@ -33,7 +34,8 @@ const RUNTIME_FACT_NAMES = new Set(RUNTIME_FACTS.map((f) => f.name));
  * schema by the tests, not at every run; an organisation's controls are checked when they load.
  */
 export function loadControls(
-  directories: { path: string; display: string; shipped?: boolean }[],
+  /** `root`: files (links included) must lie inside it; the shipped library has none. */
+  directories: { path: string; display: string; shipped?: boolean; root?: string }[],
 ): ControlLibrary {
   const controls: LoadedControl[] = [];
   const problems: YamlProblem[] = [];
@@ -55,6 +57,10 @@ export function loadControls(
     }
     for (const name of names) {
       const display = `${directory.display}/${name}`;
+      if (directory.root !== undefined && outsideRoot(directory.root, join(directory.path, name))) {
+        problems.push(outsideProblem(display, 'control'));
+        continue;
+      }
       const file = parseYamlFile(display, readFileSync(join(directory.path, name)));
       problems.push(...file.problems);
       for (const document of file.documents) {

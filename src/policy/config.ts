@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Severity } from '../controls/result.ts';
+import { outsideProblem, outsideRoot } from './inside.ts';
 import { validator } from './schemas.ts';
 import { fileStart } from './source.ts';
 import { validateDocument } from './validate-document.ts';
@@ -57,6 +58,7 @@ export function loadConfig(root: string, path?: string): LoadedConfig {
       ],
     };
   }
+  if (outsideRoot(root, absolute)) return { data: EMPTY, problems: [outsideProblem(relative, 'profile')] };
   const parsed = parseYamlFile(relative, readFileSync(absolute));
   const problems = [...parsed.problems];
   const document = parsed.documents[0];

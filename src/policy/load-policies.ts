@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outsideProblem, outsideRoot } from './inside.ts';
 import type { PolicyData } from './model.ts';
 import { closest } from './schema-errors.ts';
 import { validator } from './schemas.ts';
@@ -28,6 +29,10 @@ export function loadPolicies(
   const problems: YamlProblem[] = [];
   for (const file of files) {
     let bytes: Buffer;
+    if (outsideRoot(root, join(root, file))) {
+      problems.push(outsideProblem(file, 'policy'));
+      continue;
+    }
     try {
       bytes = readFileSync(join(root, file));
     } catch (error) {
