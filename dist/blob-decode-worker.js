@@ -12,6 +12,8 @@ import { promisify } from "node:util";
 import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 var RAW = 0;
 var ZSTD = 1;
+var SAMPLE_FROM_BYTES = 256 * 1024;
+var SAMPLE_SLICE_BYTES = 16 * 1024;
 var zstdCompressAsync = promisify(zstdCompress);
 
 // src/engine/crypto.ts

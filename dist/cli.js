@@ -43045,6 +43045,25 @@ var init_backend = __esm({
   }
 });
 
+// src/engine/memory.ts
+function release(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+function releaseZlibOutput(view) {
+  const buffer = view.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+var init_memory = __esm({
+  "src/engine/memory.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/crypto.ts
 import {
   createCipheriv,
@@ -43094,6 +43113,7 @@ function seal(key2, plaintext, aad) {
     const ciphertext = cipher.update(part);
     out.set(ciphertext, at);
     at += ciphertext.length;
+    release(ciphertext);
   }
   cipher.final();
   out.set(cipher.getAuthTag(), at);
@@ -43163,6 +43183,7 @@ var KEY_BYTES, VERSION3, NONCE_BYTES, TAG_BYTES, SEAL_OVERHEAD, SealError;
 var init_crypto = __esm({
   "src/engine/crypto.ts"() {
     "use strict";
+    init_memory();
     KEY_BYTES = 32;
     VERSION3 = 1;
     NONCE_BYTES = 12;
@@ -43396,25 +43417,6 @@ var init_listing = __esm({
   }
 });
 
-// src/engine/memory.ts
-function release(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
-function releaseZlibOutput(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
-var init_memory = __esm({
-  "src/engine/memory.ts"() {
-    "use strict";
-  }
-});
-
 // src/engine/archiver.ts
 var LOOKAHEAD, PROGRESS_BYTES, Archiver;
 var init_archiver = __esm({
@@ -43602,8 +43604,18 @@ function worthIt(data, compressed) {
   releaseZlibOutput(compressed);
   return void 0;
 }
+function looksIncompressible(data) {
+  if (data.length < SAMPLE_FROM_BYTES) return false;
+  const sample = new Uint8Array(SAMPLE_SLICES * SAMPLE_SLICE_BYTES);
+  for (let i6 = 0; i6 < SAMPLE_SLICES; i6++) {
+    const at = Math.floor((data.length - SAMPLE_SLICE_BYTES) * i6 / (SAMPLE_SLICES - 1));
+    sample.set(data.subarray(at, at + SAMPLE_SLICE_BYTES), i6 * SAMPLE_SLICE_BYTES);
+  }
+  const compressed = zstdCompressSync(sample, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  return (sample.length - compressed.length) * 64 < sample.length;
+}
 function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
-  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
   return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
 }
 function unpack(framed, maxSize) {
@@ -43647,7 +43659,7 @@ function unpack(framed, maxSize) {
   }
   return new Uint8Array(out);
 }
-var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, zstdCompressAsync;
+var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, SAMPLE_FROM_BYTES, SAMPLE_SLICES, SAMPLE_SLICE_BYTES, zstdCompressAsync;
 var init_compress = __esm({
   "src/engine/compress.ts"() {
     "use strict";
@@ -43664,6 +43676,9 @@ var init_compress = __esm({
         this.reason = reason;
       }
     };
+    SAMPLE_FROM_BYTES = 256 * 1024;
+    SAMPLE_SLICES = 4;
+    SAMPLE_SLICE_BYTES = 16 * 1024;
     zstdCompressAsync = promisify(zstdCompress);
   }
 });
@@ -43953,7 +43968,7 @@ function decodePackHeader(repo, name, pack3) {
   if (offset !== pack3.length - 4 - tail.header.length) throw bad("header does not account for the pack body");
   return blobs;
 }
-var PACK_TARGET_BYTES, HEADER_ENTRY_BYTES, MAX_HEADER_BYTES, PackWriter;
+var PACK_TARGET_BYTES, HEADER_ENTRY_BYTES, MAX_HEADER_BYTES, PACK_BUFFER_BYTES, PackWriter;
 var init_pack = __esm({
   "src/engine/pack.ts"() {
     "use strict";
@@ -43962,9 +43977,12 @@ var init_pack = __esm({
     PACK_TARGET_BYTES = 16 * 1024 * 1024;
     HEADER_ENTRY_BYTES = 1 + 32 + 4 + 4;
     MAX_HEADER_BYTES = 16 * 1024 * 1024;
+    PACK_BUFFER_BYTES = PACK_TARGET_BYTES + 8 * 1024 * 1024 + 64 * 1024;
     PackWriter = class {
       repo;
-      parts = [];
+      buffer;
+      spare = [];
+      buffers = 0;
       blobs = [];
       bytes = 0;
       writing = Promise.resolve();
@@ -43973,30 +43991,50 @@ var init_pack = __esm({
         this.repo = repo;
         this.onPack = onPack;
       }
-      /** Adds a sealed blob; starts writing the pack once it reaches the target size. */
+      /**
+       * Adds a sealed blob; starts writing the pack once it reaches the target size. The blob's bytes are copied:
+       * a caller that owns the whole buffer behind `sealed` gives it up (it is freed here).
+       */
       async add(type2, id, sealed, rawLength) {
+        if (this.buffer && this.bytes + sealed.length > this.buffer.length) await this.flush();
+        if (!this.buffer) await this.takeBuffer(sealed.length);
+        this.buffer.set(sealed, this.bytes);
         this.blobs.push({ type: type2, id, offset: this.bytes, length: sealed.length, rawLength });
-        this.parts.push(sealed);
         this.bytes += sealed.length;
+        release(sealed);
         if (this.bytes >= PACK_TARGET_BYTES) await this.flush();
+      }
+      /** A spare pack buffer, once the pack written from it is done; a new one while fewer than two exist. */
+      async takeBuffer(atLeast) {
+        if (atLeast > PACK_BUFFER_BYTES) {
+          this.buffer = new Uint8Array(atLeast);
+          return;
+        }
+        if (this.spare.length === 0 && this.buffers === 2) await this.writing;
+        const spare = this.spare.pop();
+        if (spare) {
+          this.buffer = spare;
+        } else {
+          this.buffer = new Uint8Array(PACK_BUFFER_BYTES);
+          this.buffers++;
+        }
       }
       async flush() {
         if (this.blobs.length === 0) return this.writing;
+        const buffer = this.buffer;
         const blobs = this.blobs;
-        const parts2 = this.parts;
+        const body = buffer.subarray(0, this.bytes);
+        this.buffer = void 0;
         this.blobs = [];
-        this.parts = [];
         this.bytes = 0;
         const header = this.repo.seal("pack-header", encodeHeader(blobs));
         const trailer = Buffer.alloc(4);
         trailer.writeUInt32LE(header.length);
-        const data = [...parts2, header, trailer];
-        const size = data.reduce((sum, part) => sum + part.length, 0);
+        const size = body.length + header.length + trailer.length;
         const id = packId(header, trailer);
-        const previous = this.writing;
-        await previous;
-        this.writing = this.repo.backend.write(packName(id), data).then(() => {
-          for (const part of parts2) release(part);
+        await this.writing;
+        this.writing = this.repo.backend.write(packName(id), [body, header, trailer]).then(() => {
+          if (buffer.length === PACK_BUFFER_BYTES) this.spare.push(buffer);
           this.onPack({ pack: id, blobs }, size);
         });
         this.writing.catch(() => {
@@ -44005,6 +44043,8 @@ var init_pack = __esm({
       async close() {
         await this.flush();
         await this.writing;
+        this.spare.length = 0;
+        this.buffers = 0;
       }
     };
   }

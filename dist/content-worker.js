@@ -64,13 +64,26 @@ function worthIt(data, compressed) {
   releaseZlibOutput(compressed);
   return void 0;
 }
+var SAMPLE_FROM_BYTES = 256 * 1024;
+var SAMPLE_SLICES = 4;
+var SAMPLE_SLICE_BYTES = 16 * 1024;
+function looksIncompressible(data) {
+  if (data.length < SAMPLE_FROM_BYTES) return false;
+  const sample = new Uint8Array(SAMPLE_SLICES * SAMPLE_SLICE_BYTES);
+  for (let i = 0; i < SAMPLE_SLICES; i++) {
+    const at = Math.floor((data.length - SAMPLE_SLICE_BYTES) * i / (SAMPLE_SLICES - 1));
+    sample.set(data.subarray(at, at + SAMPLE_SLICE_BYTES), i * SAMPLE_SLICE_BYTES);
+  }
+  const compressed = zstdCompressSync(sample, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  return (sample.length - compressed.length) * 64 < sample.length;
+}
 function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
-  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
   return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
 }
 var zstdCompressAsync = promisify(zstdCompress);
 async function compressIfWorthItAsync(data, level = DEFAULT_LEVEL) {
-  if (data.length < MIN_COMPRESS_BYTES) return void 0;
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
   return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
 }
 
@@ -120,6 +133,7 @@ function seal(key, plaintext, aad) {
     const ciphertext = cipher.update(part);
     out.set(ciphertext, at);
     at += ciphertext.length;
+    release(ciphertext);
   }
   cipher.final();
   out.set(cipher.getAuthTag(), at);

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CompressError, MIN_COMPRESS_BYTES, pack, RAW, unpack, ZSTD } from '../src/engine/compress.ts';
+import {
+  CompressError,
+  looksIncompressible,
+  MIN_COMPRESS_BYTES,
+  pack,
+  RAW,
+  SAMPLE_FROM_BYTES,
+  unpack,
+  ZSTD,
+} from '../src/engine/compress.ts';
 import { mulberry32 } from './helpers/random.ts';
 
 const MiB = 1024 * 1024;
@@ -113,6 +122,28 @@ describe('pack chooses the form', () => {
     expect(zstdCompressSync(small).length).toBeLessThan(small.length);
     expect(pack(small)[0]).toBe(RAW);
     expect(pack(new Uint8Array(MIN_COMPRESS_BYTES))[0]).toBe(ZSTD);
+  });
+
+  it('samples large inputs: random data skips compression, text and mixed data do not', () => {
+    const random = new Uint8Array(randomBytes(2 * MiB));
+    expect(looksIncompressible(random)).toBe(true);
+    const text = new Uint8Array(2 * MiB);
+    for (let at = 0; at < text.length; at += TEXT.length) text.set(TEXT.subarray(0, text.length - at), at);
+    expect(looksIncompressible(text)).toBe(false);
+    // Text where one slice of four is taken is enough to compress in full, and a quarter of text pays.
+    const mixed = new Uint8Array(randomBytes(2 * MiB));
+    mixed.set(text.subarray(0, 512 * 1024), mixed.length - 512 * 1024);
+    expect(looksIncompressible(mixed)).toBe(false);
+    expect(pack(mixed)[0]).toBe(ZSTD);
+    expectBytes(unpack(pack(mixed), mixed.length), mixed);
+    // Under the sampling size the sample is not taken: compression alone decides.
+    expect(looksIncompressible(random.subarray(0, SAMPLE_FROM_BYTES - 1))).toBe(false);
+  });
+
+  it('does not sample away skewed noise that compresses by more than 1/32', () => {
+    const more = noise(SAMPLE_FROM_BYTES, 200, 3);
+    expect(looksIncompressible(more)).toBe(false);
+    expect(pack(more)[0]).toBe(ZSTD);
   });
 
   it('stores raw when compression saves something but less than 1/32', () => {

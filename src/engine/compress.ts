@@ -61,9 +61,34 @@ function worthIt(data: Uint8Array, compressed: Uint8Array): Uint8Array | undefin
   return undefined;
 }
 
-/** zstd of `data`, or undefined when it is too short to gain or the gain is under 1/32 of its size. */
+/** Inputs at least this long are sampled before they are compressed. */
+export const SAMPLE_FROM_BYTES = 256 * 1024;
+const SAMPLE_SLICES = 4;
+const SAMPLE_SLICE_BYTES = 16 * 1024;
+
+/**
+ * Whether a sample of `data` (four 16 KiB slices, evenly spread) gains less than 1/64 under zstd level 1.
+ * Random or already-compressed data then skips the full compression: its cost, and the zstd working memory
+ * that every thread of libuv's pool keeps after compressing once. The bar is lower than the 1/32 kept for a
+ * whole blob, so data near it is still compressed in full and judged on the result.
+ */
+export function looksIncompressible(data: Uint8Array): boolean {
+  if (data.length < SAMPLE_FROM_BYTES) return false;
+  const sample = new Uint8Array(SAMPLE_SLICES * SAMPLE_SLICE_BYTES);
+  for (let i = 0; i < SAMPLE_SLICES; i++) {
+    const at = Math.floor(((data.length - SAMPLE_SLICE_BYTES) * i) / (SAMPLE_SLICES - 1));
+    sample.set(data.subarray(at, at + SAMPLE_SLICE_BYTES), i * SAMPLE_SLICE_BYTES);
+  }
+  const compressed = zstdCompressSync(sample, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  return (sample.length - compressed.length) * 64 < sample.length;
+}
+
+/**
+ * zstd of `data`, or undefined when it is too short to gain, its sample looks incompressible, or the gain is
+ * under 1/32 of its size.
+ */
 export function compressIfWorthIt(data: Uint8Array, level: number = DEFAULT_LEVEL): Uint8Array | undefined {
-  if (data.length < MIN_COMPRESS_BYTES) return undefined;
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return undefined;
   return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
 }
 
@@ -74,7 +99,7 @@ export async function compressIfWorthItAsync(
   data: Uint8Array,
   level: number = DEFAULT_LEVEL,
 ): Promise<Uint8Array | undefined> {
-  if (data.length < MIN_COMPRESS_BYTES) return undefined;
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return undefined;
   return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
 }
 

@@ -8,6 +8,7 @@ import {
   randomBytes,
   type webcrypto,
 } from 'node:crypto';
+import { release } from './memory.ts';
 
 /**
  * Repository cryptography: one random master key, subkeys derived from it with HKDF-SHA256, keyed object ids
@@ -105,6 +106,8 @@ export function seal(key: Key, plaintext: Uint8Array | readonly Uint8Array[], aa
     const ciphertext = cipher.update(part);
     out.set(ciphertext, at);
     at += ciphertext.length;
+    // A fresh buffer per part, as large as the part: freed now, not at the next collection.
+    release(ciphertext);
   }
   cipher.final();
   out.set(cipher.getAuthTag(), at);

@@ -35,10 +35,25 @@ export function packTail(pack: Uint8Array): { header: Uint8Array; trailer: Uint8
   };
 }
 
-/** Collects sealed blobs; `flush` writes them as one pack. At most one pack is being written at a time. */
+/**
+ * Room for a pack and the blob that takes it past the target. Largest data blob: an 8 MiB chunk, sealed.
+ * Larger blobs (only listing blobs can be) get a buffer of their own.
+ */
+const PACK_BUFFER_BYTES = PACK_TARGET_BYTES + 8 * 1024 * 1024 + 64 * 1024;
+
+/**
+ * Collects sealed blobs; `flush` writes them as one pack. At most one pack is being written at a time.
+ *
+ * Blobs are copied into one of two pack buffers, kept for the writer's life, and their own memory is freed at
+ * once. Holding the sealed blobs themselves until their pack was written made long-lived allocations of
+ * chunk size between the short-lived ones of the same size, and glibc's arenas fragmented to about twice the
+ * memory actually in use.
+ */
 export class PackWriter {
   private readonly repo: Repository;
-  private parts: Uint8Array[] = [];
+  private buffer: Uint8Array | undefined;
+  private readonly spare: Uint8Array[] = [];
+  private buffers = 0;
   private blobs: PackedBlob[] = [];
   private bytes = 0;
   private writing: Promise<void> = Promise.resolve();
@@ -49,33 +64,53 @@ export class PackWriter {
     this.onPack = onPack;
   }
 
-  /** Adds a sealed blob; starts writing the pack once it reaches the target size. */
+  /**
+   * Adds a sealed blob; starts writing the pack once it reaches the target size. The blob's bytes are copied:
+   * a caller that owns the whole buffer behind `sealed` gives it up (it is freed here).
+   */
   async add(type: BlobType, id: string, sealed: Uint8Array, rawLength: number): Promise<void> {
+    if (this.buffer && this.bytes + sealed.length > this.buffer.length) await this.flush();
+    if (!this.buffer) await this.takeBuffer(sealed.length);
+    this.buffer!.set(sealed, this.bytes);
     this.blobs.push({ type, id, offset: this.bytes, length: sealed.length, rawLength });
-    this.parts.push(sealed);
     this.bytes += sealed.length;
+    release(sealed);
     if (this.bytes >= PACK_TARGET_BYTES) await this.flush();
+  }
+
+  /** A spare pack buffer, once the pack written from it is done; a new one while fewer than two exist. */
+  private async takeBuffer(atLeast: number): Promise<void> {
+    if (atLeast > PACK_BUFFER_BYTES) {
+      this.buffer = new Uint8Array(atLeast);
+      return;
+    }
+    if (this.spare.length === 0 && this.buffers === 2) await this.writing;
+    const spare = this.spare.pop();
+    if (spare) {
+      this.buffer = spare;
+    } else {
+      this.buffer = new Uint8Array(PACK_BUFFER_BYTES);
+      this.buffers++;
+    }
   }
 
   async flush(): Promise<void> {
     if (this.blobs.length === 0) return this.writing;
+    const buffer = this.buffer!;
     const blobs = this.blobs;
-    const parts = this.parts;
+    const body = buffer.subarray(0, this.bytes);
+    this.buffer = undefined;
     this.blobs = [];
-    this.parts = [];
     this.bytes = 0;
     const header = this.repo.seal('pack-header', encodeHeader(blobs));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(header.length);
-    const data = [...parts, header, trailer];
-    const size = data.reduce((sum, part) => sum + part.length, 0);
+    const size = body.length + header.length + trailer.length;
     const id = packId(header, trailer);
-    const previous = this.writing;
     // Wait for the previous pack before the next, so that at most two packs are held in memory.
-    await previous;
-    this.writing = this.repo.backend.write(packName(id), data).then(() => {
-      // Written: the sealed blobs are needed no more, and 16 MiB should not wait for a collection.
-      for (const part of parts) release(part);
+    await this.writing;
+    this.writing = this.repo.backend.write(packName(id), [body, header, trailer]).then(() => {
+      if (buffer.length === PACK_BUFFER_BYTES) this.spare.push(buffer);
       this.onPack({ pack: id, blobs }, size);
     });
     // Not awaited: the next pack fills while this one is written. A failure surfaces at the next flush or close.
@@ -85,6 +120,8 @@ export class PackWriter {
   async close(): Promise<void> {
     await this.flush();
     await this.writing;
+    this.spare.length = 0;
+    this.buffers = 0;
   }
 }
 
