@@ -44309,7 +44309,7 @@ import { Worker as Worker3 } from "node:worker_threads";
 function defaultWorkerCount(env2 = process.env) {
   const asked = Number(env2.RESTORABLE_WORKERS);
   if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
-  return Math.min(4, availableParallelism());
+  return Math.min(4, availableParallelism() + 1);
 }
 function workerUrl2() {
   return new URL(

@@ -15,7 +15,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { archiveEntry } from '../src/commands/backup.ts';
@@ -25,6 +25,7 @@ import { decodeIndex, encodeIndex, loadIndex } from '../src/engine/blob-index.ts
 import { BlobReader } from '../src/engine/blob-reader.ts';
 import { BlobStore } from '../src/engine/blob-store.ts';
 import { checkRepository } from '../src/engine/checker.ts';
+import { defaultWorkerCount } from '../src/engine/content-pool.ts';
 import { newMasterKey } from '../src/engine/crypto.ts';
 import { ListingWriter, readListing } from '../src/engine/listing.ts';
 import { decodePackHeader, packName } from '../src/engine/pack.ts';
@@ -507,5 +508,15 @@ describe('damage', () => {
     expect(totals.files).toBe(0);
     expect(problems[0]!.path).toBe('(listing)');
     expect(problems[0]!.message).toContain(tree[0]!);
+  });
+});
+
+describe('content workers', () => {
+  it('default to one more than the cores, at most four, unless RESTORABLE_WORKERS says otherwise', () => {
+    const cores = availableParallelism();
+    expect(defaultWorkerCount({})).toBe(Math.min(4, cores + 1));
+    expect(defaultWorkerCount({ RESTORABLE_WORKERS: '7' })).toBe(7);
+    expect(defaultWorkerCount({ RESTORABLE_WORKERS: '0' })).toBe(Math.min(4, cores + 1));
+    expect(defaultWorkerCount({ RESTORABLE_WORKERS: 'many' })).toBe(Math.min(4, cores + 1));
   });
 });
