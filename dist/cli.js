@@ -42951,40 +42951,32 @@ var init_chunker = __esm({
         const maskLarge = this.maskLarge;
         let offset = 0;
         while (offset < data.length) {
-          let i6 = offset;
-          let n3 = this.length;
+          const at = offset - this.length;
+          const length = data.length;
           let h5 = this.hash;
           let cut2 = false;
-          if (n3 < min - 32) {
-            const skip = Math.min(data.length - i6, min - 32 - n3);
-            i6 += skip;
-            n3 += skip;
-          }
-          while (i6 < data.length && n3 < min) {
-            h5 = (h5 << 1) + table4[data[i6]] | 0;
-            i6++;
-            n3++;
-          }
-          while (i6 < data.length && n3 < avg) {
-            h5 = (h5 << 1) + table4[data[i6]] | 0;
-            i6++;
-            n3++;
+          let i6 = Math.min(length, Math.max(offset, at + min - 32));
+          let end = Math.min(length, at + min);
+          while (i6 < end) h5 = (h5 << 1) + table4[data[i6++]] | 0;
+          end = Math.min(length, at + avg);
+          while (i6 < end) {
+            h5 = (h5 << 1) + table4[data[i6++]] | 0;
             if ((h5 & maskSmall) === 0) {
               cut2 = true;
               break;
             }
           }
           if (!cut2) {
-            while (i6 < data.length && n3 < max2) {
-              h5 = (h5 << 1) + table4[data[i6]] | 0;
-              i6++;
-              n3++;
+            end = Math.min(length, at + max2);
+            while (i6 < end) {
+              h5 = (h5 << 1) + table4[data[i6++]] | 0;
               if ((h5 & maskLarge) === 0) {
                 cut2 = true;
                 break;
               }
             }
           }
+          const n3 = i6 - at;
           if (n3 >= max2) cut2 = true;
           if (cut2 && this.length === 0) {
             chunks.push(Uint8Array.prototype.slice.call(data, offset, i6));

@@ -194,40 +194,32 @@ var Chunker = class {
     const maskLarge = this.maskLarge;
     let offset = 0;
     while (offset < data.length) {
-      let i = offset;
-      let n = this.length;
+      const at = offset - this.length;
+      const length = data.length;
       let h = this.hash;
       let cut = false;
-      if (n < min - 32) {
-        const skip = Math.min(data.length - i, min - 32 - n);
-        i += skip;
-        n += skip;
-      }
-      while (i < data.length && n < min) {
-        h = (h << 1) + table[data[i]] | 0;
-        i++;
-        n++;
-      }
-      while (i < data.length && n < avg) {
-        h = (h << 1) + table[data[i]] | 0;
-        i++;
-        n++;
+      let i = Math.min(length, Math.max(offset, at + min - 32));
+      let end = Math.min(length, at + min);
+      while (i < end) h = (h << 1) + table[data[i++]] | 0;
+      end = Math.min(length, at + avg);
+      while (i < end) {
+        h = (h << 1) + table[data[i++]] | 0;
         if ((h & maskSmall) === 0) {
           cut = true;
           break;
         }
       }
       if (!cut) {
-        while (i < data.length && n < max) {
-          h = (h << 1) + table[data[i]] | 0;
-          i++;
-          n++;
+        end = Math.min(length, at + max);
+        while (i < end) {
+          h = (h << 1) + table[data[i++]] | 0;
           if ((h & maskLarge) === 0) {
             cut = true;
             break;
           }
         }
       }
+      const n = i - at;
       if (n >= max) cut = true;
       if (cut && this.length === 0) {
         chunks.push(Uint8Array.prototype.slice.call(data, offset, i));

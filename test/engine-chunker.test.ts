@@ -73,6 +73,14 @@ describe('content-defined chunking', () => {
     expect(changed.length).toBeLessThanOrEqual(3);
   });
 
+  it('keeps the boundaries of earlier versions, so new backups deduplicate against old ones', () => {
+    // Boundaries the first release's chunker found: a faster chunker must find the same ones.
+    expect(lengths(chunk(bytes(256 * 1024, 9)))).toEqual([
+      8647, 3211, 2963, 6611, 11817, 5574, 11448, 4998, 9705, 9188, 8346, 8599, 13000, 11291, 11660, 2772,
+      10767, 8384, 8405, 12409, 8616, 7951, 10013, 10026, 8663, 11261, 2303, 15236, 8388, 3716, 6176,
+    ]);
+  });
+
   it('boundaries depend on the key', () => {
     expect(lengths(chunk(data, SMALL, new Uint8Array(32).fill(8)))).not.toEqual(lengths(chunk(data)));
   });

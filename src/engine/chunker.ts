@@ -62,41 +62,36 @@ export class Chunker {
     const maskLarge = this.maskLarge;
     let offset = 0;
     while (offset < data.length) {
-      let i = offset;
-      let n = this.length;
+      // Where this chunk's first byte is (or would be) in `data`: its byte n is data[at + n].
+      const at = offset - this.length;
+      const length = data.length;
       let h = this.hash;
       let cut = false;
       // The hash only remembers the last 32 bytes, so hashing can start 32 bytes before the minimum size.
-      if (n < min - 32) {
-        const skip = Math.min(data.length - i, min - 32 - n);
-        i += skip;
-        n += skip;
-      }
-      while (i < data.length && n < min) {
-        h = ((h << 1) + table[data[i]!]!) | 0;
-        i++;
-        n++;
-      }
-      while (i < data.length && n < avg) {
-        h = ((h << 1) + table[data[i]!]!) | 0;
-        i++;
-        n++;
+      let i = Math.min(length, Math.max(offset, at + min - 32));
+      // Each loop runs to a precomputed end: per byte, one table lookup, one shift-add and (past the
+      // minimum) one test. The chunker's speed bounds the backup of one large file.
+      let end = Math.min(length, at + min);
+      while (i < end) h = ((h << 1) + table[data[i++]!]!) | 0;
+      end = Math.min(length, at + avg);
+      while (i < end) {
+        h = ((h << 1) + table[data[i++]!]!) | 0;
         if ((h & maskSmall) === 0) {
           cut = true;
           break;
         }
       }
       if (!cut) {
-        while (i < data.length && n < max) {
-          h = ((h << 1) + table[data[i]!]!) | 0;
-          i++;
-          n++;
+        end = Math.min(length, at + max);
+        while (i < end) {
+          h = ((h << 1) + table[data[i++]!]!) | 0;
           if ((h & maskLarge) === 0) {
             cut = true;
             break;
           }
         }
       }
+      const n = i - at;
       if (n >= max) cut = true;
       if (cut && this.length === 0) {
         // The whole chunk lies in this push: one copy instead of two. (Uint8Array's slice copies; a
