@@ -43974,7 +43974,6 @@ var init_pack = __esm({
       repo;
       buffer;
       spare = [];
-      buffers = 0;
       blobs = [];
       bytes = 0;
       writing = Promise.resolve();
@@ -43989,27 +43988,19 @@ var init_pack = __esm({
        */
       async add(type2, id, sealed, rawLength) {
         if (this.buffer && this.bytes + sealed.length > this.buffer.length) await this.flush();
-        if (!this.buffer) await this.takeBuffer(sealed.length);
+        if (!this.buffer) this.takeBuffer(sealed.length);
         this.buffer.set(sealed, this.bytes);
         this.blobs.push({ type: type2, id, offset: this.bytes, length: sealed.length, rawLength });
         this.bytes += sealed.length;
         release(sealed);
         if (this.bytes >= PACK_TARGET_BYTES) await this.flush();
       }
-      /** A spare pack buffer, once the pack written from it is done; a new one while fewer than two exist. */
-      async takeBuffer(atLeast) {
-        if (atLeast > PACK_BUFFER_BYTES) {
-          this.buffer = new Uint8Array(atLeast);
-          return;
-        }
-        if (this.spare.length === 0 && this.buffers === 2) await this.writing;
-        const spare = this.spare.pop();
-        if (spare) {
-          this.buffer = spare;
-        } else {
-          this.buffer = new Uint8Array(PACK_BUFFER_BYTES);
-          this.buffers++;
-        }
+      /**
+       * The spare pack buffer, or a new one. Two exist at most: `flush` waits for the previous pack's write, which
+       * hands its buffer back, before it starts the next.
+       */
+      takeBuffer(atLeast) {
+        this.buffer = atLeast > PACK_BUFFER_BYTES ? new Uint8Array(atLeast) : this.spare.pop() ?? new Uint8Array(PACK_BUFFER_BYTES);
       }
       async flush() {
         if (this.blobs.length === 0) return this.writing;
@@ -44036,7 +44027,6 @@ var init_pack = __esm({
         await this.flush();
         await this.writing;
         this.spare.length = 0;
-        this.buffers = 0;
       }
     };
   }

@@ -53,7 +53,6 @@ export class PackWriter {
   private readonly repo: Repository;
   private buffer: Uint8Array | undefined;
   private readonly spare: Uint8Array[] = [];
-  private buffers = 0;
   private blobs: PackedBlob[] = [];
   private bytes = 0;
   private writing: Promise<void> = Promise.resolve();
@@ -70,7 +69,7 @@ export class PackWriter {
    */
   async add(type: BlobType, id: string, sealed: Uint8Array, rawLength: number): Promise<void> {
     if (this.buffer && this.bytes + sealed.length > this.buffer.length) await this.flush();
-    if (!this.buffer) await this.takeBuffer(sealed.length);
+    if (!this.buffer) this.takeBuffer(sealed.length);
     this.buffer!.set(sealed, this.bytes);
     this.blobs.push({ type, id, offset: this.bytes, length: sealed.length, rawLength });
     this.bytes += sealed.length;
@@ -78,20 +77,15 @@ export class PackWriter {
     if (this.bytes >= PACK_TARGET_BYTES) await this.flush();
   }
 
-  /** A spare pack buffer, once the pack written from it is done; a new one while fewer than two exist. */
-  private async takeBuffer(atLeast: number): Promise<void> {
-    if (atLeast > PACK_BUFFER_BYTES) {
-      this.buffer = new Uint8Array(atLeast);
-      return;
-    }
-    if (this.spare.length === 0 && this.buffers === 2) await this.writing;
-    const spare = this.spare.pop();
-    if (spare) {
-      this.buffer = spare;
-    } else {
-      this.buffer = new Uint8Array(PACK_BUFFER_BYTES);
-      this.buffers++;
-    }
+  /**
+   * The spare pack buffer, or a new one. Two exist at most: `flush` waits for the previous pack's write, which
+   * hands its buffer back, before it starts the next.
+   */
+  private takeBuffer(atLeast: number): void {
+    this.buffer =
+      atLeast > PACK_BUFFER_BYTES
+        ? new Uint8Array(atLeast)
+        : (this.spare.pop() ?? new Uint8Array(PACK_BUFFER_BYTES));
   }
 
   async flush(): Promise<void> {
@@ -121,7 +115,6 @@ export class PackWriter {
     await this.flush();
     await this.writing;
     this.spare.length = 0;
-    this.buffers = 0;
   }
 }
 
