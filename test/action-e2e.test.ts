@@ -1,11 +1,11 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionEvent, type ActionRun, runAction } from './helpers/action-runner.ts';
 import { bareRemote, git, removeTempDirs, tempDir, workTree } from './helpers/git.ts';
 import { type FakeGitHubApi, startGitHubApi } from './helpers/github-api.ts';
 import { REPO_ROOT } from './helpers/run-node.ts';
+import { newSigningKey, type SigningKey } from './helpers/signing-key.ts';
 
 // dist/index.js run as the runner runs it, through a team's whole life on GitHub: a pull request pushed
 // three times (the difference, the sticky comment, no evidence), then a scheduled run of every command
@@ -18,20 +18,11 @@ const PASSPHRASE = 'end-to-end repository passphrase';
 const PAYMENTS = readFileSync(join(REPO_ROOT, 'examples/pass/payments-postgres-s3.yaml'), 'utf8');
 const DEMO = readFileSync(join(REPO_ROOT, 'examples/demo/demo.yaml'), 'utf8');
 
-let key = { armored: '', fingerprint: '' };
+let key: SigningKey;
 let api: FakeGitHubApi;
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Evidence', email: 'evidence@example.com' }],
-    format: 'armored',
-  });
-  key = {
-    armored: privateKey,
-    fingerprint: (await readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase(),
-  };
+  key = await newSigningKey();
   api = await startGitHubApi({ token: TOKEN, owner: 'acme', repo: 'payments' });
 });
 afterAll(async () => {

@@ -2,7 +2,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRecord } from '../src/evidence/branch.ts';
 import type { RecordDraft } from '../src/evidence/record.ts';
@@ -18,6 +17,7 @@ import {
   treeManifest,
 } from './helpers/restorable-cli.ts';
 import { S3RVER_CREDENTIALS, type S3Server, startS3Server } from './helpers/s3-server.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // Runs that overlap, through the built CLI (real processes) and real servers: two backups of one system
 // into one repository (a directory, and s3rver), a backup while a prune runs, and several writers appending
@@ -327,13 +327,7 @@ async function flakyGitProxy(
 describe('evidence writers racing over a flaky git transport', () => {
   let signer: Signer;
   beforeAll(async () => {
-    const { privateKey } = await generateKey({
-      type: 'ecc',
-      curve: 'curve25519Legacy',
-      userIDs: [{ name: 'Evidence', email: 'evidence@example.com' }],
-      format: 'armored',
-    });
-    signer = await loadSigner(privateKey, undefined, 'test key');
+    signer = await loadSigner((await newSigningKey()).armored, undefined, 'test key');
   });
 
   it('every append reported written is on the branch once, no other is, and the chain verifies', async () => {

@@ -13,13 +13,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKey, readKey } from 'openpgp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GIT_ENV, type GitHttpServer, git, gitHttpServer, removeTempDirs, workTree } from './helpers/git.ts';
 import { crashOf, runInProcess } from './helpers/in-process-cli.ts';
 import { type KillableRun, runCli, startCli, watchWrites } from './helpers/killable-cli.ts';
 import { deriveSeed, Random, seedFromEnv } from './helpers/random.ts';
 import { type ManifestEntry, manifestDifferences, treeManifest } from './helpers/restorable-cli.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // Crash trials (issue 7): the built CLI is SIGKILLed, with everything it started, at seeded points of a backup,
 // a prune and a backup's evidence append. Afterwards the repository must verify, list only whole snapshots,
@@ -649,13 +649,7 @@ describe('crash trials', () => {
         server = await gitHttpServer(served, TOKEN);
         const bare = join(served, 'team.git');
         const root = workTree(`${server.origin}/team.git`);
-        const { privateKey, publicKey } = await generateKey({
-          type: 'ecc',
-          curve: 'curve25519Legacy',
-          userIDs: [{ name: 'Evidence', email: 'evidence@example.com' }],
-          format: 'armored',
-        });
-        const fingerprint = (await readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase();
+        const { armored: privateKey, fingerprint } = await newSigningKey();
         mkdirSync(join(root, '.restorable'));
         writeFileSync(
           join(root, '.restorable/config.yaml'),

@@ -1,6 +1,5 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEvidence } from '../src/cli/check-evidence.ts';
 import { runCheck } from '../src/commands/check.ts';
@@ -8,6 +7,7 @@ import { parseOutputs } from './helpers/action-runner.ts';
 import { bareRemote, GIT_ENV, git, removeTempDirs, tempDir, workTree } from './helpers/git.ts';
 import { restorable } from './helpers/restorable-cli.ts';
 import { REPO_ROOT, runNode } from './helpers/run-node.ts';
+import { newSigningKey, type SigningKey } from './helpers/signing-key.ts';
 
 // The commands write their evidence: `backup` one record per system run, `check` only when asked and never
 // on a pull request; the Action takes the key as a masked input and never lets it reach a log or a file;
@@ -19,29 +19,16 @@ const PASSPHRASE = 'repository passphrase for the wiring tests';
 const KEY_PASSPHRASE = 'evidence key passphrase, never to be printed';
 const ACTION = join(REPO_ROOT, 'dist/index.js');
 
-let key = { armored: '', fingerprint: '' };
+let key: SigningKey;
 /** The same kind of key, protected by KEY_PASSPHRASE (for the Action's passphrase input). */
-let lockedKey = { armored: '', fingerprint: '' };
-let otherKey = { armored: '', fingerprint: '' };
-
-async function newKey(name: string, passphrase?: string) {
-  const { privateKey, publicKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name, email: `${name.toLowerCase()}@example.com` }],
-    format: 'armored',
-    ...(passphrase ? { passphrase } : {}),
-  });
-  const { readKey } = await import('openpgp');
-  const fingerprint = (await readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase();
-  return { armored: privateKey, fingerprint };
-}
+let lockedKey: SigningKey;
+let otherKey: SigningKey;
 
 beforeAll(async () => {
   [key, lockedKey, otherKey] = await Promise.all([
-    newKey('Evidence'),
-    newKey('Locked', KEY_PASSPHRASE),
-    newKey('Other'),
+    newSigningKey('Evidence'),
+    newSigningKey('Locked', KEY_PASSPHRASE),
+    newSigningKey('Other'),
   ]);
 });
 afterAll(() => removeTempDirs());

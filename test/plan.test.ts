@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { generateKey, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlanAction } from '../src/action/plan.ts';
 import { PlanError } from '../src/commands/plan.ts';
@@ -14,6 +13,7 @@ import { bareRemote, clone, GIT_ENV, git, removeTempDirs, tempDir, workTree } fr
 import { type CliRun, restorable } from './helpers/restorable-cli.ts';
 import { REPO_ROOT } from './helpers/run-node.ts';
 import { S3RVER_CREDENTIALS, type S3Server, startS3Server } from './helpers/s3-server.ts';
+import { newSigningKey, type SigningKey } from './helpers/signing-key.ts';
 
 // `restorable plan`: which backups and drills are due, from the evidence branch alone (records written by the
 // real writer into a bare origin), and the scale-out workflow (examples/workflows/scale-out.yml) run as its
@@ -24,19 +24,10 @@ const BRANCH = 'restorable-evidence';
 const env: NodeJS.ProcessEnv = { ...process.env, ...GIT_ENV };
 for (const name of ['GITHUB_TOKEN', 'RESTORABLE_EVIDENCE_TOKEN', 'GITHUB_ACTIONS', 'GITHUB_REPOSITORY'])
   delete env[name];
-let key = { armored: '', fingerprint: '' };
+let key: SigningKey;
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Plan', email: 'plan@example.com' }],
-    format: 'armored',
-  });
-  key = {
-    armored: privateKey,
-    fingerprint: (await readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase(),
-  };
+  key = await newSigningKey('Plan');
 });
 afterAll(() => removeTempDirs());
 

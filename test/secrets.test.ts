@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionEvent, type ActionRun, runAction } from './helpers/action-runner.ts';
 import { bareRemote, GIT_ENV, git, gitHttpServer, removeTempDirs, tempDir } from './helpers/git.ts';
 import { type FakeGitHubApi, startGitHubApi } from './helpers/github-api.ts';
 import { type CliRun, restorable } from './helpers/restorable-cli.ts';
 import { REPO_ROOT } from './helpers/run-node.ts';
+import { newSigningKey, type SigningKey } from './helpers/signing-key.ts';
 
 // Secrets handed to the CLI and the Action (repository passphrase, evidence signing key and its passphrase,
 // a git token that the HTTP remote requires, AWS keys) must show up in no output line, no file the runs leave
@@ -42,24 +42,13 @@ interface TraceEntry {
   run?: string;
 }
 
-let key = { armored: '', publicArmored: '', fingerprint: '' };
+let key: SigningKey;
 let server: Awaited<ReturnType<typeof gitHttpServer>>;
 let httpRoot = '';
 let api: FakeGitHubApi;
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Evidence', email: 'evidence@example.com' }],
-    format: 'armored',
-    passphrase: SECRET.keyPassphrase,
-  });
-  key = {
-    armored: privateKey,
-    publicArmored: publicKey,
-    fingerprint: (await readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase(),
-  };
+  key = await newSigningKey('Evidence', SECRET.keyPassphrase);
   httpRoot = tempDir('restorable-secrets-http-');
   server = await gitHttpServer(httpRoot, SECRET.token);
   api = await startGitHubApi({ token: SECRET.token, owner: 'acme', repo: 'vault' });
