@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type FSWatcher, watch } from 'node:fs';
-import { CLI, type CliRun } from './restorable-cli.ts';
+import { CLI, type CliRun, collectRun } from './restorable-cli.ts';
 
 /**
  * The built CLI as test/helpers/restorable-cli.ts runs it, but with the child in hand, so that a test can
@@ -72,23 +72,10 @@ export function startCli(args: string[], options: KillableOptions): KillableRun 
     timedOut = true;
     kill();
   }, options.timeoutMs ?? 120_000);
-  const result = new Promise<CliRun & { timedOut: boolean }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      done = true;
-      clearTimeout(timer);
-      const bytes = Buffer.concat(out);
-      resolve({
-        status,
-        signal,
-        stdout: bytes.toString('utf8'),
-        bytes,
-        stderr: Buffer.concat(err).toString('utf8'),
-        ms: performance.now() - started,
-        timedOut,
-      });
-    });
-  });
+  const result = collectRun(child, started, out, err, () => {
+    done = true;
+    clearTimeout(timer);
+  }).then((run) => ({ ...run, timedOut }));
   return {
     child,
     result,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,10 +48,21 @@ export function runScript(script: string, args: string[], options: CliOptions): 
   else child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  return collectRun(child, started, out, err, () => clearTimeout(timer));
+}
+
+/** What a child run gave once it has exited and its output is closed; `onClose` runs first. */
+export function collectRun(
+  child: ChildProcess,
+  started: number,
+  out: Buffer[],
+  err: Buffer[],
+  onClose: () => void,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status, signal) => {
-      clearTimeout(timer);
+      onClose();
       const bytes = Buffer.concat(out);
       resolve({
         status,
