@@ -45394,15 +45394,22 @@ async function writeWrapper(backend, armored) {
 }
 async function loadWrapper(backend, id) {
   const name = `${KEYS_PREFIX}${id}`;
+  const notFound2 = () => ({
+    error: new KeyError("not-found", `${backend.location} has no key wrapper keys/${id}`)
+  });
   const info = await backend.stat(name);
-  if (info === void 0) {
-    return { error: new KeyError("not-found", `${backend.location} has no key wrapper keys/${id}`) };
-  }
+  if (info === void 0) return notFound2();
   if (info.size > MAX_WRAPPER_BYTES) {
     const message = `${where3(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
     return { error: new KeyError("malformed", message) };
   }
-  const bytes2 = await backend.read(name);
+  let bytes2;
+  try {
+    bytes2 = await backend.read(name);
+  } catch (error2) {
+    if (error2 instanceof NotFoundError) return notFound2();
+    throw error2;
+  }
   let armored;
   try {
     armored = new TextDecoder("utf-8", { fatal: true }).decode(bytes2);
@@ -45648,6 +45655,7 @@ var KEYS_PREFIX, CREDENTIAL_ENV, WRAPPER_NAME, where3, plural4, MAX_CREDENTIAL_F
 var init_keyring = __esm({
   "src/engine/keyring.ts"() {
     "use strict";
+    init_backend();
     init_keys();
     KEYS_PREFIX = "keys/";
     CREDENTIAL_ENV = {

@@ -657,6 +657,22 @@ describe('keyring over a LocalBackend', () => {
     expect(p.problem).toBeUndefined();
   });
 
+  it('unlocks when another run takes its wrapper back between the stat and the read', async () => {
+    const { backend, masterKey, forAlice, path } = await setup();
+    // A run that lost the race to create the repository removes its own wrapper while this one opens it: the
+    // removal lands right after this run saw the wrapper.
+    const racing = new (class extends LocalBackend {
+      override async stat(name: string) {
+        const info = await super.stat(name);
+        if (name === `keys/${forAlice}`) rmSync(path(forAlice));
+        return info;
+      }
+    })(backend.location);
+    expect(await unlock(racing, REPO, { passphrase: WRAP_PASSPHRASE })).toEqual(masterKey);
+    const error = await refusal(() => unlock(racing, REPO, alice));
+    expect(error.reason).toBe('no-match');
+  });
+
   it('unlocks with a passphrase or a secret key, and says how many wrappers it tried when none opens', async () => {
     const { backend, masterKey } = await setup();
     expect(await unlock(backend, REPO, { passphrase: WRAP_PASSPHRASE })).toEqual(masterKey);

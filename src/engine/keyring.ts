@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
-import type { Backend } from '../storage/backend.ts';
+import { type Backend, NotFoundError } from '../storage/backend.ts';
 import {
   type Credentials,
   describeWrapper,
@@ -65,15 +65,23 @@ interface Loaded {
 
 async function loadWrapper(backend: Backend, id: string): Promise<Loaded> {
   const name = `${KEYS_PREFIX}${id}`;
+  const notFound = () => ({
+    error: new KeyError('not-found', `${backend.location} has no key wrapper keys/${id}`),
+  });
   const info = await backend.stat(name);
-  if (info === undefined) {
-    return { error: new KeyError('not-found', `${backend.location} has no key wrapper keys/${id}`) };
-  }
+  if (info === undefined) return notFound();
   if (info.size > MAX_WRAPPER_BYTES) {
     const message = `${where(backend, id)} is ${info.size} bytes, too large for a key wrapper`;
     return { error: new KeyError('malformed', message) };
   }
-  const bytes = await backend.read(name);
+  let bytes: Uint8Array;
+  try {
+    bytes = await backend.read(name);
+  } catch (error) {
+    // Removed since the stat: a run that lost the race to create the repository takes its wrapper back.
+    if (error instanceof NotFoundError) return notFound();
+    throw error;
+  }
   let armored: string;
   try {
     armored = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
