@@ -72,9 +72,19 @@ export async function startS3Server(buckets: string[]): Promise<S3Server> {
   });
   try {
     const port = await firstLine(child).then((line) => (JSON.parse(line) as { port: number }).port);
+    let closing = false;
+    // A server that dies under a test shows there as ECONNREFUSED only: say here why it died.
+    child.on('exit', (code, signal) => {
+      if (!closing) {
+        process.stderr.write(
+          `s3rver on port ${port} exited during the test (${signal ?? `code ${code}`}):\n${stderr}\n`,
+        );
+      }
+    });
     return {
       endpoint: `http://127.0.0.1:${port}`,
       async close() {
+        closing = true;
         await stop(child);
         await rm(directory, { recursive: true, force: true });
       },
