@@ -9,7 +9,12 @@ import { zstdDecompressSync as zstdDecompressSync2 } from "node:zlib";
 
 // src/engine/compress.ts
 import { promisify } from "node:util";
-import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { constants, zstdCompress, zstdDecompressSync } from "node:zlib";
+
+// src/engine/zstd-session.ts
+var KEPT_SCRATCH_BYTES = 1024 * 1024;
+
+// src/engine/compress.ts
 var RAW = 0;
 var ZSTD = 1;
 var SAMPLE_FROM_BYTES = 256 * 1024;

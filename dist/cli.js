@@ -43044,12 +43044,6 @@ function release(view) {
     buffer.transfer(0);
   }
 }
-function releaseZlibOutput(view) {
-  const buffer = view.buffer;
-  if (buffer instanceof ArrayBuffer && buffer.byteLength > Buffer.poolSize && !buffer.detached) {
-    buffer.transfer(0);
-  }
-}
 var init_memory = __esm({
   "src/engine/memory.ts"() {
     "use strict";
@@ -43564,9 +43558,71 @@ var init_archiver = __esm({
   }
 });
 
+// src/engine/zstd-session.ts
+import { createZstdCompress, zstdCompressSync } from "node:zlib";
+function outputRoom(length) {
+  return length + (length >> 6) + 1024;
+}
+var END_FRAME, KEPT_SCRATCH_BYTES, ZstdSession;
+var init_zstd_session = __esm({
+  "src/engine/zstd-session.ts"() {
+    "use strict";
+    END_FRAME = 2;
+    KEPT_SCRATCH_BYTES = 1024 * 1024;
+    ZstdSession = class {
+      params;
+      engine;
+      native;
+      useNative;
+      scratch = new Uint8Array(0);
+      constructor(params, options = {}) {
+        this.params = params;
+        this.useNative = options.native ?? true;
+      }
+      /** Whether the next call reuses the kept context (false once the engine's handle proved unusable). */
+      get reusesContext() {
+        return this.useNative && (this.native !== void 0 || this.open() !== void 0);
+      }
+      /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
+      compress(data) {
+        const room = outputRoom(data.length);
+        const native = this.useNative ? this.native ?? this.open() : void 0;
+        if (!native) return zstdCompressSync(data, { params: this.params, chunkSize: room });
+        const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
+        native.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+        const outputLeft = native.state[0];
+        if (this.engine.destroyed || native.state[1] !== 0 || outputLeft === 0) {
+          this.engine = void 0;
+          this.native = void 0;
+          return zstdCompressSync(data, { params: this.params, chunkSize: room });
+        }
+        return output.subarray(0, room - outputLeft);
+      }
+      keptScratch(room) {
+        if (this.scratch.length < room) this.scratch = new Uint8Array(Math.min(KEPT_SCRATCH_BYTES, room * 2));
+        return this.scratch;
+      }
+      open() {
+        const engine = createZstdCompress({ params: this.params });
+        engine.on("error", () => {
+        });
+        const { _handle: handle, _writeState: state2 } = engine;
+        if (typeof handle?.writeSync !== "function" || !(state2 instanceof Uint32Array) || state2.length < 2) {
+          this.useNative = false;
+          engine.destroy();
+          return void 0;
+        }
+        this.engine = engine;
+        this.native = { handle, state: state2 };
+        return this.native;
+      }
+    };
+  }
+});
+
 // src/engine/compress.ts
 import { promisify } from "node:util";
-import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { constants, zstdCompress, zstdDecompressSync } from "node:zlib";
 function frame(header, payload) {
   const out = new Uint8Array(1 + payload.length);
   out[0] = header;
@@ -43577,24 +43633,29 @@ function pack2(data, level = DEFAULT_LEVEL) {
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
   }
-  const compressed = compressIfWorthIt(data, level);
-  return compressed ? frame(ZSTD, compressed) : frame(RAW, data);
+  return withCompressed(
+    data,
+    (compressed) => compressed ? frame(ZSTD, compressed) : frame(RAW, data),
+    level
+  );
 }
-function zstdOptions(length, level) {
+function blobParams(level) {
   return {
-    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
-    chunkSize: length + (length >> 6) + 1024,
-    params: {
-      [constants.ZSTD_c_compressionLevel]: level,
-      // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
-      [constants.ZSTD_c_checksumFlag]: 1
-    }
+    [constants.ZSTD_c_compressionLevel]: level,
+    // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
+    [constants.ZSTD_c_checksumFlag]: 1
   };
 }
+function blobSession(level) {
+  let session = blobSessions.get(level);
+  if (!session) {
+    session = new ZstdSession(blobParams(level));
+    blobSessions.set(level, session);
+  }
+  return session;
+}
 function worthIt(data, compressed) {
-  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
-  releaseZlibOutput(compressed);
-  return void 0;
+  return (data.length - compressed.length) * 32 >= data.length;
 }
 function looksIncompressible(data) {
   if (data.length < SAMPLE_FROM_BYTES) return false;
@@ -43603,12 +43664,14 @@ function looksIncompressible(data) {
     const at = Math.floor((data.length - SAMPLE_SLICE_BYTES) * i6 / (SAMPLE_SLICES - 1));
     sample.set(data.subarray(at, at + SAMPLE_SLICE_BYTES), i6 * SAMPLE_SLICE_BYTES);
   }
-  const compressed = zstdCompressSync(sample, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  sampleSession ??= new ZstdSession({ [constants.ZSTD_c_compressionLevel]: 1 });
+  const compressed = sampleSession.compress(sample);
   return (sample.length - compressed.length) * 64 < sample.length;
 }
-function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
-  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
-  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
+function withCompressed(data, use, level = DEFAULT_LEVEL) {
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return use(void 0);
+  const compressed = blobSession(level).compress(data);
+  return use(worthIt(data, compressed) ? compressed : void 0);
 }
 function unpack(framed, maxSize) {
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
@@ -43651,11 +43714,12 @@ function unpack(framed, maxSize) {
   }
   return new Uint8Array(out);
 }
-var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, SAMPLE_FROM_BYTES, SAMPLE_SLICES, SAMPLE_SLICE_BYTES, zstdCompressAsync;
+var RAW, ZSTD, DEFAULT_LEVEL, MIN_COMPRESS_BYTES, CompressError, blobSessions, sampleSession, SAMPLE_FROM_BYTES, SAMPLE_SLICES, SAMPLE_SLICE_BYTES, zstdCompressAsync;
 var init_compress = __esm({
   "src/engine/compress.ts"() {
     "use strict";
     init_memory();
+    init_zstd_session();
     RAW = 0;
     ZSTD = 1;
     DEFAULT_LEVEL = 3;
@@ -43668,6 +43732,7 @@ var init_compress = __esm({
         this.reason = reason;
       }
     };
+    blobSessions = /* @__PURE__ */ new Map();
     SAMPLE_FROM_BYTES = 256 * 1024;
     SAMPLE_SLICES = 4;
     SAMPLE_SLICE_BYTES = 16 * 1024;
@@ -43791,13 +43856,11 @@ function blobContext(id) {
   return `blob ${id}`;
 }
 function encodeBlob(dataKey, repositoryId, id, plain) {
-  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
+  return withCompressed(plain, (compressed) => sealFrame(dataKey, repositoryId, id, plain, compressed));
 }
 function sealFrame(dataKey, repositoryId, id, plain, compressed) {
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) releaseZlibOutput(compressed);
-  return sealed;
+  return seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
 }
 var HEADER;
 var init_blob_codec = __esm({

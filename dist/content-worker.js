@@ -27,7 +27,7 @@ function describeFsError(error, what) {
 
 // src/engine/compress.ts
 import { promisify } from "node:util";
-import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { constants, zstdCompress, zstdDecompressSync } from "node:zlib";
 
 // src/engine/memory.ts
 function release(view) {
@@ -43,26 +43,89 @@ function releaseZlibOutput(view) {
   }
 }
 
+// src/engine/zstd-session.ts
+import { createZstdCompress, zstdCompressSync } from "node:zlib";
+var END_FRAME = 2;
+function outputRoom(length) {
+  return length + (length >> 6) + 1024;
+}
+var KEPT_SCRATCH_BYTES = 1024 * 1024;
+var ZstdSession = class {
+  params;
+  engine;
+  native;
+  useNative;
+  scratch = new Uint8Array(0);
+  constructor(params, options = {}) {
+    this.params = params;
+    this.useNative = options.native ?? true;
+  }
+  /** Whether the next call reuses the kept context (false once the engine's handle proved unusable). */
+  get reusesContext() {
+    return this.useNative && (this.native !== void 0 || this.open() !== void 0);
+  }
+  /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
+  compress(data) {
+    const room = outputRoom(data.length);
+    const native = this.useNative ? this.native ?? this.open() : void 0;
+    if (!native) return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
+    native.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+    const outputLeft = native.state[0];
+    if (this.engine.destroyed || native.state[1] !== 0 || outputLeft === 0) {
+      this.engine = void 0;
+      this.native = void 0;
+      return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    }
+    return output.subarray(0, room - outputLeft);
+  }
+  keptScratch(room) {
+    if (this.scratch.length < room) this.scratch = new Uint8Array(Math.min(KEPT_SCRATCH_BYTES, room * 2));
+    return this.scratch;
+  }
+  open() {
+    const engine = createZstdCompress({ params: this.params });
+    engine.on("error", () => {
+    });
+    const { _handle: handle2, _writeState: state } = engine;
+    if (typeof handle2?.writeSync !== "function" || !(state instanceof Uint32Array) || state.length < 2) {
+      this.useNative = false;
+      engine.destroy();
+      return void 0;
+    }
+    this.engine = engine;
+    this.native = { handle: handle2, state };
+    return this.native;
+  }
+};
+
 // src/engine/compress.ts
 var RAW = 0;
 var ZSTD = 1;
 var DEFAULT_LEVEL = 3;
 var MIN_COMPRESS_BYTES = 64;
-function zstdOptions(length, level) {
+function blobParams(level) {
   return {
-    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
-    chunkSize: length + (length >> 6) + 1024,
-    params: {
-      [constants.ZSTD_c_compressionLevel]: level,
-      // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
-      [constants.ZSTD_c_checksumFlag]: 1
-    }
+    [constants.ZSTD_c_compressionLevel]: level,
+    // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
+    [constants.ZSTD_c_checksumFlag]: 1
   };
 }
+function zstdOptions(length, level) {
+  return { chunkSize: outputRoom(length), params: blobParams(level) };
+}
+var blobSessions = /* @__PURE__ */ new Map();
+var sampleSession;
+function blobSession(level) {
+  let session = blobSessions.get(level);
+  if (!session) {
+    session = new ZstdSession(blobParams(level));
+    blobSessions.set(level, session);
+  }
+  return session;
+}
 function worthIt(data, compressed) {
-  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
-  releaseZlibOutput(compressed);
-  return void 0;
+  return (data.length - compressed.length) * 32 >= data.length;
 }
 var SAMPLE_FROM_BYTES = 256 * 1024;
 var SAMPLE_SLICES = 4;
@@ -74,17 +137,22 @@ function looksIncompressible(data) {
     const at = Math.floor((data.length - SAMPLE_SLICE_BYTES) * i / (SAMPLE_SLICES - 1));
     sample.set(data.subarray(at, at + SAMPLE_SLICE_BYTES), i * SAMPLE_SLICE_BYTES);
   }
-  const compressed = zstdCompressSync(sample, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  sampleSession ??= new ZstdSession({ [constants.ZSTD_c_compressionLevel]: 1 });
+  const compressed = sampleSession.compress(sample);
   return (sample.length - compressed.length) * 64 < sample.length;
 }
-function compressIfWorthIt(data, level = DEFAULT_LEVEL) {
-  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
-  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
+function withCompressed(data, use, level = DEFAULT_LEVEL) {
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return use(void 0);
+  const compressed = blobSession(level).compress(data);
+  return use(worthIt(data, compressed) ? compressed : void 0);
 }
 var zstdCompressAsync = promisify(zstdCompress);
 async function compressIfWorthItAsync(data, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
-  return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
+  const compressed = await zstdCompressAsync(data, zstdOptions(data.length, level));
+  if (worthIt(data, compressed)) return compressed;
+  releaseZlibOutput(compressed);
+  return void 0;
 }
 
 // src/engine/crypto.ts
@@ -146,16 +214,17 @@ function blobContext(id) {
   return `blob ${id}`;
 }
 function encodeBlob(dataKey, repositoryId, id, plain) {
-  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
+  return withCompressed(plain, (compressed) => sealFrame(dataKey, repositoryId, id, plain, compressed));
 }
 async function encodeBlobAsync(dataKey, repositoryId, id, plain) {
-  return sealFrame(dataKey, repositoryId, id, plain, await compressIfWorthItAsync(plain));
+  const compressed = await compressIfWorthItAsync(plain);
+  const sealed = sealFrame(dataKey, repositoryId, id, plain, compressed);
+  if (compressed) releaseZlibOutput(compressed);
+  return sealed;
 }
 function sealFrame(dataKey, repositoryId, id, plain, compressed) {
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) releaseZlibOutput(compressed);
-  return sealed;
+  return seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
 }
 
 // src/engine/chunker.ts

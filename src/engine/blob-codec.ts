@@ -1,4 +1,4 @@
-import { compressIfWorthIt, compressIfWorthItAsync, RAW, ZSTD } from './compress.ts';
+import { compressIfWorthItAsync, RAW, withCompressed, ZSTD } from './compress.ts';
 import { type Key, seal, sealContext } from './crypto.ts';
 import { releaseZlibOutput } from './memory.ts';
 
@@ -15,7 +15,7 @@ export function blobContext(id: string): string {
 
 /** The sealed frame of a blob; it owns its memory, so it can be transferred to another thread. */
 export function encodeBlob(dataKey: Key, repositoryId: string, id: string, plain: Uint8Array): Uint8Array {
-  return sealFrame(dataKey, repositoryId, id, plain, compressIfWorthIt(plain));
+  return withCompressed(plain, (compressed) => sealFrame(dataKey, repositoryId, id, plain, compressed));
 }
 
 /** The same with compression in libuv's thread pool, for large blobs. */
@@ -25,7 +25,10 @@ export async function encodeBlobAsync(
   id: string,
   plain: Uint8Array,
 ): Promise<Uint8Array> {
-  return sealFrame(dataKey, repositoryId, id, plain, await compressIfWorthItAsync(plain));
+  const compressed = await compressIfWorthItAsync(plain);
+  const sealed = sealFrame(dataKey, repositoryId, id, plain, compressed);
+  if (compressed) releaseZlibOutput(compressed);
+  return sealed;
 }
 
 function sealFrame(
@@ -37,7 +40,5 @@ function sealFrame(
 ): Uint8Array {
   // Sealed as two parts rather than joined first: the plain payload is never copied.
   const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  const sealed = seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
-  if (compressed) releaseZlibOutput(compressed);
-  return sealed;
+  return seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
 }

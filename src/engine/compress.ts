@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
-import { constants, type ZstdOptions, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants, type ZstdOptions, zstdCompress, zstdDecompressSync } from 'node:zlib';
 import { releaseZlibOutput } from './memory.ts';
+import { outputRoom, type ZstdParams, ZstdSession } from './zstd-session.ts';
 
 /**
  * Framed compression for stored blobs: one header byte (0 = stored raw, 1 = zstd), then the payload.
@@ -37,28 +38,42 @@ export function pack(data: Uint8Array, level: number = DEFAULT_LEVEL): Uint8Arra
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
   }
-  const compressed = compressIfWorthIt(data, level);
-  return compressed ? frame(ZSTD, compressed) : frame(RAW, data);
+  return withCompressed(
+    data,
+    (compressed) => (compressed ? frame(ZSTD, compressed) : frame(RAW, data)),
+    level,
+  );
 }
 
-function zstdOptions(length: number, level: number): ZstdOptions {
+function blobParams(level: number): ZstdParams {
   return {
-    // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
-    chunkSize: length + (length >> 6) + 1024,
-    params: {
-      [constants.ZSTD_c_compressionLevel]: level,
-      // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
-      [constants.ZSTD_c_checksumFlag]: 1,
-    },
+    [constants.ZSTD_c_compressionLevel]: level,
+    // 4 bytes per blob so that corrupt data fails to unpack rather than unpacking to wrong bytes.
+    [constants.ZSTD_c_checksumFlag]: 1,
   };
 }
 
-/** Keep the compressed form only if it saves at least 1/32 of the size. */
-function worthIt(data: Uint8Array, compressed: Uint8Array): Uint8Array | undefined {
-  if ((data.length - compressed.length) * 32 >= data.length) return compressed;
-  // Incompressible input (random, already compressed) makes a chunk-sized buffer per blob: free it now.
-  releaseZlibOutput(compressed);
-  return undefined;
+function zstdOptions(length: number, level: number): ZstdOptions {
+  // One output buffer for the whole blob: the default 16 KiB makes a round trip per 16 KiB.
+  return { chunkSize: outputRoom(length), params: blobParams(level) };
+}
+
+/** This thread's compression contexts: one per blob level, and one for samples. */
+const blobSessions = new Map<number, ZstdSession>();
+let sampleSession: ZstdSession | undefined;
+
+function blobSession(level: number): ZstdSession {
+  let session = blobSessions.get(level);
+  if (!session) {
+    session = new ZstdSession(blobParams(level));
+    blobSessions.set(level, session);
+  }
+  return session;
+}
+
+/** Whether the compressed form saves at least 1/32 of the size. */
+function worthIt(data: Uint8Array, compressed: Uint8Array): boolean {
+  return (data.length - compressed.length) * 32 >= data.length;
 }
 
 /** Inputs at least this long are sampled before they are compressed. */
@@ -79,28 +94,42 @@ export function looksIncompressible(data: Uint8Array): boolean {
     const at = Math.floor(((data.length - SAMPLE_SLICE_BYTES) * i) / (SAMPLE_SLICES - 1));
     sample.set(data.subarray(at, at + SAMPLE_SLICE_BYTES), i * SAMPLE_SLICE_BYTES);
   }
-  const compressed = zstdCompressSync(sample, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  sampleSession ??= new ZstdSession({ [constants.ZSTD_c_compressionLevel]: 1 });
+  const compressed = sampleSession.compress(sample);
   return (sample.length - compressed.length) * 64 < sample.length;
 }
 
 /**
- * zstd of `data`, or undefined when it is too short to gain, its sample looks incompressible, or the gain is
- * under 1/32 of its size.
+ * Calls `use` with the zstd of `data`, or with undefined when `data` is too short to gain, its sample looks
+ * incompressible, or the gain is under 1/32 of its size. The compressed bytes are in a buffer this thread
+ * reuses: they are valid only until `use` returns.
  */
-export function compressIfWorthIt(data: Uint8Array, level: number = DEFAULT_LEVEL): Uint8Array | undefined {
-  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return undefined;
-  return worthIt(data, zstdCompressSync(data, zstdOptions(data.length, level)));
+export function withCompressed<T>(
+  data: Uint8Array,
+  use: (compressed: Uint8Array | undefined) => T,
+  level: number = DEFAULT_LEVEL,
+): T {
+  if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return use(undefined);
+  const compressed = blobSession(level).compress(data);
+  return use(worthIt(data, compressed) ? compressed : undefined);
 }
 
 const zstdCompressAsync = promisify(zstdCompress);
 
-/** The same, in libuv's thread pool: the calling thread goes on (chunking) meanwhile. */
+/**
+ * zstd of `data` made in libuv's thread pool (the calling thread goes on chunking meanwhile), or undefined
+ * when it does not pay (as for `withCompressed`). The result owns its buffer: the caller frees it.
+ */
 export async function compressIfWorthItAsync(
   data: Uint8Array,
   level: number = DEFAULT_LEVEL,
 ): Promise<Uint8Array | undefined> {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return undefined;
-  return worthIt(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
+  const compressed = await zstdCompressAsync(data, zstdOptions(data.length, level));
+  if (worthIt(data, compressed)) return compressed;
+  // Incompressible input (random, already compressed) makes a chunk-sized buffer per blob: free it now.
+  releaseZlibOutput(compressed);
+  return undefined;
 }
 
 export function unpack(framed: Uint8Array, maxSize: number): Uint8Array {
