@@ -3,9 +3,10 @@
 //
 //   node bench/backup.d/table.mjs <results.tsv> <tool>...
 //
-// The results file has one `tool<TAB>metric<TAB>value` line per figure (a later line wins). Metrics:
-// backup1_s, backup2_s, restore_s (seconds), stored_bytes, backup1_kb, backup2_kb, restore_kb (peak RSS),
-// verify (OK or FAIL), stream_s, stream_kb, stream_stored_bytes. A figure that is missing prints n/a.
+// The results file has one `tool<TAB>metric<TAB>value` line per figure. Metrics: backup1_s, backup2_s,
+// restore_s (seconds), stored_bytes, backup1_kb, backup2_kb, restore_kb (peak RSS), verify (OK or FAIL),
+// stream_s, stream_kb, stream_stored_bytes. A metric given more than once (BENCH_ROUNDS) prints the median of
+// its values, and verify prints OK only when every round was OK. A figure that is missing prints n/a.
 import { readFileSync } from 'node:fs';
 
 const [file, ...tools] = process.argv.slice(2);
@@ -14,16 +15,31 @@ if (!file || tools.length === 0) {
   process.exit(2);
 }
 
+/** Every value of each `tool<TAB>metric`, in the order of the rounds. */
 const results = new Map();
 for (const line of readFileSync(file, 'utf8').split('\n')) {
   const [tool, metric, value] = line.split('\t');
-  if (tool && metric && value !== undefined) results.set(`${tool}\t${metric}`, value);
+  if (tool && metric && value !== undefined && value !== '') {
+    const key = `${tool}\t${metric}`;
+    results.set(key, [...(results.get(key) ?? []), value]);
+  }
 }
-const get = (tool, metric) => results.get(`${tool}\t${metric}`);
-const number = (tool, metric) => {
-  const value = get(tool, metric);
-  return value === undefined || value === '' ? undefined : Number(value);
+const values = (tool, metric) => results.get(`${tool}\t${metric}`) ?? [];
+const get = (tool, metric) => {
+  const all = values(tool, metric);
+  if (all.length === 0) return undefined;
+  return all.every((value) => value === all[0]) ? all[0] : all.includes('FAIL') ? 'FAIL' : all.at(-1);
 };
+const median = (numbers) => {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const number = (tool, metric) => {
+  const all = values(tool, metric).map(Number);
+  return all.length === 0 ? undefined : median(all);
+};
+const rounds = Math.max(0, ...tools.map((tool) => values(tool, 'backup1_s').length));
 
 const NAMES = { tar: 'tar|zstd|gpg', restic: 'restic', borg: 'borg', restorable: 'restorable' };
 const MiB = 1024 * 1024;
@@ -76,6 +92,24 @@ table(
   ],
   tools,
 );
+
+if (rounds > 1 && tools.includes('restorable') && tools.includes('restic')) {
+  // The spread behind the medians: restorable/restic within each round, where both ran under the same load.
+  console.log('');
+  console.log(
+    `restorable/restic in each of ${rounds} rounds (the medians above are of each tool's ${rounds} runs):`,
+  );
+  for (const [label, metric] of [
+    ['first backup', 'backup1_s'],
+    ['second backup', 'backup2_s'],
+    ['restore', 'restore_s'],
+  ]) {
+    const ours = values('restorable', metric).map(Number);
+    const theirs = values('restic', metric).map(Number);
+    const each = ours.map((value, i) => ratio(value, theirs[i]));
+    console.log(`  ${label.padEnd(14)} ${each.join('  ')}`);
+  }
+}
 
 const streamTools = tools.filter((t) => t === 'restorable' || t === 'restic');
 if (streamTools.some((t) => get(t, 'stream_bytes') !== undefined)) {
