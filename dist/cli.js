@@ -87356,6 +87356,14 @@ async function checkRepository(repo, options) {
     blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list("data/")).map((info) => [info.name, info.size]));
+  let unindexedPacks = 0;
+  let unindexedBytes = 0;
+  const indexedNames = new Set([...packs.keys()].map(packName));
+  for (const [name, size] of stored) {
+    if (indexedNames.has(name)) continue;
+    unindexedPacks++;
+    unindexedBytes += size;
+  }
   for (const [pack3, blobs] of packs) {
     const name = packName(pack3);
     const size = stored.get(name);
@@ -87444,6 +87452,8 @@ async function checkRepository(repo, options) {
     blobs: index2.size,
     packsRead,
     bytesRead,
+    unindexedPacks,
+    unindexedBytes,
     findings
   };
 }
@@ -87525,9 +87535,14 @@ function parseSubset(text) {
   else value2 = Number(text);
   return Number.isFinite(value2) && value2 > 0 && value2 <= 1 ? value2 : void 0;
 }
+function unindexedNote(result) {
+  const packs = result.unindexedPacks === 1 ? "1 pack" : `${result.unindexedPacks} packs`;
+  return `${packs} (${formatBytes(result.unindexedBytes)}) ${result.unindexedPacks === 1 ? "is" : "are"} in no index: left by an interrupted backup or prune, or being written by one still running; no snapshot needs ${result.unindexedPacks === 1 ? "it" : "them"}, and \`restorable prune\` removes ${result.unindexedPacks === 1 ? "it" : "them"}`;
+}
 var init_verify = __esm({
   "src/commands/verify.ts"() {
     "use strict";
+    init_format();
     init_checker();
     init_repository_access();
   }
@@ -87746,6 +87761,8 @@ async function repoCommand(args, io) {
         `${r5.repository} (${r5.location}): ${r5.snapshots} snapshots, ${r5.packs} packs, ${r5.blobs} blobs; read ${r5.packsRead} packs (${formatBytes(r5.bytesRead)}): ${r5.findings.length === 0 ? "no errors" : `${r5.findings.length} error${r5.findings.length === 1 ? "" : "s"}`}
 `
       );
+      if (r5.unindexedPacks > 0) io.out.write(`  note: ${unindexedNote(r5)}
+`);
       for (const f5 of r5.findings) {
         io.out.write(`  ${f5.object}: ${f5.message}
 `);

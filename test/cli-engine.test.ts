@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  copyFileSync,
   cpSync,
   existsSync,
   lchownSync,
@@ -718,6 +719,28 @@ describe('a damaged repository', () => {
     expect(big).toHaveLength(1);
     return big[0]!;
   }
+
+  it('a pack no index names (an interrupted backup left it) is a note in verify, not an error', async () => {
+    const root = copy();
+    const pack = bigPack(root);
+    const leftover = `data/ee/${'e'.repeat(64)}`;
+    mkdirSync(join(root, 'repo/data/ee'), { recursive: true });
+    copyFileSync(join(root, 'repo', pack), join(root, 'repo', leftover));
+    const size = statSync(join(root, 'repo', leftover)).size;
+
+    const verify = await run(root, ['repo', 'verify', 'policy.yaml', '--read-data']);
+    expect(verify.status, described(verify)).toBe(0);
+    expect(verify.stdout).toMatch(
+      /: no errors\n {2}note: 1 pack \(\d+\.\d MiB\) is in no index: left by an interrupted/,
+    );
+    const json = await run(root, ['repo', 'verify', 'policy.yaml', '--json']);
+    const [result] = (
+      JSON.parse(json.stdout) as {
+        repositories: { unindexedPacks: number; unindexedBytes: number; findings: unknown[] }[];
+      }
+    ).repositories;
+    expect(result).toMatchObject({ unindexedPacks: 1, unindexedBytes: size, findings: [] });
+  });
 
   it('a flipped byte in a pack: verify --read-data names the pack and the files; restore saves every other file', async () => {
     const root = copy();

@@ -485,6 +485,21 @@ describe('damage', () => {
     expect(again.findings.some((f) => /in no index/.test(f.message))).toBe(true);
   });
 
+  it('counts packs that no index names without calling them errors', async () => {
+    const { repo, index } = await backedUp();
+    const healthy = await checkRepository(repo, { readData: 0 });
+    expect(healthy).toMatchObject({ unindexedPacks: 0, unindexedBytes: 0, findings: [] });
+    // What a backup killed between writing a pack and its index leaves behind.
+    const [pack] = [...index.packs];
+    const bytes = readFileSync(join(repo.location, packName(pack!)));
+    const leftover = `${'f'.repeat(63)}0`;
+    mkdirSync(join(repo.location, packName(leftover), '..'), { recursive: true });
+    writeFileSync(join(repo.location, packName(leftover)), bytes);
+    const check = await checkRepository(repo, { readData: 1 });
+    expect(check).toMatchObject({ unindexedPacks: 1, unindexedBytes: bytes.length, findings: [] });
+    expect(check.packs).toBe(healthy.packs);
+  });
+
   it('a truncated pack is named by verify', async () => {
     const { repo, index } = await backedUp();
     const [pack] = [...index.packs];

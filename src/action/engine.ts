@@ -5,7 +5,7 @@ import { runDrill } from '../commands/drill.ts';
 import { runPrune } from '../commands/prune.ts';
 import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
-import { parseSubset, runVerify } from '../commands/verify.ts';
+import { parseSubset, runVerify, unindexedNote } from '../commands/verify.ts';
 import { CREDENTIAL_ENV } from '../engine/keyring.ts';
 import { formatDuration } from '../policy/duration.ts';
 import { reportEvidence, runEvidence } from './evidence.ts';
@@ -216,6 +216,7 @@ export async function runEngineCommand(command: EngineCommand, root: string): Pr
   const results = await runVerify({ ...common, systems, readData });
   core.setOutput('summary-json', JSON.stringify({ command, repositories: results }));
   const findings = results.flatMap((r) => r.findings.map((f) => ({ ...f, repository: r.repository })));
+  for (const r of results) if (r.unindexedPacks > 0) core.notice(`${r.repository}: ${unindexedNote(r)}`);
   for (const f of findings) {
     core.error(
       `${f.repository}: ${f.object}: ${f.message}${f.affected.length ? ` (affects ${f.affected.slice(0, 10).join(', ')})` : ''}`,

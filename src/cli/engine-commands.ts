@@ -4,7 +4,7 @@ import { runBackup, type SystemBackup } from '../commands/backup.ts';
 import { runKeyAdd, runKeyList, runKeyRemove } from '../commands/key.ts';
 import { runRestore } from '../commands/restore.ts';
 import { runSnapshots } from '../commands/snapshots.ts';
-import { parseSubset, runVerify } from '../commands/verify.ts';
+import { parseSubset, runVerify, unindexedNote } from '../commands/verify.ts';
 import { cliEvidenceRun, evidenceExit } from './evidence-run.ts';
 import { formatBytes, formatSeconds, ProgressPrinter, progressInterval } from './format.ts';
 import { type Io, parseCommandArgs, UsageError } from './io.ts';
@@ -204,6 +204,7 @@ export async function repoCommand(args: string[], io: Io): Promise<number> {
       io.out.write(
         `${r.repository} (${r.location}): ${r.snapshots} snapshots, ${r.packs} packs, ${r.blobs} blobs; read ${r.packsRead} packs (${formatBytes(r.bytesRead)}): ${r.findings.length === 0 ? 'no errors' : `${r.findings.length} error${r.findings.length === 1 ? '' : 's'}`}\n`,
       );
+      if (r.unindexedPacks > 0) io.out.write(`  note: ${unindexedNote(r)}\n`);
       for (const f of r.findings) {
         io.out.write(`  ${f.object}: ${f.message}\n`);
         for (const affected of f.affected.slice(0, 50)) io.out.write(`    affects ${affected}\n`);

@@ -1,3 +1,4 @@
+import { formatBytes } from '../cli/format.ts';
 import { type CheckResult, checkRepository } from '../engine/checker.ts';
 import { type AccessOptions, openRepositories } from './repository-access.ts';
 
@@ -32,4 +33,14 @@ export function parseSubset(text: string): number | undefined {
   else if (fraction) value = Number(fraction[1]) / Number(fraction[2]);
   else value = Number(text);
   return Number.isFinite(value) && value > 0 && value <= 1 ? value : undefined;
+}
+
+/** The line for packs no index names: not an error, so it says where they come from and what removes them. */
+export function unindexedNote(result: Pick<CheckResult, 'unindexedPacks' | 'unindexedBytes'>): string {
+  const packs = result.unindexedPacks === 1 ? '1 pack' : `${result.unindexedPacks} packs`;
+  return (
+    `${packs} (${formatBytes(result.unindexedBytes)}) ${result.unindexedPacks === 1 ? 'is' : 'are'} in no index: ` +
+    'left by an interrupted backup or prune, or being written by one still running; no snapshot needs ' +
+    `${result.unindexedPacks === 1 ? 'it' : 'them'}, and \`restorable prune\` removes ${result.unindexedPacks === 1 ? 'it' : 'them'}`
+  );
 }

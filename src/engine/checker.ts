@@ -20,6 +20,12 @@ export interface CheckResult {
   blobs: number;
   packsRead: number;
   bytesRead: number;
+  /**
+   * Packs stored but named by no index, and their bytes: left by an interrupted backup or prune, or being
+   * written by one that is still running. Not an error (no snapshot needs them); `prune` removes them.
+   */
+  unindexedPacks: number;
+  unindexedBytes: number;
   findings: CheckFinding[];
 }
 
@@ -33,6 +39,7 @@ export interface CheckOptions {
  * `repo verify`: the structure (indexes open, every indexed pack exists and is long enough, every snapshot
  * opens and every blob its listing names is indexed) and, when asked, the data: whole packs read, their
  * headers checked against their names, every blob decrypted, decompressed and checked against its keyed id.
+ * Packs that no index names are counted, not reported as errors.
  */
 export async function checkRepository(repo: Repository, options: CheckOptions): Promise<CheckResult> {
   const findings: CheckFinding[] = [];
@@ -54,6 +61,14 @@ export async function checkRepository(repo: Repository, options: CheckOptions): 
     blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list('data/')).map((info) => [info.name, info.size]));
+  let unindexedPacks = 0;
+  let unindexedBytes = 0;
+  const indexedNames = new Set([...packs.keys()].map(packName));
+  for (const [name, size] of stored) {
+    if (indexedNames.has(name)) continue;
+    unindexedPacks++;
+    unindexedBytes += size;
+  }
   for (const [pack, blobs] of packs) {
     const name = packName(pack);
     const size = stored.get(name);
@@ -141,6 +156,8 @@ export async function checkRepository(repo: Repository, options: CheckOptions): 
     blobs: index.size,
     packsRead,
     bytesRead,
+    unindexedPacks,
+    unindexedBytes,
     findings,
   };
 }
