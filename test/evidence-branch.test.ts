@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppendOptions, appendRecord, EvidenceError } from '../src/evidence/branch.ts';
 import { policyEntries } from '../src/evidence/context.ts';
@@ -19,6 +18,7 @@ import {
   tempDir,
   workTree,
 } from './helpers/git.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // The branch writer against real git: a bare repository as the remote, one clone per writer, and a loopback
 // smart-HTTP server for credentials. No work tree is ever checked out for the evidence branch.
@@ -32,13 +32,8 @@ for (const name of ['GITHUB_TOKEN', 'RESTORABLE_EVIDENCE_TOKEN', 'GITHUB_SERVER_
   delete env[name];
 
 async function newSigner(name: string): Promise<{ signer: Signer; armored: string }> {
-  const { privateKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name, email: `${name.toLowerCase()}@example.com` }],
-    format: 'armored',
-  });
-  return { signer: await loadSigner(privateKey, undefined, name), armored: privateKey };
+  const { armored } = await newSigningKey(name);
+  return { signer: await loadSigner(armored, undefined, name), armored };
 }
 
 beforeAll(async () => {

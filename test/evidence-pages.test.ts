@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppendOptions, type AppendResult, appendRecord } from '../src/evidence/branch.ts';
 import {
@@ -19,6 +18,7 @@ import { writeEvidence } from '../src/evidence/write.ts';
 import { bareRemote, GIT_ENV, git, removeTempDirs, tempDir, workTree } from './helpers/git.ts';
 import { GpgHome } from './helpers/gpg.ts';
 import { REPO_ROOT } from './helpers/run-node.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // The auditor's pages, rendered by the real writer into real git (local mode, a bare repository): what the
 // README, the system and control pages say after a few appends, and that an append reads only the pages it
@@ -33,14 +33,8 @@ let armored = '';
 let library: ControlInfo[];
 
 beforeAll(async () => {
-  const { privateKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Pages', email: 'pages@example.com' }],
-    format: 'armored',
-  });
-  armored = privateKey;
-  signer = await loadSigner(privateKey, undefined, 'pages');
+  armored = (await newSigningKey('Pages')).armored;
+  signer = await loadSigner(armored, undefined, 'pages');
   library = await controlInfos(REPO_ROOT);
 });
 
@@ -199,19 +193,7 @@ describe('README.md', () => {
     expect(problems(clean)).toEqual([]);
 
     // Forged: record 1 edited and re-signed by another key; record 2 renamed away.
-    const { generateKey: newKey } = await import('openpgp');
-    const other = await loadSigner(
-      (
-        await newKey({
-          type: 'ecc',
-          curve: 'curve25519Legacy',
-          userIDs: [{ name: 'Mallory' }],
-          format: 'armored',
-        })
-      ).privateKey,
-      undefined,
-      'mallory',
-    );
+    const other = await loadSigner((await newSigningKey('Mallory')).armored, undefined, 'mallory');
     const work = tempDir();
     git(work, ['clone', '--quiet', '--branch', BRANCH, repo, '.']);
     const one = 'records/000000/00000001-backup-files.json';

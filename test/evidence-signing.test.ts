@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalBytes } from '../src/evidence/canonical.ts';
 import {
@@ -14,6 +13,7 @@ import {
   signerFromEnv,
 } from '../src/evidence/signing.ts';
 import { GpgHome } from './helpers/gpg.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // Signatures both ways with Debian's gpg 2.2: gpg --verify accepts what openpgp.js signs with a key gpg made,
 // and the verifier accepts what gpg --detach-sign made with that key. Keys are ed25519 (fast).
@@ -185,12 +185,7 @@ describe('the signing key from the environment', () => {
   });
 
   it('accepts a key made by openpgp.js (v4, curve25519), which gpg verifies too', async () => {
-    const { privateKey, publicKey } = await generateKey({
-      type: 'ecc',
-      curve: 'curve25519Legacy',
-      userIDs: [{ name: 'Robot', email: 'robot@example.com' }],
-      format: 'armored',
-    });
+    const { armored: privateKey, publicArmored: publicKey } = await newSigningKey('Robot');
     const robot = await loadSigner(privateKey, undefined, 'robot');
     gpg.ok(['--import'], publicKey);
     const { data, sig } = files(record, await robot.sign(record));

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordDraft } from '../src/evidence/record.ts';
 import { evidenceStatus, renderStatus, type StatusReport } from '../src/evidence/status.ts';
 import { writeEvidence } from '../src/evidence/write.ts';
 import { bareRemote, GIT_ENV, removeTempDirs, workTree } from './helpers/git.ts';
 import { REPO_ROOT } from './helpers/run-node.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // `restorable status` against evidence written by the real writer into a work tree whose `origin` is a bare
 // repository: fresh and stale backups, passed and failed drills, and no evidence at all.
@@ -51,13 +51,7 @@ systems:
 `;
 
 beforeAll(async () => {
-  const { privateKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name: 'Status', email: 'status@example.com' }],
-    format: 'armored',
-  });
-  keyEnv = { ...env, RESTORABLE_EVIDENCE_KEY: privateKey };
+  keyEnv = { ...env, RESTORABLE_EVIDENCE_KEY: (await newSigningKey('Status')).armored };
 });
 
 afterAll(() => removeTempDirs());

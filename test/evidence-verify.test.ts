@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRecord } from '../src/evidence/branch.ts';
 import { canonicalBytes } from '../src/evidence/canonical.ts';
@@ -11,6 +10,7 @@ import { type Problem, verifyEvidence } from '../src/evidence/verify.ts';
 import { bareRemote, clone, GIT_ENV, git, removeTempDirs, tempDir } from './helpers/git.ts';
 import { GpgHome } from './helpers/gpg.ts';
 import { REPO_ROOT, runNode } from './helpers/run-node.ts';
+import { newSigningKey } from './helpers/signing-key.ts';
 
 // Tampering with the evidence branch, the ways someone with push access could, each detected by
 // `evidence verify` with a message naming the record. The branch is written by the real writer; the
@@ -25,13 +25,7 @@ let pristine = '';
 const files: string[] = [];
 
 async function newSigner(name: string): Promise<Signer> {
-  const { privateKey } = await generateKey({
-    type: 'ecc',
-    curve: 'curve25519Legacy',
-    userIDs: [{ name, email: `${name.toLowerCase()}@example.com` }],
-    format: 'armored',
-  });
-  return loadSigner(privateKey, undefined, name);
+  return loadSigner((await newSigningKey(name)).armored, undefined, name);
 }
 
 const systems = ['db', 'files', 'db', 'ledger', 'files', 'db'];
