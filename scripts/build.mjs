@@ -1,7 +1,8 @@
-// Bundles the Action entry (dist/index.js), the CLI (dist/cli.js) and the content worker
-// (dist/content-worker.js), a restore's decode worker (dist/blob-decode-worker.js) and a drill's read-back
-// worker (dist/readback-worker.js) with esbuild.
+// Bundles the Action entry (dist/index.js) and the CLI (dist/cli.js), split into shared chunks that each
+// command loads when it needs them, and the content worker (dist/content-worker.js), a restore's decode
+// worker (dist/blob-decode-worker.js) and a drill's read-back worker (dist/readback-worker.js) with esbuild.
 // Output must be byte-for-byte reproducible: CI rebuilds it and fails on any difference.
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -17,12 +18,19 @@ const common = {
   },
 };
 
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+// Chunk names carry a hash of their content: start from an empty dist/ so that no chunk of an older build
+// stays behind.
+rmSync('dist', { recursive: true, force: true });
+
+// One build for both entries, split: a command loads only the chunks it imports (S3, OpenPGP, the evidence
+// pages...), so `check` starts in about 0.2 s instead of 0.35 s (decision 0028). Chunks sit beside the
+// entries, so that paths relative to import.meta.url (assets.ts, the workers) hold in any of them.
 await build({
   ...common,
-  entryPoints: ['src/cli.ts'],
-  outfile: 'dist/cli.js',
-  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
+  entryPoints: ['src/index.ts', 'src/cli.ts'],
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
 });
 
 // The content worker runs in its own thread (src/engine/content-pool.ts loads it from beside the bundle).
@@ -35,6 +43,6 @@ await build({
 });
 await build({ ...common, entryPoints: ['src/drill/readback-worker.ts'], outfile: 'dist/readback-worker.js' });
 
-// The CLI is the package's bin.
-const { chmodSync } = await import('node:fs');
+// The CLI is the package's bin: it gets the shebang (the chunks, being modules, need none).
+writeFileSync('dist/cli.js', `#!/usr/bin/env node\n${readFileSync('dist/cli.js', 'utf8')}`);
 chmodSync('dist/cli.js', 0o755);
