@@ -527,6 +527,28 @@ describe('damage', () => {
 });
 
 describe('content workers', () => {
+  it('read small files batched on both sides of large ones, and each batch goes out when it is awaited', async () => {
+    // 70 small files fill one batch of 64 and start another, which the large file after them does not
+    // send; the archiver must send it when it reaches them, or the backup waits forever.
+    const root = tempDir();
+    const put = (path: string, data: Uint8Array) => {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), data);
+    };
+    for (let i = 0; i < 70; i++) put(`data/a/${String(i).padStart(2, '0')}.txt`, randomBytes(100 + i));
+    put('data/b/large.bin', randomBytes(600 * 1024));
+    for (let i = 0; i < 3; i++) put(`data/c/${i}.txt`, randomBytes(50));
+    put('data/d/large.bin', randomBytes(300 * 1024));
+    put('data/e/last.txt', randomBytes(10));
+    const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
+    const [result] = await backupSystem([repo], pathsInput(root, ['data']), { system: 's', policy: 'p' });
+    expect(result!.summary.files).toBe(76);
+    const [ref] = await listSnapshots(repo, () => {});
+    const target = tempDir();
+    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
+  });
+
   it('default to one more than the cores, at most four, unless RESTORABLE_WORKERS says otherwise', () => {
     const cores = availableParallelism();
     expect(defaultWorkerCount({})).toBe(Math.min(4, cores + 1));

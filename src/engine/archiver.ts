@@ -48,8 +48,14 @@ export interface ArchiveTarget {
   parent?: Map<string, Node>;
 }
 
-/** Entries in flight: files are read by the content workers while earlier entries are listed. */
-const LOOKAHEAD = 512;
+/** Files being read at once, ahead of the entry being added: the content workers' queue. */
+const READS_AHEAD = 512;
+/**
+ * Entries listed ahead of the one being added. Unchanged files, directories and links cost only their
+ * metadata, so the walk goes on past a large file being read: a second backup compares its small files on
+ * the main thread while a worker chunks the changed dump, instead of after it.
+ */
+const ENTRIES_AHEAD = 16384;
 /** Progress lines for a command's output at most once per this many bytes. */
 const PROGRESS_BYTES = 4 * 1024 * 1024;
 
@@ -99,17 +105,20 @@ export class Archiver {
     });
   }
 
-  /** Adds every entry, in order, with up to LOOKAHEAD entries' files being read at once. */
+  /** Adds every entry, in order, with up to READS_AHEAD files being read and ENTRIES_AHEAD entries listed ahead. */
   async addEntries(entries: AsyncIterable<ArchiveEntry>): Promise<void> {
     const iterator = entries[Symbol.asyncIterator]();
     const window: {
       entry: ArchiveEntry;
       reused: (string[] | undefined)[];
       content?: Promise<FileContent>;
+      /** For an entry being read: its request number in the pool. */
+      read?: number;
     }[] = [];
     let ended = false;
+    let reading = 0;
     const fill = async () => {
-      while (!ended && window.length < LOOKAHEAD) {
+      while (!ended && reading < READS_AHEAD && window.length < ENTRIES_AHEAD) {
         const next = await iterator.next();
         if (next.done) ended = true;
         else {
@@ -118,19 +127,29 @@ export class Archiver {
           const readers = reused.flatMap((content, i) => (content === undefined ? [i] : []));
           const content =
             entry.type === 'file' && readers.length > 0 ? this.pool.readFile(entry, readers) : undefined;
-          // Settled later, in order; a rejection here must not count as unhandled meanwhile.
-          content?.catch(() => {});
-          window.push({ entry, reused, ...(content ? { content } : {}) });
+          if (content) {
+            // Settled later, in order; a rejection here must not count as unhandled meanwhile.
+            content.catch(() => {});
+            reading++;
+            window.push({ entry, reused, content, read: this.pool.requested });
+          } else {
+            window.push({ entry, reused });
+          }
         }
       }
-      this.pool.flush();
     };
     await fill();
     while (window.length > 0) {
-      const { entry, reused, content } = window.shift()!;
+      const { entry, reused, content, read } = window.shift()!;
+      if (content) {
+        reading--;
+        // Small files go to the workers in batches; the one awaited now may be in the batch not yet sent.
+        const unsent = this.pool.unsentFrom;
+        if (unsent !== undefined && read! >= unsent) this.pool.flush();
+      }
       await this.addEntry(entry, reused, content);
-      // Refilled in halves, so that small files go to the workers in batches.
-      if (window.length < LOOKAHEAD / 2) await fill();
+      // Refilled when half the reads are done (so that they go out in batches) or half the entries listed.
+      if (!ended && (reading < READS_AHEAD / 2 || window.length < ENTRIES_AHEAD / 2)) await fill();
     }
   }
 

@@ -76,10 +76,13 @@ export class ContentPool {
   private readonly stores: BlobStore[];
   private readonly jobs = new Map<number, Job>();
   private nextJob = 0;
+  private requests = 0;
   private batch:
     | {
         files: FileJob[];
         bytes: number;
+        /** The request number of its first file. */
+        first: number;
         waiters: { resolve: (c: FileContent) => void; reject: (e: unknown) => void }[];
       }
     | undefined;
@@ -126,19 +129,30 @@ export class ContentPool {
 
   /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
   readFile(file: FileToRead, targets: number[]): Promise<FileContent> {
+    this.requests++;
     if (this.failure) return Promise.reject(this.failure);
     const job: FileJob = { absolute: file.absolute, size: file.size, targets };
     if (file.inode !== undefined) job.inode = file.inode;
     if (file.size > SMALL_FILE_BYTES) {
       return this.submit([job], file.size).then((contents) => contents[0]!);
     }
-    this.batch ??= { files: [], bytes: 0, waiters: [] };
+    this.batch ??= { files: [], bytes: 0, first: this.requests, waiters: [] };
     const batch = this.batch;
     batch.files.push(job);
     batch.bytes += file.size;
     const result = new Promise<FileContent>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
     return result;
+  }
+
+  /** How many files were asked for: the number of the last `readFile` call. */
+  get requested(): number {
+    return this.requests;
+  }
+
+  /** The number of the first file in the batch not sent yet, if there is one. */
+  get unsentFrom(): number | undefined {
+    return this.batch?.first;
   }
 
   /** Sends the files gathered so far. */

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-YQO4S4SL.js";
+} from "./chunk-VXKXNHCR.js";
 import {
   BlobReader,
   backendFor,

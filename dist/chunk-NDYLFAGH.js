@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-P5QBTNU2.js";
-import "./chunk-YQO4S4SL.js";
+} from "./chunk-Z3G44ZBE.js";
+import "./chunk-VXKXNHCR.js";
 import "./chunk-V66UZI44.js";
 import "./chunk-IXG6PZ4B.js";
 import {

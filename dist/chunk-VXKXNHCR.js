@@ -36,7 +36,8 @@ import {
 import { hostname } from "node:os";
 
 // src/engine/archiver.ts
-var LOOKAHEAD = 512;
+var READS_AHEAD = 512;
+var ENTRIES_AHEAD = 16384;
 var PROGRESS_BYTES = 4 * 1024 * 1024;
 var Archiver = class {
   sinks;
@@ -68,13 +69,14 @@ var Archiver = class {
       current
     });
   }
-  /** Adds every entry, in order, with up to LOOKAHEAD entries' files being read at once. */
+  /** Adds every entry, in order, with up to READS_AHEAD files being read and ENTRIES_AHEAD entries listed ahead. */
   async addEntries(entries) {
     const iterator = entries[Symbol.asyncIterator]();
     const window = [];
     let ended = false;
+    let reading = 0;
     const fill = async () => {
-      while (!ended && window.length < LOOKAHEAD) {
+      while (!ended && reading < READS_AHEAD && window.length < ENTRIES_AHEAD) {
         const next = await iterator.next();
         if (next.done) ended = true;
         else {
@@ -82,18 +84,27 @@ var Archiver = class {
           const reused = this.reusable(entry);
           const readers = reused.flatMap((content2, i) => content2 === void 0 ? [i] : []);
           const content = entry.type === "file" && readers.length > 0 ? this.pool.readFile(entry, readers) : void 0;
-          content?.catch(() => {
-          });
-          window.push({ entry, reused, ...content ? { content } : {} });
+          if (content) {
+            content.catch(() => {
+            });
+            reading++;
+            window.push({ entry, reused, content, read: this.pool.requested });
+          } else {
+            window.push({ entry, reused });
+          }
         }
       }
-      this.pool.flush();
     };
     await fill();
     while (window.length > 0) {
-      const { entry, reused, content } = window.shift();
+      const { entry, reused, content, read } = window.shift();
+      if (content) {
+        reading--;
+        const unsent = this.pool.unsentFrom;
+        if (unsent !== void 0 && read >= unsent) this.pool.flush();
+      }
       await this.addEntry(entry, reused, content);
-      if (window.length < LOOKAHEAD / 2) await fill();
+      if (!ended && (reading < READS_AHEAD / 2 || window.length < ENTRIES_AHEAD / 2)) await fill();
     }
   }
   /** Per target, the content ids of the previous snapshot's file when it is unchanged. */
@@ -286,6 +297,7 @@ var ContentPool = class {
   stores;
   jobs = /* @__PURE__ */ new Map();
   nextJob = 0;
+  requests = 0;
   batch;
   /** Messages are handled one at a time: blobs reach the packs in the order each worker sent them. */
   chain = Promise.resolve();
@@ -327,19 +339,28 @@ var ContentPool = class {
   }
   /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
   readFile(file, targets) {
+    this.requests++;
     if (this.failure) return Promise.reject(this.failure);
     const job = { absolute: file.absolute, size: file.size, targets };
     if (file.inode !== void 0) job.inode = file.inode;
     if (file.size > SMALL_FILE_BYTES) {
       return this.submit([job], file.size).then((contents) => contents[0]);
     }
-    this.batch ??= { files: [], bytes: 0, waiters: [] };
+    this.batch ??= { files: [], bytes: 0, first: this.requests, waiters: [] };
     const batch = this.batch;
     batch.files.push(job);
     batch.bytes += file.size;
     const result = new Promise((resolve2, reject) => batch.waiters.push({ resolve: resolve2, reject }));
     if (batch.files.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) this.flush();
     return result;
+  }
+  /** How many files were asked for: the number of the last `readFile` call. */
+  get requested() {
+    return this.requests;
+  }
+  /** The number of the first file in the batch not sent yet, if there is one. */
+  get unsentFrom() {
+    return this.batch?.first;
   }
   /** Sends the files gathered so far. */
   flush() {

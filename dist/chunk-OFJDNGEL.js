@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-GOBKMCOK.js";
+} from "./chunk-GWRBOANX.js";
 import {
   runBackup
-} from "./chunk-YQO4S4SL.js";
+} from "./chunk-VXKXNHCR.js";
 import {
   addWrapper,
   listWrappers,

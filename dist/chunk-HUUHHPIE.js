@@ -6,9 +6,9 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-TWQR6GFQ.js";
-import "./chunk-P5QBTNU2.js";
-import "./chunk-YQO4S4SL.js";
+} from "./chunk-E2G4BGO7.js";
+import "./chunk-Z3G44ZBE.js";
+import "./chunk-VXKXNHCR.js";
 import "./chunk-V66UZI44.js";
 import "./chunk-IXG6PZ4B.js";
 import {

@@ -4,7 +4,7 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-P5QBTNU2.js";
+} from "./chunk-Z3G44ZBE.js";
 import {
   planSystems
 } from "./chunk-V66UZI44.js";

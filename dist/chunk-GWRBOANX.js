@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-YQO4S4SL.js";
+} from "./chunk-VXKXNHCR.js";
 import {
   BlobReader,
   backendFor,
