@@ -38,6 +38,7 @@ import type { Backend } from '../src/storage/backend.ts';
 import { LocalBackend } from '../src/storage/local.ts';
 import { S3Backend } from '../src/storage/s3.ts';
 import { type S3Server, startS3Server, useS3rverCredentials } from './helpers/s3-server.ts';
+import { workspace } from './helpers/workspace.ts';
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -530,16 +531,13 @@ describe('content workers', () => {
   it('read small files batched on both sides of large ones, and each batch goes out when it is awaited', async () => {
     // 70 small files fill one batch of 64 and start another, which the large file after them does not
     // send; the archiver must send it when it reaches them, or the backup waits forever.
-    const root = tempDir();
-    const put = (path: string, data: Uint8Array) => {
-      mkdirSync(join(root, path, '..'), { recursive: true });
-      writeFileSync(join(root, path), data);
-    };
-    for (let i = 0; i < 70; i++) put(`data/a/${String(i).padStart(2, '0')}.txt`, randomBytes(100 + i));
-    put('data/b/large.bin', randomBytes(600 * 1024));
-    for (let i = 0; i < 3; i++) put(`data/c/${i}.txt`, randomBytes(50));
-    put('data/d/large.bin', randomBytes(300 * 1024));
-    put('data/e/last.txt', randomBytes(10));
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 70; i++) files[`data/a/${String(i).padStart(2, '0')}.txt`] = randomBytes(100 + i);
+    files['data/b/large.bin'] = randomBytes(600 * 1024);
+    for (let i = 0; i < 3; i++) files[`data/c/${i}.txt`] = randomBytes(50);
+    files['data/d/large.bin'] = randomBytes(300 * 1024);
+    files['data/e/last.txt'] = randomBytes(10);
+    const root = workspace(files);
     const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
     const [result] = await backupSystem([repo], pathsInput(root, ['data']), { system: 's', policy: 'p' });
     expect(result!.summary.files).toBe(76);
