@@ -278,17 +278,17 @@ async function cli(argv) {
   );
 }
 var LAZY_COMMANDS = {
-  backup: async () => (await import("./chunk-OFJDNGEL.js")).backupCommand,
-  snapshots: async () => (await import("./chunk-OFJDNGEL.js")).snapshotsCommand,
+  backup: async () => (await import("./chunk-FHSSJ3CI.js")).backupCommand,
+  snapshots: async () => (await import("./chunk-FHSSJ3CI.js")).snapshotsCommand,
   restore: async () => {
-    const { restoreCommand } = await import("./chunk-OFJDNGEL.js");
+    const { restoreCommand } = await import("./chunk-FHSSJ3CI.js");
     return (args, io) => restoreCommand(args, io, process.stdout);
   },
-  repo: async () => (await import("./chunk-OFJDNGEL.js")).repoCommand,
-  key: async () => (await import("./chunk-OFJDNGEL.js")).keyCommand,
-  prune: async () => (await import("./chunk-3XMAP5KM.js")).pruneCommand,
-  drill: async () => (await import("./chunk-NDYLFAGH.js")).drillCommand,
-  plan: async () => (await import("./chunk-HUUHHPIE.js")).planCommand,
+  repo: async () => (await import("./chunk-FHSSJ3CI.js")).repoCommand,
+  key: async () => (await import("./chunk-FHSSJ3CI.js")).keyCommand,
+  prune: async () => (await import("./chunk-CNR7UT75.js")).pruneCommand,
+  drill: async () => (await import("./chunk-DYGOTRHJ.js")).drillCommand,
+  plan: async () => (await import("./chunk-3C4COYBT.js")).planCommand,
   evidence: async () => (await import("./chunk-7257KZ4R.js")).evidenceCommand,
   status: async () => (await import("./chunk-RMK4TRFT.js")).statusCommand
 };

@@ -52,8 +52,7 @@ function outputRoom(length) {
 var KEPT_SCRATCH_BYTES = 1024 * 1024;
 var ZstdSession = class {
   params;
-  engine;
-  native;
+  kept;
   useNative;
   scratch = new Uint8Array(0);
   constructor(params, options = {}) {
@@ -62,28 +61,30 @@ var ZstdSession = class {
   }
   /** Whether the next call reuses the kept context (false once the engine's handle proved unusable). */
   get reusesContext() {
-    return this.useNative && (this.native !== void 0 || this.open() !== void 0);
+    return this.context() !== void 0;
   }
   /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
   compress(data) {
     const room = outputRoom(data.length);
-    const native = this.useNative ? this.native ?? this.open() : void 0;
-    if (!native) return zstdCompressSync(data, { params: this.params, chunkSize: room });
-    const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
-    native.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
-    const outputLeft = native.state[0];
-    if (this.engine.destroyed || native.state[1] !== 0 || outputLeft === 0) {
-      this.engine = void 0;
-      this.native = void 0;
-      return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    const context = this.context();
+    if (context) {
+      const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
+      context.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+      const outputLeft = context.state[0];
+      if (!context.engine.destroyed && context.state[1] === 0 && outputLeft !== 0) {
+        return output.subarray(0, room - outputLeft);
+      }
+      this.kept = void 0;
     }
-    return output.subarray(0, room - outputLeft);
+    return zstdCompressSync(data, { params: this.params, chunkSize: room });
   }
   keptScratch(room) {
     if (this.scratch.length < room) this.scratch = new Uint8Array(Math.min(KEPT_SCRATCH_BYTES, room * 2));
     return this.scratch;
   }
-  open() {
+  /** The kept context, made on first use; undefined for good once the engine lacks the handle. */
+  context() {
+    if (!this.useNative || this.kept) return this.kept;
     const engine = createZstdCompress({ params: this.params });
     engine.on("error", () => {
     });
@@ -93,9 +94,8 @@ var ZstdSession = class {
       engine.destroy();
       return void 0;
     }
-    this.engine = engine;
-    this.native = { handle: handle2, state };
-    return this.native;
+    this.kept = { engine, handle: handle2, state };
+    return this.kept;
   }
 };
 

@@ -33,10 +33,17 @@ export function outputRoom(length: number): number {
 /** A scratch output up to this size is kept for the next call; a larger one is used once. */
 const KEPT_SCRATCH_BYTES = 1024 * 1024;
 
+/** A kept engine, and what this module drives of it. */
+interface Context {
+  engine: ZstdCompress;
+  handle: NativeZstd;
+  state: Uint32Array;
+}
+
 /**
  * One zstd compression context kept for a thread's life. Node's `zstdCompressSync` builds a context (and a
  * stream object) for each call and frees it after; for the 16,000 small files of the bench corpus that cost
- * 13% of the backup's time and 70 MiB of its peak memory (decision 0027). Node has no public way to reuse a
+ * 12% of their backup's time and 75 MiB of its peak memory (decision 0027). Node has no public way to reuse a
  * context synchronously, so this drives the engine's native handle with the same call that
  * `zstdCompressSync` makes, and falls back to `zstdCompressSync` where that handle is missing or the call
  * does not end its frame. Each call makes one complete, independent frame, byte for byte the one
@@ -44,8 +51,7 @@ const KEPT_SCRATCH_BYTES = 1024 * 1024;
  */
 export class ZstdSession {
   private readonly params: ZstdParams;
-  private engine: ZstdCompress | undefined;
-  private native: { handle: NativeZstd; state: Uint32Array } | undefined;
+  private kept: Context | undefined;
   private useNative: boolean;
   private scratch = new Uint8Array(0);
 
@@ -56,25 +62,25 @@ export class ZstdSession {
 
   /** Whether the next call reuses the kept context (false once the engine's handle proved unusable). */
   get reusesContext(): boolean {
-    return this.useNative && (this.native !== undefined || this.open() !== undefined);
+    return this.context() !== undefined;
   }
 
   /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
   compress(data: Uint8Array): Uint8Array {
     const room = outputRoom(data.length);
-    const native = this.useNative ? (this.native ?? this.open()) : undefined;
-    if (!native) return zstdCompressSync(data, { params: this.params, chunkSize: room });
-    const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
-    native.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
-    const outputLeft = native.state[0]!;
-    if (this.engine!.destroyed || native.state[1] !== 0 || outputLeft === 0) {
-      // A failed or unfinished frame leaves the context mid-frame: start again from nothing, and let the
-      // one-shot call make this frame (or throw Node's own error for it).
-      this.engine = undefined;
-      this.native = undefined;
-      return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    const context = this.context();
+    if (context) {
+      const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
+      context.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+      const outputLeft = context.state[0]!;
+      if (!context.engine.destroyed && context.state[1] === 0 && outputLeft !== 0) {
+        return output.subarray(0, room - outputLeft);
+      }
+      // A failed or unfinished frame leaves the context mid-frame: the next call starts from a new one, and
+      // the one-shot call makes this frame (or throws Node's own error for it).
+      this.kept = undefined;
     }
-    return output.subarray(0, room - outputLeft);
+    return zstdCompressSync(data, { params: this.params, chunkSize: room });
   }
 
   private keptScratch(room: number): Uint8Array {
@@ -82,7 +88,9 @@ export class ZstdSession {
     return this.scratch;
   }
 
-  private open(): { handle: NativeZstd; state: Uint32Array } | undefined {
+  /** The kept context, made on first use; undefined for good once the engine lacks the handle. */
+  private context(): Context | undefined {
+    if (!this.useNative || this.kept) return this.kept;
     const engine = createZstdCompress({ params: this.params });
     // An error is seen through `destroyed` after the call; the event must not go unhandled.
     engine.on('error', () => {});
@@ -92,8 +100,7 @@ export class ZstdSession {
       engine.destroy();
       return undefined;
     }
-    this.engine = engine;
-    this.native = { handle, state };
-    return this.native;
+    this.kept = { engine, handle, state };
+    return this.kept;
   }
 }

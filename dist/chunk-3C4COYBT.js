@@ -6,10 +6,10 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-E2G4BGO7.js";
-import "./chunk-Z3G44ZBE.js";
-import "./chunk-VXKXNHCR.js";
-import "./chunk-V66UZI44.js";
+} from "./chunk-X3G5KV7X.js";
+import "./chunk-HXNICYZC.js";
+import "./chunk-33U6BK3F.js";
+import "./chunk-WTB5IUBG.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

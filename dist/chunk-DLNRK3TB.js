@@ -16,7 +16,7 @@ import {
   readListing,
   readSnapshot,
   repositoryLocation
-} from "./chunk-V66UZI44.js";
+} from "./chunk-WTB5IUBG.js";
 import {
   NotFoundError
 } from "./chunk-ZFX2HYFT.js";

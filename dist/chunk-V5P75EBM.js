@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-VXKXNHCR.js";
+} from "./chunk-33U6BK3F.js";
 import {
   BlobReader,
   backendFor,
@@ -20,7 +20,7 @@ import {
   planSystems,
   readListing,
   repositoryLocation
-} from "./chunk-V66UZI44.js";
+} from "./chunk-WTB5IUBG.js";
 import {
   formatBytes
 } from "./chunk-CYGRTVLD.js";

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-VXKXNHCR.js";
+} from "./chunk-33U6BK3F.js";
 import {
   BlobReader,
   backendFor,
@@ -19,7 +19,7 @@ import {
   openRepository,
   planSystems,
   readListing
-} from "./chunk-V66UZI44.js";
+} from "./chunk-WTB5IUBG.js";
 import {
   readState
 } from "./chunk-IXG6PZ4B.js";

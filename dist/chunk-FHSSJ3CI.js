@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-GWRBOANX.js";
+} from "./chunk-V5P75EBM.js";
 import {
   runBackup
-} from "./chunk-VXKXNHCR.js";
+} from "./chunk-33U6BK3F.js";
 import {
   addWrapper,
   listWrappers,
@@ -22,7 +22,7 @@ import {
   recipientFiles,
   removeWrapper,
   systemCredentials
-} from "./chunk-V66UZI44.js";
+} from "./chunk-WTB5IUBG.js";
 import {
   UsageError,
   parseCommandArgs

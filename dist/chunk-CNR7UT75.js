@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runPrune
-} from "./chunk-CB4NUC2O.js";
-import "./chunk-V66UZI44.js";
+} from "./chunk-DLNRK3TB.js";
+import "./chunk-WTB5IUBG.js";
 import {
   UsageError,
   parseCommandArgs

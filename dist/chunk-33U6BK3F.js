@@ -20,7 +20,7 @@ import {
   readListing,
   release,
   writeSnapshot
-} from "./chunk-V66UZI44.js";
+} from "./chunk-WTB5IUBG.js";
 import {
   SIGNING_ENV,
   TOKEN_ENV

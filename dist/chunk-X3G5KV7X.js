@@ -4,10 +4,10 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-Z3G44ZBE.js";
+} from "./chunk-HXNICYZC.js";
 import {
   planSystems
-} from "./chunk-V66UZI44.js";
+} from "./chunk-WTB5IUBG.js";
 import {
   cronPrevious,
   parseCron

@@ -6,9 +6,9 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-Z3G44ZBE.js";
-import "./chunk-VXKXNHCR.js";
-import "./chunk-V66UZI44.js";
+} from "./chunk-HXNICYZC.js";
+import "./chunk-33U6BK3F.js";
+import "./chunk-WTB5IUBG.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,
