@@ -278,17 +278,17 @@ async function cli(argv) {
   );
 }
 var LAZY_COMMANDS = {
-  backup: async () => (await import("./chunk-FHSSJ3CI.js")).backupCommand,
-  snapshots: async () => (await import("./chunk-FHSSJ3CI.js")).snapshotsCommand,
+  backup: async () => (await import("./chunk-GRZVVOL6.js")).backupCommand,
+  snapshots: async () => (await import("./chunk-GRZVVOL6.js")).snapshotsCommand,
   restore: async () => {
-    const { restoreCommand } = await import("./chunk-FHSSJ3CI.js");
+    const { restoreCommand } = await import("./chunk-GRZVVOL6.js");
     return (args, io) => restoreCommand(args, io, process.stdout);
   },
-  repo: async () => (await import("./chunk-FHSSJ3CI.js")).repoCommand,
-  key: async () => (await import("./chunk-FHSSJ3CI.js")).keyCommand,
+  repo: async () => (await import("./chunk-GRZVVOL6.js")).repoCommand,
+  key: async () => (await import("./chunk-GRZVVOL6.js")).keyCommand,
   prune: async () => (await import("./chunk-CNR7UT75.js")).pruneCommand,
-  drill: async () => (await import("./chunk-DYGOTRHJ.js")).drillCommand,
-  plan: async () => (await import("./chunk-3C4COYBT.js")).planCommand,
+  drill: async () => (await import("./chunk-HJR4UVSI.js")).drillCommand,
+  plan: async () => (await import("./chunk-UKPLZEBH.js")).planCommand,
   evidence: async () => (await import("./chunk-7257KZ4R.js")).evidenceCommand,
   status: async () => (await import("./chunk-RMK4TRFT.js")).statusCommand
 };

@@ -37,10 +37,10 @@ export function parseSubset(text: string): number | undefined {
 
 /** The line for packs no index names: not an error, so it says where they come from and what removes them. */
 export function unindexedNote(result: Pick<CheckResult, 'unindexedPacks' | 'unindexedBytes'>): string {
-  const packs = result.unindexedPacks === 1 ? '1 pack' : `${result.unindexedPacks} packs`;
+  const one = result.unindexedPacks === 1;
   return (
-    `${packs} (${formatBytes(result.unindexedBytes)}) ${result.unindexedPacks === 1 ? 'is' : 'are'} in no index: ` +
-    'left by an interrupted backup or prune, or being written by one still running; no snapshot needs ' +
-    `${result.unindexedPacks === 1 ? 'it' : 'them'}, and \`restorable prune\` removes ${result.unindexedPacks === 1 ? 'it' : 'them'}`
+    `${one ? '1 pack' : `${result.unindexedPacks} packs`} (${formatBytes(result.unindexedBytes)}) ` +
+    `${one ? 'is' : 'are'} in no index: left by an interrupted backup or prune, or being written by one still ` +
+    `running; no snapshot needs ${one ? 'it' : 'them'}, and \`restorable prune\` removes ${one ? 'it' : 'them'}`
   );
 }

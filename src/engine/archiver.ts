@@ -144,8 +144,7 @@ export class Archiver {
       if (content) {
         reading--;
         // Small files go to the workers in batches; the one awaited now may be in the batch not yet sent.
-        const unsent = this.pool.unsentFrom;
-        if (unsent !== undefined && read! >= unsent) this.pool.flush();
+        this.pool.sendThrough(read!);
       }
       await this.addEntry(entry, reused, content);
       // Refilled when half the reads are done (so that they go out in batches) or half the entries listed.

@@ -61,16 +61,10 @@ export async function checkRepository(repo: Repository, options: CheckOptions): 
     blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list('data/')).map((info) => [info.name, info.size]));
-  let unindexedPacks = 0;
-  let unindexedBytes = 0;
-  const indexedNames = new Set([...packs.keys()].map(packName));
-  for (const [name, size] of stored) {
-    if (indexedNames.has(name)) continue;
-    unindexedPacks++;
-    unindexedBytes += size;
-  }
+  const indexedNames = new Set<string>();
   for (const [pack, blobs] of packs) {
     const name = packName(pack);
+    indexedNames.add(name);
     const size = stored.get(name);
     const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
     if (size === undefined) {
@@ -84,6 +78,14 @@ export async function checkRepository(repo: Repository, options: CheckOptions): 
         `is truncated: ${size} bytes, the index needs at least ${end + 4}`,
       );
     }
+  }
+
+  let unindexedPacks = 0;
+  let unindexedBytes = 0;
+  for (const [name, size] of stored) {
+    if (indexedNames.has(name)) continue;
+    unindexedPacks++;
+    unindexedBytes += size;
   }
 
   let packsRead = 0;

@@ -127,7 +127,10 @@ export class ContentPool {
     return worker;
   }
 
-  /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
+  /**
+   * Reads a file for the given targets (indexes into the stores). Small files wait for a batch: call `flush`,
+   * or `sendThrough` with the request's number, before waiting on a result.
+   */
   readFile(file: FileToRead, targets: number[]): Promise<FileContent> {
     this.requests++;
     if (this.failure) return Promise.reject(this.failure);
@@ -150,9 +153,9 @@ export class ContentPool {
     return this.requests;
   }
 
-  /** The number of the first file in the batch not sent yet, if there is one. */
-  get unsentFrom(): number | undefined {
-    return this.batch?.first;
+  /** Sends the batch being gathered if it holds request number `request` (see `requested`) or a later one. */
+  sendThrough(request: number): void {
+    if (this.batch && this.batch.first <= request) this.flush();
   }
 
   /** Sends the files gathered so far. */

@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-HXNICYZC.js";
-import "./chunk-33U6BK3F.js";
+} from "./chunk-FPYPDGFD.js";
+import "./chunk-CNYNBSEU.js";
 import "./chunk-WTB5IUBG.js";
 import "./chunk-IXG6PZ4B.js";
 import {

@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-V5P75EBM.js";
+} from "./chunk-2FN7GYCT.js";
 import {
   runBackup
-} from "./chunk-33U6BK3F.js";
+} from "./chunk-CNYNBSEU.js";
 import {
   addWrapper,
   listWrappers,

@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-33U6BK3F.js";
+} from "./chunk-CNYNBSEU.js";
 import {
   BlobReader,
   backendFor,
@@ -204,16 +204,10 @@ async function checkRepository(repo, options) {
     blobs.push({ id, type: at.type, offset: at.offset, length: at.length, rawLength: at.rawLength });
   }
   const stored = new Map((await repo.backend.list("data/")).map((info) => [info.name, info.size]));
-  let unindexedPacks = 0;
-  let unindexedBytes = 0;
-  const indexedNames = new Set([...packs.keys()].map(packName));
-  for (const [name, size] of stored) {
-    if (indexedNames.has(name)) continue;
-    unindexedPacks++;
-    unindexedBytes += size;
-  }
+  const indexedNames = /* @__PURE__ */ new Set();
   for (const [pack, blobs] of packs) {
     const name = packName(pack);
+    indexedNames.add(name);
     const size = stored.get(name);
     const end = Math.max(...blobs.map((blob) => blob.offset + blob.length));
     if (size === void 0) {
@@ -227,6 +221,13 @@ async function checkRepository(repo, options) {
         `is truncated: ${size} bytes, the index needs at least ${end + 4}`
       );
     }
+  }
+  let unindexedPacks = 0;
+  let unindexedBytes = 0;
+  for (const [name, size] of stored) {
+    if (indexedNames.has(name)) continue;
+    unindexedPacks++;
+    unindexedBytes += size;
   }
   let packsRead = 0;
   let bytesRead = 0;
@@ -373,8 +374,8 @@ function parseSubset(text) {
   return Number.isFinite(value) && value > 0 && value <= 1 ? value : void 0;
 }
 function unindexedNote(result) {
-  const packs = result.unindexedPacks === 1 ? "1 pack" : `${result.unindexedPacks} packs`;
-  return `${packs} (${formatBytes(result.unindexedBytes)}) ${result.unindexedPacks === 1 ? "is" : "are"} in no index: left by an interrupted backup or prune, or being written by one still running; no snapshot needs ${result.unindexedPacks === 1 ? "it" : "them"}, and \`restorable prune\` removes ${result.unindexedPacks === 1 ? "it" : "them"}`;
+  const one = result.unindexedPacks === 1;
+  return `${one ? "1 pack" : `${result.unindexedPacks} packs`} (${formatBytes(result.unindexedBytes)}) ${one ? "is" : "are"} in no index: left by an interrupted backup or prune, or being written by one still running; no snapshot needs ${one ? "it" : "them"}, and \`restorable prune\` removes ${one ? "it" : "them"}`;
 }
 
 export {

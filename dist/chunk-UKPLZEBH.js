@@ -6,9 +6,9 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-X3G5KV7X.js";
-import "./chunk-HXNICYZC.js";
-import "./chunk-33U6BK3F.js";
+} from "./chunk-Y2N7FOH2.js";
+import "./chunk-FPYPDGFD.js";
+import "./chunk-CNYNBSEU.js";
 import "./chunk-WTB5IUBG.js";
 import "./chunk-IXG6PZ4B.js";
 import {

@@ -4,7 +4,7 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-HXNICYZC.js";
+} from "./chunk-FPYPDGFD.js";
 import {
   planSystems
 } from "./chunk-WTB5IUBG.js";

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-33U6BK3F.js";
+} from "./chunk-CNYNBSEU.js";
 import {
   BlobReader,
   backendFor,

@@ -100,8 +100,7 @@ var Archiver = class {
       const { entry, reused, content, read } = window.shift();
       if (content) {
         reading--;
-        const unsent = this.pool.unsentFrom;
-        if (unsent !== void 0 && read >= unsent) this.pool.flush();
+        this.pool.sendThrough(read);
       }
       await this.addEntry(entry, reused, content);
       if (!ended && (reading < READS_AHEAD / 2 || window.length < ENTRIES_AHEAD / 2)) await fill();
@@ -337,7 +336,10 @@ var ContentPool = class {
     this.workers.push(worker);
     return worker;
   }
-  /** Reads a file for the given targets (indexes into the stores). Call `flush` before waiting on a result. */
+  /**
+   * Reads a file for the given targets (indexes into the stores). Small files wait for a batch: call `flush`,
+   * or `sendThrough` with the request's number, before waiting on a result.
+   */
   readFile(file, targets) {
     this.requests++;
     if (this.failure) return Promise.reject(this.failure);
@@ -358,9 +360,9 @@ var ContentPool = class {
   get requested() {
     return this.requests;
   }
-  /** The number of the first file in the batch not sent yet, if there is one. */
-  get unsentFrom() {
-    return this.batch?.first;
+  /** Sends the batch being gathered if it holds request number `request` (see `requested`) or a later one. */
+  sendThrough(request) {
+    if (this.batch && this.batch.first <= request) this.flush();
   }
   /** Sends the files gathered so far. */
   flush() {
