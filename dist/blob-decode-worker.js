@@ -28,7 +28,8 @@ import {
   createHmac,
   createSecretKey,
   hkdfSync,
-  randomBytes
+  randomBytes,
+  randomFillSync
 } from "node:crypto";
 var KEY_BYTES = 32;
 var VERSION = 1;
@@ -52,6 +53,7 @@ function checkKey(key, what) {
 function sealContext(kind, repository) {
   return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
 }
+var noncePool = new Uint8Array(0);
 function checkSealed(sealed) {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new SealError(

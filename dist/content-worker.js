@@ -63,20 +63,28 @@ var ZstdSession = class {
   get reusesContext() {
     return this.context() !== void 0;
   }
-  /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
-  compress(data) {
+  /**
+   * One zstd frame of `data`, after `headroom` bytes left for the caller (a header of its own). The bytes are
+   * valid until the next call on this session.
+   */
+  compress(data, headroom = 0) {
     const room = outputRoom(data.length);
     const context = this.context();
     if (context) {
-      const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
-      context.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+      const size = headroom + room;
+      const output2 = size <= KEPT_SCRATCH_BYTES ? this.keptScratch(size) : new Uint8Array(size);
+      context.handle.writeSync(END_FRAME, data, 0, data.length, output2, headroom, room);
       const outputLeft = context.state[0];
       if (!context.engine.destroyed && context.state[1] === 0 && outputLeft !== 0) {
-        return output.subarray(0, room - outputLeft);
+        return output2.subarray(0, size - outputLeft);
       }
       this.kept = void 0;
     }
-    return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    const frame = zstdCompressSync(data, { params: this.params, chunkSize: room });
+    if (headroom === 0) return frame;
+    const output = new Uint8Array(headroom + frame.length);
+    output.set(frame, headroom);
+    return output;
   }
   keptScratch(room) {
     if (this.scratch.length < room) this.scratch = new Uint8Array(Math.min(KEPT_SCRATCH_BYTES, room * 2));
@@ -124,8 +132,8 @@ function blobSession(level) {
   }
   return session;
 }
-function worthIt(data, compressed) {
-  return (data.length - compressed.length) * 32 >= data.length;
+function worthIt(plainLength, compressedLength) {
+  return (plainLength - compressedLength) * 32 >= plainLength;
 }
 var SAMPLE_FROM_BYTES = 256 * 1024;
 var SAMPLE_SLICES = 4;
@@ -141,16 +149,17 @@ function looksIncompressible(data) {
   const compressed = sampleSession.compress(sample);
   return (sample.length - compressed.length) * 64 < sample.length;
 }
-function withCompressed(data, use, level = DEFAULT_LEVEL) {
+function withFramed(data, use, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return use(void 0);
-  const compressed = blobSession(level).compress(data);
-  return use(worthIt(data, compressed) ? compressed : void 0);
+  const framed = blobSession(level).compress(data, 1);
+  framed[0] = ZSTD;
+  return use(worthIt(data.length, framed.length - 1) ? framed : void 0);
 }
 var zstdCompressAsync = promisify(zstdCompress);
 async function compressIfWorthItAsync(data, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return void 0;
   const compressed = await zstdCompressAsync(data, zstdOptions(data.length, level));
-  if (worthIt(data, compressed)) return compressed;
+  if (worthIt(data.length, compressed.length)) return compressed;
   releaseZlibOutput(compressed);
   return void 0;
 }
@@ -162,7 +171,8 @@ import {
   createHmac,
   createSecretKey,
   hkdfSync,
-  randomBytes
+  randomBytes,
+  randomFillSync
 } from "node:crypto";
 var KEY_BYTES = 32;
 var VERSION = 1;
@@ -186,26 +196,54 @@ function objectId(idKey, plaintext) {
 function sealContext(kind, repository) {
   return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
 }
+var NONCE_POOL_BYTES = 4092;
+var noncePool = new Uint8Array(0);
+var nonceAt = 0;
+function freshNonce() {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomFillSync(new Uint8Array(NONCE_POOL_BYTES));
+    nonceAt = 0;
+  }
+  const nonce = noncePool.subarray(nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return nonce;
+}
+function sealedLength(plainLength) {
+  return SEAL_OVERHEAD + plainLength;
+}
 function seal(key, plaintext, aad) {
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const out = Buffer.allocUnsafeSlow(sealedLength(totalLength(parts)));
+  sealInto(key, parts, aad, out, 0);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+function sealInto(key, plaintext, aad, out, at) {
   checkKey(key, "data key");
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  const nonce = randomBytes(NONCE_BYTES);
+  const length = sealedLength(totalLength(parts));
+  if (!Number.isInteger(at) || at < 0 || at + length > out.length) {
+    throw new RangeError(`sealing needs ${length} bytes at offset ${at} of a ${out.length}-byte buffer`);
+  }
+  const nonce = freshNonce();
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
-  out[0] = VERSION;
-  out.set(nonce, 1);
-  let at = 1 + NONCE_BYTES;
+  out[at] = VERSION;
+  out.set(nonce, at + 1);
+  let end = at + 1 + NONCE_BYTES;
   for (const part of parts) {
     const ciphertext = cipher.update(part);
-    out.set(ciphertext, at);
-    at += ciphertext.length;
+    out.set(ciphertext, end);
+    end += ciphertext.length;
     release(ciphertext);
   }
   cipher.final();
-  out.set(cipher.getAuthTag(), at);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  out.set(cipher.getAuthTag(), end);
+  return length;
+}
+function totalLength(parts) {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
 }
 
 // src/engine/blob-codec.ts
@@ -213,18 +251,24 @@ var HEADER = { [RAW]: Uint8Array.of(RAW), [ZSTD]: Uint8Array.of(ZSTD) };
 function blobContext(id) {
   return `blob ${id}`;
 }
-function encodeBlob(dataKey, repositoryId, id, plain) {
-  return withCompressed(plain, (compressed) => sealFrame(dataKey, repositoryId, id, plain, compressed));
+function maxEncodedLength(plainLength) {
+  return sealedLength(1 + plainLength);
+}
+function encodeBlobInto(dataKey, repositoryId, id, plain, out, at) {
+  return withFramed(
+    plain,
+    (framed) => sealInto(dataKey, framed ?? [HEADER[RAW], plain], blobAad(repositoryId, id), out, at)
+  );
 }
 async function encodeBlobAsync(dataKey, repositoryId, id, plain) {
   const compressed = await compressIfWorthItAsync(plain);
-  const sealed = sealFrame(dataKey, repositoryId, id, plain, compressed);
+  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
+  const sealed = seal(dataKey, framed, blobAad(repositoryId, id));
   if (compressed) releaseZlibOutput(compressed);
   return sealed;
 }
-function sealFrame(dataKey, repositoryId, id, plain, compressed) {
-  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  return seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
+function blobAad(repositoryId, id) {
+  return sealContext(blobContext(id), repositoryId);
 }
 
 // src/engine/chunker.ts
@@ -309,6 +353,13 @@ var Chunker = class {
     }
     return chunks;
   }
+  /**
+   * Whether `length` bytes pushed now, then `finish`, make at most one chunk, whatever they hold: nothing is
+   * pending, and no boundary is looked for before the minimum size.
+   */
+  isWhole(length) {
+    return this.length === 0 && length <= this.sizes.min;
+  }
   /** The last, possibly short, chunk; undefined when nothing is pending. */
   finish() {
     if (this.length === 0) return void 0;
@@ -356,11 +407,13 @@ var readBuffer;
 var ASYNC_BYTES = 256 * 1024;
 var ENCODING_AT_ONCE = 2;
 var encoding = /* @__PURE__ */ new Set();
+var SLAB_BYTES = 1024 * 1024;
 var credit = init.creditBytes;
 var wakeOnCredit;
 var entries = [];
-var transfer = [];
+var slabs = [];
 var entryBytes = 0;
+var openSlab;
 function post(message, transferList = []) {
   port.postMessage(message, transferList);
 }
@@ -368,30 +421,46 @@ async function flush(job) {
   await Promise.all(encoding);
   if (entries.length > 0) {
     const bytes = entryBytes;
-    post({ type: "blobs", job, entries, bytes }, transfer);
+    post(
+      { type: "blobs", job, entries, slabs, bytes },
+      slabs.map((slab) => slab.buffer)
+    );
     entries = [];
-    transfer = [];
+    slabs = [];
+    openSlab = void 0;
     entryBytes = 0;
     credit -= bytes;
   }
   while (credit <= 0) await new Promise((resolve) => wakeOnCredit = resolve);
 }
 function addSealed(entry, sealed) {
-  entry.sealed = sealed;
-  transfer.push(sealed.buffer);
+  entry.sealed = { slab: slabs.push(sealed) - 1, at: 0, length: sealed.length };
   entryBytes += sealed.length;
 }
-async function emit(job, file, target, chunk) {
+function sealSmall(entry, target, chunk) {
+  const room = maxEncodedLength(chunk.length);
+  if (!openSlab || openSlab.used + room > openSlab.bytes.length) {
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, room)).buffer);
+    openSlab = { bytes, index: slabs.push(bytes) - 1, used: 0 };
+  }
+  const at = openSlab.used;
+  const length = encodeBlobInto(target.dataKey, target.repository, entry.id, chunk, openSlab.bytes, at);
+  entry.sealed = { slab: openSlab.index, at, length };
+  openSlab.used += length;
+  entryBytes += length;
+}
+async function emit(job, file, target, chunk, owned = true) {
   const t = targets[target];
   const id = objectId(t.idKey, chunk);
   const entry = { file, target, id, rawLength: chunk.length };
   entries.push(entry);
   if (knownHas(t.known, id)) {
-    release(chunk);
+    if (owned) release(chunk);
   } else if (chunk.length < ASYNC_BYTES) {
-    addSealed(entry, encodeBlob(t.dataKey, t.repository, id, chunk));
-    release(chunk);
+    sealSmall(entry, t, chunk);
+    if (owned) release(chunk);
   } else {
+    if (!owned) throw new Error("a large chunk must be owned: it is sealed after emit returns");
     const work = encodeBlobAsync(t.dataKey, t.repository, id, chunk).then((sealed) => {
       addSealed(entry, sealed);
       release(chunk);
@@ -435,6 +504,13 @@ async function readFile(job, index, file) {
       const whole = new Uint8Array(file.size + 1);
       size = readSync(fd, whole, 0, whole.length, 0);
       if (size <= file.size) {
+        if (size < ASYNC_BYTES && file.targets.every((target) => targets[target].chunker.isWhole(size))) {
+          if (size > 0) {
+            for (const target of file.targets) await emit(job, index, target, whole.subarray(0, size), false);
+          }
+          release(whole);
+          return { size };
+        }
         await push(job, index, file.targets, whole.subarray(0, size));
         await finish(job, index, file.targets);
         return { size };

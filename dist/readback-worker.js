@@ -15,7 +15,8 @@ import {
   createHmac,
   createSecretKey,
   hkdfSync,
-  randomBytes
+  randomBytes,
+  randomFillSync
 } from "node:crypto";
 var KEY_BYTES = 32;
 var NONCE_BYTES = 12;
@@ -31,6 +32,7 @@ function objectId(idKey2, plaintext) {
   checkKey(idKey2, "id key");
   return createHmac("sha256", idKey2).update(plaintext).digest("hex");
 }
+var noncePool = new Uint8Array(0);
 
 // src/engine/chunker.ts
 var DEFAULT_CHUNK_SIZES = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 };

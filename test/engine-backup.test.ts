@@ -547,6 +547,27 @@ describe('content workers', () => {
     expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
   });
 
+  it('send sealed blobs several to a slab and large ones in slabs of their own, and all of them restore', async () => {
+    // Ten incompressible 200 KiB files make one 2 MiB batch: its sealed blobs fill more than one 1 MiB slab.
+    // The large file is cut at the 8 MiB maximum, so its message holds a slab of its own for that chunk and a
+    // shared one for the 100 KiB left; text files give compressed blobs among the raw ones.
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 10; i++) files[`data/a/${i}.bin`] = randomBytes(200 * 1024);
+    files['data/b/large.bin'] = new Uint8Array(8 * MiB + 100 * 1024);
+    for (let i = 0; i < 20; i++) files[`data/c/${i}.txt`] = Buffer.from(`row ${i}\n`.repeat(500 + i));
+    const root = workspace(files);
+    const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
+    const [result] = await backupSystem([repo], pathsInput(root, ['data']), { system: 's', policy: 'p' });
+    expect(result!.summary.files).toBe(31);
+    const [ref] = await listSnapshots(repo, () => {});
+    const target = tempDir();
+    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
+    const check = await checkRepository(repo, { readData: 1 });
+    expect(check.findings).toEqual([]);
+    expect(check.blobs).toBeGreaterThanOrEqual(32);
+  });
+
   it('default to one more than the cores, at most four, unless RESTORABLE_WORKERS says otherwise', () => {
     const cores = availableParallelism();
     expect(defaultWorkerCount({})).toBe(Math.min(4, cores + 1));

@@ -97,6 +97,19 @@ describe('content-defined chunking', () => {
     expect(chunk(new Uint8Array(0))).toEqual([]);
   });
 
+  it('knows when a whole input is one chunk whatever it holds: up to the minimum size, from a fresh start', () => {
+    const chunker = new Chunker(gearTable(KEY), SMALL);
+    for (const length of [1, 100, SMALL.min - 1, SMALL.min]) {
+      expect(chunker.isWhole(length)).toBe(true);
+      for (const seed of [1, 2, 3]) expect(chunk(bytes(length, seed))).toHaveLength(1);
+    }
+    expect(chunker.isWhole(SMALL.min + 1)).toBe(false);
+    chunker.push(bytes(10, 4));
+    expect(chunker.isWhole(10)).toBe(false);
+    chunker.finish();
+    expect(chunker.isWhole(10)).toBe(true);
+  });
+
   it('default sizes produce megabyte chunks', () => {
     const big = randomBytes(24 * 1024 * 1024);
     const chunks = chunk(big, DEFAULT_CHUNK_SIZES, randomBytes(32));

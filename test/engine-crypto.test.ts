@@ -9,6 +9,7 @@ import {
   SEAL_OVERHEAD,
   SealError,
   seal,
+  sealInto,
 } from '../src/engine/crypto.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -134,6 +135,26 @@ describe('seal / open', () => {
     expect(hex(a)).not.toBe(hex(b));
     expect(hex(a.subarray(1, 13))).not.toBe(hex(b.subarray(1, 13)));
     expect(open(KEY, a, AAD)).toEqual(open(KEY, b, AAD));
+  });
+
+  it('never hands out a nonce twice, across many refills of its pool of random bytes', () => {
+    const nonces = new Set<string>();
+    for (let i = 0; i < 2000; i++) nonces.add(hex(seal(KEY, text('x'), AAD).subarray(1, 13)));
+    expect(nonces.size).toBe(2000);
+  });
+
+  it('seals into a shared buffer at an offset, the same object as a sealed copy, and refuses one too small', () => {
+    const out = new Uint8Array(200).fill(0xee);
+    const first = sealInto(KEY, [text('head'), text('er and body')], AAD, out, 7);
+    const second = sealInto(KEY, text('second'), AAD, out, 7 + first);
+    expect(first).toBe(15 + SEAL_OVERHEAD);
+    expect(second).toBe(6 + SEAL_OVERHEAD);
+    expect(out.subarray(0, 7).every((b) => b === 0xee)).toBe(true);
+    expect(out.subarray(7 + first + second).every((b) => b === 0xee)).toBe(true);
+    expect(open(KEY, out.subarray(7, 7 + first), AAD)).toEqual(text('header and body'));
+    expect(open(KEY, out.subarray(7 + first, 7 + first + second), AAD)).toEqual(text('second'));
+    expect(() => sealInto(KEY, text('too long'), AAD, new Uint8Array(36), 0)).toThrow(RangeError);
+    expect(() => sealInto(KEY, text('x'), AAD, new Uint8Array(64), 40)).toThrow(/30 bytes at offset 40/);
   });
 
   it('refuses a flipped byte at every position', () => {

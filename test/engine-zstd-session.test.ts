@@ -55,6 +55,16 @@ describe('ZstdSession', () => {
     expect(Buffer.from(zstdDecompressSync(second)).equals(Buffer.from(TEXT.subarray(0, 2000)))).toBe(true);
   });
 
+  it('leaves headroom before the frame for a header of the caller, with and without the kept context', () => {
+    for (const native of [true, false]) {
+      const session = new ZstdSession(PARAMS, { native });
+      for (const data of inputs()) {
+        const framed = session.compress(data, 1);
+        expect(Buffer.from(framed.subarray(1)).equals(Buffer.from(oneShot(data)))).toBe(true);
+      }
+    }
+  });
+
   it('falls back to zstdCompressSync, with the same frames, where the context is not reused', () => {
     const session = new ZstdSession(PARAMS, { native: false });
     expect(session.reusesContext).toBe(false);

@@ -1,5 +1,5 @@
-import { compressIfWorthItAsync, RAW, withCompressed, ZSTD } from './compress.ts';
-import { type Key, seal, sealContext } from './crypto.ts';
+import { compressIfWorthItAsync, RAW, withFramed, ZSTD } from './compress.ts';
+import { type Key, seal, sealContext, sealedLength, sealInto } from './crypto.ts';
 import { releaseZlibOutput } from './memory.ts';
 
 /**
@@ -13,12 +13,36 @@ export function blobContext(id: string): string {
   return `blob ${id}`;
 }
 
-/** The sealed frame of a blob; it owns its memory, so it can be transferred to another thread. */
-export function encodeBlob(dataKey: Key, repositoryId: string, id: string, plain: Uint8Array): Uint8Array {
-  return withCompressed(plain, (compressed) => sealFrame(dataKey, repositoryId, id, plain, compressed));
+/** The most bytes a blob of `plainLength` bytes can take once encoded: stored raw, plus the seal. */
+export function maxEncodedLength(plainLength: number): number {
+  return sealedLength(1 + plainLength);
 }
 
-/** The same with compression in libuv's thread pool, for large blobs. */
+/** The sealed frame of a blob; it owns its memory, so it can be transferred to another thread. */
+export function encodeBlob(dataKey: Key, repositoryId: string, id: string, plain: Uint8Array): Uint8Array {
+  return withFramed(plain, (framed) =>
+    seal(dataKey, framed ?? [HEADER[RAW], plain], blobAad(repositoryId, id)),
+  );
+}
+
+/**
+ * The sealed frame of a blob, written into `out` from `at`, where `maxEncodedLength` must fit; returns the
+ * bytes written.
+ */
+export function encodeBlobInto(
+  dataKey: Key,
+  repositoryId: string,
+  id: string,
+  plain: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): number {
+  return withFramed(plain, (framed) =>
+    sealInto(dataKey, framed ?? [HEADER[RAW], plain], blobAad(repositoryId, id), out, at),
+  );
+}
+
+/** The same as `encodeBlob` with compression in libuv's thread pool, for large blobs. */
 export async function encodeBlobAsync(
   dataKey: Key,
   repositoryId: string,
@@ -26,19 +50,13 @@ export async function encodeBlobAsync(
   plain: Uint8Array,
 ): Promise<Uint8Array> {
   const compressed = await compressIfWorthItAsync(plain);
-  const sealed = sealFrame(dataKey, repositoryId, id, plain, compressed);
+  // Sealed as two parts rather than joined first: the payload is never copied.
+  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
+  const sealed = seal(dataKey, framed, blobAad(repositoryId, id));
   if (compressed) releaseZlibOutput(compressed);
   return sealed;
 }
 
-function sealFrame(
-  dataKey: Key,
-  repositoryId: string,
-  id: string,
-  plain: Uint8Array,
-  compressed: Uint8Array | undefined,
-): Uint8Array {
-  // Sealed as two parts rather than joined first: the plain payload is never copied.
-  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  return seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
+function blobAad(repositoryId: string, id: string): Uint8Array {
+  return sealContext(blobContext(id), repositoryId);
 }

@@ -115,6 +115,14 @@ export class Chunker {
     return chunks;
   }
 
+  /**
+   * Whether `length` bytes pushed now, then `finish`, make at most one chunk, whatever they hold: nothing is
+   * pending, and no boundary is looked for before the minimum size.
+   */
+  isWhole(length: number): boolean {
+    return this.length === 0 && length <= this.sizes.min;
+  }
+
   /** The last, possibly short, chunk; undefined when nothing is pending. */
   finish(): Uint8Array | undefined {
     if (this.length === 0) return undefined;

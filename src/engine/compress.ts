@@ -38,11 +38,7 @@ export function pack(data: Uint8Array, level: number = DEFAULT_LEVEL): Uint8Arra
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
   }
-  return withCompressed(
-    data,
-    (compressed) => (compressed ? frame(ZSTD, compressed) : frame(RAW, data)),
-    level,
-  );
+  return withFramed(data, (framed) => (framed ? new Uint8Array(framed) : frame(RAW, data)), level);
 }
 
 function blobParams(level: number): ZstdParams {
@@ -72,8 +68,8 @@ function blobSession(level: number): ZstdSession {
 }
 
 /** Whether the compressed form saves at least 1/32 of the size. */
-function worthIt(data: Uint8Array, compressed: Uint8Array): boolean {
-  return (data.length - compressed.length) * 32 >= data.length;
+function worthIt(plainLength: number, compressedLength: number): boolean {
+  return (plainLength - compressedLength) * 32 >= plainLength;
 }
 
 /** Inputs at least this long are sampled before they are compressed. */
@@ -100,25 +96,27 @@ export function looksIncompressible(data: Uint8Array): boolean {
 }
 
 /**
- * Calls `use` with the zstd of `data`, or with undefined when `data` is too short to gain, its sample looks
- * incompressible, or the gain is under 1/32 of its size. The compressed bytes are in a buffer this thread
- * reuses: they are valid only until `use` returns.
+ * Calls `use` with `data` framed as zstd (the header byte, then the zstd frame), or with undefined when `data`
+ * is too short to gain, its sample looks incompressible, or the gain is under 1/32 of its size. The frame is
+ * in a buffer this thread reuses: it is valid only until `use` returns.
  */
-export function withCompressed<T>(
+export function withFramed<T>(
   data: Uint8Array,
-  use: (compressed: Uint8Array | undefined) => T,
+  use: (framed: Uint8Array | undefined) => T,
   level: number = DEFAULT_LEVEL,
 ): T {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return use(undefined);
-  const compressed = blobSession(level).compress(data);
-  return use(worthIt(data, compressed) ? compressed : undefined);
+  // Compressed after a byte of headroom, so the header and the payload are one run to seal, never copied.
+  const framed = blobSession(level).compress(data, 1);
+  framed[0] = ZSTD;
+  return use(worthIt(data.length, framed.length - 1) ? framed : undefined);
 }
 
 const zstdCompressAsync = promisify(zstdCompress);
 
 /**
  * zstd of `data` made in libuv's thread pool (the calling thread goes on chunking meanwhile), or undefined
- * when it does not pay (as for `withCompressed`). The result owns its buffer: the caller frees it.
+ * when it does not pay (as for `withFramed`). The result owns its buffer: the caller frees it.
  */
 export async function compressIfWorthItAsync(
   data: Uint8Array,
@@ -126,7 +124,7 @@ export async function compressIfWorthItAsync(
 ): Promise<Uint8Array | undefined> {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return undefined;
   const compressed = await zstdCompressAsync(data, zstdOptions(data.length, level));
-  if (worthIt(data, compressed)) return compressed;
+  if (worthIt(data.length, compressed.length)) return compressed;
   // Incompressible input (random, already compressed) makes a chunk-sized buffer per blob: free it now.
   releaseZlibOutput(compressed);
   return undefined;

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BlobStore } from './blob-store.ts';
 import type { FileJob, FileOutcome, FromWorker, ToWorker, WorkerInit } from './content-protocol.ts';
 import { knownTable } from './content-protocol.ts';
+import { release } from './memory.ts';
 
 /** A file's content as stored in each target that read it: blob ids in order (indexed like the stores). */
 export type FileContent = { size: number; ids: (string[] | undefined)[] } | { error: string };
@@ -309,7 +310,9 @@ export class ContentPool {
     let progressed = false;
     for (const entry of message.entries) {
       const file = job.files[entry.file]!;
-      await this.stores[entry.target]!.addEncoded('data', entry.id, entry.rawLength, entry.sealed);
+      const range = entry.sealed;
+      const sealed = range && message.slabs[range.slab]!.subarray(range.at, range.at + range.length);
+      await this.stores[entry.target]!.addEncoded('data', entry.id, entry.rawLength, sealed);
       file.ids[entry.target]!.push(entry.id);
       if (entry.target === file.targets[0]) {
         file.bytes += entry.rawLength;
@@ -317,6 +320,8 @@ export class ContentPool {
         progressed = true;
       }
     }
+    // Every blob was copied into a pack buffer (or was stored already): the slabs go now, not at a collection.
+    for (const slab of message.slabs) release(slab);
     this.send(worker, { type: 'credit', bytes: message.bytes });
     if (progressed) this.onBytes();
   }

@@ -35,20 +35,31 @@ export type ToWorker =
   | { type: 'end'; job: number }
   | { type: 'credit'; bytes: number };
 
+/** Where a sealed blob is in a message: bytes `at` to `at + length` of the message's slab number `slab`. */
+export interface SlabRange {
+  slab: number;
+  at: number;
+  length: number;
+}
+
 /** A chunk of a file of a job, for one target. `sealed` is absent when the target already holds the blob. */
 export interface BlobEntry {
   file: number;
   target: number;
   id: string;
   rawLength: number;
-  sealed?: Uint8Array;
+  sealed?: SlabRange;
 }
 
 /** What became of one file of a job: its size as read, or why it could not be read. */
 export type FileOutcome = { size: number } | { error: string };
 
 export type FromWorker =
-  | { type: 'blobs'; job: number; entries: BlobEntry[]; bytes: number }
+  /**
+   * Sealed blobs travel in slabs, transferred with the message: small blobs back to back in shared slabs
+   * (one transfer, not one per blob), a large blob in a slab of its own.
+   */
+  | { type: 'blobs'; job: number; entries: BlobEntry[]; slabs: Uint8Array[]; bytes: number }
   | { type: 'done'; job: number; outcomes: FileOutcome[] }
   | { type: 'consumed'; job: number; bytes: number }
   | { type: 'fatal'; message: string };

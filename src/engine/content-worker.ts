@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeFsError } from '../sources/source.ts';
-import { encodeBlob, encodeBlobAsync } from './blob-codec.ts';
+import { encodeBlobAsync, encodeBlobInto, maxEncodedLength } from './blob-codec.ts';
 import { Chunker } from './chunker.ts';
 import type {
   BlobEntry,
@@ -44,11 +44,17 @@ const ASYNC_BYTES = 256 * 1024;
 const ENCODING_AT_ONCE = 2;
 const encoding = new Set<Promise<void>>();
 
+/** Small sealed blobs are written back to back into slabs of this size: one transfer per slab. */
+const SLAB_BYTES = 1024 * 1024;
+
 let credit = init.creditBytes;
 let wakeOnCredit: (() => void) | undefined;
+/** The next message: its entries, the slabs their sealed bytes are in, and the sealed bytes in all. */
 let entries: BlobEntry[] = [];
-let transfer: ArrayBuffer[] = [];
+let slabs: Uint8Array[] = [];
 let entryBytes = 0;
+/** The slab small blobs are being sealed into: its number in `slabs`, and how much of it is used. */
+let openSlab: { bytes: Uint8Array; index: number; used: number } | undefined;
 
 function post(message: FromWorker, transferList: ArrayBuffer[] = []): void {
   port.postMessage(message, transferList);
@@ -58,33 +64,62 @@ async function flush(job: number): Promise<void> {
   await Promise.all(encoding);
   if (entries.length > 0) {
     const bytes = entryBytes;
-    post({ type: 'blobs', job, entries, bytes }, transfer);
+    post(
+      { type: 'blobs', job, entries, slabs, bytes },
+      slabs.map((slab) => slab.buffer as ArrayBuffer),
+    );
     entries = [];
-    transfer = [];
+    slabs = [];
+    openSlab = undefined;
     entryBytes = 0;
     credit -= bytes;
   }
   while (credit <= 0) await new Promise<void>((resolve) => (wakeOnCredit = resolve));
 }
 
+/** A large blob, sealed in a buffer of its own, goes as a slab of its own. */
 function addSealed(entry: BlobEntry, sealed: Uint8Array): void {
-  entry.sealed = sealed;
-  transfer.push(sealed.buffer as ArrayBuffer);
+  entry.sealed = { slab: slabs.push(sealed) - 1, at: 0, length: sealed.length };
   entryBytes += sealed.length;
 }
 
-/** One chunk of one file for one target: hashed always, compressed and sealed only when new there. */
-async function emit(job: number, file: number, target: number, chunk: Uint8Array): Promise<void> {
+/** Seals a small blob into the open slab, or into a new one when it would not fit. */
+function sealSmall(entry: BlobEntry, target: (typeof targets)[number], chunk: Uint8Array): void {
+  const room = maxEncodedLength(chunk.length);
+  if (!openSlab || openSlab.used + room > openSlab.bytes.length) {
+    // Left uninitialised: only the sealed ranges are read, and only by this process's main thread.
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, room)).buffer);
+    openSlab = { bytes, index: slabs.push(bytes) - 1, used: 0 };
+  }
+  const at = openSlab.used;
+  const length = encodeBlobInto(target.dataKey, target.repository, entry.id, chunk, openSlab.bytes, at);
+  entry.sealed = { slab: openSlab.index, at, length };
+  openSlab.used += length;
+  entryBytes += length;
+}
+
+/**
+ * One chunk of one file for one target: hashed always, compressed and sealed only when new there. An `owned`
+ * chunk is freed once used; the caller frees one it lends.
+ */
+async function emit(
+  job: number,
+  file: number,
+  target: number,
+  chunk: Uint8Array,
+  owned = true,
+): Promise<void> {
   const t = targets[target]!;
   const id = objectId(t.idKey, chunk);
   const entry: BlobEntry = { file, target, id, rawLength: chunk.length };
   entries.push(entry);
   if (knownHas(t.known, id)) {
-    release(chunk);
+    if (owned) release(chunk);
   } else if (chunk.length < ASYNC_BYTES) {
-    addSealed(entry, encodeBlob(t.dataKey, t.repository, id, chunk));
-    release(chunk);
+    sealSmall(entry, t, chunk);
+    if (owned) release(chunk);
   } else {
+    if (!owned) throw new Error('a large chunk must be owned: it is sealed after emit returns');
     // Compressed in libuv's thread pool while this thread cuts the next chunks: one large file then
     // keeps more than one core busy. The entry keeps its place; `flush` waits for its seal.
     const work = encodeBlobAsync(t.dataKey, t.repository, id, chunk).then((sealed) => {
@@ -136,6 +171,15 @@ async function readFile(job: number, index: number, file: FileJob): Promise<File
       const whole = new Uint8Array(file.size + 1);
       size = readSync(fd, whole, 0, whole.length, 0);
       if (size <= file.size) {
+        if (size < ASYNC_BYTES && file.targets.every((target) => targets[target]!.chunker.isWhole(size))) {
+          // One chunk whatever the boundaries: it skips the chunkers' copies, and is sealed before `emit`
+          // returns, so the read buffer can be freed here.
+          if (size > 0) {
+            for (const target of file.targets) await emit(job, index, target, whole.subarray(0, size), false);
+          }
+          release(whole);
+          return { size };
+        }
         await push(job, index, file.targets, whole.subarray(0, size));
         await finish(job, index, file.targets);
         return { size };

@@ -6,6 +6,7 @@ import {
   hkdfSync,
   type KeyObject,
   randomBytes,
+  randomFillSync,
   type webcrypto,
 } from 'node:crypto';
 import { release } from './memory.ts';
@@ -84,34 +85,80 @@ export function sealContext(kind: string, repository: string): Uint8Array {
   return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
 }
 
+/** Random bytes drawn at once for many nonces: one call to the system generator per 341 seals, not per seal. */
+const NONCE_POOL_BYTES = 4092;
+let noncePool = new Uint8Array(0);
+let nonceAt = 0;
+
+/** A fresh random nonce: never handed out twice, as each one is sliced off the pool and the pool refilled. */
+function freshNonce(): Uint8Array {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomFillSync(new Uint8Array(NONCE_POOL_BYTES));
+    nonceAt = 0;
+  }
+  const nonce = noncePool.subarray(nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return nonce;
+}
+
+/** The sealed size of `plainLength` bytes. */
+export function sealedLength(plainLength: number): number {
+  return SEAL_OVERHEAD + plainLength;
+}
+
 /**
  * AES-256-GCM with a fresh random nonce: `version(1) || nonce(12) || ciphertext || tag(16)`. `aad` (for example
  * the object's type and id) is authenticated but not stored, so an object moved to another place fails to open.
  * Random 96-bit nonces are safe for far more objects than a repository holds under one key.
  */
 export function seal(key: Key, plaintext: Uint8Array | readonly Uint8Array[], aad: Uint8Array): Uint8Array {
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  // Unpooled: the result owns its memory, so it can be transferred between threads without copying a pool.
+  const out = Buffer.allocUnsafeSlow(sealedLength(totalLength(parts)));
+  sealInto(key, parts, aad, out, 0);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/**
+ * `seal`, written into `out` from `at` (where `sealedLength` of the plaintext must fit); returns the bytes
+ * written. Many small objects can then share one buffer.
+ */
+export function sealInto(
+  key: Key,
+  plaintext: Uint8Array | readonly Uint8Array[],
+  aad: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): number {
   checkKey(key, 'data key');
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  const nonce = randomBytes(NONCE_BYTES);
+  const length = sealedLength(totalLength(parts));
+  if (!Number.isInteger(at) || at < 0 || at + length > out.length) {
+    throw new RangeError(`sealing needs ${length} bytes at offset ${at} of a ${out.length}-byte buffer`);
+  }
+  const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  // Unpooled: the result owns its memory, so it can be transferred between threads without copying a pool.
-  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
-  out[0] = VERSION;
-  out.set(nonce, 1);
-  let at = 1 + NONCE_BYTES;
-  // Parts (a frame header and its payload) are encrypted in turn, never joined in plain text first.
+  out[at] = VERSION;
+  out.set(nonce, at + 1);
+  let end = at + 1 + NONCE_BYTES;
+  // Parts (a header and its payload) are encrypted in turn, never joined in plain text first.
   for (const part of parts) {
     const ciphertext = cipher.update(part);
-    out.set(ciphertext, at);
-    at += ciphertext.length;
+    out.set(ciphertext, end);
+    end += ciphertext.length;
     // A fresh buffer per part, as large as the part: freed now, not at the next collection.
     release(ciphertext);
   }
   cipher.final();
-  out.set(cipher.getAuthTag(), at);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  out.set(cipher.getAuthTag(), end);
+  return length;
+}
+
+function totalLength(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
 }
 
 function checkSealed(sealed: Uint8Array): void {

@@ -65,22 +65,30 @@ export class ZstdSession {
     return this.context() !== undefined;
   }
 
-  /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
-  compress(data: Uint8Array): Uint8Array {
+  /**
+   * One zstd frame of `data`, after `headroom` bytes left for the caller (a header of its own). The bytes are
+   * valid until the next call on this session.
+   */
+  compress(data: Uint8Array, headroom = 0): Uint8Array {
     const room = outputRoom(data.length);
     const context = this.context();
     if (context) {
-      const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
-      context.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+      const size = headroom + room;
+      const output = size <= KEPT_SCRATCH_BYTES ? this.keptScratch(size) : new Uint8Array(size);
+      context.handle.writeSync(END_FRAME, data, 0, data.length, output, headroom, room);
       const outputLeft = context.state[0]!;
       if (!context.engine.destroyed && context.state[1] === 0 && outputLeft !== 0) {
-        return output.subarray(0, room - outputLeft);
+        return output.subarray(0, size - outputLeft);
       }
       // A failed or unfinished frame leaves the context mid-frame: the next call starts from a new one, and
       // the one-shot call makes this frame (or throws Node's own error for it).
       this.kept = undefined;
     }
-    return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    const frame = zstdCompressSync(data, { params: this.params, chunkSize: room });
+    if (headroom === 0) return frame;
+    const output = new Uint8Array(headroom + frame.length);
+    output.set(frame, headroom);
+    return output;
   }
 
   private keptScratch(room: number): Uint8Array {

@@ -20,7 +20,7 @@ import {
   readListing,
   release,
   writeSnapshot
-} from "./chunk-WTB5IUBG.js";
+} from "./chunk-R6YM3H6U.js";
 import {
   SIGNING_ENV,
   TOKEN_ENV
@@ -497,7 +497,9 @@ var ContentPool = class {
     let progressed = false;
     for (const entry of message.entries) {
       const file = job.files[entry.file];
-      await this.stores[entry.target].addEncoded("data", entry.id, entry.rawLength, entry.sealed);
+      const range = entry.sealed;
+      const sealed = range && message.slabs[range.slab].subarray(range.at, range.at + range.length);
+      await this.stores[entry.target].addEncoded("data", entry.id, entry.rawLength, sealed);
       file.ids[entry.target].push(entry.id);
       if (entry.target === file.targets[0]) {
         file.bytes += entry.rawLength;
@@ -505,6 +507,7 @@ var ContentPool = class {
         progressed = true;
       }
     }
+    for (const slab of message.slabs) release(slab);
     this.send(worker, { type: "credit", bytes: message.bytes });
     if (progressed) this.onBytes();
   }

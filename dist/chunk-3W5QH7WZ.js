@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-CNYNBSEU.js";
+} from "./chunk-6UTHPGYI.js";
 import {
   BlobReader,
   backendFor,
@@ -20,7 +20,7 @@ import {
   planSystems,
   readListing,
   repositoryLocation
-} from "./chunk-WTB5IUBG.js";
+} from "./chunk-R6YM3H6U.js";
 import {
   formatBytes
 } from "./chunk-CYGRTVLD.js";

@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runPrune
-} from "./chunk-DLNRK3TB.js";
-import "./chunk-WTB5IUBG.js";
+} from "./chunk-6CWOWFGU.js";
+import "./chunk-R6YM3H6U.js";
 import {
   UsageError,
   parseCommandArgs

@@ -4,10 +4,10 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-FPYPDGFD.js";
+} from "./chunk-H4ROPHP7.js";
 import {
   planSystems
-} from "./chunk-WTB5IUBG.js";
+} from "./chunk-R6YM3H6U.js";
 import {
   cronPrevious,
   parseCron

@@ -119,6 +119,13 @@ var Chunker = class {
     }
     return chunks;
   }
+  /**
+   * Whether `length` bytes pushed now, then `finish`, make at most one chunk, whatever they hold: nothing is
+   * pending, and no boundary is looked for before the minimum size.
+   */
+  isWhole(length) {
+    return this.length === 0 && length <= this.sizes.min;
+  }
   /** The last, possibly short, chunk; undefined when nothing is pending. */
   finish() {
     if (this.length === 0) return void 0;
@@ -139,7 +146,8 @@ import {
   createHmac as createHmac2,
   createSecretKey,
   hkdfSync,
-  randomBytes
+  randomBytes,
+  randomFillSync
 } from "node:crypto";
 
 // src/engine/memory.ts
@@ -189,26 +197,54 @@ function objectId(idKey, plaintext) {
 function sealContext(kind, repository) {
   return new TextEncoder().encode(`restorable/v1 ${kind} ${repository}`);
 }
+var NONCE_POOL_BYTES = 4092;
+var noncePool = new Uint8Array(0);
+var nonceAt = 0;
+function freshNonce() {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomFillSync(new Uint8Array(NONCE_POOL_BYTES));
+    nonceAt = 0;
+  }
+  const nonce = noncePool.subarray(nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return nonce;
+}
+function sealedLength(plainLength) {
+  return SEAL_OVERHEAD + plainLength;
+}
 function seal(key, plaintext, aad) {
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const out = Buffer.allocUnsafeSlow(sealedLength(totalLength(parts)));
+  sealInto(key, parts, aad, out, 0);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+function sealInto(key, plaintext, aad, out, at) {
   checkKey(key, "data key");
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  const nonce = randomBytes(NONCE_BYTES);
+  const length = sealedLength(totalLength(parts));
+  if (!Number.isInteger(at) || at < 0 || at + length > out.length) {
+    throw new RangeError(`sealing needs ${length} bytes at offset ${at} of a ${out.length}-byte buffer`);
+  }
+  const nonce = freshNonce();
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const out = Buffer.allocUnsafeSlow(SEAL_OVERHEAD + length);
-  out[0] = VERSION;
-  out.set(nonce, 1);
-  let at = 1 + NONCE_BYTES;
+  out[at] = VERSION;
+  out.set(nonce, at + 1);
+  let end = at + 1 + NONCE_BYTES;
   for (const part of parts) {
     const ciphertext = cipher.update(part);
-    out.set(ciphertext, at);
-    at += ciphertext.length;
+    out.set(ciphertext, end);
+    end += ciphertext.length;
     release(ciphertext);
   }
   cipher.final();
-  out.set(cipher.getAuthTag(), at);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  out.set(cipher.getAuthTag(), end);
+  return length;
+}
+function totalLength(parts) {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
 }
 function checkSealed(sealed) {
   if (sealed.length < SEAL_OVERHEAD) {
@@ -494,20 +530,28 @@ var ZstdSession = class {
   get reusesContext() {
     return this.context() !== void 0;
   }
-  /** One zstd frame of `data`. The bytes are valid until the next call on this session. */
-  compress(data) {
+  /**
+   * One zstd frame of `data`, after `headroom` bytes left for the caller (a header of its own). The bytes are
+   * valid until the next call on this session.
+   */
+  compress(data, headroom = 0) {
     const room = outputRoom(data.length);
     const context = this.context();
     if (context) {
-      const output = room <= KEPT_SCRATCH_BYTES ? this.keptScratch(room) : new Uint8Array(room);
-      context.handle.writeSync(END_FRAME, data, 0, data.length, output, 0, room);
+      const size = headroom + room;
+      const output2 = size <= KEPT_SCRATCH_BYTES ? this.keptScratch(size) : new Uint8Array(size);
+      context.handle.writeSync(END_FRAME, data, 0, data.length, output2, headroom, room);
       const outputLeft = context.state[0];
       if (!context.engine.destroyed && context.state[1] === 0 && outputLeft !== 0) {
-        return output.subarray(0, room - outputLeft);
+        return output2.subarray(0, size - outputLeft);
       }
       this.kept = void 0;
     }
-    return zstdCompressSync(data, { params: this.params, chunkSize: room });
+    const frame2 = zstdCompressSync(data, { params: this.params, chunkSize: room });
+    if (headroom === 0) return frame2;
+    const output = new Uint8Array(headroom + frame2.length);
+    output.set(frame2, headroom);
+    return output;
   }
   keptScratch(room) {
     if (this.scratch.length < room) this.scratch = new Uint8Array(Math.min(KEPT_SCRATCH_BYTES, room * 2));
@@ -553,11 +597,7 @@ function pack(data, level = DEFAULT_LEVEL) {
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new RangeError(`zstd level must be an integer from 1 to 22, got ${level}`);
   }
-  return withCompressed(
-    data,
-    (compressed) => compressed ? frame(ZSTD, compressed) : frame(RAW, data),
-    level
-  );
+  return withFramed(data, (framed) => framed ? new Uint8Array(framed) : frame(RAW, data), level);
 }
 function blobParams(level) {
   return {
@@ -576,8 +616,8 @@ function blobSession(level) {
   }
   return session;
 }
-function worthIt(data, compressed) {
-  return (data.length - compressed.length) * 32 >= data.length;
+function worthIt(plainLength, compressedLength) {
+  return (plainLength - compressedLength) * 32 >= plainLength;
 }
 var SAMPLE_FROM_BYTES = 256 * 1024;
 var SAMPLE_SLICES = 4;
@@ -593,10 +633,11 @@ function looksIncompressible(data) {
   const compressed = sampleSession.compress(sample);
   return (sample.length - compressed.length) * 64 < sample.length;
 }
-function withCompressed(data, use, level = DEFAULT_LEVEL) {
+function withFramed(data, use, level = DEFAULT_LEVEL) {
   if (data.length < MIN_COMPRESS_BYTES || looksIncompressible(data)) return use(void 0);
-  const compressed = blobSession(level).compress(data);
-  return use(worthIt(data, compressed) ? compressed : void 0);
+  const framed = blobSession(level).compress(data, 1);
+  framed[0] = ZSTD;
+  return use(worthIt(data.length, framed.length - 1) ? framed : void 0);
 }
 var zstdCompressAsync = promisify(zstdCompress);
 function unpack(framed, maxSize) {
@@ -754,11 +795,13 @@ function blobContext(id) {
   return `blob ${id}`;
 }
 function encodeBlob(dataKey, repositoryId, id, plain) {
-  return withCompressed(plain, (compressed) => sealFrame(dataKey, repositoryId, id, plain, compressed));
+  return withFramed(
+    plain,
+    (framed) => seal(dataKey, framed ?? [HEADER[RAW], plain], blobAad(repositoryId, id))
+  );
 }
-function sealFrame(dataKey, repositoryId, id, plain, compressed) {
-  const framed = compressed ? [HEADER[ZSTD], compressed] : [HEADER[RAW], plain];
-  return seal(dataKey, framed, sealContext(blobContext(id), repositoryId));
+function blobAad(repositoryId, id) {
+  return sealContext(blobContext(id), repositoryId);
 }
 
 // src/engine/blob-decoder.ts

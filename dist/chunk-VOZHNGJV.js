@@ -6,9 +6,9 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-FPYPDGFD.js";
-import "./chunk-CNYNBSEU.js";
-import "./chunk-WTB5IUBG.js";
+} from "./chunk-H4ROPHP7.js";
+import "./chunk-6UTHPGYI.js";
+import "./chunk-R6YM3H6U.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

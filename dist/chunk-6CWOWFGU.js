@@ -16,7 +16,7 @@ import {
   readListing,
   readSnapshot,
   repositoryLocation
-} from "./chunk-WTB5IUBG.js";
+} from "./chunk-R6YM3H6U.js";
 import {
   NotFoundError
 } from "./chunk-ZFX2HYFT.js";

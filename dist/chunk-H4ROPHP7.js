@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-CNYNBSEU.js";
+} from "./chunk-6UTHPGYI.js";
 import {
   BlobReader,
   backendFor,
@@ -19,7 +19,7 @@ import {
   openRepository,
   planSystems,
   readListing
-} from "./chunk-WTB5IUBG.js";
+} from "./chunk-R6YM3H6U.js";
 import {
   readState
 } from "./chunk-IXG6PZ4B.js";

@@ -6,10 +6,10 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-Y2N7FOH2.js";
-import "./chunk-FPYPDGFD.js";
-import "./chunk-CNYNBSEU.js";
-import "./chunk-WTB5IUBG.js";
+} from "./chunk-OEPOFWRZ.js";
+import "./chunk-H4ROPHP7.js";
+import "./chunk-6UTHPGYI.js";
+import "./chunk-R6YM3H6U.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

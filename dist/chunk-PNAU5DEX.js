@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-2FN7GYCT.js";
+} from "./chunk-3W5QH7WZ.js";
 import {
   runBackup
-} from "./chunk-CNYNBSEU.js";
+} from "./chunk-6UTHPGYI.js";
 import {
   addWrapper,
   listWrappers,
@@ -22,7 +22,7 @@ import {
   recipientFiles,
   removeWrapper,
   systemCredentials
-} from "./chunk-WTB5IUBG.js";
+} from "./chunk-R6YM3H6U.js";
 import {
   UsageError,
   parseCommandArgs
