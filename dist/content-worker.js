@@ -461,6 +461,7 @@ async function emit(job, file, target, chunk, owned = true) {
     if (owned) release(chunk);
   } else {
     if (!owned) throw new Error("a large chunk must be owned: it is sealed after emit returns");
+    while (encoding.size >= ENCODING_AT_ONCE) await Promise.race(encoding);
     const work = encodeBlobAsync(t.dataKey, t.repository, id, chunk).then((sealed) => {
       addSealed(entry, sealed);
       release(chunk);
@@ -470,7 +471,6 @@ async function emit(job, file, target, chunk, owned = true) {
       () => encoding.delete(work),
       () => encoding.delete(work)
     );
-    while (encoding.size >= ENCODING_AT_ONCE) await Promise.race(encoding);
   }
   if (entryBytes >= MESSAGE_BYTES || entries.length >= MESSAGE_ENTRIES) await flush(job);
 }

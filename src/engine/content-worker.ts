@@ -121,7 +121,10 @@ async function emit(
   } else {
     if (!owned) throw new Error('a large chunk must be owned: it is sealed after emit returns');
     // Compressed in libuv's thread pool while this thread cuts the next chunks: one large file then
-    // keeps more than one core busy. The entry keeps its place; `flush` waits for its seal.
+    // keeps more than one core busy. This chunk was cut and hashed while ENCODING_AT_ONCE others were being
+    // compressed; it waits for a slot only now, so that one starts as soon as another ends. The entry keeps
+    // its place; `flush` waits for its seal.
+    while (encoding.size >= ENCODING_AT_ONCE) await Promise.race(encoding);
     const work = encodeBlobAsync(t.dataKey, t.repository, id, chunk).then((sealed) => {
       addSealed(entry, sealed);
       release(chunk);
@@ -131,7 +134,6 @@ async function emit(
       () => encoding.delete(work),
       () => encoding.delete(work),
     );
-    while (encoding.size >= ENCODING_AT_ONCE) await Promise.race(encoding);
   }
   if (entryBytes >= MESSAGE_BYTES || entries.length >= MESSAGE_ENTRIES) await flush(job);
 }
