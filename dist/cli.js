@@ -278,17 +278,17 @@ async function cli(argv) {
   );
 }
 var LAZY_COMMANDS = {
-  backup: async () => (await import("./chunk-PNAU5DEX.js")).backupCommand,
-  snapshots: async () => (await import("./chunk-PNAU5DEX.js")).snapshotsCommand,
+  backup: async () => (await import("./chunk-BBHZMSBZ.js")).backupCommand,
+  snapshots: async () => (await import("./chunk-BBHZMSBZ.js")).snapshotsCommand,
   restore: async () => {
-    const { restoreCommand } = await import("./chunk-PNAU5DEX.js");
+    const { restoreCommand } = await import("./chunk-BBHZMSBZ.js");
     return (args, io) => restoreCommand(args, io, process.stdout);
   },
-  repo: async () => (await import("./chunk-PNAU5DEX.js")).repoCommand,
-  key: async () => (await import("./chunk-PNAU5DEX.js")).keyCommand,
-  prune: async () => (await import("./chunk-ER2YTOIX.js")).pruneCommand,
-  drill: async () => (await import("./chunk-VOZHNGJV.js")).drillCommand,
-  plan: async () => (await import("./chunk-KTB7WER5.js")).planCommand,
+  repo: async () => (await import("./chunk-BBHZMSBZ.js")).repoCommand,
+  key: async () => (await import("./chunk-BBHZMSBZ.js")).keyCommand,
+  prune: async () => (await import("./chunk-BE23HZ5U.js")).pruneCommand,
+  drill: async () => (await import("./chunk-JUA62KSV.js")).drillCommand,
+  plan: async () => (await import("./chunk-MFR6YAFG.js")).planCommand,
   evidence: async () => (await import("./chunk-7257KZ4R.js")).evidenceCommand,
   status: async () => (await import("./chunk-RMK4TRFT.js")).statusCommand
 };

@@ -64,6 +64,14 @@ function pathsInput(root: string, paths: string[]): BackupInput {
   return { kind: 'paths', paths, entries: entries() };
 }
 
+/** Restores the repository's first (oldest) snapshot into a new temporary directory, and returns the directory. */
+async function restoreFirst(repo: Repository): Promise<string> {
+  const [ref] = await listSnapshots(repo, () => {});
+  const target = tempDir();
+  await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+  return target;
+}
+
 /** path → what a restore must reproduce: type, mode, mtime (µs), size, content hash or link target. */
 function manifest(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -181,9 +189,7 @@ describe('files that change during the backup', () => {
       { system: 's', policy: 'p' },
     );
     expect(result!.summary.bytes).toBe(5000);
-    const [ref] = await listSnapshots(repo, () => {});
-    const target = tempDir();
-    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    const target = await restoreFirst(repo);
     expect(readFileSync(join(target, 'data/log'), 'utf8')).toBe('line\n'.repeat(1000));
   });
 });
@@ -221,9 +227,7 @@ describe('files that change between the walk and the read', () => {
       { path: 'data/swapped', message: 'replaced by another file during the backup: skipped' },
     ]);
     expect(result!.summary.files).toBe(1);
-    const [ref] = await listSnapshots(repo, () => {});
-    const target = tempDir();
-    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    const target = await restoreFirst(repo);
     expect(readFileSync(join(target, 'data/a.txt'), 'utf8')).toBe('hello');
     expect(existsSync(join(target, 'data/gone.txt'))).toBe(false);
   });
@@ -266,9 +270,7 @@ describe('command sources', () => {
     expect(result!.summary.bytes).toBe(expected.length);
     // Compressible text is stored compressed.
     expect(result!.summary.bytesStored).toBeLessThan(expected.length / 2);
-    const target = tempDir();
-    const [ref] = await listSnapshots(repo, () => {});
-    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    const target = await restoreFirst(repo);
     expect(readFileSync(join(target, 'numbers.txt')).equals(expected)).toBe(true);
   });
 
@@ -308,9 +310,7 @@ describe('several repositories', () => {
     expect(results).toHaveLength(2);
     expect(results[0]!.summary.bytesRead).toBe(results[0]!.summary.bytes);
     for (const repo of [a, b]) {
-      const [ref] = await listSnapshots(repo, () => {});
-      const target = tempDir();
-      await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+      const target = await restoreFirst(repo);
       expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
     }
   });
@@ -541,9 +541,7 @@ describe('content workers', () => {
     const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
     const [result] = await backupSystem([repo], pathsInput(root, ['data']), { system: 's', policy: 'p' });
     expect(result!.summary.files).toBe(76);
-    const [ref] = await listSnapshots(repo, () => {});
-    const target = tempDir();
-    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    const target = await restoreFirst(repo);
     expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
   });
 
@@ -559,9 +557,7 @@ describe('content workers', () => {
     const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
     const [result] = await backupSystem([repo], pathsInput(root, ['data']), { system: 's', policy: 'p' });
     expect(result!.summary.files).toBe(31);
-    const [ref] = await listSnapshots(repo, () => {});
-    const target = tempDir();
-    await restoreTree(new BlobReader(repo, await loadIndex(repo)), ref!.snapshot.tree, target);
+    const target = await restoreFirst(repo);
     expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
     const check = await checkRepository(repo, { readData: 1 });
     expect(check.findings).toEqual([]);

@@ -1,7 +1,7 @@
 import { encodeBlob } from './blob-codec.ts';
 import type { BlobIndex, BlobType, PackContents } from './blob-index.ts';
 import { encodeIndex } from './blob-index.ts';
-import { objectId, SEAL_OVERHEAD } from './crypto.ts';
+import { objectId, sealedLength } from './crypto.ts';
 import { PackWriter } from './pack.ts';
 import type { Repository } from './repository.ts';
 
@@ -86,7 +86,7 @@ export class BlobStore {
     const packs = this.unindexed;
     this.unindexed = [];
     const plain = encodeIndex(packs);
-    this.stats.bytesStored += plain.length + SEAL_OVERHEAD;
+    this.stats.bytesStored += sealedLength(plain.length);
     await this.repo.writeSealed('index', 'index', plain);
   }
 

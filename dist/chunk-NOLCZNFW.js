@@ -16,7 +16,7 @@ import {
   readListing,
   readSnapshot,
   repositoryLocation
-} from "./chunk-R6YM3H6U.js";
+} from "./chunk-5KGSURDA.js";
 import {
   NotFoundError
 } from "./chunk-ZFX2HYFT.js";

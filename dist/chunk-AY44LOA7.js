@@ -6,7 +6,6 @@ import {
   ListingWriter,
   PackWriter,
   RepositoryError,
-  SEAL_OVERHEAD,
   backendFor,
   encodeBlob,
   encodeIndex,
@@ -19,8 +18,9 @@ import {
   planSystems,
   readListing,
   release,
+  sealedLength,
   writeSnapshot
-} from "./chunk-R6YM3H6U.js";
+} from "./chunk-5KGSURDA.js";
 import {
   SIGNING_ENV,
   TOKEN_ENV
@@ -248,7 +248,7 @@ var BlobStore = class {
     const packs = this.unindexed;
     this.unindexed = [];
     const plain = encodeIndex(packs);
-    this.stats.bytesStored += plain.length + SEAL_OVERHEAD;
+    this.stats.bytesStored += sealedLength(plain.length);
     await this.repo.writeSealed("index", "index", plain);
   }
   /** Writes the last pack and the index. Only after this may a snapshot refer to the blobs. */

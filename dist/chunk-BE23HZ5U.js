@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runPrune
-} from "./chunk-6CWOWFGU.js";
-import "./chunk-R6YM3H6U.js";
+} from "./chunk-NOLCZNFW.js";
+import "./chunk-5KGSURDA.js";
 import {
   UsageError,
   parseCommandArgs

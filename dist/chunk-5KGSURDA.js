@@ -2491,8 +2491,8 @@ async function holdLocks(repos, kind, options) {
 
 export {
   release,
-  SEAL_OVERHEAD,
   objectId,
+  sealedLength,
   RepositoryError,
   ListingWriter,
   readListing,

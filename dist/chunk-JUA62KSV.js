@@ -6,9 +6,9 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-H4ROPHP7.js";
-import "./chunk-6UTHPGYI.js";
-import "./chunk-R6YM3H6U.js";
+} from "./chunk-FUG7LAC3.js";
+import "./chunk-AY44LOA7.js";
+import "./chunk-5KGSURDA.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

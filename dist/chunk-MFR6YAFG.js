@@ -6,10 +6,10 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-OEPOFWRZ.js";
-import "./chunk-H4ROPHP7.js";
-import "./chunk-6UTHPGYI.js";
-import "./chunk-R6YM3H6U.js";
+} from "./chunk-56LIIKGE.js";
+import "./chunk-FUG7LAC3.js";
+import "./chunk-AY44LOA7.js";
+import "./chunk-5KGSURDA.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

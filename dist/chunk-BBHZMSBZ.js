@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-3W5QH7WZ.js";
+} from "./chunk-7QDQO3TB.js";
 import {
   runBackup
-} from "./chunk-6UTHPGYI.js";
+} from "./chunk-AY44LOA7.js";
 import {
   addWrapper,
   listWrappers,
@@ -22,7 +22,7 @@ import {
   recipientFiles,
   removeWrapper,
   systemCredentials
-} from "./chunk-R6YM3H6U.js";
+} from "./chunk-5KGSURDA.js";
 import {
   UsageError,
   parseCommandArgs

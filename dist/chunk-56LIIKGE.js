@@ -4,10 +4,10 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-H4ROPHP7.js";
+} from "./chunk-FUG7LAC3.js";
 import {
   planSystems
-} from "./chunk-R6YM3H6U.js";
+} from "./chunk-5KGSURDA.js";
 import {
   cronPrevious,
   parseCron

@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-6UTHPGYI.js";
+} from "./chunk-AY44LOA7.js";
 import {
   BlobReader,
   backendFor,
@@ -20,7 +20,7 @@ import {
   planSystems,
   readListing,
   repositoryLocation
-} from "./chunk-R6YM3H6U.js";
+} from "./chunk-5KGSURDA.js";
 import {
   formatBytes
 } from "./chunk-CYGRTVLD.js";

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-6UTHPGYI.js";
+} from "./chunk-AY44LOA7.js";
 import {
   BlobReader,
   backendFor,
@@ -19,7 +19,7 @@ import {
   openRepository,
   planSystems,
   readListing
-} from "./chunk-R6YM3H6U.js";
+} from "./chunk-5KGSURDA.js";
 import {
   readState
 } from "./chunk-IXG6PZ4B.js";
