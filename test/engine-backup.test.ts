@@ -572,3 +572,39 @@ describe('content workers', () => {
     expect(defaultWorkerCount({ RESTORABLE_WORKERS: 'many' })).toBe(Math.min(4, cores + 1));
   });
 });
+
+describe('restore pipeline', () => {
+  it('fetches the next batch of small files before it writes the one before, and restores them all', async () => {
+    // 600 distinct small files make batches of 256, 256 and 88. A batch's blobs must already be on their way
+    // when the files of the batch before it are written, or the decode thread waits on the writes.
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 600; i++) files[`data/${String(i).padStart(3, '0')}.bin`] = randomBytes(64 + i);
+    const root = workspace(files);
+    const repo = await newRepository(new LocalBackend(join(tempDir(), 'repo')));
+    await backupSystem([repo], pathsInput(root, ['data']), { system: 's', policy: 'p' });
+    const [ref] = await listSnapshots(repo, () => {});
+    const index = await loadIndex(repo);
+    const content = new Set<string>();
+    for await (const node of readListing(new BlobReader(repo, index), ref!.snapshot.tree, () => {}))
+      for (const id of node.content ?? []) content.add(id);
+    expect(content.size).toBe(600);
+
+    const fetchedBeforeFirstRead = new Set<string>();
+    let reading = false;
+    class WatchedReader extends BlobReader {
+      override prefetch(ids: readonly string[]): void {
+        for (const id of ids) if (!reading && content.has(id)) fetchedBeforeFirstRead.add(id);
+        super.prefetch(ids);
+      }
+      override read(id: string): Promise<Uint8Array> {
+        if (content.has(id)) reading = true;
+        return super.read(id);
+      }
+    }
+    const target = tempDir();
+    const { problems } = await restoreTree(new WatchedReader(repo, index), ref!.snapshot.tree, target);
+    expect(problems).toEqual([]);
+    expect(fetchedBeforeFirstRead.size).toBe(512);
+    expect(manifest(join(target, 'data'))).toEqual(manifest(join(root, 'data')));
+  });
+});

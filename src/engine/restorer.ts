@@ -173,13 +173,23 @@ export async function restoreTree(
     if (running.size >= PARALLEL_FILES) await Promise.race(running);
   };
 
+  // A batch's blobs are fetched and decoded while the batch before it is written: launching its files only
+  // when the next batch is formed keeps the decode thread busy while the main thread creates files.
   let batch: Node[] = [];
   let batchBytes = 0;
+  let fetched: Node[] = [];
+  const launchFetched = async () => {
+    const launching = fetched;
+    fetched = [];
+    for (const node of launching) await launch(node);
+  };
   const flushBatch = async () => {
     reader.prefetch(batch.flatMap((node) => node.content ?? []));
-    for (const node of batch) await launch(node);
+    const previous = fetched;
+    fetched = batch;
     batch = [];
     batchBytes = 0;
+    for (const node of previous) await launch(node);
   };
 
   const onDamage = (message: string) => problems.push({ path: '(listing)', message });
@@ -204,6 +214,7 @@ export async function restoreTree(
       links.push(node);
     } else if ((node.size ?? 0) >= BATCH_BYTES) {
       await flushBatch();
+      await launchFetched();
       await launch(node);
     } else {
       batch.push(node);
@@ -212,6 +223,7 @@ export async function restoreTree(
     }
   }
   await flushBatch();
+  await launchFetched();
   await Promise.all(running);
   options.signal?.throwIfAborted();
 

@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-FUG7LAC3.js";
-import "./chunk-AY44LOA7.js";
+} from "./chunk-7H7QELXN.js";
+import "./chunk-3OP5CEQ7.js";
 import "./chunk-5KGSURDA.js";
 import "./chunk-IXG6PZ4B.js";
 import {

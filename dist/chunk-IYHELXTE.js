@@ -6,9 +6,9 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-56LIIKGE.js";
-import "./chunk-FUG7LAC3.js";
-import "./chunk-AY44LOA7.js";
+} from "./chunk-3ADPDSRR.js";
+import "./chunk-7H7QELXN.js";
+import "./chunk-3OP5CEQ7.js";
 import "./chunk-5KGSURDA.js";
 import "./chunk-IXG6PZ4B.js";
 import {

@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-7QDQO3TB.js";
+} from "./chunk-NMEWXY3J.js";
 import {
   runBackup
-} from "./chunk-AY44LOA7.js";
+} from "./chunk-3OP5CEQ7.js";
 import {
   addWrapper,
   listWrappers,

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-AY44LOA7.js";
+} from "./chunk-3OP5CEQ7.js";
 import {
   BlobReader,
   backendFor,

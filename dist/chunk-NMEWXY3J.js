@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-AY44LOA7.js";
+} from "./chunk-3OP5CEQ7.js";
 import {
   BlobReader,
   backendFor,

@@ -1604,11 +1604,19 @@ async function restoreTree(reader, tree, target, options = {}) {
   };
   let batch = [];
   let batchBytes = 0;
+  let fetched = [];
+  const launchFetched = async () => {
+    const launching = fetched;
+    fetched = [];
+    for (const node of launching) await launch(node);
+  };
   const flushBatch = async () => {
     reader.prefetch(batch.flatMap((node) => node.content ?? []));
-    for (const node of batch) await launch(node);
+    const previous = fetched;
+    fetched = batch;
     batch = [];
     batchBytes = 0;
+    for (const node of previous) await launch(node);
   };
   const onDamage = (message) => problems.push({ path: "(listing)", message });
   for await (const node of readListing(reader, tree, onDamage)) {
@@ -1632,6 +1640,7 @@ async function restoreTree(reader, tree, target, options = {}) {
       links.push(node);
     } else if ((node.size ?? 0) >= BATCH_BYTES2) {
       await flushBatch();
+      await launchFetched();
       await launch(node);
     } else {
       batch.push(node);
@@ -1640,6 +1649,7 @@ async function restoreTree(reader, tree, target, options = {}) {
     }
   }
   await flushBatch();
+  await launchFetched();
   await Promise.all(running);
   options.signal?.throwIfAborted();
   for (const node of links) {

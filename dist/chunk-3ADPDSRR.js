@@ -4,7 +4,7 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-FUG7LAC3.js";
+} from "./chunk-7H7QELXN.js";
 import {
   planSystems
 } from "./chunk-5KGSURDA.js";
