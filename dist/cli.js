@@ -278,17 +278,17 @@ async function cli(argv) {
   );
 }
 var LAZY_COMMANDS = {
-  backup: async () => (await import("./chunk-HJ77ESPU.js")).backupCommand,
-  snapshots: async () => (await import("./chunk-HJ77ESPU.js")).snapshotsCommand,
+  backup: async () => (await import("./chunk-RNAPVSOE.js")).backupCommand,
+  snapshots: async () => (await import("./chunk-RNAPVSOE.js")).snapshotsCommand,
   restore: async () => {
-    const { restoreCommand } = await import("./chunk-HJ77ESPU.js");
+    const { restoreCommand } = await import("./chunk-RNAPVSOE.js");
     return (args, io) => restoreCommand(args, io, process.stdout);
   },
-  repo: async () => (await import("./chunk-HJ77ESPU.js")).repoCommand,
-  key: async () => (await import("./chunk-HJ77ESPU.js")).keyCommand,
-  prune: async () => (await import("./chunk-BE23HZ5U.js")).pruneCommand,
-  drill: async () => (await import("./chunk-AJM54GVV.js")).drillCommand,
-  plan: async () => (await import("./chunk-IYHELXTE.js")).planCommand,
+  repo: async () => (await import("./chunk-RNAPVSOE.js")).repoCommand,
+  key: async () => (await import("./chunk-RNAPVSOE.js")).keyCommand,
+  prune: async () => (await import("./chunk-FIW4R3K7.js")).pruneCommand,
+  drill: async () => (await import("./chunk-4MNEZ7GF.js")).drillCommand,
+  plan: async () => (await import("./chunk-QY2ZGXUX.js")).planCommand,
   evidence: async () => (await import("./chunk-7257KZ4R.js")).evidenceCommand,
   status: async () => (await import("./chunk-RMK4TRFT.js")).statusCommand
 };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,16 @@ describe('restorable prune (CLI)', () => {
     }
     const verified = await run(root, ['repo', 'verify', 'policy.yaml', '--read-data']);
     expect(verified.status, described(verified)).toBe(0);
+
+    // A write killed before its rename left its temporary file: the next prune removes it once it is old.
+    const leftover = join(root, 'repo', 'snapshots', '.tmp-0123456789abcdef');
+    writeFileSync(leftover, 'half a snapshot');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(leftover, twoHoursAgo, twoHoursAgo);
+    const again = await run(root, ['prune', 'policy.yaml']);
+    expect(again.status, described(again)).toBe(0);
+    expect(again.stdout).toContain('1 abandoned temporary file removed');
+    expect(existsSync(leftover)).toBe(false);
   });
 
   it('exits 1 naming the repository when it cannot be pruned, and 2 on a usage error', async () => {

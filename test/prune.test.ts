@@ -2,12 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   cpSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -251,6 +253,30 @@ describe('prune', () => {
     expect(result.packsDeleted).toBe(1);
     expect((await repo.backend.list('data/')).length).toBe(packs - 1);
     expect(await restoresAll(repo, mine.expected)).toBe(2);
+    await verifies(repo);
+  });
+
+  it('removes temporary files that killed writes left an hour ago or more, and only those', async () => {
+    const root = join(tempDir(), 'repo');
+    const repo = await newRepository(new LocalBackend(root));
+    const source = new Source(mulberry32(4));
+    const mine = await backups(repo, source, 'db', 1);
+    const packDir = (await repo.backend.list('data/'))[0]!.name.split('/').slice(0, 2).join('/');
+    const leftover = (dir: string, ageMs: number, size: number): string => {
+      const path = join(root, dir, `.tmp-${randomBytes(8).toString('hex')}`);
+      writeFileSync(path, randomBytes(size));
+      const seconds = (NOW.getTime() - ageMs) / 1000;
+      utimesSync(path, seconds, seconds);
+      return path;
+    };
+    const stale = [leftover(packDir, 2 * 3600_000, 7000), leftover('snapshots', 90 * 60_000, 300)];
+    const fresh = leftover(packDir, 10 * 60_000, 5000);
+    const result = await pruneRepository(repo, [{ system: 'db', retention: undefined }], { now: () => NOW });
+    expect(result.temporariesRemoved).toBe(2);
+    expect(result.bytesFreed).toBe(7300);
+    for (const path of stale) expect(existsSync(path)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(await restoresAll(repo, mine.expected)).toBe(1);
     await verifies(repo);
   });
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -303,6 +303,43 @@ describe('local backend only', () => {
     await backend.write(dataName(1), randomBytes(10));
     await writeFile(join(root, dataName(1).slice(0, 7), '.tmp-0123456789abcdef'), 'partial');
     expect((await backend.list('data/')).map((info) => info.name)).toEqual([dataName(1)]);
+  });
+
+  it('finds abandoned temporary files by age anywhere in the repository, and removes nothing else', async () => {
+    const root = await tempDir();
+    const backend = new LocalBackend(root);
+    await backend.write(dataName(1), randomBytes(10));
+    await backend.write(`snapshots/${id(2)}`, randomBytes(10));
+    const old = new Date(Date.now() - 3 * 3600_000);
+    const stale = [
+      '.tmp-00000000000000aa',
+      `${dataName(1).slice(0, 7)}/.tmp-00000000000000bb`,
+      'locks/.tmp-00000000000000cc',
+    ];
+    for (const name of stale) {
+      await mkdir(join(root, name, '..'), { recursive: true });
+      await writeFile(join(root, name), 'partial');
+      await utimes(join(root, name), old, old);
+    }
+    await writeFile(join(root, 'snapshots/.tmp-00000000000000dd'), 'in progress');
+    const found = await backend.abandoned(new Date(Date.now() - 3600_000));
+    expect(found.map((info) => info.name).sort()).toEqual([...stale].sort());
+    expect(found.every((info) => info.size === 7)).toBe(true);
+    for (const { name } of found) await backend.removeAbandoned(name);
+    expect(await backend.abandoned(new Date())).toEqual([
+      { name: 'snapshots/.tmp-00000000000000dd', size: 11 },
+    ]);
+    for (const name of [
+      dataName(1),
+      `snapshots/${id(2)}`,
+      'snapshots/../x/.tmp-00000000000000ee',
+      'config',
+    ]) {
+      await expect(backend.removeAbandoned(name)).rejects.toThrow(RangeError);
+    }
+    expect((await backend.list('')).map((info) => info.name).sort()).toEqual(
+      [dataName(1), `snapshots/${id(2)}`].sort(),
+    );
   });
 
   it('says clearly where a truncated file ends', async () => {

@@ -101,7 +101,9 @@ function describeRun(run: RepositoryPruneRun): string {
   if (!result.dryRun) {
     lines.push(
       `${run.name}: ${plural(result.packsDeleted, 'pack')} deleted, ${plural(result.packsRepacked, 'pack')} repacked into ${result.packsWritten}, ` +
-        `${plural(result.indexesReplaced, 'index', 'indexes')} replaced, ${formatBytes(Math.max(0, result.bytesFreed))} freed` +
+        `${plural(result.indexesReplaced, 'index', 'indexes')} replaced, ` +
+        `${result.temporariesRemoved > 0 ? `${plural(result.temporariesRemoved, 'abandoned temporary file')} removed, ` : ''}` +
+        `${formatBytes(Math.max(0, result.bytesFreed))} freed` +
         `${result.retentionExtended > 0 ? `, retention extended on ${plural(result.retentionExtended, 'object')}` : ''}\n`,
     );
   }

@@ -58,6 +58,8 @@ export interface PruneOptions {
 export const DEFAULT_REPACK_THRESHOLD = 0.3;
 const DEFAULT_LOCK_WAIT_MS = 10 * 60 * 1000;
 const DEFAULT_LOCK_POLL_MS = 5000;
+/** A temporary file untouched for this long belongs to a write that will never finish. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 /** Storage requests in flight at once for reads, removals and retention. */
 const PARALLEL = 8;
 
@@ -99,6 +101,8 @@ export interface RepositoryPrune {
   packsWritten: number;
   /** Index objects replaced by the one new index. */
   indexesReplaced: number;
+  /** Temporary files of writes that never finished (a killed process's), removed. */
+  temporariesRemoved: number;
   /** Bytes of the objects removed (snapshots, indexes, packs), less the bytes written by repacking. */
   bytesFreed: number;
   /** Objects whose retention was extended to the repository's object-lock period. */
@@ -251,6 +255,7 @@ async function pruneLocked(
     packsRepacked: 0,
     packsWritten: 0,
     indexesReplaced: 0,
+    temporariesRemoved: 0,
     bytesFreed: 0,
     retentionExtended: 0,
     locked: [],
@@ -539,6 +544,18 @@ async function collectGarbage(
   result.packsDeleted = deleting.length + unindexedFree.length;
   result.packsRepacked = repacked.length;
   result.bytesFreed -= bytesWritten;
+
+  // What killed writes left behind. Prune's lock keeps backups out, not a process waiting for a lock of its
+  // own: an hour leaves any write still under way alone.
+  const { abandoned, removeAbandoned } = repo.backend;
+  if (abandoned && removeAbandoned) {
+    const leftovers = await abandoned.call(repo.backend, new Date(now.getTime() - ABANDONED_AFTER_MS));
+    await mapLimit(leftovers, async ({ name, size }) => {
+      await removeAbandoned.call(repo.backend, name);
+      result.bytesFreed += size;
+    });
+    result.temporariesRemoved = leftovers.length;
+  }
 
   // 7. Object lock: what the remaining snapshots need stays locked for the repository's lock period.
   const until = repo.backend.lockUntil?.(now);

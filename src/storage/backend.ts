@@ -23,6 +23,12 @@ export interface Backend {
   /** Removes `name`; removing an object that does not exist is not an error. */
   remove(name: string): Promise<void>;
   /**
+   * What writes that never finished left behind (a killed process's temporary files), last changed before
+   * `before`, named as `removeAbandoned` takes them. Backends whose writes leave nothing behind lack it.
+   */
+  abandoned?(before: Date): Promise<ObjectInfo[]>;
+  removeAbandoned?(name: string): Promise<void>;
+  /**
    * Keeps `name` from deletion until `until`, where the backend can (S3 Object Lock); extending only, never
    * shortening. Backends without locks ignore it.
    */

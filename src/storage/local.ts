@@ -10,6 +10,9 @@ import {
   StorageError,
 } from './backend.ts';
 
+/** The temporary file of a write (see `place`), beside the object it becomes. */
+const TEMPORARY = /^(?:(?:keys|index|snapshots|locks)\/|data\/[0-9a-f]{2}\/)?\.tmp-[0-9a-f]{16}$/;
+
 /** A repository in a local directory: each object one file, written to a temporary name, synced, renamed. */
 export class LocalBackend implements Backend {
   readonly location: string;
@@ -125,16 +128,7 @@ export class LocalBackend implements Backend {
   async list(prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     const walk = async (relative: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await readdir(join(this.root, relative), { withFileTypes: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw new StorageError(this.location, relative, `cannot list (${(error as Error).message})`, {
-          cause: error,
-        });
-      }
-      for (const entry of entries) {
+      for (const entry of await this.entries(relative)) {
         if (entry.name.startsWith('.tmp-')) continue;
         const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
         if (entry.isDirectory()) await walk(name);
@@ -164,6 +158,44 @@ export class LocalBackend implements Backend {
       await rm(join(this.root, name), { force: true });
     } catch (error) {
       throw new StorageError(this.location, name, `cannot remove (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+
+  async abandoned(before: Date): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const dirs = ['', 'keys', 'index', 'snapshots', 'locks'];
+    for (const entry of await this.entries('data')) if (entry.isDirectory()) dirs.push(`data/${entry.name}`);
+    for (const dir of dirs) {
+      for (const entry of await this.entries(dir)) {
+        const name = dir === '' ? entry.name : `${dir}/${entry.name}`;
+        if (!entry.isFile() || !TEMPORARY.test(name)) continue;
+        const info = await stat(join(this.root, name)).catch(() => undefined);
+        if (info && info.mtimeMs < before.getTime()) out.push({ name, size: info.size });
+      }
+    }
+    return out;
+  }
+
+  async removeAbandoned(name: string): Promise<void> {
+    if (!TEMPORARY.test(name)) throw new RangeError(`not a temporary file's name: ${JSON.stringify(name)}`);
+    try {
+      await rm(join(this.root, name), { force: true });
+    } catch (error) {
+      throw new StorageError(this.location, name, `cannot remove (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The entries of a directory of the repository; none when it does not exist. */
+  private async entries(relative: string): Promise<import('node:fs').Dirent[]> {
+    try {
+      return await readdir(join(this.root, relative), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StorageError(this.location, relative, `cannot list (${(error as Error).message})`, {
         cause: error,
       });
     }

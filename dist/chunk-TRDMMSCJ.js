@@ -16,7 +16,7 @@ import {
   readListing,
   readSnapshot,
   repositoryLocation
-} from "./chunk-5KGSURDA.js";
+} from "./chunk-6CNQ4QEU.js";
 import {
   NotFoundError
 } from "./chunk-ZFX2HYFT.js";
@@ -294,6 +294,7 @@ function selectSnapshots(snapshots, policy, now) {
 var DEFAULT_REPACK_THRESHOLD = 0.3;
 var DEFAULT_LOCK_WAIT_MS = 10 * 60 * 1e3;
 var DEFAULT_LOCK_POLL_MS = 5e3;
+var ABANDONED_AFTER_MS = 60 * 60 * 1e3;
 var PARALLEL = 8;
 async function pruneRepository(repo, targets, options = {}) {
   const clock = options.now ?? (() => /* @__PURE__ */ new Date());
@@ -370,6 +371,7 @@ async function pruneLocked(repo, targets, options, clock) {
     packsRepacked: 0,
     packsWritten: 0,
     indexesReplaced: 0,
+    temporariesRemoved: 0,
     bytesFreed: 0,
     retentionExtended: 0,
     locked: [],
@@ -605,6 +607,15 @@ async function collectGarbage(repo, remaining, options, now, result) {
   result.packsDeleted = deleting.length + unindexedFree.length;
   result.packsRepacked = repacked.length;
   result.bytesFreed -= bytesWritten;
+  const { abandoned, removeAbandoned } = repo.backend;
+  if (abandoned && removeAbandoned) {
+    const leftovers = await abandoned.call(repo.backend, new Date(now.getTime() - ABANDONED_AFTER_MS));
+    await mapLimit(leftovers, async ({ name, size }) => {
+      await removeAbandoned.call(repo.backend, name);
+      result.bytesFreed += size;
+    });
+    result.temporariesRemoved = leftovers.length;
+  }
   const until = repo.backend.lockUntil?.(now);
   if (until && repo.backend.retain) {
     const needed = [

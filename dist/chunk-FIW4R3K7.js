@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runPrune
-} from "./chunk-NOLCZNFW.js";
-import "./chunk-5KGSURDA.js";
+} from "./chunk-TRDMMSCJ.js";
+import "./chunk-6CNQ4QEU.js";
 import {
   UsageError,
   parseCommandArgs
@@ -111,7 +111,7 @@ function describeRun(run) {
   }
   if (!result.dryRun) {
     lines.push(
-      `${run.name}: ${plural(result.packsDeleted, "pack")} deleted, ${plural(result.packsRepacked, "pack")} repacked into ${result.packsWritten}, ${plural(result.indexesReplaced, "index", "indexes")} replaced, ${formatBytes(Math.max(0, result.bytesFreed))} freed${result.retentionExtended > 0 ? `, retention extended on ${plural(result.retentionExtended, "object")}` : ""}
+      `${run.name}: ${plural(result.packsDeleted, "pack")} deleted, ${plural(result.packsRepacked, "pack")} repacked into ${result.packsWritten}, ${plural(result.indexesReplaced, "index", "indexes")} replaced, ${result.temporariesRemoved > 0 ? `${plural(result.temporariesRemoved, "abandoned temporary file")} removed, ` : ""}${formatBytes(Math.max(0, result.bytesFreed))} freed${result.retentionExtended > 0 ? `, retention extended on ${plural(result.retentionExtended, "object")}` : ""}
 `
     );
   }

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-3OP5CEQ7.js";
+} from "./chunk-YEUPGEHT.js";
 import {
   BlobReader,
   backendFor,
@@ -19,7 +19,7 @@ import {
   openRepository,
   planSystems,
   readListing
-} from "./chunk-5KGSURDA.js";
+} from "./chunk-6CNQ4QEU.js";
 import {
   readState
 } from "./chunk-IXG6PZ4B.js";

@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-NMEWXY3J.js";
+} from "./chunk-ISU7SUDJ.js";
 import {
   runBackup
-} from "./chunk-3OP5CEQ7.js";
+} from "./chunk-YEUPGEHT.js";
 import {
   addWrapper,
   listWrappers,
@@ -22,7 +22,7 @@ import {
   recipientFiles,
   removeWrapper,
   systemCredentials
-} from "./chunk-5KGSURDA.js";
+} from "./chunk-6CNQ4QEU.js";
 import {
   UsageError,
   parseCommandArgs

@@ -6,9 +6,9 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-7H7QELXN.js";
-import "./chunk-3OP5CEQ7.js";
-import "./chunk-5KGSURDA.js";
+} from "./chunk-ALD52ZM3.js";
+import "./chunk-YEUPGEHT.js";
+import "./chunk-6CNQ4QEU.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

@@ -6,10 +6,10 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-3ADPDSRR.js";
-import "./chunk-7H7QELXN.js";
-import "./chunk-3OP5CEQ7.js";
-import "./chunk-5KGSURDA.js";
+} from "./chunk-JBTPLZ74.js";
+import "./chunk-ALD52ZM3.js";
+import "./chunk-YEUPGEHT.js";
+import "./chunk-6CNQ4QEU.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

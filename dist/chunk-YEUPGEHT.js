@@ -20,7 +20,7 @@ import {
   release,
   sealedLength,
   writeSnapshot
-} from "./chunk-5KGSURDA.js";
+} from "./chunk-6CNQ4QEU.js";
 import {
   SIGNING_ENV,
   TOKEN_ENV

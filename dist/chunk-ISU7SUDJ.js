@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-3OP5CEQ7.js";
+} from "./chunk-YEUPGEHT.js";
 import {
   BlobReader,
   backendFor,
@@ -20,7 +20,7 @@ import {
   planSystems,
   readListing,
   repositoryLocation
-} from "./chunk-5KGSURDA.js";
+} from "./chunk-6CNQ4QEU.js";
 import {
   formatBytes
 } from "./chunk-CYGRTVLD.js";

@@ -4,10 +4,10 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-7H7QELXN.js";
+} from "./chunk-ALD52ZM3.js";
 import {
   planSystems
-} from "./chunk-5KGSURDA.js";
+} from "./chunk-6CNQ4QEU.js";
 import {
   cronPrevious,
   parseCron

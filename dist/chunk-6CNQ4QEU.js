@@ -2014,6 +2014,7 @@ import { resolve } from "node:path";
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { link, mkdir, open as open2, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+var TEMPORARY = /^(?:(?:keys|index|snapshots|locks)\/|data\/[0-9a-f]{2}\/)?\.tmp-[0-9a-f]{16}$/;
 var LocalBackend = class {
   location;
   root;
@@ -2117,16 +2118,7 @@ var LocalBackend = class {
   async list(prefix) {
     const out = [];
     const walk = async (relative) => {
-      let entries;
-      try {
-        entries = await readdir(join(this.root, relative), { withFileTypes: true });
-      } catch (error) {
-        if (error.code === "ENOENT") return;
-        throw new StorageError(this.location, relative, `cannot list (${error.message})`, {
-          cause: error
-        });
-      }
-      for (const entry of entries) {
+      for (const entry of await this.entries(relative)) {
         if (entry.name.startsWith(".tmp-")) continue;
         const name = relative === "" ? entry.name : `${relative}/${entry.name}`;
         if (entry.isDirectory()) await walk(name);
@@ -2153,6 +2145,41 @@ var LocalBackend = class {
       await rm(join(this.root, name), { force: true });
     } catch (error) {
       throw new StorageError(this.location, name, `cannot remove (${error.message})`, {
+        cause: error
+      });
+    }
+  }
+  async abandoned(before) {
+    const out = [];
+    const dirs = ["", "keys", "index", "snapshots", "locks"];
+    for (const entry of await this.entries("data")) if (entry.isDirectory()) dirs.push(`data/${entry.name}`);
+    for (const dir of dirs) {
+      for (const entry of await this.entries(dir)) {
+        const name = dir === "" ? entry.name : `${dir}/${entry.name}`;
+        if (!entry.isFile() || !TEMPORARY.test(name)) continue;
+        const info = await stat(join(this.root, name)).catch(() => void 0);
+        if (info && info.mtimeMs < before.getTime()) out.push({ name, size: info.size });
+      }
+    }
+    return out;
+  }
+  async removeAbandoned(name) {
+    if (!TEMPORARY.test(name)) throw new RangeError(`not a temporary file's name: ${JSON.stringify(name)}`);
+    try {
+      await rm(join(this.root, name), { force: true });
+    } catch (error) {
+      throw new StorageError(this.location, name, `cannot remove (${error.message})`, {
+        cause: error
+      });
+    }
+  }
+  /** The entries of a directory of the repository; none when it does not exist. */
+  async entries(relative) {
+    try {
+      return await readdir(join(this.root, relative), { withFileTypes: true });
+    } catch (error) {
+      if (error.code === "ENOENT") return [];
+      throw new StorageError(this.location, relative, `cannot list (${error.message})`, {
         cause: error
       });
     }
