@@ -278,17 +278,17 @@ async function cli(argv) {
   );
 }
 var LAZY_COMMANDS = {
-  backup: async () => (await import("./chunk-RNAPVSOE.js")).backupCommand,
-  snapshots: async () => (await import("./chunk-RNAPVSOE.js")).snapshotsCommand,
+  backup: async () => (await import("./chunk-2DJJ5KIL.js")).backupCommand,
+  snapshots: async () => (await import("./chunk-2DJJ5KIL.js")).snapshotsCommand,
   restore: async () => {
-    const { restoreCommand } = await import("./chunk-RNAPVSOE.js");
+    const { restoreCommand } = await import("./chunk-2DJJ5KIL.js");
     return (args, io) => restoreCommand(args, io, process.stdout);
   },
-  repo: async () => (await import("./chunk-RNAPVSOE.js")).repoCommand,
-  key: async () => (await import("./chunk-RNAPVSOE.js")).keyCommand,
-  prune: async () => (await import("./chunk-FIW4R3K7.js")).pruneCommand,
-  drill: async () => (await import("./chunk-4MNEZ7GF.js")).drillCommand,
-  plan: async () => (await import("./chunk-QY2ZGXUX.js")).planCommand,
+  repo: async () => (await import("./chunk-2DJJ5KIL.js")).repoCommand,
+  key: async () => (await import("./chunk-2DJJ5KIL.js")).keyCommand,
+  prune: async () => (await import("./chunk-RDMJ6FIQ.js")).pruneCommand,
+  drill: async () => (await import("./chunk-GIDYENIS.js")).drillCommand,
+  plan: async () => (await import("./chunk-QO35CKBZ.js")).planCommand,
   evidence: async () => (await import("./chunk-7257KZ4R.js")).evidenceCommand,
   status: async () => (await import("./chunk-RMK4TRFT.js")).statusCommand
 };

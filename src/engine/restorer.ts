@@ -178,18 +178,18 @@ export async function restoreTree(
   let batch: Node[] = [];
   let batchBytes = 0;
   let fetched: Node[] = [];
-  const launchFetched = async () => {
+  /** Launches the fetched batch's files; `next`, already being fetched, waits for the call after. */
+  const launchFetched = async (next: Node[] = []) => {
     const launching = fetched;
-    fetched = [];
+    fetched = next;
     for (const node of launching) await launch(node);
   };
   const flushBatch = async () => {
     reader.prefetch(batch.flatMap((node) => node.content ?? []));
-    const previous = fetched;
-    fetched = batch;
+    const next = batch;
     batch = [];
     batchBytes = 0;
-    for (const node of previous) await launch(node);
+    await launchFetched(next);
   };
 
   const onDamage = (message: string) => problems.push({ path: '(listing)', message });

@@ -547,11 +547,11 @@ async function collectGarbage(
 
   // What killed writes left behind. Prune's lock keeps backups out, not a process waiting for a lock of its
   // own: an hour leaves any write still under way alone.
-  const { abandoned, removeAbandoned } = repo.backend;
-  if (abandoned && removeAbandoned) {
-    const leftovers = await abandoned.call(repo.backend, new Date(now.getTime() - ABANDONED_AFTER_MS));
+  const backend = repo.backend;
+  if (backend.abandoned && backend.removeAbandoned) {
+    const leftovers = await backend.abandoned(new Date(now.getTime() - ABANDONED_AFTER_MS));
     await mapLimit(leftovers, async ({ name, size }) => {
-      await removeAbandoned.call(repo.backend, name);
+      await backend.removeAbandoned!(name);
       result.bytesFreed += size;
     });
     result.temporariesRemoved = leftovers.length;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Dirent, Stats } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -11,7 +12,13 @@ import {
 } from './backend.ts';
 
 /** The temporary file of a write (see `place`), beside the object it becomes. */
+const TEMPORARY_PREFIX = '.tmp-';
 const TEMPORARY = /^(?:(?:keys|index|snapshots|locks)\/|data\/[0-9a-f]{2}\/)?\.tmp-[0-9a-f]{16}$/;
+
+/** Whether a file is some write's temporary file, finished or not: readers never list one. */
+function isTemporary(name: string): boolean {
+  return name.startsWith(TEMPORARY_PREFIX, name.lastIndexOf('/') + 1);
+}
 
 /** A repository in a local directory: each object one file, written to a temporary name, synced, renamed. */
 export class LocalBackend implements Backend {
@@ -55,7 +62,7 @@ export class LocalBackend implements Backend {
     checkName(name);
     const path = join(this.root, name);
     const dir = dirname(path);
-    const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const temp = join(dir, `${TEMPORARY_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
       if (!this.madeDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
@@ -115,8 +122,65 @@ export class LocalBackend implements Backend {
 
   async stat(name: string): Promise<ObjectInfo | undefined> {
     checkName(name);
+    const info = await this.statFile(name);
+    return info && { name, size: info.size };
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    // Walk only the top-level directory that the prefix names.
+    const top = prefix.includes('/') ? prefix.slice(0, prefix.indexOf('/')) : '';
+    for await (const name of this.files(top)) {
+      if (!name.startsWith(prefix) || isTemporary(name)) continue;
+      // Undefined when removed (by a concurrent prune) between readdir and stat: no longer there to list.
+      const info = await this.statFile(name);
+      if (info) out.push({ name, size: info.size });
+    }
+    return out;
+  }
+
+  async remove(name: string): Promise<void> {
+    checkName(name);
+    await this.removeFile(name);
+  }
+
+  async abandoned(before: Date): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    for await (const name of this.files('')) {
+      if (!TEMPORARY.test(name)) continue;
+      const info = await this.statFile(name);
+      if (info && info.mtimeMs < before.getTime()) out.push({ name, size: info.size });
+    }
+    return out;
+  }
+
+  async removeAbandoned(name: string): Promise<void> {
+    if (!TEMPORARY.test(name)) throw new RangeError(`not a temporary file's name: ${JSON.stringify(name)}`);
+    await this.removeFile(name);
+  }
+
+  /** Every file under a directory of the repository, named from the root; none when it does not exist. */
+  private async *files(relative: string): AsyncGenerator<string> {
+    let entries: Dirent[];
     try {
-      return { name, size: (await stat(join(this.root, name))).size };
+      entries = await readdir(join(this.root, relative), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StorageError(this.location, relative, `cannot list (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    for (const entry of entries) {
+      const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) yield* this.files(name);
+      else if (entry.isFile()) yield name;
+    }
+  }
+
+  /** A file's status, or undefined when there is no such file. */
+  private async statFile(name: string): Promise<Stats | undefined> {
+    try {
+      return await stat(join(this.root, name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new StorageError(this.location, name, `cannot stat (${(error as Error).message})`, {
@@ -125,77 +189,11 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
-    const walk = async (relative: string): Promise<void> => {
-      for (const entry of await this.entries(relative)) {
-        if (entry.name.startsWith('.tmp-')) continue;
-        const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
-        if (entry.isDirectory()) await walk(name);
-        else if (entry.isFile() && name.startsWith(prefix)) {
-          try {
-            out.push({ name, size: (await stat(join(this.root, name))).size });
-          } catch (error) {
-            // Removed (by a concurrent prune) between readdir and stat: no longer there to list.
-            if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-            throw new StorageError(this.location, name, `cannot stat (${(error as Error).message})`, {
-              cause: error,
-            });
-          }
-        }
-      }
-    };
-    // Walk only the top-level directory that the prefix names.
-    const top = prefix.includes('/') ? prefix.slice(0, prefix.indexOf('/')) : '';
-    if (top === '') await walk('');
-    else await walk(top);
-    return out.filter((info) => info.name.startsWith(prefix));
-  }
-
-  async remove(name: string): Promise<void> {
-    checkName(name);
+  private async removeFile(name: string): Promise<void> {
     try {
       await rm(join(this.root, name), { force: true });
     } catch (error) {
       throw new StorageError(this.location, name, `cannot remove (${(error as Error).message})`, {
-        cause: error,
-      });
-    }
-  }
-
-  async abandoned(before: Date): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
-    const dirs = ['', 'keys', 'index', 'snapshots', 'locks'];
-    for (const entry of await this.entries('data')) if (entry.isDirectory()) dirs.push(`data/${entry.name}`);
-    for (const dir of dirs) {
-      for (const entry of await this.entries(dir)) {
-        const name = dir === '' ? entry.name : `${dir}/${entry.name}`;
-        if (!entry.isFile() || !TEMPORARY.test(name)) continue;
-        const info = await stat(join(this.root, name)).catch(() => undefined);
-        if (info && info.mtimeMs < before.getTime()) out.push({ name, size: info.size });
-      }
-    }
-    return out;
-  }
-
-  async removeAbandoned(name: string): Promise<void> {
-    if (!TEMPORARY.test(name)) throw new RangeError(`not a temporary file's name: ${JSON.stringify(name)}`);
-    try {
-      await rm(join(this.root, name), { force: true });
-    } catch (error) {
-      throw new StorageError(this.location, name, `cannot remove (${(error as Error).message})`, {
-        cause: error,
-      });
-    }
-  }
-
-  /** The entries of a directory of the repository; none when it does not exist. */
-  private async entries(relative: string): Promise<import('node:fs').Dirent[]> {
-    try {
-      return await readdir(join(this.root, relative), { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new StorageError(this.location, relative, `cannot list (${(error as Error).message})`, {
         cause: error,
       });
     }

@@ -2014,7 +2014,11 @@ import { resolve } from "node:path";
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { link, mkdir, open as open2, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+var TEMPORARY_PREFIX = ".tmp-";
 var TEMPORARY = /^(?:(?:keys|index|snapshots|locks)\/|data\/[0-9a-f]{2}\/)?\.tmp-[0-9a-f]{16}$/;
+function isTemporary(name) {
+  return name.startsWith(TEMPORARY_PREFIX, name.lastIndexOf("/") + 1);
+}
 var LocalBackend = class {
   location;
   root;
@@ -2047,7 +2051,7 @@ var LocalBackend = class {
     checkName(name);
     const path = join(this.root, name);
     const dir = dirname(path);
-    const temp = join(dir, `.tmp-${randomBytes4(8).toString("hex")}`);
+    const temp = join(dir, `${TEMPORARY_PREFIX}${randomBytes4(8).toString("hex")}`);
     try {
       if (!this.madeDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
@@ -2106,8 +2110,57 @@ var LocalBackend = class {
   }
   async stat(name) {
     checkName(name);
+    const info = await this.statFile(name);
+    return info && { name, size: info.size };
+  }
+  async list(prefix) {
+    const out = [];
+    const top = prefix.includes("/") ? prefix.slice(0, prefix.indexOf("/")) : "";
+    for await (const name of this.files(top)) {
+      if (!name.startsWith(prefix) || isTemporary(name)) continue;
+      const info = await this.statFile(name);
+      if (info) out.push({ name, size: info.size });
+    }
+    return out;
+  }
+  async remove(name) {
+    checkName(name);
+    await this.removeFile(name);
+  }
+  async abandoned(before) {
+    const out = [];
+    for await (const name of this.files("")) {
+      if (!TEMPORARY.test(name)) continue;
+      const info = await this.statFile(name);
+      if (info && info.mtimeMs < before.getTime()) out.push({ name, size: info.size });
+    }
+    return out;
+  }
+  async removeAbandoned(name) {
+    if (!TEMPORARY.test(name)) throw new RangeError(`not a temporary file's name: ${JSON.stringify(name)}`);
+    await this.removeFile(name);
+  }
+  /** Every file under a directory of the repository, named from the root; none when it does not exist. */
+  async *files(relative) {
+    let entries;
     try {
-      return { name, size: (await stat(join(this.root, name))).size };
+      entries = await readdir(join(this.root, relative), { withFileTypes: true });
+    } catch (error) {
+      if (error.code === "ENOENT") return;
+      throw new StorageError(this.location, relative, `cannot list (${error.message})`, {
+        cause: error
+      });
+    }
+    for (const entry of entries) {
+      const name = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) yield* this.files(name);
+      else if (entry.isFile()) yield name;
+    }
+  }
+  /** A file's status, or undefined when there is no such file. */
+  async statFile(name) {
+    try {
+      return await stat(join(this.root, name));
     } catch (error) {
       if (error.code === "ENOENT") return void 0;
       throw new StorageError(this.location, name, `cannot stat (${error.message})`, {
@@ -2115,71 +2168,11 @@ var LocalBackend = class {
       });
     }
   }
-  async list(prefix) {
-    const out = [];
-    const walk = async (relative) => {
-      for (const entry of await this.entries(relative)) {
-        if (entry.name.startsWith(".tmp-")) continue;
-        const name = relative === "" ? entry.name : `${relative}/${entry.name}`;
-        if (entry.isDirectory()) await walk(name);
-        else if (entry.isFile() && name.startsWith(prefix)) {
-          try {
-            out.push({ name, size: (await stat(join(this.root, name))).size });
-          } catch (error) {
-            if (error.code === "ENOENT") continue;
-            throw new StorageError(this.location, name, `cannot stat (${error.message})`, {
-              cause: error
-            });
-          }
-        }
-      }
-    };
-    const top = prefix.includes("/") ? prefix.slice(0, prefix.indexOf("/")) : "";
-    if (top === "") await walk("");
-    else await walk(top);
-    return out.filter((info) => info.name.startsWith(prefix));
-  }
-  async remove(name) {
-    checkName(name);
+  async removeFile(name) {
     try {
       await rm(join(this.root, name), { force: true });
     } catch (error) {
       throw new StorageError(this.location, name, `cannot remove (${error.message})`, {
-        cause: error
-      });
-    }
-  }
-  async abandoned(before) {
-    const out = [];
-    const dirs = ["", "keys", "index", "snapshots", "locks"];
-    for (const entry of await this.entries("data")) if (entry.isDirectory()) dirs.push(`data/${entry.name}`);
-    for (const dir of dirs) {
-      for (const entry of await this.entries(dir)) {
-        const name = dir === "" ? entry.name : `${dir}/${entry.name}`;
-        if (!entry.isFile() || !TEMPORARY.test(name)) continue;
-        const info = await stat(join(this.root, name)).catch(() => void 0);
-        if (info && info.mtimeMs < before.getTime()) out.push({ name, size: info.size });
-      }
-    }
-    return out;
-  }
-  async removeAbandoned(name) {
-    if (!TEMPORARY.test(name)) throw new RangeError(`not a temporary file's name: ${JSON.stringify(name)}`);
-    try {
-      await rm(join(this.root, name), { force: true });
-    } catch (error) {
-      throw new StorageError(this.location, name, `cannot remove (${error.message})`, {
-        cause: error
-      });
-    }
-  }
-  /** The entries of a directory of the repository; none when it does not exist. */
-  async entries(relative) {
-    try {
-      return await readdir(join(this.root, relative), { withFileTypes: true });
-    } catch (error) {
-      if (error.code === "ENOENT") return [];
-      throw new StorageError(this.location, relative, `cannot list (${error.message})`, {
         cause: error
       });
     }

@@ -6,10 +6,10 @@ import {
   jobMatrix,
   planJobs,
   planSummary
-} from "./chunk-JBTPLZ74.js";
-import "./chunk-ALD52ZM3.js";
-import "./chunk-YEUPGEHT.js";
-import "./chunk-6CNQ4QEU.js";
+} from "./chunk-6VO6I26J.js";
+import "./chunk-EYOE2RSA.js";
+import "./chunk-HP26N7II.js";
+import "./chunk-XP23BDUX.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

@@ -20,7 +20,7 @@ import {
   release,
   sealedLength,
   writeSnapshot
-} from "./chunk-6CNQ4QEU.js";
+} from "./chunk-XP23BDUX.js";
 import {
   SIGNING_ENV,
   TOKEN_ENV
@@ -1605,18 +1605,17 @@ async function restoreTree(reader, tree, target, options = {}) {
   let batch = [];
   let batchBytes = 0;
   let fetched = [];
-  const launchFetched = async () => {
+  const launchFetched = async (next = []) => {
     const launching = fetched;
-    fetched = [];
+    fetched = next;
     for (const node of launching) await launch(node);
   };
   const flushBatch = async () => {
     reader.prefetch(batch.flatMap((node) => node.content ?? []));
-    const previous = fetched;
-    fetched = batch;
+    const next = batch;
     batch = [];
     batchBytes = 0;
-    for (const node of previous) await launch(node);
+    await launchFetched(next);
   };
   const onDamage = (message) => problems.push({ path: "(listing)", message });
   for await (const node of readListing(reader, tree, onDamage)) {

@@ -9,7 +9,7 @@ import {
   restoreTree,
   runCommand,
   setLongTimeout
-} from "./chunk-YEUPGEHT.js";
+} from "./chunk-HP26N7II.js";
 import {
   BlobReader,
   backendFor,
@@ -19,7 +19,7 @@ import {
   openRepository,
   planSystems,
   readListing
-} from "./chunk-6CNQ4QEU.js";
+} from "./chunk-XP23BDUX.js";
 import {
   readState
 } from "./chunk-IXG6PZ4B.js";

@@ -6,9 +6,9 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runDrill
-} from "./chunk-ALD52ZM3.js";
-import "./chunk-YEUPGEHT.js";
-import "./chunk-6CNQ4QEU.js";
+} from "./chunk-EYOE2RSA.js";
+import "./chunk-HP26N7II.js";
+import "./chunk-XP23BDUX.js";
 import "./chunk-IXG6PZ4B.js";
 import {
   UsageError,

@@ -4,10 +4,10 @@ import {
   lastDrillTimes,
   readDueEvidence,
   whyNotDue
-} from "./chunk-ALD52ZM3.js";
+} from "./chunk-EYOE2RSA.js";
 import {
   planSystems
-} from "./chunk-6CNQ4QEU.js";
+} from "./chunk-XP23BDUX.js";
 import {
   cronPrevious,
   parseCron

@@ -4,7 +4,7 @@ import {
   normalizeInclude,
   restoreToStream,
   restoreTree
-} from "./chunk-YEUPGEHT.js";
+} from "./chunk-HP26N7II.js";
 import {
   BlobReader,
   backendFor,
@@ -20,7 +20,7 @@ import {
   planSystems,
   readListing,
   repositoryLocation
-} from "./chunk-6CNQ4QEU.js";
+} from "./chunk-XP23BDUX.js";
 import {
   formatBytes
 } from "./chunk-CYGRTVLD.js";

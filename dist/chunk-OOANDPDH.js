@@ -16,7 +16,7 @@ import {
   readListing,
   readSnapshot,
   repositoryLocation
-} from "./chunk-6CNQ4QEU.js";
+} from "./chunk-XP23BDUX.js";
 import {
   NotFoundError
 } from "./chunk-ZFX2HYFT.js";
@@ -607,11 +607,11 @@ async function collectGarbage(repo, remaining, options, now, result) {
   result.packsDeleted = deleting.length + unindexedFree.length;
   result.packsRepacked = repacked.length;
   result.bytesFreed -= bytesWritten;
-  const { abandoned, removeAbandoned } = repo.backend;
-  if (abandoned && removeAbandoned) {
-    const leftovers = await abandoned.call(repo.backend, new Date(now.getTime() - ABANDONED_AFTER_MS));
+  const backend = repo.backend;
+  if (backend.abandoned && backend.removeAbandoned) {
+    const leftovers = await backend.abandoned(new Date(now.getTime() - ABANDONED_AFTER_MS));
     await mapLimit(leftovers, async ({ name, size }) => {
-      await removeAbandoned.call(repo.backend, name);
+      await backend.removeAbandoned(name);
       result.bytesFreed += size;
     });
     result.temporariesRemoved = leftovers.length;

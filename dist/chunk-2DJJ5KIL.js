@@ -11,10 +11,10 @@ import {
   runSnapshots,
   runVerify,
   unindexedNote
-} from "./chunk-ISU7SUDJ.js";
+} from "./chunk-QVUORRT3.js";
 import {
   runBackup
-} from "./chunk-YEUPGEHT.js";
+} from "./chunk-HP26N7II.js";
 import {
   addWrapper,
   listWrappers,
@@ -22,7 +22,7 @@ import {
   recipientFiles,
   removeWrapper,
   systemCredentials
-} from "./chunk-6CNQ4QEU.js";
+} from "./chunk-XP23BDUX.js";
 import {
   UsageError,
   parseCommandArgs

@@ -6,8 +6,8 @@ import {
 } from "./chunk-5UOGNKN4.js";
 import {
   runPrune
-} from "./chunk-TRDMMSCJ.js";
-import "./chunk-6CNQ4QEU.js";
+} from "./chunk-OOANDPDH.js";
+import "./chunk-XP23BDUX.js";
 import {
   UsageError,
   parseCommandArgs
